@@ -1,0 +1,50 @@
+# rhinoapp: two commands on a fresh Debian 12 machine.
+#   make run    create .venv, install rhinoapp, serve the app at http://127.0.0.1:5006
+#   make test   install everything the tests need (Debian packages too, as root) and run pytest
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev system-deps constraints benchmarks clean
+
+$(STAMP): pyproject.toml constraints.txt scripts/bootstrap-python.sh
+	bash scripts/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
+	$(PIP) install -q -c constraints.txt -e .
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/rhinoapp serve
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install-dev: $(DEV_STAMP)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: $(DEV_STAMP) system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/serve_startup.py
+	$(BIN)/python benchmarks/store_status.py
+
+# Re-resolve the pinned versions (run on Python 3.11) after changing dependencies.
+constraints:
+	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install -q -e '.[dev]'
+	(echo '# Exact versions resolved on Python 3.11 (Debian 12, x86_64). Regenerate with `make constraints`.'; \
+	 .constraints-venv/bin/pip freeze --exclude-editable) > constraints.txt
+	rm -rf .constraints-venv
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache

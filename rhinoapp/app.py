@@ -1,0 +1,102 @@
+"""The application: ``create_app`` for notebooks and ``serve`` for the web server.
+
+Each browser session gets its own state (the app is served as a function); the store (database
+engine and artifact folder) is opened once per process and shared.
+
+``panel serve rhinoapp/app.py`` also works: run as a Panel script, this module serves the app
+with settings from ``RHINOAPP_*`` variables.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+
+import panel as pn
+
+from rhinoapp.config import Settings, load_settings
+from rhinoapp.state.session import SessionState
+from rhinoapp.store.database import Store, open_store
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.views.assets import assets_dir
+from rhinoapp.views.shell import AppShell
+
+__all__ = ["app_factory", "create_app", "serve"]
+
+_log = logging.getLogger(__name__)
+
+
+def _session_user(settings: Settings) -> str:
+    """The authenticated user when Panel has an auth provider, else the configured local user."""
+    return pn.state.user or settings.user
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> AppShell:
+    """Build the dashboard for one session (or one notebook cell).
+
+    Parameters
+    ----------
+    settings
+        Where the data lives and who the user is; ``load_settings()`` when omitted.
+    store
+        An already open store to share; opened from ``settings`` when omitted.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> app = create_app(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
+    >>> app.session.page
+    'Projects'
+    """
+    settings = settings or load_settings()
+    store = store or open_store(settings)
+    session = SessionState(repository=ProjectRepository(store, owner=_session_user(settings)))
+    return AppShell(session=session)
+
+
+def app_factory(settings: Settings, store: Store) -> Callable[[], pn.viewable.Viewable]:
+    """A function Panel calls once per browser session to build that session's app."""
+
+    def build() -> pn.viewable.Viewable:
+        return create_app(settings, store=store).__panel__()
+
+    return build
+
+
+def _websocket_origins(settings: Settings) -> list[str]:
+    if settings.address == "localhost" or ipaddress.ip_address(settings.address).is_loopback:
+        return [f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"]
+    _log.warning("listening on %s: every machine that can reach it may connect", settings.address)
+    return ["*"]
+
+
+def serve(settings: Settings, *, show: bool = False, store: Store | None = None) -> None:
+    """Open the store and serve the app until interrupted.
+
+    The store is opened (and checked, and migrated) before the server starts, so a bad data
+    directory or a corrupt database stops the start with a clear error instead of half-way.
+    """
+    store = store or open_store(settings)
+    _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
+    try:
+        pn.serve(
+            {"/": app_factory(settings, store)},
+            address=settings.address,
+            port=settings.port,
+            show=show,
+            title="rhinoapp",
+            static_dirs={"assets": str(assets_dir())},
+            websocket_origin=_websocket_origins(settings),
+            threaded=False,
+            print=False,
+        )
+    finally:
+        store.close()
+
+
+if __name__.startswith("bokeh_app"):  # executed by `panel serve rhinoapp/app.py`, once per session
+    _settings = load_settings()
+    _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
+    pn.extension("tabulator")
+    create_app(_settings, store=_store).__panel__().servable(title="rhinoapp")

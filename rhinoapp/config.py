@@ -1,0 +1,160 @@
+"""Settings: read once from defaults, a TOML file, ``RHINOAPP_*`` variables and overrides.
+
+Later sources win: defaults < TOML file < environment < explicit overrides (the CLI flags).
+The resulting :class:`Settings` is frozen and passed down explicitly; nothing reads the
+environment behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rhinoapp.core.errors import ConfigurationError
+
+__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+
+ENV_PREFIX = "RHINOAPP_"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to start.
+
+    Parameters
+    ----------
+    data_dir
+        Folder for the SQLite database and the per-project artifact files.
+    database_url
+        SQLAlchemy URL; empty means ``sqlite:///<data_dir>/rhinoapp.sqlite``.
+    address, port
+        Where ``rhinoapp serve`` listens; loopback by default.
+    user
+        The local user that owns the projects until an identity provider is configured.
+    log_level
+        Python logging level name.
+
+    Examples
+    --------
+    >>> s = Settings(data_dir=Path("/tmp/rh"))
+    >>> s.resolved_database_url
+    'sqlite:////tmp/rh/rhinoapp.sqlite'
+    >>> s.port
+    5006
+    """
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    address: str = "127.0.0.1"
+    port: int = 5006
+    user: str = "local"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ConfigurationError(f"port must be a whole number from 0 to 65535, not {self.port!r}.")
+        if self.address != "localhost":
+            try:
+                ipaddress.ip_address(self.address)
+            except ValueError:
+                raise ConfigurationError(
+                    f"address {self.address!r} is not an IP address: use 127.0.0.1 (the default,"
+                    " this machine only) or 0.0.0.0 to listen on every interface."
+                ) from None
+        if not self.user.strip():
+            raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
+        if self.log_level.upper() not in _LOG_LEVELS:
+            raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'rhinoapp.sqlite'}"
+
+    @property
+    def projects_dir(self) -> Path:
+        """The folder holding one sub-folder of artifacts per project."""
+        return self.data_dir / "projects"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if name == "data_dir":
+        return Path(os.path.expanduser(str(value))).absolute()
+    if name == "port":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"port from {source} must be a whole number, not {value!r}.") from None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} from {source} must be text, not {value!r}.")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigurationError(f"The configuration file {path} does not exist: fix RHINOAPP_CONFIG or --config.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"The configuration file {path} is not valid TOML ({error}).") from None
+    table = raw.get("rhinoapp", raw)
+    unknown = sorted(set(table) - set(_FIELDS) - {"rhinoapp"})
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown setting(s) {', '.join(unknown)} in {path}; known: {', '.join(_FIELDS)}."
+        )
+    return {k: _coerce(k, v, str(path)) for k, v in table.items() if k in _FIELDS}
+
+
+def load_settings(
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from a TOML file, the environment and explicit overrides.
+
+    Parameters
+    ----------
+    environ
+        Variables to read ``RHINOAPP_*`` from (``os.environ`` when omitted).
+    config_file
+        A TOML file with the keys of :class:`Settings` at top level or under ``[rhinoapp]``;
+        defaults to ``$RHINOAPP_CONFIG`` when that is set.
+    overrides
+        Values that win over everything, e.g. command-line flags; ``None`` values are ignored.
+
+    Examples
+    --------
+    >>> s = load_settings(environ={"RHINOAPP_PORT": "5010"}, overrides={"data_dir": "/tmp/x"})
+    >>> (s.port, str(s.data_dir))
+    (5010, '/tmp/x')
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {"data_dir": Path("data").absolute()}
+    path = config_file or (Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None)
+    if path is not None:
+        values.update(_read_toml(path))
+    for name in _FIELDS:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw not in (None, ""):
+            values[name] = _coerce(name, raw, ENV_PREFIX + name.upper())
+    for name, value in (overrides or {}).items():
+        if name not in _FIELDS:
+            raise ConfigurationError(f"Unknown setting {name!r}; known: {', '.join(_FIELDS)}.")
+        if value is not None:
+            values[name] = _coerce(name, value, "the command line")
+    settings = Settings(**values)
+    logging.getLogger(__name__).debug("settings loaded (data_dir=%s)", settings.data_dir)
+    return settings

@@ -1,0 +1,49 @@
+"""The project's error hierarchy.
+
+Every error rhinoapp raises on purpose subclasses :class:`RhinoappError` *and* the builtin
+exception that fits, so callers can catch either. Messages say what was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "NotFoundError",
+    "RhinoappError",
+    "StoreError",
+    "ValidationError",
+]
+
+
+class RhinoappError(Exception):
+    """Base class of all errors raised by rhinoapp.
+
+    Examples
+    --------
+    >>> try:
+    ...     raise ValidationError("name is empty; type a project name")
+    ... except RhinoappError as error:
+    ...     str(error)
+    'name is empty; type a project name'
+    """
+
+
+class ValidationError(RhinoappError, ValueError):
+    """A value broke a rule; the message states the rule and how to comply."""
+
+
+class ConfigurationError(RhinoappError, ValueError):
+    """The settings (file, environment or command line) are unusable."""
+
+
+class StoreError(RhinoappError, OSError):
+    """The data directory or the database cannot be used as they are."""
+
+
+class NotFoundError(RhinoappError, LookupError):
+    """A requested record does not exist for the current user."""
+
+
+class ConflictError(RhinoappError, ValueError):
+    """The request clashes with existing data, for example a duplicate project name."""

@@ -1,0 +1,123 @@
+"""Schema versions and the path from an empty database to the current one.
+
+Each :class:`Migration` moves the schema from ``version - 1`` to ``version`` inside one
+transaction, together with the version record, so a failed migration leaves the previous
+version intact. The DDL is plain SQL that SQLite and PostgreSQL both accept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import sqlalchemy as sa
+
+from rhinoapp.core.errors import StoreError
+from rhinoapp.store.models import utcnow
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "current_version", "migrate"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    """SQL statements that bring the schema to ``version``."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "projects, jobs and artifacts",
+        (
+            """CREATE TABLE schema_info (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                version INTEGER NOT NULL,
+                updated_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE projects (
+                id VARCHAR(32) PRIMARY KEY,
+                owner VARCHAR(200) NOT NULL,
+                name VARCHAR(80) NOT NULL,
+                name_key VARCHAR(80) NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL,
+                CONSTRAINT uq_projects_owner_name UNIQUE (owner, name_key))""",
+            "CREATE INDEX ix_projects_owner ON projects (owner)",
+            """CREATE TABLE jobs (
+                id VARCHAR(32) PRIMARY KEY,
+                project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                step VARCHAR(20) NOT NULL,
+                state VARCHAR(20) NOT NULL,
+                submitted_at TIMESTAMP NOT NULL,
+                started_at TIMESTAMP,
+                finished_at TIMESTAMP,
+                message TEXT NOT NULL DEFAULT '')""",
+            "CREATE INDEX ix_jobs_project_step ON jobs (project_id, step, submitted_at)",
+            """CREATE TABLE artifacts (
+                id VARCHAR(32) PRIMARY KEY,
+                project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                step VARCHAR(20) NOT NULL,
+                name VARCHAR(500) NOT NULL,
+                sha256 VARCHAR(64) NOT NULL,
+                size_bytes BIGINT NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                job_id VARCHAR(32) REFERENCES jobs (id) ON DELETE SET NULL,
+                inputs TEXT NOT NULL DEFAULT '{}',
+                CONSTRAINT uq_artifacts_project_name UNIQUE (project_id, name))""",
+            "CREATE INDEX ix_artifacts_project_step ON artifacts (project_id, step)",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(connection: sa.Connection) -> int:
+    """The schema version of the database, 0 for an empty one."""
+    if not sa.inspect(connection).has_table("schema_info"):
+        return 0
+    version = connection.execute(sa.text("SELECT version FROM schema_info WHERE id = 1")).scalar()
+    return int(version or 0)
+
+
+def migrate(engine: sa.Engine, *, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Apply the pending migrations, each in its own transaction; return the final version.
+
+    Raises
+    ------
+    StoreError
+        When the database is newer than this rhinoapp knows, or a migration fails.
+    """
+    target = migrations[-1].version
+    with engine.connect() as connection:
+        version = current_version(connection)
+    if version > target:
+        raise StoreError(
+            f"The database has schema version {version}, newer than this rhinoapp supports ({target}):"
+            " upgrade rhinoapp, or point RHINOAPP_DATA_DIR at another folder."
+        )
+    for migration in migrations:
+        if migration.version <= version:
+            continue
+        _log.info("migrating database to schema %d (%s)", migration.version, migration.description)
+        try:
+            with engine.begin() as connection:
+                for statement in migration.statements:
+                    connection.execute(sa.text(statement))
+                connection.execute(sa.text("DELETE FROM schema_info"))
+                connection.execute(
+                    sa.text("INSERT INTO schema_info (id, version, updated_at) VALUES (1, :v, :t)"),
+                    {"v": migration.version, "t": utcnow().replace(tzinfo=None)},
+                )
+        except sa.exc.SQLAlchemyError as error:
+            raise StoreError(
+                f"Migrating the database to schema {migration.version} failed ({error.__class__.__name__}:"
+                f" {error.orig if hasattr(error, 'orig') else error}); the database was left at version"
+                f" {version}. Restore a backup or report this."
+            ) from error
+        version = migration.version
+    return version

@@ -1,0 +1,92 @@
+"""ORM mapping of the current schema (see :mod:`rhinoapp.store.migrations` for how it is built)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["ArtifactRow", "Base", "JobRow", "ProjectRow", "SchemaInfoRow", "UTCDateTime", "utcnow"]
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as naive UTC and hands them back aware (SQLite drops zones)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: pass a timezone-aware value")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the rhinoapp tables."""
+
+
+class SchemaInfoRow(Base):
+    """One row holding the schema version the database was migrated to."""
+
+    __tablename__ = "schema_info"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ProjectRow(Base):
+    """A project; ``name_key`` is the case-folded name that must be unique per owner."""
+
+    __tablename__ = "projects"
+    __table_args__ = (sa.UniqueConstraint("owner", "name_key", name="uq_projects_owner_name"),)
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    name_key: Mapped[str] = mapped_column(sa.String(80))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class JobRow(Base):
+    """A job that runs one workflow step of a project."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.String(20))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class ArtifactRow(Base):
+    """A file a step published under the project's folder, with its digest and provenance.
+
+    ``inputs`` is JSON: the output digest of each input step when this artifact was made.
+    """
+
+    __tablename__ = "artifacts"
+    __table_args__ = (sa.UniqueConstraint("project_id", "name", name="uq_artifacts_project_name"),)
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(500))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)
+    inputs: Mapped[str] = mapped_column(sa.Text, default="{}")

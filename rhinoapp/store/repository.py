@@ -1,0 +1,344 @@
+"""User-scoped access to projects, their artifacts and job records.
+
+A :class:`ProjectRepository` is bound to one owner; every query filters by that owner, so one
+user can never see, change or delete another user's projects, even by guessing an id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
+from rhinoapp.core.project import Project, validate_description, validate_name
+from rhinoapp.core.workflow import (
+    JobState,
+    Step,
+    StepJob,
+    StepOutput,
+    StepState,
+    derive_statuses,
+    optional_inputs,
+    required_inputs,
+)
+from rhinoapp.store.artifacts import atomic_write, check_artifact_name
+from rhinoapp.store.database import Store
+from rhinoapp.store.models import ArtifactRow, JobRow, ProjectRow, utcnow
+
+__all__ = ["ArtifactInfo", "ProjectRepository", "output_digest"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactInfo:
+    """A published artifact as recorded in the database."""
+
+    project_id: str
+    step: Step
+    name: str
+    path: Path
+    sha256: str
+    size_bytes: int
+    created: dt.datetime
+    job_id: str | None
+    inputs: Mapping[Step, str]
+
+
+def output_digest(artifacts: Iterable[tuple[str, str]]) -> str:
+    """Digest of a step's output from its ``(name, sha256)`` pairs, independent of order.
+
+    Examples
+    --------
+    >>> output_digest([("b", "2"), ("a", "1")]) == output_digest([("a", "1"), ("b", "2")])
+    True
+    """
+    digest = hashlib.sha256()
+    for name, sha in sorted(artifacts):
+        digest.update(f"{name}\0{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def _project(row: ProjectRow) -> Project:
+    return Project(row.id, row.name, row.description, row.owner, row.created_at, row.updated_at)
+
+
+class ProjectRepository:
+    """Projects, artifacts and job records of one owner.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.store.database import open_store
+    >>> store = open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
+    >>> repo = ProjectRepository(store, owner="local")
+    >>> project = repo.create("Case 1", "demo")
+    >>> [p.name for p in repo.list_projects()]
+    ['Case 1']
+    >>> repo.statuses([project.id])[project.id][Step.GEOMETRY].status.value
+    'not-possible-yet'
+    >>> store.close()
+    """
+
+    def __init__(self, store: Store, *, owner: str) -> None:
+        if not owner:
+            raise ValidationError("A repository needs the current user's name as owner.")
+        self._store = store
+        self.owner = owner
+
+    # -- projects ---------------------------------------------------------------------------
+    def _session(self) -> Session:
+        return Session(self._store.engine, expire_on_commit=False)
+
+    def _owned(self, session: Session, project_id: str) -> ProjectRow:
+        row = session.scalar(
+            sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == self.owner)
+        )
+        if row is None:
+            raise NotFoundError(f"No project with id {project_id!r} for user {self.owner!r}: refresh the project list.")
+        return row
+
+    def list_projects(self, *, search: str = "") -> list[Project]:
+        """The owner's projects, newest first, optionally filtered by a text in name or description."""
+        query = sa.select(ProjectRow).where(ProjectRow.owner == self.owner)
+        if search.strip():
+            pattern = f"%{search.strip().casefold()}%"
+            query = query.where(
+                sa.or_(ProjectRow.name_key.like(pattern), sa.func.lower(ProjectRow.description).like(pattern))
+            )
+        with self._session() as session:
+            rows = session.scalars(query.order_by(ProjectRow.created_at.desc(), ProjectRow.name)).all()
+            return [_project(r) for r in rows]
+
+    def get(self, project_id: str) -> Project:
+        """One project of the owner; :class:`NotFoundError` otherwise."""
+        with self._session() as session:
+            return _project(self._owned(session, project_id))
+
+    def _check_free(self, session: Session, name: str, *, except_id: str | None = None) -> None:
+        clash = session.scalar(
+            sa.select(ProjectRow.id).where(
+                ProjectRow.owner == self.owner, ProjectRow.name_key == name.casefold(), ProjectRow.id != (except_id or "")
+            )
+        )
+        if clash is not None:
+            raise ConflictError(f'A project named "{name}" already exists: choose another name.')
+
+    def create(self, name: str, description: str = "") -> Project:
+        """Create a project; invalid or duplicate names raise with a message for the user."""
+        name, description = validate_name(name), validate_description(description)
+        now = utcnow()
+        row = ProjectRow(
+            id=uuid.uuid4().hex, owner=self.owner, name=name, name_key=name.casefold(),
+            description=description, created_at=now, updated_at=now,
+        )
+        try:
+            with self._session() as session, session.begin():
+                self._check_free(session, name)
+                session.add(row)
+        except sa.exc.IntegrityError:  # a concurrent create won the race
+            raise ConflictError(f'A project named "{name}" already exists: choose another name.') from None
+        _log.info("project %s created", row.id)
+        return _project(row)
+
+    def update(self, project_id: str, *, name: str | None = None, description: str | None = None) -> Project:
+        """Rename a project and/or change its description."""
+        with self._session() as session, session.begin():
+            row = self._owned(session, project_id)
+            if name is not None:
+                name = validate_name(name)
+                self._check_free(session, name, except_id=project_id)
+                row.name, row.name_key = name, name.casefold()
+            if description is not None:
+                row.description = validate_description(description)
+            row.updated_at = utcnow()
+            return _project(row)
+
+    def delete(self, project_id: str) -> None:
+        """Delete a project, its records and its artifact folder.
+
+        The folder is first renamed aside, so a failing database change puts it back and a
+        crash leaves either the whole project or a ``.deleted-*`` folder, never half of one.
+        """
+        folder = self.project_dir(project_id)
+        trash = folder.with_name(f".deleted-{project_id}")
+        with self._session() as session, session.begin():
+            session.delete(self._owned(session, project_id))
+            session.flush()
+            moved = folder.exists()
+            if moved:
+                os.replace(folder, trash)
+            try:
+                session.commit()
+            except BaseException:
+                if moved:
+                    os.replace(trash, folder)
+                raise
+        shutil.rmtree(trash, ignore_errors=True)
+        _log.info("project %s deleted", project_id)
+
+    def project_dir(self, project_id: str) -> Path:
+        """The folder of a project's artifacts (not created here)."""
+        if not project_id.isalnum():
+            raise ValidationError(f"Project id {project_id!r} is not a valid id.")
+        return self._store.projects_dir / project_id
+
+    # -- artifacts --------------------------------------------------------------------------
+    def current_input_digests(self, project_id: str, step: Step) -> dict[Step, str]:
+        """The output digests of ``step``'s inputs now: what a new output is made from."""
+        outputs = self.step_outputs(project_id)
+        wanted = (*required_inputs(step), *optional_inputs(step))
+        return {s: outputs[s].digest for s in wanted if s in outputs}
+
+    def write_artifact(
+        self,
+        project_id: str,
+        step: Step,
+        name: str,
+        content: bytes | Callable[[BinaryIO], None],
+        *,
+        job_id: str | None = None,
+        inputs: Mapping[Step, str] | None = None,
+    ) -> ArtifactInfo:
+        """Publish a file of ``step`` atomically and record its sha256 and provenance.
+
+        ``inputs`` defaults to the current digests of the step's inputs. The file is written to
+        a temporary path and renamed into place inside the database transaction; if either
+        fails, the previous artifact (file and record) stays as it was.
+        """
+        relative = check_artifact_name(name)
+        if inputs is None:
+            inputs = self.current_input_digests(project_id, step)
+        with self._session() as session, session.begin():
+            self._owned(session, project_id)
+            target = self.project_dir(project_id).joinpath(*relative.parts)
+            written = atomic_write(target, content)
+            row = session.scalar(
+                sa.select(ArtifactRow).where(ArtifactRow.project_id == project_id, ArtifactRow.name == str(relative))
+            ) or ArtifactRow(id=uuid.uuid4().hex, project_id=project_id, name=str(relative))
+            row.step, row.sha256, row.size_bytes = step.value, written.sha256, written.size_bytes
+            row.created_at, row.job_id = utcnow(), job_id
+            row.inputs = json.dumps({s.value: d for s, d in inputs.items()}, sort_keys=True)
+            session.add(row)
+        return self._artifact(row)
+
+    def _artifact(self, row: ArtifactRow) -> ArtifactInfo:
+        return ArtifactInfo(
+            row.project_id, Step(row.step), row.name,
+            self.project_dir(row.project_id).joinpath(*row.name.split("/")), row.sha256, row.size_bytes,
+            row.created_at, row.job_id, {Step(k): v for k, v in json.loads(row.inputs).items()},
+        )
+
+    def artifacts(self, project_id: str, step: Step | None = None) -> list[ArtifactInfo]:
+        """The recorded artifacts of a project (optionally of one step), by name."""
+        query = (
+            sa.select(ArtifactRow).join(ProjectRow)
+            .where(ProjectRow.owner == self.owner, ArtifactRow.project_id == project_id)
+        )
+        if step is not None:
+            query = query.where(ArtifactRow.step == step.value)
+        with self._session() as session:
+            return [self._artifact(r) for r in session.scalars(query.order_by(ArtifactRow.name))]
+
+    # -- jobs -------------------------------------------------------------------------------
+    def add_job(self, project_id: str, step: Step, *, state: JobState = JobState.QUEUED, message: str = "") -> str:
+        """Record a new job of ``step`` and return its id."""
+        job_id = uuid.uuid4().hex
+        with self._session() as session, session.begin():
+            self._owned(session, project_id)
+            session.add(JobRow(id=job_id, project_id=project_id, step=step.value, state=state.value,
+                               submitted_at=utcnow(), message=message))
+        return job_id
+
+    def set_job_state(self, job_id: str, state: JobState, *, message: str = "") -> None:
+        """Move a job record to ``state`` with a message (the error text for errors)."""
+        with self._session() as session, session.begin():
+            row = session.scalar(
+                sa.select(JobRow).join(ProjectRow).where(JobRow.id == job_id, ProjectRow.owner == self.owner)
+            )
+            if row is None:
+                raise NotFoundError(f"No job {job_id!r} for user {self.owner!r}.")
+            now = utcnow()
+            if state is JobState.RUNNING and row.started_at is None:
+                row.started_at = now
+            if not state.is_active:
+                row.finished_at = now
+            row.state, row.message = state.value, message
+
+    # -- workflow status --------------------------------------------------------------------
+    def step_outputs(self, project_id: str) -> dict[Step, StepOutput]:
+        """The current output of each step of one project."""
+        return self._outputs_by_project([project_id]).get(project_id, {})
+
+    def _outputs_by_project(self, project_ids: list[str]) -> dict[str, dict[Step, StepOutput]]:
+        query = (
+            sa.select(ArtifactRow.project_id, ArtifactRow.step, ArtifactRow.name, ArtifactRow.sha256,
+                      ArtifactRow.created_at, ArtifactRow.inputs)
+            .join(ProjectRow)
+            .where(ProjectRow.owner == self.owner, ArtifactRow.project_id.in_(project_ids))
+        )
+        grouped: dict[tuple[str, str], list[sa.Row]] = defaultdict(list)
+        with self._session() as session:
+            for row in session.execute(query):
+                grouped[(row.project_id, row.step)].append(row)
+        result: dict[str, dict[Step, StepOutput]] = defaultdict(dict)
+        for (project_id, step), rows in grouped.items():
+            recorded: dict[Step, set[str]] = defaultdict(set)
+            for row in rows:
+                for s, d in json.loads(row.inputs).items():
+                    recorded[Step(s)].add(d)
+            # artifacts made from different inputs cannot all be current: mark them inconsistent
+            inputs = {s: (next(iter(d)) if len(d) == 1 else "inconsistent") for s, d in recorded.items()}
+            result[project_id][Step(step)] = StepOutput(
+                output_digest((r.name, r.sha256) for r in rows), inputs, max(r.created_at for r in rows)
+            )
+        return result
+
+    def _latest_jobs(self, project_ids: list[str]) -> dict[str, dict[Step, StepJob]]:
+        query = (
+            sa.select(JobRow).join(ProjectRow)
+            .where(ProjectRow.owner == self.owner, JobRow.project_id.in_(project_ids))
+            .order_by(JobRow.submitted_at)
+        )
+        result: dict[str, dict[Step, StepJob]] = defaultdict(dict)
+        with self._session() as session:
+            for row in session.scalars(query):  # later rows overwrite earlier ones
+                result[row.project_id][Step(row.step)] = StepJob(JobState(row.state), row.submitted_at, row.message)
+        return result
+
+    def statuses(self, project_ids: list[str]) -> dict[str, dict[Step, StepState]]:
+        """Derived workflow status of each given project (two queries, whatever the count)."""
+        outputs, jobs = self._outputs_by_project(project_ids), self._latest_jobs(project_ids)
+        return {pid: derive_statuses(outputs.get(pid, {}), jobs.get(pid, {})) for pid in project_ids}
+
+    def last_activity(self, project_ids: list[str]) -> dict[str, dt.datetime]:
+        """The time of the latest change per project: edits, artifacts or job events."""
+        times: dict[str, dt.datetime] = {}
+        with self._session() as session:
+            for query in (
+                sa.select(ProjectRow.id, ProjectRow.updated_at),
+                sa.select(ArtifactRow.project_id, sa.func.max(ArtifactRow.created_at)).join(ProjectRow)
+                .group_by(ArtifactRow.project_id),
+                sa.select(JobRow.project_id, sa.func.max(sa.func.coalesce(JobRow.finished_at, JobRow.submitted_at)))
+                .join(ProjectRow).group_by(JobRow.project_id),
+            ):
+                query = query.where(ProjectRow.owner == self.owner, ProjectRow.id.in_(project_ids))
+                for pid, when in session.execute(query):
+                    if when is not None and isinstance(when, dt.datetime):
+                        when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+                        times[pid] = max(times.get(pid, when), when)
+        return times

@@ -1,0 +1,59 @@
+"""The project's static assets (logo, stylesheet, status icons) and HTML built from them."""
+
+from __future__ import annotations
+
+import functools
+import html
+from pathlib import Path
+
+from rhinoapp.core.errors import ConfigurationError
+from rhinoapp.core.workflow import StepState, StepStatus
+
+__all__ = ["assets_dir", "legend_html", "read_asset", "status_html"]
+
+
+def assets_dir() -> Path:
+    """The ``assets/`` folder beside the package (a source checkout or editable install)."""
+    folder = Path(__file__).resolve().parents[2] / "assets"
+    if not (folder / "style.css").is_file():
+        raise ConfigurationError(
+            f"rhinoapp's assets folder was not found at {folder}: install rhinoapp from its source"
+            " checkout (pip install -e .) so that assets/ is beside the package."
+        )
+    return folder
+
+
+@functools.cache
+def read_asset(relative: str) -> str:
+    """The text of an asset file, e.g. ``"icons/done.svg"`` (cached: assets are immutable)."""
+    return (assets_dir() / relative).read_text(encoding="utf-8")
+
+
+def _icon(status: StepStatus) -> str:
+    return read_asset(f"icons/{status.value}.svg").strip()
+
+
+def status_html(state: StepState) -> str:
+    """A status cell: the coloured icon with the status and message as tooltip.
+
+    Examples
+    --------
+    >>> from rhinoapp.core.workflow import Step
+    >>> cell = status_html(StepState(Step.DICOM, StepStatus.DONE))
+    >>> 'data-status="done"' in cell and "<svg" in cell
+    True
+    """
+    tip = state.status.label + (f": {state.message}" if state.message else "")
+    return (
+        f'<span class="rh-status" data-step="{state.step.value}" data-status="{state.status.value}"'
+        f' title="{html.escape(tip, quote=True)}">{_icon(state.status)}</span>'
+    )
+
+
+def legend_html() -> str:
+    """The legend of the five statuses."""
+    items = "".join(
+        f'<span class="rh-status" data-legend="{s.value}">{_icon(s)}{html.escape(s.label)}</span>'
+        for s in StepStatus
+    )
+    return f'<div class="rh-legend" aria-label="Status legend">{items}</div>'

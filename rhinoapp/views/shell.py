@@ -1,0 +1,61 @@
+"""The app shell: header with the app name and current project, sidebar navigation, pages."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import panel as pn
+import param
+
+from rhinoapp.state.projects import ProjectsState
+from rhinoapp.state.session import Page, SessionState
+from rhinoapp.views.assets import read_asset
+from rhinoapp.views.placeholders import UpcomingPage
+from rhinoapp.views.projects import ProjectsPage
+
+__all__ = ["AppShell"]
+
+_BRAND = "#12355b"
+
+
+class AppShell(pn.viewable.Viewer):
+    """Composes the pages of one session around a :class:`SessionState`."""
+
+    session = param.ClassSelector(class_=SessionState)
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self.projects = ProjectsState(session=self.session)
+        self._pages: dict[str, pn.viewable.Viewable] = {
+            Page.PROJECTS.value: ProjectsPage(state=self.projects),
+            **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY, Page.SIMULATIONS, Page.ANALYSIS)},
+        }
+
+    @param.depends("session.current_project_name")
+    def _header(self) -> pn.viewable.Viewable:
+        logo = base64.b64encode(read_asset("logo.svg").encode()).decode()
+        project = self.session.current_project_name
+        current = (f'<span class="rh-project">Project: <b>{html.escape(project)}</b></span>' if project
+                   else '<span class="rh-project">No project open</span>')
+        return pn.pane.HTML(
+            f'<div class="rh-header"><img alt="rhinoapp" src="data:image/svg+xml;base64,{logo}">'
+            f'<span class="rh-title">rhinoapp</span>{current}'
+            f'<span class="rh-user">{html.escape(self.session.user)}</span></div>',
+            stylesheets=[read_asset("style.css")], sizing_mode="stretch_width", margin=(8, 16),
+        )
+
+    @param.depends("session.page")
+    def _page(self) -> pn.viewable.Viewable:
+        return self._pages[self.session.page]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        nav = pn.widgets.RadioButtonGroup.from_param(
+            self.session.param.page, orientation="vertical", button_type="primary", button_style="outline",
+            name="", width=160, css_classes=["rh-nav"],
+        )
+        sidebar = pn.Column(nav, width=190, styles={"background": "#f4f6f9", "min-height": "80vh"}, margin=0)
+        header = pn.Row(self._header, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)
+        body = pn.Row(sidebar, pn.Column(self._page, sizing_mode="stretch_width", margin=(8, 24)),
+                      sizing_mode="stretch_width")
+        return pn.Column(header, body, sizing_mode="stretch_width", css_classes=["rh-root"])

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages rhinoapp's tests need: Chromium for the browser tests, EGL/Mesa (and OSMesa as
+# fallback) for VTK's offscreen rendering, fonts for screenshots. Installs what is missing when
+# run as root; otherwise prints the command to run.
+set -euo pipefail
+packages=(chromium fonts-liberation libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxrender1 libgomp1)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

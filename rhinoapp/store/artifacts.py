@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["WrittenFile", "atomic_write", "check_artifact_name", "file_sha256", "staged_file"]
+__all__ = ["WrittenFile", "atomic_publish", "atomic_write", "check_artifact_name", "file_sha256", "staged_file"]
 
 _CHUNK = 1 << 20
 
@@ -110,6 +110,48 @@ def atomic_write(target: Path, content: bytes | Callable[[BinaryIO], None]) -> W
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return WrittenFile(target, writer.digest.hexdigest(), writer.size)
+
+
+def atomic_publish(
+    target: Path,
+    content: bytes | Callable[[BinaryIO], None],
+    *,
+    record: Callable[[WrittenFile], None],
+    confirm: Callable[[], None],
+) -> WrittenFile:
+    """Publish a file together with its database record, all or nothing.
+
+    The sequence is: write a temporary file; ``record(info)`` (e.g. add and flush the database
+    row); rename into place; ``confirm()`` (e.g. commit). A failure before the rename removes the
+    temporary file; a failure of ``confirm`` puts the previous file back (or removes the new one).
+    """
+    with staged_file(target) as (tmp, writer):
+        if callable(content):
+            content(writer)  # type: ignore[arg-type]
+        else:
+            writer.write(content)
+    backup = tmp.with_name(tmp.name + ".previous")
+    try:
+        record(WrittenFile(target, writer.digest.hexdigest(), writer.size))
+        had_previous = target.exists()
+        if had_previous:
+            os.link(target, backup)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        backup.unlink(missing_ok=True)
+        raise
+    try:
+        confirm()
+    except BaseException:
+        if had_previous:
+            os.replace(backup, target)
+        else:
+            target.unlink(missing_ok=True)
+        raise
+    finally:
+        backup.unlink(missing_ok=True)
     return WrittenFile(target, writer.digest.hexdigest(), writer.size)
 
 

@@ -53,6 +53,8 @@ def ensure_writable_dir(path: Path, *, purpose: str) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # Let SQLAlchemy, not pysqlite, open transactions, so DDL (migrations) is transactional too.
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -107,6 +109,7 @@ def open_store(settings: Settings) -> Store:
         raise StoreError(f"The database URL {location!r} is not usable ({error}). Check RHINOAPP_DATABASE_URL.") from None
     if is_sqlite:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         _check_sqlite_file(engine, location)
     try:
         version = migrate(engine)

@@ -35,11 +35,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "projects, jobs and artifacts",
         (
             """CREATE TABLE schema_info (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
+                id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
                 version INTEGER NOT NULL,
                 updated_at TIMESTAMP NOT NULL)""",
             """CREATE TABLE projects (
-                id VARCHAR(32) PRIMARY KEY,
+                id VARCHAR(32) NOT NULL PRIMARY KEY,
                 owner VARCHAR(200) NOT NULL,
                 name VARCHAR(80) NOT NULL,
                 name_key VARCHAR(80) NOT NULL,
@@ -49,7 +49,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 CONSTRAINT uq_projects_owner_name UNIQUE (owner, name_key))""",
             "CREATE INDEX ix_projects_owner ON projects (owner)",
             """CREATE TABLE jobs (
-                id VARCHAR(32) PRIMARY KEY,
+                id VARCHAR(32) NOT NULL PRIMARY KEY,
                 project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
                 step VARCHAR(20) NOT NULL,
                 state VARCHAR(20) NOT NULL,
@@ -59,7 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 message TEXT NOT NULL DEFAULT '')""",
             "CREATE INDEX ix_jobs_project_step ON jobs (project_id, step, submitted_at)",
             """CREATE TABLE artifacts (
-                id VARCHAR(32) PRIMARY KEY,
+                id VARCHAR(32) NOT NULL PRIMARY KEY,
                 project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
                 step VARCHAR(20) NOT NULL,
                 name VARCHAR(500) NOT NULL,

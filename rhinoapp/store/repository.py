@@ -34,7 +34,7 @@ from rhinoapp.core.workflow import (
     optional_inputs,
     required_inputs,
 )
-from rhinoapp.store.artifacts import atomic_write, check_artifact_name
+from rhinoapp.store.artifacts import WrittenFile, atomic_publish, check_artifact_name
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import ArtifactRow, JobRow, ProjectRow, utcnow
 
@@ -217,23 +217,32 @@ class ProjectRepository:
         """Publish a file of ``step`` atomically and record its sha256 and provenance.
 
         ``inputs`` defaults to the current digests of the step's inputs. The file is written to
-        a temporary path and renamed into place inside the database transaction; if either
-        fails, the previous artifact (file and record) stays as it was.
+        a temporary path and renamed into place inside the database transaction (see
+        :func:`~rhinoapp.store.artifacts.atomic_publish`); if either fails, the previous artifact
+        (file and record) stays as it was.
         """
         relative = check_artifact_name(name)
         if inputs is None:
             inputs = self.current_input_digests(project_id, step)
-        with self._session() as session, session.begin():
+        with self._session() as session:
             self._owned(session, project_id)
-            target = self.project_dir(project_id).joinpath(*relative.parts)
-            written = atomic_write(target, content)
             row = session.scalar(
                 sa.select(ArtifactRow).where(ArtifactRow.project_id == project_id, ArtifactRow.name == str(relative))
             ) or ArtifactRow(id=uuid.uuid4().hex, project_id=project_id, name=str(relative))
-            row.step, row.sha256, row.size_bytes = step.value, written.sha256, written.size_bytes
-            row.created_at, row.job_id = utcnow(), job_id
-            row.inputs = json.dumps({s.value: d for s, d in inputs.items()}, sort_keys=True)
-            session.add(row)
+
+            def record(written: WrittenFile) -> None:
+                row.step, row.sha256, row.size_bytes = step.value, written.sha256, written.size_bytes
+                row.created_at, row.job_id = utcnow(), job_id
+                row.inputs = json.dumps({s.value: d for s, d in inputs.items()}, sort_keys=True)
+                session.add(row)
+                session.flush()
+
+            try:
+                target = self.project_dir(project_id).joinpath(*relative.parts)
+                atomic_publish(target, content, record=record, confirm=session.commit)
+            except BaseException:
+                session.rollback()
+                raise
         return self._artifact(row)
 
     def _artifact(self, row: ArtifactRow) -> ArtifactInfo:

@@ -1,0 +1,132 @@
+"""Projects, artifacts and jobs through the user-scoped repository, on a real SQLite file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rhinoapp.config import Settings
+from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
+from rhinoapp.core.workflow import JobState, Step, StepStatus
+from rhinoapp.store import ProjectRepository, open_store, output_digest
+
+
+def test_round_trip_survives_reopening(settings: Settings) -> None:
+    store = open_store(settings)
+    repo = ProjectRepository(store, owner="dr-a")
+    created = repo.create("Case 1", "deviated septum")
+    art = repo.write_artifact(created.id, Step.DICOM, "volume/ct.json", b"{}")
+    store.close()
+    reopened = ProjectRepository(open_store(settings), owner="dr-a")
+    [project] = reopened.list_projects()
+    assert project == created
+    assert project.created.tzinfo is not None
+    [again] = reopened.artifacts(created.id)
+    assert again == art and again.path.read_bytes() == b"{}"
+
+
+def test_names_are_unique_per_owner_ignoring_case(store) -> None:
+    a, b = ProjectRepository(store, owner="dr-a"), ProjectRepository(store, owner="dr-b")
+    a.create("Case 1")
+    with pytest.raises(ConflictError, match="already exists"):
+        a.create("CASE  1")
+    b.create("Case 1")  # another owner may use the same name
+    with pytest.raises(ValidationError):
+        a.create("")
+
+
+def test_every_query_is_scoped_to_the_owner(store) -> None:
+    mine, theirs = ProjectRepository(store, owner="dr-a"), ProjectRepository(store, owner="dr-b")
+    secret = theirs.create("Their case")
+    job = theirs.add_job(secret.id, Step.DICOM)
+    assert mine.list_projects() == []
+    assert mine.statuses([secret.id])[secret.id][Step.DICOM].status is StepStatus.POSSIBLE
+    assert mine.artifacts(secret.id) == [] and mine.last_activity([secret.id]) == {}
+    for attempt in (
+        lambda: mine.get(secret.id),
+        lambda: mine.update(secret.id, name="Stolen"),
+        lambda: mine.delete(secret.id),
+        lambda: mine.write_artifact(secret.id, Step.DICOM, "volume/ct.json", b"x"),
+        lambda: mine.add_job(secret.id, Step.DICOM),
+        lambda: mine.set_job_state(job, JobState.ERROR),
+    ):
+        with pytest.raises(NotFoundError):
+            attempt()
+    assert theirs.get(secret.id).name == "Their case"
+    assert not (store.projects_dir / secret.id).exists()
+
+
+def test_rename_and_search(repo) -> None:
+    one = repo.create("Case 1", "septum deviated to the left")
+    repo.create("Case 2", "turbinate hypertrophy")
+    renamed = repo.update(one.id, name="Case 1 pre-op")
+    assert renamed.updated >= one.updated and renamed.name == "Case 1 pre-op"
+    assert [p.name for p in repo.list_projects(search="SEPTUM")] == ["Case 1 pre-op"]
+    assert [p.name for p in repo.list_projects(search="case 2")] == ["Case 2"]
+    with pytest.raises(ConflictError):
+        repo.update(one.id, name="case 2")
+    repo.update(one.id, name="case 1 PRE-OP")  # its own name in other case is fine
+
+
+def test_delete_removes_records_and_files(repo, store) -> None:
+    project = repo.create("Case 1")
+    repo.write_artifact(project.id, Step.DICOM, "volume/ct.json", b"{}")
+    repo.add_job(project.id, Step.GEOMETRY)
+    repo.delete(project.id)
+    assert repo.list_projects() == []
+    assert list(store.projects_dir.iterdir()) == []
+    with store.engine.connect() as connection:
+        for table in ("artifacts", "jobs"):
+            assert connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() == 0
+
+
+def test_status_follows_artifacts_and_jobs(repo) -> None:
+    project = repo.create("Case 1")
+
+    def status(step: Step) -> StepStatus:
+        return repo.statuses([project.id])[project.id][step].status
+
+    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", b"ct v1")
+    assert (status(Step.DICOM), status(Step.GEOMETRY)) == (StepStatus.DONE, StepStatus.POSSIBLE)
+    job = repo.add_job(project.id, Step.GEOMETRY)
+    assert status(Step.GEOMETRY) is StepStatus.IN_PROGRESS
+    repo.set_job_state(job, JobState.RUNNING)
+    repo.write_artifact(project.id, Step.GEOMETRY, "geometry/default/labels.nii.gz", b"labels", job_id=job)
+    repo.set_job_state(job, JobState.DONE)
+    assert status(Step.GEOMETRY) is StepStatus.DONE and status(Step.SIMULATION) is StepStatus.POSSIBLE
+    [geometry] = repo.artifacts(project.id, Step.GEOMETRY)
+    assert geometry.job_id == job
+    assert geometry.inputs == {Step.DICOM: output_digest([("volume/ct.nii.gz", repo.artifacts(project.id)[-1].sha256)])}
+    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", b"ct v2")  # a new CT
+    state = repo.statuses([project.id])[project.id][Step.GEOMETRY]
+    assert (state.status, state.outdated) == (StepStatus.POSSIBLE, True)
+    failed = repo.add_job(project.id, Step.GEOMETRY)
+    repo.set_job_state(failed, JobState.ERROR, message="No air found below -550 HU.")
+    state = repo.statuses([project.id])[project.id][Step.GEOMETRY]
+    assert (state.status, state.message) == (StepStatus.ERROR, "No air found below -550 HU.")
+
+
+def test_partly_rewritten_output_is_outdated(repo) -> None:
+    project = repo.create("Case 1")
+    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", b"v1")
+    repo.write_artifact(project.id, Step.GEOMETRY, "geometry/a", b"a")
+    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", b"v2")
+    repo.write_artifact(project.id, Step.GEOMETRY, "geometry/b", b"b")  # made from the new CT, "a" is not
+    assert repo.statuses([project.id])[project.id][Step.GEOMETRY].outdated
+
+
+def test_last_activity_and_job_times(repo) -> None:
+    project = repo.create("Case 1")
+    before = repo.last_activity([project.id])[project.id]
+    job = repo.add_job(project.id, Step.DICOM)
+    repo.set_job_state(job, JobState.DONE)
+    after = repo.last_activity([project.id])[project.id]
+    assert after >= before and after.tzinfo == dt.timezone.utc
+
+
+def test_bad_ids(repo) -> None:
+    with pytest.raises(ValidationError):
+        repo.project_dir("../escape")
+    with pytest.raises(NotFoundError):
+        repo.get("0" * 32)

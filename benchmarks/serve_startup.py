@@ -85,7 +85,7 @@ def time_serve(python: str, timeout_s: float) -> float:
                 if proc.poll() is not None:
                     raise RuntimeError(f"rhinoapp serve exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
                 if time.perf_counter() - start > timeout_s:
-                    raise TimeoutError(f"no HTTP 200 from {url} within {timeout_s:.0f} s:\n{log.read_text()[-2000:]}")
+                    raise TimeoutError(f"no HTTP 200 from {url} within {timeout_s:.1f} s:\n{log.read_text()[-2000:]}")
                 time.sleep(POLL_S)
 
 

@@ -40,10 +40,10 @@ class ProjectsState(param.Parameterized):
     >>> from rhinoapp.store import open_store, ProjectRepository
     >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
     >>> page = ProjectsState(session=SessionState(repository=repo))
-    >>> page.param.update(new_name="Case 1"); page.create_project()
+    >>> page.new_name = "Case 1"; page.create_project()
     >>> [row.project.name for row in page.rows], page.feedback_kind
     (['Case 1'], 'success')
-    >>> page.param.update(new_name="case 1"); page.create_project()
+    >>> page.new_name = "case 1"; page.create_project()
     >>> page.feedback
     'A project named "case 1" already exists: choose another name.'
     """

@@ -17,6 +17,8 @@ __all__ = ["ProjectsPage"]
 _STATUS_COLUMNS = {Step.DICOM: "DICOM", Step.RHINOMANOMETRY: "4PR", Step.GEOMETRY: "Geometry",
                    Step.SIMULATION: "Simulation"}
 _BUTTONS = {"open": "Open", "rename": "Rename", "delete": "Delete"}
+_WIDTHS = {"Date": 100, "DICOM": 75, "4PR": 65, "Geometry": 95, "Simulation": 100, "Last active": 140,
+           "open": 70, "rename": 85, "delete": 80}
 _ALERT = {"info": "info", "success": "success", "error": "danger"}
 
 
@@ -47,7 +49,7 @@ class ProjectsPage(pn.viewable.Viewer):
             _frame(self.state), show_index=False, disabled=True, selectable=False, pagination="local",
             page_size=self.state.page_size, buttons=_BUTTONS, sizing_mode="stretch_width", stylesheets=css,
             formatters={label: {"type": "html"} for label in _STATUS_COLUMNS.values()} | {"Name": {"type": "html"}, "Description": {"type": "html"}},
-            header_align="left", layout="fit_columns", name="projects-table",
+            header_align="left", layout="fit_columns", widths=_WIDTHS,
         )
         self._table.on_click(self._on_click)
         self.state.param.watch(self._sync_rows, "rows")
@@ -65,12 +67,12 @@ class ProjectsPage(pn.viewable.Viewer):
          "delete": self.state.request_delete}[column](project_id)
 
     def _form(self) -> pn.viewable.Viewable:
-        name = pn.widgets.TextInput.from_param(self.state.param.new_name, name="Name", description=None,
+        name = pn.widgets.TextInput.from_param(self.state.param.new_name, label="Name", description=None,
                                                placeholder="Project name, e.g. Case 12 pre-op", width=260)
-        description = pn.widgets.TextInput.from_param(self.state.param.new_description, name="Description",
+        description = pn.widgets.TextInput.from_param(self.state.param.new_description, label="Description",
                                                       description=None, placeholder="Optional: what this case is about",
                                                       sizing_mode="stretch_width")
-        create = pn.widgets.Button(name="Create project", button_type="primary", align="end")
+        create = pn.widgets.Button(label="Create project", color="primary", align="end")
         create.on_click(lambda _e: self.state.create_project())
         return pn.Card(pn.Row(name, description, create, sizing_mode="stretch_width"), title="New project",
                        collapsible=False, sizing_mode="stretch_width")
@@ -84,16 +86,16 @@ class ProjectsPage(pn.viewable.Viewer):
 
     @param.depends("state.rename_target", "state.delete_target")
     def _pending(self) -> pn.viewable.Viewable:
-        cancel = pn.widgets.Button(name="Cancel", button_type="light")
+        cancel = pn.widgets.Button(label="Cancel", color="light")
         cancel.on_click(lambda _e: self.state.cancel())
         if self.state.rename_target is not None:
-            new_name = pn.widgets.TextInput.from_param(self.state.param.rename_name, name="New name")
-            save = pn.widgets.Button(name="Save name", button_type="primary")
+            new_name = pn.widgets.TextInput.from_param(self.state.param.rename_name, label="New name")
+            save = pn.widgets.Button(label="Save name", color="primary")
             save.on_click(lambda _e: self.state.confirm_rename())
             return pn.Row(new_name, save, cancel, align="end")
         if self.state.delete_target is not None:
             name = next((r.project.name for r in self.state.rows if r.project.id == self.state.delete_target), "")
-            confirm = pn.widgets.Button(name="Delete project and its files", button_type="danger")
+            confirm = pn.widgets.Button(label="Delete project and its files", color="danger")
             confirm.on_click(lambda _e: self.state.confirm_delete())
             text = pn.pane.Alert(f'Delete project "{name}" with all its images, geometry and results?'
                                  " This cannot be undone.", alert_type="warning")
@@ -101,9 +103,9 @@ class ProjectsPage(pn.viewable.Viewer):
         return pn.Spacer(height=0)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        search = pn.widgets.TextInput.from_param(self.state.param.search, name="Search", description=None,
+        search = pn.widgets.TextInput.from_param(self.state.param.search, label="Search", description=None,
                                                  placeholder="Name or description", width=260)
-        page_size = pn.widgets.Select.from_param(self.state.param.page_size, name="Rows per page",
+        page_size = pn.widgets.Select.from_param(self.state.param.page_size, label="Rows per page",
                                                  description=None, width=120)
         legend = pn.pane.HTML(legend_html(), stylesheets=[read_asset("style.css")])
         return pn.Column(

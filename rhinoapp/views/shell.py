@@ -51,8 +51,8 @@ class AppShell(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         nav = pn.widgets.RadioButtonGroup.from_param(
-            self.session.param.page, orientation="vertical", button_type="primary", button_style="outline",
-            name="", width=160, css_classes=["rh-nav"],
+            self.session.param.page, orientation="vertical", color="primary", variant="outline",
+            label="", width=160, css_classes=["rh-nav"],
         )
         sidebar = pn.Column(nav, width=190, styles={"background": "#f4f6f9", "min-height": "80vh"}, margin=0)
         header = pn.Row(self._header, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)

@@ -1,0 +1,69 @@
+"""The app served in-process: HTTP 200, and the session document lists the user's projects."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from rhinoapp import create_app
+from rhinoapp.app import app_factory
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def served(settings, store) -> Iterator[str]:
+    import panel as pn
+
+    port = free_port()
+    server = pn.serve({"/": app_factory(settings, store)}, address="127.0.0.1", port=port, show=False,
+                      threaded=True, websocket_origin=[f"127.0.0.1:{port}"], print=False)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.stop()
+
+
+def test_served_app_answers_and_lists_projects(served: str, repo) -> None:
+    from bokeh.client import pull_session
+
+    repo.create("Case 1", "shown in the table")
+    repo.create("Case 2")
+    assert wait_for_http(served) == 200
+    with pull_session(url=served) as session:
+        tables = [m for m in session.document.models if type(m).__name__ == "DataTabulator"]
+        [table] = tables
+        assert sorted(table.source.data["Name"]) == ["Case 1", "Case 2"]
+        assert all('data-status="possible"' in cell for cell in table.source.data["DICOM"])
+        assert all('data-status="not-possible-yet"' in cell for cell in table.source.data["Geometry"])
+
+
+def test_create_app_is_a_panel_object_for_notebooks(settings) -> None:
+    import panel as pn
+
+    app = create_app(settings)
+    layout = app.__panel__()
+    assert isinstance(layout, pn.layout.Column)
+    assert app.session.page == "Projects" and app.session.user == "local"
+    # Each call is an independent session state.
+    assert create_app(settings).session is not app.session

@@ -1,0 +1,57 @@
+"""The command-line interface, run as a real process where it matters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.cli import main
+
+
+def run(*args: str, data: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rhinoapp", *args, "--data-dir", str(data)],
+                          capture_output=True, text=True, input=stdin, timeout=60)
+
+
+def test_projects_create_list_delete(tmp_path: Path) -> None:
+    assert run("projects", "create", "Case 1", "--description", "demo", data=tmp_path).returncode == 0
+    listing = run("projects", "list", "--json", data=tmp_path)
+    [row] = json.loads(listing.stdout)
+    assert row["name"] == "Case 1" and row["status"]["DICOM"] == "possible"
+    assert row["status"]["Geometry"] == "not-possible-yet"
+    refused = run("projects", "delete", "Case 1", data=tmp_path, stdin="")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert run("projects", "delete", "case 1", "--yes", data=tmp_path).returncode == 0
+    assert json.loads(run("projects", "list", "--json", data=tmp_path).stdout) == []
+
+
+def test_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--data-dir", str(tmp_path)]
+    assert main(["projects", "create", "Case 1", *base]) == 0
+    assert main(["projects", "create", "case 1", *base]) == 2
+    assert 'already exists: choose another name' in capsys.readouterr().err
+    assert main(["projects", "create", "bad|name", *base]) == 2
+    assert "may not contain '|'" in capsys.readouterr().err
+    assert main(["projects", "delete", "nope", "--yes", *base]) == 2
+    assert "rhinoapp projects list" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["projects", "list", "--data-dir", str(tmp_path / "file")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_corrupt_database_before_listening(tmp_path: Path) -> None:
+    (tmp_path / "rhinoapp.sqlite").write_bytes(b"garbage" * 1000)
+    result = run("serve", "--port", "0", data=tmp_path)
+    assert result.returncode == 2
+    assert "corrupt or not a rhinoapp database" in result.stderr
+    assert "Launching server" not in result.stdout + result.stderr
+
+
+def test_global_and_command_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path), "--user", "dr-a", "projects", "create", "Mine"]) == 0
+    assert main(["projects", "list", "--data-dir", str(tmp_path), "--user", "dr-b"]) == 0
+    assert "no projects" in capsys.readouterr().out

@@ -1,0 +1,54 @@
+"""The Projects page in real Chromium: create, see the status icons, refuse a duplicate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NAME_FIELD = "Project name, e.g. Case 12 pre-op"
+
+
+def create(page, name: str, description: str = "") -> None:
+    page.get_by_placeholder(NAME_FIELD).fill(name)
+    page.get_by_placeholder("Optional: what this case is about").fill(description)
+    page.get_by_placeholder("Optional: what this case is about").press("Tab")
+    page.get_by_role("button", name="Create project").click()
+
+
+def test_create_project_and_refuse_duplicate(page, output_dir: Path) -> None:
+    page.get_by_role("heading", name="Projects").wait_for()
+    for status in ("not-possible-yet", "possible", "in-progress", "done", "error"):
+        assert page.locator(f'[data-legend="{status}"]').count() == 1
+
+    create(page, "Case 42 pre-op", "septal deviation to the left")
+    page.get_by_text('Project "Case 42 pre-op" created').wait_for()
+    row = page.locator(".tabulator-row", has_text="Case 42 pre-op")
+    row.wait_for()
+    expected = {"dicom": "possible", "4pr": "possible", "geometry": "not-possible-yet", "simulation": "not-possible-yet"}
+    for step, status in expected.items():
+        icon = row.locator(f'[data-step="{step}"]')
+        assert icon.get_attribute("data-status") == status
+        assert icon.locator("svg").is_visible()
+    page.screenshot(path=str(output_dir / "projects-created.png"), full_page=True)
+
+    create(page, "case 42  PRE-OP")
+    alert = page.get_by_text('A project named "case 42 PRE-OP" already exists: choose another name.')
+    alert.wait_for()
+    assert alert.is_visible()
+    assert page.locator(".tabulator-row", has_text="Case 42 pre-op").count() == 1
+    page.screenshot(path=str(output_dir / "projects-duplicate-refused.png"), full_page=True)
+
+    create(page, "")
+    page.get_by_text("The project name is empty").wait_for()
+
+
+def test_open_makes_the_project_current(page) -> None:
+    create(page, "Case 7")
+    row = page.locator(".tabulator-row", has_text="Case 7")
+    row.get_by_text("Open").click()
+    page.locator(".rh-project", has_text="Project: Case 7").wait_for()
+    page.get_by_role("heading", name="Geometry").wait_for()
+    assert page.get_by_text("Current project: Case 7.").is_visible()

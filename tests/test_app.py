@@ -67,3 +67,38 @@ def test_create_app_is_a_panel_object_for_notebooks(settings) -> None:
     assert app.session.page == "Projects" and app.session.user == "local"
     # Each call is an independent session state.
     assert create_app(settings).session is not app.session
+
+
+def test_panel_serve_of_the_app_module(tmp_path) -> None:
+    """`panel serve rhinoapp/app.py` serves the same app, configured by RHINOAPP_* variables."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bokeh.client import pull_session
+
+    from rhinoapp.config import Settings
+    from rhinoapp.store import ProjectRepository, open_store
+
+    store = open_store(Settings(data_dir=tmp_path))
+    ProjectRepository(store, owner="local").create("Served by panel")
+    store.close()
+    port = free_port()
+    app_file = Path(__file__).resolve().parents[1] / "rhinoapp" / "app.py"
+    panel = Path(sys.executable).with_name("panel")
+    process = subprocess.Popen(
+        [str(panel), "serve", str(app_file), "--address", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "RHINOAPP_DATA_DIR": str(tmp_path)}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/app"
+        assert wait_for_http(url, timeout=60) == 200
+        with pull_session(url=url) as session:
+            [table] = [m for m in session.document.models if type(m).__name__ == "DataTabulator"]
+            assert list(table.source.data["Name"]) == ["Served by panel"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)

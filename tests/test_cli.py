@@ -55,3 +55,12 @@ def test_global_and_command_options(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["--data-dir", str(tmp_path), "--user", "dr-a", "projects", "create", "Mine"]) == 0
     assert main(["projects", "list", "--data-dir", str(tmp_path), "--user", "dr-b"]) == 0
     assert "no projects" in capsys.readouterr().out
+
+
+def test_serve_refuses_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("")
+    result = subprocess.run([sys.executable, "-m", "rhinoapp", "serve", "--port", "0", "--data-dir", str(blocker)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
+    assert "Launching server" not in result.stdout + result.stderr

@@ -3,8 +3,8 @@
 Each run starts ``<python> -m rhinoapp serve --data-dir <fresh temp dir> --port <free port>``
 in its own process group, polls ``http://127.0.0.1:<port>/`` every 50 ms and stops the server
 (the whole group) as soon as the page answered, or on any error. As references, measured in the
-same run on the same machine: ``python -c "import panel"`` (the import floor no Panel app can
-go below) and ``python -c pass`` (the interpreter start).
+same run on the same machine, interleaved with the server runs: ``python -c "import panel"``
+(the import floor no Panel app can go below) and ``python -c pass`` (the interpreter start).
 
 Usage::
 
@@ -106,9 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--repeats must be at least 1")
 
     time_command([args.python, "-c", "import panel, rhinoapp"])  # warm the OS file cache once, untimed
-    serve = [time_serve(args.python, args.timeout) for _ in range(args.repeats)]
-    panel = [time_command([args.python, "-c", "import panel"]) for _ in range(args.repeats)]
-    bare = [time_command([args.python, "-c", "pass"]) for _ in range(args.repeats)]
+    serve: list[float] = []
+    panel: list[float] = []
+    bare: list[float] = []
+    for _ in range(args.repeats):  # interleaved, so drifting machine load affects all alike
+        serve.append(time_serve(args.python, args.timeout))
+        panel.append(time_command([args.python, "-c", "import panel"]))
+        bare.append(time_command([args.python, "-c", "pass"]))
 
     rows = [
         ("rhinoapp serve -> GET / 200", serve),

@@ -3,7 +3,8 @@
 Builds a temporary store with N projects (default 500). Every project has DICOM artifacts and a
 finished DICOM job; Geometry artifacts and a Geometry job whose state varies (done, error,
 running), so the status derivation sees all its cases. Then it times, median of 5 after one
-untimed warm-up, on the same open store (as the server shares one per process):
+untimed warm-up, interleaved round by round, on the same open store (as the server shares one
+per process):
 
 * ``repo.list_projects()`` + ``repo.statuses(ids)``: the status table of the Projects page;
 * the same + ``repo.last_activity(ids)``: everything ``ProjectsState.refresh`` asks the store;
@@ -58,15 +59,21 @@ def populate(repo: ProjectRepository, count: int) -> list[str]:
     return ids
 
 
-def median_seconds(work: Callable[[], object], repeats: int) -> float:
-    """Median wall-clock seconds of ``work()`` over ``repeats`` runs, after one untimed warm-up."""
-    work()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_seconds(works: Sequence[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall-clock seconds of each of ``works`` over ``repeats`` rounds.
+
+    Each work runs once untimed to warm up; then every round runs each work once, so drifting
+    machine load affects all of them alike.
+    """
+    for work in works:
         work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in works]
+    for _ in range(repeats):
+        for work, samples in zip(works, times):
+            start = time.perf_counter()
+            work()
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,9 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             statuses = status_table()
             if not isinstance(statuses, dict) or len(statuses) != len(ids):
                 raise RuntimeError(f"statuses covered {len(statuses)} projects, expected {len(ids)}")
-            table_s = median_seconds(status_table, args.repeats)
-            refresh_s = median_seconds(full_refresh, args.repeats)
-
             db_path = settings.data_dir / "rhinoapp.sqlite"
             connection = sqlite3.connect(db_path)
             try:
@@ -112,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return (connection.execute("SELECT * FROM artifacts").fetchall(),
                             connection.execute("SELECT * FROM jobs").fetchall())
 
-                raw_s = median_seconds(raw_read, args.repeats)
+                table_s, refresh_s, raw_s = median_seconds([status_table, full_refresh, raw_read], args.repeats)
             finally:
                 connection.close()
         finally:

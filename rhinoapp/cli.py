@@ -58,7 +58,36 @@ def build_parser() -> argparse.ArgumentParser:
     delete = actions.add_parser("delete", help="delete a project and all its files", parents=[sub])
     delete.add_argument("project", help="project name or id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rhino = commands.add_parser("rhinomanometry", help="compute 4PR parameters of a rhinomanometry CSV file")
+    rhino.add_argument("file", type=Path, help="recording in rhinoapp's 4PR CSV format (or a tolerated variant)")
+    rhino.add_argument("--json", type=Path, dest="json_out", help="also write all parameters as JSON to this file")
     return parser
+
+
+def _format_value(value: object, unit: str) -> str:
+    number = getattr(value, "value", value)
+    if number is None:
+        return f"not reached ({getattr(value, 'reason', '')})" if getattr(value, "reason", "") else "n/a"
+    return f"{number:.3f} {unit}"
+
+
+def _rhinomanometry(args: argparse.Namespace) -> int:
+    from rhinoapp.rhinomanometry import analyse
+    from rhinoapp.rhinomanometry.io import read_csv_file
+    from rhinoapp.store.artifacts import atomic_write
+
+    result = analyse(read_csv_file(args.file))
+    for side in result.sides:
+        _out(f"{side.side.value} side: {len(side.breaths)} breath(s)")
+        for name, unit in (("r75", "Pa*s/ml"), ("r150", "Pa*s/ml"), ("vr", "Pa*s/ml"), ("reff", "Pa*s/ml")):
+            _out(f"  {name.upper():<6} {_format_value(side.mean(name), unit)}")
+        if side.rohrer is not None:
+            _out(f"  Rohrer K1 {side.rohrer.k1:.4g} Pa*s/ml, K2 {side.rohrer.k2:.4g} Pa*s2/ml2")
+    _out(f"total R150 {_format_value(result.total.r150, 'Pa*s/ml')}")
+    if args.json_out is not None:
+        atomic_write(args.json_out, json.dumps(result.as_dict(), indent=2).encode())
+        _out(f"parameters written to {args.json_out}")
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -130,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         level = settings.log_level.upper() if args.command == "serve" or settings.log_level.upper() == "DEBUG" else "WARNING"
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.command == "rhinomanometry":
+            return _rhinomanometry(args)
         if args.command == "serve":
             from rhinoapp.app import serve  # Panel loads only for the web app
 

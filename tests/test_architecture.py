@@ -24,7 +24,7 @@ def test_import_linter_contracts_hold() -> None:
 def test_import_linter_catches_a_violation(tmp_path: Path) -> None:
     """The contract machinery really fails on a lower layer importing a higher one."""
     package = tmp_path / "rhinoapp"
-    for sub in ("core", "config", "store", "state", "views", "app", "cli"):
+    for sub in ("core", "config", "rhinomanometry", "store", "state", "views", "app", "cli"):
         (package / sub).mkdir(parents=True)
         (package / sub / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")

@@ -64,3 +64,26 @@ def test_serve_refuses_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "is a file, not a folder" in result.stderr
     assert "Launching server" not in result.stdout + result.stderr
+
+
+def test_rhinomanometry_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rhinoapp.rhinomanometry.io import write_csv
+    from rhinoapp.rhinomanometry.model import Side
+    from rhinoapp.rhinomanometry.synthetic import generate
+
+    synth = generate(duration_s=16.0, seed=3)
+    recording = tmp_path / "4pr.csv"
+    recording.write_text(write_csv(synth.measurement))
+    out = tmp_path / "params.json"
+    assert main(["rhinomanometry", str(recording), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "left side" in printed and "R150" in printed and "total R150" in printed
+    params = json.loads(out.read_text())
+    assert {s["side"] for s in params["sides"]} == {"left", "right"}
+    left = next(s for s in params["sides"] if s["side"] == "left")
+    truth = synth.truth.side(Side.LEFT).resistance_at(150.0)
+    assert abs(left["summary"]["r150"]["mean"] - truth) / truth < 0.02
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t_s,side,dp_pa\n0,L,1\n")
+    assert main(["rhinomanometry", str(bad)]) == 2
+    assert "rhinoapp: error:" in capsys.readouterr().err

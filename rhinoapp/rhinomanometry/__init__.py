@@ -22,7 +22,15 @@ from rhinoapp.rhinomanometry.classification import (
     classify,
 )
 from rhinoapp.rhinomanometry.io import read_csv, read_csv_file, read_csv_files, write_csv, write_csv_file
-from rhinoapp.rhinomanometry.model import Measurement, Metadata, Phase, Recording, Side, SignConvention, merge_measurements
+from rhinoapp.rhinomanometry.model import (
+    Measurement,
+    Metadata,
+    Phase,
+    Recording,
+    Side,
+    SignConvention,
+    merge_measurements,
+)
 from rhinoapp.rhinomanometry.results import (
     AnalysisResult,
     BreathResult,

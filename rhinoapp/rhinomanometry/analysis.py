@@ -10,7 +10,8 @@ computes, per breath and side (units: Pa, ml/s, Pa*s/ml):
   the alternative ``sum(dP)/sum(V)`` is *not* used.
 * **Flow at 75 and 150 Pa of a phase** (``flow_at_75``, ``flow_at_150``): ``|V|`` linearly
   interpolated where ``|dP|`` crosses the level on the branch between zero flow and the flow
-  peak (first crossing in an accelerating phase, last crossing in a decelerating one).
+  peak (first crossing in an accelerating phase, last crossing in a decelerating one), both
+  signals smoothed by the ``smooth_s`` moving average so that noise does not bias the crossing.
   When ``|dP|`` stays below the level the value is None with the reason "not reached"; it is
   never extrapolated. ``R75 = 75 Pa / flow_at_75``, ``R150`` likewise.
 * **Per breath** ``r75``/``r150`` (inspiration) and ``r75_expiration``/``r150_expiration``
@@ -24,7 +25,8 @@ computes, per breath and side (units: Pa, ml/s, Pa*s/ml):
 * **Hysteresis** is the area of the pressure-flow loop, ``|closed integral of dP dV|`` by the
   trapezoidal rule over the breath's samples with the polygon closed [Pa*ml/s]; for a
   sinusoidal flow of peak A and angular frequency w it equals ``pi*L*w*A^2``. The
-  inspiratory and expiratory loops are also given separately.
+  inspiratory and expiratory loops are also given separately, each closed along V = 0
+  between its two zero crossings (located by linear interpolation).
 * **Per side** the mean and sample standard deviation of every per-breath number (a mean of
   logarithms for LVR/LReff), Rohrer's ``K1``, ``K2`` (and inertance ``L``) fitted by least
   squares to all samples of complete breaths (:func:`~rhinoapp.rhinomanometry.rohrer.fit_rohrer`
@@ -59,6 +61,7 @@ from rhinoapp.rhinomanometry.breaths import (
     derivative,
     detect_breaths,
     fill_short_gaps,
+    moving_average,
     valid_segments,
 )
 from rhinoapp.rhinomanometry.classification import (
@@ -109,6 +112,20 @@ def loop_area(dp_pa: np.ndarray, flow_ml_s: np.ndarray) -> float:
     return abs(float(np.sum(0.5 * (dp_pa + dp_next) * (v_next - flow_ml_s))))
 
 
+def _half_loop_area(dp: np.ndarray, v: np.ndarray, start: int, stop: int) -> float:
+    """Loop area of one half-breath, its ends moved onto V = 0 by linear interpolation."""
+    p, f = list(dp[start:stop]), list(v[start:stop])
+    if start > 0 and v[start - 1] * v[start] < 0:
+        w = v[start] / (v[start] - v[start - 1])
+        p.insert(0, dp[start] + w * (dp[start - 1] - dp[start]))
+        f.insert(0, 0.0)
+    if stop < len(v) and v[stop - 1] * v[stop] < 0:
+        w = v[stop - 1] / (v[stop - 1] - v[stop])
+        p.append(dp[stop - 1] + w * (dp[stop] - dp[stop - 1]))
+        f.append(0.0)
+    return loop_area(np.array(p), np.array(f))
+
+
 def parallel_resistance(left: Value, right: Value) -> Value:
     """Resistance of both sides in parallel, ``R_L*R_R/(R_L+R_R)``, or None with the reason.
 
@@ -127,7 +144,10 @@ def parallel_resistance(left: Value, right: Value) -> Value:
 
 
 def _branch_flow(dp: np.ndarray, v: np.ndarray, span: PhaseSpan, level: float) -> Value:
-    """|V| where |dP| crosses ``level`` on the phase's branch between zero flow and the peak."""
+    """|V| where |dP| crosses ``level`` on the phase's branch between zero flow and the peak.
+
+    ``dp`` and ``v`` are the smoothed signals, so noise does not move the first crossing early.
+    """
     a, b = np.abs(dp[span.start:span.stop]), np.abs(v[span.start:span.stop])
     above = np.flatnonzero(a >= level)
     name = span.phase.value
@@ -147,10 +167,10 @@ def _branch_flow(dp: np.ndarray, v: np.ndarray, span: PhaseSpan, level: float) -
     return Value(float(b[j] + fraction * (b[k] - b[j])))
 
 
-def _phase(dp: np.ndarray, v: np.ndarray, span: PhaseSpan) -> PhaseResult:
+def _phase(dp: np.ndarray, v: np.ndarray, smooth: tuple[np.ndarray, np.ndarray], span: PhaseSpan) -> PhaseResult:
     p, f = dp[span.start:span.stop], v[span.start:span.stop]
     dp_max, v_max = float(np.max(np.abs(p))), float(np.max(np.abs(f)))
-    flows = {level: _branch_flow(dp, v, span, level) for level in (75.0, 150.0)}
+    flows = {level: _branch_flow(*smooth, span, level) for level in (75.0, 150.0)}
     rs = {level: Value(level / x.value) if x.value else Value(None, x.reason or "zero flow")
           for level, x in flows.items()}
     return PhaseResult(span.phase, span.start, span.stop, span.t_event_s, dp_max, v_max, _ratio(dp_max, v_max),
@@ -165,19 +185,17 @@ def _midline(accelerating: PhaseResult, decelerating: PhaseResult, level: float)
         flow = 0.5 * (up.value + down.value)
         return Value(flow), Value(level / flow)
     if up.value is None and down.value is None:
-        peak = max(accelerating.dp_max_pa, decelerating.dp_max_pa)
-        reason = f"not reached: |dP| peaks at {peak:.1f} Pa (< {level:g} Pa); not extrapolated"
+        reason = up.reason if up.reason.startswith("not reached") else down.reason
     else:
-        missing = decelerating if down.value is None else accelerating
-        detail = (f"|dP| peaks at {missing.dp_max_pa:.1f} Pa there" if missing.dp_max_pa < level
-                  else getattr(missing, name).reason)
-        reason = (f"{level:g} Pa is not reached in the {missing.phase.value} ({detail}); the loop midline needs"
-                  " both branches, so no value is extrapolated")
+        present, missing = (accelerating, down) if down.value is None else (decelerating, up)
+        reason = (f"{level:g} Pa is reached only in the {present.phase.value} and the loop midline needs both"
+                  f" branches ({missing.reason})")
     return Value(None, reason), Value(None, reason)
 
 
-def _breath(index: int, span: BreathSpan, t: np.ndarray, dp: np.ndarray, v: np.ndarray) -> BreathResult:
-    phases = tuple(_phase(dp, v, p) for p in span.phases)
+def _breath(index: int, span: BreathSpan, t: np.ndarray, dp: np.ndarray, v: np.ndarray,
+            smooth: tuple[np.ndarray, np.ndarray]) -> BreathResult:
+    phases = tuple(_phase(dp, v, smooth, p) for p in span.phases)
     ai, di, ae, de = phases
     inspiration, expiration = slice(ai.start, di.stop), slice(ae.start, de.stop)
     flow75, r75 = _midline(ai, di, 75.0)
@@ -194,8 +212,8 @@ def _breath(index: int, span: BreathSpan, t: np.ndarray, dp: np.ndarray, v: np.n
         phases=phases, r75=r75, r150=r150, r75_expiration=r75_exp, r150_expiration=r150_exp,
         flow_at_75=flow75, flow_at_150=flow150, vr=vr, vr_expiration=vr_exp, reff=reff,
         lvr=_log10(vr), lreff=_log10(reff), hysteresis=loop_area(dp[whole], v[whole]),
-        hysteresis_inspiration=loop_area(dp[inspiration], v[inspiration]),
-        hysteresis_expiration=loop_area(dp[expiration], v[expiration]),
+        hysteresis_inspiration=_half_loop_area(dp, v, ai.start, di.stop),
+        hysteresis_expiration=_half_loop_area(dp, v, ae.start, de.stop),
     )
 
 
@@ -241,16 +259,19 @@ def analyse_side(
         )
     detection = detect_breaths(t, np.where(valid, v, np.nan), smooth_s=smooth_s, threshold_fraction=threshold_fraction)
     notes.extend(detection.notes)
-    breaths = tuple(_breath(i, span, t, dp, v) for i, span in enumerate(detection.breaths))
+    dp_smooth, v_smooth, slope = (np.full(len(t), np.nan) for _ in range(3))
+    window = max(1, int(round(smooth_s / float(np.median(np.diff(t))))))
+    for start, stop in valid_segments(valid):
+        dp_smooth[start:stop] = moving_average(dp[start:stop], window)
+        v_smooth[start:stop] = moving_average(v[start:stop], window)
+        if stop - start > 2:
+            slope[start:stop] = derivative(t[start:stop], v[start:stop], smooth_s=smooth_s)
+    breaths = tuple(_breath(i, span, t, dp, v, (dp_smooth, v_smooth)) for i, span in enumerate(detection.breaths))
     summary = {name: _statistic([getattr(b, name) for b in breaths], len(breaths)) for name in BREATH_PARAMETERS}
     rohrer, rohrer_reason = None, ""
     in_breath = np.zeros(len(t), dtype=bool)
     for b in breaths:
         in_breath[b.start:b.stop] = True
-    slope = np.full(len(t), np.nan)
-    for start, stop in valid_segments(valid):
-        if stop - start > 2:
-            slope[start:stop] = derivative(t[start:stop], v[start:stop], smooth_s=smooth_s)
     try:
         rohrer = fit_rohrer(dp[in_breath], v[in_breath], slope[in_breath] if estimate_inertance else None)
     except ValidationError as error:

@@ -259,7 +259,8 @@ def detect_breaths(
         if found:
             dropped = (found[0].start - lo) + (hi - found[-1].stop)
             if dropped:
-                notes.append(f"Dropped {dropped} samples of partial breaths at the ends of {t[lo]:.2f}-{t[hi - 1]:.2f} s.")
+                notes.append(f"Dropped {dropped} samples of partial breaths at the ends of"
+                             f" {t[lo]:.2f}-{t[hi - 1]:.2f} s.")
         breaths.extend(found)
     if len(segments) > 1:
         notes.append(f"Gaps split the flow into {len(segments)} segments analysed separately.")

@@ -1,4 +1,4 @@
-"""Recognising the columns of a 4PR table: names in several languages, units in the header.
+"""Reading the cells of a 4PR table: column names in several languages, units, numbers, dates.
 
 A header cell is a name and an optional unit, written ``dP [Pa]``, ``Flow (cm3/s)`` or as a
 suffix after the first underscore, ``flow_ml_s`` or ``time_ms``. Names are matched without
@@ -23,7 +23,10 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -31,7 +34,10 @@ from collections.abc import Sequence
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.rhinomanometry.units import canonical_unit
 
-__all__ = ["Column", "recognise"]
+__all__ = ["Column", "parse_date", "parse_number", "recognise", "split_line"]
+
+_MISSING = {"", "nan", "na", "n/a", "null", "none"}
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 _NAMES: dict[str, str] = {
     **dict.fromkeys(("t", "time", "zeit", "times"), "time"),
@@ -118,3 +124,65 @@ def recognise(cells: Sequence[str], *, require_side: bool = False) -> list[Colum
             shown = ", ".join(repr(c.strip()) for c in cells)
             raise ValidationError(f"The header has no {role} column (found: {shown}); name it {hints[role]}.")
     return sorted(found.values(), key=lambda c: c.index)
+
+
+def split_line(line: str, sep: str) -> list[str]:
+    """Split one line at ``sep``; quoted cells may contain the separator.
+
+    Examples
+    --------
+    >>> split_line('0,"1,5",L', ",")
+    ['0', '1,5', 'L']
+    """
+    if '"' not in line:
+        return [cell.strip() for cell in line.split(sep)]
+    return [cell.strip() for cell in next(csv.reader([line], delimiter=sep))]
+
+
+def parse_number(text: str, where: str, what: str) -> float:
+    """Read a number with ``.`` or ``,`` as decimal mark; empty or ``nan`` cells are NaN.
+
+    ``where`` and ``what`` name the cell in error messages.
+
+    Examples
+    --------
+    >>> parse_number("-1,5", "line 3", "flow"), parse_number("", "line 3", "flow")
+    (-1.5, nan)
+    >>> parse_number("1.234,5", "line 3", "flow")
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ValidationError: line 3: flow '1.234,5' mixes '.' and ',' (or repeats ','); write the number without thousands separators, with one decimal mark.
+    """
+    cell = text.strip().strip('"').strip().replace("\u2212", "-")
+    if cell.lower() in _MISSING:
+        return math.nan
+    if "," in cell:
+        if "." in cell or cell.count(",") > 1:
+            raise ValidationError(f"{where}: {what} {text!r} mixes '.' and ',' (or repeats ','); write the"
+                                  " number without thousands separators, with one decimal mark.")
+        cell = cell.replace(",", ".")
+    if not _NUMBER.match(cell):
+        raise ValidationError(f"{where}: {what} {text!r} is not a number; write digits with '.' or ',' as"
+                              " decimal mark, or leave the cell empty for a dropout.")
+    return float(cell)
+
+
+def parse_date(value: str, where: str) -> dt.date | None:
+    """Read ``YYYY-MM-DD`` (a time after it is ignored) or ``DD.MM.YYYY``; empty is None.
+
+    Examples
+    --------
+    >>> parse_date("31.01.2026", "line 2")
+    datetime.date(2026, 1, 31)
+    """
+    if not value:
+        return None
+    for pattern, order in ((r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$", (0, 1, 2)), (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", (2, 1, 0))):
+        match = re.match(pattern, value)
+        if match:
+            parts = [int(match.group(i + 1)) for i in range(3)]
+            try:
+                return dt.date(parts[order[0]], parts[order[1]], parts[order[2]])
+            except ValueError:
+                break
+    raise ValidationError(f"{where}: the date {value!r} is invalid or ambiguous; write it as YYYY-MM-DD.")

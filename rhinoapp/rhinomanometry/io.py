@@ -66,8 +66,6 @@ True
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import logging
 import math
 import re
@@ -80,7 +78,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.rhinomanometry.columns import Column, recognise
+from rhinoapp.rhinomanometry.columns import Column, parse_date, parse_number, recognise, split_line
 from rhinoapp.rhinomanometry.model import (
     Measurement,
     Metadata,
@@ -99,8 +97,6 @@ log = logging.getLogger(__name__)
 FORMAT_NAME = "rhinoapp-4pr"
 FORMAT_VERSION = 1
 _SEPARATORS = (",", ";", "\t", "|")
-_MISSING = {"", "nan", "na", "n/a", "null", "none"}
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _FIELDS = frozenset({"format", "device", "date", "decongested", "sample_rate_hz", "inspiration_sign", "side",
                      "time_unit", "pressure_unit", "flow_unit"})
 _ALIASES = {
@@ -150,27 +146,6 @@ def write_csv_file(measurement: Measurement, path: str | PathLike[str]) -> None:
     Path(path).write_text(write_csv(measurement), encoding="utf-8", newline="\n")
 
 
-def _split(line: str, sep: str) -> list[str]:
-    if '"' not in line:
-        return [cell.strip() for cell in line.split(sep)]
-    return [cell.strip() for cell in next(csv.reader([line], delimiter=sep))]
-
-
-def _float(text: str, where: str, what: str) -> float:
-    cell = text.strip().strip('"').strip().replace("\u2212", "-")
-    if cell.lower() in _MISSING:
-        return math.nan
-    if "," in cell:
-        if "." in cell or cell.count(",") > 1:
-            raise ValidationError(f"{where}: {what} {text!r} mixes '.' and ',' (or repeats ','); write the"
-                                  " number without thousands separators, with one decimal mark.")
-        cell = cell.replace(",", ".")
-    if not _NUMBER.match(cell):
-        raise ValidationError(f"{where}: {what} {text!r} is not a number; write digits with '.' or ',' as"
-                              " decimal mark, or leave the cell empty for a dropout.")
-    return float(cell)
-
-
 def _metadata_value(key: str, value: str, where: str) -> Any:
     if key == "format":
         version = re.search(r"(?:^|\s)v?(\d+)\s*$", value)
@@ -179,7 +154,7 @@ def _metadata_value(key: str, value: str, where: str) -> Any:
                                   f" version {FORMAT_VERSION}: update rhinoapp.")
         return value
     if key == "date":
-        return _date(value, where)
+        return parse_date(value, where)
     if key == "decongested":
         if value.lower() not in _YES:
             raise ValidationError(f"{where}: decongested is {value!r}; write yes, no or unknown.")
@@ -187,7 +162,7 @@ def _metadata_value(key: str, value: str, where: str) -> Any:
     if key == "sample_rate_hz":
         if not value:
             return None
-        rate = _float(re.sub(r"\s*hz$", "", value, flags=re.IGNORECASE), where, "the sample rate")
+        rate = parse_number(re.sub(r"\s*hz$", "", value, flags=re.IGNORECASE), where, "the sample rate")
         return None if math.isnan(rate) else rate
     try:
         if key == "inspiration_sign":
@@ -199,20 +174,6 @@ def _metadata_value(key: str, value: str, where: str) -> Any:
     except ValidationError as error:
         raise ValidationError(f"{where}: {error}") from None
     return value
-
-
-def _date(value: str, where: str) -> dt.date | None:
-    if not value:
-        return None
-    for pattern, order in ((r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$", (0, 1, 2)), (r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", (2, 1, 0))):
-        match = re.match(pattern, value)
-        if match:
-            parts = [int(match.group(i + 1)) for i in range(3)]
-            try:
-                return dt.date(parts[order[0]], parts[order[1]], parts[order[2]])
-            except ValueError:
-                break
-    raise ValidationError(f"{where}: the date {value!r} is invalid or ambiguous; write it as YYYY-MM-DD.")
 
 
 def _read_metadata(lines: list[str], source: str) -> tuple[dict[str, Any], tuple[tuple[str, str], ...], int]:
@@ -245,10 +206,11 @@ def _read_metadata(lines: list[str], source: str) -> tuple[dict[str, Any], tuple
                           " for example t_s,side,dp_pa,flow_ml_s.")
 
 
-def _choose_separator(header: str, rows: list[tuple[int, str]], source: str) -> tuple[str, list[Column], int]:
+def _choose_separator(header: str, source: str) -> tuple[str, list[Column], int]:
+    """The separator at which the header splits into recognisable columns (rows must follow it)."""
     options, failures = [], []
     for sep in _SEPARATORS:
-        cells = _split(header, sep)
+        cells = split_line(header, sep)
         if len(cells) < 3:
             continue
         try:
@@ -260,11 +222,8 @@ def _choose_separator(header: str, rows: list[tuple[int, str]], source: str) -> 
             f"the header {header.strip()!r} has fewer than three columns for every separator , ; tab |")
         raise ValidationError(f"{source}, header: {detail}")
     if len(options) > 1:
-        sample = rows[:50]
-        options = [o for o in options if all(len(_split(line, o[0])) == o[2] for _, line in sample)]
-        if len(options) != 1:
-            raise ValidationError(f"{source}: the separator is ambiguous (the header splits into columns at more"
-                                  " than one of , ; tab |); use one separator throughout.")
+        raise ValidationError(f"{source}: the separator is ambiguous (the header splits into columns at more"
+                              " than one of , ; tab |); use one separator throughout.")
     return options[0]
 
 
@@ -331,7 +290,7 @@ def read_csv(
     meta, extra, header_index = _read_metadata(lines, source)
     rows = [(n, line) for n, line in enumerate(lines[header_index + 1:], header_index + 2)
             if line.strip() and not line.lstrip().startswith("#")]
-    sep, columns, width = _choose_separator(lines[header_index], rows, source)
+    sep, columns, width = _choose_separator(lines[header_index], source)
     by_role = {c.role: c for c in columns}
     declared = Side.parse(side) if side is not None else None
     if declared and meta.get("side") and meta["side"] is not declared:
@@ -344,10 +303,10 @@ def read_csv(
     samples: dict[Side, list[tuple[int, float, float, float]]] = {}
     for n, line in rows:
         where = f"{source}, line {n}"
-        cells = _split(line, sep)
+        cells = split_line(line, sep)
         if len(cells) != width:
             raise _field_count_error(where, len(cells), width, sep, line)
-        t = _float(cells[by_role["time"].index], where, "time")
+        t = parse_number(cells[by_role["time"].index], where, "time")
         if not math.isfinite(t):
             raise ValidationError(f"{where}: the time is empty; every row needs a time.")
         row_side = declared
@@ -361,8 +320,9 @@ def read_csv(
                                       " give one file per side or drop the side= argument.")
         if row_side is None:
             raise ValidationError(f"{where}: the side is empty; write L or R.")
-        samples.setdefault(row_side, []).append((n, t, _float(cells[by_role["pressure"].index], where, "pressure"),
-                                                 _float(cells[by_role["flow"].index], where, "flow")))
+        pressure = parse_number(cells[by_role["pressure"].index], where, "pressure")
+        samples.setdefault(row_side, []).append((n, t, pressure,
+                                                 parse_number(cells[by_role["flow"].index], where, "flow")))
     if not samples:
         raise ValidationError(f"{source} has a header but no data rows; export the samples too.")
     given = {"time": time_unit, "pressure": pressure_unit, "flow": flow_unit}

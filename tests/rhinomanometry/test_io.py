@@ -64,6 +64,7 @@ def test_semicolons_and_decimal_commas() -> None:
 
 def test_tabs_quotes_and_quoted_decimal_commas() -> None:
     assert read_csv('t_s\tside\tdp_pa\tflow_ml_s\n0\tR\t1\t2\n0.5\tR\t3\t4\n').sides == (Side.RIGHT,)
+    assert read_csv('t_s|side|dp_pa|flow_ml_s\n0|R|1|2\n0.5|R|3|4\n').recordings[0].flow_ml_s.tolist() == [2.0, 4.0]
     m = read_csv('"t_s","side","dp_pa","flow_ml_s"\n"0","L","0,5","1"\n"1","L","2","3"\n')
     assert m.recordings[0].dp_pa.tolist() == [0.5, 2.0]
 

@@ -1,0 +1,1 @@
+"""Airway surface and cross-sections from a label map."""

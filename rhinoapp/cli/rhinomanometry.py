@@ -1,0 +1,45 @@
+"""``rhinoapp rhinomanometry FILE [--json OUT]``: 4PR parameters of a recording."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rhinoapp.cli._common import out
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
+    """Add the ``rhinomanometry`` command."""
+    rhino = commands.add_parser("rhinomanometry", help="compute 4PR parameters of a rhinomanometry CSV file")
+    rhino.add_argument("file", type=Path, help="recording in rhinoapp's 4PR CSV format (or a tolerated variant)")
+    rhino.add_argument("--json", type=Path, dest="json_out", help="also write all parameters as JSON to this file")
+    rhino.set_defaults(handler=_rhinomanometry)
+
+
+def _format_value(value: object, unit: str) -> str:
+    number = getattr(value, "value", value)
+    if number is None:
+        return f"not reached ({getattr(value, 'reason', '')})" if getattr(value, "reason", "") else "n/a"
+    return f"{number:.3f} {unit}"
+
+
+def _rhinomanometry(args: argparse.Namespace) -> int:
+    from rhinoapp.rhinomanometry import analyse
+    from rhinoapp.rhinomanometry.io import read_csv_file
+    from rhinoapp.store.artifacts import atomic_write
+
+    result = analyse(read_csv_file(args.file))
+    for side in result.sides:
+        out(f"{side.side.value} side: {len(side.breaths)} breath(s)")
+        for name, unit in (("r75", "Pa*s/ml"), ("r150", "Pa*s/ml"), ("vr", "Pa*s/ml"), ("reff", "Pa*s/ml")):
+            out(f"  {name.upper():<6} {_format_value(side.mean(name), unit)}")
+        if side.rohrer is not None:
+            out(f"  Rohrer K1 {side.rohrer.k1:.4g} Pa*s/ml, K2 {side.rohrer.k2:.4g} Pa*s2/ml2")
+    out(f"total R150 {_format_value(result.total.r150, 'Pa*s/ml')}")
+    if args.json_out is not None:
+        atomic_write(args.json_out, json.dumps(result.as_dict(), indent=2).encode())
+        out(f"parameters written to {args.json_out}")
+    return 0

@@ -1,0 +1,25 @@
+"""``rhinoapp serve``: start the web app."""
+
+from __future__ import annotations
+
+import argparse
+
+from rhinoapp.cli._common import settings_from
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` command."""
+    serve = commands.add_parser("serve", help="start the web app", parents=[shared])
+    serve.add_argument("--address", help="interface to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, help="port (default 5006)")
+    serve.add_argument("--show", action="store_true", help="open the app in a browser")
+    serve.set_defaults(handler=_serve, verbose_logging=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from rhinoapp.app import serve  # Panel loads only for the web app
+
+    serve(settings_from(args), show=args.show)
+    return 0

@@ -35,13 +35,13 @@ test: $(DEV_STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 benchmarks: $(STAMP)
-	$(BIN)/python benchmarks/serve_startup.py
-	$(BIN)/python benchmarks/store_status.py
+	$(PIP) install -q -c constraints.txt -e '.[bench]'
+	for script in benchmarks/*.py; do $(BIN)/python "$$script" || exit 1; done
 
 # Re-resolve the pinned versions (run on Python 3.11) after changing dependencies.
 constraints:
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
-	.constraints-venv/bin/pip install -q -e '.[dev]'
+	.constraints-venv/bin/pip install -q -e '.[dev,bench]'
 	(echo '# Exact versions resolved on Python 3.11 (Debian 12, x86_64). Regenerate with `make constraints`.'; \
 	 .constraints-venv/bin/pip freeze --exclude-editable) > constraints.txt
 	rm -rf .constraints-venv

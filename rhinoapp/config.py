@@ -40,6 +40,8 @@ class Settings:
         The local user that owns the projects until an identity provider is configured.
     log_level
         Python logging level name.
+    max_upload_mb
+        Largest upload (a CT series or zip, a 4PR file) accepted, in megabytes.
 
     Examples
     --------
@@ -56,8 +58,11 @@ class Settings:
     port: int = 5006
     user: str = "local"
     log_level: str = "INFO"
+    max_upload_mb: int = 2048
 
     def __post_init__(self) -> None:
+        if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
+            raise ConfigurationError(f"max_upload_mb must be a whole number of megabytes >= 1, not {self.max_upload_mb!r}.")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be a whole number from 0 to 65535, not {self.port!r}.")
         if self.address != "localhost":
@@ -90,11 +95,11 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 def _coerce(name: str, value: Any, source: str) -> Any:
     if name == "data_dir":
         return Path(os.path.expanduser(str(value))).absolute()
-    if name == "port":
+    if _FIELDS[name].type in (int, "int"):
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ConfigurationError(f"port from {source} must be a whole number, not {value!r}.") from None
+            raise ConfigurationError(f"{name} from {source} must be a whole number, not {value!r}.") from None
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} from {source} must be text, not {value!r}.")
     return value

@@ -31,8 +31,16 @@ install-dev: $(DEV_STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# As root, the tests get a real single-node Slurm cluster (started here, stopped at the end if
+# this run started it); without root the Slurm tests are skipped with the reason.
 test: $(DEV_STAMP) system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@started=0; \
+	if [ "$$(id -u)" = 0 ] && ! bash scripts/slurm-dev-cluster.sh status >/dev/null 2>&1; then \
+	  bash scripts/slurm-dev-cluster.sh start && started=1; \
+	fi; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$started = 1 ]; then bash scripts/slurm-dev-cluster.sh stop; fi; \
+	exit $$rc
 
 benchmarks: $(STAMP)
 	$(PIP) install -q -c constraints.txt -e '.[bench]'

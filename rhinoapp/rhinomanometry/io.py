@@ -47,8 +47,11 @@ Tolerated on reading
 Anything ambiguous is an error that names the line: a unit that is unknown or contradicts
 another statement, a pressure or flow column without unit, a missing column, a line whose
 fields do not match the header (mixed separators, decimal commas in a comma-separated file),
-a cell that is not a number, a side that is not stated. XLSX files are not read: export the
-sheet as CSV.
+a cell that is not a number, a side that is not stated.
+
+XLSX workbooks are read too (:func:`read_xlsx`; :func:`read_bytes` and :func:`read_csv_file`
+tell them from text by their content): each sheet is laid out like the CSV file, and
+:mod:`~rhinoapp.rhinomanometry.xlsx` says how the sheet is chosen.
 
 Examples
 --------
@@ -88,9 +91,10 @@ from rhinoapp.rhinomanometry.model import (
     merge_measurements,
 )
 from rhinoapp.rhinomanometry.units import conversion_factor
+from rhinoapp.rhinomanometry.xlsx import is_workbook, sheet_texts
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_csv", "read_csv_file", "read_csv_files", "write_csv",
-           "write_csv_file"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_bytes", "read_csv", "read_csv_file", "read_csv_files",
+           "read_xlsx", "write_csv", "write_csv_file"]
 
 log = logging.getLogger(__name__)
 
@@ -347,24 +351,56 @@ def read_csv(
         raise ValidationError(f"{source}: {error}") from None
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    if data.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xls"):
-        raise ValidationError(f"{path.name} is a spreadsheet; export it as CSV (XLSX is not read yet).")
+def read_xlsx(content: bytes, *, sheet: str | None = None, source: str = "the workbook", **options: Any) -> Measurement:
+    """Read a 4PR recording from XLSX bytes; ``options`` as :func:`read_csv`.
+
+    ``sheet`` names the sheet to read; by default the one sheet with a header, or one sheet per
+    side named after the side (see :mod:`~rhinoapp.rhinomanometry.xlsx`). Messages name the
+    sheet and the row.
+    """
+    side = options.pop("side", None)
+    sheets = sheet_texts(content, sheet=sheet, source=source)
+    if len(sheets) > 1 and side is not None:
+        raise ValidationError(f"{source} holds one sheet per side, named after the side; leave out side=.")
+    parts = []
+    for found in sheets:
+        where = f"{source}, sheet {found.name!r}"
+        try:
+            parts.append(read_csv(found.text, source=where, side=found.side if len(sheets) > 1 else side, **options))
+        except ValidationError as error:
+            raise ValidationError(str(error).replace(f"{where}, line ", f"{where}, row ")) from None
+    return merge_measurements(parts)
+
+
+def read_bytes(content: bytes, *, filename: str = "the file", sheet: str | None = None, **options: Any) -> Measurement:
+    """Read an uploaded 4PR file: an XLSX workbook or CSV text (UTF-8, else Windows-1252).
+
+    ``filename`` names the file in messages; ``sheet`` and ``options`` as :func:`read_xlsx`.
+
+    Examples
+    --------
+    >>> read_bytes(b"t_s;dP [Pa];Flow [ml/s]\\n0;0;0\\n0,01;1;2\\n", filename="a.csv", side="R").sides
+    (<Side.RIGHT: 'right'>,)
+    """
+    if is_workbook(content, filename):
+        return read_xlsx(content, sheet=sheet, source=filename, **options)
+    if sheet is not None:
+        raise ValidationError(f"{filename} is a text file, not a workbook; leave out sheet=.")
     try:
-        return data.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        log.info("%s is not UTF-8; reading it as Windows-1252", path.name)
-        return data.decode("cp1252")
+        log.info("%s is not UTF-8; reading it as Windows-1252", filename)
+        text = content.decode("cp1252", errors="replace")
+    return read_csv(text, source=filename, **options)
 
 
 def read_csv_file(path: str | PathLike[str], **options: Any) -> Measurement:
-    """Read a 4PR CSV file (UTF-8, or Windows-1252 as a fallback); options as :func:`read_csv`.
+    """Read a 4PR CSV file (UTF-8, or Windows-1252 as a fallback) or XLSX workbook; see :func:`read_bytes`.
 
     Raises :class:`OSError` when the file cannot be read.
     """
     file = Path(path)
-    return read_csv(_decode(file), source=file.name, **options)
+    return read_bytes(file.read_bytes(), filename=file.name, **options)
 
 
 def read_csv_files(paths: Sequence[str | PathLike[str]], *, sides: Sequence[Side | str | None] | None = None,

@@ -203,10 +203,21 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
         read_csv_file(path)
 
 
-def test_spreadsheets_are_refused_with_advice(tmp_path: Path) -> None:
+def test_damaged_workbooks_are_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "export.xlsx"
     path.write_bytes(b"PK\x03\x04rest")
-    with pytest.raises(ValidationError, match="export.xlsx is a spreadsheet; export it as CSV"):
+    with pytest.raises(ValidationError, match="export.xlsx is not a readable XLSX workbook .*; save it again as an"
+                                              " Excel Workbook"):
+        read_csv_file(path)
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest")
+    with pytest.raises(ValidationError, match=r"old Excel 97-2003 format \(.xls\); save it as an Excel Workbook"):
+        read_csv_file(path)
+
+
+def test_undecodable_bytes_give_a_validation_error(tmp_path: Path) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(ValidationError):
         read_csv_file(path)
 
 

@@ -20,6 +20,7 @@ import enum
 from collections.abc import Mapping
 
 __all__ = [
+    "JobKind",
     "JobState",
     "Step",
     "StepJob",
@@ -97,6 +98,20 @@ class StepStatus(enum.Enum):
     def label(self) -> str:
         """Words for the legend and tooltips."""
         return self.value.replace("-", " ")
+
+
+class JobKind(enum.Enum):
+    """The kinds of work the job runner executes; cluster profiles can be chosen per kind."""
+
+    VOLUME_HISTOGRAM = "volume-histogram"
+    SEGMENTATION = "segmentation"
+    SIMULATION = "simulation"
+
+    @property
+    def step(self) -> Step:
+        """The workflow step whose outputs this kind of job produces."""
+        return {JobKind.VOLUME_HISTOGRAM: Step.DICOM, JobKind.SEGMENTATION: Step.GEOMETRY,
+                JobKind.SIMULATION: Step.SIMULATION}[self]
 
 
 class JobState(enum.Enum):

@@ -72,6 +72,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_artifacts_project_step ON artifacts (project_id, step)",
         ),
     ),
+    Migration(
+        2,
+        "job runner records: kind, profile, where it ran, progress, retries",
+        (
+            "ALTER TABLE jobs ADD COLUMN kind VARCHAR(40) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN profile VARCHAR(80) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN task_key VARCHAR(200) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN scheduler_address VARCHAR(200) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN worker_host VARCHAR(200) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN slurm_job_id VARCHAR(40) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN progress REAL NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN progress_message TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN eta_s REAL",
+            "ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN parameters TEXT NOT NULL DEFAULT '{}'",
+            "CREATE INDEX ix_jobs_state ON jobs (state)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -71,6 +71,17 @@ class JobRow(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     message: Mapped[str] = mapped_column(sa.Text, default="")
+    kind: Mapped[str] = mapped_column(sa.String(40), default="")
+    profile: Mapped[str] = mapped_column(sa.String(80), default="")
+    task_key: Mapped[str] = mapped_column(sa.String(200), default="")
+    scheduler_address: Mapped[str] = mapped_column(sa.String(200), default="")
+    worker_host: Mapped[str] = mapped_column(sa.String(200), default="")
+    slurm_job_id: Mapped[str] = mapped_column(sa.String(40), default="")
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    progress_message: Mapped[str] = mapped_column(sa.Text, default="")
+    eta_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
+    parameters: Mapped[str] = mapped_column(sa.Text, default="{}")
 
 
 class ArtifactRow(Base):

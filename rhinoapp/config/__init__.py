@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rhinoapp.config.jobs import JobsSettings, jobs_settings_from
 from rhinoapp.core.errors import ConfigurationError
 
-__all__ = ["ENV_PREFIX", "Settings", "load_settings"]
+__all__ = ["ENV_PREFIX", "JobsSettings", "Settings", "load_settings"]
 
 ENV_PREFIX = "RHINOAPP_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -42,6 +43,8 @@ class Settings:
         Python logging level name.
     max_upload_mb
         Largest upload (a CT series or zip, a 4PR file) accepted, in megabytes.
+    jobs
+        Cluster profiles of the job runner (see :mod:`rhinoapp.config.jobs`).
 
     Examples
     --------
@@ -59,6 +62,7 @@ class Settings:
     user: str = "local"
     log_level: str = "INFO"
     max_upload_mb: int = 2048
+    jobs: JobsSettings = JobsSettings()
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -90,6 +94,7 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_SCALARS = [name for name in _FIELDS if name != "jobs"]
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -113,13 +118,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"The configuration file {path} does not exist: fix RHINOAPP_CONFIG or --config.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigurationError(f"The configuration file {path} is not valid TOML ({error}).") from None
-    table = raw.get("rhinoapp", raw)
+    table = dict(raw.get("rhinoapp", raw))
+    if "rhinoapp" in raw and "jobs" in raw:  # [rhinoapp] and [jobs] side by side
+        table.setdefault("jobs", raw["jobs"])
     unknown = sorted(set(table) - set(_FIELDS) - {"rhinoapp"})
     if unknown:
         raise ConfigurationError(
             f"Unknown setting(s) {', '.join(unknown)} in {path}; known: {', '.join(_FIELDS)}."
         )
-    return {k: _coerce(k, v, str(path)) for k, v in table.items() if k in _FIELDS}
+    return {k: (v if k == "jobs" else _coerce(k, v, str(path))) for k, v in table.items() if k in _FIELDS}
 
 
 def load_settings(
@@ -151,13 +158,16 @@ def load_settings(
     path = config_file or (Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None)
     if path is not None:
         values.update(_read_toml(path))
-    for name in _FIELDS:
+    if not isinstance(values.get("jobs", {}), Mapping):
+        raise ConfigurationError(f"jobs in {path} must be a table ([jobs]).")
+    values["jobs"] = jobs_settings_from(values.get("jobs"), env)
+    for name in _SCALARS:
         raw = env.get(ENV_PREFIX + name.upper())
         if raw not in (None, ""):
             values[name] = _coerce(name, raw, ENV_PREFIX + name.upper())
     for name, value in (overrides or {}).items():
-        if name not in _FIELDS:
-            raise ConfigurationError(f"Unknown setting {name!r}; known: {', '.join(_FIELDS)}.")
+        if name not in _SCALARS:
+            raise ConfigurationError(f"Unknown setting {name!r}; known: {', '.join(_SCALARS)}.")
         if value is not None:
             values[name] = _coerce(name, value, "the command line")
     settings = Settings(**values)

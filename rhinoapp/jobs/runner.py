@@ -1,0 +1,402 @@
+"""The job runner: submit, follow, cancel and reconcile jobs without blocking the app's event loop.
+
+One :class:`JobRunner` serves a whole app process. It runs on the process's asyncio loop; every
+cluster call is awaited and every database write runs in a one-thread executor, so the loop only
+ever does quick work. Lifecycle of a record::
+
+    queued --started event--> running --result--> done
+       \\                        |---task raised---> error (the task's message)
+        \\                       |---worker lost---> queued (retry k of N) or error (the reason)
+         `-----------cancel----------------------> cancelled
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from rhinoapp.config import Settings
+from rhinoapp.config.jobs import Profile, SchedulerProfile
+from rhinoapp.core.errors import ConfigurationError, RhinoappError
+from rhinoapp.core.workflow import JobKind, JobState
+from rhinoapp.jobs.clusters import SLOT, ClusterAdapter, adapter_for
+from rhinoapp.jobs.progress import PROGRESS_TOPIC, JobCancelled, cancel_event_name
+from rhinoapp.jobs.requests import JobRequest, TaskResult
+from rhinoapp.jobs.tasks import run_task, staging_dir
+from rhinoapp.store.database import Store
+from rhinoapp.store.jobs import JobRecord, JobStore
+from rhinoapp.store.repository import ProjectRepository
+
+__all__ = ["JobRunner", "LiveProgress"]
+
+_log = logging.getLogger(__name__)
+_LOST = ("The worker running this job was lost ({reason}). Run the job again; if it keeps happening, "
+         "give the job more memory or walltime in its profile, or turn on retries (jobs.retries).")
+_RESTARTED = ("Interrupted by a restart of the app: its cluster no longer knows this job. Run the job again.")
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveProgress:
+    """The latest progress a running task reported."""
+
+    fraction: float
+    message: str
+    eta_s: float | None
+    at: float
+
+
+@dataclasses.dataclass
+class _Running:
+    request: JobRequest
+    profile: Profile
+    future: Any
+    worker: str = ""
+    slurm_job_id: str = ""
+    cancelling: bool = False
+    finished: bool = False
+
+
+class JobRunner:
+    """Runs the jobs of one app process on the clusters its settings describe.
+
+    Parameters
+    ----------
+    settings
+        Gives the job profiles (``settings.jobs``) and the data directory.
+    store
+        The open store holding the job records and the artifacts.
+    monitor_interval_s
+        How often the runner checks that the workers of running jobs are still there.
+    persist_interval_s
+        Progress reaches the UI at once; it is written to the database at most this often per job.
+    """
+
+    def __init__(self, settings: Settings, store: Store, *, monitor_interval_s: float = 1.0,
+                 persist_interval_s: float = 1.0) -> None:
+        self.settings, self.store = settings, store
+        self.records = JobStore(store)
+        self._monitor_interval, self._persist_interval = monitor_interval_s, persist_interval_s
+        self._adapters: dict[str, ClusterAdapter] = {}
+        self._clients: dict[str, Any] = {}
+        self._starting: dict[str, asyncio.Lock] = {}
+        self._running: dict[str, _Running] = {}
+        self._live: dict[str, LiveProgress] = {}
+        self._persisted: dict[str, float] = {}
+        self._finished: dict[str, asyncio.Event] = {}
+        self._listeners: list[Callable[[str], None]] = []
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="rhinoapp-jobs-db")
+        self._monitor: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Future[Any]] = set()
+
+    # -- life cycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Reconcile records left running by a previous process, then watch the workers."""
+        await self.reconcile()
+        self._monitor = asyncio.create_task(self._watch_workers())
+
+    async def close(self) -> None:
+        """Stop watching and close the clusters this runner started (running jobs are lost)."""
+        if self._monitor is not None:
+            self._monitor.cancel()
+        for adapter in list(self._adapters.values()):
+            await adapter.close()
+        self._adapters.clear()
+        self._clients.clear()
+        await asyncio.get_running_loop().run_in_executor(self._db, lambda: None)  # drain pending writes
+        self._db.shutdown(wait=True)
+
+    def subscribe(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(job_id)`` on the loop whenever a job changes; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def placement(self, job_id: str) -> tuple[str, str] | None:
+        """``(worker address, Slurm job id)`` of a running job, once its task has started."""
+        entry = self._running.get(job_id)
+        return None if entry is None or not entry.worker else (entry.worker, entry.slurm_job_id)
+
+    def live(self, job_id: str) -> LiveProgress | None:
+        """The latest progress of a running job (kept in memory, newer than the database)."""
+        return self._live.get(job_id)
+
+    # -- submission -------------------------------------------------------------------------
+    async def submit(self, *, owner: str, project_id: str, kind: JobKind,
+                     parameters: dict[str, Any] | None = None) -> JobRecord:
+        """Record and submit a job; returns its record (queued). Raises ConfigurationError for bad profiles."""
+        profile = self.settings.jobs.profile_for(kind)
+        record = await self._write(self.records.create, owner=owner, project_id=project_id, kind=kind,
+                                   profile=profile.name, parameters=parameters)
+        self._finished[record.id] = asyncio.Event()
+        try:
+            client = await self._client(profile)
+            project_dir = ProjectRepository(self.store, owner=owner).project_dir(project_id)
+            request = JobRequest.create(job_id=record.id, owner=owner, project_id=project_id,
+                                        project_dir=str(project_dir), kind=kind, parameters=parameters)
+        except BaseException as error:
+            await self._finish(record.id, JobState.ERROR, str(error) or type(error).__name__)
+            raise
+        await self._launch(request, profile, client)
+        return record
+
+    async def wait(self, job_id: str, *, timeout_s: float | None = None) -> JobRecord:
+        """Wait until a job submitted by this runner finishes; returns its final record."""
+        event = self._finished.get(job_id)
+        if event is not None:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        return await self._write(self.records.get, job_id)
+
+    async def _launch(self, request: JobRequest, profile: Profile, client: Any) -> None:
+        future = client.submit(run_task, request, key=request.key, pure=False, resources={SLOT: 1})
+        self._running[request.job_id] = _Running(request, profile, future)
+        address = getattr(getattr(client, "scheduler", None), "address", "") or ""
+        await self._write(self.records.update, request.job_id, task_key=request.key, scheduler_address=address,
+                          attempt=request.attempt, profile=profile.name)
+        self._spawn(self._follow(request.job_id, request.attempt))
+        self._notify(request.job_id)
+
+    async def _client(self, profile: Profile) -> Any:
+        if profile.name in self._clients:
+            return self._clients[profile.name]
+        lock = self._starting.setdefault(profile.name, asyncio.Lock())
+        async with lock:
+            if profile.name not in self._clients:
+                adapter = adapter_for(profile, data_dir=self.settings.data_dir)
+                try:
+                    client = await adapter.start()
+                except RhinoappError:
+                    await adapter.close()
+                    raise
+                except Exception as error:
+                    await adapter.close()
+                    raise ConfigurationError(
+                        f"jobs.profiles.{profile.name}: the {profile.type.value} cluster could not start "
+                        f"({type(error).__name__}: {error}). Check the profile's settings.") from error
+                client.subscribe_topic(PROGRESS_TOPIC, self._on_event)
+                self._adapters[profile.name], self._clients[profile.name] = adapter, client
+                _log.info("job profile %s started (%s)", profile.name, profile.type.value)
+        return self._clients[profile.name]
+
+    # -- following a job --------------------------------------------------------------------
+    async def _follow(self, job_id: str, attempt: int) -> None:
+        entry = self._running.get(job_id)
+        if entry is None:
+            return
+        try:
+            result: TaskResult = await entry.future
+        except BaseException as error:  # the task's own errors, cancellation, lost workers
+            if not self._current(job_id, attempt) or entry.cancelling:
+                return
+            if type(error).__name__ == "KilledWorker":
+                await self._lost(job_id, "the worker process died while running it")
+            elif isinstance(error, JobCancelled) or type(error).__name__ in ("CancelledError", "FutureCancelledError"):
+                await self._finish(job_id, JobState.CANCELLED, "cancelled")
+            else:
+                message = str(error) if isinstance(error, RhinoappError) else f"{type(error).__name__}: {error}"
+                await self._finish(job_id, JobState.ERROR, message)
+            return
+        if not self._current(job_id, attempt) or entry.cancelling:
+            return
+        try:
+            summary = await self._write(self._publish, entry.request, result)
+        except Exception as error:
+            await self._finish(job_id, JobState.ERROR, f"the results could not be stored: {error}")
+            return
+        await self._finish(job_id, JobState.DONE, summary)
+
+    def _publish(self, request: JobRequest, result: TaskResult) -> str:
+        repo = ProjectRepository(self.store, owner=request.owner)
+        staged = Path(result.staged_dir)
+        for name, _digest in result.files:
+            source = staged / name
+
+            def copy(handle: BinaryIO, source: Path = source) -> None:
+                with source.open("rb") as data:
+                    shutil.copyfileobj(data, handle, 1 << 20)
+
+            repo.write_artifact(request.project_id, request.kind.step, name, copy, job_id=request.job_id)
+        shutil.rmtree(staging_dir(request.project_dir, request.job_id), ignore_errors=True)
+        return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.summary)
+
+    def _current(self, job_id: str, attempt: int) -> bool:
+        entry = self._running.get(job_id)
+        return entry is not None and entry.request.attempt == attempt and not entry.finished
+
+    async def _lost(self, job_id: str, reason: str) -> None:
+        entry = self._running[job_id]
+        entry.finished = True
+        self._spawn(self._forget_future(entry))
+        retries = self.settings.jobs.retries
+        if entry.request.attempt < retries:
+            request = entry.request.retry()
+            _log.warning("job %s: %s; retry %d of %d", job_id, reason, request.attempt, retries)
+            await self._write(self.records.update, job_id, worker_host="", slurm_job_id="", progress=0.0,
+                              progress_message=f"retry {request.attempt} of {retries}")
+            await self._write(self.records.set_state, job_id, JobState.QUEUED,
+                              message=f"retry {request.attempt} of {retries} after: {reason}")
+            await self._launch(request, entry.profile, self._clients[entry.profile.name])
+        else:
+            await self._finish(job_id, JobState.ERROR, _LOST.format(reason=reason))
+
+    async def _forget_future(self, entry: _Running) -> None:
+        try:
+            await entry.future.cancel()
+        except Exception:
+            _log.debug("releasing a lost future failed", exc_info=True)
+
+    async def _finish(self, job_id: str, state: JobState, message: str) -> None:
+        entry = self._running.pop(job_id, None)
+        if entry is not None:
+            entry.finished = True
+        self._live.pop(job_id, None)
+        await self._write(self.records.set_state, job_id, state, message=message)
+        _log.info("job %s %s", job_id, state.value)
+        if job_id in self._finished:
+            self._finished[job_id].set()
+        self._notify(job_id)
+
+    # -- progress and worker events ---------------------------------------------------------
+    def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        message = event[1] if isinstance(event, tuple) else event
+        job_id = message.get("job_id", "")
+        if not self._current(job_id, int(message.get("attempt", -1))):
+            return
+        entry = self._running[job_id]
+        if message.get("event") == "started":
+            entry.worker, entry.slurm_job_id = message.get("worker", ""), message.get("slurm_job_id", "")
+            self._live[job_id] = LiveProgress(0.0, "started", None, time.time())
+            self._background_write(self.records.update, job_id, worker_host=message.get("host", ""),
+                                   slurm_job_id=entry.slurm_job_id, progress_message="started")
+            self._background_write(self.records.set_state, job_id, JobState.RUNNING)
+        elif message.get("event") == "progress":
+            live = LiveProgress(float(message["fraction"]), str(message["message"]), message.get("eta_s"), time.time())
+            self._live[job_id] = live
+            if live.at - self._persisted.get(job_id, 0.0) >= self._persist_interval:
+                self._persisted[job_id] = live.at
+                self._background_write(self.records.update, job_id, progress=live.fraction,
+                                       progress_message=live.message, eta_s=live.eta_s)
+        self._notify(job_id)
+
+    async def _watch_workers(self) -> None:
+        while True:
+            await asyncio.sleep(self._monitor_interval)
+            try:
+                await self._check_workers()
+            except Exception:
+                _log.warning("checking the workers of running jobs failed", exc_info=True)
+
+    async def _check_workers(self) -> None:
+        by_profile: dict[str, list[_Running]] = {}
+        for entry in list(self._running.values()):
+            if entry.worker and not entry.cancelling and not entry.finished:
+                by_profile.setdefault(entry.profile.name, []).append(entry)
+        for name, entries in by_profile.items():
+            identity = await self._clients[name].scheduler.identity()
+            workers = set(identity.get("workers", {}))
+            for entry in entries:
+                if entry.worker not in workers and self._current(entry.request.job_id, entry.request.attempt):
+                    where = f"Slurm job {entry.slurm_job_id}" if entry.slurm_job_id else entry.worker
+                    await self._lost(entry.request.job_id,
+                                     f"its worker ({where}) left the cluster: killed, cancelled, or over its walltime")
+
+    # -- cancel and reconcile ---------------------------------------------------------------
+    async def cancel(self, job_id: str, *, owner: str) -> JobRecord:
+        """Stop a job of ``owner`` and mark it cancelled (a finished job is left as it is)."""
+        record = await self._write(self.records.get, job_id, owner=owner)
+        entry = self._running.get(job_id)
+        if entry is None:
+            if record.state.is_active:
+                await self._finish(job_id, JobState.CANCELLED, f"cancelled by {owner}")
+            return await self._write(self.records.get, job_id)
+        entry.cancelling = True
+        client = self._clients[entry.profile.name]
+        from distributed import Event
+
+        await Event(cancel_event_name(job_id), client=client).set()
+        await client.cancel([entry.future], force=True)
+        adapter = self._adapters[entry.profile.name]
+        if entry.slurm_job_id:
+            await adapter.stop_host(slurm_job_id=entry.slurm_job_id, worker=entry.worker)
+        elif entry.worker:
+            self._spawn(self._stop_if_still_running(adapter, client, entry))
+        await self._finish(job_id, JobState.CANCELLED, f"cancelled by {owner}")
+        return await self._write(self.records.get, job_id)
+
+    async def _stop_if_still_running(self, adapter: ClusterAdapter, client: Any, entry: _Running) -> None:
+        """A task that ignores the cancel event for 3 s has its worker restarted."""
+        await asyncio.sleep(3.0)
+        processing = await client.processing([entry.worker])
+        if entry.request.key in processing.get(entry.worker, ()):
+            _log.warning("job %s ignored the cancel request; restarting its worker", entry.request.job_id)
+            await adapter.stop_host(slurm_job_id="", worker=entry.worker)
+
+    async def reconcile(self) -> None:
+        """Re-attach or close records that a previous process left queued or running."""
+        for record in await self._write(self.records.active):
+            if record.id in self._running:
+                continue
+            if await self._reattach(record):
+                continue
+            await self._finish(record.id, JobState.ERROR, _RESTARTED)
+
+    async def _reattach(self, record: JobRecord) -> bool:
+        try:
+            profile = self.settings.jobs.get(record.profile)
+        except ConfigurationError:
+            return False
+        if not isinstance(profile, SchedulerProfile) or not record.task_key or record.kind is None:
+            return False  # local and Slurm clusters live inside the app process: gone after a restart
+        try:
+            client = await self._client(profile)
+            state = await client.run_on_scheduler(_task_state, record.task_key)
+        except Exception:
+            return False
+        if state not in ("released", "waiting", "queued", "no-worker", "processing", "memory"):
+            return False
+        from distributed import Future
+
+        request = JobRequest.create(job_id=record.id, owner=record.owner, project_id=record.project_id,
+                                    project_dir=str(ProjectRepository(self.store, owner=record.owner)
+                                                    .project_dir(record.project_id)),
+                                    kind=record.kind, parameters=dict(record.parameters), attempt=record.attempt)
+        self._running[record.id] = _Running(request, profile, Future(record.task_key, client))
+        self._finished[record.id] = asyncio.Event()
+        self._spawn(self._follow(record.id, record.attempt))
+        _log.info("job %s re-attached after restart", record.id)
+        return True
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._db, lambda: function(*args, **kwargs))
+
+    def _background_write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._spawn(self._write(function, *args, **kwargs))
+
+    def _spawn(self, awaitable: Any) -> None:
+        task = asyncio.ensure_future(awaitable)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+    def _notify(self, job_id: str) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(job_id)
+            except Exception:
+                _log.warning("a job listener failed", exc_info=True)
+
+
+def _task_state(key: str, dask_scheduler: Any = None) -> str | None:
+    task = dask_scheduler.tasks.get(key) if dask_scheduler is not None else None
+    return None if task is None else str(task.state)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("background job work failed: %s", task.exception())

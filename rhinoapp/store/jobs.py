@@ -1,0 +1,184 @@
+"""Job records of the job runner: what runs where, its progress, and how it ended.
+
+The runner (a server-wide service) updates records by id; reads for people are scoped to an
+owner, so a user sees only the jobs of their own projects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rhinoapp.core.errors import NotFoundError
+from rhinoapp.core.workflow import JobKind, JobState
+from rhinoapp.store.database import Store
+from rhinoapp.store.models import JobRow, ProjectRow, utcnow
+
+__all__ = ["JobRecord", "JobStore"]
+
+_RUNTIME_FIELDS = ("task_key", "scheduler_address", "worker_host", "slurm_job_id", "attempt", "profile")
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRecord:
+    """One job as the store knows it."""
+
+    id: str
+    project_id: str
+    project_name: str
+    owner: str
+    kind: JobKind | None
+    state: JobState
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    message: str
+    profile: str
+    task_key: str
+    scheduler_address: str
+    worker_host: str
+    slurm_job_id: str
+    progress: float
+    progress_message: str
+    eta_s: float | None
+    attempt: int
+    parameters: Mapping[str, Any]
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish (or to now while running); ``None`` before it starts."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def where(self) -> str:
+        """Where it ran, for people: the host and the Slurm job when there was one."""
+        if self.slurm_job_id:
+            return f"{self.worker_host} (Slurm job {self.slurm_job_id})"
+        return self.worker_host
+
+
+class JobStore:
+    """Create, update and list job records.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.store import open_store
+    >>> from rhinoapp.store.repository import ProjectRepository
+    >>> store = open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
+    >>> project = ProjectRepository(store, owner="ana").create("Case 1")
+    >>> jobs = JobStore(store)
+    >>> job = jobs.create(owner="ana", project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM, profile="local")
+    >>> jobs.set_state(job.id, JobState.RUNNING)
+    >>> jobs.update(job.id, progress=0.5, progress_message="half way")
+    >>> [(r.state.value, r.progress) for r in jobs.recent(owner="ana")]
+    [('running', 0.5)]
+    >>> jobs.recent(owner="bob")
+    []
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def _session(self) -> Session:
+        return Session(self._store.engine, expire_on_commit=False)
+
+    def create(self, *, owner: str, project_id: str, kind: JobKind, profile: str,
+               parameters: Mapping[str, Any] | None = None) -> JobRecord:
+        """A new queued record for a job of ``kind`` on ``owner``'s project."""
+        with self._session() as session, session.begin():
+            project = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner))
+            if project is None:
+                raise NotFoundError(f"No project with id {project_id!r} for user {owner!r}: refresh the project list.")
+            row = JobRow(id=uuid.uuid4().hex, project_id=project_id, step=kind.step.value, state=JobState.QUEUED.value,
+                         submitted_at=utcnow(), message="", kind=kind.value, profile=profile, progress=0.0,
+                         progress_message="queued", attempt=0, parameters=json.dumps(dict(parameters or {}), sort_keys=True),
+                         task_key="", scheduler_address="", worker_host="", slurm_job_id="")
+            session.add(row)
+        return self.get(row.id)
+
+    def set_state(self, job_id: str, state: JobState, *, message: str = "") -> None:
+        """Move a record to ``state``; sets the start and finish times."""
+        with self._session() as session, session.begin():
+            row = self._row(session, job_id)
+            now = utcnow()
+            if state is JobState.RUNNING and row.started_at is None:
+                row.started_at = now
+            if not state.is_active:
+                row.finished_at = now
+                row.eta_s = None
+                if state is JobState.DONE:
+                    row.progress = 1.0
+            row.state, row.message = state.value, message
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        """Set runtime fields: ``progress``, ``progress_message``, ``eta_s`` and where it runs."""
+        allowed = set(_RUNTIME_FIELDS) | {"progress", "progress_message", "eta_s"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot update job field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        with self._session() as session, session.begin():
+            row = self._row(session, job_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+
+    def get(self, job_id: str, *, owner: str | None = None) -> JobRecord:
+        """One record; with ``owner``, only if it belongs to that user's project."""
+        query = sa.select(JobRow, ProjectRow).join(ProjectRow).where(JobRow.id == job_id)
+        if owner is not None:
+            query = query.where(ProjectRow.owner == owner)
+        with self._session() as session:
+            found = session.execute(query).first()
+        if found is None:
+            raise NotFoundError(f"No job {job_id!r}{f' for user {owner!r}' if owner else ''}: refresh the jobs list.")
+        return _record(*found)
+
+    def recent(self, *, owner: str, limit: int = 50, project_id: str | None = None) -> list[JobRecord]:
+        """The owner's latest jobs, newest first."""
+        query = (sa.select(JobRow, ProjectRow).join(ProjectRow).where(ProjectRow.owner == owner)
+                 .order_by(JobRow.submitted_at.desc()).limit(limit))
+        if project_id is not None:
+            query = query.where(JobRow.project_id == project_id)
+        with self._session() as session:
+            return [_record(*row) for row in session.execute(query)]
+
+    def active(self) -> list[JobRecord]:
+        """Every queued or running record, of every user (for the runner's reconciliation)."""
+        states = [s.value for s in JobState if s.is_active]
+        query = sa.select(JobRow, ProjectRow).join(ProjectRow).where(JobRow.state.in_(states))
+        with self._session() as session:
+            return [_record(*row) for row in session.execute(query)]
+
+    @staticmethod
+    def _row(session: Session, job_id: str) -> JobRow:
+        row = session.get(JobRow, job_id)
+        if row is None:
+            raise NotFoundError(f"No job {job_id!r}: it may have been deleted with its project.")
+        return row
+
+
+def _record(row: JobRow, project: ProjectRow) -> JobRecord:
+    try:
+        kind = JobKind(row.kind) if row.kind else None
+    except ValueError:
+        kind = None
+    return JobRecord(
+        id=row.id, project_id=row.project_id, project_name=project.name, owner=project.owner, kind=kind,
+        state=JobState(row.state), submitted_at=row.submitted_at, started_at=row.started_at,
+        finished_at=row.finished_at, message=row.message or "", profile=row.profile or "",
+        task_key=row.task_key or "", scheduler_address=row.scheduler_address or "",
+        worker_host=row.worker_host or "", slurm_job_id=row.slurm_job_id or "", progress=float(row.progress or 0.0),
+        progress_message=row.progress_message or "", eta_s=row.eta_s, attempt=int(row.attempt or 0),
+        parameters=json.loads(row.parameters or "{}"),
+    )

@@ -1,0 +1,206 @@
+"""The job runner with the ``local`` profile: real worker processes, real progress events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.config import JobsSettings
+from rhinoapp.config.jobs import LocalProfile, SchedulerProfile
+from rhinoapp.core.errors import ConfigurationError, NotFoundError
+from rhinoapp.core.workflow import JobKind, JobState, Step, StepStatus
+from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.store.jobs import JobStore
+from rhinoapp.store.repository import ProjectRepository
+from tests.jobs.conftest import LoopThread, open_test_store, project_with_volume
+
+SLOW = {"pace_s": 0.25, "slabs": 40}  # about 10 s: long enough to watch, cancel or kill
+
+
+@pytest.fixture(scope="module")
+def local(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory):
+    settings, store = open_test_store(tmp_path_factory.mktemp("jobs-local"),
+                                      jobs=JobsSettings(profiles=(LocalProfile(n_workers=2),)))
+    runner = JobRunner(settings, store, monitor_interval_s=0.5, persist_interval_s=0.2)
+    loop.run(runner.start())
+    yield runner
+    loop.run(runner.close())
+    store.close()
+
+
+async def _until(predicate, timeout_s: float = 30.0, what: str = "condition") -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThread) -> None:
+    project_id = project_with_volume(local.store, name="Histogram")
+    seen: list[tuple[float, str]] = []
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                    parameters={"pace_s": 0.05, "slabs": 8})
+        unsubscribe = local.subscribe(lambda job: seen.append((local.live(job).fraction, local.live(job).message))
+                                      if job == record.id and local.live(job) else None)
+        final = await local.wait(record.id, timeout_s=60)
+        unsubscribe()
+        return record, final
+
+    record, final = loop.run(scenario())
+    assert record.state is JobState.QUEUED
+    assert final.state is JobState.DONE, final.message
+    assert final.worker_host and final.started_at and final.finished_at >= final.started_at
+    assert final.progress == 1.0 and "air_fraction" in final.message
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(set(fractions)) >= 3
+    repo = ProjectRepository(local.store, owner="local")
+    artifact = next(a for a in repo.artifacts(project_id) if a.name == "volume/histogram.json")
+    document = json.loads((repo.project_dir(project_id) / artifact.name).read_text())
+    assert sum(document["counts"]) == 48 * 40 * 64 and 0.2 < document["air_fraction"] < 0.3
+    assert not (repo.project_dir(project_id) / ".staging" / record.id).exists()
+    assert repo.statuses([project_id])[project_id][Step.DICOM].status is StepStatus.DONE
+
+
+def test_task_error_is_recorded_with_its_message(local: JobRunner, loop: LoopThread) -> None:
+    project = ProjectRepository(local.store, owner="local").create("No volume")
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM)
+        return await local.wait(record.id, timeout_s=60)
+
+    final = loop.run(scenario())
+    assert final.state is JobState.ERROR and "import the CT" in final.message
+
+
+def test_cancel_stops_the_work_and_marks_the_record(local: JobRunner, loop: LoopThread) -> None:
+    project_id = project_with_volume(local.store, name="Cancel")
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                    parameters=SLOW)
+        await _until(lambda: (local.live(record.id) or None) is not None and local.live(record.id).fraction > 0,
+                     what="first progress")
+        worker = local.placement(record.id)[0]
+        with pytest.raises(NotFoundError):
+            await local.cancel(record.id, owner="someone-else")
+        cancelled = await local.cancel(record.id, owner="local")
+        await asyncio.sleep(1.5)
+        client = local._clients["local"]
+        processing = await client.processing([worker])
+        return cancelled, processing[worker]
+
+    cancelled, still_processing = loop.run(scenario())
+    assert cancelled.state is JobState.CANCELLED and cancelled.finished_at is not None
+    assert not still_processing  # the worker stopped the task
+    names = [a.name for a in ProjectRepository(local.store, owner="local").artifacts(project_id)]
+    assert "volume/histogram.json" not in names
+
+
+def _kill_worker_of(runner: JobRunner, job_id: str, loop: LoopThread) -> None:
+    worker = runner.placement(job_id)[0]
+    async def pids_of_workers():
+        return await runner._clients["local"].run(os.getpid, workers=[worker])
+
+    pids = loop.run(pids_of_workers())
+    os.kill(pids[worker], signal.SIGKILL)
+
+
+def test_killed_worker_turns_the_job_into_an_error(local: JobRunner, loop: LoopThread) -> None:
+    project_id = project_with_volume(local.store, name="Killed")
+    record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                   parameters=SLOW))
+    loop.run(_until(lambda: local.placement(record.id) is not None, what="start"))
+    killed_at = time.monotonic()
+    _kill_worker_of(local, record.id, loop)
+    final = loop.run(local.wait(record.id, timeout_s=30))
+    assert final.state is JobState.ERROR and "worker running this job was lost" in final.message
+    assert time.monotonic() - killed_at < 30
+
+
+def test_killed_worker_is_retried_when_configured(loop: LoopThread, tmp_path: Path) -> None:
+    settings, store = open_test_store(tmp_path, jobs=JobsSettings(profiles=(LocalProfile(n_workers=1),), retries=1))
+    runner = JobRunner(settings, store, monitor_interval_s=0.5)
+    loop.run(runner.start())
+    try:
+        project_id = project_with_volume(store)
+        record = loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                        parameters={"pace_s": 0.2, "slabs": 15}))
+        loop.run(_until(lambda: runner.placement(record.id) is not None, what="start"))
+        _kill_worker_of(runner, record.id, loop)
+        final = loop.run(runner.wait(record.id, timeout_s=60))
+        assert final.state is JobState.DONE, final.message
+        assert final.attempt == 1
+    finally:
+        loop.run(runner.close())
+        store.close()
+
+
+def test_restart_marks_orphaned_running_records(loop: LoopThread, tmp_path: Path) -> None:
+    settings, store = open_test_store(tmp_path)
+    project_id = project_with_volume(store)
+    records = JobStore(store)
+    orphan = records.create(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM, profile="local")
+    records.set_state(orphan.id, JobState.RUNNING)
+    runner = JobRunner(settings, store)
+    loop.run(runner.start())
+    try:
+        final = records.get(orphan.id)
+        assert final.state is JobState.ERROR and "interrupted by a restart" in final.message.lower()
+        assert final.finished_at is not None
+    finally:
+        loop.run(runner.close())
+        store.close()
+
+
+def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: LoopThread, tmp_path: Path) -> None:
+    jobs = JobsSettings(profiles=(LocalProfile(n_workers=1), SchedulerProfile(name="hpc", address="tcp://127.0.0.1:9")),
+                        kinds=((JobKind.SIMULATION, "hpc"),))
+    settings, store = open_test_store(tmp_path, jobs=jobs)
+    runner = JobRunner(settings, store)
+    loop.run(runner.start())
+    try:
+        project_id = project_with_volume(store)
+        with pytest.raises(ConfigurationError, match=r"jobs\.profiles\.hpc\.address.*tcp://127\.0\.0\.1:9"):
+            loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION))
+        failed = JobStore(store).recent(owner="local")[0]
+        assert failed.state is JobState.ERROR and "no dask scheduler answers" in failed.message
+        ok = loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM))
+        assert loop.run(runner.wait(ok.id, timeout_s=60)).state is JobState.DONE
+    finally:
+        loop.run(runner.close())
+        store.close()
+
+
+def test_event_loop_stays_responsive_while_a_job_streams_progress(local: JobRunner, loop: LoopThread,
+                                                                   output_dir: Path) -> None:
+    """Lateness of a 10 ms timer on the runner's loop while a job reports progress 50 times a second."""
+    project_id = project_with_volume(local.store, name="Latency")
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                    parameters={"pace_s": 0.02, "slabs": 200})
+        lateness: list[float] = []
+        while (await asyncio.shield(asyncio.sleep(0))) is None and local.records.get(record.id).state.is_active:
+            start = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lateness.append((time.perf_counter() - start - 0.01) * 1000)
+        return await local.wait(record.id, timeout_s=60), lateness
+
+    final, lateness = loop.run(scenario())
+    assert final.state is JobState.DONE
+    p95 = statistics.quantiles(lateness, n=20)[-1]
+    (output_dir / "jobs-event-loop-latency.txt").write_text(
+        f"samples {len(lateness)}  p50 {statistics.median(lateness):.2f} ms  p95 {p95:.2f} ms  max {max(lateness):.2f} ms\n")
+    assert len(lateness) > 50
+    assert p95 < 50, f"event-loop p95 lateness {p95:.1f} ms"

@@ -11,6 +11,7 @@ __all__ = [
     "ConflictError",
     "NotFoundError",
     "RhinoappError",
+    "SimulationError",
     "StoreError",
     "ValidationError",
 ]
@@ -47,3 +48,7 @@ class NotFoundError(RhinoappError, LookupError):
 
 class ConflictError(RhinoappError, ValueError):
     """The request clashes with existing data, for example a duplicate project name."""
+
+
+class SimulationError(RhinoappError, RuntimeError):
+    """A flow simulation cannot run or went wrong (diverged, out of memory); the message names the remedy."""

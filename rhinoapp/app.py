@@ -16,6 +16,7 @@ from collections.abc import Callable
 import panel as pn
 
 from rhinoapp.config import Settings, load_settings
+from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
@@ -32,7 +33,8 @@ def _session_user(settings: Settings) -> str:
     return pn.state.user or settings.user
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> AppShell:
+def create_app(settings: Settings | None = None, *, store: Store | None = None,
+               runner: JobRunner | None = None) -> AppShell:
     """Build the dashboard for one session (or one notebook cell).
 
     Parameters
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Where the data lives and who the user is; ``load_settings()`` when omitted.
     store
         An already open store to share; opened from ``settings`` when omitted.
+    runner
+        The process's job runner (``serve`` makes one per process); without one, a runner is made
+        for this app; it starts on the current event loop (a notebook's kernel loop) with its first job.
 
     Examples
     --------
@@ -51,15 +56,18 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     """
     settings = settings or load_settings()
     store = store or open_store(settings)
-    session = SessionState(repository=ProjectRepository(store, owner=_session_user(settings)))
+    if runner is None:
+        runner = JobRunner(settings, store)  # starts with its first job
+    session = SessionState(repository=ProjectRepository(store, owner=_session_user(settings)), runner=runner)
     return AppShell(session=session)
 
 
-def app_factory(settings: Settings, store: Store) -> Callable[[], pn.viewable.Viewable]:
-    """A function Panel calls once per browser session to build that session's app."""
+def app_factory(settings: Settings, store: Store, runner: JobRunner | None = None) -> Callable[[], pn.viewable.Viewable]:
+    """A function Panel calls once per browser session to build that session's app (one runner for all)."""
+    runner = runner or JobRunner(settings, store)
 
     def build() -> pn.viewable.Viewable:
-        return create_app(settings, store=store).__panel__()
+        return create_app(settings, store=store, runner=runner).__panel__()
 
     return build
 
@@ -78,25 +86,37 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     directory or a corrupt database stops the start with a clear error instead of half-way.
     """
     store = store or open_store(settings)
+    runner = JobRunner(settings, store)
     _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
+    server = pn.serve(
+        {"/": app_factory(settings, store, runner)},
+        address=settings.address,
+        port=settings.port,
+        show=False,
+        start=False,
+        title="rhinoapp",
+        static_dirs={"assets": str(assets_dir())},
+        websocket_origin=_websocket_origins(settings),
+        threaded=False,
+        print=False,
+    )
     try:
-        pn.serve(
-            {"/": app_factory(settings, store)},
-            address=settings.address,
-            port=settings.port,
-            show=show,
-            title="rhinoapp",
-            static_dirs={"assets": str(assets_dir())},
-            websocket_origin=_websocket_origins(settings),
-            threaded=False,
-            print=False,
-        )
+        server.start()
+        server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
+        if show:
+            server.show("/")
+        server.io_loop.start()
     finally:
+        try:
+            server.io_loop.run_sync(runner.close, timeout=30)
+        except Exception:  # shutting down: closing the clusters is best effort
+            _log.warning("the job clusters did not close cleanly", exc_info=True)
         store.close()
 
 
 if __name__.startswith("bokeh_app"):  # executed by `panel serve rhinoapp/app.py`, once per session
     _settings = load_settings()
     _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
+    _runner = pn.state.as_cached("rhinoapp-runner", JobRunner, settings=_settings, store=_store)
     pn.extension("tabulator")
-    create_app(_settings, store=_store).__panel__().servable(title="rhinoapp")
+    create_app(_settings, store=_store, runner=_runner).__panel__().servable(title="rhinoapp")

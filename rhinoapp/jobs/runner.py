@@ -97,9 +97,11 @@ class JobRunner:
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        """Reconcile records left running by a previous process, then watch the workers."""
-        await self.reconcile()
+        """Reconcile records left running by a previous process, then watch the workers (once)."""
+        if self._monitor is not None:
+            return
         self._monitor = asyncio.create_task(self._watch_workers())
+        await self.reconcile()
 
     async def close(self) -> None:
         """Stop watching and close the clusters this runner started (running jobs are lost)."""
@@ -130,6 +132,7 @@ class JobRunner:
     async def submit(self, *, owner: str, project_id: str, kind: JobKind,
                      parameters: dict[str, Any] | None = None) -> JobRecord:
         """Record and submit a job; returns its record (queued). Raises ConfigurationError for bad profiles."""
+        await self.start()
         profile = self.settings.jobs.profile_for(kind)
         record = await self._write(self.records.create, owner=owner, project_id=project_id, kind=kind,
                                    profile=profile.name, parameters=parameters)

@@ -7,6 +7,7 @@ import enum
 import param
 
 from rhinoapp.core.errors import NotFoundError
+from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.store.repository import ProjectRepository
 
 __all__ = ["Page", "SessionState"]
@@ -19,6 +20,7 @@ class Page(enum.Enum):
     GEOMETRY = "Geometry"
     SIMULATIONS = "Simulations"
     ANALYSIS = "Analysis"
+    JOBS = "Jobs"
 
 
 class SessionState(param.Parameterized):
@@ -37,6 +39,8 @@ class SessionState(param.Parameterized):
     """
 
     repository = param.ClassSelector(class_=ProjectRepository, constant=True, doc="The user's data store.")
+    runner = param.ClassSelector(class_=JobRunner, default=None, allow_None=True, constant=True,
+                                 doc="The process's job runner; None where jobs cannot run.")
     page = param.Selector(objects=[p.value for p in Page], default=Page.PROJECTS.value, doc="The page shown.")
     current_project_id = param.String(default=None, allow_None=True, doc="Id of the open project.")
     current_project_name = param.String(default="", doc="Name of the open project, for the header.")

@@ -1,0 +1,138 @@
+"""State of the Jobs page: the user's recent jobs with live progress, submit and cancel."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import param
+
+from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.workflow import JobKind, JobState
+from rhinoapp.state.session import SessionState
+from rhinoapp.store.jobs import JobRecord
+
+__all__ = ["JobSummary", "JobsState", "format_duration"]
+
+_log = logging.getLogger(__name__)
+_KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
+                JobKind.SIMULATION: "Airflow simulation"}
+
+
+def format_duration(seconds: float | None) -> str:
+    """Seconds as people read them.
+
+    Examples
+    --------
+    >>> format_duration(None), format_duration(4.2), format_duration(125), format_duration(7322)
+    ('', '4 s', '2 min 5 s', '2 h 2 min')
+    """
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSummary:
+    """One row of the Jobs table, with the live progress merged in."""
+
+    id: str
+    project: str
+    what: str
+    state: JobState
+    progress: float
+    message: str
+    eta: str
+    duration: str
+    where: str
+    submitted: str
+
+    @property
+    def cancellable(self) -> bool:
+        """Whether Cancel applies."""
+        return self.state.is_active
+
+
+class JobsState(param.Parameterized):
+    """Everything the Jobs page shows and does, without any widget.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.store import open_store, ProjectRepository
+    >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
+    >>> jobs = JobsState(session=SessionState(repository=repo))
+    >>> jobs.refresh(); jobs.rows
+    []
+    """
+
+    session = param.ClassSelector(class_=SessionState, constant=True)
+    rows = param.List(default=[], item_type=JobSummary, doc="Recent jobs, newest first.")
+    can_submit = param.Boolean(default=False, doc="A project is open and a runner is available.")
+    feedback = param.String(default="", doc="Last message for the user.")
+    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
+    limit = param.Integer(default=30, bounds=(1, 500), doc="How many recent jobs to list.")
+
+    @param.depends("session.current_project_id", watch=True, on_init=True)
+    def _update_can_submit(self) -> None:
+        self.can_submit = self.session.runner is not None and self.session.current_project_id is not None
+
+    def refresh(self) -> None:
+        """Re-read the records and merge the runner's live progress; only changes trigger events."""
+        runner = self.session.runner
+        if runner is None:
+            return
+        records = runner.records.recent(owner=self.session.user, limit=self.limit)
+        rows = [self._summary(record) for record in records]
+        if rows != self.rows:
+            self.rows = rows
+
+    def _summary(self, record: JobRecord) -> JobSummary:
+        live = self.session.runner.live(record.id) if record.state.is_active else None
+        progress = live.fraction if live else record.progress
+        message = live.message if live else (record.message or record.progress_message)
+        eta = live.eta_s if live else record.eta_s
+        return JobSummary(
+            id=record.id, project=record.project_name,
+            what=_KIND_LABELS.get(record.kind, record.kind.value if record.kind else "job"),
+            state=record.state, progress=progress, message=message,
+            eta=f"about {format_duration(eta)} left" if eta is not None and record.state.is_active else "",
+            duration=format_duration(record.duration_s), where=record.where or record.profile,
+            submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        )
+
+    async def submit(self, kind: JobKind = JobKind.VOLUME_HISTOGRAM, parameters: dict | None = None) -> None:
+        """Submit a job of ``kind`` on the current project; problems go to ``feedback``."""
+        runner, project_id = self.session.runner, self.session.current_project_id
+        if runner is None or project_id is None:
+            self._say("Open a project on the Projects page first; jobs run on the open project.", "error")
+            return
+        try:
+            record = await runner.submit(owner=self.session.user, project_id=project_id, kind=kind,
+                                         parameters=parameters)
+        except RhinoappError as error:
+            self._say(f"The job could not start: {error}", "error")
+        else:
+            self._say(f"{_KIND_LABELS[kind]} submitted for {record.project_name}.", "success")
+        self.refresh()
+
+    async def cancel(self, job_id: str) -> None:
+        """Cancel one of the user's jobs."""
+        if self.session.runner is None:
+            return
+        try:
+            record = await self.session.runner.cancel(job_id, owner=self.session.user)
+        except RhinoappError as error:
+            self._say(f"Could not cancel: {error}", "error")
+        else:
+            self._say(f"Job on {record.project_name} cancelled.", "info")
+        self.refresh()
+
+    def _say(self, text: str, kind: str) -> None:
+        self.param.update(feedback=text, feedback_kind=kind)

@@ -1,0 +1,94 @@
+"""The Jobs page: run a job on the open project, follow live progress, cancel."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import panel as pn
+import param
+
+from rhinoapp.core.workflow import JobKind
+from rhinoapp.state.jobs import JobsState, JobSummary
+from rhinoapp.views.assets import read_asset
+
+__all__ = ["JobsPage", "progress_html"]
+
+_ALERT = {"info": "info", "success": "success", "error": "danger"}
+_COLUMNS = ["Submitted", "Project", "Job", "State", "Progress", "Message", "Time left", "Duration", "Where"]
+_WIDTHS = {"Submitted": 150, "Project": 130, "Job": 140, "State": 90, "Progress": 140, "Message": 230,
+           "Time left": 125, "Duration": 95, "Where": 150, "cancel": 80}
+
+
+def progress_html(row: JobSummary) -> str:
+    """A progress bar people and tests can read (``aria-valuenow`` is the percentage)."""
+    percent = round(100 * row.progress)
+    return (f'<div class="rh-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+            f'aria-valuenow="{percent}" data-job="{row.id}"><div style="width:{percent}%"></div>'
+            f"<span>{percent} %</span></div>")
+
+
+def _frame(rows: list[JobSummary]) -> pd.DataFrame:
+    records = [{
+        "Submitted": row.submitted, "Project": html.escape(row.project), "Job": row.what,
+        "State": f'<span class="rh-job-state" data-state="{row.state.value}" data-job="{row.id}">{row.state.value}</span>',
+        "Progress": progress_html(row), "Message": html.escape(row.message), "Time left": row.eta,
+        "Duration": row.duration, "Where": html.escape(row.where),
+    } for row in rows]
+    return pd.DataFrame(records, columns=_COLUMNS, index=pd.Index([r.id for r in rows], name="id"))
+
+
+class JobsPage(pn.viewable.Viewer):
+    """Widgets over a :class:`JobsState`; refreshes twice a second while shown."""
+
+    state = param.ClassSelector(class_=JobsState)
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self.state.refresh()
+        self._table = pn.widgets.Tabulator(
+            _frame(self.state.rows), show_index=False, disabled=True, selectable=False, sizing_mode="stretch_width",
+            buttons={"cancel": "Cancel"}, formatters={c: {"type": "html"} for c in ("State", "Progress", "Project",
+                                                                                     "Message", "Where")},
+            layout="fit_columns", widths=_WIDTHS, header_align="left", stylesheets=[read_asset("style.css")],
+        )
+        self._table.on_click(self._on_click)
+        self.state.param.watch(lambda _e: setattr(self._table, "value", _frame(self.state.rows)), "rows")
+        self._poll = pn.state.add_periodic_callback(self.state.refresh, period=500, start=True)
+
+    async def _on_click(self, event: object) -> None:
+        row = getattr(event, "row", None)
+        if getattr(event, "column", None) != "cancel" or row is None:
+            return
+        job_id = str(self._table.value.index[row])
+        summary = next((r for r in self.state.rows if r.id == job_id), None)
+        if summary is not None and not summary.cancellable:
+            self.state.param.update(feedback="That job has already finished.", feedback_kind="info")
+            return
+        await self.state.cancel(job_id)
+
+    async def _run_check(self, _event: object) -> None:
+        await self.state.submit(JobKind.VOLUME_HISTOGRAM, {"slabs": 40, "pace_s": 0.1})
+
+    @param.depends("state.feedback", "state.feedback_kind")
+    def _feedback(self) -> pn.viewable.Viewable:
+        if not self.state.feedback:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(self.state.feedback, alert_type=_ALERT[self.state.feedback_kind],
+                             sizing_mode="stretch_width", css_classes=["rh-feedback"])
+
+    @param.depends("state.can_submit", "state.session.current_project_name")
+    def _actions(self) -> pn.viewable.Viewable:
+        run = pn.widgets.Button(label="Check the CT volume", color="primary", disabled=not self.state.can_submit,
+                                description="Computes the HU histogram of the open project's CT as a job")
+        run.on_click(self._run_check)
+        project = self.state.session.current_project_name
+        hint = (f"Runs on project <b>{html.escape(project)}</b>." if project
+                else "Open a project on the Projects page to run jobs on it.")
+        if self.state.session.runner is None:
+            hint = "Jobs run only in the served app (rhinoapp serve)."
+        return pn.Row(run, pn.pane.HTML(hint, align="center"))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(pn.pane.Markdown("## Jobs"), self._actions, self._feedback, self._table,
+                         sizing_mode="stretch_width")

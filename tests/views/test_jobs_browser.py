@@ -1,0 +1,47 @@
+"""Jobs page in Chromium: submit the CT volume check, watch the progress bar move, see it finish."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rhinoapp.config import Settings
+from rhinoapp.store.database import open_store
+from tests.jobs.conftest import project_with_volume
+
+
+def test_submit_job_and_watch_progress_until_done(page, server, output_dir: Path) -> None:
+    url, data = server
+    store = open_store(Settings(data_dir=data))
+    try:
+        project_with_volume(store, name="Jobs demo")
+    finally:
+        store.close()
+    page.goto(url)
+    page.locator(".tabulator-row", has_text="Jobs demo").get_by_text("Open").click()
+    page.locator(".rh-project", has_text="Project: Jobs demo").wait_for()
+    page.get_by_role("button", name="Jobs").click()
+    page.get_by_role("heading", name="Jobs").wait_for()
+    page.get_by_role("button", name="Check the CT volume").click()
+    page.get_by_text("CT volume check submitted for Jobs demo.").wait_for()
+
+    bar = page.locator(".rh-progress").first
+    seen: list[int] = []
+    deadline = time.monotonic() + 90
+    state = page.locator(".rh-job-state").first
+    while time.monotonic() < deadline:
+        value = bar.get_attribute("aria-valuenow")
+        if value is not None and (not seen or int(value) != seen[-1]):
+            seen.append(int(value))
+        if 0 < seen[-1] < 100 and len(seen) == 3:
+            page.screenshot(path=str(output_dir / "jobs-running.png"), full_page=True)
+        if state.get_attribute("data-state") == "done":
+            break
+        time.sleep(0.1)
+    assert state.get_attribute("data-state") == "done", f"job did not finish; progress seen {seen}"
+    intermediate = [v for v in seen if 0 < v < 100]
+    assert len(intermediate) >= 2, f"the progress bar did not move: {seen}"
+    assert seen == sorted(seen) and bar.get_attribute("aria-valuenow") == "100"
+    row = page.locator(".tabulator-row", has_text="Jobs demo")
+    assert "air_fraction" in row.inner_text()
+    page.screenshot(path=str(output_dir / "jobs-done.png"), full_page=True)

@@ -8,9 +8,11 @@ import html
 import panel as pn
 import param
 
+from rhinoapp.state.jobs import JobsState
 from rhinoapp.state.projects import ProjectsState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.jobs import JobsPage
 from rhinoapp.views.placeholders import UpcomingPage
 from rhinoapp.views.projects import ProjectsPage
 
@@ -29,6 +31,7 @@ class AppShell(pn.viewable.Viewer):
         self.projects = ProjectsState(session=self.session)
         self._pages: dict[str, pn.viewable.Viewable] = {
             Page.PROJECTS.value: ProjectsPage(state=self.projects),
+            Page.JOBS.value: JobsPage(state=JobsState(session=self.session)),
             **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY, Page.SIMULATIONS, Page.ANALYSIS)},
         }
 

@@ -128,8 +128,8 @@ class RhinomanometryState(param.Parameterized):
                 if len(parts) == 3 and parts[0] == FOLDER and parts[2] == _RECORDING:
                     found[parts[1]] = info.created
         ordered = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
-        rows = [StoredMeasurement(mid, created, f"{created.astimezone():%Y-%m-%d %H:%M:%S} upload")
-                for mid, created in ordered]
+        rows = [StoredMeasurement(mid, created, f"Measurement {n}, uploaded {created.astimezone():%Y-%m-%d %H:%M}")
+                for n, (mid, created) in zip(range(len(ordered), 0, -1), ordered, strict=True)]
         self.param.selected.objects = {row.label: row.id for row in rows}
         self.measurements = rows
         return rows
@@ -157,8 +157,8 @@ class RhinomanometryState(param.Parameterized):
             return
         name = f"{FOLDER}/{self.selected}/{_RECORDING}"
         try:
-            info = next(a for a in self.session.repository.artifacts(self.session.current_project_id, Step.RHINOMANOMETRY)
-                        if a.name == name)
+            artifacts = self.session.repository.artifacts(self.session.current_project_id, Step.RHINOMANOMETRY)
+            info = next(a for a in artifacts if a.name == name)
             measurement = read_csv(info.path.read_text(encoding="utf-8"), source=name)
             result = analyse(measurement, classes=self.classes)
         except (RhinoappError, OSError, StopIteration) as error:
@@ -185,8 +185,8 @@ class RhinomanometryState(param.Parameterized):
         if not content:
             raise ValidationError("The file is empty; export the recording again and upload that file.")
         if size_mb > self.max_upload_mb:
-            raise ValidationError(f"The file is {size_mb:.1f} MB, more than the {self.max_upload_mb:g} MB allowed; a 4PR"
-                                  " recording is far smaller: check that this is the exported recording.")
+            raise ValidationError(f"The file is {size_mb:.1f} MB, more than the {self.max_upload_mb:g} MB allowed;"
+                                  " a 4PR recording is far smaller: check that this is the exported recording.")
         suffix = PurePosixPath(filename.lower()).suffix
         if suffix and suffix not in ACCEPTED_SUFFIXES:
             raise ValidationError(f"A {suffix} file is not a 4PR recording; upload the device's export as CSV or text"
@@ -194,7 +194,8 @@ class RhinomanometryState(param.Parameterized):
         recorded = read_bytes(content, filename=filename)
         measurement = recorded.normalised()
         if measurement is not recorded and "recorded_inspiration_sign" not in dict(recorded.metadata.extra):
-            extra = (*measurement.metadata.extra, ("recorded_inspiration_sign", recorded.metadata.inspiration_sign.value))
+            recorded_sign = ("recorded_inspiration_sign", recorded.metadata.inspiration_sign.value)
+            extra = (*measurement.metadata.extra, recorded_sign)
             measurement = Measurement(dataclasses.replace(measurement.metadata, extra=extra), measurement.recordings)
         result = analyse(measurement, classes=self.classes)
         for side in result.sides:

@@ -10,11 +10,13 @@ import param
 
 from rhinoapp.state.jobs import JobsState
 from rhinoapp.state.projects import ProjectsState
+from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.jobs import JobsPage
 from rhinoapp.views.placeholders import UpcomingPage
 from rhinoapp.views.projects import ProjectsPage
+from rhinoapp.views.rhinomanometry import RhinomanometryPage
 
 __all__ = ["AppShell"]
 
@@ -29,10 +31,14 @@ class AppShell(pn.viewable.Viewer):
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
         self.projects = ProjectsState(session=self.session)
+        self.rhinomanometry = RhinomanometryState(session=self.session)
+        self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         self._pages: dict[str, pn.viewable.Viewable] = {
             Page.PROJECTS.value: ProjectsPage(state=self.projects),
             Page.JOBS.value: JobsPage(state=JobsState(session=self.session)),
-            **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY, Page.SIMULATIONS, Page.ANALYSIS)},
+            **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY, Page.SIMULATIONS)},
+            Page.ANALYSIS.value: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
+                                           RhinomanometryPage(state=self.rhinomanometry), sizing_mode="stretch_width"),
         }
 
     @param.depends("session.current_project_name")

@@ -49,7 +49,7 @@ def test_upload_stores_recording_and_parameters_and_marks_4pr_done(state: Rhinom
     assert status(state) is StepStatus.POSSIBLE and state.result is None
     assert state.upload("case1.csv", recording()) is True
     [entry] = state.measurements
-    assert state.selected == entry.id and list(state.param.selected.objects.values()) == [entry.id]
+    assert state.selected == entry.id and state.param.selected.names == {entry.label: entry.id}
     assert stored_names(state) == [f"rhinomanometry/{entry.id}/parameters.json",
                                    f"rhinomanometry/{entry.id}/recording.csv"]
     assert status(state) is StepStatus.DONE
@@ -133,6 +133,7 @@ def test_project_change_reloads(state: RhinomanometryState) -> None:
     state.upload("a.csv", recording(seed=1))
     state.upload("b.csv", recording(seed=2))
     newest, older = (m.id for m in state.measurements)
+    assert [label.split(",")[0] for label in state.param.selected.names] == ["Measurement 2", "Measurement 1"]
     assert state.selected == newest
     shown = state.result.as_dict()
     session.open_project(repo.create("Case 2").id)

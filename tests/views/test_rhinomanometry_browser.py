@@ -1,0 +1,77 @@
+"""The 4PR page in real Chromium: upload a recording, see loops and table, and 4PR turn done."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.rhinomanometry.io import write_csv_file
+from rhinoapp.rhinomanometry.synthetic import generate
+
+pytestmark = pytest.mark.browser
+
+
+def open_new_project(page, name: str) -> None:
+    page.get_by_placeholder("Project name, e.g. Case 12 pre-op").fill(name)
+    page.get_by_role("button", name="Create project").click()
+    row = page.locator(".tabulator-row", has_text=name)
+    row.get_by_text("Open").click()
+    page.locator(".rh-project", has_text=f"Project: {name}").wait_for()
+    page.get_by_role("button", name="Analysis", exact=True).click()
+    page.get_by_role("heading", name="Rhinomanometry (4PR)").wait_for()
+
+
+def upload(page, path: Path) -> None:
+    page.locator(".rh-4pr-upload input[type=file]").set_input_files(str(path))
+
+
+def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, output_dir: Path) -> None:
+    recording = tmp_path / "case-4pr.csv"
+    write_csv_file(generate(duration_s=20.5, seed=3, noise_pa=1.0, noise_ml_s=2.0).measurement, recording)
+    open_new_project(page, "Case 4PR")
+    page.get_by_text("No measurement yet").wait_for()
+
+    upload(page, recording)
+    page.get_by_text("case-4pr.csv stored: left (").wait_for()
+    loops = page.locator(".rh-4pr-loops")
+    loops.locator("canvas").first.wait_for()
+    assert loops.get_by_text("Left side: pressure-flow loops").count() + loops.locator("canvas").count() > 0
+    table = page.locator(".rh-4pr-parameters table")
+    table.wait_for()
+    for label in ("R75 [Pa·s/ml]", "R150 [Pa·s/ml]", "VR [Pa·s/ml]", "Reff [Pa·s/ml]", "Obstruction class"):
+        assert table.get_by_text(label, exact=True).is_visible()
+    assert " ± " in table.locator("tr", has_text="R150 [Pa·s/ml]").inner_text()
+    page.locator(".rh-4pr-series canvas").first.wait_for()
+    page.mouse.move(900, 5)  # no tooltip over the page in the picture
+    page.wait_for_timeout(500)  # let bokeh finish painting
+    page.screenshot(path=str(output_dir / "rhinomanometry.png"), full_page=True)
+
+    page.get_by_role("button", name="Projects", exact=True).click()
+    icon = page.locator(".tabulator-row", has_text="Case 4PR").locator('[data-step="4pr"]')
+    icon.wait_for()
+    assert icon.get_attribute("data-status") == "done"
+
+
+def test_bad_file_shows_a_plain_message_and_stores_nothing(page, tmp_path: Path, output_dir: Path) -> None:
+    bad = tmp_path / "export.csv"
+    bad.write_text("t_s;side;dp_pa\n0;L;0\n0,01;L;1\n", encoding="utf-8")
+    open_new_project(page, "Case bad 4PR")
+    upload(page, bad)
+    message = page.locator(".rh-4pr-feedback").get_by_text(re.compile(
+        r"^export\.csv was not stored: export\.csv, header: The header has no flow column .*; name it flow_ml_s"))
+    message.wait_for()
+    assert message.is_visible()
+    assert page.locator(".rh-4pr-loops").count() == 0
+    page.screenshot(path=str(output_dir / "rhinomanometry-bad-file.png"), full_page=True)
+    page.get_by_role("button", name="Projects", exact=True).click()
+    icon = page.locator(".tabulator-row", has_text="Case bad 4PR").locator('[data-step="4pr"]')
+    assert icon.get_attribute("data-status") == "possible"
+
+
+def test_without_a_project_the_page_points_to_projects(page) -> None:
+    page.get_by_role("button", name="Analysis", exact=True).click()
+    page.get_by_text("No project is open: open one on the Projects page").wait_for()
+    page.get_by_role("button", name="Go to Projects").click()
+    page.get_by_role("heading", name="Projects").wait_for()

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rhinoapp.config import Settings, load_settings
+from rhinoapp.core.version import __version__
 
 if TYPE_CHECKING:
     from rhinoapp.views.shell import AppShell
 
 __all__ = ["Settings", "__version__", "create_app", "load_settings"]
-__version__ = "0.1.0"
 
 
 def create_app(settings: Settings | None = None, **kwargs: Any) -> AppShell:

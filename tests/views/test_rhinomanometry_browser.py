@@ -48,6 +48,9 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     page.wait_for_timeout(500)  # let bokeh finish painting
     page.screenshot(path=str(output_dir / "rhinomanometry.png"), full_page=True)
 
+    upload(page, recording)  # the same file again: the input was cleared, so it is a second measurement
+    page.locator("select option", has_text="Measurement 2").wait_for(state="attached")
+
     page.get_by_role("button", name="Projects", exact=True).click()
     icon = page.locator(".tabulator-row", has_text="Case 4PR").locator('[data-step="4pr"]')
     icon.wait_for()

@@ -357,6 +357,16 @@ def read_xlsx(content: bytes, *, sheet: str | None = None, source: str = "the wo
     ``sheet`` names the sheet to read; by default the one sheet with a header, or one sheet per
     side named after the side (see :mod:`~rhinoapp.rhinomanometry.xlsx`). Messages name the
     sheet and the row.
+
+    Examples
+    --------
+    >>> import io, openpyxl
+    >>> book = openpyxl.Workbook()
+    >>> for row in (["t [ms]", "dP [Pa]", "Flow [ml/s]"], [0, 0, 0], [10, "1,5", 4]):
+    ...     book.active.append(row)
+    >>> buffer = io.BytesIO(); book.save(buffer)
+    >>> read_xlsx(buffer.getvalue(), side="L").recordings[0].dp_pa.tolist()
+    [0.0, 1.5]
     """
     side = options.pop("side", None)
     sheets = sheet_texts(content, sheet=sheet, source=source)

@@ -73,7 +73,15 @@ def phase_segments(recording: Recording, side: SideResult) -> dict[Phase, tuple[
 
 
 def loop_plot(recording: Recording, side: SideResult) -> hv.Overlay:
-    """The pressure-flow loops of one side, the four phases coloured, with ±75 and ±150 Pa marked."""
+    """The pressure-flow loops of one side, the four phases coloured, with ±75 and ±150 Pa marked.
+
+    Examples
+    --------
+    >>> from rhinoapp.rhinomanometry import analyse, generate
+    >>> m = generate(duration_s=10, seed=1, right=None).measurement
+    >>> [c.label for c in loop_plot(m.recordings[0], analyse(m).sides[0]) if c.label][:2]
+    ['Accelerating inspiration', 'Decelerating inspiration']
+    """
     limit = 1.1 * max(150.0, float(np.nanmax(np.abs(recording.dp_pa))))
     marks = [hv.VLine(x).opts(color="#999999", line_dash="dotted", line_width=1, backend="bokeh")
              for x in _REFERENCE_PA]
@@ -103,7 +111,14 @@ def _thinned(recording: Recording) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def time_series_plot(measurement: Measurement) -> hv.Layout:
-    """Pressure and flow against time, one curve per side, the time axes linked."""
+    """Pressure and flow against time, one curve per side, the time axes linked.
+
+    Examples
+    --------
+    >>> from rhinoapp.rhinomanometry import generate
+    >>> [o.opts.get().kwargs["title"] for o in time_series_plot(generate(duration_s=5, seed=1).measurement)]
+    ['Pressure difference', 'Flow']
+    """
     series = {side: _thinned(measurement.recording(side)) for side in measurement.sides}
     opts = {"responsive": True, "height": 220, "show_grid": True, "legend_position": "top_right", "backend": "bokeh"}
 

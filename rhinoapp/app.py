@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     store = store or open_store(settings)
     if runner is None:
         runner = JobRunner(settings, store)  # starts with its first job
-    session = SessionState(repository=ProjectRepository(store, owner=_session_user(settings)), runner=runner)
+    session = SessionState(repository=ProjectRepository(store, owner=_session_user(settings)), runner=runner,
+                           settings=settings)
     return AppShell(session=session)
 
 

@@ -216,14 +216,15 @@ class JobRunner:
     def _publish(self, request: JobRequest, result: TaskResult) -> str:
         repo = ProjectRepository(self.store, owner=request.owner)
         staged = Path(result.staged_dir)
-        for name, _digest in result.files:
-            source = staged / name
 
-            def copy(handle: BinaryIO, source: Path = source) -> None:
+        def copier(source: Path) -> Callable[[BinaryIO], None]:
+            def copy(handle: BinaryIO) -> None:
                 with source.open("rb") as data:
                     shutil.copyfileobj(data, handle, 1 << 20)
+            return copy
 
-            repo.write_artifact(request.project_id, request.kind.step, name, copy, job_id=request.job_id)
+        repo.write_artifacts(request.project_id, request.kind.step,
+                             {name: copier(staged / name) for name, _digest in result.files}, job_id=request.job_id)
         shutil.rmtree(staging_dir(request.project_dir, request.job_id), ignore_errors=True)
         return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.summary)
 

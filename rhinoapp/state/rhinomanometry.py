@@ -228,10 +228,9 @@ class RhinomanometryState(param.Parameterized):
             return False
         project_id, mid = self.session.current_project_id, _new_id()
         repo = self.session.repository
-        try:  # the recording first: parameters.json without its recording would be unusable
-            repo.write_artifact(project_id, Step.RHINOMANOMETRY, f"{FOLDER}/{mid}/{_RECORDING}", prepared.recording_csv)
-            repo.write_artifact(project_id, Step.RHINOMANOMETRY, f"{FOLDER}/{mid}/{_PARAMETERS}",
-                                prepared.parameters_json)
+        try:  # both files or neither
+            repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {f"{FOLDER}/{mid}/{_RECORDING}": prepared.recording_csv,
+                                                                  f"{FOLDER}/{mid}/{_PARAMETERS}": prepared.parameters_json})
         except (RhinoappError, OSError) as error:
             _log.warning("4PR measurement %s of project %s not stored: %s", mid, project_id, error)
             self._say(f"{prepared.filename} could not be stored: {error}", "error")

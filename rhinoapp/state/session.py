@@ -6,6 +6,7 @@ import enum
 
 import param
 
+from rhinoapp.config import Settings
 from rhinoapp.core.errors import NotFoundError
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.store.repository import ProjectRepository
@@ -39,6 +40,8 @@ class SessionState(param.Parameterized):
     """
 
     repository = param.ClassSelector(class_=ProjectRepository, constant=True, doc="The user's data store.")
+    settings = param.ClassSelector(class_=Settings, default=Settings(), constant=True,
+                                   doc="The app's settings (limits, job profiles).")
     runner = param.ClassSelector(class_=JobRunner, default=None, allow_None=True, constant=True,
                                  doc="The process's job runner; None where jobs cannot run.")
     page = param.Selector(objects=[p.value for p in Page], default=Page.PROJECTS.value, doc="The page shown.")

@@ -7,13 +7,13 @@ import dataclasses
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["WrittenFile", "atomic_publish", "atomic_write", "check_artifact_name", "file_sha256", "staged_file"]
+__all__ = ["WrittenFile", "atomic_publish", "atomic_publish_many", "atomic_write", "check_artifact_name", "file_sha256", "staged_file"]
 
 _CHUNK = 1 << 20
 
@@ -126,33 +126,71 @@ def atomic_publish(
     row); rename into place; ``confirm()`` (e.g. commit). A failure before the rename removes the
     temporary file; a failure of ``confirm`` puts the previous file back (or removes the new one).
     """
-    with staged_file(target) as (tmp, writer):
-        if callable(content):
-            content(writer)  # type: ignore[arg-type]
-        else:
-            writer.write(content)
-    backup = tmp.with_name(tmp.name + ".previous")
+    return atomic_publish_many([(target, content)], record=lambda written: record(written[0]), confirm=confirm)[0]
+
+
+def atomic_publish_many(
+    files: Sequence[tuple[Path, bytes | Callable[[BinaryIO], None]]],
+    *,
+    record: Callable[[list[WrittenFile]], None],
+    confirm: Callable[[], None],
+) -> list[WrittenFile]:
+    """Publish several files and their records together: all of them or none.
+
+    Every file is first written to a temporary path; then ``record(infos)`` runs; then all are
+    renamed into place (previous versions kept as hard-link backups); then ``confirm()``. A failure
+    at any point removes the temporary files and puts every previous file back.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> def fail():
+    ...     raise RuntimeError("commit failed")
+    >>> try:
+    ...     atomic_publish_many([(folder / "a", b"1"), (folder / "b", b"2")], record=lambda w: None, confirm=fail)
+    ... except RuntimeError:
+    ...     sorted(p.name for p in folder.iterdir())
+    []
+    """
+    staged: list[tuple[Path, Path, WrittenFile]] = []
     try:
-        record(WrittenFile(target, writer.digest.hexdigest(), writer.size))
-        had_previous = target.exists()
-        if had_previous:
-            os.link(target, backup)
-        os.replace(tmp, target)
+        for target, content in files:
+            with staged_file(target) as (tmp, writer):
+                if callable(content):
+                    content(writer)  # type: ignore[arg-type]
+                else:
+                    writer.write(content)
+            staged.append((target, tmp, WrittenFile(target, writer.digest.hexdigest(), writer.size)))
+        record([written for _, _, written in staged])
     except BaseException:
-        tmp.unlink(missing_ok=True)
-        backup.unlink(missing_ok=True)
+        for _, tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
         raise
+    replaced: list[tuple[Path, Path | None]] = []  # (target, backup or None when it was new)
     try:
+        for target, tmp, _ in staged:
+            backup = None
+            if target.exists():
+                backup = tmp.with_name(tmp.name + ".previous")
+                os.link(target, backup)
+            os.replace(tmp, target)
+            replaced.append((target, backup))
         confirm()
     except BaseException:
-        if had_previous:
-            os.replace(backup, target)
-        else:
-            target.unlink(missing_ok=True)
+        for _, tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        for target, backup in reversed(replaced):
+            if backup is not None:
+                os.replace(backup, target)
+            else:
+                target.unlink(missing_ok=True)
         raise
     finally:
-        backup.unlink(missing_ok=True)
-    return WrittenFile(target, writer.digest.hexdigest(), writer.size)
+        for _, backup in replaced:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+    return [written for _, _, written in staged]
 
 
 def file_sha256(path: Path) -> str:

@@ -34,7 +34,7 @@ from rhinoapp.core.workflow import (
     optional_inputs,
     required_inputs,
 )
-from rhinoapp.store.artifacts import WrittenFile, atomic_publish, check_artifact_name
+from rhinoapp.store.artifacts import WrittenFile, atomic_publish_many, check_artifact_name
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import ArtifactRow, JobRow, ProjectRow, utcnow
 
@@ -221,29 +221,45 @@ class ProjectRepository:
         :func:`~rhinoapp.store.artifacts.atomic_publish`); if either fails, the previous artifact
         (file and record) stays as it was.
         """
-        relative = check_artifact_name(name)
+        return self.write_artifacts(project_id, step, {name: content}, job_id=job_id, inputs=inputs)[0]
+
+    def write_artifacts(
+        self,
+        project_id: str,
+        step: Step,
+        files: Mapping[str, bytes | Callable[[BinaryIO], None]],
+        *,
+        job_id: str | None = None,
+        inputs: Mapping[Step, str] | None = None,
+    ) -> list[ArtifactInfo]:
+        """Publish several files of ``step`` together: all of them with their records, or none."""
+        relatives = [check_artifact_name(name) for name in files]
         if inputs is None:
             inputs = self.current_input_digests(project_id, step)
         with self._session() as session:
             self._owned(session, project_id)
-            row = session.scalar(
-                sa.select(ArtifactRow).where(ArtifactRow.project_id == project_id, ArtifactRow.name == str(relative))
-            ) or ArtifactRow(id=uuid.uuid4().hex, project_id=project_id, name=str(relative))
+            rows = []
+            for relative in relatives:
+                rows.append(session.scalar(
+                    sa.select(ArtifactRow).where(ArtifactRow.project_id == project_id, ArtifactRow.name == str(relative))
+                ) or ArtifactRow(id=uuid.uuid4().hex, project_id=project_id, name=str(relative)))
 
-            def record(written: WrittenFile) -> None:
-                row.step, row.sha256, row.size_bytes = step.value, written.sha256, written.size_bytes
-                row.created_at, row.job_id = utcnow(), job_id
-                row.inputs = json.dumps({s.value: d for s, d in inputs.items()}, sort_keys=True)
-                session.add(row)
+            def record(written: list[WrittenFile]) -> None:
+                for row, info in zip(rows, written, strict=True):
+                    row.step, row.sha256, row.size_bytes = step.value, info.sha256, info.size_bytes
+                    row.created_at, row.job_id = utcnow(), job_id
+                    row.inputs = json.dumps({s.value: d for s, d in inputs.items()}, sort_keys=True)
+                    session.add(row)
                 session.flush()
 
+            base = self.project_dir(project_id)
+            targets = [(base.joinpath(*relative.parts), content) for relative, content in zip(relatives, files.values())]
             try:
-                target = self.project_dir(project_id).joinpath(*relative.parts)
-                atomic_publish(target, content, record=record, confirm=session.commit)
+                atomic_publish_many(targets, record=record, confirm=session.commit)
             except BaseException:
                 session.rollback()
                 raise
-        return self._artifact(row)
+        return [self._artifact(row) for row in rows]
 
     def _artifact(self, row: ArtifactRow) -> ArtifactInfo:
         return ArtifactInfo(

@@ -31,7 +31,10 @@ class AppShell(pn.viewable.Viewer):
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
         self.projects = ProjectsState(session=self.session)
-        self.rhinomanometry = RhinomanometryState(session=self.session)
+        # Bokeh's websocket carries the upload: 4PR files are small, keep well under its 20 MB limit.
+        self.rhinomanometry = RhinomanometryState(session=self.session,
+                                                  max_upload_mb=min(self.session.settings.max_upload_mb, 15))
+        self.session.param.watch(self._on_page, "page")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         self._pages: dict[str, pn.viewable.Viewable] = {
             Page.PROJECTS.value: ProjectsPage(state=self.projects),
@@ -40,6 +43,10 @@ class AppShell(pn.viewable.Viewer):
             Page.ANALYSIS.value: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
                                            RhinomanometryPage(state=self.rhinomanometry), sizing_mode="stretch_width"),
         }
+
+    def _on_page(self, event: param.parameterized.Event) -> None:
+        if event.new == Page.PROJECTS.value:  # statuses may have changed on other pages or by jobs
+            self.projects.refresh()
 
     @param.depends("session.current_project_name")
     def _header(self) -> pn.viewable.Viewable:

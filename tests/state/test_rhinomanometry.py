@@ -115,7 +115,7 @@ def test_store_failure_is_reported(state: RhinomanometryState, monkeypatch: pyte
     def full(*_args: object, **_kwargs: object) -> None:
         raise StoreError("The disk is full: free some space.")
 
-    monkeypatch.setattr(state.session.repository, "write_artifact", full)
+    monkeypatch.setattr(state.session.repository, "write_artifacts", full)
     assert state.upload("case.csv", recording()) is False
     assert state.feedback == "case.csv could not be stored: The disk is full: free some space."
     assert state.stored == 0 and state.measurements == []

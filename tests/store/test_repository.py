@@ -130,3 +130,25 @@ def test_bad_ids(repo) -> None:
         repo.project_dir("../escape")
     with pytest.raises(NotFoundError):
         repo.get("0" * 32)
+
+
+def test_several_files_publish_all_or_nothing(repo) -> None:
+    project = repo.create("Pair")
+    repo.write_artifacts(project.id, Step.RHINOMANOMETRY, {"rhinomanometry/m1/recording.csv": b"old-a",
+                                                          "rhinomanometry/m1/parameters.json": b"old-b"})
+
+    def broken(handle) -> None:
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        repo.write_artifacts(project.id, Step.RHINOMANOMETRY, {"rhinomanometry/m1/recording.csv": b"new-a",
+                                                              "rhinomanometry/m1/parameters.json": broken})
+    folder = repo.project_dir(project.id) / "rhinomanometry" / "m1"
+    assert (folder / "recording.csv").read_bytes() == b"old-a"
+    assert (folder / "parameters.json").read_bytes() == b"old-b"
+    assert sorted(p.name for p in folder.iterdir()) == ["parameters.json", "recording.csv"]
+    infos = repo.write_artifacts(project.id, Step.RHINOMANOMETRY, {"rhinomanometry/m1/recording.csv": b"new-a",
+                                                                  "rhinomanometry/m1/parameters.json": b"new-b"})
+    assert [i.size_bytes for i in infos] == [5, 5]
+    assert (folder / "parameters.json").read_bytes() == b"new-b"

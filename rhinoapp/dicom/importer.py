@@ -1,0 +1,149 @@
+"""From uploaded bytes to a de-identified CT volume: the DICOM part of an import, in memory.
+
+Every object is de-identified right after it is parsed, before anything else looks at it, so
+series listing, volume assembly and the metadata only ever see de-identified values. Files that
+cannot be used are skipped and counted (by position in the upload, never by name).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.dicom.deidentify import BurnedInAnnotationError, Deidentifier
+from rhinoapp.dicom.identity import mapped_uid
+from rhinoapp.dicom.io import NotDicomError, read_dataset
+from rhinoapp.dicom.series import Series, SeriesSummary, choose_series, group_series
+from rhinoapp.dicom.volume import AssembledVolume, assemble_volume
+
+__all__ = ["METADATA_FORMAT", "LoadedUpload", "Skipped", "load_upload", "select_series", "volume_metadata"]
+
+logger = logging.getLogger(__name__)
+
+#: Version of the ``volume/ct.json`` layout.
+METADATA_FORMAT = "rhinoapp-ct-volume/1"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of the import: its 1-based position in the upload and why."""
+
+    position: int
+    reason: str
+    kind: str
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedUpload:
+    """The de-identified series of an upload and the files that were skipped."""
+
+    series: tuple[Series, ...]
+    skipped: tuple[Skipped, ...]
+    file_count: int
+
+    def summaries(self, *, min_slices: int = 3) -> list[SeriesSummary]:
+        """The candidate list (1-based index, description, slices, size, spacing, usable)."""
+        return [s.summary(i, min_slices=min_slices) for i, s in enumerate(self.series, start=1)]
+
+    def skipped_text(self) -> str:
+        """A one-line account of the skipped files, e.g. ``2 not DICOM, 1 burned-in annotation``."""
+        counts = Counter(s.kind for s in self.skipped)
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def load_upload(blobs: Iterable[bytes], *, deidentifier: Deidentifier) -> LoadedUpload:
+    """Parse and de-identify every file, then group the images into series.
+
+    Examples
+    --------
+    >>> from rhinoapp.dicom.testing import encode, make_ct_series
+    >>> blobs = [encode(ds) for ds in make_ct_series(slices=3, shape=(8, 8))] + [b"not dicom"]
+    >>> loaded = load_upload(blobs, deidentifier=Deidentifier(b"k" * 16, pseudonym="RHINO-1"))
+    >>> len(loaded.series), loaded.skipped_text()
+    (1, '1 not DICOM')
+    """
+    datasets, skipped, count = [], [], 0
+    for position, data in enumerate(blobs, start=1):
+        count += 1
+        what = f"file {position} of the upload"
+        try:
+            dataset = read_dataset(data, what=what)
+            deidentifier.dataset(dataset)
+        except NotDicomError as error:
+            skipped.append(Skipped(position, str(error), "not DICOM"))
+            continue
+        except BurnedInAnnotationError as error:
+            skipped.append(Skipped(position, str(error), "refused for burned-in annotation"))
+            continue
+        except ValidationError as error:
+            skipped.append(Skipped(position, str(error), "damaged"))
+            continue
+        except Exception as error:  # a damaged element found during the walk
+            skipped.append(Skipped(position, f"{what} is damaged ({type(error).__name__})", "damaged"))
+            continue
+        datasets.append(dataset)
+    if count == 0:
+        raise ValidationError("the upload is empty; choose the folder, zip or files of a CT series.")
+    loaded = LoadedUpload(group_series(datasets), tuple(skipped), count)
+    if not datasets:
+        raise ValidationError(f"none of the {count} file(s) could be used ({loaded.skipped_text()}): "
+                              f"{skipped[0].reason}")
+    logger.info("upload: %d file(s), %d series, skipped: %s", count, len(loaded.series),
+                loaded.skipped_text() or "none")
+    return loaded
+
+
+def select_series(loaded: LoadedUpload, selector: str | None, *, secret: bytes, min_slices: int = 3) -> Series:
+    """The series to import: by list number, de-identified UID or original UID (mapped with ``secret``)."""
+    aliases = {}
+    if selector and not selector.isdigit():
+        aliases[selector] = mapped_uid(secret, selector)
+    return choose_series(loaded.series, selector, min_slices=min_slices, uid_aliases=aliases)
+
+
+def volume_metadata(series: Series, assembled: AssembledVolume, deidentifier: Deidentifier) -> dict[str, Any]:
+    """The ``volume/ct.json`` content: what the volume is, how it was made; no PHI, no dates, no UIDs.
+
+    Examples
+    --------
+    >>> from rhinoapp.dicom.testing import make_ct_series
+    >>> d = Deidentifier(b"k" * 16)
+    >>> [series] = group_series([d.dataset(ds) for ds in make_ct_series(slices=3, shape=(8, 8))])
+    >>> meta = volume_metadata(series, assemble_volume(series), d)
+    >>> meta["modality"], meta["dimensions_ijk"], meta["deidentification"]["table_edition"]
+    ('CT', [8, 8, 3], '2024b')
+    """
+    geometry = assembled.volume.geometry
+    options = deidentifier.options
+    return {
+        "format": METADATA_FORMAT,
+        "source": "dicom",
+        "modality": series.modality,
+        "series_description": series.description,
+        "dimensions_ijk": list(geometry.shape[::-1]),
+        "spacing_mm": [round(v, 6) for v in geometry.spacing_mm],
+        "origin_lps_mm": [round(v, 6) for v in geometry.origin_mm],
+        "direction_lps": [round(v, 9) for v in geometry.direction],
+        "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
+        "values": "Hounsfield units (RescaleSlope and RescaleIntercept applied per slice)",
+        "dtype": str(assembled.volume.hu.dtype),
+        "slice_count": assembled.report.slice_count,
+        "assembly": {
+            "tilt_deg": assembled.report.tilt_deg,
+            "resampled_for_tilt": assembled.report.resampled,
+            "duplicates_dropped": assembled.report.duplicates_dropped,
+            "notes": list(assembled.report.notes),
+        },
+        "deidentification": {
+            "method": deidentifier.method,
+            "profile": "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile, Table E.1-1",
+            "table_edition": options.edition,
+            "options": [{"code": code, "scheme": "DCM", "meaning": meaning}
+                        for code, meaning in options.method_codes()],
+            "patient_identity_removed": True,
+        },
+    }

@@ -1,0 +1,199 @@
+"""Reading uploads into memory safely: files, folders and zip archives, with size limits.
+
+Nothing is extracted to disk. Zip members are checked before they are read: paths that leave
+the archive (``../``, absolute, drive letters), links, encryption, a compression ratio above
+the limit (zip bombs) and sizes above the limit are refused; a member that inflates beyond what
+its header declared is refused too. Messages never quote member or file names (exports often
+name folders after the patient).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from rhinoapp.core.errors import ValidationError
+
+__all__ = ["UploadError", "UploadLimits", "is_zip", "iter_zip", "read_upload", "read_uploaded"]
+
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # member, empty archive, spanned
+
+
+class UploadError(ValidationError):
+    """The upload is refused as a whole (empty, too large, unsafe archive)."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Limits on one upload.
+
+    Parameters
+    ----------
+    max_bytes
+        Largest total size, after unzipping (``Settings.max_upload_mb`` in bytes).
+    max_ratio
+        Largest compression ratio of a zip member (uncompressed / compressed).
+    max_files
+        Most files (or zip members) in one upload.
+
+    Examples
+    --------
+    >>> UploadLimits.from_megabytes(2).max_bytes
+    2097152
+    """
+
+    max_bytes: int
+    max_ratio: float = 200.0
+    max_files: int = 100_000
+
+    @classmethod
+    def from_megabytes(cls, megabytes: int, **kwargs: float) -> UploadLimits:
+        """Limits with ``max_bytes`` given in megabytes (MiB)."""
+        return cls(int(megabytes) * 1024 * 1024, **kwargs)  # type: ignore[arg-type]
+
+
+def is_zip(head: bytes) -> bool:
+    """Whether the bytes start like a zip archive."""
+    return head[:4] in _ZIP_MAGICS
+
+
+def _unsafe_name(name: str) -> bool:
+    normalised = name.replace("\\", "/")
+    path = PurePosixPath(normalised)
+    return (normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":")
+            or ".." in path.parts)
+
+
+def iter_zip(source: BinaryIO | Path, limits: UploadLimits) -> Iterator[bytes]:
+    """Yield the contents of the files in a zip archive, checked against ``limits``.
+
+    Examples
+    --------
+    >>> import io, zipfile
+    >>> buffer = io.BytesIO()
+    >>> with zipfile.ZipFile(buffer, "w") as archive:
+    ...     archive.writestr("../evil.dcm", b"x")
+    >>> list(iter_zip(io.BytesIO(buffer.getvalue()), UploadLimits(10**6)))
+    Traceback (most recent call last):
+    ...
+    rhinoapp.dicom.upload.UploadError: the zip archive holds a path that leaves its folder ('..' or an absolute path); refusing the whole archive. Re-create the zip from the export folder.
+    """
+    return _iter_zip(source, limits, [limits.max_bytes])
+
+
+def _iter_zip(source: BinaryIO | Path, limits: UploadLimits, budget: list[int]) -> Iterator[bytes]:
+    # ``budget`` holds the bytes still allowed, shared by all archives of one upload.
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError):
+        raise UploadError("the zip archive is damaged or incomplete; upload it again.") from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > limits.max_files:
+            raise UploadError(f"the zip archive holds {len(members)} files; at most {limits.max_files} are accepted.")
+        for member in members:
+            _check_member(member, limits, budget)
+        for member in members:
+            if stat.S_ISLNK(member.external_attr >> 16) or PurePosixPath(member.filename).name.startswith("."):
+                continue
+            with archive.open(member) as handle:
+                data = handle.read(member.file_size + 1)
+            if len(data) > member.file_size:
+                raise UploadError("a zip member inflates beyond its declared size (a zip bomb?); refusing the archive.")
+            yield data
+
+
+def _check_member(member: zipfile.ZipInfo, limits: UploadLimits, budget: list[int]) -> None:
+    if _unsafe_name(member.filename):
+        raise UploadError("the zip archive holds a path that leaves its folder ('..' or an absolute path); refusing "
+                          "the whole archive. Re-create the zip from the export folder.")
+    if member.flag_bits & 0x1:
+        raise UploadError("the zip archive is encrypted; upload an unencrypted archive.")
+    ratio = member.file_size / max(member.compress_size, 1)
+    if member.file_size > 1024 * 1024 and ratio > limits.max_ratio:
+        raise UploadError(f"a zip member is compressed {ratio:.0f}:1, above the limit of {limits.max_ratio:.0f}:1 "
+                          "(a zip bomb?); refusing the archive.")
+    budget[0] -= member.file_size
+    if budget[0] < 0:
+        raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB after "
+                          "unzipping; upload one series at a time or raise max_upload_mb in the settings.")
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(root, name)
+            if not name.startswith(".") and path.is_file() and not path.is_symlink():
+                yield path
+
+
+def read_upload(paths: Iterable[Path], limits: UploadLimits) -> list[bytes]:
+    """Read files, folders (recursively) and zip archives into memory, within ``limits``.
+
+    Raises :class:`UploadError` for an empty upload, one above the limits or an unsafe zip.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> read_upload([folder], UploadLimits(1000))
+    Traceback (most recent call last):
+    ...
+    rhinoapp.dicom.upload.UploadError: the upload is empty (no files, or only empty files); choose the folder, zip or files of a CT series.
+    """
+    budget = [limits.max_bytes]
+    blobs: list[bytes] = []
+    for path in paths:
+        if not path.exists():
+            raise UploadError(f"{path} does not exist; check the path.")
+        for file in _files_under(path) if path.is_dir() else [path]:
+            size = file.stat().st_size
+            with file.open("rb") as handle:
+                if is_zip(handle.read(4)):
+                    handle.seek(0)
+                    blobs.extend(_iter_zip(handle, limits, budget))
+                    continue
+            budget[0] -= size
+            if budget[0] < 0:
+                raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB; "
+                                  "upload one series at a time or raise max_upload_mb in the settings.")
+            blobs.append(file.read_bytes())
+            if len(blobs) > limits.max_files:
+                raise UploadError(f"the upload holds more than {limits.max_files} files; upload one series at a time.")
+    return _not_empty(blobs)
+
+
+def read_uploaded(contents: Iterable[bytes], limits: UploadLimits) -> list[bytes]:
+    """Like :func:`read_upload` for contents already in memory (browser uploads); zips are opened.
+
+    Examples
+    --------
+    >>> len(read_uploaded([b"a", b"b"], UploadLimits(10)))
+    2
+    """
+    budget = [limits.max_bytes]
+    blobs: list[bytes] = []
+    for content in contents:
+        if is_zip(content):
+            blobs.extend(_iter_zip(io.BytesIO(content), limits, budget))
+            continue
+        budget[0] -= len(content)
+        if budget[0] < 0:
+            raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB; "
+                              "upload one series at a time or raise max_upload_mb in the settings.")
+        blobs.append(content)
+    return _not_empty(blobs)
+
+
+def _not_empty(blobs: list[bytes]) -> list[bytes]:
+    if not any(blobs):
+        raise UploadError("the upload is empty (no files, or only empty files); choose the folder, zip or files of "
+                          "a CT series.")
+    return [blob for blob in blobs if blob]

@@ -1,0 +1,268 @@
+"""Assembling one series into a :class:`~rhinoapp.core.volume.CTVolume` in Hounsfield units.
+
+Slices are sorted by their position along the slice normal (never by InstanceNumber or file
+name); the slice spacing comes from the positions, not SliceThickness. Missing slices (gaps),
+duplicates, mixed orientations or sizes and irregular spacing are refused with a message;
+gantry tilt (positions not along the normal) is refused or, when asked, resampled onto an
+orthogonal grid (one linear interpolation within each slice). HU = stored value x RescaleSlope
++ RescaleIntercept, per slice.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.core.volume import CTVolume, ImageGeometry
+from rhinoapp.dicom.io import quiet
+from rhinoapp.dicom.series import Series, SeriesError, SliceRef
+
+__all__ = ["AssembledVolume", "AssemblyReport", "TiltPolicy", "assemble_volume"]
+
+logger = logging.getLogger(__name__)
+
+_AIR_HU = -1024
+_SAME_POSITION_MM = 1e-3
+_ORIENTATION_TOLERANCE = 1e-3
+_TILT_MIN_DEG = 0.05
+
+
+class TiltPolicy(enum.Enum):
+    """What to do with a gantry-tilted series."""
+
+    REFUSE = "refuse"
+    RESAMPLE = "resample"
+
+
+@dataclass(frozen=True)
+class AssemblyReport:
+    """How a volume was assembled; no identifying values."""
+
+    slice_count: int
+    spacing_mm: tuple[float, float, float]
+    tilt_deg: float
+    resampled: bool
+    duplicates_dropped: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class AssembledVolume:
+    """The volume and its assembly report."""
+
+    volume: CTVolume
+    report: AssemblyReport
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
+def _check_consistent(slices: tuple[SliceRef, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    first = slices[0]
+    if any((s.rows, s.columns) != (first.rows, first.columns) for s in slices):
+        sizes = sorted({f"{s.columns}x{s.rows}" for s in slices})
+        raise SeriesError(f"the slices have different sizes ({', '.join(sizes)}); the series mixes images. "
+                          "Choose or export a single reconstruction.")
+    if any(not np.allclose(s.pixel_spacing, first.pixel_spacing, atol=1e-4) for s in slices):
+        raise SeriesError("the slices have different pixel spacings; the series mixes reconstructions. "
+                          "Choose or export a single reconstruction.")
+    orientation = np.asarray(first.orientation)
+    if any(np.max(np.abs(np.asarray(s.orientation) - orientation)) > _ORIENTATION_TOLERANCE for s in slices):
+        raise SeriesError("the slices have inconsistent orientations (ImageOrientationPatient differs); the series "
+                          "mixes planes. Choose or export a series with one orientation.")
+    row, col = _unit(orientation[:3]), _unit(orientation[3:])
+    if abs(float(np.dot(row, col))) > _ORIENTATION_TOLERANCE:
+        raise SeriesError("ImageOrientationPatient is not orthogonal; the file is damaged. Export the series again.")
+    return row, col, _unit(np.cross(row, col))
+
+
+def _decode(ref: SliceRef, cache: dict[int, np.ndarray]) -> np.ndarray:
+    key = id(ref.dataset)
+    if key not in cache:
+        with quiet():
+            try:
+                cache[key] = ref.dataset.pixel_array
+            except Exception as error:
+                raise SeriesError(
+                    f"the pixel data of an image cannot be decoded ({type(error).__name__}: the transfer syntax "
+                    f"{getattr(ref.dataset.get('file_meta', None), 'TransferSyntaxUID', 'unknown')} may need a "
+                    "decoder that is not installed, or the file is damaged)."
+                ) from None
+    pixels = cache[key]
+    if ref.frame is not None and pixels.ndim == 3:
+        pixels = pixels[ref.frame]
+    if pixels.ndim != 2:
+        raise SeriesError("an image is not single-channel greyscale; CT slices must be MONOCHROME.")
+    return pixels
+
+
+def _padding_mask(ref: SliceRef, raw: np.ndarray) -> np.ndarray | None:
+    pad = ref.dataset.get("PixelPaddingValue")
+    if pad is None or isinstance(pad, bytes):
+        return None
+    limit = ref.dataset.get("PixelPaddingRangeLimit")
+    if limit is None or isinstance(limit, bytes):
+        return raw == pad
+    low, high = sorted((int(pad), int(limit)))
+    return (raw >= low) & (raw <= high)
+
+
+def _hounsfield(ordered: list[SliceRef]) -> np.ndarray:
+    cache: dict[int, np.ndarray] = {}
+    raws = [_decode(ref, cache) for ref in ordered]
+    integral = all(float(r.slope).is_integer() and float(r.intercept).is_integer() for r in ordered)
+    low = min(float(raw.min()) * r.slope + r.intercept for raw, r in zip(raws, ordered, strict=True) if r.slope >= 0) \
+        if all(r.slope >= 0 for r in ordered) else -np.inf
+    high = max(float(raw.max()) * r.slope + r.intercept for raw, r in zip(raws, ordered, strict=True)) \
+        if all(r.slope >= 0 for r in ordered) else np.inf
+    dtype = np.int16 if integral and -32768 <= low and high <= 32767 else np.float32
+    hu = np.empty((len(ordered), *raws[0].shape), dtype=dtype)
+    for k, (raw, ref) in enumerate(zip(raws, ordered, strict=True)):
+        if ref.slope == 1 and dtype == np.int16:
+            values = raw.astype(np.int32) + int(ref.intercept)
+        else:
+            values = raw.astype(np.float64 if dtype == np.float32 else np.int32) * (
+                ref.slope if dtype == np.float32 else int(ref.slope)) + ref.intercept
+        mask = _padding_mask(ref, raw)
+        if mask is not None:
+            values = np.where(mask, _AIR_HU, values)
+        hu[k] = values
+    return hu
+
+
+def _drop_duplicates(ordered: list[SliceRef], along: np.ndarray) -> tuple[list[SliceRef], np.ndarray, int]:
+    kept, positions, dropped = [ordered[0]], [along[0]], 0
+    cache: dict[int, np.ndarray] = {}
+    for ref, position in zip(ordered[1:], along[1:], strict=True):
+        if position - positions[-1] > _SAME_POSITION_MM:
+            kept.append(ref)
+            positions.append(position)
+            continue
+        previous = kept[-1]
+        if not (np.array_equal(_decode(ref, cache), _decode(previous, cache))
+                and (ref.slope, ref.intercept) == (previous.slope, previous.intercept)):
+            raise SeriesError(
+                f"two different slices lie at the same position ({position:.2f} mm along the slice normal); the "
+                "series mixes acquisitions or reconstructions. Choose or export a single one.")
+        dropped += 1
+    return kept, np.asarray(positions), dropped
+
+
+def _check_spacing(along: np.ndarray, gap_factor: float, tolerance: float) -> float:
+    steps = np.diff(along)
+    typical = float(np.median(steps))
+    gaps = np.flatnonzero(steps > gap_factor * typical)
+    if gaps.size:
+        k = int(gaps[0])
+        raise SeriesError(
+            f"missing slices: a gap of {steps[k]:.1f} mm between the slices at {along[k]:.2f} mm and "
+            f"{along[k + 1]:.2f} mm along the slice normal, where the spacing is {typical:.2f} mm "
+            f"({gaps.size} gap(s) in all). Export the complete series, or choose another series.")
+    if np.max(np.abs(steps - typical)) > tolerance * typical:
+        raise SeriesError(
+            f"irregular slice spacing ({steps.min():.2f} to {steps.max():.2f} mm); rhinoapp needs evenly "
+            "spaced slices. Export an evenly reconstructed series.")
+    return float((along[-1] - along[0]) / (len(along) - 1))
+
+
+def _tilt(ordered: list[SliceRef], normal: np.ndarray, along: np.ndarray, pixel_mm: float) -> np.ndarray:
+    """In-plane drift (LPS mm) per mm along the normal; zero for an untilted series."""
+    offsets = np.asarray([ref.position for ref in ordered]) - np.asarray(ordered[0].position)
+    lateral = offsets - np.outer(offsets @ normal, normal)
+    distance = along - along[0]
+    drift = (lateral.T @ distance) / float(distance @ distance)
+    residual = lateral - np.outer(distance, drift)
+    if np.max(np.linalg.norm(residual, axis=1)) > 0.5 * pixel_mm:
+        raise SeriesError("the slice positions do not lie on one line; the series mixes acquisitions or "
+                          "was moved between slices. Choose or export a single acquisition.")
+    return drift
+
+
+def _resample(hu: np.ndarray, shift_ij: tuple[float, float]) -> tuple[np.ndarray, tuple[float, float]]:
+    """Undo a per-slice in-plane shift (voxels per slice along i and j); returns the grid offset too."""
+    nk, nj, ni = hu.shape
+    ti, tj = shift_ij
+    a, b = min(0.0, ti * (nk - 1)), min(0.0, tj * (nk - 1))
+    out_shape = (nk, nj + int(np.ceil(abs(tj) * (nk - 1))), ni + int(np.ceil(abs(ti) * (nk - 1))))
+    matrix = np.array([[1.0, 0.0, 0.0], [-tj, 1.0, 0.0], [-ti, 0.0, 1.0]])
+    fill = float(min(_AIR_HU, hu.min()))
+    result = ndimage.affine_transform(hu.astype(np.float32), matrix, offset=(0.0, b, a), output_shape=out_shape,
+                                      order=1, mode="constant", cval=fill)
+    if np.issubdtype(hu.dtype, np.integer):
+        result = np.rint(result).astype(hu.dtype)
+    return result, (a, b)
+
+
+def assemble_volume(
+    series: Series,
+    *,
+    tilt: TiltPolicy = TiltPolicy.REFUSE,
+    min_slices: int = 3,
+    gap_factor: float = 1.5,
+    spacing_tolerance: float = 0.1,
+) -> AssembledVolume:
+    """Build the HU volume of ``series`` on its LPS grid (see :mod:`rhinoapp.core.volume`).
+
+    Parameters
+    ----------
+    series
+        From :func:`~rhinoapp.dicom.series.group_series`.
+    tilt
+        :class:`TiltPolicy` for a gantry-tilted series.
+    min_slices
+        Fewer slices are refused.
+    gap_factor
+        A step larger than this times the typical spacing is a gap (missing slices).
+    spacing_tolerance
+        Steps may differ from the typical spacing by this fraction.
+
+    Examples
+    --------
+    >>> from rhinoapp.dicom.series import group_series
+    >>> from rhinoapp.dicom.testing import make_ct_series
+    >>> slices = make_ct_series(slices=4, shape=(8, 8), slice_spacing=1.25, phi=False)
+    >>> result = assemble_volume(group_series(reversed(slices))[0])
+    >>> result.volume.hu.shape, result.volume.geometry.spacing_mm, result.volume.hu.dtype.name
+    ((4, 8, 8), (0.5, 0.5, 1.25), 'int16')
+    """
+    slices = series.slices
+    if len(slices) < min_slices:
+        raise SeriesError(f"the series has {len(slices)} image(s) after dropping localizers and non-images; at least "
+                          f"{min_slices} slices are needed for a volume. Choose or export a complete CT series.")
+    row, col, normal = _check_consistent(slices)
+    along_all = np.asarray([float(np.dot(s.position, normal)) for s in slices])
+    order = np.argsort(along_all, kind="stable")
+    ordered, along, duplicates = _drop_duplicates([slices[i] for i in order], along_all[order])
+    if len(ordered) < min_slices:
+        raise SeriesError(f"only {len(ordered)} distinct slice position(s); at least {min_slices} are needed.")
+    step = _check_spacing(along, gap_factor, spacing_tolerance)
+    row_mm, col_mm = ordered[0].pixel_spacing
+    drift = _tilt(ordered, normal, along, min(row_mm, col_mm))
+    tilt_deg = float(np.degrees(np.arctan(np.linalg.norm(drift))))
+    hu = _hounsfield(ordered)
+    origin = np.asarray(ordered[0].position, dtype=float)
+    notes = list(series.notes)
+    resampled = False
+    if tilt_deg > _TILT_MIN_DEG:
+        if tilt is TiltPolicy.REFUSE:
+            raise SeriesError(
+                f"gantry tilt of {tilt_deg:.1f} degrees: the slices are not stacked along their normal. Import it "
+                "with resampling (--tilt resample) to get an orthogonal volume, or export a non-tilted series.")
+        shift = (float(drift @ row) * step / col_mm, float(drift @ col) * step / row_mm)
+        hu, (a, b) = _resample(hu, shift)
+        origin = origin + a * col_mm * row + b * row_mm * col
+        resampled = True
+        notes.append(f"gantry tilt of {tilt_deg:.1f} degrees resampled onto an orthogonal grid")
+    if duplicates:
+        notes.append(f"{duplicates} duplicate slice(s) dropped")
+    direction = np.column_stack([row, col, normal])
+    geometry = ImageGeometry(hu.shape, (col_mm, row_mm, step), tuple(origin), tuple(direction.ravel()))
+    report = AssemblyReport(len(ordered), geometry.spacing_mm, round(tilt_deg, 2), resampled, duplicates, tuple(notes))
+    logger.info("assembled a volume of %s voxels, spacing %s mm", "x".join(map(str, hu.shape[::-1])),
+                "x".join(f"{s:.3g}" for s in geometry.spacing_mm))
+    return AssembledVolume(CTVolume(hu, geometry), report)

@@ -1,0 +1,123 @@
+"""NIfTI-1 (.nii, .nii.gz) volumes <-> :class:`~rhinoapp.core.volume.CTVolume`.
+
+NIfTI stores voxels as ``[i, j, k]`` with an affine to RAS millimetres (+x towards the patient's
+right, +y anterior). rhinoapp keeps LPS and ``[k, j, i]`` inside, so reading negates the first two
+rows of the affine and transposes the array; writing does the reverse and records the affine as
+both sform and qform (code 1, scanner), so other tools show left and right correctly.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import CTVolume, ImageGeometry
+
+__all__ = ["from_nifti_image", "nifti_bytes", "read_nifti", "read_nifti_bytes", "to_nifti_image"]
+
+_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def to_nifti_image(volume: CTVolume) -> nib.Nifti1Image:
+    """A NIfTI-1 image of ``volume`` with its RAS affine (sform and qform, code 1).
+
+    Examples
+    --------
+    >>> hu = np.zeros((2, 3, 4), dtype=np.int16)
+    >>> image = to_nifti_image(CTVolume(hu, ImageGeometry(hu.shape, spacing_mm=(0.5, 0.6, 2.0))))
+    >>> image.shape, nib.aff2axcodes(image.affine)
+    ((4, 3, 2), ('L', 'P', 'S'))
+    """
+    affine = volume.geometry.affine_ras
+    image = nib.Nifti1Image(np.asarray(volume.hu).transpose(2, 1, 0), affine)
+    image.header.set_data_dtype(volume.hu.dtype)
+    image.set_sform(affine, code=1)
+    image.set_qform(affine, code=1)
+    image.header.set_xyzt_units(xyz="mm")
+    image.header["descrip"] = b"rhinoapp CT volume (HU)"
+    return image
+
+
+def nifti_bytes(volume: CTVolume, *, compress: bool = True, compresslevel: int = 4) -> bytes:
+    """The ``.nii.gz`` (or ``.nii`` with ``compress=False``) bytes of ``volume``; deterministic.
+
+    Examples
+    --------
+    >>> hu = np.zeros((2, 3, 4), dtype=np.int16)
+    >>> nifti_bytes(CTVolume(hu, ImageGeometry(hu.shape)))[:2]
+    b'\\x1f\\x8b'
+    """
+    raw = to_nifti_image(volume).to_bytes()
+    return gzip.compress(raw, compresslevel=compresslevel, mtime=0) if compress else raw
+
+
+def from_nifti_image(image: nib.Nifti1Image | nib.Nifti2Image) -> CTVolume:
+    """The CT volume of a NIfTI image, in LPS and ``[k, j, i]`` order.
+
+    The sform is used when its code is set, else the qform; an image with neither has no
+    known orientation and is refused (left and right could be swapped).
+    """
+    header = image.header
+    sform, sform_code = image.get_sform(coded=True)
+    qform, qform_code = image.get_qform(coded=True)
+    affine = sform if sform is not None and sform_code else qform if qform is not None and qform_code else None
+    if affine is None:
+        raise ValidationError("the NIfTI file sets neither sform nor qform, so its orientation is unknown (left and "
+                              "right could be swapped). Save it with a scanner or aligned affine and import it again.")
+    data = np.asanyarray(image.dataobj)
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise ValidationError(f"the NIfTI image has {data.ndim} dimensions {data.shape}; a CT volume has 3.")
+    if np.issubdtype(data.dtype, np.floating) and not np.issubdtype(header.get_data_dtype(), np.floating):
+        data = data.astype(np.float32)  # scaled integers (scl_slope / scl_inter)
+    return CTVolume(np.ascontiguousarray(data.transpose(2, 1, 0)), _geometry(_RAS_TO_LPS @ affine, data.shape))
+
+
+def _geometry(affine_lps: np.ndarray, shape_ijk: tuple[int, ...]) -> ImageGeometry:
+    matrix = affine_lps[:3, :3]
+    spacing = np.linalg.norm(matrix, axis=0)
+    if np.any(spacing <= 0):
+        raise ValidationError("the affine has a zero-length axis; the file is damaged.")
+    direction = matrix / spacing
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-4):
+        raise ValidationError("the affine is sheared (its axes are not perpendicular); rhinoapp needs an orthogonal "
+                              "grid. Resample the volume (e.g. with ITK or 3D Slicer) and import it again.")
+    nk, nj, ni = shape_ijk[2], shape_ijk[1], shape_ijk[0]
+    return ImageGeometry((nk, nj, ni), tuple(spacing), tuple(affine_lps[:3, 3]), tuple(direction.ravel()))
+
+
+def read_nifti(path: Path) -> CTVolume:
+    """Read a ``.nii`` or ``.nii.gz`` file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> hu = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    >>> path = Path(tempfile.mkdtemp()) / "ct.nii.gz"
+    >>> _ = path.write_bytes(nifti_bytes(CTVolume(hu, ImageGeometry(hu.shape, origin_mm=(1, 2, 3)))))
+    >>> volume = read_nifti(path)
+    >>> bool((volume.hu == hu).all()), volume.geometry.origin_mm
+    (True, (1.0, 2.0, 3.0))
+    """
+    try:
+        image = nib.load(str(path))
+    except Exception as error:
+        raise ValidationError(f"{path.name} cannot be read as NIfTI ({type(error).__name__}); check the file.") from None
+    if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+        raise ValidationError(f"{path.name} is not a NIfTI image.")
+    return from_nifti_image(image)
+
+
+def read_nifti_bytes(data: bytes) -> CTVolume:
+    """Read NIfTI-1 bytes (gzip-compressed or not), e.g. a browser upload."""
+    try:
+        raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        image = nib.Nifti1Image.from_bytes(raw)
+    except Exception as error:
+        raise ValidationError(f"the upload cannot be read as NIfTI-1 ({type(error).__name__}).") from None
+    return from_nifti_image(image)

@@ -1,0 +1,129 @@
+"""NRRD (.nrrd attached, .nhdr detached) volumes <-> :class:`~rhinoapp.core.volume.CTVolume`.
+
+NRRD names its patient space explicitly (``space: left-posterior-superior`` and so on) and
+lists one direction vector per axis, fastest axis first. rhinoapp reads LPS, RAS and LAS spaces
+(flipping axes into LPS) and writes LPS. A file without a ``space`` field has no known
+orientation and is refused, as are non-spatial axes (vectors, time).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nrrd
+import numpy as np
+
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import CTVolume, ImageGeometry
+from rhinoapp.volumes._atomic import atomic_bytes
+
+__all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "write_nrrd"]
+
+# Sign of (x, y, z) that turns a space's coordinates into LPS.
+_SPACES = {
+    "left-posterior-superior": (1.0, 1.0, 1.0),
+    "lps": (1.0, 1.0, 1.0),
+    "right-anterior-superior": (-1.0, -1.0, 1.0),
+    "ras": (-1.0, -1.0, 1.0),
+    "left-anterior-superior": (1.0, -1.0, 1.0),
+    "las": (1.0, -1.0, 1.0),
+}
+_TYPES = {np.dtype(np.int16): "short", np.dtype(np.float32): "float", np.dtype(np.int32): "int",
+          np.dtype(np.uint16): "unsigned short", np.dtype(np.float64): "double", np.dtype(np.uint8): "unsigned char",
+          np.dtype(np.int8): "signed char"}
+
+
+def _header(volume: CTVolume, encoding: str) -> dict[str, Any]:
+    g = volume.geometry
+    directions = (g.direction_matrix * np.asarray(g.spacing_mm)).T  # one row per axis i, j, k
+    dtype = np.dtype(volume.hu.dtype).newbyteorder("=")
+    if dtype not in _TYPES:
+        raise ValidationError(f"NRRD writing supports {sorted(map(str, _TYPES))} voxels, not {volume.hu.dtype}.")
+    return {"type": _TYPES[dtype], "dimension": 3, "space": "left-posterior-superior",
+            "space directions": directions, "space origin": np.asarray(g.origin_mm), "kinds": ["domain"] * 3,
+            "endian": "little", "encoding": encoding, "space units": ["mm", "mm", "mm"]}
+
+
+def nrrd_bytes(volume: CTVolume, *, encoding: str = "gzip") -> bytes:
+    """An attached-header ``.nrrd`` of ``volume`` in LPS.
+
+    Examples
+    --------
+    >>> hu = np.zeros((2, 3, 4), dtype=np.int16)
+    >>> nrrd_bytes(CTVolume(hu, ImageGeometry(hu.shape)))[:8]
+    b'NRRD0005'
+    """
+    buffer = io.BytesIO()
+    data = np.ascontiguousarray(volume.hu).astype(np.dtype(volume.hu.dtype).newbyteorder("<"), copy=False)
+    nrrd.write(buffer, data, _header(volume, encoding), index_order="C")
+    return buffer.getvalue()
+
+
+def write_nrrd(volume: CTVolume, path: Path, *, encoding: str = "gzip") -> Path:
+    """Write ``volume`` to ``path`` (``.nrrd`` attached, ``.nhdr`` + ``.raw.gz`` detached), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() != ".nhdr":
+        atomic_bytes(path, nrrd_bytes(volume, encoding=encoding))
+        return path
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".nrrd-") as staging:
+        staged = Path(staging, path.name)
+        data = np.ascontiguousarray(volume.hu).astype(np.dtype(volume.hu.dtype).newbyteorder("<"), copy=False)
+        nrrd.write(str(staged), data, _header(volume, encoding), detached_header=True, index_order="C")
+        for produced in sorted(Path(staging).iterdir(), key=lambda p: p.suffix == ".nhdr"):
+            os.replace(produced, path.parent / produced.name)  # data file first, then the header
+    return path
+
+
+def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:
+    """The CT volume of NRRD ``data`` read with ``index_order="C"`` (so ``[k, j, i]``) and its header."""
+    if data.ndim != 3:
+        raise ValidationError(f"the NRRD volume has {data.ndim} dimensions; a CT volume has 3 (no vector or time axes).")
+    space = str(header.get("space", "")).strip().lower()
+    if space not in _SPACES:
+        raise ValidationError(
+            f"the NRRD header has {'space: ' + space if space else 'no space field'}, so its patient orientation is "
+            "unknown (left and right could be swapped). Save it with space left-posterior-superior (or RAS) and "
+            "space directions, e.g. from 3D Slicer, and import it again.")
+    directions = header.get("space directions")
+    if directions is None or np.asarray(directions, dtype=object).shape != (3, 3) or any(
+            d is None for d in np.asarray(directions, dtype=object).ravel()):
+        raise ValidationError("the NRRD header lacks 'space directions' for three spatial axes; save it with them.")
+    signs = np.asarray(_SPACES[space])
+    axes = np.asarray(directions, dtype=float) * signs  # row a = LPS vector of axis a (i, j, k)
+    origin = np.asarray(header.get("space origin", np.zeros(3)), dtype=float) * signs
+    spacing = np.linalg.norm(axes, axis=1)
+    if np.any(spacing <= 0) or not np.all(np.isfinite(axes)):
+        raise ValidationError("the NRRD 'space directions' hold a zero or invalid axis; the header is damaged.")
+    direction = (axes / spacing[:, None]).T  # columns = axes
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-4):
+        raise ValidationError("the NRRD axes are not perpendicular (a sheared grid); resample the volume and import "
+                              "it again.")
+    values = np.ascontiguousarray(data)
+    if values.dtype.byteorder not in ("=", "|"):
+        values = values.astype(values.dtype.newbyteorder("="))
+    return CTVolume(values, ImageGeometry(values.shape, tuple(spacing), tuple(origin), tuple(direction.ravel())))
+
+
+def read_nrrd(path: Path) -> CTVolume:
+    """Read a ``.nrrd`` or ``.nhdr`` (with its data file beside it) in any of the LPS/RAS/LAS spaces.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> hu = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    >>> path = write_nrrd(CTVolume(hu, ImageGeometry(hu.shape, (0.5, 0.5, 2.0))), Path(tempfile.mkdtemp()) / "ct.nhdr")
+    >>> volume = read_nrrd(path)
+    >>> bool((volume.hu == hu).all()), volume.geometry.spacing_mm
+    (True, (0.5, 0.5, 2.0))
+    """
+    try:
+        data, header = nrrd.read(str(path), index_order="C")
+    except Exception as error:
+        raise ValidationError(f"{Path(path).name} cannot be read as NRRD ({type(error).__name__}); check the file "
+                              "(and, for .nhdr, that its data file is beside it).") from None
+    return from_nrrd(data, header)

@@ -15,7 +15,7 @@ from typing import Any
 
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.dicom.deidentify import BurnedInAnnotationError, Deidentifier
-from rhinoapp.dicom.identity import mapped_uid
+from rhinoapp.dicom.identity import mapped_uid, patient_key, pseudonym_for
 from rhinoapp.dicom.io import NotDicomError, read_dataset
 from rhinoapp.dicom.series import Series, SeriesSummary, choose_series, group_series
 from rhinoapp.dicom.volume import AssembledVolume, assemble_volume
@@ -44,6 +44,7 @@ class LoadedUpload:
     series: tuple[Series, ...]
     skipped: tuple[Skipped, ...]
     file_count: int
+    patient_count: int = 1
 
     def summaries(self, *, min_slices: int = 3) -> list[SeriesSummary]:
         """The candidate list (1-based index, description, slices, size, spacing, usable)."""
@@ -66,12 +67,13 @@ def load_upload(blobs: Iterable[bytes], *, deidentifier: Deidentifier) -> Loaded
     >>> len(loaded.series), loaded.skipped_text()
     (1, '1 not DICOM')
     """
-    datasets, skipped, count = [], [], 0
+    datasets, skipped, count, patients = [], [], 0, set()
     for position, data in enumerate(blobs, start=1):
         count += 1
         what = f"file {position} of the upload"
         try:
             dataset = read_dataset(data, what=what)
+            key = patient_key(str(dataset.get("PatientID", "") or ""), str(dataset.get("PatientName", "") or ""))
             deidentifier.dataset(dataset)
         except NotDicomError as error:
             skipped.append(Skipped(position, str(error), "not DICOM"))
@@ -86,14 +88,15 @@ def load_upload(blobs: Iterable[bytes], *, deidentifier: Deidentifier) -> Loaded
             skipped.append(Skipped(position, f"{what} is damaged ({type(error).__name__})", "damaged"))
             continue
         datasets.append(dataset)
+        patients.add(pseudonym_for(deidentifier.secret, key))  # keyed digests only, never the names
     if count == 0:
         raise ValidationError("the upload is empty; choose the folder, zip or files of a CT series.")
-    loaded = LoadedUpload(group_series(datasets), tuple(skipped), count)
+    loaded = LoadedUpload(group_series(datasets), tuple(skipped), count, len(patients))
     if not datasets:
         raise ValidationError(f"none of the {count} file(s) could be used ({loaded.skipped_text()}): "
                               f"{skipped[0].reason}")
-    logger.info("upload: %d file(s), %d series, skipped: %s", count, len(loaded.series),
-                loaded.skipped_text() or "none")
+    logger.info("upload: %d file(s), %d series, %d patient(s), skipped: %s", count, len(loaded.series),
+                len(patients), loaded.skipped_text() or "none")
     return loaded
 
 
@@ -127,7 +130,7 @@ def volume_metadata(series: Series, assembled: AssembledVolume, deidentifier: De
         "dimensions_ijk": list(geometry.shape[::-1]),
         "spacing_mm": [round(v, 6) for v in geometry.spacing_mm],
         "origin_lps_mm": [round(v, 6) for v in geometry.origin_mm],
-        "direction_lps": [round(v, 9) for v in geometry.direction],
+        "direction_lps": [round(v, 9) + 0.0 for v in geometry.direction],
         "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
         "values": "Hounsfield units (RescaleSlope and RescaleIntercept applied per slice)",
         "dtype": str(assembled.volume.hu.dtype),

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["UploadError", "UploadLimits", "is_zip", "iter_zip", "read_upload", "read_uploaded"]
+__all__ = ["UploadError", "UploadLimits", "is_zip", "iter_upload", "iter_zip", "read_upload", "read_uploaded"]
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # member, empty archive, spanned
 
@@ -70,8 +70,10 @@ def _unsafe_name(name: str) -> bool:
             or ".." in path.parts)
 
 
-def iter_zip(source: BinaryIO | Path, limits: UploadLimits) -> Iterator[bytes]:
-    """Yield the contents of the files in a zip archive, checked against ``limits``.
+def iter_zip(source: BinaryIO | Path, limits: UploadLimits) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(member name, content)`` of the files in a zip archive, checked against ``limits``.
+
+    All members are checked before the first one is read.
 
     Examples
     --------
@@ -87,7 +89,7 @@ def iter_zip(source: BinaryIO | Path, limits: UploadLimits) -> Iterator[bytes]:
     return _iter_zip(source, limits, [limits.max_bytes])
 
 
-def _iter_zip(source: BinaryIO | Path, limits: UploadLimits, budget: list[int]) -> Iterator[bytes]:
+def _iter_zip(source: BinaryIO | Path, limits: UploadLimits, budget: list[int]) -> Iterator[tuple[str, bytes]]:
     # ``budget`` holds the bytes still allowed, shared by all archives of one upload.
     try:
         archive = zipfile.ZipFile(source)
@@ -106,7 +108,7 @@ def _iter_zip(source: BinaryIO | Path, limits: UploadLimits, budget: list[int]) 
                 data = handle.read(member.file_size + 1)
             if len(data) > member.file_size:
                 raise UploadError("a zip member inflates beyond its declared size (a zip bomb?); refusing the archive.")
-            yield data
+            yield member.filename, data
 
 
 def _check_member(member: zipfile.ZipInfo, limits: UploadLimits, budget: list[int]) -> None:
@@ -134,6 +136,35 @@ def _files_under(folder: Path) -> Iterator[Path]:
                 yield path
 
 
+def iter_upload(paths: Iterable[Path], limits: UploadLimits) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(label, content)`` for files, folders (recursively) and zip archives, one at a time.
+
+    Labels are paths relative to the folder given (``archive.zip:member`` inside zips), for
+    reports to the person running a batch; they are never logged. Limits are checked as it goes.
+    """
+    budget, count = [limits.max_bytes], 0
+    for path in paths:
+        if not path.exists():
+            raise UploadError(f"{path} does not exist; check the path.")
+        for file in _files_under(path) if path.is_dir() else [path]:
+            label = str(file.relative_to(path)) if path.is_dir() else file.name
+            with file.open("rb") as handle:
+                if is_zip(handle.read(4)):
+                    handle.seek(0)
+                    for name, data in _iter_zip(handle, limits, budget):
+                        count += 1
+                        yield f"{label}:{name}", data
+                    continue
+            budget[0] -= file.stat().st_size
+            if budget[0] < 0:
+                raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB; "
+                                  "upload one series at a time or raise max_upload_mb in the settings.")
+            count += 1
+            if count > limits.max_files:
+                raise UploadError(f"the upload holds more than {limits.max_files} files; upload one series at a time.")
+            yield label, file.read_bytes()
+
+
 def read_upload(paths: Iterable[Path], limits: UploadLimits) -> list[bytes]:
     """Read files, folders (recursively) and zip archives into memory, within ``limits``.
 
@@ -148,26 +179,7 @@ def read_upload(paths: Iterable[Path], limits: UploadLimits) -> list[bytes]:
     ...
     rhinoapp.dicom.upload.UploadError: the upload is empty (no files, or only empty files); choose the folder, zip or files of a CT series.
     """
-    budget = [limits.max_bytes]
-    blobs: list[bytes] = []
-    for path in paths:
-        if not path.exists():
-            raise UploadError(f"{path} does not exist; check the path.")
-        for file in _files_under(path) if path.is_dir() else [path]:
-            size = file.stat().st_size
-            with file.open("rb") as handle:
-                if is_zip(handle.read(4)):
-                    handle.seek(0)
-                    blobs.extend(_iter_zip(handle, limits, budget))
-                    continue
-            budget[0] -= size
-            if budget[0] < 0:
-                raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB; "
-                                  "upload one series at a time or raise max_upload_mb in the settings.")
-            blobs.append(file.read_bytes())
-            if len(blobs) > limits.max_files:
-                raise UploadError(f"the upload holds more than {limits.max_files} files; upload one series at a time.")
-    return _not_empty(blobs)
+    return _not_empty([content for _, content in iter_upload(paths, limits)])
 
 
 def read_uploaded(contents: Iterable[bytes], limits: UploadLimits) -> list[bytes]:
@@ -182,7 +194,7 @@ def read_uploaded(contents: Iterable[bytes], limits: UploadLimits) -> list[bytes
     blobs: list[bytes] = []
     for content in contents:
         if is_zip(content):
-            blobs.extend(_iter_zip(io.BytesIO(content), limits, budget))
+            blobs.extend(data for _, data in _iter_zip(io.BytesIO(content), limits, budget))
             continue
         budget[0] -= len(content)
         if budget[0] < 0:

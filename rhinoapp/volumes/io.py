@@ -90,7 +90,7 @@ def volume_metadata(volume: CTVolume, kind: VolumeFormat, *, description: str = 
         "dimensions_ijk": list(geometry.shape[::-1]),
         "spacing_mm": [round(v, 6) for v in geometry.spacing_mm],
         "origin_lps_mm": [round(v, 6) for v in geometry.origin_mm],
-        "direction_lps": [round(v, 9) for v in geometry.direction],
+        "direction_lps": [round(v, 9) + 0.0 for v in geometry.direction],
         "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
         "values": "as stored in the file (expected: Hounsfield units)",
         "dtype": str(volume.hu.dtype),

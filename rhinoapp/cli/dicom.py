@@ -1,0 +1,200 @@
+"""``rhinoapp import`` (a CT into a project) and ``rhinoapp deidentify`` (batch or stream, for data managers).
+
+Both de-identify every DICOM object in memory right after reading it; original files are never
+written. Only the volume (``volume/ct.nii.gz``) and its metadata (``volume/ct.json``) are stored
+by ``import``; ``deidentify`` writes de-identified DICOM files named by their new UIDs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from rhinoapp.cli._common import find_project, out, settings_from
+from rhinoapp.config import Settings
+from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.workflow import Step
+from rhinoapp.dicom import (
+    BurnedInAnnotationError,
+    DateHandling,
+    DeidentOptions,
+    Deidentifier,
+    TiltPolicy,
+    UploadLimits,
+    assemble_volume,
+    load_upload,
+    read_dataset,
+    read_upload,
+    select_series,
+    volume_metadata,
+    write_dataset,
+)
+from rhinoapp.dicom.profile import EDITIONS
+from rhinoapp.dicom.upload import iter_upload
+from rhinoapp.store.artifacts import atomic_write
+from rhinoapp.store.database import open_store
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.store.secrets import installation_secret, read_secret
+from rhinoapp.volumes import format_of, nifti_bytes, read_volume
+from rhinoapp.volumes import volume_metadata as research_metadata
+
+__all__ = ["project_pseudonym", "register"]
+
+logger = logging.getLogger(__name__)
+
+
+def project_pseudonym(project_id: str) -> str:
+    """PatientName and PatientID of a project's de-identified objects.
+
+    Examples
+    --------
+    >>> project_pseudonym("1a2b3c4d5e6f")
+    'RHINO-1A2B3C4D'
+    """
+    return "RHINO-" + project_id[:8].upper()
+
+
+def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
+    """Add the ``import`` and ``deidentify`` commands."""
+    imp = commands.add_parser(
+        "import", parents=[shared], help="import a CT (DICOM folder, zip or files; NIfTI or NRRD) into a project",
+        description="De-identify a DICOM CT in memory, assemble the chosen series and store it as the project's "
+                    "volume; or import a NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) volume.")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="folder, zip or DICOM files; or one volume file")
+    imp.add_argument("--project", required=True, help="project name or id")
+    imp.add_argument("--series", help="series to import: its number in the list, or its SeriesInstanceUID")
+    imp.add_argument("--list", action="store_true", help="only list the candidate series; store nothing")
+    imp.add_argument("--tilt", choices=[p.value for p in TiltPolicy], default=TiltPolicy.REFUSE.value,
+                     help="gantry-tilted series: refuse (default) or resample onto an orthogonal grid")
+    imp.set_defaults(handler=_import)
+
+    deid = commands.add_parser(
+        "deidentify", parents=[shared], help="de-identify DICOM files (PS3.15 Basic Profile) into a folder",
+        description="De-identify every DICOM object of IN (folder, zip or file; '-' for one object on stdin) into "
+                    "OUT (a folder; '-' for stdout). Output files are named OUT/<study>/<series>/<instance>.dcm after "
+                    "their new UIDs. Files that cannot be de-identified are reported and skipped (exit status 1).")
+    deid.add_argument("input", help="folder, zip or DICOM file; '-' reads one object from stdin")
+    deid.add_argument("output", help="output folder; '-' writes the one object to stdout")
+    deid.add_argument("--pseudonym", help="PatientName and PatientID of every output (default: ANON-… per patient)")
+    deid.add_argument("--dates", choices=[d.value for d in DateHandling], default=DateHandling.MODIFIED.value,
+                      help="modified (shift per patient, default), full (keep) or remove")
+    deid.add_argument("--no-patient-characteristics", action="store_true", help="remove sex, age, size, weight")
+    deid.add_argument("--no-clean-descriptors", action="store_true", help="remove descriptions instead of cleaning")
+    deid.add_argument("--retain-safe-private", action="store_true", help="keep the private elements of Table E.3.10-1")
+    deid.add_argument("--edition", choices=list(EDITIONS), default="2024b", help="edition of Table E.1-1")
+    deid.add_argument("--secret-file", type=Path, help="secret to key UIDs and shifts (default: DATA_DIR/secret.key)")
+    deid.set_defaults(handler=_deidentify)
+
+
+def _quiet_pydicom() -> None:
+    # pydicom's warnings can quote element values (names, UIDs): keep them out of the log.
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
+
+
+def _import(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    _quiet_pydicom()
+    store = open_store(settings)
+    try:
+        repo = ProjectRepository(store, owner=settings.user)
+        project_id = find_project(repo, args.project)
+        kind = format_of(args.paths[0]) if len(args.paths) == 1 else None
+        if kind is not None:
+            volume = read_volume(args.paths[0])
+            metadata = research_metadata(volume, kind)
+        else:
+            prepared = _prepare_dicom(args, settings, project_id)
+            if prepared is None:
+                return 0
+            volume, metadata = prepared
+        files = {"volume/ct.nii.gz": nifti_bytes(volume),
+                 "volume/ct.json": (json.dumps(metadata, indent=2) + "\n").encode()}
+        repo.write_artifacts(project_id, Step.DICOM, files)
+        logger.info("project %s: stored a CT volume of %s voxels", project_id, "x".join(map(str, metadata["dimensions_ijk"])))
+        size = "x".join(map(str, metadata["dimensions_ijk"]))
+        spacing = " x ".join(f"{v:.3g}" for v in metadata["spacing_mm"])
+        out(f"imported {metadata['source']} volume {size} voxels, {spacing} mm into project {repo.get(project_id).name}")
+        for note in metadata.get("assembly", {}).get("notes", []) + metadata.get("notes", []):
+            out(f"  note: {note}")
+        return 0
+    finally:
+        store.close()
+
+
+def _prepare_dicom(
+    args: argparse.Namespace, settings: Settings, project_id: str
+) -> tuple[CTVolume, dict[str, Any]] | None:
+    blobs = read_upload(args.paths, UploadLimits.from_megabytes(settings.max_upload_mb))
+    secret = installation_secret(settings.data_dir)
+    deidentifier = Deidentifier(secret, DeidentOptions(), pseudonym=project_pseudonym(project_id))
+    loaded = load_upload(blobs, deidentifier=deidentifier)
+    del blobs  # the originals go as soon as they are de-identified
+    if loaded.patient_count > 1:
+        out(f"warning: the upload holds files of {loaded.patient_count} patients; a project is one patient, so "
+            "check that you choose the right series.")
+    if loaded.skipped:
+        out(f"skipped {len(loaded.skipped)} of {loaded.file_count} file(s): {loaded.skipped_text()}")
+    if args.list:
+        out("candidate series (use --series N):")
+        for summary in loaded.summaries():
+            out("  " + summary.line())
+        return None
+    series = select_series(loaded, args.series, secret=secret)
+    assembled = assemble_volume(series, tilt=TiltPolicy(args.tilt))
+    return assembled.volume, volume_metadata(series, assembled, deidentifier)
+
+
+def _options(args: argparse.Namespace) -> DeidentOptions:
+    return DeidentOptions(dates=DateHandling(args.dates), retain_patient_characteristics=not args.no_patient_characteristics,
+                          clean_descriptors=not args.no_clean_descriptors, retain_safe_private=args.retain_safe_private,
+                          edition=args.edition)
+
+
+def _deidentify(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    _quiet_pydicom()
+    if args.secret_file is not None:
+        secret = read_secret(args.secret_file)
+    else:
+        secret = installation_secret(settings.data_dir)
+    deidentifier = Deidentifier(secret, _options(args), pseudonym=args.pseudonym)
+    if args.input == "-":
+        if args.output != "-":
+            raise ValidationError("with input '-' (stdin) the output must be '-' (stdout).")
+        sys.stdout.buffer.write(deidentifier.bytes(sys.stdin.buffer.read(), what="the input"))
+        sys.stdout.buffer.flush()
+        return 0
+    if args.output == "-":
+        raise ValidationError("output '-' (stdout) takes one object from stdin: use input '-' too, or name a folder.")
+    target = Path(args.output)
+    source = Path(args.input)
+    if target.resolve() == source.resolve() or source.resolve() in target.resolve().parents:
+        raise ValidationError("the output folder must not be the input or inside it; choose another folder.")
+    done = skipped = 0
+    for label, data in iter_upload([source], UploadLimits(max_bytes=1 << 62)):
+        try:
+            dataset = read_dataset(data, what=label)
+            deidentifier.dataset(dataset)
+            content = write_dataset(dataset)
+        except (BurnedInAnnotationError, RhinoappError) as error:
+            sys.stderr.write(f"skipped {label}: {error}\n")
+            skipped += 1
+            continue
+        except Exception as error:  # a damaged element: report, go on with the next file
+            sys.stderr.write(f"skipped {label}: damaged ({type(error).__name__})\n")
+            skipped += 1
+            continue
+        name = Path(str(dataset.get("StudyInstanceUID", "unknown")), str(dataset.get("SeriesInstanceUID", "unknown")),
+                    f"{dataset.get('SOPInstanceUID', f'object-{done + skipped}')}.dcm")
+        atomic_write(target / name, content)
+        done += 1
+    if done + skipped == 0:
+        raise ValidationError(f"no files found in {source}; give a folder, zip or DICOM file.")
+    out(f"de-identified {done} file(s) into {target}" + (f"; skipped {skipped} (see above)" if skipped else ""))
+    logger.info("deidentify: %d written, %d skipped", done, skipped)
+    return 1 if skipped else 0

@@ -1,0 +1,150 @@
+"""Tornado handlers of the render routes (see :mod:`rhinoapp.render.bridge`).
+
+They only check keys and move bytes; every await is on a socket, never on a render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tornado.web import HTTPError, RequestHandler
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from rhinoapp.render.offscreen import RenderError
+
+if TYPE_CHECKING:
+    from rhinoapp.render.bridge import RenderService
+
+__all__ = ["HealthHandler", "RenderSocket", "ScreenshotHandler", "routes"]
+
+_log = logging.getLogger(__name__)
+_VIEW = r"([A-Za-z0-9_\-]{8,64})"
+
+
+class _Authorised:
+    """Refuses (403) a request whose ``key`` is not the key of the session owning the view."""
+
+    service: RenderService
+
+    def _authorise(self: Any) -> None:
+        key = self.get_query_argument("key", None) or self.request.headers.get("X-Rhinoapp-Render-Key")
+        if not self.path_args or not self.service.authorised(self.path_args[0], key):
+            raise HTTPError(403, "this 3D view belongs to another session")
+
+
+class RenderSocket(_Authorised, WebSocketHandler):
+    """The page's websocket to one view: interaction in, frames out (latest frame wins)."""
+
+    def initialize(self, service: RenderService, any_origin: bool = False) -> None:
+        self.service = service
+        self._any_origin = any_origin
+        self._pending: bytes | None = None
+        self._sending = False
+        self._drain_task: asyncio.Task[None] | None = None
+        self.view_id = ""
+
+    def check_origin(self, origin: str) -> bool:
+        return True if self._any_origin else super().check_origin(origin)
+
+    def prepare(self) -> None:
+        self._authorise()
+
+    async def open(self, view_id: str) -> None:  # type: ignore[override]
+        self.view_id = view_id
+        self.set_nodelay(True)
+        try:
+            width = int(self.get_query_argument("width", "640"))
+            height = int(self.get_query_argument("height", "480"))
+            await self.service.attach(self, view_id, width, height)
+        except (RenderError, ValueError) as error:
+            self.send_status("failed", str(error))
+            self.close(1011, "cannot render")
+
+    def on_message(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            return
+        try:
+            self.service.interact(self.view_id, json.loads(message))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            self.send_status("error", f"A command from the page was ignored: {error}")
+
+    def on_close(self) -> None:
+        self.service.detach(self, self.view_id)
+
+    def push_frame(self, payload: bytes) -> None:
+        """Send a frame; while one is being written, a newer one replaces any waiting one."""
+        self._pending = payload
+        if not self._sending:
+            self._sending = True
+            self._drain_task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending is not None:
+                payload, self._pending = self._pending, None
+                await self.write_message(payload, binary=True)
+        except WebSocketClosedError:
+            self._pending = None
+        finally:
+            self._sending = False
+
+    def send_status(self, kind: str, message: str) -> None:
+        """A JSON message the page shows as text (``failed``: the view cannot go on)."""
+        try:
+            self.write_message(json.dumps({"kind": kind, "message": message}))
+        except WebSocketClosedError:
+            pass
+
+
+class ScreenshotHandler(_Authorised, RequestHandler):
+    """``GET`` a full-quality PNG of a view, as a download."""
+
+    def initialize(self, service: RenderService, any_origin: bool = False) -> None:
+        self.service = service
+        self._any_origin = any_origin
+
+    def prepare(self) -> None:
+        self._authorise()
+
+    async def get(self, view_id: str) -> None:
+        try:
+            png = await self.service.screenshot(view_id)
+        except (RenderError, TimeoutError) as error:
+            raise HTTPError(503, reason="the 3D view could not be drawn", log_message=str(error)) from None
+        if self._any_origin:
+            self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Content-Type", "image/png")
+        self.set_header("Content-Disposition", 'attachment; filename="rhinoapp-3d-view.png"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(png)
+
+
+class HealthHandler(RequestHandler):
+    """``GET /health``: a quick answer that the server's event loop is alive."""
+
+    def initialize(self, service: RenderService, any_origin: bool = False) -> None:
+        self.service = service
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"status": "ok", "render_workers": len(self.service.worker_pids)})
+
+
+def routes(service: RenderService, *, any_origin: bool = False) -> list[tuple[str, type, dict[str, Any]]]:
+    """The route table for ``extra_patterns`` (Panel prepends its URL prefix).
+
+    Examples
+    --------
+    >>> from rhinoapp.render.bridge import RenderService
+    >>> [pattern for pattern, _handler, _kw in routes(RenderService())][-1]
+    '/health'
+    """
+    options = {"service": service, "any_origin": any_origin}
+    return [
+        (rf"/render/{_VIEW}/ws", RenderSocket, options),
+        (rf"/render/{_VIEW}/screenshot\.png", ScreenshotHandler, options),
+        (r"/health", HealthHandler, options),
+    ]

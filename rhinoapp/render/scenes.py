@@ -1,0 +1,444 @@
+"""Scene builders: data in, VTK actors out. Pure functions; nothing here opens a window.
+
+* :func:`surface_actor`: the airway coloured by face, pressure or wall shear stress (with
+  :func:`scalar_bar` for units);
+* :func:`decimated`: the level-of-detail mesh shown while the user interacts;
+* :func:`slice_actors`: three orthogonal CT slices (textured quads, any orientation);
+* :func:`streamline_actor`: velocity streamlines seeded at the nostrils;
+* :func:`marker_actors` and :func:`orientation_axes`: patient directions (L/R, A/P, S/I) at the
+  picture's edges and L/P/S axes in a corner;
+* :func:`clip_plane` and :func:`place_camera`: clipping and camera presets.
+
+Coordinates are LPS millimetres: +x patient left, +y posterior, +z superior.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkDataObject, vtkImageData, vtkPlane, vtkPolyData
+from vtkmodules.vtkFiltersCore import vtkMassProperties, vtkPolyDataNormals, vtkQuadricClustering
+from vtkmodules.vtkFiltersFlowPaths import vtkStreamTracer
+from vtkmodules.vtkFiltersGeometry import vtkGeometryFilter
+from vtkmodules.vtkFiltersSources import vtkPlaneSource
+from vtkmodules.vtkRenderingAnnotation import vtkAxesActor, vtkScalarBarActor
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkCamera,
+    vtkColorTransferFunction,
+    vtkPolyDataMapper,
+    vtkTextActor,
+    vtkTexture,
+)
+
+from rhinoapp.core.volume import CTVolume
+from rhinoapp.render.spec import CameraPreset, ClipPlane, Colouring
+
+__all__ = [
+    "FACE_COLOURS", "FieldArray", "clip_plane", "decimated", "direction_letters", "find_array", "lookup_table", "marker_actors",
+    "orientation_axes", "place_camera", "scalar_bar", "slice_actors", "streamline_actor", "surface_actor",
+    "update_markers", "with_normals",
+]
+
+MUCOSA = (0.93, 0.64, 0.60)
+FACE_COLOURS = (MUCOSA, (0.27, 0.55, 0.95), (0.30, 0.78, 0.42), (0.96, 0.80, 0.26))  # wall, left, right, outlet
+_MAPS = {
+    "coolwarm": ((0.0, (0.230, 0.299, 0.754)), (0.5, (0.865, 0.865, 0.865)), (1.0, (0.706, 0.016, 0.150))),
+    "viridis": ((0.0, (0.267, 0.005, 0.329)), (0.25, (0.229, 0.322, 0.546)), (0.5, (0.128, 0.567, 0.551)),
+                (0.75, (0.369, 0.789, 0.383)), (1.0, (0.993, 0.906, 0.144))),
+    "magma": ((0.0, (0.001, 0.000, 0.014)), (0.25, (0.316, 0.071, 0.485)), (0.5, (0.716, 0.215, 0.475)),
+              (0.75, (0.987, 0.536, 0.382)), (1.0, (0.987, 0.991, 0.750))),
+}
+_FIELDS = {
+    Colouring.PRESSURE: (("pressure", "p", "static_pressure"), "Pressure (Pa)", "coolwarm"),
+    Colouring.WALL_SHEAR_STRESS: (("wss", "wall_shear_stress", "wallshearstress"), "Wall shear stress (Pa)", "viridis"),
+}
+_VELOCITY = ("velocity", "u", "v")
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldArray:
+    """A data array found on a dataset: its name, whether on points, and its range."""
+
+    name: str
+    on_points: bool
+    range: tuple[float, float]
+
+
+def find_array(data: vtkDataObject, aliases: tuple[str, ...]) -> FieldArray | None:
+    """The first point or cell array whose name matches one of ``aliases`` (case-insensitive).
+
+    Examples
+    --------
+    >>> from rhinoapp.render.synthetic import airway_surface
+    >>> found = find_array(airway_surface(1000), ("Pressure",))
+    >>> found.name, found.on_points, found.range[0] < found.range[1]
+    ('pressure', True, True)
+    """
+    for on_points, attributes in ((True, data.GetPointData()), (False, data.GetCellData())):
+        names = {attributes.GetArrayName(i).lower(): attributes.GetArrayName(i)
+                 for i in range(attributes.GetNumberOfArrays()) if attributes.GetArrayName(i)}
+        for alias in aliases:
+            if alias.lower() in names:
+                array = attributes.GetArray(names[alias.lower()])
+                low, high = array.GetRange(-1 if array.GetNumberOfComponents() > 1 else 0)
+                return FieldArray(names[alias.lower()], on_points, (float(low), float(high) if high > low else float(low) + 1.0))
+    return None
+
+
+def lookup_table(name: str, value_range: tuple[float, float]) -> vtkLookupTable:
+    """A 256-colour table (``coolwarm``, ``viridis`` or ``magma``) over ``value_range``."""
+    transfer = vtkColorTransferFunction()
+    for x, rgb in _MAPS[name]:
+        transfer.AddRGBPoint(x, *rgb)
+    table = vtkLookupTable()
+    table.SetNumberOfTableValues(256)
+    for i in range(256):
+        table.SetTableValue(i, *transfer.GetColor(i / 255), 1.0)
+    table.SetRange(*value_range)
+    return table
+
+
+def scalar_bar(table: vtkLookupTable, title: str) -> vtkScalarBarActor:
+    """A vertical colour bar on the right edge, with the quantity and its unit as title."""
+    bar = vtkScalarBarActor()
+    bar.SetLookupTable(table)
+    bar.SetTitle(title)
+    bar.SetNumberOfLabels(5)
+    bar.SetLabelFormat("%.3g")
+    bar.SetPosition(0.78, 0.1)
+    bar.SetWidth(0.2)
+    bar.SetHeight(0.8)
+    bar.SetBarRatio(0.22)
+    bar.UnconstrainedFontSizeOn()
+    for prop, size in ((bar.GetTitleTextProperty(), 13), (bar.GetLabelTextProperty(), 12)):
+        prop.SetColor(0.95, 0.95, 0.95)
+        prop.SetFontSize(size)
+        prop.ShadowOff()
+        prop.ItalicOff()
+    return bar
+
+
+def decimated(surface: vtkPolyData, triangles: int) -> vtkPolyData:
+    """``surface`` reduced to about ``triangles`` triangles (quadric clustering; keeps data arrays).
+
+    Returns ``surface`` itself when it is already small enough.
+
+    Examples
+    --------
+    >>> from rhinoapp.render.synthetic import airway_surface
+    >>> full = airway_surface(60_000)
+    >>> small = decimated(full, 10_000)
+    >>> 4_000 < small.GetNumberOfCells() < 16_000, small.GetCellData().GetArray("face") is not None
+    (True, True)
+    """
+    if surface.GetNumberOfCells() <= triangles:
+        return surface
+    mass = vtkMassProperties()
+    mass.SetInputData(surface)
+    spacing = math.sqrt(2.4 * mass.GetSurfaceArea() / triangles)
+    bounds = surface.GetBounds()
+    clustering = vtkQuadricClustering()
+    clustering.SetInputData(surface)
+    clustering.AutoAdjustNumberOfDivisionsOff()
+    clustering.SetNumberOfDivisions(*(max(2, int((bounds[2 * d + 1] - bounds[2 * d]) / spacing) + 1) for d in range(3)))
+    clustering.CopyCellDataOn()
+    clustering.UseInputPointsOn()
+    clustering.Update()
+    return clustering.GetOutput()
+
+
+def with_normals(surface: vtkPolyData) -> vtkPolyData:
+    """``surface`` with smooth point normals (for shading), unless it has them already."""
+    if surface.GetPointData().GetNormals() is not None:
+        return surface
+    normals = vtkPolyDataNormals()
+    normals.SetInputData(surface)
+    normals.SplittingOff()
+    normals.ConsistencyOn()
+    normals.ComputeCellNormalsOff()
+    normals.Update()
+    return normals.GetOutput()
+
+
+def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float = 1.0
+                  ) -> tuple[vtkActor, vtkScalarBarActor | None]:
+    """The airway surface coloured as asked, and a scalar bar when the colour is a quantity.
+
+    Faces need cell data ``face`` (0 wall, 1 left nostril, 2 right nostril, 3 outlet); without it,
+    and for a missing quantity, the surface is plain mucosa pink and no bar is returned.
+
+    Examples
+    --------
+    >>> from rhinoapp.render.synthetic import airway_surface
+    >>> actor, bar = surface_actor(airway_surface(1000), Colouring.PRESSURE)
+    >>> bar.GetTitle()
+    'Pressure (Pa)'
+    """
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(with_normals(surface))
+    mapper.ScalarVisibilityOff()
+    bar = None
+    if colouring is Colouring.FACES and surface.GetCellData().GetArray("face") is not None:
+        table = vtkLookupTable()
+        table.SetNumberOfTableValues(len(FACE_COLOURS))
+        for i, rgb in enumerate(FACE_COLOURS):
+            table.SetTableValue(i, *rgb, 1.0)
+        table.SetRange(0, len(FACE_COLOURS) - 1)
+        _colour_by(mapper, FieldArray("face", False, (0.0, 3.0)), table)
+    elif colouring in _FIELDS and (found := find_array(surface, _FIELDS[colouring][0])) is not None:
+        aliases, title, cmap = _FIELDS[colouring]
+        table = lookup_table(cmap, found.range)
+        _colour_by(mapper, found, table)
+        bar = scalar_bar(table, title)
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    prop = actor.GetProperty()
+    prop.SetColor(*MUCOSA)
+    prop.SetOpacity(opacity)
+    prop.SetAmbient(0.15)
+    prop.SetDiffuse(0.85)
+    prop.SetSpecular(0.25)
+    prop.SetSpecularPower(20)
+    return actor, bar
+
+
+def _colour_by(mapper: vtkPolyDataMapper, found: FieldArray, table: vtkLookupTable) -> None:
+    mapper.ScalarVisibilityOn()
+    if found.on_points:
+        mapper.SetScalarModeToUsePointFieldData()
+    else:
+        mapper.SetScalarModeToUseCellFieldData()
+    mapper.SelectColorArray(found.name)
+    mapper.SetLookupTable(table)
+    mapper.UseLookupTableScalarRangeOn()
+
+
+def slice_actors(volume: CTVolume, *, through_mm: tuple[float, float, float] | None = None,
+                 window: float = 2000.0, level: float = -200.0) -> list[vtkActor]:
+    """Three orthogonal CT slices (along ``k``, ``j`` and ``i``) through a point (default: centre).
+
+    Each slice is a textured quad placed with the volume's LPS geometry, so oblique volumes show
+    where they are. ``window``/``level`` in HU (default suits air and bone).
+
+    Examples
+    --------
+    >>> from rhinoapp.render.synthetic import ct_volume
+    >>> len(slice_actors(ct_volume(spacing_mm=6.0)))
+    3
+    """
+    geometry = volume.geometry
+    nk, nj, ni = geometry.shape
+    centre = np.array([(ni - 1) / 2, (nj - 1) / 2, (nk - 1) / 2]) if through_mm is None else \
+        np.clip(np.round(geometry.physical_to_index(through_mm)), 0, [ni - 1, nj - 1, nk - 1])
+    i0, j0, k0 = (int(round(v)) for v in centre)
+    grey = np.clip((volume.hu.astype(np.float32) - (level - window / 2)) / window, 0, 1)
+    slices = (  # (2D image [rows, columns], origin, end of columns, end of rows) in (i, j, k) indices
+        (grey[k0, :, :], (0, 0, k0), (ni - 1, 0, k0), (0, nj - 1, k0)),
+        (grey[:, j0, :], (0, j0, 0), (ni - 1, j0, 0), (0, j0, nk - 1)),
+        (grey[:, :, i0], (i0, 0, 0), (i0, nj - 1, 0), (i0, 0, nk - 1)),
+    )
+    actors = []
+    for image, origin, point1, point2 in slices:
+        plane = vtkPlaneSource()
+        plane.SetOrigin(*geometry.index_to_physical(origin))
+        plane.SetPoint1(*geometry.index_to_physical(point1))
+        plane.SetPoint2(*geometry.index_to_physical(point2))
+        texture_image = vtkImageData()
+        texture_image.SetDimensions(image.shape[1], image.shape[0], 1)
+        pixels = numpy_to_vtk(np.ascontiguousarray((image * 255).astype(np.uint8)).ravel(), deep=True)
+        texture_image.GetPointData().SetScalars(pixels)
+        texture = vtkTexture()
+        texture.SetInputData(texture_image)
+        texture.InterpolateOn()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(plane.GetOutputPort())
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.SetTexture(texture)
+        actor.GetProperty().LightingOff()
+        actors.append(actor)
+    return actors
+
+
+def _nostril_seeds(surface: vtkPolyData, per_nostril: int) -> vtkPolyData:
+    faces = surface.GetCellData().GetArray("face")
+    if faces is None:
+        return vtkPolyData()
+    face = vtk_to_numpy(faces)
+    points = vtk_to_numpy(surface.GetPoints().GetData()).astype(float)
+    ids = vtk_to_numpy(surface.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    seeds = []
+    for code in (1, 2):
+        centres = points[ids[face == code]].mean(axis=1)
+        if len(centres) == 0:
+            continue
+        middle = centres.mean(axis=0)
+        rings = np.concatenate([middle + f * (centres - middle) for f in (0.25, 0.7, 1.15)])
+        step = max(1, len(rings) // per_nostril)
+        seeds.append(rings[::step][:per_nostril])
+    vpoints = vtkPoints()
+    if seeds:
+        vpoints.SetData(numpy_to_vtk(np.vstack(seeds), deep=True))
+    poly = vtkPolyData()
+    poly.SetPoints(vpoints)
+    return poly
+
+
+def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: int = 60
+                     ) -> tuple[vtkActor, vtkScalarBarActor]:
+    """Streamlines of the velocity field seeded at the nostrils, coloured by speed (m/s).
+
+    The nostrils are the surface cells with ``face`` 1 (left) and 2 (right).
+
+    Examples
+    --------
+    >>> from rhinoapp.render.synthetic import airway_surface, flow_field
+    >>> actor, bar = streamline_actor(flow_field(spacing_mm=4.0), airway_surface(2000), per_nostril=8)
+    >>> actor.GetMapper().GetInput().GetNumberOfLines() > 0, bar.GetTitle()
+    (True, 'Velocity (m/s)')
+    """
+    found = find_array(flow, _VELOCITY)
+    if found is None:
+        from rhinoapp.render.offscreen import RenderError
+
+        raise RenderError("the flow field has no 'velocity' array: check the simulation's fields.vti")
+    flow.GetPointData().SetActiveVectors(found.name)
+    tracer = vtkStreamTracer()
+    tracer.SetInputData(flow)
+    tracer.SetSourceData(_nostril_seeds(surface, per_nostril))
+    tracer.SetIntegratorTypeToRungeKutta45()
+    tracer.SetIntegrationDirectionToForward()
+    tracer.SetMaximumPropagation(400.0)
+    tracer.SetInitialIntegrationStep(0.3)
+    tracer.SetMaximumNumberOfSteps(4000)
+    tracer.SetTerminalSpeed(1e-3)
+    tracer.Update()
+    lines = vtkGeometryFilter()
+    lines.SetInputData(tracer.GetOutput())
+    lines.Update()
+    table = lookup_table("magma", found.range)
+    table.SetVectorModeToMagnitude()
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(lines.GetOutput())
+    _colour_by(mapper, FieldArray(found.name, True, found.range), table)
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetLineWidth(2.0)
+    actor.GetProperty().LightingOff()
+    return actor, scalar_bar(table, "Velocity (m/s)")
+
+
+_LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))  # +x, -x; +y, -y; +z, -z in LPS
+
+
+def direction_letters(vector: tuple[float, float, float] | np.ndarray) -> str:
+    """Patient direction letters of a vector, strongest first (as radiology viewers label edges).
+
+    Examples
+    --------
+    >>> direction_letters((1, 0, 0)), direction_letters((0, -1, 0)), direction_letters((-0.7, 0, -0.7))
+    ('L', 'A', 'RI')
+    """
+    v = np.asarray(vector, dtype=float)
+    v = v / (np.linalg.norm(v) or 1.0)
+    order = np.argsort(-np.abs(v))
+    return "".join(_LETTERS[axis][0 if v[axis] > 0 else 1] for axis in order if abs(v[axis]) > 0.38) or "?"
+
+
+def marker_actors() -> list[vtkTextActor]:
+    """Four edge labels (right, left, top, bottom) naming the patient directions; see :func:`update_markers`."""
+    actors = []
+    for x, y, horizontal, vertical in ((0.985, 0.5, "right", "center"), (0.015, 0.5, "left", "center"),
+                                       (0.5, 0.975, "center", "top"), (0.5, 0.025, "center", "bottom")):
+        actor = vtkTextActor()
+        actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+        actor.GetPositionCoordinate().SetValue(x, y)
+        prop = actor.GetTextProperty()
+        prop.SetFontSize(20)
+        prop.BoldOn()
+        prop.SetColor(1.0, 0.95, 0.6)
+        getattr(prop, f"SetJustificationTo{'Centered' if horizontal == 'center' else horizontal.title()}")()
+        getattr(prop, f"SetVerticalJustificationTo{'Centered' if vertical == 'center' else vertical.title()}")()
+        actors.append(actor)
+    return actors
+
+
+def update_markers(markers: list[vtkTextActor], camera: vtkCamera) -> None:
+    """Set the edge labels from the camera: the patient direction at each edge of the picture."""
+    up = np.array(camera.GetViewUp())
+    right = np.cross(np.array(camera.GetDirectionOfProjection()), up)
+    for actor, vector in zip(markers, (right, -right, up, -up), strict=False):
+        actor.SetInput(direction_letters(vector))
+
+
+def orientation_axes() -> vtkAxesActor:
+    """Axes labelled with the patient directions: L (+x), P (+y), S (+z)."""
+    axes = vtkAxesActor()
+    axes.SetXAxisLabelText("L")
+    axes.SetYAxisLabelText("P")
+    axes.SetZAxisLabelText("S")
+    axes.SetShaftTypeToCylinder()
+    axes.SetTotalLength(1.0, 1.0, 1.0)
+    for caption in (axes.GetXAxisCaptionActor2D(), axes.GetYAxisCaptionActor2D(), axes.GetZAxisCaptionActor2D()):
+        caption.GetCaptionTextProperty().SetColor(1, 1, 1)
+        caption.GetCaptionTextProperty().ShadowOff()
+    return axes
+
+
+def clip_plane(bounds: tuple[float, ...], clip: ClipPlane) -> vtkPlane:
+    """The VTK plane for ``clip``: mappers keep the side its normal points to.
+
+    Examples
+    --------
+    >>> from rhinoapp.render.spec import Axis
+    >>> plane = clip_plane((0, 10, 0, 20, 0, 30), ClipPlane(Axis.Y, 0.25))
+    >>> plane.GetOrigin()[1], plane.GetNormal()
+    (5.0, (0.0, -1.0, 0.0))
+    """
+    axis = clip.axis.index
+    origin = [(bounds[2 * d] + bounds[2 * d + 1]) / 2 for d in range(3)]
+    origin[axis] = bounds[2 * axis] + clip.position * (bounds[2 * axis + 1] - bounds[2 * axis])
+    normal = [0.0, 0.0, 0.0]
+    normal[axis] = 1.0 if clip.flip else -1.0
+    plane = vtkPlane()
+    plane.SetOrigin(*origin)
+    plane.SetNormal(*normal)
+    return plane
+
+
+_PRESETS = {  # direction from the focal point to the camera, and view up (LPS)
+    CameraPreset.ANTERIOR: ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
+    CameraPreset.LEFT_LATERAL: ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    CameraPreset.RIGHT_LATERAL: ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    CameraPreset.AXIAL_FROM_BELOW: ((0.0, 0.0, -1.0), (0.0, -1.0, 0.0)),  # anterior up, patient left on the right
+}
+
+
+def place_camera(camera: vtkCamera, preset: CameraPreset, bounds: tuple[float, ...], *, aspect: float = 4 / 3) -> None:
+    """Point ``camera`` at the centre of ``bounds`` from the side ``preset`` names, filling the view.
+
+    ``aspect`` is the picture's width over its height.
+
+    Examples
+    --------
+    >>> camera = vtkCamera()
+    >>> place_camera(camera, CameraPreset.LEFT_LATERAL, (-10, 10, -10, 10, -10, 10))
+    >>> [round(v) for v in camera.GetDirectionOfProjection()]  # looking from the patient's left
+    [-1, 0, 0]
+    """
+    low, high = np.asarray(bounds[0::2], dtype=float), np.asarray(bounds[1::2], dtype=float)
+    centre, half = (low + high) / 2, np.maximum((high - low) / 2, 1e-3)
+    towards, up = (np.asarray(v) for v in _PRESETS[preset])
+    right = np.cross(-towards, up)
+    half_width, half_height, half_depth = (float(np.abs(v) @ half) for v in (right, up, towards))
+    tangent = math.tan(math.radians(camera.GetViewAngle()) / 2)
+    distance = 1.12 * max(half_height, half_width / aspect) / tangent + half_depth
+    camera.SetFocalPoint(*centre)
+    camera.SetPosition(*(centre + distance * towards))
+    camera.SetViewUp(*up)
+    camera.SetClippingRange(distance * 0.01, distance * 4)

@@ -10,10 +10,9 @@ its data is invalid.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -28,6 +27,7 @@ from rhinoapp.dicom.profile import Action, SafePrivateTable, TagPattern
 __all__ = ["Walk"]
 
 _TEXT_VRS = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "PN", "AE"})
+_GATHERED_VRS = _TEXT_VRS | {"DA", "DT"}
 _BINARY_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
 _NUMBER_DUMMIES = {"DS": "0", "IS": "0", "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "UL": 0, "US": 0, "SV": 0, "UV": 0}
 _TEXT_DUMMIES = {"DA": "19000101", "TM": "000000", "DT": "19000101000000", "AS": "000D", "UR": "urn:x-removed"}
@@ -240,34 +240,36 @@ class Walk:
             return frozenset()
         names: list[str] = []
         values: list[str] = []
-        removed = (Action.REMOVE, Action.ZERO, Action.DUMMY)
-        self._visit(dataset, lambda tag, element: self._gather(tag, element, removed, names, values))
+        charset = str(dataset.get("SpecificCharacterSet", "") or "")
+        encoding = "utf-8" if "192" in charset else "latin-1" if "2022" not in charset else None
+        self._visit(dataset, names, values, encoding)
         return identifier_tokens(values, person_names=names)
 
-    def _gather(self, tag: int, element: DataElement, removed: tuple, names: list[str], values: list[str]) -> None:
-        if self._actions.get(tag) not in removed or element.VR not in _TEXT_VRS | {"DA", "DT"}:
-            return
-        for value in _values(element):
-            if element.VR == "PN" or _IDENTITY_KEYWORD.search(keyword_for_tag(tag)):
-                names.append(str(value))
-            else:
-                values.append(str(value))
-            if element.VR in ("DA", "DT") and len(str(value)) >= 8:
-                text = str(value)
-                values.extend([f"{text[:4]}-{text[4:6]}-{text[6:8]}", f"{text[6:8]}.{text[4:6]}.{text[:4]}"])
-
-    def _visit(self, dataset: Dataset, visit: Callable[[int, DataElement], None]) -> None:
+    def _visit(self, dataset: Dataset, names: list[str], values: list[str], encoding: str | None) -> None:
+        removed = (Action.REMOVE, Action.ZERO, Action.DUMMY)
         for tag in dataset.keys():
             if (tag >> 16) & 1:
                 continue
-            if tag in self._actions:
-                element = dataset[tag]
-                if element.VR == "SQ":
-                    for item in element.value or ():
-                        self._visit(item, visit)
-                else:
-                    visit(tag, element)
-            elif _vr(dataset, tag) == "SQ":
+            action = self._actions.get(tag)
+            vr = _vr(dataset, tag)
+            if vr == "SQ":
                 for item in dataset[tag].value or ():
-                    self._visit(item, visit)
+                    self._visit(item, names, values, encoding)
+            elif action in removed and vr in _GATHERED_VRS:
+                self._gather(dataset, tag, vr, names, values, encoding)
 
+    @staticmethod
+    def _gather(dataset: Dataset, tag: int, vr: str, names: list[str], values: list[str],
+                encoding: str | None) -> None:
+        raw = dataset.get_item(tag)
+        if isinstance(raw, RawDataElement) and encoding is not None:  # decode without pydicom's conversion
+            texts = (raw.value or b"").decode(encoding, "replace").strip(" \x00").split("\\")
+        else:
+            texts = [str(v) for v in _values(dataset[tag])]
+        target = names if vr == "PN" or _IDENTITY_KEYWORD.search(keyword_for_tag(tag)) else values
+        for text in (t.strip() for t in texts):
+            if not text:
+                continue
+            target.append(text)
+            if vr in ("DA", "DT") and len(text) >= 8:
+                values.extend([f"{text[:4]}-{text[4:6]}-{text[6:8]}", f"{text[6:8]}.{text[4:6]}.{text[:4]}"])

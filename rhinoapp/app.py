@@ -4,7 +4,7 @@ Each browser session gets its own state (the app is served as a function); the s
 engine and artifact folder) is opened once per process and shared.
 
 ``panel serve rhinoapp/app.py`` also works: run as a Panel script, this module serves the app
-with settings from ``RHINOAPP_*`` variables.
+with settings from ``RHINOAPP_*`` variables (add ``--plugins rhinoapp.render.plugin`` for 3D views).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import panel as pn
 
 from rhinoapp.config import Settings, load_settings
 from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.render.bridge import default_service
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
@@ -88,6 +89,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     """
     store = store or open_store(settings)
     runner = JobRunner(settings, store)
+    render = default_service()  # 3D views: routes on this port, one render worker per session
+    render.prepare()
     _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
     server = pn.serve(
         {"/": app_factory(settings, store, runner)},
@@ -98,6 +101,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
         title="rhinoapp",
         static_dirs={"assets": str(assets_dir())},
         websocket_origin=_websocket_origins(settings),
+        extra_patterns=render.routes(),
         threaded=False,
         print=False,
     )
@@ -108,6 +112,10 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
             server.show("/")
         server.io_loop.start()
     finally:
+        try:
+            server.io_loop.run_sync(render.close, timeout=15)
+        except Exception:  # shutting down: the workers also exit when their sockets close
+            _log.warning("the render workers did not stop cleanly", exc_info=True)
         try:
             server.io_loop.run_sync(runner.close, timeout=30)
         except Exception:  # shutting down: closing the clusters is best effort

@@ -26,20 +26,19 @@ import functools
 import hmac
 import json
 import logging
-import math
 import secrets
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from rhinoapp.render.client import WorkerClient
+from rhinoapp.render.handlers import validate_interaction
 from rhinoapp.render.offscreen import OffscreenCheck, RenderError, check_offscreen, offscreen_environment
-from rhinoapp.render.spec import CameraPreset, ClipPlane, SceneSpec
+from rhinoapp.render.spec import SceneSpec
 
-__all__ = ["RenderService", "ViewTicket", "default_service", "validate_interaction"]
+__all__ = ["RenderService", "ViewTicket", "default_service"]
 
 _log = logging.getLogger(__name__)
-_INTERACTION = {"rotate", "pan", "zoom", "camera", "clip", "resize", "frame"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,42 +65,6 @@ class _Session:
     failure: str = ""
     stop_timer: asyncio.TimerHandle | None = None
     waiters: dict[int, asyncio.Future[bytes]] = dataclasses.field(default_factory=dict)
-
-
-def validate_interaction(message: dict[str, Any]) -> dict[str, Any]:
-    """Check a command from a page and keep only its known fields (pages cannot open files).
-
-    Examples
-    --------
-    >>> validate_interaction({"op": "rotate", "dx": 0.1, "dy": 0, "phase": "move", "x": "ignored"})
-    {'op': 'rotate', 'phase': 'move', 'dx': 0.1, 'dy': 0.0}
-    >>> validate_interaction({"op": "open", "spec": {}})
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown command 'open'
-    """
-    op = message.get("op")
-    if op not in _INTERACTION:
-        raise ValueError(f"unknown command {op!r}")
-    clean: dict[str, Any] = {"op": op}
-    if op in ("rotate", "pan", "zoom"):
-        clean["phase"] = {"start": "start", "end": "end"}.get(message.get("phase"), "move")
-        for name, low, high in (("dx", -5, 5), ("dy", -5, 5), ("factor", 0.2, 5)):
-            if name in message or (op == "zoom" and name == "factor") or (op != "zoom" and name != "factor"):
-                value = float(message.get(name, 1.0 if name == "factor" else 0.0))
-                if not math.isfinite(value):
-                    raise ValueError(f"{name} must be a finite number")
-                clean[name] = min(max(value, low), high)
-    elif op == "camera":
-        clean["preset"] = CameraPreset(message.get("preset")).value
-    elif op == "clip":
-        clip = message.get("clip")
-        clean["clip"] = None if not clip else dataclasses.asdict(ClipPlane(**{k: clip[k] for k in ("axis", "position", "flip") if k in clip}))
-        if clean["clip"]:
-            clean["clip"]["axis"] = clean["clip"]["axis"].value
-    elif op == "resize":
-        clean["width"], clean["height"] = (int(min(max(float(message.get(n, 0)), 16), 4096)) for n in ("width", "height"))
-    return clean
 
 
 class RenderService:
@@ -143,6 +106,7 @@ class RenderService:
         self._check: Future[OffscreenCheck] | None = None
         self._requests = 0
         self.mounted = False
+        self._standalone: Any = None
 
     # --- registry: thread-safe, called by the views layer --------------------------------------
 
@@ -190,12 +154,21 @@ class RenderService:
         with self._lock:
             return [s.worker.pid for s in self._sessions.values() if s.worker is not None and s.worker.alive and s.worker.pid]
 
-    def routes(self, *, any_origin: bool = False) -> list[tuple[str, type, dict[str, Any]]]:
-        """Tornado routes for ``extra_patterns`` (``any_origin`` for a notebook's own server)."""
-        from rhinoapp.render import handlers
+    def routes(self) -> list[tuple[str, type, dict[str, Any]]]:
+        """Tornado routes for Panel's ``extra_patterns``; views then use the page's own server."""
+        from rhinoapp.render.handlers import routes
 
         self.mounted = True
-        return handlers.routes(self, any_origin=any_origin)
+        return routes(self)
+
+    def notebook_port(self) -> int:
+        """The port of this process's own render server on 127.0.0.1 (for notebooks), started once."""
+        from rhinoapp.render.standalone import StandaloneServer
+
+        with self._lock:
+            if self._standalone is None:
+                self._standalone = StandaloneServer(self)
+            return self._standalone.port
 
     def prepare(self) -> None:
         """Start the offscreen check now (in a thread) so that the first view opens sooner."""

@@ -6,22 +6,62 @@ They only check keys and move bytes; every await is on a socket, never on a rend
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from tornado.web import HTTPError, RequestHandler
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from rhinoapp.render.offscreen import RenderError
+from rhinoapp.render.spec import CameraPreset, ClipPlane
 
 if TYPE_CHECKING:
     from rhinoapp.render.bridge import RenderService
 
-__all__ = ["HealthHandler", "RenderSocket", "ScreenshotHandler", "routes"]
+__all__ = ["HealthHandler", "RenderSocket", "ScreenshotHandler", "routes", "validate_interaction"]
 
 _log = logging.getLogger(__name__)
 _VIEW = r"([A-Za-z0-9_\-]{8,64})"
+_INTERACTION = {"rotate", "pan", "zoom", "camera", "clip", "resize", "frame"}
+
+
+def validate_interaction(message: dict[str, Any]) -> dict[str, Any]:
+    """Check a command from a page and keep only its known fields (pages cannot open files).
+
+    Examples
+    --------
+    >>> validate_interaction({"op": "rotate", "dx": 0.1, "dy": 0, "phase": "move", "x": "ignored"})
+    {'op': 'rotate', 'phase': 'move', 'dx': 0.1, 'dy': 0.0}
+    >>> validate_interaction({"op": "open", "spec": {}})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown command 'open'
+    """
+    op = message.get("op")
+    if op not in _INTERACTION:
+        raise ValueError(f"unknown command {op!r}")
+    clean: dict[str, Any] = {"op": op}
+    if op in ("rotate", "pan", "zoom"):
+        clean["phase"] = {"start": "start", "end": "end"}.get(message.get("phase"), "move")
+        for name, low, high in (("dx", -5, 5), ("dy", -5, 5), ("factor", 0.2, 5)):
+            if name in message or (op == "zoom" and name == "factor") or (op != "zoom" and name != "factor"):
+                value = float(message.get(name, 1.0 if name == "factor" else 0.0))
+                if not math.isfinite(value):
+                    raise ValueError(f"{name} must be a finite number")
+                clean[name] = min(max(value, low), high)
+    elif op == "camera":
+        clean["preset"] = CameraPreset(message.get("preset")).value
+    elif op == "clip":
+        clip = message.get("clip")
+        clean["clip"] = None if not clip else dataclasses.asdict(ClipPlane(**{k: clip[k] for k in ("axis", "position", "flip") if k in clip}))
+        if clean["clip"]:
+            clean["clip"]["axis"] = clean["clip"]["axis"].value
+    elif op == "resize":
+        clean["width"], clean["height"] = (int(min(max(float(message.get(n, 0)), 16), 4096)) for n in ("width", "height"))
+    return clean
 
 
 class _Authorised:
@@ -33,6 +73,9 @@ class _Authorised:
         key = self.get_query_argument("key", None) or self.request.headers.get("X-Rhinoapp-Render-Key")
         if not self.path_args or not self.service.authorised(self.path_args[0], key):
             raise HTTPError(403, "this 3D view belongs to another session")
+
+    def _request_summary(self: Any) -> str:  # the access log must not show the key
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
 
 class RenderSocket(_Authorised, WebSocketHandler):

@@ -85,24 +85,18 @@ def ct_from_image(image: vtkImageData, array: str | None = None) -> CTVolume:
 
 
 def read_volume(path: str) -> CTVolume:
-    """A CT volume from ``.vti`` (LPS) or NIfTI (``.nii``, ``.nii.gz``; its RAS affine is converted)."""
+    """A CT volume from ``.vti`` (LPS), or NIfTI / NRRD through :mod:`rhinoapp.volumes`."""
     file = _existing(path, "CT volume")
     if file.suffix.lower() == ".vti":
         reader = vtkXMLImageDataReader()
         reader.SetFileName(str(file))
         reader.Update()
         return ct_from_image(reader.GetOutput())
-    if file.name.lower().endswith((".nii", ".nii.gz")):
-        import nibabel
+    from rhinoapp import volumes
 
-        image = nibabel.load(str(file))
-        affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ image.affine  # RAS -> LPS
-        spacing = np.linalg.norm(affine[:3, :3], axis=0)
-        direction = affine[:3, :3] / spacing
-        hu = np.asarray(image.dataobj)
-        geometry = ImageGeometry(hu.shape[::-1], tuple(spacing), tuple(affine[:3, 3]), tuple(direction.ravel()))
-        return CTVolume(np.ascontiguousarray(hu.transpose(2, 1, 0)), geometry)
-    raise RenderError(f"cannot read a CT volume from {file.name}: use .vti or .nii.gz")
+    if volumes.format_of(file) is None:
+        raise RenderError(f"cannot read a CT volume from {file.name}: use .vti, .nii.gz or .nrrd")
+    return volumes.read_volume(file)
 
 
 def read_flow(path: str) -> vtkImageData:

@@ -15,7 +15,7 @@ from vtkmodules.vtkRenderingCore import vtkActor, vtkRenderer, vtkRenderWindow
 
 import vtkmodules.vtkRenderingFreeType  # noqa: F401  (text: scalar bars, markers)
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL window classes)
-from rhinoapp.render import scenes
+from rhinoapp.render import orientation, scenes
 from rhinoapp.render.frames import STILL, FrameQuality
 from rhinoapp.render.loaders import SceneData
 from rhinoapp.render.spec import CameraPreset, ClipPlane, SceneSpec
@@ -64,7 +64,7 @@ class SceneView:
         self._axes_renderer.SetLayer(1)
         self._axes_renderer.SetViewport(0.0, 0.0, 0.16, 0.22)
         self._axes_renderer.InteractiveOff()
-        self._axes_renderer.AddActor(scenes.orientation_axes())
+        self._axes_renderer.AddActor(orientation.orientation_axes())
         self.window.AddRenderer(self._axes_renderer)
         self._size = (64, 64)
         self.set_size(width, height)
@@ -99,7 +99,7 @@ class SceneView:
         self._has_bar = bool(bars)
         for bar_actor in bars:
             self.renderer.AddViewProp(bar_actor)
-        self._markers = scenes.marker_actors() if spec.markers else []
+        self._markers = orientation.marker_actors() if spec.markers else []
         for marker in self._markers:
             self.renderer.AddViewProp(marker)
         self.set_lod(False)
@@ -129,7 +129,7 @@ class SceneView:
         if self._has_bar:  # keep the right fifth of the picture for the colour bar
             aspect *= 0.8
             self.camera.SetWindowCenter(0.2, 0.0)
-        scenes.place_camera(self.camera, CameraPreset(preset), self.bounds, aspect=aspect)
+        orientation.place_camera(self.camera, CameraPreset(preset), self.bounds, aspect=aspect)
 
     def rotate(self, azimuth_deg: float, elevation_deg: float) -> None:
         """Turn the camera around the focal point (trackball style)."""
@@ -157,7 +157,7 @@ class SceneView:
 
     def set_clip(self, clip: ClipPlane | None) -> None:
         """Clip every actor of the scene with one plane, or remove the clip (``None``)."""
-        plane = scenes.clip_plane(self.bounds, clip) if clip is not None else None
+        plane = orientation.clip_plane(self.bounds, clip) if clip is not None else None
         for actor in self._clipped:
             mapper = actor.GetMapper()
             mapper.RemoveAllClippingPlanes()
@@ -186,7 +186,7 @@ class SceneView:
         axes_camera.SetPosition(*(-4.5 * direction))
         axes_camera.SetViewUp(*camera.GetViewUp())
         self._axes_renderer.ResetCameraClippingRange()
-        scenes.update_markers(self._markers, camera)
+        orientation.update_markers(self._markers, camera)
 
     def close(self) -> None:
         """Release the OpenGL resources."""

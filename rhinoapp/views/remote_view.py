@@ -1,0 +1,101 @@
+"""A server-rendered 3D view for any page or notebook: frames stream in, mouse and keys go out.
+
+The scene is rendered by this session's render worker (see :mod:`rhinoapp.render`); the page
+only shows images. Served by ``rhinoapp serve``, the view talks to routes on Panel's own port;
+in a notebook it uses a small render server of the kernel (through jupyter-server-proxy when
+there is one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import panel as pn
+import param
+from panel.custom import JSComponent
+
+from rhinoapp.render.bridge import RenderService, ViewTicket, default_service
+from rhinoapp.render.spec import CameraPreset, SceneSpec
+from rhinoapp.views.assets import assets_dir, read_asset
+
+__all__ = ["RemoteView"]
+
+NOT_MOUNTED = ("3D views need the render routes on this server: start it with `rhinoapp serve`, or add "
+               "`--plugins rhinoapp.render.plugin` to `panel serve`.")
+
+
+class FrameStream(JSComponent):
+    """The browser side: ``assets/remote_view.js``."""
+
+    path = param.String(default="", doc="Route of the view's websocket, with its key")
+    port = param.Integer(default=0, doc="The notebook render server's port (0: the page's own server)")
+    proxy = param.Boolean(default=False, doc="Reach that port through jupyter-server-proxy")
+    presets = param.List(default=[[p.value, p.label] for p in CameraPreset])
+    message = param.String(default="", doc="Shown instead of the view when it cannot start")
+    label = param.String(default="3D view")
+
+    _esm = assets_dir() / "remote_view.js"
+    _stylesheets = [read_asset("remote_view.css")]
+
+
+class RemoteView(pn.viewable.Viewer):
+    """A 3D view of a :class:`~rhinoapp.render.spec.SceneSpec`, rendered on the server.
+
+    Parameters
+    ----------
+    scene
+        What to show; assign a new spec to update the view (the camera stays).
+    service
+        The render service; the process's default one when omitted.
+    jupyter_proxy
+        In a notebook, reach the kernel's render server through jupyter-server-proxy
+        (default: when running under JupyterHub or when jupyter-server-proxy is installed).
+
+    Examples
+    --------
+    >>> from rhinoapp.render import SceneSpec, Synthetic
+    >>> view = RemoteView(SceneSpec(synthetic=Synthetic(2000)), service=RenderService())
+    >>> view.ticket.path().startswith("render/")
+    True
+    """
+
+    scene = param.ClassSelector(class_=SceneSpec, doc="What the view shows")
+    label = param.String(default="3D view of the airway")
+    height = param.Integer(default=520, bounds=(200, None))
+    jupyter_proxy = param.Boolean(default=None, allow_None=True)
+
+    def __init__(self, scene: SceneSpec | None = None, *, service: RenderService | None = None, **params: object) -> None:
+        super().__init__(scene=scene, **params)
+        self._service = service or default_service()
+        self._service.prepare()
+        context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+        self._served = context is not None
+        if context is not None:  # a served page: routes on Panel's own port, ended with the session
+            session_id = context.id
+            pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
+        else:  # a notebook kernel: one render worker for all its views
+            session_id = f"kernel-{os.getpid()}"
+        self.ticket: ViewTicket = self._service.open_view(session_id, self.scene)
+        self._stream: FrameStream | None = None
+        self.param.watch(lambda event: self._service.update_view(self.ticket.view_id, event.new), "scene")
+
+    def _stream_options(self) -> dict[str, object]:
+        if self._served:
+            if not self._service.mounted:
+                return {"message": NOT_MOUNTED}
+            return {"path": f"{pn.state.base_url.rstrip('/')}/{self.ticket.path()}"}
+        proxy = self.jupyter_proxy
+        if proxy is None:
+            proxy = "JUPYTERHUB_SERVICE_PREFIX" in os.environ or importlib.util.find_spec("jupyter_server_proxy") is not None
+        return {"path": self.ticket.path(), "port": self._service.notebook_port(), "proxy": proxy}
+
+    def show_camera(self, preset: CameraPreset) -> None:
+        """Look from a standard direction (as the toolbar buttons do)."""
+        self._service.command(self.ticket.view_id, {"op": "camera", "preset": CameraPreset(preset).value})
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        if self._stream is None:  # made on first display: a notebook's render server starts only then
+            self._stream = FrameStream(label=self.label, height=self.height, sizing_mode="stretch_width",
+                                        margin=(4, 0), **self._stream_options())
+        return self._stream

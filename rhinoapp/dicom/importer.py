@@ -101,7 +101,17 @@ def load_upload(blobs: Iterable[bytes], *, deidentifier: Deidentifier) -> Loaded
 
 
 def select_series(loaded: LoadedUpload, selector: str | None, *, secret: bytes, min_slices: int = 3) -> Series:
-    """The series to import: by list number, de-identified UID or original UID (mapped with ``secret``)."""
+    """The series to import: by list number, de-identified UID or original UID (mapped with ``secret``).
+
+    Examples
+    --------
+    >>> from rhinoapp.dicom.testing import encode, make_ct_series
+    >>> slices = make_ct_series(slices=3, shape=(8, 8))
+    >>> loaded = load_upload([encode(ds) for ds in slices], deidentifier=Deidentifier(b"k" * 16))
+    >>> chosen = select_series(loaded, str(slices[0].SeriesInstanceUID), secret=b"k" * 16)
+    >>> chosen.uid == mapped_uid(b"k" * 16, str(slices[0].SeriesInstanceUID))
+    True
+    """
     aliases = {}
     if selector and not selector.isdigit():
         aliases[selector] = mapped_uid(secret, selector)

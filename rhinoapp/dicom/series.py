@@ -232,6 +232,18 @@ def choose_series(series: tuple[Series, ...], selector: str | None = None, *, mi
     ``selector`` is a 1-based index into the candidate list, or a SeriesInstanceUID
     (``uid_aliases`` maps other spellings, e.g. an original UID, to the de-identified one).
     Without a selector, the only usable CT series is taken; otherwise the error lists them.
+
+    Examples
+    --------
+    >>> from rhinoapp.dicom.testing import make_ct_series
+    >>> series = group_series(make_ct_series(slices=3, shape=(8, 8), phi=False)
+    ...                       + make_ct_series(slices=2, shape=(8, 8), series=2, phi=False))
+    >>> choose_series(series).number  # the 2-slice series is not usable
+    1
+    >>> choose_series(series, "2")
+    Traceback (most recent call last):
+    ...
+    rhinoapp.dicom.series.SeriesError: series 2 cannot be imported: 2 slice(s); at least 3 needed.
     """
     summaries = [s.summary(i, min_slices=min_slices) for i, s in enumerate(series, start=1)]
     listing = "\n".join(s.line() for s in summaries)
@@ -245,10 +257,12 @@ def choose_series(series: tuple[Series, ...], selector: str | None = None, *, mi
             uid = (uid_aliases or {}).get(selector, selector)
             chosen = next((s for s in series if s.uid == uid), None)
         if chosen is None:
-            raise SeriesError(f"no series {selector!r} in the upload; choose a number or UID from:\n{listing}")
+            shown = repr(selector) if selector.isdigit() else "with that UID"  # never echo an original UID
+            raise SeriesError(f"no series {shown} in the upload; choose a number or UID from:\n{listing}")
         summary = summaries[series.index(chosen)]
         if not summary.usable:
-            raise SeriesError(f"series {selector} cannot be imported: {summary.reason}.")
+            shown = selector if selector.isdigit() else str(summary.index)
+            raise SeriesError(f"series {shown} cannot be imported: {summary.reason}.")
         return chosen
     usable = [s for s, summary in zip(series, summaries, strict=True) if summary.usable]
     if len(usable) == 1:

@@ -59,7 +59,13 @@ class UploadLimits:
 
 
 def is_zip(head: bytes) -> bool:
-    """Whether the bytes start like a zip archive."""
+    """Whether the bytes start like a zip archive.
+
+    Examples
+    --------
+    >>> is_zip(b"PK\x03\x04..."), is_zip(b"DICM")
+    (True, False)
+    """
     return head[:4] in _ZIP_MAGICS
 
 
@@ -141,6 +147,14 @@ def iter_upload(paths: Iterable[Path], limits: UploadLimits) -> Iterator[tuple[s
 
     Labels are paths relative to the folder given (``archive.zip:member`` inside zips), for
     reports to the person running a batch; they are never logged. Limits are checked as it goes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.dcm").write_bytes(b"abc")
+    >>> list(iter_upload([folder], UploadLimits(100)))
+    [('a.dcm', b'abc')]
     """
     budget, count = [limits.max_bytes], 0
     for path in paths:

@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels.decoders.base import get_decoder
 from scipy import ndimage
 
 from rhinoapp.core.volume import CTVolume, ImageGeometry
@@ -29,6 +31,15 @@ _AIR_HU = -1024
 _SAME_POSITION_MM = 1e-3
 _ORIENTATION_TOLERANCE = 1e-3
 _TILT_MIN_DEG = 0.05
+# Transfer syntax (prefix) -> decoder plugins with permissive licences, in order of preference.
+_PERMISSIVE_DECODERS = (
+    ("1.2.840.10008.1.2.4.5", ("gdcm", "pillow")),  # JPEG baseline, extended, lossless (.50-.57)
+    ("1.2.840.10008.1.2.4.70", ("gdcm",)),  # JPEG lossless SV1
+    ("1.2.840.10008.1.2.4.8", ("pyjpegls", "gdcm")),  # JPEG-LS
+    ("1.2.840.10008.1.2.4.9", ("pylibjpeg", "gdcm", "pillow")),  # JPEG 2000 (pylibjpeg-openjpeg)
+    ("1.2.840.10008.1.2.4.20", ("pylibjpeg",)),  # HTJ2K (pylibjpeg-openjpeg)
+    ("1.2.840.10008.1.2.5", ("pydicom", "gdcm")),  # RLE
+)
 
 
 class TiltPolicy(enum.Enum):
@@ -81,12 +92,35 @@ def _check_consistent(slices: tuple[SliceRef, ...]) -> tuple[np.ndarray, np.ndar
     return row, col, _unit(np.cross(row, col))
 
 
+def _permissive_plugin(dataset: Dataset) -> str:
+    """The first installed decoder under a permissive licence for the dataset's transfer syntax.
+
+    Naming the plugin keeps GPL decoders (e.g. pylibjpeg-libjpeg) out even when installed.
+    """
+    syntax = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", "") or "")
+    preferred = next((plugins for prefix, plugins in _PERMISSIVE_DECODERS if syntax.startswith(prefix)), None)
+    if preferred is None:
+        return ""
+    try:
+        available = set(get_decoder(syntax).available_plugins)
+    except (NotImplementedError, ValueError):
+        available = set()
+    chosen = next((p for p in preferred if p in available), None)
+    if chosen is None:
+        raise SeriesError(f"no permissively licensed decoder is installed for the transfer syntax {syntax}; install "
+                          "pylibjpeg-openjpeg, pyjpegls or python-gdcm (GPL decoders are not used).")
+    return chosen
+
+
 def _decode(ref: SliceRef, cache: dict[int, np.ndarray]) -> np.ndarray:
     key = id(ref.dataset)
     if key not in cache:
         with quiet():
             try:
+                ref.dataset.pixel_array_options(decoding_plugin=_permissive_plugin(ref.dataset))
                 cache[key] = ref.dataset.pixel_array
+            except SeriesError:
+                raise
             except Exception as error:
                 raise SeriesError(
                     f"the pixel data of an image cannot be decoded ({type(error).__name__}: the transfer syntax "

@@ -26,7 +26,16 @@ _BYTES = 32
 
 
 def read_secret(path: Path) -> bytes:
-    """Read a secret file (for example one shared by the sites of a study); it must be mode 0600."""
+    """Read a secret file (for example one shared by the sites of a study); it must be mode 0600.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> created = installation_secret(folder)
+    >>> read_secret(folder / SECRET_FILE) == created
+    True
+    """
     if not Path(path).is_file():
         raise StoreError(f"the secret file {path} does not exist; give the path of a secret.key.")
     return _read(Path(path))

@@ -44,7 +44,17 @@ def format_of(path: Path | str) -> VolumeFormat | None:
 
 
 def read_volume(path: Path) -> CTVolume:
-    """Read a NIfTI or NRRD file into a CT volume (LPS, ``[k, j, i]``)."""
+    """Read a NIfTI or NRRD file into a CT volume (LPS, ``[k, j, i]``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rhinoapp.core.volume import ImageGeometry
+    >>> volume = CTVolume(np.zeros((2, 3, 4), np.int16), ImageGeometry((2, 3, 4), (0.5, 0.5, 1.0)))
+    >>> path = write_volume(volume, Path(tempfile.mkdtemp()) / "ct.nrrd")
+    >>> read_volume(path).geometry.spacing_mm
+    (0.5, 0.5, 1.0)
+    """
     kind = format_of(path)
     if kind is None:
         raise ValidationError(f"{Path(path).name} is not a NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) file.")
@@ -54,7 +64,16 @@ def read_volume(path: Path) -> CTVolume:
 
 
 def write_volume(volume: CTVolume, path: Path) -> Path:
-    """Write ``volume`` as NIfTI or NRRD, chosen by the file name; atomically (temporary file, rename)."""
+    """Write ``volume`` as NIfTI or NRRD, chosen by the file name; atomically (temporary file, rename).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rhinoapp.core.volume import ImageGeometry
+    >>> volume = CTVolume(np.zeros((2, 3, 4), np.int16), ImageGeometry((2, 3, 4)))
+    >>> write_volume(volume, Path(tempfile.mkdtemp()) / "ct.nii.gz").name
+    'ct.nii.gz'
+    """
     kind = format_of(path)
     if kind is VolumeFormat.NRRD:
         return write_nrrd(volume, Path(path))

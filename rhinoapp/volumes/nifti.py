@@ -60,6 +60,13 @@ def from_nifti_image(image: nib.Nifti1Image | nib.Nifti2Image) -> CTVolume:
 
     The sform is used when its code is set, else the qform; an image with neither has no
     known orientation and is refused (left and right could be swapped).
+
+    Examples
+    --------
+    >>> image = nib.Nifti1Image(np.zeros((4, 3, 2), np.int16), np.diag([-0.5, -0.5, 2.0, 1.0]))
+    >>> image.set_sform(image.affine, code=1)
+    >>> from_nifti_image(image).geometry.spacing_mm  # RAS (-0.5, -0.5) is LPS (+0.5, +0.5)
+    (0.5, 0.5, 2.0)
     """
     header = image.header
     sform, sform_code = image.get_sform(coded=True)
@@ -114,7 +121,14 @@ def read_nifti(path: Path) -> CTVolume:
 
 
 def read_nifti_bytes(data: bytes) -> CTVolume:
-    """Read NIfTI-1 bytes (gzip-compressed or not), e.g. a browser upload."""
+    """Read NIfTI-1 bytes (gzip-compressed or not), e.g. a browser upload.
+
+    Examples
+    --------
+    >>> hu = np.zeros((2, 3, 4), dtype=np.int16)
+    >>> read_nifti_bytes(nifti_bytes(CTVolume(hu, ImageGeometry(hu.shape)))).hu.shape
+    (2, 3, 4)
+    """
     try:
         raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
         image = nib.Nifti1Image.from_bytes(raw)

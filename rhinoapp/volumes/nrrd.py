@@ -64,7 +64,15 @@ def nrrd_bytes(volume: CTVolume, *, encoding: str = "gzip") -> bytes:
 
 
 def write_nrrd(volume: CTVolume, path: Path, *, encoding: str = "gzip") -> Path:
-    """Write ``volume`` to ``path`` (``.nrrd`` attached, ``.nhdr`` + ``.raw.gz`` detached), atomically."""
+    """Write ``volume`` to ``path`` (``.nrrd`` attached, ``.nhdr`` + ``.raw.gz`` detached), atomically.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_nrrd(CTVolume(np.zeros((2, 3, 4), np.int16), ImageGeometry((2, 3, 4))), folder / "ct.nhdr")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['ct.nhdr', 'ct.raw.gz']
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() != ".nhdr":
@@ -80,7 +88,15 @@ def write_nrrd(volume: CTVolume, path: Path, *, encoding: str = "gzip") -> Path:
 
 
 def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:
-    """The CT volume of NRRD ``data`` read with ``index_order="C"`` (so ``[k, j, i]``) and its header."""
+    """The CT volume of NRRD ``data`` read with ``index_order="C"`` (so ``[k, j, i]``) and its header.
+
+    Examples
+    --------
+    >>> header = {"space": "right-anterior-superior", "space directions": np.diag([0.5, 0.5, 2.0]),
+    ...           "space origin": np.array([10.0, 20.0, 30.0])}
+    >>> from_nrrd(np.zeros((2, 3, 4), np.int16), header).geometry.origin_mm  # RAS -> LPS
+    (-10.0, -20.0, 30.0)
+    """
     if data.ndim != 3:
         raise ValidationError(f"the NRRD volume has {data.ndim} dimensions; a CT volume has 3 (no vector or time axes).")
     space = str(header.get("space", "")).strip().lower()

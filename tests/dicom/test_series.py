@@ -133,9 +133,14 @@ def test_compressed_transfer_syntaxes(syntax: str) -> None:
     assert np.array_equal(decoded, expected)
 
 
-def test_jpeg_lossless_decodes_with_permissive_plugins() -> None:
-    ds = read_dataset(pydicom_file("JPEG-LL.dcm"))
+def test_decoders_are_chosen_among_permissive_plugins() -> None:
+    from rhinoapp.dicom.volume import _permissive_plugin
+
+    ds = read_dataset(pydicom_file("JPEG-LL.dcm"))  # JPEG lossless: gdcm (BSD), never pylibjpeg-libjpeg (GPL)
+    assert _permissive_plugin(ds) == "gdcm"
+    ds.pixel_array_options(decoding_plugin="gdcm")
     assert ds.pixel_array.shape == (int(ds.Rows), int(ds.Columns))
+    assert _permissive_plugin(read_dataset(pydicom_file("J2K_pixelrep_mismatch.dcm"))) == "pylibjpeg"
 
 
 def test_series_listing_and_choice() -> None:

@@ -80,6 +80,8 @@ class RenderService:
         CPU priority offset of the workers (they yield to the web server).
     render_threads
         Rasteriser threads of Mesa llvmpipe per worker (``None``: one per CPU).
+    offscreen
+        A known-good :func:`~rhinoapp.render.offscreen.check_offscreen` result (skips the check).
 
     Examples
     --------
@@ -93,7 +95,7 @@ class RenderService:
     """
 
     def __init__(self, *, idle_stop_s: float = 20.0, max_workers: int = 16, nice: int = 10,
-                 render_threads: int | None = None) -> None:
+                 render_threads: int | None = None, offscreen: OffscreenCheck | None = None) -> None:
         self.idle_stop_s = idle_stop_s
         self.max_workers = max_workers
         self._nice = nice
@@ -104,6 +106,9 @@ class RenderService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rhinoapp-render")
         self._check: Future[OffscreenCheck] | None = None
+        if offscreen is not None:
+            self._check = Future()
+            self._check.set_result(offscreen)
         self._requests = 0
         self.mounted = False
         self._standalone: Any = None

@@ -36,7 +36,7 @@ from rhinoapp.core.volume import CTVolume
 from rhinoapp.render.spec import Colouring
 
 __all__ = [
-    "FACE_COLOURS", "FieldArray", "decimated", "find_array", "lookup_table", "scalar_bar", "slice_actors",
+    "FACE_COLOURS", "FieldArray", "decimated", "find_array", "lookup_table", "scalar_bar", "scale_text", "slice_actors",
     "streamline_actor", "surface_actor", "with_normals",
 ]
 
@@ -50,8 +50,8 @@ _MAPS = {
               (0.75, (0.987, 0.536, 0.382)), (1.0, (0.987, 0.991, 0.750))),
 }
 _FIELDS = {
-    Colouring.PRESSURE: (("pressure", "p", "static_pressure"), "Pressure (Pa)", "coolwarm"),
-    Colouring.WALL_SHEAR_STRESS: (("wss", "wall_shear_stress", "wallshearstress"), "Wall shear stress (Pa)", "viridis"),
+    Colouring.PRESSURE: (("pressure", "p", "static_pressure"), "Pressure\n(Pa)", "coolwarm"),
+    Colouring.WALL_SHEAR_STRESS: (("wss", "wall_shear_stress", "wallshearstress"), "Wall shear\nstress (Pa)", "viridis"),
 }
 _VELOCITY = ("velocity", "u", "v")
 
@@ -100,7 +100,10 @@ def lookup_table(name: str, value_range: tuple[float, float]) -> vtkLookupTable:
 
 
 def scalar_bar(table: vtkLookupTable, title: str) -> vtkScalarBarActor:
-    """A vertical colour bar on the right edge, with the quantity and its unit as title."""
+    """A vertical colour bar on the right edge, with the quantity and its unit as title.
+
+    Its font sizes follow the picture's height: see :func:`scale_text`.
+    """
     bar = vtkScalarBarActor()
     bar.SetLookupTable(table)
     bar.SetTitle(title)
@@ -117,6 +120,12 @@ def scalar_bar(table: vtkLookupTable, title: str) -> vtkScalarBarActor:
         prop.ShadowOff()
         prop.ItalicOff()
     return bar
+
+
+def scale_text(bar: vtkScalarBarActor, height: int) -> None:
+    """Font sizes of a colour bar for a picture ``height`` pixels high (readable, never crowded)."""
+    bar.GetTitleTextProperty().SetFontSize(int(min(max(height / 36, 8), 15)))
+    bar.GetLabelTextProperty().SetFontSize(int(min(max(height / 40, 7), 13)))
 
 
 def decimated(surface: vtkPolyData, triangles: int) -> vtkPolyData:
@@ -173,7 +182,7 @@ def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float 
     >>> from rhinoapp.render.synthetic import airway_surface
     >>> actor, bar = surface_actor(airway_surface(1000), Colouring.PRESSURE)
     >>> bar.GetTitle()
-    'Pressure (Pa)'
+    'Pressure\\n(Pa)'
     """
     mapper = vtkPolyDataMapper()
     mapper.SetInputData(with_normals(surface))
@@ -296,7 +305,7 @@ def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: i
     >>> from rhinoapp.render.synthetic import airway_surface, flow_field
     >>> actor, bar = streamline_actor(flow_field(spacing_mm=4.0), airway_surface(2000), per_nostril=8)
     >>> actor.GetMapper().GetInput().GetNumberOfLines() > 0, bar.GetTitle()
-    (True, 'Velocity (m/s)')
+    (True, 'Velocity\\n(m/s)')
     """
     found = find_array(flow, _VELOCITY)
     if found is None:
@@ -326,4 +335,4 @@ def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: i
     actor.SetMapper(mapper)
     actor.GetProperty().SetLineWidth(2.0)
     actor.GetProperty().LightingOff()
-    return actor, scalar_bar(table, "Velocity (m/s)")
+    return actor, scalar_bar(table, "Velocity\n(m/s)")

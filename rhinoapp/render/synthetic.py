@@ -89,7 +89,7 @@ def _tube_mesh(tube: Tube, n_along: int, n_around: int) -> dict[str, np.ndarray]
     theta = np.linspace(0.0, 2 * math.pi, n_around, endpoint=False)
     a = _profile(tube.half_width, s)[:, None]
     b = _profile(tube.half_height, s)[:, None]
-    ridges = 1 + 0.12 * np.sin(3 * theta)[None, :] * np.sin(math.pi * 5 * s)[:, None] ** 2  # turbinate-like folds
+    ridges = 1 + 0.07 * np.sin(3 * theta)[None, :] * np.sin(math.pi * 5 * s)[:, None] ** 2  # turbinate-like folds
     ring = (centre[:, None, :] + (a * ridges * np.cos(theta))[..., None] * lateral[:, None, :]
             + (b * ridges * np.sin(theta))[..., None] * vertical[:, None, :])
     points = ring.reshape(-1, 3)
@@ -102,7 +102,7 @@ def _tube_mesh(tube: Tube, n_along: int, n_around: int) -> dict[str, np.ndarray]
     faces = [np.full(len(tris), FACE_CODES["wall"])]
     pressure_along = np.interp(s, [0, 1], tube.pressure)
     narrow = 1.0 / (a * b)
-    wss = np.repeat((0.4 + 40 * narrow) * (1 + 0.5 * np.sin(5 * theta)[None, :] ** 2), 1, axis=0)
+    wss = (0.4 + 40 * narrow) * (1 + 0.5 * np.sin(5 * theta)[None, :] ** 2)
     point_p = np.repeat(pressure_along, n_around) + 3 * np.sin(theta)[None, :].repeat(n_along, 0).ravel()
     caps = [(0, tube.start_face)] + ([(n_along - 1, tube.end_face)] if tube.end_face else [])
     extra_points, extra_p, extra_wss, cap_tris = [], [], [], []

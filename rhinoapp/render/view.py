@@ -97,6 +97,7 @@ class SceneView:
             self._clipped.append(lines)
             bars = [line_bar]
         self._has_bar = bool(bars)
+        self._bars = bars
         for bar_actor in bars:
             self.renderer.AddViewProp(bar_actor)
         self._markers = orientation.marker_actors() if spec.markers else []
@@ -171,6 +172,10 @@ class SceneView:
         height = max(16, round(self._size[1] * quality.scale))
         if tuple(self.window.GetSize()) != (width, height):
             self.window.SetSize(width, height)
+            for bar in self._bars:
+                scenes.scale_text(bar, height)
+            for marker in self._markers:
+                marker.GetTextProperty().SetFontSize(int(min(max(height / 24, 10), 22)))
         self.set_lod(quality.lod)
         self._sync_axes()
         self.renderer.ResetCameraClippingRange()

@@ -1,0 +1,73 @@
+"""Image regression of every scene builder: offscreen renders (320x240) against stored references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.render.frames import STILL, FrameQuality
+from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, Colouring, SceneSpec, Synthetic
+from tests.render.conftest import assert_matches_reference
+
+SIZE = (320, 240)
+SURFACE = Synthetic(30_000)
+
+SCENES = {
+    # name: (spec, quality)
+    "faces-anterior": (SceneSpec(synthetic=SURFACE, colouring=Colouring.FACES), STILL),
+    "pressure-left": (SceneSpec(synthetic=SURFACE, colouring=Colouring.PRESSURE, camera=CameraPreset.LEFT_LATERAL), STILL),
+    "wss-below": (SceneSpec(synthetic=SURFACE, colouring=Colouring.WALL_SHEAR_STRESS,
+                            camera=CameraPreset.AXIAL_FROM_BELOW), STILL),
+    "ct-slices-right": (SceneSpec(synthetic=Synthetic(30_000, with_ct=True), slices=True,
+                                  camera=CameraPreset.RIGHT_LATERAL), STILL),
+    "streamlines-left": (SceneSpec(synthetic=Synthetic(30_000, with_flow=True), streamlines=True,
+                                   colouring=Colouring.SOLID, camera=CameraPreset.LEFT_LATERAL), STILL),
+    "clip-sagittal-left": (SceneSpec(synthetic=SURFACE, clip=ClipPlane(Axis.X, 0.5), camera=CameraPreset.LEFT_LATERAL), STILL),
+    "lod-anterior": (SceneSpec(synthetic=SURFACE, lod_triangles=3_000), FrameQuality(1.0, 90, lod=True)),
+}
+
+
+def render(spec: SceneSpec, quality: FrameQuality = STILL) -> np.ndarray:
+    from rhinoapp.render.loaders import load_scene_data
+    from rhinoapp.render.view import SceneView
+
+    view = SceneView(spec, load_scene_data(spec), width=SIZE[0], height=SIZE[1])
+    try:
+        return view.render(quality).copy()
+    finally:
+        view.close()
+
+
+@pytest.mark.parametrize("name", list(SCENES))
+def test_scene_matches_reference(name: str, offscreen, output_dir: Path) -> None:
+    spec, quality = SCENES[name]
+    pixels = render(spec, quality)
+    assert pixels.shape == (SIZE[1], SIZE[0], 3)
+    assert pixels.std() > 10, "the render is blank"
+    assert_matches_reference(pixels, name, output_dir)
+
+
+def test_presets_give_different_pictures(offscreen) -> None:
+    images = [render(SceneSpec(synthetic=Synthetic(5_000), camera=p)) for p in CameraPreset]
+    for i in range(len(images)):
+        for j in range(i + 1, len(images)):
+            assert np.abs(images[i].astype(int) - images[j]).mean() > 3, (list(CameraPreset)[i], list(CameraPreset)[j])
+
+
+def test_lod_differs_little_from_the_full_mesh(offscreen) -> None:
+    spec = SceneSpec(synthetic=Synthetic(60_000), lod_triangles=8_000)
+    full = render(spec, FrameQuality(1.0, 90, lod=False))
+    lod = render(spec, FrameQuality(1.0, 90, lod=True))
+    difference = np.abs(full.astype(int) - lod).mean()
+    assert 0 < difference < 6, difference  # a coarser mesh, the same picture
+
+
+def test_left_is_on_the_right_of_the_anterior_view(offscreen) -> None:
+    """LPS: in the anterior view the patient's left nostril (blue, face 1) is on the picture's right."""
+    pixels = render(SceneSpec(synthetic=Synthetic(20_000), colouring=Colouring.FACES, markers=False)).astype(int)
+    blue = (pixels[..., 2] > 180) & (pixels[..., 0] < 120)
+    green = (pixels[..., 1] > 150) & (pixels[..., 0] < 120) & (pixels[..., 2] < 150)
+    assert blue.sum() > 50 and green.sum() > 50
+    assert np.nonzero(blue)[1].mean() > SIZE[0] / 2 > np.nonzero(green)[1].mean()

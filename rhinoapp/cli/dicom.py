@@ -34,6 +34,7 @@ from rhinoapp.dicom import (
     volume_metadata,
     write_dataset,
 )
+from rhinoapp.dicom.identity import project_pseudonym
 from rhinoapp.dicom.profile import EDITIONS
 from rhinoapp.dicom.upload import iter_upload
 from rhinoapp.store.artifacts import atomic_write
@@ -43,20 +44,9 @@ from rhinoapp.store.secrets import installation_secret, read_secret
 from rhinoapp.volumes import format_of, nifti_bytes, read_volume
 from rhinoapp.volumes import volume_metadata as research_metadata
 
-__all__ = ["project_pseudonym", "register"]
+__all__ = ["register"]
 
 logger = logging.getLogger(__name__)
-
-
-def project_pseudonym(project_id: str) -> str:
-    """PatientName and PatientID of a project's de-identified objects.
-
-    Examples
-    --------
-    >>> project_pseudonym("1a2b3c4d5e6f")
-    'RHINO-1A2B3C4D'
-    """
-    return "RHINO-" + project_id[:8].upper()
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "mapped_uid",
     "normalise_patient_name",
     "patient_key",
+    "project_pseudonym",
     "pseudonym_for",
 ]
 
@@ -116,6 +117,17 @@ def pseudonym_for(secret: bytes, key: str, *, prefix: str = "ANON-") -> str:
     (True, 15)
     """
     return prefix + _digest(secret, "pseudonym", key).hex()[:10].upper()
+
+
+def project_pseudonym(project_id: str) -> str:
+    """PatientName and PatientID of a project's de-identified objects: ``RHINO-`` and 8 hex digits of its id.
+
+    Examples
+    --------
+    >>> project_pseudonym("1a2b3c4d5e6f")
+    'RHINO-1A2B3C4D'
+    """
+    return "RHINO-" + project_id[:8].upper()
 
 
 def date_shift(secret: bytes, key: str) -> dt.timedelta:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +56,12 @@ class LoadedUpload:
         return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
-def load_upload(blobs: Iterable[bytes], *, deidentifier: Deidentifier) -> LoadedUpload:
+def load_upload(
+    blobs: Iterable[bytes], *, deidentifier: Deidentifier, progress: Callable[[int], None] | None = None
+) -> LoadedUpload:
     """Parse and de-identify every file, then group the images into series.
+
+    ``progress`` is called with the number of files done after each file (for a progress bar).
 
     Examples
     --------
@@ -89,6 +93,8 @@ def load_upload(blobs: Iterable[bytes], *, deidentifier: Deidentifier) -> Loaded
             continue
         datasets.append(dataset)
         patients.add(pseudonym_for(deidentifier.secret, key))  # keyed digests only, never the names
+        if progress is not None:
+            progress(position)
     if count == 0:
         raise ValidationError("the upload is empty; choose the folder, zip or files of a CT series.")
     loaded = LoadedUpload(group_series(datasets), tuple(skipped), count, len(patients))

@@ -2,7 +2,7 @@
 
 from rhinoapp.volumes.io import VolumeFormat, format_of, read_volume, volume_metadata, write_volume
 from rhinoapp.volumes.nifti import nifti_bytes, read_nifti, read_nifti_bytes
-from rhinoapp.volumes.nrrd import nrrd_bytes, read_nrrd, write_nrrd
+from rhinoapp.volumes.nrrd import nrrd_bytes, read_nrrd, read_nrrd_bytes, write_nrrd
 
 __all__ = [
     "VolumeFormat",
@@ -12,6 +12,7 @@ __all__ = [
     "read_nifti",
     "read_nifti_bytes",
     "read_nrrd",
+    "read_nrrd_bytes",
     "read_volume",
     "volume_metadata",
     "write_nrrd",

@@ -21,7 +21,7 @@ from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import CTVolume, ImageGeometry
 from rhinoapp.volumes._atomic import atomic_bytes
 
-__all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "write_nrrd"]
+__all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrrd"]
 
 # Sign of (x, y, z) that turns a space's coordinates into LPS.
 _SPACES = {
@@ -123,6 +123,28 @@ def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:
     if values.dtype.byteorder not in ("=", "|"):
         values = values.astype(values.dtype.newbyteorder("="))
     return CTVolume(values, ImageGeometry(values.shape, tuple(spacing), tuple(origin), tuple(direction.ravel())))
+
+
+def read_nrrd_bytes(data: bytes) -> CTVolume:
+    """Read an attached-header NRRD from memory (e.g. a browser upload; ``.nhdr`` needs its data file).
+
+    Examples
+    --------
+    >>> hu = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    >>> bool((read_nrrd_bytes(nrrd_bytes(CTVolume(hu, ImageGeometry(hu.shape)))).hu == hu).all())
+    True
+    """
+    try:
+        handle = io.BytesIO(data)
+        header = nrrd.read_header(handle)
+        if "data file" in header or "datafile" in header:
+            raise ValidationError("a detached NRRD header (.nhdr) needs its data file; upload a single .nrrd file.")
+        values = nrrd.read_data(header, handle, index_order="C")
+    except ValidationError:
+        raise
+    except Exception as error:
+        raise ValidationError(f"the upload cannot be read as NRRD ({type(error).__name__}).") from None
+    return from_nrrd(values, header)
 
 
 def read_nrrd(path: Path) -> CTVolume:

@@ -1,0 +1,276 @@
+"""State of the CT import: upload, series picker, the stored volume and its three orthogonal slices.
+
+An upload (DICOM files or zips, or one NIfTI/NRRD volume) is de-identified in memory as it is
+read (:mod:`rhinoapp.dicom`); only de-identified series are kept while the user picks one. The
+import stores ``volume/ct.nii.gz`` and ``volume/ct.json`` together (step DICOM), which makes the
+project's DICOM status *done*. Problems never raise: they become ``feedback`` and nothing is stored.
+No Panel here: the page (:mod:`rhinoapp.views.ct_import`) only binds widgets to these parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import param
+
+from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.workflow import Step
+from rhinoapp.dicom import (
+    DeidentOptions,
+    Deidentifier,
+    LoadedUpload,
+    SeriesSummary,
+    TiltPolicy,
+    UploadLimits,
+    assemble_volume,
+    load_upload,
+    read_uploaded,
+    select_series,
+    volume_metadata,
+)
+from rhinoapp.dicom.identity import project_pseudonym
+from rhinoapp.state.session import SessionState
+from rhinoapp.store.secrets import installation_secret
+from rhinoapp.volumes import (
+    VolumeFormat,
+    format_of,
+    nifti_bytes,
+    read_nifti,
+    read_nifti_bytes,
+    read_nrrd_bytes,
+)
+from rhinoapp.volumes import volume_metadata as research_metadata
+
+__all__ = ["WINDOWS", "CTImportState", "Plane"]
+
+_log = logging.getLogger(__name__)
+
+#: Window presets (centre, width) in HU.
+WINDOWS: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "air": (-500.0, 1000.0), "soft tissue": (40.0, 400.0), "bone": (500.0, 2000.0)})
+VOLUME, METADATA = "volume/ct.nii.gz", "volume/ct.json"
+# Per plane: the LPS component the slicing axis follows, and (component, sign) wanted for rows
+# growing downwards and columns growing to the right (radiological display).
+_PLANES = {"axial": (2, (1, 1), (0, 1)), "coronal": (1, (2, -1), (0, 1)), "sagittal": (0, (2, -1), (1, 1))}
+
+
+@dataclass(frozen=True, eq=False)
+class Plane:
+    """One displayed slice: HU rows top to bottom, its size in mm and the patient directions at its edges."""
+
+    hu: np.ndarray
+    width_mm: float
+    height_mm: float
+    left: str
+    right: str
+    top: str
+    bottom: str
+
+
+class CTImportState(param.Parameterized):
+    """The current project's CT: importing one and looking at it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.dicom.testing import encode, make_ct_series
+    >>> from rhinoapp.store import open_store, ProjectRepository
+    >>> settings = Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))
+    >>> repo = ProjectRepository(open_store(settings), owner="local")
+    >>> session = SessionState(repository=repo, settings=settings)
+    >>> session.open_project(repo.create("Case 5").id)
+    >>> state = CTImportState(session=session)
+    >>> state.upload([encode(ds) for ds in make_ct_series(slices=4, shape=(16, 16))])
+    True
+    >>> state.feedback_kind, state.volume.hu.shape, state.summary["series_description"]
+    ('success', (4, 16, 16), 'Sinus 0.75 H30s')
+    """
+
+    session = param.ClassSelector(class_=SessionState, constant=True, doc="The session whose project is used.")
+    candidates = param.List(default=[], item_type=SeriesSummary, doc="Series of the pending upload.")
+    series = param.Selector(default=None, objects={}, allow_None=True, label="Series",
+                            doc="List number (as text) of the series to import.")
+    tilt = param.Selector(objects=[p.value for p in TiltPolicy], default=TiltPolicy.REFUSE.value,
+                          doc="What to do with a gantry-tilted series.")
+    progress = param.Integer(default=0, bounds=(0, 100), doc="Progress of the running upload, in percent.")
+    busy = param.Boolean(default=False, doc="True while an upload is read or imported.")
+    volume = param.ClassSelector(class_=CTVolume, default=None, allow_None=True, doc="The stored volume.")
+    summary = param.Dict(default={}, doc="The stored volume's metadata (volume/ct.json).")
+    window = param.Selector(objects=list(WINDOWS), default="air", doc="Window preset of the slice views.")
+    axial = param.Integer(default=0, bounds=(0, 0), doc="Axial slice index.")
+    coronal = param.Integer(default=0, bounds=(0, 0), doc="Coronal slice index.")
+    sagittal = param.Integer(default=0, bounds=(0, 0), doc="Sagittal slice index.")
+    stored = param.Integer(default=0, doc="Counts the imports stored; other pages watch it to refresh.")
+    feedback = param.String(default="", doc="Last message for the user.")
+    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self._pending: LoadedUpload | None = None
+        self._deidentifier: Deidentifier | None = None
+        self.reload()
+
+    # -- the stored volume ---------------------------------------------------------------------
+    @param.depends("session.current_project_id", watch=True)
+    def reload(self) -> None:
+        """Read the current project's stored volume and metadata (or clear them)."""
+        self._forget_pending()
+        volume, summary = None, {}
+        project_id = self.session.current_project_id
+        if project_id is not None:
+            try:
+                names = {a.name: a.path for a in self.session.repository.artifacts(project_id, Step.DICOM)}
+                if VOLUME in names and METADATA in names:
+                    volume = read_nifti(names[VOLUME])
+                    summary = json.loads(names[METADATA].read_text(encoding="utf-8"))
+            except (RhinoappError, OSError, ValueError) as error:
+                _log.warning("stored CT of project %s could not be read: %s", project_id, type(error).__name__)
+                self._say("The stored CT could not be read; import it again.", "error")
+        self._show(volume, summary)
+
+    def _show(self, volume: CTVolume | None, summary: dict) -> None:
+        updates: dict[str, object] = {"volume": volume, "summary": summary}
+        for name, (component, _, _) in _PLANES.items():
+            size = volume.hu.shape[::-1][self._axis(volume, component)] if volume is not None else 1
+            self.param[name].bounds = (0, size - 1)
+            updates[name] = size // 2
+        self.param.update(**updates)
+
+    @staticmethod
+    def _axis(volume: CTVolume, component: int) -> int:
+        """The grid axis (0 = i, 1 = j, 2 = k) most aligned with LPS ``component``."""
+        return int(np.argmax(np.abs(volume.geometry.direction_matrix[component, :])))
+
+    def plane(self, name: str) -> Plane | None:
+        """The slice ``name`` (axial, coronal, sagittal) at its current index, in display orientation."""
+        volume = self.volume
+        if volume is None:
+            return None
+        slicing, rows, cols = _PLANES[name]
+        matrix = volume.geometry.direction_matrix
+        axes = {"slice": self._axis(volume, slicing), "row": self._axis(volume, rows[0]),
+                "col": self._axis(volume, cols[0])}
+        ijk = volume.hu.transpose(2, 1, 0)  # index [i, j, k]
+        index = min(int(getattr(self, name)), ijk.shape[axes["slice"]] - 1)
+        image = np.take(ijk, index, axis=axes["slice"])
+        remaining = [a for a in range(3) if a != axes["slice"]]
+        image = image if remaining.index(axes["row"]) == 0 else image.T
+        if np.sign(matrix[rows[0], axes["row"]]) != rows[1]:
+            image = image[::-1, :]
+        if np.sign(matrix[cols[0], axes["col"]]) != cols[1]:
+            image = image[:, ::-1]
+        spacing = volume.geometry.spacing_mm
+        names = {0: ("R", "L"), 1: ("A", "P"), 2: ("S", "I")}
+        return Plane(image, image.shape[1] * spacing[axes["col"]], image.shape[0] * spacing[axes["row"]],
+                     names[cols[0]][0], names[cols[0]][1], *((names[2]) if rows[0] == 2 else names[1]))
+
+    @property
+    def window_range(self) -> tuple[float, float]:
+        """Lowest and highest HU of the current window preset."""
+        centre, width = WINDOWS[self.window]
+        return centre - width / 2, centre + width / 2
+
+    # -- importing -----------------------------------------------------------------------------
+    def _say(self, text: str, kind: str) -> None:
+        self.param.update(feedback=text, feedback_kind=kind)
+
+    def _forget_pending(self) -> None:
+        self._pending = None
+        self.param.series.objects = {}
+        self.param.update(candidates=[], series=None)
+
+    def upload(self, contents: Sequence[bytes], *, filenames: Sequence[str] = ()) -> bool:
+        """Read an upload; import it at once when it holds one usable series (or is a volume file).
+
+        With several candidate series, they are listed in ``candidates`` and :meth:`import_series`
+        imports the one chosen in ``series``. Returns True when something was stored.
+        """
+        project_id = self.session.current_project_id
+        if project_id is None:
+            self._say("Open a project first: the CT is stored in the open project.", "error")
+            return False
+        self._forget_pending()
+        self.param.update(busy=True, progress=0)
+        try:
+            kind = format_of(filenames[0]) if len(filenames) == 1 else None
+            if kind is not None:
+                volume = read_nifti_bytes(contents[0]) if kind is VolumeFormat.NIFTI else read_nrrd_bytes(contents[0])
+                return self._store(project_id, volume, research_metadata(volume, kind))
+            settings = self.session.settings
+            blobs = read_uploaded(contents, UploadLimits.from_megabytes(settings.max_upload_mb))
+            secret = installation_secret(settings.data_dir)
+            self._deidentifier = Deidentifier(secret, DeidentOptions(), pseudonym=project_pseudonym(project_id))
+            total = len(blobs)
+            loaded = load_upload(blobs, deidentifier=self._deidentifier,
+                                 progress=lambda done: setattr(self, "progress", min(90, 90 * done // total)))
+            del blobs
+            self._pending = loaded
+            self.candidates = loaded.summaries()
+            self.param.series.objects = {s.line(): str(s.index) for s in self.candidates if s.usable}
+            usable = [s for s in self.candidates if s.usable]
+            if len(usable) == 1:
+                self.series = str(usable[0].index)
+                return self.import_series()
+            note = (f" It holds files of {loaded.patient_count} patients: check the series." if
+                    loaded.patient_count > 1 else "")
+            if usable:
+                self.series = str(usable[0].index)
+                self._say(f"The upload holds {len(usable)} CT series: choose one and press Import.{note}", "info")
+            else:
+                reasons = "; ".join(sorted({s.reason for s in self.candidates})) or loaded.skipped_text()
+                self._say(f"No series can be imported ({reasons}); upload a CT series of at least 3 slices.", "error")
+            return False
+        except RhinoappError as error:
+            self._say(str(error), "error")
+            return False
+        finally:
+            self.busy = False
+
+    async def upload_async(self, contents: Sequence[bytes], *, filenames: Sequence[str] = ()) -> bool:
+        """As :meth:`upload`, in a worker thread so that the server stays responsive (progress updates)."""
+        return await asyncio.to_thread(self.upload, contents, filenames=filenames)
+
+    async def import_series_async(self) -> bool:
+        """As :meth:`import_series`, in a worker thread."""
+        return await asyncio.to_thread(self.import_series)
+
+    def import_series(self) -> bool:
+        """Assemble and store the chosen series of the pending upload."""
+        project_id = self.session.current_project_id
+        if self._pending is None or self._deidentifier is None or project_id is None or self.series is None:
+            self._say("Upload a CT first, then choose a series.", "error")
+            return False
+        self.busy = True
+        try:
+            series = select_series(self._pending, self.series, secret=self._deidentifier.secret)
+            assembled = assemble_volume(series, tilt=TiltPolicy(self.tilt))
+            metadata = volume_metadata(series, assembled, self._deidentifier)
+            return self._store(project_id, assembled.volume, metadata)
+        except RhinoappError as error:
+            self._say(str(error), "error")
+            return False
+        finally:
+            self.busy = False
+
+    def _store(self, project_id: str, volume: CTVolume, metadata: dict) -> bool:
+        if volume.hu.shape[0] < 3:
+            raise ValidationError("the volume has fewer than 3 slices; upload a complete CT.")
+        files = {VOLUME: nifti_bytes(volume), METADATA: (json.dumps(metadata, indent=2) + "\n").encode()}
+        self.session.repository.write_artifacts(project_id, Step.DICOM, files)
+        self._forget_pending()
+        self.progress = 100
+        self._show(volume, metadata)
+        size = "x".join(map(str, metadata["dimensions_ijk"]))
+        notes = "".join(f" Note: {n}." for n in metadata.get("assembly", {}).get("notes", []))
+        self._say(f"CT stored: {size} voxels, {' x '.join(f'{v:.3g}' for v in metadata['spacing_mm'])} mm.{notes}",
+                  "success")
+        self.stored += 1
+        return True

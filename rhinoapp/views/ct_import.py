@@ -1,0 +1,126 @@
+"""The CT page: upload (progress bar), series picker, summary, three orthogonal slices with window presets."""
+
+from __future__ import annotations
+
+import html
+
+import holoviews as hv
+import panel as pn
+import param
+
+from rhinoapp.state.ct_import import CTImportState, Plane
+from rhinoapp.state.session import Page
+
+__all__ = ["CTImportPage"]
+
+_ALERT = {"info": "info", "success": "success", "error": "danger"}
+_FRAME = 280  # width of each slice view in pixels
+_HINT = (
+    "Drop the CT's DICOM files (or a zip of the export folder), or one NIfTI (.nii, .nii.gz) or NRRD (.nrrd) "
+    "volume. Every DICOM file is de-identified in memory as it arrives (DICOM PS3.15 Basic Profile); only the "
+    "assembled volume is stored. Images with burned-in annotations (screenshots, dose sheets) are left out."
+)
+
+
+class CTImportPage(pn.viewable.Viewer):
+    """Widgets over a :class:`~rhinoapp.state.ct_import.CTImportState`; behaviour lives in the state."""
+
+    state = param.ClassSelector(class_=CTImportState)
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        limit = f"{self.state.session.settings.max_upload_mb}MB"
+        self._dropper = pn.widgets.FileDropper(multiple=True, max_file_size=limit, max_total_file_size=limit,
+                                               chunk_size=8_000_000, sizing_mode="stretch_width",
+                                               css_classes=["rh-ct-upload"])
+        self._dropper.param.watch(self._on_files, "value")
+        self._import = pn.widgets.Button(label="Import the chosen series", color="primary",
+                                         disabled=self.state.param.busy)
+        self._import.on_click(self._on_import)
+
+    async def _on_files(self, event: param.parameterized.Event) -> None:
+        if not event.new:
+            return
+        names = list(event.new)
+        contents = [c if isinstance(c, bytes) else c.encode() for c in event.new.values()]
+        await self.state.upload_async(contents, filenames=names)
+        self._dropper.value = {}
+
+    async def _on_import(self, _event: object) -> None:
+        await self.state.import_series_async()
+
+    def _go_to_projects(self, _event: object) -> None:
+        self.state.session.page = Page.PROJECTS.value
+
+    @param.depends("state.feedback", "state.feedback_kind")
+    def _feedback(self) -> pn.viewable.Viewable:
+        if not self.state.feedback:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(html.escape(self.state.feedback).replace("\n", "<br>"),
+                             alert_type=_ALERT[self.state.feedback_kind], sizing_mode="stretch_width",
+                             css_classes=["rh-feedback", "rh-ct-feedback"])
+
+    @param.depends("state.candidates")
+    def _picker(self) -> pn.viewable.Viewable:
+        if not self.state.candidates:
+            return pn.Spacer(height=0)
+        rows = "".join(f"<li><code>{html.escape(s.line())}</code></li>" for s in self.state.candidates)
+        return pn.Column(
+            pn.pane.HTML(f"<p>Series in the upload:</p><ul>{rows}</ul>", sizing_mode="stretch_width"),
+            pn.Row(pn.widgets.Select.from_param(self.state.param.series, width=480),
+                   pn.widgets.RadioButtonGroup.from_param(self.state.param.tilt, label="Gantry tilt")),
+            self._import, css_classes=["rh-ct-picker"], sizing_mode="stretch_width")
+
+    @param.depends("state.summary")
+    def _summary(self) -> pn.viewable.Viewable:
+        meta = self.state.summary
+        if not meta:
+            return pn.pane.Markdown("No CT stored in this project yet.")
+        spacing = " x ".join(f"{v:.3g}" for v in meta["spacing_mm"])
+        deid = meta.get("deidentification", {})
+        lines = [f"**{html.escape(meta.get('series_description') or 'CT')}** ({meta.get('source')}, "
+                 f"{meta.get('modality')}): {' x '.join(map(str, meta['dimensions_ijk']))} voxels, {spacing} mm",
+                 f"De-identification: {html.escape('; '.join(deid.get('method', [])))}",
+                 *(f"Note: {html.escape(n)}" for n in meta.get("assembly", {}).get("notes", []) + meta.get("notes", []))]
+        return pn.pane.Markdown("\n\n".join(lines), css_classes=["rh-ct-summary"], sizing_mode="stretch_width")
+
+    def _image(self, name: str) -> hv.Image | hv.Text:
+        plane: Plane | None = self.state.plane(name)
+        if plane is None:
+            return hv.Text(0, 0, "no CT")
+        w, h = plane.width_mm / 2, plane.height_mm / 2
+        # HoloViews draws an array's first row at the top, as the plane is ordered.
+        return hv.Image(plane.hu, bounds=(-w, -h, w, h)).opts(
+            cmap="gray", clim=self.state.window_range, title=f"{name} ({plane.left}-{plane.right}, "
+            f"{plane.top} at top)", xlabel=f"{plane.left} <-> {plane.right} (mm)", ylabel="mm",
+            frame_width=_FRAME, frame_height=max(40, round(_FRAME * plane.height_mm / plane.width_mm)),
+            aspect=None, data_aspect=None, toolbar="above", colorbar=False)
+
+    def _view(self, name: str) -> pn.viewable.Viewable:
+        image = hv.DynamicMap(pn.bind(lambda *_: self._image(name), self.state.param[name], self.state.param.window,
+                                      self.state.param.volume))
+        return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-ct-{name}"]),
+                         pn.widgets.IntSlider.from_param(self.state.param[name], label=f"{name.capitalize()} slice"))
+
+    @param.depends("state.volume")
+    def _views(self) -> pn.viewable.Viewable:
+        if self.state.volume is None:
+            return pn.Spacer(height=0)
+        presets = pn.widgets.RadioButtonGroup.from_param(self.state.param.window, label="Window")
+        return pn.Column(pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)), presets),
+                         pn.Row(*(self._view(n) for n in ("axial", "coronal", "sagittal"))),
+                         sizing_mode="stretch_width")
+
+    def _body(self, project_id: str | None) -> pn.viewable.Viewable:
+        if project_id is None:
+            go = pn.widgets.Button(label="Go to Projects", color="primary")
+            go.on_click(self._go_to_projects)
+            return pn.Column(pn.pane.Alert("No project is open: open one on the Projects page to import its CT.",
+                                           alert_type="warning"), go, sizing_mode="stretch_width")
+        progress = pn.indicators.Progress(value=self.state.param.progress, max=100, sizing_mode="stretch_width",
+                                          visible=self.state.param.busy, bar_color="primary")
+        return pn.Column(pn.pane.Markdown(_HINT), self._dropper, progress, self._feedback, self._picker,
+                         self._summary, self._views, sizing_mode="stretch_width")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.panel(pn.bind(self._body, self.state.session.param.current_project_id), sizing_mode="stretch_width")

@@ -157,7 +157,8 @@ def _side_bounds(sign: float, lateral: tuple[float, float], y: tuple[float, floa
     return (xs[0], xs[1]), y, z
 
 
-def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float], *, mouth_open: bool) -> list[AirPart]:
+def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float], *,
+              mouth_open: bool) -> list[AirPart]:
     """The air spaces, lowest ground-truth priority first (later parts win where they overlap)."""
     parts: list[AirPart] = []
     if mouth_open:
@@ -178,7 +179,8 @@ def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float
             (oy, oz), radius, lat = _OSTIUM
             canal = elliptic_cylinder(y, z, np.float32(sign) * x, (oy, oz), (radius, radius), lat)
             return np.minimum(body, canal)
-        parts.append(AirPart("sinus", int(AirwayLabel.SINUS), _side_bounds(sign, (7.5, 31.0), (19, 47), (2, 28)), sinus))
+        bounds = _side_bounds(sign, (7.5, 31.0), (19, 47), (2, 28))
+        parts.append(AirPart("sinus", int(AirwayLabel.SINUS), bounds, sinus))
 
     for sign, label in _SIDES:
         def nostril(x: np.ndarray, y: np.ndarray, z: np.ndarray, sign: float = sign) -> np.ndarray:

@@ -79,7 +79,8 @@ class PhantomParams:
             spacing = (float(spacing),) * 3
         spacing = tuple(float(s) for s in spacing)
         if len(spacing) != 3 or not all(0.1 <= s <= 3.0 for s in spacing):
-            raise ValidationError(f"spacing_mm must be 1 or 3 voxel sizes between 0.1 and 3 mm, got {self.spacing_mm!r}")
+            raise ValidationError(
+                f"spacing_mm must be 1 or 3 voxel sizes between 0.1 and 3 mm, got {self.spacing_mm!r}")
         object.__setattr__(self, "spacing_mm", spacing)
         for name in ("septal_deviation", "turbinate_swelling"):
             value = float(getattr(self, name))

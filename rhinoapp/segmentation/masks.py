@@ -25,7 +25,8 @@ from scipy import ndimage
 
 from rhinoapp.core.volume import ImageGeometry
 
-__all__ = ["AxisFrame", "Box", "coordinate_grid", "enclosed_air_on_face", "outside_air", "partial_volume_band", "voxel_centres"]
+__all__ = ["AxisFrame", "Box", "coordinate_grid", "enclosed_air_on_face", "outside_air", "partial_volume_band",
+           "voxel_centres"]
 
 Box = tuple[slice, slice, slice]
 

@@ -51,6 +51,9 @@ class RemoteView(pn.viewable.Viewer):
     jupyter_proxy
         In a notebook, reach the kernel's render server through jupyter-server-proxy
         (default: when running under JupyterHub or when jupyter-server-proxy is installed).
+    standalone
+        Use this process's own render server (a port on 127.0.0.1) instead of the page's server;
+        by default only outside a Panel server, as in a notebook.
 
     Examples
     --------
@@ -65,12 +68,13 @@ class RemoteView(pn.viewable.Viewer):
     height = param.Integer(default=520, bounds=(200, None))
     jupyter_proxy = param.Boolean(default=None, allow_None=True)
 
-    def __init__(self, scene: SceneSpec | None = None, *, service: RenderService | None = None, **params: object) -> None:
+    def __init__(self, scene: SceneSpec | None = None, *, service: RenderService | None = None,
+                 standalone: bool | None = None, **params: object) -> None:
         super().__init__(scene=scene, **params)
         self._service = service or default_service()
         self._service.prepare()
         context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
-        self._served = context is not None
+        self._served = context is not None and not standalone
         if context is not None:  # a served page: routes on Panel's own port, ended with the session
             session_id = context.id
             pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))

@@ -1,7 +1,8 @@
 """A small Panel server with one RemoteView per page, for the browser tests (and for trying it).
 
 ``python -m tests.render.demo_server --port 5007`` serves ``/`` (``?triangles=N`` picks the size
-of the synthetic airway). It mounts the render routes like ``rhinoapp serve`` does and adds two
+of the synthetic airway; ``?standalone=1`` streams from the process's own render port, as a
+notebook does). It mounts the render routes like ``rhinoapp serve`` does and adds two
 test-only routes: ``/test/latency`` (lateness of a 20 ms timer on Panel's event loop: the
 event-loop latency) and ``/test/latency/reset``.
 """
@@ -56,9 +57,10 @@ class LatencyHandler(RequestHandler):
 
 def page(service: RenderService) -> pn.viewable.Viewable:
     triangles = int(pn.state.session_args.get("triangles", [b"60000"])[0])
+    standalone = pn.state.session_args.get("standalone", [b""])[0] == b"1"  # as in a notebook: its own port
     spec = SceneSpec(synthetic=Synthetic(triangles), colouring=Colouring.PRESSURE, lod_triangles=30_000)
-    return pn.Column(pn.pane.Markdown("## Remote view test page"), RemoteView(spec, service=service, height=480),
-                     sizing_mode="stretch_width")
+    view = RemoteView(spec, service=service, height=480, standalone=standalone, jupyter_proxy=False)
+    return pn.Column(pn.pane.Markdown("## Remote view test page"), view, sizing_mode="stretch_width")
 
 
 def main() -> None:

@@ -11,7 +11,10 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -194,3 +197,25 @@ def test_page_commands_are_checked() -> None:
                 {"op": "clip", "clip": {"axis": "w"}}, {"op": "screenshot"}):
         with pytest.raises(ValueError):
             validate_interaction(bad)
+
+
+def test_panel_serve_plugin_mounts_the_routes(tmp_path) -> None:
+    """``panel serve rhinoapp/app.py --plugins rhinoapp.render.plugin``: the render routes on Panel's port."""
+    from tests.test_app import free_port, wait_for_http
+
+    port = free_port()
+    root = Path(__file__).resolve().parents[2]
+    panel = Path(sys.executable).with_name("panel")
+    process = subprocess.Popen(
+        [str(panel), "serve", str(root / "rhinoapp" / "app.py"), "--plugins", "rhinoapp.render.plugin",
+         "--address", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, "RHINOAPP_DATA_DIR": str(tmp_path)}, cwd=root, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60) == 200
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/render/someview123/screenshot.png", timeout=10)
+        assert refused.value.code == 403
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)

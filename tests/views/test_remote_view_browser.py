@@ -112,13 +112,13 @@ class Viewer:
         return url.path.split("/")[2], parse_qs(url.query)["key"][0]
 
 
-def open_viewer(browser, demo: Demo, triangles: int = 60_000) -> Viewer:
+def open_viewer(browser, demo: Demo, triangles: int = 60_000, *, standalone: bool = False) -> Viewer:
     context = browser.new_context(viewport={"width": 1000, "height": 700})
     page = context.new_page()
     page.set_default_timeout(60_000)
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
-    page.goto(f"{demo.url}?triangles={triangles}")
+    page.goto(f"{demo.url}?triangles={triangles}" + ("&standalone=1" if standalone else ""))
     page.wait_for_selector(".rh-rv[data-state=streaming]")
     return Viewer(context, page, sockets)
 
@@ -302,5 +302,21 @@ def test_killed_worker_shows_a_message_and_reload_restarts_it(browser, demo) -> 
         assert viewer.frame.get_attribute("data-seq") is not None
         restarted = demo.workers()
         assert restarted and pid not in restarted
+    finally:
+        viewer.context.close()
+
+
+def test_notebook_style_view_streams_from_the_processs_own_render_port(browser, demo) -> None:
+    """What a notebook does (no Panel server routes): frames from a render server on another port."""
+    viewer = open_viewer(browser, demo, standalone=True)
+    try:
+        render_socket = urlparse(next(s for s in viewer.sockets if "/render/" in s))
+        assert render_socket.port != urlparse(demo.url).port
+        seq = viewer.seq()
+        viewer.page.get_by_role("button", name="Below").click()
+        viewer.wait_for_new_frame(seq)
+        with viewer.page.expect_download() as download:
+            viewer.page.get_by_text("Screenshot").click()
+        assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
     finally:
         viewer.context.close()

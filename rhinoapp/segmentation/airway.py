@@ -359,8 +359,12 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     choana = _find_choana(raw, seeds, frame)
     plane = options.outlet_plane or _auto_outlet(raw, seeds, centres_of, frame, choana, options.outlet_depth_mm,
                                                  volume, offset)
-    before_outlet = coordinate_grid(geometry, plane.normal, raw.shape, offset) < np.float32(
-        np.dot(plane.normal, plane.point_mm))
+    # The outlet cuts the pharynx only: in front of the choanae (a tilted head) nothing is dropped.
+    size = raw.shape[frame.coronal]
+    front = np.zeros([size if a == frame.coronal else 1 for a in range(3)], dtype=bool)
+    front[tuple(_coronal_part(frame, size, choana) if a == frame.coronal else slice(None) for a in range(3))] = True
+    before_outlet = front | (coordinate_grid(geometry, plane.normal, raw.shape, offset) < np.float32(
+        np.dot(plane.normal, plane.point_mm)))
     raw &= before_outlet
     airway = _component_with(raw, seeds, "the outlet plane")
     core = airway.copy()

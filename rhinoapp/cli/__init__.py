@@ -21,7 +21,7 @@ from rhinoapp.core.errors import RhinoappError
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules under ``rhinoapp.cli`` that each register one command, in the order of ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("serve", "projects", "rhinomanometry", "dicom", "phantom", "segment")
+COMMAND_MODULES: tuple[str, ...] = ("serve", "projects", "rhinomanometry", "dicom", "phantom", "segment", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,169 @@
+"""What every backend implements, and the values its kernels take.
+
+One set of equations on every backend (see :mod:`rhinoapp.cfd.lattice` for the stored form):
+
+* **Stream (pull) and collide, fused.** Gather the 18 moving populations through the gather table,
+  compute ``drho`` and ``u = (j + F/2) / rho``, relax with TRT: the symmetric part with
+  ``omega+ = 1/tau`` (viscosity), the antisymmetric part with ``omega-`` from the magic parameter
+  ``Lambda = (1/omega+ - 1/2)(1/omega- - 1/2)``; with a body force add Guo's source split the same
+  way. With a Smagorinsky constant ``C`` the local relaxation time is
+  ``tau = (tau0 + sqrt(tau0^2 + 18 sqrt(2) C^2 |Pi_neq| / rho)) / 2`` from the non-equilibrium
+  momentum flux.
+* **Open boundaries**, after each step, on the slot ``opposite(q)`` of the boundary cell that the
+  next pull reads: pressure (anti-bounce-back) ``g_q = -g*_opp + 2 w_q (drho_w + rho_w (9/2 (c.u)^2 -
+  3/2 u^2))`` with ``u`` the cell's velocity; velocity (moving bounce-back) ``g_q = g*_opp + 6 w_q
+  (c_q . u_w)``. Each link adds its net outflow ``g*_opp - g_q`` to its opening's flux, and
+  ``link_area * drho`` of its cell to its opening's pressure sum.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
+from rhinoapp.cfd.setup import SparseLattice
+
+__all__ = ["Backend", "BoundaryKind", "BoundaryValues", "KernelParameters"]
+
+
+class BoundaryKind(enum.IntEnum):
+    """Condition on an opening."""
+
+    NONE = 0
+    PRESSURE = 1
+    VELOCITY = 2
+
+
+@dataclass(frozen=True, eq=False)
+class KernelParameters:
+    """Collision parameters in lattice units.
+
+    ``tau_cells`` optionally gives every cell its own base relaxation time (a sponge of higher
+    viscosity next to the openings); it then takes the place of ``tau`` in the collision.
+
+    Examples
+    --------
+    >>> p = KernelParameters(tau=0.8)
+    >>> round(p.omega_minus, 6)
+    0.888889
+    """
+
+    tau: float
+    magic: float = 3.0 / 16.0
+    smagorinsky: float = 0.0
+    force: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tau_cells: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.tau) and self.tau > 0.5):
+            raise ValueError(f"tau must exceed 0.5 (positive viscosity), got {self.tau}")
+        object.__setattr__(self, "force", tuple(float(f) for f in self.force))
+
+    @property
+    def omega(self) -> float:
+        """Symmetric relaxation rate ``1 / tau``."""
+        return 1.0 / self.tau
+
+    @property
+    def omega_minus(self) -> float:
+        """Antisymmetric relaxation rate from the magic parameter."""
+        return 1.0 / (self.magic / (self.tau - 0.5) + 0.5)
+
+    @property
+    def local_tau(self) -> bool:
+        """True if the relaxation time varies from cell to cell (Smagorinsky or a sponge)."""
+        return self.smagorinsky > 0 or self.tau_cells is not None
+
+    def cell_tau(self, n_padded: int) -> np.ndarray:
+        """Base relaxation time of every cell (padding included), FP32."""
+        tau = np.full(n_padded, self.tau, dtype=np.float32)
+        if self.tau_cells is not None:
+            tau[:len(self.tau_cells)] = self.tau_cells
+        return tau
+
+    def digest(self) -> str:
+        """Text that identifies these parameters (for checkpoints)."""
+        cells = "" if self.tau_cells is None else hashlib.sha256(np.asarray(self.tau_cells, np.float32)).hexdigest()
+        return repr((self.tau, self.magic, self.smagorinsky, self.force, cells))
+
+    @property
+    def has_force(self) -> bool:
+        """True if a body force acts."""
+        return any(f != 0.0 for f in self.force)
+
+
+@dataclass(frozen=True, eq=False)
+class BoundaryValues:
+    """Per opening (in :class:`~rhinoapp.cfd.domain.Opening` order): the kind and its target values.
+
+    ``values[o] = (drho_w, ux, uy, uz)`` at full strength; each step multiplies them by a ramp factor.
+
+    Examples
+    --------
+    >>> bc = BoundaryValues.closed()
+    >>> bc.kinds.tolist(), bc.values.shape
+    ([0, 0, 0], (3, 4))
+    """
+
+    kinds: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int8))
+    values: np.ndarray = field(default_factory=lambda: np.zeros((3, 4)))
+
+    @classmethod
+    def closed(cls) -> BoundaryValues:
+        """No open boundary (periodic flows)."""
+        return cls()
+
+
+class Backend(abc.ABC):
+    """A compute backend holding one lattice's populations.
+
+    Parameters
+    ----------
+    lattice
+        The sparse lattice.
+    params
+        Collision parameters.
+    boundary
+        Open boundary conditions.
+    threads
+        CPU threads where the backend uses them.
+    """
+
+    name: str = "abstract"
+
+    def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
+                 *, threads: int | None = None) -> None:
+        self.lattice = lattice
+        self.params = params
+        self.boundary = boundary
+        self.threads = threads
+        self.link_area = 6.0 * WEIGHTS[lattice.link_q] * np.abs(np.einsum(
+            "ij,ij->i", VELOCITIES[lattice.link_q].astype(np.float64), lattice.opening_normal[lattice.link_opening]))
+        self.pressure_weight = np.bincount(lattice.link_opening, weights=self.link_area, minlength=3)
+
+    @abc.abstractmethod
+    def set_state(self, g: np.ndarray) -> None:
+        """Load populations (FP32 deviations, :attr:`SparseLattice.population_size` long)."""
+
+    @abc.abstractmethod
+    def get_state(self) -> np.ndarray:
+        """A host copy of the current populations."""
+
+    @abc.abstractmethod
+    def advance(self, scales: np.ndarray) -> None:
+        """Run ``len(scales)`` steps; step ``s`` multiplies the boundary targets by ``scales[s]``."""
+
+    @abc.abstractmethod
+    def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Sums since the last call: per-opening outflow, per-opening ``link_area * drho``, and steps."""
+
+    @abc.abstractmethod
+    def max_speed(self) -> float:
+        """Largest lattice speed over all cells; NaN if any population is not finite."""
+

@@ -1,0 +1,260 @@
+"""CuPy backend: one fused CUDA kernel per step (NVRTC-compiled ``RawModule``), for NVIDIA GPUs.
+
+One thread per cell; a CUDA block of 256 threads is exactly one lattice block, so the rows of a
+block are read and written coalesced and the gathered neighbours mostly are. The equations are
+those of :mod:`rhinoapp.cfd.backends.base`, written out as in the Numba kernels; ``FORCE`` and
+``LOCAL`` (Smagorinsky and sponge, with the regularized symmetric part) are compile-time macros.
+CuPy is imported when a backend is created; without it the error carries the install hint
+``pip install rhinoapp[gpu]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from types import ModuleType
+
+import numpy as np
+
+from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
+from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
+from rhinoapp.cfd.setup import SparseLattice
+from rhinoapp.core.errors import ConfigurationError
+
+__all__ = ["CupyBackend"]
+
+_PAIRS = ((1, 2, "ux", "W1", "fx", "pxx"), (3, 4, "uy", "W1", "fy", "pyy"), (5, 6, "uz", "W1", "fz", "pzz"),
+          (7, 8, "ux + uy", "W2", "fx + fy", "pxx + pyy + 2.0f * pxy"),
+          (9, 10, "ux - uy", "W2", "fx - fy", "pxx + pyy - 2.0f * pxy"),
+          (11, 12, "ux + uz", "W2", "fx + fz", "pxx + pzz + 2.0f * pxz"),
+          (13, 14, "ux - uz", "W2", "fx - fz", "pxx + pzz - 2.0f * pxz"),
+          (15, 16, "uy + uz", "W2", "fy + fz", "pyy + pzz + 2.0f * pyz"),
+          (17, 18, "uy - uz", "W2", "fy - fz", "pyy + pzz - 2.0f * pyz"))
+
+
+def _source() -> str:
+    loads = "\n".join(f"    const float f{q} = src[gather[gbase + {q - 1} * B]];" for q in range(1, 19))
+    pairs = "\n".join(
+        f"    pair(f{a}, f{b}, {cu}, {w}, drho, rho, usq, op, om, {cf}, uf, {reg} - tr3, "
+        f"dst[base + {a} * B], dst[base + {b} * B]);" for a, b, cu, w, cf, reg in _PAIRS)
+    return f"""
+#define B {BLOCK}
+#define W0 (1.0f / 3.0f)
+#define W1 (1.0f / 18.0f)
+#define W2 (1.0f / 36.0f)
+
+__device__ __forceinline__ void pair(float a, float b, float cu, float w, float drho, float rho, float usq,
+                                     float op, float om, float cf, float uf, float reg, float &oa, float &ob) {{
+    const float eqp = w * (drho + rho * (4.5f * cu * cu - usq));
+    const float eqm = w * rho * 3.0f * cu;
+#if LOCAL
+    const float dp = 0.5f * (a + b) - eqp - (1.0f - op) * 4.5f * w * reg;
+#else
+    const float dp = op * (0.5f * (a + b) - eqp);
+#endif
+    const float dm = om * (0.5f * (a - b) - eqm);
+#if FORCE
+    const float sp = (1.0f - 0.5f * op) * w * (9.0f * cu * cf - uf);
+    const float sm = (1.0f - 0.5f * om) * w * 3.0f * cf;
+    oa = a - dp - dm + sp + sm;
+    ob = b - dp + dm + sp - sm;
+#else
+    oa = a - dp - dm;
+    ob = b - dp + dm;
+#endif
+}}
+
+extern "C" __global__ void stream_collide(const float* __restrict__ src, float* __restrict__ dst,
+        const int* __restrict__ gather, const float* __restrict__ tau_cell, const long long n_padded,
+        const float omega, const float omega_m, const float magic, const float csmag,
+        const float fx, const float fy, const float fz) {{
+    const long long cell = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (cell >= n_padded) return;
+    const long long blk = cell / B;
+    const int lane = (int)(cell % B);
+    const long long base = blk * 19 * B + lane;
+    const long long gbase = blk * 18 * B + lane;
+    const float f0 = src[base];
+{loads}
+    const float s1 = f1 + f2, s3 = f3 + f4, s5 = f5 + f6, s7 = f7 + f8, s9 = f9 + f10;
+    const float s11 = f11 + f12, s13 = f13 + f14, s15 = f15 + f16, s17 = f17 + f18;
+    const float a7 = f7 - f8, a9 = f9 - f10, a11 = f11 - f12, a13 = f13 - f14, a15 = f15 - f16, a17 = f17 - f18;
+    const float drho = f0 + s1 + s3 + s5 + s7 + s9 + s11 + s13 + s15 + s17;
+    const float rho = 1.0f + drho;
+    const float inv = 1.0f / rho;
+    float jx = (f1 - f2) + a7 + a9 + a11 + a13;
+    float jy = (f3 - f4) + a7 - a9 + a15 + a17;
+    float jz = (f5 - f6) + a11 - a13 + a15 - a17;
+#if FORCE
+    jx += 0.5f * fx; jy += 0.5f * fy; jz += 0.5f * fz;
+#endif
+    const float ux = jx * inv, uy = jy * inv, uz = jz * inv;
+    const float usq = 1.5f * (ux * ux + uy * uy + uz * uz);
+    float op = omega, om = omega_m;
+    float pxx = 0.0f, pyy = 0.0f, pzz = 0.0f, pxy = 0.0f, pxz = 0.0f, pyz = 0.0f, tr3 = 0.0f;
+#if LOCAL
+    const float third = drho * (1.0f / 3.0f);
+    pxx = s1 + s7 + s9 + s11 + s13 - third - rho * ux * ux;
+    pyy = s3 + s7 + s9 + s15 + s17 - third - rho * uy * uy;
+    pzz = s5 + s11 + s13 + s15 + s17 - third - rho * uz * uz;
+    pxy = s7 - s9 - rho * ux * uy;
+    pxz = s11 - s13 - rho * ux * uz;
+    pyz = s15 - s17 - rho * uy * uz;
+    tr3 = (pxx + pyy + pzz) * (1.0f / 3.0f);
+    const float norm = sqrtf(pxx * pxx + pyy * pyy + pzz * pzz + 2.0f * (pxy * pxy + pxz * pxz + pyz * pyz));
+    const float t0 = tau_cell[cell];
+    const float tau = 0.5f * (t0 + sqrtf(t0 * t0 + {18.0 * math.sqrt(2.0)!r}f * csmag * csmag * norm * inv));
+    op = 1.0f / tau;
+    om = 1.0f / (magic / (tau - 0.5f) + 0.5f);
+#endif
+    const float uf = 3.0f * (ux * fx + uy * fy + uz * fz);
+    const float eq0 = W0 * (drho - rho * usq);
+#if LOCAL
+    float rest = eq0 - (1.0f - op) * 4.5f * W0 * tr3;
+#else
+    float rest = f0 - op * (f0 - eq0);
+#endif
+#if FORCE
+    rest -= (1.0f - 0.5f * op) * W0 * uf;
+#endif
+    dst[base] = rest;
+{pairs}
+}}
+
+__constant__ int CX[19] = {{{", ".join(str(int(v)) for v in VELOCITIES[:, 0])}}};
+__constant__ int CY[19] = {{{", ".join(str(int(v)) for v in VELOCITIES[:, 1])}}};
+__constant__ int CZ[19] = {{{", ".join(str(int(v)) for v in VELOCITIES[:, 2])}}};
+__constant__ int OPP[19] = {{{", ".join(str(int(v)) for v in OPPOSITE)}}};
+__constant__ double W[19] = {{{", ".join(repr(float(v)) for v in WEIGHTS)}}};
+
+extern "C" __global__ void open_boundaries(float* g, const long long ghosts, const int* cells, const int* start,
+        const signed char* link_q, const signed char* link_opening, const double* link_area,
+        const signed char* kinds, const double* values, const double scale, const int n_cells,
+        double* flux, double* pressure) {{
+    const int b = blockIdx.x * blockDim.x + threadIdx.x;
+    if (b >= n_cells) return;
+    const long long cell = cells[b];
+    const long long base = (cell / B) * 19 * B + cell % B;
+    double drho = 0.0, jx = 0.0, jy = 0.0, jz = 0.0;
+    for (int q = 0; q < 19; ++q) {{
+        const double v = (double)g[base + q * B];
+        drho += v; jx += v * CX[q]; jy += v * CY[q]; jz += v * CZ[q];
+    }}
+    const double inv = 1.0 / (1.0 + drho);
+    const double ux = jx * inv, uy = jy * inv, uz = jz * inv;
+    const double usq = ux * ux + uy * uy + uz * uz;
+    for (int link = start[b]; link < start[b + 1]; ++link) {{
+        const int q = link_q[link];
+        const int o = link_opening[link];
+        const double out = (double)g[base + OPP[q] * B];
+        const double w = W[q];
+        float incoming = (float)out;
+        if (kinds[o] == 1) {{
+            const double rho_w = values[4 * o] * scale;
+            const double cu = CX[q] * ux + CY[q] * uy + CZ[q] * uz;
+            incoming = (float)(-out + 2.0 * w * (rho_w + (1.0 + rho_w) * (4.5 * cu * cu - 1.5 * usq)));
+        }} else if (kinds[o] == 2) {{
+            const double cuw = CX[q] * values[4 * o + 1] + CY[q] * values[4 * o + 2] + CZ[q] * values[4 * o + 3];
+            incoming = (float)(out + 6.0 * w * cuw * scale);
+        }}
+        g[ghosts + link] = incoming;
+        atomicAdd(&flux[o], out - (double)incoming);
+        atomicAdd(&pressure[o], link_area[link] * drho);
+    }}
+}}
+
+extern "C" __global__ void speed_squared(const float* g, const long long n_cells, double* speed2) {{
+    const long long cell = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (cell >= n_cells) return;
+    const long long base = (cell / B) * 19 * B + cell % B;
+    double drho = 0.0, jx = 0.0, jy = 0.0, jz = 0.0;
+    for (int q = 0; q < 19; ++q) {{
+        const double v = (double)g[base + q * B];
+        drho += v; jx += v * CX[q]; jy += v * CY[q]; jz += v * CZ[q];
+    }}
+    speed2[cell] = (jx * jx + jy * jy + jz * jz) / ((1.0 + drho) * (1.0 + drho));
+}}
+"""
+
+
+def _cupy() -> ModuleType:
+    try:
+        return importlib.import_module("cupy")
+    except ImportError as error:
+        raise ConfigurationError(f"the cupy backend needs CuPy ({error}): install the GPU extra with "
+                                 "pip install rhinoapp[gpu] on a machine with an NVIDIA GPU, or choose "
+                                 "--backend numba") from error
+
+
+class CupyBackend(Backend):
+    """CuPy ``RawModule`` backend (populations, tables and sums live on the GPU).
+
+    Examples
+    --------
+    >>> "stream_collide" in _source() and "open_boundaries" in _source()
+    True
+    """
+
+    name = "cupy"
+
+    def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
+                 *, threads: int | None = None) -> None:
+        super().__init__(lattice, params, boundary, threads=threads)
+        cp = self._cp = _cupy()
+        options = ("--std=c++14", f"-DFORCE={int(params.has_force)}", f"-DLOCAL={int(params.local_tau)}",
+                   "--use_fast_math")
+        module = cp.RawModule(code=_source(), options=options)
+        self._collide = module.get_function("stream_collide")
+        self._boundary = module.get_function("open_boundaries")
+        self._speed = module.get_function("speed_squared")
+        self._g = [cp.zeros(lattice.population_size, dtype=cp.float32) for _ in range(2)]
+        self._current = 0
+        self._gather = cp.asarray(lattice.gather)
+        self._tau = cp.asarray(params.cell_tau(lattice.n_blocks * BLOCK))
+        self._links = (cp.asarray(lattice.boundary_cells, dtype=cp.int32), cp.asarray(lattice.link_start, cp.int32),
+                       cp.asarray(lattice.link_q, cp.int8), cp.asarray(lattice.link_opening, cp.int8),
+                       cp.asarray(self.link_area, cp.float64), cp.asarray(boundary.kinds, cp.int8),
+                       cp.asarray(boundary.values, cp.float64).ravel())
+        self._flux = cp.zeros(3, dtype=cp.float64)
+        self._pressure = cp.zeros(3, dtype=cp.float64)
+        self._steps = 0
+        f32 = np.float32
+        self._scalars = (f32(params.omega), f32(params.omega_minus), f32(params.magic), f32(params.smagorinsky),
+                         *(f32(v) for v in params.force))
+
+    def set_state(self, g: np.ndarray) -> None:
+        self._g[self._current][...] = self._cp.asarray(np.asarray(g, dtype=np.float32))
+
+    def get_state(self) -> np.ndarray:
+        return self._cp.asnumpy(self._g[self._current])
+
+    def advance(self, scales: np.ndarray) -> None:
+        lattice = self.lattice
+        n_padded = lattice.n_blocks * BLOCK
+        n_boundary = int(lattice.boundary_cells.size)
+        for scale in np.asarray(scales, dtype=np.float64):
+            src, dst = self._g[self._current], self._g[1 - self._current]
+            self._collide((lattice.n_blocks,), (BLOCK,),
+                          (src, dst, self._gather, self._tau, np.int64(n_padded), *self._scalars))
+            if n_boundary:
+                self._boundary(((n_boundary + 127) // 128,), (128,),
+                               (dst, np.int64(lattice.ghost_start), *self._links, np.float64(scale),
+                                np.int32(n_boundary), self._flux, self._pressure))
+            self._current = 1 - self._current
+            self._steps += 1
+
+    def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:
+        cp = self._cp
+        result = (cp.asnumpy(self._flux), cp.asnumpy(self._pressure), self._steps)
+        self._flux[...] = 0.0
+        self._pressure[...] = 0.0
+        self._steps = 0
+        return result
+
+    def max_speed(self) -> float:
+        cp, n = self._cp, self.lattice.n_cells
+        if n == 0:
+            return 0.0
+        speed2 = cp.empty(n, dtype=cp.float64)
+        self._speed(((n + 255) // 256,), (256,), (self._g[self._current], np.int64(n), speed2))
+        return float(math.sqrt(float(cp.max(speed2))))

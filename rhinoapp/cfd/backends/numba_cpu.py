@@ -1,0 +1,85 @@
+"""Numba backend: parallel CPU kernels (the default on CPUs); see :mod:`.numba_kernels`."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from rhinoapp.cfd.backends import numba_kernels as kernels
+from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
+from rhinoapp.cfd.lattice import BLOCK
+from rhinoapp.cfd.setup import SparseLattice
+
+__all__ = ["NumbaBackend"]
+
+
+class NumbaBackend(Backend):
+    """Numba ``@njit(parallel=True)`` backend; the first use of a variant compiles it (cached on disk).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.setup import build_lattice
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> backend = NumbaBackend(build_lattice(square_duct(3, 2, periodic=True)), KernelParameters(tau=0.8),
+    ...                        BoundaryValues.closed())
+    >>> backend.advance(np.ones(3)); backend.max_speed()
+    0.0
+    """
+
+    name = "numba"
+
+    def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
+                 *, threads: int | None = None) -> None:
+        super().__init__(lattice, params, boundary, threads=threads)
+        available = numba.config.NUMBA_NUM_THREADS
+        # a parallel step costs a fork and join; small lattices run faster on fewer threads
+        self._threads = min(int(threads), available) if threads else max(1, min(available, lattice.n_cells // 8192))
+        self._g = [np.zeros(lattice.population_size, dtype=np.float32),
+                   np.zeros(lattice.population_size, dtype=np.float32)]
+        self._current = 0
+        self._flux = np.zeros(3)
+        self._pressure = np.zeros(3)
+        self._steps = 0
+        self._kernel = {(False, False): kernels.run_steps_plain, (True, False): kernels.run_steps_force,
+                        (False, True): kernels.run_steps_smag,
+                        (True, True): kernels.run_steps_smag_force}[(params.has_force, params.local_tau)]
+        self._tau_cell = params.cell_tau(lattice.n_blocks * BLOCK)
+        f32 = np.float32
+        self._scalars = (f32(params.tau), f32(params.omega), f32(params.omega_minus), f32(params.magic),
+                         f32(params.smagorinsky), *(f32(v) for v in params.force))
+        self._links = (lattice.boundary_cells.astype(np.int32), lattice.link_start.astype(np.int32),
+                       lattice.link_q.astype(np.int8), lattice.link_opening.astype(np.int8),
+                       self.link_area.astype(np.float64), boundary.kinds.astype(np.int8),
+                       boundary.values.astype(np.float64))
+
+    def set_state(self, g: np.ndarray) -> None:
+        self._g[self._current][:] = np.asarray(g, dtype=np.float32)
+
+    def get_state(self) -> np.ndarray:
+        return self._g[self._current].copy()
+
+    def advance(self, scales: np.ndarray) -> None:
+        scales = np.ascontiguousarray(scales, dtype=np.float64)
+        if scales.size == 0:
+            return
+        previous = numba.get_num_threads()
+        numba.set_num_threads(self._threads)
+        try:
+            chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
+            src, dst = self._g[self._current], self._g[1 - self._current]
+            flipped = self._kernel(src, dst, self.lattice.gather, self._tau_cell, self.lattice.n_blocks, chunks, *self._scalars,
+                                   *self._links, scales, self._flux, self._pressure)
+        finally:
+            numba.set_num_threads(previous)
+        self._current = (self._current + int(flipped)) % 2
+        self._steps += scales.size
+
+    def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:
+        result = (self._flux.copy(), self._pressure.copy(), self._steps)
+        self._flux[:] = 0.0
+        self._pressure[:] = 0.0
+        self._steps = 0
+        return result
+
+    def max_speed(self) -> float:
+        return float(kernels.max_speed(self._g[self._current], self.lattice.n_cells))

@@ -1,0 +1,271 @@
+"""Numba kernels of the fused pull stream-collide step and the open boundaries (FP32).
+
+Each block of :data:`~rhinoapp.cfd.lattice.BLOCK` cells is processed in two loops that LLVM
+vectorises: a gather of the 18 moving populations into a small scratch array (in L1 cache),
+then one straight-line loop over the cells that computes moments and TRT collision and writes
+the block's 19 contiguous output rows. All literals are FP32 constants (a Python float would
+promote the arithmetic to FP64 and stop the vectorisation). The flags ``FORCE`` and ``SMAG`` are
+compile-time constants of the four step variants, so each variant carries only its own work.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
+
+__all__ = ["boundary_step", "max_speed", "run_steps_force", "run_steps_plain", "run_steps_smag",
+           "run_steps_smag_force"]
+
+_f = np.float32
+_HALF, _ONE, _THREE, _NINE, _C15, _C45 = _f(0.5), _f(1.0), _f(3.0), _f(9.0), _f(1.5), _f(4.5)
+_W0, _W1, _W2 = _f(1.0 / 3.0), _f(1.0 / 18.0), _f(1.0 / 36.0)
+_SMAG = _f(18.0 * math.sqrt(2.0))
+_B = BLOCK
+_Q = 19
+_CX = tuple(int(v) for v in VELOCITIES[:, 0])
+_CY = tuple(int(v) for v in VELOCITIES[:, 1])
+_CZ = tuple(int(v) for v in VELOCITIES[:, 2])
+_OPP = tuple(int(v) for v in OPPOSITE)
+_W64 = tuple(float(v) for v in WEIGHTS)
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, reg, FORCE, REG):
+    eqp = w * (drho + rho * (_C45 * cu * cu - usq))
+    eqm = w * rho * _THREE * cu
+    if REG:
+        dp = _HALF * (a + b) - eqp - (_ONE - op) * _C45 * w * reg
+    else:
+        dp = op * (_HALF * (a + b) - eqp)
+    dm = om * (_HALF * (a - b) - eqm)
+    if FORCE:
+        sp = opf * w * (_NINE * cu * cf - uf)
+        sm = omf * w * _THREE * cf
+        return a - dp - dm + sp + sm, b - dp + dm + sp - sm
+    return a - dp - dm, b - dp + dm
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _block(g0, t, out, tau_cell, tau0, omega, omega_m, magic, csmag, fx, fy, fz, FORCE, SMAG):
+    cf1, cf3, cf5 = fx, fy, fz
+    cf7, cf9, cf11, cf13, cf15, cf17 = fx + fy, fx - fy, fx + fz, fx - fz, fy + fz, fy - fz
+    for n in range(_B):
+        f0 = g0[n]
+        f1, f2, f3, f4, f5, f6 = t[1, n], t[2, n], t[3, n], t[4, n], t[5, n], t[6, n]
+        f7, f8, f9, f10, f11, f12 = t[7, n], t[8, n], t[9, n], t[10, n], t[11, n], t[12, n]
+        f13, f14, f15, f16, f17, f18 = t[13, n], t[14, n], t[15, n], t[16, n], t[17, n], t[18, n]
+        s1, s3, s5, s7, s9 = f1 + f2, f3 + f4, f5 + f6, f7 + f8, f9 + f10
+        s11, s13, s15, s17 = f11 + f12, f13 + f14, f15 + f16, f17 + f18
+        a7, a9, a11, a13, a15, a17 = f7 - f8, f9 - f10, f11 - f12, f13 - f14, f15 - f16, f17 - f18
+        drho = f0 + s1 + s3 + s5 + s7 + s9 + s11 + s13 + s15 + s17
+        rho = _ONE + drho
+        inv = _ONE / rho
+        jx = (f1 - f2) + a7 + a9 + a11 + a13
+        jy = (f3 - f4) + a7 - a9 + a15 + a17
+        jz = (f5 - f6) + a11 - a13 + a15 - a17
+        if FORCE:
+            jx += _HALF * fx
+            jy += _HALF * fy
+            jz += _HALF * fz
+        ux, uy, uz = jx * inv, jy * inv, jz * inv
+        usq = _C15 * (ux * ux + uy * uy + uz * uz)
+        op, om = omega, omega_m
+        pxx = pyy = pzz = pxy = pxz = pyz = tr3 = _f(0.0)
+        if SMAG:
+            third = drho * _f(1.0 / 3.0)
+            pxx = s1 + s7 + s9 + s11 + s13 - third - rho * ux * ux
+            pyy = s3 + s7 + s9 + s15 + s17 - third - rho * uy * uy
+            pzz = s5 + s11 + s13 + s15 + s17 - third - rho * uz * uz
+            pxy = s7 - s9 - rho * ux * uy
+            pxz = s11 - s13 - rho * ux * uz
+            pyz = s15 - s17 - rho * uy * uz
+            tr3 = (pxx + pyy + pzz) * _f(1.0 / 3.0)
+            norm = math.sqrt(pxx * pxx + pyy * pyy + pzz * pzz + _f(2.0) * (pxy * pxy + pxz * pxz + pyz * pyz))
+            base_tau = tau_cell[n]
+            tau = _HALF * (base_tau + math.sqrt(base_tau * base_tau + _SMAG * csmag * csmag * norm * inv))
+            op = _ONE / tau
+            om = _ONE / (magic / (tau - _HALF) + _HALF)
+        opf = _ONE - _HALF * op
+        omf = _ONE - _HALF * om
+        uf = _THREE * (ux * fx + uy * fy + uz * fz)
+        eq0 = _W0 * (drho - rho * usq)
+        if SMAG:
+            rest = eq0 - (_ONE - op) * _C45 * _W0 * tr3
+        else:
+            rest = f0 - op * (f0 - eq0)
+        if FORCE:
+            rest -= opf * _W0 * uf
+        out[n] = rest
+        o1, o2 = _pair(f1, f2, ux, _W1, drho, rho, usq, op, om, cf1, uf, opf, omf, pxx - tr3, FORCE, SMAG)
+        out[_B + n], out[2 * _B + n] = o1, o2
+        o1, o2 = _pair(f3, f4, uy, _W1, drho, rho, usq, op, om, cf3, uf, opf, omf, pyy - tr3, FORCE, SMAG)
+        out[3 * _B + n], out[4 * _B + n] = o1, o2
+        o1, o2 = _pair(f5, f6, uz, _W1, drho, rho, usq, op, om, cf5, uf, opf, omf, pzz - tr3, FORCE, SMAG)
+        out[5 * _B + n], out[6 * _B + n] = o1, o2
+        o1, o2 = _pair(f7, f8, ux + uy, _W2, drho, rho, usq, op, om, cf7, uf, opf, omf, pxx + pyy + _f(2.0) * pxy - tr3, FORCE, SMAG)
+        out[7 * _B + n], out[8 * _B + n] = o1, o2
+        o1, o2 = _pair(f9, f10, ux - uy, _W2, drho, rho, usq, op, om, cf9, uf, opf, omf, pxx + pyy - _f(2.0) * pxy - tr3, FORCE, SMAG)
+        out[9 * _B + n], out[10 * _B + n] = o1, o2
+        o1, o2 = _pair(f11, f12, ux + uz, _W2, drho, rho, usq, op, om, cf11, uf, opf, omf, pxx + pzz + _f(2.0) * pxz - tr3, FORCE, SMAG)
+        out[11 * _B + n], out[12 * _B + n] = o1, o2
+        o1, o2 = _pair(f13, f14, ux - uz, _W2, drho, rho, usq, op, om, cf13, uf, opf, omf, pxx + pzz - _f(2.0) * pxz - tr3, FORCE, SMAG)
+        out[13 * _B + n], out[14 * _B + n] = o1, o2
+        o1, o2 = _pair(f15, f16, uy + uz, _W2, drho, rho, usq, op, om, cf15, uf, opf, omf, pyy + pzz + _f(2.0) * pyz - tr3, FORCE, SMAG)
+        out[15 * _B + n], out[16 * _B + n] = o1, o2
+        o1, o2 = _pair(f17, f18, uy - uz, _W2, drho, rho, usq, op, om, cf17, uf, opf, omf, pyy + pzz - _f(2.0) * pyz - tr3, FORCE, SMAG)
+        out[17 * _B + n], out[18 * _B + n] = o1, o2
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, FORCE, SMAG):
+    n_chunks = scratch.shape[0]
+    per = (n_blocks + n_chunks - 1) // n_chunks
+    for chunk in prange(n_chunks):
+        t = scratch[chunk]  # one scratch block per chunk: an np.empty here would be hoisted and shared
+        for b in range(chunk * per, min(n_blocks, (chunk + 1) * per)):
+            base = b * _Q * _B
+            gbase = b * (_Q - 1) * _B
+            for q in range(1, _Q):
+                row = t[q]
+                index = gather[gbase + (q - 1) * _B: gbase + q * _B]
+                for n in range(_B):
+                    row[n] = src[np.uint32(index[n])]
+            _block(src[base: base + _B], t, dst[base: base + _Q * _B], tau_cell[b * _B: (b + 1) * _B], tau0, omega, omega_m, magic, csmag,
+                   fx, fy, fz, FORCE, SMAG)
+
+
+@njit(cache=True, error_model="numpy")
+def boundary_step(g, cells, link_start, link_q, link_opening, link_area, kinds, values, scale, flux, pressure):
+    """Fill the ghost slots of ``g`` (after the blocks) with the open-boundary values; add to the sums."""
+    ghosts = g.size - link_q.size
+    for b in range(cells.size):
+        cell = np.int64(cells[b])
+        base = (cell // _B) * _Q * _B + cell % _B
+        drho = 0.0
+        jx = 0.0
+        jy = 0.0
+        jz = 0.0
+        for q in range(_Q):
+            v = np.float64(g[base + q * _B])
+            drho += v
+            jx += v * _CX[q]
+            jy += v * _CY[q]
+            jz += v * _CZ[q]
+        inv = 1.0 / (1.0 + drho)
+        ux, uy, uz = jx * inv, jy * inv, jz * inv
+        usq = ux * ux + uy * uy + uz * uz
+        for link in range(link_start[b], link_start[b + 1]):
+            q = np.int64(link_q[link])
+            o = np.int64(link_opening[link])
+            slot = base + _OPP[q] * _B
+            out = np.float64(g[slot])
+            kind = kinds[o]
+            w = _W64[q]
+            if kind == 1:
+                rho_w = values[o, 0] * scale
+                cu = _CX[q] * ux + _CY[q] * uy + _CZ[q] * uz
+                new = np.float32(-out + 2.0 * w * (rho_w + (1.0 + rho_w) * (4.5 * cu * cu - 1.5 * usq)))
+            elif kind == 2:
+                cuw = _CX[q] * values[o, 1] + _CY[q] * values[o, 2] + _CZ[q] * values[o, 3]
+                new = np.float32(out + 6.0 * w * cuw * scale)
+            else:
+                new = np.float32(out)
+            g[ghosts + link] = new
+            flux[o] += out - np.float64(new)
+            pressure[o] += link_area[link] * drho
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def max_speed(g, n_cells):
+    """Largest lattice speed (FP64) over the first ``n_cells`` cells; NaN if any value is not finite."""
+    n_blocks = (n_cells + _B - 1) // _B
+    best = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        top = 0.0
+        for n in range(min(_B, n_cells - b * _B)):
+            base = b * _Q * _B + n
+            drho = 0.0
+            jx = 0.0
+            jy = 0.0
+            jz = 0.0
+            bad = False
+            for q in range(_Q):
+                v = np.float64(g[base + q * _B])
+                if not math.isfinite(v):
+                    bad = True
+                drho += v
+                jx += v * _CX[q]
+                jy += v * _CY[q]
+                jz += v * _CZ[q]
+            if bad:
+                top = np.nan
+                break
+            speed2 = (jx * jx + jy * jy + jz * jz) / ((1.0 + drho) * (1.0 + drho))
+            if speed2 > top:
+                top = speed2
+        best[b] = top
+    result = 0.0
+    for b in range(n_blocks):
+        if not best[b] <= result:
+            result = best[b]
+    return math.sqrt(result)
+
+
+@njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
+def run_steps_plain(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+                    cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+    """Run ``scales.size`` steps (TRT); returns 1 if the result ended in ``gb``."""
+    src, dst = ga, gb
+    scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    for s in range(scales.size):
+        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, False)
+        boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
+                      pressure)
+        src, dst = dst, src
+    return scales.size % 2
+
+
+@njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
+def run_steps_force(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+                    cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+    """Run ``scales.size`` steps (TRT with a body force); returns 1 if the result ended in ``gb``."""
+    src, dst = ga, gb
+    scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    for s in range(scales.size):
+        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, False)
+        boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
+                      pressure)
+        src, dst = dst, src
+    return scales.size % 2
+
+
+@njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
+def run_steps_smag(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+                   cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+    """Run ``scales.size`` steps (TRT with Smagorinsky); returns 1 if the result ended in ``gb``."""
+    src, dst = ga, gb
+    scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    for s in range(scales.size):
+        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, True)
+        boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
+                      pressure)
+        src, dst = dst, src
+    return scales.size % 2
+
+
+@njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
+def run_steps_smag_force(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+                         cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+    """Run ``scales.size`` steps (TRT, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
+    src, dst = ga, gb
+    scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    for s in range(scales.size):
+        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, True)
+        boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
+                      pressure)
+        src, dst = dst, src
+    return scales.size % 2

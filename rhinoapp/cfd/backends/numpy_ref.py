@@ -1,0 +1,146 @@
+"""NumPy reference backend: the equations of :mod:`rhinoapp.cfd.backends.base` in array form.
+
+Written for clarity, with the velocity set as matrices, not for speed (a few MLUPS); it is the
+reference the fast backends are tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rhinoapp.cfd.backends.base import Backend, BoundaryKind, BoundaryValues, KernelParameters
+from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES, WEIGHTS
+from rhinoapp.cfd.setup import SparseLattice, address
+
+__all__ = ["NumpyBackend"]
+
+_C = VELOCITIES.astype(np.float32)
+_W = WEIGHTS.astype(np.float32)
+
+
+class NumpyBackend(Backend):
+    """Pure NumPy backend (FP32 populations, FP64 boundary moments and sums).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.setup import build_lattice
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> backend = NumpyBackend(build_lattice(square_duct(3, 2, periodic=True)), KernelParameters(tau=0.8),
+    ...                        BoundaryValues.closed())
+    >>> backend.advance(np.ones(2)); backend.max_speed()
+    0.0
+    """
+
+    name = "numpy"
+
+    def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
+                 *, threads: int | None = None) -> None:
+        super().__init__(lattice, params, boundary, threads=threads)
+        nb = lattice.n_blocks
+        own = address(0, np.arange(nb * BLOCK)).reshape(nb, 1, BLOCK)
+        self._source = np.concatenate([own, lattice.gather.reshape(nb, Q - 1, BLOCK)], axis=1).ravel()
+        self._g = np.zeros(lattice.population_size, dtype=np.float32)
+        link_cells = lattice.link_cells()
+        self._slots = address(OPPOSITE[lattice.link_q], link_cells)
+        self._cell_slots = address(np.arange(Q)[:, None], lattice.boundary_cells[None, :])
+        self._link_row = np.repeat(np.arange(lattice.boundary_cells.size), np.diff(lattice.link_start))
+        self._flux = np.zeros(3)
+        self._pressure = np.zeros(3)
+        self._steps = 0
+        self._tau_cell = params.cell_tau(nb * BLOCK)
+
+    def set_state(self, g: np.ndarray) -> None:
+        self._g = np.array(g, dtype=np.float32, copy=True)
+
+    def get_state(self) -> np.ndarray:
+        return self._g.copy()
+
+    def advance(self, scales: np.ndarray) -> None:
+        for scale in np.asarray(scales, dtype=np.float64):
+            new = np.empty_like(self._g)
+            new[:self.lattice.ghost_start] = self._stream_collide(self._g[self._source])
+            self._g = new
+            self._open_boundaries(float(scale))
+            self._steps += 1
+
+    def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:
+        result = (self._flux.copy(), self._pressure.copy(), self._steps)
+        self._flux[:] = 0.0
+        self._pressure[:] = 0.0
+        self._steps = 0
+        return result
+
+    def max_speed(self) -> float:
+        g = self._per_direction(self._g[:self.lattice.ghost_start])
+        if not np.all(np.isfinite(g)):
+            return float("nan")
+        g = g.astype(np.float64)
+        u = (_C.T.astype(np.float64) @ g) / (1.0 + g.sum(axis=0))
+        return float(np.sqrt(np.max(np.sum(u * u, axis=0)))) if g.size else 0.0
+
+    def _per_direction(self, flat: np.ndarray) -> np.ndarray:
+        nb = self.lattice.n_blocks
+        return flat.reshape(nb, Q, BLOCK).transpose(1, 0, 2).reshape(Q, nb * BLOCK)
+
+    def _stream_collide(self, pulled: np.ndarray) -> np.ndarray:
+        p = self.params
+        g = self._per_direction(pulled)
+        drho = g.sum(axis=0)
+        rho = np.float32(1.0) + drho
+        force = np.asarray(p.force, dtype=np.float32).reshape(3, 1)
+        u = (_C.T @ g + np.float32(0.5) * force) / rho
+        cu = _C @ u
+        usq = np.sum(u * u, axis=0)
+        eq = _W[:, None] * (drho + rho * (np.float32(3.0) * cu + np.float32(4.5) * cu * cu - np.float32(1.5) * usq))
+        omega = np.full(drho.shape, p.omega, dtype=np.float32)
+        sym = np.float32(0.5) * (g + g[OPPOSITE])
+        anti = np.float32(0.5) * (g - g[OPPOSITE])
+        eq_sym = np.float32(0.5) * (eq + eq[OPPOSITE])
+        eq_anti = np.float32(0.5) * (eq - eq[OPPOSITE])
+        if p.local_tau:  # Smagorinsky and/or sponge, with the regularized symmetric part
+            pi = np.einsum("qa,qb,qn->abn", _C, _C, g - eq)
+            norm = np.sqrt(np.sum(pi * pi, axis=(0, 1)))
+            tau0 = self._tau_cell
+            tau = np.float32(0.5) * (tau0 + np.sqrt(tau0 * tau0 + np.float32(18.0 * np.sqrt(2.0) * p.smagorinsky**2)
+                                                   * norm / rho))
+            omega = np.float32(1.0) / tau
+            trace = np.trace(pi) / np.float32(3.0)
+            projected = np.float32(4.5) * _W[:, None] * (np.einsum("qa,qb,abn->qn", _C, _C, pi) - trace)
+            sym = eq_sym + projected
+        omega_minus = np.float32(1.0) / (np.float32(p.magic) / (np.float32(1.0) / omega - np.float32(0.5))
+                                         + np.float32(0.5))
+        out = sym + anti - omega * (sym - eq_sym) - omega_minus * (anti - eq_anti)
+        if p.has_force:
+            cf = _C @ force
+            source_sym = _W[:, None] * (np.float32(9.0) * cu * cf - np.float32(3.0) * np.sum(u * force, axis=0))
+            source_anti = _W[:, None] * np.float32(3.0) * cf
+            out += (np.float32(1.0) - np.float32(0.5) * omega) * source_sym
+            out += (np.float32(1.0) - np.float32(0.5) * omega_minus) * source_anti
+        nb = self.lattice.n_blocks
+        return out.astype(np.float32).reshape(Q, nb, BLOCK).transpose(1, 0, 2).ravel()
+
+    def _open_boundaries(self, scale: float) -> None:
+        lattice = self.lattice
+        if lattice.n_links == 0:
+            return
+        g = self._g
+        f = g[self._cell_slots].astype(np.float64)
+        drho = f.sum(axis=0)
+        u = (VELOCITIES.T.astype(np.float64) @ f) / (1.0 + drho)
+        row = self._link_row
+        opening = lattice.link_opening.astype(np.int64)
+        c = VELOCITIES[lattice.link_q].astype(np.float64)
+        w = WEIGHTS[lattice.link_q]
+        kinds = self.boundary.kinds[opening]
+        values = self.boundary.values[opening] * scale
+        out = g[self._slots].astype(np.float64)
+        cu = np.einsum("li,il->l", c, u[:, row])
+        usq = np.sum(u[:, row] ** 2, axis=0)
+        rho_w = values[:, 0]
+        pressure = -out + 2.0 * w * (rho_w + (1.0 + rho_w) * (4.5 * cu * cu - 1.5 * usq))
+        velocity = out + 6.0 * w * np.einsum("li,li->l", c, values[:, 1:])
+        new = np.where(kinds == BoundaryKind.PRESSURE, pressure,
+                       np.where(kinds == BoundaryKind.VELOCITY, velocity, out))
+        g[lattice.ghost_start:] = new.astype(np.float32)
+        self._flux += np.bincount(opening, weights=out - new.astype(np.float32), minlength=3)
+        self._pressure += np.bincount(opening, weights=self.link_area * drho[row], minlength=3)

@@ -1,0 +1,316 @@
+"""What to simulate (physics), how to run it (hardware and run control), and the lattice units.
+
+:class:`PhysicsConfig` holds physical inputs (flow in ml/s, pressure in Pa, air properties) and
+the flow model; :class:`RunConfig` holds where and how long to run. Both are frozen values.
+:func:`choose_lattice_parameters` turns a physics configuration and a domain into
+:class:`LatticeParameters`: the time step is chosen so that the estimated peak velocity is
+``max_lattice_velocity`` (at most 0.1, for small compressibility errors).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rhinoapp.cfd.domain import FlowDomain, Opening
+from rhinoapp.core.errors import ValidationError
+
+__all__ = [
+    "BackendName",
+    "Direction",
+    "Driving",
+    "LatticeParameters",
+    "PhysicsConfig",
+    "RunConfig",
+    "choose_lattice_parameters",
+    "lattice_parameters",
+    "narrowest_section_mm2",
+]
+
+
+class Direction(enum.Enum):
+    """Breathing direction: air enters at the nostrils (inspiration) or at the nasopharynx."""
+
+    INSPIRATION = "inspiration"
+    EXPIRATION = "expiration"
+
+
+class Driving(enum.Enum):
+    """What the outlet prescribes: the volume flow, or the pressure drop to the nostrils."""
+
+    CONSTANT_FLOW = "constant_flow"
+    PRESSURE_DROP = "pressure_drop"
+
+
+class BackendName(enum.Enum):
+    """Compute backends; ``auto`` picks the fastest one installed."""
+
+    AUTO = "auto"
+    NUMPY = "numpy"
+    NUMBA = "numba"
+    CUPY = "cupy"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhysicsConfig:
+    """Physical inputs and flow model.
+
+    Parameters
+    ----------
+    flow_ml_s
+        Total volume flow through both nostrils (constant-flow driving).
+    direction
+        Inspiration or expiration.
+    driving
+        Constant flow (prescribed at the outlet) or a prescribed pressure drop.
+    pressure_drop_pa
+        Pressure difference between nostrils and outlet for pressure-drop driving.
+    kinematic_viscosity_m2_s, density_kg_m3
+        Air properties (defaults: air at about 20-25 degrees C).
+    smagorinsky_constant
+        Smagorinsky subgrid constant; 0 switches the subgrid model off.
+    max_lattice_velocity
+        Target peak velocity in lattice units (Mach number times sqrt(3)); at most 0.1.
+    trt_magic
+        TRT "magic" parameter. None chooses 3/16 (bounce-back walls exactly half-way in straight
+        channels) unless that relaxes the antisymmetric moments slower than once per step, as it does
+        at physiological viscosity (``tau`` near 1/2); then ``(tau - 1/2) / 2`` (``omega- = 1``).
+    sponge_cells, sponge_viscosity_factor
+        Over this many cells next to each opening the base viscosity rises smoothly up to this factor,
+        to absorb waves and vortices at the open boundaries (0 cells: no sponge).
+    flow_throughs
+        Expected number of flow-through times to steady state (sets the step estimate).
+
+    Examples
+    --------
+    >>> PhysicsConfig(flow_ml_s=250).direction
+    <Direction.INSPIRATION: 'inspiration'>
+    >>> PhysicsConfig(flow_ml_s=0)
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ValidationError: the flow must be positive ml/s, got 0.0...
+    """
+
+    flow_ml_s: float = 250.0
+    direction: Direction = Direction.INSPIRATION
+    driving: Driving = Driving.CONSTANT_FLOW
+    pressure_drop_pa: float | None = None
+    kinematic_viscosity_m2_s: float = 1.5e-5
+    density_kg_m3: float = 1.2
+    smagorinsky_constant: float = 0.1
+    max_lattice_velocity: float = 0.1
+    trt_magic: float | None = None
+    sponge_cells: int = 6
+    sponge_viscosity_factor: float = 30.0
+    flow_throughs: float = 3.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "direction", Direction(self.direction))
+        object.__setattr__(self, "driving", Driving(self.driving))
+        flow = float(self.flow_ml_s)
+        object.__setattr__(self, "flow_ml_s", flow)
+        if self.driving is Driving.CONSTANT_FLOW and not (math.isfinite(flow) and flow > 0):
+            raise ValidationError(f"the flow must be positive ml/s, got {flow}; choose the breathing direction with "
+                                  "direction (inspiration or expiration) rather than a sign")
+        if self.driving is Driving.PRESSURE_DROP:
+            dp = self.pressure_drop_pa
+            if dp is None or not (math.isfinite(dp) and dp > 0):
+                raise ValidationError(f"pressure-drop driving needs a positive pressure_drop_pa, got {dp}")
+        for name in ("kinematic_viscosity_m2_s", "density_kg_m3", "flow_throughs"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValidationError(f"{name} must be positive, got {value}")
+        if not 0 < self.max_lattice_velocity <= 0.1:
+            raise ValidationError(f"max_lattice_velocity must lie in (0, 0.1], got {self.max_lattice_velocity}")
+        if not 0 <= self.smagorinsky_constant <= 0.5:
+            raise ValidationError(f"the Smagorinsky constant must lie in [0, 0.5], got {self.smagorinsky_constant}")
+        if self.trt_magic is not None and not self.trt_magic > 0:
+            raise ValidationError("the TRT magic parameter must be positive (3/16 or 1/4 are usual)")
+        if self.sponge_cells < 0 or not self.sponge_viscosity_factor >= 1:
+            raise ValidationError("sponge_cells must be >= 0 and sponge_viscosity_factor >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Hardware and run control.
+
+    Parameters
+    ----------
+    backend
+        ``auto``, ``numpy``, ``numba`` or ``cupy``.
+    threads
+        CPU threads for Numba (default: all).
+    max_steps
+        Upper bound on time steps (default: twice the estimate).
+    check_every
+        Steps between convergence checks and progress reports (default: about 1 % of the estimate).
+    tolerance, window
+        Steady state: the means of pressure drop and flows over the last ``window`` checks differ from
+        those over the ``window`` checks before by less than ``tolerance`` (relative).
+    divergence_velocity
+        Lattice speed taken as divergence (the stable range ends well below it).
+    checkpoint_every
+        Steps between checkpoints (0: none); ``resume`` restarts from the last one.
+    memory_limit_bytes
+        Refuse runs estimated above this (default: the machine's available memory).
+
+    Examples
+    --------
+    >>> RunConfig(backend="numpy").backend
+    <BackendName.NUMPY: 'numpy'>
+    """
+
+    backend: BackendName = BackendName.AUTO
+    threads: int | None = None
+    max_steps: int | None = None
+    check_every: int | None = None
+    tolerance: float = 5e-3
+    window: int = 10
+    divergence_velocity: float = 0.35
+    checkpoint_every: int = 0
+    resume: bool = False
+    memory_limit_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "backend", BackendName(self.backend))
+        for name in ("max_steps", "check_every", "threads"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                raise ValidationError(f"{name} must be a positive integer, got {value}")
+        if self.window < 2 or not self.tolerance > 0 or self.checkpoint_every < 0:
+            raise ValidationError("window must be at least 2, tolerance positive, checkpoint_every non-negative")
+
+
+@dataclass(frozen=True)
+class LatticeParameters:
+    """Lattice units of one run and their conversion to physical units.
+
+    Examples
+    --------
+    >>> p = LatticeParameters(dx_m=1e-3, dt_s=2e-5, tau=0.5009, density_kg_m3=1.2)
+    >>> round(p.velocity_scale_m_s, 3), round(p.pressure_scale_pa, 1)
+    (50.0, 3000.0)
+    """
+
+    dx_m: float
+    dt_s: float
+    tau: float
+    density_kg_m3: float
+    smagorinsky_constant: float = 0.0
+    trt_magic: float = 3.0 / 16.0
+    peak_velocity_lattice: float = 0.0
+    peak_velocity_m_s: float = 0.0
+    steps_estimate: int = 0
+    ramp_steps: int = 0
+    reynolds: float = 0.0
+
+    @property
+    def velocity_scale_m_s(self) -> float:
+        """Metres per second of one lattice velocity unit."""
+        return self.dx_m / self.dt_s
+
+    @property
+    def pressure_scale_pa(self) -> float:
+        """Pascal of one lattice pressure unit (``rho * (dx/dt)^2``)."""
+        return self.density_kg_m3 * self.velocity_scale_m_s**2
+
+    @property
+    def flow_scale_ml_s(self) -> float:
+        """Millilitres per second of one lattice volume flow unit (cell^3 per step)."""
+        return self.dx_m**3 / self.dt_s * 1e6
+
+    @property
+    def nu_lattice(self) -> float:
+        """Kinematic viscosity in lattice units."""
+        return (self.tau - 0.5) / 3.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """JSON-ready description, with the derived scales."""
+        data: dict[str, float | int] = asdict(self)
+        data.update(dx_mm=self.dx_m * 1e3, nu_lattice=self.nu_lattice, velocity_scale_m_s=self.velocity_scale_m_s,
+                    pressure_scale_pa=self.pressure_scale_pa)
+        return data
+
+
+def narrowest_section_mm2(domain: FlowDomain) -> float:
+    """Smallest fluid cross-section between inlets and outlet, across the main flow axis.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> narrowest_section_mm2(square_duct(4, 10, spacing_mm=0.5))
+    4.0
+    """
+    geometry = domain.geometry
+    inlets = domain.inlet_left | domain.inlet_right
+    if inlets.any() and domain.outlet.any():
+        start = np.array([index.mean() for index in np.nonzero(inlets)])
+        end = np.array([index.mean() for index in np.nonzero(domain.outlet)])
+        axis = int(np.argmax(np.abs(end - start)))  # in (k, j, i) order
+        low, high = sorted((int(round(start[axis])), int(round(end[axis]))))
+    else:  # periodic verification flows: across the periodic axis, else the longest one
+        periodic = [2 - a for a in range(3) if domain.periodic[a]]
+        axis = periodic[0] if periodic else int(np.argmax(geometry.shape))
+        low, high = 0, geometry.shape[axis] - 1
+    counts = domain.fluid.sum(axis=tuple(a for a in range(3) if a != axis))[low:high + 1]
+    area_voxel = geometry.voxel_volume_mm3 / geometry.spacing_mm[2 - axis]
+    return float(counts[counts > 0].min() * area_voxel)
+
+
+def choose_lattice_parameters(domain: FlowDomain, physics: PhysicsConfig) -> LatticeParameters:
+    """Lattice units for ``physics`` on ``domain``'s grid (which must be isotropic).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> duct = square_duct(10, 40, spacing_mm=1.0)
+    >>> p = choose_lattice_parameters(duct, PhysicsConfig(flow_ml_s=10.0))
+    >>> round(p.peak_velocity_m_s, 3), round(p.peak_velocity_lattice, 3), round(p.dt_s, 8)
+    (0.2, 0.1, 0.0005)
+    """
+    spacing = np.asarray(domain.geometry.spacing_mm)
+    if not np.allclose(spacing, spacing[0], rtol=1e-6):
+        raise ValidationError(f"the lattice needs cubic voxels, got spacing {tuple(spacing)} mm: resample the "
+                              "geometry to one resolution (resolution_mm)")
+    return lattice_parameters(float(spacing[0]), narrowest_section_mm2(domain),
+                              domain.n_fluid * domain.geometry.voxel_volume_mm3, physics)
+
+
+def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
+                       physics: PhysicsConfig) -> LatticeParameters:
+    """Lattice units from the grid spacing, the narrowest section and the air volume.
+
+    The peak velocity is estimated as twice the mean velocity through the narrowest section
+    (constant flow) or from Bernoulli, ``sqrt(2 dp / rho)`` (pressure drop); the time step makes
+    it ``max_lattice_velocity``. Steady state is expected after ``flow_throughs`` times the air
+    volume over the flow; the start-up ramp lasts 0.3 flow-through times.
+
+    Examples
+    --------
+    >>> p = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
+    >>> round(p.peak_velocity_m_s, 2), round(p.tau, 5), p.steps_estimate
+    (5.0, 0.5018, 28801)
+    """
+    dx = dx_mm * 1e-3
+    area_m2 = section_mm2 * 1e-6
+    if physics.driving is Driving.CONSTANT_FLOW:
+        flow_m3_s = physics.flow_ml_s * 1e-6
+        peak = 2.0 * flow_m3_s / area_m2
+    else:
+        peak = math.sqrt(2.0 * float(physics.pressure_drop_pa) / physics.density_kg_m3)
+        flow_m3_s = 0.5 * peak * area_m2
+    dt = physics.max_lattice_velocity * dx / peak
+    tau = 0.5 + 3.0 * physics.kinematic_viscosity_m2_s * dt / dx**2
+    magic = physics.trt_magic if physics.trt_magic is not None else min(3.0 / 16.0, 0.5 * (tau - 0.5))
+    flow_through_steps = volume_mm3 * 1e-9 / flow_m3_s / dt
+    diameter = math.sqrt(4.0 * area_m2 / math.pi)
+    return LatticeParameters(
+        dx_m=dx, dt_s=dt, tau=tau, density_kg_m3=physics.density_kg_m3,
+        smagorinsky_constant=physics.smagorinsky_constant, trt_magic=magic,
+        peak_velocity_lattice=physics.max_lattice_velocity, peak_velocity_m_s=peak,
+        steps_estimate=max(200, int(math.ceil(physics.flow_throughs * flow_through_steps))),
+        ramp_steps=max(20, int(0.3 * flow_through_steps)),
+        reynolds=0.5 * peak * diameter / physics.kinematic_viscosity_m2_s)

@@ -1,0 +1,219 @@
+"""The flow domain: which voxels hold air, and where air enters and leaves.
+
+A :class:`FlowDomain` is a value: boolean masks on one :class:`~rhinoapp.core.volume.ImageGeometry`
+(arrays ``[k, j, i]``, LPS millimetres). ``fluid`` marks the cells the solver updates. The three
+*openings* mark voxels **outside** the fluid that act as open boundaries: a lattice link from a
+fluid cell into an opening voxel carries the inlet or outlet condition, a link into any other
+non-fluid voxel (or off the grid) is a no-slip wall. Nostrils are the inlets (open to ambient
+pressure), the nasopharynx is the outlet (prescribed flow or pressure). Axes may instead be
+periodic, for verification flows driven by a body force.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import ImageGeometry
+
+__all__ = ["FlowDomain", "Opening", "link_structure"]
+
+_log = logging.getLogger(__name__)
+
+
+class Opening(enum.Enum):
+    """The open boundaries of the airway, in the order the solver numbers them."""
+
+    INLET_LEFT = "inlet_left"
+    INLET_RIGHT = "inlet_right"
+    OUTLET = "outlet"
+
+    @property
+    def is_inlet(self) -> bool:
+        """True for the nostrils."""
+        return self is not Opening.OUTLET
+
+
+def link_structure() -> np.ndarray:
+    """The 3x3x3 neighbourhood a D3Q19 lattice links (faces and edges, no corners)."""
+    return ndimage.generate_binary_structure(3, 2)
+
+
+@dataclass(frozen=True, eq=False)
+class FlowDomain:
+    """Fluid cells, the three openings and the grid they live on.
+
+    Parameters
+    ----------
+    fluid
+        Boolean ``[k, j, i]`` mask of the air the solver simulates.
+    inlet_left, inlet_right, outlet
+        Boolean masks of non-fluid voxels that are open boundaries. An inlet may be empty (a pipe has
+        one); without periodic axes at least one inlet and the outlet must touch the fluid.
+    geometry
+        The grid of all masks.
+    periodic
+        Periodic axes in ``(i, j, k)`` order (verification flows only).
+
+    Examples
+    --------
+    >>> fluid = np.zeros((6, 4, 4), dtype=bool)
+    >>> fluid[1:5, 1:3, 1:3] = True
+    >>> inlet = np.zeros_like(fluid); inlet[0, 1:3, 1:3] = True
+    >>> outlet = np.zeros_like(fluid); outlet[5, 1:3, 1:3] = True
+    >>> domain = FlowDomain(fluid, inlet, np.zeros_like(fluid), outlet, ImageGeometry(fluid.shape))
+    >>> domain.n_fluid, domain.opening_mask(Opening.OUTLET).sum()
+    (16, np.int64(4))
+    """
+
+    fluid: np.ndarray
+    inlet_left: np.ndarray
+    inlet_right: np.ndarray
+    outlet: np.ndarray
+    geometry: ImageGeometry
+    periodic: tuple[bool, bool, bool] = (False, False, False)
+
+    def __post_init__(self) -> None:
+        shape = self.geometry.shape
+        for name in ("fluid", "inlet_left", "inlet_right", "outlet"):
+            mask = np.asarray(getattr(self, name))
+            if mask.shape != shape:
+                raise ValidationError(f"the {name} mask has shape {mask.shape} but the grid is {shape}")
+            object.__setattr__(self, name, np.ascontiguousarray(mask, dtype=bool))
+        object.__setattr__(self, "periodic", tuple(bool(p) for p in self.periodic))
+        if not self.fluid.any():
+            raise ValidationError("the flow domain holds no fluid voxel: check the airway labels")
+        masks = [self.opening_mask(o) for o in Opening]
+        for opening, mask in zip(Opening, masks, strict=True):
+            if (mask & self.fluid).any():
+                raise ValidationError(f"the {opening.value} voxels overlap the fluid; openings lie outside the "
+                                      "air (use FlowDomain.carve to cut them out of it)")
+        if (masks[0] & masks[1]).any() or ((masks[0] | masks[1]) & masks[2]).any():
+            raise ValidationError("inlet and outlet voxels overlap: each voxel can belong to one opening only")
+        if not any(self.periodic):
+            if not self.touches(Opening.OUTLET):
+                raise ValidationError("the outlet does not touch the air: define the outlet at the nasopharynx")
+            if not (self.touches(Opening.INLET_LEFT) or self.touches(Opening.INLET_RIGHT)):
+                raise ValidationError("no nostril inlet touches the air: define at least one inlet")
+
+    @classmethod
+    def carve(cls, fluid: np.ndarray, geometry: ImageGeometry, *, inlet_left: np.ndarray | None = None,
+              inlet_right: np.ndarray | None = None, outlet: np.ndarray | None = None) -> FlowDomain:
+        """A domain whose openings are cut out of the air: opening voxels stop being fluid.
+
+        Examples
+        --------
+        >>> fluid = np.ones((5, 3, 3), dtype=bool)
+        >>> cap = np.zeros_like(fluid); cap[0] = True
+        >>> end = np.zeros_like(fluid); end[-1] = True
+        >>> FlowDomain.carve(fluid, ImageGeometry(fluid.shape), inlet_left=cap, outlet=end).n_fluid
+        27
+        """
+        empty = np.zeros(geometry.shape, dtype=bool)
+        masks = [np.asarray(m, dtype=bool) if m is not None else empty for m in (inlet_left, inlet_right, outlet)]
+        air = np.asarray(fluid, dtype=bool) & ~(masks[0] | masks[1] | masks[2])
+        return cls(air, masks[0], masks[1] & ~masks[0], masks[2] & ~(masks[0] | masks[1]), geometry)
+
+    @property
+    def n_fluid(self) -> int:
+        """Number of fluid cells."""
+        return int(np.count_nonzero(self.fluid))
+
+    def opening_mask(self, opening: Opening) -> np.ndarray:
+        """The voxel mask of one opening."""
+        return {Opening.INLET_LEFT: self.inlet_left, Opening.INLET_RIGHT: self.inlet_right,
+                Opening.OUTLET: self.outlet}[opening]
+
+    def touches(self, opening: Opening) -> bool:
+        """True if some fluid cell links to a voxel of ``opening``."""
+        mask = self.opening_mask(opening)
+        return bool(mask.any() and (ndimage.binary_dilation(self.fluid, link_structure()) & mask).any())
+
+    def connected(self) -> FlowDomain:
+        """This domain without fluid pockets that no opening reaches; refuses a blocked airway.
+
+        Every inlet that touches the air must connect to the outlet through fluid (lattice links).
+
+        Examples
+        --------
+        >>> fluid = np.zeros((6, 3, 3), dtype=bool); fluid[1:5, 1, 1] = True
+        >>> fluid[3, 1, 1] = False                      # a wall across the duct
+        >>> inlet = np.zeros_like(fluid); inlet[0, 1, 1] = True
+        >>> outlet = np.zeros_like(fluid); outlet[5, 1, 1] = True
+        >>> FlowDomain(fluid, inlet, np.zeros_like(fluid), outlet, ImageGeometry(fluid.shape)).connected()
+        Traceback (most recent call last):
+        ...
+        rhinoapp.core.errors.ValidationError: no path through the air from the left nostril inlet to the outlet...
+        """
+        if any(self.periodic):
+            return self
+        openings = self.inlet_left | self.inlet_right | self.outlet
+        components, count = ndimage.label(self.fluid | openings, structure=link_structure())
+        outlet_ids = set(np.unique(components[self.outlet]).tolist()) - {0}
+        for opening, side in ((Opening.INLET_LEFT, "left"), (Opening.INLET_RIGHT, "right")):
+            mask = self.opening_mask(opening)
+            if mask.any() and not set(np.unique(components[mask]).tolist()) & outlet_ids:
+                raise ValidationError(
+                    f"no path through the air from the {side} nostril inlet to the outlet: the airway is closed "
+                    "between them. Check the segmentation (threshold, the outlet plane) or remove that inlet.")
+        keep = np.isin(components, sorted(outlet_ids)) & self.fluid
+        dropped = self.n_fluid - int(np.count_nonzero(keep))
+        if dropped:
+            _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
+        return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic)
+
+    def resampled(self, resolution_mm: float) -> FlowDomain:
+        """The domain on an isotropic grid of ``resolution_mm`` covering the same box.
+
+        Fluid is sampled at the nearest voxel. Openings, which are thin layers, are kept as the new
+        non-fluid voxels next to the air that lie within one (old or new) voxel of the old opening.
+
+        Examples
+        --------
+        >>> fluid = np.ones((8, 4, 4), dtype=bool)
+        >>> cap = np.zeros_like(fluid); cap[0] = True
+        >>> end = np.zeros_like(fluid); end[-1] = True
+        >>> d = FlowDomain.carve(fluid, ImageGeometry(fluid.shape), inlet_left=cap, outlet=end)
+        >>> fine = d.resampled(0.5)
+        >>> fine.geometry.shape, fine.n_fluid, int(fine.outlet.sum())
+        ((16, 8, 8), 768, 64)
+        """
+        resolution_mm = float(resolution_mm)
+        if not resolution_mm > 0:
+            raise ValidationError(f"the resolution must be positive millimetres, got {resolution_mm}")
+        old = self.geometry
+        spacing = np.asarray(old.spacing_mm)
+        if np.allclose(spacing, resolution_mm, rtol=1e-6):
+            return self
+        new_shape_ijk = np.maximum(1, np.round(np.asarray(old.extent_mm) / resolution_mm).astype(int))
+        corner = np.asarray(old.index_to_physical(-0.5 * np.ones(3)))  # LPS of the grid's corner
+        origin = corner + old.direction_matrix @ np.full(3, 0.5 * resolution_mm)
+        geometry = ImageGeometry(tuple(int(n) for n in new_shape_ijk[::-1]), (resolution_mm,) * 3,
+                                 tuple(float(v) for v in origin), old.direction)
+        nearest = [np.minimum(((np.arange(n) + 0.5) * resolution_mm / s).astype(int), m - 1)
+                   for n, s, m in zip(new_shape_ijk, spacing, old.shape[::-1], strict=True)]
+        index = np.ix_(nearest[2], nearest[1], nearest[0])
+        fluid = self.fluid[index]
+        near_air = ndimage.binary_dilation(fluid, link_structure()) & ~fluid
+        tolerance = max(float(spacing.max()), resolution_mm)
+        best = np.full(fluid.shape, np.inf)
+        masks = []
+        for opening in Opening:
+            mask = self.opening_mask(opening)
+            if not mask.any():
+                masks.append(np.zeros_like(fluid))
+                continue
+            distance = ndimage.distance_transform_edt(~mask, sampling=tuple(spacing[::-1]))[index]
+            chosen = near_air & (distance <= tolerance) & (distance < best)
+            best = np.where(chosen, distance, best)
+            masks.append(chosen)
+        # a voxel claimed by a later, nearer opening leaves the earlier one
+        for a in range(3):
+            for b in range(a + 1, 3):
+                masks[a] &= ~masks[b]
+        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic)

@@ -1,0 +1,135 @@
+"""Memory and run time of a simulation, estimated before anything large is allocated.
+
+The UI shows the estimate before a job is submitted; :func:`check_resources` refuses a run whose
+estimate exceeds the memory available. Speeds are nominal figures measured on the reference
+machines (2-core cloud VM for NumPy and Numba, NVIDIA H100 for CuPy); the real speed is
+reported by every run (``mlups`` in ``results.json``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, lattice_parameters, narrowest_section_mm2
+from rhinoapp.cfd.domain import FlowDomain
+from rhinoapp.cfd.setup import lattice_bytes_per_cell
+from rhinoapp.core.errors import SimulationError
+
+__all__ = ["NOMINAL_MLUPS", "ResourceEstimate", "available_memory_bytes", "check_resources", "estimate_run"]
+
+#: Nominal speeds in MLUPS (NumPy and CuPy in total; Numba per CPU thread).
+NOMINAL_MLUPS = {BackendName.NUMPY: 3.0, BackendName.NUMBA: 20.0, BackendName.CUPY: 10000.0}
+
+_HOST_BYTES_PER_CELL = 200  # setup and post-processing temporaries beyond the solver state
+_HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the simulation grid
+
+
+@dataclass(frozen=True)
+class ResourceEstimate:
+    """Expected size, memory and run time of one simulation.
+
+    Examples
+    --------
+    >>> e = ResourceEstimate(fluid_cells=10**6, grid_voxels=10**7, steps=1000, memory_bytes=10**9,
+    ...                      device_memory_bytes=0, backend="numba", mlups=40.0, seconds=25.0)
+    >>> e.as_dict()["memory_gb"]
+    1.0
+    """
+
+    fluid_cells: int
+    grid_voxels: int
+    steps: int
+    memory_bytes: int
+    device_memory_bytes: int
+    backend: str
+    mlups: float
+    seconds: float
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """JSON-ready form with memory in GB."""
+        data: dict[str, float | int | str] = asdict(self)
+        data["memory_gb"] = round(self.memory_bytes / 1e9, 3)
+        return data
+
+
+def available_memory_bytes() -> int:
+    """Memory the machine can still give (``MemAvailable``), or its total memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,
+                 resolution_mm: float | None = None) -> ResourceEstimate:
+    """Estimate cells, memory and run time of simulating ``domain`` at ``resolution_mm``.
+
+    Nothing is resampled: counts scale with the voxel volume.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> e = estimate_run(square_duct(10, 40), PhysicsConfig(flow_ml_s=10.0), RunConfig(backend="numba"),
+    ...                  resolution_mm=0.5)
+    >>> e.fluid_cells, e.backend
+    (32000, 'numba')
+    """
+    from rhinoapp.cfd.backends import resolve_backend
+
+    run = run or RunConfig()
+    spacing = np.asarray(domain.geometry.spacing_mm)
+    dx_mm = float(resolution_mm) if resolution_mm else float(spacing.mean())
+    if not dx_mm > 0:
+        raise SimulationError(f"the resolution must be positive millimetres, got {resolution_mm}")
+    scale = float(np.prod(spacing)) / dx_mm**3
+    cells = int(math.ceil(domain.n_fluid * scale))
+    voxels = int(math.ceil(np.prod(domain.geometry.shape) * scale))
+    params = lattice_parameters(dx_mm, narrowest_section_mm2(domain),
+                                domain.n_fluid * domain.geometry.voxel_volume_mm3, physics)
+    steps = int(run.max_steps) if run.max_steps else params.steps_estimate
+    backend = resolve_backend(run.backend)
+    solver_bytes = cells * lattice_bytes_per_cell()
+    host = cells * _HOST_BYTES_PER_CELL + voxels * _HOST_BYTES_PER_VOXEL
+    original = int(np.prod(domain.geometry.shape)) * 16 if resolution_mm else 0  # distance maps of resampling
+    mlups = NOMINAL_MLUPS[backend]
+    if backend is BackendName.NUMBA:
+        mlups *= min(run.threads or os.cpu_count() or 1, os.cpu_count() or 1)
+    on_device = backend is BackendName.CUPY
+    return ResourceEstimate(
+        fluid_cells=cells, grid_voxels=voxels, steps=steps,
+        memory_bytes=host + original + (0 if on_device else solver_bytes) + solver_bytes // 2,
+        device_memory_bytes=solver_bytes if on_device else 0, backend=backend.value, mlups=mlups,
+        seconds=cells * steps / (mlups * 1e6))
+
+
+def check_resources(estimate: ResourceEstimate, *, memory_limit_bytes: int | None = None,
+                    device_memory_bytes: int | None = None) -> None:
+    """Refuse a run that would need more memory than there is.
+
+    Examples
+    --------
+    >>> e = ResourceEstimate(fluid_cells=10**9, grid_voxels=10**10, steps=1, memory_bytes=10**12,
+    ...                      device_memory_bytes=0, backend="numba", mlups=40.0, seconds=1.0)
+    >>> check_resources(e, memory_limit_bytes=16 * 10**9)
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.SimulationError: this simulation needs about 1000.0 GB of memory ...
+    """
+    limit = memory_limit_bytes or available_memory_bytes()
+    if estimate.memory_bytes > limit:
+        raise SimulationError(
+            f"this simulation needs about {estimate.memory_bytes / 1e9:.1f} GB of memory ({estimate.fluid_cells:,} "
+            f"fluid cells) but only {limit / 1e9:.1f} GB are available: choose a coarser resolution (a larger "
+            "--resolution-mm; memory grows with the cube of 1/resolution) or a machine with more memory")
+    if estimate.device_memory_bytes and device_memory_bytes and estimate.device_memory_bytes > device_memory_bytes:
+        raise SimulationError(
+            f"this simulation needs about {estimate.device_memory_bytes / 1e9:.1f} GB of GPU memory but the GPU has "
+            f"{device_memory_bytes / 1e9:.1f} GB free: choose a coarser resolution or --backend numba")

@@ -1,0 +1,176 @@
+"""Flow domains from airway labels, and the geometry folder that ``rhinoapp segment`` writes.
+
+A geometry folder holds ``labels.nii.gz`` (values of :class:`~rhinoapp.core.volume.AirwayLabel`;
+NIfTI carries a RAS affine, converted here to LPS) and optionally ``geometry.json`` as
+``rhinoapp segment`` writes it, whose opening planes (LPS millimetres, normal pointing out of the
+airway) are used::
+
+    {"inlets": {"left": {"point_lps_mm": [x, y, z], "normal_lps": [nx, ny, nz], ...}, "right": {...}},
+     "outlet": {"point_lps_mm": [...], "normal_lps": [...], ...}, ...}
+
+The voxels of an opening's label (left or right cavity, nasopharynx) that reach the plane or lie
+beyond it are cut off; those that touch the remaining air become the opening. Without a plane,
+an opening is the outermost layer of its label: the most anterior voxels of each nasal cavity
+(nostrils) and the most inferior voxels of the nasopharynx (outlet).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
+
+__all__ = ["OpeningPlane", "domain_from_labels", "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
+
+_LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
+             Opening.OUTLET: AirwayLabel.NASOPHARYNX}
+_LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+@dataclass(frozen=True)
+class OpeningPlane:
+    """A cutting plane in LPS millimetres; ``normal`` points out of the airway."""
+
+    point_mm: tuple[float, float, float]
+    normal: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        normal = np.asarray(self.normal, dtype=float)
+        if normal.shape != (3,) or not np.linalg.norm(normal) > 0 or len(self.point_mm) != 3:
+            raise ValidationError("an opening plane needs a point and a non-zero normal (three numbers each)")
+        object.__setattr__(self, "normal", tuple(float(v) for v in normal / np.linalg.norm(normal)))
+        object.__setattr__(self, "point_mm", tuple(float(v) for v in self.point_mm))
+
+
+def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
+                       include_sinuses: bool = False) -> FlowDomain:
+    """The flow domain of an airway label map, with openings from ``planes`` or from the labels.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import two_channel_labels
+    >>> domain = domain_from_labels(two_channel_labels(2.0))
+    >>> [int(domain.opening_mask(o).sum()) for o in Opening]
+    [14, 14, 60]
+    """
+    air_labels = [AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX]
+    if include_sinuses:
+        air_labels.append(AirwayLabel.SINUS)
+    values = labels.labels
+    fluid = np.isin(values, [int(v) for v in air_labels])
+    geometry = labels.geometry
+    planes = dict(planes or {})
+    masks: dict[Opening, np.ndarray] = {}
+    for opening in Opening:
+        region = values == int(_LABEL_OF[opening])
+        if opening in planes:
+            beyond = _beyond(geometry, planes[opening]) & fluid & region
+            fluid &= ~beyond
+            masks[opening] = beyond
+        else:
+            if not region.any():
+                raise ValidationError(f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} "
+                                      f"voxels (label {int(_LABEL_OF[opening])}), so the {opening.value} cannot be "
+                                      "placed: check the segmentation or give its plane in geometry.json")
+            masks[opening] = _outer_layer(region, geometry, opening)
+            fluid &= ~masks[opening]
+    near = ndimage.binary_dilation(fluid, link_structure())
+    return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
+                      masks[Opening.OUTLET] & near, geometry)
+
+
+def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:
+    nk, nj, ni = geometry.shape
+    k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij", sparse=True)
+    origin, matrix = np.asarray(geometry.origin_mm), geometry.direction_matrix * np.asarray(geometry.spacing_mm)
+    offset = np.asarray(plane.point_mm) - origin
+    normal = np.asarray(plane.normal)
+    along = normal @ matrix  # signed distance per index step along i, j, k
+    reach = 0.5 * max(geometry.spacing_mm)  # the layer the plane cuts through belongs to the opening
+    return (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
+
+
+def _outer_layer(region: np.ndarray, geometry: ImageGeometry, opening: Opening) -> np.ndarray:
+    """The outermost layer of ``region``: anterior (-y) for the nostrils, inferior (-z) for the outlet."""
+    lps_axis = 1 if opening.is_inlet else 2
+    direction = geometry.direction_matrix
+    axis_ijk = int(np.argmax(np.abs(direction[lps_axis])))
+    axis_kji = 2 - axis_ijk
+    index = np.nonzero(region)[axis_kji]
+    layer = index.min() if direction[lps_axis, axis_ijk] > 0 else index.max()
+    mask = np.zeros_like(region)
+    selector = [slice(None)] * 3
+    selector[axis_kji] = slice(int(layer), int(layer) + 1)
+    mask[tuple(selector)] = region[tuple(selector)]
+    return mask
+
+
+def read_label_nifti(path: Path) -> LabelMap:
+    """A label map from a NIfTI file (its RAS affine converted to LPS, the array to ``[k, j, i]``)."""
+    import nibabel
+
+    try:
+        image = nibabel.load(str(path))
+    except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as error:
+        raise ValidationError(f"cannot read {path} as NIfTI ({error}): give the labels.nii.gz that "
+                              "`rhinoapp segment` wrote") from error
+    data = np.asarray(image.dataobj)
+    if data.ndim != 3 or not np.issubdtype(data.dtype, np.integer) and not np.all(np.mod(data, 1) == 0):
+        raise ValidationError(f"{path} is not a 3D integer label map (shape {data.shape}, dtype {data.dtype})")
+    lps = _LPS_FROM_RAS @ np.asarray(image.affine, dtype=float)[:3]
+    spacing = np.linalg.norm(lps[:, :3], axis=0)
+    direction = lps[:, :3] / spacing
+    geometry = ImageGeometry(data.shape[::-1], tuple(spacing), tuple(lps[:, 3]), tuple(direction.ravel()))
+    return LabelMap(np.ascontiguousarray(data.transpose(2, 1, 0)).astype(np.uint8), geometry)
+
+
+def write_label_nifti(path: Path, labels: LabelMap) -> Path:
+    """Write a label map as NIfTI with its RAS affine (for tests and tools).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rhinoapp.cfd.shapes import two_channel_labels
+    >>> path = write_label_nifti(Path(tempfile.mkdtemp()) / "labels.nii.gz", two_channel_labels(2.0))
+    >>> back = read_label_nifti(path)
+    >>> back.geometry.shape, back.geometry.origin_mm
+    ((23, 43, 16), (-15.0, 1.0, -29.0))
+    """
+    import nibabel
+
+    image = nibabel.Nifti1Image(np.ascontiguousarray(labels.labels.transpose(2, 1, 0)).astype(np.uint8),
+                                labels.geometry.affine_ras)
+    image.header.set_xyzt_units("mm")
+    nibabel.save(image, str(path))
+    return Path(path)
+
+
+def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane]]:
+    """The labels and opening planes of a geometry folder (``labels.nii.gz``, optional ``geometry.json``)."""
+    folder = Path(folder)
+    labels_path = folder / "labels.nii.gz"
+    if not labels_path.is_file():
+        raise ValidationError(f"{folder} has no labels.nii.gz: give the folder `rhinoapp segment` wrote")
+    planes: dict[Opening, OpeningPlane] = {}
+    meta_path = folder / "geometry.json"
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+            found = {Opening.INLET_LEFT: (meta.get("inlets") or {}).get("left"),
+                     Opening.INLET_RIGHT: (meta.get("inlets") or {}).get("right"), Opening.OUTLET: meta.get("outlet")}
+            for opening, plane in found.items():
+                if plane:
+                    planes[opening] = OpeningPlane(tuple(plane["point_lps_mm"]), tuple(plane["normal_lps"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValidationError(f"{meta_path} has unusable opening planes ({error}); expected "
+                                  '"inlets": {"left": {"point_lps_mm": [x, y, z], "normal_lps": [nx, ny, nz]}, ...} '
+                                  'and "outlet" likewise, as `rhinoapp segment` writes') from error
+    return read_label_nifti(labels_path), planes

@@ -1,0 +1,206 @@
+"""The solver's files, each written to a temporary file in the target folder and renamed into place.
+
+Every function takes explicit paths; nothing here decides where a project keeps its files.
+VTK outputs are in LPS millimetres and say so in their field data (``coordinate_system``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rhinoapp.core.volume import ImageGeometry
+
+__all__ = [
+    "Checkpoint",
+    "load_latest_checkpoint",
+    "save_checkpoint",
+    "write_bytes",
+    "write_csv",
+    "write_image",
+    "write_json",
+    "write_polydata",
+]
+
+_CHECKPOINT_PREFIX = "checkpoint-"
+_CHECKPOINTS_KEPT = 2
+
+
+@contextmanager
+def _staged(path: Path):  # noqa: ANN202 - a context manager yielding the temporary path
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
+    os.chmod(temporary, 0o644)  # mkstemp makes it private; outputs are ordinary files
+    try:
+        yield temporary
+        with open(temporary, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_bytes(folder / "a.txt", b"hi").read_bytes()
+    b'hi'
+    """
+    with _staged(path) as temporary:
+        temporary.write_bytes(data)
+    return Path(path)
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write ``data`` as indented JSON (NaN becomes null)."""
+    text = json.dumps(_json_safe(data), indent=2, allow_nan=False)
+    return write_bytes(path, (text + "\n").encode())
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a CSV file with a header row."""
+    buffer = _io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write_bytes(path, buffer.getvalue().encode())
+
+
+def write_image(path: Path, geometry: ImageGeometry, arrays: Mapping[str, np.ndarray],
+                field_data: Mapping[str, str] | None = None) -> Path:
+    """Write ``[k, j, i]`` (scalar) or ``[k, j, i, 3]`` (vector) arrays as VTK XML image data (``.vti``).
+
+    Points are voxel centres; origin, spacing and direction give LPS millimetres, as in the CT.
+    """
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    from vtkmodules.vtkIOXML import vtkXMLImageDataWriter
+
+    image = vtkImageData()
+    image.SetDimensions(*geometry.shape[::-1])
+    image.SetSpacing(*geometry.spacing_mm)
+    image.SetOrigin(*geometry.origin_mm)
+    image.SetDirectionMatrix(list(geometry.direction))
+    n_points = int(np.prod(geometry.shape))
+    for name, values in arrays.items():
+        values = np.ascontiguousarray(values)
+        flat = values.reshape(n_points, -1) if values.ndim == 4 else values.reshape(n_points)
+        vtk_array = numpy_to_vtk(flat, deep=True)
+        vtk_array.SetName(name)
+        image.GetPointData().AddArray(vtk_array)
+    _add_field_data(image, {"coordinate_system": "LPS", "length_unit": "mm", **(field_data or {})})
+    writer = vtkXMLImageDataWriter()
+    writer.SetInputData(image)
+    return _write_vtk(writer, path)
+
+
+def write_polydata(path: Path, polydata: Any, field_data: Mapping[str, str] | None = None) -> Path:
+    """Write a ``vtkPolyData`` (LPS millimetres) as VTK XML poly data (``.vtp``)."""
+    from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
+
+    _add_field_data(polydata, {"coordinate_system": "LPS", "length_unit": "mm", **(field_data or {})})
+    writer = vtkXMLPolyDataWriter()
+    writer.SetInputData(polydata)
+    return _write_vtk(writer, path)
+
+
+def _write_vtk(writer: Any, path: Path) -> Path:
+    writer.SetDataModeToAppended()
+    writer.SetCompressorTypeToZLib()
+    writer.SetCompressionLevel(1)
+    with _staged(path) as temporary:
+        writer.SetFileName(str(temporary))
+        if writer.Write() != 1:
+            raise OSError(f"VTK could not write {path}")
+    return Path(path)
+
+
+def _add_field_data(data: Any, values: Mapping[str, str]) -> None:
+    from vtkmodules.vtkCommonCore import vtkStringArray
+
+    for name, value in values.items():
+        array = vtkStringArray()
+        array.SetName(name)
+        array.InsertNextValue(str(value))
+        data.GetFieldData().AddArray(array)
+
+
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """A saved run state: step, populations, convergence history and the run's fingerprint."""
+
+    step: int
+    state: np.ndarray
+    history: list[dict[str, float]]
+    fingerprint: str
+
+
+def save_checkpoint(folder: Path, *, step: int, state: np.ndarray, history: list[dict[str, Any]],
+                    fingerprint: str) -> Path:
+    """Write ``checkpoint-<step>.npz`` into ``folder`` and keep only the newest two.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = save_checkpoint(folder, step=10, state=np.zeros(4, np.float32), history=[], fingerprint="x")
+    >>> load_latest_checkpoint(folder).step
+    10
+    """
+    folder = Path(folder)
+    buffer = _io.BytesIO()
+    np.savez(buffer, step=np.int64(step), state=np.asarray(state, dtype=np.float32),
+             history=np.frombuffer(json.dumps(history).encode(), dtype=np.uint8),
+             fingerprint=np.frombuffer(fingerprint.encode(), dtype=np.uint8))
+    path = write_bytes(folder / f"{_CHECKPOINT_PREFIX}{step:010d}.npz", buffer.getvalue())
+    for old in sorted(folder.glob(f"{_CHECKPOINT_PREFIX}*.npz"))[:-_CHECKPOINTS_KEPT]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def load_latest_checkpoint(folder: Path | None) -> Checkpoint | None:
+    """The newest readable checkpoint in ``folder``, or None."""
+    if folder is None or not Path(folder).is_dir():
+        return None
+    for path in sorted(Path(folder).glob(f"{_CHECKPOINT_PREFIX}*.npz"), reverse=True):
+        try:
+            with np.load(path) as data:
+                return Checkpoint(step=int(data["step"]), state=data["state"].copy(),
+                                  history=json.loads(data["history"].tobytes().decode()),
+                                  fingerprint=data["fingerprint"].tobytes().decode())
+        except (OSError, ValueError, KeyError):
+            continue  # a damaged file: try the one before
+    return None
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

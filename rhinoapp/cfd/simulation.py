@@ -1,0 +1,183 @@
+"""One airflow simulation from a flow domain to its outputs, in physical units.
+
+:func:`simulate` estimates memory and refuses what will not fit, resamples, builds the lattice,
+chooses lattice units, runs to steady state, post-processes, and (given a folder) writes
+``fields.vti``, ``surface.vtp``, ``results.json``, ``convergence.csv`` and ``checkpoints/``.
+
+Boundary conditions: the nostrils are open to ambient pressure (gauge 0, anti-bounce-back). The
+outlet prescribes a plug velocity along its normal that carries the requested volume flow (out
+for inspiration, in for expiration), or the pressure ``-dp`` (inspiration) / ``+dp`` (expiration).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rhinoapp.cfd import io
+from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
+from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
+    choose_lattice_parameters
+from rhinoapp.cfd.domain import FlowDomain, Opening
+from rhinoapp.cfd.estimate import check_resources, estimate_run
+from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
+from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
+from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
+
+__all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "simulate", "sponge_relaxation_times"]
+
+_log = logging.getLogger(__name__)
+
+#: Columns of ``convergence.csv``.
+CONVERGENCE_COLUMNS = ("step", "time_s", "pressure_drop_pa", "flow_ml_s", "flow_left_ml_s", "flow_right_ml_s",
+                       "outlet_flow_ml_s", "max_velocity_m_s", "mass_conservation_error")
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Results of :func:`simulate`: the ``results.json`` figures and what they came from."""
+
+    results: dict[str, object]
+    outcome: RunOutcome
+    lattice: SparseLattice
+    units: LatticeParameters
+    pressure_pa: np.ndarray
+    velocity_m_s: np.ndarray
+    direction: Direction = Direction.INSPIRATION
+
+
+def boundary_values(lattice: SparseLattice, physics: PhysicsConfig, units: LatticeParameters) -> BoundaryValues:
+    """Lattice boundary targets of the three openings for ``physics``.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> lattice = build_lattice(square_duct(10, 20))
+    >>> physics = PhysicsConfig(flow_ml_s=10.0)
+    >>> units = choose_lattice_parameters(lattice.domain, physics)
+    >>> bc = boundary_values(lattice, physics, units)
+    >>> bc.kinds.tolist(), round(float(bc.values[2, 3] * lattice.opening_area[2] * units.flow_scale_ml_s), 6)
+    ([1, 0, 2], 10.0)
+    """
+    kinds = np.zeros(3, dtype=np.int8)
+    values = np.zeros((3, 4))
+    for index, opening in enumerate(Opening):
+        if lattice.opening_area[index] <= 0:
+            continue
+        if opening.is_inlet:
+            kinds[index] = BoundaryKind.PRESSURE
+            continue
+        sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
+        if physics.driving is Driving.CONSTANT_FLOW:
+            kinds[index] = BoundaryKind.VELOCITY
+            speed = physics.flow_ml_s / units.flow_scale_ml_s / lattice.opening_area[index]
+            values[index, 1:] = sign * speed * lattice.opening_normal[index]
+        else:
+            kinds[index] = BoundaryKind.PRESSURE
+            values[index, 0] = -sign * 3.0 * float(physics.pressure_drop_pa) / units.pressure_scale_pa
+    return BoundaryValues(kinds, values)
+
+
+def sponge_relaxation_times(lattice: SparseLattice, tau: float, cells: int, factor: float) -> np.ndarray | None:
+    """Base relaxation time per cell: viscosity up to ``factor`` times higher at the openings, easing off over
+    ``cells``; the sponge never raises ``tau`` above 1 (where there is nothing left to absorb).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> lattice = build_lattice(square_duct(1, 8))
+    >>> (sponge_relaxation_times(lattice, 0.51, 3, 10.0) - 0.5).round(4).tolist()
+    [0.1, 0.05, 0.02, 0.01, 0.01, 0.02, 0.05, 0.1]
+    """
+    if cells <= 0 or factor <= 1.0 or lattice.n_links == 0:
+        return None
+    nu = tau - 0.5
+    peak = min(factor * nu, max(nu, 0.5))  # as (tau - 1/2)
+    if peak <= nu:
+        return None
+    distance = distance_through_air(lattice, lattice.boundary_cells)
+    weight = np.clip(1.0 - distance / cells, 0.0, 1.0) ** 2
+    return 0.5 + nu + (peak - nu) * weight
+
+
+def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,
+             resolution_mm: float | None = None, out_dir: Path | None = None,
+             progress: Progress | None = None) -> SimulationResult:
+    """Simulate steady airflow through ``domain``; write the outputs into ``out_dir`` if given.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> result = simulate(square_duct(6, 12), PhysicsConfig(flow_ml_s=1.0, kinematic_viscosity_m2_s=1e-4),
+    ...                   RunConfig(backend="numpy", max_steps=400))
+    >>> result.results["flow_ml_s"]["total"] > 0.9, result.results["backend"]
+    (True, 'numpy')
+    """
+    run = run or RunConfig()
+    estimate = estimate_run(domain, physics, run, resolution_mm=resolution_mm)
+    check_resources(estimate, memory_limit_bytes=run.memory_limit_bytes)
+    if resolution_mm:
+        domain = domain.resampled(resolution_mm)
+    lattice = build_lattice(domain)
+    units = choose_lattice_parameters(lattice.domain, physics)
+    _log.info("lattice units: %s", units.as_dict())
+    params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
+                              tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
+                                                                physics.sponge_viscosity_factor))
+    solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
+                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps, units=units,
+                    checkpoint_dir=None if out_dir is None else Path(out_dir) / "checkpoints", progress=progress)
+    outcome = solver.execute()
+    sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
+    steady = outcome.window_mean(run.window)
+    drho, u = cell_moments(lattice, outcome.state)
+    wall = wall_shear_stress(lattice, outcome.state, params)
+    results = clinical_results(pressure_drop=steady.pressure_drop, flow_left=sign * steady.flow_left,
+                               flow_right=sign * steady.flow_right, flow_outlet=sign * steady.flow_outlet,
+                               max_speed=float(np.sqrt(np.max(np.sum(u * u, axis=0)))), wall=wall, units=units)
+    pressure = drho / 3.0 * units.pressure_scale_pa
+    distance, profile = pressure_profile(lattice, pressure)
+    results.update(
+        steps=outcome.steps, converged=outcome.converged,
+        lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every},
+        backend=outcome.backend, mlups=round(outcome.mlups, 2),
+        pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
+                          "pressure_pa": np.round(profile, 6).tolist()})
+    velocity = u * units.velocity_scale_m_s
+    result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)
+    if out_dir is not None:
+        write_outputs(result, Path(out_dir), wall_cells=wall.cells,
+                      wall_values={"pressure_pa": pressure[wall.cells],
+                                   "wss_pa": wall.stress * units.pressure_scale_pa})
+    return result
+
+
+def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.ndarray,
+                  wall_values: dict[str, np.ndarray]) -> None:
+    """Write ``fields.vti``, ``surface.vtp``, ``convergence.csv`` and ``results.json`` into ``out_dir``."""
+    from rhinoapp.cfd.surface import FACE_LABELS, airway_surface
+
+    lattice, units = result.lattice, result.units
+    geometry = lattice.domain.geometry
+    velocity_lps = geometry.direction_matrix @ result.velocity_m_s  # grid axes -> LPS components
+    fields = {"pressure_pa": lattice.to_grid(result.pressure_pa).astype(np.float32),
+              "velocity_m_s": np.moveaxis(lattice.to_grid(velocity_lps), 0, -1).astype(np.float32),
+              "fluid": lattice.domain.fluid.astype(np.uint8)}
+    units_note = {"pressure_pa": "gauge pressure relative to ambient at the nostrils, Pa",
+                  "velocity_m_s": "velocity in LPS components, m/s"}
+    io.write_image(out_dir / "fields.vti", geometry, fields, units_note)
+    surface = airway_surface(lattice, wall_cells, wall_values)
+    io.write_polydata(out_dir / "surface.vtp", surface,
+                      {"face_labels": ", ".join(f"{k}={v}" for k, v in FACE_LABELS.items())})
+    scale_p = units.pressure_scale_pa
+    scale_q = units.flow_scale_ml_s * (1.0 if result.direction is Direction.INSPIRATION else -1.0)
+    rows = [(s.step, s.step * units.dt_s, s.pressure_drop * scale_p, s.flow * scale_q, s.flow_left * scale_q,
+             s.flow_right * scale_q, s.flow_outlet * scale_q, s.max_speed * units.velocity_scale_m_s, s.mass_error)
+            for s in result.outcome.history]
+    io.write_csv(out_dir / "convergence.csv", CONVERGENCE_COLUMNS,
+                 [[f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows])
+    io.write_json(out_dir / "results.json", result.results)
+    _log.info("outputs written to %s", out_dir)

@@ -1,0 +1,237 @@
+"""The run loop: steps in chunks, convergence and divergence checks, progress, checkpoints.
+
+Every ``check_every`` steps the loop reads the boundary sums the backend accumulated over the
+chunk (so flows and pressures are averages over the chunk, which filters acoustic noise), checks
+the largest velocity (NaN or beyond the bound means divergence), records a
+:class:`ConvergenceSample`, reports progress, and writes a checkpoint when one is due. The run is
+steady when, after the start-up ramp, the means of the pressure drop and the flows (total, left,
+right; for closed periodic flows the largest speed) over the last ``window`` samples differ from
+their means over the ``window`` samples before by less than ``tolerance`` (relative); averaging
+over windows lets unsteady physiological flows, whose instantaneous values keep fluctuating,
+reach a steady mean. Start-up ramps the boundary targets smoothly (half a cosine) over ``ramp_steps``; the
+ramp is a function of the step number only, so a restart continues the same run exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rhinoapp.cfd import io
+from rhinoapp.cfd.backends import Backend, BoundaryValues, KernelParameters, create_backend
+from rhinoapp.cfd.config import BackendName, LatticeParameters, RunConfig
+from rhinoapp.cfd.setup import SparseLattice
+from rhinoapp.core.errors import SimulationError
+
+__all__ = ["ConvergenceSample", "Progress", "RunOutcome", "Solver", "ramp"]
+
+_log = logging.getLogger(__name__)
+
+#: ``progress(fraction, message)``; it may raise (for example to cancel a job) and the run stops.
+Progress = Callable[[float, str], None]
+
+
+def ramp(steps: np.ndarray, ramp_steps: int) -> np.ndarray:
+    """Boundary strength at 1-based step numbers: half a cosine from 0 to 1 over ``ramp_steps``.
+
+    Examples
+    --------
+    >>> ramp(np.array([1, 50, 100, 200]), 100).round(3).tolist()
+    [0.0, 0.5, 1.0, 1.0]
+    """
+    steps = np.asarray(steps, dtype=np.float64)
+    if ramp_steps <= 0:
+        return np.ones_like(steps)
+    x = np.clip(steps / ramp_steps, 0.0, 1.0)
+    return 0.5 * (1.0 - np.cos(np.pi * x))
+
+
+@dataclass(frozen=True)
+class ConvergenceSample:
+    """Averages over one check interval, in lattice units (inflow through the nostrils positive)."""
+
+    step: int
+    pressure_drop: float
+    flow_left: float
+    flow_right: float
+    flow_outlet: float
+    max_speed: float
+    mass_error: float
+
+    @property
+    def flow(self) -> float:
+        """Total flow through both nostrils."""
+        return self.flow_left + self.flow_right
+
+
+@dataclass(frozen=True, eq=False)
+class RunOutcome:
+    """What a finished run leaves: final populations, history and figures of the run."""
+
+    state: np.ndarray
+    history: tuple[ConvergenceSample, ...]
+    steps: int
+    converged: bool
+    mlups: float
+    elapsed_s: float
+    backend: str
+
+    def window_mean(self, window: int) -> ConvergenceSample:
+        """The mean of the last ``window`` samples (the reported steady values)."""
+        last = self.history[-max(1, window):]
+        fields = {name: float(np.mean([getattr(s, name) for s in last]))
+                  for name in ("pressure_drop", "flow_left", "flow_right", "flow_outlet", "mass_error")}
+        return ConvergenceSample(step=self.steps, max_speed=max(s.max_speed for s in last), **fields)
+
+
+class Solver:
+    """Runs one lattice problem on one backend.
+
+    Parameters
+    ----------
+    lattice, params, boundary
+        The problem in lattice units.
+    run
+        Backend, step limits, convergence, checkpoints.
+    steps_estimate, ramp_steps
+        Expected length (for progress) and start-up ramp.
+    units
+        Lattice units for progress messages in physical units (optional).
+    checkpoint_dir
+        Where checkpoints go (needed when ``run.checkpoint_every`` or ``run.resume``).
+    progress
+        Optional ``progress(fraction, message)`` callback.
+    """
+
+    def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
+                 run: RunConfig, *, steps_estimate: int, ramp_steps: int = 0, units: LatticeParameters | None = None,
+                 checkpoint_dir: Path | None = None, progress: Progress | None = None) -> None:
+        self.lattice, self.params, self.boundary, self.run = lattice, params, boundary, run
+        self.steps_estimate = max(1, int(steps_estimate))
+        self.ramp_steps = int(ramp_steps)
+        self.max_steps = int(run.max_steps or 2 * self.steps_estimate)
+        self.check_every = int(run.check_every or min(500, max(10, self.steps_estimate // 100)))
+        self.units = units
+        self.checkpoint_dir = checkpoint_dir
+        self.progress = progress
+        if (run.checkpoint_every or run.resume) and checkpoint_dir is None:
+            raise SimulationError("checkpoints need a folder: give an output directory")
+
+    def fingerprint(self) -> str:
+        """A digest of everything that determines the run (a checkpoint must match it)."""
+        digest = hashlib.sha256()
+        digest.update(self.lattice.gather.tobytes())
+        digest.update(self.lattice.voxels.tobytes())
+        digest.update(repr((self.params.digest(), self.boundary.kinds.tolist(), self.boundary.values.tolist(),
+                            self.ramp_steps)).encode())
+        return digest.hexdigest()[:32]
+
+    def execute(self) -> RunOutcome:
+        """Run to steady state or ``max_steps``; raises :class:`SimulationError` on divergence."""
+        backend = create_backend(self.run.backend, self.lattice, self.params, self.boundary, threads=self.run.threads)
+        step, history = 0, []
+        if self.run.resume:
+            step, history = self._resume(backend)
+        started, start_step = time.perf_counter(), step
+        converged = self._steady(history)
+        while step < self.max_steps and not converged:
+            n = min(self.check_every - step % self.check_every, self.max_steps - step)
+            backend.advance(ramp(np.arange(step + 1, step + n + 1), self.ramp_steps))
+            step += n
+            history.append(self._sample(backend, step))
+            converged = self._steady(history)
+            elapsed = time.perf_counter() - started
+            mlups = (step - start_step) * self.lattice.n_cells / max(elapsed, 1e-9) / 1e6
+            if self.run.checkpoint_every and step % self.run.checkpoint_every < self.check_every:
+                io.save_checkpoint(self.checkpoint_dir, step=step, state=backend.get_state(),
+                                   history=[asdict(s) for s in history], fingerprint=self.fingerprint())
+            self._report(step, history[-1], mlups, converged)
+        elapsed = time.perf_counter() - started
+        mlups = (step - start_step) * self.lattice.n_cells / max(elapsed, 1e-9) / 1e6
+        _log.info("run finished after %d steps (%s), %.1f MLUPS", step, "steady" if converged else "not steady", mlups)
+        return RunOutcome(backend.get_state(), tuple(history), step, converged, mlups, elapsed,
+                          BackendName(backend.name).value)
+
+    def _sample(self, backend: Backend, step: int) -> ConvergenceSample:
+        flux, pressure, count = backend.take_diagnostics()
+        speed = backend.max_speed()
+        if not math.isfinite(speed) or speed > self.run.divergence_velocity:
+            raise SimulationError(self._divergence_message(step, speed))
+        flux = flux / max(count, 1)
+        weight = backend.pressure_weight
+        p = np.divide(pressure / max(count, 1), weight, out=np.zeros(3), where=weight > 0) / 3.0
+        inlets = [o for o in (0, 1) if weight[o] > 0]
+        p_in = float(np.average(p[inlets], weights=weight[inlets])) if inlets else 0.0
+        inflow = -(flux[0] + flux[1])
+        dp = p_in - p[2] if inflow >= 0 else p[2] - p_in
+        mass_error = abs(float(flux.sum())) / abs(inflow) if abs(inflow) > 0 else 0.0
+        return ConvergenceSample(step, float(dp), float(-flux[0]), float(-flux[1]), float(flux[2]), speed, mass_error)
+
+    def _steady(self, history: list[ConvergenceSample]) -> bool:
+        """Steady when the means of the last two windows differ by less than ``tolerance`` (relative)."""
+        window = self.run.window
+        recent = [s for s in history if s.step > self.ramp_steps][-2 * window:]
+        if len(recent) < 2 * window:
+            return False
+        if self.lattice.n_links:
+            names = ["pressure_drop", "flow"]
+            total = abs(np.mean([s.flow for s in recent]))
+            names += [side for side in ("flow_left", "flow_right")
+                      if abs(np.mean([getattr(s, side) for s in recent])) > 1e-3 * total]
+        else:
+            names = ["max_speed"]
+        for name in names:
+            values = np.array([getattr(s, name) for s in recent])
+            before, last = values[:window].mean(), values[window:].mean()
+            if abs(last - before) > self.run.tolerance * max(abs(last), 1e-15):
+                return False
+        return True
+
+    def _divergence_message(self, step: int, speed: float) -> str:
+        what = "values became NaN" if not math.isfinite(speed) else f"the lattice speed reached {speed:.3f}"
+        return (f"the simulation diverged at step {step} ({what}; the stable range ends near 0.3). The grid is too "
+                "coarse for this flow, or the flow too high: use a finer resolution (smaller --resolution-mm), a "
+                "lower flow, or a larger Smagorinsky constant (subgrid model), and check the geometry for "
+                "single-voxel passages.")
+
+    def _report(self, step: int, sample: ConvergenceSample, mlups: float, converged: bool) -> None:
+        if self.progress is None and not _log.isEnabledFor(logging.DEBUG):
+            return
+        fraction = 1.0 if converged else min(step / self.steps_estimate, 0.99)
+        remaining = max(self.steps_estimate - step, 0) * self.lattice.n_cells / max(mlups, 1e-9) / 1e6
+        eta = "steady" if converged else (f"ETA {_duration(remaining)}" if step < self.steps_estimate
+                                           else f"past the estimate, at most {self.max_steps} steps")
+        if self.units is not None:
+            u = self.units
+            flows = f"dp {sample.pressure_drop * u.pressure_scale_pa:.2f} Pa, flow {sample.flow * u.flow_scale_ml_s:.1f} ml/s"
+        else:
+            flows = f"dp {sample.pressure_drop:.3e}, flow {sample.flow:.3e}"
+        message = f"step {step}/{self.steps_estimate}, {eta}, {mlups:.1f} MLUPS, {flows}"
+        _log.debug("%s", message)
+        if self.progress is not None:
+            self.progress(fraction, message)
+
+    def _resume(self, backend: Backend) -> tuple[int, list[ConvergenceSample]]:
+        found = io.load_latest_checkpoint(self.checkpoint_dir)
+        if found is None:
+            _log.info("no checkpoint in %s; starting from rest", self.checkpoint_dir)
+            return 0, []
+        if found.fingerprint != self.fingerprint():
+            raise SimulationError(f"the checkpoint in {self.checkpoint_dir} belongs to another geometry or other "
+                                  "settings: remove that folder or run without resuming")
+        backend.set_state(found.state)
+        _log.info("resuming from step %d", found.step)
+        return found.step, [ConvergenceSample(**row) for row in found.history]
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+

@@ -1,0 +1,92 @@
+"""``rhinoapp simulate GEOMETRY_DIR --out DIR``: steady airflow through a segmented airway."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rhinoapp.cli._common import out
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
+    """Add the ``simulate`` command."""
+    sim = commands.add_parser("simulate", help="simulate steady airflow through a segmented airway (lattice Boltzmann)",
+                              parents=[shared])
+    sim.add_argument("geometry_dir", type=Path, metavar="GEOMETRY_DIR",
+                     help="folder `rhinoapp segment` wrote (labels.nii.gz, optional geometry.json)")
+    sim.add_argument("--out", type=Path, required=True, help="output folder (fields.vti, surface.vtp, results.json, "
+                                                               "convergence.csv, checkpoints/)")
+    sim.add_argument("--flow-ml-s", type=float, default=250.0, help="total flow through both nostrils (default 250)")
+    sim.add_argument("--direction", choices=["inspiration", "expiration"], default="inspiration")
+    sim.add_argument("--pressure-drop-pa", type=float, default=None,
+                     help="drive by this pressure drop instead of a flow")
+    sim.add_argument("--resolution-mm", type=float, default=None,
+                     help="lattice spacing in mm (default: the label map's voxel size, which must be cubic)")
+    sim.add_argument("--backend", choices=["auto", "numpy", "numba", "cupy"], default="auto")
+    sim.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: twice the "
+                                                                   "estimate)")
+    sim.add_argument("--threads", type=int, default=None, help="CPU threads for the numba backend")
+    sim.add_argument("--checkpoint-every", type=int, default=0, help="write a checkpoint every N steps")
+    sim.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate")
+    sim.set_defaults(handler=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from rhinoapp.cfd.config import Driving, PhysicsConfig, RunConfig
+    from rhinoapp.cfd.estimate import estimate_run
+    from rhinoapp.cfd.inputs import domain_from_labels, read_geometry_dir
+    from rhinoapp.cfd.simulation import simulate
+
+    labels, planes = read_geometry_dir(args.geometry_dir)
+    domain = domain_from_labels(labels, planes=planes)
+    driving = Driving.CONSTANT_FLOW if args.pressure_drop_pa is None else Driving.PRESSURE_DROP
+    physics = PhysicsConfig(flow_ml_s=args.flow_ml_s, direction=args.direction, driving=driving,
+                            pressure_drop_pa=args.pressure_drop_pa)
+    run = RunConfig(backend=args.backend, max_steps=args.max_steps, threads=args.threads,
+                    checkpoint_every=args.checkpoint_every, resume=args.resume)
+    estimate = estimate_run(domain, physics, run, resolution_mm=args.resolution_mm)
+    out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
+        f"{estimate.memory_bytes / 1e9:.2f} GB, about {_duration(estimate.seconds)} on {estimate.backend}")
+    if args.estimate:
+        return 0
+    result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out,
+                      progress=_Progress())
+    sys.stderr.write("\n")
+    r = result.results
+    flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]
+    out(f"{'converged' if r['converged'] else 'NOT converged (steady state not reached)'} after {r['steps']} steps, "
+        f"{r['mlups']} MLUPS on {r['backend']}")
+    out(f"pressure drop {r['pressure_drop_pa']} Pa; flow {flow['total']} ml/s (left {flow['left']}, right "
+        f"{flow['right']}, {r['flow_partition_left_pct']} % left)")
+    out(f"resistance {resistance['total']} Pa*s/ml (left {resistance['left']}, right {resistance['right']})")
+    out(f"max velocity {r['max_velocity_m_s']} m/s; wall shear stress mean {r['wss_mean_pa']} Pa, max "
+        f"{r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}")
+    out(f"outputs in {args.out}")
+    return 0
+
+
+class _Progress:
+    """Progress on stderr: one line rewritten in place on a terminal, a line per 5 % otherwise."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._last = -1.0
+        self._started = time.monotonic()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self._tty:
+            sys.stderr.write(f"\r{100 * fraction:5.1f} % {message}\x1b[K")
+        elif fraction >= 1.0 or fraction - self._last >= 0.05:
+            self._last = fraction
+            sys.stderr.write(f"{100 * fraction:5.1f} % {message} ({time.monotonic() - self._started:.0f} s)\n")
+        sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"

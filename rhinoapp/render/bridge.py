@@ -112,6 +112,7 @@ class RenderService:
         self._requests = 0
         self.mounted = False
         self._standalone: Any = None
+        self._stopping: set[asyncio.Task[None]] = set()
 
     # --- registry: thread-safe, called by the views layer --------------------------------------
 
@@ -189,8 +190,7 @@ class RenderService:
             return self._sessions.get(session_id) if session_id else None
 
     def _bind_loop(self) -> None:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()  # the loop the routes are served on
 
     def _call_soon(self, callback: Any, *args: Any) -> None:
         loop = self._loop
@@ -283,8 +283,9 @@ class RenderService:
                 socket.send_status("error", header.get("message", ""))
 
     def _worker_gone(self, session: _Session, worker: WorkerClient, reason: str, expected: bool) -> None:
-        if session.worker is worker:
-            session.worker = None
+        if session.worker is not worker:  # an idle worker that was replaced while it stopped
+            return
+        session.worker = None
         session.opened.clear()
         for waiter in session.waiters.values():
             if not waiter.done():
@@ -343,9 +344,14 @@ class RenderService:
 
     def _idle_stop(self, session: _Session) -> None:
         session.stop_timer = None
-        if not any(session.sockets.values()) and session.worker is not None:
-            _log.info("stopping an idle render worker (%s)", session.worker.pid)
-            asyncio.get_running_loop().create_task(session.worker.stop())
+        worker = session.worker
+        if not any(session.sockets.values()) and worker is not None:
+            _log.info("stopping an idle render worker (%s)", worker.pid)
+            session.worker = None  # a page that connects meanwhile gets a new one
+            session.opened.clear()
+            self._stopping.add(asyncio.get_running_loop().create_task(worker.stop()))
+            for task in [t for t in self._stopping if t.done()]:
+                self._stopping.discard(task)
 
     def interact(self, view_id: str, message: dict[str, Any]) -> None:
         """Forward a checked command from a page."""
@@ -374,8 +380,7 @@ class RenderService:
             self._sessions.clear()
             self._view_session.clear()
         await asyncio.gather(*(self._shutdown_session(s, "the server is stopping") for s in sessions),
-                             return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+                             *self._stopping, return_exceptions=True)
 
     def kill_all(self) -> None:
         """Kill every worker now, without a loop (last resort at interpreter exit)."""

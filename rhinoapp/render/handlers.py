@@ -105,6 +105,11 @@ class RenderSocket(_Authorised, WebSocketHandler):
         except (RenderError, ValueError) as error:
             self.send_status("failed", str(error))
             self.close(1011, "cannot render")
+        except Exception as error:  # e.g. the process could not be started: say so, keep serving
+            _log.exception("a 3D view could not start")
+            self.send_status("failed", f"The 3D view could not start ({type(error).__name__}: {error}). "
+                                       "Reload the page to try again; the server log has details.")
+            self.close(1011, "cannot render")
 
     def on_message(self, message: str | bytes) -> None:
         if isinstance(message, bytes):

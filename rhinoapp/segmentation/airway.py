@@ -145,6 +145,22 @@ def _seed_clusters(clusters: list[Cluster], components: np.ndarray, objects: lis
     return picked[0], picked[1]
 
 
+def _openings(inside: np.ndarray, outside: np.ndarray, components: np.ndarray, objects: list, frame: AxisFrame,
+              volume: CTVolume, min_volume_ml: float = 0.5) -> list[Cluster]:
+    """Openings of the enclosed air spaces of at least ``min_volume_ml`` (searched in their bounding box only)."""
+    least = min_volume_ml * 1000.0 / volume.geometry.voxel_volume_mm3
+    boxes = [box for n, box in enumerate(objects, start=1) if box is not None
+             and np.prod([s.stop - s.start for s in box]) >= least
+             and np.count_nonzero(components[box] == n) >= least]
+    if not boxes:
+        return []
+    lo = [max(0, min(b[a].start for b in boxes) - (a == frame.axial)) for a in range(3)]
+    hi = [min(n, max(b[a].stop for b in boxes) + (a == frame.axial)) for a, n in enumerate(inside.shape)]
+    window = tuple(slice(a, b) for a, b in zip(lo, hi))
+    found = interface_clusters(inside[window], outside[window], frame.axial, components[window])
+    return [Cluster(c.inner_kji + lo, c.step, c.component) for c in found]
+
+
 def _coronal_part(frame: AxisFrame, size: int, count: int) -> slice:
     """The ``count`` most anterior coronal slices of an axis of ``size`` slices."""
     return slice(0, count) if frame.coronal_sign > 0 else slice(size - count, size)
@@ -336,7 +352,7 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     _report(progress, 0.3, "finding the nostrils")
     components, _ = ndimage.label(inside)
     objects = ndimage.find_objects(components)
-    clusters = interface_clusters(inside, outside, frame.axial, components)
+    clusters = _openings(inside, outside, components, objects, frame, volume)
     del inside
     left, right = _seed_clusters(clusters, components, objects, volume, frame, options)
     inlets = (opening_from_cluster("inlet_left", left, geometry, frame.axial),

@@ -68,3 +68,15 @@ def test_a_volume_without_a_nose() -> None:
 
     with pytest.raises(SegmentationError, match="no pair of nostrils"):
         segment_airway(CTVolume(hu, p.ct.geometry))
+
+
+def test_any_storage_order_gives_the_same_airway() -> None:
+    from rhinoapp.core.volume import CTVolume, ImageGeometry
+
+    p = phantom("thick-slices")
+    grid = p.ct.geometry
+    far = grid.index_to_physical(np.array(grid.shape[::-1]) - 1)
+    reversed_grid = ImageGeometry(grid.shape, grid.spacing_mm, tuple(far), direction=(-1, 0, 0, 0, -1, 0, 0, 0, -1))
+    result = segment_airway(CTVolume(np.ascontiguousarray(p.ct.hu[::-1, ::-1, ::-1]), reversed_grid))
+    assert np.array_equal(result.labels.labels[::-1, ::-1, ::-1], segmentation("thick-slices").labels.labels)
+    assert result.inlet_left.plane == segmentation("thick-slices").inlet_left.plane

@@ -32,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from rhinoapp.render.client import WorkerClient
+from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.handlers import validate_interaction
 from rhinoapp.render.offscreen import OffscreenCheck, RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.spec import SceneSpec
@@ -58,6 +59,7 @@ class _Session:
     key: str
     views: dict[str, SceneSpec] = dataclasses.field(default_factory=dict)
     sizes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    formats: dict[str, str] = dataclasses.field(default_factory=dict)
     worker: WorkerClient | None = None
     starting: asyncio.Task[WorkerClient] | None = None
     opened: set[str] = dataclasses.field(default_factory=set)
@@ -116,12 +118,13 @@ class RenderService:
 
     # --- registry: thread-safe, called by the views layer --------------------------------------
 
-    def open_view(self, session_id: str, spec: SceneSpec) -> ViewTicket:
-        """Register a view of ``session_id``; its worker starts when the page connects."""
+    def open_view(self, session_id: str, spec: SceneSpec, *, image_format: ImageFormat = ImageFormat.JPEG) -> ViewTicket:
+        """Register a view of ``session_id`` (frames as JPEG or WebP); its worker starts when the page connects."""
         view_id = secrets.token_urlsafe(12)
         with self._lock:
             session = self._sessions.setdefault(session_id, _Session(key=secrets.token_urlsafe(32)))
             session.views[view_id] = spec
+            session.formats[view_id] = ImageFormat(image_format).value
             self._view_session[view_id] = session_id
             return ViewTicket(view_id, session.key)
 
@@ -252,7 +255,7 @@ class RenderService:
             return
         width, height = session.sizes.get(view_id, (640, 480))
         session.worker.send({"op": "open", "view": view_id, "spec": session.views[view_id].to_dict(),
-                             "width": width, "height": height})
+                             "width": width, "height": height, "format": session.formats.get(view_id, "jpeg")})
         session.opened.add(view_id)
 
     def _forward(self, view_id: str, message: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import param
 from panel.custom import JSComponent
 
 from rhinoapp.render.bridge import RenderService, ViewTicket, default_service
+from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.spec import CameraPreset, SceneSpec
 from rhinoapp.views.assets import assets_dir, read_asset
 
@@ -51,6 +52,8 @@ class RemoteView(pn.viewable.Viewer):
     jupyter_proxy
         In a notebook, reach the kernel's render server through jupyter-server-proxy
         (default: when running under JupyterHub or when jupyter-server-proxy is installed).
+    image_format
+        ``ImageFormat.JPEG`` (default, fastest to encode) or ``ImageFormat.WEBP`` (smaller frames).
     standalone
         Use this process's own render server (a port on 127.0.0.1) instead of the page's server;
         by default only outside a Panel server, as in a notebook.
@@ -69,7 +72,7 @@ class RemoteView(pn.viewable.Viewer):
     jupyter_proxy = param.Boolean(default=None, allow_None=True)
 
     def __init__(self, scene: SceneSpec | None = None, *, service: RenderService | None = None,
-                 standalone: bool | None = None, **params: object) -> None:
+                 image_format: ImageFormat = ImageFormat.JPEG, standalone: bool | None = None, **params: object) -> None:
         super().__init__(scene=scene, **params)
         self._service = service or default_service()
         self._service.prepare()
@@ -80,7 +83,7 @@ class RemoteView(pn.viewable.Viewer):
             pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
         else:  # a notebook kernel: one render worker for all its views
             session_id = f"kernel-{os.getpid()}"
-        self.ticket: ViewTicket = self._service.open_view(session_id, self.scene)
+        self.ticket: ViewTicket = self._service.open_view(session_id, self.scene, image_format=image_format)
         self._stream: FrameStream | None = None
         self.param.watch(lambda event: self._service.update_view(self.ticket.view_id, event.new), "scene")
 

@@ -11,7 +11,7 @@ from rhinoapp.geometry.cross_sections import AreaProfile, SideMetrics, area_prof
 from rhinoapp.geometry.measures import label_area_mm2, label_volume_mm3
 from rhinoapp.geometry.mesh import MeshCheck, TriangleMesh
 from rhinoapp.geometry.surface import AirwaySurface, Face, SurfaceError, SurfaceOptions, extract_surface
-from rhinoapp.geometry.writers import write_stl, write_vtp
+from rhinoapp.geometry.writers import stl_bytes, vtp_bytes, write_stl, write_vtp
 
 __all__ = [
     "AirwayGeometry",
@@ -29,6 +29,8 @@ __all__ = [
     "label_area_mm2",
     "label_volume_mm3",
     "side_metrics",
+    "stl_bytes",
+    "vtp_bytes",
     "write_stl",
     "write_vtp",
 ]

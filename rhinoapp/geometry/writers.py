@@ -1,7 +1,9 @@
 """Writing the airway surface: binary STL and VTK XML PolyData, each atomically (temporary file, rename).
 
-STL carries only triangles (LPS millimetres, as its header says); the VTP file also carries the
-cell data ``face`` and ``region`` and field data naming the faces, the coordinate system and units.
+``stl_bytes`` and ``vtp_bytes`` give the file contents, for publishing through the store's
+``write_artifact``; ``write_stl`` and ``write_vtp`` write them to explicit paths. STL carries
+only triangles (LPS millimetres, as its header says); the VTP file also carries the cell data
+``face`` and ``region`` and field data naming the faces, the coordinate system and units.
 
 Examples
 --------
@@ -24,29 +26,27 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-from vtkmodules.vtkIOGeometry import vtkSTLWriter
+import numpy as np
 from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from rhinoapp.core.errors import StoreError
 from rhinoapp.geometry.surface import AirwaySurface
 
-__all__ = ["write_stl", "write_vtp"]
+__all__ = ["stl_bytes", "vtp_bytes", "write_stl", "write_vtp"]
 
 
-def _atomic(path: Path, write: Callable[[str], int]) -> Path:
-    """Let ``write`` fill a temporary file next to ``path``, then rename it onto ``path``."""
+def _atomic_bytes(path: Path, content: bytes) -> Path:
+    """Write ``content`` to a temporary file next to ``path``, flush it to disk, rename it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
     try:
-        if write(temporary) != 1:
-            raise StoreError(f"VTK could not write {path}; check the free space and permissions of {path.parent}")
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -54,28 +54,40 @@ def _atomic(path: Path, write: Callable[[str], int]) -> Path:
     return path
 
 
-def write_stl(surface: AirwaySurface, path: Path) -> Path:
-    """Write the surface as binary STL (triangles only) and return the path."""
-    writer = vtkSTLWriter()
-    writer.SetInputData(surface.mesh.to_polydata())
-    writer.SetFileTypeToBinary()
-    writer.SetHeader("rhinoapp airway surface, LPS millimetres")
-
-    def write(name: str) -> int:
-        writer.SetFileName(name)
-        return writer.Write()
-    return _atomic(path, write)
+_STL_HEADER = b"rhinoapp airway surface, LPS millimetres"
+_STL_TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
 
 
-def write_vtp(surface: AirwaySurface, path: Path) -> Path:
-    """Write the surface with its cell and field data as a compressed VTK XML PolyData file."""
+def stl_bytes(surface: AirwaySurface) -> bytes:
+    """The binary STL file of the surface: 80-byte header, triangle count, 50 bytes a triangle."""
+    mesh = surface.mesh
+    records = np.zeros(len(mesh.triangles), dtype=_STL_TRIANGLE)
+    records["normal"] = mesh.cell_normals
+    records["vertices"] = mesh.points[mesh.triangles]
+    header = _STL_HEADER.ljust(80, b" ")
+    return header + np.uint32(len(records)).tobytes() + records.tobytes()
+
+
+def vtp_bytes(surface: AirwaySurface) -> bytes:
+    """The VTK XML PolyData file (appended raw data, zlib) with cell data ``face`` and ``region``."""
     writer = vtkXMLPolyDataWriter()
     writer.SetInputData(surface.to_polydata())
     writer.SetDataModeToAppended()
     writer.EncodeAppendedDataOff()
     writer.SetCompressorTypeToZLib()
-
-    def write(name: str) -> int:
+    with tempfile.TemporaryDirectory(prefix="rhinoapp-vtp-") as folder:  # VTK's string output is text, not bytes
+        name = str(Path(folder) / "airway.vtp")
         writer.SetFileName(name)
-        return writer.Write()
-    return _atomic(path, write)
+        if writer.Write() != 1:
+            raise StoreError("VTK could not write the surface as VTP; check the free space of the temporary folder")
+        return Path(name).read_bytes()
+
+
+def write_stl(surface: AirwaySurface, path: Path) -> Path:
+    """Write :func:`stl_bytes` to ``path`` atomically and return the path."""
+    return _atomic_bytes(path, stl_bytes(surface))
+
+
+def write_vtp(surface: AirwaySurface, path: Path) -> Path:
+    """Write :func:`vtp_bytes` to ``path`` atomically and return the path."""
+    return _atomic_bytes(path, vtp_bytes(surface))

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 from vtkmodules.vtkIOXML import vtkXMLPolyDataReader
 
-from rhinoapp.geometry import AirwaySurface, SurfaceOptions, TriangleMesh, label_area_mm2, write_stl, write_vtp
+from rhinoapp.geometry import (
+    AirwaySurface,
+    SurfaceOptions,
+    TriangleMesh,
+    label_area_mm2,
+    stl_bytes,
+    vtp_bytes,
+    write_stl,
+    write_vtp,
+)
 
 TETRA = TriangleMesh(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float),
                      np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]]))
@@ -47,6 +56,19 @@ def test_stl_and_vtp_files(tmp_path: Path) -> None:
     assert [int(faces.GetValue(i)) for i in range(4)] == [0, 1, 2, 3]
     assert polydata.GetFieldData().GetAbstractArray("units").GetValue(0) == "mm"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["airway.stl", "airway.vtp"]  # no temp files
+
+
+def test_stl_matches_vtk_reading(tmp_path: Path) -> None:
+    from vtkmodules.vtkIOGeometry import vtkSTLReader
+
+    airway = AirwaySurface(TETRA, np.zeros(4, np.uint8), np.ones(4, np.uint8), SurfaceOptions())
+    assert write_stl(airway, tmp_path / "a.stl").read_bytes() == stl_bytes(airway)
+    reader = vtkSTLReader()
+    reader.SetFileName(str(tmp_path / "a.stl"))
+    reader.Update()
+    assert reader.GetOutput().GetNumberOfCells() == 4
+    assert reader.GetOutput().GetBounds() == (0.0, 1.0, 0.0, 1.0, 0.0, 1.0)
+    assert vtp_bytes(airway).startswith(b"<?xml") or vtp_bytes(airway).startswith(b"<VTKFile")
 
 
 def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:

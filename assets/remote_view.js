@@ -79,7 +79,7 @@ export function render({ model, el }) {
   }
 
   function connect() {
-    if (!model.path) { say(model.message || "No 3D view.", "failed"); return }
+    if (!model.path) { say(model.message || "Nothing to show in 3D yet.", "empty"); return }
     url = resolveUrl(model)
     const target = new URL(url.href)
     target.protocol = url.protocol === "https:" ? "wss:" : "ws:"
@@ -176,5 +176,6 @@ export function render({ model, el }) {
   const drop = () => { if (ws) { ws.onclose = null; ws.onmessage = null; ws.close(); ws = null } }
   model.on("remove", () => { ended = true; observer.disconnect(); drop() })
   model.on("path", () => { drop(); ended = false; connect() })
+  model.on("message", () => { if (!model.path) say(model.message, "empty") })
   connect()
 }

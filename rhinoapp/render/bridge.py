@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import dataclasses
 import functools
 import hmac
 import json
@@ -35,38 +34,12 @@ from rhinoapp.render.client import WorkerClient
 from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.handlers import validate_interaction
 from rhinoapp.render.offscreen import OffscreenCheck, RenderError, check_offscreen, offscreen_environment
+from rhinoapp.render.sessions import Session, ViewTicket
 from rhinoapp.render.spec import SceneSpec
 
 __all__ = ["RenderService", "ViewTicket", "default_service"]
 
 _log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class ViewTicket:
-    """What a page needs to reach its view: the view id and the session's key (a secret)."""
-
-    view_id: str
-    key: str
-
-    def path(self, leaf: str = "ws") -> str:
-        """The route below the server's prefix, e.g. ``render/<view>/ws?key=...``."""
-        return f"render/{self.view_id}/{leaf}?key={self.key}"
-
-
-@dataclasses.dataclass(eq=False)
-class _Session:
-    key: str
-    views: dict[str, SceneSpec] = dataclasses.field(default_factory=dict)
-    sizes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
-    formats: dict[str, str] = dataclasses.field(default_factory=dict)
-    worker: WorkerClient | None = None
-    starting: asyncio.Task[WorkerClient] | None = None
-    opened: set[str] = dataclasses.field(default_factory=set)
-    sockets: dict[str, set[Any]] = dataclasses.field(default_factory=dict)
-    failure: str = ""
-    stop_timer: asyncio.TimerHandle | None = None
-    waiters: dict[int, asyncio.Future[bytes]] = dataclasses.field(default_factory=dict)
 
 
 class RenderService:
@@ -103,7 +76,7 @@ class RenderService:
         self._nice = nice
         self._render_threads = render_threads
         self._lock = threading.RLock()
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, Session] = {}
         self._view_session: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rhinoapp-render")
@@ -118,17 +91,17 @@ class RenderService:
 
     # --- registry: thread-safe, called by the views layer --------------------------------------
 
-    def open_view(self, session_id: str, spec: SceneSpec, *, image_format: ImageFormat = ImageFormat.JPEG) -> ViewTicket:
+    def open_view(self, session_id: str, spec: SceneSpec | None, *, image_format: ImageFormat = ImageFormat.JPEG) -> ViewTicket:
         """Register a view of ``session_id`` (frames as JPEG or WebP); its worker starts when the page connects."""
         view_id = secrets.token_urlsafe(12)
         with self._lock:
-            session = self._sessions.setdefault(session_id, _Session(key=secrets.token_urlsafe(32)))
+            session = self._sessions.setdefault(session_id, Session(key=secrets.token_urlsafe(32)))
             session.views[view_id] = spec
             session.formats[view_id] = ImageFormat(image_format).value
             self._view_session[view_id] = session_id
             return ViewTicket(view_id, session.key)
 
-    def update_view(self, view_id: str, spec: SceneSpec) -> None:
+    def update_view(self, view_id: str, spec: SceneSpec | None) -> None:
         """Show new content in a view (e.g. the next checkpoint); the camera stays."""
         with self._lock:
             session = self._session_of(view_id)
@@ -141,6 +114,24 @@ class RenderService:
         """Send an interaction command (see :func:`validate_interaction`) from server-side code."""
         clean = validate_interaction(message)
         self._call_soon(self._forward, view_id, clean)
+
+    def close_view(self, view_id: str) -> None:
+        """Forget one view and free its scene in the worker; its page shows that it ended."""
+        with self._lock:
+            session = self._session_of(view_id)
+            if session is None:
+                return
+            self._view_session.pop(view_id, None)
+            session.views.pop(view_id, None)
+        self._call_soon(self._close_view, session, view_id)
+
+    def _close_view(self, session: Session, view_id: str) -> None:
+        for socket in list(session.sockets.pop(view_id, ())):
+            socket.send_status("failed", "This 3D view was closed.")
+            socket.close(1000, "view closed")
+        if session.worker is not None and view_id in session.opened:
+            session.worker.send({"op": "close", "view": view_id})
+        session.opened.discard(view_id)
 
     def end_session(self, session_id: str) -> None:
         """Forget a session's views and stop its worker (Panel calls this when the session ends)."""
@@ -187,7 +178,7 @@ class RenderService:
 
     # --- on the loop -----------------------------------------------------------------------------
 
-    def _session_of(self, view_id: str) -> _Session | None:
+    def _session_of(self, view_id: str) -> Session | None:
         with self._lock:
             session_id = self._view_session.get(view_id)
             return self._sessions.get(session_id) if session_id else None
@@ -221,7 +212,7 @@ class RenderService:
         self.prepare()
         return await asyncio.wrap_future(self._check)  # type: ignore[arg-type]
 
-    async def _worker(self, session: _Session) -> WorkerClient:
+    async def _worker(self, session: Session) -> WorkerClient:
         if session.failure:
             raise RenderError(session.failure)
         if session.worker is not None and session.worker.alive:
@@ -234,7 +225,7 @@ class RenderService:
             if session.starting is not None and session.starting.done():
                 session.starting = None
 
-    async def _start_worker(self, session: _Session) -> WorkerClient:
+    async def _start_worker(self, session: Session) -> WorkerClient:
         if len(self.worker_pids) >= self.max_workers:
             raise RenderError(f"the server is already drawing 3D views for {self.max_workers} sessions; "
                               "close another 3D page or try again in a minute")
@@ -253,8 +244,11 @@ class RenderService:
         session = self._session_of(view_id)
         if session is None or session.worker is None or not session.worker.alive:
             return
+        spec = session.views.get(view_id)
+        if spec is None:  # nothing to show yet
+            return
         width, height = session.sizes.get(view_id, (640, 480))
-        session.worker.send({"op": "open", "view": view_id, "spec": session.views[view_id].to_dict(),
+        session.worker.send({"op": "open", "view": view_id, "spec": spec.to_dict(),
                              "width": width, "height": height, "format": session.formats.get(view_id, "jpeg")})
         session.opened.add(view_id)
 
@@ -265,7 +259,7 @@ class RenderService:
         if session is not None and session.worker is not None and view_id in session.opened:
             session.worker.send({**message, "view": view_id})
 
-    def _from_worker(self, session: _Session, header: dict[str, Any], body: bytes) -> None:
+    def _from_worker(self, session: Session, header: dict[str, Any], body: bytes) -> None:
         kind, view_id = header.get("kind"), header.get("view", "")
         if kind == "screenshot" or (kind == "error" and header.get("request") is not None):
             waiter = session.waiters.pop(header.get("request"), None)
@@ -285,7 +279,7 @@ class RenderService:
             for socket in list(sockets):
                 socket.send_status("error", header.get("message", ""))
 
-    def _worker_gone(self, session: _Session, worker: WorkerClient, reason: str, expected: bool) -> None:
+    def _worker_gone(self, session: Session, worker: WorkerClient, reason: str, expected: bool) -> None:
         if session.worker is not worker:  # an idle worker that was replaced while it stopped
             return
         session.worker = None
@@ -303,7 +297,7 @@ class RenderService:
                 socket.send_status("failed", session.failure)
                 socket.close(1011, "render worker stopped")
 
-    async def _shutdown_session(self, session: _Session, why: str) -> None:
+    async def _shutdown_session(self, session: Session, why: str) -> None:
         if session.stop_timer is not None:
             session.stop_timer.cancel()
         for sockets in session.sockets.values():
@@ -325,6 +319,8 @@ class RenderService:
         session = self._session_of(view_id)
         if session is None:
             raise RenderError("this 3D view has ended; reload the page")
+        if session.views.get(view_id) is None:
+            raise RenderError("this 3D view has nothing to show yet")
         if session.stop_timer is not None:
             session.stop_timer.cancel()
             session.stop_timer = None
@@ -345,7 +341,7 @@ class RenderService:
         if not any(session.sockets.values()) and session.stop_timer is None:
             session.stop_timer = asyncio.get_running_loop().call_later(self.idle_stop_s, self._idle_stop, session)
 
-    def _idle_stop(self, session: _Session) -> None:
+    def _idle_stop(self, session: Session) -> None:
         session.stop_timer = None
         worker = session.worker
         if not any(session.sockets.values()) and worker is not None:

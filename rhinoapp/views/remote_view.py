@@ -22,6 +22,7 @@ from rhinoapp.views.assets import assets_dir, read_asset
 
 __all__ = ["RemoteView"]
 
+NO_SCENE = "Nothing to show in 3D yet."
 NOT_MOUNTED = ("3D views need the render routes on this server: start it with `rhinoapp serve`, or add "
                "`--plugins rhinoapp.render.plugin` to `panel serve`.")
 
@@ -46,7 +47,8 @@ class RemoteView(pn.viewable.Viewer):
     Parameters
     ----------
     scene
-        What to show; assign a new spec to update the view (the camera stays).
+        What to show; assign a new spec to update the view (the camera stays); ``None`` shows a
+        short message until a scene is assigned.
     service
         The render service; the process's default one when omitted.
     jupyter_proxy
@@ -85,17 +87,34 @@ class RemoteView(pn.viewable.Viewer):
             session_id = f"kernel-{os.getpid()}"
         self.ticket: ViewTicket = self._service.open_view(session_id, self.scene, image_format=image_format)
         self._stream: FrameStream | None = None
-        self.param.watch(lambda event: self._service.update_view(self.ticket.view_id, event.new), "scene")
+        self._route: dict[str, object] = {}
+        self.param.watch(self._scene_changed, "scene")
 
-    def _stream_options(self) -> dict[str, object]:
+    def _routing(self) -> dict[str, object]:
         if self._served:
             if not self._service.mounted:
-                return {"message": NOT_MOUNTED}
+                return {}
             return {"path": f"{pn.state.base_url.rstrip('/')}/{self.ticket.path()}"}
         proxy = self.jupyter_proxy
         if proxy is None:
             proxy = "JUPYTERHUB_SERVICE_PREFIX" in os.environ or importlib.util.find_spec("jupyter_server_proxy") is not None
         return {"path": self.ticket.path(), "port": self._service.notebook_port(), "proxy": proxy}
+
+    def _stream_options(self) -> dict[str, object]:
+        if not self._route:
+            return {"path": "", "message": NOT_MOUNTED}
+        if self.scene is None:
+            return {**self._route, "path": "", "message": NO_SCENE}
+        return {**self._route, "message": ""}
+
+    def _scene_changed(self, event: param.parameterized.Event) -> None:
+        self._service.update_view(self.ticket.view_id, event.new)
+        if self._stream is not None and (event.new is None) != (event.old is None):
+            self._stream.param.update(**self._stream_options())
+
+    def close(self) -> None:
+        """End this view now (its scene leaves the worker); the session's other views go on."""
+        self._service.close_view(self.ticket.view_id)
 
     def show_camera(self, preset: CameraPreset) -> None:
         """Look from a standard direction (as the toolbar buttons do)."""
@@ -103,6 +122,7 @@ class RemoteView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         if self._stream is None:  # made on first display: a notebook's render server starts only then
+            self._route = self._routing()
             self._stream = FrameStream(label=self.label, height=self.height, sizing_mode="stretch_width",
                                         margin=(4, 0), **self._stream_options())
         return self._stream

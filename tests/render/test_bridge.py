@@ -219,3 +219,21 @@ def test_panel_serve_plugin_mounts_the_routes(tmp_path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def test_a_closed_view_leaves_the_worker_and_tells_its_page(offscreen) -> None:
+    async def scenario() -> None:
+        service = RenderService(offscreen=offscreen)
+        first = service.open_view("session-a", SPEC)
+        empty = service.open_view("session-a", None)
+        async with serving(service) as host:
+            ws = await websocket_connect(f"ws://{host}/{first.path()}")
+            await next_message(ws)
+            service.close_view(first.view_id)
+            closed, _ = await next_message(ws)
+            assert closed == {"kind": "failed", "message": "This 3D view was closed."}
+            assert not service.authorised(first.view_id, first.key)
+            nothing = await websocket_connect(f"ws://{host}/{empty.path()}")
+            assert (await next_message(nothing))[0]["message"] == "this 3D view has nothing to show yet"
+
+    run(scenario())

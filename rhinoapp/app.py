@@ -27,6 +27,8 @@ from rhinoapp.views.shell import AppShell
 __all__ = ["app_factory", "create_app", "serve"]
 
 _log = logging.getLogger(__name__)
+#: Panel extensions the pages use; notebooks call ``pn.extension(*PANEL_EXTENSIONS)``.
+PANEL_EXTENSIONS = ("tabulator", "filedropper")
 
 
 def _session_user(settings: Settings) -> str:
@@ -69,6 +71,7 @@ def app_factory(settings: Settings, store: Store, runner: JobRunner | None = Non
     runner = runner or JobRunner(settings, store)
 
     def build() -> pn.viewable.Viewable:
+        pn.extension(*PANEL_EXTENSIONS)
         return create_app(settings, store=store, runner=runner).__panel__()
 
     return build
@@ -88,6 +91,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     directory or a corrupt database stops the start with a clear error instead of half-way.
     """
     store = store or open_store(settings)
+    logging.getLogger("pydicom").setLevel(logging.ERROR)  # its warnings can quote element values (PHI)
     runner = JobRunner(settings, store)
     render = default_service()  # 3D views: routes on this port, one render worker per session
     render.prepare()
@@ -127,5 +131,5 @@ if __name__.startswith("bokeh_app"):  # executed by `panel serve rhinoapp/app.py
     _settings = load_settings()
     _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
     _runner = pn.state.as_cached("rhinoapp-runner", JobRunner, settings=_settings, store=_store)
-    pn.extension("tabulator")
+    pn.extension(*PANEL_EXTENSIONS)
     create_app(_settings, store=_store, runner=_runner).__panel__().servable(title="rhinoapp")

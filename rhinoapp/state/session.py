@@ -18,6 +18,7 @@ class Page(enum.Enum):
     """The pages of the dashboard, in sidebar order."""
 
     PROJECTS = "Projects"
+    CT = "CT"
     GEOMETRY = "Geometry"
     SIMULATIONS = "Simulations"
     ANALYSIS = "Analysis"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 import holoviews as hv
@@ -22,6 +23,9 @@ _HINT = (
 )
 
 
+_SETTLE_S = 1.5  # seconds without a new file before an upload is read
+
+
 class CTImportPage(pn.viewable.Viewer):
     """Widgets over a :class:`~rhinoapp.state.ct_import.CTImportState`; behaviour lives in the state."""
 
@@ -33,18 +37,25 @@ class CTImportPage(pn.viewable.Viewer):
         self._dropper = pn.widgets.FileDropper(multiple=True, max_file_size=limit, max_total_file_size=limit,
                                                chunk_size=8_000_000, sizing_mode="stretch_width",
                                                css_classes=["rh-ct-upload"])
+        self._arrivals, self._pending = 0, {}
         self._dropper.param.watch(self._on_files, "value")
         self._import = pn.widgets.Button(label="Import the chosen series", color="primary",
                                          disabled=self.state.param.busy)
         self._import.on_click(self._on_import)
 
     async def _on_files(self, event: param.parameterized.Event) -> None:
+        # The dropper adds files one by one as they arrive: read them once none has come for a moment.
         if not event.new:
             return
-        names = list(event.new)
-        contents = [c if isinstance(c, bytes) else c.encode() for c in event.new.values()]
-        await self.state.upload_async(contents, filenames=names)
-        self._dropper.value = {}
+        self._pending.update(event.new)
+        self._arrivals += 1
+        arrival = self._arrivals
+        await asyncio.sleep(_SETTLE_S)
+        if arrival != self._arrivals or not self._pending:
+            return
+        files, self._pending = self._pending, {}
+        contents = [c if isinstance(c, bytes) else c.encode() for c in files.values()]
+        await self.state.upload_async(contents, filenames=list(files))
 
     async def _on_import(self, _event: object) -> None:
         await self.state.import_series_async()

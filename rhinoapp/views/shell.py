@@ -8,11 +8,13 @@ import html
 import panel as pn
 import param
 
+from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.jobs import JobsState
 from rhinoapp.state.projects import ProjectsState
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.jobs import JobsPage
 from rhinoapp.views.placeholders import UpcomingPage
 from rhinoapp.views.projects import ProjectsPage
@@ -34,10 +36,12 @@ class AppShell(pn.viewable.Viewer):
         # Bokeh's websocket carries the upload: 4PR files are small, keep well under its 20 MB limit.
         self.rhinomanometry = RhinomanometryState(session=self.session,
                                                   max_upload_mb=min(self.session.settings.max_upload_mb, 15))
+        self.ct_import = CTImportState(session=self.session)
         self.session.param.watch(self._on_page, "page")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         self._pages: dict[str, pn.viewable.Viewable] = {
             Page.PROJECTS.value: ProjectsPage(state=self.projects),
+            Page.CT.value: CTImportPage(state=self.ct_import),
             Page.JOBS.value: JobsPage(state=JobsState(session=self.session)),
             **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY, Page.SIMULATIONS)},
             Page.ANALYSIS.value: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
@@ -68,7 +72,7 @@ class AppShell(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         nav = pn.widgets.RadioButtonGroup.from_param(
             self.session.param.page, orientation="vertical", color="primary", variant="outline",
-            label="", width=160, css_classes=["rh-nav"],
+            label="", description=None, width=160, css_classes=["rh-nav"],
         )
         sidebar = pn.Column(nav, width=190, styles={"background": "#f4f6f9", "min-height": "80vh"}, margin=0)
         header = pn.Row(self._header, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)

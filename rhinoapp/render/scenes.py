@@ -50,10 +50,10 @@ _MAPS = {
               (0.75, (0.987, 0.536, 0.382)), (1.0, (0.987, 0.991, 0.750))),
 }
 _FIELDS = {
-    Colouring.PRESSURE: (("pressure", "p", "static_pressure"), "Pressure\n(Pa)", "coolwarm"),
-    Colouring.WALL_SHEAR_STRESS: (("wss", "wall_shear_stress", "wallshearstress"), "Wall shear\nstress (Pa)", "viridis"),
+    Colouring.PRESSURE: (("pressure_pa", "pressure", "p", "static_pressure"), "Pressure\n(Pa)", "coolwarm"),
+    Colouring.WALL_SHEAR_STRESS: (("wss_pa", "wss", "wall_shear_stress", "wallshearstress"), "Wall shear\nstress (Pa)", "viridis"),
 }
-_VELOCITY = ("velocity", "u", "v")
+_VELOCITY = ("velocity_m_s", "velocity", "u", "v")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,8 +174,9 @@ def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float 
                   ) -> tuple[vtkActor, vtkScalarBarActor | None]:
     """The airway surface coloured as asked, and a scalar bar when the colour is a quantity.
 
-    Faces need cell data ``face`` (0 wall, 1 left nostril, 2 right nostril, 3 outlet); without it,
-    and for a missing quantity, the surface is plain mucosa pink and no bar is returned.
+    Faces need a cell or point array ``face`` (0 wall, 1 left nostril, 2 right nostril, 3 outlet);
+    quantities are point or cell arrays ``pressure_pa``/``pressure`` and ``wss_pa``/``wss`` (Pa).
+    Without them the surface is plain mucosa pink and no bar is returned.
 
     Examples
     --------
@@ -188,13 +189,15 @@ def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float 
     mapper.SetInputData(with_normals(surface))
     mapper.ScalarVisibilityOff()
     bar = None
-    if colouring is Colouring.FACES and surface.GetCellData().GetArray("face") is not None:
+    faces = find_array(surface, ("face",)) if colouring is Colouring.FACES else None
+    if faces is not None:  # cell data (geometry) or point data (simulation surface)
         table = vtkLookupTable()
         table.SetNumberOfTableValues(len(FACE_COLOURS))
         for i, rgb in enumerate(FACE_COLOURS):
             table.SetTableValue(i, *rgb, 1.0)
         table.SetRange(0, len(FACE_COLOURS) - 1)
-        _colour_by(mapper, FieldArray("face", False, (0.0, 3.0)), table)
+        _colour_by(mapper, FieldArray(faces.name, faces.on_points, (0.0, 3.0)), table)
+        mapper.InterpolateScalarsBeforeMappingOn()  # no blended colours between faces
     elif colouring in _FIELDS and (found := find_array(surface, _FIELDS[colouring][0])) is not None:
         aliases, title, cmap = _FIELDS[colouring]
         table = lookup_table(cmap, found.range)
@@ -271,15 +274,19 @@ def slice_actors(volume: CTVolume, *, through_mm: tuple[float, float, float] | N
 
 
 def _nostril_seeds(surface: vtkPolyData, per_nostril: int) -> vtkPolyData:
-    faces = surface.GetCellData().GetArray("face")
-    if faces is None:
+    found = find_array(surface, ("face",))
+    if found is None:
         return vtkPolyData()
-    face = vtk_to_numpy(faces)
     points = vtk_to_numpy(surface.GetPoints().GetData()).astype(float)
-    ids = vtk_to_numpy(surface.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    if found.on_points:  # e.g. the simulation's surface.vtp
+        face = vtk_to_numpy(surface.GetPointData().GetArray(found.name))
+        places = points
+    else:  # the geometry's airway.vtp: one label per triangle
+        face = vtk_to_numpy(surface.GetCellData().GetArray(found.name))
+        places = points[vtk_to_numpy(surface.GetPolys().GetConnectivityArray()).reshape(-1, 3)].mean(axis=1)
     seeds = []
     for code in (1, 2):
-        centres = points[ids[face == code]].mean(axis=1)
+        centres = places[np.round(face) == code]
         if len(centres) == 0:
             continue
         middle = centres.mean(axis=0)
@@ -298,7 +305,8 @@ def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: i
                      ) -> tuple[vtkActor, vtkScalarBarActor]:
     """Streamlines of the velocity field seeded at the nostrils, coloured by speed (m/s).
 
-    The nostrils are the surface cells with ``face`` 1 (left) and 2 (right).
+    The nostrils are the surface cells (or points) with ``face`` 1 (left) and 2 (right); the
+    velocity is the point array ``velocity_m_s`` or ``velocity``.
 
     Examples
     --------

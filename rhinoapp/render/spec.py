@@ -112,12 +112,12 @@ class SceneSpec:
     ----------
     surface
         Airway surface file (``.vtp``, ``.vtk``, ``.stl``, ``.ply``) in LPS millimetres; optional
-        cell data ``face`` (0 wall, 1 left nostril, 2 right nostril, 3 outlet) and point or cell
-        arrays for ``pressure`` and ``wss`` (Pa).
+        cell or point data ``face`` (0 wall, 1 left nostril, 2 right nostril, 3 outlet) and point
+        or cell arrays ``pressure_pa`` and ``wss_pa`` (Pa; also ``pressure``, ``wss``).
     volume
         CT volume (``.vti`` in LPS, or ``.nii``/``.nii.gz`` with its RAS affine) for the slices.
     flow
-        Velocity field (``.vti`` with a 3-component point array ``velocity`` in m/s).
+        Velocity field (``.vti`` with a 3-component point array ``velocity_m_s`` or ``velocity``).
     synthetic
         Build a synthetic airway (and CT, flow) in the worker instead of reading files.
     colouring, slices, streamlines, clip, markers

@@ -71,3 +71,31 @@ def test_left_is_on_the_right_of_the_anterior_view(offscreen) -> None:
     green = (pixels[..., 1] > 150) & (pixels[..., 0] < 120) & (pixels[..., 2] < 150)
     assert blue.sum() > 50 and green.sum() > 50
     assert np.nonzero(blue)[1].mean() > SIZE[0] / 2 > np.nonzero(green)[1].mean()
+
+
+def test_simulation_outputs_with_point_faces_and_unit_names(offscreen) -> None:
+    """The simulation writes ``face`` as point data and ``pressure_pa``/``wss_pa``/``velocity_m_s``."""
+    from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+
+    from rhinoapp.render import scenes, synthetic
+
+    surface = synthetic.airway_surface(5_000)
+    cell_face = vtk_to_numpy(surface.GetCellData().GetArray("face"))
+    point_face = np.zeros(surface.GetNumberOfPoints(), dtype=np.int32)
+    triangles = vtk_to_numpy(surface.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    for code in (1, 2, 3):
+        point_face[triangles[cell_face == code].ravel()] = code  # every point of an opening
+    surface.GetCellData().RemoveArray("face")
+    array = numpy_to_vtk(point_face, deep=True)
+    array.SetName("face")
+    surface.GetPointData().AddArray(array)
+    for old, new in (("pressure", "pressure_pa"), ("wss", "wss_pa")):
+        surface.GetPointData().GetArray(old).SetName(new)
+    flow = synthetic.flow_field(spacing_mm=4.0)
+    flow.GetPointData().GetArray("velocity").SetName("velocity_m_s")
+    actor, bar = scenes.surface_actor(surface, Colouring.WALL_SHEAR_STRESS)
+    assert bar is not None and actor.GetMapper().GetArrayName() == "wss_pa"
+    faces, _ = scenes.surface_actor(surface, Colouring.FACES)
+    assert faces.GetMapper().GetArrayName() == "face" and faces.GetMapper().GetScalarVisibility()
+    lines, _ = scenes.streamline_actor(flow, surface, per_nostril=10)
+    assert lines.GetMapper().GetInput().GetNumberOfLines() >= 10

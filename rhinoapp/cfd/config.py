@@ -100,7 +100,7 @@ class PhysicsConfig:
     pressure_drop_pa: float | None = None
     kinematic_viscosity_m2_s: float = 1.5e-5
     density_kg_m3: float = 1.2
-    smagorinsky_constant: float = 0.1
+    smagorinsky_constant: float = 0.15
     max_lattice_velocity: float = 0.1
     trt_magic: float | None = None
     sponge_cells: int = 6
@@ -168,7 +168,7 @@ class RunConfig:
     max_steps: int | None = None
     check_every: int | None = None
     tolerance: float = 5e-3
-    window: int = 10
+    window: int = 20
     divergence_velocity: float = 0.35
     checkpoint_every: int = 0
     resume: bool = False

@@ -21,14 +21,14 @@ from rhinoapp.cfd.config import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES, WEIGHTS, equilibrium_deviation, macroscopic
 from rhinoapp.cfd.setup import SparseLattice, address, distance_through_air
 
-__all__ = ["WallStress", "cell_moments", "clinical_results", "per_direction", "pressure_profile",
+__all__ = ["WallStress", "cell_moments", "clinical_results", "per_direction", "pressure_profile", "pulled",
            "wall_shear_stress"]
 
 _CHUNK = 1 << 18
 
 
 def per_direction(lattice: SparseLattice, state: np.ndarray) -> np.ndarray:
-    """``(19, n_cells)`` view-copy of a blocked population array (padding dropped).
+    """``(19, n_cells)`` copy of a blocked population array (padding and ghost slots dropped).
 
     Examples
     --------
@@ -42,10 +42,25 @@ def per_direction(lattice: SparseLattice, state: np.ndarray) -> np.ndarray:
     return state[:lattice.ghost_start].reshape(nb, Q, BLOCK).transpose(1, 0, 2).reshape(Q, nb * BLOCK)[:, :lattice.n_cells]
 
 
+def pulled(lattice: SparseLattice, state: np.ndarray) -> np.ndarray:
+    """The pre-collision populations ``(19, n_cells)`` that the next step would collide (one streaming pull).
+
+    The stored state is post-collision; moments of the pre-collision populations are the flow's
+    (post-collision ones carry the step's force impulse and relaxed stresses).
+    """
+    nb, n = lattice.n_blocks, lattice.n_cells
+    own = address(0, np.arange(nb * BLOCK)).reshape(nb, 1, BLOCK)
+    source = np.concatenate([own, lattice.gather.reshape(nb, Q - 1, BLOCK)], axis=1)
+    return state[source].transpose(1, 0, 2).reshape(Q, nb * BLOCK)[:, :n]
+
+
 def cell_moments(lattice: SparseLattice, state: np.ndarray,
                  force: tuple[float, float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Density deviation ``(n,)`` and velocity ``(3, n)`` of every cell, lattice units, FP64."""
-    g = per_direction(lattice, state)
+    """Density deviation ``(n,)`` and velocity ``(3, n)`` of every cell, lattice units, FP64.
+
+    Computed from the :func:`pulled` (pre-collision) populations; with a force ``u = (j + F/2) / rho``.
+    """
+    g = pulled(lattice, state)
     drho = np.empty(lattice.n_cells)
     u = np.empty((3, lattice.n_cells))
     for start in range(0, lattice.n_cells, _CHUNK):
@@ -99,7 +114,7 @@ def wall_shear_stress(lattice: SparseLattice, state: np.ndarray, params: KernelP
     w = WEIGHTS[1:]
     normal = -((walls[:, cells] * w[:, None]).T @ c).T
     normal /= np.maximum(np.linalg.norm(normal, axis=0), 1e-30)
-    g = per_direction(lattice, state)[:, cells].astype(np.float64)
+    g = pulled(lattice, state)[:, cells].astype(np.float64)
     drho, u = macroscopic(g)
     neq = g - equilibrium_deviation(drho, u)
     cc = VELOCITIES.astype(np.float64)

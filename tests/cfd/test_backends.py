@@ -1,0 +1,166 @@
+"""One set of equations on every backend: NumPy reference, Numba, CuPy (and its CUDA source on the CPU)."""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.cfd.backends import (BoundaryValues, KernelParameters, create_backend, cupy_available,
+                                   resolve_backend)
+from rhinoapp.cfd.config import PhysicsConfig, choose_lattice_parameters
+from rhinoapp.cfd.lattice import BLOCK
+from rhinoapp.cfd.postprocess import cell_moments
+from rhinoapp.cfd.setup import SparseLattice, build_lattice
+from rhinoapp.cfd.shapes import square_duct
+from rhinoapp.cfd.simulation import boundary_values, sponge_relaxation_times
+from rhinoapp.cfd.solver import ramp
+from rhinoapp.core.errors import ConfigurationError
+
+
+def _physiological(domain) -> tuple[SparseLattice, KernelParameters, BoundaryValues]:
+    """The production variant: Smagorinsky, sponge, open boundaries at physiological viscosity."""
+    lattice = build_lattice(domain)
+    physics = PhysicsConfig(flow_ml_s=250.0)
+    units = choose_lattice_parameters(lattice.domain, physics)
+    params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
+                              tau_cells=sponge_relaxation_times(lattice, units.tau, 6, 30.0))
+    return lattice, params, boundary_values(lattice, physics, units)
+
+
+def _forced() -> tuple[SparseLattice, KernelParameters, BoundaryValues]:
+    """The verification variant: plain TRT with a body force in a periodic duct."""
+    return (build_lattice(square_duct(9, 2, periodic=True)), KernelParameters(tau=0.7, force=(1e-5, 2e-6, 3e-5)),
+            BoundaryValues.closed())
+
+
+def _run(name: str, problem, steps: int) -> tuple[np.ndarray, np.ndarray, tuple]:
+    lattice, params, boundary = problem
+    backend = create_backend(name, lattice, params, boundary)
+    backend.advance(ramp(np.arange(1, steps + 1), steps // 2))
+    return backend.get_state(), backend.max_speed(), backend.take_diagnostics()
+
+
+def _relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("variant", ["physiological", "forced"])
+def test_numpy_and_numba_agree(variant: str, phantom_2mm) -> None:
+    problem = _physiological(phantom_2mm) if variant == "physiological" else _forced()
+    reference, speed_ref, (flux_ref, p_ref, n_ref) = _run("numpy", problem, 300)
+    fast, speed, (flux, p, n) = _run("numba", problem, 300)
+    lattice = problem[0]
+    assert np.all(np.isfinite(fast)) and speed_ref > 1e-3
+    assert _relative(fast, reference) < 1e-5
+    _, u_ref = cell_moments(lattice, reference, problem[1].force)
+    _, u = cell_moments(lattice, fast, problem[1].force)
+    assert _relative(u, u_ref) < 1e-5
+    assert speed == pytest.approx(speed_ref, rel=1e-5) and n == n_ref == 300
+    if lattice.n_links:
+        assert np.allclose(flux, flux_ref, rtol=1e-5, atol=1e-9) and np.allclose(p, p_ref, rtol=1e-4, atol=1e-9)
+
+
+def test_auto_backend_and_missing_cupy() -> None:
+    assert resolve_backend("auto").value in ("numba", "cupy")
+    if not cupy_available():
+        with pytest.raises(ConfigurationError, match=r"pip install rhinoapp\[gpu\]"):
+            create_backend("cupy", *_forced())
+
+
+@pytest.mark.skipif(not cupy_available(), reason="needs CuPy and an NVIDIA GPU")
+@pytest.mark.parametrize("variant", ["physiological", "forced"])
+def test_cupy_agrees_with_numba(variant: str, phantom_2mm) -> None:
+    problem = _physiological(phantom_2mm) if variant == "physiological" else _forced()
+    reference, speed_ref, (flux_ref, _, _) = _run("numba", problem, 300)
+    gpu, speed, (flux, _, _) = _run("cupy", problem, 300)
+    assert _relative(gpu, reference) < 1e-5
+    assert speed == pytest.approx(speed_ref, rel=1e-5)
+    assert np.allclose(flux, flux_ref, rtol=1e-5, atol=1e-9)
+
+
+_DRIVER = """
+extern "C" void run_steps(float* a, float* b, const int* gather, const float* tau_cell, long long n_padded,
+        float omega, float omega_m, float magic, float csmag, float fx, float fy, float fz,
+        long long ghosts, const int* cells, const int* start, const signed char* link_q,
+        const signed char* link_opening, const double* link_area, const signed char* kinds, const double* values,
+        const double* scales, int steps, int n_boundary, double* flux, double* pressure) {
+    for (int s = 0; s < steps; ++s) {
+        float* src = (s % 2) ? b : a;
+        float* dst = (s % 2) ? a : b;
+        blockDim.x = 256;
+        for (long long c = 0; c < n_padded; ++c) {
+            blockIdx.x = (unsigned)(c / 256); threadIdx.x = (unsigned)(c % 256);
+            stream_collide(src, dst, gather, tau_cell, n_padded, omega, omega_m, magic, csmag, fx, fy, fz);
+        }
+        blockDim.x = 128;
+        for (int c = 0; c < n_boundary; ++c) {
+            blockIdx.x = c / 128; threadIdx.x = c % 128;
+            open_boundaries(dst, ghosts, cells, start, link_q, link_opening, link_area, kinds, values, scales[s],
+                            n_boundary, flux, pressure);
+        }
+    }
+}
+"""
+
+_STUB = """
+#include <math.h>
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __constant__
+struct Dim3 { unsigned x, y, z; };
+static Dim3 blockIdx, blockDim, threadIdx;
+static double atomicAdd(double* address, double value) { double old = *address; *address += value; return old; }
+"""
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a C++ compiler")
+@pytest.mark.parametrize("variant", ["physiological", "forced"])
+def test_cuda_source_emulated_on_the_cpu_agrees_with_numpy(variant: str, phantom_2mm, tmp_path: Path) -> None:
+    """The CuPy kernels' CUDA C, compiled by g++ with one loop iteration per GPU thread."""
+    from rhinoapp.cfd.backends.cupy_gpu import _source
+
+    lattice, params, boundary = problem = _physiological(phantom_2mm) if variant == "physiological" else _forced()
+    source = tmp_path / "kernels.cpp"
+    source.write_text(_STUB + _source() + _DRIVER)
+    library = tmp_path / "kernels.so"
+    flags = [f"-DFORCE={int(params.has_force)}", f"-DLOCAL={int(params.local_tau)}"]
+    subprocess.run(["g++", "-O2", "-shared", "-fPIC", *flags, "-o", str(library), str(source)], check=True,
+                   capture_output=True, timeout=120)
+    native = ctypes.CDLL(str(library))
+    steps = 40
+    scales = ramp(np.arange(1, steps + 1), steps // 2)
+    a = np.zeros(lattice.population_size, dtype=np.float32)
+    b = np.zeros_like(a)
+    flux, pressure = np.zeros(3), np.zeros(3)
+    tau_cell = params.cell_tau(lattice.n_blocks * BLOCK)
+
+    def ptr(array: np.ndarray) -> ctypes.c_void_p:
+        return ctypes.c_void_p(array.ctypes.data)
+
+    keep = [np.ascontiguousarray(x) for x in (lattice.gather, lattice.boundary_cells.astype(np.int32),
+                                              lattice.link_start.astype(np.int32), lattice.link_q.astype(np.int8),
+                                              lattice.link_opening.astype(np.int8), _link_area(lattice, params),
+                                              boundary.kinds.astype(np.int8), boundary.values.astype(np.float64))]
+    f32 = ctypes.c_float
+    native.run_steps(ptr(a), ptr(b), ptr(keep[0]), ptr(tau_cell), ctypes.c_longlong(lattice.n_blocks * BLOCK),
+                     f32(params.omega), f32(params.omega_minus), f32(params.magic), f32(params.smagorinsky),
+                     *(f32(v) for v in params.force), ctypes.c_longlong(lattice.ghost_start), *(ptr(k) for k in keep[1:]),
+                     ptr(scales), ctypes.c_int(steps), ctypes.c_int(int(lattice.boundary_cells.size)), ptr(flux),
+                     ptr(pressure))
+    emulated = a if steps % 2 == 0 else b
+    reference = create_backend("numpy", *problem)
+    reference.advance(scales)
+    assert _relative(emulated, reference.get_state()) < 1e-5
+    if lattice.n_links:
+        assert np.allclose(flux, reference.take_diagnostics()[0], rtol=1e-5, atol=1e-9)
+
+
+def _link_area(lattice: SparseLattice, params: KernelParameters) -> np.ndarray:
+    backend = create_backend("numpy", lattice, params, BoundaryValues.closed())
+    return np.ascontiguousarray(backend.link_area, dtype=np.float64)

@@ -1,0 +1,48 @@
+"""``rhinoapp simulate`` on a geometry folder built here (labels.nii.gz and geometry.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.cfd.inputs import write_label_nifti
+from rhinoapp.cfd.shapes import two_channel_labels
+from rhinoapp.cli import main
+
+
+@pytest.fixture
+def geometry_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "geometry"
+    folder.mkdir()
+    write_label_nifti(folder / "labels.nii.gz", two_channel_labels(2.0))
+    (folder / "geometry.json").write_text(json.dumps(
+        {"outlet": {"point_lps_mm": [0.0, 78.0, -29.0], "normal_lps": [0.0, 0.0, -1.0]}}))
+    return folder
+
+
+def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    code = main(["simulate", str(geometry_dir), "--out", str(out), "--flow-ml-s", "100", "--resolution-mm", "1.5",
+                 "--backend", "numba", "--max-steps", "400", "--checkpoint-every", "200"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "estimate:" in captured.out and "pressure drop" in captured.out and "Pa*s/ml" in captured.out
+    assert "%" in captured.err and "MLUPS" in captured.err and ("ETA" in captured.err or "steady" in captured.err)
+    for name in ("fields.vti", "surface.vtp", "results.json", "convergence.csv"):
+        assert (out / name).is_file()
+    assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1] == "checkpoint-0000000400.npz"
+    results = json.loads((out / "results.json").read_text())
+    assert results["steps"] == 400 and results["lattice"]["dx_mm"] == 1.5
+
+
+def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, capsys) -> None:
+    assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--estimate"]) == 0
+    assert "GB" in capsys.readouterr().out and not (tmp_path / "x").exists()
+    assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--flow-ml-s", "-5"]) == 2
+    assert "flow must be positive" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2
+    assert "no labels.nii.gz" in capsys.readouterr().err
+    assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--resolution-mm", "0.01"]) == 2
+    assert "memory" in capsys.readouterr().err

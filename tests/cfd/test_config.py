@@ -1,0 +1,65 @@
+"""Physics and run configuration, and the automatic lattice units."""
+
+from __future__ import annotations
+
+import pytest
+
+from rhinoapp.cfd.config import (BackendName, Direction, Driving, PhysicsConfig, RunConfig,
+                                 choose_lattice_parameters, lattice_parameters, narrowest_section_mm2)
+from rhinoapp.cfd.shapes import square_duct
+from rhinoapp.core.errors import ValidationError
+
+
+@pytest.mark.parametrize("flow", [0.0, -250.0, float("nan")])
+def test_zero_or_negative_flow_is_refused_with_a_hint(flow: float) -> None:
+    with pytest.raises(ValidationError, match="flow must be positive ml/s.*direction"):
+        PhysicsConfig(flow_ml_s=flow)
+
+
+def test_pressure_drop_driving_needs_a_positive_drop() -> None:
+    with pytest.raises(ValidationError, match="pressure_drop_pa"):
+        PhysicsConfig(driving="pressure_drop")
+    physics = PhysicsConfig(driving="pressure_drop", pressure_drop_pa=15.0, flow_ml_s=0.0)
+    assert physics.driving is Driving.PRESSURE_DROP
+
+
+def test_enums_from_strings_and_bad_values() -> None:
+    assert PhysicsConfig(direction="expiration").direction is Direction.EXPIRATION
+    assert RunConfig(backend="cupy").backend is BackendName.CUPY
+    with pytest.raises(ValueError):
+        RunConfig(backend="fortran")
+    with pytest.raises(ValidationError):
+        PhysicsConfig(max_lattice_velocity=0.2)
+    with pytest.raises(ValidationError):
+        RunConfig(max_steps=0)
+
+
+def test_lattice_velocity_is_at_most_the_target_and_units_are_consistent() -> None:
+    duct = square_duct(10, 30, spacing_mm=0.5)
+    physics = PhysicsConfig(flow_ml_s=20.0)
+    units = choose_lattice_parameters(duct, physics)
+    assert units.peak_velocity_lattice <= 0.1
+    assert narrowest_section_mm2(duct) == pytest.approx(25.0)
+    # the mean velocity in lattice units times the section in cells is the flow in lattice units
+    mean_velocity = physics.flow_ml_s * 1e-6 / 25e-6
+    assert mean_velocity / units.velocity_scale_m_s == pytest.approx(0.05)
+    assert units.nu_lattice == pytest.approx(physics.kinematic_viscosity_m2_s * units.dt_s / units.dx_m**2)
+    assert units.pressure_scale_pa == pytest.approx(1.2 * units.velocity_scale_m_s**2)
+
+
+def test_magic_parameter_follows_the_viscosity() -> None:
+    physiological = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
+    assert physiological.tau < 0.51
+    assert physiological.trt_magic == pytest.approx((physiological.tau - 0.5) / 2)
+    viscous = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=1.0, kinematic_viscosity_m2_s=1e-3))
+    assert viscous.trt_magic == pytest.approx(3 / 16)
+    fixed = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0, trt_magic=0.25))
+    assert fixed.trt_magic == 0.25
+
+
+def test_anisotropic_voxels_need_resampling() -> None:
+    duct = square_duct(4, 8)
+    stretched = type(duct)(duct.fluid, duct.inlet_left, duct.inlet_right, duct.outlet,
+                           duct.geometry.__class__(duct.geometry.shape, (1.0, 1.0, 2.0)))
+    with pytest.raises(ValidationError, match="cubic voxels"):
+        choose_lattice_parameters(stretched, PhysicsConfig())

@@ -1,0 +1,43 @@
+"""Memory and run-time estimates, and refusing what will not fit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.estimate import available_memory_bytes, check_resources, estimate_run
+from rhinoapp.cfd.simulation import simulate
+from rhinoapp.core.errors import SimulationError
+
+
+def test_estimate_scales_with_the_resolution(phantom_2mm) -> None:
+    physics = PhysicsConfig(flow_ml_s=250.0)
+    coarse = estimate_run(phantom_2mm, physics, RunConfig(backend="numba"))
+    fine = estimate_run(phantom_2mm, physics, RunConfig(backend="numba"), resolution_mm=1.0)
+    assert fine.fluid_cells == pytest.approx(8 * coarse.fluid_cells, rel=1e-6)
+    assert fine.steps == pytest.approx(2 * coarse.steps, rel=0.01)
+    assert fine.memory_bytes > 8 * coarse.memory_bytes * 0.9
+    assert fine.seconds > 10 * coarse.seconds
+    assert 0 < coarse.memory_bytes / coarse.fluid_cells < 1000
+    assert set(coarse.as_dict()) >= {"fluid_cells", "steps", "memory_gb", "seconds", "backend"}
+
+
+def test_a_resolution_beyond_the_memory_is_refused_before_the_run(phantom_2mm) -> None:
+    started = time.perf_counter()
+    with pytest.raises(SimulationError, match="GB of memory.*coarser resolution"):
+        simulate(phantom_2mm, PhysicsConfig(), RunConfig(backend="numba"), resolution_mm=0.02)
+    assert time.perf_counter() - started < 5.0  # refused from the estimate, nothing allocated
+    estimate = estimate_run(phantom_2mm, PhysicsConfig(), resolution_mm=0.02)
+    assert estimate.memory_bytes > available_memory_bytes()
+
+
+def test_explicit_limits() -> None:
+    from rhinoapp.cfd.estimate import ResourceEstimate
+
+    gpu = ResourceEstimate(fluid_cells=10**8, grid_voxels=10**9, steps=10, memory_bytes=10**9,
+                           device_memory_bytes=3 * 10**10, backend="cupy", mlups=1e4, seconds=1.0)
+    check_resources(gpu, memory_limit_bytes=10**10)
+    with pytest.raises(SimulationError, match="GPU memory"):
+        check_resources(gpu, memory_limit_bytes=10**10, device_memory_bytes=10**10)

@@ -1,0 +1,89 @@
+"""Whole simulations of the symmetric phantom: clinical figures, outputs, directions, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.domain import FlowDomain
+from rhinoapp.cfd.simulation import CONVERGENCE_COLUMNS, simulate
+from rhinoapp.core.errors import ValidationError
+
+
+def test_physiological_flow_through_the_symmetric_phantom(physiological_run) -> None:
+    """250 ml/s inspiration on the 1 mm demo grid: stable, symmetric, plausible."""
+    r = physiological_run.results
+    assert r["converged"]
+    assert abs(r["flow_partition_left_pct"] - 50.0) <= 2.0
+    assert r["flow_ml_s"]["total"] == pytest.approx(250.0, rel=0.02)
+    assert 5.0 <= r["pressure_drop_pa"] <= 40.0  # measured about 22 Pa
+    assert r["resistance_pa_s_per_ml"]["total"] == pytest.approx(r["pressure_drop_pa"] / r["flow_ml_s"]["total"])
+    assert r["mass_conservation_error"] <= 0.01  # unsteady flow; steady laminar runs are checked to 0.5 %
+    assert 0 < r["wss_mean_pa"] < r["wss_max_pa"]
+    assert r["backend"] == "numba" and r["mlups"] > 0 and r["steps"] > 0
+    lattice = r["lattice"]
+    assert lattice["peak_velocity_lattice"] <= 0.1 and 0.5 < lattice["tau"] < 0.51
+    profile = r["pressure_profile"]
+    assert profile["pressure_pa"][0] > profile["pressure_pa"][-1]  # pressure falls from nostrils to outlet
+
+
+def test_outputs_are_written(physiological_run, tmp_path_factory) -> None:
+    from vtkmodules.vtkIOXML import vtkXMLImageDataReader, vtkXMLPolyDataReader
+
+    folder = next(p for p in tmp_path_factory.getbasetemp().iterdir() if p.name.startswith("phantom-250"))
+    results = json.loads((folder / "results.json").read_text())
+    assert results == json.loads(json.dumps(physiological_run.results))
+    with open(folder / "convergence.csv", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert tuple(rows[0]) == CONVERGENCE_COLUMNS and len(rows) > 10
+    reader = vtkXMLImageDataReader()
+    reader.SetFileName(str(folder / "fields.vti"))
+    reader.Update()
+    image = reader.GetOutput()
+    geometry = physiological_run.lattice.domain.geometry
+    assert image.GetDimensions() == geometry.shape[::-1]
+    assert np.allclose(image.GetOrigin(), geometry.origin_mm) and np.allclose(image.GetSpacing(), geometry.spacing_mm)
+    for name in ("pressure_pa", "velocity_m_s", "fluid"):
+        assert image.GetPointData().HasArray(name)
+    assert image.GetFieldData().GetAbstractArray("coordinate_system").GetValue(0) == "LPS"
+    surface_reader = vtkXMLPolyDataReader()
+    surface_reader.SetFileName(str(folder / "surface.vtp"))
+    surface_reader.Update()
+    surface = surface_reader.GetOutput()
+    assert surface.GetNumberOfPoints() > 1000
+    for name in ("pressure_pa", "wss_pa", "face"):
+        assert surface.GetPointData().HasArray(name)
+    bounds = np.array(surface.GetBounds()).reshape(3, 2)
+    extent = np.array([geometry.index_to_physical(np.zeros(3)), geometry.index_to_physical(
+        np.array(geometry.shape[::-1]) - 1)])
+    assert np.all(bounds[:, 0] >= extent.min(axis=0) - 1) and np.all(bounds[:, 1] <= extent.max(axis=0) + 1)
+
+
+def test_expiration_reverses_the_flow(phantom_2mm) -> None:
+    physics = PhysicsConfig(flow_ml_s=20.0, direction="expiration", kinematic_viscosity_m2_s=1.5e-4)
+    result = simulate(phantom_2mm, physics, RunConfig(backend="numba", max_steps=6000))
+    r = result.results
+    assert r["flow_ml_s"]["total"] == pytest.approx(20.0, rel=0.02) and r["pressure_drop_pa"] > 0
+    # air leaves through the nostrils: velocities at the nostril cells point anterior (-y)
+    inlet_cells = result.lattice.link_cells()[result.lattice.link_opening == 0]
+    assert np.mean(result.velocity_m_s[1][inlet_cells]) < 0
+
+
+def test_pressure_drop_driving(phantom_2mm) -> None:
+    physics = PhysicsConfig(driving="pressure_drop", pressure_drop_pa=2.0, kinematic_viscosity_m2_s=1.5e-4)
+    r = simulate(phantom_2mm, physics, RunConfig(backend="numba", max_steps=8000)).results
+    assert r["pressure_drop_pa"] == pytest.approx(2.0, rel=0.1)
+    assert r["flow_ml_s"]["total"] > 0 and abs(r["flow_partition_left_pct"] - 50) < 1
+
+
+def test_an_airway_without_a_path_is_refused(phantom_2mm) -> None:
+    fluid = phantom_2mm.fluid.copy()
+    fluid[:, 10, :] = False  # a wall through both passages
+    blocked = FlowDomain(fluid, phantom_2mm.inlet_left, phantom_2mm.inlet_right, phantom_2mm.outlet,
+                         phantom_2mm.geometry)
+    with pytest.raises(ValidationError, match="no path through the air from the left nostril"):
+        simulate(blocked, PhysicsConfig(), RunConfig(backend="numba", max_steps=10))

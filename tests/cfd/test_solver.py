@@ -1,0 +1,90 @@
+"""The run loop: restart, divergence, steady state, progress and cancellation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.cfd import io
+from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
+from rhinoapp.cfd.config import RunConfig
+from rhinoapp.cfd.setup import build_lattice
+from rhinoapp.cfd.shapes import square_duct
+from rhinoapp.cfd.solver import Solver
+from rhinoapp.core.errors import SimulationError
+
+
+def _duct_problem(velocity: float = 0.02, tau: float = 0.8):
+    lattice = build_lattice(square_duct(8, 24))
+    kinds = np.array([BoundaryKind.PRESSURE, BoundaryKind.NONE, BoundaryKind.VELOCITY], dtype=np.int8)
+    values = np.zeros((3, 4))
+    values[2, 1:] = velocity * 64 / lattice.opening_area[2] * lattice.opening_normal[2]
+    return lattice, KernelParameters(tau=tau, smagorinsky=0.1), BoundaryValues(kinds, values)
+
+
+def test_checkpoint_restart_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
+    lattice, params, boundary = _duct_problem()
+    common = dict(steps_estimate=600, ramp_steps=200)
+    straight = Solver(lattice, params, boundary, RunConfig(backend="numba", max_steps=600, check_every=50),
+                      **common).execute()
+    first = Solver(lattice, params, boundary, RunConfig(backend="numba", max_steps=300, check_every=50,
+                                                        checkpoint_every=100), checkpoint_dir=tmp_path, **common)
+    first.execute()
+    assert [p.name for p in sorted(tmp_path.iterdir())] == ["checkpoint-0000000200.npz", "checkpoint-0000000300.npz"]
+    resumed = Solver(lattice, params, boundary, RunConfig(backend="numba", max_steps=600, check_every=50,
+                                                          resume=True), checkpoint_dir=tmp_path, **common).execute()
+    assert resumed.steps == straight.steps == 600
+    difference = np.max(np.abs(resumed.state - straight.state)) / np.max(np.abs(straight.state))
+    assert difference <= 1e-6
+    assert [s.step for s in resumed.history] == [s.step for s in straight.history]
+    assert resumed.history[-1].flow == pytest.approx(straight.history[-1].flow, rel=1e-6)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
+    lattice, params, boundary = _duct_problem()
+    io.save_checkpoint(tmp_path, step=100, state=np.zeros(lattice.population_size, np.float32), history=[],
+                       fingerprint="someone else")
+    solver = Solver(lattice, params, boundary, RunConfig(backend="numpy", max_steps=200, resume=True),
+                    steps_estimate=200, checkpoint_dir=tmp_path)
+    with pytest.raises(SimulationError, match="another geometry or other settings"):
+        solver.execute()
+
+
+def test_divergence_names_cause_and_remedy() -> None:
+    lattice = build_lattice(square_duct(6, 12))
+    kinds = np.array([BoundaryKind.PRESSURE, BoundaryKind.NONE, BoundaryKind.VELOCITY], dtype=np.int8)
+    values = np.zeros((3, 4))
+    values[2, 1:] = 0.45 * lattice.opening_normal[2]  # far beyond the stable lattice velocity
+    solver = Solver(lattice, KernelParameters(tau=0.5005, magic=3 / 16), BoundaryValues(kinds, values),
+                    RunConfig(backend="numba", max_steps=3000, check_every=20), steps_estimate=3000)
+    with pytest.raises(SimulationError, match="diverged at step.*finer resolution.*lower flow.*Smagorinsky"):
+        solver.execute()
+
+
+def test_steady_state_is_detected_and_progress_reported() -> None:
+    lattice, params, boundary = _duct_problem(tau=0.9)
+    reports: list[tuple[float, str]] = []
+    outcome = Solver(lattice, params, boundary, RunConfig(backend="numba", max_steps=20000, check_every=50,
+                                                          tolerance=1e-4, window=5),
+                     steps_estimate=4000, ramp_steps=200, progress=lambda f, m: reports.append((f, m))).execute()
+    assert outcome.converged and outcome.steps < 20000
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all("MLUPS" in m for _, m in reports) and any("ETA" in m for _, m in reports)
+    assert outcome.mlups > 0 and outcome.history[-1].mass_error < 1e-3
+
+
+def test_progress_callback_can_cancel_the_run() -> None:
+    lattice, params, boundary = _duct_problem()
+
+    class Cancelled(RuntimeError):
+        pass
+
+    def cancel(fraction: float, message: str) -> None:
+        raise Cancelled(message)
+
+    with pytest.raises(Cancelled):
+        Solver(lattice, params, boundary, RunConfig(backend="numpy", max_steps=100, check_every=10),
+               steps_estimate=100, progress=cancel).execute()

@@ -1,0 +1,103 @@
+"""Verification against analytic flows (acceptance of issue 6).
+
+Duct and pipe run periodic along their axis, driven by a body force ``F`` (a pressure gradient
+``dp/dz = -F``), with half-way bounce-back walls and TRT (magic 3/16), as the production kernel
+runs them. Open boundaries are verified separately with a pressure-driven pipe.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters, create_backend
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.postprocess import cell_moments
+from rhinoapp.cfd.setup import build_lattice
+from rhinoapp.cfd.shapes import round_pipe, square_duct
+from rhinoapp.cfd.simulation import simulate
+from rhinoapp.cfd.solver import Solver
+
+TAU = 1.0
+NU = (TAU - 0.5) / 3.0
+
+
+def _square_duct_profile(x: np.ndarray, y: np.ndarray, half: float, force: float, nu: float) -> np.ndarray:
+    """Fully developed flow in a square duct ``|x|, |y| < half`` (series solution, 100 terms)."""
+    u = np.zeros_like(x, dtype=np.float64)
+    for n in range(1, 200, 2):
+        k = n * math.pi / (2 * half)
+        u += (-1) ** ((n - 1) // 2) / n**3 * (1 - np.cosh(k * y) / np.cosh(k * half)) * np.cos(k * x)
+    return 16 * force * half**2 / (nu * math.pi**3) * u
+
+
+def _developed(domain, force: float, decay_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    lattice = build_lattice(domain)
+    backend = create_backend("numba", lattice, KernelParameters(tau=TAU, force=(0.0, 0.0, force)),
+                             BoundaryValues.closed())
+    backend.advance(np.ones(int(16 / decay_rate)))  # 16 e-folds of the slowest mode: residual ~1e-7
+    _, u = cell_moments(lattice, backend.get_state(), (0.0, 0.0, force))
+    return lattice.cell_coordinates(), u
+
+
+def _duct_error(width: int) -> float:
+    force = 2e-5 * (24 / width) ** 2  # the same peak lattice velocity (about 0.005) at every width
+    coords, u = _developed(square_duct(width, 2, periodic=True), force, NU * 2 * math.pi**2 / width**2)
+    x = coords[:, 0] - 1 + 0.5 - width / 2  # cell centres; walls half-way, at +-width/2
+    y = coords[:, 1] - 1 + 0.5 - width / 2
+    exact = _square_duct_profile(x, y, width / 2, force, NU)
+    return float(np.max(np.abs(u[2] - exact)) / np.max(exact))  # largest deviation, relative to the peak
+
+
+def test_poiseuille_square_duct_profile_and_second_order_convergence() -> None:
+    errors = {width: _duct_error(width) for width in (12, 24, 48)}
+    assert errors[24] <= 0.01  # measured 0.040 %
+    orders = [math.log2(errors[12] / errors[24]), math.log2(errors[24] / errors[48])]
+    assert all(1.8 <= order <= 2.3 for order in orders), (errors, orders)  # measured 2.03 and 2.04
+
+
+def test_hagen_poiseuille_pipe_resistance_at_radius_24() -> None:
+    radius, force = 24, 1e-6
+    coords, u = _developed(round_pipe(radius, 2, periodic=True), force, NU * 5.783 / radius**2)
+    flow = float(u[2][coords[:, 2] == 0].sum())  # through one cross-section, cells^3 per step
+    resistance = force / flow  # pressure gradient over flow
+    exact = 8 * NU / (math.pi * radius**4)  # 8 mu / (pi R^4), rho = 1
+    assert abs(resistance / exact - 1) <= 0.03  # measured 1.6 % (a staircase circle)
+
+
+def test_open_boundaries_give_the_hagen_poiseuille_gradient() -> None:
+    """Pressure inlet (anti-bounce-back) and pressure outlet: the developed middle of a pipe has the resistance
+    per length of the same (staircase) pipe driven periodically by a body force, and close to the analytic one."""
+    radius, length = 6, 60
+    lattice = build_lattice(round_pipe(radius, length))
+    kinds = np.array([BoundaryKind.PRESSURE, BoundaryKind.NONE, BoundaryKind.PRESSURE], dtype=np.int8)
+    values = np.zeros((3, 4))
+    values[2, 0] = -3 * 2e-4  # lattice pressure drop 2e-4 over 60 cells
+    solver = Solver(lattice, KernelParameters(tau=TAU), BoundaryValues(kinds, values),
+                    RunConfig(backend="numba", max_steps=30000, check_every=100, tolerance=1e-5, window=5),
+                    steps_estimate=6000, ramp_steps=500)
+    outcome = solver.execute()
+    assert outcome.converged
+    drho, u = cell_moments(lattice, outcome.state)
+    k = lattice.cell_coordinates()[:, 2]
+    middle = (k >= 20) & (k <= 40)
+    slope = np.polyfit(k[middle], drho[middle] / 3.0, 1)[0]
+    flow = float(np.mean([u[2][k == layer].sum() for layer in range(20, 41)]))
+    force = 1e-6
+    coords, u_periodic = _developed(round_pipe(radius, 2, periodic=True), force, NU * 5.783 / radius**2)
+    periodic = force / float(u_periodic[2][coords[:, 2] == 0].sum())
+    assert abs(-slope / flow / periodic - 1) <= 0.005  # measured 0.03 %
+    assert abs(periodic / (8 * NU / (math.pi * radius**4)) - 1) <= 0.1  # a staircase circle of radius 6: 6 %
+    sample = outcome.history[-1]
+    assert sample.mass_error < 1e-4 and sample.flow == pytest.approx(flow, rel=0.02)
+
+
+def test_mass_conservation_at_steady_state(phantom_2mm) -> None:
+    """Inflow through the nostrils against outflow through the outlet, laminar steady flow."""
+    physics = PhysicsConfig(flow_ml_s=20.0, kinematic_viscosity_m2_s=1.5e-4)
+    result = simulate(phantom_2mm, physics, RunConfig(backend="numba", tolerance=1e-4))
+    assert result.results["converged"]
+    assert result.results["mass_conservation_error"] <= 0.005
+    assert result.results["flow_ml_s"]["total"] == pytest.approx(20.0, rel=0.005)

@@ -22,6 +22,7 @@ import numpy as np
 
 from rhinoapp.core.errors import NotFoundError, ValidationError
 from rhinoapp.core.workflow import JobKind
+from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest, TaskResult
 
@@ -79,7 +80,8 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
 
 
 #: The task function of each kind of job; the segmentation and simulation steps add theirs here.
-TASKS: dict[JobKind, TaskFunction] = {JobKind.VOLUME_HISTOGRAM: volume_histogram}
+TASKS: dict[JobKind, TaskFunction] = {JobKind.VOLUME_HISTOGRAM: volume_histogram,
+                                      JobKind.SEGMENTATION: airway_segmentation}
 
 
 def run_task(request: JobRequest, *, context: TaskContext | None = None) -> TaskResult:

@@ -65,3 +65,14 @@ def project_with_volume(store: Store, owner: str = "local", name: str = "Case") 
 def open_test_store(data_dir: Path, **settings: Any) -> tuple[Settings, Store]:
     config = Settings(data_dir=data_dir, **settings)
     return config, open_store(config)
+
+
+def project_with_phantom(store: Store, owner: str = "local", name: str = "Phantom", spacing_mm: float = 1.0) -> str:
+    """A project whose CT volume is the synthetic nasal phantom."""
+    from rhinoapp.phantom.generate import generate_phantom
+    from rhinoapp.volumes import nifti_bytes
+
+    repo = ProjectRepository(store, owner=owner)
+    project = repo.create(name)
+    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", nifti_bytes(generate_phantom(spacing_mm=spacing_mm).ct))
+    return project.id

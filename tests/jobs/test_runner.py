@@ -222,3 +222,19 @@ def test_event_loop_stays_responsive_while_a_job_streams_progress(local: JobRunn
         f"samples {len(lateness)}  p50 {statistics.median(lateness):.2f} ms  p95 {p95:.2f} ms  max {max(lateness):.2f} ms\n")
     assert len(lateness) > 50
     assert p95 < 50, f"event-loop p95 lateness {p95:.1f} ms"
+
+
+def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThread) -> None:
+    from tests.jobs.conftest import project_with_phantom
+
+    project_id = project_with_phantom(local.store, name="Segment locally")
+    record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
+                                   parameters={"target_triangles": 20000}))
+    final = loop.run(local.wait(record.id, timeout_s=120))
+    assert final.state is JobState.DONE, final.message
+    repo = ProjectRepository(local.store, owner="local")
+    names = {a.name for a in repo.artifacts(project_id, Step.GEOMETRY)}
+    assert names == {f"geometry/default/{n}" for n in ("labels.nii.gz", "airway.stl", "airway.vtp", "geometry.json")}
+    report = json.loads((repo.project_dir(project_id) / "geometry/default/geometry.json").read_text())
+    assert 0.2 < report["left"]["mcsa_cm2"] < 1.5 and report["surface"]["watertight"]
+    assert repo.statuses([project_id])[project_id][Step.GEOMETRY].status is StepStatus.DONE

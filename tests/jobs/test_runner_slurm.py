@@ -181,3 +181,18 @@ def test_restart_marks_orphaned_slurm_records(loop: LoopThread, tmp_path: Path) 
     finally:
         loop.run(runner.close())
         store.close()
+
+
+def test_segmentation_runs_on_slurm(slurm: JobRunner, loop: LoopThread) -> None:
+    from rhinoapp.core.workflow import Step
+    from rhinoapp.store.repository import ProjectRepository
+    from tests.jobs.conftest import project_with_phantom
+
+    project_id = project_with_phantom(slurm.store, name="Segment on Slurm")
+    record = loop.run(slurm.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
+                                   parameters={"target_triangles": 20000}))
+    final = loop.run(slurm.wait(record.id, timeout_s=150), timeout=180)
+    assert final.state is JobState.DONE, final.message
+    assert final.slurm_job_id
+    names = {a.name for a in ProjectRepository(slurm.store, owner="local").artifacts(project_id, Step.GEOMETRY)}
+    assert "geometry/default/airway.vtp" in names

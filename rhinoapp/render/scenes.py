@@ -217,6 +217,7 @@ def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float 
 
 def _colour_by(mapper: vtkPolyDataMapper, found: FieldArray, table: vtkLookupTable) -> None:
     mapper.ScalarVisibilityOn()
+    mapper.SetColorModeToMapScalars()  # uint8 labels are values, not colours
     if found.on_points:
         mapper.SetScalarModeToUsePointFieldData()
     else:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import panel as pn
 
 from rhinoapp.config import Settings, load_settings
+from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.bridge import default_service
 from rhinoapp.state.session import SessionState
@@ -84,6 +85,13 @@ def _websocket_origins(settings: Settings) -> list[str]:
     return ["*"]
 
 
+async def _demo(runner: JobRunner, owner: str) -> None:
+    try:
+        await ensure_demo_project(runner, owner=owner)
+    except Exception:  # the app works without its demo
+        _log.warning("the demo project could not be created", exc_info=True)
+
+
 def serve(settings: Settings, *, show: bool = False, store: Store | None = None) -> None:
     """Open the store and serve the app until interrupted.
 
@@ -112,6 +120,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     try:
         server.start()
         server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
+        if settings.demo:
+            server.io_loop.add_callback(_demo, runner, settings.user)
         if show:
             server.show("/")
         server.io_loop.start()

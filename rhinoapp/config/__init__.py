@@ -23,6 +23,7 @@ __all__ = ["ENV_PREFIX", "JobsSettings", "Settings", "load_settings"]
 
 ENV_PREFIX = "RHINOAPP_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Settings:
         Largest upload (a CT series or zip, a 4PR file) accepted, in megabytes.
     jobs
         Cluster profiles of the job runner (see :mod:`rhinoapp.config.jobs`).
+    demo
+        On the first start with an empty data directory, ``serve`` creates a demo project from
+        the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
 
     Examples
     --------
@@ -63,6 +67,7 @@ class Settings:
     log_level: str = "INFO"
     max_upload_mb: int = 2048
     jobs: JobsSettings = JobsSettings()
+    demo: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -100,6 +105,11 @@ _SCALARS = [name for name in _FIELDS if name != "jobs"]
 def _coerce(name: str, value: Any, source: str) -> Any:
     if name == "data_dir":
         return Path(os.path.expanduser(str(value))).absolute()
+    if _FIELDS[name].type in (bool, "bool"):
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in _BOOLEANS:
+            return value if isinstance(value, bool) else _BOOLEANS[text]
+        raise ConfigurationError(f"{name} from {source} must be true or false, not {value!r}.")
     if _FIELDS[name].type in (int, "int"):
         try:
             return int(value)

@@ -24,6 +24,7 @@ from rhinoapp.core.errors import NotFoundError, ValidationError
 from rhinoapp.core.workflow import JobKind
 from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
+from rhinoapp.jobs.simulation_task import airflow_simulation
 from rhinoapp.jobs.requests import JobRequest, TaskResult
 
 __all__ = ["TASKS", "run_task", "volume_histogram", "staging_dir"]
@@ -81,7 +82,8 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
 
 #: The task function of each kind of job; the segmentation and simulation steps add theirs here.
 TASKS: dict[JobKind, TaskFunction] = {JobKind.VOLUME_HISTOGRAM: volume_histogram,
-                                      JobKind.SEGMENTATION: airway_segmentation}
+                                      JobKind.SEGMENTATION: airway_segmentation,
+                                      JobKind.SIMULATION: airflow_simulation}
 
 
 def run_task(request: JobRequest, *, context: TaskContext | None = None) -> TaskResult:

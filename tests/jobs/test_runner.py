@@ -238,3 +238,30 @@ def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThr
     report = json.loads((repo.project_dir(project_id) / "geometry/default/geometry.json").read_text())
     assert 0.2 < report["left"]["mcsa_cm2"] < 1.5 and report["surface"]["watertight"]
     assert repo.statuses([project_id])[project_id][Step.GEOMETRY].status is StepStatus.DONE
+
+
+def test_simulation_job_publishes_the_flow(local: JobRunner, loop: LoopThread) -> None:
+    from tests.jobs.conftest import project_with_phantom
+
+    project_id = project_with_phantom(local.store, name="Simulate locally")
+    segmented = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
+                                      parameters={"target_triangles": 20000}))
+    assert loop.run(local.wait(segmented.id, timeout_s=120)).state is JobState.DONE
+    record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION,
+                                   parameters={"resolution_mm": 2.0, "max_steps": 400, "run_id": "quick"}))
+    final = loop.run(local.wait(record.id, timeout_s=240), timeout=300)
+    assert final.state is JobState.DONE, final.message
+    repo = ProjectRepository(local.store, owner="local")
+    names = {a.name for a in repo.artifacts(project_id, Step.SIMULATION)}
+    assert {f"simulations/quick/{n}" for n in ("fields.vti", "surface.vtp", "results.json", "convergence.csv")} <= names
+    assert not any("checkpoints" in n for n in names)
+    results = json.loads((repo.project_dir(project_id) / "simulations/quick/results.json").read_text())
+    assert results["steps"] <= 400 and results["flow_ml_s"]["total"] > 0
+    assert repo.statuses([project_id])[project_id][Step.SIMULATION].status is StepStatus.DONE
+
+
+def test_simulation_without_geometry_says_what_to_do(local: JobRunner, loop: LoopThread) -> None:
+    project_id = project_with_volume(local.store, name="No geometry")
+    record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION))
+    final = loop.run(local.wait(record.id, timeout_s=60))
+    assert final.state is JobState.ERROR and "run the segmentation first" in final.message

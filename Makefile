@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/bootstrap-python.sh
 install: $(STAMP)
 
 run: $(STAMP)
+	bash scripts/install-system-deps.sh runtime
 	$(BIN)/rhinoapp serve
 
 $(DEV_STAMP): $(STAMP)
@@ -29,7 +30,7 @@ $(DEV_STAMP): $(STAMP)
 install-dev: $(DEV_STAMP)
 
 system-deps:
-	bash scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh test
 
 # As root, the tests get a real single-node Slurm cluster (started here, stopped at the end if
 # this run started it); without root the Slurm tests are skipped with the reason.

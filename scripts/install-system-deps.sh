@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages rhinoapp's tests need: Chromium for the browser tests, EGL/Mesa (and OSMesa as
-# fallback) for VTK's offscreen rendering, fonts for screenshots. Installs what is missing when
-# run as root; otherwise prints the command to run.
+# Debian packages rhinoapp needs. `runtime` (for `make run`): EGL/Mesa (and OSMesa as fallback)
+# for VTK's offscreen rendering, OpenMP for the solver. `test` (the default, for `make test`): the
+# runtime packages plus Chromium for the browser tests and fonts for screenshots. Installs what is
+# missing when run as root; otherwise prints the command to run.
 set -euo pipefail
-packages=(chromium fonts-liberation libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxrender1 libgomp1)
+packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxrender1 libgomp1)
+if [ "${1:-test}" = test ]; then
+  packages+=(chromium fonts-liberation)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

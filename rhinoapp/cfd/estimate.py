@@ -19,7 +19,8 @@ from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.core.errors import SimulationError
 
-__all__ = ["NOMINAL_MLUPS", "ResourceEstimate", "available_memory_bytes", "check_resources", "estimate_run"]
+__all__ = ["NOMINAL_MLUPS", "ResourceEstimate", "available_memory_bytes", "check_resources", "device_memory_bytes",
+           "estimate_run"]
 
 #: Nominal speeds in MLUPS (NumPy and CuPy in total; Numba per CPU thread).
 NOMINAL_MLUPS = {BackendName.NUMPY: 3.0, BackendName.NUMBA: 20.0, BackendName.CUPY: 10000.0}
@@ -66,6 +67,16 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def device_memory_bytes() -> int | None:
+    """Free memory of the current CUDA device, or None without CuPy or a GPU."""
+    try:
+        import cupy
+
+        return int(cupy.cuda.Device().mem_info[0])
+    except Exception:  # ImportError, or CUDA errors without a driver or device
+        return None
 
 
 def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,

@@ -22,7 +22,7 @@ from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
 from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
     choose_lattice_parameters
 from rhinoapp.cfd.domain import FlowDomain, Opening
-from rhinoapp.cfd.estimate import check_resources, estimate_run
+from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
@@ -118,7 +118,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     """
     run = run or RunConfig()
     estimate = estimate_run(domain, physics, run, resolution_mm=resolution_mm)
-    check_resources(estimate, memory_limit_bytes=run.memory_limit_bytes)
+    check_resources(estimate, memory_limit_bytes=run.memory_limit_bytes,
+                    device_memory_bytes=device_memory_bytes() if estimate.device_memory_bytes else None)
     if resolution_mm:
         domain = domain.resampled(resolution_mm)
     lattice = build_lattice(domain)

@@ -1,0 +1,63 @@
+"""The Analysis page's simulation part: a run beside the 4PR measurement, and its wall in 3D."""
+
+from __future__ import annotations
+
+import html
+
+import panel as pn
+import param
+
+from rhinoapp.analysis import ComparisonRow
+from rhinoapp.state.analysis import AnalysisState
+from rhinoapp.views.remote_view import RemoteView
+
+__all__ = ["SimulationComparison", "comparison_html"]
+
+
+def _value(number: float | None, unit: str) -> str:
+    if number is None:
+        return "–"
+    return f"{number:.1f} {unit}" if unit == "%" else f"{number:.3f} {unit}"
+
+
+def comparison_html(rows: list[ComparisonRow]) -> str:
+    """The comparison as an HTML table (simulated, measured, ratio, note).
+
+    Examples
+    --------
+    >>> "0.160 Pa*s/ml" in comparison_html([ComparisonRow("Resistance left", "Pa*s/ml", 0.16, 0.15)])
+    True
+    """
+    body = "".join(
+        f"<tr><td>{html.escape(r.quantity)}</td><td>{_value(r.simulated, r.unit)}</td>"
+        f"<td>{_value(r.measured, r.unit)}</td><td>{'' if r.ratio is None else f'{r.ratio:.2f}'}</td>"
+        f"<td>{html.escape(r.note)}</td></tr>" for r in rows)
+    return ('<table class="rh-comparison"><thead><tr><th>Quantity</th><th>Simulation</th><th>4PR</th>'
+            f"<th>Simulation / 4PR</th><th>Note</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+class SimulationComparison(pn.viewable.Viewer):
+    """Run selector, comparison table and the airway wall coloured by WSS or pressure."""
+
+    state = param.ClassSelector(class_=AnalysisState)
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self._view = RemoteView(self.state.scene, height=480)
+        self.state.param.watch(lambda e: setattr(self._view, "scene", e.new), "scene")
+
+    @param.depends("state.rows", "state.message")
+    def _table(self) -> pn.viewable.Viewable:
+        parts = []
+        if self.state.message:
+            parts.append(pn.pane.Alert(self.state.message, alert_type="info", sizing_mode="stretch_width"))
+        if self.state.rows:
+            parts.append(pn.pane.HTML(comparison_html(self.state.rows), css_classes=["rh-comparison-table"],
+                                      sizing_mode="stretch_width"))
+        return pn.Column(*parts, sizing_mode="stretch_width")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        controls = pn.Row(pn.widgets.Select.from_param(self.state.param.run, description=None, width=260),
+                          pn.widgets.RadioButtonGroup.from_param(self.state.param.colouring, description=None))
+        return pn.Column(pn.pane.Markdown("## Simulation beside the rhinomanometry"), controls, self._table,
+                         self._view, sizing_mode="stretch_width")

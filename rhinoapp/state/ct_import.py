@@ -48,7 +48,7 @@ from rhinoapp.volumes import (
 )
 from rhinoapp.volumes import volume_metadata as research_metadata
 
-__all__ = ["WINDOWS", "CTImportState", "Plane"]
+__all__ = ["WINDOWS", "CTImportState", "Plane", "orthogonal_plane"]
 
 _log = logging.getLogger(__name__)
 
@@ -72,6 +72,43 @@ class Plane:
     right: str
     top: str
     bottom: str
+
+
+def _axis(volume: CTVolume, component: int) -> int:
+    """The grid axis (0 = i, 1 = j, 2 = k) most aligned with LPS ``component``."""
+    return int(np.argmax(np.abs(volume.geometry.direction_matrix[component, :])))
+
+
+def orthogonal_plane(volume: CTVolume, name: str, index: int) -> Plane:
+    """Slice ``index`` of plane ``name`` (axial, coronal, sagittal) of ``volume``, in display orientation.
+
+    Any array on the CT's grid can be sliced alike (e.g. a label map wrapped as a ``CTVolume``);
+    the index is clipped to the volume.
+
+    Examples
+    --------
+    >>> from rhinoapp.core.volume import ImageGeometry
+    >>> hu = np.arange(24, dtype=np.int16).reshape(2, 3, 4)  # [k, j, i]
+    >>> plane = orthogonal_plane(CTVolume(hu, ImageGeometry(hu.shape)), "axial", 1)
+    >>> plane.hu.shape, plane.left, plane.top
+    ((3, 4), 'R', 'A')
+    """
+    slicing, rows, cols = _PLANES[name]
+    matrix = volume.geometry.direction_matrix
+    axes = {"slice": _axis(volume, slicing), "row": _axis(volume, rows[0]), "col": _axis(volume, cols[0])}
+    ijk = volume.hu.transpose(2, 1, 0)  # index [i, j, k]
+    index = min(max(int(index), 0), ijk.shape[axes["slice"]] - 1)
+    image = np.take(ijk, index, axis=axes["slice"])
+    remaining = [a for a in range(3) if a != axes["slice"]]
+    image = image if remaining.index(axes["row"]) == 0 else image.T
+    if np.sign(matrix[rows[0], axes["row"]]) != rows[1]:
+        image = image[::-1, :]
+    if np.sign(matrix[cols[0], axes["col"]]) != cols[1]:
+        image = image[:, ::-1]
+    spacing = volume.geometry.spacing_mm
+    names = {0: ("R", "L"), 1: ("A", "P"), 2: ("S", "I")}
+    return Plane(image, image.shape[1] * spacing[axes["col"]], image.shape[0] * spacing[axes["row"]],
+                 names[cols[0]][0], names[cols[0]][1], *((names[2]) if rows[0] == 2 else names[1]))
 
 
 class CTImportState(param.Parameterized):
@@ -139,38 +176,14 @@ class CTImportState(param.Parameterized):
     def _show(self, volume: CTVolume | None, summary: dict) -> None:
         updates: dict[str, object] = {"volume": volume, "summary": summary}
         for name, (component, _, _) in _PLANES.items():
-            size = volume.hu.shape[::-1][self._axis(volume, component)] if volume is not None else 1
+            size = volume.hu.shape[::-1][_axis(volume, component)] if volume is not None else 1
             self.param[name].bounds = (0, size - 1)
             updates[name] = size // 2
         self.param.update(**updates)
 
-    @staticmethod
-    def _axis(volume: CTVolume, component: int) -> int:
-        """The grid axis (0 = i, 1 = j, 2 = k) most aligned with LPS ``component``."""
-        return int(np.argmax(np.abs(volume.geometry.direction_matrix[component, :])))
-
     def plane(self, name: str) -> Plane | None:
         """The slice ``name`` (axial, coronal, sagittal) at its current index, in display orientation."""
-        volume = self.volume
-        if volume is None:
-            return None
-        slicing, rows, cols = _PLANES[name]
-        matrix = volume.geometry.direction_matrix
-        axes = {"slice": self._axis(volume, slicing), "row": self._axis(volume, rows[0]),
-                "col": self._axis(volume, cols[0])}
-        ijk = volume.hu.transpose(2, 1, 0)  # index [i, j, k]
-        index = min(int(getattr(self, name)), ijk.shape[axes["slice"]] - 1)
-        image = np.take(ijk, index, axis=axes["slice"])
-        remaining = [a for a in range(3) if a != axes["slice"]]
-        image = image if remaining.index(axes["row"]) == 0 else image.T
-        if np.sign(matrix[rows[0], axes["row"]]) != rows[1]:
-            image = image[::-1, :]
-        if np.sign(matrix[cols[0], axes["col"]]) != cols[1]:
-            image = image[:, ::-1]
-        spacing = volume.geometry.spacing_mm
-        names = {0: ("R", "L"), 1: ("A", "P"), 2: ("S", "I")}
-        return Plane(image, image.shape[1] * spacing[axes["col"]], image.shape[0] * spacing[axes["row"]],
-                     names[cols[0]][0], names[cols[0]][1], *((names[2]) if rows[0] == 2 else names[1]))
+        return None if self.volume is None else orthogonal_plane(self.volume, name, int(getattr(self, name)))
 
     @property
     def window_range(self) -> tuple[float, float]:

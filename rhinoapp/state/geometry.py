@@ -1,0 +1,456 @@
+"""State of the Geometry page: segmentation options, the job that applies them, and its results.
+
+The segmentation runs as a job (:data:`~rhinoapp.core.workflow.JobKind.SEGMENTATION`, see
+:mod:`rhinoapp.jobs.geometry_task`) on the open project's CT. The job publishes
+``geometry/<variant>/{labels.nii.gz, airway.stl, airway.vtp, geometry.json}``; this state reads
+them back (the label map for the slice overlay, the metrics and area profiles, the files to
+download, the 3D scene) whenever the project changes or a job ends. :meth:`GeometryState.refresh`
+does all of this; the page calls it twice a second. Problems never raise: they become ``message``.
+No Panel here: the page (:mod:`rhinoapp.views.geometry`) only binds widgets to these parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import param
+
+from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.volume import CTVolume, LabelMap
+from rhinoapp.core.workflow import JobKind, JobState, Step
+from rhinoapp.render.spec import Colouring, SceneSpec
+from rhinoapp.state.ct_import import WINDOWS, CTImportState, Plane, orthogonal_plane
+from rhinoapp.state.jobs import JobSummary, format_duration
+from rhinoapp.state.session import Page, SessionState
+from rhinoapp.store.jobs import JobRecord
+from rhinoapp.volumes import read_nifti
+
+__all__ = ["REFERENCE_RANGES", "GeometryFiles", "GeometryResult", "GeometryState", "MetricRow", "ReferenceRange",
+           "read_result"]
+
+_log = logging.getLogger(__name__)
+_FILES = ("labels.nii.gz", "airway.stl", "airway.vtp", "geometry.json")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceRange:
+    """A healthy range of one metric and where it comes from.
+
+    Examples
+    --------
+    >>> mcsa = REFERENCE_RANGES["mcsa_cm2"]
+    >>> mcsa.text, mcsa.verdict(0.52), mcsa.verdict(0.1)
+    ('0.24-1.21', 'within', 'below')
+    """
+
+    low: float
+    high: float
+    source: str
+
+    @property
+    def text(self) -> str:
+        """The range as people write it."""
+        return f"{self.low:g}-{self.high:g}"
+
+    def verdict(self, value: float) -> str:
+        """``below``, ``within`` or ``above`` the range (``unknown`` for a missing value)."""
+        if value is None or not math.isfinite(value):
+            return "unknown"
+        return "below" if value < self.low else "above" if value > self.high else "within"
+
+
+#: Healthy ranges from the literature, as gathered in the project's domain notes.
+#: Volume and wall surface have none there: they depend on the field of view and the outlet plane.
+REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType({
+    "mcsa_cm2": ReferenceRange(0.24, 1.21, "minimal cross-sectional area per side, healthy adults (literature)"),
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricRow:
+    """One line of the metrics table: a quantity of the left and right side, and its healthy range."""
+
+    key: str
+    label: str
+    unit: str
+    left: float
+    right: float
+    reference: ReferenceRange | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GeometryFiles:
+    """The published files people can download (paths in the project folder)."""
+
+    stl: Path
+    vtp: Path
+    labels: Path
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GeometryResult:
+    """One published segmentation: label map, ``geometry.json`` content and files.
+
+    ``revision`` changes whenever the files change (it names the surface's content).
+    """
+
+    variant: str
+    labels: LabelMap
+    report: Mapping[str, Any]
+    files: GeometryFiles
+    revision: str
+
+    def side(self, side: str) -> Mapping[str, Any]:
+        """The metrics of ``"left"`` or ``"right"`` (the patient's)."""
+        return self.report[side]
+
+    def profile(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from the nostril (mm) and cross-sectional area (cm2) of one side."""
+        profile = self.report[side].get("profile", {})
+        return (np.asarray(profile.get("distance_mm", []), dtype=float),
+                np.asarray(profile.get("area_cm2", []), dtype=float))
+
+    def rows(self) -> list[MetricRow]:
+        """The metrics table: volume, wall surface, mCSA and its distance, per side."""
+        left, right = self.report["left"], self.report["right"]
+        specs = (("volume_ml", "Volume", "ml"), ("surface_cm2", "Wall surface", "cm²"),
+                 ("mcsa_cm2", "Minimal cross-sectional area (mCSA)", "cm²"),
+                 ("mcsa_distance_mm", "mCSA distance from the nostril", "mm"))
+        return [MetricRow(key, label, unit, float(left[key]), float(right[key]), REFERENCE_RANGES.get(key))
+                for key, label, unit in specs]
+
+
+def read_result(folder: Path, variant: str = "default", revision: str = "") -> GeometryResult:
+    """Read the segmentation published in ``folder`` (``geometry/<variant>`` of a project).
+
+    Raises
+    ------
+    ValidationError
+        When a file is missing or unreadable; the message says to run the segmentation again.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_result(Path(tempfile.mkdtemp()))
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ValidationError: The stored airway is incomplete (labels.nii.gz missing): run the segmentation again.
+    """
+    for name in _FILES:
+        if not (folder / name).is_file():
+            raise ValidationError(f"The stored airway is incomplete ({name} missing): run the segmentation again.")
+    try:
+        volume = read_nifti(folder / "labels.nii.gz")
+        report = json.loads((folder / "geometry.json").read_text(encoding="utf-8"))
+        labels = LabelMap(np.asarray(volume.hu, dtype=np.uint8), volume.geometry)
+        _ = report["left"]["volume_ml"], report["right"]["mcsa_cm2"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValidationError(f"The stored airway could not be read ({type(error).__name__}): "
+                              "run the segmentation again.") from error
+    files = GeometryFiles(folder / "airway.stl", folder / "airway.vtp", folder / "labels.nii.gz")
+    return GeometryResult(variant, labels, MappingProxyType(report), files, revision)
+
+
+def _summary(record: JobRecord, live: Any) -> JobSummary:
+    eta = live.eta_s if live else record.eta_s
+    return JobSummary(
+        id=record.id, project=record.project_name, what="Airway segmentation", state=record.state,
+        progress=live.fraction if live else record.progress,
+        message=live.message if live else (record.message or record.progress_message),
+        eta=f"about {format_duration(eta)} left" if eta is not None and eta >= 1 and record.state.is_active else "",
+        duration=format_duration(record.duration_s), where=record.where or record.profile,
+        submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+
+
+class GeometryState(param.Parameterized):
+    """The open project's airway: options, the segmentation job, the results, without any widget.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.store import open_store, ProjectRepository
+    >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
+    >>> state = GeometryState(session=SessionState(repository=repo))
+    >>> state.session.open_project(repo.create("Case 7").id)
+    >>> asyncio.run(state.refresh())
+    >>> state.message_kind, state.message.split(":")[0]
+    ('warning', 'This project has no CT yet')
+    >>> state.threshold_hu = -500; state.parameters()["threshold_hu"]
+    -500.0
+    """
+
+    session = param.ClassSelector(class_=SessionState, constant=True, doc="The session whose project is used.")
+    ct = param.ClassSelector(class_=CTImportState, constant=True, doc="The project's CT (shared with the CT page).")
+    variant = param.String(default="default", doc="Folder of the results under geometry/.")
+    # -- segmentation options (job parameters) ----------------------------------------------
+    threshold_hu = param.Number(default=-550.0, bounds=(-1000.0, -100.0), step=10.0, label="Air threshold (HU)",
+                                doc="Voxels darker than this are air. -550 HU is the usual choice; a higher "
+                                    "threshold gives a wider airway.")
+    partial_volume = param.Boolean(default=True, label="Include partial-volume voxels at the wall",
+                                   doc="Adds the boundary voxels that are half air, half tissue (recommended).")
+    sinuses = param.Selector(objects=["exclude", "keep"], default="exclude", label="Paranasal sinuses",
+                             doc="Leave the sinuses out of the airway, or keep them as their own label (4).")
+    manual_seeds = param.Boolean(default=False, label="Set the nostril seeds by hand",
+                                 doc="Grow the airway from these two points instead of the nostrils found "
+                                     "automatically.")
+    seed_left = param.NumericTuple(default=(0.0, 0.0, 0.0), length=3, label="Left nostril seed (x, y, z mm)",
+                                   doc="A point inside the patient's left nostril, LPS millimetres.")
+    seed_right = param.NumericTuple(default=(0.0, 0.0, 0.0), length=3, label="Right nostril seed (x, y, z mm)",
+                                    doc="A point inside the patient's right nostril, LPS millimetres.")
+    manual_outlet = param.Boolean(default=False, label="Set the outlet plane by hand",
+                                  doc="Cut the airway at an axial plane of your choice instead of the automatic one.")
+    outlet_z_mm = param.Number(default=0.0, step=0.5, label="Outlet plane height z (mm)",
+                               doc="Height (LPS z, superior positive) of the axial outlet plane in the nasopharynx.")
+    outlet_depth_mm = param.Number(default=10.0, bounds=(0.0, 40.0), step=1.0,
+                                   label="Automatic outlet: depth below the nasal floor (mm)",
+                                   doc="Where the automatic outlet plane cuts the nasopharynx.")
+    target_triangles = param.Integer(default=100_000, bounds=(5_000, 2_000_000),
+                                     doc="Size of the surface after decimation (triangles).")
+    # -- slices ------------------------------------------------------------------------------
+    window = param.Selector(objects=list(WINDOWS), default="air", doc="Window preset of the slice views.")
+    axial = param.Integer(default=0, bounds=(0, 0), doc="Axial slice index.")
+    coronal = param.Integer(default=0, bounds=(0, 0), doc="Coronal slice index.")
+    sagittal = param.Integer(default=0, bounds=(0, 0), doc="Sagittal slice index.")
+    opacity = param.Number(default=0.55, bounds=(0.0, 1.0), step=0.05, label="Label opacity",
+                           doc="Opacity of the airway labels over the CT.")
+    # -- job and results ---------------------------------------------------------------------
+    job = param.ClassSelector(class_=JobSummary, default=None, allow_None=True,
+                              doc="The project's latest segmentation job, with live progress.")
+    running = param.Boolean(default=False, doc="A segmentation of this project is queued or running.")
+    can_run = param.Boolean(default=False, doc="Run applies: a project with a CT, a job runner, nothing running.")
+    has_ct = param.Boolean(default=False, doc="The open project has a CT.")
+    result = param.ClassSelector(class_=GeometryResult, default=None, allow_None=True, doc="The published airway.")
+    outdated = param.Boolean(default=False, doc="The CT changed after the shown airway was segmented.")
+    scene = param.ClassSelector(class_=SceneSpec, default=None, allow_None=True, doc="The 3D view's content.")
+    message = param.String(default="", doc="What the page says about the geometry now.")
+    message_kind = param.Selector(objects=["info", "success", "warning", "error"], default="info")
+
+    def __init__(self, **params: Any) -> None:
+        if params.get("ct") is None and params.get("session") is not None:
+            params["ct"] = CTImportState(session=params["session"])
+        super().__init__(**params)
+        self._loaded: tuple[Any, ...] | None = None  # (project, last finished job, its state) read for
+        self._refreshing = False
+        self._load_error = ""
+        self._show_ct()
+
+    # -- options -------------------------------------------------------------------------------
+    def parameters(self) -> dict[str, Any]:
+        """The job parameters for the current options (JSON-ready)."""
+        parameters: dict[str, Any] = {"variant": self.variant, "threshold_hu": float(self.threshold_hu),
+                                      "partial_volume": bool(self.partial_volume), "sinuses": self.sinuses,
+                                      "outlet_depth_mm": float(self.outlet_depth_mm),
+                                      "target_triangles": int(self.target_triangles)}
+        if self.manual_seeds:
+            left, right = (tuple(float(v) for v in seed) for seed in (self.seed_left, self.seed_right))
+            if left == right:
+                raise ValidationError("The left and right nostril seeds are the same point: put one in each nostril.")
+            parameters.update(seed_left=list(left), seed_right=list(right))
+        if self.manual_outlet:
+            parameters["outlet_z_mm"] = float(self.outlet_z_mm)
+        return parameters
+
+    def _adopt_automatic(self, report: Mapping[str, Any]) -> None:
+        """Show the seeds and outlet a run found, as the starting point for a manual correction."""
+        updates: dict[str, Any] = {}
+        seeds = report.get("seeds_lps_mm") or []
+        if not self.manual_seeds and len(seeds) == 2:
+            updates.update(seed_left=tuple(float(v) for v in seeds[0]), seed_right=tuple(float(v) for v in seeds[1]))
+        point = (report.get("outlet") or {}).get("point_lps_mm")
+        if not self.manual_outlet and point:
+            updates["outlet_z_mm"] = float(point[2])
+        self.param.update(**updates)
+
+    # -- slices --------------------------------------------------------------------------------
+    @param.depends("ct.volume", watch=True)
+    def _show_ct(self) -> None:
+        volume = self.ct.volume if self.ct is not None else None
+        updates: dict[str, Any] = {"has_ct": volume is not None}
+        for name in ("axial", "coronal", "sagittal"):
+            low, high = self.ct.param[name].bounds if volume is not None else (0, 0)
+            self.param[name].bounds = (low, high)
+            updates[name] = (low + high) // 2
+        self.param.update(**updates)
+        self._loaded = None  # a new CT may make the airway outdated: read the status again
+        self._update_can_run()
+
+    def plane(self, name: str) -> tuple[Plane | None, np.ndarray | None]:
+        """The CT slice ``name`` (axial, coronal, sagittal) and the labels on it (``None`` when absent)."""
+        volume = self.ct.volume
+        if volume is None:
+            return None, None
+        index = int(getattr(self, name))
+        labels = None
+        if self.result is not None and self.result.labels.geometry.shape == volume.geometry.shape:
+            wrapped = CTVolume(self.result.labels.labels, self.result.labels.geometry)
+            labels = orthogonal_plane(wrapped, name, index).hu
+        return orthogonal_plane(volume, name, index), labels
+
+    @property
+    def window_range(self) -> tuple[float, float]:
+        """Lowest and highest HU of the current window preset."""
+        centre, width = WINDOWS[self.window]
+        return centre - width / 2, centre + width / 2
+
+    # -- job -----------------------------------------------------------------------------------
+    @param.depends("session.current_project_id", watch=True)
+    def _project_changed(self) -> None:
+        self._loaded = None
+        self._load_error = ""
+        self.param.update(result=None, scene=None, job=None, running=False, outdated=False)
+        self._update_can_run()
+        self._update_message()
+
+    def _update_can_run(self) -> None:
+        self.can_run = (self.session.runner is not None and self.session.current_project_id is not None
+                        and self.has_ct and not self.running)
+
+    def _jobs(self, project_id: str | None) -> tuple[JobRecord | None, tuple[Any, ...]]:
+        """The latest segmentation job and the key of what the results depend on.
+
+        The key names the project and its latest finished segmentation job, so the files are read
+        again when the project changes or a job ends, not while one runs.
+        """
+        runner = self.session.runner
+        if runner is None or project_id is None:
+            return None, (project_id, None, None)
+        records = [r for r in runner.records.recent(owner=self.session.user, project_id=project_id, limit=25)
+                   if r.kind is JobKind.SEGMENTATION]
+        finished = next((r for r in records if not r.state.is_active), None)
+        return (records[0] if records else None), (project_id, finished.id if finished else None,
+                                                   finished.state if finished else None)
+
+    async def run(self) -> bool:
+        """Submit the segmentation of the open project's CT with the current options."""
+        runner, project_id = self.session.runner, self.session.current_project_id
+        if runner is None or project_id is None or not self.has_ct or self.running:
+            self._update_message()
+            if self.running:
+                self._say("A segmentation of this project is already running: wait for it or cancel it.", "info")
+            return False
+        try:
+            record = await runner.submit(owner=self.session.user, project_id=project_id, kind=JobKind.SEGMENTATION,
+                                         parameters=self.parameters())
+        except RhinoappError as error:
+            self._say(f"The segmentation could not start: {error}", "error")
+            return False
+        self._set_job(record)
+        self._say("Segmentation submitted: follow its progress below.", "info")
+        return True
+
+    async def cancel(self) -> None:
+        """Cancel the running segmentation of this project."""
+        runner, job = self.session.runner, self.job
+        if runner is None or job is None or not job.cancellable:
+            return
+        try:
+            await runner.cancel(job.id, owner=self.session.user)
+        except RhinoappError as error:
+            self._say(f"Could not cancel: {error}", "error")
+        await self.refresh()
+
+    def _set_job(self, record: JobRecord | None) -> None:
+        runner = self.session.runner
+        summary = None
+        if record is not None:
+            summary = _summary(record, runner.live(record.id) if runner and record.state.is_active else None)
+        if summary != self.job:
+            self.job = summary
+        self.running = bool(summary and summary.state.is_active)
+        self._update_can_run()
+
+    # -- results -------------------------------------------------------------------------------
+    async def refresh(self) -> None:
+        """Follow the latest job; read the results again when the project changed or a job ended."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        try:
+            project_id = self.session.current_project_id
+            record, key = self._jobs(project_id)
+            if key != self._loaded:
+                found = await asyncio.to_thread(self._read, project_id)
+                if project_id != self.session.current_project_id:
+                    return  # the project changed while reading; the next refresh reads the new one
+                self._apply(key, *found)
+            self._set_job(record)
+            self._update_message()
+        finally:
+            self._refreshing = False
+
+    def reload(self) -> None:
+        """Read the results of the open project now, on this thread (for notebooks and scripts)."""
+        project_id = self.session.current_project_id
+        record, key = self._jobs(project_id)
+        self._apply(key, *self._read(project_id))
+        self._set_job(record)
+        self._update_message()
+
+    def _read(self, project_id: str | None) -> tuple[GeometryResult | None, bool, str]:
+        """(result, outdated, error text) of ``project_id``; runs in a worker thread."""
+        if project_id is None:
+            return None, False, ""
+        repo = self.session.repository
+        prefix = f"geometry/{self.variant}/"
+        try:
+            artifacts = {a.name[len(prefix):]: a for a in repo.artifacts(project_id, Step.GEOMETRY)
+                         if a.name.startswith(prefix)}
+            if not artifacts:
+                return None, False, ""
+            revision = artifacts["airway.vtp"].sha256[:16] if "airway.vtp" in artifacts else ""
+            result = read_result(repo.project_dir(project_id) / "geometry" / self.variant, self.variant, revision)
+            outdated = repo.statuses([project_id])[project_id][Step.GEOMETRY].outdated
+            return result, outdated, ""
+        except RhinoappError as error:
+            _log.warning("geometry of project %s could not be read: %s", project_id, type(error).__name__)
+            return None, False, str(error)
+
+    def _apply(self, key: tuple[Any, ...], result: GeometryResult | None, outdated: bool, error: str) -> None:
+        self._loaded, self._load_error = key, error
+        scene = None
+        if result is not None:
+            scene = SceneSpec(surface=result.files.vtp, colouring=Colouring.FACES, title="Airway",
+                              revision=result.revision)
+            self._adopt_automatic(result.report)
+        self.param.update(result=result, outdated=outdated, scene=scene)
+
+    # -- messages ------------------------------------------------------------------------------
+    def _say(self, text: str, kind: str) -> None:
+        self.param.update(message=text, message_kind=kind)
+
+    def _update_message(self) -> None:
+        job, result = self.job, self.result
+        earlier = " The results shown are from an earlier run." if result is not None else ""
+        if self.session.current_project_id is None:
+            self._say(f"No project is open: open one on the {Page.PROJECTS.value} page to see its airway.", "warning")
+        elif not self.has_ct:
+            self._say(f"This project has no CT yet: import one on the {Page.CT.value} page, then segment it here.",
+                      "warning")
+        elif job is not None and job.state.is_active:
+            self._say(f"Segmenting the airway: {job.message or job.state.value}.", "info")
+        elif job is not None and job.state is JobState.ERROR:
+            self._say(f"The segmentation failed: {job.message}{earlier}", "error")
+        elif job is not None and job.state is JobState.CANCELLED and result is None:
+            self._say("The segmentation was cancelled. Press Run to start it again.", "info")
+        elif self._load_error:
+            self._say(self._load_error, "error")
+        elif result is None:
+            hint = ("check the options and press Run." if self.session.runner is not None
+                    else "segmentation runs in the served app (rhinoapp serve).")
+            self._say(f"No airway segmented yet: {hint}", "info")
+        elif self.outdated:
+            self._say("The CT changed after this airway was segmented: press Run to segment it again.", "warning")
+        else:
+            left, right = result.side("left"), result.side("right")
+            self._say(f"Airway segmented: left {left['volume_ml']:.1f} ml, mCSA {left['mcsa_cm2']:.2f} cm²; "
+                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².", "success")

@@ -1,0 +1,135 @@
+"""The Geometry page: segmentation options, Run with progress, CT slices with labels, results in 2D and 3D."""
+
+from __future__ import annotations
+
+import html
+
+import holoviews as hv
+import panel as pn
+import param
+
+from rhinoapp.core.workflow import JobState
+from rhinoapp.state.geometry import GeometryResult, GeometryState
+from rhinoapp.state.jobs import JobSummary
+from rhinoapp.state.session import Page
+from rhinoapp.views.assets import read_asset
+from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
+from rhinoapp.views.jobs import progress_html
+from rhinoapp.views.remote_view import RemoteView
+
+__all__ = ["GeometryPage"]
+
+_ALERT = {"info": "info", "success": "success", "warning": "warning", "error": "danger"}
+_DOWNLOADS = (("stl", "airway.stl", "Surface (STL)"), ("vtp", "airway.vtp", "Surface with face labels (VTP)"),
+              ("labels", "labels.nii.gz", "Label map (NIfTI)"))
+
+
+def _progress_text(job: JobSummary | None) -> str:
+    if job is None:
+        return ""
+    if job.state.is_active:
+        details = "; ".join(part for part in (job.message, job.eta) if part)
+    elif job.state is JobState.DONE:
+        details = f"took {job.duration}" if job.duration else ""
+    else:
+        details = job.message if job.state is JobState.ERROR else ""
+    text = job.state.value.capitalize() + (f": {details}" if details else "")
+    return (f'<div class="rh-geometry-progress" data-state="{job.state.value}">{progress_html(job)}'
+            f"<div>{html.escape(text)}</div></div>")
+
+
+class GeometryPage(pn.viewable.Viewer):
+    """Widgets over a :class:`~rhinoapp.state.geometry.GeometryState`; polls it while the page is shown."""
+
+    state = param.ClassSelector(class_=GeometryState)
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self._run = pn.widgets.Button(label="Run segmentation", color="primary",
+                                      disabled=self.state.param.can_run.rx.not_(),
+                                      description="Segments the open project's CT with these options, as a job")
+        self._run.on_click(self._on_run)
+        self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline",
+                                         visible=self.state.param.running)
+        self._cancel.on_click(self._on_cancel)
+        self._view: RemoteView | None = None  # made on first display (it registers with the render service)
+        self._poll = pn.state.add_periodic_callback(self._tick, period=500, start=True)
+
+    async def _tick(self) -> None:
+        if self.state.session.page == Page.GEOMETRY.value:
+            await self.state.refresh()
+
+    async def _on_run(self, _event: object) -> None:
+        await self.state.run()
+
+    async def _on_cancel(self, _event: object) -> None:
+        await self.state.cancel()
+
+    def _controls(self) -> pn.viewable.Viewable:
+        p, w = self.state.param, pn.widgets
+        seeds = pn.Column(w.LiteralInput.from_param(p.seed_left, width=290),
+                          w.LiteralInput.from_param(p.seed_right, width=290), visible=p.manual_seeds)
+        progress = pn.pane.HTML(pn.bind(_progress_text, p.job), stylesheets=[read_asset("style.css")],
+                                sizing_mode="stretch_width")
+        return pn.Column(
+            pn.pane.Markdown("### Segmentation"), w.FloatSlider.from_param(p.threshold_hu, width=290),
+            w.Checkbox.from_param(p.partial_volume), w.Select.from_param(p.sinuses, width=290),
+            w.Checkbox.from_param(p.manual_seeds), seeds, w.Checkbox.from_param(p.manual_outlet),
+            w.FloatInput.from_param(p.outlet_z_mm, width=290, visible=p.manual_outlet),
+            w.FloatInput.from_param(p.outlet_depth_mm, width=290, visible=p.manual_outlet.rx.not_()),
+            pn.Row(self._run, self._cancel), progress, width=320, css_classes=["rh-geometry-controls"])
+
+    def _slice(self, name: str) -> pn.viewable.Viewable:
+        s = self.state
+        image = hv.DynamicMap(pn.bind(lambda *_: slice_plot(*s.plane(name), name=name, clim=s.window_range,
+                                                            opacity=s.opacity),
+                                      s.param[name], s.param.window, s.param.opacity, s.param.result))
+        return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-geometry-{name}"]),
+                         pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice", width=240))
+
+    @param.depends("state.ct.volume")
+    def _slices(self) -> pn.viewable.Viewable:
+        if self.state.ct.volume is None:
+            return pn.Spacer(height=0)
+        s, w = self.state.param, pn.widgets
+        legend = pn.pane.HTML(pn.bind(lambda sinuses: legend_html(sinuses == "keep"), s.sinuses),
+                              stylesheets=[TABLE_CSS])
+        return pn.Column(
+            pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)), w.RadioButtonGroup.from_param(s.window),
+                   w.FloatSlider.from_param(s.opacity, width=200)),
+            pn.Row(*(self._slice(n) for n in ("axial", "coronal", "sagittal"))), legend, sizing_mode="stretch_width")
+
+    @param.depends("state.result")
+    def _results(self) -> pn.viewable.Viewable:
+        result: GeometryResult | None = self.state.result
+        if result is None:
+            return pn.Spacer(height=0)
+        downloads = [pn.widgets.FileDownload(file=str(getattr(result.files, key)), filename=name, label=label,
+                                             color="primary", variant="outline", css_classes=[f"rh-download-{key}"])
+                     for key, name, label in _DOWNLOADS]
+        table = pn.pane.HTML(metrics_table_html(result.rows()), stylesheets=[TABLE_CSS], width=520,
+                             css_classes=["rh-geometry-table"])
+        return pn.Column(
+            pn.pane.Markdown("### Area profile and metrics"),
+            pn.Row(pn.pane.HoloViews(profile_plot(result.report), backend="bokeh", sizing_mode="stretch_width",
+                                     css_classes=["rh-geometry-profile"]), table, sizing_mode="stretch_width"),
+            pn.pane.Markdown("### Downloads"), pn.Row(*downloads), sizing_mode="stretch_width")
+
+    def _view3d(self) -> pn.viewable.Viewable:
+        if self._view is None:
+            self._view = RemoteView(self.state.scene, height=480, label="3D view of the airway surface")
+            self.state.param.watch(lambda event: setattr(self._view, "scene", event.new), "scene")
+        return pn.Column(pn.pane.Markdown("### 3D view"), self._view, visible=self.state.param.result.rx.is_not(None),
+                         sizing_mode="stretch_width", css_classes=["rh-geometry-3d"])
+
+    @param.depends("state.message", "state.message_kind")
+    def _message(self) -> pn.viewable.Viewable:
+        if not self.state.message:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(html.escape(self.state.message), alert_type=_ALERT[self.state.message_kind],
+                             sizing_mode="stretch_width", css_classes=["rh-feedback", "rh-geometry-message"])
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(pn.pane.Markdown("## Geometry"), self._message,
+                         pn.Row(self._controls(), self._slices, sizing_mode="stretch_width"),
+                         self._results, self._view3d(), sizing_mode="stretch_width")

@@ -1,0 +1,234 @@
+"""GeometryState without a display: the segmentation job with a real runner, results, messages."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.config import JobsSettings
+from rhinoapp.config.jobs import LocalProfile
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry
+from rhinoapp.core.workflow import JobKind, JobState, Step
+from rhinoapp.jobs.geometry_task import airway_segmentation
+from rhinoapp.jobs.progress import TaskContext
+from rhinoapp.jobs.requests import JobRequest
+from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.render.spec import Colouring
+from rhinoapp.state.geometry import GeometryState
+from rhinoapp.state.session import SessionState
+from rhinoapp.store.database import Store
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.volumes import VolumeFormat, nifti_bytes, volume_metadata
+from tests.jobs.conftest import LoopThread, open_test_store
+
+FAST = 20_000  # surface triangles: enough for the metrics, quick to build
+
+
+@functools.cache
+def phantom_ct(spacing_mm: float = 1.0, septal_deviation: float = 0.0) -> CTVolume:
+    """The synthetic nasal phantom's CT (straight septum unless ``septal_deviation`` > 0)."""
+    from rhinoapp.phantom.generate import generate_phantom
+
+    return generate_phantom(spacing_mm=spacing_mm, septal_deviation=septal_deviation).ct
+
+
+def slab_ct() -> CTVolume:
+    """A CT of tissue, bone and air that holds no nose."""
+    hu = np.full((40, 48, 32), 40, dtype=np.int16)
+    hu[:, :, :8] = -1000
+    hu[:4] = 700
+    return CTVolume(hu, ImageGeometry(hu.shape, spacing_mm=(1.0, 1.0, 1.0)))
+
+
+def ct_project(store: Store, name: str, volume: CTVolume | None = None, project_id: str | None = None) -> str:
+    """A project (new, or ``project_id``) whose CT is ``volume`` (the phantom by default), as the CT page stores it."""
+    repo = ProjectRepository(store, owner="local")
+    project_id = project_id or repo.create(name).id
+    volume = phantom_ct() if volume is None else volume
+    metadata = {**volume_metadata(volume, VolumeFormat.NIFTI, description=name), "modality": "CT"}
+    repo.write_artifacts(project_id, Step.DICOM, {"volume/ct.nii.gz": nifti_bytes(volume),
+                                                  "volume/ct.json": json.dumps(metadata).encode()})
+    return project_id
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="module")
+def runner(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory):
+    settings, store = open_test_store(tmp_path_factory.mktemp("geometry-state"),
+                                      jobs=JobsSettings(profiles=(LocalProfile(n_workers=1),)))
+    started = JobRunner(settings, store, monitor_interval_s=0.5, persist_interval_s=0.2)
+    loop.run(started.start())
+    yield started
+    loop.run(started.close())
+    store.close()
+
+
+def _follow(state: GeometryState, loop: LoopThread, timeout_s: float = 150) -> list[tuple[int, str]]:
+    """Refresh as the page does (on the loop, twice a second) until the job ends; the progress seen."""
+    seen: list[tuple[int, str]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        loop.run(state.refresh())
+        job = state.job
+        if job is not None and (not seen or seen[-1] != (round(100 * job.progress), job.state.value)):
+            seen.append((round(100 * job.progress), job.state.value))
+        if job is not None and not job.state.is_active:
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"the segmentation did not finish; progress seen {seen}")
+
+
+def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner: JobRunner, loop: LoopThread) -> None:
+    repo = ProjectRepository(runner.store, owner="local")
+    project_id = ct_project(runner.store, "Geometry state")
+    other = ct_project(runner.store, "Other", slab_ct())
+    state = GeometryState(session=SessionState(repository=repo, runner=runner, settings=runner.settings))
+    state.session.open_project(project_id)
+    loop.run(state.refresh())
+    assert state.has_ct and state.can_run and state.result is None
+    assert state.message_kind == "info" and "press Run" in state.message
+
+    state.param.update(threshold_hu=-500.0, sinuses="keep", target_triangles=FAST)
+    assert loop.run(state.run())
+    assert state.running and not state.can_run
+    assert not loop.run(state.run())  # one segmentation at a time
+    assert "already running" in state.message
+    seen = _follow(state, loop)
+
+    assert state.job.state is JobState.DONE, state.job.message
+    percents = [p for p, s in seen if s == "running"]
+    assert percents == sorted(percents) and len([p for p in percents if 0 < p < 100]) >= 2, seen
+    result = state.result
+    assert result is not None and state.can_run and not state.running
+    assert state.message_kind == "success" and "left" in state.message and "mCSA" in state.message
+    report = json.loads((repo.project_dir(project_id) / "geometry/default/geometry.json").read_text())
+    assert report["options"]["segmentation"]["threshold_hu"] == -500.0
+    assert report["options"]["segmentation"]["sinus_mode"] == "keep"
+    assert result.labels.geometry.shape == state.ct.volume.geometry.shape
+
+    rows = {row.key: row for row in result.rows()}
+    assert rows["volume_ml"].left == report["left"]["volume_ml"] and rows["volume_ml"].right > 1
+    assert 0.2 < rows["mcsa_cm2"].left < 1.5 and rows["mcsa_cm2"].reference.text == "0.24-1.21"
+    distance, area = result.profile("right")
+    assert len(distance) == len(area) > 20 and area.min() >= 0 and np.all(np.diff(distance) > 0)
+    assert area[np.argmin(np.abs(distance - report["right"]["mcsa_distance_mm"]))] == pytest.approx(
+        report["right"]["mcsa_cm2"], abs=1e-4)
+
+    for path in (result.files.stl, result.files.vtp, result.files.labels):
+        assert path.is_file() and path.stat().st_size > 1000
+    assert state.scene.surface == str(result.files.vtp) and state.scene.colouring is Colouring.FACES
+    assert state.scene.revision == result.revision != ""
+    # the seeds and outlet the run found become the starting point for a manual correction
+    assert state.seed_left == tuple(report["seeds_lps_mm"][0]) and state.seed_left[0] > 0 > state.seed_right[0]
+    assert state.outlet_z_mm == report["outlet"]["point_lps_mm"][2]
+
+    coronal, labels = state.plane("coronal")
+    assert labels is not None and labels.shape == coronal.hu.shape
+    found = set()
+    for index in range(state.param.coronal.bounds[1] + 1):
+        state.coronal = index
+        found |= set(np.unique(state.plane("coronal")[1]).tolist())
+    assert {int(AirwayLabel.LEFT_CAVITY), int(AirwayLabel.RIGHT_CAVITY), int(AirwayLabel.NASOPHARYNX)} <= found
+
+    state.session.open_project(other)  # switching clears at once, then reads the other project
+    assert state.result is None and state.scene is None and state.job is None
+    loop.run(state.refresh())
+    assert state.result is None and "press Run" in state.message
+    state.session.open_project(project_id)
+    loop.run(state.refresh())
+    assert state.result is not None and state.result.revision == result.revision
+
+
+def test_a_failed_job_says_why_and_cancel_stops_a_run(runner: JobRunner, loop: LoopThread) -> None:
+    repo = ProjectRepository(runner.store, owner="local")
+    state = GeometryState(session=SessionState(repository=repo, runner=runner, settings=runner.settings))
+    state.session.open_project(ct_project(runner.store, "Not a nose", slab_ct()))
+    loop.run(state.refresh())
+    assert loop.run(state.run())
+    _follow(state, loop)
+    assert state.job.state is JobState.ERROR and state.result is None
+    assert state.message_kind == "error" and state.message.startswith("The segmentation failed: ")
+    assert len(state.message) > len("The segmentation failed: ") + 10 and state.can_run
+
+    state.session.open_project(ct_project(runner.store, "Cancelled"))
+    loop.run(state.refresh())
+    assert loop.run(state.run())
+    loop.run(state.cancel())
+    seen = _follow(state, loop)
+    assert state.job.state is JobState.CANCELLED, seen
+    assert "cancelled" in state.message and state.can_run
+
+
+def test_without_project_ct_or_runner_the_page_says_what_to_do(tmp_path: Path) -> None:
+    settings, store = open_test_store(tmp_path)
+    repo = ProjectRepository(store, owner="local")
+    state = GeometryState(session=SessionState(repository=repo, settings=settings))
+    asyncio.run(state.refresh())
+    assert state.message_kind == "warning" and "Projects page" in state.message and not state.can_run
+    state.session.open_project(repo.create("Empty").id)
+    asyncio.run(state.refresh())
+    assert state.message == "This project has no CT yet: import one on the CT page, then segment it here."
+    assert state.plane("axial") == (None, None)
+    assert asyncio.run(state.run()) is False and state.job is None
+    ct_project(store, "Empty", slab_ct(), project_id=state.session.current_project_id)
+    state.ct.reload()
+    asyncio.run(state.refresh())
+    assert state.has_ct and not state.can_run  # no runner here
+    assert "rhinoapp serve" in state.message
+    store.close()
+
+
+def test_results_published_elsewhere_are_read_and_a_new_ct_marks_them_outdated(tmp_path: Path) -> None:
+    settings, store = open_test_store(tmp_path)
+    repo = ProjectRepository(store, owner="local")
+    project_id = ct_project(store, "Published")
+    out = tmp_path / "staged"
+    request = JobRequest.create(job_id="direct", owner="local", project_id=project_id,
+                                project_dir=str(repo.project_dir(project_id)), kind=JobKind.SEGMENTATION,
+                                parameters={"target_triangles": FAST})
+    airway_segmentation(request, out, TaskContext("direct", publish=lambda _m: None, is_cancelled=lambda: False))
+    files = {p.relative_to(out).as_posix(): p.read_bytes() for p in (out / "geometry/default").iterdir()}
+    repo.write_artifacts(project_id, Step.GEOMETRY, files)
+
+    state = GeometryState(session=SessionState(repository=repo, settings=settings))
+    state.session.open_project(project_id)
+    state.reload()
+    assert state.result is not None and not state.outdated and state.message_kind == "success"
+    assert state.result.side("left")["volume_ml"] > 1 and state.scene is not None
+
+    ct_project(store, "Published", slab_ct(), project_id=project_id)  # a new CT
+    state.ct.reload()
+    asyncio.run(state.refresh())
+    assert state.outdated and state.message_kind == "warning" and "CT changed" in state.message
+    assert state.plane("axial")[1] is None  # the old labels do not fit the new CT's grid: no overlay
+    store.close()
+
+
+def test_manual_seeds_and_outlet_become_job_parameters(tmp_path: Path) -> None:
+    settings, store = open_test_store(tmp_path)
+    state = GeometryState(session=SessionState(repository=ProjectRepository(store, owner="local"), settings=settings))
+    assert set(state.parameters()) == {"variant", "threshold_hu", "partial_volume", "sinuses", "outlet_depth_mm",
+                                       "target_triangles"}
+    state.param.update(manual_seeds=True, seed_left=(6.5, -8.5, -3.5), seed_right=(-6.5, -8.5, -3.5),
+                       manual_outlet=True, outlet_z_mm=-12.0)
+    parameters = state.parameters()
+    assert parameters["seed_left"] == [6.5, -8.5, -3.5] and parameters["seed_right"] == [-6.5, -8.5, -3.5]
+    assert parameters["outlet_z_mm"] == -12.0
+    state.seed_right = state.seed_left
+    with pytest.raises(ValidationError, match="same point"):
+        state.parameters()
+    store.close()

@@ -1,0 +1,112 @@
+"""Geometry page in Chromium: run the segmentation of the phantom, watch it, see the results in 2D and 3D."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.config import Settings
+from rhinoapp.store.database import open_store
+from rhinoapp.store.jobs import JobStore
+from tests.render.conftest import png_pixels
+from tests.state.test_geometry import ct_project, phantom_ct
+
+pytestmark = pytest.mark.browser
+DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "geometry.png"
+
+
+def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, output_dir: Path) -> None:
+    url, data = server
+    store = open_store(Settings(data_dir=data))
+    try:
+        ct_project(store, "Geometry demo", phantom_ct(1.0, septal_deviation=1.0))
+    finally:
+        store.close()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator(".tabulator-row", has_text="Geometry demo").get_by_text("Open").click()
+    page.locator(".rh-project", has_text="Project: Geometry demo").wait_for()
+    page.get_by_role("heading", name="Geometry", exact=True).wait_for()  # opening a project shows its geometry
+    page.locator(".rh-geometry-message", has_text="No airway segmented yet").wait_for()
+    for plane in ("axial", "coronal", "sagittal"):
+        page.locator(f".rh-geometry-{plane} canvas").first.wait_for()
+
+    page.get_by_role("button", name="Run segmentation").click()
+    bar = page.locator(".rh-geometry-progress .rh-progress")
+    done = page.locator('.rh-geometry-progress[data-state="done"]')
+    seen: list[int] = []
+    running_shot = output_dir / "geometry-running.png"
+    running_shot.unlink(missing_ok=True)
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and not done.count():
+        value = bar.get_attribute("aria-valuenow", timeout=5_000) if bar.count() else None
+        if value is not None and (not seen or int(value) != seen[-1]):
+            seen.append(int(value))
+            if 0 < seen[-1] < 100 and not running_shot.exists():
+                page.screenshot(path=str(running_shot), full_page=True)
+        time.sleep(0.1)
+    failed = page.locator('.rh-geometry-progress[data-state="error"]')
+    assert done.count(), f"the job did not finish (error shown: {failed.count() > 0}); progress seen {seen}"
+    # at 1 mm the job takes 2-5 s and the page polls twice a second: one to a few readings in between
+    assert [v for v in seen if 0 < v < 100], f"the progress bar did not move: {seen}"
+    assert seen == sorted(seen) and bar.get_attribute("aria-valuenow") == "100"
+
+    page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=30_000)
+    page.locator(".rh-geometry-profile canvas").first.wait_for()
+    table = page.locator("table.rh-geometry-metrics")
+    shown = {(metric, side): float(table.locator(f'tr[data-metric="{metric}"] td[data-side="{side}"]').inner_text()
+                                   .split()[0]) for metric in ("volume_ml", "mcsa_cm2") for side in ("left", "right")}
+    for side in ("left", "right"):
+        assert 5.0 < shown["volume_ml", side] < 30.0 and 0.2 < shown["mcsa_cm2", side] < 1.5, shown
+    assert shown["volume_ml", "left"] < shown["volume_ml", "right"] - 0.5, shown  # the septum bends into the left side
+    assert "0.24-1.21" in table.locator('tr[data-metric="mcsa_cm2"]').inner_text()
+    for name in ("Surface (STL)", "Surface with face labels (VTP)", "Label map (NIfTI)"):
+        page.get_by_text(name, exact=True).wait_for()
+
+    stage = page.locator(".rh-geometry-3d .rh-rv-stage")
+    page.locator('.rh-geometry-3d .rh-rv[data-state="streaming"]').wait_for(timeout=60_000)
+    page.locator(".rh-geometry-3d .rh-rv-frame[data-seq]").wait_for(timeout=60_000)
+    stage.scroll_into_view_if_needed()
+    time.sleep(1.0)  # let the first full-quality frame arrive
+    pixels = png_pixels(stage.screenshot())
+    background = pixels[5, 5].astype(int)
+    assert pixels.std() > 20 and (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean() > 0.03, \
+        "the 3D view is blank"
+
+    with page.expect_download() as download:
+        page.get_by_text("Surface (STL)", exact=True).click()
+    stl = Path(download.value.path()).read_bytes()
+    assert len(stl) > 84 and len(stl) == 84 + 50 * int.from_bytes(stl[80:84], "little")  # binary STL
+
+    page.evaluate("window.scrollTo(0, 0)")
+    shot = output_dir / "geometry.png"
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("RHINOAPP_UPDATE_DOCS_IMAGES") == "1":  # refresh the README's picture
+        shutil.copyfile(shot, DOCS_IMAGE)
+
+    # An expert correction: the seeds and outlet found are filled in; edit one seed and run again.
+    boxes = page.locator(".rh-geometry-controls input[type=checkbox]")  # partial volume, seeds, outlet
+    boxes.nth(1).click()
+    boxes.nth(2).click()
+    seed = page.locator(".rh-geometry-controls input[type=text]").first
+    seed.wait_for()
+    left = [float(v) for v in seed.input_value().strip("()[] ").split(",")]
+    assert len(left) == 3 and left[0] > 0, left  # the patient's left is +x
+    seed.fill(f"({left[0]}, {left[1]}, {left[2] - 1.0})")
+    seed.press("Enter")
+    time.sleep(0.5)
+    page.get_by_role("button", name="Run segmentation").click()
+    page.locator('.rh-geometry-progress[data-state="running"], .rh-geometry-progress[data-state="queued"]').wait_for()
+    page.locator('.rh-geometry-progress[data-state="done"]').wait_for(timeout=150_000)
+    store = open_store(Settings(data_dir=data))
+    try:
+        latest = JobStore(store).recent(owner="local", limit=1)[0]
+    finally:
+        store.close()
+    assert latest.parameters["seed_left"] == [left[0], left[1], left[2] - 1.0] and "outlet_z_mm" in latest.parameters
+    page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=30_000)

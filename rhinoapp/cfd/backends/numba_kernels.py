@@ -4,8 +4,10 @@ Each block of :data:`~rhinoapp.cfd.lattice.BLOCK` cells is processed in two loop
 vectorises: a gather of the 18 moving populations into a small scratch array (in L1 cache),
 then one straight-line loop over the cells that computes moments and TRT collision and writes
 the block's 19 contiguous output rows. All literals are FP32 constants (a Python float would
-promote the arithmetic to FP64 and stop the vectorisation). The flags ``FORCE`` and ``SMAG`` are
-compile-time constants of the four step variants, so each variant carries only its own work.
+promote the arithmetic to FP64 and stop the vectorisation). The flags ``FORCE`` (body force) and
+``SMAG`` (per-cell relaxation time from Smagorinsky and sponge, with the symmetric
+non-equilibrium part regularised, ``REG`` in :func:`_pair`) are compile-time constants of the four
+step variants, so each variant carries only its own work.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ _f = np.float32
 _HALF, _ONE, _THREE, _NINE, _C15, _C45 = _f(0.5), _f(1.0), _f(3.0), _f(9.0), _f(1.5), _f(4.5)
 _W0, _W1, _W2 = _f(1.0 / 3.0), _f(1.0 / 18.0), _f(1.0 / 36.0)
 _SMAG = _f(18.0 * math.sqrt(2.0))
-_B = BLOCK
+# Written out here, not taken from lattice.BLOCK: Numba's on-disk cache is invalidated by changes
+# to this file only, so a block size edited elsewhere must fail loudly instead of loading stale kernels.
+_B = 256
+if _B != BLOCK:
+    raise ImportError(f"numba_kernels is written for blocks of {_B} cells but lattice.BLOCK is {BLOCK}")
 _Q = 19
 _CX = tuple(int(v) for v in VELOCITIES[:, 0])
 _CY = tuple(int(v) for v in VELOCITIES[:, 1])
@@ -35,6 +41,7 @@ _W64 = tuple(float(v) for v in WEIGHTS)
 
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, reg, FORCE, REG):
+    """TRT collision of the opposite pair ``(a, b)``; ``reg`` is ``c.Pi_neq.c - tr(Pi_neq)/3`` of the pair."""
     eqp = w * (drho + rho * (_C45 * cu * cu - usq))
     eqm = w * rho * _THREE * cu
     if REG:

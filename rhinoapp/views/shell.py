@@ -13,12 +13,14 @@ from rhinoapp.state.jobs import JobsState
 from rhinoapp.state.projects import ProjectsState
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
+from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.jobs import JobsPage
 from rhinoapp.views.placeholders import UpcomingPage
 from rhinoapp.views.projects import ProjectsPage
 from rhinoapp.views.rhinomanometry import RhinomanometryPage
+from rhinoapp.views.simulations import SimulationsPage
 
 __all__ = ["AppShell"]
 
@@ -43,7 +45,8 @@ class AppShell(pn.viewable.Viewer):
             Page.PROJECTS.value: ProjectsPage(state=self.projects),
             Page.CT.value: CTImportPage(state=self.ct_import),
             Page.JOBS.value: JobsPage(state=JobsState(session=self.session)),
-            **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY, Page.SIMULATIONS)},
+            **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY,)},
+            Page.SIMULATIONS.value: SimulationsPage(state=SimulationsState(session=self.session)),
             Page.ANALYSIS.value: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
                                            RhinomanometryPage(state=self.rhinomanometry), sizing_mode="stretch_width"),
         }

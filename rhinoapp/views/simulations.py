@@ -1,0 +1,155 @@
+"""The Simulations page: inputs and estimate, Run, progress and live convergence, results and 3D flow."""
+
+from __future__ import annotations
+
+import html
+
+import panel as pn
+import param
+
+from rhinoapp.state.session import Page
+from rhinoapp.state.simulations import SimulationsState
+from rhinoapp.views.assets import read_asset
+from rhinoapp.views.jobs import progress_html
+from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, convergence_frame, convergence_plot,
+                                              last_sample_text, results_table_html)
+
+__all__ = ["SimulationsPage"]
+
+_ALERT = {"info": "info", "success": "success", "warning": "warning", "error": "danger"}
+_TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its source. Pressure drop and resistance "
+               "grow with flow, so their ranges apply only near 250 ml/s. The mass conservation bound is the "
+               "solver's own acceptance criterion.")
+
+
+class SimulationsPage(pn.viewable.Viewer):
+    """Widgets over a :class:`~rhinoapp.state.simulations.SimulationsState`; refreshes twice a second while shown."""
+
+    state = param.ClassSelector(class_=SimulationsState)
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(**params)
+        self._buffer = convergence_buffer()
+        self._buffer.send(convergence_frame(self.state.history))
+        self._view = RemoteView(self.state.scene, height=520, label="3D view of the airflow")
+        self.state.param.watch(self._stream, "history")
+        self.state.param.watch(lambda event: setattr(self._view, "scene", event.new), "scene")
+        self._run = pn.widgets.Button(label="Run simulation", color="primary", css_classes=["rh-sim-run"],
+                                      disabled=pn.bind(lambda ok: not ok, self.state.param.can_run))
+        self._run.on_click(self._on_run)
+        self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline", css_classes=["rh-sim-cancel"],
+                                         visible=pn.bind(lambda job: bool(job and job.cancellable), self.state.param.job))
+        self._cancel.on_click(self._on_cancel)
+        self._plot = pn.pane.HoloViews(convergence_plot(self._buffer), backend="bokeh", sizing_mode="stretch_width",
+                                       css_classes=["rh-sim-convergence"])
+        self._poll = pn.state.add_periodic_callback(self._tick, period=500, start=True)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(lambda _context: self.state.close())
+
+    async def _tick(self) -> None:
+        if self.state.session.page == Page.SIMULATIONS.value:
+            await self.state.refresh()
+
+    async def _on_run(self, _event: object) -> None:
+        await self.state.run()
+
+    async def _on_cancel(self, _event: object) -> None:
+        await self.state.cancel()
+
+    def _stream(self, event: param.parameterized.Event) -> None:
+        """Append new samples to the plot; start it again when the history is another one."""
+        old, new = event.old or [], event.new or []
+        if len(new) >= len(old) and new[:len(old)] == old:
+            if len(new) > len(old):
+                self._buffer.send(convergence_frame(new[len(old):]))
+            return
+        self._buffer.clear()
+        if new:
+            self._buffer.send(convergence_frame(new))
+
+    @param.depends("state.message", "state.message_kind")
+    def _message(self) -> pn.viewable.Viewable:
+        if not self.state.message:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(self.state.message, alert_type=_ALERT[self.state.message_kind],
+                             sizing_mode="stretch_width", css_classes=["rh-feedback", "rh-sim-message"])
+
+    def _inputs(self) -> pn.viewable.Viewable:
+        param_ = self.state.param
+        common = {"description": None, "width": 170}
+        return pn.Row(
+            pn.widgets.FloatInput.from_param(param_.flow_ml_s, css_classes=["rh-sim-flow"], **common),
+            pn.widgets.RadioButtonGroup.from_param(param_.direction, css_classes=["rh-sim-direction"],
+                                                   color="primary", variant="outline", description=None,
+                                                   align="end"),
+            pn.widgets.FloatInput.from_param(param_.resolution_mm, css_classes=["rh-sim-resolution"], **common),
+            pn.widgets.IntInput.from_param(param_.max_steps, css_classes=["rh-sim-max-steps"], **common),
+            pn.Column(self._run, align="end"),
+        )
+
+    @param.depends("state.estimate_text", "state.estimate_problem", "state.where")
+    def _estimate(self) -> pn.viewable.Viewable:
+        parts = []
+        if self.state.estimate_text:
+            parts.append(f'<p class="rh-sim-estimate">Estimate: {html.escape(self.state.estimate_text)}</p>')
+        parts.append(f'<p class="rh-sim-note">{html.escape(self.state.where)}</p>')
+        pane = pn.pane.HTML("".join(parts), sizing_mode="stretch_width", stylesheets=[TABLE_CSS])
+        if not self.state.estimate_problem:
+            return pane
+        return pn.Column(pane, pn.pane.Alert(self.state.estimate_problem, alert_type="danger",
+                                             css_classes=["rh-sim-refused"], sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")
+
+    @param.depends("state.job")
+    def _progress(self) -> pn.viewable.Viewable:
+        job = self.state.job
+        if job is None:
+            return pn.Spacer(height=0)
+        texts = (job.message, job.eta) if job.state.is_active else (f"took {job.duration}" if job.duration else "",)
+        details = " · ".join(html.escape(text) for text in (job.state.value, *texts, job.where) if text)
+        return pn.Row(pn.pane.HTML(f'<div class="rh-sim-progress">{progress_html(job)}</div>', width=220, align="center",
+                                   stylesheets=[read_asset("style.css")]),
+                      pn.pane.HTML(f'<span class="rh-sim-status">{details}</span>', sizing_mode="stretch_width",
+                                   align="center"), self._cancel, sizing_mode="stretch_width")
+
+    @param.depends("state.history")
+    def _last_sample(self) -> pn.viewable.Viewable:
+        text = last_sample_text(self.state.history)
+        return pn.pane.HTML(f'<p class="rh-sim-last">{html.escape(text)}</p>', sizing_mode="stretch_width")
+
+    @param.depends("state.runs", "state.selected")
+    def _runs(self) -> pn.viewable.Viewable:
+        if not self.state.runs:
+            return pn.Spacer(height=0)
+        select = pn.widgets.Select(label="Finished runs", options={r.label: r.run_id for r in self.state.runs},
+                                   value=self.state.selected, width=520, css_classes=["rh-sim-runs"])
+        select.param.watch(lambda event: self.state.select(event.new), "value")
+        return select
+
+    @param.depends("state.rows")
+    def _table(self) -> pn.viewable.Viewable:
+        if not self.state.rows:
+            return pn.Spacer(height=0)
+        return pn.pane.HTML(f'{results_table_html(self.state.rows)}<p class="rh-sim-note">{_TABLE_NOTE}</p>',
+                            stylesheets=[TABLE_CSS], sizing_mode="stretch_width")
+
+    def _view_options(self) -> pn.viewable.Viewable:
+        return pn.Row(pn.widgets.RadioButtonGroup.from_param(self.state.param.colouring, description=None,
+                                                             color="primary", variant="outline"),
+                      pn.widgets.Checkbox.from_param(self.state.param.streamlines, align="center"))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        has_history = pn.bind(bool, self.state.param.history)
+        has_result = pn.bind(lambda result: result is not None, self.state.param.result)
+        return pn.Column(
+            pn.pane.Markdown("## Simulations"), self._message,
+            self._inputs(), self._estimate, self._progress,
+            pn.Column(pn.pane.Markdown("### Convergence"), self._plot, self._last_sample, visible=has_history,
+                      sizing_mode="stretch_width"),
+            pn.Column(pn.pane.Markdown("### Results"), self._runs, self._table,
+                      pn.pane.Markdown("### The airway wall and the flow in 3D"), self._view_options(),
+                      pn.Column(self._view, css_classes=["rh-sim-3d"], sizing_mode="stretch_width"),
+                      visible=has_result, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )

@@ -1,0 +1,122 @@
+"""Simulations page in Chromium: estimate, Run, progress and live convergence, results table, 3D flow view.
+
+The project (phantom CT, 1 mm) is written into the server's data directory with its airway
+segmented by the segmentation task function itself; the simulation runs as a real job of the
+server at 1.5 mm with a step limit (about 12,000 fluid cells, a few seconds of stepping).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.config import Settings
+from rhinoapp.core.workflow import JobKind, Step
+from rhinoapp.jobs.geometry_task import airway_segmentation
+from rhinoapp.jobs.progress import TaskContext
+from rhinoapp.jobs.requests import JobRequest
+from rhinoapp.store.database import open_store
+from rhinoapp.store.repository import ProjectRepository
+from tests.jobs.conftest import project_with_phantom
+from tests.render.conftest import png_pixels
+
+pytestmark = pytest.mark.browser
+NAME = "Airflow demo"
+
+
+def segmented_project(data: Path) -> str:
+    """A phantom project in ``data`` whose airway geometry is published, as the segmentation job does it."""
+    store = open_store(Settings(data_dir=data))
+    try:
+        project_id = project_with_phantom(store, name=NAME)
+        repo = ProjectRepository(store, owner="local")
+        request = JobRequest.create(job_id="browser-test", owner="local", project_id=project_id,
+                                    project_dir=str(repo.project_dir(project_id)), kind=JobKind.SEGMENTATION,
+                                    parameters={"target_triangles": 20000})
+        with tempfile.TemporaryDirectory() as staging:
+            airway_segmentation(request, Path(staging), TaskContext("browser-test", publish=lambda _message: None,
+                                                                    is_cancelled=lambda: False))
+            folder = Path(staging) / "geometry" / "default"
+            repo.write_artifacts(project_id, Step.GEOMETRY,
+                                 {f"geometry/default/{path.name}": path.read_bytes() for path in folder.iterdir()})
+    finally:
+        store.close()
+    return project_id
+
+
+def set_number(page, css: str, value: str) -> None:
+    field = page.locator(f"{css} input")
+    field.fill(value)
+    field.press("Enter")
+
+
+def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, output_dir: Path) -> None:
+    url, data = server
+    segmented_project(data)
+    page.goto(url)
+    page.locator(".tabulator-row", has_text=NAME).get_by_text("Open").click()
+    page.locator(".rh-project", has_text=f"Project: {NAME}").wait_for()
+    page.get_by_role("button", name="Simulations", exact=True).click()
+    page.get_by_role("heading", name="Simulations").wait_for()
+    page.locator(".rh-sim-estimate", has_text="At 1 mm and 250 ml/s: about").wait_for()
+    page.get_by_text("No simulation yet: choose the flow and resolution and press Run.").wait_for()
+
+    set_number(page, ".rh-sim-resolution", "1.5")
+    set_number(page, ".rh-sim-max-steps", "4000")
+    estimate = page.locator(".rh-sim-estimate", has_text="At 1.5 mm and 250 ml/s")
+    estimate.wait_for()
+    assert "4,000 steps" in estimate.text_content() and "fluid cells" in estimate.text_content()
+    page.get_by_role("button", name="Run simulation").click()
+    bar = page.locator(".rh-sim-progress .rh-progress")
+    bar.wait_for(timeout=60_000)  # the server's job cluster starts with its first job
+    seen: list[int] = []
+    live_plot = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        value = int(bar.get_attribute("aria-valuenow") or 0) if bar.count() else None
+        if value is not None and (not seen or value != seen[-1]):
+            seen.append(value)
+        running = page.locator(".rh-sim-message", has_text="Simulating the airflow").count() > 0
+        if running and page.locator(".rh-sim-last", has_text="Step ").count():
+            if not live_plot:
+                page.screenshot(path=str(output_dir / "simulations-running.png"), full_page=True)
+            live_plot = True
+        if page.locator(".rh-sim-results").count():
+            break
+        time.sleep(0.1)
+    assert page.locator(".rh-sim-results").count(), f"no results; progress seen {seen}"
+    assert any(0 < v < 100 for v in seen) and seen == sorted(seen), f"the progress bar did not move: {seen}"
+    assert live_plot, "the convergence plot did not show samples while the job ran"
+    assert page.locator(".rh-sim-convergence canvas").count() >= 1
+    page.locator(".rh-sim-last", has_text="Step 4,000:").wait_for()
+
+    page.locator(".rh-sim-message", has_text="not steady yet (step limit)").wait_for()
+    table = page.locator(".rh-sim-results")
+    for label in ("Pressure drop, nostrils to nasopharynx", "Resistance, left side", "Flow partition, left side",
+                  "Wall shear stress, maximum", "Mass conservation error", "Steady state reached"):
+        assert table.locator("td", has_text=label).count() == 1, label
+    assert table.locator("td", has_text="24-76").count() == 1
+    assert table.locator('[data-key="steps"] td', has_text="4,000").count() == 1
+
+    stage = page.locator(".rh-sim-3d .rh-rv-stage")
+    page.locator('.rh-sim-3d .rh-rv[data-state="streaming"]').wait_for(timeout=60_000)
+    page.locator(".rh-sim-3d .rh-rv-frame[data-seq]").wait_for(timeout=60_000)
+    stage.scroll_into_view_if_needed()
+    time.sleep(1.0)  # the still frame after the first one
+    pixels = png_pixels(stage.screenshot())
+    background = np.median(pixels.reshape(-1, 3), axis=0)
+    assert pixels.std() > 20 and (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean() > 0.03, \
+        "the 3D view is blank"
+    page.screenshot(path=str(output_dir / "simulations.png"), full_page=True)
+
+    frame = page.locator(".rh-sim-3d .rh-rv-frame")
+    before = frame.get_attribute("src")
+    page.get_by_role("button", name="Wall shear stress").click()
+    deadline = time.monotonic() + 30
+    while frame.get_attribute("src") == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert frame.get_attribute("src") != before, "no new frame after colouring by wall shear stress"

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from rhinoapp.cli._common import out
-from rhinoapp.core.errors import ValidationError
 
 __all__ = ["VARIANTS", "register"]
 
@@ -34,6 +33,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     parser.add_argument("--septal-deviation", type=float, help="0 (straight) to 1 (bulging into the left cavity)")
     parser.add_argument("--turbinate-swelling", type=float, help="0 (decongested) to 1 (swollen)")
     parser.add_argument("--seed", type=int, help="seed of the noise (default 0)")
+    parser.add_argument("--fake-phi", action="store_true",
+                        help="with --format dicom: fill every PS3.15 identifying attribute with fake PHI (for tests)")
     parser.set_defaults(handler=_phantom)
 
 
@@ -44,15 +45,16 @@ def _phantom(args: argparse.Namespace) -> int:
     from rhinoapp.volumes import nifti_bytes
     from rhinoapp.volumes.nifti import to_nifti_image
 
-    if args.format == "dicom":
-        raise ValidationError("DICOM output of the phantom is not available yet (it needs a CT series writer in "
-                              "rhinoapp.dicom); use --format nifti")
     fields = {"spacing_mm": args.spacing_mm, "septal_deviation": args.septal_deviation,
               "turbinate_swelling": args.turbinate_swelling, "seed": args.seed}
     params = variant_params(args.variant, **{k: v for k, v in fields.items() if v is not None})
     phantom = generate_phantom(params)
     folder = Path(args.out)
-    atomic_write(folder / "ct.nii.gz", nifti_bytes(phantom.ct))
+    if args.format == "dicom":
+        written = _write_dicom(phantom.ct, folder / "ct", fake_phi=args.fake_phi)
+    else:
+        atomic_write(folder / "ct.nii.gz", nifti_bytes(phantom.ct))
+        written = "ct.nii.gz"
     image = to_nifti_image(CTVolume(phantom.truth.labels, phantom.truth.geometry))
     image.header["descrip"] = b"rhinoapp phantom ground-truth airway labels"
     atomic_write(folder / "labels.nii.gz", gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
@@ -64,6 +66,30 @@ def _phantom(args: argparse.Namespace) -> int:
     atomic_write(folder / "phantom.json", (json.dumps(description, indent=2) + "\n").encode())
     size = "x".join(str(n) for n in phantom.ct.geometry.shape[::-1])
     out(f"phantom {args.variant}: {size} voxels of {params.spacing_mm[0]:g} mm written to {folder} "
-        "(ct.nii.gz, labels.nii.gz, phantom.json)")
+        f"({written}, labels.nii.gz, phantom.json)")
     return 0
+
+
+def _write_dicom(volume: object, folder: Path, *, fake_phi: bool) -> str:
+    """The CT as one DICOM file per slice in ``folder``, written into a temporary folder then renamed."""
+    import shutil
+    import tempfile
+
+    from rhinoapp.dicom.testing import encode
+    from rhinoapp.dicom.writer import series_from_volume
+
+    description = "Nasal phantom (fake PHI)" if fake_phi else "Nasal phantom"
+    series = series_from_volume(volume, description=description, fake_phi=fake_phi)  # type: ignore[arg-type]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".ct-", dir=folder.parent))
+    try:
+        for index, dataset in enumerate(series, start=1):
+            (staging / f"slice-{index:04d}.dcm").write_bytes(encode(dataset))
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return f"ct/ ({len(series)} DICOM files)"
 

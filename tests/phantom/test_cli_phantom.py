@@ -30,9 +30,10 @@ def test_writes_ct_labels_and_description(tmp_path: Path, capsys: pytest.Capture
     assert description["truth_volume_ml"]["left_cavity"] > 5
 
 
-def test_dicom_output_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["phantom", "--out", str(tmp_path), "--format", "dicom", "--data-dir", str(tmp_path / "d")]) == 2
-    assert "use --format nifti" in capsys.readouterr().err
+def test_dicom_output_writes_a_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["phantom", "--out", str(tmp_path), "--format", "dicom", "--spacing-mm", "2",
+                 "--data-dir", str(tmp_path / "d")]) == 0
+    assert "DICOM files" in capsys.readouterr().out and len(list((tmp_path / "ct").glob("*.dcm"))) > 10
 
 
 def test_bad_values_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,16 +8,19 @@ import html
 import panel as pn
 import param
 
+from rhinoapp.state.analysis import AnalysisState
 from rhinoapp.state.ct_import import CTImportState
+from rhinoapp.state.geometry import GeometryState
 from rhinoapp.state.jobs import JobsState
 from rhinoapp.state.projects import ProjectsState
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.state.simulations import SimulationsState
+from rhinoapp.views.analysis import SimulationComparison
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.ct_import import CTImportPage
+from rhinoapp.views.geometry import GeometryPage
 from rhinoapp.views.jobs import JobsPage
-from rhinoapp.views.placeholders import UpcomingPage
 from rhinoapp.views.projects import ProjectsPage
 from rhinoapp.views.rhinomanometry import RhinomanometryPage
 from rhinoapp.views.simulations import SimulationsPage
@@ -39,21 +42,26 @@ class AppShell(pn.viewable.Viewer):
         self.rhinomanometry = RhinomanometryState(session=self.session,
                                                   max_upload_mb=min(self.session.settings.max_upload_mb, 15))
         self.ct_import = CTImportState(session=self.session)
+        self.analysis = AnalysisState(session=self.session)
+        self.rhinomanometry.param.watch(lambda _e: self.analysis.reload(), "stored")
         self.session.param.watch(self._on_page, "page")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         self._pages: dict[str, pn.viewable.Viewable] = {
             Page.PROJECTS.value: ProjectsPage(state=self.projects),
             Page.CT.value: CTImportPage(state=self.ct_import),
             Page.JOBS.value: JobsPage(state=JobsState(session=self.session)),
-            **{p.value: UpcomingPage(session=self.session, page=p) for p in (Page.GEOMETRY,)},
+            Page.GEOMETRY.value: GeometryPage(state=GeometryState(session=self.session, ct=self.ct_import)),
             Page.SIMULATIONS.value: SimulationsPage(state=SimulationsState(session=self.session)),
             Page.ANALYSIS.value: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
-                                           RhinomanometryPage(state=self.rhinomanometry), sizing_mode="stretch_width"),
+                                           RhinomanometryPage(state=self.rhinomanometry),
+                                           SimulationComparison(state=self.analysis), sizing_mode="stretch_width"),
         }
 
     def _on_page(self, event: param.parameterized.Event) -> None:
         if event.new == Page.PROJECTS.value:  # statuses may have changed on other pages or by jobs
             self.projects.refresh()
+        elif event.new == Page.ANALYSIS.value:  # a simulation may have finished meanwhile
+            self.analysis.reload()
 
     @param.depends("session.current_project_name")
     def _header(self) -> pn.viewable.Viewable:

@@ -64,7 +64,7 @@ class AnalysisState(param.Parameterized):
     def _update(self) -> None:
         project_id = self.session.current_project_id
         if project_id is None:
-            self.param.update(rows=[], results={}, scene=None, message="No project is open: open one on the Projects page.")
+            self.param.update(rows=[], results={}, scene=None, message="Open a project to compare its simulation with its 4PR measurement.")
             return
         if self.run is None:
             self.param.update(rows=[], results={}, scene=None, message="No simulation yet: run one on the Simulations page.")

@@ -39,6 +39,6 @@ def test_runs_compare_with_the_latest_measurement(repo) -> None:
 def test_other_project_without_runs(repo) -> None:
     session = SessionState(repository=repo)
     state = AnalysisState(session=session)
-    assert state.message == "No project is open: open one on the Projects page."
+    assert state.message == "Open a project to compare its simulation with its 4PR measurement."
     session.open_project(repo.create("Empty").id)
     assert state.runs == [] and state.scene is None and "Simulations page" in state.message

@@ -114,7 +114,9 @@ class Solver:
                  run: RunConfig, *, steps_estimate: int, ramp_steps: int = 0, units: LatticeParameters | None = None,
                  checkpoint_dir: Path | None = None, progress: Progress | None = None) -> None:
         self.lattice, self.params, self.boundary, self.run = lattice, params, boundary, run
-        self.steps_estimate = max(1, int(steps_estimate))
+        # progress is measured against the steps it will really take: at most the step limit
+        limit = int(run.max_steps) if run.max_steps else None
+        self.steps_estimate = max(1, int(steps_estimate) if limit is None else min(int(steps_estimate), limit))
         self.ramp_steps = int(ramp_steps)
         self.max_steps = int(run.max_steps or 2 * self.steps_estimate)
         self.check_every = int(run.check_every or min(500, max(10, self.steps_estimate // 100)))

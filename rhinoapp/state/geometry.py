@@ -29,7 +29,7 @@ from rhinoapp.core.volume import CTVolume, LabelMap
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.ct_import import WINDOWS, CTImportState, Plane, orthogonal_plane
-from rhinoapp.state.jobs import JobSummary, format_duration
+from rhinoapp.state.jobs import JobSummary, summarise
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.volumes import read_nifti
@@ -158,17 +158,6 @@ def read_result(folder: Path, variant: str = "default", revision: str = "") -> G
                               "run the segmentation again.") from error
     files = GeometryFiles(folder / "airway.stl", folder / "airway.vtp", folder / "labels.nii.gz")
     return GeometryResult(variant, labels, MappingProxyType(report), files, revision)
-
-
-def _summary(record: JobRecord, live: Any) -> JobSummary:
-    eta = live.eta_s if live else record.eta_s
-    return JobSummary(
-        id=record.id, project=record.project_name, what="Airway segmentation", state=record.state,
-        progress=live.fraction if live else record.progress,
-        message=live.message if live else (record.message or record.progress_message),
-        eta=f"about {format_duration(eta)} left" if eta is not None and eta >= 1 and record.state.is_active else "",
-        duration=format_duration(record.duration_s), where=record.where or record.profile,
-        submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
 
 
 class GeometryState(param.Parameterized):
@@ -363,7 +352,7 @@ class GeometryState(param.Parameterized):
         runner = self.session.runner
         summary = None
         if record is not None:
-            summary = _summary(record, runner.live(record.id) if runner and record.state.is_active else None)
+            summary = summarise(record, runner.live(record.id) if runner and record.state.is_active else None)
         if summary != self.job:
             self.job = summary
         self.running = bool(summary and summary.state.is_active)

@@ -10,9 +10,10 @@ import param
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.state.session import SessionState
+from rhinoapp.jobs.runner import LiveProgress
 from rhinoapp.store.jobs import JobRecord
 
-__all__ = ["JobSummary", "JobsState", "format_duration"]
+__all__ = ["JobSummary", "JobsState", "format_duration", "summarise"]
 
 _log = logging.getLogger(__name__)
 _KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
@@ -58,6 +59,21 @@ class JobSummary:
         return self.state.is_active
 
 
+def summarise(record: JobRecord, live: LiveProgress | None = None) -> JobSummary:
+    """A job record as people read it, with the runner's live progress (newer than the record) merged in."""
+    progress = live.fraction if live else record.progress
+    message = live.message if live else (record.message or record.progress_message)
+    eta = live.eta_s if live else record.eta_s
+    return JobSummary(
+        id=record.id, project=record.project_name,
+        what=_KIND_LABELS.get(record.kind, record.kind.value if record.kind else "job"),
+        state=record.state, progress=progress, message=message,
+        eta=f"about {format_duration(eta)} left" if eta is not None and eta >= 1 and record.state.is_active else "",
+        duration=format_duration(record.duration_s), where=record.where or record.profile,
+        submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
 class JobsState(param.Parameterized):
     """Everything the Jobs page shows and does, without any widget.
 
@@ -95,17 +111,7 @@ class JobsState(param.Parameterized):
 
     def _summary(self, record: JobRecord) -> JobSummary:
         live = self.session.runner.live(record.id) if record.state.is_active else None
-        progress = live.fraction if live else record.progress
-        message = live.message if live else (record.message or record.progress_message)
-        eta = live.eta_s if live else record.eta_s
-        return JobSummary(
-            id=record.id, project=record.project_name,
-            what=_KIND_LABELS.get(record.kind, record.kind.value if record.kind else "job"),
-            state=record.state, progress=progress, message=message,
-            eta=f"about {format_duration(eta)} left" if eta is not None and record.state.is_active else "",
-            duration=format_duration(record.duration_s), where=record.where or record.profile,
-            submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-        )
+        return summarise(record, live)
 
     async def submit(self, kind: JobKind = JobKind.VOLUME_HISTOGRAM, parameters: dict | None = None) -> None:
         """Submit a job of ``kind`` on the current project; problems go to ``feedback``."""

@@ -33,7 +33,7 @@ from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmP
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
-from rhinoapp.state.jobs import JobSummary, format_duration
+from rhinoapp.state.jobs import JobSummary, format_duration, summarise
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.store.repository import ArtifactInfo
@@ -316,17 +316,6 @@ def _memory_limit(profile: Profile) -> int | None:
 
         return int(parse_bytes(profile.memory_limit))
     return None
-
-
-def _summary(record: JobRecord, live: Any) -> JobSummary:
-    eta = live.eta_s if live else record.eta_s
-    return JobSummary(
-        id=record.id, project=record.project_name, what="Airflow simulation", state=record.state,
-        progress=live.fraction if live else record.progress,
-        message=live.message if live else (record.message or record.progress_message),
-        eta=f"about {format_duration(eta)} left" if eta is not None and record.state.is_active else "",
-        duration=format_duration(record.duration_s), where=record.where or record.profile,
-        submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -669,7 +658,7 @@ class SimulationsState(param.Parameterized):
         runner = self.session.runner
         summary = None
         if record is not None:
-            summary = _summary(record, runner.live(record.id) if runner and record.state.is_active else None)
+            summary = summarise(record, runner.live(record.id) if runner and record.state.is_active else None)
         if summary != self.job:
             self.job = summary
         self.running = bool(summary and summary.state.is_active)

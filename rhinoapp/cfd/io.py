@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rhinoapp.core.files import atomic_write_bytes
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = [
@@ -63,9 +64,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
     >>> write_bytes(folder / "a.txt", b"hi").read_bytes()
     b'hi'
     """
-    with _staged(path) as temporary:
-        temporary.write_bytes(data)
-    return Path(path)
+    return atomic_write_bytes(path, data)
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:

@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -32,26 +31,10 @@ import numpy as np
 from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from rhinoapp.core.errors import StoreError
+from rhinoapp.core.files import atomic_write_bytes
 from rhinoapp.geometry.surface import AirwaySurface
 
 __all__ = ["stl_bytes", "vtp_bytes", "write_stl", "write_vtp"]
-
-
-def _atomic_bytes(path: Path, content: bytes) -> Path:
-    """Write ``content`` to a temporary file next to ``path``, flush it to disk, rename it onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
 
 _STL_HEADER = b"rhinoapp airway surface, LPS millimetres"
@@ -85,9 +68,9 @@ def vtp_bytes(surface: AirwaySurface) -> bytes:
 
 def write_stl(surface: AirwaySurface, path: Path) -> Path:
     """Write :func:`stl_bytes` to ``path`` atomically and return the path."""
-    return _atomic_bytes(path, stl_bytes(surface))
+    return atomic_write_bytes(path, stl_bytes(surface))
 
 
 def write_vtp(surface: AirwaySurface, path: Path) -> Path:
     """Write :func:`vtp_bytes` to ``path`` atomically and return the path."""
-    return _atomic_bytes(path, vtp_bytes(surface))
+    return atomic_write_bytes(path, vtp_bytes(surface))

@@ -10,7 +10,7 @@ import numpy as np
 
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import CTVolume
-from rhinoapp.volumes._atomic import atomic_bytes
+from rhinoapp.core.files import atomic_write_bytes as atomic_bytes
 from rhinoapp.volumes.nifti import nifti_bytes, read_nifti
 from rhinoapp.volumes.nrrd import read_nrrd, write_nrrd
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import CTVolume, ImageGeometry
-from rhinoapp.volumes._atomic import atomic_bytes
+from rhinoapp.core.files import atomic_write_bytes as atomic_bytes
 
 __all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrrd"]
 

@@ -13,7 +13,7 @@ from rhinoapp.state.session import SessionState
 from rhinoapp.jobs.runner import LiveProgress
 from rhinoapp.store.jobs import JobRecord
 
-__all__ = ["JobSummary", "JobsState", "format_duration", "summarise"]
+__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "format_duration", "summarise"]
 
 _log = logging.getLogger(__name__)
 _KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
@@ -74,6 +74,25 @@ def summarise(record: JobRecord, live: LiveProgress | None = None) -> JobSummary
     )
 
 
+def current_summary(session: SessionState, record: JobRecord | None) -> JobSummary | None:
+    """``record`` summarised with the live progress of the session's runner (None stays None)."""
+    if record is None:
+        return None
+    runner = session.runner
+    return summarise(record, runner.live(record.id) if runner is not None and record.state.is_active else None)
+
+
+async def cancel_job(session: SessionState, job: JobSummary | None) -> str:
+    """Cancel ``job`` for the session's user; returns a message for the user when it failed, else ''."""
+    if session.runner is None or job is None or not job.cancellable:
+        return ""
+    try:
+        await session.runner.cancel(job.id, owner=session.user)
+    except RhinoappError as error:
+        return f"Could not cancel: {error}"
+    return ""
+
+
 class JobsState(param.Parameterized):
     """Everything the Jobs page shows and does, without any widget.
 
@@ -105,13 +124,9 @@ class JobsState(param.Parameterized):
         if runner is None:
             return
         records = runner.records.recent(owner=self.session.user, limit=self.limit)
-        rows = [self._summary(record) for record in records]
+        rows = [current_summary(self.session, record) for record in records]
         if rows != self.rows:
             self.rows = rows
-
-    def _summary(self, record: JobRecord) -> JobSummary:
-        live = self.session.runner.live(record.id) if record.state.is_active else None
-        return summarise(record, live)
 
     async def submit(self, kind: JobKind = JobKind.VOLUME_HISTOGRAM, parameters: dict | None = None) -> None:
         """Submit a job of ``kind`` on the current project; problems go to ``feedback``."""

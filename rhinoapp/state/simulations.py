@@ -33,7 +33,7 @@ from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmP
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
-from rhinoapp.state.jobs import JobSummary, format_duration, summarise
+from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary, format_duration
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.store.repository import ArtifactInfo
@@ -641,13 +641,9 @@ class SimulationsState(param.Parameterized):
 
     async def cancel(self) -> None:
         """Cancel the running simulation of this project."""
-        runner, job = self.session.runner, self.job
-        if runner is None or job is None or not job.cancellable:
-            return
-        try:
-            await runner.cancel(job.id, owner=self.session.user)
-        except RhinoappError as error:
-            self._say(f"Could not cancel: {error}", "error")
+        problem = await cancel_job(self.session, self.job)
+        if problem:
+            self._say(problem, "error")
         await self.refresh()
 
     def close(self) -> None:
@@ -655,10 +651,7 @@ class SimulationsState(param.Parameterized):
         self._follow(None)
 
     def _set_job(self, record: JobRecord | None) -> None:
-        runner = self.session.runner
-        summary = None
-        if record is not None:
-            summary = summarise(record, runner.live(record.id) if runner and record.state.is_active else None)
+        summary = current_summary(self.session, record)
         if summary != self.job:
             self.job = summary
         self.running = bool(summary and summary.state.is_active)

@@ -108,7 +108,7 @@ class SimulationsPage(pn.viewable.Viewer):
             return pn.Spacer(height=0)
         texts = (job.message, job.eta) if job.state.is_active else (f"took {job.duration}" if job.duration else "",)
         details = " · ".join(html.escape(text) for text in (job.state.value, *texts, job.where) if text)
-        return pn.Row(pn.pane.HTML(f'<div class="rh-sim-progress">{progress_html(job)}</div>', width=220, align="center",
+        return pn.Row(pn.pane.HTML(f'<div class="rh-sim-progress" data-state="{job.state.value}">{progress_html(job)}</div>', width=220, align="center",
                                    stylesheets=[read_asset("style.css")]),
                       pn.pane.HTML(f'<span class="rh-sim-status">{details}</span>', sizing_mode="stretch_width",
                                    align="center"), self._cancel, sizing_mode="stretch_width")

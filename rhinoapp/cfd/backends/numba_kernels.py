@@ -8,6 +8,11 @@ promote the arithmetic to FP64 and stop the vectorisation). The flags ``FORCE`` 
 ``SMAG`` (per-cell relaxation time from Smagorinsky and sponge, with the symmetric
 non-equilibrium part regularised, ``REG`` in :func:`_pair`) are compile-time constants of the four
 step variants, so each variant carries only its own work.
+
+The gather is bound by memory latency, not bandwidth: the sources of a block lie in about fifty
+scattered cache lines that the hardware prefetchers cannot predict. While a chunk works on block
+``b`` it therefore asks for the lines of block ``b + 4`` (every eighth source, :func:`_prefetch`),
+which gains about a fifth on a 2-core AMD EPYC (``benchmarks/bench_lbm.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 
@@ -37,6 +45,23 @@ _CY = tuple(int(v) for v in VELOCITIES[:, 1])
 _CZ = tuple(int(v) for v in VELOCITIES[:, 2])
 _OPP = tuple(int(v) for v in OPPOSITE)
 _W64 = tuple(float(v) for v in WEIGHTS)
+_PREFETCH_AHEAD = 4  # blocks
+_PREFETCH_EVERY = 8  # sources
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to load the cache line of ``array[index]`` (``llvm.prefetch``, read, into L2)."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pointer = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]), "llvm.prefetch.p0")
+        builder.call(function, [pointer, ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
@@ -136,6 +161,10 @@ def _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, m
         for b in range(chunk * per, min(n_blocks, (chunk + 1) * per)):
             base = b * _Q * _B
             gbase = b * (_Q - 1) * _B
+            if b + _PREFETCH_AHEAD < n_blocks:
+                ahead = gbase + _PREFETCH_AHEAD * (_Q - 1) * _B
+                for k in range(0, (_Q - 1) * _B, _PREFETCH_EVERY):
+                    _prefetch(src, np.uint64(np.uint32(gather[ahead + k])))
             for q in range(1, _Q):
                 row = t[q]
                 index = gather[gbase + (q - 1) * _B: gbase + q * _B]

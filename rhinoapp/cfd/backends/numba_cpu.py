@@ -34,8 +34,8 @@ class NumbaBackend(Backend):
         available = numba.config.NUMBA_NUM_THREADS
         # a parallel step costs a fork and join; small lattices run faster on fewer threads
         self._threads = min(int(threads), available) if threads else max(1, min(available, lattice.n_cells // 8192))
-        self._g = [np.zeros(lattice.population_size, dtype=np.float32),
-                   np.zeros(lattice.population_size, dtype=np.float32)]
+        # the kernels write whole blocks with streaming stores, which need 64-byte aligned arrays
+        self._g = [kernels.aligned_zeros(lattice.population_size), kernels.aligned_zeros(lattice.population_size)]
         self._current = 0
         self._flux = np.zeros(3)
         self._pressure = np.zeros(3)

@@ -12,7 +12,12 @@ step variants, so each variant carries only its own work.
 The gather is bound by memory latency, not bandwidth: the sources of a block lie in about fifty
 scattered cache lines that the hardware prefetchers cannot predict. While a chunk works on block
 ``b`` it therefore asks for the lines of block ``b + 4`` (every eighth source, :func:`_prefetch`),
-which gains about a fifth on a 2-core AMD EPYC (``benchmarks/bench_lbm.py``).
+which gains about a fifth on a 2-core AMD EPYC (``benchmarks/bench_lbm.py``). The block's 19 output
+rows are computed into a second scratch array and then written with non-temporal (streaming) stores,
+16 floats at a time (:func:`_stream16`): the output is not read again this step, and streaming
+stores skip the read of every destination line that ordinary stores cost (another quarter). They
+need the population arrays aligned to 64 bytes (:func:`aligned_zeros`); a fence after each chunk
+orders them before the boundary kernel reads the result.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from numba.extending import intrinsic
 
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 
-__all__ = ["boundary_step", "max_speed", "run_steps_force", "run_steps_plain", "run_steps_smag",
+__all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "max_speed", "run_steps_force", "run_steps_plain", "run_steps_smag",
            "run_steps_smag_force"]
 
 _f = np.float32
@@ -62,6 +67,48 @@ def _prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return types.void(array, index), codegen
+
+
+@intrinsic
+def _stream16(typingctx, destination, destination_index, source, source_index):
+    """``destination[d:d + 16] = source[s:s + 16]`` with one non-temporal store (``d`` 64-byte aligned)."""
+    def codegen(context, builder, signature, args):
+        vector = ir.VectorType(ir.FloatType(), 16)
+        target = context.make_array(signature.args[0])(context, builder, args[0]).data
+        origin = context.make_array(signature.args[2])(context, builder, args[2]).data
+        value = builder.load(builder.bitcast(builder.gep(origin, [args[3]]), vector.as_pointer()), align=4)
+        store = builder.store(value, builder.bitcast(builder.gep(target, [args[1]]), vector.as_pointer()), align=64)
+        store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+        return context.get_dummy_value()
+
+    return types.void(destination, destination_index, source, source_index), codegen
+
+
+@intrinsic
+def _fence(typingctx):
+    """A full memory fence: orders the streaming stores before later loads of other threads."""
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+#: Byte alignment the kernels need of the population arrays (for the streaming stores).
+ALIGNMENT = 64
+
+
+def aligned_zeros(size: int) -> np.ndarray:
+    """A zeroed FP32 array of ``size`` values whose data starts on a :data:`ALIGNMENT`-byte boundary.
+
+    Examples
+    --------
+    >>> aligned_zeros(10).ctypes.data % ALIGNMENT, aligned_zeros(10).size
+    (0, 10)
+    """
+    raw = np.zeros(size + ALIGNMENT // 4, dtype=np.float32)
+    start = (-raw.ctypes.data % ALIGNMENT) // 4
+    return raw[start: start + size]
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
@@ -153,7 +200,7 @@ def _block(g0, t, out, tau_cell, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, FORCE, SMAG):
+def _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, FORCE, SMAG):
     n_chunks = scratch.shape[0]
     per = (n_blocks + n_chunks - 1) // n_chunks
     for chunk in prange(n_chunks):
@@ -170,8 +217,13 @@ def _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, m
                 index = gather[gbase + (q - 1) * _B: gbase + q * _B]
                 for n in range(_B):
                     row[n] = src[np.uint32(index[n])]
-            _block(src[base: base + _B], t, dst[base: base + _Q * _B], tau_cell[b * _B: (b + 1) * _B], tau0, omega, omega_m, magic, csmag,
+            o = outs[chunk]
+            _block(src[base: base + _B], t, o, tau_cell[b * _B: (b + 1) * _B], tau0, omega, omega_m, magic, csmag,
                    fx, fy, fz, FORCE, SMAG)
+            to = np.uint64(base)
+            for v in range(0, _Q * _B, 16):
+                _stream16(dst, to + np.uint64(v), o, np.uint64(v))
+        _fence()
 
 
 @njit(cache=True, error_model="numpy")
@@ -257,8 +309,9 @@ def run_steps_plain(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, o
     """Run ``scales.size`` steps (TRT); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, False)
+        _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -271,8 +324,9 @@ def run_steps_force(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, o
     """Run ``scales.size`` steps (TRT with a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, False)
+        _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -285,8 +339,9 @@ def run_steps_smag(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, omega, om
     """Run ``scales.size`` steps (TRT with Smagorinsky); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, True)
+        _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -299,8 +354,9 @@ def run_steps_smag_force(ga, gb, gather, tau_cell, n_blocks, n_chunks, tau0, ome
     """Run ``scales.size`` steps (TRT, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, scratch, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, True)
+        _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src

@@ -32,8 +32,8 @@ from numba.extending import intrinsic
 
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 
-__all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "max_speed", "run_steps_force", "run_steps_plain", "run_steps_smag",
-           "run_steps_smag_force"]
+__all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "max_speed", "run_steps_force", "run_steps_plain",
+           "run_steps_smag", "run_steps_smag_force"]
 
 _f = np.float32
 _HALF, _ONE, _THREE, _NINE, _C15, _C45 = _f(0.5), _f(1.0), _f(3.0), _f(9.0), _f(1.5), _f(4.5)
@@ -205,6 +205,7 @@ def _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omeg
     per = (n_blocks + n_chunks - 1) // n_chunks
     for chunk in prange(n_chunks):
         t = scratch[chunk]  # one scratch block per chunk: an np.empty here would be hoisted and shared
+        o = outs[chunk]  # the block's output, streamed to dst
         for b in range(chunk * per, min(n_blocks, (chunk + 1) * per)):
             base = b * _Q * _B
             gbase = b * (_Q - 1) * _B
@@ -217,7 +218,6 @@ def _step(src, dst, gather, scratch, outs, tau_cell, n_blocks, tau0, omega, omeg
                 index = gather[gbase + (q - 1) * _B: gbase + q * _B]
                 for n in range(_B):
                     row[n] = src[np.uint32(index[n])]
-            o = outs[chunk]
             _block(src[base: base + _B], t, o, tau_cell[b * _B: (b + 1) * _B], tau0, omega, omega_m, magic, csmag,
                    fx, fy, fz, FORCE, SMAG)
             to = np.uint64(base)

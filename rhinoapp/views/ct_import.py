@@ -11,10 +11,10 @@ import param
 
 from rhinoapp.state.ct_import import CTImportState, Plane
 from rhinoapp.state.session import Page
+from rhinoapp.views.alerts import message_alert
 
 __all__ = ["CTImportPage"]
 
-_ALERT = {"info": "info", "success": "success", "error": "danger"}
 _FRAME = 280  # width of each slice view in pixels
 _HINT = (
     "Drop the CT's DICOM files (or a zip of the export folder), or one NIfTI (.nii, .nii.gz) or NRRD (.nrrd) "
@@ -67,9 +67,7 @@ class CTImportPage(pn.viewable.Viewer):
     def _feedback(self) -> pn.viewable.Viewable:
         if not self.state.feedback:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(html.escape(self.state.feedback).replace("\n", "<br>"),
-                             alert_type=_ALERT[self.state.feedback_kind], sizing_mode="stretch_width",
-                             css_classes=["rh-feedback", "rh-ct-feedback"])
+        return message_alert(self.state.feedback, self.state.feedback_kind, "rh-feedback", "rh-ct-feedback")
 
     @param.depends("state.candidates")
     def _picker(self) -> pn.viewable.Viewable:

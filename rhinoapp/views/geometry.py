@@ -12,6 +12,7 @@ from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
 from rhinoapp.state.jobs import JobSummary
 from rhinoapp.state.session import Page
+from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
 from rhinoapp.views.jobs import progress_html
@@ -19,7 +20,6 @@ from rhinoapp.views.remote_view import RemoteView
 
 __all__ = ["GeometryPage"]
 
-_ALERT = {"info": "info", "success": "success", "warning": "warning", "error": "danger"}
 _DOWNLOADS = (("stl", "airway.stl", "Surface (STL)"), ("vtp", "airway.vtp", "Surface with face labels (VTP)"),
               ("labels", "labels.nii.gz", "Label map (NIfTI)"))
 
@@ -126,8 +126,7 @@ class GeometryPage(pn.viewable.Viewer):
     def _message(self) -> pn.viewable.Viewable:
         if not self.state.message:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(html.escape(self.state.message), alert_type=_ALERT[self.state.message_kind],
-                             sizing_mode="stretch_width", css_classes=["rh-feedback", "rh-geometry-message"])
+        return message_alert(self.state.message, self.state.message_kind, "rh-feedback", "rh-geometry-message")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(pn.pane.Markdown("## Geometry"), self._message,

@@ -10,11 +10,11 @@ import param
 
 from rhinoapp.core.workflow import JobKind
 from rhinoapp.state.jobs import JobsState, JobSummary
+from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 
 __all__ = ["JobsPage", "progress_html"]
 
-_ALERT = {"info": "info", "success": "success", "error": "danger"}
 _COLUMNS = ["Submitted", "Project", "Job", "State", "Progress", "Message", "Time left", "Duration", "Where"]
 _WIDTHS = {"Submitted": 150, "Project": 130, "Job": 140, "State": 90, "Progress": 140, "Message": 230,
            "Time left": 125, "Duration": 95, "Where": 150, "cancel": 80}
@@ -74,8 +74,7 @@ class JobsPage(pn.viewable.Viewer):
     def _feedback(self) -> pn.viewable.Viewable:
         if not self.state.feedback:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(self.state.feedback, alert_type=_ALERT[self.state.feedback_kind],
-                             sizing_mode="stretch_width", css_classes=["rh-feedback"])
+        return message_alert(self.state.feedback, self.state.feedback_kind, "rh-feedback")
 
     @param.depends("state.can_submit", "state.session.current_project_name")
     def _actions(self) -> pn.viewable.Viewable:

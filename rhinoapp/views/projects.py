@@ -10,6 +10,7 @@ import param
 
 from rhinoapp.core.workflow import Step
 from rhinoapp.state.projects import ProjectsState
+from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import legend_html, read_asset, status_html
 
 __all__ = ["ProjectsPage"]
@@ -19,7 +20,6 @@ _STATUS_COLUMNS = {Step.DICOM: "DICOM", Step.RHINOMANOMETRY: "4PR", Step.GEOMETR
 _BUTTONS = {"open": "Open", "rename": "Rename", "delete": "Delete"}
 _WIDTHS = {"Date": 100, "DICOM": 75, "4PR": 65, "Geometry": 95, "Simulation": 100, "Last active": 140,
            "open": 70, "rename": 85, "delete": 80}
-_ALERT = {"info": "info", "success": "success", "error": "danger"}
 
 
 def _frame(state: ProjectsState) -> pd.DataFrame:
@@ -81,8 +81,7 @@ class ProjectsPage(pn.viewable.Viewer):
     def _feedback(self) -> pn.viewable.Viewable:
         if not self.state.feedback:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(self.state.feedback, alert_type=_ALERT[self.state.feedback_kind],
-                             sizing_mode="stretch_width", css_classes=["rh-feedback"])
+        return message_alert(self.state.feedback, self.state.feedback_kind, "rh-feedback")
 
     @param.depends("state.rename_target", "state.delete_target")
     def _pending(self) -> pn.viewable.Viewable:

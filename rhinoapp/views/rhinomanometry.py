@@ -9,13 +9,13 @@ import param
 
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page
+from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.rhinomanometry_plots import loops_plot, parameters_table, time_series_plot
 
 __all__ = ["ACCEPT", "RhinomanometryPage"]
 
 #: File types offered by the browser's file picker.
 ACCEPT = ".csv,.txt,.xlsx"
-_ALERT = {"info": "info", "success": "success", "error": "danger"}
 _FORMAT_HINT = (
     "Upload the recording exported by the rhinomanometer: CSV or text with the columns time, side, pressure"
     " difference and flow (units in the headers, e.g. `dP [Pa]`), or an Excel workbook (.xlsx) laid out the"
@@ -59,8 +59,7 @@ class RhinomanometryPage(pn.viewable.Viewer):
     def _feedback(self) -> pn.viewable.Viewable:
         if not self.state.feedback:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(self.state.feedback, alert_type=_ALERT[self.state.feedback_kind],
-                             sizing_mode="stretch_width", css_classes=["rh-feedback", "rh-4pr-feedback"])
+        return message_alert(self.state.feedback, self.state.feedback_kind, "rh-feedback", "rh-4pr-feedback")
 
     @param.depends("state.measurements")
     def _selector(self) -> pn.viewable.Viewable:

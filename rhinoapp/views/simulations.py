@@ -9,6 +9,7 @@ import param
 
 from rhinoapp.state.session import Page
 from rhinoapp.state.simulations import SimulationsState
+from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
@@ -17,7 +18,6 @@ from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, con
 
 __all__ = ["SimulationsPage"]
 
-_ALERT = {"info": "info", "success": "success", "warning": "warning", "error": "danger"}
 _TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its source. Pressure drop and resistance "
                "grow with flow, so their ranges apply only near 250 ml/s. The mass conservation bound is the "
                "solver's own acceptance criterion.")
@@ -72,8 +72,7 @@ class SimulationsPage(pn.viewable.Viewer):
     def _message(self) -> pn.viewable.Viewable:
         if not self.state.message:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(self.state.message, alert_type=_ALERT[self.state.message_kind],
-                             sizing_mode="stretch_width", css_classes=["rh-feedback", "rh-sim-message"])
+        return message_alert(self.state.message, self.state.message_kind, "rh-feedback", "rh-sim-message")
 
     def _inputs(self) -> pn.viewable.Viewable:
         param_ = self.state.param

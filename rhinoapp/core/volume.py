@@ -25,7 +25,7 @@ import numpy as np
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["AirwayLabel", "CTVolume", "ImageGeometry", "LabelMap"]
+__all__ = ["CT_METADATA_FORMAT", "AirwayLabel", "CTVolume", "ImageGeometry", "LabelMap", "ct_metadata_grid"]
 
 _ORTHONORMAL_TOLERANCE = 1e-4
 
@@ -138,6 +138,28 @@ class ImageGeometry:
             "origin_lps_mm": list(self.origin_mm),
             "direction": list(self.direction),
         }
+
+
+#: Format tag of a project's ``volume/ct.json`` (what the stored CT volume is and how it was made).
+CT_METADATA_FORMAT = "rhinoapp-ct-volume/1"
+
+
+def ct_metadata_grid(geometry: ImageGeometry) -> dict[str, Any]:
+    """The grid entries of ``volume/ct.json``, the same for every source (DICOM, NIfTI, NRRD).
+
+    Examples
+    --------
+    >>> grid = ct_metadata_grid(ImageGeometry((3, 4, 5), spacing_mm=(0.5, 0.5, 2.0)))
+    >>> grid["dimensions_ijk"], grid["spacing_mm"]
+    ([5, 4, 3], [0.5, 0.5, 2.0])
+    """
+    return {
+        "dimensions_ijk": list(geometry.shape[::-1]),
+        "spacing_mm": [round(v, 6) for v in geometry.spacing_mm],
+        "origin_lps_mm": [round(v, 6) for v in geometry.origin_mm],
+        "direction_lps": [round(v, 9) + 0.0 for v in geometry.direction],
+        "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
+    }
 
 
 class AirwayLabel(enum.IntEnum):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import CT_METADATA_FORMAT, ct_metadata_grid
 from rhinoapp.dicom.deidentify import BurnedInAnnotationError, Deidentifier
 from rhinoapp.dicom.identity import mapped_uid, patient_key, pseudonym_for
 from rhinoapp.dicom.io import NotDicomError, read_dataset
@@ -25,7 +26,7 @@ __all__ = ["METADATA_FORMAT", "LoadedUpload", "Skipped", "load_upload", "select_
 logger = logging.getLogger(__name__)
 
 #: Version of the ``volume/ct.json`` layout.
-METADATA_FORMAT = "rhinoapp-ct-volume/1"
+METADATA_FORMAT = CT_METADATA_FORMAT
 
 
 @dataclass(frozen=True)
@@ -143,11 +144,7 @@ def volume_metadata(series: Series, assembled: AssembledVolume, deidentifier: De
         "source": "dicom",
         "modality": series.modality,
         "series_description": series.description,
-        "dimensions_ijk": list(geometry.shape[::-1]),
-        "spacing_mm": [round(v, 6) for v in geometry.spacing_mm],
-        "origin_lps_mm": [round(v, 6) for v in geometry.origin_mm],
-        "direction_lps": [round(v, 9) + 0.0 for v in geometry.direction],
-        "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
+        **ct_metadata_grid(geometry),
         "values": "Hounsfield units (RescaleSlope and RescaleIntercept applied per slice)",
         "dtype": str(assembled.volume.hu.dtype),
         "slice_count": assembled.report.slice_count,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.volume import CT_METADATA_FORMAT, CTVolume, ct_metadata_grid
 from rhinoapp.core.files import atomic_write_bytes as atomic_bytes
 from rhinoapp.volumes.nifti import nifti_bytes, read_nifti
 from rhinoapp.volumes.nrrd import read_nrrd, write_nrrd
@@ -17,7 +17,7 @@ from rhinoapp.volumes.nrrd import read_nrrd, write_nrrd
 __all__ = ["VolumeFormat", "format_of", "read_volume", "volume_metadata", "write_volume"]
 
 #: Version of the ``volume/ct.json`` layout (the same layout the DICOM import writes).
-METADATA_FORMAT = "rhinoapp-ct-volume/1"
+METADATA_FORMAT = CT_METADATA_FORMAT
 
 
 class VolumeFormat(enum.Enum):
@@ -106,11 +106,7 @@ def volume_metadata(volume: CTVolume, kind: VolumeFormat, *, description: str = 
         "source": kind.value,
         "modality": "unknown (research volume)",
         "series_description": description,
-        "dimensions_ijk": list(geometry.shape[::-1]),
-        "spacing_mm": [round(v, 6) for v in geometry.spacing_mm],
-        "origin_lps_mm": [round(v, 6) for v in geometry.origin_mm],
-        "direction_lps": [round(v, 9) + 0.0 for v in geometry.direction],
-        "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
+        **ct_metadata_grid(geometry),
         "values": "as stored in the file (expected: Hounsfield units)",
         "dtype": str(volume.hu.dtype),
         "slice_count": geometry.shape[0],

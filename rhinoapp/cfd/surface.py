@@ -38,23 +38,11 @@ def airway_surface(lattice: SparseLattice, wall_cells: np.ndarray, values: dict[
     """
     from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
     from vtkmodules.vtkCommonCore import vtkPoints
-    from vtkmodules.vtkCommonDataModel import vtkImageData
-    from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
+
+    from rhinoapp.geometry.surface import contour_half
 
     domain = lattice.domain
-    fluid = np.pad(domain.fluid, 1).astype(np.float32)
-    image = vtkImageData()
-    image.SetDimensions(*fluid.shape[::-1])
-    scalars = numpy_to_vtk(fluid.ravel(), deep=True)
-    scalars.SetName("fluid")
-    image.GetPointData().SetScalars(scalars)
-    contour = vtkFlyingEdges3D()
-    contour.SetInputData(image)
-    contour.SetValue(0, 0.5)
-    contour.ComputeNormalsOff()
-    contour.ComputeGradientsOff()
-    contour.Update()
-    surface = contour.GetOutput()
+    surface = contour_half(np.pad(domain.fluid, 1).astype(np.float32))
     if surface.GetNumberOfPoints() == 0:
         return surface
     ijk = vtk_to_numpy(surface.GetPoints().GetData()).astype(np.float64) - 1.0  # undo the padding

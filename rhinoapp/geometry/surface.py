@@ -39,7 +39,7 @@ from rhinoapp.core.volume import AirwayLabel, LabelMap
 from rhinoapp.geometry.mesh import TriangleMesh, mesh_from_polydata
 from rhinoapp.segmentation.options import Opening
 
-__all__ = ["AirwaySurface", "Face", "SurfaceError", "SurfaceOptions", "extract_surface"]
+__all__ = ["AirwaySurface", "Face", "SurfaceError", "SurfaceOptions", "contour_half", "extract_surface"]
 
 _LOG = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -139,14 +139,21 @@ def _padded_field(mask: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
     return field, start
 
 
-def _iso_surface(field: np.ndarray, spacing_ijk: Sequence[float], options: SurfaceOptions) -> vtkPolyData:
+def contour_half(field: np.ndarray, spacing_ijk: Sequence[float] = (1.0, 1.0, 1.0)) -> vtkPolyData:
+    """The 0.5 iso-surface (``vtkFlyingEdges3D``) of a ``[k, j, i]`` field; points in index units times spacing.
+
+    Examples
+    --------
+    >>> field = np.zeros((4, 4, 4), dtype=np.float32); field[1:3, 1:3, 1:3] = 1.0
+    >>> surface = contour_half(field)
+    >>> surface.GetNumberOfPoints() > 0, surface.GetPointData().GetNumberOfArrays()
+    (True, 0)
+    """
     image = vtkImageData()
     nk, nj, ni = field.shape
     image.SetDimensions(ni, nj, nk)
     image.SetSpacing(*spacing_ijk)
-    scalars = numpy_to_vtk(np.ascontiguousarray(field).ravel(), deep=True)
-    scalars.SetName("airway")
-    image.GetPointData().SetScalars(scalars)
+    image.GetPointData().SetScalars(numpy_to_vtk(np.ascontiguousarray(field).ravel(), deep=True))
     contour = vtkFlyingEdges3D()
     contour.SetInputData(image)
     contour.SetValue(0, 0.5)
@@ -154,7 +161,11 @@ def _iso_surface(field: np.ndarray, spacing_ijk: Sequence[float], options: Surfa
     contour.ComputeGradientsOff()
     contour.ComputeScalarsOff()
     contour.Update()
-    surface = contour.GetOutput()
+    return contour.GetOutput()
+
+
+def _iso_surface(field: np.ndarray, spacing_ijk: Sequence[float], options: SurfaceOptions) -> vtkPolyData:
+    surface = contour_half(field, spacing_ijk)
     if options.smoothing_iterations:
         smoother = vtkWindowedSincPolyDataFilter()
         smoother.SetInputData(surface)

@@ -54,8 +54,11 @@ def measure_bandwidth(n_bytes: int, repeats: int) -> float:
     return best
 
 
-def measure_solver(backend_name: str, lattice, params, steps: int, repeats: int, threads: int | None) -> float:
-    """Best MFLUPS over ``repeats`` runs of ``steps`` steps (after one warm-up step)."""
+def measure_solver(backend_name: str, lattice, params, steps: int, repeats: int,
+                   threads: int | None) -> tuple[float, int, str]:
+    """Best MFLUPS over ``repeats`` runs of ``steps`` steps (after one warm-up step), the solver
+    state's bytes (populations, gather table, the Numba window tables, per-cell relaxation times)
+    and how the kernel gathers."""
     from rhinoapp.cfd.backends import BoundaryValues, create_backend
 
     backend = create_backend(backend_name, lattice, params, BoundaryValues.closed(), threads=threads)
@@ -65,7 +68,14 @@ def measure_solver(backend_name: str, lattice, params, steps: int, repeats: int,
         started = time.perf_counter()
         backend.advance(np.ones(steps))
         best = max(best, steps * lattice.n_cells / (time.perf_counter() - started) / 1e6)
-    return best
+    state = 2 * lattice.population_size * 4 + lattice.gather.nbytes
+    state += lattice.n_blocks * 256 * 4 if params.local_tau else 0
+    windows = getattr(backend, "windows", None)
+    gather = "gather table"
+    if windows is not None and windows.n_groups:
+        state += windows.nbytes
+        gather = f"vector windows, {100 * windows.fallback_fraction:.2f} % of groups from the gather table"
+    return best, state, gather
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,11 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, params in (("TRT", KernelParameters(tau=0.51)),
                           ("TRT + Smagorinsky (regularized, production)",
                            KernelParameters(tau=0.5018, magic=0.0009, smagorinsky=0.15))):
-        mflups = measure_solver(args.backend, lattice, params, args.steps, args.repeats, args.threads)
-        state = 2 * lattice.population_size * 4 + lattice.gather.nbytes
-        state += lattice.n_blocks * 256 * 4 if params.local_tau else 0  # per-cell relaxation times
+        mflups, state, gather = measure_solver(args.backend, lattice, params, args.steps, args.repeats, args.threads)
         print(f"{args.backend} {label}: {mflups:.1f} MFLUPS = {100 * mflups / bound:.1f} % of the bandwidth bound; "
-              f"{state / lattice.n_cells:.0f} B of solver state per fluid cell")
+              f"{state / lattice.n_cells:.0f} B of solver state per fluid cell ({gather})")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"peak memory of the process: {peak / 1e9:.2f} GB ({peak / lattice.n_cells:.0f} B per fluid cell, "
           "including the dense grid, setup temporaries and the bandwidth arrays)")

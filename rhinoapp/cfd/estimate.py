@@ -27,6 +27,7 @@ NOMINAL_MLUPS = {BackendName.NUMPY: 3.0, BackendName.NUMBA: 20.0, BackendName.CU
 
 _HOST_BYTES_PER_CELL = 200  # setup and post-processing temporaries beyond the solver state
 _HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the simulation grid
+_WINDOW_BYTES_PER_CELL = 28  # the Numba backend's window tables (backends.numba_windows): 27 and the fallback rows
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
                                 domain.n_fluid * domain.geometry.voxel_volume_mm3, physics)
     steps = int(run.max_steps) if run.max_steps else params.steps_estimate
     backend = resolve_backend(run.backend)
-    solver_bytes = cells * lattice_bytes_per_cell()
+    solver_bytes = cells * (lattice_bytes_per_cell() + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
     host = cells * _HOST_BYTES_PER_CELL + voxels * _HOST_BYTES_PER_VOXEL
     original = int(np.prod(domain.geometry.shape)) * 16 if resolution_mm else 0  # distance maps of resampling
     mlups = NOMINAL_MLUPS[backend]

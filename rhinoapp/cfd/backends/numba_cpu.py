@@ -7,6 +7,7 @@ import numpy as np
 
 from rhinoapp.cfd.backends import numba_kernels as kernels
 from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
+from rhinoapp.cfd.backends.numba_windows import WindowTables, build_window_tables, host_has_vector_permute
 from rhinoapp.cfd.lattice import BLOCK
 from rhinoapp.cfd.setup import SparseLattice
 
@@ -29,7 +30,7 @@ class NumbaBackend(Backend):
     name = "numba"
 
     def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
-                 *, threads: int | None = None) -> None:
+                 *, threads: int | None = None, windows: bool | None = None) -> None:
         super().__init__(lattice, params, boundary, threads=threads)
         available = numba.config.NUMBA_NUM_THREADS
         # a parallel step costs a fork and join; small lattices run faster on fewer threads
@@ -37,6 +38,11 @@ class NumbaBackend(Backend):
         # the kernels write whole blocks with streaming stores, which need 64-byte aligned arrays
         self._g = [kernels.aligned_zeros(lattice.population_size), kernels.aligned_zeros(lattice.population_size)]
         self._current = 0
+        use_windows = host_has_vector_permute() if windows is None else bool(windows)
+        tables = (build_window_tables(lattice.gather, lattice.n_blocks, lattice.ghost_start) if use_windows
+                  else WindowTables.empty())
+        self.windows = tables
+        self._windows = (tables.chunk0, tables.delta, tables.lanes, tables.fallback)
         self._flux = np.zeros(3)
         self._pressure = np.zeros(3)
         self._steps = 0
@@ -67,7 +73,7 @@ class NumbaBackend(Backend):
         try:
             chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
             src, dst = self._g[self._current], self._g[1 - self._current]
-            flipped = self._kernel(src, dst, self.lattice.gather, self._tau_cell, self.lattice.n_blocks, chunks, *self._scalars,
+            flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self.lattice.n_blocks, chunks, *self._scalars,
                                    *self._links, scales, self._flux, self._pressure)
         finally:
             numba.set_num_threads(previous)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
+from numba import njit, prange
 
 from rhinoapp.cfd.backends import numba_kernels as kernels
 from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
 from rhinoapp.cfd.backends.numba_windows import WindowTables, build_window_tables, host_has_vector_permute
-from rhinoapp.cfd.lattice import BLOCK
+from rhinoapp.cfd.lattice import BLOCK, Q, VELOCITIES
 from rhinoapp.cfd.setup import SparseLattice
 
-__all__ = ["NumbaBackend"]
+__all__ = ["NumbaBackend", "lattice_max_speed"]
+
+_CX = tuple(int(v) for v in VELOCITIES[:, 0])
+_CY = tuple(int(v) for v in VELOCITIES[:, 1])
+_CZ = tuple(int(v) for v in VELOCITIES[:, 2])
 
 
 class NumbaBackend(Backend):
@@ -88,4 +95,40 @@ class NumbaBackend(Backend):
         return result
 
     def max_speed(self) -> float:
-        return float(kernels.max_speed(self._g[self._current], self.lattice.n_cells))
+        return float(lattice_max_speed(self._g[self._current], self.lattice.n_cells))
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def lattice_max_speed(g, n_cells):
+    """Largest lattice speed (FP64) over the first ``n_cells`` cells; NaN if any value is not finite."""
+    n_blocks = (n_cells + BLOCK - 1) // BLOCK
+    best = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        top = 0.0
+        for n in range(min(BLOCK, n_cells - b * BLOCK)):
+            base = b * Q * BLOCK + n
+            drho = 0.0
+            jx = 0.0
+            jy = 0.0
+            jz = 0.0
+            bad = False
+            for q in range(Q):
+                v = np.float64(g[base + q * BLOCK])
+                if not math.isfinite(v):
+                    bad = True
+                drho += v
+                jx += v * _CX[q]
+                jy += v * _CY[q]
+                jz += v * _CZ[q]
+            if bad:
+                top = np.nan
+                break
+            speed2 = (jx * jx + jy * jy + jz * jz) / ((1.0 + drho) * (1.0 + drho))
+            if speed2 > top:
+                top = speed2
+        best[b] = top
+    result = 0.0
+    for b in range(n_blocks):
+        if not best[b] <= result:
+            result = best[b]
+    return math.sqrt(result)

@@ -39,7 +39,7 @@ from numba.extending import intrinsic
 from rhinoapp.cfd.backends.numba_windows import host_has_vector_permute
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 
-__all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "max_speed", "run_steps_force", "run_steps_plain",
+__all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "run_steps_force", "run_steps_plain",
            "run_steps_smag", "run_steps_smag_force"]
 
 _f = np.float32
@@ -352,42 +352,6 @@ def boundary_step(g, cells, link_start, link_q, link_opening, link_area, kinds, 
             g[ghosts + link] = new
             flux[o] += out - np.float64(new)
             pressure[o] += link_area[link] * drho
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def max_speed(g, n_cells):
-    """Largest lattice speed (FP64) over the first ``n_cells`` cells; NaN if any value is not finite."""
-    n_blocks = (n_cells + _B - 1) // _B
-    best = np.zeros(n_blocks)
-    for b in prange(n_blocks):
-        top = 0.0
-        for n in range(min(_B, n_cells - b * _B)):
-            base = b * _Q * _B + n
-            drho = 0.0
-            jx = 0.0
-            jy = 0.0
-            jz = 0.0
-            bad = False
-            for q in range(_Q):
-                v = np.float64(g[base + q * _B])
-                if not math.isfinite(v):
-                    bad = True
-                drho += v
-                jx += v * _CX[q]
-                jy += v * _CY[q]
-                jz += v * _CZ[q]
-            if bad:
-                top = np.nan
-                break
-            speed2 = (jx * jx + jy * jy + jz * jz) / ((1.0 + drho) * (1.0 + drho))
-            if speed2 > top:
-                top = speed2
-        best[b] = top
-    result = 0.0
-    for b in range(n_blocks):
-        if not best[b] <= result:
-            result = best[b]
-    return math.sqrt(result)
 
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,8 @@ from rhinoapp.core.errors import NotFoundError
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import JobRow, ProjectRow, utcnow
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["JobRecord", "JobStore"]
 
@@ -81,6 +84,7 @@ class JobStore:
     >>> jobs = JobStore(store)
     >>> job = jobs.create(owner="ana", project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM, profile="local")
     >>> jobs.set_state(job.id, JobState.RUNNING)
+    True
     >>> jobs.update(job.id, progress=0.5, progress_message="half way")
     >>> [(r.state.value, r.progress) for r in jobs.recent(owner="ana")]
     [('running', 0.5)]
@@ -108,10 +112,17 @@ class JobStore:
             session.add(row)
         return self.get(row.id)
 
-    def set_state(self, job_id: str, state: JobState, *, message: str = "") -> None:
-        """Move a record to ``state``; sets the start and finish times."""
+    def set_state(self, job_id: str, state: JobState, *, message: str = "") -> bool:
+        """Move a record to ``state``; sets the start and finish times. Returns whether it moved.
+
+        A finished record (done, error, cancelled) never becomes active again: a late "running"
+        from a worker that raced a cancel is ignored.
+        """
         with self._session() as session, session.begin():
             row = self._row(session, job_id)
+            if state.is_active and not JobState(row.state).is_active:
+                _log.debug("job %s stays %s (a late %s was ignored)", job_id, row.state, state.value)
+                return False
             now = utcnow()
             if state is JobState.RUNNING and row.started_at is None:
                 row.started_at = now
@@ -121,6 +132,7 @@ class JobStore:
                 if state is JobState.DONE:
                     row.progress = 1.0
             row.state, row.message = state.value, message
+        return True
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set runtime fields: ``progress``, ``progress_message``, ``eta_s`` and where it runs."""

@@ -36,7 +36,7 @@ from numba import njit, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from rhinoapp.cfd.backends.numba_windows import host_has_vector_permute
+from rhinoapp.cfd.backends.numba_windows import GROUP, host_has_vector_permute
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 
 __all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "run_steps_force", "run_steps_plain",
@@ -49,8 +49,9 @@ _SMAG = _f(18.0 * math.sqrt(2.0))
 # Written out here, not taken from lattice.BLOCK: Numba's on-disk cache is invalidated by changes
 # to this file only, so a block size edited elsewhere must fail loudly instead of loading stale kernels.
 _B = 256
-if _B != BLOCK:
-    raise ImportError(f"numba_kernels is written for blocks of {_B} cells but lattice.BLOCK is {BLOCK}")
+if _B != BLOCK or GROUP != 16:
+    raise ImportError(f"numba_kernels is written for blocks of {_B} cells and window groups of 16 but "
+                      f"lattice.BLOCK is {BLOCK} and numba_windows.GROUP {GROUP}")
 _Q = 19
 _CX = tuple(int(v) for v in VELOCITIES[:, 0])
 _CY = tuple(int(v) for v in VELOCITIES[:, 1])

@@ -21,7 +21,9 @@ Per group the table holds:
   population ``opposite(q)``.
 
 The tables are a layout of the Numba backend; the gather table of
-:class:`~rhinoapp.cfd.setup.SparseLattice` stays the reference every backend reads.
+:class:`~rhinoapp.cfd.setup.SparseLattice` stays the reference every backend reads. The kernel
+that reads them is ``_gather_windows`` in :mod:`.numba_kernels`: change the format in both files
+together (Numba's on-disk cache of the kernels only notices edits of that file).
 """
 
 from __future__ import annotations

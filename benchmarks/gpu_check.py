@@ -62,7 +62,7 @@ import gpu_solver_checks as checks  # noqa: E402 - the sibling module, found bes
 NO_GPU = "no GPU/CuPy"
 #: Rough seconds each section needs at full size on the GPU machine (a section starts only if that much is left).
 ESTIMATE_S = {"environment": 5, "bandwidth": 10, "speed": 60, "agreement": 20, "poiseuille": 15,
-              "mass_conservation": 20, "partition": 45, "restart": 10, "cupy_tests": 45, "time_to_solution": 120,
+              "mass_conservation": 20, "partition": 45, "restart": 10, "cupy_tests": 45, "time_to_solution": 150,
               "profile": 90, "rendering": 1}
 GPU_ONLY = {"bandwidth", "cupy_tests", "profile"}
 HEAVY_MODULES = ("vtk", "vtkmodules", "panel", "bokeh", "param", "sqlalchemy", "pydicom", "nibabel", "pyvista")
@@ -125,8 +125,11 @@ def environment(ctx: Context) -> dict[str, Any]:
                             "platform": platform.platform(), "cpus": os.cpu_count(), "packages": versions,
                             "backend": ctx.backend, "cpu_reference": ctx.reference, "dry_run": ctx.args.dry_run}
     if shutil.which("nvidia-smi"):
-        fields = "name,driver_version,memory.total,clocks.max.sm,clocks.max.memory,power.limit,compute_cap"
-        query = _run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"], 30)
+        for fields in ("name,driver_version,memory.total,clocks.max.sm,clocks.max.memory,power.limit,compute_cap",
+                       "name,driver_version,memory.total"):  # an older driver may not know every field
+            query = _run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"], 30)
+            if query.returncode == 0:
+                break
         info["nvidia_smi"] = dict(zip(fields.split(","), (v.strip() for v in query.stdout.split(",")), strict=False))
         info["nvidia_smi_text"] = _run(["nvidia-smi"], 30).stdout
         ctx.log(f"  nvidia-smi: {query.stdout.strip() or query.stderr.strip()}")
@@ -380,7 +383,7 @@ def render_text(report: dict[str, Any]) -> str:
     for name, section in report["sections"].items():
         lines.append(f"== {name}: {section['status']} ({section.get('seconds', 0):.1f} s)")
         lines += section.get("log", [])
-        if section.get("reason"):
+        if section.get("reason") and not any(section["reason"] in line for line in section.get("log", [])):
             lines.append(f"  reason: {section['reason']}")
         if section.get("error"):
             lines += ["  " + row for row in section["error"].rstrip().splitlines()[-12:]]

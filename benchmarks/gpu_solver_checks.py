@@ -41,17 +41,18 @@ class Sizes:
     cpu_reference_updates: float  # cell updates per timed CPU reference run (about a second on 2 cores)
     partition_voxel_mm: float
     restart_steps: int
+    tts_solve_limit_s: float | None  # cap a finer run's steps at this many seconds at the coarser run's speed
     bandwidth_mib: int
 
 
 FULL = Sizes(duct_widths=(12, 24, 48), agreement_steps=300, agreement_voxels_mm=(2.0, 1.0), max_steps=None,
              sponge_grids=(SPONGE_GRID, SPONGE_GRID_4X), speed_steps=(500, 200), speed_repeats=5,
              tts_resolutions_mm=(0.5, 0.25), cpu_reference_updates=3e7, partition_voxel_mm=1.0,
-             restart_steps=600, bandwidth_mib=2048)
+             restart_steps=600, tts_solve_limit_s=150.0, bandwidth_mib=2048)
 TINY = Sizes(duct_widths=(6, 12), agreement_steps=20, agreement_voxels_mm=(2.0,), max_steps=60,
              sponge_grids=((24, 20, 16), (24, 40, 32)), speed_steps=(4, 2), speed_repeats=2,
              tts_resolutions_mm=(2.0,), cpu_reference_updates=1e4, partition_voxel_mm=2.0,
-             restart_steps=120, bandwidth_mib=16)
+             restart_steps=120, tts_solve_limit_s=None, bandwidth_mib=16)
 
 
 class StepTimer:
@@ -76,6 +77,10 @@ class StepTimer:
         end.record()
         end.synchronize()
         return self._cp.cuda.get_elapsed_time(start, end) / 1e3
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def _check(value: float, limit: float, *, below: bool = True) -> dict[str, Any]:
@@ -277,7 +282,7 @@ def speed(backend: str, sizes: Sizes, bandwidth_gb_s: float | None, log: Log) ->
             kernel = {"mflups": mflups, "bytes_per_update": moved, "best_of": sizes.speed_repeats,
                       "attributes": _kernel_attributes(solver),
                       "finite": bool(math.isfinite(solver.max_speed()))}
-            text = f"    {label}: {mflups:,.0f} MFLUPS, {moved['nominal']} B per update"
+            text = f"    {label}: {mflups:,.1f} MFLUPS, {moved['nominal']} B per update"
             if bandwidth_gb_s:
                 bound = bandwidth_gb_s * 1e3 / moved["nominal"]
                 kernel |= {"bound_mflups": bound, "fraction_of_bound": mflups / bound,
@@ -342,11 +347,11 @@ def time_to_solution(backend: str, reference: str, sizes: Sizes, log: Log, *, va
     from rhinoapp.cfd.solver import Solver
 
     physics = PhysicsConfig(flow_ml_s=250.0)
-    run = RunConfig(backend=backend, max_steps=sizes.max_steps, memory_limit_bytes=memory_limit_bytes)
-    out = {}
+    out: dict[str, Any] = {}
+    mlups = None
     for resolution in sizes.tts_resolutions_mm:
         domain, generated = realistic_airway(resolution, variant)
-        check_resources(estimate_run(domain, physics, run), memory_limit_bytes=memory_limit_bytes,
+        check_resources(estimate_run(domain, physics, RunConfig(backend=backend)), memory_limit_bytes=memory_limit_bytes,
                         device_memory_bytes=device_memory_bytes() if backend == "cupy" else None)
         started = time.perf_counter()
         lattice = build_lattice(domain)
@@ -356,30 +361,39 @@ def time_to_solution(backend: str, reference: str, sizes: Sizes, log: Log, *, va
                                                                     physics.sponge_viscosity_factor))
         boundary = boundary_values(lattice, physics, units)
         setup = time.perf_counter() - started
+        max_steps = sizes.max_steps or 2 * units.steps_estimate  # the solver's own limit
+        capped = False
+        if sizes.tts_solve_limit_s and mlups:  # a finer lattice runs at least as fast per cell on the GPU
+            limit = int(sizes.tts_solve_limit_s * mlups * 1e6 / lattice.n_cells)
+            capped, max_steps = limit < max_steps, min(max_steps, limit)
+        run = RunConfig(backend=backend, max_steps=max_steps, memory_limit_bytes=memory_limit_bytes)
         solver = Solver(lattice, params, boundary, run, steps_estimate=units.steps_estimate,
                         ramp_steps=units.ramp_steps, units=units)
         outcome = solver.execute()
+        mlups = outcome.mlups
         steady = outcome.window_mean(run.window)
         flow = steady.flow * units.flow_scale_ml_s
         row = {"phantom_variant": variant, "fluid_cells": lattice.n_cells, "phantom_and_domain_s": generated,
                "lattice_and_parameters_s": setup, "solve_s": outcome.elapsed_s,
                "lattice_to_converged_s": setup + outcome.elapsed_s, "steps": outcome.steps,
-               "steps_estimate": units.steps_estimate, "max_steps": solver.max_steps, "converged": outcome.converged,
-               "solve_mlups": outcome.mlups, "pressure_drop_pa": steady.pressure_drop * units.pressure_scale_pa,
-               "flow_ml_s": flow, "partition_left_pct": 100 * steady.flow_left / steady.flow if steady.flow else None,
+               "steps_estimate": units.steps_estimate, "max_steps": max_steps, "max_steps_capped_by_time": capped,
+               "converged": outcome.converged, "solve_mlups": outcome.mlups,
+               "pressure_drop_pa": steady.pressure_drop * units.pressure_scale_pa, "flow_ml_s": flow,
+               "partition_left_pct": 100 * steady.flow_left / steady.flow if steady.flow else None,
                "mass_error": steady.mass_error}
         log(f"  {resolution:g} mm: {lattice.n_cells:,} cells, {outcome.steps} steps "
-            f"({'converged' if outcome.converged else 'NOT converged'}), lattice + parameters {setup:.1f} s, solve "
-            f"{outcome.elapsed_s:.1f} s ({outcome.mlups:,.0f} MLUPS); dp {row['pressure_drop_pa']:.2f} Pa, "
+            f"({'converged' if outcome.converged else 'NOT converged'}, at most {max_steps}"
+            f"{' by the time cap' if capped else ''}), lattice + parameters {setup:.1f} s, solve "
+            f"{outcome.elapsed_s:.1f} s ({outcome.mlups:,.1f} MLUPS); dp {row['pressure_drop_pa']:.2f} Pa, "
             f"flow {flow:.1f} ml/s, partition {row['partition_left_pct'] or 0:.1f} %")
         try:
-            mlups = cpu_reference_mlups(lattice, params, boundary, reference, 2, sizes.cpu_reference_updates)
-            estimate = outcome.steps * lattice.n_cells / mlups / 1e6
-            row["cpu_2_cores"] = {"backend": reference, "mlups": mlups, "solve_s_estimate": estimate,
+            cpu = cpu_reference_mlups(lattice, params, boundary, reference, 2, sizes.cpu_reference_updates)
+            estimate = outcome.steps * lattice.n_cells / cpu / 1e6
+            row["cpu_2_cores"] = {"backend": reference, "mlups": cpu, "solve_s_estimate": estimate,
                                   "lattice_to_converged_s_estimate": setup + estimate}
             row["speedup_over_2_cores"] = (setup + estimate) / max(setup + outcome.elapsed_s, 1e-9)
-            log(f"    2 CPU cores ({reference}): {mlups:.1f} MLUPS, so the same {outcome.steps} steps take about "
-                f"{estimate / 60:.1f} min there: {row['speedup_over_2_cores']:.0f}x from lattice to result")
+            log(f"    2 CPU cores ({reference}): {cpu:.1f} MLUPS, so the same {outcome.steps} steps take about "
+                f"{_duration(estimate)} there: {row['speedup_over_2_cores']:.1f}x from lattice to result")
         except Exception as error:  # the reference is a side figure: report it and keep the GPU figures
             row["cpu_2_cores"] = {"error": f"{type(error).__name__}: {error}"}
         out[f"{resolution:g} mm"] = row

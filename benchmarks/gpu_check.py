@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import gpu_solver_checks as checks  # noqa: E402 - the sibling module, found beside this script
+import gpu_solver_checks as checks  # the sibling module, found beside this script
 
 NO_GPU = "no GPU/CuPy"
 #: Rough seconds each section needs at full size on the GPU machine (a section starts only if that much is left).
@@ -376,9 +376,9 @@ def render_text(report: dict[str, Any]) -> str:
     env = report["sections"].get("environment", {})
     smi = env.get("nvidia_smi", {})
     lines = [f"rhinoapp GPU check (issue 21), {report['started']} UTC, {report['elapsed_s']:.0f} s",
-             f"GPU: {smi.get('name', 'none')}, driver {smi.get('driver_version', '-')}, backend {report['backend']}"
-             f"{' (DRY RUN: tiny sizes, CPU backend)' if report['dry_run'] else ''}",
-             f"sections: " + ", ".join(f"{k} {v['status']}" for k, v in report["sections"].items()),
+             (f"GPU: {smi.get('name', 'none')}, driver {smi.get('driver_version', '-')}, backend {report['backend']}"
+              f"{' (DRY RUN: tiny sizes, CPU backend)' if report['dry_run'] else ''}"),
+             "sections: " + ", ".join(f"{k} {v['status']}" for k, v in report["sections"].items()),
              f"checks failed: {', '.join(report['failed_checks']) or 'none'}", ""]
     for name, section in report["sections"].items():
         lines.append(f"== {name}: {section['status']} ({section.get('seconds', 0):.1f} s)")
@@ -425,12 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
     ctx = Context(args)
     ctx.out.mkdir(parents=True, exist_ok=True)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     stem = f"gpu-{started:%Y%m%d-%H%M%S}"
     report: dict[str, Any] = {"issue": 21, "started": started.isoformat(timespec="seconds"), "backend": ctx.backend,
                               "dry_run": args.dry_run, "argv": sys.argv[1:], "sections": {}, "elapsed_s": 0.0}
     clock = time.monotonic()
-    for name in SECTIONS:
+    for name, section in SECTIONS.items():
         if name not in names:
             continue
         ctx.lines = []
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.dry_run and ctx.remaining() < ESTIMATE_S[name]:
                 raise Skip(f"time budget: {ctx.remaining():.0f} s left of --budget-s, the section needs about "
                            f"{ESTIMATE_S[name]} s")
-            entry = {"status": "ok", **SECTIONS[name](ctx)}
+            entry = {"status": "ok", **section(ctx)}
         except Skip as reason:
             entry = {"status": "skipped", "reason": str(reason)}
             ctx.log(f"  {reason}: skipped")

@@ -32,7 +32,8 @@ def test_dry_run_reports_every_section_and_skips_the_gpu_ones(tmp_path: Path) ->
         assert production["bytes_per_update"]["nominal"] == 228  # and the cell's FP32 relaxation time
         assert 0 < trt["fraction_of_bound"] and trt["finite"] and production["finite"]
 
-    assert all(row["populations"]["passed"] and row["velocity"]["passed"] for row in sections["agreement"].values())
+    cases = sections["agreement"]["cases"]
+    assert len(cases) == 2 and all(row["populations"]["passed"] and row["velocity"]["passed"] for row in cases.values())
     assert sections["restart"]["bit_identical"] and sections["restart"]["same_history_steps"]
     tts = sections["time_to_solution"]["2 mm"]
     assert tts["fluid_cells"] > 1000 and tts["steps"] == 60 and tts["cpu_2_cores"]["mlups"] > 0

@@ -64,7 +64,6 @@ NO_GPU = "no GPU/CuPy"
 ESTIMATE_S = {"environment": 5, "bandwidth": 10, "speed": 60, "agreement": 20, "poiseuille": 15,
               "mass_conservation": 20, "partition": 45, "restart": 10, "cupy_tests": 45, "time_to_solution": 150,
               "profile": 90, "rendering": 1}
-GPU_ONLY = {"bandwidth", "cupy_tests", "profile"}
 HEAVY_MODULES = ("vtk", "vtkmodules", "panel", "bokeh", "param", "sqlalchemy", "pydicom", "nibabel", "pyvista")
 
 
@@ -107,7 +106,16 @@ def _cupy_with_gpu() -> Any:
 
 
 def _run(command: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, timeout=max(timeout, 1.0), check=False, **kwargs)
+    """Run ``command``; past ``timeout`` it is killed and reported with exit code 124 and what it printed."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=max(timeout, 1.0), check=False,
+                              **kwargs)
+    except subprocess.TimeoutExpired as expired:
+        def text(value: str | bytes | None) -> str:
+            return value.decode(errors="replace") if isinstance(value, bytes) else value or ""
+
+        return subprocess.CompletedProcess(command, 124, text(expired.stdout),
+                                           text(expired.stderr) + f"\n(killed after {timeout:.0f} s)")
 
 
 # ------------------------------------------------------------------------------------------------- sections

@@ -1,7 +1,8 @@
-"""User-scoped access to projects, their artifacts and job records.
+"""User-scoped access to projects, their artifacts and the workflow status of their jobs.
 
 A :class:`ProjectRepository` is bound to one owner; every query filters by that owner, so one
-user can never see, change or delete another user's projects, even by guessing an id.
+user can never see, change or delete another user's projects, even by guessing an id. It reads
+job records for the workflow status; :class:`~rhinoapp.store.jobs.JobStore` is their only writer.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _project(row: ProjectRow) -> Project:
 
 
 class ProjectRepository:
-    """Projects, artifacts and job records of one owner.
+    """Projects and artifacts of one owner, and the status its jobs give the workflow steps.
 
     Examples
     --------
@@ -278,31 +279,6 @@ class ProjectRepository:
             query = query.where(ArtifactRow.step == step.value)
         with self._session() as session:
             return [self._artifact(r) for r in session.scalars(query.order_by(ArtifactRow.name))]
-
-    # -- jobs -------------------------------------------------------------------------------
-    def add_job(self, project_id: str, step: Step, *, state: JobState = JobState.QUEUED, message: str = "") -> str:
-        """Record a new job of ``step`` and return its id."""
-        job_id = uuid.uuid4().hex
-        with self._session() as session, session.begin():
-            self._owned(session, project_id)
-            session.add(JobRow(id=job_id, project_id=project_id, step=step.value, state=state.value,
-                               submitted_at=utcnow(), message=message))
-        return job_id
-
-    def set_job_state(self, job_id: str, state: JobState, *, message: str = "") -> None:
-        """Move a job record to ``state`` with a message (the error text for errors)."""
-        with self._session() as session, session.begin():
-            row = session.scalar(
-                sa.select(JobRow).join(ProjectRow).where(JobRow.id == job_id, ProjectRow.owner == self.owner)
-            )
-            if row is None:
-                raise NotFoundError(f"No job {job_id!r} for user {self.owner!r}.")
-            now = utcnow()
-            if state is JobState.RUNNING and row.started_at is None:
-                row.started_at = now
-            if not state.is_active:
-                row.finished_at = now
-            row.state, row.message = state.value, message
 
     # -- workflow status --------------------------------------------------------------------
     def step_outputs(self, project_id: str) -> dict[Step, StepOutput]:

@@ -75,7 +75,7 @@ def _segment(args: argparse.Namespace) -> int:
     from rhinoapp.core.volume import CTVolume
     from rhinoapp.geometry import SurfaceOptions, build_geometry, write_stl, write_vtp
     from rhinoapp.segmentation import segment_airway
-    from rhinoapp.store.artifacts import atomic_write
+    from rhinoapp.core.files import atomic_write
     from rhinoapp.volumes.nifti import to_nifti_image
 
     options = _options(args)

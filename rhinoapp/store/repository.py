@@ -16,14 +16,14 @@ import os
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
+from rhinoapp.core.files import Content, WrittenFile
 from rhinoapp.core.project import Project, validate_description, validate_name
 from rhinoapp.core.workflow import (
     JobState,
@@ -35,7 +35,7 @@ from rhinoapp.core.workflow import (
     optional_inputs,
     required_inputs,
 )
-from rhinoapp.store.artifacts import WrittenFile, atomic_publish_many, check_artifact_name
+from rhinoapp.store.artifacts import atomic_publish_many, check_artifact_name
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import ArtifactRow, JobRow, ProjectRow, utcnow
 
@@ -210,7 +210,7 @@ class ProjectRepository:
         project_id: str,
         step: Step,
         name: str,
-        content: bytes | Callable[[BinaryIO], None],
+        content: Content,
         *,
         job_id: str | None = None,
         inputs: Mapping[Step, str] | None = None,
@@ -219,7 +219,7 @@ class ProjectRepository:
 
         ``inputs`` defaults to the current digests of the step's inputs. The file is written to
         a temporary path and renamed into place inside the database transaction (see
-        :func:`~rhinoapp.store.artifacts.atomic_publish`); if either fails, the previous artifact
+        :func:`~rhinoapp.store.artifacts.atomic_publish_many`); if either fails, the previous artifact
         (file and record) stays as it was.
         """
         return self.write_artifacts(project_id, step, {name: content}, job_id=job_id, inputs=inputs)[0]
@@ -228,7 +228,7 @@ class ProjectRepository:
         self,
         project_id: str,
         step: Step,
-        files: Mapping[str, bytes | Callable[[BinaryIO], None]],
+        files: Mapping[str, Content],
         *,
         job_id: str | None = None,
         inputs: Mapping[Step, str] | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.files import atomic_path, atomic_write
+from rhinoapp.core.jsonable import json_bytes
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = [
@@ -35,8 +36,7 @@ _CHECKPOINTS_KEPT = 2
 
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:
     """Write ``data`` as indented JSON (NaN becomes null)."""
-    text = json.dumps(_json_safe(data), indent=2, allow_nan=False)
-    return atomic_write(path, (text + "\n").encode()).path
+    return atomic_write(path, json_bytes(data)).path
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
@@ -153,19 +153,3 @@ def load_latest_checkpoint(folder: Path | None) -> Checkpoint | None:
         except (OSError, ValueError, KeyError):
             continue  # a damaged file: try the one before
     return None
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

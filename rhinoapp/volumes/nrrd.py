@@ -20,7 +20,7 @@ import numpy as np
 
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.files import atomic_write
-from rhinoapp.core.volume import CTVolume, ImageGeometry
+from rhinoapp.core.volume import LPS_RAS_SIGNS, CTVolume, ImageGeometry
 
 __all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrrd"]
 
@@ -28,8 +28,8 @@ __all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrr
 _SPACES = {
     "left-posterior-superior": (1.0, 1.0, 1.0),
     "lps": (1.0, 1.0, 1.0),
-    "right-anterior-superior": (-1.0, -1.0, 1.0),
-    "ras": (-1.0, -1.0, 1.0),
+    "right-anterior-superior": LPS_RAS_SIGNS,
+    "ras": LPS_RAS_SIGNS,
     "left-anterior-superior": (1.0, -1.0, 1.0),
     "las": (1.0, -1.0, 1.0),
 }

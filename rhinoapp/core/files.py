@@ -75,7 +75,7 @@ def stage(target: Path | str, content: Content) -> tuple[Path, WrittenFile]:
     handle, temporary = _temporary_beside(target)
     try:
         with os.fdopen(handle, "wb") as stream:
-            writer = _HashingWriter(stream)  # type: ignore[arg-type]
+            writer = _HashingWriter(stream)
             if callable(content):
                 content(writer)  # type: ignore[arg-type]
             else:

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
-from rhinoapp.core.volume import LPS_RAS_SIGNS, AirwayLabel, CTVolume, ImageGeometry, LabelMap, lps_ras_affine
+from rhinoapp.core.volume import (
+    LPS_RAS_SIGNS,
+    AirwayLabel,
+    CTVolume,
+    ImageGeometry,
+    LabelMap,
+    lps_ras_affine,
+)
 
 
 def test_index_to_physical_follows_direction_columns() -> None:

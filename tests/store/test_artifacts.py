@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.workflow import Step
 from rhinoapp.core.files import atomic_write, file_sha256
+from rhinoapp.core.workflow import Step
 from rhinoapp.store.artifacts import check_artifact_name
 
 

@@ -31,7 +31,7 @@ import param
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
 from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmProfile
 from rhinoapp.core.errors import NotFoundError, RhinoappError
-from rhinoapp.core.jsonable import finite_or_none
+from rhinoapp.core.jsonable import finite_or_none as _number
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary, format_duration
@@ -178,30 +178,30 @@ def result_rows(results: Mapping[str, Any], references: Mapping[str, HealthyRang
     """
     flows = results.get("flow_ml_s") or {}
     resistance = results.get("resistance_pa_s_per_ml") or {}
-    total = finite_or_none(flows.get("total"))
-    mass = finite_or_none(results.get("mass_conservation_error"))
+    total = _number(flows.get("total"))
+    mass = _number(results.get("mass_conservation_error"))
     converged = results.get("converged")
     specs: list[tuple[str, str, str, float | None, str]] = [
-        ("pressure_drop_pa", "Pressure drop, nostrils to nasopharynx", "Pa", finite_or_none(results.get("pressure_drop_pa")), ".3g"),
-        ("resistance_total", "Resistance, both sides", "Pa·s/ml", finite_or_none(resistance.get("total")), ".3g"),
-        ("resistance_left", "Resistance, left side", "Pa·s/ml", finite_or_none(resistance.get("left")), ".3g"),
-        ("resistance_right", "Resistance, right side", "Pa·s/ml", finite_or_none(resistance.get("right")), ".3g"),
+        ("pressure_drop_pa", "Pressure drop, nostrils to nasopharynx", "Pa", _number(results.get("pressure_drop_pa")), ".3g"),
+        ("resistance_total", "Resistance, both sides", "Pa·s/ml", _number(resistance.get("total")), ".3g"),
+        ("resistance_left", "Resistance, left side", "Pa·s/ml", _number(resistance.get("left")), ".3g"),
+        ("resistance_right", "Resistance, right side", "Pa·s/ml", _number(resistance.get("right")), ".3g"),
         ("flow_total", "Flow, total", "ml/s", total, ".1f"),
-        ("flow_partition_left_pct", "Flow partition, left side", "%", finite_or_none(results.get("flow_partition_left_pct")), ".1f"),
-        ("max_velocity_m_s", "Maximum velocity", "m/s", finite_or_none(results.get("max_velocity_m_s")), ".2f"),
-        ("wss_mean_pa", "Wall shear stress, area-weighted mean", "Pa", finite_or_none(results.get("wss_mean_pa")), ".3g"),
-        ("wss_max_pa", "Wall shear stress, maximum", "Pa", finite_or_none(results.get("wss_max_pa")), ".3g"),
+        ("flow_partition_left_pct", "Flow partition, left side", "%", _number(results.get("flow_partition_left_pct")), ".1f"),
+        ("max_velocity_m_s", "Maximum velocity", "m/s", _number(results.get("max_velocity_m_s")), ".2f"),
+        ("wss_mean_pa", "Wall shear stress, area-weighted mean", "Pa", _number(results.get("wss_mean_pa")), ".3g"),
+        ("wss_max_pa", "Wall shear stress, maximum", "Pa", _number(results.get("wss_max_pa")), ".3g"),
         ("mass_conservation_error_pct", "Mass conservation error", "%", None if mass is None else 100.0 * mass, ".2g"),
     ]
     rows = []
     for key, label, unit, value, spec in specs:
         text = _fmt(value, spec)
         if key == "flow_total" and value is not None:
-            text += f" (left {_fmt(finite_or_none(flows.get('left')), '.1f')}, right {_fmt(finite_or_none(flows.get('right')), '.1f')})"
+            text += f" (left {_fmt(_number(flows.get('left')), '.1f')}, right {_fmt(_number(flows.get('right')), '.1f')})"
         reference = references.get(key)
         verdict = reference.verdict(value, flow_ml_s=total) if reference is not None else ""
         rows.append(ResultRow(key, label, unit, value, text, reference, verdict))
-    steps, mlups = finite_or_none(results.get("steps")), finite_or_none(results.get("mlups"))
+    steps, mlups = _number(results.get("steps")), _number(results.get("mlups"))
     rows += [
         ResultRow("converged", "Steady state reached", "", None,
                   "yes" if converged else "no: stopped at the step limit" if converged is not None else "—"),
@@ -233,8 +233,8 @@ class SimulationRun:
     @property
     def flow_ml_s(self) -> float | None:
         """The requested flow (the job's parameter), else the simulated total flow."""
-        flow = finite_or_none(self.parameters.get("flow_ml_s"))
-        return flow if flow is not None else finite_or_none((self.results.get("flow_ml_s") or {}).get("total"))
+        flow = _number(self.parameters.get("flow_ml_s"))
+        return flow if flow is not None else _number((self.results.get("flow_ml_s") or {}).get("total"))
 
     @property
     def direction(self) -> str:
@@ -244,7 +244,7 @@ class SimulationRun:
     @property
     def resolution_mm(self) -> float | None:
         """The lattice spacing the run used."""
-        return finite_or_none((self.results.get("lattice") or {}).get("dx_mm")) or finite_or_none(self.parameters.get("resolution_mm"))
+        return _number((self.results.get("lattice") or {}).get("dx_mm")) or _number(self.parameters.get("resolution_mm"))
 
     @property
     def label(self) -> str:
@@ -714,9 +714,9 @@ class SimulationsState(param.Parameterized):
             self._say("The airway geometry changed after this run: press Run to simulate it again.", "warning")
         else:
             r = result.results
-            dp = finite_or_none(r.get("pressure_drop_pa"))
-            resistance = finite_or_none((r.get("resistance_pa_s_per_ml") or {}).get("total"))
-            partition = finite_or_none(r.get("flow_partition_left_pct"))
+            dp = _number(r.get("pressure_drop_pa"))
+            resistance = _number((r.get("resistance_pa_s_per_ml") or {}).get("total"))
+            partition = _number(r.get("flow_partition_left_pct"))
             steady = "steady state reached" if r.get("converged") else "not steady yet (step limit)"
             self._say(f"Run {result.run_id}: pressure drop {_fmt(dp, '.3g')} Pa, resistance {_fmt(resistance, '.3g')} "
                       f"Pa·s/ml, {_fmt(partition, '.0f')} % of the flow through the left side; {steady}.", "success")

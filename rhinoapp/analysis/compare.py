@@ -11,9 +11,10 @@ flow; R150 (at 150 Pa) is listed for reference. Pure functions: dictionaries in 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any
+
+from rhinoapp.core.jsonable import finite_or_none
 
 __all__ = ["ComparisonRow", "compare_with_rhinomanometry"]
 
@@ -39,11 +40,7 @@ class ComparisonRow:
 def _number(value: Any) -> float | None:
     if isinstance(value, Mapping):
         value = value.get("value", value.get("mean"))
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
+    return finite_or_none(value)
 
 
 def _side(parameters: Mapping[str, Any], side: str) -> Mapping[str, Any]:

@@ -26,13 +26,12 @@ from scipy import ndimage
 
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
 
 __all__ = ["OpeningPlane", "domain_from_labels", "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
 
 _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
              Opening.OUTLET: AirwayLabel.NASOPHARYNX}
-_LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -125,10 +124,7 @@ def read_label_nifti(path: Path) -> LabelMap:
     data = np.asarray(image.dataobj)
     if data.ndim != 3 or not np.issubdtype(data.dtype, np.integer) and not np.all(np.mod(data, 1) == 0):
         raise ValidationError(f"{path} is not a 3D integer label map (shape {data.shape}, dtype {data.dtype})")
-    lps = _LPS_FROM_RAS @ np.asarray(image.affine, dtype=float)[:3]
-    spacing = np.linalg.norm(lps[:, :3], axis=0)
-    direction = lps[:, :3] / spacing
-    geometry = ImageGeometry(data.shape[::-1], tuple(spacing), tuple(lps[:, 3]), tuple(direction.ravel()))
+    geometry = ImageGeometry.from_affine_lps(lps_ras_affine(image.affine), data.shape[::-1])
     return LabelMap(np.ascontiguousarray(data.transpose(2, 1, 0)).astype(np.uint8), geometry)
 
 

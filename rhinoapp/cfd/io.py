@@ -9,24 +9,21 @@ from __future__ import annotations
 import csv
 import io as _io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rhinoapp.core.files import atomic_write_bytes
+from rhinoapp.core.files import atomic_path, atomic_write
+from rhinoapp.core.jsonable import json_bytes
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = [
     "Checkpoint",
     "load_latest_checkpoint",
     "save_checkpoint",
-    "write_bytes",
     "write_csv",
     "write_image",
     "write_json",
@@ -37,40 +34,9 @@ _CHECKPOINT_PREFIX = "checkpoint-"
 _CHECKPOINTS_KEPT = 2
 
 
-@contextmanager
-def _staged(path: Path):  # noqa: ANN202 - a context manager yielding the temporary path
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; outputs are ordinary files
-    try:
-        yield temporary
-        with open(temporary, "rb+") as stream:
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> write_bytes(folder / "a.txt", b"hi").read_bytes()
-    b'hi'
-    """
-    return atomic_write_bytes(path, data)
-
-
 def write_json(path: Path, data: Mapping[str, Any]) -> Path:
     """Write ``data`` as indented JSON (NaN becomes null)."""
-    text = json.dumps(_json_safe(data), indent=2, allow_nan=False)
-    return write_bytes(path, (text + "\n").encode())
+    return atomic_write(path, json_bytes(data)).path
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
@@ -79,7 +45,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return write_bytes(path, buffer.getvalue().encode())
+    return atomic_write(path, buffer.getvalue().encode()).path
 
 
 def write_image(path: Path, geometry: ImageGeometry, arrays: Mapping[str, np.ndarray],
@@ -124,7 +90,7 @@ def _write_vtk(writer: Any, path: Path) -> Path:
     writer.SetDataModeToAppended()
     writer.SetCompressorTypeToZLib()
     writer.SetCompressionLevel(1)
-    with _staged(path) as temporary:
+    with atomic_path(path) as temporary:
         writer.SetFileName(str(temporary))
         if writer.Write() != 1:
             raise OSError(f"VTK could not write {path}")
@@ -168,7 +134,7 @@ def save_checkpoint(folder: Path, *, step: int, state: np.ndarray, history: list
     np.savez(buffer, step=np.int64(step), state=np.asarray(state, dtype=np.float32),
              history=np.frombuffer(json.dumps(history).encode(), dtype=np.uint8),
              fingerprint=np.frombuffer(fingerprint.encode(), dtype=np.uint8))
-    path = write_bytes(folder / f"{_CHECKPOINT_PREFIX}{step:010d}.npz", buffer.getvalue())
+    path = atomic_write(folder / f"{_CHECKPOINT_PREFIX}{step:010d}.npz", buffer.getvalue()).path
     for old in sorted(folder.glob(f"{_CHECKPOINT_PREFIX}*.npz"))[:-_CHECKPOINTS_KEPT]:
         old.unlink(missing_ok=True)
     return path
@@ -187,19 +153,3 @@ def load_latest_checkpoint(folder: Path | None) -> Checkpoint | None:
         except (OSError, ValueError, KeyError):
             continue  # a damaged file: try the one before
     return None
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

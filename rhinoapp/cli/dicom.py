@@ -17,6 +17,7 @@ from typing import Any
 from rhinoapp.cli._common import find_project, out, settings_from
 from rhinoapp.config import Settings
 from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import CTVolume
 from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import (
@@ -37,7 +38,6 @@ from rhinoapp.dicom import (
 from rhinoapp.dicom.identity import project_pseudonym
 from rhinoapp.dicom.profile import EDITIONS
 from rhinoapp.dicom.upload import iter_upload
-from rhinoapp.store.artifacts import atomic_write
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.store.secrets import installation_secret, read_secret

@@ -39,9 +39,9 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
 
 
 def _phantom(args: argparse.Namespace) -> int:
+    from rhinoapp.core.files import atomic_write
     from rhinoapp.core.volume import AirwayLabel, CTVolume
     from rhinoapp.phantom import generate_phantom, variant_params
-    from rhinoapp.store.artifacts import atomic_write
     from rhinoapp.volumes import nifti_bytes
     from rhinoapp.volumes.nifti import to_nifti_image
 

@@ -27,9 +27,9 @@ def _format_value(value: object, unit: str) -> str:
 
 
 def _rhinomanometry(args: argparse.Namespace) -> int:
+    from rhinoapp.core.files import atomic_write
     from rhinoapp.rhinomanometry import analyse
     from rhinoapp.rhinomanometry.io import read_csv_file
-    from rhinoapp.store.artifacts import atomic_write
 
     result = analyse(read_csv_file(args.file))
     for side in result.sides:

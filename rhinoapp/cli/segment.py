@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -72,10 +71,11 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def _segment(args: argparse.Namespace) -> int:
+    from rhinoapp.core.files import atomic_write
+    from rhinoapp.core.jsonable import json_bytes
     from rhinoapp.core.volume import CTVolume
     from rhinoapp.geometry import SurfaceOptions, build_geometry, write_stl, write_vtp
     from rhinoapp.segmentation import segment_airway
-    from rhinoapp.store.artifacts import atomic_write
     from rhinoapp.volumes.nifti import to_nifti_image
 
     options = _options(args)
@@ -90,7 +90,7 @@ def _segment(args: argparse.Namespace) -> int:
     write_stl(geometry.surface, folder / "airway.stl")
     write_vtp(geometry.surface, folder / "airway.vtp")
     report = geometry.as_dict()
-    atomic_write(folder / "geometry.json", (json.dumps(report, indent=2) + "\n").encode())
+    atomic_write(folder / "geometry.json", json_bytes(report))  # a missing mCSA distance (NaN) is null
     for side in ("left", "right"):
         metrics = report[side]
         out(f"{side:<5} volume {metrics['volume_ml']:.2f} ml, wall {metrics['surface_cm2']:.1f} cm2, "

@@ -1,38 +1,160 @@
-"""Atomic file writes for every layer: a temporary file in the same folder, flushed, then renamed.
+"""Atomic file writes and file hashing for every layer.
 
-Readers see the old file or the whole new one, never a part. (The store's
-:func:`~rhinoapp.store.artifacts.atomic_publish` adds hashing and database records on top.)
+A write goes to a temporary file in the target's folder, is flushed to disk, then renamed into
+place: readers see the old file or the whole new one, never a part, and a failure leaves the old
+file as it was and no temporary file behind. Every writer of the package uses these functions;
+the store's :func:`~rhinoapp.store.artifacts.atomic_publish_many` stages its files with
+:func:`stage` and adds database records on top.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["atomic_write_bytes"]
+__all__ = ["Content", "WrittenFile", "atomic_path", "atomic_write", "file_sha256", "stage"]
+
+#: What a writer accepts: the bytes, or a function that writes them to the binary file it is given.
+Content = bytes | Callable[[BinaryIO], None]
+
+_CHUNK = 1 << 20
+_MODE = 0o644  # mkstemp makes files private; outputs are ordinary files
 
 
-def atomic_write_bytes(path: Path | str, content: bytes) -> Path:
-    """Write ``content`` to ``path`` atomically (its folder is created) and return the path.
+@dataclasses.dataclass(frozen=True)
+class WrittenFile:
+    """A file that has been written: its final path, sha256 (hex) and size in bytes."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+
+
+class _HashingWriter:
+    """A binary file object that hashes and counts what is written through it."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self._handle.write(data)
+
+
+def _temporary_beside(target: Path) -> tuple[int, Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(handle, _MODE)
+    return handle, Path(name)
+
+
+def stage(target: Path | str, content: Content) -> tuple[Path, WrittenFile]:
+    """Write ``content`` to a temporary file beside ``target``, on disk; the caller renames it.
+
+    Returns the temporary path and what ``target`` will be once it is renamed there
+    (``os.replace(temporary, target)``). A failure while writing removes the temporary file.
+    Use :func:`atomic_write` unless several files must be published together.
 
     Examples
     --------
     >>> folder = Path(tempfile.mkdtemp())
-    >>> atomic_write_bytes(folder / "a.bin", b"abc").read_bytes(), sorted(p.name for p in folder.iterdir())
-    (b'abc', ['a.bin'])
+    >>> temporary, written = stage(folder / "a.txt", b"abc")
+    >>> temporary.parent == folder, temporary.read_bytes(), written.path.exists(), written.size_bytes
+    (True, b'abc', False, 3)
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target = Path(target)
+    handle, temporary = _temporary_beside(target)
     try:
-        os.fchmod(handle, 0o644)  # mkstemp makes it private; outputs are ordinary files
         with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
+            writer = _HashingWriter(stream)
+            if callable(content):
+                content(writer)  # type: ignore[arg-type]
+            else:
+                writer.write(content)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(name, path)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
-    return path
+    return temporary, WrittenFile(target, writer.digest.hexdigest(), writer.size)
+
+
+def atomic_write(target: Path | str, content: Content) -> WrittenFile:
+    """Write ``content`` to ``target`` atomically (its folder is created); return path, digest and size.
+
+    Parameters
+    ----------
+    target
+        The final path.
+    content
+        The bytes, or a function that writes them to the binary file object it is given.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> written = atomic_write(folder / "sub" / "a.txt", b"abc")
+    >>> written.path.read_bytes(), written.sha256[:12], sorted(p.name for p in written.path.parent.iterdir())
+    (b'abc', 'ba7816bf8f01', ['a.txt'])
+    >>> atomic_write(folder / "b.txt", lambda handle: handle.write(b"streamed")).size_bytes
+    8
+    """
+    temporary, written = stage(target, content)
+    try:
+        os.replace(temporary, written.path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return written
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """A temporary path beside ``target`` for writers that open the file by name (VTK, say).
+
+    The block writes the temporary file; when it ends normally the file is flushed to disk and
+    renamed to ``target``; when it raises, the temporary file is removed and ``target`` is untouched.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with atomic_path(folder / "a.txt") as temporary:
+    ...     _ = temporary.write_text("by name")
+    >>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('by name', ['a.txt'])
+    """
+    target = Path(target)
+    handle, temporary = _temporary_beside(target)
+    os.close(handle)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path: Path | str) -> str:
+    """The sha256 (hex) of a file, read in chunks.
+
+    Examples
+    --------
+    >>> path = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> file_sha256(atomic_write(path, b"abc").path) == atomic_write(path, b"abc").sha256
+    True
+    """
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -25,9 +25,40 @@ import numpy as np
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["CT_METADATA_FORMAT", "AirwayLabel", "CTVolume", "ImageGeometry", "LabelMap", "ct_metadata_grid"]
+__all__ = [
+    "CT_METADATA_FORMAT",
+    "LPS_RAS_SIGNS",
+    "AirwayLabel",
+    "CTVolume",
+    "ImageGeometry",
+    "LabelMap",
+    "ct_metadata_grid",
+    "lps_ras_affine",
+]
 
 _ORTHONORMAL_TOLERANCE = 1e-4
+
+#: Signs of ``(x, y, z)`` between LPS and RAS: x and y change sign, z keeps it. The conversion is
+#: its own inverse, so these signs turn RAS into LPS and LPS into RAS alike.
+LPS_RAS_SIGNS: tuple[float, float, float] = (-1.0, -1.0, 1.0)
+
+
+def lps_ras_affine(affine: Any) -> np.ndarray:
+    """An affine (3x4 or 4x4, rows x, y, z[, w]) into RAS from LPS, or into LPS from RAS (a copy).
+
+    The one LPS/RAS conversion of the package: NIfTI files carry RAS affines, rhinoapp works in LPS.
+
+    Examples
+    --------
+    >>> ras = lps_ras_affine(np.diag([0.5, 0.5, 2.0, 1.0]))
+    >>> ras.diagonal().tolist(), lps_ras_affine(ras).diagonal().tolist()
+    ([-0.5, -0.5, 2.0, 1.0], [0.5, 0.5, 2.0, 1.0])
+    """
+    converted = np.array(affine, dtype=float)
+    if converted.ndim != 2 or converted.shape[0] not in (3, 4) or converted.shape[1] != 4:
+        raise ValidationError(f"an affine is a 3x4 or 4x4 matrix, got shape {converted.shape}")
+    converted[:3] *= np.asarray(LPS_RAS_SIGNS)[:, None]
+    return converted + 0.0  # no negative zeros
 
 
 @dataclass(frozen=True)
@@ -102,7 +133,31 @@ class ImageGeometry:
     @property
     def affine_ras(self) -> np.ndarray:
         """The same mapping into RAS millimetres, as NIfTI files carry it."""
-        return np.diag([-1.0, -1.0, 1.0, 1.0]) @ self.affine_lps
+        return lps_ras_affine(self.affine_lps)
+
+    @classmethod
+    def from_affine_lps(cls, affine_lps: Any, shape: tuple[int, int, int]) -> ImageGeometry:
+        """The grid of an affine mapping ``(i, j, k, 1)`` to LPS millimetres (the inverse of :attr:`affine_lps`).
+
+        ``shape`` is the array shape ``(nk, nj, ni)``. A sheared or degenerate affine is refused.
+
+        Examples
+        --------
+        >>> g = ImageGeometry((2, 3, 4), (0.5, 0.6, 2.0), (1.0, 2.0, 3.0), (0, -1, 0, 1, 0, 0, 0, 0, 1))
+        >>> ImageGeometry.from_affine_lps(g.affine_lps, g.shape) == g
+        True
+        >>> ImageGeometry.from_affine_lps(lps_ras_affine(g.affine_ras), g.shape) == g
+        True
+        """
+        matrix = np.asarray(affine_lps, dtype=float)[:3]
+        spacing = np.linalg.norm(matrix[:, :3], axis=0)
+        if np.any(spacing <= 0) or not np.all(np.isfinite(matrix)):
+            raise ValidationError("the affine has a zero-length or invalid axis; the file is damaged.")
+        direction = matrix[:, :3] / spacing
+        if not np.allclose(direction.T @ direction, np.eye(3), atol=_ORTHONORMAL_TOLERANCE):
+            raise ValidationError("the affine is sheared (its axes are not perpendicular); rhinoapp needs an orthogonal "
+                                  "grid. Resample the volume (e.g. with ITK or 3D Slicer) and import it again.")
+        return cls(shape, tuple(spacing), tuple(matrix[:, 3]), tuple(direction.ravel()))
 
     @property
     def voxel_volume_mm3(self) -> float:

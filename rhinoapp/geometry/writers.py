@@ -31,7 +31,7 @@ import numpy as np
 from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from rhinoapp.core.errors import StoreError
-from rhinoapp.core.files import atomic_write_bytes
+from rhinoapp.core.files import atomic_write
 from rhinoapp.geometry.surface import AirwaySurface
 
 __all__ = ["stl_bytes", "vtp_bytes", "write_stl", "write_vtp"]
@@ -68,9 +68,9 @@ def vtp_bytes(surface: AirwaySurface) -> bytes:
 
 def write_stl(surface: AirwaySurface, path: Path) -> Path:
     """Write :func:`stl_bytes` to ``path`` atomically and return the path."""
-    return atomic_write_bytes(path, stl_bytes(surface))
+    return atomic_write(path, stl_bytes(surface)).path
 
 
 def write_vtp(surface: AirwaySurface, path: Path) -> Path:
     """Write :func:`vtp_bytes` to ``path`` atomically and return the path."""
-    return atomic_write_bytes(path, vtp_bytes(surface))
+    return atomic_write(path, vtp_bytes(surface)).path

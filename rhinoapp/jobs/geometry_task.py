@@ -10,12 +10,12 @@ Options (all optional): ``variant`` (folder name, default ``default``), ``thresh
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from rhinoapp.core.errors import NotFoundError, ValidationError
+from rhinoapp.core.jsonable import json_bytes
 from rhinoapp.core.volume import CTVolume
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest
@@ -76,7 +76,7 @@ def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dic
     (folder / "airway.stl").write_bytes(stl_bytes(geometry.surface))
     (folder / "airway.vtp").write_bytes(vtp_bytes(geometry.surface))
     report = geometry.as_dict()
-    (folder / "geometry.json").write_text(json.dumps(report, indent=2) + "\n")
+    (folder / "geometry.json").write_bytes(json_bytes(report))  # a missing mCSA distance (NaN) is null
     ctx.report(1.0, "done")
     return {"left_volume_ml": report["left"]["volume_ml"], "right_volume_ml": report["right"]["volume_ml"],
             "left_mcsa_cm2": report["left"]["mcsa_cm2"], "right_mcsa_cm2": report["right"]["mcsa_cm2"]}

@@ -8,7 +8,6 @@ or cancelled attempt leaves nothing half-written where the app reads artifacts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.errors import NotFoundError, ValidationError
+from rhinoapp.core.files import file_sha256
 from rhinoapp.core.workflow import JobKind
 from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
@@ -112,18 +112,10 @@ def run_task(request: JobRequest, *, context: TaskContext | None = None) -> Task
     tmp.mkdir(parents=True)
     try:
         summary = function(request, tmp, ctx)
-        files = tuple(sorted((p.relative_to(tmp).as_posix(), _sha256(p)) for p in tmp.rglob("*") if p.is_file()))
+        files = tuple(sorted((p.relative_to(tmp).as_posix(), file_sha256(p)) for p in tmp.rglob("*") if p.is_file()))
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _log.info("job %s attempt %d staged %d file(s)", request.job_id, request.attempt, len(files))
     return TaskResult(str(final), files, tuple(sorted(summary.items())))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -81,6 +81,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.files import atomic_write
 from rhinoapp.rhinomanometry.columns import Column, parse_date, parse_number, recognise, split_line
 from rhinoapp.rhinomanometry.model import (
     Measurement,
@@ -146,8 +147,8 @@ def write_csv(measurement: Measurement) -> str:
 
 
 def write_csv_file(measurement: Measurement, path: str | PathLike[str]) -> None:
-    """Write :func:`write_csv` text to ``path`` as UTF-8."""
-    Path(path).write_text(write_csv(measurement), encoding="utf-8", newline="\n")
+    """Write :func:`write_csv` text to ``path`` as UTF-8, atomically."""
+    atomic_write(Path(path), write_csv(measurement).encode("utf-8"))
 
 
 def _metadata_value(key: str, value: str, where: str) -> Any:

@@ -16,14 +16,10 @@ False
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import enum
-import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from rhinoapp.core.jsonable import to_jsonable
 from rhinoapp.rhinomanometry.classification import ObstructionClass, ObstructionClasses
 from rhinoapp.rhinomanometry.model import Metadata, Phase, Side
 from rhinoapp.rhinomanometry.rohrer import RohrerFit
@@ -37,7 +33,6 @@ __all__ = [
     "Statistic",
     "TotalResult",
     "Value",
-    "to_jsonable",
 ]
 
 
@@ -181,30 +176,3 @@ class AnalysisResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready nested dict (enums as values, NaN as None, dates as ISO text)."""
         return to_jsonable(self)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert results (dataclasses, enums, numpy numbers, dates) to JSON-ready data.
-
-    Examples
-    --------
-    >>> to_jsonable({Side.LEFT: (Phase.ACCELERATING_INSPIRATION, float("nan"))})
-    {'left': ['accelerating inspiration', None]}
-    """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value

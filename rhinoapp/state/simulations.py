@@ -31,6 +31,7 @@ import param
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
 from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmProfile
 from rhinoapp.core.errors import NotFoundError, RhinoappError
+from rhinoapp.core.jsonable import finite_or_none as _number
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary, format_duration
@@ -156,14 +157,6 @@ class ResultRow:
     text: str
     reference: HealthyRange | None = None
     verdict: str = ""
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -1,30 +1,19 @@
-"""Atomic artifact files: write to a temporary file in the same folder, then rename into place."""
+"""Artifact files published with their database records, all or nothing.
+
+The bytes of every file are written by :func:`rhinoapp.core.files.stage` (temporary file beside
+the target, on disk); this module renames a set of them into place together with the records.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import hashlib
 import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.files import Content, WrittenFile, stage
 
-__all__ = ["WrittenFile", "atomic_publish", "atomic_publish_many", "atomic_write", "check_artifact_name", "file_sha256", "staged_file"]
-
-_CHUNK = 1 << 20
-
-
-@dataclasses.dataclass(frozen=True)
-class WrittenFile:
-    """A file that has been published: its path, digest and size."""
-
-    path: Path
-    sha256: str
-    size_bytes: int
+__all__ = ["atomic_publish", "atomic_publish_many", "check_artifact_name"]
 
 
 def check_artifact_name(name: str) -> PurePosixPath:
@@ -48,74 +37,9 @@ def check_artifact_name(name: str) -> PurePosixPath:
     return path
 
 
-class _HashingWriter:
-    """A binary file object that hashes and counts what is written through it."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self._handle.write(data)
-
-
-@contextlib.contextmanager
-def staged_file(target: Path) -> Iterator[tuple[Path, _HashingWriter]]:
-    """Yield a temporary path beside ``target`` and a hashing writer for it.
-
-    The caller publishes it with ``os.replace``; on any exception the temporary file is removed
-    and ``target`` is untouched.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            writer = _HashingWriter(handle)
-            yield tmp, writer
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write(target: Path, content: bytes | Callable[[BinaryIO], None]) -> WrittenFile:
-    """Write ``content`` to ``target`` atomically and return its digest.
-
-    Parameters
-    ----------
-    target
-        Final path; its folder is created when missing.
-    content
-        The bytes, or a function that writes them to the binary file object it is given.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> atomic_write(folder / "a.txt", b"abc").sha256[:12]
-    'ba7816bf8f01'
-    """
-    with staged_file(target) as (tmp, writer):
-        if callable(content):
-            content(writer)  # type: ignore[arg-type]
-        else:
-            writer.write(content)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return WrittenFile(target, writer.digest.hexdigest(), writer.size)
-
-
 def atomic_publish(
     target: Path,
-    content: bytes | Callable[[BinaryIO], None],
+    content: Content,
     *,
     record: Callable[[WrittenFile], None],
     confirm: Callable[[], None],
@@ -130,7 +54,7 @@ def atomic_publish(
 
 
 def atomic_publish_many(
-    files: Sequence[tuple[Path, bytes | Callable[[BinaryIO], None]]],
+    files: Sequence[tuple[Path, Content]],
     *,
     record: Callable[[list[WrittenFile]], None],
     confirm: Callable[[], None],
@@ -156,12 +80,8 @@ def atomic_publish_many(
     staged: list[tuple[Path, Path, WrittenFile]] = []
     try:
         for target, content in files:
-            with staged_file(target) as (tmp, writer):
-                if callable(content):
-                    content(writer)  # type: ignore[arg-type]
-                else:
-                    writer.write(content)
-            staged.append((target, tmp, WrittenFile(target, writer.digest.hexdigest(), writer.size)))
+            tmp, written = stage(target, content)
+            staged.append((target, tmp, written))
         record([written for _, _, written in staged])
     except BaseException:
         for _, tmp, _ in staged:
@@ -191,12 +111,3 @@ def atomic_publish_many(
             if backup is not None:
                 backup.unlink(missing_ok=True)
     return [written for _, _, written in staged]
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

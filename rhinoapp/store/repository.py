@@ -1,7 +1,8 @@
-"""User-scoped access to projects, their artifacts and job records.
+"""User-scoped access to projects, their artifacts and the workflow status of their jobs.
 
 A :class:`ProjectRepository` is bound to one owner; every query filters by that owner, so one
-user can never see, change or delete another user's projects, even by guessing an id.
+user can never see, change or delete another user's projects, even by guessing an id. It reads
+job records for the workflow status; :class:`~rhinoapp.store.jobs.JobStore` is their only writer.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import os
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
+from rhinoapp.core.files import Content, WrittenFile
 from rhinoapp.core.project import Project, validate_description, validate_name
 from rhinoapp.core.workflow import (
     JobState,
@@ -34,7 +35,7 @@ from rhinoapp.core.workflow import (
     optional_inputs,
     required_inputs,
 )
-from rhinoapp.store.artifacts import WrittenFile, atomic_publish_many, check_artifact_name
+from rhinoapp.store.artifacts import atomic_publish_many, check_artifact_name
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import ArtifactRow, JobRow, ProjectRow, utcnow
 
@@ -77,7 +78,7 @@ def _project(row: ProjectRow) -> Project:
 
 
 class ProjectRepository:
-    """Projects, artifacts and job records of one owner.
+    """Projects and artifacts of one owner, and the status its jobs give the workflow steps.
 
     Examples
     --------
@@ -209,7 +210,7 @@ class ProjectRepository:
         project_id: str,
         step: Step,
         name: str,
-        content: bytes | Callable[[BinaryIO], None],
+        content: Content,
         *,
         job_id: str | None = None,
         inputs: Mapping[Step, str] | None = None,
@@ -218,7 +219,7 @@ class ProjectRepository:
 
         ``inputs`` defaults to the current digests of the step's inputs. The file is written to
         a temporary path and renamed into place inside the database transaction (see
-        :func:`~rhinoapp.store.artifacts.atomic_publish`); if either fails, the previous artifact
+        :func:`~rhinoapp.store.artifacts.atomic_publish_many`); if either fails, the previous artifact
         (file and record) stays as it was.
         """
         return self.write_artifacts(project_id, step, {name: content}, job_id=job_id, inputs=inputs)[0]
@@ -227,7 +228,7 @@ class ProjectRepository:
         self,
         project_id: str,
         step: Step,
-        files: Mapping[str, bytes | Callable[[BinaryIO], None]],
+        files: Mapping[str, Content],
         *,
         job_id: str | None = None,
         inputs: Mapping[Step, str] | None = None,
@@ -278,31 +279,6 @@ class ProjectRepository:
             query = query.where(ArtifactRow.step == step.value)
         with self._session() as session:
             return [self._artifact(r) for r in session.scalars(query.order_by(ArtifactRow.name))]
-
-    # -- jobs -------------------------------------------------------------------------------
-    def add_job(self, project_id: str, step: Step, *, state: JobState = JobState.QUEUED, message: str = "") -> str:
-        """Record a new job of ``step`` and return its id."""
-        job_id = uuid.uuid4().hex
-        with self._session() as session, session.begin():
-            self._owned(session, project_id)
-            session.add(JobRow(id=job_id, project_id=project_id, step=step.value, state=state.value,
-                               submitted_at=utcnow(), message=message))
-        return job_id
-
-    def set_job_state(self, job_id: str, state: JobState, *, message: str = "") -> None:
-        """Move a job record to ``state`` with a message (the error text for errors)."""
-        with self._session() as session, session.begin():
-            row = session.scalar(
-                sa.select(JobRow).join(ProjectRow).where(JobRow.id == job_id, ProjectRow.owner == self.owner)
-            )
-            if row is None:
-                raise NotFoundError(f"No job {job_id!r} for user {self.owner!r}.")
-            now = utcnow()
-            if state is JobState.RUNNING and row.started_at is None:
-                row.started_at = now
-            if not state.is_active:
-                row.finished_at = now
-            row.state, row.message = state.value, message
 
     # -- workflow status --------------------------------------------------------------------
     def step_outputs(self, project_id: str) -> dict[Step, StepOutput]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import CT_METADATA_FORMAT, CTVolume, ct_metadata_grid
-from rhinoapp.core.files import atomic_write_bytes as atomic_bytes
+from rhinoapp.core.files import atomic_write
 from rhinoapp.volumes.nifti import nifti_bytes, read_nifti
 from rhinoapp.volumes.nrrd import read_nrrd, write_nrrd
 
@@ -79,7 +79,7 @@ def write_volume(volume: CTVolume, path: Path) -> Path:
         return write_nrrd(volume, Path(path))
     if kind is not VolumeFormat.NIFTI:
         raise ValidationError(f"{Path(path).name}: choose a .nii, .nii.gz, .nrrd or .nhdr file name.")
-    atomic_bytes(Path(path), nifti_bytes(volume, compress=str(path).lower().endswith(".gz")))
+    atomic_write(Path(path), nifti_bytes(volume, compress=str(path).lower().endswith(".gz")))
     return Path(path)
 
 

@@ -15,12 +15,9 @@ import nibabel as nib
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.volume import CTVolume, ImageGeometry
+from rhinoapp.core.volume import CTVolume, ImageGeometry, lps_ras_affine
 
 __all__ = ["from_nifti_image", "nifti_bytes", "read_nifti", "read_nifti_bytes", "to_nifti_image"]
-
-_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
 
 def to_nifti_image(volume: CTVolume) -> nib.Nifti1Image:
     """A NIfTI-1 image of ``volume`` with its RAS affine (sform and qform, code 1).
@@ -82,20 +79,8 @@ def from_nifti_image(image: nib.Nifti1Image | nib.Nifti2Image) -> CTVolume:
         raise ValidationError(f"the NIfTI image has {data.ndim} dimensions {data.shape}; a CT volume has 3.")
     if np.issubdtype(data.dtype, np.floating) and not np.issubdtype(header.get_data_dtype(), np.floating):
         data = data.astype(np.float32)  # scaled integers (scl_slope / scl_inter)
-    return CTVolume(np.ascontiguousarray(data.transpose(2, 1, 0)), _geometry(_RAS_TO_LPS @ affine, data.shape))
-
-
-def _geometry(affine_lps: np.ndarray, shape_ijk: tuple[int, ...]) -> ImageGeometry:
-    matrix = affine_lps[:3, :3]
-    spacing = np.linalg.norm(matrix, axis=0)
-    if np.any(spacing <= 0):
-        raise ValidationError("the affine has a zero-length axis; the file is damaged.")
-    direction = matrix / spacing
-    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-4):
-        raise ValidationError("the affine is sheared (its axes are not perpendicular); rhinoapp needs an orthogonal "
-                              "grid. Resample the volume (e.g. with ITK or 3D Slicer) and import it again.")
-    nk, nj, ni = shape_ijk[2], shape_ijk[1], shape_ijk[0]
-    return ImageGeometry((nk, nj, ni), tuple(spacing), tuple(affine_lps[:3, 3]), tuple(direction.ravel()))
+    geometry = ImageGeometry.from_affine_lps(lps_ras_affine(affine), data.shape[::-1])
+    return CTVolume(np.ascontiguousarray(data.transpose(2, 1, 0)), geometry)
 
 
 def read_nifti(path: Path) -> CTVolume:

@@ -8,8 +8,9 @@ orientation and is refused, as are non-spatial axes (vectors, time).
 
 from __future__ import annotations
 
+import functools
 import io
-import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import nrrd
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.volume import CTVolume, ImageGeometry
-from rhinoapp.core.files import atomic_write_bytes as atomic_bytes
+from rhinoapp.core.files import atomic_write
+from rhinoapp.core.volume import LPS_RAS_SIGNS, CTVolume, ImageGeometry
 
 __all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrrd"]
 
@@ -27,8 +28,8 @@ __all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrr
 _SPACES = {
     "left-posterior-superior": (1.0, 1.0, 1.0),
     "lps": (1.0, 1.0, 1.0),
-    "right-anterior-superior": (-1.0, -1.0, 1.0),
-    "ras": (-1.0, -1.0, 1.0),
+    "right-anterior-superior": LPS_RAS_SIGNS,
+    "ras": LPS_RAS_SIGNS,
     "left-anterior-superior": (1.0, -1.0, 1.0),
     "las": (1.0, -1.0, 1.0),
 }
@@ -76,14 +77,15 @@ def write_nrrd(volume: CTVolume, path: Path, *, encoding: str = "gzip") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() != ".nhdr":
-        atomic_bytes(path, nrrd_bytes(volume, encoding=encoding))
+        atomic_write(path, nrrd_bytes(volume, encoding=encoding))
         return path
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".nrrd-") as staging:
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".nrrd-") as staging:  # pynrrd names the data file
         staged = Path(staging, path.name)
         data = np.ascontiguousarray(volume.hu).astype(np.dtype(volume.hu.dtype).newbyteorder("<"), copy=False)
         nrrd.write(str(staged), data, _header(volume, encoding), detached_header=True, index_order="C")
         for produced in sorted(Path(staging).iterdir(), key=lambda p: p.suffix == ".nhdr"):
-            os.replace(produced, path.parent / produced.name)  # data file first, then the header
+            with produced.open("rb") as source:  # data file first, then the header
+                atomic_write(path.parent / produced.name, functools.partial(shutil.copyfileobj, source))
     return path
 
 

@@ -21,17 +21,6 @@ def test_json_and_csv_are_written_atomically(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o644
 
 
-def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
-    target = io.write_bytes(tmp_path / "a.txt", b"old")
-    try:
-        with io._staged(target) as temporary:
-            temporary.write_bytes(b"half")
-            raise RuntimeError("disk full")
-    except RuntimeError:
-        pass
-    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
-
-
 def test_image_keeps_the_ct_coordinates(tmp_path: Path) -> None:
     from vtkmodules.vtkIOXML import vtkXMLImageDataReader
 

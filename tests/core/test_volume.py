@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
-from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
+from rhinoapp.core.volume import (
+    LPS_RAS_SIGNS,
+    AirwayLabel,
+    CTVolume,
+    ImageGeometry,
+    LabelMap,
+    lps_ras_affine,
+)
 
 
 def test_index_to_physical_follows_direction_columns() -> None:
@@ -55,3 +62,31 @@ def test_volume_and_labels_check_their_arrays() -> None:
         LabelMap(np.zeros((2, 2, 2)), g)
     with pytest.raises(ValidationError, match="numpy array"):
         CTVolume([[[0]]], ImageGeometry((1, 1, 1)))  # type: ignore[arg-type]
+
+
+def test_lps_ras_conversion_is_its_own_inverse_and_negates_x_and_y() -> None:
+    geometry = ImageGeometry((3, 4, 5), (0.5, 0.6, 2.0), (10.0, -20.0, 30.0), (0, -1, 0, 1, 0, 0, 0, 0, 1))
+    ras = geometry.affine_ras
+    assert np.array_equal(ras[:3], geometry.affine_lps[:3] * np.asarray(LPS_RAS_SIGNS)[:, None])
+    assert ras[:3, 3].tolist() == [-10.0, 20.0, 30.0] and ras[3].tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert np.array_equal(lps_ras_affine(ras), geometry.affine_lps)
+    assert lps_ras_affine(ras[:3]).shape == (3, 4)  # a 3x4 affine too
+    point_lps = geometry.index_to_physical((1, 2, 1))
+    assert np.allclose(ras @ [1, 2, 1, 1], [*(point_lps * LPS_RAS_SIGNS), 1.0])
+    with pytest.raises(ValidationError):
+        lps_ras_affine(np.eye(3))
+
+
+def test_geometry_from_an_affine_round_trips_and_refuses_shear() -> None:
+    geometry = ImageGeometry((3, 4, 5), (0.5, 0.6, 2.0), (10.0, -20.0, 30.0), (0, -1, 0, 1, 0, 0, 0, 0, 1))
+    back = ImageGeometry.from_affine_lps(geometry.affine_lps, geometry.shape)
+    assert back.shape == geometry.shape and np.allclose(back.spacing_mm, geometry.spacing_mm)
+    assert np.allclose(back.origin_mm, geometry.origin_mm) and np.allclose(back.direction, geometry.direction)
+    sheared = np.eye(4)
+    sheared[0, 1] = 0.5
+    with pytest.raises(ValidationError, match="sheared"):
+        ImageGeometry.from_affine_lps(sheared, (2, 2, 2))
+    flat = np.eye(4)
+    flat[2, 2] = 0.0
+    with pytest.raises(ValidationError, match="zero-length"):
+        ImageGeometry.from_affine_lps(flat, (2, 2, 2))

@@ -1,4 +1,7 @@
-"""Atomic artifact files: a failure never leaves a partial file or damages the previous one."""
+"""Artifacts published with their records: a failure never leaves a partial file or damages the previous one.
+
+The atomic writer itself is tested in tests/core/test_files.py.
+"""
 
 from __future__ import annotations
 
@@ -9,58 +12,13 @@ from pathlib import Path
 import pytest
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.files import atomic_write, file_sha256
 from rhinoapp.core.workflow import Step
-from rhinoapp.store.artifacts import atomic_write, check_artifact_name, file_sha256
+from rhinoapp.store.artifacts import check_artifact_name
 
 
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
-
-
-def test_atomic_write_records_digest_and_size(tmp_path: Path) -> None:
-    written = atomic_write(tmp_path / "sub" / "a.bin", b"x" * 1000)
-    assert written.path.read_bytes() == b"x" * 1000
-    assert written.sha256 == hashlib.sha256(b"x" * 1000).hexdigest() == file_sha256(written.path)
-    assert written.size_bytes == 1000
-
-
-def test_streaming_writer(tmp_path: Path) -> None:
-    def produce(handle) -> None:
-        for i in range(5):
-            handle.write(bytes([i]) * 10)
-
-    written = atomic_write(tmp_path / "s.bin", produce)
-    assert written.size_bytes == 50 and written.sha256 == file_sha256(written.path)
-
-
-def test_failure_while_writing_keeps_the_previous_file(tmp_path: Path) -> None:
-    target = tmp_path / "fields.vti"
-    atomic_write(target, b"version 1")
-
-    def fail_half_way(handle) -> None:
-        handle.write(b"version 2, partial")
-        raise RuntimeError("disk full")
-
-    with pytest.raises(RuntimeError, match="disk full"):
-        atomic_write(target, fail_half_way)
-    assert target.read_bytes() == b"version 1"
-    assert leftovers(tmp_path) == []
-
-
-def test_failure_between_temporary_write_and_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "airway.stl"
-    atomic_write(target, b"old surface")
-
-    def broken_replace(src, dst) -> None:
-        assert Path(src).read_bytes() == b"new surface"  # the temporary file was complete
-        raise OSError("power cut before rename")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="power cut"):
-        atomic_write(target, b"new surface")
-    monkeypatch.undo()
-    assert target.read_bytes() == b"old surface"
-    assert leftovers(tmp_path) == []
 
 
 def test_repository_failure_before_rename_keeps_file_and_record(repo, monkeypatch: pytest.MonkeyPatch) -> None:

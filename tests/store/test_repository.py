@@ -8,8 +8,9 @@ import pytest
 
 from rhinoapp.config import Settings
 from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
-from rhinoapp.core.workflow import JobState, Step, StepStatus
+from rhinoapp.core.workflow import JobKind, JobState, Step, StepStatus
 from rhinoapp.store import ProjectRepository, open_store, output_digest
+from rhinoapp.store.jobs import JobStore
 
 
 def test_round_trip_survives_reopening(settings: Settings) -> None:
@@ -38,22 +39,26 @@ def test_names_are_unique_per_owner_ignoring_case(store) -> None:
 
 def test_every_query_is_scoped_to_the_owner(store) -> None:
     mine, theirs = ProjectRepository(store, owner="dr-a"), ProjectRepository(store, owner="dr-b")
+    jobs = JobStore(store)
     secret = theirs.create("Their case")
-    job = theirs.add_job(secret.id, Step.DICOM)
+    job = jobs.create(owner="dr-b", project_id=secret.id, kind=JobKind.SEGMENTATION, profile="local")
     assert mine.list_projects() == []
     assert mine.statuses([secret.id])[secret.id][Step.DICOM].status is StepStatus.POSSIBLE
+    assert theirs.statuses([secret.id])[secret.id][Step.GEOMETRY].status is StepStatus.IN_PROGRESS
+    assert mine.statuses([secret.id])[secret.id][Step.GEOMETRY].status is not StepStatus.IN_PROGRESS
     assert mine.artifacts(secret.id) == [] and mine.last_activity([secret.id]) == {}
     for attempt in (
         lambda: mine.get(secret.id),
         lambda: mine.update(secret.id, name="Stolen"),
         lambda: mine.delete(secret.id),
         lambda: mine.write_artifact(secret.id, Step.DICOM, "volume/ct.json", b"x"),
-        lambda: mine.add_job(secret.id, Step.DICOM),
-        lambda: mine.set_job_state(job, JobState.ERROR),
+        lambda: jobs.create(owner="dr-a", project_id=secret.id, kind=JobKind.SEGMENTATION, profile="local"),
+        lambda: jobs.get(job.id, owner="dr-a"),
     ):
         with pytest.raises(NotFoundError):
             attempt()
     assert theirs.get(secret.id).name == "Their case"
+    assert jobs.recent(owner="dr-a") == [] and jobs.get(job.id, owner="dr-b").state is JobState.QUEUED
     assert not (store.projects_dir / secret.id).exists()
 
 
@@ -72,7 +77,7 @@ def test_rename_and_search(repo) -> None:
 def test_delete_removes_records_and_files(repo, store) -> None:
     project = repo.create("Case 1")
     repo.write_artifact(project.id, Step.DICOM, "volume/ct.json", b"{}")
-    repo.add_job(project.id, Step.GEOMETRY)
+    JobStore(store).create(owner=repo.owner, project_id=project.id, kind=JobKind.SEGMENTATION, profile="local")
     repo.delete(project.id)
     assert repo.list_projects() == []
     assert list(store.projects_dir.iterdir()) == []
@@ -81,19 +86,23 @@ def test_delete_removes_records_and_files(repo, store) -> None:
             assert connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() == 0
 
 
-def test_status_follows_artifacts_and_jobs(repo) -> None:
+def test_status_follows_artifacts_and_jobs(repo, store) -> None:
     project = repo.create("Case 1")
+    jobs = JobStore(store)
+
+    def segmentation() -> str:
+        return jobs.create(owner=repo.owner, project_id=project.id, kind=JobKind.SEGMENTATION, profile="local").id
 
     def status(step: Step) -> StepStatus:
         return repo.statuses([project.id])[project.id][step].status
 
     repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", b"ct v1")
     assert (status(Step.DICOM), status(Step.GEOMETRY)) == (StepStatus.DONE, StepStatus.POSSIBLE)
-    job = repo.add_job(project.id, Step.GEOMETRY)
+    job = segmentation()
     assert status(Step.GEOMETRY) is StepStatus.IN_PROGRESS
-    repo.set_job_state(job, JobState.RUNNING)
+    jobs.set_state(job, JobState.RUNNING)
     repo.write_artifact(project.id, Step.GEOMETRY, "geometry/default/labels.nii.gz", b"labels", job_id=job)
-    repo.set_job_state(job, JobState.DONE)
+    jobs.set_state(job, JobState.DONE)
     assert status(Step.GEOMETRY) is StepStatus.DONE and status(Step.SIMULATION) is StepStatus.POSSIBLE
     [geometry] = repo.artifacts(project.id, Step.GEOMETRY)
     assert geometry.job_id == job
@@ -101,8 +110,12 @@ def test_status_follows_artifacts_and_jobs(repo) -> None:
     repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", b"ct v2")  # a new CT
     state = repo.statuses([project.id])[project.id][Step.GEOMETRY]
     assert (state.status, state.outdated) == (StepStatus.POSSIBLE, True)
-    failed = repo.add_job(project.id, Step.GEOMETRY)
-    repo.set_job_state(failed, JobState.ERROR, message="No air found below -550 HU.")
+    failed = segmentation()
+    jobs.set_state(failed, JobState.ERROR, message="No air found below -550 HU.")
+    state = repo.statuses([project.id])[project.id][Step.GEOMETRY]
+    assert (state.status, state.message) == (StepStatus.ERROR, "No air found below -550 HU.")
+    # a worker's late "running" after the error does not make the step look busy again
+    assert not jobs.set_state(failed, JobState.RUNNING)
     state = repo.statuses([project.id])[project.id][Step.GEOMETRY]
     assert (state.status, state.message) == (StepStatus.ERROR, "No air found below -550 HU.")
 
@@ -116,13 +129,14 @@ def test_partly_rewritten_output_is_outdated(repo) -> None:
     assert repo.statuses([project.id])[project.id][Step.GEOMETRY].outdated
 
 
-def test_last_activity_and_job_times(repo) -> None:
+def test_last_activity_and_job_times(repo, store) -> None:
     project = repo.create("Case 1")
     before = repo.last_activity([project.id])[project.id]
-    job = repo.add_job(project.id, Step.DICOM)
-    repo.set_job_state(job, JobState.DONE)
+    jobs = JobStore(store)
+    job = jobs.create(owner=repo.owner, project_id=project.id, kind=JobKind.SEGMENTATION, profile="local")
+    jobs.set_state(job.id, JobState.DONE)
     after = repo.last_activity([project.id])[project.id]
-    assert after >= before and after.tzinfo == dt.timezone.utc
+    assert after >= before and after.tzinfo == dt.timezone.utc and after == jobs.get(job.id).finished_at
 
 
 def test_bad_ids(repo) -> None:

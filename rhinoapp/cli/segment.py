@@ -48,16 +48,8 @@ def _read(args: argparse.Namespace) -> Any:
         raise ValidationError(f"{path} does not exist; give a DICOM folder, a NIfTI or an NRRD file")
     if path.is_file() and format_of(path) is not None:
         return read_volume(path)
-    from rhinoapp.dicom import (
-        Deidentifier,
-        DeidentOptions,
-        TiltPolicy,
-        UploadLimits,
-        assemble_volume,
-        load_upload,
-        read_upload,
-        select_series,
-    )
+    from rhinoapp.dicom import DeidentOptions, Deidentifier, TiltPolicy, UploadLimits, assemble_volume
+    from rhinoapp.dicom import load_upload, read_upload, select_series
 
     key = secrets.token_bytes(32)  # UIDs are only mapped in memory here: a throw-away key
     blobs = read_upload([path], UploadLimits.from_megabytes(settings_from(args).max_upload_mb))
@@ -81,13 +73,7 @@ def _options(args: argparse.Namespace) -> Any:
 def _segment(args: argparse.Namespace) -> int:
     from rhinoapp.core.layout import GeometryFolder
     from rhinoapp.core.volume import CTVolume
-    from rhinoapp.geometry import (
-        GeometryReport,
-        SurfaceOptions,
-        build_geometry,
-        write_stl,
-        write_vtp,
-    )
+    from rhinoapp.geometry import GeometryReport, SurfaceOptions, build_geometry, write_stl, write_vtp
     from rhinoapp.segmentation import segment_airway
     from rhinoapp.store.artifacts import atomic_write
     from rhinoapp.volumes.nifti import to_nifti_image

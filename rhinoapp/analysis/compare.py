@@ -17,10 +17,13 @@ from typing import Any, ClassVar
 
 from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.core.documents import document_bytes, parse_document, require
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
 
 __all__ = ["Comparison", "ComparisonRow", "compare_with_rhinomanometry"]
+
+_WHAT = ProjectLayout().comparison.name  # the document's file name, for messages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +107,7 @@ class Comparison:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Comparison:
         """The comparison in a decoded ``comparison.json``."""
-        require(document, ("run_id", "rows"), what="comparison.json", expected_format=cls.FORMAT)
+        require(document, ("run_id", "rows"), what=_WHAT, expected_format=cls.FORMAT)
         try:
             rows = tuple(ComparisonRow(**row) for row in document["rows"])
         except TypeError as error:
@@ -115,7 +118,7 @@ class Comparison:
     @classmethod
     def from_json(cls, data: bytes | str) -> Comparison:
         """Read ``comparison.json`` bytes."""
-        return cls.from_document(parse_document(data, what="comparison.json"))
+        return cls.from_document(parse_document(data, what=_WHAT))
 
     def to_json(self) -> bytes:
         """The ``comparison.json`` bytes."""

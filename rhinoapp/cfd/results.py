@@ -15,12 +15,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
 from rhinoapp.core.documents import document_bytes, parse_document, require
+from rhinoapp.core.layout import SimulationFolder
 
 __all__ = ["SimulationResults"]
+
+_WHAT = SimulationFolder(PurePosixPath()).results.name  # the document's file name, for messages
 
 
 def _number(value: Any) -> float | None:
@@ -51,7 +55,7 @@ class SimulationResults:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> SimulationResults:
         """The results in a decoded ``results.json``; ValidationError without a pressure drop or flows."""
-        require(document, ("pressure_drop_pa", "flow_ml_s"), what="results.json")
+        require(document, ("pressure_drop_pa", "flow_ml_s"), what=_WHAT)
         flows = document.get("flow_ml_s") or {}
         converged = document.get("converged")
         return cls(_number(document["pressure_drop_pa"]), _number(flows.get("total")), _number(flows.get("left")),
@@ -68,7 +72,7 @@ class SimulationResults:
     @classmethod
     def from_json(cls, data: bytes | str) -> SimulationResults:
         """Read ``results.json`` bytes."""
-        return cls.from_document(parse_document(data, what="results.json"))
+        return cls.from_document(parse_document(data, what=_WHAT))
 
     def to_json(self) -> bytes:
         """The ``results.json`` bytes."""

@@ -27,8 +27,11 @@ import numpy as np
 
 from rhinoapp.core.documents import document_bytes, parse_document, require
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.layout import ProjectLayout
 
 __all__ = ["CT_METADATA_FORMAT", "AirwayLabel", "CTMetadata", "CTVolume", "ImageGeometry", "LabelMap", "ct_metadata_grid"]
+
+_WHAT = ProjectLayout().ct_metadata.name  # the document's file name, for messages
 
 _ORTHONORMAL_TOLERANCE = 1e-4
 
@@ -192,7 +195,7 @@ class CTMetadata:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> CTMetadata:
         """The metadata in a decoded ``ct.json``; ValidationError when entries are missing."""
-        require(document, ("dimensions_ijk", "spacing_mm"), what="ct.json", expected_format=CT_METADATA_FORMAT)
+        require(document, ("dimensions_ijk", "spacing_mm"), what=_WHAT, expected_format=CT_METADATA_FORMAT)
         assembly = document.get("assembly") or {}
         notes = (*assembly.get("notes", ()), *document.get("notes", ()))
         return cls(tuple(int(v) for v in document["dimensions_ijk"]), tuple(float(v) for v in document["spacing_mm"]),
@@ -206,7 +209,7 @@ class CTMetadata:
     @classmethod
     def from_json(cls, data: bytes | str) -> CTMetadata:
         """Read ``ct.json`` bytes."""
-        return cls.from_document(parse_document(data, what="ct.json"))
+        return cls.from_document(parse_document(data, what=_WHAT))
 
     def to_json(self) -> bytes:
         """The ``ct.json`` bytes."""

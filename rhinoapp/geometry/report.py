@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 from rhinoapp.core.documents import document_bytes, parse_document, require
+from rhinoapp.core.layout import GeometryFolder
 from rhinoapp.core.errors import ValidationError
 
 __all__ = ["GeometryReport"]
+
+_WHAT = GeometryFolder(PurePosixPath()).report.name  # the document's file name, for messages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +44,7 @@ class GeometryReport:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> GeometryReport:
         """The report in a decoded ``geometry.json``; ValidationError when a side's metrics are missing."""
-        require(document, ("left", "right"), what="geometry.json", expected_format=cls.FORMAT)
+        require(document, ("left", "right"), what=_WHAT, expected_format=cls.FORMAT)
         for side in ("left", "right"):
             metrics = document[side]
             if not isinstance(metrics, Mapping) or "volume_ml" not in metrics or "mcsa_cm2" not in metrics:
@@ -56,7 +60,7 @@ class GeometryReport:
     @classmethod
     def from_json(cls, data: bytes | str) -> GeometryReport:
         """Read ``geometry.json`` bytes."""
-        return cls.from_document(parse_document(data, what="geometry.json"))
+        return cls.from_document(parse_document(data, what=_WHAT))
 
     def to_json(self) -> bytes:
         """The ``geometry.json`` bytes."""

@@ -21,14 +21,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
 from rhinoapp.core.documents import document_bytes, parse_document, require
+from rhinoapp.core.layout import MeasurementFolder
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.rhinomanometry.results import AnalysisResult
 
 __all__ = ["RhinomanometryParameters"]
+
+_WHAT = MeasurementFolder(PurePosixPath()).parameters.name  # the document's file name, for messages
 
 
 def _number(value: Any) -> float | None:
@@ -61,7 +65,7 @@ class RhinomanometryParameters:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> RhinomanometryParameters:
         """The parameters in a decoded ``parameters.json``; ValidationError without sides."""
-        require(document, ("sides",), what="parameters.json")
+        require(document, ("sides",), what=_WHAT)
         if not isinstance(document["sides"], list):
             raise ValidationError("parameters.json: 'sides' must be a list: import the measurement again.")
         rohrer: dict[str, tuple[float, float]] = {}
@@ -85,7 +89,7 @@ class RhinomanometryParameters:
     @classmethod
     def from_json(cls, data: bytes | str) -> RhinomanometryParameters:
         """Read ``parameters.json`` bytes."""
-        return cls.from_document(parse_document(data, what="parameters.json"))
+        return cls.from_document(parse_document(data, what=_WHAT))
 
     def to_json(self) -> bytes:
         """The ``parameters.json`` bytes."""

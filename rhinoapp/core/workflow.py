@@ -10,6 +10,9 @@ record of each step. The rules:
 * an output whose recorded input digests still match the inputs is *done*;
 * an output made from inputs that changed since is *outdated*: *possible* again;
 * otherwise the step is *possible*.
+
+Diagnostics jobs (:attr:`JobKind.step` is None, e.g. the CT histogram) and auxiliary outputs
+(``ProjectLayout.is_auxiliary``) belong to no step: they never change a status.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
 
 __all__ = ["Comparison", "ComparisonRow", "compare_with_rhinomanometry"]
 
-_WHAT = ProjectLayout().comparison.name  # the document's file name, for messages
+_WHAT: str = ProjectLayout().comparison.name  # the document's file name, for messages
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ from rhinoapp.core.layout import SimulationFolder
 
 __all__ = ["SimulationResults"]
 
-_WHAT = SimulationFolder(PurePosixPath()).results.name  # the document's file name, for messages
+_WHAT: str = SimulationFolder(PurePosixPath()).results.name  # the document's file name, for messages
 
 
 def _number(value: Any) -> float | None:

@@ -71,22 +71,22 @@ class GeometryFolder(Generic[P]):
     @property
     def labels(self) -> P:
         """The label map (NIfTI, values of :class:`~rhinoapp.core.volume.AirwayLabel`)."""
-        return self.path / "labels.nii.gz"  # type: ignore[return-value]
+        return self.path / "labels.nii.gz"
 
     @property
     def stl(self) -> P:
         """The airway surface as binary STL."""
-        return self.path / "airway.stl"  # type: ignore[return-value]
+        return self.path / "airway.stl"
 
     @property
     def vtp(self) -> P:
         """The airway surface with its face labels (VTK XML poly data)."""
-        return self.path / "airway.vtp"  # type: ignore[return-value]
+        return self.path / "airway.vtp"
 
     @property
     def report(self) -> P:
         """The geometry report (metrics, options, openings; see ``rhinoapp.geometry.GeometryReport``)."""
-        return self.path / "geometry.json"  # type: ignore[return-value]
+        return self.path / "geometry.json"
 
     @property
     def files(self) -> tuple[P, P, P, P]:
@@ -109,27 +109,27 @@ class SimulationFolder(Generic[P]):
     @property
     def fields(self) -> P:
         """Flow fields on the lattice (VTK XML image data)."""
-        return self.path / "fields.vti"  # type: ignore[return-value]
+        return self.path / "fields.vti"
 
     @property
     def surface(self) -> P:
         """Wall surface with pressure and wall shear stress (VTK XML poly data)."""
-        return self.path / "surface.vtp"  # type: ignore[return-value]
+        return self.path / "surface.vtp"
 
     @property
     def results(self) -> P:
         """The clinical figures (see ``rhinoapp.cfd.SimulationResults``)."""
-        return self.path / "results.json"  # type: ignore[return-value]
+        return self.path / "results.json"
 
     @property
     def convergence(self) -> P:
         """The convergence history (CSV)."""
-        return self.path / "convergence.csv"  # type: ignore[return-value]
+        return self.path / "convergence.csv"
 
     @property
     def checkpoints(self) -> P:
         """Working checkpoints of a run in progress (never published)."""
-        return self.path / "checkpoints"  # type: ignore[return-value]
+        return self.path / "checkpoints"
 
     @property
     def files(self) -> tuple[P, P, P, P]:
@@ -146,12 +146,12 @@ class MeasurementFolder(Generic[P]):
     @property
     def recording(self) -> P:
         """The recording in rhinoapp's open CSV format."""
-        return self.path / "recording.csv"  # type: ignore[return-value]
+        return self.path / "recording.csv"
 
     @property
     def parameters(self) -> P:
         """The 4PR parameters (see ``rhinoapp.rhinomanometry.RhinomanometryParameters``)."""
-        return self.path / "parameters.json"  # type: ignore[return-value]
+        return self.path / "parameters.json"
 
     @property
     def files(self) -> tuple[P, P]:
@@ -172,68 +172,68 @@ class ProjectLayout(Generic[P]):
     @property
     def volume_dir(self) -> P:
         """The folder of the CT volume."""
-        return self.root / _VOLUME  # type: ignore[return-value]
+        return self.root / _VOLUME
 
     @property
     def ct_volume(self) -> P:
         """The CT volume in HU (NIfTI)."""
-        return self.volume_dir / "ct.nii.gz"  # type: ignore[return-value]
+        return self.volume_dir / "ct.nii.gz"
 
     @property
     def ct_metadata(self) -> P:
         """What the CT volume is and how it was made (see ``rhinoapp.core.volume.CTMetadata``)."""
-        return self.volume_dir / "ct.json"  # type: ignore[return-value]
+        return self.volume_dir / "ct.json"
 
     # -- Geometry step -------------------------------------------------------------------------
     def geometry(self, variant: str = "default") -> GeometryFolder[P]:
         """The folder of one geometry variant."""
-        return GeometryFolder(self.root / _GEOMETRY / _checked("variant", variant))  # type: ignore[arg-type]
+        return GeometryFolder(self.root / _GEOMETRY / _checked("variant", variant))
 
     # -- Simulation step -----------------------------------------------------------------------
     @property
     def simulations_dir(self) -> P:
         """The folder holding one folder per simulation run."""
-        return self.root / _SIMULATIONS  # type: ignore[return-value]
+        return self.root / _SIMULATIONS
 
     def simulation(self, run_id: str) -> SimulationFolder[P]:
         """The folder of one simulation run."""
-        return SimulationFolder(self.simulations_dir / _checked("run id", run_id))  # type: ignore[arg-type]
+        return SimulationFolder(self.simulations_dir / _checked("run id", run_id))
 
     # -- 4PR step ------------------------------------------------------------------------------
     def measurement(self, measurement_id: str) -> MeasurementFolder[P]:
         """The folder of one stored 4PR measurement."""
-        return MeasurementFolder(self.root / _RHINOMANOMETRY / _checked("measurement id", measurement_id))  # type: ignore[arg-type]
+        return MeasurementFolder(self.root / _RHINOMANOMETRY / _checked("measurement id", measurement_id))
 
     # -- Analysis step -------------------------------------------------------------------------
     @property
     def comparison(self) -> P:
         """The comparison of a simulation with the 4PR measurement (see ``rhinoapp.analysis``)."""
-        return self.root / _ANALYSIS / "comparison.json"  # type: ignore[return-value]
+        return self.root / _ANALYSIS / "comparison.json"
 
     # -- auxiliary outputs: never part of a step's output ---------------------------------------
     @property
     def auxiliary_dir(self) -> P:
         """The folder of diagnostics outputs (histograms, thumbnails, logs)."""
-        return self.root / _AUXILIARY  # type: ignore[return-value]
+        return self.root / _AUXILIARY
 
     @property
     def volume_histogram(self) -> P:
         """The HU histogram of the CT volume (the "check the CT volume" job)."""
-        return self.auxiliary_dir / "volume-histogram.json"  # type: ignore[return-value]
+        return self.auxiliary_dir / "volume-histogram.json"
 
     @property
     def thumbnails_dir(self) -> P:
         """Preview images."""
-        return self.auxiliary_dir / "thumbnails"  # type: ignore[return-value]
+        return self.auxiliary_dir / "thumbnails"
 
     @property
     def logs_dir(self) -> P:
         """Log files of jobs."""
-        return self.auxiliary_dir / "logs"  # type: ignore[return-value]
+        return self.auxiliary_dir / "logs"
 
     def staging(self, job_id: str) -> P:
         """The folder under which the attempts of a job stage their outputs."""
-        return self.root / _STAGING / job_id  # type: ignore[return-value]
+        return self.root / _STAGING / job_id
 
     # -- reading names back ----------------------------------------------------------------------
     @staticmethod

@@ -31,7 +31,7 @@ from rhinoapp.core.layout import ProjectLayout
 
 __all__ = ["CT_METADATA_FORMAT", "AirwayLabel", "CTMetadata", "CTVolume", "ImageGeometry", "LabelMap", "ct_metadata_grid"]
 
-_WHAT = ProjectLayout().ct_metadata.name  # the document's file name, for messages
+_WHAT: str = ProjectLayout().ct_metadata.name  # the document's file name, for messages
 
 _ORTHONORMAL_TOLERANCE = 1e-4
 

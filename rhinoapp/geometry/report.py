@@ -24,7 +24,7 @@ from rhinoapp.core.errors import ValidationError
 
 __all__ = ["GeometryReport"]
 
-_WHAT = GeometryFolder(PurePosixPath()).report.name  # the document's file name, for messages
+_WHAT: str = GeometryFolder(PurePosixPath()).report.name  # the document's file name, for messages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,3 +77,22 @@ class GeometryReport:
     def mcsa_cm2(self, side: str) -> float:
         """Minimal cross-sectional area of one side in cm^2."""
         return float(self.side(side)["mcsa_cm2"])
+
+    @property
+    def seeds_lps_mm(self) -> tuple[tuple[float, ...], ...]:
+        """The nostril seeds the segmentation used (LPS mm), empty when the report has none."""
+        return tuple(tuple(float(v) for v in seed) for seed in self.document.get("seeds_lps_mm") or ())
+
+    @property
+    def outlet_point_lps_mm(self) -> tuple[float, ...] | None:
+        """A point of the outlet plane (LPS mm), None when the report has none.
+
+        Examples
+        --------
+        >>> side = {"volume_ml": 1.0, "mcsa_cm2": 0.5}
+        >>> report = GeometryReport.from_document({"left": side, "right": side, "outlet": {"point_lps_mm": [0, 1, -6]}})
+        >>> report.outlet_point_lps_mm, report.seeds_lps_mm
+        ((0.0, 1.0, -6.0), ())
+        """
+        point = (self.document.get("outlet") or {}).get("point_lps_mm")
+        return tuple(float(v) for v in point) if point else None

@@ -32,7 +32,7 @@ from rhinoapp.rhinomanometry.results import AnalysisResult
 
 __all__ = ["RhinomanometryParameters"]
 
-_WHAT = MeasurementFolder(PurePosixPath()).parameters.name  # the document's file name, for messages
+_WHAT: str = MeasurementFolder(PurePosixPath()).parameters.name  # the document's file name, for messages
 
 
 def _number(value: Any) -> float | None:

@@ -249,13 +249,13 @@ class GeometryState(param.Parameterized):
             parameters["outlet_z_mm"] = float(self.outlet_z_mm)
         return parameters
 
-    def _adopt_automatic(self, report: Mapping[str, Any]) -> None:
+    def _adopt_automatic(self, report: GeometryReport) -> None:
         """Show the seeds and outlet a run found, as the starting point for a manual correction."""
         updates: dict[str, Any] = {}
-        seeds = report.get("seeds_lps_mm") or []
+        seeds = report.seeds_lps_mm
         if not self.manual_seeds and len(seeds) == 2:
-            updates.update(seed_left=tuple(float(v) for v in seeds[0]), seed_right=tuple(float(v) for v in seeds[1]))
-        point = (report.get("outlet") or {}).get("point_lps_mm")
+            updates.update(seed_left=seeds[0], seed_right=seeds[1])
+        point = report.outlet_point_lps_mm
         if not self.manual_outlet and point:
             updates["outlet_z_mm"] = float(point[2])
         self.param.update(**updates)

@@ -11,7 +11,6 @@ Options (all optional): ``variant`` (folder name, default ``default``), ``thresh
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ def segmentation_options(options: dict[str, Any]) -> Any:
 
 def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
     """Segment the airway of the project's CT volume and build its surface and cross-sections."""
-    from rhinoapp.geometry import SurfaceOptions, build_geometry, stl_bytes, vtp_bytes
+    from rhinoapp.geometry import GeometryReport, SurfaceOptions, build_geometry, stl_bytes, vtp_bytes
     from rhinoapp.segmentation import segment_airway
     from rhinoapp.volumes import read_volume
     from rhinoapp.volumes.nifti import to_nifti_image
@@ -77,8 +76,8 @@ def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dic
     folder.labels.write_bytes(gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
     folder.stl.write_bytes(stl_bytes(geometry.surface))
     folder.vtp.write_bytes(vtp_bytes(geometry.surface))
-    report = geometry.as_dict()
-    folder.report.write_text(json.dumps(report, indent=2) + "\n")
+    report = GeometryReport.from_document(geometry.as_dict())
+    folder.report.write_bytes(report.to_json())
     ctx.report(1.0, "done")
-    return {"left_volume_ml": report["left"]["volume_ml"], "right_volume_ml": report["right"]["volume_ml"],
-            "left_mcsa_cm2": report["left"]["mcsa_cm2"], "right_mcsa_cm2": report["right"]["mcsa_cm2"]}
+    return {"left_volume_ml": report.volume_ml("left"), "right_volume_ml": report.volume_ml("right"),
+            "left_mcsa_cm2": report.mcsa_cm2("left"), "right_mcsa_cm2": report.mcsa_cm2("right")}

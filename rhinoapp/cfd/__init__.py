@@ -17,9 +17,11 @@ from rhinoapp.cfd.config import (BackendName, Direction, Driving, LatticeParamet
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
 from rhinoapp.cfd.inputs import OpeningPlane, domain_from_labels, read_geometry_dir
+from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 
 __all__ = [
+    "SimulationResults",
     "BackendName",
     "Direction",
     "Driving",

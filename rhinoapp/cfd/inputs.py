@@ -27,6 +27,8 @@ from scipy import ndimage
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
+from rhinoapp.core.layout import GeometryFolder
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 
 __all__ = ["OpeningPlane", "domain_from_labels", "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
 
@@ -152,11 +154,10 @@ def write_label_nifti(path: Path, labels: LabelMap) -> Path:
 def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane]]:
     """The labels and opening planes of a geometry folder (``labels.nii.gz``, optional ``geometry.json``)."""
     folder = Path(folder)
-    labels_path = folder / "labels.nii.gz"
+    labels_path, meta_path = GeometryFolder(folder).labels, GeometryFolder(folder).report
     if not labels_path.is_file():
-        raise ValidationError(f"{folder} has no labels.nii.gz: give the folder `rhinoapp segment` wrote")
+        raise ValidationError(f"{folder} has no {labels_path.name}: give the folder `rhinoapp segment` wrote")
     planes: dict[Opening, OpeningPlane] = {}
-    meta_path = folder / "geometry.json"
     if meta_path.is_file():
         try:
             meta = json.loads(meta_path.read_text())

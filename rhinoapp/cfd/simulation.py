@@ -26,6 +26,7 @@ from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
+from rhinoapp.core.layout import SimulationFolder
 
 __all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "simulate", "sponge_relaxation_times"]
 
@@ -130,7 +131,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                                                                 physics.sponge_viscosity_factor))
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
                     steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps, units=units,
-                    checkpoint_dir=None if out_dir is None else Path(out_dir) / "checkpoints", progress=progress)
+                    checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints, progress=progress)
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(run.window)
@@ -158,10 +159,11 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
 
 def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.ndarray,
                   wall_values: dict[str, np.ndarray]) -> None:
-    """Write ``fields.vti``, ``surface.vtp``, ``convergence.csv`` and ``results.json`` into ``out_dir``."""
+    """Write the files of a run folder (:class:`~rhinoapp.core.layout.SimulationFolder`) into ``out_dir``."""
     from rhinoapp.cfd.surface import FACE_LABELS, airway_surface
 
     lattice, units = result.lattice, result.units
+    files = SimulationFolder(Path(out_dir))
     geometry = lattice.domain.geometry
     velocity_lps = geometry.direction_matrix @ result.velocity_m_s  # grid axes -> LPS components
     fields = {"pressure_pa": lattice.to_grid(result.pressure_pa).astype(np.float32),
@@ -169,16 +171,16 @@ def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.nda
               "fluid": lattice.domain.fluid.astype(np.uint8)}
     units_note = {"pressure_pa": "gauge pressure relative to ambient at the nostrils, Pa",
                   "velocity_m_s": "velocity in LPS components, m/s"}
-    io.write_image(out_dir / "fields.vti", geometry, fields, units_note)
+    io.write_image(files.fields, geometry, fields, units_note)
     surface = airway_surface(lattice, wall_cells, wall_values)
-    io.write_polydata(out_dir / "surface.vtp", surface,
+    io.write_polydata(files.surface, surface,
                       {"face_labels": ", ".join(f"{k}={v}" for k, v in FACE_LABELS.items())})
     scale_p = units.pressure_scale_pa
     scale_q = units.flow_scale_ml_s * (1.0 if result.direction is Direction.INSPIRATION else -1.0)
     rows = [(s.step, s.step * units.dt_s, s.pressure_drop * scale_p, s.flow * scale_q, s.flow_left * scale_q,
              s.flow_right * scale_q, s.flow_outlet * scale_q, s.max_speed * units.velocity_scale_m_s, s.mass_error)
             for s in result.outcome.history]
-    io.write_csv(out_dir / "convergence.csv", CONVERGENCE_COLUMNS,
+    io.write_csv(files.convergence, CONVERGENCE_COLUMNS,
                  [[f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows])
-    io.write_json(out_dir / "results.json", result.results)
+    io.write_json(files.results, result.results)
     _log.info("outputs written to %s", out_dir)

@@ -1,14 +1,13 @@
 """``rhinoapp import`` (a CT into a project) and ``rhinoapp deidentify`` (batch or stream, for data managers).
 
 Both de-identify every DICOM object in memory right after reading it; original files are never
-written. Only the volume (``volume/ct.nii.gz``) and its metadata (``volume/ct.json``) are stored
+written. Only the volume and its metadata (``ProjectLayout.ct_volume``, ``ct_metadata``) are stored
 by ``import``; ``deidentify`` writes de-identified DICOM files named by their new UIDs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -19,6 +18,8 @@ from rhinoapp.config import Settings
 from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.volume import CTMetadata, CTVolume
 from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import (
     BurnedInAnnotationError,
@@ -102,14 +103,15 @@ def _import(args: argparse.Namespace) -> int:
             if prepared is None:
                 return 0
             volume, metadata = prepared
-        files = {"volume/ct.nii.gz": nifti_bytes(volume),
-                 "volume/ct.json": (json.dumps(metadata, indent=2) + "\n").encode()}
+        typed = CTMetadata.from_document(metadata)
+        layout = ProjectLayout()
+        files = {str(layout.ct_volume): nifti_bytes(volume), str(layout.ct_metadata): typed.to_json()}
         repo.write_artifacts(project_id, Step.DICOM, files)
-        logger.info("project %s: stored a CT volume of %s voxels", project_id, "x".join(map(str, metadata["dimensions_ijk"])))
-        size = "x".join(map(str, metadata["dimensions_ijk"]))
-        spacing = " x ".join(f"{v:.3g}" for v in metadata["spacing_mm"])
-        out(f"imported {metadata['source']} volume {size} voxels, {spacing} mm into project {repo.get(project_id).name}")
-        for note in metadata.get("assembly", {}).get("notes", []) + metadata.get("notes", []):
+        size = "x".join(map(str, typed.dimensions_ijk))
+        logger.info("project %s: stored a CT volume of %s voxels", project_id, size)
+        spacing = " x ".join(f"{v:.3g}" for v in typed.spacing_mm)
+        out(f"imported {typed.source} volume {size} voxels, {spacing} mm into project {repo.get(project_id).name}")
+        for note in typed.notes:
             out(f"  note: {note}")
         return 0
     finally:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from rhinoapp.cli._common import out
+from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 
 __all__ = ["VARIANTS", "register"]
 
@@ -53,11 +54,12 @@ def _phantom(args: argparse.Namespace) -> int:
     if args.format == "dicom":
         written = _write_dicom(phantom.ct, folder / "ct", fake_phi=args.fake_phi)
     else:
-        atomic_write(folder / "ct.nii.gz", nifti_bytes(phantom.ct))
-        written = "ct.nii.gz"
+        written = ProjectLayout().ct_volume.name  # the folder holds a CT as a project does
+        atomic_write(folder / written, nifti_bytes(phantom.ct))
     image = to_nifti_image(CTVolume(phantom.truth.labels, phantom.truth.geometry))
     image.header["descrip"] = b"rhinoapp phantom ground-truth airway labels"
-    atomic_write(folder / "labels.nii.gz", gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
+    labels = GeometryFolder(folder).labels  # the truth labels make the folder a geometry folder for `simulate`
+    atomic_write(labels, gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
     description = {"format": "rhinoapp-phantom/1", "coordinate_system": "LPS, millimetres",
                    "params": params.as_dict(), "landmarks": phantom.landmarks.as_dict(),
                    "volume": phantom.ct.geometry.as_dict(),
@@ -66,7 +68,7 @@ def _phantom(args: argparse.Namespace) -> int:
     atomic_write(folder / "phantom.json", (json.dumps(description, indent=2) + "\n").encode())
     size = "x".join(str(n) for n in phantom.ct.geometry.shape[::-1])
     out(f"phantom {args.variant}: {size} voxels of {params.spacing_mm[0]:g} mm written to {folder} "
-        f"({written}, labels.nii.gz, phantom.json)")
+        f"({written}, {labels.name}, phantom.json)")
     return 0
 
 

@@ -72,9 +72,9 @@ def _options(args: argparse.Namespace) -> Any:
 
 def _segment(args: argparse.Namespace) -> int:
     from rhinoapp.core.files import atomic_write
-    from rhinoapp.core.jsonable import json_bytes
+    from rhinoapp.core.layout import GeometryFolder
     from rhinoapp.core.volume import CTVolume
-    from rhinoapp.geometry import SurfaceOptions, build_geometry, write_stl, write_vtp
+    from rhinoapp.geometry import GeometryReport, SurfaceOptions, build_geometry, write_stl, write_vtp
     from rhinoapp.segmentation import segment_airway
     from rhinoapp.volumes.nifti import to_nifti_image
 
@@ -82,20 +82,20 @@ def _segment(args: argparse.Namespace) -> int:
     volume = _read(args)
     segmentation = segment_airway(volume, options)
     geometry = build_geometry(segmentation, SurfaceOptions(target_triangles=args.target_triangles))
-    folder = Path(args.out)
+    folder = GeometryFolder(Path(args.out))
     labels = segmentation.labels
     image = to_nifti_image(CTVolume(labels.labels, labels.geometry))
     image.header["descrip"] = b"rhinoapp airway labels: 1 L, 2 R, 3 nasopharynx, 4 sinus"
-    atomic_write(folder / "labels.nii.gz", gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
-    write_stl(geometry.surface, folder / "airway.stl")
-    write_vtp(geometry.surface, folder / "airway.vtp")
-    report = geometry.as_dict()
-    atomic_write(folder / "geometry.json", json_bytes(report))  # a missing mCSA distance (NaN) is null
+    atomic_write(folder.labels, gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
+    write_stl(geometry.surface, folder.stl)
+    write_vtp(geometry.surface, folder.vtp)
+    report = GeometryReport.from_document(geometry.as_dict())
+    atomic_write(folder.report, report.to_json())
     for side in ("left", "right"):
-        metrics = report[side]
+        metrics = report.side(side)
         out(f"{side:<5} volume {metrics['volume_ml']:.2f} ml, wall {metrics['surface_cm2']:.1f} cm2, "
             f"mCSA {metrics['mcsa_cm2']:.3f} cm2 at {metrics['mcsa_distance_mm']:.1f} mm")
-    surface = report["surface"]
+    surface = report.document["surface"]
     out(f"surface: {surface['triangles']} triangles, watertight {surface['watertight']}, "
-        f"manifold {surface['manifold']}; written to {folder} (labels.nii.gz, airway.stl, airway.vtp, geometry.json)")
+        f"manifold {surface['manifold']}; written to {folder.path} ({', '.join(p.name for p in folder.files)})")
     return 0

@@ -19,22 +19,29 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from rhinoapp.core.documents import document_bytes, parse_document, require
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.layout import ProjectLayout
 
 __all__ = [
     "CT_METADATA_FORMAT",
     "LPS_RAS_SIGNS",
     "AirwayLabel",
+    "CTMetadata",
     "CTVolume",
     "ImageGeometry",
     "LabelMap",
     "ct_metadata_grid",
     "lps_ras_affine",
 ]
+
+_WHAT: str = ProjectLayout().ct_metadata.name  # the document's file name, for messages
 
 _ORTHONORMAL_TOLERANCE = 1e-4
 
@@ -215,6 +222,54 @@ def ct_metadata_grid(geometry: ImageGeometry) -> dict[str, Any]:
         "direction_lps": [round(v, 9) + 0.0 for v in geometry.direction],
         "coordinates": "LPS millimetres; array order [k, j, i]; ct.nii.gz carries the equivalent RAS affine",
     }
+
+
+@dataclass(frozen=True)
+class CTMetadata:
+    """The typed ``ct.json`` of a project: what the stored CT volume is and how it was made.
+
+    ``document`` keeps every entry (de-identification, assembly, ...) for display; the typed
+    fields are those the application reads. Read and write through :meth:`from_json` and
+    :meth:`to_json`; the store writes the bytes.
+
+    Examples
+    --------
+    >>> grid = ct_metadata_grid(ImageGeometry((3, 4, 5), spacing_mm=(0.5, 0.5, 2.0)))
+    >>> meta = CTMetadata.from_document({"format": CT_METADATA_FORMAT, "source": "nifti", **grid, "notes": ["n"]})
+    >>> meta.dimensions_ijk, meta.spacing_mm, meta.notes
+    ((5, 4, 3), (0.5, 0.5, 2.0), ('n',))
+    >>> CTMetadata.from_json(meta.to_json()) == meta
+    True
+    """
+
+    dimensions_ijk: tuple[int, ...]
+    spacing_mm: tuple[float, ...]
+    source: str
+    notes: tuple[str, ...]
+    document: Mapping[str, Any] = field(compare=False, repr=False)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> CTMetadata:
+        """The metadata in a decoded ``ct.json``; ValidationError when entries are missing."""
+        require(document, ("dimensions_ijk", "spacing_mm"), what=_WHAT, expected_format=CT_METADATA_FORMAT)
+        assembly = document.get("assembly") or {}
+        notes = (*assembly.get("notes", ()), *document.get("notes", ()))
+        return cls(tuple(int(v) for v in document["dimensions_ijk"]), tuple(float(v) for v in document["spacing_mm"]),
+                   str(document.get("source", "")), tuple(str(n) for n in notes), MappingProxyType(dict(document)))
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready ``ct.json`` content."""
+        return {"format": CT_METADATA_FORMAT, **self.document, "dimensions_ijk": list(self.dimensions_ijk),
+                "spacing_mm": list(self.spacing_mm), "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> CTMetadata:
+        """Read ``ct.json`` bytes."""
+        return cls.from_document(parse_document(data, what=_WHAT))
+
+    def to_json(self) -> bytes:
+        """The ``ct.json`` bytes."""
+        return document_bytes(self.to_document())
 
 
 class AirwayLabel(enum.IntEnum):

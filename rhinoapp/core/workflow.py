@@ -10,6 +10,9 @@ record of each step. The rules:
 * an output whose recorded input digests still match the inputs is *done*;
 * an output made from inputs that changed since is *outdated*: *possible* again;
 * otherwise the step is *possible*.
+
+Diagnostics jobs (:attr:`JobKind.step` is None, e.g. the CT histogram) and auxiliary outputs
+(``ProjectLayout.is_auxiliary``) belong to no step: they never change a status.
 """
 
 from __future__ import annotations
@@ -108,10 +111,18 @@ class JobKind(enum.Enum):
     SIMULATION = "simulation"
 
     @property
-    def step(self) -> Step:
-        """The workflow step whose outputs this kind of job produces."""
-        return {JobKind.VOLUME_HISTOGRAM: Step.DICOM, JobKind.SEGMENTATION: Step.GEOMETRY,
-                JobKind.SIMULATION: Step.SIMULATION}[self]
+    def step(self) -> Step | None:
+        """The workflow step whose outputs this kind of job produces; None for diagnostics.
+
+        A diagnostics job (the CT histogram) writes auxiliary outputs only: it never colours a
+        step nor changes a step's output.
+
+        Examples
+        --------
+        >>> JobKind.SEGMENTATION.step, JobKind.VOLUME_HISTOGRAM.step
+        (<Step.GEOMETRY: 'geometry'>, None)
+        """
+        return {JobKind.SEGMENTATION: Step.GEOMETRY, JobKind.SIMULATION: Step.SIMULATION}.get(self)
 
 
 class JobState(enum.Enum):

@@ -10,6 +10,7 @@ from rhinoapp.geometry.airway import AirwayGeometry, build_geometry
 from rhinoapp.geometry.cross_sections import AreaProfile, SideMetrics, area_profile, side_metrics
 from rhinoapp.geometry.measures import label_area_mm2, label_volume_mm3
 from rhinoapp.geometry.mesh import MeshCheck, TriangleMesh
+from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.geometry.surface import AirwaySurface, Face, SurfaceError, SurfaceOptions, extract_surface
 from rhinoapp.geometry.writers import stl_bytes, vtp_bytes, write_stl, write_vtp
 
@@ -18,6 +19,7 @@ __all__ = [
     "AirwaySurface",
     "AreaProfile",
     "Face",
+    "GeometryReport",
     "MeshCheck",
     "SideMetrics",
     "SurfaceError",

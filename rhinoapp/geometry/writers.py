@@ -59,7 +59,7 @@ def vtp_bytes(surface: AirwaySurface) -> bytes:
     writer.EncodeAppendedDataOff()
     writer.SetCompressorTypeToZLib()
     with tempfile.TemporaryDirectory(prefix="rhinoapp-vtp-") as folder:  # VTK's string output is text, not bytes
-        name = str(Path(folder) / "airway.vtp")
+        name = str(Path(folder) / "polydata.vtp")
         writer.SetFileName(name)
         if writer.Write() != 1:
             raise StoreError("VTK could not write the surface as VTP; check the free space of the temporary folder")

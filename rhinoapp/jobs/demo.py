@@ -8,11 +8,12 @@ airflow simulation) as jobs, so a new user sees every page filled without any pa
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from pathlib import Path
 
+from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.volume import CTMetadata
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.store.repository import ProjectRepository
@@ -29,7 +30,7 @@ DEMO_SIMULATION = {"flow_ml_s": 250.0, "direction": "inspiration", "resolution_m
 def create_demo_project(repo: ProjectRepository, *, spacing_mm: float = 0.5) -> str:
     """Create the demo project with its CT volume and 4PR measurement; returns its id."""
     from rhinoapp.phantom.generate import generate_phantom
-    from rhinoapp.rhinomanometry import analyse
+    from rhinoapp.rhinomanometry import RhinomanometryParameters, analyse
     from rhinoapp.rhinomanometry.io import write_csv
     from rhinoapp.rhinomanometry.synthetic import generate
     from rhinoapp.volumes import VolumeFormat, nifti_bytes, volume_metadata
@@ -38,13 +39,14 @@ def create_demo_project(repo: ProjectRepository, *, spacing_mm: float = 0.5) -> 
     phantom = generate_phantom(spacing_mm=spacing_mm)
     metadata = {**volume_metadata(phantom.ct, VolumeFormat.NIFTI, description="Synthetic nasal phantom"),
                 "modality": "CT", "source": "phantom"}
-    repo.write_artifacts(project.id, Step.DICOM, {"volume/ct.nii.gz": nifti_bytes(phantom.ct),
-                                                  "volume/ct.json": json.dumps(metadata, indent=2).encode()})
+    layout = ProjectLayout()
+    repo.write_artifacts(project.id, Step.DICOM, {str(layout.ct_volume): nifti_bytes(phantom.ct),
+                                                  str(layout.ct_metadata): CTMetadata.from_document(metadata).to_json()})
     measurement = generate(duration_s=12.0, seed=7).measurement
-    folder = f"rhinomanometry/demo-{uuid.uuid4().hex[:6]}"
+    folder = layout.measurement(f"demo-{uuid.uuid4().hex[:6]}")
     repo.write_artifacts(project.id, Step.RHINOMANOMETRY, {
-        f"{folder}/recording.csv": write_csv(measurement).encode(),
-        f"{folder}/parameters.json": json.dumps(analyse(measurement).as_dict(), indent=2).encode()})
+        str(folder.recording): write_csv(measurement).encode(),
+        str(folder.parameters): RhinomanometryParameters.from_analysis(analyse(measurement)).to_json()})
     return project.id
 
 

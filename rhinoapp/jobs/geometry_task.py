@@ -1,7 +1,8 @@
 """The segmentation job: the project's CT volume to airway labels, surface and metrics.
 
-Outputs (under ``geometry/<variant>/``, published together): ``labels.nii.gz``, ``airway.stl``,
-``airway.vtp`` and ``geometry.json`` (the metrics, the options used, the inlet and outlet planes).
+Outputs (the files of ``ProjectLayout.geometry(variant)``, published together): the labels, the
+surface as STL and VTP, and the geometry report (the metrics, the options used, the inlet and
+outlet planes).
 Options (all optional): ``variant`` (folder name, default ``default``), ``threshold_hu``,
 ``partial_volume``, ``sinuses`` (``exclude`` | ``keep``), ``seed_left`` and ``seed_right``
 (LPS mm), ``outlet_z_mm``, ``outlet_depth_mm``, ``target_triangles``.
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rhinoapp.core.errors import NotFoundError, ValidationError
-from rhinoapp.core.jsonable import json_bytes
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTVolume
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest
@@ -48,13 +49,13 @@ def segmentation_options(options: dict[str, Any]) -> Any:
 
 
 def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
-    """Segment the airway of ``volume/ct.nii.gz`` and build its surface and cross-sections."""
-    from rhinoapp.geometry import SurfaceOptions, build_geometry, stl_bytes, vtp_bytes
+    """Segment the airway of the project's CT volume and build its surface and cross-sections."""
+    from rhinoapp.geometry import GeometryReport, SurfaceOptions, build_geometry, stl_bytes, vtp_bytes
     from rhinoapp.segmentation import segment_airway
     from rhinoapp.volumes import read_volume
     from rhinoapp.volumes.nifti import to_nifti_image
 
-    path = Path(request.project_dir) / "volume" / "ct.nii.gz"
+    path = ProjectLayout(Path(request.project_dir)).ct_volume
     if not path.exists():
         raise NotFoundError("This project has no CT volume yet: import the CT first, then segment.")
     options = request.options
@@ -67,16 +68,16 @@ def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dic
     geometry = build_geometry(segmentation, SurfaceOptions(target_triangles=int(options.get("target_triangles", 100_000))),
                               progress=ctx.callback(0.62, 0.33))
     ctx.report(0.96, "writing labels, surface and metrics")
-    folder = out / "geometry" / variant
-    folder.mkdir(parents=True)
+    folder = ProjectLayout(out).geometry(variant)
+    folder.path.mkdir(parents=True)
     labels = segmentation.labels
     image = to_nifti_image(CTVolume(labels.labels, labels.geometry))
     image.header["descrip"] = b"rhinoapp airway labels: 1 L, 2 R, 3 nasopharynx, 4 sinus"
-    (folder / "labels.nii.gz").write_bytes(gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
-    (folder / "airway.stl").write_bytes(stl_bytes(geometry.surface))
-    (folder / "airway.vtp").write_bytes(vtp_bytes(geometry.surface))
-    report = geometry.as_dict()
-    (folder / "geometry.json").write_bytes(json_bytes(report))  # a missing mCSA distance (NaN) is null
+    folder.labels.write_bytes(gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
+    folder.stl.write_bytes(stl_bytes(geometry.surface))
+    folder.vtp.write_bytes(vtp_bytes(geometry.surface))
+    report = GeometryReport.from_document(geometry.as_dict())
+    folder.report.write_bytes(report.to_json())
     ctx.report(1.0, "done")
-    return {"left_volume_ml": report["left"]["volume_ml"], "right_volume_ml": report["right"]["volume_ml"],
-            "left_mcsa_cm2": report["left"]["mcsa_cm2"], "right_mcsa_cm2": report["right"]["mcsa_cm2"]}
+    return {"left_volume_ml": report.volume_ml("left"), "right_volume_ml": report.volume_ml("right"),
+            "left_mcsa_cm2": report.mcsa_cm2("left"), "right_mcsa_cm2": report.mcsa_cm2("right")}

@@ -1,7 +1,7 @@
 """The simulation job: a stored airway geometry to a steady airflow solution.
 
-Reads ``geometry/<variant>/`` (what the segmentation job wrote) and publishes
-``simulations/<run-id>/{fields.vti, surface.vtp, results.json, convergence.csv}``. Options (all
+Reads ``ProjectLayout.geometry(variant)`` (what the segmentation job wrote) and publishes the files
+of ``ProjectLayout.simulation(run_id)`` (fields, wall surface, results, convergence). Options (all
 optional): ``variant`` (default ``default``), ``run_id``, ``flow_ml_s`` (250), ``direction``
 (``inspiration`` | ``expiration``), ``resolution_mm`` (the segmentation grid when absent),
 ``pressure_drop_pa`` (prescribed pressure drop instead of flow), ``backend`` (``auto``),
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rhinoapp.core.errors import NotFoundError, ValidationError
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest
 
@@ -57,18 +58,18 @@ def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict
     for what, value in (("variant", variant), ("run_id", run_id)):
         if not _NAME.match(value):
             raise ValidationError(f"{what} {value!r}: use letters, digits, '-' or '_' (at most 40).")
-    geometry_dir = Path(request.project_dir) / "geometry" / variant
-    if not (geometry_dir / "labels.nii.gz").exists():
+    geometry_dir = ProjectLayout(Path(request.project_dir)).geometry(variant)
+    if not geometry_dir.labels.exists():
         raise NotFoundError("This project has no airway geometry yet: run the segmentation first (Geometry page).")
     physics, run = simulation_configs(options)
     ctx.report(0.0, "reading the geometry")
-    labels, planes = read_geometry_dir(geometry_dir)
+    labels, planes = read_geometry_dir(geometry_dir.path)
     domain = domain_from_labels(labels, planes=planes)
-    folder = out / "simulations" / run_id
+    folder = ProjectLayout(out).simulation(run_id).path
     resolution = options.get("resolution_mm")
     result = simulate(domain, physics, run, resolution_mm=None if resolution is None else float(resolution),
                       out_dir=folder, progress=ctx.report)
-    shutil.rmtree(folder / "checkpoints", ignore_errors=True)  # working files of this attempt, not results
+    shutil.rmtree(ProjectLayout(out).simulation(run_id).checkpoints, ignore_errors=True)  # working files of this attempt, not results
     r = result.results
     return {"run_id": run_id, "pressure_drop_pa": r["pressure_drop_pa"],
             "flow_partition_left_pct": r["flow_partition_left_pct"], "converged": r["converged"], "mlups": r["mlups"]}

@@ -21,6 +21,7 @@ import numpy as np
 
 from rhinoapp.core.errors import NotFoundError, ValidationError
 from rhinoapp.core.files import file_sha256
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import JobKind
 from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
@@ -35,7 +36,7 @@ TaskFunction = Callable[[JobRequest, Path, TaskContext], dict[str, Any]]
 
 def staging_dir(project_dir: str | Path, job_id: str) -> Path:
     """The folder under which the attempts of ``job_id`` stage their outputs."""
-    return Path(project_dir) / ".staging" / job_id
+    return ProjectLayout(Path(project_dir)).staging(job_id)
 
 
 def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
@@ -43,11 +44,11 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
 
     A small real task that exercises the whole job path. Options: ``bins`` (default 128),
     ``slabs`` (default 16), ``pace_s`` (seconds to pause per slab, for demonstrations; default 0).
-    Writes ``volume/histogram.json``.
+    Writes the auxiliary ``ProjectLayout.volume_histogram``: a diagnostics output, part of no step.
     """
     import nibabel
 
-    path = Path(request.project_dir) / "volume" / "ct.nii.gz"
+    path = ProjectLayout(Path(request.project_dir)).ct_volume
     if not path.exists():
         raise NotFoundError("This project has no CT volume yet: import the CT (DICOM step) first, then run again.")
     options = request.options
@@ -74,7 +75,7 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
         "mean_hu": float((counts * centres).sum() / max(total, 1)),
     }
     document = {"edges_hu": edges.tolist(), "counts": counts.tolist(), **summary}
-    target = out / "volume" / "histogram.json"
+    target = ProjectLayout(out).volume_histogram
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=1))
     return summary

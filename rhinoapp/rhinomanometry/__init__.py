@@ -31,6 +31,7 @@ from rhinoapp.rhinomanometry.model import (
     SignConvention,
     merge_measurements,
 )
+from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
 from rhinoapp.rhinomanometry.results import (
     AnalysisResult,
     BreathResult,
@@ -44,6 +45,7 @@ from rhinoapp.rhinomanometry.rohrer import RohrerFit, fit_rohrer, rohrer_flow, r
 from rhinoapp.rhinomanometry.synthetic import SyntheticMeasurement, SyntheticSide, SyntheticTruth, generate
 
 __all__ = [
+    "RhinomanometryParameters",
     "DEFAULT_OBSTRUCTION_CLASSES",
     "AnalysisResult",
     "BreathResult",

@@ -1,15 +1,22 @@
-"""State of the Analysis page's simulation part: a simulation run beside the latest 4PR measurement."""
+"""State of the Analysis page's simulation part: a simulation run beside the latest 4PR measurement.
+
+Showing a comparison publishes it (``ProjectLayout.comparison``) as the Analysis step's output, made
+from the current Simulation and 4PR outputs: the Analysis step is done until one of them changes.
+"""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
-from typing import Any
 
 import param
 
-from rhinoapp.analysis import ComparisonRow, compare_with_rhinomanometry
+from rhinoapp.analysis import Comparison, ComparisonRow, compare_with_rhinomanometry
+from rhinoapp.cfd.results import SimulationResults
+from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
+from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
 from rhinoapp.render import Colouring, SceneSpec
 from rhinoapp.state.session import SessionState
 
@@ -40,7 +47,8 @@ class AnalysisState(param.Parameterized):
     colouring = param.Selector(objects=_COLOURINGS, default=Colouring.WALL_SHEAR_STRESS.value, label="Colour by")
     runs = param.List(default=[], doc="Run ids of the project that have results, newest first.")
     rows = param.List(default=[], item_type=ComparisonRow, doc="Simulation beside 4PR.")
-    results = param.Dict(default={}, doc="results.json of the chosen run.")
+    results = param.ClassSelector(class_=SimulationResults, default=None, allow_None=True,
+                                  doc="The results of the chosen run.")
     scene = param.ClassSelector(class_=SceneSpec, default=None, allow_None=True, doc="3D scene of the run.")
     message = param.String(default="", doc="What is missing, for the user.")
 
@@ -51,7 +59,7 @@ class AnalysisState(param.Parameterized):
         runs: list[str] = []
         if project_id is not None:
             artifacts = self.session.repository.artifacts(project_id, Step.SIMULATION)
-            found = sorted(((a.created, a.name.split("/")[1]) for a in artifacts if a.name.endswith("/results.json")),
+            found = sorted(((a.created, run) for a in artifacts if (run := ProjectLayout.results_run_of(a.name))),
                            reverse=True)
             runs = [run for _, run in found]
         self.param.run.objects = list(runs)
@@ -64,32 +72,50 @@ class AnalysisState(param.Parameterized):
     def _update(self) -> None:
         project_id = self.session.current_project_id
         if project_id is None:
-            self.param.update(rows=[], results={}, scene=None, message="Open a project to compare its simulation with its 4PR measurement.")
+            self.param.update(rows=[], results=None, scene=None, message="Open a project to compare its simulation with its 4PR measurement.")
             return
         if self.run is None:
-            self.param.update(rows=[], results={}, scene=None, message="No simulation yet: run one on the Simulations page.")
+            self.param.update(rows=[], results=None, scene=None, message="No simulation yet: run one on the Simulations page.")
             return
-        folder = self.session.repository.project_dir(project_id) / "simulations" / self.run
-        results = _read_json(folder / "results.json")
-        parameters = self._latest_rhinomanometry(project_id)
-        rows = compare_with_rhinomanometry(results, parameters or {})
-        message = "" if parameters else "No 4PR measurement in this project: upload one above to compare."
-        scene = SceneSpec(surface=str(folder / "surface.vtp"), flow=str(folder / "fields.vti"),
+        repo = self.session.repository
+        folder = repo.layout(project_id).simulation(self.run)
+        scene = SceneSpec(surface=str(folder.surface), flow=str(folder.fields),
                           colouring=Colouring(self.colouring), streamlines=False)
+        try:
+            results = SimulationResults.from_json(folder.results.read_bytes())
+        except (OSError, RhinoappError) as error:
+            _log.warning("results of run %s unreadable: %s", self.run, type(error).__name__)
+            self.param.update(rows=[], results=None, scene=scene,
+                              message=f"The results of run {self.run} could not be read: run the simulation again.")
+            return
+        measurement, parameters = self._latest_rhinomanometry(project_id)
+        rows = compare_with_rhinomanometry(results, parameters)
+        message = "" if parameters else "No 4PR measurement in this project: upload one above to compare."
+        self._publish(project_id, Comparison(self.run, measurement, tuple(rows)))
         self.param.update(results=results, rows=rows, scene=scene, message=message)
 
-    def _latest_rhinomanometry(self, project_id: str) -> dict[str, Any] | None:
+    def _latest_rhinomanometry(self, project_id: str) -> tuple[str | None, RhinomanometryParameters | None]:
         artifacts = [a for a in self.session.repository.artifacts(project_id, Step.RHINOMANOMETRY)
-                     if a.name.endswith("/parameters.json")]
+                     if ProjectLayout.parameters_measurement_of(a.name)]
         if not artifacts:
-            return None
+            return None, None
         latest = max(artifacts, key=lambda a: a.created)
-        return _read_json(self.session.repository.project_dir(project_id) / latest.name)
+        try:
+            return ProjectLayout.parameters_measurement_of(latest.name), RhinomanometryParameters.from_json(latest.path.read_bytes())
+        except (OSError, RhinoappError) as error:
+            _log.warning("4PR parameters %s unreadable: %s", latest.name, type(error).__name__)
+            return None, None
 
-
-def _read_json(path: Any) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        _log.warning("could not read %s", path.name)
-        return {}
+    def _publish(self, project_id: str, comparison: Comparison) -> None:
+        """Publish the comparison as the Analysis step's output, unless the same one is stored."""
+        repo = self.session.repository
+        name = str(ProjectLayout().comparison)
+        content = comparison.to_json()
+        inputs = repo.current_input_digests(project_id, Step.ANALYSIS)
+        stored = next((a for a in repo.artifacts(project_id, Step.ANALYSIS) if a.name == name), None)
+        if stored is not None and stored.sha256 == hashlib.sha256(content).hexdigest() and dict(stored.inputs) == inputs:
+            return
+        try:
+            repo.write_artifact(project_id, Step.ANALYSIS, name, content, inputs=inputs)
+        except (OSError, RhinoappError) as error:
+            _log.warning("the comparison of project %s could not be stored: %s", project_id, type(error).__name__)

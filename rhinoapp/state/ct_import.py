@@ -2,7 +2,7 @@
 
 An upload (DICOM files or zips, or one NIfTI/NRRD volume) is de-identified in memory as it is
 read (:mod:`rhinoapp.dicom`); only de-identified series are kept while the user picks one. The
-import stores ``volume/ct.nii.gz`` and ``volume/ct.json`` together (step DICOM), which makes the
+import stores the CT volume and its metadata (``ProjectLayout.ct_volume``, ``ct_metadata``) together (step DICOM), which makes the
 project's DICOM status *done*. Problems never raise: they become ``feedback`` and nothing is stored.
 No Panel here: the page (:mod:`rhinoapp.views.ct_import`) only binds widgets to these parameters.
 """
@@ -10,7 +10,6 @@ No Panel here: the page (:mod:`rhinoapp.views.ct_import`) only binds widgets to 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ import numpy as np
 import param
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
-from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.volume import CTMetadata, CTVolume
 from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import (
     DeidentOptions,
@@ -55,7 +55,7 @@ _log = logging.getLogger(__name__)
 #: Window presets (centre, width) in HU.
 WINDOWS: Mapping[str, tuple[float, float]] = MappingProxyType({
     "air": (-500.0, 1000.0), "soft tissue": (40.0, 400.0), "bone": (500.0, 2000.0)})
-VOLUME, METADATA = "volume/ct.nii.gz", "volume/ct.json"
+VOLUME, METADATA = str(ProjectLayout().ct_volume), str(ProjectLayout().ct_metadata)
 # Per plane: the LPS component the slicing axis follows, and (component, sign) wanted for rows
 # growing downwards and columns growing to the right (radiological display).
 _PLANES = {"axial": (2, (1, 1), (0, 1)), "coronal": (1, (2, -1), (0, 1)), "sagittal": (0, (2, -1), (1, 1))}
@@ -167,7 +167,7 @@ class CTImportState(param.Parameterized):
                 names = {a.name: a.path for a in self.session.repository.artifacts(project_id, Step.DICOM)}
                 if VOLUME in names and METADATA in names:
                     volume = read_nifti(names[VOLUME])
-                    summary = json.loads(names[METADATA].read_text(encoding="utf-8"))
+                    summary = dict(CTMetadata.from_json(names[METADATA].read_bytes()).document)
             except (RhinoappError, OSError, ValueError) as error:
                 _log.warning("stored CT of project %s could not be read: %s", project_id, type(error).__name__)
                 self._say("The stored CT could not be read; import it again.", "error")
@@ -276,14 +276,15 @@ class CTImportState(param.Parameterized):
     def _store(self, project_id: str, volume: CTVolume, metadata: dict) -> bool:
         if volume.hu.shape[0] < 3:
             raise ValidationError("the volume has fewer than 3 slices; upload a complete CT.")
-        files = {VOLUME: nifti_bytes(volume), METADATA: (json.dumps(metadata, indent=2) + "\n").encode()}
+        typed = CTMetadata.from_document(metadata)
+        files = {VOLUME: nifti_bytes(volume), METADATA: typed.to_json()}
         self.session.repository.write_artifacts(project_id, Step.DICOM, files)
         self._forget_pending()
         self.progress = 100
         self._show(volume, metadata)
-        size = "x".join(map(str, metadata["dimensions_ijk"]))
+        size = "x".join(map(str, typed.dimensions_ijk))
         notes = "".join(f" Note: {n}." for n in metadata.get("assembly", {}).get("notes", []))
-        self._say(f"CT stored: {size} voxels, {' x '.join(f'{v:.3g}' for v in metadata['spacing_mm'])} mm.{notes}",
+        self._say(f"CT stored: {size} voxels, {' x '.join(f'{v:.3g}' for v in typed.spacing_mm)} mm.{notes}",
                   "success")
         self.stored += 1
         return True

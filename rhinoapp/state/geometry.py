@@ -2,7 +2,7 @@
 
 The segmentation runs as a job (:data:`~rhinoapp.core.workflow.JobKind.SEGMENTATION`, see
 :mod:`rhinoapp.jobs.geometry_task`) on the open project's CT. The job publishes
-``geometry/<variant>/{labels.nii.gz, airway.stl, airway.vtp, geometry.json}``; this state reads
+the files of ``ProjectLayout.geometry(variant)`` (labels, STL and VTP surface, report); this state reads
 them back (the label map for the slice overlay, the metrics and area profiles, the files to
 download, the 3D scene) whenever the project changes or a job ends. :meth:`GeometryState.refresh`
 does all of this; the page calls it twice a second. Problems never raise: they become ``message``.
@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import math
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -25,8 +24,10 @@ import numpy as np
 import param
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 from rhinoapp.core.volume import CTVolume, LabelMap
 from rhinoapp.core.workflow import JobKind, JobState, Step
+from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.ct_import import WINDOWS, CTImportState, Plane, orthogonal_plane
 from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary
@@ -38,7 +39,6 @@ __all__ = ["REFERENCE_RANGES", "GeometryFiles", "GeometryResult", "GeometryState
            "read_result"]
 
 _log = logging.getLogger(__name__)
-_FILES = ("labels.nii.gz", "airway.stl", "airway.vtp", "geometry.json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,30 +98,30 @@ class GeometryFiles:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class GeometryResult:
-    """One published segmentation: label map, ``geometry.json`` content and files.
+    """One published segmentation: label map, geometry report and files.
 
     ``revision`` changes whenever the files change (it names the surface's content).
     """
 
     variant: str
     labels: LabelMap
-    report: Mapping[str, Any]
+    report: GeometryReport
     files: GeometryFiles
     revision: str
 
     def side(self, side: str) -> Mapping[str, Any]:
         """The metrics of ``"left"`` or ``"right"`` (the patient's)."""
-        return self.report[side]
+        return self.report.side(side)
 
     def profile(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         """Distance from the nostril (mm) and cross-sectional area (cm2) of one side."""
-        profile = self.report[side].get("profile", {})
+        profile = self.report.side(side).get("profile", {})
         return (np.asarray(profile.get("distance_mm", []), dtype=float),
                 np.asarray(profile.get("area_cm2", []), dtype=float))
 
     def rows(self) -> list[MetricRow]:
         """The metrics table: volume, wall surface, mCSA and its distance, per side."""
-        left, right = self.report["left"], self.report["right"]
+        left, right = self.report.left, self.report.right
         specs = (("volume_ml", "Volume", "ml"), ("surface_cm2", "Wall surface", "cm²"),
                  ("mcsa_cm2", "Minimal cross-sectional area (mCSA)", "cm²"),
                  ("mcsa_distance_mm", "mCSA distance from the nostril", "mm"))
@@ -130,7 +130,7 @@ class GeometryResult:
 
 
 def read_result(folder: Path, variant: str = "default", revision: str = "") -> GeometryResult:
-    """Read the segmentation published in ``folder`` (``geometry/<variant>`` of a project).
+    """Read the segmentation published in ``folder`` (``ProjectLayout.geometry(variant)`` of a project).
 
     Raises
     ------
@@ -145,19 +145,19 @@ def read_result(folder: Path, variant: str = "default", revision: str = "") -> G
     ...
     rhinoapp.core.errors.ValidationError: The stored airway is incomplete (labels.nii.gz missing): run the segmentation again.
     """
-    for name in _FILES:
-        if not (folder / name).is_file():
-            raise ValidationError(f"The stored airway is incomplete ({name} missing): run the segmentation again.")
+    paths = GeometryFolder(Path(folder))
+    for path in paths.files:
+        if not path.is_file():
+            raise ValidationError(f"The stored airway is incomplete ({path.name} missing): run the segmentation again.")
     try:
-        volume = read_nifti(folder / "labels.nii.gz")
-        report = json.loads((folder / "geometry.json").read_text(encoding="utf-8"))
+        volume = read_nifti(paths.labels)
+        report = GeometryReport.from_json(paths.report.read_bytes())
         labels = LabelMap(np.asarray(volume.hu, dtype=np.uint8), volume.geometry)
-        _ = report["left"]["volume_ml"], report["right"]["mcsa_cm2"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:  # ValidationError is a ValueError
         raise ValidationError(f"The stored airway could not be read ({type(error).__name__}): "
                               "run the segmentation again.") from error
-    files = GeometryFiles(folder / "airway.stl", folder / "airway.vtp", folder / "labels.nii.gz")
-    return GeometryResult(variant, labels, MappingProxyType(report), files, revision)
+    files = GeometryFiles(paths.stl, paths.vtp, paths.labels)
+    return GeometryResult(variant, labels, report, files, revision)
 
 
 class GeometryState(param.Parameterized):
@@ -249,13 +249,13 @@ class GeometryState(param.Parameterized):
             parameters["outlet_z_mm"] = float(self.outlet_z_mm)
         return parameters
 
-    def _adopt_automatic(self, report: Mapping[str, Any]) -> None:
+    def _adopt_automatic(self, report: GeometryReport) -> None:
         """Show the seeds and outlet a run found, as the starting point for a manual correction."""
         updates: dict[str, Any] = {}
-        seeds = report.get("seeds_lps_mm") or []
+        seeds = report.seeds_lps_mm
         if not self.manual_seeds and len(seeds) == 2:
-            updates.update(seed_left=tuple(float(v) for v in seeds[0]), seed_right=tuple(float(v) for v in seeds[1]))
-        point = (report.get("outlet") or {}).get("point_lps_mm")
+            updates.update(seed_left=seeds[0], seed_right=seeds[1])
+        point = report.outlet_point_lps_mm
         if not self.manual_outlet and point:
             updates["outlet_z_mm"] = float(point[2])
         self.param.update(**updates)
@@ -383,14 +383,15 @@ class GeometryState(param.Parameterized):
         if project_id is None:
             return None, False, ""
         repo = self.session.repository
-        prefix = f"geometry/{self.variant}/"
+        names = ProjectLayout().geometry(self.variant)
         try:
-            artifacts = {a.name[len(prefix):]: a for a in repo.artifacts(project_id, Step.GEOMETRY)
-                         if a.name.startswith(prefix)}
+            artifacts = {a.name: a for a in repo.artifacts(project_id, Step.GEOMETRY)
+                         if PurePosixPath(a.name).parent == names.path}
             if not artifacts:
                 return None, False, ""
-            revision = artifacts["airway.vtp"].sha256[:16] if "airway.vtp" in artifacts else ""
-            result = read_result(repo.project_dir(project_id) / "geometry" / self.variant, self.variant, revision)
+            vtp = artifacts.get(str(names.vtp))
+            revision = vtp.sha256[:16] if vtp is not None else ""
+            result = read_result(repo.layout(project_id).geometry(self.variant).path, self.variant, revision)
             outdated = repo.statuses([project_id])[project_id][Step.GEOMETRY].outdated
             return result, outdated, ""
         except RhinoappError as error:

@@ -1,11 +1,9 @@
 """State of the rhinomanometry (4PR) page: upload, the project's measurements, the one shown.
 
 An upload is read by the tolerant importer (CSV or XLSX), analysed, and published as two
-artifacts of the 4PR step (see ``docs/architecture.md``)::
-
-    rhinomanometry/<measurement-id>/recording.csv    the recording in rhinoapp's open format,
-                                                    canonical units, inspiration positive
-    rhinomanometry/<measurement-id>/parameters.json  AnalysisResult.as_dict()
+artifacts of the 4PR step, the files of ``ProjectLayout.measurement(<measurement-id>)``: the
+recording in rhinoapp's open format (canonical units, inspiration positive) and the 4PR
+parameters (:class:`~rhinoapp.rhinomanometry.RhinomanometryParameters`).
 
 Their existence makes the project's 4PR status *done*. Problems never raise: they become a
 plain-language ``feedback`` (what was wrong and what to do) and nothing is stored.
@@ -16,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import json
 import logging
 import uuid
 from pathlib import PurePosixPath
@@ -24,23 +21,22 @@ from pathlib import PurePosixPath
 import param
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.analysis import analyse
 from rhinoapp.rhinomanometry.classification import DEFAULT_OBSTRUCTION_CLASSES, ObstructionClasses
 from rhinoapp.rhinomanometry.io import read_bytes, read_csv, write_csv
 from rhinoapp.rhinomanometry.model import Measurement
+from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
 from rhinoapp.rhinomanometry.results import AnalysisResult
 from rhinoapp.state.session import SessionState
 
-__all__ = ["ACCEPTED_SUFFIXES", "FOLDER", "PreparedUpload", "RhinomanometryState", "StoredMeasurement"]
+__all__ = ["ACCEPTED_SUFFIXES", "PreparedUpload", "RhinomanometryState", "StoredMeasurement"]
 
 _log = logging.getLogger(__name__)
 
-#: The artifact folder of the 4PR step inside a project.
-FOLDER = "rhinomanometry"
 #: File name endings the upload accepts (text exports and Excel workbooks).
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".xlsx", ".xlsm", ".xls")
-_RECORDING, _PARAMETERS = "recording.csv", "parameters.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,9 +120,9 @@ class RhinomanometryState(param.Parameterized):
                 self._say(str(error), "error")
                 artifacts = []
             for info in artifacts:
-                parts = PurePosixPath(info.name).parts
-                if len(parts) == 3 and parts[0] == FOLDER and parts[2] == _RECORDING:
-                    found[parts[1]] = info.created
+                mid = ProjectLayout.measurement_of(info.name)
+                if mid is not None and info.name == str(ProjectLayout().measurement(mid).recording):
+                    found[mid] = info.created
         ordered = sorted(found.items(), key=lambda item: (item[1], item[0]), reverse=True)
         rows = [StoredMeasurement(mid, created, f"Measurement {n}, uploaded {created.astimezone():%Y-%m-%d %H:%M}")
                 for n, (mid, created) in zip(range(len(ordered), 0, -1), ordered, strict=True)]
@@ -155,7 +151,7 @@ class RhinomanometryState(param.Parameterized):
         if just_stored is not None and just_stored[0] == self.selected:
             self.param.update(measurement=just_stored[1], result=just_stored[2])
             return
-        name = f"{FOLDER}/{self.selected}/{_RECORDING}"
+        name = str(ProjectLayout().measurement(self.selected).recording)
         try:
             artifacts = self.session.repository.artifacts(self.session.current_project_id, Step.RHINOMANOMETRY)
             info = next(a for a in artifacts if a.name == name)
@@ -204,7 +200,7 @@ class RhinomanometryState(param.Parameterized):
                     f"The {side.side.value} side holds no complete breath (from the start of one inspiration to the"
                     " next); record or export at least two full breaths per side and upload again.")
         return PreparedUpload(filename, measurement, result, write_csv(measurement).encode("utf-8"),
-                              json.dumps(result.as_dict(), indent=2).encode("utf-8"))
+                              RhinomanometryParameters.from_analysis(result).to_json())
 
     def _prepare_or_message(self, filename: str, content: bytes) -> PreparedUpload | str:
         try:
@@ -229,8 +225,9 @@ class RhinomanometryState(param.Parameterized):
         project_id, mid = self.session.current_project_id, _new_id()
         repo = self.session.repository
         try:  # both files or neither
-            repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {f"{FOLDER}/{mid}/{_RECORDING}": prepared.recording_csv,
-                                                                  f"{FOLDER}/{mid}/{_PARAMETERS}": prepared.parameters_json})
+            folder = ProjectLayout().measurement(mid)
+            repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {str(folder.recording): prepared.recording_csv,
+                                                                  str(folder.parameters): prepared.parameters_json})
         except (RhinoappError, OSError) as error:
             _log.warning("4PR measurement %s of project %s not stored: %s", mid, project_id, error)
             self._say(f"{prepared.filename} could not be stored: {error}", "error")

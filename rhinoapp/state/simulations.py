@@ -17,7 +17,6 @@ import asyncio
 import csv
 import dataclasses
 import datetime as dt
-import json
 import logging
 import math
 import re
@@ -29,9 +28,11 @@ from typing import Any
 import param
 
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
+from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmProfile
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.jsonable import finite_or_none as _number
+from rhinoapp.core.layout import ProjectLayout, SimulationFolder
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary, format_duration
@@ -43,7 +44,6 @@ __all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "ResultRow", "S
            "describe_estimate", "parse_progress", "read_convergence", "result_rows"]
 
 _log = logging.getLogger(__name__)
-_FILES = ("fields.vti", "surface.vtp", "results.json", "convergence.csv")
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)"
 _PROGRESS = re.compile(rf"step (?P<step>\d+)/\d+.*?dp (?P<dp>{_NUMBER}) Pa, flow (?P<flow>{_NUMBER}) ml/s")
 
@@ -259,7 +259,8 @@ class SimulationRun:
 
     def scene(self, colouring: Colouring = Colouring.PRESSURE, *, streamlines: bool = True) -> SceneSpec:
         """The 3D view: the wall coloured by pressure (or wall shear stress), with streamlines of the flow."""
-        return SceneSpec(surface=self.folder / "surface.vtp", flow=self.folder / "fields.vti", streamlines=streamlines,
+        files = SimulationFolder(self.folder)
+        return SceneSpec(surface=files.surface, flow=files.fields, streamlines=streamlines,
                          colouring=Colouring(colouring), title=self.run_id, revision=self.revision)
 
 
@@ -448,7 +449,7 @@ class SimulationsState(param.Parameterized):
 
         key = (project_id, geometry)
         if self._domain is None or self._domain[0] != key:
-            folder = self.session.repository.project_dir(project_id) / "geometry" / self.variant
+            folder = self.session.repository.layout(project_id).geometry(self.variant).path
             labels, planes = read_geometry_dir(folder)
             self._domain = (key, domain_from_labels(labels, planes=planes))
         return self._domain[1]
@@ -464,10 +465,11 @@ class SimulationsState(param.Parameterized):
                 snapshot.record = next((r for r in runner.records.recent(owner=self.session.user, project_id=project_id,
                                                                         limit=25) if r.kind is JobKind.SIMULATION), None)
             artifacts = repo.artifacts(project_id)
-            labels = next((a for a in artifacts if a.name == f"geometry/{self.variant}/labels.nii.gz"), None)
+            labels_name = str(ProjectLayout().geometry(self.variant).labels)
+            labels = next((a for a in artifacts if a.name == labels_name), None)
             snapshot.geometry = labels.sha256[:16] if labels is not None else None
             results = sorted((a.name, a.sha256) for a in artifacts
-                             if a.step is Step.SIMULATION and a.name.endswith("/results.json"))
+                             if a.step is Step.SIMULATION and ProjectLayout.results_run_of(a.name))
             geometry_files = sorted((a.name, a.sha256) for a in artifacts if a.step is Step.GEOMETRY)
             runs_key = (project_id, tuple(geometry_files), tuple(results))  # any airway change may outdate a run
             if runs_key != self._runs_key:
@@ -488,18 +490,19 @@ class SimulationsState(param.Parameterized):
         geometry_digest = outputs[Step.GEOMETRY].digest if Step.GEOMETRY in outputs else None
         folders: dict[str, dict[str, ArtifactInfo]] = {}
         for artifact in artifacts:
-            parts = artifact.name.split("/")
-            if artifact.step is Step.SIMULATION and len(parts) == 3 and parts[0] == "simulations":
-                folders.setdefault(parts[1], {})[parts[2]] = artifact
+            run_id = ProjectLayout.simulation_run_of(artifact.name)
+            if artifact.step is Step.SIMULATION and run_id is not None:
+                folders.setdefault(run_id, {})[artifact.name] = artifact
         runs = []
         for run_id, files in folders.items():
-            if not all(name in files for name in _FILES):
+            names = ProjectLayout().simulation(run_id)
+            if not all(str(name) in files for name in names.files):
                 continue
-            info = files["results.json"]
+            info = files[str(names.results)]
             try:
-                results = json.loads(info.path.read_text(encoding="utf-8"))
-                convergence = read_convergence(files["convergence.csv"].path)
-            except (OSError, ValueError, KeyError) as error:
+                results = SimulationResults.from_json(info.path.read_bytes()).document
+                convergence = read_convergence(files[str(names.convergence)].path)
+            except (OSError, ValueError, KeyError) as error:  # ValidationError is a ValueError
                 _log.warning("run %s of project %s is unreadable (%s); skipped", run_id, project_id, type(error).__name__)
                 continue
             parameters: Mapping[str, Any] = {}
@@ -509,8 +512,8 @@ class SimulationsState(param.Parameterized):
                 except NotFoundError:
                     pass
             used = info.inputs.get(Step.GEOMETRY)
-            revision = "-".join(files[name].sha256[:8] for name in ("surface.vtp", "fields.vti"))
-            runs.append(SimulationRun(run_id, info.path.parent, info.created, info.job_id, MappingProxyType(results),
+            revision = "-".join(files[str(name)].sha256[:8] for name in (names.surface, names.fields))
+            runs.append(SimulationRun(run_id, info.path.parent, info.created, info.job_id, MappingProxyType(dict(results)),
                                       convergence, MappingProxyType(dict(parameters)), revision,
                                       outdated=used is not None and used != geometry_digest))
         return sorted(runs, key=lambda run: run.created, reverse=True)

@@ -105,7 +105,7 @@ class JobStore:
             project = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner))
             if project is None:
                 raise NotFoundError(f"No project with id {project_id!r} for user {owner!r}: refresh the project list.")
-            row = JobRow(id=uuid.uuid4().hex, project_id=project_id, step=kind.step.value, state=JobState.QUEUED.value,
+            row = JobRow(id=uuid.uuid4().hex, project_id=project_id, step=kind.step.value if kind.step else "", state=JobState.QUEUED.value,
                          submitted_at=utcnow(), message="", kind=kind.value, profile=profile, progress=0.0,
                          progress_message="queued", attempt=0, parameters=json.dumps(dict(parameters or {}), sort_keys=True),
                          task_key="", scheduler_address="", worker_host="", slurm_job_id="")

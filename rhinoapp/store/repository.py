@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
 from rhinoapp.core.files import Content, WrittenFile
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.project import Project, validate_description, validate_name
 from rhinoapp.core.workflow import (
     JobState,
@@ -46,10 +47,10 @@ _log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class ArtifactInfo:
-    """A published artifact as recorded in the database."""
+    """A published artifact as recorded in the database (``step`` is None for an auxiliary output)."""
 
     project_id: str
-    step: Step
+    step: Step | None
     name: str
     path: Path
     sha256: str
@@ -198,6 +199,10 @@ class ProjectRepository:
             raise ValidationError(f"Project id {project_id!r} is not a valid id.")
         return self._store.projects_dir / project_id
 
+    def layout(self, project_id: str) -> ProjectLayout[Path]:
+        """The paths of a project's artifacts in its folder."""
+        return ProjectLayout(self.project_dir(project_id))
+
     # -- artifacts --------------------------------------------------------------------------
     def current_input_digests(self, project_id: str, step: Step) -> dict[Step, str]:
         """The output digests of ``step``'s inputs now: what a new output is made from."""
@@ -208,7 +213,7 @@ class ProjectRepository:
     def write_artifact(
         self,
         project_id: str,
-        step: Step,
+        step: Step | None,
         name: str,
         content: Content,
         *,
@@ -227,15 +232,26 @@ class ProjectRepository:
     def write_artifacts(
         self,
         project_id: str,
-        step: Step,
+        step: Step | None,
         files: Mapping[str, Content],
         *,
         job_id: str | None = None,
         inputs: Mapping[Step, str] | None = None,
     ) -> list[ArtifactInfo]:
-        """Publish several files of ``step`` together: all of them with their records, or none."""
-        relatives = [check_artifact_name(name) for name in files]
-        if inputs is None:
+        """Publish several files of ``step`` together: all of them with their records, or none.
+
+        Names are project-relative (see :class:`~rhinoapp.core.layout.ProjectLayout`). ``step`` None
+        publishes auxiliary outputs (histograms, thumbnails, logs): they belong to no step and never
+        enter a step's digest.
+        """
+        relatives = [check_artifact_name(str(name)) for name in files]
+        if step is None:
+            others = [str(r) for r in relatives if not ProjectLayout.is_auxiliary(str(r))]
+            if others:
+                raise ValidationError(f"{', '.join(others)}: only auxiliary outputs (under "
+                                      f"{ProjectLayout().auxiliary_dir}/) can be published without a step.")
+            inputs = {}
+        elif inputs is None:
             inputs = self.current_input_digests(project_id, step)
         with self._session() as session:
             self._owned(session, project_id)
@@ -247,7 +263,7 @@ class ProjectRepository:
 
             def record(written: list[WrittenFile]) -> None:
                 for row, info in zip(rows, written, strict=True):
-                    row.step, row.sha256, row.size_bytes = step.value, info.sha256, info.size_bytes
+                    row.step, row.sha256, row.size_bytes = step.value if step else "", info.sha256, info.size_bytes
                     row.created_at, row.job_id = utcnow(), job_id
                     row.inputs = json.dumps({s.value: d for s, d in inputs.items()}, sort_keys=True)
                     session.add(row)
@@ -264,7 +280,7 @@ class ProjectRepository:
 
     def _artifact(self, row: ArtifactRow) -> ArtifactInfo:
         return ArtifactInfo(
-            row.project_id, Step(row.step), row.name,
+            row.project_id, Step(row.step) if row.step else None, row.name,
             self.project_dir(row.project_id).joinpath(*row.name.split("/")), row.sha256, row.size_bytes,
             row.created_at, row.job_id, {Step(k): v for k, v in json.loads(row.inputs).items()},
         )
@@ -295,7 +311,8 @@ class ProjectRepository:
         grouped: dict[tuple[str, str], list[sa.Row]] = defaultdict(list)
         with self._session() as session:
             for row in session.execute(query):
-                grouped[(row.project_id, row.step)].append(row)
+                if row.step and not ProjectLayout.is_auxiliary(row.name):  # auxiliary outputs are no step's
+                    grouped[(row.project_id, row.step)].append(row)
         result: dict[str, dict[Step, StepOutput]] = defaultdict(dict)
         for (project_id, step), rows in grouped.items():
             recorded: dict[Step, set[str]] = defaultdict(set)
@@ -318,6 +335,8 @@ class ProjectRepository:
         result: dict[str, dict[Step, StepJob]] = defaultdict(dict)
         with self._session() as session:
             for row in session.scalars(query):  # later rows overwrite earlier ones
+                if not row.step:  # a diagnostics job colours no step
+                    continue
                 result[row.project_id][Step(row.step)] = StepJob(JobState(row.state), row.submitted_at, row.message)
         return result
 

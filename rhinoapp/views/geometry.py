@@ -20,8 +20,7 @@ from rhinoapp.views.remote_view import RemoteView
 
 __all__ = ["GeometryPage"]
 
-_DOWNLOADS = (("stl", "airway.stl", "Surface (STL)"), ("vtp", "airway.vtp", "Surface with face labels (VTP)"),
-              ("labels", "labels.nii.gz", "Label map (NIfTI)"))
+_DOWNLOADS = (("stl", "Surface (STL)"), ("vtp", "Surface with face labels (VTP)"), ("labels", "Label map (NIfTI)"))
 
 
 def _progress_text(job: JobSummary | None) -> str:
@@ -104,14 +103,15 @@ class GeometryPage(pn.viewable.Viewer):
         result: GeometryResult | None = self.state.result
         if result is None:
             return pn.Spacer(height=0)
-        downloads = [pn.widgets.FileDownload(file=str(getattr(result.files, key)), filename=name, label=label,
-                                             color="primary", variant="outline", css_classes=[f"rh-download-{key}"])
-                     for key, name, label in _DOWNLOADS]
+        downloads = [pn.widgets.FileDownload(file=str(getattr(result.files, key)), filename=getattr(result.files, key).name,
+                                             label=label, color="primary", variant="outline",
+                                             css_classes=[f"rh-download-{key}"])
+                     for key, label in _DOWNLOADS]
         table = pn.pane.HTML(metrics_table_html(result.rows()), stylesheets=[TABLE_CSS], width=520,
                              css_classes=["rh-geometry-table"])
         return pn.Column(
             pn.pane.Markdown("### Area profile and metrics"),
-            pn.Row(pn.pane.HoloViews(profile_plot(result.report), backend="bokeh", sizing_mode="stretch_width",
+            pn.Row(pn.pane.HoloViews(profile_plot(result.report.document), backend="bokeh", sizing_mode="stretch_width",
                                      css_classes=["rh-geometry-profile"]), table, sizing_mode="stretch_width"),
             pn.pane.Markdown("### Downloads"), pn.Row(*downloads), sizing_mode="stretch_width")
 

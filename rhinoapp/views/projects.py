@@ -16,9 +16,9 @@ from rhinoapp.views.assets import legend_html, read_asset, status_html
 __all__ = ["ProjectsPage"]
 
 _STATUS_COLUMNS = {Step.DICOM: "DICOM", Step.RHINOMANOMETRY: "4PR", Step.GEOMETRY: "Geometry",
-                   Step.SIMULATION: "Simulation"}
+                   Step.SIMULATION: "Simulation", Step.ANALYSIS: "Analysis"}
 _BUTTONS = {"open": "Open", "rename": "Rename", "delete": "Delete"}
-_WIDTHS = {"Date": 100, "DICOM": 75, "4PR": 65, "Geometry": 95, "Simulation": 100, "Last active": 140,
+_WIDTHS = {"Date": 100, "DICOM": 75, "4PR": 65, "Geometry": 95, "Simulation": 100, "Analysis": 90, "Last active": 140,
            "open": 70, "rename": 85, "delete": 80}
 
 

@@ -6,17 +6,19 @@ import json
 
 import pytest
 
-from rhinoapp.analysis import compare_with_rhinomanometry
-from rhinoapp.rhinomanometry import analyse
+from rhinoapp.analysis import Comparison, compare_with_rhinomanometry
+from rhinoapp.cfd import SimulationResults
+from rhinoapp.rhinomanometry import RhinomanometryParameters, analyse
 from rhinoapp.rhinomanometry.synthetic import generate
 
 
 def test_resistances_compare_at_the_simulated_side_flow() -> None:
     synthetic = generate(duration_s=12.0, seed=3)
     parameters = json.loads(json.dumps(analyse(synthetic.measurement).as_dict()))
-    results = {"pressure_drop_pa": 30.0, "flow_ml_s": {"total": 250.0, "left": 150.0, "right": 100.0},
-               "flow_partition_left_pct": 60.0}
-    rows = {row.quantity: row for row in compare_with_rhinomanometry(results, parameters)}
+    results = SimulationResults.from_document({"pressure_drop_pa": 30.0, "flow_partition_left_pct": 60.0,
+                                               "flow_ml_s": {"total": 250.0, "left": 150.0, "right": 100.0}})
+    typed = RhinomanometryParameters.from_json(RhinomanometryParameters.from_analysis(analyse(synthetic.measurement)).to_json())
+    rows = {row.quantity: row for row in compare_with_rhinomanometry(results, typed)}
     left = rows["Resistance left"]
     assert left.simulated == pytest.approx(30.0 / 150.0)
     k1, k2 = (parameters["sides"][0]["rohrer"][k] for k in ("k1", "k2"))
@@ -28,7 +30,16 @@ def test_resistances_compare_at_the_simulated_side_flow() -> None:
 
 
 def test_missing_measurement_parts_are_explained() -> None:
-    rows = compare_with_rhinomanometry({"pressure_drop_pa": 10.0, "flow_ml_s": {"left": 0.0, "right": 100.0}}, {})
+    results = SimulationResults.from_document({"pressure_drop_pa": 10.0, "flow_ml_s": {"left": 0.0, "right": 100.0}})
+    rows = compare_with_rhinomanometry(results, None)
     left, right = rows[0], rows[1]
     assert left.simulated is None and left.ratio is None
     assert right.measured is None and "no Rohrer fit" in right.note
+    assert Comparison.from_json(Comparison("run-1", None, tuple(rows)).to_json()).rows == tuple(rows)
+
+
+def test_results_without_a_pressure_drop_are_refused() -> None:
+    from rhinoapp.core.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="results.json lacks pressure_drop_pa"):
+        SimulationResults.from_json(b'{"flow_ml_s": {}}')

@@ -159,3 +159,10 @@ def test_running_job_wins_over_missing_inputs() -> None:
     jobs = {Step.SIMULATION: StepJob(JobState.RUNNING, at(1), "step 1200 of 12000")}
     state = derive_statuses({}, jobs)[Step.SIMULATION]
     assert (state.status, state.message) == (S.IN_PROGRESS, "step 1200 of 12000")
+
+
+def test_only_workflow_jobs_have_a_step() -> None:
+    from rhinoapp.core.workflow import JobKind
+
+    assert JobKind.SEGMENTATION.step is Step.GEOMETRY and JobKind.SIMULATION.step is Step.SIMULATION
+    assert JobKind.VOLUME_HISTOGRAM.step is None  # diagnostics never colour a step

@@ -15,6 +15,7 @@ import pytest
 
 import rhinoapp.jobs.clusters as clusters
 from rhinoapp.config import Settings
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
@@ -58,7 +59,7 @@ def volume_bytes(shape: tuple[int, int, int] = (48, 40, 64)) -> bytes:
 def project_with_volume(store: Store, owner: str = "local", name: str = "Case") -> str:
     repo = ProjectRepository(store, owner=owner)
     project = repo.create(name)
-    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", volume_bytes())
+    repo.write_artifact(project.id, Step.DICOM, str(ProjectLayout().ct_volume), volume_bytes())
     return project.id
 
 
@@ -74,5 +75,5 @@ def project_with_phantom(store: Store, owner: str = "local", name: str = "Phanto
 
     repo = ProjectRepository(store, owner=owner)
     project = repo.create(name)
-    repo.write_artifact(project.id, Step.DICOM, "volume/ct.nii.gz", nifti_bytes(generate_phantom(spacing_mm=spacing_mm).ct))
+    repo.write_artifact(project.id, Step.DICOM, str(ProjectLayout().ct_volume), nifti_bytes(generate_phantom(spacing_mm=spacing_mm).ct))
     return project.id

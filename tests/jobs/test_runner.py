@@ -15,6 +15,7 @@ import pytest
 from rhinoapp.config import JobsSettings
 from rhinoapp.config.jobs import LocalProfile, SchedulerProfile
 from rhinoapp.core.errors import ConfigurationError, NotFoundError
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import JobKind, JobState, Step, StepStatus
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.store.jobs import JobStore
@@ -65,10 +66,11 @@ def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThr
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(set(fractions)) >= 3
     repo = ProjectRepository(local.store, owner="local")
-    artifact = next(a for a in repo.artifacts(project_id) if a.name == "volume/histogram.json")
-    document = json.loads((repo.project_dir(project_id) / artifact.name).read_text())
+    artifact = next(a for a in repo.artifacts(project_id) if a.name == str(ProjectLayout().volume_histogram))
+    assert artifact.step is None  # an auxiliary output, part of no step
+    document = json.loads(repo.layout(project_id).volume_histogram.read_text())
     assert sum(document["counts"]) == 48 * 40 * 64 and 0.2 < document["air_fraction"] < 0.3
-    assert not (repo.project_dir(project_id) / ".staging" / record.id).exists()
+    assert not repo.layout(project_id).staging(record.id).exists()
     assert repo.statuses([project_id])[project_id][Step.DICOM].status is StepStatus.DONE
 
 
@@ -81,6 +83,31 @@ def test_task_error_is_recorded_with_its_message(local: JobRunner, loop: LoopThr
 
     final = loop.run(scenario())
     assert final.state is JobState.ERROR and "import the CT" in final.message
+    dicom = ProjectRepository(local.store, owner="local").statuses([project.id])[project.id][Step.DICOM]
+    assert dicom.status is StepStatus.POSSIBLE  # a failed diagnostics job colours no step
+
+
+def test_histogram_job_changes_no_steps_status(local: JobRunner, loop: LoopThread) -> None:
+    repo = ProjectRepository(local.store, owner="local")
+    project_id = project_with_volume(local.store, name="Histogram keeps Geometry done")
+    for path in ProjectLayout().geometry().files:  # a geometry made from the current CT
+        repo.write_artifact(project_id, Step.GEOMETRY, str(path), path.name.encode())
+    before = repo.statuses([project_id])[project_id]
+    assert before[Step.GEOMETRY].status is StepStatus.DONE and before[Step.SIMULATION].status is StepStatus.POSSIBLE
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                    parameters={"slabs": 4})
+        while_queued = repo.statuses([project_id])[project_id]  # the record exists: it colours no step
+        return while_queued, await local.wait(record.id, timeout_s=60)
+
+    while_queued, final = loop.run(scenario())
+    assert final.state is JobState.DONE, final.message
+    assert repo.layout(project_id).volume_histogram.is_file()
+    after = repo.statuses([project_id])[project_id]
+    assert while_queued == before and after == before
+    assert not after[Step.GEOMETRY].outdated
+    assert {a.name for a in repo.artifacts(project_id, Step.DICOM)} == {str(ProjectLayout().ct_volume)}
 
 
 def test_cancel_stops_the_work_and_marks_the_record(local: JobRunner, loop: LoopThread) -> None:
@@ -104,7 +131,7 @@ def test_cancel_stops_the_work_and_marks_the_record(local: JobRunner, loop: Loop
     assert cancelled.state is JobState.CANCELLED and cancelled.finished_at is not None
     assert not still_processing  # the worker stopped the task
     names = [a.name for a in ProjectRepository(local.store, owner="local").artifacts(project_id)]
-    assert "volume/histogram.json" not in names
+    assert str(ProjectLayout().volume_histogram) not in names
 
 
 def _kill_worker_of(runner: JobRunner, job_id: str, loop: LoopThread) -> None:
@@ -234,8 +261,8 @@ def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThr
     assert final.state is JobState.DONE, final.message
     repo = ProjectRepository(local.store, owner="local")
     names = {a.name for a in repo.artifacts(project_id, Step.GEOMETRY)}
-    assert names == {f"geometry/default/{n}" for n in ("labels.nii.gz", "airway.stl", "airway.vtp", "geometry.json")}
-    report = json.loads((repo.project_dir(project_id) / "geometry/default/geometry.json").read_text())
+    assert names == {str(p) for p in ProjectLayout().geometry("default").files}
+    report = json.loads(repo.layout(project_id).geometry("default").report.read_text())
     assert 0.2 < report["left"]["mcsa_cm2"] < 1.5 and report["surface"]["watertight"]
     assert repo.statuses([project_id])[project_id][Step.GEOMETRY].status is StepStatus.DONE
 
@@ -253,9 +280,9 @@ def test_simulation_job_publishes_the_flow(local: JobRunner, loop: LoopThread) -
     assert final.state is JobState.DONE, final.message
     repo = ProjectRepository(local.store, owner="local")
     names = {a.name for a in repo.artifacts(project_id, Step.SIMULATION)}
-    assert {f"simulations/quick/{n}" for n in ("fields.vti", "surface.vtp", "results.json", "convergence.csv")} <= names
+    assert {str(p) for p in ProjectLayout().simulation("quick").files} <= names
     assert not any("checkpoints" in n for n in names)
-    results = json.loads((repo.project_dir(project_id) / "simulations/quick/results.json").read_text())
+    results = json.loads(repo.layout(project_id).simulation("quick").results.read_text())
     assert results["steps"] <= 400 and results["flow_ml_s"]["total"] > 0
     assert repo.statuses([project_id])[project_id][Step.SIMULATION].status is StepStatus.DONE
 

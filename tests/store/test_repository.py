@@ -166,3 +166,24 @@ def test_several_files_publish_all_or_nothing(repo) -> None:
                                                                   "rhinomanometry/m1/parameters.json": b"new-b"})
     assert [i.size_bytes for i in infos] == [5, 5]
     assert (folder / "parameters.json").read_bytes() == b"new-b"
+
+
+def test_auxiliary_outputs_belong_to_no_step_and_change_no_digest(repo, store) -> None:
+    from rhinoapp.core.layout import ProjectLayout
+    from rhinoapp.core.workflow import JobKind
+    from rhinoapp.store.jobs import JobStore
+
+    layout = ProjectLayout()
+    project = repo.create("Auxiliary")
+    repo.write_artifact(project.id, Step.DICOM, str(layout.ct_volume), b"ct")
+    repo.write_artifact(project.id, Step.GEOMETRY, str(layout.geometry().labels), b"labels")
+    before = repo.step_outputs(project.id)
+    info = repo.write_artifact(project.id, None, str(layout.volume_histogram), b"{}")
+    assert info.step is None and info.inputs == {}
+    repo.write_artifact(project.id, None, str(layout.logs_dir / "job.log"), b"log")
+    assert repo.step_outputs(project.id) == before
+    assert repo.statuses([project.id])[project.id][Step.GEOMETRY].status is StepStatus.DONE
+    with pytest.raises(ValidationError, match="only auxiliary outputs"):
+        repo.write_artifact(project.id, None, str(layout.ct_metadata), b"{}")
+    JobStore(store).create(owner=repo.owner, project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM, profile="local")
+    assert repo.statuses([project.id])[project.id][Step.DICOM].status is StepStatus.DONE  # not "in progress"

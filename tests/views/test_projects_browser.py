@@ -27,7 +27,8 @@ def test_create_project_and_refuse_duplicate(page, output_dir: Path) -> None:
     page.get_by_text('Project "Case 42 pre-op" created').wait_for()
     row = page.locator(".tabulator-row", has_text="Case 42 pre-op")
     row.wait_for()
-    expected = {"dicom": "possible", "4pr": "possible", "geometry": "not-possible-yet", "simulation": "not-possible-yet"}
+    expected = {"dicom": "possible", "4pr": "possible", "geometry": "not-possible-yet", "simulation": "not-possible-yet",
+                "analysis": "not-possible-yet"}
     for step, status in expected.items():
         icon = row.locator(f'[data-step="{step}"]')
         assert icon.get_attribute("data-status") == status

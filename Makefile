@@ -52,7 +52,7 @@ constraints:
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
 	.constraints-venv/bin/pip install -q -e '.[dev,bench]'
 	(echo '# Exact versions resolved on Python 3.11 (Debian 12, x86_64). Regenerate with `make constraints`.'; \
-	 .constraints-venv/bin/pip freeze --exclude-editable) > constraints.txt
+	 .constraints-venv/bin/pip freeze --all --exclude-editable | grep -v '^pip==') > constraints.txt
 	rm -rf .constraints-venv
 
 clean:

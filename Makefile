@@ -1,6 +1,6 @@
 # rhinoapp: two commands on a fresh Debian 12 machine.
 #   make run    create .venv, install rhinoapp, serve the app at http://127.0.0.1:5006
-#   make test   install everything the tests need (Debian packages too, as root) and run pytest
+#   make test   install everything the tests need (Debian packages too, as root), lint (ruff, mypy), run pytest
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev system-deps constraints benchmarks clean
+.PHONY: run test lint install install-dev system-deps constraints benchmarks clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap-python.sh
 	bash scripts/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -32,9 +32,14 @@ install-dev: $(DEV_STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh test
 
+# Static checks: ruff (rules in pyproject.toml) and mypy (strict on core and the domain packages).
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check rhinoapp tests benchmarks
+	$(BIN)/mypy
+
 # As root, the tests get a real single-node Slurm cluster (started here, stopped at the end if
 # this run started it); without root the Slurm tests are skipped with the reason.
-test: $(DEV_STAMP) system-deps
+test: lint system-deps
 	@started=0; \
 	if [ "$$(id -u)" = 0 ] && ! bash scripts/slurm-dev-cluster.sh status >/dev/null 2>&1; then \
 	  bash scripts/slurm-dev-cluster.sh start && started=1; \
@@ -52,7 +57,7 @@ constraints:
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
 	.constraints-venv/bin/pip install -q -e '.[dev,bench]'
 	(echo '# Exact versions resolved on Python 3.11 (Debian 12, x86_64). Regenerate with `make constraints`.'; \
-	 .constraints-venv/bin/pip freeze --exclude-editable) > constraints.txt
+	 .constraints-venv/bin/pip freeze --all --exclude-editable | grep -v '^pip==') > constraints.txt
 	rm -rf .constraints-venv
 
 clean:

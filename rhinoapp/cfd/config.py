@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rhinoapp.cfd.domain import FlowDomain, Opening
+from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.core.errors import ValidationError
 
 __all__ = [

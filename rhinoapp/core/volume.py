@@ -345,4 +345,4 @@ def _triple(values: Any, name: str) -> tuple[float, float, float]:
     numbers = tuple(float(v) for v in np.asarray(values, dtype=float).ravel())
     if len(numbers) != 3:
         raise ValidationError(f"{name} needs three numbers (i, j, k), got {values!r}")
-    return numbers  # type: ignore[return-value]
+    return numbers

@@ -193,10 +193,10 @@ def _derive_one(
         )
         return StepState(step, StepStatus.NOT_POSSIBLE_YET, f"Needs {names} first ({reasons}).")
     job_is_newer = job is not None and (output is None or job.submitted > output.created)
-    if job_is_newer and job.state is JobState.ERROR:
+    if job_is_newer and job is not None and job.state is JobState.ERROR:
         return StepState(step, StepStatus.ERROR, job.message or f"The last {step.label} run failed.")
     if output is None:
-        if job_is_newer and job.state is JobState.CANCELLED:
+        if job_is_newer and job is not None and job.state is JobState.CANCELLED:
             return StepState(step, StepStatus.POSSIBLE, f"The last {step.label} run was cancelled.")
         return StepState(step, StepStatus.POSSIBLE)
     changed = [

@@ -19,7 +19,7 @@ from rhinoapp.dicom.deidentify import BurnedInAnnotationError, Deidentifier
 from rhinoapp.dicom.identity import mapped_uid, patient_key, pseudonym_for
 from rhinoapp.dicom.io import NotDicomError, read_dataset
 from rhinoapp.dicom.series import Series, SeriesSummary, choose_series, group_series
-from rhinoapp.dicom.volume import AssembledVolume, assemble_volume
+from rhinoapp.dicom.volume import AssembledVolume
 
 __all__ = ["METADATA_FORMAT", "LoadedUpload", "Skipped", "load_upload", "select_series", "volume_metadata"]
 
@@ -131,6 +131,7 @@ def volume_metadata(series: Series, assembled: AssembledVolume, deidentifier: De
     Examples
     --------
     >>> from rhinoapp.dicom.testing import make_ct_series
+    >>> from rhinoapp.dicom.volume import assemble_volume
     >>> d = Deidentifier(b"k" * 16)
     >>> [series] = group_series([d.dataset(ds) for ds in make_ct_series(slices=3, shape=(8, 8))])
     >>> meta = volume_metadata(series, assemble_volume(series), d)

@@ -62,7 +62,7 @@ def read_dataset(data: bytes, *, what: str = "the file") -> Dataset:
         raise NotDicomError(f"{what} is empty (0 bytes); remove it from the upload.")
     with quiet():
         try:
-            dataset = dcmread(io.BytesIO(data))
+            dataset: Dataset = dcmread(io.BytesIO(data))
         except InvalidDicomError:
             dataset = _read_forced(data, what)
         except Exception as error:  # pydicom raises many types for damaged input

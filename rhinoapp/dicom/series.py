@@ -120,7 +120,7 @@ def _slice_spacing(slices: tuple[SliceRef, ...]) -> float:
 
 def _floats(value: object, count: int, what: str) -> tuple[float, ...]:
     try:
-        numbers = tuple(float(v) for v in value)  # type: ignore[union-attr]
+        numbers = tuple(float(v) for v in value)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         numbers = ()
     if len(numbers) != count or not all(np.isfinite(numbers)):

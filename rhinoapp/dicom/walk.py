@@ -10,6 +10,7 @@ its data is invalid.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
@@ -44,14 +45,14 @@ def _vr(dataset: Dataset, tag: int) -> str:
         return "UN"
 
 
-def _values(element: DataElement) -> list:
+def _values(element: DataElement) -> list[Any]:
     value = element.value
     if value is None or value == "":
         return []
     return list(value) if isinstance(value, MultiValue | list | tuple) else [value]
 
 
-def _set(element: DataElement, values: list) -> None:
+def _set(element: DataElement, values: list[Any]) -> None:
     element.value = values[0] if len(values) == 1 else values
 
 

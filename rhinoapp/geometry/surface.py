@@ -272,7 +272,7 @@ def extract_surface(labels: LabelMap, openings: Sequence[Opening], options: Surf
     if progress:
         progress(0.2, "extracting and smoothing the iso-surface")
     spacing = np.asarray(geometry.spacing_mm)
-    surface = _iso_surface(field, spacing, options)
+    surface = _iso_surface(field, geometry.spacing_mm, options)
     del field
     if progress:
         progress(0.6, "decimating")

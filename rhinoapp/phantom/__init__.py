@@ -2,12 +2,12 @@
 
 Examples
 --------
+>>> from rhinoapp.core.volume import AirwayLabel
 >>> phantom = generate_phantom(variant_params("straight", spacing_mm=2.0))
 >>> int(phantom.truth.labels.max()) == AirwayLabel.SINUS
 True
 """
 
-from rhinoapp.core.volume import AirwayLabel
 from rhinoapp.phantom.generate import AirRegion, Phantom, PhantomLandmarks, generate_phantom
 from rhinoapp.phantom.params import DEFAULT_FIELD_OF_VIEW_MM, PhantomParams, PhantomVariant, variant_params
 

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,7 +130,7 @@ def body_sdf(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.minimum(head, nose).astype(np.float32, copy=False)
 
 
-def _turbinate(spec: tuple, swelling: float, scale: float = 1.0) -> Callable:
+def _turbinate(spec: tuple[Any, ...], swelling: float, scale: float = 1.0) -> Callable[..., np.ndarray]:
     centre, radii, flat = spec
     radii = (radii[0] * (1 + _SWELLING_GAIN * swelling) * scale, radii[1] * scale, radii[2] * scale)
 
@@ -229,7 +230,7 @@ def tissue_parts(deviation: float, swelling: float) -> list[TissuePart]:
         for spec in (_INFERIOR_TURBINATE, _MIDDLE_TURBINATE):
             core = _turbinate(spec, swelling, scale=0.4)
 
-            def turbinate_bone(x: np.ndarray, y: np.ndarray, z: np.ndarray, core: Callable = core,
+            def turbinate_bone(x: np.ndarray, y: np.ndarray, z: np.ndarray, core: Callable[..., np.ndarray] = core,
                                sign: float = sign) -> np.ndarray:
                 return core(np.float32(sign) * x, y, z)
             parts.append(TissuePart("turbinate bone", TURBINATE_BONE_HU, _side_bounds(sign, (1, 19), (16, 64), (1, 33)),

@@ -29,7 +29,7 @@ import dataclasses
 import enum
 import logging
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import ndimage
@@ -119,7 +119,8 @@ def _grid(params: PhantomParams) -> Grid:
     for (lo, hi), s in zip(params.field_of_view_mm, params.spacing_mm):
         shape_ijk.append(max(1, round((hi - lo) / s)))
         origin.append(lo + s / 2.0)
-    geometry = ImageGeometry(tuple(reversed(shape_ijk)), params.spacing_mm, tuple(origin))
+    geometry = ImageGeometry(cast("tuple[int, int, int]", tuple(reversed(shape_ijk))), params.spacing_mm,
+                             cast("tuple[float, float, float]", tuple(origin)))
     return Grid(geometry, _rotation(params.rotation_deg), _PIVOT_MM)
 
 

@@ -74,7 +74,7 @@ class PhantomParams:
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        spacing = self.spacing_mm
+        spacing: float | tuple[float, ...] = self.spacing_mm
         if isinstance(spacing, (int, float)):
             spacing = (float(spacing),) * 3
         spacing = tuple(float(s) for s in spacing)
@@ -149,7 +149,7 @@ def variant_params(variant: PhantomVariant | str, **overrides: Any) -> PhantomPa
     """
     variant = PhantomVariant(variant)
     fov = DEFAULT_FIELD_OF_VIEW_MM
-    fields: dict[str, Any] = {
+    variants: dict[PhantomVariant, dict[str, Any]] = {
         PhantomVariant.STRAIGHT: {},
         PhantomVariant.DEVIATED: {"septal_deviation": 1.0},
         PhantomVariant.SWOLLEN: {"turbinate_swelling": 1.0},
@@ -159,6 +159,7 @@ def variant_params(variant: PhantomVariant | str, **overrides: Any) -> PhantomPa
         PhantomVariant.ROTATED: {"rotation_deg": (0.0, 0.0, 10.0)},
         PhantomVariant.THICK_SLICES: {"spacing_mm": (0.5, 0.5, 1.5)},
         PhantomVariant.ANISOTROPIC: {"spacing_mm": (0.45, 0.6, 0.8)},
-    }[variant]
+    }
+    fields = variants[variant]
     fields.update(overrides)
     return PhantomParams(**fields)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ _EPS = 1e-6
 Vec3 = tuple[float, float, float]
 
 
-def ellipsoid(x: np.ndarray, y: np.ndarray, z: np.ndarray, centre: Sequence[float],
+def ellipsoid(x: np.ndarray, y: np.ndarray, z: np.ndarray | np.floating[Any], centre: Sequence[float],
               radii: Sequence[float], *, flat: Sequence[float] = (0.0, 0.0, 0.0)) -> np.ndarray:
     """Ellipsoid (optionally stretched by a flat middle ``flat`` along each axis), first-order distance.
 
@@ -182,7 +183,7 @@ class Grid:
         pivot = np.asarray(self.pivot_mm, dtype=np.float32)
         px, py, pz = x - pivot[0], y - pivot[1], z - pivot[2]
         coords = tuple(inverse[r, 0] * px + inverse[r, 1] * py + inverse[r, 2] * pz + pivot[r] for r in range(3))
-        return window, coords  # type: ignore[return-value]
+        return window, coords
 
     def to_lps(self, point: Sequence[float]) -> np.ndarray:
         """LPS millimetres of an anatomical point."""

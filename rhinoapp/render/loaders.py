@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkTriangleFilter
@@ -64,6 +63,7 @@ def ct_from_image(image: vtkImageData, array: str | None = None) -> CTVolume:
 
     Examples
     --------
+    >>> import numpy as np
     >>> from rhinoapp.render.synthetic import flow_field
     >>> from vtkmodules.util.numpy_support import numpy_to_vtk
     >>> image = flow_field(spacing_mm=8.0)

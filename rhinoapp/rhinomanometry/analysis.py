@@ -331,8 +331,7 @@ def analyse(
                 partition[level] = Value(None, f"flow at {level} Pa: " + (vl.reason if vl.value is None else vr.reason))
             else:
                 partition[level] = Value(vl.value / (vl.value + vr.value))
-        total = TotalResult(
-            *(parallel_resistance(left.mean(name), right.mean(name)) for name in ("r75", "r150", "vr", "reff")),
-            partition["75"], partition["150"],
-        )
+        r75, r150, vr, reff = (parallel_resistance(left.mean(name), right.mean(name))
+                               for name in ("r75", "r150", "vr", "reff"))
+        total = TotalResult(r75, r150, vr, reff, partition["75"], partition["150"])
     return AnalysisResult(normalised.metadata, sides, total, classes)

@@ -205,7 +205,7 @@ def _segment_breaths(t: np.ndarray, s: np.ndarray, lo: int, hi: int, threshold: 
     signs = labels[nonzero]
     change = np.flatnonzero(np.diff(signs) != 0)  # last index of a run before the sign flips
     events: list[tuple[bool, int, float]] = []  # (rising, first sample of the new sign, time)
-    for k in change:
+    for k in change.tolist():
         end, begin = lo + int(nonzero[k]), lo + int(nonzero[k + 1])
         rising = bool(signs[k + 1] > 0)
         events.append((rising, *_crossing(t, s, end, begin, rising)))

@@ -105,7 +105,7 @@ def _check_front_face(air: np.ndarray, volume: CTVolume, frame: AxisFrame, optio
             "reconstruction that includes the whole nose.")
 
 
-def _seed_clusters(clusters: list[Cluster], components: np.ndarray, objects: list, volume: CTVolume,
+def _seed_clusters(clusters: list[Cluster], components: np.ndarray, objects: list[Any], volume: CTVolume,
                    frame: AxisFrame, options: SegmentationOptions) -> tuple[Cluster, Cluster]:
     geometry = volume.geometry
     if options.seeds_lps_mm is None:
@@ -145,7 +145,7 @@ def _seed_clusters(clusters: list[Cluster], components: np.ndarray, objects: lis
     return picked[0], picked[1]
 
 
-def _openings(inside: np.ndarray, outside: np.ndarray, components: np.ndarray, objects: list, frame: AxisFrame,
+def _openings(inside: np.ndarray, outside: np.ndarray, components: np.ndarray, objects: list[Any], frame: AxisFrame,
               volume: CTVolume, min_volume_ml: float = 0.5) -> list[Cluster]:
     """Openings of the enclosed air spaces of at least ``min_volume_ml`` (searched in their bounding box only)."""
     least = min_volume_ml * 1000.0 / volume.geometry.voxel_volume_mm3
@@ -232,7 +232,7 @@ def _split_sides(nasal: np.ndarray, core: np.ndarray, seeds: list[np.ndarray], f
     return labels
 
 
-def _auto_outlet(raw: np.ndarray, seeds: list[np.ndarray], centres_of: Callable, frame: AxisFrame, choana: int,
+def _auto_outlet(raw: np.ndarray, seeds: list[np.ndarray], centres_of: Callable[..., Any], frame: AxisFrame, choana: int,
                  depth_mm: float, volume: CTVolume, offset: tuple[int, ...]) -> Plane:
     """Axial plane ``depth_mm`` below the nasal floor in the last 6 mm in front of the choanae."""
     geometry = volume.geometry
@@ -270,7 +270,7 @@ def _component_with(mask: np.ndarray, seeds: list[np.ndarray], what: str) -> np.
     return labels == values.pop()
 
 
-def _outlet_opening(airway: np.ndarray, centres_of: Callable, plane: Plane, volume: CTVolume) -> Opening:
+def _outlet_opening(airway: np.ndarray, centres_of: Callable[..., Any], plane: Plane, volume: CTVolume) -> Opening:
     geometry = volume.geometry
     index = np.nonzero(airway)
     points = centres_of(index)
@@ -291,7 +291,7 @@ def _outlet_opening(airway: np.ndarray, centres_of: Callable, plane: Plane, volu
 
 
 def _check_result(labels: np.ndarray, outside: np.ndarray, roi: tuple[slice, ...], volume: CTVolume,
-                  frame: AxisFrame, inlets: tuple[Opening, Opening], centres_of: Callable) -> None:
+                  frame: AxisFrame, inlets: tuple[Opening, Opening], centres_of: Callable[..., Any]) -> None:
     shape = volume.geometry.shape
     for axis in range(3):
         for end, at_edge in ((0, roi[axis].start == 0), (-1, roi[axis].stop == shape[axis])):

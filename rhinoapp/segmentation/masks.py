@@ -134,7 +134,7 @@ def outside_air(air: np.ndarray, axial_axis: int) -> np.ndarray:
     return border[labels]
 
 
-def enclosed_air_on_face(air: np.ndarray, axis: int, end: int, min_pixels: int) -> list[np.ndarray]:
+def enclosed_air_on_face(air: np.ndarray, axis: int, end: int, min_pixels: int) -> list[tuple[np.ndarray, ...]]:
     """Air regions on one face of the volume that are enclosed by non-air within that face.
 
     Each result holds the 2-D pixel indices of one region of at least ``min_pixels``; such a

@@ -42,7 +42,7 @@ def _vector(values: Sequence[float], name: str) -> Vec3:
     numbers = tuple(float(v) for v in values)
     if len(numbers) != 3 or not all(math.isfinite(v) for v in numbers):
         raise ValidationError(f"{name} needs three finite numbers (x, y, z in LPS mm), got {values!r}")
-    return numbers  # type: ignore[return-value]
+    return numbers
 
 
 class SinusMode(enum.Enum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+from importlib import resources
 from pathlib import Path
 
 from rhinoapp.core.errors import ConfigurationError
@@ -13,14 +14,26 @@ __all__ = ["assets_dir", "legend_html", "read_asset", "status_html"]
 
 
 def assets_dir() -> Path:
-    """The ``assets/`` folder beside the package (a source checkout or editable install)."""
-    folder = Path(__file__).resolve().parents[2] / "assets"
-    if not (folder / "style.css").is_file():
-        raise ConfigurationError(
-            f"rhinoapp's assets folder was not found at {folder}: install rhinoapp from its source"
-            " checkout (pip install -e .) so that assets/ is beside the package."
-        )
-    return folder
+    """The folder of the static assets, installed or in a source checkout.
+
+    A wheel carries them as package data (``rhinoapp/_assets``, copied from the top-level
+    ``assets/`` by the build, see ``setup.py``); a source checkout or an editable install uses the
+    top-level ``assets/`` beside the package.
+
+    Examples
+    --------
+    >>> (assets_dir() / "style.css").is_file()
+    True
+    """
+    installed = Path(str(resources.files("rhinoapp").joinpath("_assets")))
+    checkout = Path(__file__).resolve().parents[2] / "assets"
+    for folder in (installed, checkout):
+        if (folder / "style.css").is_file():
+            return folder
+    raise ConfigurationError(
+        f"rhinoapp's assets were found neither in the package ({installed}) nor beside it ({checkout}):"
+        " reinstall rhinoapp from a wheel or from its source checkout (pip install -e .)."
+    )
 
 
 @functools.cache

@@ -10,7 +10,7 @@ import pytest
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.render import offscreen as offscreen_module
-from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, Colouring, SceneSpec, Synthetic
+from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, Colouring, SceneSpec
 
 
 def test_spec_round_trips_through_json_and_checks_its_inputs(tmp_path) -> None:

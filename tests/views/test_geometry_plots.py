@@ -59,7 +59,7 @@ def test_labels_lie_over_the_ct_in_colour_blind_safe_colours_with_background_cle
 
 def test_legend_names_every_label_shown() -> None:
     text = legend_html(sinuses_kept=True)
-    for label, (name, colour) in LABEL_COLOURS.items():
+    for name, colour in LABEL_COLOURS.values():
         assert name in text and colour in text
     assert LABEL_COLOURS[AirwayLabel.SINUS][0] not in legend_html(sinuses_kept=False)
 

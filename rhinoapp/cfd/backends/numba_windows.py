@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q
+from rhinoapp.cfd.lattice import BLOCK, Q
 
 __all__ = ["GROUP", "WindowTables", "build_window_tables", "host_has_vector_permute"]
 

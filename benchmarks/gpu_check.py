@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import gpu_solver_checks as checks  # the sibling module, found beside this script
+import gpu_solver_checks as checks  # noqa: E402 (the sibling module, found once its folder is on the path)
 
 NO_GPU = "no GPU/CuPy"
 #: Rough seconds each section needs at full size on the GPU machine (a section starts only if that much is left).

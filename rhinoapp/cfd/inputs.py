@@ -28,7 +28,6 @@ from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
 from rhinoapp.core.layout import GeometryFolder
-from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 
 __all__ = ["OpeningPlane", "domain_from_labels", "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
 

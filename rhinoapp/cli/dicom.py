@@ -19,7 +19,7 @@ from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import CTVolume
 from rhinoapp.core.layout import ProjectLayout
-from rhinoapp.core.volume import CTMetadata, CTVolume
+from rhinoapp.core.volume import CTMetadata
 from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import (
     BurnedInAnnotationError,

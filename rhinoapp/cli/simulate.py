@@ -6,8 +6,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from rhinoapp.cli._common import out
+from rhinoapp.core.progress import ProgressReport, format_duration
 
 __all__ = ["register"]
 
@@ -51,7 +53,7 @@ def _simulate(args: argparse.Namespace) -> int:
                     checkpoint_every=args.checkpoint_every, resume=args.resume)
     estimate = estimate_run(domain, physics, run, resolution_mm=args.resolution_mm)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
-        f"{estimate.memory_bytes / 1e9:.2f} GB, about {_duration(estimate.seconds)} on {estimate.backend}")
+        f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend}")
     if args.estimate:
         return 0
     result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out,
@@ -71,22 +73,31 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """Progress on stderr: one line rewritten in place on a terminal, a line per 5 % otherwise."""
+    """Progress on stderr: one line rewritten in place on a terminal, a line per 5 % otherwise.
 
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
+    Each line gives the percentage, the report in words and the time left.
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> _Progress(stream)(ProgressReport(0.5, step=200, total=400, eta_s=65.0, mlups=3.0))
+    >>> stream.getvalue().split(" (")[0]
+    ' 50.0 % step 200 of 400, 3.0 MLUPS, about 1 min 5 s left'
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._tty = self._stream.isatty()
         self._last = -1.0
         self._started = time.monotonic()
 
-    def __call__(self, fraction: float, message: str) -> None:
+    def __call__(self, report: ProgressReport) -> None:
+        left = f"about {format_duration(report.eta_s)} left" if report.eta_s is not None else ""
+        line = f"{100 * report.fraction:5.1f} % " + ", ".join(part for part in (report.message, left) if part)
         if self._tty:
-            sys.stderr.write(f"\r{100 * fraction:5.1f} % {message}\x1b[K")
-        elif fraction >= 1.0 or fraction - self._last >= 0.05:
-            self._last = fraction
-            sys.stderr.write(f"{100 * fraction:5.1f} % {message} ({time.monotonic() - self._started:.0f} s)\n")
-        sys.stderr.flush()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+            self._stream.write(f"\r{line}\x1b[K")
+        elif report.fraction >= 1.0 or report.fraction - self._last >= 0.05:
+            self._last = report.fraction
+            self._stream.write(f"{line} ({format_duration(time.monotonic() - self._started)})\n")
+        self._stream.flush()

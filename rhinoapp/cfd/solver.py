@@ -218,7 +218,8 @@ class Solver:
             flow = sample.flow * self.units.flow_scale_ml_s
         report = ProgressReport(fraction, step=step, total=self.steps_estimate, eta_s=eta, steady=converged,
                                 pressure_drop_pa=dp, flow_ml_s=flow, mlups=mlups)
-        _log.debug("%s (lattice: dp %.3e, flow %.3e)", report.message, sample.pressure_drop, sample.flow)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s (lattice: dp %.3e, flow %.3e)", report.message, sample.pressure_drop, sample.flow)
         if self.progress is not None:
             self.progress(report)
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
-from rhinoapp.cli._common import out
-from rhinoapp.core.progress import ProgressReport, format_duration
+from rhinoapp.cli._common import ProgressPrinter, out
+from rhinoapp.core.progress import format_duration
 
 __all__ = ["register"]
 
@@ -56,9 +53,9 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend}")
     if args.estimate:
         return 0
-    result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out,
-                      progress=_Progress())
-    sys.stderr.write("\n")
+    progress = ProgressPrinter()
+    result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out, progress=progress)
+    progress.done()
     r = result.results
     flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]
     out(f"{'converged' if r['converged'] else 'NOT converged (steady state not reached)'} after {r['steps']} steps, "
@@ -70,34 +67,3 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}")
     out(f"outputs in {args.out}")
     return 0
-
-
-class _Progress:
-    """Progress on stderr: one line rewritten in place on a terminal, a line per 5 % otherwise.
-
-    Each line gives the percentage, the report in words and the time left.
-
-    Examples
-    --------
-    >>> import io
-    >>> stream = io.StringIO()
-    >>> _Progress(stream)(ProgressReport(0.5, step=200, total=400, eta_s=65.0, mlups=3.0))
-    >>> stream.getvalue().split(" (")[0]
-    ' 50.0 % step 200 of 400, 3.0 MLUPS, about 1 min 5 s left'
-    """
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-        self._tty = self._stream.isatty()
-        self._last = -1.0
-        self._started = time.monotonic()
-
-    def __call__(self, report: ProgressReport) -> None:
-        left = f"about {format_duration(report.eta_s)} left" if report.eta_s is not None else ""
-        line = f"{100 * report.fraction:5.1f} % " + ", ".join(part for part in (report.message, left) if part)
-        if self._tty:
-            self._stream.write(f"\r{line}\x1b[K")
-        elif report.fraction >= 1.0 or report.fraction - self._last >= 0.05:
-            self._last = report.fraction
-            self._stream.write(f"{line} ({format_duration(time.monotonic() - self._started)})\n")
-        self._stream.flush()

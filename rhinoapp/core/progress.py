@@ -122,6 +122,20 @@ class ProgressReport:
         """
         return dataclasses.replace(self, fraction=offset + scale * self.fraction, eta_s=None)
 
+    def with_eta(self, elapsed_s: float) -> ProgressReport:
+        """The report with a time left estimated from the share done in ``elapsed_s``, if it has none.
+
+        Examples
+        --------
+        >>> ProgressReport(0.25).with_eta(30.0).eta_s, ProgressReport(0.25, eta_s=5.0).with_eta(30.0).eta_s
+        (90.0, 5.0)
+        >>> ProgressReport(0.0).with_eta(30.0).eta_s is None  # nothing done yet: no estimate
+        True
+        """
+        if self.eta_s is not None or self.fraction <= 0.01:
+            return self
+        return dataclasses.replace(self, eta_s=max(0.0, elapsed_s) * (1.0 - self.fraction) / self.fraction)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (unknown figures left out)."""
         return {key: value for key, value in dataclasses.asdict(self).items()

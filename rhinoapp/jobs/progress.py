@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -88,11 +87,8 @@ class TaskContext:
         now = time.monotonic()
         if now - self._last_sent < self._min_interval and report.fraction < 1.0:
             return
-        if report.eta_s is None and report.fraction > 0.01:
-            elapsed = now - self._started
-            report = dataclasses.replace(report, eta_s=elapsed * (1.0 - report.fraction) / report.fraction)
         self._last_sent = now
-        self._send({"event": "progress", "progress": report.to_dict()})
+        self._send({"event": "progress", "progress": report.with_eta(now - self._started).to_dict()})
 
     def stage(self, fraction: float, stage: str) -> None:
         """Report a stage of the task in words (``ctx.stage(0.96, "writing the files")``)."""

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,13 +28,15 @@ from rhinoapp.cfd.backends import Backend, BoundaryValues, KernelParameters, cre
 from rhinoapp.cfd.config import BackendName, LatticeParameters, RunConfig
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.core.errors import SimulationError
+from rhinoapp.core.progress import ProgressCallback, ProgressReport
 
 __all__ = ["ConvergenceSample", "Progress", "RunOutcome", "Solver", "ramp"]
 
 _log = logging.getLogger(__name__)
 
-#: ``progress(fraction, message)``; it may raise (for example to cancel a job) and the run stops.
-Progress = Callable[[float, str], None]
+#: ``progress(report)`` with a :class:`~rhinoapp.core.progress.ProgressReport`; it may raise (for example
+#: to cancel a job) and the run stops.
+Progress = ProgressCallback
 
 
 def ramp(steps: np.ndarray, ramp_steps: int) -> np.ndarray:
@@ -103,11 +104,13 @@ class Solver:
     steps_estimate, ramp_steps
         Expected length (for progress) and start-up ramp.
     units
-        Lattice units for progress messages in physical units (optional).
+        Lattice units, for the pressure drop and flow of the progress reports in Pa and ml/s (without
+        them the reports carry the step, time left and speed only).
     checkpoint_dir
         Where checkpoints go (needed when ``run.checkpoint_every`` or ``run.resume``).
     progress
-        Optional ``progress(fraction, message)`` callback.
+        Optional ``progress(report)`` callback, called with a
+        :class:`~rhinoapp.core.progress.ProgressReport` after every check.
     """
 
     def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
@@ -208,17 +211,17 @@ class Solver:
             return
         fraction = 1.0 if converged else min(step / self.steps_estimate, 0.99)
         remaining = max(self.steps_estimate - step, 0) * self.lattice.n_cells / max(mlups, 1e-9) / 1e6
-        eta = "steady" if converged else (f"ETA {_duration(remaining)}" if step < self.steps_estimate
-                                           else f"past the estimate, at most {self.max_steps} steps")
+        eta = None if converged or step >= self.steps_estimate else remaining
+        dp = flow = None
         if self.units is not None:
-            u = self.units
-            flows = f"dp {sample.pressure_drop * u.pressure_scale_pa:.2f} Pa, flow {sample.flow * u.flow_scale_ml_s:.1f} ml/s"
-        else:
-            flows = f"dp {sample.pressure_drop:.3e}, flow {sample.flow:.3e}"
-        message = f"step {step}/{self.steps_estimate}, {eta}, {mlups:.1f} MLUPS, {flows}"
-        _log.debug("%s", message)
+            dp = sample.pressure_drop * self.units.pressure_scale_pa
+            flow = sample.flow * self.units.flow_scale_ml_s
+        report = ProgressReport(fraction, step=step, total=self.steps_estimate, eta_s=eta, steady=converged,
+                                pressure_drop_pa=dp, flow_ml_s=flow, mlups=mlups)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s (lattice: dp %.3e, flow %.3e)", report.message, sample.pressure_drop, sample.flow)
         if self.progress is not None:
-            self.progress(fraction, message)
+            self.progress(report)
 
     def _resume(self, backend: Backend) -> tuple[int, list[ConvergenceSample]]:
         found = io.load_latest_checkpoint(self.checkpoint_dir)
@@ -231,9 +234,4 @@ class Solver:
         backend.set_state(found.state)
         _log.info("resuming from step %d", found.step)
         return found.step, [ConvergenceSample(**row) for row in found.history]
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from rhinoapp.config import Settings, load_settings
 from rhinoapp.core.errors import NotFoundError
+from rhinoapp.core.progress import ProgressReport, format_duration
 from rhinoapp.store.repository import ProjectRepository
 
-__all__ = ["common_options", "find_project", "out", "settings_from"]
+__all__ = ["ProgressPrinter", "common_options", "find_project", "out", "settings_from"]
 
 
 def common_options(default: object) -> argparse.ArgumentParser:
@@ -45,3 +49,47 @@ def find_project(repo: ProjectRepository, key: str) -> str:
         if key in (project.id, project.name) or project.name.casefold() == key.casefold():
             return project.id
     raise NotFoundError(f'No project named or with id "{key}": see `rhinoapp projects list`.')
+
+
+class ProgressPrinter:
+    """Progress on stderr: one line rewritten in place on a terminal, a line per 5 % otherwise.
+
+    Each line gives the percentage, the report in words and the time left (the report's own, else
+    estimated from the share done so far).
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> ProgressPrinter(stream)(ProgressReport(0.5, step=200, total=400, eta_s=65.0, mlups=3.0))
+    >>> stream.getvalue().split(" (")[0]
+    ' 50.0 % step 200 of 400, 3.0 MLUPS, about 1 min 5 s left'
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._tty = self._stream.isatty()
+        self._last = -1.0
+        self._started = time.monotonic()
+
+    def __call__(self, report: ProgressReport) -> None:
+        elapsed = time.monotonic() - self._started
+        eta = report.with_eta(elapsed).eta_s
+        left = f"about {format_duration(eta)} left" if eta is not None and report.fraction < 1.0 else ""
+        line = f"{100 * report.fraction:5.1f} % " + ", ".join(part for part in (report.message, left) if part)
+        if self._tty:
+            self._stream.write(f"\r{line}\x1b[K")
+        elif report.fraction >= 1.0 or report.fraction - self._last >= 0.05:
+            self._last = report.fraction
+            self._stream.write(f"{line} ({format_duration(elapsed)})\n")
+        self._stream.flush()
+
+    def done(self) -> None:
+        """End the line rewritten in place (on a terminal)."""
+        if self._tty:
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def part(self, offset: float, scale: float) -> Callable[[ProgressReport], None]:
+        """A callback for a step covering ``offset`` to ``offset + scale`` of the whole."""
+        return lambda report: self(report.within(offset, scale))

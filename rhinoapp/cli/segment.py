@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from rhinoapp.cli._common import out, settings_from
+from rhinoapp.cli._common import ProgressPrinter, out, settings_from
 
 __all__ = ["register"]
 
@@ -80,8 +80,11 @@ def _segment(args: argparse.Namespace) -> int:
 
     options = _options(args)
     volume = _read(args)
-    segmentation = segment_airway(volume, options)
-    geometry = build_geometry(segmentation, SurfaceOptions(target_triangles=args.target_triangles))
+    progress = ProgressPrinter()
+    segmentation = segment_airway(volume, options, progress=progress.part(0.0, 0.6))
+    geometry = build_geometry(segmentation, SurfaceOptions(target_triangles=args.target_triangles),
+                              progress=progress.part(0.6, 0.4))
+    progress.done()
     folder = GeometryFolder(Path(args.out))
     labels = segmentation.labels
     image = to_nifti_image(CTVolume(labels.labels, labels.geometry))

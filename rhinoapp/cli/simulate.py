@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
-from rhinoapp.cli._common import out
+from rhinoapp.cli._common import ProgressPrinter, out
+from rhinoapp.core.progress import format_duration
 
 __all__ = ["register"]
 
@@ -51,12 +50,12 @@ def _simulate(args: argparse.Namespace) -> int:
                     checkpoint_every=args.checkpoint_every, resume=args.resume)
     estimate = estimate_run(domain, physics, run, resolution_mm=args.resolution_mm)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
-        f"{estimate.memory_bytes / 1e9:.2f} GB, about {_duration(estimate.seconds)} on {estimate.backend}")
+        f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend}")
     if args.estimate:
         return 0
-    result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out,
-                      progress=_Progress())
-    sys.stderr.write("\n")
+    progress = ProgressPrinter()
+    result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out, progress=progress)
+    progress.done()
     r = result.results
     flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]
     out(f"{'converged' if r['converged'] else 'NOT converged (steady state not reached)'} after {r['steps']} steps, "
@@ -68,25 +67,3 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}")
     out(f"outputs in {args.out}")
     return 0
-
-
-class _Progress:
-    """Progress on stderr: one line rewritten in place on a terminal, a line per 5 % otherwise."""
-
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self._last = -1.0
-        self._started = time.monotonic()
-
-    def __call__(self, fraction: float, message: str) -> None:
-        if self._tty:
-            sys.stderr.write(f"\r{100 * fraction:5.1f} % {message}\x1b[K")
-        elif fraction >= 1.0 or fraction - self._last >= 0.05:
-            self._last = fraction
-            sys.stderr.write(f"{100 * fraction:5.1f} % {message} ({time.monotonic() - self._started:.0f} s)\n")
-        sys.stderr.flush()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"

@@ -9,9 +9,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rhinoapp.core.progress import ProgressCallback
 from rhinoapp.core.volume import AirwayLabel
 from rhinoapp.geometry.cross_sections import SideMetrics, side_metrics
 from rhinoapp.geometry.measures import label_area_mm2
@@ -20,7 +20,6 @@ from rhinoapp.segmentation.airway import AirwaySegmentation
 
 __all__ = ["AirwayGeometry", "build_geometry"]
 
-Progress = Callable[[float, str], None]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -79,7 +78,7 @@ class AirwayGeometry:
 
 
 def build_geometry(segmentation: AirwaySegmentation, options: SurfaceOptions | None = None, *,
-                   progress: Progress | None = None) -> AirwayGeometry:
+                   progress: ProgressCallback | None = None) -> AirwayGeometry:
     """Surface and metrics of a segmentation (``progress`` gets the surface's fractions)."""
     openings = (segmentation.inlet_left, segmentation.inlet_right, segmentation.outlet)
     surface = extract_surface(segmentation.labels, openings, options, progress=progress)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -35,6 +35,7 @@ from vtkmodules.vtkFiltersCore import (
 )
 
 from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.progress import ProgressCallback, ProgressReport
 from rhinoapp.core.volume import AirwayLabel, LabelMap
 from rhinoapp.geometry.mesh import TriangleMesh, mesh_from_polydata
 from rhinoapp.segmentation.options import Opening
@@ -42,7 +43,6 @@ from rhinoapp.segmentation.options import Opening
 __all__ = ["AirwaySurface", "Face", "SurfaceError", "SurfaceOptions", "contour_half", "extract_surface"]
 
 _LOG = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 
 
 class SurfaceError(RhinoappError, ValueError):
@@ -235,7 +235,7 @@ def _regions(mesh: TriangleMesh, labels: LabelMap, step_mm: float) -> np.ndarray
 
 
 def extract_surface(labels: LabelMap, openings: Sequence[Opening], options: SurfaceOptions | None = None, *,
-                    progress: Progress | None = None) -> AirwaySurface:
+                    progress: ProgressCallback | None = None) -> AirwaySurface:
     """The closed, face-labelled airway surface of a label map; see the module notes.
 
     Parameters
@@ -247,7 +247,7 @@ def extract_surface(labels: LabelMap, openings: Sequence[Opening], options: Surf
     options
         :class:`SurfaceOptions`; defaults when ``None``.
     progress
-        Called with (fraction done, message).
+        Called with a :class:`~rhinoapp.core.progress.ProgressReport` (fraction done, stage).
 
     Examples
     --------
@@ -267,15 +267,15 @@ def extract_surface(labels: LabelMap, openings: Sequence[Opening], options: Surf
     if not mask.any():
         raise SurfaceError("the label map holds no airway voxel; segment the airway first")
     if progress:
-        progress(0.0, "smoothing the airway field")
+        progress(ProgressReport(0.0, stage="smoothing the airway field"))
     field, start = _padded_field(mask, options.sigma_voxels)
     if progress:
-        progress(0.2, "extracting and smoothing the iso-surface")
+        progress(ProgressReport(0.2, stage="extracting and smoothing the iso-surface"))
     spacing = np.asarray(geometry.spacing_mm)
     surface = _iso_surface(field, geometry.spacing_mm, options)
     del field
     if progress:
-        progress(0.6, "decimating")
+        progress(ProgressReport(0.6, stage="decimating"))
     surface = _decimate(surface, options.target_triangles)
     mesh = mesh_from_polydata(surface)
     if not len(mesh.triangles):
@@ -289,10 +289,10 @@ def extract_surface(labels: LabelMap, openings: Sequence[Opening], options: Surf
     if not (check.watertight and check.manifold):
         raise SurfaceError(f"the airway surface is not a closed manifold ({check}); try a larger sigma_voxels")
     if progress:
-        progress(0.9, "labelling inlets, outlet and walls")
+        progress(ProgressReport(0.9, stage="labelling inlets, outlet and walls"))
     faces = _faces(mesh, openings, float(spacing.max()))
     regions = _regions(mesh, labels, float(spacing.min()))
     _LOG.debug("surface: %d triangles, %s", len(mesh.triangles), check)
     if progress:
-        progress(1.0, "surface done")
+        progress(ProgressReport(1.0, stage="surface done"))
     return AirwaySurface(mesh, faces, regions, options)

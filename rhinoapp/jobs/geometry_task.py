@@ -62,12 +62,12 @@ def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dic
     variant = str(options.get("variant", "default"))
     if not _VARIANT.match(variant):
         raise ValidationError(f"variant {variant!r}: use letters, digits, '-' or '_' (at most 40).")
-    ctx.report(0.0, "reading the CT volume")
+    ctx.stage(0.0, "reading the CT volume")
     volume = read_volume(path)
     segmentation = segment_airway(volume, segmentation_options(options), progress=ctx.callback(0.02, 0.6))
     geometry = build_geometry(segmentation, SurfaceOptions(target_triangles=int(options.get("target_triangles", 100_000))),
                               progress=ctx.callback(0.62, 0.33))
-    ctx.report(0.96, "writing labels, surface and metrics")
+    ctx.stage(0.96, "writing labels, surface and metrics")
     folder = ProjectLayout(out).geometry(variant)
     folder.path.mkdir(parents=True)
     labels = segmentation.labels
@@ -78,6 +78,6 @@ def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dic
     folder.vtp.write_bytes(vtp_bytes(geometry.surface))
     report = GeometryReport.from_document(geometry.as_dict())
     folder.report.write_bytes(report.to_json())
-    ctx.report(1.0, "done")
+    ctx.stage(1.0, "done")
     return {"left_volume_ml": report.volume_ml("left"), "right_volume_ml": report.volume_ml("right"),
             "left_mcsa_cm2": report.mcsa_cm2("left"), "right_mcsa_cm2": report.mcsa_cm2("right")}

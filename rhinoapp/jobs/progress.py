@@ -1,8 +1,9 @@
 """Progress and cancellation from inside a running task.
 
-A task receives a :class:`TaskContext`. ``ctx.report(fraction, message)`` throttles updates,
-adds an ETA, and publishes them on the worker's event topic :data:`PROGRESS_TOPIC`, which the
-runner subscribes to in the app; ``ctx.check_cancelled()`` raises :class:`JobCancelled` once the
+A task receives a :class:`TaskContext`. ``ctx.report(report)`` takes a
+:class:`~rhinoapp.core.progress.ProgressReport`, throttles updates, adds an ETA when the report has
+none, and publishes its numbers (``{"event": "progress", "progress": report.to_dict()}``) on the
+worker's event topic :data:`PROGRESS_TOPIC`, which the runner subscribes to in the app; ``ctx.check_cancelled()`` raises :class:`JobCancelled` once the
 runner has set the job's cancel event. Outside a dask worker (tests, the CLI) the same context
 calls a plain callback instead.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.progress import ProgressCallback, ProgressReport
 
 __all__ = ["PROGRESS_TOPIC", "JobCancelled", "TaskContext", "cancel_event_name"]
 
@@ -57,9 +59,11 @@ class TaskContext:
     --------
     >>> sent = []
     >>> ctx = TaskContext("j1", publish=sent.append, is_cancelled=lambda: False, min_interval_s=0)
-    >>> ctx.report(0.5, "half way")
-    >>> (sent[-1]["fraction"], sent[-1]["message"], sent[-1]["job_id"])
-    (0.5, 'half way', 'j1')
+    >>> ctx.report(ProgressReport(0.5, step=300, total=600, pressure_drop_pa=12.5))
+    >>> sent[-1]["progress"]["step"], sent[-1]["progress"]["pressure_drop_pa"], sent[-1]["job_id"]
+    (300, 12.5, 'j1')
+    >>> ProgressReport.from_dict(sent[-1]["progress"]).fraction
+    0.5
     """
 
     def __init__(self, job_id: str, *, attempt: int = 0, publish: Callable[[dict[str, Any]], None] | None = None,
@@ -77,21 +81,22 @@ class TaskContext:
         self._send({"event": "started", "host": socket.gethostname(), "pid": os.getpid(),
                     "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""), "worker": _worker_address()})
 
-    def report(self, fraction: float, message: str) -> None:
-        """Publish progress (``fraction`` from 0 to 1) and check for cancellation."""
+    def report(self, report: ProgressReport) -> None:
+        """Publish progress and check for cancellation; without an ETA, one is estimated from the fraction."""
         self.check_cancelled()
         now = time.monotonic()
-        fraction = min(max(float(fraction), 0.0), 1.0)
-        if now - self._last_sent < self._min_interval and fraction < 1.0:
+        if now - self._last_sent < self._min_interval and report.fraction < 1.0:
             return
-        elapsed = now - self._started
-        eta = elapsed * (1.0 - fraction) / fraction if fraction > 0.01 else None
         self._last_sent = now
-        self._send({"event": "progress", "fraction": fraction, "message": message, "eta_s": eta})
+        self._send({"event": "progress", "progress": report.with_eta(now - self._started).to_dict()})
 
-    def callback(self, offset: float = 0.0, scale: float = 1.0) -> Callable[[float, str], None]:
-        """A ``progress(fraction, message)`` function for a domain function covering part of the task."""
-        return lambda fraction, message: self.report(offset + scale * fraction, message)
+    def stage(self, fraction: float, stage: str) -> None:
+        """Report a stage of the task in words (``ctx.stage(0.96, "writing the files")``)."""
+        self.report(ProgressReport(fraction, stage=stage))
+
+    def callback(self, offset: float = 0.0, scale: float = 1.0) -> ProgressCallback:
+        """A progress callback for a domain function covering ``offset`` to ``offset + scale`` of the task."""
+        return lambda report: self.report(report.within(offset, scale))
 
     def check_cancelled(self) -> None:
         """Raise :class:`JobCancelled` if the job was cancelled (checked at most twice a second)."""

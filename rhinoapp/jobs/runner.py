@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from rhinoapp.config import Settings
 from rhinoapp.config.jobs import Profile, SchedulerProfile
 from rhinoapp.core.errors import ConfigurationError, RhinoappError
+from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.clusters import SLOT, ClusterAdapter, adapter_for
 from rhinoapp.jobs.progress import PROGRESS_TOPIC, JobCancelled, cancel_event_name
@@ -44,12 +45,32 @@ _RESTARTED = ("Interrupted by a restart of the app: its cluster no longer knows 
 
 @dataclasses.dataclass(frozen=True)
 class LiveProgress:
-    """The latest progress a running task reported."""
+    """The latest progress a running task reported (``report``) and when it arrived (``at``, epoch seconds).
 
-    fraction: float
-    message: str
-    eta_s: float | None
+    Examples
+    --------
+    >>> live = LiveProgress(ProgressReport(0.25, step=50, total=200, eta_s=30.0), at=0.0)
+    >>> live.fraction, live.eta_s, live.report.step
+    (0.25, 30.0, 50)
+    """
+
+    report: ProgressReport
     at: float
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0 to 1."""
+        return self.report.fraction
+
+    @property
+    def message(self) -> str:
+        """The report in words (for display)."""
+        return self.report.message
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, when known."""
+        return self.report.eta_s
 
 
 @dataclasses.dataclass
@@ -240,8 +261,8 @@ class JobRunner:
         if entry.request.attempt < retries:
             request = entry.request.retry()
             _log.warning("job %s: %s; retry %d of %d", job_id, reason, request.attempt, retries)
-            await self._write(self.records.update, job_id, worker_host="", slurm_job_id="", progress=0.0,
-                              progress_message=f"retry {request.attempt} of {retries}")
+            await self._write(self.records.update, job_id, worker_host="", slurm_job_id="",
+                              progress_report=ProgressReport(0.0, stage=f"retry {request.attempt} of {retries}"))
             await self._write(self.records.set_state, job_id, JobState.QUEUED,
                               message=f"retry {request.attempt} of {retries} after: {reason}")
             await self._launch(request, entry.profile, self._clients[entry.profile.name])
@@ -274,17 +295,17 @@ class JobRunner:
         entry = self._running[job_id]
         if message.get("event") == "started":
             entry.worker, entry.slurm_job_id = message.get("worker", ""), message.get("slurm_job_id", "")
-            self._live[job_id] = LiveProgress(0.0, "started", None, time.time())
+            started = ProgressReport(0.0, stage="started")
+            self._live[job_id] = LiveProgress(started, time.time())
             self._background_write(self.records.update, job_id, worker_host=message.get("host", ""),
-                                   slurm_job_id=entry.slurm_job_id, progress_message="started")
+                                   slurm_job_id=entry.slurm_job_id, progress_report=started)
             self._background_write(self.records.set_state, job_id, JobState.RUNNING)
         elif message.get("event") == "progress":
-            live = LiveProgress(float(message["fraction"]), str(message["message"]), message.get("eta_s"), time.time())
+            live = LiveProgress(ProgressReport.from_dict(message.get("progress") or {}), time.time())
             self._live[job_id] = live
             if live.at - self._persisted.get(job_id, 0.0) >= self._persist_interval:
                 self._persisted[job_id] = live.at
-                self._background_write(self.records.update, job_id, progress=live.fraction,
-                                       progress_message=live.message, eta_s=live.eta_s)
+                self._background_write(self.records.update, job_id, progress_report=live.report)
         self._notify(job_id)
 
     async def _watch_workers(self) -> None:

@@ -62,7 +62,7 @@ def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict
     if not geometry_dir.labels.exists():
         raise NotFoundError("This project has no airway geometry yet: run the segmentation first (Geometry page).")
     physics, run = simulation_configs(options)
-    ctx.report(0.0, "reading the geometry")
+    ctx.stage(0.0, "reading the geometry")
     labels, planes = read_geometry_dir(geometry_dir.path)
     domain = domain_from_labels(labels, planes=planes)
     folder = ProjectLayout(out).simulation(run_id).path

@@ -65,7 +65,7 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
         counts += np.histogram(np.clip(slab, edges[0], edges[-1]), bins=edges)[0]
         if pace:
             time.sleep(pace)
-        ctx.report((index + 1) / len(ranges), f"slab {index + 1} of {len(ranges)}")
+        ctx.stage((index + 1) / len(ranges), f"slab {index + 1} of {len(ranges)}")
     total = int(counts.sum())
     centres = (edges[:-1] + edges[1:]) / 2
     summary = {

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from rhinoapp.core.progress import ProgressCallback, ProgressReport
 from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
 from rhinoapp.segmentation.errors import SegmentationError
 from rhinoapp.segmentation.masks import (
@@ -45,7 +46,6 @@ from rhinoapp.segmentation.sinuses import find_sinuses
 __all__ = ["AirwaySegmentation", "segment_airway"]
 
 _LOG = logging.getLogger(__name__)
-Progress = Callable[[float, str], None]
 Vec3 = tuple[float, float, float]
 
 
@@ -78,10 +78,10 @@ class AirwaySegmentation:
         }
 
 
-def _report(progress: Progress | None, fraction: float, message: str) -> None:
-    _LOG.debug("%3.0f %% %s", 100 * fraction, message)
+def _report(progress: ProgressCallback | None, fraction: float, stage: str) -> None:
+    _LOG.debug("%3.0f %% %s", 100 * fraction, stage)
     if progress is not None:
-        progress(fraction, message)
+        progress(ProgressReport(fraction, stage=stage))
 
 
 def _face_name(frame: AxisFrame, axis: int, end: int) -> str:
@@ -310,7 +310,7 @@ def _check_result(labels: np.ndarray, outside: np.ndarray, roi: tuple[slice, ...
 
 
 def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None, *,
-                   progress: Progress | None = None) -> AirwaySegmentation:
+                   progress: ProgressCallback | None = None) -> AirwaySegmentation:
     """Segment the nasal airway of ``volume``; see the module notes for the steps.
 
     Parameters
@@ -320,7 +320,7 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     options
         :class:`SegmentationOptions` (defaults when ``None``).
     progress
-        Called with (fraction done, message) between steps, for the job runner.
+        Called with a :class:`~rhinoapp.core.progress.ProgressReport` (fraction done, stage) between steps.
 
     Raises
     ------

@@ -8,34 +8,17 @@ import logging
 import param
 
 from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.progress import format_duration
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.state.session import SessionState
 from rhinoapp.jobs.runner import LiveProgress
 from rhinoapp.store.jobs import JobRecord
 
-__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "format_duration", "summarise"]
+__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "summarise"]
 
 _log = logging.getLogger(__name__)
 _KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
                 JobKind.SIMULATION: "Airflow simulation"}
-
-
-def format_duration(seconds: float | None) -> str:
-    """Seconds as people read them.
-
-    Examples
-    --------
-    >>> format_duration(None), format_duration(4.2), format_duration(125), format_duration(7322)
-    ('', '4 s', '2 min 5 s', '2 h 2 min')
-    """
-    if seconds is None:
-        return ""
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +45,7 @@ class JobSummary:
 def summarise(record: JobRecord, live: LiveProgress | None = None) -> JobSummary:
     """A job record as people read it, with the runner's live progress (newer than the record) merged in."""
     progress = live.fraction if live else record.progress
-    message = live.message if live else (record.message or record.progress_message)
+    message = live.message if live else (record.message or record.progress_report.message)
     eta = live.eta_s if live else record.eta_s
     return JobSummary(
         id=record.id, project=record.project_name,

@@ -5,9 +5,9 @@ The simulation runs as a job (:data:`~rhinoapp.core.workflow.JobKind.SIMULATION`
 ``simulations/<run-id>/{fields.vti, surface.vtp, results.json, convergence.csv}``. Before a run,
 the page shows the run time and memory that :func:`rhinoapp.cfd.estimate.estimate_run` expects
 and refuses a run that :func:`~rhinoapp.cfd.estimate.check_resources` says would not fit. While a
-job runs, its progress messages ("step 4730/21570, ETA 2m23s, 4.7 MLUPS, dp 19.76 Pa, flow
-249.8 ml/s") give the live convergence history; a finished run's history is its
-``convergence.csv``. :meth:`SimulationsState.refresh` does all reading in a worker thread; the
+job runs, the numbers of its progress reports (:class:`~rhinoapp.core.progress.ProgressReport`:
+step, pressure drop, flow) give the live convergence history, whatever their wording; a finished
+run's history is its ``convergence.csv``. :meth:`SimulationsState.refresh` does all reading in a worker thread; the
 page calls it twice a second. Problems never raise: they become ``message``. No Panel here.
 """
 
@@ -19,7 +19,6 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -33,19 +32,18 @@ from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmP
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.jsonable import finite_or_none as _number
 from rhinoapp.core.layout import ProjectLayout, SimulationFolder
+from rhinoapp.core.progress import ProgressReport, format_duration
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.render.spec import Colouring, SceneSpec
-from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary, format_duration
+from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.store.repository import ArtifactInfo
 
 __all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "ResultRow", "SimulationRun", "SimulationsState",
-           "describe_estimate", "parse_progress", "read_convergence", "result_rows"]
+           "convergence_point", "describe_estimate", "read_convergence", "result_rows"]
 
 _log = logging.getLogger(__name__)
-_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)"
-_PROGRESS = re.compile(rf"step (?P<step>\d+)/\d+.*?dp (?P<dp>{_NUMBER}) Pa, flow (?P<flow>{_NUMBER}) ml/s")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,26 +55,27 @@ class ConvergencePoint:
     flow_ml_s: float
 
 
-def parse_progress(message: str, *, expiration: bool = False) -> ConvergencePoint | None:
-    """The convergence sample in a simulation job's progress message, or ``None`` if it has none.
+def convergence_point(report: ProgressReport | None, *, expiration: bool = False) -> ConvergencePoint | None:
+    """The convergence sample of a simulation job's progress report, or ``None`` if it has none.
 
-    The solver reports the nostril flow, which is negative while breathing out: ``expiration``
-    turns it positive along the breath, as ``convergence.csv`` has it.
+    Only the report's numbers are read, never its words. The solver reports the nostril flow,
+    which is negative while breathing out: ``expiration`` turns it positive along the breath, as
+    ``convergence.csv`` has it.
 
     Examples
     --------
-    >>> parse_progress("step 4730/21570, ETA 2m23s, 4.7 MLUPS, dp 19.76 Pa, flow 249.8 ml/s")
+    >>> convergence_point(ProgressReport(0.22, step=4730, total=21570, pressure_drop_pa=19.76, flow_ml_s=249.8))
     ConvergencePoint(step=4730, pressure_drop_pa=19.76, flow_ml_s=249.8)
-    >>> parse_progress("step 300/900, steady, 9.0 MLUPS, dp 4.10 Pa, flow -99.5 ml/s", expiration=True).flow_ml_s
+    >>> convergence_point(ProgressReport(1.0, step=300, steady=True, pressure_drop_pa=4.1, flow_ml_s=-99.5),
+    ...                   expiration=True).flow_ml_s
     99.5
-    >>> parse_progress("reading the geometry") is None
+    >>> convergence_point(ProgressReport(0.0, stage="reading the geometry")) is None
     True
     """
-    found = _PROGRESS.search(message or "")
-    if found is None:
+    if report is None or report.step is None or report.pressure_drop_pa is None or report.flow_ml_s is None:
         return None
     sign = -1.0 if expiration else 1.0
-    return ConvergencePoint(int(found["step"]), float(found["dp"]), sign * float(found["flow"]))
+    return ConvergencePoint(report.step, report.pressure_drop_pa, sign * report.flow_ml_s)
 
 
 def read_convergence(path: Path) -> tuple[ConvergencePoint, ...]:
@@ -670,13 +669,18 @@ class SimulationsState(param.Parameterized):
         self._live_expiration = record is not None and record.parameters.get("direction") == "expiration"
         self._live_points = []
         if record is not None and self.session.runner is not None:
+            self._add_point(record.progress_report)  # what the store has, for a page opened mid-run
             self._unsubscribe = self.session.runner.subscribe(self._collect)
 
     def _collect(self, job_id: str) -> None:
-        """Runner listener (on the app's loop): keep the sample of the job's latest progress message."""
+        """Runner listener (on the app's loop): keep the sample of the job's latest progress report."""
         runner = self.session.runner
         live = runner.live(job_id) if runner is not None and job_id == self._live_job else None
-        point = parse_progress(live.message, expiration=self._live_expiration) if live else None
+        if live is not None:
+            self._add_point(live.report)
+
+    def _add_point(self, report: ProgressReport) -> None:
+        point = convergence_point(report, expiration=self._live_expiration)
         if point is not None and (not self._live_points or point.step > self._live_points[-1].step):
             self._live_points.append(point)
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rhinoapp.core.errors import NotFoundError
+from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import JobRow, ProjectRow, utcnow
@@ -53,6 +54,8 @@ class JobRecord:
     eta_s: float | None
     attempt: int
     parameters: Mapping[str, Any]
+    progress_report: ProgressReport = ProgressReport(0.0)
+    """The latest progress as numbers (its fraction and time left are ``progress`` and ``eta_s``)."""
 
     @property
     def duration_s(self) -> float | None:
@@ -85,9 +88,9 @@ class JobStore:
     >>> job = jobs.create(owner="ana", project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM, profile="local")
     >>> jobs.set_state(job.id, JobState.RUNNING)
     True
-    >>> jobs.update(job.id, progress=0.5, progress_message="half way")
-    >>> [(r.state.value, r.progress) for r in jobs.recent(owner="ana")]
-    [('running', 0.5)]
+    >>> jobs.update(job.id, progress_report=ProgressReport(0.5, step=8, total=16))
+    >>> [(r.state.value, r.progress, r.progress_report.step) for r in jobs.recent(owner="ana")]
+    [('running', 0.5, 8)]
     >>> jobs.recent(owner="bob")
     []
     """
@@ -134,12 +137,21 @@ class JobStore:
             row.state, row.message = state.value, message
         return True
 
-    def update(self, job_id: str, **fields: Any) -> None:
-        """Set runtime fields: ``progress``, ``progress_message``, ``eta_s`` and where it runs."""
-        allowed = set(_RUNTIME_FIELDS) | {"progress", "progress_message", "eta_s"}
+    def update(self, job_id: str, *, progress_report: ProgressReport | None = None, **fields: Any) -> None:
+        """Set runtime fields: where it runs, and its progress.
+
+        ``progress_report`` stores the report's numbers (JSON) and sets ``progress``, ``eta_s`` and
+        ``progress_message`` (its words, for older readers) from it.
+        """
+        allowed = set(_RUNTIME_FIELDS)
         unknown = set(fields) - allowed
         if unknown:
-            raise ValueError(f"cannot update job field(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+            raise ValueError(f"cannot update job field(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
+                             " and progress_report")
+        if progress_report is not None:
+            fields.update(progress=progress_report.fraction, eta_s=progress_report.eta_s,
+                          progress_message=progress_report.message,
+                          progress_data=json.dumps(progress_report.to_dict(), sort_keys=True))
         with self._session() as session, session.begin():
             row = self._row(session, job_id)
             for key, value in fields.items():
@@ -192,5 +204,17 @@ def _record(row: JobRow, project: ProjectRow) -> JobRecord:
         task_key=row.task_key or "", scheduler_address=row.scheduler_address or "",
         worker_host=row.worker_host or "", slurm_job_id=row.slurm_job_id or "", progress=float(row.progress or 0.0),
         progress_message=row.progress_message or "", eta_s=row.eta_s, attempt=int(row.attempt or 0),
-        parameters=json.loads(row.parameters or "{}"),
+        parameters=json.loads(row.parameters or "{}"), progress_report=_progress_report(row),
     )
+
+
+def _progress_report(row: JobRow) -> ProgressReport:
+    """The stored report; a record written before reports were stored gives its words as the stage."""
+    try:
+        data = json.loads(row.progress_data or "{}")
+    except ValueError:
+        data = {}
+    fraction = float(row.progress or 0.0)
+    if isinstance(data, dict) and data:
+        return dataclasses.replace(ProgressReport.from_dict(data), fraction=fraction, eta_s=row.eta_s)
+    return ProgressReport(fraction, stage=row.progress_message or "", eta_s=row.eta_s)

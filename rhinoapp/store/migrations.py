@@ -90,6 +90,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_jobs_state ON jobs (state)",
         ),
     ),
+    Migration(
+        3,
+        "structured progress of jobs: the latest progress report's numbers as JSON",
+        ("ALTER TABLE jobs ADD COLUMN progress_data TEXT NOT NULL DEFAULT '{}'",),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -80,6 +80,7 @@ class JobRow(Base):
     progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
     progress_message: Mapped[str] = mapped_column(sa.Text, default="")
     eta_s: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    progress_data: Mapped[str] = mapped_column(sa.Text, default="{}")  # ProgressReport.to_dict() as JSON
     attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
     parameters: Mapped[str] = mapped_column(sa.Text, default="{}")
 

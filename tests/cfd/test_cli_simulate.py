@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,9 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "estimate:" in captured.out and "pressure drop" in captured.out and "Pa*s/ml" in captured.out
-    assert "%" in captured.err and "MLUPS" in captured.err and ("ETA" in captured.err or "steady" in captured.err)
+    # each line: the fraction, the step, the speed, the pressure drop and flow, and the time left
+    assert re.search(r"\d+\.\d % step \d+ of 400, [\d.]+ MLUPS, pressure drop -?[\d.]+ Pa, flow -?[\d.]+ ml/s, "
+                     r"about \d+ (s|min \d+ s) left", captured.err), captured.err
     for name in ("fields.vti", "surface.vtp", "results.json", "convergence.csv"):
         assert (out / name).is_file()
     assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1] == "checkpoint-0000000400.npz"

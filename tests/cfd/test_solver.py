@@ -14,6 +14,7 @@ from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.solver import Solver
 from rhinoapp.core.errors import SimulationError
+from rhinoapp.core.progress import ProgressReport
 
 
 def _duct_problem(velocity: float = 0.02, tau: float = 0.8):
@@ -65,14 +66,17 @@ def test_divergence_names_cause_and_remedy() -> None:
 
 def test_steady_state_is_detected_and_progress_reported() -> None:
     lattice, params, boundary = _duct_problem(tau=0.9)
-    reports: list[tuple[float, str]] = []
+    reports: list[ProgressReport] = []
     outcome = Solver(lattice, params, boundary, RunConfig(backend="numba", max_steps=20000, check_every=50,
                                                           tolerance=1e-4, window=5),
-                     steps_estimate=4000, ramp_steps=200, progress=lambda f, m: reports.append((f, m))).execute()
+                     steps_estimate=4000, ramp_steps=200, progress=reports.append).execute()
     assert outcome.converged and outcome.steps < 20000
-    fractions = [f for f, _ in reports]
+    fractions = [r.fraction for r in reports]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert all("MLUPS" in m for _, m in reports) and any("ETA" in m for _, m in reports)
+    assert [r.step for r in reports] == [s.step for s in outcome.history] and {r.total for r in reports} == {4000}
+    assert all(r.mlups and r.mlups > 0 for r in reports) and reports[-1].steady and reports[-1].eta_s is None
+    assert any(r.eta_s is not None and r.eta_s >= 0 for r in reports) and not any(r.steady for r in reports[:-1])
+    assert reports[0].pressure_drop_pa is None  # no lattice units given: no physical pressure or flow
     assert outcome.mlups > 0 and outcome.history[-1].mass_error < 1e-3
 
 
@@ -82,8 +86,8 @@ def test_progress_callback_can_cancel_the_run() -> None:
     class Cancelled(RuntimeError):
         pass
 
-    def cancel(fraction: float, message: str) -> None:
-        raise Cancelled(message)
+    def cancel(report: ProgressReport) -> None:
+        raise Cancelled(report.message)
 
     with pytest.raises(Cancelled):
         Solver(lattice, params, boundary, RunConfig(backend="numpy", max_steps=100, check_every=10),

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 
+from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.volume import AirwayLabel
 from rhinoapp.phantom import AirRegion
 from rhinoapp.segmentation import Plane, SegmentationError, SegmentationOptions, segment_airway
@@ -74,11 +75,11 @@ def test_manual_seeds_and_outlet_override() -> None:
 
 def test_progress_is_reported() -> None:
     p = phantom("straight")
-    calls: list[tuple[float, str]] = []
-    segment_airway(p.ct, progress=lambda fraction, message: calls.append((fraction, message)))
-    fractions = [f for f, _ in calls]
+    calls: list[ProgressReport] = []
+    segment_airway(p.ct, progress=calls.append)
+    fractions = [r.fraction for r in calls]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
-    assert all(isinstance(m, str) and m for _, m in calls)
+    assert all(r.stage and r.message == r.stage for r in calls)
 
 
 def test_options_are_validated() -> None:

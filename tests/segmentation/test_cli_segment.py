@@ -27,8 +27,10 @@ def test_segment_writes_labels_surface_and_report(ct_file: Path, tmp_path: Path,
     out = tmp_path / "geometry"
     assert main(["segment", str(ct_file), "--out", str(out), "--sinuses", "keep", "--target-triangles", "20000",
                  "--data-dir", str(tmp_path / "data")]) == 0
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert "mCSA" in printed and "watertight True" in printed
+    assert "  0.0 % thresholding air" in captured.err and "100.0 % surface done" in captured.err  # progress
     assert sorted(p.name for p in out.iterdir()) == ["airway.stl", "airway.vtp", "geometry.json", "labels.nii.gz"]
     labels = read_volume(out / "labels.nii.gz")
     assert set(np.unique(labels.hu)) == {0, 1, 2, 3, 4}

@@ -6,6 +6,7 @@ is about 5,000 fluid cells: 3,000 steps take a second or two and report progress
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from rhinoapp.config import JobsSettings, Settings
 from rhinoapp.config.jobs import LocalProfile, SlurmProfile
+from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.spec import Colouring
@@ -139,6 +141,37 @@ def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: Lo
     loop.run(state.cancel())
     assert state.job.state is JobState.CANCELLED and not state.running
     assert state.message.startswith("The simulation was cancelled. Press Run to start it again.")
+
+
+def test_live_convergence_reads_numbers_not_words(runner: JobRunner, loop: LoopThread, segmented: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reword every progress message: the live plot still fills, from the reports' numbers."""
+    monkeypatch.setattr(ProgressReport, "message", property(lambda report: f"Fortschritt {report.fraction:.0%}"))
+    state = _state(runner, segmented, resolution_mm=1.0)  # a long run, cancelled once it has reported
+    assert loop.run(state.run())
+    deadline = time.monotonic() + 120
+    while len(state.history) < 3 and state.running and time.monotonic() < deadline:
+        time.sleep(0.2)
+        loop.run(state.refresh())
+    live = list(state.history)
+    assert len(live) >= 3, f"no live convergence from the reports (message {state.message!r})"
+    assert state.job.message.startswith("Fortschritt ") and "Pa" not in state.job.message  # the words changed
+    steps = [point.step for point in live]
+    assert steps == sorted(set(steps)) and steps[0] > 0
+    assert all(math.isfinite(p.pressure_drop_pa) and math.isfinite(p.flow_ml_s) for p in live)
+    assert any(p.flow_ml_s > 0 for p in live)  # inspiration: inflow through the nostrils is positive
+
+    # a page opened now reads the numbers the store has: no words are parsed there either
+    while runner.records.get(state.job.id).progress_report.step is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stored = runner.records.get(state.job.id).progress_report
+    assert stored.step is not None and stored.pressure_drop_pa is not None, stored
+    late = _state(runner, segmented, resolution_mm=1.0)
+    loop.run(late.refresh())
+    assert late.running and late.history and late.history[0].step >= stored.step
+    loop.run(state.cancel())
+    late.close()
+    assert state.job.state is JobState.CANCELLED
 
 
 def test_refuses_what_would_not_fit_before_submitting(runner: JobRunner, loop: LoopThread, segmented: str,

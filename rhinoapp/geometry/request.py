@@ -22,11 +22,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rhinoapp.core.requests import Range, check_name
-from rhinoapp.geometry.surface import SurfaceOptions
 from rhinoapp.segmentation.request import SegmentationRequest
+
+if TYPE_CHECKING:
+    from rhinoapp.geometry.surface import SurfaceOptions
 
 __all__ = ["GEOMETRY_FILES", "GEOMETRY_RANGES", "GeometryRequest"]
 
@@ -53,6 +55,8 @@ class GeometryRequest:
 
     def surface_options(self) -> SurfaceOptions:
         """The surface extraction's options."""
+        from rhinoapp.geometry.surface import SurfaceOptions  # VTK only where the surface is built
+
         return SurfaceOptions(target_triangles=self.target_triangles)
 
     def to_parameters(self) -> dict[str, Any]:

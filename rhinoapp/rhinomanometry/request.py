@@ -33,12 +33,14 @@ from rhinoapp.rhinomanometry.io import read_bytes, write_csv
 from rhinoapp.rhinomanometry.model import Measurement
 from rhinoapp.rhinomanometry.results import AnalysisResult
 
-__all__ = ["ACCEPTED_SUFFIXES", "MAX_UPLOAD_MB", "FourPRImportRequest", "PreparedUpload", "prepare_import"]
+__all__ = ["ACCEPTED_SUFFIXES", "DEFAULT_MAX_UPLOAD_MB", "MAX_UPLOAD_MB", "FourPRImportRequest", "PreparedUpload", "prepare_import"]
 
 #: File name endings accepted (text exports and Excel workbooks).
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".xlsx", ".xlsm", ".xls")
 #: Bounds of the upload size limit in megabytes (a 4PR export is well below 1 MB).
 MAX_UPLOAD_MB = Range(0.001, 1000.0, "MB")
+#: The default size limit in megabytes.
+DEFAULT_MAX_UPLOAD_MB = 10.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,7 +49,7 @@ class FourPRImportRequest:
 
     filename: str
     content: bytes = dataclasses.field(repr=False)
-    max_upload_mb: float = 10.0
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
     def __post_init__(self) -> None:
         limit = MAX_UPLOAD_MB.check("max_upload_mb", self.max_upload_mb)

@@ -48,15 +48,18 @@ class Range:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise ValidationError(f"{name} must be a number, got {value!r}; give a number between "
-                                  f"{self.low:g} and {self.high:g}{self._unit}.") from None
+                                  f"{self.text}.") from None
         if not (math.isfinite(number) and self.low <= number <= self.high):
-            raise ValidationError(f"{name} must lie between {self.low:g} and {self.high:g}{self._unit}, got {value!r}; "
-                                  "choose a value in that range.")
+            raise ValidationError(f"{name} must lie between {self.text}, got {value!r}; choose a value in that range.")
         return number
 
     @property
-    def _unit(self) -> str:
-        return f" {self.unit}" if self.unit else ""
+    def text(self) -> str:
+        """The range as people write it: ``0.25 and 4 mm``."""
+        def number(x: float) -> str:
+            return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+        return f"{number(self.low)} and {number(self.high)}" + (f" {self.unit}" if self.unit else "")
 
 
 def check_name(what: str, value: object) -> str:

@@ -14,7 +14,7 @@ True
 >>> GeometryRequest(target_triangles=10)
 Traceback (most recent call last):
 ...
-rhinoapp.core.errors.ValidationError: target_triangles must lie between 5000 and 2e+06 triangles, got 10; choose a value in that range.
+rhinoapp.core.errors.ValidationError: target_triangles must lie between 5000 and 2000000 triangles, got 10; choose a value in that range.
 """
 
 from __future__ import annotations

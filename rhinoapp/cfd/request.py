@@ -73,11 +73,6 @@ class SimulationRequest:
     run_id: str | None = None
 
     def __post_init__(self) -> None:
-        for name, bounds in SIMULATION_RANGES.items():
-            value = getattr(self, name)
-            if value is not None:
-                number = bounds.check(name, value)
-                object.__setattr__(self, name, int(number) if name == "max_steps" else number)
         for name, kind in (("direction", Direction), ("backend", BackendName)):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))
@@ -86,11 +81,17 @@ class SimulationRequest:
                                       f"got {getattr(self, name)!r}.") from None
         if self.pressure_drop_pa is not None:
             object.__setattr__(self, "pressure_drop_pa", float(self.pressure_drop_pa))
+        self.physics()  # the solver's own rules first: they say more (a negative flow: use the direction)
+        for name, bounds in SIMULATION_RANGES.items():
+            value = getattr(self, name)
+            if value is not None:
+                number = bounds.check(name, value)
+                object.__setattr__(self, name, int(number) if name == "max_steps" else number)
         object.__setattr__(self, "checkpoint_every", int(self.checkpoint_every))
         object.__setattr__(self, "variant", check_name("variant", self.variant))
         if self.run_id is not None:
             object.__setattr__(self, "run_id", check_name("run_id", self.run_id))
-        self.physics(), self.run()  # their rules apply to the request too
+        self.run()
 
     def physics(self) -> PhysicsConfig:
         """The solver's physics for this request."""

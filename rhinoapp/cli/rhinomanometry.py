@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rhinoapp.cli._common import out
+
+if TYPE_CHECKING:
+    from rhinoapp.rhinomanometry.request import PreparedUpload
 
 __all__ = ["register"]
 
@@ -54,7 +58,7 @@ def _rhinomanometry(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(args: argparse.Namespace, prepared: object) -> None:
+def _store(args: argparse.Namespace, prepared: PreparedUpload) -> None:
     from rhinoapp.cli._common import find_project, settings_from
     from rhinoapp.store.database import open_store
     from rhinoapp.store.repository import ProjectRepository
@@ -65,7 +69,7 @@ def _store(args: argparse.Namespace, prepared: object) -> None:
     try:
         repo = ProjectRepository(store, owner=settings.user)
         project_id = find_project(repo, args.project)
-        mid = store_4pr(repo, project_id, prepared)  # type: ignore[arg-type]
+        mid = store_4pr(repo, project_id, prepared)
         out(f"stored as measurement {mid} of project {repo.get(project_id).name}")
     finally:
         store.close()

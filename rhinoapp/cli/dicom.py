@@ -11,16 +11,10 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from rhinoapp.cli._common import find_project, out, settings_from
-from rhinoapp.config import Settings
 from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.core.files import atomic_write
-from rhinoapp.core.volume import CTVolume
-from rhinoapp.core.layout import ProjectLayout
-from rhinoapp.core.volume import CTMetadata
-from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import (
     BurnedInAnnotationError,
     DateHandling,
@@ -28,22 +22,16 @@ from rhinoapp.dicom import (
     Deidentifier,
     TiltPolicy,
     UploadLimits,
-    assemble_volume,
-    load_upload,
     read_dataset,
     read_upload,
-    select_series,
-    volume_metadata,
     write_dataset,
 )
-from rhinoapp.dicom.identity import project_pseudonym
 from rhinoapp.dicom.profile import EDITIONS
+from rhinoapp.dicom.request import CTImportRequest
 from rhinoapp.dicom.upload import iter_upload
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.store.secrets import installation_secret, read_secret
-from rhinoapp.volumes import format_of, nifti_bytes, read_volume
-from rhinoapp.volumes import volume_metadata as research_metadata
 
 __all__ = ["register"]
 
@@ -60,7 +48,7 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     imp.add_argument("--project", required=True, help="project name or id")
     imp.add_argument("--series", help="series to import: its number in the list, or its SeriesInstanceUID")
     imp.add_argument("--list", action="store_true", help="only list the candidate series; store nothing")
-    imp.add_argument("--tilt", choices=[p.value for p in TiltPolicy], default=TiltPolicy.REFUSE.value,
+    imp.add_argument("--tilt", choices=[p.value for p in TiltPolicy], default=CTImportRequest().tilt.value,
                      help="gantry-tilted series: refuse (default) or resample onto an orthogonal grid")
     imp.set_defaults(handler=_import)
 
@@ -88,27 +76,34 @@ def _quiet_pydicom() -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from rhinoapp.usecases.ct_import import assemble_series, open_upload, research_volume, store_ct
+
     settings = settings_from(args)
     _quiet_pydicom()
+    request = CTImportRequest(series=args.series, tilt=args.tilt)
     store = open_store(settings)
     try:
         repo = ProjectRepository(store, owner=settings.user)
         project_id = find_project(repo, args.project)
-        kind = format_of(args.paths[0]) if len(args.paths) == 1 else None
-        if kind is not None:
-            volume = read_volume(args.paths[0])
-            metadata = research_metadata(volume, kind)
-        else:
-            prepared = _prepare_dicom(args, settings, project_id)
-            if prepared is None:
+        found = research_volume(args.paths[0]) if len(args.paths) == 1 else None
+        if found is None:
+            pending = open_upload(read_upload(args.paths, UploadLimits.from_megabytes(settings.max_upload_mb)),
+                                  settings=settings, project_id=project_id)
+            loaded = pending.loaded
+            if loaded.patient_count > 1:
+                out(f"warning: the upload holds files of {loaded.patient_count} patients; a project is one patient, "
+                    "so check that you choose the right series.")
+            if loaded.skipped:
+                out(f"skipped {len(loaded.skipped)} of {loaded.file_count} file(s): {loaded.skipped_text()}")
+            if args.list:
+                out("candidate series (use --series N):")
+                for summary in loaded.summaries():
+                    out("  " + summary.line())
                 return 0
-            volume, metadata = prepared
-        typed = CTMetadata.from_document(metadata)
-        layout = ProjectLayout()
-        files = {str(layout.ct_volume): nifti_bytes(volume), str(layout.ct_metadata): typed.to_json()}
-        repo.write_artifacts(project_id, Step.DICOM, files)
+            found = assemble_series(pending, request)
+        volume, metadata = found
+        typed = store_ct(repo, project_id, volume, metadata, request)
         size = "x".join(map(str, typed.dimensions_ijk))
-        logger.info("project %s: stored a CT volume of %s voxels", project_id, size)
         spacing = " x ".join(f"{v:.3g}" for v in typed.spacing_mm)
         out(f"imported {typed.source} volume {size} voxels, {spacing} mm into project {repo.get(project_id).name}")
         for note in typed.notes:
@@ -116,29 +111,6 @@ def _import(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
-
-
-def _prepare_dicom(
-    args: argparse.Namespace, settings: Settings, project_id: str
-) -> tuple[CTVolume, dict[str, Any]] | None:
-    blobs = read_upload(args.paths, UploadLimits.from_megabytes(settings.max_upload_mb))
-    secret = installation_secret(settings.data_dir)
-    deidentifier = Deidentifier(secret, DeidentOptions(), pseudonym=project_pseudonym(project_id))
-    loaded = load_upload(blobs, deidentifier=deidentifier)
-    del blobs  # the originals go as soon as they are de-identified
-    if loaded.patient_count > 1:
-        out(f"warning: the upload holds files of {loaded.patient_count} patients; a project is one patient, so "
-            "check that you choose the right series.")
-    if loaded.skipped:
-        out(f"skipped {len(loaded.skipped)} of {loaded.file_count} file(s): {loaded.skipped_text()}")
-    if args.list:
-        out("candidate series (use --series N):")
-        for summary in loaded.summaries():
-            out("  " + summary.line())
-        return None
-    series = select_series(loaded, args.series, secret=secret)
-    assembled = assemble_volume(series, tilt=TiltPolicy(args.tilt))
-    return assembled.volume, volume_metadata(series, assembled, deidentifier)
 
 
 def _options(args: argparse.Namespace) -> DeidentOptions:

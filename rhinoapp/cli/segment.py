@@ -8,8 +8,6 @@ VOLUME is a DICOM folder, zip or file (de-identified in memory; nothing of it is
 from __future__ import annotations
 
 import argparse
-import gzip
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,81 +17,59 @@ __all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    """Add the ``segment`` command."""
+    """Add the ``segment`` command.
+
+    Options left out take the defaults of :class:`~rhinoapp.geometry.request.GeometryRequest` and
+    :class:`~rhinoapp.segmentation.request.SegmentationRequest`, which also check every value (the
+    parser stays free of the domain packages, so that building it stays quick).
+    """
     parser = commands.add_parser("segment", parents=[shared], help="segment the nasal airway of a CT",
                                  description=" ".join(__doc__.splitlines()[2:5]))
     parser.add_argument("volume", type=Path, metavar="VOLUME", help="DICOM folder/zip/file, NIfTI or NRRD file")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created if missing)")
     parser.add_argument("--series", help="DICOM series to use: its number in the list, or its SeriesInstanceUID")
-    parser.add_argument("--threshold-hu", type=float, default=-550.0, help="air threshold (default -550 HU)")
+    parser.add_argument("--threshold-hu", type=float, help="air threshold in HU (default: SegmentationRequest's)")
     parser.add_argument("--no-partial-volume", action="store_true", help="plain threshold, no boundary voxels")
-    parser.add_argument("--sinuses", choices=("exclude", "keep"), default="exclude",
+    parser.add_argument("--sinuses", choices=("exclude", "keep"),
                         help="exclude the paranasal sinuses (default) or keep them as label 4")
     parser.add_argument("--seed-left", type=float, nargs=3, metavar=("X", "Y", "Z"),
                         help="a point inside the left nostril, LPS mm (with --seed-right)")
     parser.add_argument("--seed-right", type=float, nargs=3, metavar=("X", "Y", "Z"), help="same for the right nostril")
     parser.add_argument("--outlet-z", type=float, metavar="MM", help="axial outlet plane at this LPS z (mm)")
-    parser.add_argument("--outlet-depth-mm", type=float, default=10.0,
-                        help="automatic outlet: this far below the nasal floor at the choanae (default 10)")
-    parser.add_argument("--target-triangles", type=int, default=100_000, help="decimate the surface to about this many")
+    parser.add_argument("--outlet-depth-mm", type=float,
+                        help="automatic outlet: this far below the nasal floor at the choanae (default: the request's)")
+    parser.add_argument("--target-triangles", type=int,
+                        help="decimate the surface to about this many (default: GeometryRequest's)")
     parser.set_defaults(handler=_segment)
 
 
-def _read(args: argparse.Namespace) -> Any:
-    from rhinoapp.core.errors import ValidationError
-    from rhinoapp.volumes import format_of, read_volume
-
-    path = Path(args.volume)
-    if not path.exists():
-        raise ValidationError(f"{path} does not exist; give a DICOM folder, a NIfTI or an NRRD file")
-    if path.is_file() and format_of(path) is not None:
-        return read_volume(path)
-    from rhinoapp.dicom import DeidentOptions, Deidentifier, TiltPolicy, UploadLimits, assemble_volume
-    from rhinoapp.dicom import load_upload, read_upload, select_series
-
-    key = secrets.token_bytes(32)  # UIDs are only mapped in memory here: a throw-away key
-    blobs = read_upload([path], UploadLimits.from_megabytes(settings_from(args).max_upload_mb))
-    loaded = load_upload(blobs, deidentifier=Deidentifier(key, DeidentOptions(), pseudonym="RHINO-SEGMENT"))
-    return assemble_volume(select_series(loaded, args.series, secret=key), tilt=TiltPolicy.REFUSE).volume
+def _given(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
 
 
-def _options(args: argparse.Namespace) -> Any:
-    from rhinoapp.core.errors import ValidationError
-    from rhinoapp.segmentation import Plane, SegmentationOptions
+def _request(args: argparse.Namespace) -> Any:
+    from rhinoapp.geometry.request import GeometryRequest
+    from rhinoapp.segmentation.request import SegmentationRequest
 
-    if (args.seed_left is None) != (args.seed_right is None):
-        raise ValidationError("give both --seed-left and --seed-right, or neither")
-    seeds = (tuple(args.seed_left), tuple(args.seed_right)) if args.seed_left is not None else None
-    outlet = Plane((0.0, 0.0, args.outlet_z), (0.0, 0.0, -1.0)) if args.outlet_z is not None else None
-    return SegmentationOptions(threshold_hu=args.threshold_hu, partial_volume=not args.no_partial_volume,
-                               seeds_lps_mm=seeds, outlet_plane=outlet, outlet_depth_mm=args.outlet_depth_mm,
-                               sinus_mode=args.sinuses)
+    segmentation = SegmentationRequest(partial_volume=not args.no_partial_volume, **_given(
+        threshold_hu=args.threshold_hu, sinuses=args.sinuses, seed_left=args.seed_left, seed_right=args.seed_right,
+        outlet_z_mm=args.outlet_z, outlet_depth_mm=args.outlet_depth_mm))
+    return GeometryRequest(segmentation=segmentation, **_given(target_triangles=args.target_triangles))
 
 
 def _segment(args: argparse.Namespace) -> int:
-    from rhinoapp.core.files import atomic_write
     from rhinoapp.core.layout import GeometryFolder
-    from rhinoapp.core.volume import CTVolume
-    from rhinoapp.geometry import GeometryReport, SurfaceOptions, build_geometry, write_stl, write_vtp
-    from rhinoapp.segmentation import segment_airway
-    from rhinoapp.volumes.nifti import to_nifti_image
+    from rhinoapp.dicom.request import CTImportRequest
+    from rhinoapp.usecases.ct_import import read_ct
+    from rhinoapp.usecases.geometry import write_geometry
 
-    options = _options(args)
-    volume = _read(args)
-    progress = ProgressPrinter()
-    segmentation = segment_airway(volume, options, progress=progress.part(0.0, 0.6))
-    geometry = build_geometry(segmentation, SurfaceOptions(target_triangles=args.target_triangles),
-                              progress=progress.part(0.6, 0.4))
-    progress.done()
+    request = _request(args)  # every rule of the request, before reading the CT
+    volume = read_ct(Path(args.volume), CTImportRequest(series=args.series),
+                     max_upload_mb=settings_from(args).max_upload_mb)
     folder = GeometryFolder(Path(args.out))
-    labels = segmentation.labels
-    image = to_nifti_image(CTVolume(labels.labels, labels.geometry))
-    image.header["descrip"] = b"rhinoapp airway labels: 1 L, 2 R, 3 nasopharynx, 4 sinus"
-    atomic_write(folder.labels, gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
-    write_stl(geometry.surface, folder.stl)
-    write_vtp(geometry.surface, folder.vtp)
-    report = GeometryReport.from_document(geometry.as_dict())
-    atomic_write(folder.report, report.to_json())
+    progress = ProgressPrinter()
+    report = write_geometry(volume, request, folder, progress=progress)
+    progress.done()
     for side in ("left", "right"):
         metrics = report.side(side)
         out(f"{side:<5} volume {metrics['volume_ml']:.2f} ml, wall {metrics['surface_cm2']:.1f} cm2, "

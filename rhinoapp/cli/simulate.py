@@ -12,20 +12,24 @@ __all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    """Add the ``simulate`` command."""
+    """Add the ``simulate`` command.
+
+    Options left out take the defaults of :class:`~rhinoapp.cfd.request.SimulationRequest`, which
+    also checks every value (the parser stays free of the solver, so that building it stays quick).
+    """
     sim = commands.add_parser("simulate", help="simulate steady airflow through a segmented airway (lattice Boltzmann)",
                               parents=[shared])
     sim.add_argument("geometry_dir", type=Path, metavar="GEOMETRY_DIR",
                      help="folder `rhinoapp segment` wrote (labels.nii.gz, optional geometry.json)")
     sim.add_argument("--out", type=Path, required=True, help="output folder (fields.vti, surface.vtp, results.json, "
                                                                "convergence.csv, checkpoints/)")
-    sim.add_argument("--flow-ml-s", type=float, default=250.0, help="total flow through both nostrils (default 250)")
-    sim.add_argument("--direction", choices=["inspiration", "expiration"], default="inspiration")
+    sim.add_argument("--flow-ml-s", type=float, help="total flow through both nostrils (default: the request's)")
+    sim.add_argument("--direction", choices=["inspiration", "expiration"], help="default: inspiration")
     sim.add_argument("--pressure-drop-pa", type=float, default=None,
                      help="drive by this pressure drop instead of a flow")
     sim.add_argument("--resolution-mm", type=float, default=None,
                      help="lattice spacing in mm (default: the label map's voxel size, which must be cubic)")
-    sim.add_argument("--backend", choices=["auto", "numpy", "numba", "cupy"], default="auto")
+    sim.add_argument("--backend", choices=["auto", "numpy", "numba", "cupy"], help="default: auto")
     sim.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: twice the "
                                                                    "estimate)")
     sim.add_argument("--threads", type=int, default=None, help="CPU threads for the numba backend")
@@ -36,25 +40,22 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from rhinoapp.cfd.config import Driving, PhysicsConfig, RunConfig
-    from rhinoapp.cfd.estimate import estimate_run
-    from rhinoapp.cfd.inputs import domain_from_labels, read_geometry_dir
-    from rhinoapp.cfd.simulation import simulate
+    from rhinoapp.cfd.request import SimulationRequest
+    from rhinoapp.usecases.simulation import estimate_simulation, load_domain, run_simulation
 
-    labels, planes = read_geometry_dir(args.geometry_dir)
-    domain = domain_from_labels(labels, planes=planes)
-    driving = Driving.CONSTANT_FLOW if args.pressure_drop_pa is None else Driving.PRESSURE_DROP
-    physics = PhysicsConfig(flow_ml_s=args.flow_ml_s, direction=args.direction, driving=driving,
-                            pressure_drop_pa=args.pressure_drop_pa)
-    run = RunConfig(backend=args.backend, max_steps=args.max_steps, threads=args.threads,
-                    checkpoint_every=args.checkpoint_every, resume=args.resume)
-    estimate = estimate_run(domain, physics, run, resolution_mm=args.resolution_mm)
+    given = {"flow_ml_s": args.flow_ml_s, "direction": args.direction, "pressure_drop_pa": args.pressure_drop_pa,
+             "resolution_mm": args.resolution_mm, "backend": args.backend, "max_steps": args.max_steps,
+             "threads": args.threads}
+    request = SimulationRequest(checkpoint_every=args.checkpoint_every, resume=args.resume,
+                                **{name: value for name, value in given.items() if value is not None})
+    domain = load_domain(args.geometry_dir)
+    estimate = estimate_simulation(domain, request)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
         f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend}")
     if args.estimate:
         return 0
     progress = ProgressPrinter()
-    result = simulate(domain, physics, run, resolution_mm=args.resolution_mm, out_dir=args.out, progress=progress)
+    result = run_simulation(domain, request, args.out, progress=progress)
     progress.done()
     r = result.results
     flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]

@@ -18,35 +18,15 @@ from types import MappingProxyType
 import numpy as np
 import param
 
-from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTMetadata, CTVolume
 from rhinoapp.core.workflow import Step
-from rhinoapp.dicom import (
-    DeidentOptions,
-    Deidentifier,
-    LoadedUpload,
-    SeriesSummary,
-    TiltPolicy,
-    UploadLimits,
-    assemble_volume,
-    load_upload,
-    read_uploaded,
-    select_series,
-    volume_metadata,
-)
-from rhinoapp.dicom.identity import project_pseudonym
+from rhinoapp.dicom import SeriesSummary, TiltPolicy, UploadLimits, read_uploaded
+from rhinoapp.dicom.request import CTImportRequest
 from rhinoapp.state.session import SessionState
-from rhinoapp.store.secrets import installation_secret
-from rhinoapp.volumes import (
-    VolumeFormat,
-    format_of,
-    nifti_bytes,
-    read_nifti,
-    read_nifti_bytes,
-    read_nrrd_bytes,
-)
-from rhinoapp.volumes import volume_metadata as research_metadata
+from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_upload, research_volume, store_ct
+from rhinoapp.volumes import read_nifti
 
 __all__ = ["WINDOWS", "CTImportState", "Plane", "orthogonal_plane"]
 
@@ -135,7 +115,7 @@ class CTImportState(param.Parameterized):
     candidates = param.List(default=[], item_type=SeriesSummary, doc="Series of the pending upload.")
     series = param.Selector(default=None, objects={}, allow_None=True, label="Series",
                             doc="List number (as text) of the series to import.")
-    tilt = param.Selector(objects=[p.value for p in TiltPolicy], default=TiltPolicy.REFUSE.value,
+    tilt = param.Selector(objects=[p.value for p in TiltPolicy], default=CTImportRequest().tilt.value,
                           doc="What to do with a gantry-tilted series.")
     progress = param.Integer(default=0, bounds=(0, 100), doc="Progress of the running upload, in percent.")
     busy = param.Boolean(default=False, doc="True while an upload is read or imported.")
@@ -151,8 +131,7 @@ class CTImportState(param.Parameterized):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        self._pending: LoadedUpload | None = None
-        self._deidentifier: Deidentifier | None = None
+        self._pending: PendingUpload | None = None
         self.reload()
 
     # -- the stored volume ---------------------------------------------------------------------
@@ -213,19 +192,17 @@ class CTImportState(param.Parameterized):
         self._forget_pending()
         self.param.update(busy=True, progress=0)
         try:
-            kind = format_of(filenames[0]) if len(filenames) == 1 else None
-            if kind is not None:
-                volume = read_nifti_bytes(contents[0]) if kind is VolumeFormat.NIFTI else read_nrrd_bytes(contents[0])
-                return self._store(project_id, volume, research_metadata(volume, kind))
+            found = research_volume(contents[0], filename=filenames[0]) if len(filenames) == 1 else None
+            if found is not None:
+                return self._store(project_id, *found)
             settings = self.session.settings
             blobs = read_uploaded(contents, UploadLimits.from_megabytes(settings.max_upload_mb))
-            secret = installation_secret(settings.data_dir)
-            self._deidentifier = Deidentifier(secret, DeidentOptions(), pseudonym=project_pseudonym(project_id))
             total = len(blobs)
-            loaded = load_upload(blobs, deidentifier=self._deidentifier,
-                                 progress=lambda done: setattr(self, "progress", min(90, 90 * done // total)))
+            pending = open_upload(blobs, settings=settings, project_id=project_id,
+                                  progress=lambda done: setattr(self, "progress", min(90, 90 * done // total)))
             del blobs
-            self._pending = loaded
+            self._pending = pending
+            loaded = pending.loaded
             self.candidates = loaded.summaries()
             self.param.series.objects = {s.line(): str(s.index) for s in self.candidates if s.usable}
             usable = [s for s in self.candidates if s.usable]
@@ -258,27 +235,24 @@ class CTImportState(param.Parameterized):
     def import_series(self) -> bool:
         """Assemble and store the chosen series of the pending upload."""
         project_id = self.session.current_project_id
-        if self._pending is None or self._deidentifier is None or project_id is None or self.series is None:
+        if self._pending is None or project_id is None or self.series is None:
             self._say("Upload a CT first, then choose a series.", "error")
             return False
         self.busy = True
         try:
-            series = select_series(self._pending, self.series, secret=self._deidentifier.secret)
-            assembled = assemble_volume(series, tilt=TiltPolicy(self.tilt))
-            metadata = volume_metadata(series, assembled, self._deidentifier)
-            return self._store(project_id, assembled.volume, metadata)
+            return self._store(project_id, *assemble_series(self._pending, self.request()))
         except RhinoappError as error:
             self._say(str(error), "error")
             return False
         finally:
             self.busy = False
 
+    def request(self) -> CTImportRequest:
+        """The import request of the chosen series and tilt policy."""
+        return CTImportRequest(series=self.series, tilt=self.tilt)
+
     def _store(self, project_id: str, volume: CTVolume, metadata: dict) -> bool:
-        if volume.hu.shape[0] < 3:
-            raise ValidationError("the volume has fewer than 3 slices; upload a complete CT.")
-        typed = CTMetadata.from_document(metadata)
-        files = {VOLUME: nifti_bytes(volume), METADATA: typed.to_json()}
-        self.session.repository.write_artifacts(project_id, Step.DICOM, files)
+        typed = store_ct(self.session.repository, project_id, volume, metadata, self.request())
         self._forget_pending()
         self.progress = 100
         self._show(volume, metadata)

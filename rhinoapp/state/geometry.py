@@ -28,7 +28,10 @@ from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 from rhinoapp.core.volume import CTVolume, LabelMap
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.geometry.report import GeometryReport
+from rhinoapp.geometry.request import GEOMETRY_RANGES, GeometryRequest
 from rhinoapp.render.spec import Colouring, SceneSpec
+from rhinoapp.segmentation.options import SinusMode
+from rhinoapp.segmentation.request import SEGMENTATION_RANGES, SegmentationRequest
 from rhinoapp.state.ct_import import WINDOWS, CTImportState, Plane, orthogonal_plane
 from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary
 from rhinoapp.state.session import Page, SessionState
@@ -39,6 +42,8 @@ __all__ = ["REFERENCE_RANGES", "GeometryFiles", "GeometryResult", "GeometryState
            "read_result"]
 
 _log = logging.getLogger(__name__)
+_GEO = GeometryRequest()  # the defaults of the options
+_SEG = _GEO.segmentation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,12 +187,14 @@ class GeometryState(param.Parameterized):
     ct = param.ClassSelector(class_=CTImportState, constant=True, doc="The project's CT (shared with the CT page).")
     variant = param.String(default="default", doc="Folder of the results under geometry/.")
     # -- segmentation options (job parameters) ----------------------------------------------
-    threshold_hu = param.Number(default=-550.0, bounds=(-1000.0, -100.0), step=10.0, label="Air threshold (HU)",
+    threshold_hu = param.Number(default=_SEG.threshold_hu, bounds=SEGMENTATION_RANGES["threshold_hu"].bounds, step=10.0,
+                                label="Air threshold (HU)",
                                 doc="Voxels darker than this are air. -550 HU is the usual choice; a higher "
                                     "threshold gives a wider airway.")
-    partial_volume = param.Boolean(default=True, label="Include partial-volume voxels at the wall",
+    partial_volume = param.Boolean(default=_SEG.partial_volume, label="Include partial-volume voxels at the wall",
                                    doc="Adds the boundary voxels that are half air, half tissue (recommended).")
-    sinuses = param.Selector(objects=["exclude", "keep"], default="exclude", label="Paranasal sinuses",
+    sinuses = param.Selector(objects=[m.value for m in SinusMode], default=_SEG.sinuses.value,
+                             label="Paranasal sinuses",
                              doc="Leave the sinuses out of the airway, or keep them as their own label (4).")
     manual_seeds = param.Boolean(default=False, label="Set the nostril seeds by hand",
                                  doc="Grow the airway from these two points instead of the nostrils found "
@@ -200,10 +207,11 @@ class GeometryState(param.Parameterized):
                                   doc="Cut the airway at an axial plane of your choice instead of the automatic one.")
     outlet_z_mm = param.Number(default=0.0, step=0.5, label="Outlet plane height z (mm)",
                                doc="Height (LPS z, superior positive) of the axial outlet plane in the nasopharynx.")
-    outlet_depth_mm = param.Number(default=10.0, bounds=(0.0, 40.0), step=1.0,
-                                   label="Automatic outlet: depth below the nasal floor (mm)",
+    outlet_depth_mm = param.Number(default=_SEG.outlet_depth_mm, bounds=SEGMENTATION_RANGES["outlet_depth_mm"].bounds,
+                                   step=1.0, label="Automatic outlet: depth below the nasal floor (mm)",
                                    doc="Where the automatic outlet plane cuts the nasopharynx.")
-    target_triangles = param.Integer(default=100_000, bounds=(5_000, 2_000_000),
+    target_triangles = param.Integer(default=_GEO.target_triangles,
+                                     bounds=tuple(int(v) for v in GEOMETRY_RANGES["target_triangles"].bounds),
                                      doc="Size of the surface after decimation (triangles).")
     # -- slices ------------------------------------------------------------------------------
     window = param.Selector(objects=list(WINDOWS), default="air", doc="Window preset of the slice views.")
@@ -234,20 +242,19 @@ class GeometryState(param.Parameterized):
         self._show_ct()
 
     # -- options -------------------------------------------------------------------------------
-    def parameters(self) -> dict[str, Any]:
-        """The job parameters for the current options (JSON-ready)."""
-        parameters: dict[str, Any] = {"variant": self.variant, "threshold_hu": float(self.threshold_hu),
-                                      "partial_volume": bool(self.partial_volume), "sinuses": self.sinuses,
-                                      "outlet_depth_mm": float(self.outlet_depth_mm),
-                                      "target_triangles": int(self.target_triangles)}
+    def request(self) -> GeometryRequest:
+        """The request of the current options; ValidationError (saying how to fix it) when a rule is broken."""
+        seeds: dict[str, Any] = {}
         if self.manual_seeds:
-            left, right = (tuple(float(v) for v in seed) for seed in (self.seed_left, self.seed_right))
-            if left == right:
-                raise ValidationError("The left and right nostril seeds are the same point: put one in each nostril.")
-            parameters.update(seed_left=list(left), seed_right=list(right))
-        if self.manual_outlet:
-            parameters["outlet_z_mm"] = float(self.outlet_z_mm)
-        return parameters
+            seeds = {"seed_left": tuple(self.seed_left), "seed_right": tuple(self.seed_right)}
+        segmentation = SegmentationRequest(threshold_hu=self.threshold_hu, partial_volume=self.partial_volume,
+                                           sinuses=self.sinuses, outlet_depth_mm=self.outlet_depth_mm,
+                                           outlet_z_mm=float(self.outlet_z_mm) if self.manual_outlet else None, **seeds)
+        return GeometryRequest(segmentation=segmentation, target_triangles=self.target_triangles, variant=self.variant)
+
+    def parameters(self) -> dict[str, Any]:
+        """The job parameters for the current options (JSON-ready; see :meth:`request`)."""
+        return self.request().to_parameters()
 
     def _adopt_automatic(self, report: GeometryReport) -> None:
         """Show the seeds and outlet a run found, as the starting point for a manual correction."""

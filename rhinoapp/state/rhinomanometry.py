@@ -15,28 +15,32 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import uuid
-from pathlib import PurePosixPath
 
 import param
 
-from rhinoapp.core.errors import RhinoappError, ValidationError
+from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.analysis import analyse
 from rhinoapp.rhinomanometry.classification import DEFAULT_OBSTRUCTION_CLASSES, ObstructionClasses
-from rhinoapp.rhinomanometry.io import read_bytes, read_csv, write_csv
+from rhinoapp.rhinomanometry.io import read_csv
 from rhinoapp.rhinomanometry.model import Measurement
-from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
+from rhinoapp.rhinomanometry.request import (
+    ACCEPTED_SUFFIXES,
+    DEFAULT_MAX_UPLOAD_MB,
+    MAX_UPLOAD_MB,
+    FourPRImportRequest,
+    PreparedUpload,
+    prepare_import,
+)
 from rhinoapp.rhinomanometry.results import AnalysisResult
 from rhinoapp.state.session import SessionState
+from rhinoapp.usecases.rhinomanometry import store_4pr
 
 __all__ = ["ACCEPTED_SUFFIXES", "PreparedUpload", "RhinomanometryState", "StoredMeasurement"]
 
 _log = logging.getLogger(__name__)
 
-#: File name endings the upload accepts (text exports and Excel workbooks).
-ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".xlsx", ".xlsm", ".xls")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,21 +50,6 @@ class StoredMeasurement:
     id: str
     created: dt.datetime
     label: str
-
-
-@dataclasses.dataclass(frozen=True)
-class PreparedUpload:
-    """An upload that was read and analysed, with the bytes of both artifacts, ready to store."""
-
-    filename: str
-    measurement: Measurement
-    result: AnalysisResult
-    recording_csv: bytes
-    parameters_json: bytes
-
-
-def _new_id() -> str:
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def _sides_text(result: AnalysisResult) -> str:
@@ -74,6 +63,7 @@ class RhinomanometryState(param.Parameterized):
     --------
     >>> import tempfile, pathlib
     >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.rhinomanometry.io import write_csv
     >>> from rhinoapp.rhinomanometry.synthetic import generate
     >>> from rhinoapp.store import open_store, ProjectRepository
     >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
@@ -87,7 +77,7 @@ class RhinomanometryState(param.Parameterized):
     """
 
     session = param.ClassSelector(class_=SessionState, constant=True, doc="The session whose project is used.")
-    max_upload_mb = param.Number(default=10.0, bounds=(0.001, None),
+    max_upload_mb = param.Number(default=DEFAULT_MAX_UPLOAD_MB, bounds=MAX_UPLOAD_MB.bounds,
                                  doc="Largest accepted upload in megabytes (a 4PR export is well below 1 MB).")
     classes = param.ClassSelector(class_=ObstructionClasses, default=DEFAULT_OBSTRUCTION_CLASSES,
                                   doc="Obstruction class limits, from configuration.")
@@ -177,30 +167,8 @@ class RhinomanometryState(param.Parameterized):
             When the file is too large, of another kind, unreadable, or holds no complete
             breath on a side; the message says what to do.
         """
-        size_mb = len(content) / 1e6
-        if not content:
-            raise ValidationError("The file is empty; export the recording again and upload that file.")
-        if size_mb > self.max_upload_mb:
-            raise ValidationError(f"The file is {size_mb:.1f} MB, more than the {self.max_upload_mb:g} MB allowed;"
-                                  " a 4PR recording is far smaller: check that this is the exported recording.")
-        suffix = PurePosixPath(filename.lower()).suffix
-        if suffix and suffix not in ACCEPTED_SUFFIXES:
-            raise ValidationError(f"A {suffix} file is not a 4PR recording; upload the device's export as CSV or text"
-                                  " (.csv, .txt) or as an Excel workbook (.xlsx).")
-        recorded = read_bytes(content, filename=filename)
-        measurement = recorded.normalised()
-        if measurement is not recorded and "recorded_inspiration_sign" not in dict(recorded.metadata.extra):
-            recorded_sign = ("recorded_inspiration_sign", recorded.metadata.inspiration_sign.value)
-            extra = (*measurement.metadata.extra, recorded_sign)
-            measurement = Measurement(dataclasses.replace(measurement.metadata, extra=extra), measurement.recordings)
-        result = analyse(measurement, classes=self.classes)
-        for side in result.sides:
-            if not side.breaths:
-                raise ValidationError(
-                    f"The {side.side.value} side holds no complete breath (from the start of one inspiration to the"
-                    " next); record or export at least two full breaths per side and upload again.")
-        return PreparedUpload(filename, measurement, result, write_csv(measurement).encode("utf-8"),
-                              RhinomanometryParameters.from_analysis(result).to_json())
+        request = FourPRImportRequest(filename=filename, content=content, max_upload_mb=self.max_upload_mb)
+        return prepare_import(request, classes=self.classes)
 
     def _prepare_or_message(self, filename: str, content: bytes) -> PreparedUpload | str:
         try:
@@ -222,17 +190,13 @@ class RhinomanometryState(param.Parameterized):
         """Publish a prepared upload in the current project and show it; False with a message on failure."""
         if self._no_project():
             return False
-        project_id, mid = self.session.current_project_id, _new_id()
-        repo = self.session.repository
+        project_id = self.session.current_project_id
         try:  # both files or neither
-            folder = ProjectLayout().measurement(mid)
-            repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {str(folder.recording): prepared.recording_csv,
-                                                                  str(folder.parameters): prepared.parameters_json})
+            mid = store_4pr(self.session.repository, project_id, prepared)
         except (RhinoappError, OSError) as error:
-            _log.warning("4PR measurement %s of project %s not stored: %s", mid, project_id, error)
+            _log.warning("4PR measurement of project %s not stored: %s", project_id, error)
             self._say(f"{prepared.filename} could not be stored: {error}", "error")
             return False
-        _log.info("4PR measurement %s stored in project %s", mid, project_id)
         self._just_stored = (mid, prepared.measurement, prepared.result)
         self._read_list()
         self.selected = mid

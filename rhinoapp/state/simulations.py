@@ -26,8 +26,10 @@ from typing import Any
 
 import param
 
-from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
+from rhinoapp.cfd.estimate import ResourceEstimate, check_resources
 from rhinoapp.cfd.results import SimulationResults
+from rhinoapp.cfd.config import Direction
+from rhinoapp.cfd.request import PAGE_RESOLUTION_MM, SIMULATION_RANGES, SimulationRequest
 from rhinoapp.config.jobs import LocalProfile, Profile, SchedulerProfile, SlurmProfile
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.jsonable import finite_or_none as _number
@@ -39,11 +41,13 @@ from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.store.repository import ArtifactInfo
+from rhinoapp.usecases.simulation import estimate_simulation, load_domain
 
 __all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "ResultRow", "SimulationRun", "SimulationsState",
            "convergence_point", "describe_estimate", "read_convergence", "result_rows"]
 
 _log = logging.getLogger(__name__)
+_DEFAULT = SimulationRequest()  # the defaults of the inputs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,14 +359,18 @@ class SimulationsState(param.Parameterized):
     variant = param.String(default="default", doc="The geometry (geometry/<variant>/) to simulate.")
     references = param.Dict(default=dict(HEALTHY_RANGES), doc="Healthy ranges of the results, by row key.")
     # -- inputs (job parameters) ---------------------------------------------------------------
-    flow_ml_s = param.Number(default=250.0, bounds=(10.0, 2000.0), step=10.0, label="Flow rate (ml/s)",
+    flow_ml_s = param.Number(default=_DEFAULT.flow_ml_s, bounds=SIMULATION_RANGES["flow_ml_s"].bounds, step=10.0,
+                             label="Flow rate (ml/s)",
                              doc="Total volume flow through both nostrils; quiet breathing at rest is about 250 ml/s.")
-    direction = param.Selector(objects=["inspiration", "expiration"], default="inspiration", label="Direction",
+    direction = param.Selector(objects=[d.value for d in Direction], default=_DEFAULT.direction.value,
+                               label="Direction",
                                doc="Air enters at the nostrils (inspiration) or at the nasopharynx (expiration).")
-    resolution_mm = param.Number(default=1.0, bounds=(0.25, 4.0), step=0.25, label="Resolution (mm)",
+    resolution_mm = param.Number(default=PAGE_RESOLUTION_MM, bounds=SIMULATION_RANGES["resolution_mm"].bounds,
+                                 step=0.25, label="Resolution (mm)",
                                  doc="Grid spacing of the simulation. Finer is more accurate; memory grows with the "
                                      "cube and run time with the fourth power of 1/resolution.")
-    max_steps = param.Integer(default=0, bounds=(0, 10_000_000), label="Step limit (0: until steady)",
+    max_steps = param.Integer(default=0, bounds=(0, int(SIMULATION_RANGES["max_steps"].high)),
+                              label="Step limit (0: until steady)",
                               doc="Stop after this many time steps even if the flow is not steady yet (0: no limit).")
     # -- 3D view -------------------------------------------------------------------------------
     colouring = param.Selector(objects={"Wall pressure": Colouring.PRESSURE.value,
@@ -413,28 +421,26 @@ class SimulationsState(param.Parameterized):
     def _inputs(self) -> _Inputs:
         return _Inputs(float(self.flow_ml_s), str(self.direction), float(self.resolution_mm), int(self.max_steps))
 
+    def request(self, inputs: _Inputs | None = None) -> SimulationRequest:
+        """The request of the current inputs; ValidationError (saying how to fix it) when a rule is broken."""
+        inputs = inputs or self._inputs()
+        return SimulationRequest(flow_ml_s=inputs.flow_ml_s, direction=inputs.direction,
+                                 resolution_mm=inputs.resolution_mm, max_steps=inputs.max_steps or None,
+                                 variant=self.variant)
+
     def parameters(self) -> dict[str, Any]:
         """The job parameters for the current inputs (JSON-ready; the backend is chosen where it runs)."""
-        inputs = self._inputs()
-        parameters: dict[str, Any] = {"variant": self.variant, "flow_ml_s": inputs.flow_ml_s,
-                                      "direction": inputs.direction, "resolution_mm": inputs.resolution_mm}
-        if inputs.max_steps:
-            parameters["max_steps"] = inputs.max_steps
-        return parameters
+        return self.request().to_parameters()
 
     def _profile(self) -> Profile:
         return self.session.settings.jobs.profile_for(JobKind.SIMULATION)
 
     def _estimate(self, project_id: str, geometry: str, inputs: _Inputs) -> tuple[ResourceEstimate | None, str]:
         """(estimate, why it would not fit); runs in a worker thread."""
-        from rhinoapp.cfd.config import PhysicsConfig, RunConfig
-
         profile = self._profile()
         try:
             domain = self._flow_domain(project_id, geometry)
-            physics = PhysicsConfig(flow_ml_s=inputs.flow_ml_s, direction=inputs.direction)
-            run = RunConfig(backend="cupy" if _uses_gpu(profile) else "auto", max_steps=inputs.max_steps or None)
-            estimate = estimate_run(domain, physics, run, resolution_mm=inputs.resolution_mm)
+            estimate = estimate_simulation(domain, self.request(inputs), backend="cupy" if _uses_gpu(profile) else None)
         except RhinoappError as error:
             return None, f"No estimate for these inputs: {error}."
         try:
@@ -444,13 +450,9 @@ class SimulationsState(param.Parameterized):
         return estimate, ""
 
     def _flow_domain(self, project_id: str, geometry: str) -> Any:
-        from rhinoapp.cfd.inputs import domain_from_labels, read_geometry_dir
-
         key = (project_id, geometry)
         if self._domain is None or self._domain[0] != key:
-            folder = self.session.repository.layout(project_id).geometry(self.variant).path
-            labels, planes = read_geometry_dir(folder)
-            self._domain = (key, domain_from_labels(labels, planes=planes))
+            self._domain = (key, load_domain(self.session.repository.layout(project_id).geometry(self.variant)))
         return self._domain[1]
 
     # -- reading (worker thread) ---------------------------------------------------------------

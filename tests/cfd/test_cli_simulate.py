@@ -48,4 +48,4 @@ def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, capsys) ->
     assert main(["simulate", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2
     assert "no labels.nii.gz" in capsys.readouterr().err
     assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--resolution-mm", "0.01"]) == 2
-    assert "memory" in capsys.readouterr().err
+    assert "resolution_mm must lie between 0.25 and 4 mm" in capsys.readouterr().err  # the page's bounds too

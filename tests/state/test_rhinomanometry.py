@@ -106,7 +106,7 @@ def test_unforeseen_failure_is_reported_plainly(state: RhinomanometryState, monk
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("numerical trouble")
 
-    monkeypatch.setattr("rhinoapp.state.rhinomanometry.analyse", broken)
+    monkeypatch.setattr("rhinoapp.rhinomanometry.request.analyse", broken)
     assert state.upload("odd.csv", recording()) is False
     assert "could not analyse it (the details are in the server log)" in state.feedback and stored_names(state) == []
 

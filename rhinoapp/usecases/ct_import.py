@@ -1,0 +1,113 @@
+"""Importing a CT into a project: de-identify an upload, pick a series, check and store the volume.
+
+``rhinoapp import`` and the CT page both go through these functions: the upload is de-identified
+with the installation's secret and the project's pseudonym, the series is chosen and assembled as
+:class:`~rhinoapp.dicom.request.CTImportRequest` says, and :func:`store_ct` checks the volume
+against the request's rules before it writes the CT volume and its metadata together
+(step DICOM). :func:`read_ct` reads a CT for one-off use (``rhinoapp segment``) with a throw-away key.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from rhinoapp.config import Settings
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.volume import CTMetadata, CTVolume
+from rhinoapp.core.workflow import Step
+from rhinoapp.dicom import (
+    DeidentOptions,
+    Deidentifier,
+    LoadedUpload,
+    UploadLimits,
+    assemble_volume,
+    load_upload,
+    read_upload,
+    select_series,
+    volume_metadata,
+)
+from rhinoapp.dicom.identity import project_pseudonym
+from rhinoapp.dicom.request import CTImportRequest
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.store.secrets import installation_secret
+from rhinoapp.volumes import VolumeFormat, format_of, nifti_bytes, read_nifti_bytes, read_nrrd_bytes, read_volume
+from rhinoapp.volumes import volume_metadata as research_metadata
+
+__all__ = ["PendingUpload", "assemble_series", "open_upload", "read_ct", "research_volume", "store_ct"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class PendingUpload:
+    """A de-identified upload waiting for its series to be chosen, with the de-identifier that read it."""
+
+    loaded: LoadedUpload
+    deidentifier: Deidentifier
+
+
+def open_upload(blobs: Sequence[bytes], *, settings: Settings, project_id: str,
+                progress: Callable[[int], None] | None = None) -> PendingUpload:
+    """De-identify DICOM ``blobs`` for ``project_id`` (installation secret, project pseudonym) and group them."""
+    secret = installation_secret(settings.data_dir)
+    deidentifier = Deidentifier(secret, DeidentOptions(), pseudonym=project_pseudonym(project_id))
+    return PendingUpload(load_upload(blobs, deidentifier=deidentifier, progress=progress), deidentifier)
+
+
+def research_volume(source: Path | bytes, *, filename: str | Path | None = None) -> tuple[CTVolume, dict[str, Any]] | None:
+    """``(volume, metadata)`` when ``source`` (a path, or bytes named ``filename``) is a NIfTI or NRRD file, else None."""
+    kind = format_of(filename if filename is not None else source)  # type: ignore[arg-type]
+    if kind is None:
+        return None
+    if isinstance(source, bytes):
+        volume = read_nifti_bytes(source) if kind is VolumeFormat.NIFTI else read_nrrd_bytes(source)
+    else:
+        volume = read_volume(Path(source))
+    return volume, research_metadata(volume, kind)
+
+
+def assemble_series(pending: PendingUpload, request: CTImportRequest) -> tuple[CTVolume, dict[str, Any]]:
+    """The chosen series of ``pending`` as a volume with its metadata document."""
+    series = select_series(pending.loaded, request.series, secret=pending.deidentifier.secret,
+                           min_slices=request.min_slices)
+    assembled = assemble_volume(series, tilt=request.tilt)
+    return assembled.volume, volume_metadata(series, assembled, pending.deidentifier)
+
+
+def store_ct(repo: ProjectRepository, project_id: str, volume: CTVolume, metadata: dict[str, Any],
+             request: CTImportRequest) -> CTMetadata:
+    """Check ``volume`` against ``request`` and store it with its metadata as the project's CT (step DICOM).
+
+    Returns the stored metadata as its typed document.
+    """
+    request.check_volume(volume)
+    typed = CTMetadata.from_document(metadata)
+    layout: ProjectLayout[PurePosixPath] = ProjectLayout()
+    files = {str(layout.ct_volume): nifti_bytes(volume), str(layout.ct_metadata): typed.to_json()}
+    repo.write_artifacts(project_id, Step.DICOM, files)
+    _log.info("project %s: stored a CT volume of %s voxels", project_id, "x".join(map(str, typed.dimensions_ijk)))
+    return typed
+
+
+def read_ct(path: Path, request: CTImportRequest, *, max_upload_mb: int) -> CTVolume:
+    """A CT read from a DICOM folder, zip or file (de-identified with a throw-away key) or a NIfTI/NRRD file.
+
+    Nothing is stored; the volume is checked against ``request`` as an import would check it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError(f"{path} does not exist; give a DICOM folder, a NIfTI or an NRRD file")
+    found = research_volume(path) if path.is_file() else None
+    if found is not None:
+        return request.check_volume(found[0])
+    key = secrets.token_bytes(32)  # UIDs are only mapped in memory here: a throw-away key
+    blobs = read_upload([path], UploadLimits.from_megabytes(max_upload_mb))
+    deidentifier = Deidentifier(key, DeidentOptions(), pseudonym="RHINO-SEGMENT")
+    pending = PendingUpload(load_upload(blobs, deidentifier=deidentifier), deidentifier)
+    return request.check_volume(assemble_series(pending, request)[0])

@@ -1,0 +1,43 @@
+"""Importing a 4PR recording into a project, as ``rhinoapp rhinomanometry --project`` and the 4PR page do.
+
+:func:`store_4pr` publishes a :class:`~rhinoapp.rhinomanometry.request.PreparedUpload` as the two
+artifacts of the 4PR step, the files of ``ProjectLayout.measurement(<measurement-id>)``: the
+recording (rhinoapp's open format, canonical units, inspiration positive) and its parameters;
+:func:`import_4pr` prepares and stores in one call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.workflow import Step
+from rhinoapp.rhinomanometry.classification import DEFAULT_OBSTRUCTION_CLASSES, ObstructionClasses
+from rhinoapp.rhinomanometry.request import FourPRImportRequest, PreparedUpload, prepare_import
+from rhinoapp.store.repository import ProjectRepository
+
+__all__ = ["import_4pr", "store_4pr"]
+
+_log = logging.getLogger(__name__)
+
+def _new_id() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def store_4pr(repo: ProjectRepository, project_id: str, prepared: PreparedUpload) -> str:
+    """Publish both files of ``prepared`` (both or neither) in the project; returns the measurement id."""
+    mid = _new_id()
+    folder = ProjectLayout().measurement(mid)
+    repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {str(folder.recording): prepared.recording_csv,
+                                                          str(folder.parameters): prepared.parameters_json})
+    _log.info("4PR measurement %s stored in project %s", mid, project_id)
+    return mid
+
+
+def import_4pr(repo: ProjectRepository, project_id: str, request: FourPRImportRequest, *,
+               classes: ObstructionClasses = DEFAULT_OBSTRUCTION_CLASSES) -> tuple[str, PreparedUpload]:
+    """Read, check, analyse and store an upload; returns the measurement id and what was stored."""
+    prepared = prepare_import(request, classes=classes)
+    return store_4pr(repo, project_id, prepared), prepared

@@ -1,0 +1,49 @@
+"""The simulation request's rules hold on the command line, on the Simulations page and in the job alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.cfd.request import SIMULATION_RANGES, SimulationRequest
+from rhinoapp.cli import main
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.workflow import JobKind
+from rhinoapp.state.session import SessionState
+from rhinoapp.state.simulations import SimulationsState
+from rhinoapp.store.repository import ProjectRepository
+from tests.usecases.conftest import run_job_task
+
+RULE = "resolution_mm must lie between 0.25 and 4 mm"
+
+
+def test_a_resolution_out_of_range_is_refused_on_every_path(
+        tmp_path: Path, repo: ProjectRepository, project_id: str, session: SessionState,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    geometry = tmp_path / "geometry"
+    geometry.mkdir()
+    assert main(["simulate", str(geometry), "--out", str(tmp_path / "out"), "--resolution-mm", "0.1"]) == 2
+    assert RULE in capsys.readouterr().err  # refused before the geometry is even read
+    assert not (tmp_path / "out").exists()
+
+    with pytest.raises(ValidationError, match=RULE):
+        run_job_task(repo, project_id, JobKind.SIMULATION, {"resolution_mm": 0.1})
+    assert repo.artifacts(project_id) == []
+
+    state = SimulationsState(session=session)
+    assert state.param.resolution_mm.bounds == SIMULATION_RANGES["resolution_mm"].bounds
+    assert state.param.flow_ml_s.bounds == SIMULATION_RANGES["flow_ml_s"].bounds
+    with pytest.raises(ValueError):
+        state.resolution_mm = 0.1
+    assert state.request() == SimulationRequest(resolution_mm=state.resolution_mm)
+
+
+def test_the_page_submits_only_what_the_request_accepts(session: SessionState) -> None:
+    state = SimulationsState(session=session, resolution_mm=2.0, max_steps=400)
+    assert SimulationRequest.from_parameters(state.parameters()) == state.request()
+    assert state.parameters() == {"variant": "default", "flow_ml_s": 250.0, "direction": "inspiration",
+                                  "resolution_mm": 2.0, "max_steps": 400}
+    state.variant = "../elsewhere"
+    with pytest.raises(ValidationError, match="variant '../elsewhere'"):
+        state.parameters()

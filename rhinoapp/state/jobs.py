@@ -7,13 +7,15 @@ import logging
 
 import param
 
+from rhinoapp.cfd.estimate import ResourceEstimate
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.state.session import SessionState
 from rhinoapp.jobs.runner import LiveProgress
 from rhinoapp.store.jobs import JobRecord
 
-__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "format_duration", "summarise"]
+__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "describe_estimate", "format_duration",
+           "summarise"]
 
 _log = logging.getLogger(__name__)
 _KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
@@ -36,6 +38,28 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60} s"
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _size(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.0f} MB" if size_bytes < 1e9 else f"{size_bytes / 1e9:.1f} GB"
+
+
+def describe_estimate(estimate: ResourceEstimate, *, resolution_mm: float, flow_ml_s: float) -> str:
+    """The estimate as one sentence.
+
+    Examples
+    --------
+    >>> e = ResourceEstimate(fluid_cells=40_081, grid_voxels=604_656, steps=23_124, memory_bytes=55_344_152,
+    ...                      device_memory_bytes=0, backend="numba", mlups=40.0, seconds=23.2)
+    >>> describe_estimate(e, resolution_mm=1.0, flow_ml_s=250.0)
+    'At 1 mm and 250 ml/s: about 23 s and 55 MB of memory (40,081 fluid cells, 23,124 steps, numba at 40 MLUPS).'
+    """
+    memory = f"{_size(estimate.memory_bytes)} of memory"
+    if estimate.device_memory_bytes:
+        memory += f" and {_size(estimate.device_memory_bytes)} of GPU memory"
+    duration = "under a second" if estimate.seconds < 1 else format_duration(estimate.seconds)
+    return (f"At {resolution_mm:g} mm and {flow_ml_s:g} ml/s: about {duration} and {memory} ({estimate.fluid_cells:,} "
+            f"fluid cells, {estimate.steps:,} steps, {estimate.backend} at {estimate.mlups:g} MLUPS).")
 
 
 @dataclasses.dataclass(frozen=True)

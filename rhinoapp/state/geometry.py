@@ -49,7 +49,7 @@ class GeometryState(JobPageState):
     >>> state = GeometryState(session=SessionState(repository=repo))
     >>> state.session.open_project(repo.create("Case 7").id)
     >>> asyncio.run(state.refresh())
-    >>> state.message_kind, state.message.split(":")[0]
+    >>> state.message_kind.value, state.message.split(":")[0]
     ('warning', 'This project has no CT yet')
     >>> state.threshold_hu = -500; state.parameters()["threshold_hu"]
     -500.0

@@ -29,7 +29,7 @@ import param
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.events import JobEvent
-from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary
+from rhinoapp.state.job_summary import JobSummary, cancel_job, current_summary
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 
@@ -42,7 +42,13 @@ Dispatch = Callable[[Callable[[], Any]], None]
 
 
 class MessageKind(str, enum.Enum):
-    """How a page's message reads: news, a success, something to look at, or a failure."""
+    """How a page's message reads: news, a success, something to look at, or a failure.
+
+    Examples
+    --------
+    >>> MessageKind("error") is MessageKind.ERROR, MessageKind.ERROR == "error"
+    (True, True)
+    """
 
     INFO = "info"
     SUCCESS = "success"
@@ -72,7 +78,10 @@ def loop_dispatch(loop: asyncio.AbstractEventLoop) -> Dispatch:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    return lambda callback: loop.call_soon_threadsafe(run, callback)
+    def dispatch(callback: Callable[[], Any]) -> None:
+        loop.call_soon_threadsafe(run, callback)
+
+    return dispatch
 
 
 async def _settle(result: Any) -> None:

@@ -31,7 +31,7 @@ from rhinoapp.jobs.events import JobEvent
 from rhinoapp.jobs.placement import describe_placement, estimate_on
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.job_page import JobPageState, MessageKind
-from rhinoapp.state.jobs import describe_estimate
+from rhinoapp.state.job_summary import describe_estimate
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.store.simulation_runs import (ConvergencePoint, SimulationRun, read_convergence, read_flow_domain,
@@ -101,7 +101,7 @@ class SimulationsState(JobPageState):
     >>> state = SimulationsState(session=SessionState(repository=repo))
     >>> state.session.open_project(repo.create("Case 9").id)
     >>> asyncio.run(state.refresh())
-    >>> state.message_kind, state.message.split(":")[0]
+    >>> state.message_kind.value, state.message.split(":")[0]
     ('warning', 'This project has no airway geometry yet')
     >>> state.resolution_mm = 2.0; state.parameters()["resolution_mm"]
     2.0

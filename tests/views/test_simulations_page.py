@@ -27,4 +27,3 @@ def test_page_builds_and_streams_only_new_samples(repo) -> None:
     assert page._buffer.data["step"].tolist() == [50]
     state.history = []
     assert page._buffer.data.empty and sent[-1] == 0
-    page._poll.stop()

@@ -95,6 +95,7 @@ class PageState(param.Parameterized):
     session = param.ClassSelector(class_=SessionState, constant=True, doc="The session whose project is used.")
     message = param.String(default="", doc="What the page says now.")
     message_kind = param.Selector(objects=list(MessageKind), default=MessageKind.INFO, doc="How the message reads.")
+    updates = param.Integer(default=0, doc="How many updates job events and page changes have made (to wait on).")
 
     #: The page this state belongs to (shown when the session's page is this one).
     page: ClassVar[Page]
@@ -187,6 +188,7 @@ class PageState(param.Parameterized):
                     self._progressed()
             except Exception:
                 _log.warning("updating the %s page failed", self.page.value, exc_info=True)
+            self.updates += 1
 
     def _say(self, text: str, kind: MessageKind | str) -> None:
         self.param.update(message=text, message_kind=MessageKind(kind))
@@ -210,21 +212,27 @@ class JobPageState(PageState):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._record: JobRecord | None = None
-        self._refreshing = self._again = False
+        self._refreshing: asyncio.Future[None] | None = None  # the refresh running now
+        self._again = False
 
     async def refresh(self) -> None:
-        """Follow the latest job and read what changed; a call during a refresh makes it read once more."""
-        if self._refreshing:
+        """Follow the latest job and read what changed.
+
+        A call while a refresh runs makes that refresh read once more, and returns when it is done.
+        """
+        if self._refreshing is not None:
             self._again = True
+            await asyncio.shield(self._refreshing)
             return
-        self._refreshing = True
+        self._refreshing = asyncio.get_running_loop().create_future()
         try:
             self._again = True
             while self._again:
                 self._again = False
                 await self._read_and_show()
         finally:
-            self._refreshing = False
+            done, self._refreshing = self._refreshing, None
+            done.set_result(None)
 
     def _refresh_now(self) -> Awaitable[None]:
         return self.refresh()

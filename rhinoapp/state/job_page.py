@@ -250,6 +250,10 @@ class JobPageState(PageState):
                 if r.kind is self.job_kind]
 
     def _set_job(self, record: JobRecord | None) -> None:
+        current = self._record
+        if (record is not None and current is not None and current.project_id == record.project_id
+                and record.submitted_at < current.submitted_at):
+            record = current  # read before a newer job was submitted: keep following the newer one
         self._record = record
         summary = current_summary(self.session, record)
         if summary != self.job:

@@ -85,11 +85,12 @@ def _follow(state: GeometryState, loop: LoopThread, timeout_s: float = 150) -> l
     return [p for i, p in enumerate(seen) if p is not None and (i == 0 or seen[i - 1] != p)]
 
 
-def _live_state(runner: JobRunner, loop: LoopThread) -> GeometryState:
-    """A state that follows job events on ``loop``, as the Geometry page's does."""
+def _live_state(runner: JobRunner, loop: LoopThread, *, follow: bool = True) -> GeometryState:
+    """A state that follows job events on ``loop`` (with ``follow``), as the Geometry page's does."""
     state = GeometryState(session=SessionState(repository=ProjectRepository(runner.store, owner="local"),
                                                runner=runner, settings=runner.settings))
-    state.bind_dispatch(loop_dispatch(loop.loop))
+    if follow:
+        state.bind_dispatch(loop_dispatch(loop.loop))
     return state
 
 
@@ -97,7 +98,7 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     repo = ProjectRepository(runner.store, owner="local")
     project_id = ct_project(runner.store, "Geometry state")
     other = ct_project(runner.store, "Other", slab_ct())
-    state = _live_state(runner, loop)
+    state = _live_state(runner, loop, follow=False)
     state.session.open_project(project_id)
     loop.run(state.refresh())
     assert state.has_ct and state.can_run and state.result is None
@@ -108,6 +109,7 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     assert state.running and not state.can_run
     assert not loop.run(state.run())  # one segmentation at a time
     assert "already running" in state.message
+    state.bind_dispatch(loop_dispatch(loop.loop))  # job events update the state from here on
     seen = _follow(state, loop)
 
     assert state.job.state is JobState.DONE, state.job.message

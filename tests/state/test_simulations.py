@@ -69,7 +69,7 @@ def _follow(state: SimulationsState, timeout_s: float = 180) -> list[tuple[float
 
 def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner, loop: LoopThread,
                                                               segmented: str) -> None:
-    state = _state(runner, segmented, loop)
+    state = _state(runner, segmented)
     loop.run(state.refresh())
     assert state.has_geometry and state.can_run and not state.runs
     assert state.message == "No simulation yet: choose the flow and resolution and press Run."
@@ -86,6 +86,7 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     assert state.running and not state.can_run and state.message.startswith("Simulation submitted")
     assert not loop.run(state.run())  # one at a time
     assert state.message == "A simulation of this project is already running: wait for it or cancel it."
+    state.bind_dispatch(loop_dispatch(loop.loop))  # job events update the state from here on
     seen = _follow(state)
 
     assert state.job.state is JobState.DONE and not state.running and state.can_run

@@ -210,10 +210,10 @@ class JobPageState(PageState):
     submitted_text: ClassVar[str]
 
     def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._record: JobRecord | None = None
+        self._record: JobRecord | None = None  # the followed job (before events can arrive)
         self._refreshing: asyncio.Future[None] | None = None  # the refresh running now
         self._again = False
+        super().__init__(**params)
 
     async def refresh(self) -> None:
         """Follow the latest job and read what changed.
@@ -262,6 +262,8 @@ class JobPageState(PageState):
         self._update_can_run()
 
     def _is_progress(self, event: JobEvent) -> bool:
+        if event.kind is not self.job_kind:  # another kind the page depends on: only its end changes the page
+            return event.state.is_active
         record = self._record
         return (record is not None and event.job_id == record.id and event.state is JobState.RUNNING
                 and record.state is JobState.RUNNING)

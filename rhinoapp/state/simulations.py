@@ -150,12 +150,12 @@ class SimulationsState(JobPageState):
     scene = param.ClassSelector(class_=SceneSpec, default=None, allow_None=True, doc="The 3D view's content.")
 
     def __init__(self, **params: Any) -> None:
+        self._live_job: str | None = None  # the job whose convergence is collected (before events can arrive)
         super().__init__(**params)
         self._runs_key: tuple[Any, ...] | None = None
         self._estimate_key: tuple[Any, ...] | None = None
         self._domain: tuple[tuple[str, str], Any] | None = None  # ((project, geometry revision), FlowDomain)
         self._load_error = ""
-        self._live_job: str | None = None
         self._live_expiration = False
         self._live_points: list[ConvergencePoint] = []
         profile = self.session.settings.jobs.profile_for(JobKind.SIMULATION)
@@ -393,6 +393,7 @@ class SimulationsState(JobPageState):
                 "simulations run in the served app (rhinoapp serve)."
             self._say(f"No simulation yet: {hint}", MessageKind.INFO)
         elif result.outdated:
-            self._say("The airway geometry changed after this run: press Run to simulate it again.", MessageKind.WARNING)
+            self._say("The airway geometry changed after this run: press Run to simulate it again.",
+                      MessageKind.WARNING)
         else:
             self._say(f"Run {result.run_id}: {results_summary(result.results)}.", MessageKind.SUCCESS)

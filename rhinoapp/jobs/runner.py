@@ -28,6 +28,7 @@ from rhinoapp.core.errors import ConfigurationError, RhinoappError
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.clusters import SLOT, ClusterAdapter, adapter_for
+from rhinoapp.jobs.events import JobEvent, JobEvents
 from rhinoapp.jobs.progress import PROGRESS_TOPIC, JobCancelled, cancel_event_name
 from rhinoapp.jobs.requests import JobRequest, TaskResult
 from rhinoapp.jobs.tasks import run_task, staging_dir
@@ -111,7 +112,7 @@ class JobRunner:
         self._live: dict[str, LiveProgress] = {}
         self._persisted: dict[str, float] = {}
         self._finished: dict[str, asyncio.Event] = {}
-        self._listeners: list[Callable[[str], None]] = []
+        self.events = JobEvents()  # job changes, for the pages (see rhinoapp.jobs.events)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="rhinoapp-jobs-db")
         self._monitor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
@@ -136,9 +137,11 @@ class JobRunner:
         self._db.shutdown(wait=True)
 
     def subscribe(self, listener: Callable[[str], None]) -> Callable[[], None]:
-        """Call ``listener(job_id)`` on the loop whenever a job changes; returns the unsubscribe function."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        """Call ``listener(job_id)`` on the loop whenever a job changes; returns the unsubscribe function.
+
+        A shortcut of :attr:`events` for listeners that need only the id.
+        """
+        return self.events.subscribe(lambda event: listener(event.job_id))
 
     def placement(self, job_id: str) -> tuple[str, str] | None:
         """``(worker address, Slurm job id)`` of a running job, once its task has started."""
@@ -183,7 +186,7 @@ class JobRunner:
         await self._write(self.records.update, request.job_id, task_key=request.key, scheduler_address=address,
                           attempt=request.attempt, profile=profile.name)
         self._spawn(self._follow(request.job_id, request.attempt))
-        self._notify(request.job_id)
+        self._notify(request, JobState.QUEUED)
 
     async def _client(self, profile: Profile) -> Any:
         if profile.name in self._clients:
@@ -284,7 +287,11 @@ class JobRunner:
         _log.info("job %s %s", job_id, state.value)
         if job_id in self._finished:
             self._finished[job_id].set()
-        self._notify(job_id)
+        if entry is not None:
+            self._notify(entry.request, state)
+        else:  # a record without a task here (cancelled or reconciled): its owner and project from the store
+            record = await self._write(self.records.get, job_id)
+            self.events.publish(JobEvent(job_id, record.project_id, record.owner, record.kind, record.state))
 
     # -- progress and worker events ---------------------------------------------------------
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
@@ -306,7 +313,7 @@ class JobRunner:
             if live.at - self._persisted.get(job_id, 0.0) >= self._persist_interval:
                 self._persisted[job_id] = live.at
                 self._background_write(self.records.update, job_id, progress_report=live.report)
-        self._notify(job_id)
+        self._notify(entry.request, JobState.RUNNING)
 
     async def _watch_workers(self) -> None:
         while True:
@@ -409,12 +416,8 @@ class JobRunner:
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
 
-    def _notify(self, job_id: str) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(job_id)
-            except Exception:
-                _log.warning("a job listener failed", exc_info=True)
+    def _notify(self, request: JobRequest, state: JobState) -> None:
+        self.events.publish(JobEvent(request.job_id, request.project_id, request.owner, request.kind, state))
 
 
 def _task_state(key: str, dask_scheduler: Any = None) -> str | None:

@@ -2,30 +2,30 @@
 
 The segmentation runs as a job (:data:`~rhinoapp.core.workflow.JobKind.SEGMENTATION`, see
 :mod:`rhinoapp.jobs.geometry_task`) on the open project's CT. The job publishes
-the files of ``ProjectLayout.geometry(variant)`` (labels, STL and VTP surface, report); this state reads
-them back (the label map for the slice overlay, the metrics and area profiles, the files to
-download, the 3D scene) whenever the project changes or a job ends. :meth:`GeometryState.refresh`
-does all of this; the page calls it twice a second. Problems never raise: they become ``message``.
+the files of ``ProjectLayout.geometry(variant)`` (labels, STL and VTP surface, report); this state
+reads them back (:mod:`rhinoapp.store.geometry_results`: the label map for the slice overlay, the
+metrics and area profiles, the files to download) whenever the project changes or a job ends.
+:meth:`GeometryState.refresh` does all of this; job events and showing the page call it (see
+:mod:`rhinoapp.state.job_page`). Problems never raise: they become ``message``.
 No Panel here: the page (:mod:`rhinoapp.views.geometry`) only binds widgets to these parameters.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+
 import logging
-import math
-from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
-from types import MappingProxyType
+from pathlib import PurePosixPath
+
 from typing import Any
 
 import numpy as np
 import param
 
-from rhinoapp.core.errors import RhinoappError, ValidationError
-from rhinoapp.core.layout import GeometryFolder, ProjectLayout
-from rhinoapp.core.volume import CTVolume, LabelMap
+from rhinoapp.analysis.ranges import REFERENCE_RANGES, MetricRow, ReferenceRange
+from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.volume import CTVolume
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.geometry.request import GEOMETRY_RANGES, GeometryRequest
@@ -33,10 +33,10 @@ from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.segmentation.options import SinusMode
 from rhinoapp.segmentation.request import SEGMENTATION_RANGES, SegmentationRequest
 from rhinoapp.state.ct_import import WINDOWS, CTImportState, Plane, orthogonal_plane
-from rhinoapp.state.jobs import JobSummary, cancel_job, current_summary
-from rhinoapp.state.session import Page, SessionState
+from rhinoapp.state.job_page import JobPageState, MessageKind
+from rhinoapp.state.session import Page
+from rhinoapp.store.geometry_results import GeometryFiles, GeometryResult, read_result
 from rhinoapp.store.jobs import JobRecord
-from rhinoapp.volumes import read_nifti
 
 __all__ = ["REFERENCE_RANGES", "GeometryFiles", "GeometryResult", "GeometryState", "MetricRow", "ReferenceRange",
            "read_result"]
@@ -46,126 +46,7 @@ _GEO = GeometryRequest()  # the defaults of the options
 _SEG = _GEO.segmentation
 
 
-@dataclasses.dataclass(frozen=True)
-class ReferenceRange:
-    """A healthy range of one metric and where it comes from.
-
-    Examples
-    --------
-    >>> mcsa = REFERENCE_RANGES["mcsa_cm2"]
-    >>> mcsa.text, mcsa.verdict(0.52), mcsa.verdict(0.1)
-    ('0.24-1.21', 'within', 'below')
-    """
-
-    low: float
-    high: float
-    source: str
-
-    @property
-    def text(self) -> str:
-        """The range as people write it."""
-        return f"{self.low:g}-{self.high:g}"
-
-    def verdict(self, value: float) -> str:
-        """``below``, ``within`` or ``above`` the range (``unknown`` for a missing value)."""
-        if value is None or not math.isfinite(value):
-            return "unknown"
-        return "below" if value < self.low else "above" if value > self.high else "within"
-
-
-#: Healthy ranges from the literature, as gathered in the project's domain notes.
-#: Volume and wall surface have none there: they depend on the field of view and the outlet plane.
-REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType({
-    "mcsa_cm2": ReferenceRange(0.24, 1.21, "minimal cross-sectional area per side, healthy adults (literature)"),
-})
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricRow:
-    """One line of the metrics table: a quantity of the left and right side, and its healthy range."""
-
-    key: str
-    label: str
-    unit: str
-    left: float
-    right: float
-    reference: ReferenceRange | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class GeometryFiles:
-    """The published files people can download (paths in the project folder)."""
-
-    stl: Path
-    vtp: Path
-    labels: Path
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class GeometryResult:
-    """One published segmentation: label map, geometry report and files.
-
-    ``revision`` changes whenever the files change (it names the surface's content).
-    """
-
-    variant: str
-    labels: LabelMap
-    report: GeometryReport
-    files: GeometryFiles
-    revision: str
-
-    def side(self, side: str) -> Mapping[str, Any]:
-        """The metrics of ``"left"`` or ``"right"`` (the patient's)."""
-        return self.report.side(side)
-
-    def profile(self, side: str) -> tuple[np.ndarray, np.ndarray]:
-        """Distance from the nostril (mm) and cross-sectional area (cm2) of one side."""
-        profile = self.report.side(side).get("profile", {})
-        return (np.asarray(profile.get("distance_mm", []), dtype=float),
-                np.asarray(profile.get("area_cm2", []), dtype=float))
-
-    def rows(self) -> list[MetricRow]:
-        """The metrics table: volume, wall surface, mCSA and its distance, per side."""
-        left, right = self.report.left, self.report.right
-        specs = (("volume_ml", "Volume", "ml"), ("surface_cm2", "Wall surface", "cm²"),
-                 ("mcsa_cm2", "Minimal cross-sectional area (mCSA)", "cm²"),
-                 ("mcsa_distance_mm", "mCSA distance from the nostril", "mm"))
-        return [MetricRow(key, label, unit, float(left[key]), float(right[key]), REFERENCE_RANGES.get(key))
-                for key, label, unit in specs]
-
-
-def read_result(folder: Path, variant: str = "default", revision: str = "") -> GeometryResult:
-    """Read the segmentation published in ``folder`` (``ProjectLayout.geometry(variant)`` of a project).
-
-    Raises
-    ------
-    ValidationError
-        When a file is missing or unreadable; the message says to run the segmentation again.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> read_result(Path(tempfile.mkdtemp()))
-    Traceback (most recent call last):
-    ...
-    rhinoapp.core.errors.ValidationError: The stored airway is incomplete (labels.nii.gz missing): run the segmentation again.
-    """
-    paths = GeometryFolder(Path(folder))
-    for path in paths.files:
-        if not path.is_file():
-            raise ValidationError(f"The stored airway is incomplete ({path.name} missing): run the segmentation again.")
-    try:
-        volume = read_nifti(paths.labels)
-        report = GeometryReport.from_json(paths.report.read_bytes())
-        labels = LabelMap(np.asarray(volume.hu, dtype=np.uint8), volume.geometry)
-    except (OSError, ValueError, KeyError, TypeError) as error:  # ValidationError is a ValueError
-        raise ValidationError(f"The stored airway could not be read ({type(error).__name__}): "
-                              "run the segmentation again.") from error
-    files = GeometryFiles(paths.stl, paths.vtp, paths.labels)
-    return GeometryResult(variant, labels, report, files, revision)
-
-
-class GeometryState(param.Parameterized):
+class GeometryState(JobPageState):
     """The open project's airway: options, the segmentation job, the results, without any widget.
 
     Examples
@@ -173,17 +54,23 @@ class GeometryState(param.Parameterized):
     >>> import tempfile, pathlib
     >>> from rhinoapp.config import Settings
     >>> from rhinoapp.store import open_store, ProjectRepository
+    >>> from rhinoapp.state.session import SessionState
     >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
     >>> state = GeometryState(session=SessionState(repository=repo))
     >>> state.session.open_project(repo.create("Case 7").id)
     >>> asyncio.run(state.refresh())
-    >>> state.message_kind, state.message.split(":")[0]
+    >>> state.message_kind.value, state.message.split(":")[0]
     ('warning', 'This project has no CT yet')
     >>> state.threshold_hu = -500; state.parameters()["threshold_hu"]
     -500.0
     """
 
-    session = param.ClassSelector(class_=SessionState, constant=True, doc="The session whose project is used.")
+    page = Page.GEOMETRY
+    follows = frozenset({JobKind.SEGMENTATION})
+    job_kind = JobKind.SEGMENTATION
+    noun = "segmentation"
+    submitted_text = "Segmentation submitted: follow its progress below."
+
     ct = param.ClassSelector(class_=CTImportState, constant=True, doc="The project's CT (shared with the CT page).")
     variant = param.String(default="default", doc="Folder of the results under geometry/.")
     # -- segmentation options (job parameters) ----------------------------------------------
@@ -221,23 +108,16 @@ class GeometryState(param.Parameterized):
     opacity = param.Number(default=0.55, bounds=(0.0, 1.0), step=0.05, label="Label opacity",
                            doc="Opacity of the airway labels over the CT.")
     # -- job and results ---------------------------------------------------------------------
-    job = param.ClassSelector(class_=JobSummary, default=None, allow_None=True,
-                              doc="The project's latest segmentation job, with live progress.")
-    running = param.Boolean(default=False, doc="A segmentation of this project is queued or running.")
-    can_run = param.Boolean(default=False, doc="Run applies: a project with a CT, a job runner, nothing running.")
     has_ct = param.Boolean(default=False, doc="The open project has a CT.")
     result = param.ClassSelector(class_=GeometryResult, default=None, allow_None=True, doc="The published airway.")
     outdated = param.Boolean(default=False, doc="The CT changed after the shown airway was segmented.")
     scene = param.ClassSelector(class_=SceneSpec, default=None, allow_None=True, doc="The 3D view's content.")
-    message = param.String(default="", doc="What the page says about the geometry now.")
-    message_kind = param.Selector(objects=["info", "success", "warning", "error"], default="info")
 
     def __init__(self, **params: Any) -> None:
         if params.get("ct") is None and params.get("session") is not None:
             params["ct"] = CTImportState(session=params["session"])
         super().__init__(**params)
         self._loaded: tuple[Any, ...] | None = None  # (project, last finished job, its state) read for
-        self._refreshing = False
         self._load_error = ""
         self._show_ct()
 
@@ -279,6 +159,7 @@ class GeometryState(param.Parameterized):
         self.param.update(**updates)
         self._loaded = None  # a new CT may make the airway outdated: read the status again
         self._update_can_run()
+        self._schedule(full=True)
 
     def plane(self, name: str) -> tuple[Plane | None, np.ndarray | None]:
         """The CT slice ``name`` (axial, coronal, sagittal) and the labels on it (``None`` when absent)."""
@@ -317,65 +198,30 @@ class GeometryState(param.Parameterized):
         The key names the project and its latest finished segmentation job, so the files are read
         again when the project changes or a job ends, not while one runs.
         """
-        runner = self.session.runner
-        if runner is None or project_id is None:
-            return None, (project_id, None, None)
-        records = [r for r in runner.records.recent(owner=self.session.user, project_id=project_id, limit=25)
-                   if r.kind is JobKind.SEGMENTATION]
+        records = self._latest_jobs(project_id)
         finished = next((r for r in records if not r.state.is_active), None)
         return (records[0] if records else None), (project_id, finished.id if finished else None,
                                                    finished.state if finished else None)
 
-    async def run(self) -> bool:
-        """Submit the segmentation of the open project's CT with the current options."""
-        runner, project_id = self.session.runner, self.session.current_project_id
-        if runner is None or project_id is None or not self.has_ct or self.running:
+    async def _ready(self) -> bool:
+        if not await super()._ready():
+            return False
+        if not self.has_ct:
             self._update_message()
-            if self.running:
-                self._say("A segmentation of this project is already running: wait for it or cancel it.", "info")
-            return False
-        try:
-            record = await runner.submit(owner=self.session.user, project_id=project_id, kind=JobKind.SEGMENTATION,
-                                         parameters=self.parameters())
-        except RhinoappError as error:
-            self._say(f"The segmentation could not start: {error}", "error")
-            return False
-        self._set_job(record)
-        self._say("Segmentation submitted: follow its progress below.", "info")
-        return True
-
-    async def cancel(self) -> None:
-        """Cancel the running segmentation of this project."""
-        problem = await cancel_job(self.session, self.job)
-        if problem:
-            self._say(problem, "error")
-        await self.refresh()
-
-    def _set_job(self, record: JobRecord | None) -> None:
-        summary = current_summary(self.session, record)
-        if summary != self.job:
-            self.job = summary
-        self.running = bool(summary and summary.state.is_active)
-        self._update_can_run()
+        return self.has_ct
 
     # -- results -------------------------------------------------------------------------------
-    async def refresh(self) -> None:
+    async def _read_and_show(self) -> None:
         """Follow the latest job; read the results again when the project changed or a job ended."""
-        if self._refreshing:
-            return
-        self._refreshing = True
-        try:
-            project_id = self.session.current_project_id
-            record, key = self._jobs(project_id)
-            if key != self._loaded:
-                found = await asyncio.to_thread(self._read, project_id)
-                if project_id != self.session.current_project_id:
-                    return  # the project changed while reading; the next refresh reads the new one
-                self._apply(key, *found)
-            self._set_job(record)
-            self._update_message()
-        finally:
-            self._refreshing = False
+        project_id = self.session.current_project_id
+        record, key = self._jobs(project_id)
+        if key != self._loaded:
+            found = await asyncio.to_thread(self._read, project_id)
+            if project_id != self.session.current_project_id:
+                return  # the project changed while reading; the next refresh reads the new one
+            self._apply(key, *found)
+        self._set_job(record)
+        self._update_message()
 
     def reload(self) -> None:
         """Read the results of the open project now, on this thread (for notebooks and scripts)."""
@@ -415,32 +261,31 @@ class GeometryState(param.Parameterized):
         self.param.update(result=result, outdated=outdated, scene=scene)
 
     # -- messages ------------------------------------------------------------------------------
-    def _say(self, text: str, kind: str) -> None:
-        self.param.update(message=text, message_kind=kind)
-
     def _update_message(self) -> None:
         job, result = self.job, self.result
         earlier = " The results shown are from an earlier run." if result is not None else ""
         if self.session.current_project_id is None:
-            self._say(f"No project is open: open one on the {Page.PROJECTS.value} page to see its airway.", "warning")
+            self._say(f"No project is open: open one on the {Page.PROJECTS.value} page to see its airway.",
+                      MessageKind.WARNING)
         elif not self.has_ct:
             self._say(f"This project has no CT yet: import one on the {Page.CT.value} page, then segment it here.",
-                      "warning")
+                      MessageKind.WARNING)
         elif job is not None and job.state.is_active:
-            self._say(f"Segmenting the airway: {job.message or job.state.value}.", "info")
+            self._say(f"Segmenting the airway: {job.message or job.state.value}.", MessageKind.INFO)
         elif job is not None and job.state is JobState.ERROR:
-            self._say(f"The segmentation failed: {job.message}{earlier}", "error")
+            self._say(f"The segmentation failed: {job.message}{earlier}", MessageKind.ERROR)
         elif job is not None and job.state is JobState.CANCELLED and result is None:
-            self._say("The segmentation was cancelled. Press Run to start it again.", "info")
+            self._say("The segmentation was cancelled. Press Run to start it again.", MessageKind.INFO)
         elif self._load_error:
-            self._say(self._load_error, "error")
+            self._say(self._load_error, MessageKind.ERROR)
         elif result is None:
             hint = ("check the options and press Run." if self.session.runner is not None
                     else "segmentation runs in the served app (rhinoapp serve).")
-            self._say(f"No airway segmented yet: {hint}", "info")
+            self._say(f"No airway segmented yet: {hint}", MessageKind.INFO)
         elif self.outdated:
-            self._say("The CT changed after this airway was segmented: press Run to segment it again.", "warning")
+            self._say("The CT changed after this airway was segmented: press Run to segment it again.",
+                      MessageKind.WARNING)
         else:
             left, right = result.side("left"), result.side("right")
             self._say(f"Airway segmented: left {left['volume_ml']:.1f} ml, mCSA {left['mcsa_cm2']:.2f} cm²; "
-                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².", "success")
+                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².", MessageKind.SUCCESS)

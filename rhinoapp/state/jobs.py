@@ -2,100 +2,49 @@
 
 from __future__ import annotations
 
-import dataclasses
-import logging
+from typing import Any
 
 import param
 
 from rhinoapp.core.errors import RhinoappError
-from rhinoapp.core.progress import format_duration
 from rhinoapp.core.workflow import JobKind, JobState
-from rhinoapp.state.session import SessionState
-from rhinoapp.jobs.runner import LiveProgress
+from rhinoapp.jobs.events import JobEvent
+from rhinoapp.state.job_page import MessageKind, PageState
+from rhinoapp.state.job_summary import KIND_LABELS, JobSummary, cancel_job, current_summary, describe_estimate, summarise
+from rhinoapp.state.session import Page
 from rhinoapp.store.jobs import JobRecord
 
-__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "summarise"]
-
-_log = logging.getLogger(__name__)
-_KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
-                JobKind.SIMULATION: "Airflow simulation"}
+__all__ = ["JobSummary", "JobsState", "cancel_job", "current_summary", "describe_estimate", "summarise"]
 
 
-@dataclasses.dataclass(frozen=True)
-class JobSummary:
-    """One row of the Jobs table, with the live progress merged in."""
-
-    id: str
-    project: str
-    what: str
-    state: JobState
-    progress: float
-    message: str
-    eta: str
-    duration: str
-    where: str
-    submitted: str
-
-    @property
-    def cancellable(self) -> bool:
-        """Whether Cancel applies."""
-        return self.state.is_active
-
-
-def summarise(record: JobRecord, live: LiveProgress | None = None) -> JobSummary:
-    """A job record as people read it, with the runner's live progress (newer than the record) merged in."""
-    progress = live.fraction if live else record.progress
-    message = live.message if live else (record.message or record.progress_report.message)
-    eta = live.eta_s if live else record.eta_s
-    return JobSummary(
-        id=record.id, project=record.project_name,
-        what=_KIND_LABELS.get(record.kind, record.kind.value if record.kind else "job"),
-        state=record.state, progress=progress, message=message,
-        eta=f"about {format_duration(eta)} left" if eta is not None and eta >= 1 and record.state.is_active else "",
-        duration=format_duration(record.duration_s), where=record.where or record.profile,
-        submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-    )
-
-
-def current_summary(session: SessionState, record: JobRecord | None) -> JobSummary | None:
-    """``record`` summarised with the live progress of the session's runner (None stays None)."""
-    if record is None:
-        return None
-    runner = session.runner
-    return summarise(record, runner.live(record.id) if runner is not None and record.state.is_active else None)
-
-
-async def cancel_job(session: SessionState, job: JobSummary | None) -> str:
-    """Cancel ``job`` for the session's user; returns a message for the user when it failed, else ''."""
-    if session.runner is None or job is None or not job.cancellable:
-        return ""
-    try:
-        await session.runner.cancel(job.id, owner=session.user)
-    except RhinoappError as error:
-        return f"Could not cancel: {error}"
-    return ""
-
-
-class JobsState(param.Parameterized):
+class JobsState(PageState):
     """Everything the Jobs page shows and does, without any widget.
+
+    The rows follow the user's job events while the page is shown (see :mod:`rhinoapp.state.job_page`):
+    a progress report updates the rows from the runner's memory, any other change reads the records.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from rhinoapp.config import Settings
     >>> from rhinoapp.store import open_store, ProjectRepository
+    >>> from rhinoapp.state.session import SessionState
     >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
     >>> jobs = JobsState(session=SessionState(repository=repo))
     >>> jobs.refresh(); jobs.rows
     []
     """
 
-    session = param.ClassSelector(class_=SessionState, constant=True)
+    page = Page.JOBS
+    project_scoped = False
+
     rows = param.List(default=[], item_type=JobSummary, doc="Recent jobs, newest first.")
     can_submit = param.Boolean(default=False, doc="A project is open and a runner is available.")
-    feedback = param.String(default="", doc="Last message for the user.")
-    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
     limit = param.Integer(default=30, bounds=(1, 500), doc="How many recent jobs to list.")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._records: list[JobRecord] = []
 
     @param.depends("session.current_project_id", watch=True, on_init=True)
     def _update_can_submit(self) -> None:
@@ -106,24 +55,34 @@ class JobsState(param.Parameterized):
         runner = self.session.runner
         if runner is None:
             return
-        records = runner.records.recent(owner=self.session.user, limit=self.limit)
-        rows = [current_summary(self.session, record) for record in records]
+        self._records = runner.records.recent(owner=self.session.user, limit=self.limit)
+        self._progressed()
+
+    def _refresh_now(self) -> None:
+        self.refresh()
+
+    def _is_progress(self, event: JobEvent) -> bool:
+        return event.state is JobState.RUNNING and any(
+            r.id == event.job_id and r.state is JobState.RUNNING for r in self._records)
+
+    def _progressed(self) -> None:
+        rows = [current_summary(self.session, record) for record in self._records]
         if rows != self.rows:
             self.rows = rows
 
     async def submit(self, kind: JobKind = JobKind.VOLUME_HISTOGRAM, parameters: dict | None = None) -> None:
-        """Submit a job of ``kind`` on the current project; problems go to ``feedback``."""
+        """Submit a job of ``kind`` on the current project; problems go to ``message``."""
         runner, project_id = self.session.runner, self.session.current_project_id
         if runner is None or project_id is None:
-            self._say("Open a project on the Projects page first; jobs run on the open project.", "error")
+            self._say("Open a project on the Projects page first; jobs run on the open project.", MessageKind.ERROR)
             return
         try:
             record = await runner.submit(owner=self.session.user, project_id=project_id, kind=kind,
                                          parameters=parameters)
         except RhinoappError as error:
-            self._say(f"The job could not start: {error}", "error")
+            self._say(f"The job could not start: {error}", MessageKind.ERROR)
         else:
-            self._say(f"{_KIND_LABELS[kind]} submitted for {record.project_name}.", "success")
+            self._say(f"{KIND_LABELS[kind]} submitted for {record.project_name}.", MessageKind.SUCCESS)
         self.refresh()
 
     async def cancel(self, job_id: str) -> None:
@@ -133,10 +92,7 @@ class JobsState(param.Parameterized):
         try:
             record = await self.session.runner.cancel(job_id, owner=self.session.user)
         except RhinoappError as error:
-            self._say(f"Could not cancel: {error}", "error")
+            self._say(f"Could not cancel: {error}", MessageKind.ERROR)
         else:
-            self._say(f"Job on {record.project_name} cancelled.", "info")
+            self._say(f"Job on {record.project_name} cancelled.", MessageKind.INFO)
         self.refresh()
-
-    def _say(self, text: str, kind: str) -> None:
-        self.param.update(feedback=text, feedback_kind=kind)

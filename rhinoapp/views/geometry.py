@@ -11,9 +11,9 @@ import param
 from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
 from rhinoapp.state.jobs import JobSummary
-from rhinoapp.state.session import Page
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.dispatch import bind_to_session
 from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
@@ -38,7 +38,7 @@ def _progress_text(job: JobSummary | None) -> str:
 
 
 class GeometryPage(pn.viewable.Viewer):
-    """Widgets over a :class:`~rhinoapp.state.geometry.GeometryState`; polls it while the page is shown."""
+    """Widgets over a :class:`~rhinoapp.state.geometry.GeometryState`; it follows job events while shown."""
 
     state = param.ClassSelector(class_=GeometryState)
 
@@ -52,11 +52,7 @@ class GeometryPage(pn.viewable.Viewer):
                                          visible=self.state.param.running)
         self._cancel.on_click(self._on_cancel)
         self._view: RemoteView | None = None  # made on first display (it registers with the render service)
-        self._poll = pn.state.add_periodic_callback(self._tick, period=500, start=True)
-
-    async def _tick(self) -> None:
-        if self.state.session.page == Page.GEOMETRY.value:
-            await self.state.refresh()
+        bind_to_session(self.state)
 
     async def _on_run(self, _event: object) -> None:
         await self.state.run()

@@ -9,9 +9,11 @@ import panel as pn
 import param
 
 from rhinoapp.core.workflow import JobKind
+from rhinoapp.state.job_page import MessageKind
 from rhinoapp.state.jobs import JobsState, JobSummary
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.dispatch import bind_to_session
 
 __all__ = ["JobsPage", "progress_html"]
 
@@ -39,13 +41,12 @@ def _frame(rows: list[JobSummary]) -> pd.DataFrame:
 
 
 class JobsPage(pn.viewable.Viewer):
-    """Widgets over a :class:`JobsState`; refreshes twice a second while shown."""
+    """Widgets over a :class:`JobsState`; it follows the user's job events while shown."""
 
     state = param.ClassSelector(class_=JobsState)
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        self.state.refresh()
         self._table = pn.widgets.Tabulator(
             _frame(self.state.rows), show_index=False, disabled=True, selectable=False, sizing_mode="stretch_width",
             buttons={"cancel": "Cancel"}, formatters={c: {"type": "html"} for c in ("State", "Progress", "Project",
@@ -54,7 +55,7 @@ class JobsPage(pn.viewable.Viewer):
         )
         self._table.on_click(self._on_click)
         self.state.param.watch(lambda _e: setattr(self._table, "value", _frame(self.state.rows)), "rows")
-        self._poll = pn.state.add_periodic_callback(self.state.refresh, period=500, start=True)
+        bind_to_session(self.state)
 
     async def _on_click(self, event: object) -> None:
         row = getattr(event, "row", None)
@@ -63,18 +64,18 @@ class JobsPage(pn.viewable.Viewer):
         job_id = str(self._table.value.index[row])
         summary = next((r for r in self.state.rows if r.id == job_id), None)
         if summary is not None and not summary.cancellable:
-            self.state.param.update(feedback="That job has already finished.", feedback_kind="info")
+            self.state.param.update(message="That job has already finished.", message_kind=MessageKind.INFO)
             return
         await self.state.cancel(job_id)
 
     async def _run_check(self, _event: object) -> None:
         await self.state.submit(JobKind.VOLUME_HISTOGRAM, {"slabs": 40, "pace_s": 0.1})
 
-    @param.depends("state.feedback", "state.feedback_kind")
+    @param.depends("state.message", "state.message_kind")
     def _feedback(self) -> pn.viewable.Viewable:
-        if not self.state.feedback:
+        if not self.state.message:
             return pn.Spacer(height=0)
-        return message_alert(self.state.feedback, self.state.feedback_kind, "rh-feedback")
+        return message_alert(self.state.message, self.state.message_kind, "rh-feedback")
 
     @param.depends("state.can_submit", "state.session.current_project_name")
     def _actions(self) -> pn.viewable.Viewable:

@@ -7,10 +7,10 @@ import html
 import panel as pn
 import param
 
-from rhinoapp.state.session import Page
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.dispatch import bind_to_session
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
 from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, convergence_frame, convergence_plot,
@@ -24,7 +24,7 @@ _TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its sour
 
 
 class SimulationsPage(pn.viewable.Viewer):
-    """Widgets over a :class:`~rhinoapp.state.simulations.SimulationsState`; refreshes twice a second while shown."""
+    """Widgets over a :class:`~rhinoapp.state.simulations.SimulationsState`; it follows job events while shown."""
 
     state = param.ClassSelector(class_=SimulationsState)
 
@@ -43,13 +43,7 @@ class SimulationsPage(pn.viewable.Viewer):
         self._cancel.on_click(self._on_cancel)
         self._plot = pn.pane.HoloViews(convergence_plot(self._buffer), backend="bokeh", sizing_mode="stretch_width",
                                        css_classes=["rh-sim-convergence"])
-        self._poll = pn.state.add_periodic_callback(self._tick, period=500, start=True)
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.on_session_destroyed(lambda _context: self.state.close())
-
-    async def _tick(self) -> None:
-        if self.state.session.page == Page.SIMULATIONS.value:
-            await self.state.refresh()
+        bind_to_session(self.state)
 
     async def _on_run(self, _event: object) -> None:
         await self.state.run()

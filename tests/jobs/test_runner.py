@@ -17,6 +17,7 @@ from rhinoapp.config.jobs import LocalProfile, SchedulerProfile
 from rhinoapp.core.errors import ConfigurationError, NotFoundError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import JobKind, JobState, Step, StepStatus
+from rhinoapp.jobs.events import JobEvent
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ProjectRepository
@@ -72,6 +73,26 @@ def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThr
     assert sum(document["counts"]) == 48 * 40 * 64 and 0.2 < document["air_fraction"] < 0.3
     assert not repo.layout(project_id).staging(record.id).exists()
     assert repo.statuses([project_id])[project_id][Step.DICOM].status is StepStatus.DONE
+
+
+def test_every_change_of_a_job_is_published_with_its_owner_project_kind_and_state(local: JobRunner,
+                                                                                 loop: LoopThread) -> None:
+    project_id = project_with_volume(local.store, name="Events")
+    heard: list[JobEvent] = []
+    unsubscribe = local.events.subscribe(heard.append)
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                    parameters={"slabs": 4})
+        return await local.wait(record.id, timeout_s=60)
+
+    final = loop.run(scenario())
+    unsubscribe()
+    mine = [event for event in heard if event.job_id == final.id]
+    assert final.state is JobState.DONE, final.message
+    assert {(e.owner, e.project_id, e.kind) for e in mine} == {("local", project_id, JobKind.VOLUME_HISTOGRAM)}
+    assert mine[0].state is JobState.QUEUED and mine[-1].state is JobState.DONE
+    assert {e.state for e in mine[1:-1]} == {JobState.RUNNING}  # started, then progress reports
 
 
 def test_task_error_is_recorded_with_its_message(local: JobRunner, loop: LoopThread) -> None:

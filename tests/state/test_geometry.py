@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +22,13 @@ from rhinoapp.jobs.requests import JobRequest
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.spec import Colouring
 from rhinoapp.state.geometry import GeometryState
+from rhinoapp.state.job_page import loop_dispatch
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.database import Store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.volumes import VolumeFormat, nifti_bytes, volume_metadata
 from tests.jobs.conftest import LoopThread, open_test_store
+from tests.state.events import follow_job
 
 FAST = 20_000  # surface triangles: enough for the metrics, quick to build
 
@@ -78,25 +79,26 @@ def runner(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory):
 
 
 def _follow(state: GeometryState, loop: LoopThread, timeout_s: float = 150) -> list[tuple[int, str]]:
-    """Refresh as the page does (on the loop, twice a second) until the job ends; the progress seen."""
-    seen: list[tuple[int, str]] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        loop.run(state.refresh())
-        job = state.job
-        if job is not None and (not seen or seen[-1] != (round(100 * job.progress), job.state.value)):
-            seen.append((round(100 * job.progress), job.state.value))
-        if job is not None and not job.state.is_active:
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"the segmentation did not finish; progress seen {seen}")
+    """Follow the job through its events, as the page does, until it ends; the progress seen."""
+    seen = follow_job(state, timeout_s=timeout_s, probe=lambda: (round(100 * state.job.progress), state.job.state.value)
+                      if state.job is not None else None)
+    return [p for i, p in enumerate(seen) if p is not None and (i == 0 or seen[i - 1] != p)]
+
+
+def _live_state(runner: JobRunner, loop: LoopThread, *, follow: bool = True) -> GeometryState:
+    """A state that follows job events on ``loop`` (with ``follow``), as the Geometry page's does."""
+    state = GeometryState(session=SessionState(repository=ProjectRepository(runner.store, owner="local"),
+                                               runner=runner, settings=runner.settings))
+    if follow:
+        state.bind_dispatch(loop_dispatch(loop.loop))
+    return state
 
 
 def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner: JobRunner, loop: LoopThread) -> None:
     repo = ProjectRepository(runner.store, owner="local")
     project_id = ct_project(runner.store, "Geometry state")
     other = ct_project(runner.store, "Other", slab_ct())
-    state = GeometryState(session=SessionState(repository=repo, runner=runner, settings=runner.settings))
+    state = _live_state(runner, loop, follow=False)
     state.session.open_project(project_id)
     loop.run(state.refresh())
     assert state.has_ct and state.can_run and state.result is None
@@ -107,11 +109,12 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     assert state.running and not state.can_run
     assert not loop.run(state.run())  # one segmentation at a time
     assert "already running" in state.message
+    state.bind_dispatch(loop_dispatch(loop.loop))  # job events update the state from here on
     seen = _follow(state, loop)
 
     assert state.job.state is JobState.DONE, state.job.message
     percents = [p for p, s in seen if s == "running"]
-    assert percents == sorted(percents) and len([p for p in percents if 0 < p < 100]) >= 2, seen
+    assert percents == sorted(percents) and any(0 < p < 100 for p in percents), seen
     result = state.result
     assert result is not None and state.can_run and not state.running
     assert state.message_kind == "success" and "left" in state.message and "mCSA" in state.message
@@ -154,8 +157,7 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
 
 
 def test_a_failed_job_says_why_and_cancel_stops_a_run(runner: JobRunner, loop: LoopThread) -> None:
-    repo = ProjectRepository(runner.store, owner="local")
-    state = GeometryState(session=SessionState(repository=repo, runner=runner, settings=runner.settings))
+    state = _live_state(runner, loop)
     state.session.open_project(ct_project(runner.store, "Not a nose", slab_ct()))
     loop.run(state.refresh())
     assert loop.run(state.run())

@@ -1,4 +1,4 @@
-"""JobsState without a display: submit errors become plain-language feedback; rows merge live progress."""
+"""JobsState without a display: submit errors become plain-language messages; rows merge live progress."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_bad_profile_is_reported_and_the_page_keeps_working(tmp_path: Path) -> N
 
     async def scenario():
         await page.submit(JobKind.VOLUME_HISTOGRAM)
-        first = (page.feedback, page.feedback_kind)
+        first = (page.message, page.message_kind)
         session.open_project(repo.create("Case").id)
         await page.submit(JobKind.VOLUME_HISTOGRAM)
         await runner.close()
@@ -34,7 +34,7 @@ def test_bad_profile_is_reported_and_the_page_keeps_working(tmp_path: Path) -> N
 
     first = asyncio.run(scenario())
     assert first == ("Open a project on the Projects page first; jobs run on the open project.", "error")
-    assert page.feedback_kind == "error" and "jobs.profiles.hpc.address" in page.feedback
+    assert page.message_kind == "error" and "jobs.profiles.hpc.address" in page.message
     assert [row.state for row in page.rows] == [JobState.ERROR]
     assert page.rows[0].what == "CT volume check" and "no dask scheduler answers" in page.rows[0].message
     store.close()

@@ -19,11 +19,13 @@ from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.spec import Colouring
-from rhinoapp.state.session import SessionState
+from rhinoapp.state.job_page import loop_dispatch
+from rhinoapp.state.session import Page, SessionState
 from rhinoapp.state.simulations import SimulationsState, read_convergence
 from rhinoapp.store.database import Store
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import LoopThread, loop, open_test_store, project_with_phantom, project_with_volume  # noqa: F401
+from tests.state.events import follow_job, wait_for
 
 QUICK = {"resolution_mm": 2.0, "max_steps": 3000}  # stable at 2 mm for about 3,700 steps at 250 ml/s
 
@@ -50,27 +52,22 @@ def segmented(runner: JobRunner, loop: LoopThread) -> str:
     return project_id
 
 
-def _state(runner: JobRunner, project_id: str, **inputs: object) -> SimulationsState:
+def _state(runner: JobRunner, project_id: str, loop: LoopThread | None = None, **inputs: object) -> SimulationsState:
+    """The page's state on ``project_id``; with ``loop``, it follows job events there as the shown page does."""
     session = SessionState(repository=ProjectRepository(runner.store, owner="local"), settings=runner.settings,
                            runner=runner)
     state = SimulationsState(session=session, **inputs)
-    session.open_project(project_id)
+    session.open_project(project_id, page=Page.SIMULATIONS)
+    if loop is not None:
+        state.bind_dispatch(loop_dispatch(loop.loop))
     return state
 
 
-def _follow(state: SimulationsState, loop: LoopThread, timeout_s: float = 180) -> list[tuple[float, int]]:
-    """Refresh as the page does until the job ends; returns (progress, live samples) seen while it ran."""
-    seen: list[tuple[float, int]] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        loop.run(state.refresh())
-        job = state.job
-        if job is not None and job.state.is_active:
-            seen.append((job.progress, len(state.history)))
-        elif job is not None:
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"the simulation did not finish in {timeout_s} s; last message {state.message!r}")
+def _follow(state: SimulationsState, timeout_s: float = 180) -> list[tuple[float, int]]:
+    """Follow the job through its events until it ends; returns (progress, live samples) seen while it ran."""
+    seen = follow_job(state, timeout_s=timeout_s, probe=lambda: (state.job.progress, len(state.history))
+                      if state.job is not None and state.job.state.is_active else None)
+    return [item for item in seen if item is not None]
 
 
 def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner, loop: LoopThread,
@@ -92,7 +89,8 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     assert state.running and not state.can_run and state.message.startswith("Simulation submitted")
     assert not loop.run(state.run())  # one at a time
     assert state.message == "A simulation of this project is already running: wait for it or cancel it."
-    seen = _follow(state, loop)
+    state.bind_dispatch(loop_dispatch(loop.loop))  # job events update the state from here on
+    seen = _follow(state)
 
     assert state.job.state is JobState.DONE and not state.running and state.can_run
     progress = [p for p, _ in seen]
@@ -124,20 +122,16 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
 
 
 def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
-    state = _state(runner, segmented, resolution_mm=2.0)  # without a step limit the 2 mm grid diverges
+    state = _state(runner, segmented, loop, resolution_mm=2.0)  # without a step limit the 2 mm grid diverges
     assert loop.run(state.run())
-    _follow(state, loop)
+    _follow(state)
     assert state.job.state is JobState.ERROR and state.message_kind == "error"
     assert state.message.startswith("The simulation failed: the simulation diverged")
     assert "finer resolution" in state.message
 
     state.resolution_mm = 1.0  # a long run, cancelled once it reports progress
     assert loop.run(state.run())
-    deadline = time.monotonic() + 120
-    while not state.history and time.monotonic() < deadline:
-        time.sleep(0.2)
-        loop.run(state.refresh())
-    assert state.history, "no progress before the cancel"
+    wait_for(state, lambda: bool(state.history), timeout_s=120)  # the first convergence sample, from an event
     loop.run(state.cancel())
     assert state.job.state is JobState.CANCELLED and not state.running
     assert state.message.startswith("The simulation was cancelled. Press Run to start it again.")

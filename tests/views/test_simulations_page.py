@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import panel as pn
 
-from rhinoapp.state.session import SessionState
+from rhinoapp.state.session import Page, SessionState
 from rhinoapp.state.simulations import ConvergencePoint, SimulationsState
+from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.views.simulations import SimulationsPage
 
 
@@ -27,4 +28,24 @@ def test_page_builds_and_streams_only_new_samples(repo) -> None:
     assert page._buffer.data["step"].tolist() == [50]
     state.history = []
     assert page._buffer.data.empty and sent[-1] == 0
-    page._poll.stop()
+
+
+def test_no_page_polls_the_store_on_a_timer(settings, store) -> None:
+    """The pages learn of job changes from job events: building the whole app registers no periodic callback."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from rhinoapp.jobs.runner import JobRunner
+    from rhinoapp.views.shell import AppShell
+
+    runner = JobRunner(settings, store)  # never started: no job runs here
+    session = SessionState(repository=ProjectRepository(store, owner="local"), runner=runner, settings=settings)
+    doc = Document()
+    with set_curdoc(doc):
+        shell = AppShell(session=session)
+        pn.panel(shell).get_root(doc)
+        for name in (Page.JOBS, Page.GEOMETRY, Page.SIMULATIONS):
+            session.page = name.value  # every page shown once
+            pn.panel(shell).get_root(doc)
+    assert not pn.state._periodic.get(doc)
+    assert len(runner.events) == 3  # the Jobs, Geometry and Simulations states listen to job events instead

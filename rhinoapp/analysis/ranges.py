@@ -1,0 +1,200 @@
+"""Healthy ranges of the clinical outputs, and the result tables that put each value beside its range.
+
+Values in, values out: the geometry metrics (:class:`MetricRow`) and a simulation's
+``results.json`` content (:func:`result_rows`) with the ranges gathered in the domain notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from rhinoapp.core.jsonable import finite_or_none as _number
+
+__all__ = ["HEALTHY_RANGES", "REFERENCE_RANGES", "HealthyRange", "MetricRow", "ReferenceRange", "ResultRow",
+           "result_rows", "results_summary"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceRange:
+    """A healthy range of one metric and where it comes from.
+
+    Examples
+    --------
+    >>> mcsa = REFERENCE_RANGES["mcsa_cm2"]
+    >>> mcsa.text, mcsa.verdict(0.52), mcsa.verdict(0.1)
+    ('0.24-1.21', 'within', 'below')
+    """
+
+    low: float
+    high: float
+    source: str
+
+    @property
+    def text(self) -> str:
+        """The range as people write it."""
+        return f"{self.low:g}-{self.high:g}"
+
+    def verdict(self, value: float) -> str:
+        """``below``, ``within`` or ``above`` the range (``unknown`` for a missing value)."""
+        if value is None or not math.isfinite(value):
+            return "unknown"
+        return "below" if value < self.low else "above" if value > self.high else "within"
+
+
+#: Healthy ranges from the literature, as gathered in the project's domain notes.
+#: Volume and wall surface have none there: they depend on the field of view and the outlet plane.
+REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType({
+    "mcsa_cm2": ReferenceRange(0.24, 1.21, "minimal cross-sectional area per side, healthy adults (literature)"),
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricRow:
+    """One line of the metrics table: a quantity of the left and right side, and its healthy range."""
+
+    key: str
+    label: str
+    unit: str
+    left: float
+    right: float
+    reference: ReferenceRange | None = None
+
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthyRange:
+    """A healthy (or acceptable) range of one result, where it comes from, and the flow it applies at.
+
+    Examples
+    --------
+    >>> dp = HEALTHY_RANGES["pressure_drop_pa"]
+    >>> dp.text, dp.verdict(15.0, flow_ml_s=250.0), dp.verdict(35.0, flow_ml_s=240.0), dp.verdict(35.0, flow_ml_s=500.0)
+    ('10-20', 'within', 'above', 'other flow')
+    """
+
+    low: float
+    high: float
+    source: str
+    at_flow_ml_s: float | None = None
+
+    @property
+    def text(self) -> str:
+        """The range as people write it."""
+        return f"{self.low:g}-{self.high:g}"
+
+    def applies(self, flow_ml_s: float | None) -> bool:
+        """Whether the range applies at ``flow_ml_s`` (within 10 % of the flow it was measured at)."""
+        if self.at_flow_ml_s is None:
+            return True
+        return flow_ml_s is not None and abs(flow_ml_s - self.at_flow_ml_s) <= 0.1 * self.at_flow_ml_s
+
+    def verdict(self, value: float | None, *, flow_ml_s: float | None = None) -> str:
+        """``below``, ``within``, ``above``, ``other flow`` (range not applicable) or ``unknown``."""
+        if value is None or not math.isfinite(value):
+            return "unknown"
+        if not self.applies(flow_ml_s):
+            return "other flow"
+        return "below" if value < self.low else "above" if value > self.high else "within"
+
+
+_AT_REST = "typical CFD of healthy noses at rest, 250 ml/s (domain notes)"
+#: Healthy ranges from the domain notes ("Airflow simulation practice"). Pressure drop and resistance grow
+#: with flow, so their ranges apply only near 250 ml/s. The unilateral resistance range is derived (two equal
+#: sides in parallel have twice the total resistance each); the mass conservation bound is the solver's
+#: acceptance criterion, not a clinical range. Pass other ranges as ``SimulationsState(references=...)``.
+HEALTHY_RANGES: Mapping[str, HealthyRange] = MappingProxyType({
+    "pressure_drop_pa": HealthyRange(10.0, 20.0, _AT_REST, 250.0),
+    "resistance_total": HealthyRange(0.04, 0.07, _AT_REST, 250.0),
+    "resistance_left": HealthyRange(0.08, 0.14, "derived: twice the total range (two equal sides in parallel)", 250.0),
+    "resistance_right": HealthyRange(0.08, 0.14, "derived: twice the total range (two equal sides in parallel)", 250.0),
+    "flow_partition_left_pct": HealthyRange(24.0, 76.0, "healthy left-right flow partition (domain notes)"),
+    "mass_conservation_error_pct": HealthyRange(0.0, 0.5, "solver acceptance: inflow against outflow at steady state"),
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultRow:
+    """One line of the results table: a clinical output, its value as text, and its healthy range."""
+
+    key: str
+    label: str
+    unit: str
+    value: float | None
+    text: str
+    reference: HealthyRange | None = None
+    verdict: str = ""
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def result_rows(results: Mapping[str, Any], references: Mapping[str, HealthyRange] = HEALTHY_RANGES) -> list[ResultRow]:
+    """The results table of a run's ``results.json``, each value beside its healthy range.
+
+    Examples
+    --------
+    >>> results = {"pressure_drop_pa": 14.2, "flow_ml_s": {"total": 250.0, "left": 124.0, "right": 126.0},
+    ...            "resistance_pa_s_per_ml": {"total": 0.0568, "left": 0.115, "right": 0.113},
+    ...            "flow_partition_left_pct": 49.6, "mass_conservation_error": 0.0004, "converged": True}
+    >>> [(row.label, row.text, row.verdict) for row in result_rows(results)][:2]
+    [('Pressure drop, nostrils to nasopharynx', '14.2', 'within'), ('Resistance, both sides', '0.0568', 'within')]
+    >>> next(row for row in result_rows(results) if row.key == "mass_conservation_error_pct").text
+    '0.04'
+    """
+    flows = results.get("flow_ml_s") or {}
+    resistance = results.get("resistance_pa_s_per_ml") or {}
+    total = _number(flows.get("total"))
+    mass = _number(results.get("mass_conservation_error"))
+    converged = results.get("converged")
+    specs: list[tuple[str, str, str, float | None, str]] = [
+        ("pressure_drop_pa", "Pressure drop, nostrils to nasopharynx", "Pa", _number(results.get("pressure_drop_pa")), ".3g"),
+        ("resistance_total", "Resistance, both sides", "Pa·s/ml", _number(resistance.get("total")), ".3g"),
+        ("resistance_left", "Resistance, left side", "Pa·s/ml", _number(resistance.get("left")), ".3g"),
+        ("resistance_right", "Resistance, right side", "Pa·s/ml", _number(resistance.get("right")), ".3g"),
+        ("flow_total", "Flow, total", "ml/s", total, ".1f"),
+        ("flow_partition_left_pct", "Flow partition, left side", "%", _number(results.get("flow_partition_left_pct")), ".1f"),
+        ("max_velocity_m_s", "Maximum velocity", "m/s", _number(results.get("max_velocity_m_s")), ".2f"),
+        ("wss_mean_pa", "Wall shear stress, area-weighted mean", "Pa", _number(results.get("wss_mean_pa")), ".3g"),
+        ("wss_max_pa", "Wall shear stress, maximum", "Pa", _number(results.get("wss_max_pa")), ".3g"),
+        ("mass_conservation_error_pct", "Mass conservation error", "%", None if mass is None else 100.0 * mass, ".2g"),
+    ]
+    rows = []
+    for key, label, unit, value, spec in specs:
+        text = _fmt(value, spec)
+        if key == "flow_total" and value is not None:
+            text += f" (left {_fmt(_number(flows.get('left')), '.1f')}, right {_fmt(_number(flows.get('right')), '.1f')})"
+        reference = references.get(key)
+        verdict = reference.verdict(value, flow_ml_s=total) if reference is not None else ""
+        rows.append(ResultRow(key, label, unit, value, text, reference, verdict))
+    steps, mlups = _number(results.get("steps")), _number(results.get("mlups"))
+    rows += [
+        ResultRow("converged", "Steady state reached", "", None,
+                  "yes" if converged else "no: stopped at the step limit" if converged is not None else "—"),
+        ResultRow("steps", "Time steps", "", steps, "—" if steps is None else f"{int(steps):,}"),
+        ResultRow("backend", "Backend", "", None, str(results.get("backend") or "—")),
+        ResultRow("mlups", "Speed", "MLUPS", mlups, _fmt(mlups, ".1f")),
+    ]
+    return rows
+
+
+
+def results_summary(results: Mapping[str, Any]) -> str:
+    """The main outputs of a run's ``results.json`` in one clause.
+
+    Examples
+    --------
+    >>> results_summary({"pressure_drop_pa": 14.2, "resistance_pa_s_per_ml": {"total": 0.0568},
+    ...                  "flow_partition_left_pct": 49.6, "converged": True})
+    'pressure drop 14.2 Pa, resistance 0.0568 Pa·s/ml, 50 % of the flow through the left side; steady state reached'
+    """
+    dp = _number(results.get("pressure_drop_pa"))
+    resistance = _number((results.get("resistance_pa_s_per_ml") or {}).get("total"))
+    partition = _number(results.get("flow_partition_left_pct"))
+    steady = "steady state reached" if results.get("converged") else "not steady yet (step limit)"
+    return (f"pressure drop {_fmt(dp, '.3g')} Pa, resistance {_fmt(resistance, '.3g')} Pa·s/ml, "
+            f"{_fmt(partition, '.0f')} % of the flow through the left side; {steady}")

@@ -31,7 +31,8 @@ def _cluster_up() -> str:
     return "" if status.returncode == 0 else "the Slurm dev cluster is not running (scripts/slurm-dev-cluster.sh start)"
 
 
-pytestmark = pytest.mark.skipif(bool(_cluster_up()), reason=_cluster_up() or "Slurm available")
+pytestmark = [pytest.mark.slurm,
+              pytest.mark.skipif(bool(_cluster_up()), reason=_cluster_up() or "Slurm available")]
 
 
 def _profile(**overrides) -> SlurmProfile:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from rhinoapp.volumes import VolumeFormat, nifti_bytes, volume_metadata
 from tests.jobs.conftest import LoopThread, open_test_store
 
 FAST = 20_000  # surface triangles: enough for the metrics, quick to build
+LONG = 270  # seconds: only catches a hung job (a segmentation takes seconds); below pytest's 300 s
 
 
 @functools.cache
@@ -77,19 +77,31 @@ def runner(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-def _follow(state: GeometryState, loop: LoopThread, timeout_s: float = 150) -> list[tuple[int, str]]:
-    """Refresh as the page does (on the loop, twice a second) until the job ends; the progress seen."""
-    seen: list[tuple[int, str]] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        loop.run(state.refresh())
-        job = state.job
-        if job is not None and (not seen or seen[-1] != (round(100 * job.progress), job.state.value)):
-            seen.append((round(100 * job.progress), job.state.value))
-        if job is not None and not job.state.is_active:
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"the segmentation did not finish; progress seen {seen}")
+async def _follow(state: GeometryState, runner: JobRunner) -> list[tuple[int, str, float | None]]:
+    """Refresh the state at every change the runner announces until the job ends; what the state showed.
+
+    Each entry is ``(percent, state, live)``: the state's progress and job state after the refresh, and
+    the fraction the runner had received at that moment. The runner's change notification (one per
+    progress message, state change and end) drives the refreshes, so no progress message is missed
+    by sampling on a timer; the caller bounds the whole run (``LoopThread.run``'s timeout only catches hangs).
+    """
+    changed = asyncio.Event()
+    unsubscribe = runner.subscribe(lambda _job_id: changed.set())
+    seen: list[tuple[int, str, float | None]] = []
+    try:
+        while True:
+            await state.refresh()
+            job = state.job
+            live = runner.live(job.id)  # read in the same step as the refresh: nothing ran in between
+            entry = (round(100 * job.progress), job.state.value, None if live is None else live.fraction)
+            if not seen or seen[-1] != entry:
+                seen.append(entry)
+            if not job.state.is_active:
+                return seen
+            await changed.wait()
+            changed.clear()
+    finally:
+        unsubscribe()
 
 
 def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner: JobRunner, loop: LoopThread) -> None:
@@ -107,11 +119,13 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     assert state.running and not state.can_run
     assert not loop.run(state.run())  # one segmentation at a time
     assert "already running" in state.message
-    seen = _follow(state, loop)
+    seen = loop.run(_follow(state, runner), timeout=LONG)
 
     assert state.job.state is JobState.DONE, state.job.message
-    percents = [p for p, s in seen if s == "running"]
-    assert percents == sorted(percents) and len([p for p in percents if 0 < p < 100]) >= 2, seen
+    # the state shows each progress message the runner received, as it arrives, in order
+    assert all(p == round(100 * live) for p, s, live in seen if live is not None and s == "running"), seen
+    percents = [p for p, s, live in seen if live is not None]
+    assert percents == sorted(percents) and any(0 < p < 100 for p in percents), seen
     result = state.result
     assert result is not None and state.can_run and not state.running
     assert state.message_kind == "success" and "left" in state.message and "mCSA" in state.message
@@ -159,7 +173,7 @@ def test_a_failed_job_says_why_and_cancel_stops_a_run(runner: JobRunner, loop: L
     state.session.open_project(ct_project(runner.store, "Not a nose", slab_ct()))
     loop.run(state.refresh())
     assert loop.run(state.run())
-    _follow(state, loop)
+    loop.run(_follow(state, runner), timeout=LONG)
     assert state.job.state is JobState.ERROR and state.result is None
     assert state.message_kind == "error" and state.message.startswith("The segmentation failed: ")
     assert len(state.message) > len("The segmentation failed: ") + 10 and state.can_run
@@ -168,7 +182,7 @@ def test_a_failed_job_says_why_and_cancel_stops_a_run(runner: JobRunner, loop: L
     loop.run(state.refresh())
     assert loop.run(state.run())
     loop.run(state.cancel())
-    seen = _follow(state, loop)
+    seen = loop.run(_follow(state, runner), timeout=LONG)
     assert state.job.state is JobState.CANCELLED, seen
     assert "cancelled" in state.message and state.can_run
 

@@ -13,8 +13,9 @@ from typing import TypeVar
 __all__ = ["HANG_S", "wait_until"]
 
 T = TypeVar("T")
-#: Seconds after which a wait is a hang (a job, a server or a browser stopped making progress).
-HANG_S = 600.0
+#: Seconds after which a wait is a hang (a job, a server or a browser stopped making progress); below
+#: pytest's 300 s per test, so that a hang fails with the name of what it waited for.
+HANG_S = 240.0
 
 
 def wait_until(condition: Callable[[], T], *, what: str, ceiling_s: float = HANG_S, interval_s: float = 0.1) -> T:

@@ -20,9 +20,9 @@ from rhinoapp.jobs.tasks import staging_dir
 from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import LoopThread, open_test_store, project_with_volume
+from tests.waiting import HANG_S
 
 SLOW = {"pace_s": 0.25, "slabs": 40}  # about 10 s: long enough to watch, cancel or kill
-HANG_S = 240  # seconds: a job or a wait that takes this long hangs (below pytest's 300 s per test)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ is about 5,000 fluid cells: 3,000 steps take a second or two and report progress
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from rhinoapp.state.simulations import SimulationsState, read_convergence
 from rhinoapp.store.database import Store
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import LoopThread, loop, open_test_store, project_with_phantom, project_with_volume  # noqa: F401
+from tests.waiting import HANG_S
 
 QUICK = {"resolution_mm": 2.0, "max_steps": 3000}  # stable at 2 mm for about 3,700 steps at 250 ml/s
 
@@ -43,7 +44,7 @@ def segmented(runner: JobRunner, loop: LoopThread) -> str:
     project_id = project_with_phantom(runner.store, name="Phantom for flow")
     record = loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
                                     parameters={"target_triangles": 20000}))
-    final = loop.run(runner.wait(record.id, timeout_s=180), timeout=200)
+    final = loop.run(runner.wait(record.id, timeout_s=HANG_S), timeout=HANG_S + 20)
     assert final.state is JobState.DONE, final.message
     return project_id
 
@@ -56,19 +57,33 @@ def _state(runner: JobRunner, project_id: str, **inputs: object) -> SimulationsS
     return state
 
 
-def _follow(state: SimulationsState, loop: LoopThread, timeout_s: float = 180) -> list[tuple[float, int]]:
-    """Refresh as the page does until the job ends; returns (progress, live samples) seen while it ran."""
+async def _refresh_until(state: SimulationsState, runner: JobRunner, done) -> list[tuple[float, int]]:
+    """Refresh at every change the runner announces until ``done(state)``; (progress, live samples) while active.
+
+    The runner's change notification (one per progress message, state change and end) drives the
+    refreshes, so the test sees every message instead of sampling on a timer; the caller's
+    ``LoopThread.run`` timeout only catches a hang.
+    """
+    changed = asyncio.Event()
+    unsubscribe = runner.subscribe(lambda _job_id: changed.set())
     seen: list[tuple[float, int]] = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        loop.run(state.refresh())
-        job = state.job
-        if job is not None and job.state.is_active:
-            seen.append((job.progress, len(state.history)))
-        elif job is not None:
-            return seen
-        time.sleep(0.1)
-    raise AssertionError(f"the simulation did not finish in {timeout_s} s; last message {state.message!r}")
+    try:
+        while True:
+            await state.refresh()
+            job = state.job
+            if job is not None and job.state.is_active:
+                seen.append((job.progress, len(state.history)))
+            if done(state):
+                return seen
+            await changed.wait()
+            changed.clear()
+    finally:
+        unsubscribe()
+
+
+def _follow(state: SimulationsState, runner: JobRunner, loop: LoopThread) -> list[tuple[float, int]]:
+    """Follow the state's job to its end; returns (progress, live samples) seen while it ran."""
+    return loop.run(_refresh_until(state, runner, lambda s: s.job is not None and not s.job.state.is_active))
 
 
 def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner, loop: LoopThread,
@@ -90,7 +105,7 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     assert state.running and not state.can_run and state.message.startswith("Simulation submitted")
     assert not loop.run(state.run())  # one at a time
     assert state.message == "A simulation of this project is already running: wait for it or cancel it."
-    seen = _follow(state, loop)
+    seen = _follow(state, runner, loop)
 
     assert state.job.state is JobState.DONE and not state.running and state.can_run
     progress = [p for p, _ in seen]
@@ -124,17 +139,14 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
 def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
     state = _state(runner, segmented, resolution_mm=2.0)  # without a step limit the 2 mm grid diverges
     assert loop.run(state.run())
-    _follow(state, loop)
+    _follow(state, runner, loop)
     assert state.job.state is JobState.ERROR and state.message_kind == "error"
     assert state.message.startswith("The simulation failed: the simulation diverged")
     assert "finer resolution" in state.message
 
     state.resolution_mm = 1.0  # a long run, cancelled once it reports progress
     assert loop.run(state.run())
-    deadline = time.monotonic() + 120
-    while not state.history and time.monotonic() < deadline:
-        time.sleep(0.2)
-        loop.run(state.refresh())
+    loop.run(_refresh_until(state, runner, lambda s: s.history or not s.running))
     assert state.history, "no progress before the cancel"
     loop.run(state.cancel())
     assert state.job.state is JobState.CANCELLED and not state.running

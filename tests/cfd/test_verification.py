@@ -51,6 +51,7 @@ def _duct_error(width: int) -> float:
     return float(np.max(np.abs(u[2] - exact)) / np.max(exact))  # largest deviation, relative to the peak
 
 
+@pytest.mark.slow
 def test_poiseuille_square_duct_profile_and_second_order_convergence() -> None:
     errors = {width: _duct_error(width) for width in (12, 24, 48)}
     assert errors[24] <= 0.01  # measured 0.040 %
@@ -58,6 +59,7 @@ def test_poiseuille_square_duct_profile_and_second_order_convergence() -> None:
     assert all(1.8 <= order <= 2.3 for order in orders), (errors, orders)  # measured 2.03 and 2.04
 
 
+@pytest.mark.slow
 def test_hagen_poiseuille_pipe_resistance_at_radius_24() -> None:
     radius, force = 24, 1e-6
     coords, u = _developed(round_pipe(radius, 2, periodic=True), force, NU * 5.783 / radius**2)
@@ -67,6 +69,7 @@ def test_hagen_poiseuille_pipe_resistance_at_radius_24() -> None:
     assert abs(resistance / exact - 1) <= 0.03  # measured 1.6 % (a staircase circle)
 
 
+@pytest.mark.slow
 def test_open_boundaries_give_the_hagen_poiseuille_gradient() -> None:
     """Pressure inlet (anti-bounce-back) and pressure outlet: the developed middle of a pipe has the resistance
     per length of the same (staircase) pipe driven periodically by a body force, and close to the analytic one."""
@@ -94,6 +97,7 @@ def test_open_boundaries_give_the_hagen_poiseuille_gradient() -> None:
     assert sample.mass_error < 1e-4 and sample.flow == pytest.approx(flow, rel=0.02)
 
 
+@pytest.mark.slow
 def test_mass_conservation_at_steady_state(phantom_2mm) -> None:
     """Inflow through the nostrils against outflow through the outlet, laminar steady flow."""
     physics = PhysicsConfig(flow_ml_s=20.0, kinematic_viscosity_m2_s=1.5e-4)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rhinoapp.config import JobsSettings
 from rhinoapp.config.jobs import LocalProfile
 from rhinoapp.core.workflow import JobKind, JobState, Step, StepStatus
@@ -20,6 +22,7 @@ from tests.test_app import free_port, wait_for_http
 from tests.waiting import HANG_S, wait_until
 
 
+@pytest.mark.slow
 def test_first_start_creates_the_demo_once(loop: LoopThread, tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path, jobs=JobsSettings(profiles=(LocalProfile(n_workers=1),)))
     runner = JobRunner(settings, store)
@@ -40,6 +43,7 @@ def test_first_start_creates_the_demo_once(loop: LoopThread, tmp_path: Path) -> 
         store.close()
 
 
+@pytest.mark.slow
 def test_serve_on_an_empty_data_dir_shows_the_demo(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "rhinoapp", "serve", "--data-dir", str(tmp_path), "--port", str(port)],

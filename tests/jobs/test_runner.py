@@ -45,6 +45,7 @@ async def _until(predicate, timeout_s: float = HANG_S, what: str = "condition") 
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Histogram")
     seen: list[tuple[float, str]] = []
@@ -73,6 +74,7 @@ def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThr
     assert repo.statuses([project_id])[project_id][Step.DICOM].status is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_task_error_is_recorded_with_its_message(local: JobRunner, loop: LoopThread) -> None:
     project = ProjectRepository(local.store, owner="local").create("No volume")
 
@@ -84,6 +86,7 @@ def test_task_error_is_recorded_with_its_message(local: JobRunner, loop: LoopThr
     assert final.state is JobState.ERROR and "import the CT" in final.message
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_work_and_marks_the_record(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Cancel")
 
@@ -118,6 +121,7 @@ def _kill_worker_of(runner: JobRunner, job_id: str, loop: LoopThread) -> None:
     os.kill(pids[worker], signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_killed_worker_turns_the_job_into_an_error(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Killed")
     record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
@@ -128,6 +132,7 @@ def test_killed_worker_turns_the_job_into_an_error(local: JobRunner, loop: LoopT
     assert final.state is JobState.ERROR and "worker running this job was lost" in final.message
 
 
+@pytest.mark.slow
 def test_killed_worker_is_retried_when_configured(loop: LoopThread, tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path, jobs=JobsSettings(profiles=(LocalProfile(n_workers=1),), retries=1))
     runner = JobRunner(settings, store, monitor_interval_s=0.5)
@@ -163,6 +168,7 @@ def test_restart_marks_orphaned_running_records(loop: LoopThread, tmp_path: Path
         store.close()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: LoopThread, tmp_path: Path) -> None:
     jobs = JobsSettings(profiles=(LocalProfile(n_workers=1), SchedulerProfile(name="hpc", address="tcp://127.0.0.1:9")),
                         kinds=((JobKind.SIMULATION, "hpc"),))
@@ -221,6 +227,7 @@ def test_pages_refreshing_on_the_loop_follow_a_job_that_streams_progress(local: 
     assert shown and shown == sorted(shown) and 0 < shown[-1] <= 1, shown  # the pages followed the progress
 
 
+@pytest.mark.slow
 def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThread) -> None:
     from tests.jobs.conftest import project_with_phantom
 
@@ -237,6 +244,7 @@ def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThr
     assert repo.statuses([project_id])[project_id][Step.GEOMETRY].status is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_simulation_job_publishes_the_flow(local: JobRunner, loop: LoopThread) -> None:
     from tests.jobs.conftest import project_with_phantom
 
@@ -257,6 +265,7 @@ def test_simulation_job_publishes_the_flow(local: JobRunner, loop: LoopThread) -
     assert repo.statuses([project_id])[project_id][Step.SIMULATION].status is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_simulation_without_geometry_says_what_to_do(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="No geometry")
     record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION))

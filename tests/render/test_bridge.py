@@ -69,6 +69,7 @@ async def gone(pid: int) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_routes_refuse_requests_without_the_sessions_key(offscreen) -> None:
     async def scenario() -> None:
         service = RenderService(offscreen=offscreen)
@@ -115,6 +116,7 @@ def test_a_page_gets_frames_interaction_and_a_screenshot(offscreen) -> None:
     run(scenario())
 
 
+@pytest.mark.slow
 def test_worker_stops_when_idle_and_when_the_session_ends(offscreen) -> None:
     async def scenario() -> None:
         service = RenderService(idle_stop_s=0.5, offscreen=offscreen)
@@ -157,6 +159,7 @@ def test_a_killed_worker_is_reported_and_not_restarted_for_that_session(offscree
     run(scenario())
 
 
+@pytest.mark.slow
 def test_workers_exit_when_the_server_process_dies(offscreen, tmp_path) -> None:
     """SIGKILL of the server closes the workers' sockets: the workers leave (no orphans)."""
     script = textwrap.dedent("""
@@ -202,6 +205,7 @@ def test_page_commands_are_checked() -> None:
             validate_interaction(bad)
 
 
+@pytest.mark.slow
 def test_panel_serve_plugin_mounts_the_routes(tmp_path) -> None:
     """``panel serve rhinoapp/app.py --plugins rhinoapp.render.plugin``: the render routes on Panel's port."""
     from tests.test_app import free_port, wait_for_http

@@ -60,6 +60,7 @@ def test_inlets_outlet_and_choana_lie_where_the_phantom_has_them() -> None:
     assert set(meta["inlets"]) == {"left", "right"} and len(meta["outlet"]["normal_lps"]) == 3
 
 
+@pytest.mark.slow
 def test_manual_seeds_and_outlet_override() -> None:
     p = phantom("straight")
     seeds = tuple((x, y, z + 2.0) for x, y, z in p.landmarks.nostrils_lps_mm)
@@ -72,6 +73,7 @@ def test_manual_seeds_and_outlet_override() -> None:
         segment_airway(p.ct, SegmentationOptions(seeds_lps_mm=((25.0, -20.0, 30.0), seeds[1])))
 
 
+@pytest.mark.slow
 def test_progress_is_reported() -> None:
     p = phantom("straight")
     calls: list[tuple[float, str]] = []

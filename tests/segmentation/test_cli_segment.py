@@ -22,6 +22,7 @@ def ct_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_segment_writes_labels_surface_and_report(ct_file: Path, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "geometry"
@@ -66,6 +67,7 @@ def test_errors_are_one_clear_line(ct_file: Path, tmp_path: Path, capsys: pytest
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dicom_folder_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from rhinoapp.dicom.testing import encode, make_ct_series
 

@@ -104,6 +104,7 @@ async def _follow(state: GeometryState, runner: JobRunner) -> list[tuple[int, st
         unsubscribe()
 
 
+@pytest.mark.slow
 def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner: JobRunner, loop: LoopThread) -> None:
     repo = ProjectRepository(runner.store, owner="local")
     project_id = ct_project(runner.store, "Geometry state")
@@ -167,6 +168,7 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     assert state.result is not None and state.result.revision == result.revision
 
 
+@pytest.mark.slow
 def test_a_failed_job_says_why_and_cancel_stops_a_run(runner: JobRunner, loop: LoopThread) -> None:
     repo = ProjectRepository(runner.store, owner="local")
     state = GeometryState(session=SessionState(repository=repo, runner=runner, settings=runner.settings))
@@ -206,6 +208,7 @@ def test_without_project_ct_or_runner_the_page_says_what_to_do(tmp_path: Path) -
     store.close()
 
 
+@pytest.mark.slow
 def test_results_published_elsewhere_are_read_and_a_new_ct_marks_them_outdated(tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path)
     repo = ProjectRepository(store, owner="local")

@@ -86,6 +86,7 @@ def _follow(state: SimulationsState, runner: JobRunner, loop: LoopThread) -> lis
     return loop.run(_refresh_until(state, runner, lambda s: s.job is not None and not s.job.state.is_active))
 
 
+@pytest.mark.slow
 def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner, loop: LoopThread,
                                                               segmented: str) -> None:
     state = _state(runner, segmented)
@@ -136,6 +137,7 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     assert "geometry changed after this run" in state.message
 
 
+@pytest.mark.slow
 def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
     state = _state(runner, segmented, resolution_mm=2.0)  # without a step limit the 2 mm grid diverges
     assert loop.run(state.run())
@@ -153,6 +155,7 @@ def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: Lo
     assert state.message.startswith("The simulation was cancelled. Press Run to start it again.")
 
 
+@pytest.mark.slow
 def test_refuses_what_would_not_fit_before_submitting(runner: JobRunner, loop: LoopThread, segmented: str,
                                                       tmp_path: Path) -> None:
     settings = Settings(data_dir=runner.settings.data_dir,
@@ -187,6 +190,7 @@ def test_gpu_profile_is_named_and_estimated_on_the_gpu(runner: JobRunner, loop: 
     assert "of GPU memory" in state.estimate_text and "cupy" in state.estimate_text
 
 
+@pytest.mark.slow
 def test_without_geometry_or_project_the_page_says_where_to_go(tmp_path: Path, store: Store) -> None:
     repo = ProjectRepository(store, owner="local")
     session = SessionState(repository=repo)

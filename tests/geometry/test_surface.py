@@ -39,6 +39,7 @@ def test_closed_manifold_and_faithful(variant: str) -> None:
     assert len(mesh.triangles) <= 100_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", MAIN_VARIANTS)
 def test_faces_and_regions(variant: str) -> None:
     result, airway = segmentation(variant), surface(variant)

@@ -188,6 +188,7 @@ def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: Loo
         store.close()
 
 
+@pytest.mark.slow
 def test_pages_refreshing_on_the_loop_follow_a_job_that_streams_progress(local: JobRunner, loop: LoopThread) -> None:
     """Three Jobs pages refresh on the app's loop while a job reports progress many times a second.
 

@@ -40,6 +40,7 @@ def test_no_outside_or_oral_air_in_the_airway(variant: str) -> None:
     assert not np.any((result > 0) & (regions >= AirRegion.OUTSIDE))
 
 
+@pytest.mark.slow
 def test_kept_sinuses_get_their_own_label() -> None:
     truth, result = phantom("straight").truth.labels, segmentation("straight", "keep").labels.labels
     assert dice(truth == SINUS, result == SINUS) > 0.95

@@ -45,6 +45,7 @@ def test_segment_writes_labels_surface_and_report(ct_file: Path, tmp_path: Path,
         np.count_nonzero(labels.hu == AirwayLabel.LEFT_CAVITY) * labels.geometry.voxel_volume_mm3 / 1000, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_manual_seeds_and_outlet(ct_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "manual"
     assert main(["segment", str(ct_file), "--out", str(out), "--seed-left", "6.5", "-8.5", "-2",

@@ -74,6 +74,7 @@ def test_a_volume_without_a_nose() -> None:
         segment_airway(CTVolume(hu, p.ct.geometry))
 
 
+@pytest.mark.slow
 def test_any_storage_order_gives_the_same_airway() -> None:
     from rhinoapp.core.volume import CTVolume, ImageGeometry
 

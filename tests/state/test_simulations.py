@@ -176,6 +176,7 @@ def test_refuses_what_would_not_fit_before_submitting(runner: JobRunner, loop: L
     assert not state.estimate_problem and state.can_run
 
 
+@pytest.mark.slow
 def test_gpu_profile_is_named_and_estimated_on_the_gpu(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
     gpu = SlurmProfile(name="slurm-gpu", partition="gpu", gres="gpu:1", memory="16GB")
     settings = Settings(data_dir=runner.settings.data_dir,

@@ -130,7 +130,11 @@ def scenario(browser: Any, url: str, seconds: float, *, rotating: bool) -> dict[
         seq = int(frame.get_attribute("data-seq") or 0)
         clicked = time.perf_counter()
         page.get_by_role("button", name="Right").click()
-        page.wait_for_function(f"() => Number(document.querySelector('.rh-rv-frame').dataset.seq) > {seq}")
+        deadline = time.monotonic() + 240
+        while int(frame.get_attribute("data-seq") or 0) <= seq:  # the view lives in a shadow root: poll it
+            if time.monotonic() > deadline:
+                raise RuntimeError("the second session's preset frame did not arrive within 240 s")
+            time.sleep(0.02)
         preset_ms = 1e3 * (time.perf_counter() - clicked)
         if rotator is not None:
             rotator.join(seconds + 240)

@@ -1,6 +1,7 @@
 # rhinoapp: two commands on a fresh Debian 12 machine.
 #   make run    create .venv, install rhinoapp, serve the app at http://127.0.0.1:5006
 #   make test   install everything the tests need (Debian packages too, as root), lint (ruff, mypy), run pytest
+#   make test-fast  the unit tests only (no browser, notebook, Slurm or slow end-to-end runs), for development
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install install-dev system-deps constraints benchmarks clean
+.PHONY: run test test-fast lint install install-dev system-deps constraints benchmarks clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap-python.sh
 	bash scripts/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -47,6 +48,12 @@ test: lint system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$started = 1 ]; then bash scripts/slurm-dev-cluster.sh stop; fi; \
 	exit $$rc
+
+# The unit tests for development: no browser, notebook, Slurm or slow end-to-end runs (under two
+# minutes on two cores); starts no cluster and installs no system packages.
+FAST_MARKERS := not browser and not notebook and not slurm and not slow
+test-fast: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 benchmarks: $(STAMP)
 	$(PIP) install -q -c constraints.txt -e '.[bench]'

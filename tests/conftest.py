@@ -13,6 +13,13 @@ from rhinoapp.store import ProjectRepository, Store, open_store
 OUTPUT_DIR = Path(__file__).resolve().parents[1] / "test-output"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium is a ``browser`` test, whether or not its module says so."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")

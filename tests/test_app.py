@@ -44,6 +44,7 @@ def served(settings, store) -> Iterator[str]:
         server.stop()
 
 
+@pytest.mark.slow
 def test_served_app_answers_and_lists_projects(served: str, repo) -> None:
     from bokeh.client import pull_session
 
@@ -69,6 +70,7 @@ def test_create_app_is_a_panel_object_for_notebooks(settings) -> None:
     assert create_app(settings).session is not app.session
 
 
+@pytest.mark.slow
 def test_panel_serve_of_the_app_module(tmp_path) -> None:
     """`panel serve rhinoapp/app.py` serves the same app, configured by RHINOAPP_* variables."""
     import os

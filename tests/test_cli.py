@@ -17,6 +17,7 @@ def run(*args: str, data: Path, stdin: str | None = None) -> subprocess.Complete
                           capture_output=True, text=True, input=stdin, timeout=60)
 
 
+@pytest.mark.slow
 def test_projects_create_list_delete(tmp_path: Path) -> None:
     assert run("projects", "create", "Case 1", "--description", "demo", data=tmp_path).returncode == 0
     listing = run("projects", "list", "--json", data=tmp_path)
@@ -43,6 +44,7 @@ def test_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_corrupt_database_before_listening(tmp_path: Path) -> None:
     (tmp_path / "rhinoapp.sqlite").write_bytes(b"garbage" * 1000)
     result = run("serve", "--port", "0", data=tmp_path)
@@ -57,6 +59,7 @@ def test_global_and_command_options(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "no projects" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("")

@@ -14,6 +14,7 @@ from rhinoapp.cfd.simulation import CONVERGENCE_COLUMNS, simulate
 from rhinoapp.core.errors import ValidationError
 
 
+@pytest.mark.slow
 def test_physiological_flow_through_the_symmetric_phantom(physiological_run) -> None:
     """250 ml/s inspiration on the 1 mm demo grid: stable, symmetric, plausible."""
     r = physiological_run.results
@@ -32,6 +33,7 @@ def test_physiological_flow_through_the_symmetric_phantom(physiological_run) -> 
     assert profile["pressure_pa"][0] > profile["pressure_pa"][-1]  # pressure falls from nostrils to outlet
 
 
+@pytest.mark.slow
 def test_outputs_are_written(physiological_run, tmp_path_factory) -> None:
     from vtkmodules.vtkIOXML import vtkXMLImageDataReader, vtkXMLPolyDataReader
 
@@ -64,6 +66,7 @@ def test_outputs_are_written(physiological_run, tmp_path_factory) -> None:
     assert np.all(bounds[:, 0] >= extent.min(axis=0) - 1) and np.all(bounds[:, 1] <= extent.max(axis=0) + 1)
 
 
+@pytest.mark.slow
 def test_expiration_reverses_the_flow(phantom_2mm) -> None:
     physics = PhysicsConfig(flow_ml_s=20.0, direction="expiration", kinematic_viscosity_m2_s=1.5e-4)
     result = simulate(phantom_2mm, physics, RunConfig(backend="numba", max_steps=6000))
@@ -74,6 +77,7 @@ def test_expiration_reverses_the_flow(phantom_2mm) -> None:
     assert np.mean(result.velocity_m_s[1][inlet_cells]) < 0
 
 
+@pytest.mark.slow
 def test_pressure_drop_driving(phantom_2mm) -> None:
     physics = PhysicsConfig(driving="pressure_drop", pressure_drop_pa=2.0, kinematic_viscosity_m2_s=1.5e-4)
     r = simulate(phantom_2mm, physics, RunConfig(backend="numba", max_steps=8000)).results

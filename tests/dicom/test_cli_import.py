@@ -68,6 +68,7 @@ def every_file_text(folder: Path) -> bytes:
     return b"\n".join(chunks)
 
 
+@pytest.mark.slow
 def test_import_of_the_fake_phi_series_leaves_no_phi_in_the_data_directory(
         tmp_path: Path, collection: PhiCollection) -> None:
     upload = write_files(tmp_path / "upload", collection.files)
@@ -179,6 +180,7 @@ def test_research_volumes_are_imported(tmp_path: Path, suffix: str) -> None:
     assert dicom_status(data, project_id) is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_list_and_tilt_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     upload = write_files(tmp_path / "upload", list(_series_files(slices=4, tilt_deg=12.0).items()))
     data = tmp_path / "data"
@@ -191,6 +193,7 @@ def test_list_and_tilt_options(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "resampled onto an orthogonal grid" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_deidentify_batch_and_stream(tmp_path: Path, collection: PhiCollection) -> None:
     source = write_files(tmp_path / "in", collection.files)
     data, target = tmp_path / "data", tmp_path / "out"

@@ -30,6 +30,7 @@ def status(state: CTImportState) -> StepStatus:
     return state.session.repository.statuses([pid])[pid][Step.DICOM].status
 
 
+@pytest.mark.slow
 def test_zip_with_several_series_lists_them_then_imports_the_chosen(state: CTImportState,
                                                                      collection: PhiCollection) -> None:
     buffer = io.BytesIO()
@@ -45,6 +46,7 @@ def test_zip_with_several_series_lists_them_then_imports_the_chosen(state: CTImp
     assert state.stored == 1 and state.volume.hu.shape == (4, 16, 16)
 
 
+@pytest.mark.slow
 def test_planes_are_shown_in_radiological_orientation(state: CTImportState) -> None:
     assert asyncio.run(state.upload_async([encode(ds) for ds in make_ct_series(slices=6, shape=(40, 40))]))
     axial = state.plane("axial")
@@ -59,6 +61,7 @@ def test_planes_are_shown_in_radiological_orientation(state: CTImportState) -> N
     assert (state.param.axial.bounds, state.axial) == ((0, 5), 3)
 
 
+@pytest.mark.slow
 def test_bad_uploads_and_volumes(state: CTImportState) -> None:
     assert state.upload([b"not a dicom file" * 10]) is False
     assert state.feedback_kind == "error" and "not DICOM" in state.feedback and status(state) is StepStatus.POSSIBLE
@@ -73,6 +76,7 @@ def test_bad_uploads_and_volumes(state: CTImportState) -> None:
     assert state.volume is None and state.upload([b"x"]) is False and "Open a project" in state.feedback
 
 
+@pytest.mark.slow
 def test_the_page_renders(state: CTImportState) -> None:
     pn = pytest.importorskip("panel")
     from rhinoapp.views.ct_import import CTImportPage

@@ -25,6 +25,7 @@ def _moment(date: str, time: str) -> dt.datetime:
     return dt.datetime.strptime(date + time[:6], "%Y%m%d%H%M%S")
 
 
+@pytest.mark.slow
 def test_class_uids_are_unchanged(pairs: Pairs) -> None:
     for original, clean in pairs.values():
         assert clean.SOPClassUID == original.SOPClassUID
@@ -72,6 +73,7 @@ def test_referenced_uids_inside_sequences_follow_their_targets(pairs: Pairs) -> 
     assert after.count(new_first) >= 3 and all(is_valid_uid(v) for v in after)
 
 
+@pytest.mark.slow
 def test_multi_valued_elements_keep_their_count(pairs: Pairs) -> None:
     checked = 0
     for original, clean in pairs.values():
@@ -162,6 +164,7 @@ def test_burned_in_annotation_policy(collection: PhiCollection) -> None:
     assert parse(allowed).PatientIdentityRemoved == "YES"
 
 
+@pytest.mark.slow
 def test_no_fake_phi_value_survives(collection: PhiCollection) -> None:
     deidentifier = Deidentifier(SECRET, DeidentOptions(burned_in=BurnedInPolicy.ALLOW))
     output = b"".join(deidentifier.bytes(data) for _, data in collection.files)

@@ -8,11 +8,13 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pydicom
+import pytest
 
 from rhinoapp.cli import main
 from rhinoapp.dicom.testing import FakePatient
 
 
+@pytest.mark.slow
 def test_phantom_dicom_series_round_trips_through_segmentation(tmp_path: Path) -> None:
     assert main(["phantom", "--out", str(tmp_path / "ph"), "--format", "dicom", "--spacing-mm", "1.0"]) == 0
     files = sorted((tmp_path / "ph" / "ct").glob("*.dcm"))
@@ -34,6 +36,7 @@ def test_phantom_dicom_series_round_trips_through_segmentation(tmp_path: Path) -
         assert 2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)) > 0.85
 
 
+@pytest.mark.slow
 def test_fake_phi_variant_carries_identifiers(tmp_path: Path) -> None:
     assert main(["phantom", "--out", str(tmp_path), "--format", "dicom", "--spacing-mm", "2.0", "--fake-phi"]) == 0
     dataset = pydicom.dcmread(next((tmp_path / "ct").glob("*.dcm")))

@@ -14,6 +14,7 @@ from tests.phantom.cases import MAIN_VARIANTS, phantom, segmentation
 _LOG = logging.getLogger(__name__)
 
 
+@pytest.mark.slow
 def test_minimal_area_of_the_known_narrowing() -> None:
     p, result = phantom("narrowing"), segmentation("narrowing")
     analytic = p.landmarks.valve_area_mm2
@@ -26,6 +27,7 @@ def test_minimal_area_of_the_known_narrowing() -> None:
         assert low - 1.0 <= metrics.mcsa_distance_mm <= high + 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", MAIN_VARIANTS)
 def test_metrics_in_healthy_ranges(variant: str) -> None:
     result = segmentation(variant)
@@ -37,6 +39,7 @@ def test_metrics_in_healthy_ranges(variant: str) -> None:
         assert 50 < metrics.profile.distance_mm[-1] < 80  # the choanae, about 70 mm behind the nostril
 
 
+@pytest.mark.slow
 def test_geometry_report() -> None:
     geometry = build_geometry(segmentation("swollen"))
     report = json.loads(json.dumps(geometry.as_dict()))

@@ -22,6 +22,7 @@ def surface(variant: str, sinus_mode: str = "exclude") -> AirwaySurface:
     return extract_surface(result.labels, [result.inlet_left, result.inlet_right, result.outlet])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", MAIN_VARIANTS)
 def test_closed_manifold_and_faithful(variant: str) -> None:
     labels = segmentation(variant).labels
@@ -38,6 +39,7 @@ def test_closed_manifold_and_faithful(variant: str) -> None:
     assert len(mesh.triangles) <= 100_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", MAIN_VARIANTS)
 def test_faces_and_regions(variant: str) -> None:
     result, airway = segmentation(variant), surface(variant)
@@ -53,6 +55,7 @@ def test_faces_and_regions(variant: str) -> None:
     assert np.allclose(inlet_left.mean(axis=0), result.inlet_left.plane.point_mm, atol=1.0)
 
 
+@pytest.mark.slow
 def test_kept_sinuses_are_part_of_the_closed_surface() -> None:
     kept, excluded = surface("straight", "keep"), surface("straight")
     assert kept.mesh.check().watertight and kept.mesh.check().manifold

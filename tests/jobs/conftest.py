@@ -31,7 +31,8 @@ class LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="test-loop")
         self.thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 120) -> Any:
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 270) -> Any:
+        """Run ``coroutine`` on the loop and return its result; the timeout only catches hangs (pytest stops a test at 300 s)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def stop(self) -> None:

@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from rhinoapp.config import JobsSettings
 from rhinoapp.config.jobs import LocalProfile
@@ -18,8 +19,10 @@ from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import LoopThread, open_test_store
 from tests.test_app import free_port, wait_for_http
+from tests.waiting import HANG_S, wait_until
 
 
+@pytest.mark.slow
 def test_first_start_creates_the_demo_once(loop: LoopThread, tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path, jobs=JobsSettings(profiles=(LocalProfile(n_workers=1),)))
     runner = JobRunner(settings, store)
@@ -40,21 +43,23 @@ def test_first_start_creates_the_demo_once(loop: LoopThread, tmp_path: Path) -> 
         store.close()
 
 
+@pytest.mark.slow
 def test_serve_on_an_empty_data_dir_shows_the_demo(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "rhinoapp", "serve", "--data-dir", str(tmp_path), "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/", timeout=60)
+        wait_for_http(f"http://127.0.0.1:{port}/", timeout=HANG_S)
         from rhinoapp.config import Settings
 
-        deadline, names = time.monotonic() + 60, []
-        while time.monotonic() < deadline and not names:
+        def names() -> list[str]:
             store = open_store(Settings(data_dir=tmp_path))
-            names = [p.name for p in ProjectRepository(store, owner="local").list_projects()]
-            store.close()
-            time.sleep(0.5)
-        assert names == [DEMO_NAME]
+            try:
+                return [p.name for p in ProjectRepository(store, owner="local").list_projects()]
+            finally:
+                store.close()
+
+        assert wait_until(names, what="the demo project", interval_s=0.5) == [DEMO_NAME]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

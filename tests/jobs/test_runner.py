@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import statistics
 import time
 from pathlib import Path
 
@@ -19,9 +18,11 @@ from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import JobKind, JobState, Step, StepStatus
 from rhinoapp.jobs.events import JobEvent
 from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.jobs.tasks import staging_dir
 from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import LoopThread, open_test_store, project_with_volume
+from tests.waiting import HANG_S
 
 SLOW = {"pace_s": 0.25, "slabs": 40}  # about 10 s: long enough to watch, cancel or kill
 
@@ -37,15 +38,16 @@ def local(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-async def _until(predicate, timeout_s: float = 30.0, what: str = "condition") -> float:
+async def _until(predicate, timeout_s: float = HANG_S, what: str = "condition") -> None:
+    """Poll ``predicate`` on the loop until it holds; the ceiling only catches hangs."""
     start = time.monotonic()
     while not predicate():
         if time.monotonic() - start > timeout_s:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
-    return time.monotonic() - start
 
 
+@pytest.mark.slow
 def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Histogram")
     seen: list[tuple[float, str]] = []
@@ -55,7 +57,7 @@ def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThr
                                     parameters={"pace_s": 0.05, "slabs": 8})
         unsubscribe = local.subscribe(lambda job: seen.append((local.live(job).fraction, local.live(job).message))
                                       if job == record.id and local.live(job) else None)
-        final = await local.wait(record.id, timeout_s=60)
+        final = await local.wait(record.id, timeout_s=HANG_S)
         unsubscribe()
         return record, final
 
@@ -75,6 +77,7 @@ def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThr
     assert repo.statuses([project_id])[project_id][Step.DICOM].status is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_every_change_of_a_job_is_published_with_its_owner_project_kind_and_state(local: JobRunner,
                                                                                  loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Events")
@@ -84,7 +87,7 @@ def test_every_change_of_a_job_is_published_with_its_owner_project_kind_and_stat
     async def scenario():
         record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
                                     parameters={"slabs": 4})
-        return await local.wait(record.id, timeout_s=60)
+        return await local.wait(record.id, timeout_s=HANG_S)
 
     final = loop.run(scenario())
     unsubscribe()
@@ -95,12 +98,13 @@ def test_every_change_of_a_job_is_published_with_its_owner_project_kind_and_stat
     assert {e.state for e in mine[1:-1]} == {JobState.RUNNING}  # started, then progress reports
 
 
+@pytest.mark.slow
 def test_task_error_is_recorded_with_its_message(local: JobRunner, loop: LoopThread) -> None:
     project = ProjectRepository(local.store, owner="local").create("No volume")
 
     async def scenario():
         record = await local.submit(owner="local", project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM)
-        return await local.wait(record.id, timeout_s=60)
+        return await local.wait(record.id, timeout_s=HANG_S)
 
     final = loop.run(scenario())
     assert final.state is JobState.ERROR and "import the CT" in final.message
@@ -131,6 +135,7 @@ def test_histogram_job_changes_no_steps_status(local: JobRunner, loop: LoopThrea
     assert {a.name for a in repo.artifacts(project_id, Step.DICOM)} == {str(ProjectLayout().ct_volume)}
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_work_and_marks_the_record(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Cancel")
 
@@ -143,14 +148,15 @@ def test_cancel_stops_the_work_and_marks_the_record(local: JobRunner, loop: Loop
         with pytest.raises(NotFoundError):
             await local.cancel(record.id, owner="someone-else")
         cancelled = await local.cancel(record.id, owner="local")
-        await asyncio.sleep(1.5)
         client = local._clients["local"]
-        processing = await client.processing([worker])
-        return cancelled, processing[worker]
+        while (await client.processing([worker]))[worker]:  # until the worker lets go of the task
+            await asyncio.sleep(0.05)
+        return record, cancelled
 
-    cancelled, still_processing = loop.run(scenario())
+    record, cancelled = loop.run(scenario(), timeout=HANG_S)
     assert cancelled.state is JobState.CANCELLED and cancelled.finished_at is not None
-    assert not still_processing  # the worker stopped the task
+    staged = staging_dir(ProjectRepository(local.store, owner="local").project_dir(project_id), record.id)
+    assert not (staged / "attempt-0").exists()  # the worker stopped the task before it finished
     names = [a.name for a in ProjectRepository(local.store, owner="local").artifacts(project_id)]
     assert str(ProjectLayout().volume_histogram) not in names
 
@@ -164,18 +170,18 @@ def _kill_worker_of(runner: JobRunner, job_id: str, loop: LoopThread) -> None:
     os.kill(pids[worker], signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_killed_worker_turns_the_job_into_an_error(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="Killed")
     record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
                                    parameters=SLOW))
-    loop.run(_until(lambda: local.placement(record.id) is not None, what="start"))
-    killed_at = time.monotonic()
+    loop.run(_until(lambda: local.placement(record.id) is not None, what="start"), timeout=HANG_S)
     _kill_worker_of(local, record.id, loop)
-    final = loop.run(local.wait(record.id, timeout_s=30))
+    final = loop.run(local.wait(record.id, timeout_s=HANG_S), timeout=HANG_S)
     assert final.state is JobState.ERROR and "worker running this job was lost" in final.message
-    assert time.monotonic() - killed_at < 30
 
 
+@pytest.mark.slow
 def test_killed_worker_is_retried_when_configured(loop: LoopThread, tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path, jobs=JobsSettings(profiles=(LocalProfile(n_workers=1),), retries=1))
     runner = JobRunner(settings, store, monitor_interval_s=0.5)
@@ -186,7 +192,7 @@ def test_killed_worker_is_retried_when_configured(loop: LoopThread, tmp_path: Pa
                                         parameters={"pace_s": 0.2, "slabs": 15}))
         loop.run(_until(lambda: runner.placement(record.id) is not None, what="start"))
         _kill_worker_of(runner, record.id, loop)
-        final = loop.run(runner.wait(record.id, timeout_s=60))
+        final = loop.run(runner.wait(record.id, timeout_s=HANG_S))
         assert final.state is JobState.DONE, final.message
         assert final.attempt == 1
     finally:
@@ -211,6 +217,7 @@ def test_restart_marks_orphaned_running_records(loop: LoopThread, tmp_path: Path
         store.close()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: LoopThread, tmp_path: Path) -> None:
     jobs = JobsSettings(profiles=(LocalProfile(n_workers=1), SchedulerProfile(name="hpc", address="tcp://127.0.0.1:9")),
                         kinds=((JobKind.SIMULATION, "hpc"),))
@@ -224,61 +231,60 @@ def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: Loo
         failed = JobStore(store).recent(owner="local")[0]
         assert failed.state is JobState.ERROR and "no dask scheduler answers" in failed.message
         ok = loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM))
-        assert loop.run(runner.wait(ok.id, timeout_s=60)).state is JobState.DONE
+        assert loop.run(runner.wait(ok.id, timeout_s=HANG_S)).state is JobState.DONE
     finally:
         loop.run(runner.close())
         store.close()
 
 
-def test_event_loop_stays_responsive_while_a_job_streams_progress(local: JobRunner, loop: LoopThread,
-                                                                   output_dir: Path) -> None:
-    """Lateness of a 10 ms timer on the app's loop while a job reports progress 50 times a second.
+@pytest.mark.slow
+def test_pages_refreshing_on_the_loop_follow_a_job_that_streams_progress(local: JobRunner, loop: LoopThread) -> None:
+    """Three Jobs pages refresh on the app's loop while a job reports progress many times a second.
 
-    As in the served app, the loop also runs the Jobs page's refresh (twice a second, per session:
-    here three sessions) and the runner's database writes go through its executor.
+    How late the loop's timers fire meanwhile is measured by ``benchmarks/jobs_event_loop.py``
+    (tests assert no timings); here every page follows the job to its end.
     """
     from rhinoapp.state.jobs import JobsState
     from rhinoapp.state.session import SessionState
 
-    project_id = project_with_volume(local.store, name="Latency")
+    project_id = project_with_volume(local.store, name="Streaming")
     sessions = [JobsState(session=SessionState(repository=ProjectRepository(local.store, owner="local"),
                                                runner=local)) for _ in range(3)]
-
-    async def refresh_pages():
-        while True:
-            for page in sessions:
-                page.refresh()
-            await asyncio.sleep(0.5)
+    shown: list[float] = []
 
     async def scenario():
-        pages = asyncio.create_task(refresh_pages())
         record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
                                     parameters={"pace_s": 0.02, "slabs": 200})
-        lateness: list[float] = []
-        while (await asyncio.shield(asyncio.sleep(0))) is None and local.records.get(record.id).state.is_active:
-            start = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lateness.append((time.perf_counter() - start - 0.01) * 1000)
-        pages.cancel()
-        assert sessions[0].rows[0].id == record.id
-        return await local.wait(record.id, timeout_s=60), lateness
+        changed = asyncio.Event()
+        unsubscribe = local.subscribe(lambda job: changed.set() if job == record.id else None)
+        try:
+            while local.records.get(record.id).state.is_active or local.live(record.id) is not None:
+                await changed.wait()
+                changed.clear()
+                for page in sessions:
+                    page.refresh()
+                if sessions[0].rows and sessions[0].rows[0].state is JobState.RUNNING:
+                    shown.append(sessions[0].rows[0].progress)
+        finally:
+            unsubscribe()
+        for page in sessions:
+            page.refresh()
+        return await local.wait(record.id, timeout_s=HANG_S), record
 
-    final, lateness = loop.run(scenario())
+    final, record = loop.run(scenario(), timeout=HANG_S)
     assert final.state is JobState.DONE
-    p95 = statistics.quantiles(lateness, n=20)[-1]
-    (output_dir / "jobs-event-loop-latency.txt").write_text(
-        f"samples {len(lateness)}  p50 {statistics.median(lateness):.2f} ms  p95 {p95:.2f} ms  max {max(lateness):.2f} ms\n")
-    assert len(lateness) > 50
-    assert p95 < 50, f"event-loop p95 lateness {p95:.1f} ms"
+    assert all(page.rows[0].id == record.id and page.rows[0].state is JobState.DONE for page in sessions)
+    assert shown and shown == sorted(shown) and 0 < shown[-1] <= 1, shown  # the pages followed the progress
 
 
+@pytest.mark.slow
 def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThread) -> None:
     from tests.jobs.conftest import project_with_phantom
 
     project_id = project_with_phantom(local.store, name="Segment locally")
     record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
                                    parameters={"target_triangles": 20000}))
-    final = loop.run(local.wait(record.id, timeout_s=120))
+    final = loop.run(local.wait(record.id, timeout_s=HANG_S))
     assert final.state is JobState.DONE, final.message
     repo = ProjectRepository(local.store, owner="local")
     names = {a.name for a in repo.artifacts(project_id, Step.GEOMETRY)}
@@ -288,13 +294,14 @@ def test_segmentation_job_publishes_the_geometry(local: JobRunner, loop: LoopThr
     assert repo.statuses([project_id])[project_id][Step.GEOMETRY].status is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_simulation_job_publishes_the_flow(local: JobRunner, loop: LoopThread) -> None:
     from tests.jobs.conftest import project_with_phantom
 
     project_id = project_with_phantom(local.store, name="Simulate locally")
     segmented = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
                                       parameters={"target_triangles": 20000}))
-    assert loop.run(local.wait(segmented.id, timeout_s=120)).state is JobState.DONE
+    assert loop.run(local.wait(segmented.id, timeout_s=HANG_S)).state is JobState.DONE
     record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION,
                                    parameters={"resolution_mm": 2.0, "max_steps": 400, "run_id": "quick"}))
     final = loop.run(local.wait(record.id, timeout_s=240), timeout=300)
@@ -308,8 +315,9 @@ def test_simulation_job_publishes_the_flow(local: JobRunner, loop: LoopThread) -
     assert repo.statuses([project_id])[project_id][Step.SIMULATION].status is StepStatus.DONE
 
 
+@pytest.mark.slow
 def test_simulation_without_geometry_says_what_to_do(local: JobRunner, loop: LoopThread) -> None:
     project_id = project_with_volume(local.store, name="No geometry")
     record = loop.run(local.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION))
-    final = loop.run(local.wait(record.id, timeout_s=60))
+    final = loop.run(local.wait(record.id, timeout_s=HANG_S))
     assert final.state is JobState.ERROR and "run the segmentation first" in final.message

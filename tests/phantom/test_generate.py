@@ -55,6 +55,7 @@ def test_the_airway_is_one_piece_opening_only_at_the_nostrils(straight: Phantom)
     assert touching.sum() > 0 and np.allclose(z, -3.75)  # the nostrils, on the underside of the nose
 
 
+@pytest.mark.slow
 def test_the_narrowing_has_its_analytic_area() -> None:
     p = generate_phantom(variant_params("narrowing", noise_hu=0.0))
     spacing = p.truth.geometry.spacing_mm

@@ -11,6 +11,7 @@ import pytest
 from rhinoapp.render.spec import SceneSpec, Synthetic
 from rhinoapp.render.worker import RenderWorker
 from tests.render.conftest import png_pixels
+from tests.waiting import HANG_S
 
 SPEC = SceneSpec(synthetic=Synthetic(20_000), lod_triangles=2_000).to_dict()
 
@@ -27,7 +28,7 @@ class Harness:
     def send(self, **header: Any) -> None:
         self.inbox.put((header, b""))
 
-    def next(self, kind: str = "frame", timeout: float = 30.0) -> tuple[dict[str, Any], bytes]:
+    def next(self, kind: str = "frame", timeout: float = HANG_S) -> tuple[dict[str, Any], bytes]:
         while True:
             header, body = self.sent.get(timeout=timeout)
             if header["kind"] == kind:
@@ -69,8 +70,8 @@ def test_commands_that_arrive_during_a_render_make_one_frame(worker) -> None:
     worker.send(op="rotate", view="v1", phase="start")
     for _ in range(30):
         worker.send(op="rotate", view="v1", phase="move", dx=0.01, dy=0.0)
-    frames = []
-    while True:
+    frames = [worker.next(timeout=HANG_S)[0]]
+    while True:  # then until the worker has been quiet for a while (a slow frame only means fewer frames)
         try:
             frames.append(worker.next(timeout=1.5)[0])
         except queue.Empty:
@@ -99,7 +100,7 @@ def test_screenshot_is_a_full_size_png(worker) -> None:
 def test_a_missing_file_is_reported_in_plain_words(worker) -> None:
     spec = SceneSpec(surface="/nonexistent/airway.vtp").to_dict()
     worker.send(op="open", view="v2", spec=spec, width=320, height=240)
-    header, _ = worker.sent.get(timeout=30)
+    header, _ = worker.sent.get(timeout=HANG_S)
     assert header["kind"] == "error" and header["view"] == "v2"
     assert "/nonexistent/airway.vtp does not exist" in header["message"]
 

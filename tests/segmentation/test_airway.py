@@ -41,6 +41,7 @@ def test_no_outside_or_oral_air_in_the_airway(variant: str) -> None:
     assert not np.any((result > 0) & (regions >= AirRegion.OUTSIDE))
 
 
+@pytest.mark.slow
 def test_kept_sinuses_get_their_own_label() -> None:
     truth, result = phantom("straight").truth.labels, segmentation("straight", "keep").labels.labels
     assert dice(truth == SINUS, result == SINUS) > 0.95
@@ -61,6 +62,7 @@ def test_inlets_outlet_and_choana_lie_where_the_phantom_has_them() -> None:
     assert set(meta["inlets"]) == {"left", "right"} and len(meta["outlet"]["normal_lps"]) == 3
 
 
+@pytest.mark.slow
 def test_manual_seeds_and_outlet_override() -> None:
     p = phantom("straight")
     seeds = tuple((x, y, z + 2.0) for x, y, z in p.landmarks.nostrils_lps_mm)
@@ -73,6 +75,7 @@ def test_manual_seeds_and_outlet_override() -> None:
         segment_airway(p.ct, SegmentationOptions(seeds_lps_mm=((25.0, -20.0, 30.0), seeds[1])))
 
 
+@pytest.mark.slow
 def test_progress_is_reported() -> None:
     p = phantom("straight")
     calls: list[ProgressReport] = []

@@ -22,6 +22,7 @@ def ct_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_segment_writes_labels_surface_and_report(ct_file: Path, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "geometry"
@@ -46,6 +47,7 @@ def test_segment_writes_labels_surface_and_report(ct_file: Path, tmp_path: Path,
         np.count_nonzero(labels.hu == AirwayLabel.LEFT_CAVITY) * labels.geometry.voxel_volume_mm3 / 1000, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_manual_seeds_and_outlet(ct_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "manual"
     assert main(["segment", str(ct_file), "--out", str(out), "--seed-left", "6.5", "-8.5", "-2",
@@ -68,6 +70,7 @@ def test_errors_are_one_clear_line(ct_file: Path, tmp_path: Path, capsys: pytest
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dicom_folder_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from rhinoapp.dicom.testing import encode, make_ct_series
 

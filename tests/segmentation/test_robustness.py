@@ -33,6 +33,7 @@ def test_nostrils_cropped_out_is_a_clear_error() -> None:
         segment_airway(phantom("nostrils-cropped").ct)
 
 
+@pytest.mark.slow
 def test_mouth_open() -> None:
     p = phantom("mouth-open")
     _check(p, segmentation("mouth-open"), 0.97)
@@ -40,16 +41,19 @@ def test_mouth_open() -> None:
         segment_airway(p.ct, SegmentationOptions(outlet_plane=Plane((0, 74, -24), (0, 0, -1))))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("variant", "minimum"), [("thick-slices", 0.95), ("anisotropic", 0.95), ("rotated", 0.95)])
 def test_other_grids_and_a_rotated_head(variant: str, minimum: float) -> None:
     _check(phantom(variant), segmentation(variant), minimum)
 
 
+@pytest.mark.slow
 def test_head_tilted_about_all_three_axes() -> None:
     p = generate_phantom(variant_params("straight", rotation_deg=(8.0, 6.0, 8.0), spacing_mm=0.6))
     _check(p, segment_airway(p.ct), 0.95)
 
 
+@pytest.mark.slow
 def test_threshold_range_of_the_literature() -> None:
     p = phantom("straight")
     volumes = []
@@ -70,6 +74,7 @@ def test_a_volume_without_a_nose() -> None:
         segment_airway(CTVolume(hu, p.ct.geometry))
 
 
+@pytest.mark.slow
 def test_any_storage_order_gives_the_same_airway() -> None:
     from rhinoapp.core.volume import CTVolume, ImageGeometry
 

@@ -31,6 +31,7 @@ from tests.jobs.conftest import LoopThread, open_test_store
 from tests.state.events import follow_job
 
 FAST = 20_000  # surface triangles: enough for the metrics, quick to build
+LONG = 270  # seconds: only catches a hung job (a segmentation takes seconds); below pytest's 300 s
 
 
 @functools.cache
@@ -78,7 +79,7 @@ def runner(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-def _follow(state: GeometryState, loop: LoopThread, timeout_s: float = 150) -> list[tuple[int, str]]:
+def _follow(state: GeometryState, loop: LoopThread, timeout_s: float = LONG) -> list[tuple[int, str]]:
     """Follow the job through its events, as the page does, until it ends; the progress seen."""
     seen = follow_job(state, timeout_s=timeout_s, probe=lambda: (round(100 * state.job.progress), state.job.state.value)
                       if state.job is not None else None)
@@ -94,6 +95,7 @@ def _live_state(runner: JobRunner, loop: LoopThread, *, follow: bool = True) -> 
     return state
 
 
+@pytest.mark.slow
 def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner: JobRunner, loop: LoopThread) -> None:
     repo = ProjectRepository(runner.store, owner="local")
     project_id = ct_project(runner.store, "Geometry state")
@@ -156,6 +158,7 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     assert state.result is not None and state.result.revision == result.revision
 
 
+@pytest.mark.slow
 def test_a_failed_job_says_why_and_cancel_stops_a_run(runner: JobRunner, loop: LoopThread) -> None:
     state = _live_state(runner, loop)
     state.session.open_project(ct_project(runner.store, "Not a nose", slab_ct()))
@@ -194,6 +197,7 @@ def test_without_project_ct_or_runner_the_page_says_what_to_do(tmp_path: Path) -
     store.close()
 
 
+@pytest.mark.slow
 def test_results_published_elsewhere_are_read_and_a_new_ct_marks_them_outdated(tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path)
     repo = ProjectRepository(store, owner="local")

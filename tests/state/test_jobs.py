@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from rhinoapp.config import JobsSettings, Settings
 from rhinoapp.config.jobs import LocalProfile, SchedulerProfile
 from rhinoapp.core.workflow import JobKind, JobState
@@ -15,6 +17,7 @@ from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 
 
+@pytest.mark.slow
 def test_bad_profile_is_reported_and_the_page_keeps_working(tmp_path: Path) -> None:
     jobs = JobsSettings(profile="hpc", profiles=(LocalProfile(), SchedulerProfile(name="hpc", address="tcp://127.0.0.1:9")))
     settings = Settings(data_dir=tmp_path, jobs=jobs)

@@ -7,7 +7,6 @@ is about 5,000 fluid cells: 3,000 steps take a second or two and report progress
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from rhinoapp.store.database import Store
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import LoopThread, loop, open_test_store, project_with_phantom, project_with_volume  # noqa: F401
 from tests.state.events import follow_job, wait_for
+from tests.waiting import HANG_S, wait_until
 
 QUICK = {"resolution_mm": 2.0, "max_steps": 3000}  # stable at 2 mm for about 3,700 steps at 250 ml/s
 
@@ -47,7 +47,7 @@ def segmented(runner: JobRunner, loop: LoopThread) -> str:
     project_id = project_with_phantom(runner.store, name="Phantom for flow")
     record = loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.SEGMENTATION,
                                     parameters={"target_triangles": 20000}))
-    final = loop.run(runner.wait(record.id, timeout_s=180), timeout=200)
+    final = loop.run(runner.wait(record.id, timeout_s=HANG_S), timeout=HANG_S + 20)
     assert final.state is JobState.DONE, final.message
     return project_id
 
@@ -63,13 +63,14 @@ def _state(runner: JobRunner, project_id: str, loop: LoopThread | None = None, *
     return state
 
 
-def _follow(state: SimulationsState, timeout_s: float = 180) -> list[tuple[float, int]]:
+def _follow(state: SimulationsState, timeout_s: float = HANG_S) -> list[tuple[float, int]]:
     """Follow the job through its events until it ends; returns (progress, live samples) seen while it ran."""
     seen = follow_job(state, timeout_s=timeout_s, probe=lambda: (state.job.progress, len(state.history))
                       if state.job is not None and state.job.state.is_active else None)
     return [item for item in seen if item is not None]
 
 
+@pytest.mark.slow
 def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner, loop: LoopThread,
                                                               segmented: str) -> None:
     state = _state(runner, segmented)
@@ -121,6 +122,7 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     assert "geometry changed after this run" in state.message
 
 
+@pytest.mark.slow
 def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
     state = _state(runner, segmented, loop, resolution_mm=2.0)  # without a step limit the 2 mm grid diverges
     assert loop.run(state.run())
@@ -137,16 +139,15 @@ def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: Lo
     assert state.message.startswith("The simulation was cancelled. Press Run to start it again.")
 
 
+@pytest.mark.slow
 def test_live_convergence_reads_numbers_not_words(runner: JobRunner, loop: LoopThread, segmented: str,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Reword every progress message: the live plot still fills, from the reports' numbers."""
     monkeypatch.setattr(ProgressReport, "message", property(lambda report: f"Fortschritt {report.fraction:.0%}"))
     state = _state(runner, segmented, resolution_mm=1.0)  # a long run, cancelled once it has reported
     assert loop.run(state.run())
-    deadline = time.monotonic() + 120
-    while len(state.history) < 3 and state.running and time.monotonic() < deadline:
-        time.sleep(0.2)
-        loop.run(state.refresh())
+    state.bind_dispatch(loop_dispatch(loop.loop))  # job events update the state from here on
+    wait_for(state, lambda: len(state.history) >= 3 or not state.running, timeout_s=HANG_S)
     live = list(state.history)
     assert len(live) >= 3, f"no live convergence from the reports (message {state.message!r})"
     assert state.job.message.startswith("Fortschritt ") and "Pa" not in state.job.message  # the words changed
@@ -156,18 +157,18 @@ def test_live_convergence_reads_numbers_not_words(runner: JobRunner, loop: LoopT
     assert any(p.flow_ml_s > 0 for p in live)  # inspiration: inflow through the nostrils is positive
 
     # a page opened now reads the numbers the store has: no words are parsed there either
-    while runner.records.get(state.job.id).progress_report.step is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    stored = runner.records.get(state.job.id).progress_report
-    assert stored.step is not None and stored.pressure_drop_pa is not None, stored
+    stored = wait_until(lambda: (r := runner.records.get(state.job.id).progress_report).step is not None and r,
+                        what="a progress report with numbers in the store")
+    assert stored.pressure_drop_pa is not None, stored
     late = _state(runner, segmented, resolution_mm=1.0)
     loop.run(late.refresh())
     assert late.running and late.history and late.history[0].step >= stored.step
     loop.run(state.cancel())
     late.close()
-    assert state.job.state is JobState.CANCELLED
+    wait_for(state, lambda: state.job.state is JobState.CANCELLED, timeout_s=HANG_S)
 
 
+@pytest.mark.slow
 def test_refuses_what_would_not_fit_before_submitting(runner: JobRunner, loop: LoopThread, segmented: str,
                                                       tmp_path: Path) -> None:
     settings = Settings(data_dir=runner.settings.data_dir,
@@ -188,6 +189,7 @@ def test_refuses_what_would_not_fit_before_submitting(runner: JobRunner, loop: L
     assert not state.estimate_problem and state.can_run
 
 
+@pytest.mark.slow
 def test_gpu_profile_is_named_and_estimated_on_the_gpu(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
     gpu = SlurmProfile(name="slurm-gpu", partition="gpu", gres="gpu:1", memory="16GB")
     settings = Settings(data_dir=runner.settings.data_dir,
@@ -202,6 +204,7 @@ def test_gpu_profile_is_named_and_estimated_on_the_gpu(runner: JobRunner, loop: 
     assert "of GPU memory" in state.estimate_text and "cupy" in state.estimate_text
 
 
+@pytest.mark.slow
 def test_without_geometry_or_project_the_page_says_where_to_go(tmp_path: Path, store: Store) -> None:
     repo = ProjectRepository(store, owner="local")
     session = SessionState(repository=repo)

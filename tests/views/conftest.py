@@ -53,7 +53,7 @@ def browser() -> Iterator[object]:
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1360, "height": 820})
     opened = context.new_page()
-    opened.set_default_timeout(20_000)
+    opened.set_default_timeout(120_000)  # only catches a hung page: a loaded two-core machine is slow, not stuck
     opened.goto(server[0])
     yield opened
     context.close()

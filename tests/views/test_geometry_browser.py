@@ -15,8 +15,9 @@ from rhinoapp.store.database import open_store
 from rhinoapp.store.jobs import JobStore
 from tests.render.conftest import png_pixels
 from tests.state.test_geometry import ct_project, phantom_ct
+from tests.waiting import HANG_S, wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # two segmentations at 0.4 mm, then 3D
 DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "geometry.png"
 
 
@@ -44,9 +45,10 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
     seen: list[int] = []
     running_shot = output_dir / "geometry-running.png"
     running_shot.unlink(missing_ok=True)
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + HANG_S  # only catches a hung job
     while time.monotonic() < deadline and not done.count():
-        value = bar.get_attribute("aria-valuenow", timeout=5_000) if bar.count() else None
+        # read without waiting: the bar goes away when the job ends
+        value = next(iter(bar.evaluate_all("bars => bars.map(b => b.getAttribute('aria-valuenow'))")), None)
         if value is not None and (not seen or int(value) != seen[-1]):
             seen.append(int(value))
             if 0 < seen[-1] < 100 and not running_shot.exists():
@@ -57,7 +59,7 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
     assert [v for v in seen if 0 < v < 100], f"the progress bar did not move: {seen}"
     assert seen == sorted(seen) and bar.get_attribute("aria-valuenow") == "100"
 
-    page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=30_000)
+    page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=1000 * HANG_S)
     page.locator(".rh-geometry-profile canvas").first.wait_for()
     table = page.locator("table.rh-geometry-metrics")
     shown = {(metric, side): float(table.locator(f'tr[data-metric="{metric}"] td[data-side="{side}"]').inner_text()
@@ -70,14 +72,16 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
         page.get_by_text(name, exact=True).wait_for()
 
     stage = page.locator(".rh-geometry-3d .rh-rv-stage")
-    page.locator('.rh-geometry-3d .rh-rv[data-state="streaming"]').wait_for(timeout=60_000)
-    page.locator(".rh-geometry-3d .rh-rv-frame[data-seq]").wait_for(timeout=60_000)
+    page.locator('.rh-geometry-3d .rh-rv[data-state="streaming"]').wait_for(timeout=1000 * HANG_S)
+    page.locator(".rh-geometry-3d .rh-rv-frame[data-seq]").wait_for(timeout=1000 * HANG_S)
     stage.scroll_into_view_if_needed()
-    time.sleep(1.0)  # let the first full-quality frame arrive
-    pixels = png_pixels(stage.screenshot())
-    background = pixels[5, 5].astype(int)
-    assert pixels.std() > 20 and (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean() > 0.03, \
-        "the 3D view is blank"
+
+    def drawn() -> bool:  # the airway covers part of the stage once a frame is painted
+        pixels = png_pixels(stage.screenshot())
+        background = pixels[5, 5].astype(int)
+        return bool(pixels.std() > 20 and (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean() > 0.03)
+
+    wait_until(drawn, what="the airway drawn in the 3D view (it stays blank)", interval_s=0.5)
 
     with page.expect_download() as download:
         page.get_by_text("Surface (STL)", exact=True).click()
@@ -99,15 +103,14 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
     left = [float(v) for v in seed.input_value().strip("()[] ").split(",")]
     assert len(left) == 3 and left[0] > 0, left  # the patient's left is +x
     seed.fill(f"({left[0]}, {left[1]}, {left[2] - 1.0})")
-    seed.press("Enter")
-    time.sleep(0.5)
+    seed.press("Enter")  # the value reaches the server before the click below: one websocket, in order
     page.get_by_role("button", name="Run segmentation").click()
     page.locator('.rh-geometry-progress[data-state="running"], .rh-geometry-progress[data-state="queued"]').wait_for()
-    page.locator('.rh-geometry-progress[data-state="done"]').wait_for(timeout=150_000)
+    page.locator('.rh-geometry-progress[data-state="done"]').wait_for(timeout=1000 * HANG_S)
     store = open_store(Settings(data_dir=data))
     try:
         latest = JobStore(store).recent(owner="local", limit=1)[0]
     finally:
         store.close()
     assert latest.parameters["seed_left"] == [left[0], left[1], left[2] - 1.0] and "outlet_z_mm" in latest.parameters
-    page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=30_000)
+    page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=1000 * HANG_S)

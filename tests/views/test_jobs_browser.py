@@ -8,6 +8,7 @@ from pathlib import Path
 from rhinoapp.config import Settings
 from rhinoapp.store.database import open_store
 from tests.jobs.conftest import project_with_volume
+from tests.waiting import HANG_S
 
 
 def test_submit_job_and_watch_progress_until_done(page, server, output_dir: Path) -> None:
@@ -27,20 +28,23 @@ def test_submit_job_and_watch_progress_until_done(page, server, output_dir: Path
 
     bar = page.locator(".rh-progress").first
     seen: list[int] = []
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + HANG_S  # only catches a hung job
     state = page.locator(".rh-job-state").first
+    shot = False
     while time.monotonic() < deadline:
         value = bar.get_attribute("aria-valuenow")
         if value is not None and (not seen or int(value) != seen[-1]):
             seen.append(int(value))
-        if 0 < seen[-1] < 100 and len(seen) == 3:
+        if seen and 0 < seen[-1] < 100 and not shot:
             page.screenshot(path=str(output_dir / "jobs-running.png"), full_page=True)
+            shot = True
         if state.get_attribute("data-state") == "done":
             break
         time.sleep(0.1)
     assert state.get_attribute("data-state") == "done", f"job did not finish; progress seen {seen}"
-    intermediate = [v for v in seen if 0 < v < 100]
-    assert len(intermediate) >= 2, f"the progress bar did not move: {seen}"
+    # the page samples the job twice a second and this loop samples the page: how many of the job's
+    # values it sees depends on the load, that it sees one between 0 and 100 does not (the job takes 4 s)
+    assert any(0 < v < 100 for v in seen), f"the progress bar did not move: {seen}"
     assert seen == sorted(seen) and bar.get_attribute("aria-valuenow") == "100"
     row = page.locator(".tabulator-row", has_text="Jobs demo")
     assert "air_fraction" in row.inner_text()

@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ import pytest
 
 from tests.render.conftest import png_pixels
 from tests.test_app import free_port, wait_for_http
+from tests.waiting import HANG_S, wait_until
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ class Demo:
                 pass
         return sorted(found)
 
-    def wait_for_workers(self, count: int, timeout: float = 20.0) -> list[int]:
+    def wait_for_workers(self, count: int, timeout: float = HANG_S) -> list[int]:
         """Wait until exactly ``count`` workers run (closed pages stop theirs after a grace time)."""
         deadline = time.monotonic() + timeout
         while len(found := self.workers()) != count:
@@ -57,7 +57,7 @@ class Demo:
             time.sleep(0.2)
         return found
 
-    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    def get(self, path: str, timeout: float = 60.0) -> tuple[int, bytes]:
         try:
             with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
                 return response.status, response.read()
@@ -73,7 +73,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_for_http(url + "health", timeout=60)
+        wait_for_http(url + "health", timeout=HANG_S)
         yield Demo(url, process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -97,7 +97,7 @@ class Viewer:
     def image(self) -> np.ndarray:
         return png_pixels(self.page.locator(".rh-rv-stage").screenshot())
 
-    def wait_for_new_frame(self, after: int, *, still: bool = True, timeout: float = 30.0) -> int:
+    def wait_for_new_frame(self, after: int, *, still: bool = True, timeout: float = HANG_S) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             seq = self.seq()
@@ -115,7 +115,7 @@ class Viewer:
 def open_viewer(browser, demo: Demo, triangles: int = 60_000, *, standalone: bool = False) -> Viewer:
     context = browser.new_context(viewport={"width": 1000, "height": 700})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(1000 * HANG_S)  # only catches a hung page
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(f"{demo.url}?triangles={triangles}" + ("&standalone=1" if standalone else ""))
@@ -146,11 +146,11 @@ def test_view_renders_and_presets_drag_and_screenshot_change_it(browser, demo, o
         mouse = viewer.page.mouse
         mouse.move(box["x"] + 300, box["y"] + 200)
         mouse.down()
-        saw_lod = False
         for step in range(1, 16):
             mouse.move(box["x"] + 300 + 15 * step, box["y"] + 200 + 4 * step)
-            time.sleep(0.04)
-            saw_lod |= viewer.frame.get_attribute("data-lod") == "true"
+        # still dragging: the frames that come are decimated, however long the first one takes
+        saw_lod = wait_until(lambda: viewer.frame.get_attribute("data-lod") == "true",
+                             what="a decimated frame while dragging", interval_s=0.02)
         mouse.up()
         viewer.wait_for_new_frame(seq)
         rotated = viewer.image()
@@ -171,11 +171,13 @@ def test_sessions_are_independent_and_closing_a_page_stops_its_worker(browser, d
     one, two = open_viewer(browser, demo), open_viewer(browser, demo)
     try:
         assert len(demo.workers()) == 2, "each session has its own render worker"
+        one.wait_for_new_frame(0)
+        two.wait_for_new_frame(0)  # both views drew their still frame: nothing more comes unless asked
         two_seq, two_image = two.seq(), two.image()
         seq = one.seq()
         one.page.get_by_role("button", name="Below").click()
         one.wait_for_new_frame(seq)
-        time.sleep(0.5)
+        time.sleep(0.5)  # grace for a wrong frame of the other session to show; it cannot fail a correct view
         assert two.seq() == two_seq and changed(two.image(), two_image) < 0.5, "the other session's view moved"
     finally:
         one.context.close()
@@ -202,26 +204,33 @@ def test_render_routes_refuse_requests_without_the_sessions_key(browser, demo) -
 
 
 class Rotator(threading.Thread):
-    """Drags session A's view through its websocket like the page does (one move in flight)."""
+    """Drags session A's view through its websocket like the page does (one move in flight).
 
-    def __init__(self, url: str, seconds: float) -> None:
+    It goes on until ``stop`` is set and at least ``min_moves`` frames came back, so the drag
+    covers whatever the test does meanwhile, however slow the machine.
+    """
+
+    def __init__(self, url: str, stop: threading.Event, min_moves: int = 20) -> None:
         super().__init__(daemon=True)
-        self.url, self.seconds = url, seconds
+        self.url, self.stop, self.min_moves = url, stop, min_moves
         self.frames: list[dict] = []
+        self.error: BaseException | None = None
 
     def run(self) -> None:
-        asyncio.run(self._rotate())
+        try:
+            asyncio.run(self._rotate())
+        except Exception as error:  # noqa: BLE001 - kept and reported by the test thread
+            self.error = error
 
     async def _rotate(self) -> None:
         from tornado.websocket import websocket_connect
 
         ws = await websocket_connect(self.url)
         await ws.write_message(json.dumps({"op": "rotate", "phase": "start", "dx": 0, "dy": 0}))
-        end = time.monotonic() + self.seconds
-        while time.monotonic() < end:
+        while not self.stop.is_set() or len(self.frames) < self.min_moves:
             await ws.write_message(json.dumps({"op": "rotate", "phase": "move", "dx": 0.02, "dy": 0.004}))
             while True:
-                message = await asyncio.wait_for(ws.read_message(), 30)
+                message = await asyncio.wait_for(ws.read_message(), HANG_S)
                 if isinstance(message, bytes):
                     size = int.from_bytes(message[:4], "big")
                     self.frames.append(json.loads(message[4:4 + size]))
@@ -230,61 +239,45 @@ class Rotator(threading.Thread):
         ws.close()
 
 
-def test_other_sessions_and_health_answer_while_a_big_scene_rotates(browser, demo, output_dir: Path) -> None:
+def test_other_sessions_and_health_answer_while_a_big_scene_rotates(browser, demo) -> None:
+    """While one session drags a 1M-triangle scene, another opens and turns its view, and /health answers.
+
+    The event-loop latency and response times of this scenario are measured by
+    ``benchmarks/render_event_loop.py``; the test asserts no timings.
+    """
     big = open_viewer(browser, demo, triangles=1_000_000)
-    health: list[float] = []
+    health: list[int] = []
     stop = threading.Event()
 
     def poll() -> None:
-        while not stop.is_set():
-            started = time.perf_counter()
-            status, _ = demo.get("health", timeout=10)
-            assert status == 200
-            health.append(time.perf_counter() - started)
-            time.sleep(0.1)
+        while not stop.is_set() or not health:
+            health.append(demo.get("health", timeout=HANG_S)[0])
 
     try:
         assert int(big.frame.get_attribute("data-triangles")) > 900_000
         view, key = big.render_key()
-        demo.get("test/latency/reset")
-        rotator = Rotator(f"{demo.url.replace('http', 'ws')}render/{view}/ws?key={key}&width=1000&height=440", seconds=12)
+        rotator = Rotator(f"{demo.url.replace('http', 'ws')}render/{view}/ws?key={key}&width=1000&height=440", stop)
         poller = threading.Thread(target=poll, daemon=True)
         rotator.start()
+        wait_until(lambda: rotator.frames or rotator.error, what="the first frame of the drag")
         poller.start()
-        started = time.perf_counter()
         other = open_viewer(browser, demo)
-        other_ready = time.perf_counter() - started
         seq = other.seq()
-        clicked = time.perf_counter()
         other.page.get_by_role("button", name="Right").click()
-        other.wait_for_new_frame(seq)
-        other_preset = time.perf_counter() - clicked
-        rotator.join(60)
+        other.wait_for_new_frame(seq, timeout=HANG_S)
+        dragging = rotator.is_alive()  # the drag went on all the while: it only stops when told
         stop.set()
-        poller.join(15)
-        latency = json.loads(demo.get("test/latency")[1])
+        rotator.join(HANG_S)
+        poller.join(HANG_S)
         other.context.close()
     finally:
         stop.set()
         big.context.close()
+    assert rotator.error is None and not rotator.is_alive() and dragging, rotator.error
     frames = rotator.frames
-    render_ms = sorted(f["render_ms"] for f in frames)
-    health_ms = sorted(1e3 * h for h in health)
-    report = (
-        "Panel event-loop latency while one session rotates a 1M-triangle scene (CPU, llvmpipe)\n"
-        f"loop lateness of a 20 ms timer: p50 {latency['p50_ms']:.1f} ms, p95 {latency['p95_ms']:.1f} ms, "
-        f"max {latency['max_ms']:.1f} ms ({latency['n']} samples)\n"
-        f"/health round trip: p50 {statistics.median(health_ms):.1f} ms, "
-        f"p95 {health_ms[int(0.95 * (len(health_ms) - 1))]:.1f} ms, max {health_ms[-1]:.1f} ms ({len(health_ms)} requests)\n"
-        f"rotating session: {len(frames)} frames in 12 s, {frames[-1]['triangles'] if frames else 0} triangles while "
-        f"interacting, worker render p50 {render_ms[len(render_ms) // 2] if render_ms else 0:.0f} ms\n"
-        f"other session: page streaming after {other_ready:.1f} s, preset answered in {1e3 * other_preset:.0f} ms\n"
-    )
-    (output_dir / "render-event-loop-latency.txt").write_text(report)
-    assert len(frames) >= 20, report
-    assert sum(not f["lod"] for f in frames) <= 2, report  # decimated while dragging (a still frame on connect)
-    assert health_ms[-1] < 2000 and other_preset < 10, report
-    assert latency["p95_ms"] <= 100, report  # goal 50 ms; the machine is shared, so some slack
+    assert len(frames) >= rotator.min_moves
+    assert sum(not f["lod"] for f in frames) <= 2, frames  # decimated while dragging (a still frame on connect)
+    assert health and set(health) == {200}, health
 
 
 def test_killed_worker_shows_a_message_and_reload_restarts_it(browser, demo) -> None:
@@ -293,7 +286,7 @@ def test_killed_worker_shows_a_message_and_reload_restarts_it(browser, demo) -> 
     try:
         [pid] = demo.workers()
         os.kill(pid, signal.SIGKILL)
-        viewer.page.wait_for_selector(".rh-rv[data-state=failed]", timeout=20_000)
+        viewer.page.wait_for_selector(".rh-rv[data-state=failed]")
         message = viewer.page.locator(".rh-rv-message").inner_text()
         assert "The 3D view stopped" in message and "Reload the page" in message
         assert demo.get("health")[0] == 200  # Panel keeps serving

@@ -45,7 +45,7 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     assert " ± " in table.locator("tr", has_text="R150 [Pa·s/ml]").inner_text()
     page.locator(".rh-4pr-series canvas").first.wait_for()
     page.mouse.move(900, 5)  # no tooltip over the page in the picture
-    page.wait_for_timeout(500)  # let bokeh finish painting
+    page.wait_for_function("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")  # painted
     page.screenshot(path=str(output_dir / "rhinomanometry.png"), full_page=True)
 
     upload(page, recording)  # the same file again: the input was cleared, so it is a second measurement

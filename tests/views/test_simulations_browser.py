@@ -23,8 +23,9 @@ from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import project_with_phantom
 from tests.render.conftest import png_pixels
+from tests.waiting import HANG_S, wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # segmentation, simulation, 3D
 NAME = "Airflow demo"
 
 
@@ -77,12 +78,14 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     assert "fluid cells" in estimate.text_content()
     page.get_by_role("button", name="Run simulation").click()
     bar = page.locator(".rh-sim-progress .rh-progress")
-    bar.wait_for(timeout=60_000)  # the server's job cluster starts with its first job
+    bar.wait_for(timeout=1000 * HANG_S)  # the server's job cluster starts with its first job
     seen: list[int] = []
     live_plot = False
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + HANG_S  # only catches a hung job
     while time.monotonic() < deadline:
-        value = int(bar.get_attribute("aria-valuenow") or 0) if bar.count() else None
+        # read without waiting: the bar goes away when the job ends
+        found = next(iter(bar.evaluate_all("bars => bars.map(b => b.getAttribute('aria-valuenow'))")), None)
+        value = None if found is None else int(found or 0)
         if value is not None and (not seen or value != seen[-1]):
             seen.append(value)
         running = page.locator(".rh-sim-message", has_text="Simulating the airflow").count() > 0
@@ -111,20 +114,19 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     assert table.locator('[data-key="steps"] td', has_text="6,000").count() == 1
 
     stage = page.locator(".rh-sim-3d .rh-rv-stage")
-    page.locator('.rh-sim-3d .rh-rv[data-state="streaming"]').wait_for(timeout=60_000)
-    page.locator(".rh-sim-3d .rh-rv-frame[data-seq]").wait_for(timeout=60_000)
+    page.locator('.rh-sim-3d .rh-rv[data-state="streaming"]').wait_for(timeout=1000 * HANG_S)
+    page.locator(".rh-sim-3d .rh-rv-frame[data-seq]").wait_for(timeout=1000 * HANG_S)
     stage.scroll_into_view_if_needed()
-    time.sleep(1.0)  # the still frame after the first one
-    pixels = png_pixels(stage.screenshot())
-    background = np.median(pixels.reshape(-1, 3), axis=0)
-    assert pixels.std() > 20 and (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean() > 0.03, \
-        "the 3D view is blank"
+
+    def drawn() -> bool:  # the flow covers part of the stage once a frame is painted
+        pixels = png_pixels(stage.screenshot())
+        background = np.median(pixels.reshape(-1, 3), axis=0)
+        return bool(pixels.std() > 20 and (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean() > 0.03)
+
+    wait_until(drawn, what="the flow drawn in the 3D view (it stays blank)", interval_s=0.5)
     page.screenshot(path=str(output_dir / "simulations.png"), full_page=True)
 
     frame = page.locator(".rh-sim-3d .rh-rv-frame")
     before = frame.get_attribute("src")
     page.get_by_role("button", name="Wall shear stress").click()
-    deadline = time.monotonic() + 30
-    while frame.get_attribute("src") == before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert frame.get_attribute("src") != before, "no new frame after colouring by wall shear stress"
+    wait_until(lambda: frame.get_attribute("src") != before, what="a new frame after colouring by wall shear stress")

@@ -81,6 +81,7 @@ def _problems(phantom: FlowDomain) -> dict[str, tuple[SparseLattice, KernelParam
             "forced": (_sponge(), KernelParameters(tau=0.7, force=(1e-5, 2e-6, 3e-5)), BoundaryValues.closed())}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["physiological", "forced"])
 def test_windowed_and_plain_gather_are_bit_identical(variant: str, phantom_2mm: FlowDomain) -> None:
     lattice, params, boundary = _problems(phantom_2mm)[variant]
@@ -95,6 +96,7 @@ def test_windowed_and_plain_gather_are_bit_identical(variant: str, phantom_2mm: 
     assert np.array_equal(flux_w, flux) and np.array_equal(p_w, p)
 
 
+@pytest.mark.slow
 def test_kernels_without_avx512_compile_and_agree(tmp_path: Path) -> None:
     """Where the CPU lacks AVX-512 the permute is written portably; emulate such a CPU in a fresh process."""
     script = textwrap.dedent("""

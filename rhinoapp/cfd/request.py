@@ -101,7 +101,7 @@ class SimulationRequest:
 
     def run(self, *, backend: BackendName | str | None = None, memory_limit_bytes: int | None = None) -> RunConfig:
         """The solver's run control (``backend`` overrides the requested one, e.g. where the job runs)."""
-        return RunConfig(backend=self.backend if backend is None else backend, max_steps=self.max_steps,
+        return RunConfig(backend=self.backend if backend is None else BackendName(backend), max_steps=self.max_steps,
                          threads=self.threads, checkpoint_every=self.checkpoint_every, resume=self.resume,
                          memory_limit_bytes=memory_limit_bytes)
 

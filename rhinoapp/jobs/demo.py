@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTMetadata
@@ -39,7 +39,7 @@ def create_demo_project(repo: ProjectRepository, *, spacing_mm: float = 0.5) -> 
     phantom = generate_phantom(spacing_mm=spacing_mm)
     metadata = {**volume_metadata(phantom.ct, VolumeFormat.NIFTI, description="Synthetic nasal phantom"),
                 "modality": "CT", "source": "phantom"}
-    layout = ProjectLayout()
+    layout: ProjectLayout[PurePosixPath] = ProjectLayout()
     repo.write_artifacts(project.id, Step.DICOM, {str(layout.ct_volume): nifti_bytes(phantom.ct),
                                                   str(layout.ct_metadata): CTMetadata.from_document(metadata).to_json()})
     measurement = generate(duration_s=12.0, seed=7).measurement

@@ -51,7 +51,7 @@ def _seed(value: Sequence[float] | None, side: str) -> Vec3 | None:
         numbers = ()
     if len(numbers) != 3 or not all(math.isfinite(v) for v in numbers):
         raise ValidationError(f"The {side} nostril seed needs three numbers (x, y, z in LPS mm), got {value!r}.")
-    return numbers  # type: ignore[return-value]
+    return (numbers[0], numbers[1], numbers[2])
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -105,7 +105,8 @@ class SegmentationRequest:
 
     def options(self) -> SegmentationOptions:
         """The segmentation's options for this request."""
-        seeds = (self.seed_left, self.seed_right) if self.seed_left is not None else None
+        seeds = ((self.seed_left, self.seed_right) if self.seed_left is not None and self.seed_right is not None
+                 else None)
         outlet = Plane((0.0, 0.0, self.outlet_z_mm), (0.0, 0.0, -1.0)) if self.outlet_z_mm is not None else None
         return SegmentationOptions(threshold_hu=self.threshold_hu, partial_volume=self.partial_volume,
                                    seeds_lps_mm=seeds, outlet_plane=outlet, outlet_depth_mm=self.outlet_depth_mm,

@@ -22,7 +22,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import param
 
@@ -94,7 +94,8 @@ class PageState(param.Parameterized):
 
     session = param.ClassSelector(class_=SessionState, constant=True, doc="The session whose project is used.")
     message = param.String(default="", doc="What the page says now.")
-    message_kind = param.Selector(objects=list(MessageKind), default=MessageKind.INFO, doc="How the message reads.")
+    message_kind: param.Selector = param.Selector(objects=list(MessageKind), default=MessageKind.INFO,
+                                                  doc="How the message reads.")
     updates = param.Integer(default=0, doc="How many updates job events and page changes have made (to wait on).")
 
     #: The page this state belongs to (shown when the session's page is this one).
@@ -255,7 +256,7 @@ class JobPageState(PageState):
                 and record.submitted_at < current.submitted_at):
             record = current  # read before a newer job was submitted: keep following the newer one
         self._record = record
-        summary = current_summary(self.session, record)
+        summary = current_summary(cast(SessionState, self.session), record)
         if summary != self.job:
             self.job = summary
         self.running = bool(summary and summary.state.is_active)
@@ -297,11 +298,11 @@ class JobPageState(PageState):
 
     async def run(self) -> bool:
         """Submit the page's job on the open project with the current options; ``False`` if it did not start."""
-        if not await self._ready():
+        project_id = self.session.current_project_id
+        if not await self._ready() or project_id is None:
             return False
         try:
-            record = await self.session.runner.submit(owner=self.session.user,
-                                                      project_id=self.session.current_project_id,
+            record = await self.session.runner.submit(owner=self.session.user, project_id=project_id,
                                                       kind=self.job_kind, parameters=self.parameters())
         except RhinoappError as error:
             self._say(f"The {self.noun} could not start: {error}", MessageKind.ERROR)
@@ -316,7 +317,7 @@ class JobPageState(PageState):
 
     async def cancel(self) -> None:
         """Cancel the running job of this page."""
-        problem = await cancel_job(self.session, self.job)
+        problem = await cancel_job(cast(SessionState, self.session), self.job)
         if problem:
             self._say(problem, MessageKind.ERROR)
         await self.refresh()

@@ -71,7 +71,7 @@ def summarise(record: JobRecord, live: LiveProgress | None = None) -> JobSummary
     eta = live.eta_s if live else record.eta_s
     return JobSummary(
         id=record.id, project=record.project_name,
-        what=KIND_LABELS.get(record.kind, record.kind.value if record.kind else "job"),
+        what=KIND_LABELS.get(record.kind, record.kind.value) if record.kind else "job",
         state=record.state, progress=progress, message=message,
         eta=f"about {format_duration(eta)} left" if eta is not None and eta >= 1 and record.state.is_active else "",
         duration=format_duration(record.duration_s), where=record.where or record.profile,

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -19,7 +19,7 @@ from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, re
 from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.core.errors import NotFoundError
 from rhinoapp.core.jsonable import finite_or_none as _number
-from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.layout import ProjectLayout, SimulationFolder
 from rhinoapp.core.workflow import Step
 from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ArtifactInfo, ProjectRepository
@@ -132,7 +132,7 @@ def read_runs(repository: ProjectRepository, jobs: JobStore | None, project_id: 
             folders.setdefault(run_id, {})[artifact.name] = artifact
     runs = []
     for run_id, files in folders.items():
-        names = ProjectLayout().simulation(run_id)
+        names: SimulationFolder[PurePosixPath] = ProjectLayout().simulation(run_id)
         if not all(str(name) in files for name in names.files):
             continue
         info = files[str(names.results)]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from pathlib import PurePosixPath
 
-from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.layout import MeasurementFolder, ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.classification import DEFAULT_OBSTRUCTION_CLASSES, ObstructionClasses
 from rhinoapp.rhinomanometry.request import FourPRImportRequest, PreparedUpload, prepare_import
@@ -29,7 +30,7 @@ def _new_id() -> str:
 def store_4pr(repo: ProjectRepository, project_id: str, prepared: PreparedUpload) -> str:
     """Publish both files of ``prepared`` (both or neither) in the project; returns the measurement id."""
     mid = _new_id()
-    folder = ProjectLayout().measurement(mid)
+    folder: MeasurementFolder[PurePosixPath] = ProjectLayout().measurement(mid)
     repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {str(folder.recording): prepared.recording_csv,
                                                           str(folder.parameters): prepared.parameters_json})
     _log.info("4PR measurement %s stored in project %s", mid, project_id)

@@ -33,7 +33,7 @@ def document_dispatch(doc: Document) -> Dispatch:
                 if inspect.isawaitable(result):
                     await result
 
-        doc.add_next_tick_callback(run)
+        doc.add_next_tick_callback(run)  # type: ignore[arg-type]  # Bokeh runs coroutine callbacks as well
 
     return dispatch
 

@@ -122,6 +122,8 @@ def read_label_nifti(path: Path) -> LabelMap:
     except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as error:
         raise ValidationError(f"cannot read {path} as NIfTI ({error}): give the labels.nii.gz that "
                               "`rhinoapp segment` wrote") from error
+    if not isinstance(image, nibabel.spatialimages.SpatialImage):
+        raise ValidationError(f"{path} is not a volume image: give the labels.nii.gz that `rhinoapp segment` wrote")
     data = np.asarray(image.dataobj)
     if data.ndim != 3 or not np.issubdtype(data.dtype, np.integer) and not np.all(np.mod(data, 1) == 0):
         raise ValidationError(f"{path} is not a 3D integer label map (shape {data.shape}, dtype {data.dtype})")

@@ -75,7 +75,7 @@ def pair_velocity_components() -> tuple[tuple[int, int, int], ...]:
     >>> pair_velocity_components()[:3]
     ((1, 0, 0), (0, 1, 0), (0, 0, 1))
     """
-    return tuple(tuple(int(v) for v in VELOCITIES[2 * p + 1]) for p in range(9))
+    return tuple((int(x), int(y), int(z)) for x, y, z in (VELOCITIES[2 * p + 1] for p in range(9)))
 
 
 def equilibrium_deviation(drho: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -159,8 +159,8 @@ def build_lattice(domain: FlowDomain) -> SparseLattice:
     cell_id[voxels] = np.arange(n)
     cell_id = cell_id.reshape(shape)
     opening_id = np.full(shape, -1, dtype=np.int8)
-    for index, opening in enumerate(Opening):
-        opening_id[domain.opening_mask(opening)] = index
+    for index, member in enumerate(Opening):
+        opening_id[domain.opening_mask(member)] = index
     kji = np.stack(np.unravel_index(voxels, shape))  # (3, n) as k, j, i
     cells = np.arange(n, dtype=np.int64)
     padded = np.arange(n_blocks * BLOCK, dtype=np.int64)

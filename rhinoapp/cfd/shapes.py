@@ -25,7 +25,8 @@ def _tube(section: np.ndarray, length: int, *, periodic: bool, spacing_mm: float
     """Extrude a 2D ``[j, i]`` cross-section along ``k``, with a wall ring and openings or periodicity."""
     section = np.pad(section, 1)
     ends = 0 if periodic else 2
-    fluid = np.zeros((length + ends,) + section.shape, dtype=bool)
+    rows, columns = section.shape
+    fluid = np.zeros((length + ends, rows, columns), dtype=bool)
     geometry = ImageGeometry(fluid.shape, (spacing_mm,) * 3)
     if periodic:
         fluid[:] = section

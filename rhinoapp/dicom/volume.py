@@ -157,11 +157,13 @@ def _hounsfield(ordered: list[SliceRef]) -> np.ndarray:
     dtype = np.int16 if integral and -32768 <= low and high <= 32767 else np.float32
     hu = np.empty((len(ordered), *raws[0].shape), dtype=dtype)
     for k, (raw, ref) in enumerate(zip(raws, ordered, strict=True)):
+        values: np.ndarray
         if ref.slope == 1 and dtype == np.int16:
             values = raw.astype(np.int32) + int(ref.intercept)
+        elif dtype == np.float32:
+            values = raw.astype(np.float64) * ref.slope + ref.intercept
         else:
-            values = raw.astype(np.float64 if dtype == np.float32 else np.int32) * (
-                ref.slope if dtype == np.float32 else int(ref.slope)) + ref.intercept
+            values = raw.astype(np.int32) * int(ref.slope) + ref.intercept
         mask = _padding_mask(ref, raw)
         if mask is not None:
             values = np.where(mask, _AIR_HU, values)

@@ -41,7 +41,8 @@ class Opening(enum.Enum):
 
 def link_structure() -> np.ndarray:
     """The 3x3x3 neighbourhood a D3Q19 lattice links (faces and edges, no corners)."""
-    return ndimage.generate_binary_structure(3, 2)
+    result: np.ndarray = ndimage.generate_binary_structure(3, 2)
+    return result
 
 
 @dataclass(frozen=True, eq=False)

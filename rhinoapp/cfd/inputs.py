@@ -95,7 +95,8 @@ def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:
     normal = np.asarray(plane.normal)
     along = normal @ matrix  # signed distance per index step along i, j, k
     reach = 0.5 * max(geometry.spacing_mm)  # the layer the plane cuts through belongs to the opening
-    return (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
+    result: np.ndarray = (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
+    return result
 
 
 def _outer_layer(region: np.ndarray, geometry: ImageGeometry, opening: Opening) -> np.ndarray:

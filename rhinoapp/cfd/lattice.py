@@ -100,7 +100,8 @@ def equilibrium_deviation(drho: np.ndarray, u: np.ndarray) -> np.ndarray:
     rho = 1.0 + drho
     cu = VELOCITIES.astype(np.float64) @ u
     usq = np.sum(u * u, axis=0)
-    return WEIGHTS[:, None] * (drho + rho * (3.0 * cu + 4.5 * cu * cu - 1.5 * usq))
+    result: np.ndarray = WEIGHTS[:, None] * (drho + rho * (3.0 * cu + 4.5 * cu * cu - 1.5 * usq))
+    return result
 
 
 def macroscopic(g: np.ndarray, force: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -142,4 +142,5 @@ def sponge_mask(shape: tuple[int, int, int], fluid_fraction: float, *, seed: int
         raise ValidationError("the fluid fraction must lie between 0 and 1")
     noise = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     field = ndimage.gaussian_filter(noise, smoothing)
-    return field > np.quantile(field, 1.0 - fluid_fraction)
+    result: np.ndarray = field > np.quantile(field, 1.0 - fluid_fraction)
+    return result

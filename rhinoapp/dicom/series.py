@@ -138,7 +138,8 @@ def _floats(value: object, count: int, what: str) -> tuple[float, ...]:
 def _first(sequence_holder: Dataset | None, keyword: str) -> Dataset | None:
     if sequence_holder is None or keyword not in sequence_holder or not sequence_holder[keyword].value:
         return None
-    return sequence_holder[keyword].value[0]
+    result: Dataset = sequence_holder[keyword].value[0]
+    return result
 
 
 def _frame_value(frame: Dataset | None, shared: Dataset | None, sequence: str, keyword: str) -> Any:

@@ -300,7 +300,9 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
         flow_m3_s = physics.flow_ml_s * 1e-6
         peak = 2.0 * flow_m3_s / area_m2
     else:
-        peak = math.sqrt(2.0 * float(physics.pressure_drop_pa) / physics.density_kg_m3)
+        dp = physics.pressure_drop_pa
+        assert dp is not None, "PhysicsConfig rejects pressure-drop driving without a pressure drop"
+        peak = math.sqrt(2.0 * float(dp) / physics.density_kg_m3)
         flow_m3_s = 0.5 * peak * area_m2
     dt = physics.max_lattice_velocity * dx / peak
     tau = 0.5 + 3.0 * physics.kinematic_viscosity_m2_s * dt / dx**2

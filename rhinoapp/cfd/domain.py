@@ -41,7 +41,8 @@ class Opening(enum.Enum):
 
 def link_structure() -> np.ndarray:
     """The 3x3x3 neighbourhood a D3Q19 lattice links (faces and edges, no corners)."""
-    return ndimage.generate_binary_structure(3, 2)
+    result: np.ndarray = ndimage.generate_binary_structure(3, 2)
+    return result
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,8 +194,9 @@ class FlowDomain:
         new_shape_ijk = np.maximum(1, np.round(np.asarray(old.extent_mm) / resolution_mm).astype(int))
         corner = np.asarray(old.index_to_physical(-0.5 * np.ones(3)))  # LPS of the grid's corner
         origin = corner + old.direction_matrix @ np.full(3, 0.5 * resolution_mm)
-        geometry = ImageGeometry(tuple(int(n) for n in new_shape_ijk[::-1]), (resolution_mm,) * 3,
-                                 tuple(float(v) for v in origin), old.direction)
+        ni, nj, nk = (int(n) for n in new_shape_ijk)
+        ox, oy, oz = (float(v) for v in origin)
+        geometry = ImageGeometry((nk, nj, ni), (resolution_mm,) * 3, (ox, oy, oz), old.direction)
         nearest = [np.minimum(((np.arange(n) + 0.5) * resolution_mm / s).astype(int), m - 1)
                    for n, s, m in zip(new_shape_ijk, spacing, old.shape[::-1], strict=True)]
         index = np.ix_(nearest[2], nearest[1], nearest[0])

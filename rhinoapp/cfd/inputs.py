@@ -95,7 +95,8 @@ def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:
     normal = np.asarray(plane.normal)
     along = normal @ matrix  # signed distance per index step along i, j, k
     reach = 0.5 * max(geometry.spacing_mm)  # the layer the plane cuts through belongs to the opening
-    return (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
+    result: np.ndarray = (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
+    return result
 
 
 def _outer_layer(region: np.ndarray, geometry: ImageGeometry, opening: Opening) -> np.ndarray:
@@ -122,6 +123,8 @@ def read_label_nifti(path: Path) -> LabelMap:
     except (OSError, ValueError, nibabel.filebasedimages.ImageFileError) as error:
         raise ValidationError(f"cannot read {path} as NIfTI ({error}): give the labels.nii.gz that "
                               "`rhinoapp segment` wrote") from error
+    if not isinstance(image, nibabel.spatialimages.SpatialImage):
+        raise ValidationError(f"{path} is not a volume image: give the labels.nii.gz that `rhinoapp segment` wrote")
     data = np.asarray(image.dataobj)
     if data.ndim != 3 or not np.issubdtype(data.dtype, np.integer) and not np.all(np.mod(data, 1) == 0):
         raise ValidationError(f"{path} is not a 3D integer label map (shape {data.shape}, dtype {data.dtype})")

@@ -113,7 +113,7 @@ class Checkpoint:
 
     step: int
     state: np.ndarray
-    history: list[dict[str, float]]
+    history: list[dict[str, Any]]
     fingerprint: str
 
 

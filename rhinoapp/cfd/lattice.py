@@ -75,7 +75,7 @@ def pair_velocity_components() -> tuple[tuple[int, int, int], ...]:
     >>> pair_velocity_components()[:3]
     ((1, 0, 0), (0, 1, 0), (0, 0, 1))
     """
-    return tuple(tuple(int(v) for v in VELOCITIES[2 * p + 1]) for p in range(9))
+    return tuple((int(x), int(y), int(z)) for x, y, z in (VELOCITIES[2 * p + 1] for p in range(9)))
 
 
 def equilibrium_deviation(drho: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -100,7 +100,8 @@ def equilibrium_deviation(drho: np.ndarray, u: np.ndarray) -> np.ndarray:
     rho = 1.0 + drho
     cu = VELOCITIES.astype(np.float64) @ u
     usq = np.sum(u * u, axis=0)
-    return WEIGHTS[:, None] * (drho + rho * (3.0 * cu + 4.5 * cu * cu - 1.5 * usq))
+    result: np.ndarray = WEIGHTS[:, None] * (drho + rho * (3.0 * cu + 4.5 * cu * cu - 1.5 * usq))
+    return result
 
 
 def macroscopic(g: np.ndarray, force: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

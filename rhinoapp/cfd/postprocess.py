@@ -51,7 +51,8 @@ def pulled(lattice: SparseLattice, state: np.ndarray) -> np.ndarray:
     nb, n = lattice.n_blocks, lattice.n_cells
     own = address(0, np.arange(nb * BLOCK)).reshape(nb, 1, BLOCK)
     source = np.concatenate([own, lattice.gather.reshape(nb, Q - 1, BLOCK)], axis=1)
-    return state[source].transpose(1, 0, 2).reshape(Q, nb * BLOCK)[:, :n]
+    result: np.ndarray = state[source].transpose(1, 0, 2).reshape(Q, nb * BLOCK)[:, :n]
+    return result
 
 
 def cell_moments(lattice: SparseLattice, state: np.ndarray,

@@ -45,7 +45,8 @@ def address(q: int | np.ndarray, cell: int | np.ndarray) -> np.ndarray:
     (0, 256, 4864)
     """
     cell = np.asarray(cell, dtype=np.int64)
-    return ((cell // BLOCK) * Q + np.asarray(q, dtype=np.int64)) * BLOCK + cell % BLOCK
+    result: np.ndarray = ((cell // BLOCK) * Q + np.asarray(q, dtype=np.int64)) * BLOCK + cell % BLOCK
+    return result
 
 
 def lattice_bytes_per_cell() -> int:
@@ -159,8 +160,8 @@ def build_lattice(domain: FlowDomain) -> SparseLattice:
     cell_id[voxels] = np.arange(n)
     cell_id = cell_id.reshape(shape)
     opening_id = np.full(shape, -1, dtype=np.int8)
-    for index, opening in enumerate(Opening):
-        opening_id[domain.opening_mask(opening)] = index
+    for index, member in enumerate(Opening):
+        opening_id[domain.opening_mask(member)] = index
     kji = np.stack(np.unravel_index(voxels, shape))  # (3, n) as k, j, i
     cells = np.arange(n, dtype=np.int64)
     padded = np.arange(n_blocks * BLOCK, dtype=np.int64)
@@ -246,4 +247,5 @@ def distance_through_air(lattice: SparseLattice, sources: np.ndarray) -> np.ndar
         cols.append((source[fluid] // (Q * BLOCK)) * BLOCK + source[fluid] % BLOCK)
     rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(rows_all.size), (rows_all, cols_all)), shape=(n, n)).tocsr()
-    return dijkstra(graph, directed=False, indices=np.unique(sources), min_only=True)
+    result: np.ndarray = dijkstra(graph, directed=False, indices=np.unique(sources), min_only=True)
+    return result

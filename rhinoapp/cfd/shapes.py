@@ -25,7 +25,8 @@ def _tube(section: np.ndarray, length: int, *, periodic: bool, spacing_mm: float
     """Extrude a 2D ``[j, i]`` cross-section along ``k``, with a wall ring and openings or periodicity."""
     section = np.pad(section, 1)
     ends = 0 if periodic else 2
-    fluid = np.zeros((length + ends,) + section.shape, dtype=bool)
+    rows, columns = section.shape
+    fluid = np.zeros((length + ends, rows, columns), dtype=bool)
     geometry = ImageGeometry(fluid.shape, (spacing_mm,) * 3)
     if periodic:
         fluid[:] = section
@@ -141,4 +142,5 @@ def sponge_mask(shape: tuple[int, int, int], fluid_fraction: float, *, seed: int
         raise ValidationError("the fluid fraction must lie between 0 and 1")
     noise = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     field = ndimage.gaussian_filter(noise, smoothing)
-    return field > np.quantile(field, 1.0 - fluid_fraction)
+    result: np.ndarray = field > np.quantile(field, 1.0 - fluid_fraction)
+    return result

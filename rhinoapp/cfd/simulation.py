@@ -78,7 +78,9 @@ def boundary_values(lattice: SparseLattice, physics: PhysicsConfig, units: Latti
             values[index, 1:] = sign * speed * lattice.opening_normal[index]
         else:
             kinds[index] = BoundaryKind.PRESSURE
-            values[index, 0] = -sign * 3.0 * float(physics.pressure_drop_pa) / units.pressure_scale_pa
+            dp = physics.pressure_drop_pa
+            assert dp is not None, "PhysicsConfig rejects pressure-drop driving without a pressure drop"
+            values[index, 0] = -sign * 3.0 * float(dp) / units.pressure_scale_pa
     return BoundaryValues(kinds, values)
 
 
@@ -166,7 +168,7 @@ def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.nda
     files = SimulationFolder(Path(out_dir))
     geometry = lattice.domain.geometry
     velocity_lps = geometry.direction_matrix @ result.velocity_m_s  # grid axes -> LPS components
-    fields = {"pressure_pa": lattice.to_grid(result.pressure_pa).astype(np.float32),
+    fields: dict[str, np.ndarray] = {"pressure_pa": lattice.to_grid(result.pressure_pa).astype(np.float32),
               "velocity_m_s": np.moveaxis(lattice.to_grid(velocity_lps), 0, -1).astype(np.float32),
               "fluid": lattice.domain.fluid.astype(np.uint8)}
     units_note = {"pressure_pa": "gauge pressure relative to ambient at the nostrils, Pa",

@@ -141,7 +141,8 @@ class Solver:
     def execute(self) -> RunOutcome:
         """Run to steady state or ``max_steps``; raises :class:`SimulationError` on divergence."""
         backend = create_backend(self.run.backend, self.lattice, self.params, self.boundary, threads=self.run.threads)
-        step, history = 0, []
+        step = 0
+        history: list[ConvergenceSample] = []
         if self.run.resume:
             step, history = self._resume(backend)
         started, start_step = time.perf_counter(), step
@@ -155,6 +156,7 @@ class Solver:
             elapsed = time.perf_counter() - started
             mlups = (step - start_step) * self.lattice.n_cells / max(elapsed, 1e-9) / 1e6
             if self.run.checkpoint_every and step % self.run.checkpoint_every < self.check_every:
+                assert self.checkpoint_dir is not None, "__init__ requires a folder for checkpoints"
                 io.save_checkpoint(self.checkpoint_dir, step=step, state=backend.get_state(),
                                    history=[asdict(s) for s in history], fingerprint=self.fingerprint())
             self._report(step, history[-1], mlups, converged)

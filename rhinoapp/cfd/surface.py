@@ -70,4 +70,5 @@ def _face_labels(domain: Any, ijk: np.ndarray) -> np.ndarray:
         labels[domain.opening_mask(opening)[tuple(kji.T)]] = index
     if not len(kji):
         return np.zeros(len(ijk), dtype=np.int8)
-    return labels[cKDTree(kji[:, ::-1].astype(np.float64)).query(ijk)[1]]
+    result: np.ndarray = labels[cKDTree(kji[:, ::-1].astype(np.float64)).query(ijk)[1]]
+    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from rhinoapp.cli._common import find_project, out, settings_from
 from rhinoapp.core.errors import ValidationError
@@ -65,7 +66,7 @@ def _delete(repo: ProjectRepository, args: argparse.Namespace) -> int:
 def _list(repo: ProjectRepository, args: argparse.Namespace) -> None:
     projects = repo.list_projects(search=args.search)
     statuses = repo.statuses([p.id for p in projects])
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": p.id, "name": p.name, "description": p.description, "created": p.created.isoformat(),
          "status": {s.label: statuses[p.id][s].status.value for s in Step}}
         for p in projects

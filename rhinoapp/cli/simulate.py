@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from rhinoapp.cli._common import ProgressPrinter, out
 from rhinoapp.core.progress import format_duration
@@ -57,7 +58,7 @@ def _simulate(args: argparse.Namespace) -> int:
     progress = ProgressPrinter()
     result = run_simulation(domain, request, args.out, progress=progress)
     progress.done()
-    r = result.results
+    r: dict[str, Any] = result.results  # JSON-ready numbers and nested dicts (see SimulationResult)
     flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]
     out(f"{'converged' if r['converged'] else 'NOT converged (steady state not reached)'} after {r['steps']} steps, "
         f"{r['mlups']} MLUPS on {r['backend']}")

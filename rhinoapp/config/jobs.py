@@ -137,8 +137,8 @@ class SchedulerProfile:
 
 
 Profile = Union[LocalProfile, SlurmProfile, SchedulerProfile]
-_CLASSES: dict[ProfileType, type] = {ProfileType.LOCAL: LocalProfile, ProfileType.SLURM: SlurmProfile,
-                                     ProfileType.SCHEDULER: SchedulerProfile}
+_CLASSES: dict[ProfileType, type[LocalProfile] | type[SlurmProfile] | type[SchedulerProfile]] = {
+    ProfileType.LOCAL: LocalProfile, ProfileType.SLURM: SlurmProfile, ProfileType.SCHEDULER: SchedulerProfile}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -181,12 +181,14 @@ class ImageGeometry:
     def index_to_physical(self, ijk: Any) -> np.ndarray:
         """LPS millimetres of one or more ``(i, j, k)`` indices (last axis of length 3)."""
         ijk = np.asarray(ijk, dtype=float)
-        return ijk * np.asarray(self.spacing_mm) @ self.direction_matrix.T + np.asarray(self.origin_mm)
+        result: np.ndarray = ijk * np.asarray(self.spacing_mm) @ self.direction_matrix.T + np.asarray(self.origin_mm)
+        return result
 
     def physical_to_index(self, lps_mm: Any) -> np.ndarray:
         """Continuous ``(i, j, k)`` indices of one or more LPS points (last axis of length 3)."""
         offset = np.asarray(lps_mm, dtype=float) - np.asarray(self.origin_mm)
-        return offset @ self.direction_matrix / np.asarray(self.spacing_mm)
+        result: np.ndarray = offset @ self.direction_matrix / np.asarray(self.spacing_mm)
+        return result
 
     def with_shape(self, shape: tuple[int, int, int]) -> ImageGeometry:
         """A copy with another shape (same spacing, origin and direction)."""

@@ -20,7 +20,14 @@ from rhinoapp.core.errors import ValidationError
 from rhinoapp.dicom.identity import check_secret, mapped_uid, patient_key, pseudonym_for
 from rhinoapp.dicom.io import UnreadableDicomError, quiet, read_dataset, write_dataset
 from rhinoapp.dicom.options import BurnedInPolicy, DateHandling, DeidentOptions
-from rhinoapp.dicom.profile import load_profile, load_safe_private
+from rhinoapp.dicom.profile import (
+    Action,
+    ConfidentialityProfile,
+    SafePrivateTable,
+    TagPattern,
+    load_profile,
+    load_safe_private,
+)
 from rhinoapp.dicom.walk import Walk
 
 __all__ = ["BurnedInAnnotationError", "Deidentifier", "deidentify_bytes", "deidentify_dataset"]
@@ -79,6 +86,11 @@ class Deidentifier:
     secret: bytes
     options: DeidentOptions = field(default_factory=DeidentOptions)
     pseudonym: str | None = None
+    # derived from the options in __post_init__ (the table is parsed once per Deidentifier)
+    _profile: ConfidentialityProfile = field(init=False, repr=False, compare=False)
+    _actions: dict[int, Action] = field(init=False, repr=False, compare=False)
+    _patterns: tuple[tuple[TagPattern, Action], ...] = field(init=False, repr=False, compare=False)
+    _safe: SafePrivateTable | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "secret", check_secret(self.secret))

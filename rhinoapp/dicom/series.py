@@ -11,6 +11,7 @@ import enum
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Literal, overload
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -118,6 +119,12 @@ def _slice_spacing(slices: tuple[SliceRef, ...]) -> float:
     return round(float(np.median(steps)), 4) if steps.size else 0.0
 
 
+@overload
+def _floats(value: object, count: Literal[2], what: str) -> tuple[float, float]: ...
+@overload
+def _floats(value: object, count: Literal[3], what: str) -> tuple[float, float, float]: ...
+@overload
+def _floats(value: object, count: Literal[6], what: str) -> tuple[float, float, float, float, float, float]: ...
 def _floats(value: object, count: int, what: str) -> tuple[float, ...]:
     try:
         numbers = tuple(float(v) for v in value)  # type: ignore[attr-defined]
@@ -131,10 +138,12 @@ def _floats(value: object, count: int, what: str) -> tuple[float, ...]:
 def _first(sequence_holder: Dataset | None, keyword: str) -> Dataset | None:
     if sequence_holder is None or keyword not in sequence_holder or not sequence_holder[keyword].value:
         return None
-    return sequence_holder[keyword].value[0]
+    result: Dataset = sequence_holder[keyword].value[0]
+    return result
 
 
-def _frame_value(frame: Dataset | None, shared: Dataset | None, sequence: str, keyword: str) -> object:
+def _frame_value(frame: Dataset | None, shared: Dataset | None, sequence: str, keyword: str) -> Any:
+    # a DICOM element's value: its type depends on the VR (pydicom types it Any)
     for holder in (frame, shared):
         item = _first(holder, sequence)
         if item is not None and keyword in item:

@@ -70,7 +70,8 @@ class AssembledVolume:
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector)
+    result: np.ndarray = vector / np.linalg.norm(vector)
+    return result
 
 
 def _check_consistent(slices: tuple[SliceRef, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,7 +142,8 @@ def _padding_mask(ref: SliceRef, raw: np.ndarray) -> np.ndarray | None:
         return None
     limit = ref.dataset.get("PixelPaddingRangeLimit")
     if limit is None or isinstance(limit, bytes):
-        return raw == pad
+        result: np.ndarray = raw == pad
+        return result
     low, high = sorted((int(pad), int(limit)))
     return (raw >= low) & (raw <= high)
 
@@ -157,11 +159,13 @@ def _hounsfield(ordered: list[SliceRef]) -> np.ndarray:
     dtype = np.int16 if integral and -32768 <= low and high <= 32767 else np.float32
     hu = np.empty((len(ordered), *raws[0].shape), dtype=dtype)
     for k, (raw, ref) in enumerate(zip(raws, ordered, strict=True)):
+        values: np.ndarray
         if ref.slope == 1 and dtype == np.int16:
             values = raw.astype(np.int32) + int(ref.intercept)
+        elif dtype == np.float32:
+            values = raw.astype(np.float64) * ref.slope + ref.intercept
         else:
-            values = raw.astype(np.float64 if dtype == np.float32 else np.int32) * (
-                ref.slope if dtype == np.float32 else int(ref.slope)) + ref.intercept
+            values = raw.astype(np.int32) * int(ref.slope) + ref.intercept
         mask = _padding_mask(ref, raw)
         if mask is not None:
             values = np.where(mask, _AIR_HU, values)
@@ -214,7 +218,8 @@ def _tilt(ordered: list[SliceRef], normal: np.ndarray, along: np.ndarray, pixel_
     if np.max(np.linalg.norm(residual, axis=1)) > 0.5 * pixel_mm:
         raise SeriesError("the slice positions do not lie on one line; the series mixes acquisitions or "
                           "was moved between slices. Choose or export a single acquisition.")
-    return drift
+    result: np.ndarray = drift
+    return result
 
 
 def _resample(hu: np.ndarray, shift_ij: tuple[float, float]) -> tuple[np.ndarray, tuple[float, float]]:

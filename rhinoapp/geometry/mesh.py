@@ -65,18 +65,21 @@ class TriangleMesh:
     @property
     def centroids(self) -> np.ndarray:
         """Centre (m, 3) of each triangle."""
-        return self.points[self.triangles].mean(axis=1)
+        result: np.ndarray = self.points[self.triangles].mean(axis=1)
+        return result
 
     @property
     def cell_areas_mm2(self) -> np.ndarray:
         """Area of each triangle."""
-        return 0.5 * np.linalg.norm(self.cell_vectors, axis=1)
+        result: np.ndarray = 0.5 * np.linalg.norm(self.cell_vectors, axis=1)
+        return result
 
     @property
     def cell_normals(self) -> np.ndarray:
         """Unit normal of each triangle (right-hand rule)."""
         vectors = self.cell_vectors
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        result: np.ndarray = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return result
 
     @property
     def area_mm2(self) -> float:

@@ -161,7 +161,8 @@ def contour_half(field: np.ndarray, spacing_ijk: Sequence[float] = (1.0, 1.0, 1.
     contour.ComputeGradientsOff()
     contour.ComputeScalarsOff()
     contour.Update()
-    return contour.GetOutput()
+    result: vtkPolyData = contour.GetOutput()
+    return result
 
 
 def _iso_surface(field: np.ndarray, spacing_ijk: Sequence[float], options: SurfaceOptions) -> vtkPolyData:
@@ -190,7 +191,7 @@ def _decimate(surface: vtkPolyData, target: int | None) -> vtkPolyData:
     quadric.SetTargetReduction(reduction)
     quadric.VolumePreservationOn()
     quadric.Update()
-    result = quadric.GetOutput()
+    result: vtkPolyData = quadric.GetOutput()
     check = mesh_from_polydata(result).check()
     if check.watertight and check.manifold:
         return result
@@ -202,7 +203,8 @@ def _decimate(surface: vtkPolyData, target: int | None) -> vtkPolyData:
     pro.SplittingOff()
     pro.BoundaryVertexDeletionOff()
     pro.Update()
-    return pro.GetOutput()
+    preserved: vtkPolyData = pro.GetOutput()
+    return preserved
 
 
 def _faces(mesh: TriangleMesh, openings: Sequence[Opening], tolerance_mm: float) -> np.ndarray:

@@ -32,7 +32,9 @@ _SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0}  # a lost work
 class ClusterAdapter(Protocol):
     """What the runner needs from a backend."""
 
-    profile: Profile
+    @property
+    def profile(self) -> Profile:
+        """The profile the adapter was made for (read-only here, so each adapter may narrow it)."""
 
     async def start(self) -> Any:
         """Start or connect, and return an asynchronous ``distributed.Client``."""

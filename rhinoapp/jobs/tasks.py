@@ -56,6 +56,8 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
     if not 2 <= bins <= 10000 or not 1 <= slabs <= 10000 or not 0 <= pace <= 60:
         raise ValidationError("histogram options out of range: bins 2-10000, slabs 1-10000, pace_s 0-60.")
     image = nibabel.load(str(path))
+    if not isinstance(image, nibabel.spatialimages.SpatialImage):
+        raise ValidationError(f"{path} is not a volume image: import the CT (DICOM step) again.")
     data = np.asanyarray(image.dataobj)  # nibabel keeps (i, j, k) order; the last axis is k
     edges = np.linspace(-1100.0, 2100.0, bins + 1)
     counts = np.zeros(bins, dtype=np.int64)

@@ -127,7 +127,8 @@ def body_sdf(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     head = (np.float32(0.012) * x * x - y) / np.sqrt(1 + (np.float32(0.024) * x) ** 2)
     nose = np.maximum(np.float32(NOSE_BOTTOM_Z_MM) - z, slanted_limit(np.abs(x), z, (-10, 8, 44), (13.5, 13.5, 6.0)))
     nose = np.maximum(nose, slanted_limit(-y, z, (-10.0, 2.0, 46.0), (20.0, 20.0, 0.0)))
-    return np.minimum(head, nose).astype(np.float32, copy=False)
+    result: np.ndarray = np.minimum(head, nose).astype(np.float32, copy=False)
+    return result
 
 
 def _turbinate(spec: tuple[Any, ...], swelling: float, scale: float = 1.0) -> Callable[..., np.ndarray]:
@@ -149,7 +150,8 @@ def _cavity(sign: float, deviation: float, swelling: float) -> Sdf:
         d = np.maximum(d, np.maximum(-z, slanted_limit(z, y, *_ROOF)))
         d = np.maximum(d, np.maximum(np.float32(_CAVITY_Y[0]) - y, y - np.float32(_CAVITY_Y[1])))
         d = np.maximum(d, -inferior(lateral, y, z))
-        return np.maximum(d, -middle(lateral, y, z))
+        result: np.ndarray = np.maximum(d, -middle(lateral, y, z))
+        return result
     return sdf
 
 
@@ -165,12 +167,15 @@ def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float
     if mouth_open:
         def oral(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
             cavity = box(x, y, z, (-17.0, 3.0, -26.0), (17.0, 73.0, -15.0), rounding=3.0)
-            return np.minimum(cavity, box(x, y, z, (-13.0, -12.0, -22.0), (13.0, 8.0, -18.0), rounding=1.0))
+            mouth = box(x, y, z, (-13.0, -12.0, -22.0), (13.0, 8.0, -18.0), rounding=1.0)
+            result: np.ndarray = np.minimum(cavity, mouth)
+            return result
         parts.append(AirPart("oral cavity", int(AirwayLabel.BACKGROUND), ((-19, 19), (-13, 75), (-28, -13)), oral))
 
     def pharynx(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
         naso = box(x, y, z, (-13.0, CHOANA_Y_MM, -2.0), (13.0, 80.0, 27.0), rounding=5.0)
-        return np.minimum(naso, box(x, y, z, (-11.0, 68.0, -60.0), (11.0, 80.0, 0.0), rounding=4.0))
+        result: np.ndarray = np.minimum(naso, box(x, y, z, (-11.0, 68.0, -60.0), (11.0, 80.0, 0.0), rounding=4.0))
+        return result
     parts.append(AirPart("pharynx", int(AirwayLabel.NASOPHARYNX), ((-15, 15), (60, 82), (-62, 29)), pharynx))
 
     for sign, _ in _SIDES:
@@ -179,7 +184,8 @@ def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float
             body = ellipsoid(np.float32(sign) * x, y, z, centre, radii)
             (oy, oz), radius, lat = _OSTIUM
             canal = elliptic_cylinder(y, z, np.float32(sign) * x, (oy, oz), (radius, radius), lat)
-            return np.minimum(body, canal)
+            result: np.ndarray = np.minimum(body, canal)
+            return result
         bounds = _side_bounds(sign, (7.5, 31.0), (19, 47), (2, 28))
         parts.append(AirPart("sinus", int(AirwayLabel.SINUS), bounds, sinus))
 
@@ -190,7 +196,8 @@ def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float
             centre, radii = _VESTIBULE
             vestibule = ellipsoid(x, y, z, (sign * centre[0], centre[1], centre[2]), radii)
             valve = elliptic_cylinder(x, z, y, (sign * _VALVE_CENTRE[0], _VALVE_CENTRE[1]), valve_radii, _VALVE_Y)
-            return np.minimum(np.minimum(tube, vestibule), valve)
+            result: np.ndarray = np.minimum(np.minimum(tube, vestibule), valve)
+            return result
         bounds = _side_bounds(sign, (1.0, 12.0), (-16, 10), (-8, 16))
         parts.append(AirPart("nostril, vestibule and valve", int(label), bounds, nostril))
         cavity_bounds = _side_bounds(sign, (-3.5, 12.0), (5, 65), (-2, 42))

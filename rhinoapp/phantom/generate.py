@@ -111,7 +111,8 @@ def _rotation(angles_deg: tuple[float, float, float]) -> np.ndarray | None:
     rx = np.array([[1, 0, 0], [0, math.cos(ax), -math.sin(ax)], [0, math.sin(ax), math.cos(ax)]])
     ry = np.array([[math.cos(ay), 0, math.sin(ay)], [0, 1, 0], [-math.sin(ay), 0, math.cos(ay)]])
     rz = np.array([[math.cos(az), -math.sin(az), 0], [math.sin(az), math.cos(az), 0], [0, 0, 1]])
-    return rz @ ry @ rx
+    result: np.ndarray = rz @ ry @ rx
+    return result
 
 
 def _grid(params: PhantomParams) -> Grid:
@@ -133,7 +134,8 @@ def _air_fraction(distance: np.ndarray, spacing_ijk: tuple[float, float, float])
         width += np.abs(gradient) * np.float32(s)
     np.maximum(width, np.float32(1e-3), out=width)
     fraction = np.float32(0.5) - distance / width
-    return np.clip(fraction, 0, 1, out=fraction)
+    result: np.ndarray = np.clip(fraction, 0, 1, out=fraction)
+    return result
 
 
 def _anatomical(grid: Grid, index_kji: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -143,7 +145,8 @@ def _anatomical(grid: Grid, index_kji: tuple[np.ndarray, ...]) -> np.ndarray:
     if grid.rotation is None:
         return lps
     pivot = np.asarray(grid.pivot_mm)
-    return (lps - pivot) @ grid.rotation + pivot
+    result: np.ndarray = (lps - pivot) @ grid.rotation + pivot
+    return result
 
 
 def _paint_air(grid: Grid, params: PhantomParams, body: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

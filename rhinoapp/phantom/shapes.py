@@ -73,7 +73,8 @@ def elliptic_cylinder(a: np.ndarray, b: np.ndarray, t: np.ndarray, centre_ab: Se
     section = ellipsoid(a, b, np.float32(0), (*centre_ab, 0.0), (*radii_ab, 1.0))
     lo, hi = t_range
     along = np.maximum(np.float32(lo) - t, t - np.float32(hi))
-    return np.maximum(section, along).astype(np.float32, copy=False)
+    result: np.ndarray = np.maximum(section, along).astype(np.float32, copy=False)
+    return result
 
 
 def box(x: np.ndarray, y: np.ndarray, z: np.ndarray, lower: Sequence[float], upper: Sequence[float],
@@ -112,7 +113,8 @@ def slanted_limit(value: np.ndarray, along: np.ndarray, knots: Sequence[float], 
     slopes = np.diff(limits_a) / np.diff(knots_a)
     index = np.clip(np.searchsorted(knots_a, along) - 1, 0, len(slopes) - 1)
     slope = slopes[index].astype(np.float32)
-    return ((value - limit) / np.sqrt(1 + slope * slope)).astype(np.float32, copy=False)
+    result: np.ndarray = ((value - limit) / np.sqrt(1 + slope * slope)).astype(np.float32, copy=False)
+    return result
 
 
 def gaussian_bump(y: np.ndarray, z: np.ndarray, centre: Sequence[float], sigma: Sequence[float]) -> np.ndarray:
@@ -191,7 +193,8 @@ class Grid:
         if self.rotation is None:
             return q
         pivot = np.asarray(self.pivot_mm)
-        return self.rotation @ (q - pivot) + pivot
+        result: np.ndarray = self.rotation @ (q - pivot) + pivot
+        return result
 
     def direction_to_lps(self, vector: Sequence[float]) -> np.ndarray:
         """An anatomical direction expressed in LPS."""

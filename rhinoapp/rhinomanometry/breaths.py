@@ -163,7 +163,8 @@ def derivative(t_s: np.ndarray, values: np.ndarray, *, smooth_s: float) -> np.nd
     if len(values) < 2:
         return np.zeros(len(values))
     window = _window(t_s, smooth_s)
-    return np.gradient(moving_average(values, window), t_s)
+    result: np.ndarray = np.gradient(moving_average(values, window), t_s)
+    return result
 
 
 def _window(t_s: np.ndarray, smooth_s: float) -> int:

@@ -175,4 +175,5 @@ class AnalysisResult:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready nested dict (enums as values, NaN as None, dates as ISO text)."""
-        return to_jsonable(self)
+        result: dict[str, Any] = to_jsonable(self)
+        return result

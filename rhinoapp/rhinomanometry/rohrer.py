@@ -48,7 +48,8 @@ def check_coefficients(k1: float, k2: float, inertance: float = 0.0) -> None:
 def rohrer_pressure(flow_ml_s: ArrayLike, *, k1: float, k2: float) -> np.ndarray:
     """Pressure difference [Pa] of Rohrer's law at the given flow [ml/s] (steady flow)."""
     v = np.asarray(flow_ml_s, dtype=float)
-    return k1 * v + k2 * v * np.abs(v)
+    result: np.ndarray = k1 * v + k2 * v * np.abs(v)
+    return result
 
 
 def rohrer_flow(dp_pa: ArrayLike, *, k1: float, k2: float) -> np.ndarray:
@@ -67,7 +68,8 @@ def rohrer_flow(dp_pa: ArrayLike, *, k1: float, k2: float) -> np.ndarray:
     denominator = k1 + np.sqrt(k1 * k1 + 4.0 * k2 * np.abs(p))
     safe = np.where(denominator > 0, denominator, 1.0)  # zero only at dP = 0 when K1 = 0
     magnitude = np.where(denominator > 0, 2.0 * np.abs(p) / safe, 0.0)
-    return np.sign(p) * magnitude
+    result: np.ndarray = np.sign(p) * magnitude
+    return result
 
 
 @dataclasses.dataclass(frozen=True)

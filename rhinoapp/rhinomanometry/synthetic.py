@@ -111,13 +111,15 @@ class SyntheticTruth:
     def flow(self, side: Side, t_s: np.ndarray) -> np.ndarray:
         """Noise-free flow [ml/s], inspiration positive."""
         s = np.sin(self._angle(t_s))
-        return self.side(side).peak_flow_ml_s * s * np.where(s >= 0, 1.0, self.expiration_scale)
+        result: np.ndarray = self.side(side).peak_flow_ml_s * s * np.where(s >= 0, 1.0, self.expiration_scale)
+        return result
 
     def dflow_dt(self, side: Side, t_s: np.ndarray) -> np.ndarray:
         """Analytic time derivative of :meth:`flow` [ml/s^2]."""
         angle = self._angle(t_s)
         amplitude = self.side(side).peak_flow_ml_s * np.where(np.sin(angle) >= 0, 1.0, self.expiration_scale)
-        return amplitude * (2.0 * math.pi / self.period_s) * np.cos(angle)
+        result: np.ndarray = amplitude * (2.0 * math.pi / self.period_s) * np.cos(angle)
+        return result
 
     def pressure(self, side: Side, t_s: np.ndarray) -> np.ndarray:
         """Noise-free pressure difference [Pa]: Rohrer's law plus the inertial term."""

@@ -192,7 +192,7 @@ def _find_choana(raw: np.ndarray, seeds: list[np.ndarray], frame: AxisFrame) -> 
     if not joined(size):
         raise SegmentationError("the left and right airways do not join in a nasopharynx: a side is blocked at this "
                                 "threshold or the image ends too early; raise the threshold or check the scan")
-    high = size
+    high: int = size
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (low, middle) if joined(middle) else (middle, high)
@@ -267,7 +267,8 @@ def _component_with(mask: np.ndarray, seeds: list[np.ndarray], what: str) -> np.
     if len(values) > 1:
         raise SegmentationError(f"{what} separates the left and right nostrils from each other; "
                                 "move the outlet plane lower (towards the oropharynx)")
-    return labels == values.pop()
+    result: np.ndarray = labels == values.pop()
+    return result
 
 
 def _outlet_opening(airway: np.ndarray, centres_of: Callable[..., Any], plane: Plane, volume: CTVolume) -> Opening:

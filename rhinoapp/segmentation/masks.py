@@ -99,7 +99,8 @@ def coordinate_grid(geometry: ImageGeometry, vector: Sequence[float], shape: Seq
         view = [1, 1, 1]
         view[axis] = shape[axis]
         parts.append(steps.reshape(view))
-    return (parts[0] + parts[1] + parts[2] + base).astype(np.float32)
+    result: np.ndarray = (parts[0] + parts[1] + parts[2] + base).astype(np.float32)
+    return result
 
 
 def outside_air(air: np.ndarray, axial_axis: int) -> np.ndarray:
@@ -131,7 +132,8 @@ def outside_air(air: np.ndarray, axial_axis: int) -> np.ndarray:
         for end in (0, -1):
             border[np.unique(np.take(labels, end, axis=axis))] = True
     border[0] = False
-    return border[labels]
+    result: np.ndarray = border[labels]
+    return result
 
 
 def enclosed_air_on_face(air: np.ndarray, axis: int, end: int, min_pixels: int) -> list[tuple[np.ndarray, ...]]:
@@ -173,7 +175,7 @@ def partial_volume_band(hu: np.ndarray, airway: np.ndarray, *, threshold_hu: flo
     >>> partial_volume_band(hu, airway, threshold_hu=-550, tissue_hu=100).astype(int).tolist()
     [[[0, 0, 0, 0, 0]]]
     """
-    touching = ndimage.binary_dilation(airway) & ~airway
+    touching: np.ndarray = ndimage.binary_dilation(airway) & ~airway
     # The local minimum is below the threshold (the voxel touches the airway), which bounds the half-maximum.
     candidates = touching & (hu >= threshold_hu) & (hu < (threshold_hu + tissue_hu) / 2)
     if not candidates.any():

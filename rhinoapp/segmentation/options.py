@@ -76,7 +76,8 @@ class Plane:
     def signed_distance(self, points_mm: Any) -> np.ndarray:
         """Distance of LPS points from the plane, positive on the side the normal points to."""
         offset = np.asarray(points_mm, dtype=float) - np.asarray(self.point_mm)
-        return offset @ np.asarray(self.normal)
+        result: np.ndarray = offset @ np.asarray(self.normal)
+        return result
 
     def as_dict(self) -> dict[str, list[float]]:
         """JSON-ready plane."""

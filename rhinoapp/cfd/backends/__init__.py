@@ -77,4 +77,5 @@ def create_backend(name: BackendName | str, lattice: SparseLattice, params: Kern
                                   "the cupy backend needs CuPy, which is not installed: ") + _INSTALL_HINT[name])
     cls = {BackendName.NUMPY: "NumpyBackend", BackendName.NUMBA: "NumbaBackend", BackendName.CUPY: "CupyBackend"}
     _log.info("backend: %s", name.value)
-    return getattr(backend_module, cls[name])(lattice, params, boundary, threads=threads)
+    result: Backend = getattr(backend_module, cls[name])(lattice, params, boundary, threads=threads)
+    return result

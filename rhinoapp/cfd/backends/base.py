@@ -89,7 +89,7 @@ class KernelParameters:
 
     def digest(self) -> str:
         """Text that identifies these parameters (for checkpoints)."""
-        cells = "" if self.tau_cells is None else hashlib.sha256(np.asarray(self.tau_cells, np.float32)).hexdigest()
+        cells = "" if self.tau_cells is None else hashlib.sha256(np.asarray(self.tau_cells, np.float32).tobytes()).hexdigest()
         return repr((self.tau, self.magic, self.smagorinsky, self.force, cells))
 
     @property

@@ -226,7 +226,8 @@ class CupyBackend(Backend):
         self._g[self._current][...] = self._cp.asarray(np.asarray(g, dtype=np.float32))
 
     def get_state(self) -> np.ndarray:
-        return self._cp.asnumpy(self._g[self._current])
+        result: np.ndarray = self._cp.asnumpy(self._g[self._current])
+        return result
 
     def advance(self, scales: np.ndarray) -> None:
         lattice = self.lattice

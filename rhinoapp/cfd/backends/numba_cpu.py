@@ -39,7 +39,7 @@ class NumbaBackend(Backend):
     def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
                  *, threads: int | None = None, windows: bool | None = None) -> None:
         super().__init__(lattice, params, boundary, threads=threads)
-        available = numba.config.NUMBA_NUM_THREADS
+        available: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set by numba's reload_config
         # a parallel step costs a fork and join; small lattices run faster on fewer threads
         self._threads = min(int(threads), available) if threads else max(1, min(available, lattice.n_cells // 8192))
         # the kernels write whole blocks with streaming stores, which need 64-byte aligned arrays
@@ -58,8 +58,9 @@ class NumbaBackend(Backend):
                         (True, True): kernels.run_steps_smag_force}[(params.has_force, params.local_tau)]
         self._tau_cell = params.cell_tau(lattice.n_blocks * BLOCK)
         f32 = np.float32
+        fx, fy, fz = params.force
         self._scalars = (f32(params.tau), f32(params.omega), f32(params.omega_minus), f32(params.magic),
-                         f32(params.smagorinsky), *(f32(v) for v in params.force))
+                         f32(params.smagorinsky), f32(fx), f32(fy), f32(fz))
         self._links = (lattice.boundary_cells.astype(np.int32), lattice.link_start.astype(np.int32),
                        lattice.link_q.astype(np.int8), lattice.link_opening.astype(np.int8),
                        self.link_area.astype(np.float64), boundary.kinds.astype(np.int8),
@@ -99,7 +100,7 @@ class NumbaBackend(Backend):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def lattice_max_speed(g, n_cells):
+def lattice_max_speed(g: np.ndarray, n_cells: int) -> float:
     """Largest lattice speed (FP64) over the first ``n_cells`` cells; NaN if any value is not finite."""
     n_blocks = (n_cells + BLOCK - 1) // BLOCK
     best = np.zeros(n_blocks)

@@ -325,12 +325,12 @@ def boundary_step(g, cells, link_start, link_q, link_opening, link_area, kinds, 
         jx = 0.0
         jy = 0.0
         jz = 0.0
-        for q in range(_Q):
-            v = np.float64(g[base + q * _B])
+        for d in range(_Q):
+            v = np.float64(g[base + d * _B])
             drho += v
-            jx += v * _CX[q]
-            jy += v * _CY[q]
-            jz += v * _CZ[q]
+            jx += v * _CX[d]
+            jy += v * _CY[d]
+            jz += v * _CZ[d]
         inv = 1.0 / (1.0 + drho)
         ux, uy, uz = jx * inv, jy * inv, jz * inv
         usq = ux * ux + uy * uy + uz * uz

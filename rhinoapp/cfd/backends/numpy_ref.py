@@ -117,7 +117,8 @@ class NumpyBackend(Backend):
             out += (np.float32(1.0) - np.float32(0.5) * omega) * source_sym
             out += (np.float32(1.0) - np.float32(0.5) * omega_minus) * source_anti
         nb = self.lattice.n_blocks
-        return out.astype(np.float32).reshape(Q, nb, BLOCK).transpose(1, 0, 2).ravel()
+        result: np.ndarray = out.astype(np.float32).reshape(Q, nb, BLOCK).transpose(1, 0, 2).ravel()
+        return result
 
     def _open_boundaries(self, scale: float) -> None:
         lattice = self.lattice

@@ -83,7 +83,7 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
     return summary
 
 
-#: The task function of each kind of job; the segmentation and simulation steps add theirs here.
+#: The task function of each kind of job.
 TASKS: dict[JobKind, TaskFunction] = {JobKind.VOLUME_HISTOGRAM: volume_histogram,
                                       JobKind.SEGMENTATION: airway_segmentation,
                                       JobKind.SIMULATION: airflow_simulation}

@@ -13,6 +13,8 @@ import socket
 import struct
 from typing import Any
 
+from rhinoapp.core.errors import RhinoappError
+
 __all__ = ["MAX_BODY", "MAX_HEADER", "ProtocolError", "pack", "read_async", "read_blocking", "unpack_sizes"]
 
 _SIZES = struct.Struct("!II")
@@ -20,8 +22,8 @@ MAX_HEADER = 1 << 20
 MAX_BODY = 256 << 20
 
 
-class ProtocolError(ConnectionError):
-    """The other side sent something that is not a message (or closed mid-message)."""
+class ProtocolError(RhinoappError, ConnectionError):
+    """The other side sent something that is not a message (or closed mid-message): restart the 3D view."""
 
 
 def pack(header: dict[str, Any], body: bytes = b"") -> bytes:

@@ -13,10 +13,8 @@ No Panel here: the page (:mod:`rhinoapp.views.geometry`) only binds widgets to t
 from __future__ import annotations
 
 import asyncio
-
 import logging
 from pathlib import PurePosixPath
-
 from typing import Any
 
 import numpy as np

@@ -10,7 +10,14 @@ from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.events import JobEvent
 from rhinoapp.state.job_page import MessageKind, PageState
-from rhinoapp.state.job_summary import KIND_LABELS, JobSummary, cancel_job, current_summary, describe_estimate, summarise
+from rhinoapp.state.job_summary import (
+    KIND_LABELS,
+    JobSummary,
+    cancel_job,
+    current_summary,
+    describe_estimate,
+    summarise,
+)
 from rhinoapp.state.session import Page
 from rhinoapp.store.jobs import JobRecord
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import param
 
-from rhinoapp.cfd.estimate import ResourceEstimate
+from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows, results_summary
 from rhinoapp.cfd.config import Direction
+from rhinoapp.cfd.estimate import ResourceEstimate
 from rhinoapp.cfd.request import PAGE_RESOLUTION_MM, SIMULATION_RANGES, SimulationRequest
 from rhinoapp.config.jobs import Profile
-from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows, results_summary
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.layout import ProjectLayout, SimulationFolder
 from rhinoapp.core.progress import ProgressReport
@@ -34,41 +34,24 @@ from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.jobs.events import JobEvent
 from rhinoapp.jobs.placement import describe_placement, estimate_on
 from rhinoapp.render.spec import Colouring, SceneSpec
-from rhinoapp.state.session import Page
-from rhinoapp.store.jobs import JobRecord
-from rhinoapp.usecases.simulation import load_domain
 from rhinoapp.state.job_page import JobPageState, MessageKind
 from rhinoapp.state.job_summary import describe_estimate
-from rhinoapp.store.simulation_runs import (ConvergencePoint, SimulationRun, read_convergence, read_runs)
+from rhinoapp.state.session import Page
+from rhinoapp.store.jobs import JobRecord
+from rhinoapp.store.simulation_runs import (
+    ConvergencePoint,
+    SimulationRun,
+    convergence_point,
+    read_convergence,
+    read_runs,
+)
+from rhinoapp.usecases.simulation import load_domain
 
 __all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "ResultRow", "SimulationRun", "SimulationsState",
            "convergence_point", "describe_estimate", "read_convergence", "result_rows"]
 
 _log = logging.getLogger(__name__)
 _DEFAULT = SimulationRequest()  # the defaults of the inputs
-
-
-def convergence_point(report: ProgressReport | None, *, expiration: bool = False) -> ConvergencePoint | None:
-    """The convergence sample of a simulation job's progress report, or ``None`` if it has none.
-
-    Only the report's numbers are read, never its words. The solver reports the nostril flow,
-    which is negative while breathing out: ``expiration`` turns it positive along the breath, as
-    ``convergence.csv`` has it.
-
-    Examples
-    --------
-    >>> convergence_point(ProgressReport(0.22, step=4730, total=21570, pressure_drop_pa=19.76, flow_ml_s=249.8))
-    ConvergencePoint(step=4730, pressure_drop_pa=19.76, flow_ml_s=249.8)
-    >>> convergence_point(ProgressReport(1.0, step=300, steady=True, pressure_drop_pa=4.1, flow_ml_s=-99.5),
-    ...                   expiration=True).flow_ml_s
-    99.5
-    >>> convergence_point(ProgressReport(0.0, stage="reading the geometry")) is None
-    True
-    """
-    if report is None or report.step is None or report.pressure_drop_pa is None or report.flow_ml_s is None:
-        return None
-    sign = -1.0 if expiration else 1.0
-    return ConvergencePoint(report.step, report.pressure_drop_pa, sign * report.flow_ml_s)
 
 
 @dataclasses.dataclass(frozen=True)

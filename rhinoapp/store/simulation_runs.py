@@ -20,11 +20,12 @@ from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.core.errors import NotFoundError
 from rhinoapp.core.jsonable import finite_or_none as _number
 from rhinoapp.core.layout import ProjectLayout, SimulationFolder
+from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import Step
 from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ArtifactInfo, ProjectRepository
 
-__all__ = ["ConvergencePoint", "SimulationRun", "read_convergence", "read_runs"]
+__all__ = ["ConvergencePoint", "SimulationRun", "convergence_point", "read_convergence", "read_runs"]
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +38,28 @@ class ConvergencePoint:
     pressure_drop_pa: float
     flow_ml_s: float
 
+
+def convergence_point(report: ProgressReport | None, *, expiration: bool = False) -> ConvergencePoint | None:
+    """The convergence sample of a simulation job's progress report, or ``None`` if it has none.
+
+    Only the report's numbers are read, never its words. The solver reports the nostril flow,
+    which is negative while breathing out: ``expiration`` turns it positive along the breath, as
+    ``convergence.csv`` has it.
+
+    Examples
+    --------
+    >>> convergence_point(ProgressReport(0.22, step=4730, total=21570, pressure_drop_pa=19.76, flow_ml_s=249.8))
+    ConvergencePoint(step=4730, pressure_drop_pa=19.76, flow_ml_s=249.8)
+    >>> convergence_point(ProgressReport(1.0, step=300, steady=True, pressure_drop_pa=4.1, flow_ml_s=-99.5),
+    ...                   expiration=True).flow_ml_s
+    99.5
+    >>> convergence_point(ProgressReport(0.0, stage="reading the geometry")) is None
+    True
+    """
+    if report is None or report.step is None or report.pressure_drop_pa is None or report.flow_ml_s is None:
+        return None
+    sign = -1.0 if expiration else 1.0
+    return ConvergencePoint(report.step, report.pressure_drop_pa, sign * report.flow_ml_s)
 
 
 def read_convergence(path: Path) -> tuple[ConvergencePoint, ...]:
@@ -53,7 +76,6 @@ def read_convergence(path: Path) -> tuple[ConvergencePoint, ...]:
     with Path(path).open(newline="", encoding="utf-8") as stream:
         return tuple(ConvergencePoint(int(float(row["step"])), float(row["pressure_drop_pa"]), float(row["flow_ml_s"]))
                      for row in csv.DictReader(stream))
-
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -8,6 +8,7 @@ from rhinoapp.config import Settings
 from rhinoapp.dicom.testing import encode, make_ct_series
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
+from tests.views.navigation import click_until, go_to
 
 
 def test_upload_series_shows_slices_and_marks_dicom_done(page, server, tmp_path: Path, output_dir: Path) -> None:
@@ -23,10 +24,10 @@ def test_upload_series_shows_slices_and_marks_dicom_done(page, server, tmp_path:
         path.write_bytes(encode(dataset))
         files.append(str(path))
     page.goto(url)
-    page.locator(".tabulator-row", has_text="CT upload").get_by_text("Open").click()
-    page.locator(".rh-project", has_text="Project: CT upload").wait_for()
-    page.get_by_role("button", name="CT", exact=True).click()
-    page.get_by_text("No CT stored in this project yet.").wait_for()
+    opened = page.locator(".rh-project", has_text="Project: CT upload")
+    row = page.locator(".tabulator-row", has_text="CT upload")
+    click_until(row.get_by_text("Open"), opened, what="project CT upload to open")
+    go_to(page, "CT", page.get_by_text("No CT stored in this project yet."))
     page.screenshot(path=str(output_dir / "ct-import-empty.png"), full_page=True)
     page.locator("input[type=file]").first.set_input_files(files)
     page.locator(".rh-ct-summary", has_text="6 voxels").or_(page.locator(".rh-ct-summary", has_text="x 6")).wait_for(
@@ -35,6 +36,6 @@ def test_upload_series_shows_slices_and_marks_dicom_done(page, server, tmp_path:
         page.locator(f".rh-ct-{plane} canvas").first.wait_for()
     page.locator(".rh-ct-summary", has_text="De-identification:").wait_for()
     page.screenshot(path=str(output_dir / "ct-import.png"), full_page=True)
-    page.get_by_role("button", name="Projects", exact=True).click()
     row = page.locator(".tabulator-row", has_text="CT upload")
+    go_to(page, "Projects", row)
     row.locator('[data-step="dicom"][data-status="done"]').wait_for()

@@ -16,6 +16,7 @@ from rhinoapp.store.jobs import JobStore
 from tests.render.conftest import png_pixels
 from tests.state.test_geometry import ct_project, phantom_ct
 from tests.waiting import HANG_S, wait_until
+from tests.views.navigation import click_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # two segmentations at 0.4 mm, then 3D
 DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "geometry.png"
@@ -32,8 +33,9 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
         store.close()
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(url)
-    page.locator(".tabulator-row", has_text="Geometry demo").get_by_text("Open").click()
-    page.locator(".rh-project", has_text="Project: Geometry demo").wait_for()
+    opened = page.locator(".rh-project", has_text="Project: Geometry demo")
+    row = page.locator(".tabulator-row", has_text="Geometry demo")
+    click_until(row.get_by_text("Open"), opened, what="project Geometry demo to open")
     page.get_by_role("heading", name="Geometry", exact=True).wait_for()  # opening a project shows its geometry
     page.locator(".rh-geometry-message", has_text="No airway segmented yet").wait_for()
     for plane in ("axial", "coronal", "sagittal"):

@@ -9,6 +9,7 @@ from rhinoapp.config import Settings
 from rhinoapp.store.database import open_store
 from tests.jobs.conftest import project_with_volume
 from tests.waiting import HANG_S
+from tests.views.navigation import click_until, go_to
 
 
 def test_submit_job_and_watch_progress_until_done(page, server, output_dir: Path) -> None:
@@ -19,10 +20,10 @@ def test_submit_job_and_watch_progress_until_done(page, server, output_dir: Path
     finally:
         store.close()
     page.goto(url)
-    page.locator(".tabulator-row", has_text="Jobs demo").get_by_text("Open").click()
-    page.locator(".rh-project", has_text="Project: Jobs demo").wait_for()
-    page.get_by_role("button", name="Jobs").click()
-    page.get_by_role("heading", name="Jobs").wait_for()
+    opened = page.locator(".rh-project", has_text="Project: Jobs demo")
+    row = page.locator(".tabulator-row", has_text="Jobs demo")
+    click_until(row.get_by_text("Open"), opened, what="project Jobs demo to open")
+    go_to(page, "Jobs", page.get_by_role("heading", name="Jobs"))
     page.get_by_role("button", name="Check the CT volume").click()
     page.get_by_text("CT volume check submitted for Jobs demo.").wait_for()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.views.navigation import click_until
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ def test_create_project_and_refuse_duplicate(page, output_dir: Path) -> None:
 def test_open_makes_the_project_current(page) -> None:
     create(page, "Case 7")
     row = page.locator(".tabulator-row", has_text="Case 7")
-    row.get_by_text("Open").click()
-    page.locator(".rh-project", has_text="Project: Case 7").wait_for()
+    opened = page.locator(".rh-project", has_text="Project: Case 7")
+    click_until(row.get_by_text("Open"), opened, what="project Case 7 to open")
     page.get_by_role("heading", name="Geometry").wait_for()
     page.locator(".rh-geometry-message", has_text="This project has no CT yet").wait_for()  # the open project's page

@@ -9,6 +9,7 @@ import pytest
 
 from rhinoapp.rhinomanometry.io import write_csv_file
 from rhinoapp.rhinomanometry.synthetic import generate
+from tests.views.navigation import click_until, go_to
 
 pytestmark = pytest.mark.browser
 
@@ -17,10 +18,9 @@ def open_new_project(page, name: str) -> None:
     page.get_by_placeholder("Project name, e.g. Case 12 pre-op").fill(name)
     page.get_by_role("button", name="Create project").click()
     row = page.locator(".tabulator-row", has_text=name)
-    row.get_by_text("Open").click()
-    page.locator(".rh-project", has_text=f"Project: {name}").wait_for()
-    page.get_by_role("button", name="Analysis", exact=True).click()
-    page.get_by_role("heading", name="Rhinomanometry (4PR)").wait_for()
+    click_until(row.get_by_text("Open"), page.locator(".rh-project", has_text=f"Project: {name}"),
+                what=f"project {name} to open")
+    go_to(page, "Analysis", page.get_by_role("heading", name="Rhinomanometry (4PR)"))
 
 
 def upload(page, path: Path) -> None:
@@ -51,8 +51,8 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     upload(page, recording)  # the same file again: the input was cleared, so it is a second measurement
     page.locator("select option", has_text="Measurement 2").wait_for(state="attached")
 
-    page.get_by_role("button", name="Projects", exact=True).click()
     icon = page.locator(".tabulator-row", has_text="Case 4PR").locator('[data-step="4pr"]')
+    go_to(page, "Projects", icon)
     icon.wait_for()
     assert icon.get_attribute("data-status") == "done"
 
@@ -68,13 +68,12 @@ def test_bad_file_shows_a_plain_message_and_stores_nothing(page, tmp_path: Path,
     assert message.is_visible()
     assert page.locator(".rh-4pr-loops").count() == 0
     page.screenshot(path=str(output_dir / "rhinomanometry-bad-file.png"), full_page=True)
-    page.get_by_role("button", name="Projects", exact=True).click()
     icon = page.locator(".tabulator-row", has_text="Case bad 4PR").locator('[data-step="4pr"]')
+    go_to(page, "Projects", icon)
     assert icon.get_attribute("data-status") == "possible"
 
 
 def test_without_a_project_the_page_points_to_projects(page) -> None:
-    page.get_by_role("button", name="Analysis", exact=True).click()
-    page.get_by_text("No project is open: open one on the Projects page").wait_for()
+    go_to(page, "Analysis", page.get_by_text("No project is open: open one on the Projects page"))
     page.get_by_role("button", name="Go to Projects").click()
     page.get_by_role("heading", name="Projects").wait_for()

@@ -24,6 +24,7 @@ from rhinoapp.store.repository import ProjectRepository
 from tests.jobs.conftest import project_with_phantom
 from tests.render.conftest import png_pixels
 from tests.waiting import HANG_S, wait_until
+from tests.views.navigation import click_until, go_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # segmentation, simulation, 3D
 NAME = "Airflow demo"
@@ -59,10 +60,10 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     url, data = server
     segmented_project(data)
     page.goto(url)
-    page.locator(".tabulator-row", has_text=NAME).get_by_text("Open").click()
-    page.locator(".rh-project", has_text=f"Project: {NAME}").wait_for()
-    page.get_by_role("button", name="Simulations", exact=True).click()
-    page.get_by_role("heading", name="Simulations").wait_for()
+    opened = page.locator(".rh-project", has_text=f"Project: {NAME}")
+    row = page.locator(".tabulator-row", has_text=NAME)
+    click_until(row.get_by_text("Open"), opened, what=f"project {NAME} to open")
+    go_to(page, "Simulations", page.get_by_role("heading", name="Simulations"))
     page.locator(".rh-sim-estimate", has_text="At 1 mm and 250 ml/s: about").wait_for()
     page.get_by_text("No simulation yet: choose the flow and resolution and press Run.").wait_for()
 

@@ -17,6 +17,8 @@ from rhinoapp.store.migrations import migrate
 __all__ = ["Store", "ensure_writable_dir", "open_store"]
 
 _log = logging.getLogger(__name__)
+#: Execution option of :attr:`Store.write_engine`: its SQLite transactions begin IMMEDIATE.
+WRITE_OPTION = "rhinoapp_write"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +28,16 @@ class Store:
     engine: sa.Engine
     projects_dir: Path
     schema_version: int
+
+    @property
+    def write_engine(self) -> sa.Engine:
+        """The engine for transactions that write: on SQLite they take the write lock when they begin.
+
+        A deferred SQLite transaction that reads and then writes fails at once ("database is locked",
+        whatever the busy timeout) when another connection committed in between; one that begins
+        IMMEDIATE waits its turn instead.
+        """
+        return self.engine.execution_options(**{WRITE_OPTION: True})
 
     def close(self) -> None:
         """Release the database connections."""
@@ -61,6 +73,11 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(connection: sa.Connection) -> None:
+    writes = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _check_sqlite_file(engine: sa.Engine, location: str) -> None:
@@ -109,7 +126,7 @@ def open_store(settings: Settings) -> Store:
         raise StoreError(f"The database URL {location!r} is not usable ({error}). Check RHINOAPP_DATABASE_URL.") from None
     if is_sqlite:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        sa.event.listen(engine, "begin", _begin_sqlite)
         _check_sqlite_file(engine, location)
     try:
         version = migrate(engine)

@@ -101,10 +101,13 @@ class JobStore:
     def _session(self) -> Session:
         return Session(self._store.engine, expire_on_commit=False)
 
+    def _write_session(self) -> Session:
+        return Session(self._store.write_engine, expire_on_commit=False)
+
     def create(self, *, owner: str, project_id: str, kind: JobKind, profile: str,
                parameters: Mapping[str, Any] | None = None) -> JobRecord:
         """A new queued record for a job of ``kind`` on ``owner``'s project."""
-        with self._session() as session, session.begin():
+        with self._write_session() as session, session.begin():
             project = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner))
             if project is None:
                 raise NotFoundError(f"No project with id {project_id!r} for user {owner!r}: refresh the project list.")
@@ -121,7 +124,7 @@ class JobStore:
         A finished record (done, error, cancelled) never becomes active again: a late "running"
         from a worker that raced a cancel is ignored.
         """
-        with self._session() as session, session.begin():
+        with self._write_session() as session, session.begin():
             row = self._row(session, job_id)
             if state.is_active and not JobState(row.state).is_active:
                 _log.debug("job %s stays %s (a late %s was ignored)", job_id, row.state, state.value)
@@ -152,7 +155,7 @@ class JobStore:
             fields.update(progress=progress_report.fraction, eta_s=progress_report.eta_s,
                           progress_message=progress_report.message,
                           progress_data=json.dumps(progress_report.to_dict(), sort_keys=True))
-        with self._session() as session, session.begin():
+        with self._write_session() as session, session.begin():
             row = self._row(session, job_id)
             for key, value in fields.items():
                 setattr(row, key, value)

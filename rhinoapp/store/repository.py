@@ -106,6 +106,9 @@ class ProjectRepository:
     def _session(self) -> Session:
         return Session(self._store.engine, expire_on_commit=False)
 
+    def _write_session(self) -> Session:
+        return Session(self._store.write_engine, expire_on_commit=False)
+
     def _owned(self, session: Session, project_id: str) -> ProjectRow:
         row = session.scalar(
             sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == self.owner)
@@ -149,7 +152,7 @@ class ProjectRepository:
             description=description, created_at=now, updated_at=now,
         )
         try:
-            with self._session() as session, session.begin():
+            with self._write_session() as session, session.begin():
                 self._check_free(session, name)
                 session.add(row)
         except sa.exc.IntegrityError:  # a concurrent create won the race
@@ -159,7 +162,7 @@ class ProjectRepository:
 
     def update(self, project_id: str, *, name: str | None = None, description: str | None = None) -> Project:
         """Rename a project and/or change its description."""
-        with self._session() as session, session.begin():
+        with self._write_session() as session, session.begin():
             row = self._owned(session, project_id)
             if name is not None:
                 name = validate_name(name)
@@ -178,7 +181,7 @@ class ProjectRepository:
         """
         folder = self.project_dir(project_id)
         trash = folder.with_name(f".deleted-{project_id}")
-        with self._session() as session, session.begin():
+        with self._write_session() as session, session.begin():
             session.delete(self._owned(session, project_id))
             session.flush()
             moved = folder.exists()
@@ -253,7 +256,7 @@ class ProjectRepository:
             inputs = {}
         elif inputs is None:
             inputs = self.current_input_digests(project_id, step)
-        with self._session() as session:
+        with self._write_session() as session:
             self._owned(session, project_id)
             rows = []
             for relative in relatives:

@@ -104,3 +104,29 @@ def test_read_only_filesystem_is_refused() -> None:
 def test_unusable_database_url(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="RHINOAPP_DATABASE_URL"):
         open_store(Settings(data_dir=tmp_path, database_url="nosuchdb://x/y"))
+
+
+def test_a_write_transaction_holds_the_lock_from_its_start_and_never_meets_a_stale_snapshot(store, repo) -> None:
+    """A transaction that reads, then writes after another connection committed, must not fail.
+
+    Deferred (plain BEGIN) it fails at once with "database is locked" whatever the busy timeout; the
+    store's write transactions begin IMMEDIATE, so the other writer waits for them instead.
+    """
+    project = repo.create("Lock order")
+    path = store.engine.url.database
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with store.engine.connect() as reader, reader.begin():  # a deferred transaction: no lock at BEGIN
+            reader.execute(sa.text("SELECT count(*) FROM projects")).scalar()
+            other.execute("UPDATE projects SET description = 'changed' WHERE id = ?", (project.id,))  # commits
+            with pytest.raises(sa.exc.OperationalError, match="locked"):  # the stale snapshot cannot write
+                reader.execute(sa.text("UPDATE projects SET description = 'stale' WHERE id = :id"), {"id": project.id})
+        with store.write_engine.connect() as writer, writer.begin():  # IMMEDIATE: the write lock from the start
+            writer.execute(sa.text("SELECT count(*) FROM projects")).scalar()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):  # the other writer must wait its turn
+                other.execute("UPDATE projects SET description = 'other' WHERE id = ?", (project.id,))
+            writer.execute(sa.text("UPDATE projects SET description = 'mine' WHERE id = :id"), {"id": project.id})
+    finally:
+        other.close()
+    repo.delete(project.id)  # a write transaction of the repository (read, then write) goes through
+    assert repo.list_projects() == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_app import free_port, wait_for_http
+from tests.waiting import HANG_S
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_for_http(url, timeout=60)
+        wait_for_http(url, timeout=HANG_S)
         yield url, data
     finally:
         os.killpg(process.pid, signal.SIGTERM)

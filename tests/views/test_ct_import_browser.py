@@ -9,6 +9,7 @@ from rhinoapp.dicom.testing import encode, make_ct_series
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from tests.views.navigation import click_until, go_to
+from tests.waiting import HANG_S
 
 
 def test_upload_series_shows_slices_and_marks_dicom_done(page, server, tmp_path: Path, output_dir: Path) -> None:
@@ -31,7 +32,7 @@ def test_upload_series_shows_slices_and_marks_dicom_done(page, server, tmp_path:
     page.screenshot(path=str(output_dir / "ct-import-empty.png"), full_page=True)
     page.locator("input[type=file]").first.set_input_files(files)
     page.locator(".rh-ct-summary", has_text="6 voxels").or_(page.locator(".rh-ct-summary", has_text="x 6")).wait_for(
-        timeout=60_000)
+        timeout=HANG_S * 1000)
     for plane in ("axial", "coronal", "sagittal"):
         page.locator(f".rh-ct-{plane} canvas").first.wait_for()
     page.locator(".rh-ct-summary", has_text="De-identification:").wait_for()

@@ -10,6 +10,7 @@ from typing import Any
 from rhinoapp.cli._common import find_project, out, settings_from
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.workflow import Step
+from rhinoapp.store.cleanup import delete_stopped_project
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 
@@ -29,6 +30,10 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     delete = actions.add_parser("delete", help="delete a project and all its files", parents=[shared])
     delete.add_argument("project", help="project name or id")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument("--force", action="store_true",
+                        help="delete even though jobs of the project are recorded as queued or running (for "
+                             "jobs of an app that is no longer running; in a running app, delete the project "
+                             "on its Projects page, which stops the jobs first)")
     projects.set_defaults(handler=_projects)
 
 
@@ -58,7 +63,7 @@ def _delete(repo: ProjectRepository, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             out("nothing deleted")
             return 1
-    repo.delete(project.id)
+    delete_stopped_project(repo.store, owner=repo.owner, project_id=project.id, force=args.force)
     out(f"deleted {project.name}")
     return 0
 

@@ -231,9 +231,14 @@ class ProjectLayout(Generic[P]):
         """Log files of jobs."""
         return self.auxiliary_dir / "logs"
 
+    @property
+    def staging_root(self) -> P:
+        """The folder holding one staging folder per job that runs (or ran and left it)."""
+        return self.root / _STAGING
+
     def staging(self, job_id: str) -> P:
         """The folder under which the attempts of a job stage their outputs."""
-        return self.root / _STAGING / job_id
+        return self.staging_root / job_id
 
     # -- reading names back ----------------------------------------------------------------------
     @staticmethod

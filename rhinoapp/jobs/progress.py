@@ -4,7 +4,8 @@ A task receives a :class:`TaskContext`. ``ctx.report(report)`` takes a
 :class:`~rhinoapp.core.progress.ProgressReport`, throttles updates, adds an ETA when the report has
 none, and publishes its numbers (``{"event": "progress", "progress": report.to_dict()}``) on the
 worker's event topic :data:`PROGRESS_TOPIC`, which the runner subscribes to in the app; ``ctx.check_cancelled()`` raises :class:`JobCancelled` once the
-runner has set the job's cancel event. Outside a dask worker (tests, the CLI) the same context
+runner has set the job's cancel event, or once the folder given to ``ctx.stop_when_removed(folder)``
+is gone (the job's staging folder, removed when its project is deleted). Outside a dask worker (tests, the CLI) the same context
 calls a plain callback instead.
 """
 
@@ -15,6 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rhinoapp.core.errors import RhinoappError
@@ -75,6 +77,7 @@ class TaskContext:
         self._started = time.monotonic()
         self._last_sent = -1e9
         self._last_check = -1e9
+        self._watched: Path | None = None
 
     def started(self) -> None:
         """Announce the start, with where the task runs (host, process, Slurm job)."""
@@ -98,12 +101,32 @@ class TaskContext:
         """A progress callback for a domain function covering ``offset`` to ``offset + scale`` of the task."""
         return lambda report: self.report(report.within(offset, scale))
 
+    def stop_when_removed(self, folder: Path) -> None:
+        """Treat the disappearance of ``folder`` as a cancellation (checked with the cancel event).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> ctx = TaskContext("j1", publish=lambda m: None, is_cancelled=lambda: False)
+        >>> ctx.stop_when_removed(folder)
+        >>> folder.rmdir()
+        >>> ctx.check_cancelled()
+        Traceback (most recent call last):
+        ...
+        rhinoapp.jobs.progress.JobCancelled: job j1 stopped: its staging folder was removed (the job was cancelled or its project deleted)
+        """
+        self._watched = folder
+
     def check_cancelled(self) -> None:
         """Raise :class:`JobCancelled` if the job was cancelled (checked at most twice a second)."""
         now = time.monotonic()
         if now - self._last_check < 0.5:
             return
         self._last_check = now
+        if self._watched is not None and not self._watched.is_dir():
+            raise JobCancelled(f"job {self.job_id} stopped: its staging folder was removed "
+                               "(the job was cancelled or its project deleted)")
         if self._is_cancelled():
             raise JobCancelled(f"job {self.job_id} was cancelled")
 

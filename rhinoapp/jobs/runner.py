@@ -8,6 +8,11 @@ ever does quick work. Lifecycle of a record::
        \\                        |---task raised---> error (the task's message)
         \\                       |---worker lost---> queued (retry k of N) or error (the reason)
          `-----------cancel----------------------> cancelled
+
+A job's staging folder is removed once its task has ended, whatever the outcome; a cancelled job's
+once its task has left the workers. :meth:`JobRunner.delete_project` cancels a project's jobs and
+waits for their tasks to end before it deletes the project, and :meth:`JobRunner.start` sweeps
+orphans that a previous process left (see :mod:`rhinoapp.store.cleanup`).
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ from typing import Any, BinaryIO
 
 from rhinoapp.config import Settings
 from rhinoapp.config.jobs import Profile, SchedulerProfile
-from rhinoapp.core.errors import ConfigurationError, RhinoappError
+from rhinoapp.core.errors import ConfigurationError, ConflictError, NotFoundError, RhinoappError
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.clusters import SLOT, ClusterAdapter, adapter_for
 from rhinoapp.jobs.events import JobEvent, JobEvents
 from rhinoapp.jobs.progress import PROGRESS_TOPIC, JobCancelled, cancel_event_name
 from rhinoapp.jobs.requests import JobRequest, TaskResult
-from rhinoapp.jobs.tasks import run_task, staging_dir
+from rhinoapp.jobs.stopping import wait_until_stopped
+from rhinoapp.jobs.tasks import run_task
+from rhinoapp.store.cleanup import delete_stopped_project, remove_staging, sweep_orphans
 from rhinoapp.store.database import Store
 from rhinoapp.store.jobs import JobRecord, JobStore
 from rhinoapp.store.repository import ProjectRepository
@@ -42,6 +49,7 @@ _log = logging.getLogger(__name__)
 _LOST = ("The worker running this job was lost ({reason}). Run the job again; if it keeps happening, "
          "give the job more memory or walltime in its profile, or turn on retries (jobs.retries).")
 _RESTARTED = ("Interrupted by a restart of the app: its cluster no longer knows this job. Run the job again.")
+_DELETING = "cancelled: its project was deleted"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,13 +106,17 @@ class JobRunner:
         How often the runner checks that the workers of running jobs are still there.
     persist_interval_s
         Progress reaches the UI at once; it is written to the database at most this often per job.
+    cancel_grace_s
+        A cancelled task still running after this long has its worker restarted.
     """
 
     def __init__(self, settings: Settings, store: Store, *, monitor_interval_s: float = 1.0,
-                 persist_interval_s: float = 1.0) -> None:
+                 persist_interval_s: float = 1.0, cancel_grace_s: float = 3.0) -> None:
         self.settings, self.store = settings, store
         self.records = JobStore(store)
         self._monitor_interval, self._persist_interval = monitor_interval_s, persist_interval_s
+        self._cancel_grace_s = cancel_grace_s
+        self._deleting: set[str] = set()  # projects whose deletion is under way: no job starts on them
         self._adapters: dict[str, ClusterAdapter] = {}
         self._clients: dict[str, Any] = {}
         self._starting: dict[str, asyncio.Lock] = {}
@@ -115,20 +127,33 @@ class JobRunner:
         self.events = JobEvents()  # job changes, for the pages (see rhinoapp.jobs.events)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="rhinoapp-jobs-db")
         self._monitor: asyncio.Task[None] | None = None
+        self._startup: asyncio.Future[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
+        self._stopping: set[asyncio.Future[Any]] = set()  # cancelled tasks on their way off the workers
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        """Reconcile records left running by a previous process, then watch the workers (once)."""
-        if self._monitor is not None:
-            return
-        self._monitor = asyncio.create_task(self._watch_workers())
+        """Reconcile records left running by a previous process, sweep orphan folders, watch the workers.
+
+        The work is done once; later and concurrent calls wait for it.
+        """
+        if self._startup is None:
+            self._monitor = asyncio.create_task(self._watch_workers())
+            self._startup = asyncio.ensure_future(self._start_up())
+        await asyncio.shield(self._startup)
+
+    async def _start_up(self) -> None:
         await self.reconcile()
+        try:
+            await self._write(sweep_orphans, self.store, running_jobs=set(self._running))
+        except OSError as error:
+            _log.warning("the start-up sweep of orphan folders failed: %s", error)
 
     async def close(self) -> None:
         """Stop watching and close the clusters this runner started (running jobs are lost)."""
         if self._monitor is not None:
             self._monitor.cancel()
+        await asyncio.gather(*self._stopping, return_exceptions=True)
         for adapter in list(self._adapters.values()):
             await adapter.close()
         self._adapters.clear()
@@ -169,7 +194,11 @@ class JobRunner:
         except BaseException as error:
             await self._finish(record.id, JobState.ERROR, str(error) or type(error).__name__)
             raise
-        await self._launch(request, profile, client)
+        try:
+            await self._launch(request, profile, client)
+        except ConflictError as error:
+            await self._finish(record.id, JobState.CANCELLED, _DELETING)
+            raise ConflictError(f"{error} The job was not started.") from None
         return record
 
     async def wait(self, job_id: str, *, timeout_s: float | None = None) -> JobRecord:
@@ -180,6 +209,8 @@ class JobRunner:
         return await self._write(self.records.get, job_id)
 
     async def _launch(self, request: JobRequest, profile: Profile, client: Any) -> None:
+        if request.project_id in self._deleting:
+            raise ConflictError("The project is being deleted.")
         future = client.submit(run_task, request, key=request.key, pure=False, resources={SLOT: 1})
         self._running[request.job_id] = _Running(request, profile, future)
         address = getattr(getattr(client, "scheduler", None), "address", "") or ""
@@ -232,10 +263,14 @@ class JobRunner:
             return
         try:
             summary = await self._write(self._publish, entry.request, result)
+        except NotFoundError:  # the project was deleted meanwhile (by another process): nothing to keep
+            await self._finish(job_id, JobState.CANCELLED, _DELETING)
+            return
         except Exception as error:
             await self._finish(job_id, JobState.ERROR, f"the results could not be stored: {error}")
             return
-        await self._finish(job_id, JobState.DONE, summary)
+        if not entry.finished:  # else cancelled while its results were stored
+            await self._finish(job_id, JobState.DONE, summary)
 
     def _publish(self, request: JobRequest, result: TaskResult) -> str:
         repo = ProjectRepository(self.store, owner=request.owner)
@@ -247,9 +282,9 @@ class JobRunner:
                     shutil.copyfileobj(data, handle, 1 << 20)
             return copy
 
-        repo.write_artifacts(request.project_id, request.kind.step,
+        repo.write_artifacts(request.project_id, request.kind.step,  # NotFoundError once the project is gone
                              {name: copier(staged / name) for name, _digest in result.files}, job_id=request.job_id)
-        shutil.rmtree(staging_dir(request.project_dir, request.job_id), ignore_errors=True)
+        remove_staging(request.project_dir, request.job_id)
         return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.summary)
 
     def _current(self, job_id: str, attempt: int) -> bool:
@@ -261,7 +296,7 @@ class JobRunner:
         entry.finished = True
         self._spawn(self._forget_future(entry))
         retries = self.settings.jobs.retries
-        if entry.request.attempt < retries:
+        if entry.request.attempt < retries and entry.request.project_id not in self._deleting:
             request = entry.request.retry()
             _log.warning("job %s: %s; retry %d of %d", job_id, reason, request.attempt, retries)
             await self._write(self.records.update, job_id, worker_host="", slurm_job_id="",
@@ -283,14 +318,21 @@ class JobRunner:
         if entry is not None:
             entry.finished = True
         self._live.pop(job_id, None)
-        await self._write(self.records.set_state, job_id, state, message=message)
-        _log.info("job %s %s", job_id, state.value)
+        try:
+            await self._write(self.records.set_state, job_id, state, message=message)
+        except NotFoundError:  # deleted with its project
+            _log.info("job %s %s; its project was deleted", job_id, state.value)
+            record = None
+        else:
+            _log.info("job %s %s", job_id, state.value)
+            record = None if entry is not None else await self._write(self.records.get, job_id)
+        if entry is not None and not entry.cancelling:  # its task has ended: its staging folder goes
+            await asyncio.to_thread(remove_staging, entry.request.project_dir, job_id)
         if job_id in self._finished:
             self._finished[job_id].set()
         if entry is not None:
             self._notify(entry.request, state)
-        else:  # a record without a task here (cancelled or reconciled): its owner and project from the store
-            record = await self._write(self.records.get, job_id)
+        elif record is not None:  # a record without a task here (cancelled or reconciled)
             self.events.publish(JobEvent(job_id, record.project_id, record.owner, record.kind, record.state))
 
     # -- progress and worker events ---------------------------------------------------------
@@ -339,13 +381,22 @@ class JobRunner:
 
     # -- cancel and reconcile ---------------------------------------------------------------
     async def cancel(self, job_id: str, *, owner: str) -> JobRecord:
-        """Stop a job of ``owner`` and mark it cancelled (a finished job is left as it is)."""
+        """Stop a job of ``owner`` and mark it cancelled (a finished job is left as it is).
+
+        Returns at once; the task leaves its worker at its next progress report (or its worker is
+        restarted), and then its staging folder is removed.
+        """
         record = await self._write(self.records.get, job_id, owner=owner)
+        if record.state.is_active or job_id in self._running:
+            await self._cancel(job_id, f"cancelled by {owner}")
+        return await self._write(self.records.get, job_id)
+
+    async def _cancel(self, job_id: str, message: str) -> asyncio.Future[Any] | None:
+        """Mark a job cancelled and stop its task; returns what completes once the task has left the workers."""
         entry = self._running.get(job_id)
         if entry is None:
-            if record.state.is_active:
-                await self._finish(job_id, JobState.CANCELLED, f"cancelled by {owner}")
-            return await self._write(self.records.get, job_id)
+            await self._finish(job_id, JobState.CANCELLED, message)
+            return None
         entry.cancelling = True
         client = self._clients[entry.profile.name]
         from distributed import Event
@@ -355,18 +406,49 @@ class JobRunner:
         adapter = self._adapters[entry.profile.name]
         if entry.slurm_job_id:
             await adapter.stop_host(slurm_job_id=entry.slurm_job_id, worker=entry.worker)
-        elif entry.worker:
-            self._spawn(self._stop_if_still_running(adapter, client, entry))
-        await self._finish(job_id, JobState.CANCELLED, f"cancelled by {owner}")
-        return await self._write(self.records.get, job_id)
+        stopped = self._spawn(self._until_stopped(adapter, client, entry))
+        self._stopping.add(stopped)
+        stopped.add_done_callback(self._stopping.discard)
+        await self._finish(job_id, JobState.CANCELLED, message)
+        return stopped
 
-    async def _stop_if_still_running(self, adapter: ClusterAdapter, client: Any, entry: _Running) -> None:
-        """A task that ignores the cancel event for 3 s has its worker restarted."""
-        await asyncio.sleep(3.0)
-        processing = await client.processing([entry.worker])
-        if entry.request.key in processing.get(entry.worker, ()):
-            _log.warning("job %s ignored the cancel request; restarting its worker", entry.request.job_id)
-            await adapter.stop_host(slurm_job_id="", worker=entry.worker)
+    async def _until_stopped(self, adapter: ClusterAdapter, client: Any, entry: _Running) -> None:
+        """Wait until the cancelled task has left the workers (restarting a worker that keeps it), then clean up."""
+        async def restart(worker: str) -> None:
+            await adapter.stop_host(slurm_job_id="", worker=worker)
+
+        job_id = entry.request.job_id
+        if await wait_until_stopped(client, entry.request.key, grace_s=self._cancel_grace_s,
+                                    give_up_s=self._cancel_grace_s + 60.0, restart=restart):
+            await asyncio.to_thread(remove_staging, entry.request.project_dir, job_id)
+        from distributed import Event
+
+        await Event(cancel_event_name(job_id), client=client).clear()
+
+    async def delete_project(self, project_id: str, *, owner: str,
+                             on_progress: Callable[[str], None] | None = None) -> None:
+        """Delete ``owner``'s project: cancel its jobs, wait until their tasks have ended, then delete it.
+
+        No job starts on the project meanwhile. The records go in one transaction, then the folder
+        (:func:`~rhinoapp.store.cleanup.delete_stopped_project`); a task that could not be stopped from
+        here stops at its next progress report, when it finds its staging folder gone.
+        ``on_progress`` hears what is being done, in words.
+        """
+        say = on_progress or (lambda _text: None)
+        await self._write(ProjectRepository(self.store, owner=owner).get, project_id)  # another user's: NotFound
+        self._deleting.add(project_id)
+        try:
+            active = {r.id for r in await self._write(self.records.active) if r.project_id == project_id}
+            active |= {job for job, entry in self._running.items() if entry.request.project_id == project_id}
+            if active:
+                say(f"Stopping {len(active)} job{'s' if len(active) > 1 else ''} of the project before deleting it…")
+                stopping = [await self._cancel(job_id, _DELETING) for job_id in sorted(active)]
+                await asyncio.gather(*(s for s in stopping if s is not None))
+            say("Deleting the project's records and files…")
+            await self._write(delete_stopped_project, self.store, owner=owner, project_id=project_id, force=True)
+        finally:
+            self._deleting.discard(project_id)
+        _log.info("project %s deleted after stopping %d job(s)", project_id, len(active))
 
     async def reconcile(self) -> None:
         """Re-attach or close records that a previous process left queued or running."""
@@ -408,13 +490,20 @@ class JobRunner:
         return await asyncio.get_running_loop().run_in_executor(self._db, lambda: function(*args, **kwargs))
 
     def _background_write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        self._spawn(self._write(function, *args, **kwargs))
+        async def write() -> None:
+            try:
+                await self._write(function, *args, **kwargs)
+            except NotFoundError:  # the job went with its project
+                _log.debug("a write for a deleted job was dropped")
 
-    def _spawn(self, awaitable: Any) -> None:
+        self._spawn(write())
+
+    def _spawn(self, awaitable: Any) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(awaitable)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
+        return task
 
     def _notify(self, request: JobRequest, state: JobState) -> None:
         self.events.publish(JobEvent(request.job_id, request.project_id, request.owner, request.kind, state))

@@ -4,6 +4,10 @@
 ``<project>/.staging/<job>/attempt-N.tmp``, and when the task succeeds renames it to
 ``attempt-N`` in one atomic step; the runner then publishes the files into the store. A retried
 or cancelled attempt leaves nothing half-written where the app reads artifacts.
+
+A task never creates its project's folder: when the project was deleted before the task started,
+it stops with :class:`~rhinoapp.core.errors.NotFoundError`; when it is deleted while the task runs,
+the staging folder goes with it and the task stops at its next progress report.
 """
 
 from __future__ import annotations
@@ -37,6 +41,16 @@ TaskFunction = Callable[[JobRequest, Path, TaskContext], dict[str, Any]]
 def staging_dir(project_dir: str | Path, job_id: str) -> Path:
     """The folder under which the attempts of ``job_id`` stage their outputs."""
     return ProjectLayout(Path(project_dir)).staging(job_id)
+
+
+def _make_staging(project: Path, tmp: Path) -> None:
+    """Create ``tmp`` below ``project`` without ever creating ``project`` itself."""
+    try:
+        for folder in (*reversed(tmp.relative_to(project).parents[:-1]), tmp.relative_to(project)):
+            (project / folder).mkdir(exist_ok=True)
+    except FileNotFoundError:
+        raise NotFoundError("The project of this job no longer exists (it was deleted): nothing to do. "
+                            "Refresh the project list.") from None
 
 
 def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
@@ -112,7 +126,8 @@ def run_task(request: JobRequest, *, context: TaskContext | None = None) -> Task
     tmp, final = base / f"attempt-{request.attempt}.tmp", base / f"attempt-{request.attempt}"
     for stale in (tmp, final):  # a retried attempt starts from nothing
         shutil.rmtree(stale, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    _make_staging(Path(request.project_dir), tmp)
+    ctx.stop_when_removed(tmp)
     try:
         summary = function(request, tmp, ctx)
         files = tuple(sorted((p.relative_to(tmp).as_posix(), file_sha256(p)) for p in tmp.rglob("*") if p.is_file()))

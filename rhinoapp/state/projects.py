@@ -12,6 +12,7 @@ from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.project import Project
 from rhinoapp.core.workflow import Step, StepState
 from rhinoapp.state.session import SessionState
+from rhinoapp.store.cleanup import delete_stopped_project
 
 __all__ = ["ProjectSummary", "ProjectsState"]
 
@@ -57,6 +58,7 @@ class ProjectsState(param.Parameterized):
     rename_target = param.String(default=None, allow_None=True, doc="Id of the project being renamed.")
     rename_name = param.String(default="", doc="The new name typed for it.")
     delete_target = param.String(default=None, allow_None=True, doc="Id awaiting delete confirmation.")
+    deleting = param.Boolean(default=False, doc="A deletion is under way (its jobs are being stopped).")
     feedback = param.String(default="", doc="Last message for the user.")
     feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
 
@@ -124,20 +126,30 @@ class ProjectsState(param.Parameterized):
         """Drop a pending rename or delete."""
         self.param.update(rename_target=None, delete_target=None)
 
-    def confirm_delete(self) -> None:
-        """Delete the project awaiting confirmation, with its files."""
+    async def confirm_delete(self) -> None:
+        """Delete the project awaiting confirmation, with its files, after stopping its jobs.
+
+        With a job runner, its queued and running jobs are cancelled and their tasks waited for
+        (``feedback`` says so meanwhile); without one, a project with active jobs is refused.
+        """
         target = self.delete_target
-        if target is None:
+        if target is None or self.deleting:
             return
         name = self._name_of(target)
+        runner, repo = self.session.runner, self.session.repository
+        self.deleting = True
         try:
-            self.session.repository.delete(target)
+            if runner is None:
+                delete_stopped_project(repo.store, owner=repo.owner, project_id=target)
+            else:
+                await runner.delete_project(target, owner=repo.owner,
+                                            on_progress=lambda text: self._say(f'"{name}": {text}', "info"))
         except (RhinoappError, OSError) as error:
             _log.warning("delete of project %s failed: %s", target, error)
             self._say(f"Could not delete the project: {error}", "error")
             return
         finally:
-            self.delete_target = None
+            self.param.update(delete_target=None, deleting=False)
         self.session.forget_project(target)
         self.refresh()
         self._say(f'Project "{name}" deleted.', "success")

@@ -102,6 +102,11 @@ class ProjectRepository:
         self._store = store
         self.owner = owner
 
+    @property
+    def store(self) -> Store:
+        """The store this repository reads and writes."""
+        return self._store
+
     # -- projects ---------------------------------------------------------------------------
     def _session(self) -> Session:
         return Session(self._store.engine, expire_on_commit=False)
@@ -174,7 +179,10 @@ class ProjectRepository:
             return _project(row)
 
     def delete(self, project_id: str) -> None:
-        """Delete a project, its records and its artifact folder.
+        """Delete a project, its records and its artifact folder (its jobs must have stopped).
+
+        Use :func:`rhinoapp.store.cleanup.delete_stopped_project` (it checks the jobs) or the job
+        runner's ``delete_project`` (it stops them first).
 
         The folder is first renamed aside, so a failing database change puts it back and a
         crash leaves either the whole project or a ``.deleted-*`` folder, never half of one.

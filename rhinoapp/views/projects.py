@@ -83,6 +83,9 @@ class ProjectsPage(pn.viewable.Viewer):
             return pn.Spacer(height=0)
         return message_alert(self.state.feedback, self.state.feedback_kind, "rh-feedback")
 
+    async def _confirm_delete(self, _event: object) -> None:
+        await self.state.confirm_delete()  # stops the project's jobs first: the feedback says so meanwhile
+
     @param.depends("state.rename_target", "state.delete_target")
     def _pending(self) -> pn.viewable.Viewable:
         cancel = pn.widgets.Button(label="Cancel", color="light")
@@ -94,8 +97,9 @@ class ProjectsPage(pn.viewable.Viewer):
             return pn.Row(new_name, save, cancel, align="end")
         if self.state.delete_target is not None:
             name = next((r.project.name for r in self.state.rows if r.project.id == self.state.delete_target), "")
-            confirm = pn.widgets.Button(label="Delete project and its files", color="danger")
-            confirm.on_click(lambda _e: self.state.confirm_delete())
+            confirm = pn.widgets.Button(label="Delete project and its files", color="danger",
+                                        disabled=self.state.param.deleting)
+            confirm.on_click(self._confirm_delete)
             text = pn.pane.Alert(f'Delete project "{name}" with all its images, geometry and results?'
                                  " This cannot be undone.", alert_type="warning")
             return pn.Column(text, pn.Row(confirm, cancel))

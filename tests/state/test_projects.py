@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from rhinoapp.core.workflow import Step, StepStatus
@@ -50,7 +52,7 @@ def test_open_rename_delete(page: ProjectsState) -> None:
     page.cancel()
     assert page.delete_target is None and len(page.rows) == 1
     page.request_delete(pid)
-    page.confirm_delete()
+    asyncio.run(page.confirm_delete())
     assert page.rows == [] and page.session.current_project_id is None
     assert page.feedback == 'Project "Case 1b" deleted.'
 

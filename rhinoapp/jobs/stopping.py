@@ -1,0 +1,68 @@
+"""Waiting until a cancelled task has really stopped on the workers.
+
+Cancelling a dask future only tells the scheduler to forget it: the worker thread running the task
+goes on until the task returns, which a rhinoapp task does at its next progress report once its
+cancel event is set (see :mod:`rhinoapp.jobs.progress`). :func:`wait_until_stopped` asks the workers
+themselves whether they still execute the task's key, and after a grace period has the workers that
+do restarted, so that nothing the task writes can land after its project was deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["executing_keys", "wait_until_stopped"]
+
+_log = logging.getLogger(__name__)
+
+
+def executing_keys(dask_worker: Any = None) -> list[str]:
+    """The keys a worker is executing now, cancelled ones included (run on the workers).
+
+    Examples
+    --------
+    >>> executing_keys()  # outside a worker
+    []
+    """
+    if dask_worker is None:
+        return []
+    state = dask_worker.state
+    return sorted(str(task.key) for task in (*state.executing, *state.long_running))
+
+
+async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s: float,
+                             restart: Callable[[str], Awaitable[None]], poll_s: float = 0.1) -> bool:
+    """Wait until no worker of ``client`` executes ``key``; True once none does.
+
+    Workers still executing it after ``grace_s`` seconds are restarted with ``restart(worker)``
+    (once each). After ``give_up_s`` seconds (a cluster whose workers cannot be restarted from here)
+    it returns False with a warning.
+    """
+    loop = asyncio.get_running_loop()
+    start, restarted = loop.time(), set()
+    while True:
+        try:
+            answers = await client.run(executing_keys, on_error="ignore")
+        except Exception:  # a worker leaving while asked; ask again
+            _log.debug("asking the workers what they execute failed", exc_info=True)
+            answers = {"?": [key]}
+        running = {worker for worker, keys in answers.items() if key in keys}
+        if not running:
+            return True
+        waited = loop.time() - start
+        if waited > give_up_s:
+            _log.warning("task %s still runs %.0f s after it was cancelled; its worker cannot be restarted from "
+                         "here. It stops at its next progress report.", key, waited)
+            return False
+        if waited > grace_s:
+            for worker in sorted(running - restarted - {"?"}):
+                _log.warning("task %s ignored its cancellation for %.0f s; restarting its worker", key, waited)
+                restarted.add(worker)
+                try:
+                    await restart(worker)
+                except Exception:
+                    _log.warning("restarting worker %s failed", worker, exc_info=True)
+        await asyncio.sleep(poll_s)

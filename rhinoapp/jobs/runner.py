@@ -202,7 +202,10 @@ class JobRunner:
         return record
 
     async def wait(self, job_id: str, *, timeout_s: float | None = None) -> JobRecord:
-        """Wait until a job submitted by this runner finishes; returns its final record."""
+        """Wait until a job submitted by this runner finishes; returns its final record.
+
+        Raises NotFoundError when the job was deleted with its project.
+        """
         event = self._finished.get(job_id)
         if event is not None:
             await asyncio.wait_for(event.wait(), timeout_s)

@@ -90,3 +90,26 @@ def test_rhinomanometry_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
     bad.write_text("t_s,side,dp_pa\n0,L,1\n")
     assert main(["rhinomanometry", str(bad)]) == 2
     assert "rhinoapp: error:" in capsys.readouterr().err
+
+
+def test_projects_delete_refuses_active_jobs_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rhinoapp.config import Settings
+    from rhinoapp.core.workflow import JobKind
+    from rhinoapp.store import ProjectRepository, open_store
+    from rhinoapp.store.jobs import JobStore
+
+    base = ["--data-dir", str(tmp_path)]
+    store = open_store(Settings(data_dir=tmp_path))
+    try:
+        project = ProjectRepository(store, owner="local").create("Case 1")
+        JobStore(store).create(owner="local", project_id=project.id, kind=JobKind.SIMULATION, profile="local")
+    finally:
+        store.close()
+    assert main(["projects", "delete", "Case 1", "--yes", *base]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("rhinoapp: error: ") and error.count("\n") == 1
+    assert "1 job still queued or running (simulation)" in error and "--force" in error and "Jobs page" in error
+    assert main(["projects", "list", "--json", *base]) == 0 and '"Case 1"' in capsys.readouterr().out
+    assert main(["projects", "delete", "Case 1", "--yes", "--force", *base]) == 0
+    assert "deleted Case 1" in capsys.readouterr().out
+    assert main(["projects", "list", "--json", *base]) == 0 and capsys.readouterr().out.strip() == "[]"

@@ -176,3 +176,43 @@ def test_start_up_sweep_removes_orphans_of_a_previous_run(loop: LoopThread, tmp_
     finally:
         loop.run(runner.close())
         store.close()
+
+
+@pytest.mark.slow
+def test_the_projects_page_stops_the_jobs_and_says_so_while_it_waits(local: JobRunner, loop: LoopThread) -> None:
+    from rhinoapp.state.projects import ProjectsState
+    from rhinoapp.state.session import SessionState
+
+    project_id = project_with_volume(local.store, name="Page deletes")
+    page = ProjectsState(session=SessionState(repository=ProjectRepository(local.store, owner="local"), runner=local))
+    shown: list[tuple[str, bool]] = []
+    page.param.watch(lambda event: shown.append((event.new, page.deleting)), "feedback")
+
+    async def scenario():
+        record = await local.submit(owner="local", project_id=project_id, kind=JobKind.VOLUME_HISTOGRAM,
+                                    parameters=SLOW)
+        await _first_progress(local, record.id)
+        page.session.open_project(project_id)
+        page.request_delete(project_id)
+        await page.confirm_delete()
+        return await _executing(local)
+
+    assert loop.run(scenario()) == []
+    assert shown[:2] == [('"Page deletes": Stopping 1 job of the project before deleting it…', True),
+                         ('"Page deletes": Deleting the project\'s records and files…', True)]
+    assert (page.feedback, page.feedback_kind, page.deleting) == ('Project "Page deletes" deleted.', "success", False)
+    assert page.rows == [] or project_id not in [r.project.id for r in page.rows]
+    assert page.session.current_project_id is None
+    assert not ProjectRepository(local.store, owner="local").project_dir(project_id).exists()
+
+
+def test_a_task_never_creates_the_folder_of_a_deleted_project(tmp_path: Path) -> None:
+    from rhinoapp.jobs.progress import TaskContext
+    from rhinoapp.jobs.requests import JobRequest
+    from rhinoapp.jobs.tasks import run_task
+
+    request = JobRequest.create(job_id="j1", owner="local", project_id="p1", project_dir=str(tmp_path / "p1"),
+                                kind=JobKind.VOLUME_HISTOGRAM)
+    with pytest.raises(NotFoundError, match="no longer exists"):
+        run_task(request, context=TaskContext("j1", publish=lambda _m: None, is_cancelled=lambda: False))
+    assert list(tmp_path.iterdir()) == []

@@ -189,6 +189,7 @@ class JobRunner:
         try:
             client = await self._client(profile)
             project_dir = ProjectRepository(self.store, owner=owner).project_dir(project_id)
+            await asyncio.to_thread(project_dir.mkdir, exist_ok=True)  # a task never creates it (see tasks)
             request = JobRequest.create(job_id=record.id, owner=owner, project_id=project_id,
                                         project_dir=str(project_dir), kind=kind, parameters=parameters)
         except BaseException as error:

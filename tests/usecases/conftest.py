@@ -39,6 +39,7 @@ def run_job_task(repo: ProjectRepository, project_id: str, kind: JobKind, parame
     """One attempt of a job, as a worker runs it (the task function behind the job runner)."""
     request = JobRequest.create(job_id=f"{kind.value}-test", owner=repo.owner, project_id=project_id,
                                 project_dir=str(repo.project_dir(project_id)), kind=kind, parameters=parameters)
+    repo.project_dir(project_id).mkdir(exist_ok=True)  # as the runner does before it submits
     return run_task(request, context=TaskContext(request.job_id, publish=lambda _m: None, is_cancelled=lambda: False))
 
 

@@ -14,9 +14,10 @@ import logging
 import threading
 from collections.abc import Callable
 
+from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
 
-__all__ = ["JobEvent", "JobEvents", "JobListener"]
+__all__ = ["JobEvent", "JobEvents", "JobListener", "LiveProgress"]
 
 _log = logging.getLogger(__name__)
 
@@ -34,6 +35,36 @@ class JobEvent:
     owner: str
     kind: JobKind | None
     state: JobState
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveProgress:
+    """The latest progress a running task reported (``report``) and when it arrived (``at``, epoch seconds).
+
+    Examples
+    --------
+    >>> live = LiveProgress(ProgressReport(0.25, step=50, total=200, eta_s=30.0), at=0.0)
+    >>> live.fraction, live.eta_s, live.report.step
+    (0.25, 30.0, 50)
+    """
+
+    report: ProgressReport
+    at: float
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0 to 1."""
+        return self.report.fraction
+
+    @property
+    def message(self) -> str:
+        """The report in words (for display)."""
+        return self.report.message
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, when known."""
+        return self.report.eta_s
 
 
 JobListener = Callable[[JobEvent], None]

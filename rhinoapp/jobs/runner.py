@@ -33,7 +33,7 @@ from rhinoapp.core.errors import ConfigurationError, ConflictError, NotFoundErro
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.clusters import SLOT, ClusterAdapter, adapter_for
-from rhinoapp.jobs.events import JobEvent, JobEvents
+from rhinoapp.jobs.events import JobEvent, JobEvents, LiveProgress
 from rhinoapp.jobs.progress import PROGRESS_TOPIC, JobCancelled, cancel_event_name
 from rhinoapp.jobs.requests import JobRequest, TaskResult
 from rhinoapp.jobs.stopping import wait_until_stopped
@@ -50,36 +50,6 @@ _LOST = ("The worker running this job was lost ({reason}). Run the job again; if
          "give the job more memory or walltime in its profile, or turn on retries (jobs.retries).")
 _RESTARTED = ("Interrupted by a restart of the app: its cluster no longer knows this job. Run the job again.")
 _DELETING = "cancelled: its project was deleted"
-
-
-@dataclasses.dataclass(frozen=True)
-class LiveProgress:
-    """The latest progress a running task reported (``report``) and when it arrived (``at``, epoch seconds).
-
-    Examples
-    --------
-    >>> live = LiveProgress(ProgressReport(0.25, step=50, total=200, eta_s=30.0), at=0.0)
-    >>> live.fraction, live.eta_s, live.report.step
-    (0.25, 30.0, 50)
-    """
-
-    report: ProgressReport
-    at: float
-
-    @property
-    def fraction(self) -> float:
-        """Share done, 0 to 1."""
-        return self.report.fraction
-
-    @property
-    def message(self) -> str:
-        """The report in words (for display)."""
-        return self.report.message
-
-    @property
-    def eta_s(self) -> float | None:
-        """Seconds left, when known."""
-        return self.report.eta_s
 
 
 @dataclasses.dataclass

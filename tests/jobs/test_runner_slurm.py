@@ -218,7 +218,10 @@ def test_an_outside_process_cannot_run_code_on_the_slurm_cluster(loop: LoopThrea
         identity = loop.run(client.scheduler.identity())
         scheduler, worker = client.scheduler.address, next(iter(identity["workers"]))
         assert scheduler.startswith("tls://") and worker.startswith("tls://")
-        slurm_job = loop.run(client.run(_slurm_job_id, workers=[worker]))[worker]
+        async def slurm_job_of_worker() -> str:
+            return str((await client.run(_slurm_job_id, workers=[worker]))[worker])
+
+        slurm_job = loop.run(slurm_job_of_worker())
         assert slurm_job and slurm_job in _squeue()  # the worker runs in a Slurm job and joined with the app's files
         credentials = SchedulerCredentials.of(tmp_path / "data")
         outcomes = run_outsider(scheduler=scheduler, worker=worker, markers=tmp_path / "markers",

@@ -226,7 +226,7 @@ def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: Loo
     loop.run(runner.start())
     try:
         project_id = project_with_volume(store)
-        with pytest.raises(ConfigurationError, match=r"jobs\.profiles\.hpc\.address.*tcp://127\.0\.0\.1:9"):
+        with pytest.raises(ConfigurationError, match=r"jobs\.profiles\.hpc\.address.*tls://127\.0\.0\.1:9"):
             loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION))
         failed = JobStore(store).recent(owner="local")[0]
         assert failed.state is JobState.ERROR and "no dask scheduler answers" in failed.message

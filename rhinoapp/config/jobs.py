@@ -122,18 +122,51 @@ class SlurmProfile:
 
 @dataclasses.dataclass(frozen=True)
 class SchedulerProfile:
-    """An existing dask scheduler reached at ``address`` (e.g. ``tcp://10.0.0.5:8786``)."""
+    """An existing dask scheduler reached over TLS at ``address`` (e.g. ``tls://10.0.0.5:8786``).
+
+    The app connects with the CA file, certificate and key given here, or, when none is given, with
+    the data directory's own (``<data_dir>/scheduler-tls/``; start the scheduler and its workers
+    with ``--tls-ca-file``, ``--tls-cert`` and ``--tls-key`` pointing at them). A plain ``tcp://``
+    scheduler is refused: anyone who reaches it can run code as the users of its workers.
+
+    Examples
+    --------
+    >>> SchedulerProfile(address="tls://10.0.0.5:8786").tls_files
+    ()
+    >>> SchedulerProfile(address="tcp://10.0.0.5:8786")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ConfigurationError: jobs.profiles.scheduler.address 'tcp://10.0.0.5:8786' ...
+    """
 
     name: str = "scheduler"
     address: str = ""
+    tls_ca_file: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
 
     type = ProfileType.SCHEDULER
 
     def __post_init__(self) -> None:
-        if not re.match(r"^(tcp|tls|inproc|ws|wss)://\S+$", self.address):
+        if re.match(r"^(tcp|ws)://\S+$", self.address):
+            raise ConfigurationError(
+                f"jobs.profiles.{self.name}.address {self.address!r} is plain, unauthenticated TCP: anyone who reaches "
+                "the scheduler can run code on its workers. Start the scheduler and workers with TLS (--tls-ca-file, "
+                "--tls-cert, --tls-key) and use tls://host:port (see 'Jobs and clusters' in the README).")
+        if not re.match(r"^(tls|wss|inproc)://\S+$", self.address):
             raise ConfigurationError(
                 f"jobs.profiles.{self.name}.address {self.address!r} is not a dask scheduler address such as "
-                "tcp://host:8786; set it in [jobs.profiles.NAME] or RHINOAPP_JOBS_SCHEDULER_ADDRESS.")
+                "tls://host:8786; set it in [jobs.profiles.NAME] or RHINOAPP_JOBS_SCHEDULER_ADDRESS.")
+        given = [bool(self.tls_ca_file), bool(self.tls_cert), bool(self.tls_key)]
+        if any(given) and not all(given):
+            raise ConfigurationError(
+                f"jobs.profiles.{self.name}: set all of tls_ca_file, tls_cert and tls_key, or none of them to use "
+                "the data directory's credentials (scheduler-tls/ca.pem, cert.pem, key.pem).")
+
+    @property
+    def tls_files(self) -> tuple[str, ...]:
+        """``(ca_file, cert, key)`` when configured, else ``()`` (the data directory's credentials)."""
+        return (self.tls_ca_file, self.tls_cert, self.tls_key) if self.tls_ca_file else ()
 
 
 Profile = Union[LocalProfile, SlurmProfile, SchedulerProfile]

@@ -11,6 +11,7 @@ from rhinoapp.config.jobs import JobsSettings, LocalProfile, SchedulerProfile, S
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.workflow import JobKind
 from rhinoapp.jobs.clusters import job_script, slurm_cluster_kwargs
+from rhinoapp.jobs.credentials import SchedulerCredentials, security_for
 
 CONFIG = """
 [rhinoapp]
@@ -55,14 +56,19 @@ def test_profiles_from_a_settings_file(tmp_path: Path) -> None:
     for line in ("#SBATCH -A nose", "#SBATCH -t 02:00:00", "module load Python/3.11", "/opt/venv/bin/python",
                  "#SBATCH -e /scratch/logs/", "--resources rhinoapp-slot=1"):
         assert line in cpu_script, line
-    assert slurm_cluster_kwargs(cpu)["scheduler_options"] == {"dashboard_address": "127.0.0.1:0"}
+    for line in ("--protocol tls://", "--tls-ca-file data/scheduler-tls/ca.pem", "--tls-cert data/scheduler-tls/cert.pem",
+                 "--tls-key data/scheduler-tls/key.pem", "--no-dashboard", "DASK_DISTRIBUTED__WORKER__HTTP__ROUTES"):
+        assert line in cpu_script, line
+    kwargs = slurm_cluster_kwargs(cpu, security_for(SchedulerCredentials.of(tmp_path)))
+    assert kwargs["scheduler_options"] == {"dashboard_address": "127.0.0.1:0", "dashboard": False}
+    assert kwargs["security"].require_encryption and kwargs["protocol"] == "tls://"
 
 
 def test_environment_selects_profile_and_scheduler() -> None:
     jobs = jobs_settings_from({}, {"RHINOAPP_JOBS_PROFILE": "scheduler", "RHINOAPP_JOBS_RETRIES": "1",
-                                   "RHINOAPP_JOBS_SCHEDULER_ADDRESS": "tcp://10.0.0.5:8786"})
+                                   "RHINOAPP_JOBS_SCHEDULER_ADDRESS": "tls://10.0.0.5:8786"})
     profile = jobs.profile_for(JobKind.SIMULATION)
-    assert isinstance(profile, SchedulerProfile) and profile.address == "tcp://10.0.0.5:8786" and jobs.retries == 1
+    assert isinstance(profile, SchedulerProfile) and profile.address == "tls://10.0.0.5:8786" and jobs.retries == 1
     assert isinstance(load_settings(environ={}).jobs.profile_for(JobKind.SIMULATION), LocalProfile)
 
 
@@ -75,6 +81,9 @@ def test_environment_selects_profile_and_scheduler() -> None:
     ({"profiles": {"x": {"type": "slurm", "cores": 0}}}, {}, "jobs.profiles.x.cores must be a whole number >= 1"),
     ({"profiles": {"x": {"type": "slurm", "partiton": "cpu"}}}, {}, "Unknown setting(s) partiton in jobs.profiles.x"),
     ({"profiles": {"x": {"type": "scheduler", "address": "10.0.0.5"}}}, {}, "jobs.profiles.x.address '10.0.0.5'"),
+    ({"profiles": {"x": {"type": "scheduler", "address": "tcp://10.0.0.5:8786"}}}, {}, "is plain, unauthenticated TCP"),
+    ({"profiles": {"x": {"type": "scheduler", "address": "tls://h:1", "tls_cert": "c.pem"}}}, {},
+     "set all of tls_ca_file, tls_cert and tls_key"),
     ({"retries": "many"}, {}, "jobs.retries"),
     ({"colour": "red"}, {}, "Unknown setting(s) jobs.colour"),
 ])

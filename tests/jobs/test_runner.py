@@ -219,14 +219,14 @@ def test_restart_marks_orphaned_running_records(loop: LoopThread, tmp_path: Path
 
 @pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error_and_the_runner_goes_on(loop: LoopThread, tmp_path: Path) -> None:
-    jobs = JobsSettings(profiles=(LocalProfile(n_workers=1), SchedulerProfile(name="hpc", address="tcp://127.0.0.1:9")),
+    jobs = JobsSettings(profiles=(LocalProfile(n_workers=1), SchedulerProfile(name="hpc", address="tls://127.0.0.1:9")),
                         kinds=((JobKind.SIMULATION, "hpc"),))
     settings, store = open_test_store(tmp_path, jobs=jobs)
     runner = JobRunner(settings, store)
     loop.run(runner.start())
     try:
         project_id = project_with_volume(store)
-        with pytest.raises(ConfigurationError, match=r"jobs\.profiles\.hpc\.address.*tcp://127\.0\.0\.1:9"):
+        with pytest.raises(ConfigurationError, match=r"jobs\.profiles\.hpc\.address.*tls://127\.0\.0\.1:9"):
             loop.run(runner.submit(owner="local", project_id=project_id, kind=JobKind.SIMULATION))
         failed = JobStore(store).recent(owner="local")[0]
         assert failed.state is JobState.ERROR and "no dask scheduler answers" in failed.message

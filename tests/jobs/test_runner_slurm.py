@@ -194,3 +194,38 @@ def test_segmentation_runs_on_slurm(slurm: JobRunner, loop: LoopThread) -> None:
     assert final.slurm_job_id
     names = {a.name for a in ProjectRepository(slurm.store, owner="local").artifacts(project_id, Step.GEOMETRY)}
     assert "geometry/default/airway.vtp" in names
+
+
+def _slurm_job_id() -> str:
+    import os
+
+    return os.environ.get("SLURM_JOB_ID", "")
+
+
+def test_an_outside_process_cannot_run_code_on_the_slurm_cluster(loop: LoopThread, tmp_path: Path) -> None:
+    from rhinoapp.jobs.clusters import adapter_for
+    from rhinoapp.jobs.credentials import SchedulerCredentials
+    from tests.jobs.outsider import run_outsider
+    from tests.jobs.test_clusters import assert_closed
+
+    adapter = adapter_for(_profile(min_jobs=1, max_jobs=1), data_dir=tmp_path / "data")
+    client = loop.run(adapter.start())
+    try:
+        async def first_worker() -> None:
+            await client.wait_for_workers(1, timeout=120)
+
+        loop.run(first_worker(), timeout=150)
+        identity = loop.run(client.scheduler.identity())
+        scheduler, worker = client.scheduler.address, next(iter(identity["workers"]))
+        assert scheduler.startswith("tls://") and worker.startswith("tls://")
+        async def slurm_job_of_worker() -> str:
+            return str((await client.run(_slurm_job_id, workers=[worker]))[worker])
+
+        slurm_job = loop.run(slurm_job_of_worker())
+        assert slurm_job and slurm_job in _squeue()  # the worker runs in a Slurm job and joined with the app's files
+        credentials = SchedulerCredentials.of(tmp_path / "data")
+        outcomes = run_outsider(scheduler=scheduler, worker=worker, markers=tmp_path / "markers",
+                                app_ca=credentials.ca_file, app_credentials=credentials.files)
+        assert_closed(outcomes, tmp_path / "markers")
+    finally:
+        loop.run(adapter.close())

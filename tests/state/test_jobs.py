@@ -19,7 +19,7 @@ from rhinoapp.store.repository import ProjectRepository
 
 @pytest.mark.slow
 def test_bad_profile_is_reported_and_the_page_keeps_working(tmp_path: Path) -> None:
-    jobs = JobsSettings(profile="hpc", profiles=(LocalProfile(), SchedulerProfile(name="hpc", address="tcp://127.0.0.1:9")))
+    jobs = JobsSettings(profile="hpc", profiles=(LocalProfile(), SchedulerProfile(name="hpc", address="tls://127.0.0.1:9")))
     settings = Settings(data_dir=tmp_path, jobs=jobs)
     store = open_store(settings)
     repo = ProjectRepository(store, owner="local")

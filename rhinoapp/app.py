@@ -9,7 +9,7 @@ with settings from ``RHINOAPP_*`` variables (add ``--plugins rhinoapp.render.plu
 Sessions are signed: ``serve`` signs every session id with a secret kept in the data directory
 (:attr:`~rhinoapp.config.Settings.session_secret_file`, made once, mode 0600), refuses ids and
 tokens a client brings, and adds security headers to every route (:mod:`rhinoapp.render.security`).
-Under ``panel serve`` the page is only served with ``BOKEH_SIGN_SESSIONS=yes`` and a
+Under ``panel serve`` the page is only served with ``BOKEH_SIGN_SESSIONS=true`` and a
 ``BOKEH_SECRET_KEY`` (see the README).
 """
 
@@ -43,7 +43,7 @@ _log = logging.getLogger(__name__)
 #: Panel extensions the pages use; notebooks call ``pn.extension(*PANEL_EXTENSIONS)``.
 PANEL_EXTENSIONS = ("tabulator", "filedropper")
 UNSIGNED = ("This server does not sign its session ids, so another client could open this session. Start it "
-            "with `rhinoapp serve`, or set BOKEH_SIGN_SESSIONS=yes and BOKEH_SECRET_KEY=$(bokeh secret) for "
+            "with `rhinoapp serve`, or set BOKEH_SIGN_SESSIONS=true and BOKEH_SECRET_KEY=$(bokeh secret) for "
             "`panel serve`.")
 
 

@@ -184,3 +184,36 @@ def test_the_secret_is_made_once(tmp_path: Path) -> None:
     settings.session_secret_file.chmod(0o644)  # loosened by hand: made private again, value kept
     assert session_secret(settings) == first
     assert stat.S_IMODE(settings.session_secret_file.stat().st_mode) == 0o600
+
+
+@pytest.mark.slow
+def test_rhinoapp_serve_signs_its_sessions_and_sends_the_headers(tmp_path: Path) -> None:
+    """The real entry point (what `make run` starts): secret made private, client ids refused, headers sent."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_app import wait_for_http
+    from tests.test_packaging import _register_panel_models
+
+    _register_panel_models()  # the page's document holds Panel's models (loaded lazily)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "rhinoapp", "serve", "--data-dir", str(tmp_path), "--port", str(port)],
+                               env={**os.environ, "RHINOAPP_DEMO": "false"}, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_http(url, timeout=HANG_S)
+        assert stat.S_IMODE((tmp_path / "session-secret").stat().st_mode) == 0o600
+        secret = (tmp_path / "session-secret").read_bytes().strip()
+        with pull_page_session(url) as page:
+            assert check_session_id_signature(page.id, secret_key=secret, signed=True)
+            assert [m for m in page.document.models if type(m).__name__ == "DataTabulator"]
+        assert status_of(url + "?bokeh-session-id=chosen-by-the-client")[0] == 403
+        for route in ("", "health", "assets/style.css"):
+            status, headers = status_of(url + route)
+            assert status == 200 and all(headers.get(name) == value for name, value in SECURITY_HEADERS), route
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

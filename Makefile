@@ -1,5 +1,6 @@
 # rhinoapp: two commands on a fresh Debian 12 machine.
-#   make run    create .venv, install rhinoapp, serve the app at http://127.0.0.1:5006
+#   make run    create .venv, install rhinoapp, serve the app at http://127.0.0.1:5006 (signed sessions: the
+#               secret is made once in the data directory, <data_dir>/session-secret, mode 0600)
 #   make test   install everything the tests need (Debian packages too, as root), lint (ruff, mypy), run pytest
 #   make test-fast  the unit tests only (no browser, notebook, Slurm or slow end-to-end runs), for development
 SHELL := /bin/bash

@@ -5,31 +5,46 @@ engine and artifact folder) is opened once per process and shared.
 
 ``panel serve rhinoapp/app.py`` also works: run as a Panel script, this module serves the app
 with settings from ``RHINOAPP_*`` variables (add ``--plugins rhinoapp.render.plugin`` for 3D views).
+
+Sessions are signed: ``serve`` signs every session id with a secret kept in the data directory
+(:attr:`~rhinoapp.config.Settings.session_secret_file`, made once, mode 0600), refuses ids and
+tokens a client brings, and adds security headers to every route (:mod:`rhinoapp.render.security`).
+Under ``panel serve`` the page is only served with ``BOKEH_SIGN_SESSIONS=true`` and a
+``BOKEH_SECRET_KEY`` (see the README).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import secrets
 from collections.abc import Callable
+from typing import Any
 
 import panel as pn
+from bokeh.server.server import Server
 
 from rhinoapp.config import Settings, load_settings
+from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
-from rhinoapp.render.bridge import default_service
+from rhinoapp.render.bridge import RenderService, default_service
+from rhinoapp.render.security import harden
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.views.assets import assets_dir
 from rhinoapp.views.shell import AppShell
 
-__all__ = ["app_factory", "create_app", "serve"]
+__all__ = ["app_factory", "create_app", "make_server", "serve", "session_secret"]
 
 _log = logging.getLogger(__name__)
 #: Panel extensions the pages use; notebooks call ``pn.extension(*PANEL_EXTENSIONS)``.
 PANEL_EXTENSIONS = ("tabulator", "filedropper")
+UNSIGNED = ("This server does not sign its session ids, so another client could open this session. Start it "
+            "with `rhinoapp serve`, or set BOKEH_SIGN_SESSIONS=true and BOKEH_SECRET_KEY=$(bokeh secret) for "
+            "`panel serve`.")
 
 
 def _session_user(settings: Settings) -> str:
@@ -85,6 +100,52 @@ def _websocket_origins(settings: Settings) -> list[str]:
     return ["*"]
 
 
+def session_secret(settings: Settings) -> bytes:
+    """The secret that signs session ids: made once in the data directory (mode 0600), then kept.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> settings = Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))
+    >>> session_secret(settings) == session_secret(settings), oct(settings.session_secret_file.stat().st_mode & 0o777)
+    (True, '0o600')
+    """
+    path = settings.session_secret_file
+    secret = write_once(path, secrets.token_urlsafe(48).encode(), mode=0o600)
+    if path.stat().st_mode & 0o077:
+        _log.warning("%s could be read by other users; it is now private (mode 0600)", path)
+        os.chmod(path, 0o600)
+    return secret.strip()
+
+
+def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService, **options: Any) -> Server:
+    """The app's server on the current event loop, not started: signed sessions, render routes, headers.
+
+    Session ids are made by the server and signed with :func:`session_secret`; a request that
+    brings its own id or token gets 403; every response carries the headers of
+    :mod:`rhinoapp.render.security`. ``options`` go to ``pn.serve`` (e.g. session lifetimes).
+    """
+    server = pn.serve(
+        apps,
+        address=settings.address,
+        port=settings.port,
+        show=False,
+        start=False,
+        title="rhinoapp",
+        static_dirs={"assets": str(assets_dir())},
+        websocket_origin=_websocket_origins(settings),
+        extra_patterns=render.routes(),
+        threaded=False,
+        print=False,
+        sign_sessions=True,
+        secret_key=session_secret(settings),
+        generate_session_ids=True,
+        **options,
+    )
+    harden(server._tornado)  # every route, Bokeh's and Panel's included (Panel reads it the same way)
+    return server
+
+
 async def _demo(runner: JobRunner, owner: str) -> None:
     try:
         await ensure_demo_project(runner, owner=owner)
@@ -104,19 +165,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     render = default_service()  # 3D views: routes on this port, one render worker per session
     render.prepare()
     _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
-    server = pn.serve(
-        {"/": app_factory(settings, store, runner)},
-        address=settings.address,
-        port=settings.port,
-        show=False,
-        start=False,
-        title="rhinoapp",
-        static_dirs={"assets": str(assets_dir())},
-        websocket_origin=_websocket_origins(settings),
-        extra_patterns=render.routes(),
-        threaded=False,
-        print=False,
-    )
+    server = make_server({"/": app_factory(settings, store, runner)}, settings, render=render)
     try:
         server.start()
         server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
@@ -137,9 +186,24 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
         store.close()
 
 
+def _signed_session() -> bool:
+    """Whether this page's session id is signed (``panel serve`` with ``BOKEH_SIGN_SESSIONS``)."""
+    from bokeh.settings import settings as bokeh_settings
+    from bokeh.util.token import check_session_id_signature
+
+    context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+    secret = bokeh_settings.secret_key_bytes()
+    return (context is not None and bool(secret) and bokeh_settings.sign_sessions()
+            and check_session_id_signature(context.id, secret_key=secret, signed=True))
+
+
 if __name__.startswith("bokeh_app"):  # executed by `panel serve rhinoapp/app.py`, once per session
-    _settings = load_settings()
-    _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
-    _runner = pn.state.as_cached("rhinoapp-runner", JobRunner, settings=_settings, store=_store)
     pn.extension(*PANEL_EXTENSIONS)
-    create_app(_settings, store=_store, runner=_runner).__panel__().servable(title="rhinoapp")
+    if not _signed_session():
+        _log.error("page refused: %s", UNSIGNED)
+        pn.pane.Alert(UNSIGNED, alert_type="danger").servable(title="rhinoapp")
+    else:
+        _settings = load_settings()
+        _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
+        _runner = pn.state.as_cached("rhinoapp-runner", JobRunner, settings=_settings, store=_store)
+        create_app(_settings, store=_store, runner=_runner).__panel__().servable(title="rhinoapp")

@@ -151,7 +151,7 @@ def _register_panel_models() -> None:
 
 
 def test_the_installed_wheel_serves_the_page_with_its_assets(served: tuple[str, subprocess.Popen[bytes]]) -> None:
-    from bokeh.client import pull_session
+    from tests.page_session import pull_page_session
 
     _register_panel_models()
 
@@ -159,7 +159,7 @@ def test_the_installed_wheel_serves_the_page_with_its_assets(served: tuple[str, 
     status, page = _wait_for_page(url, process)
     assert status == 200 and b"<html" in page.lower()
     # The page's document (sent over its websocket) embeds the logo and the stylesheet.
-    with pull_session(url=url) as session:
+    with pull_page_session(url) as session:  # sessions are signed: connect as a browser does
         models = list(session.document.models)
         header = [m for m in models if "rh-header" in str(getattr(m, "object", "") or getattr(m, "text", ""))]
         assert header, "the page has no header"

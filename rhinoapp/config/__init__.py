@@ -97,6 +97,11 @@ class Settings:
         """The folder holding one sub-folder of artifacts per project."""
         return self.data_dir / "projects"
 
+    @property
+    def session_secret_file(self) -> Path:
+        """The server's secret (made once, mode 0600) that signs the browser sessions' ids."""
+        return self.data_dir / "session-secret"
+
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _SCALARS = [name for name in _FIELDS if name != "jobs"]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["Content", "WrittenFile", "atomic_path", "atomic_write", "file_sha256", "stage"]
+__all__ = ["Content", "WrittenFile", "atomic_path", "atomic_write", "file_sha256", "stage", "write_once"]
 
 #: What a writer accepts: the bytes, or a function that writes them to the binary file it is given.
 Content = bytes | Callable[[BinaryIO], None]
@@ -50,18 +50,19 @@ class _HashingWriter:
         return self._handle.write(data)
 
 
-def _temporary_beside(target: Path) -> tuple[int, Path]:
+def _temporary_beside(target: Path, mode: int = _MODE) -> tuple[int, Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.fchmod(handle, _MODE)
+    os.fchmod(handle, mode)
     return handle, Path(name)
 
 
-def stage(target: Path | str, content: Content) -> tuple[Path, WrittenFile]:
+def stage(target: Path | str, content: Content, *, mode: int = _MODE) -> tuple[Path, WrittenFile]:
     """Write ``content`` to a temporary file beside ``target``, on disk; the caller renames it.
 
     Returns the temporary path and what ``target`` will be once it is renamed there
     (``os.replace(temporary, target)``). A failure while writing removes the temporary file.
+    ``mode`` is the file's permission bits (``0o600`` for a secret), set before anything is written.
     Use :func:`atomic_write` unless several files must be published together.
 
     Examples
@@ -72,7 +73,7 @@ def stage(target: Path | str, content: Content) -> tuple[Path, WrittenFile]:
     (True, b'abc', False, 3)
     """
     target = Path(target)
-    handle, temporary = _temporary_beside(target)
+    handle, temporary = _temporary_beside(target, mode)
     try:
         with os.fdopen(handle, "wb") as stream:
             writer = _HashingWriter(stream)
@@ -114,6 +115,33 @@ def atomic_write(target: Path | str, content: Content) -> WrittenFile:
         temporary.unlink(missing_ok=True)
         raise
     return written
+
+
+def write_once(target: Path | str, content: Content, *, mode: int = _MODE) -> bytes:
+    """Create ``target`` with ``content`` unless it exists; return the bytes the file holds.
+
+    The file appears whole or not at all, with ``mode`` from the start. When several processes
+    race, the first one's file wins and every caller gets its bytes (a hard link publishes the
+    staged file only where no file is). For a value made once and kept, such as a secret.
+
+    Examples
+    --------
+    >>> path = Path(tempfile.mkdtemp()) / "secret"
+    >>> write_once(path, b"first", mode=0o600), write_once(path, b"second", mode=0o600)
+    (b'first', b'first')
+    >>> oct(path.stat().st_mode & 0o777), sorted(p.name for p in path.parent.iterdir())
+    ('0o600', ['secret'])
+    """
+    target = Path(target)
+    if not target.exists():
+        temporary, _written = stage(target, content, mode=mode)
+        try:
+            os.link(temporary, target)
+        except FileExistsError:  # another process published it first: keep theirs
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    return target.read_bytes()
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ from rhinoapp.render.client import WorkerClient
 from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.handlers import validate_interaction
 from rhinoapp.render.offscreen import OffscreenCheck, RenderError, check_offscreen, offscreen_environment
-from rhinoapp.render.sessions import Session, ViewTicket
+from rhinoapp.render.sessions import Session, ViewTicket, session_key
 from rhinoapp.render.spec import SceneSpec
 
 __all__ = ["RenderService", "ViewTicket", "default_service"]
@@ -77,6 +77,7 @@ class RenderService:
         self._render_threads = render_threads
         self._lock = threading.RLock()
         self._sessions: dict[str, Session] = {}
+        self._secret = secrets.token_bytes(32)  # render keys: HMACs of the session ids (sessions.session_key)
         self._view_session: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rhinoapp-render")
@@ -95,7 +96,7 @@ class RenderService:
         """Register a view of ``session_id`` (frames as JPEG or WebP); its worker starts when the page connects."""
         view_id = secrets.token_urlsafe(12)
         with self._lock:
-            session = self._sessions.setdefault(session_id, Session(key=secrets.token_urlsafe(32)))
+            session = self._sessions.setdefault(session_id, Session(key=session_key(self._secret, session_id)))
             session.views[view_id] = spec
             session.formats[view_id] = ImageFormat(image_format).value
             self._view_session[view_id] = session_id

@@ -16,6 +16,7 @@ from tornado.web import HTTPError, RequestHandler
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from rhinoapp.render.offscreen import RenderError
+from rhinoapp.render.security import SecureHeaders
 from rhinoapp.render.spec import CameraPreset, ClipPlane
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class _Authorised:
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
 
-class RenderSocket(_Authorised, WebSocketHandler):
+class RenderSocket(SecureHeaders, _Authorised, WebSocketHandler):
     """The page's websocket to one view: interaction in, frames out (latest frame wins)."""
 
     def initialize(self, service: RenderService, any_origin: bool = False) -> None:
@@ -147,7 +148,7 @@ class RenderSocket(_Authorised, WebSocketHandler):
             pass
 
 
-class ScreenshotHandler(_Authorised, RequestHandler):
+class ScreenshotHandler(SecureHeaders, _Authorised, RequestHandler):
     """``GET`` a full-quality PNG of a view, as a download."""
 
     def initialize(self, service: RenderService, any_origin: bool = False) -> None:
@@ -170,7 +171,7 @@ class ScreenshotHandler(_Authorised, RequestHandler):
         self.finish(png)
 
 
-class HealthHandler(RequestHandler):
+class HealthHandler(SecureHeaders, RequestHandler):
     """``GET /health``: a quick answer that the server's event loop is alive."""
 
     def initialize(self, service: RenderService, any_origin: bool = False) -> None:

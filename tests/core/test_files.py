@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rhinoapp.core.files import atomic_path, atomic_write, file_sha256, stage
+from rhinoapp.core.files import atomic_path, atomic_write, file_sha256, stage, write_once
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -95,3 +95,20 @@ def test_file_sha256_reads_large_files_in_chunks(tmp_path: Path) -> None:
     path = atomic_write(tmp_path / "big.bin", data).path
     assert file_sha256(path) == hashlib.sha256(data).hexdigest()
     assert file_sha256(str(path)) == file_sha256(path)
+
+
+def _write_once_in_a_process(path: str, content: bytes) -> bytes:
+    return write_once(path, content, mode=0o600)
+
+
+def test_write_once_keeps_the_first_file_when_processes_race(tmp_path: Path) -> None:
+    """Processes that create the same secret at once all end up with one file, private from the start."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    target = tmp_path / "secret"
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(_write_once_in_a_process, [str(target)] * 8, [f"value-{i}".encode() for i in range(8)]))
+    assert len(set(results)) == 1 and results[0] == target.read_bytes()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert leftovers(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["secret"]
+    assert write_once(target, b"later") == results[0]  # an existing file is never replaced

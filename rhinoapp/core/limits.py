@@ -28,7 +28,7 @@ from enum import Enum
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["DEFAULT_MAX_FILES", "DEFAULT_MAX_UPLOAD_MB", "DEFAULT_MAX_VOXELS", "Compression", "InputLimits",
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_MAX_FILES", "DEFAULT_MAX_UPLOAD_MB", "DEFAULT_MAX_VOXELS", "Compression", "InputLimits",
            "LimitError", "bounded_decompress", "check_voxels", "setting_hint"]
 
 #: Default of ``Settings.max_upload_mb``: the largest upload, in MiB after unpacking.
@@ -113,6 +113,10 @@ class InputLimits:
         if size > self.max_bytes:
             raise LimitError(f"{what} needs {size:,} bytes ({size / _MIB:.3g} MB), more than the limit of "
                              f"{self.max_bytes:,} bytes ({self.max_bytes / _MIB:.3g} MB); {setting_hint('max_upload_mb')}.")
+
+
+#: The limits at the default settings.
+DEFAULT_LIMITS = InputLimits()
 
 
 def check_voxels(shape: Sequence[int], max_voxels: int, what: str) -> int:

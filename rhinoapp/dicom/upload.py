@@ -157,8 +157,8 @@ def _check_member(member: zipfile.ZipInfo, limits: UploadLimits, budget: list[in
     ratio = member.file_size / max(member.compress_size, 1)
     if member.file_size > RATIO_FREE_BYTES and ratio > limits.max_ratio:
         raise UploadLimitError(f"a zip member is compressed {ratio:.0f}:1, above the limit of {limits.max_ratio:.0f}:1 "
-                               "(a zip bomb?); refusing the archive. Zip the export folder again with ordinary "
-                               "compression.")
+                               "(a fixed limit; a zip bomb?), so the archive is refused. Zip the export folder "
+                               "again with ordinary compression.")
     budget[0] -= member.file_size
     if budget[0] < 0:
         raise limits.too_large(" after unzipping")
@@ -171,8 +171,8 @@ def _check_archive_ratio(members: list[zipfile.ZipInfo], limits: UploadLimits) -
     ratio = inflated / max(sum(m.compress_size for m in members), 1)
     if inflated > _MIB and ratio > limits.max_ratio:
         raise UploadLimitError(f"the zip archive is compressed {ratio:.0f}:1 as a whole ({len(members):,} members), above"
-                               f" the limit of {limits.max_ratio:.0f}:1 (a zip bomb?); refusing the archive. Zip the "
-                               "export folder again with ordinary compression.")
+                               f" the limit of {limits.max_ratio:.0f}:1 (a fixed limit; a zip bomb?), so the archive is "
+                               "refused. Zip the export folder again with ordinary compression.")
 
 
 def _files_under(folder: Path) -> Iterator[Path]:

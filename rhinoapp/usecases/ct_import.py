@@ -18,7 +18,7 @@ from typing import Any
 
 from rhinoapp.config import Settings
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.limits import DEFAULT_MAX_VOXELS, InputLimits
+from rhinoapp.core.limits import DEFAULT_LIMITS, DEFAULT_MAX_VOXELS, InputLimits
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTMetadata, CTVolume
 from rhinoapp.core.workflow import Step
@@ -64,8 +64,8 @@ def open_upload(blobs: Sequence[bytes], *, settings: Settings, project_id: str,
 
 
 def research_volume(source: Path | bytes, *, filename: str | Path | None = None,
-                    limits: InputLimits = InputLimits()) -> tuple[CTVolume, dict[str, Any]] | None:
-    """``(volume, metadata)`` when ``source`` (a path, or bytes named ``filename``) is a NIfTI or NRRD file, else None.
+                    limits: InputLimits = DEFAULT_LIMITS) -> tuple[CTVolume, dict[str, Any]] | None:
+    """``(volume, metadata)`` when ``source`` (a path, or bytes named ``filename``) is a NIfTI or NRRD file, or None.
 
     The file is read within ``limits`` (``Settings.input_limits``), checked from its header first.
     """

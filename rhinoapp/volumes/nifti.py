@@ -21,7 +21,7 @@ import nibabel as nib
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.limits import InputLimits, bounded_decompress, check_voxels
+from rhinoapp.core.limits import DEFAULT_LIMITS, InputLimits, bounded_decompress, check_voxels
 from rhinoapp.core.volume import CTVolume, ImageGeometry, lps_ras_affine
 
 __all__ = ["declared_nifti_bytes", "from_nifti_image", "nifti_bytes", "read_nifti", "read_nifti_bytes",
@@ -171,7 +171,7 @@ def read_nifti(path: Path, *, limits: InputLimits | None = None) -> CTVolume:
     return from_nifti_image(image)
 
 
-def read_nifti_bytes(data: bytes, *, limits: InputLimits = InputLimits()) -> CTVolume:
+def read_nifti_bytes(data: bytes, *, limits: InputLimits = DEFAULT_LIMITS) -> CTVolume:
     """Read NIfTI bytes (gzip-compressed or not), e.g. a browser upload, within ``limits``.
 
     The header's dimensions are checked first; then only the bytes they need are decompressed

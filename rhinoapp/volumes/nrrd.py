@@ -24,7 +24,7 @@ import nrrd
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.limits import Compression, InputLimits, bounded_decompress, check_voxels
+from rhinoapp.core.limits import DEFAULT_LIMITS, Compression, InputLimits, bounded_decompress, check_voxels
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import LPS_RAS_SIGNS, CTVolume, ImageGeometry
 
@@ -175,7 +175,7 @@ def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:
     return CTVolume(values, ImageGeometry(values.shape, tuple(spacing), tuple(origin), tuple(direction.ravel())))
 
 
-def read_nrrd_bytes(data: bytes, *, limits: InputLimits = InputLimits()) -> CTVolume:
+def read_nrrd_bytes(data: bytes, *, limits: InputLimits = DEFAULT_LIMITS) -> CTVolume:
     """Read an attached-header NRRD from memory (e.g. a browser upload; ``.nhdr`` needs its data file).
 
     The header is checked against ``limits`` before the data are expanded.

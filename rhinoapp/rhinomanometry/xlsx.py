@@ -28,7 +28,8 @@ Limits
 A workbook is a zip archive: its directory is checked before openpyxl opens it (at most
 :data:`MAX_MEMBERS` members, unpacking to at most ``max_unpacked_bytes``, by default
 :data:`UNPACK_FACTOR` times the 4PR upload limit). The sheet's own size claims are ignored;
-rows are read up to :data:`MAX_ROWS`, and cells up to :data:`MAX_COLUMNS` columns.
+rows are read up to :data:`MAX_ROWS`, and cells up to column :data:`MAX_COLUMNS` (cells right of
+it are not read: a 4PR table's few columns are at the left).
 
 Examples
 --------
@@ -66,7 +67,7 @@ log = logging.getLogger(__name__)
 HEADER_SEARCH_ROWS = 100
 #: More rows than this in one sheet is not a 4PR recording (1000 Hz for over 8 minutes per side).
 MAX_ROWS = 1_000_000
-#: More columns than this on a 4PR sheet is refused (a recording has a handful).
+#: Cells right of this column are not read (a recording has a handful of columns).
 MAX_COLUMNS = 64
 #: Most members of the workbook's zip archive (an Excel workbook has a few dozen).
 MAX_MEMBERS = 1_000
@@ -177,11 +178,7 @@ def _sheet_text(rows: Iterable[tuple[Any, ...]], name: str, source: str) -> tupl
         if count > MAX_ROWS:
             raise LimitError(f"{source}, sheet {name!r} has more than {MAX_ROWS:,} rows, far more than a 4PR"
                              " recording (a fixed limit); keep only the recording's samples on the sheet.")
-        cells = _trimmed(row)
-        if len(cells) > MAX_COLUMNS:
-            raise LimitError(f"{source}, sheet {name!r}, row {count} has cells beyond column {MAX_COLUMNS}, far more "
-                             "than a 4PR table (a fixed limit); keep only the recording's columns on the sheet.")
-        data.append(cells)
+        data.append(_trimmed(row))
     width = max(len(c) for c in (head[header_at], *data))
     lines = [_metadata_line(cells) for cells in head[:header_at]]
     for cells in (head[header_at], *data):
@@ -266,7 +263,7 @@ def sheet_texts(content: bytes, *, sheet: str | None = None, source: str = "the 
         found, problems = [], []
         for ws in sheets:
             ws.reset_dimensions()  # the sheet's claimed size is not trusted: rows end with their last cell
-            text, problem = _sheet_text(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1), ws.title, source)
+            text, problem = _sheet_text(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS), ws.title, source)
             if text is None:
                 problems.append(f"sheet {ws.title!r}, {problem}")
             else:

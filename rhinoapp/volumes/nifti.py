@@ -67,7 +67,7 @@ def declared_nifti_bytes(head: bytes, limits: InputLimits) -> int:
     except Exception as error:  # nibabel raises several types for a damaged header
         raise ValidationError(f"the NIfTI header is damaged ({type(error).__name__}); export the file again.") from None
     count = check_voxels(shape, limits.max_voxels, "the NIfTI header")
-    needed = max(offset, klass.sizeof_hdr) + count * itemsize
+    needed = max(offset, int(klass.sizeof_hdr)) + count * int(itemsize)
     limits.check_bytes(needed, "the NIfTI volume")
     return needed
 

@@ -122,7 +122,7 @@ def _bounded_data(header: dict[str, Any], payload: bytes, limits: InputLimits) -
     plain = {k: v for k, v in header.items() if k not in _SKIPS}
     if encoding not in _COMPRESSED:
         kept = {k: v for k, v in header.items() if k not in ("data file", "datafile")}
-        return nrrd.read_data(kept, io.BytesIO(payload), index_order="C")
+        return np.asarray(nrrd.read_data(kept, io.BytesIO(payload), index_order="C"))
     line_skip = int(header.get("line skip", header.get("lineskip", 0)))
     byte_skip = int(header.get("byte skip", header.get("byteskip", 0)))
     if line_skip > 0:
@@ -134,7 +134,7 @@ def _bounded_data(header: dict[str, Any], payload: bytes, limits: InputLimits) -
     else:
         raw = bounded_decompress(payload, max_bytes=byte_skip + needed, what=what, kind=kind,
                                  stop_at_limit=True)[byte_skip:]
-    return nrrd.read_data({**plain, "encoding": "raw"}, io.BytesIO(raw), index_order="C")
+    return np.asarray(nrrd.read_data({**plain, "encoding": "raw"}, io.BytesIO(raw), index_order="C"))
 
 
 def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:

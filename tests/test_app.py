@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
 from rhinoapp import create_app
 from rhinoapp.app import app_factory
+from tests.waiting import HANG_S
 
 
 def free_port() -> int:
@@ -137,3 +139,101 @@ def test_panel_serve_without_signed_sessions_shows_how_to_sign_them(tmp_path) ->
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+class HeldUpload(Sequence[bytes]):
+    """An upload's files whose first read waits until the test lets it go.
+
+    While it waits, the page's upload handler is provably in the middle of the upload, so a
+    ``/health`` answer then shows the server is not blocked by it.
+    """
+
+    def __init__(self, contents: Sequence[bytes]) -> None:
+        self._contents = list(contents)
+        self.reading, self.release = threading.Event(), threading.Event()
+
+    def __len__(self) -> int:
+        return len(self._contents)
+
+    def __getitem__(self, index):  # noqa: ANN001, ANN204 - Sequence's int and slice forms
+        self.reading.set()
+        if not self.release.wait(timeout=HANG_S):
+            raise TimeoutError("the test never released the upload")
+        return self._contents[index]
+
+
+def nifti_gzip_bomb() -> bytes:
+    """A .nii.gz whose header declares 512 x 512 x 2048 int16 voxels (1 GiB); the refusal reads only the header."""
+    import gzip
+
+    import nibabel as nib
+    import numpy as np
+
+    header = nib.Nifti1Header()
+    header.set_data_shape((512, 512, 2048))
+    header.set_data_dtype(np.int16)
+    header.set_data_offset(352)
+    header.set_sform(np.eye(4), code=1)
+    return gzip.compress(header.binaryblock + bytes(4) + bytes(8 << 20), compresslevel=9)
+
+
+def zip_bomb() -> bytes:
+    """1,100 members of 256 KiB zeros each (the probe's held 1 MiB each), about 0.3 MB."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for number in range(1_100):
+            archive.writestr(f"IM{number:05d}.dcm", bytes(256 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def served_with_health(settings, store) -> Iterator[tuple[str, object]]:
+    """The app as ``rhinoapp serve`` mounts it (with the render routes, so ``/health``), and the server's loop."""
+    import panel as pn
+
+    from rhinoapp.render.bridge import RenderService
+
+    port = free_port()
+    server = pn.serve({"/": app_factory(settings, store)}, address="127.0.0.1", port=port, show=False, threaded=True,
+                      websocket_origin=[f"127.0.0.1:{port}"], print=False, extra_patterns=RenderService().routes())
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", timeout=HANG_S)
+        yield f"http://127.0.0.1:{port}/", server.asyncio_loop
+    finally:
+        server.stop()
+
+
+def health(url: str) -> int:
+    with urllib.request.urlopen(url + "health", timeout=HANG_S) as response:
+        return response.status
+
+
+@pytest.mark.parametrize(("bomb", "filename", "message"), [
+    (nifti_gzip_bomb, "ct.nii.gz", "RHINOAPP_MAX_VOXELS"),
+    (zip_bomb, "series.zip", "above the limit of 200:1"),
+])
+def test_health_answers_while_the_page_refuses_a_bomb(served_with_health, settings, repo, bomb, filename,
+                                                      message) -> None:
+    """The CT page's upload handler runs a bomb on the server's event loop; /health answers meanwhile."""
+    import asyncio
+
+    from rhinoapp.core.workflow import Step
+    from rhinoapp.state.ct_import import CTImportState
+    from rhinoapp.state.session import SessionState
+
+    url, loop = served_with_health
+    session = SessionState(repository=repo, settings=settings)
+    session.open_project(repo.create("Case 1").id)
+    state = CTImportState(session=session)
+    upload = HeldUpload([bomb()])
+    outcome = asyncio.run_coroutine_threadsafe(state.upload_async(upload, filenames=[filename]), loop)
+    assert upload.reading.wait(timeout=HANG_S), "the upload handler never read the upload"
+    assert health(url) == 200  # the handler is inside the upload now, and the server answers
+    upload.release.set()
+    assert outcome.result(timeout=HANG_S) is False
+    assert state.feedback_kind == "error" and message in state.feedback
+    assert health(url) == 200
+    assert state.volume is None and not repo.artifacts(session.current_project_id, Step.DICOM)

@@ -85,9 +85,9 @@ def _import(args: argparse.Namespace) -> int:
     try:
         repo = ProjectRepository(store, owner=settings.user)
         project_id = find_project(repo, args.project)
-        found = research_volume(args.paths[0]) if len(args.paths) == 1 else None
+        found = research_volume(args.paths[0], limits=settings.input_limits) if len(args.paths) == 1 else None
         if found is None:
-            pending = open_upload(read_upload(args.paths, UploadLimits.from_megabytes(settings.max_upload_mb)),
+            pending = open_upload(read_upload(args.paths, UploadLimits.of(settings.input_limits)),
                                   settings=settings, project_id=project_id)
             loaded = pending.loaded
             if loaded.patient_count > 1:

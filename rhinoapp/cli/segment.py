@@ -64,8 +64,9 @@ def _segment(args: argparse.Namespace) -> int:
     from rhinoapp.usecases.geometry import write_geometry
 
     request = _request(args)  # every rule of the request, before reading the CT
-    volume = read_ct(Path(args.volume), CTImportRequest(series=args.series),
-                     max_upload_mb=settings_from(args).max_upload_mb)
+    settings = settings_from(args)
+    volume = read_ct(Path(args.volume), CTImportRequest(series=args.series), max_upload_mb=settings.max_upload_mb,
+                     limits=settings.input_limits)
     folder = GeometryFolder(Path(args.out))
     progress = ProgressPrinter()
     report = write_geometry(volume, request, folder, progress=progress)

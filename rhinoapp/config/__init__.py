@@ -18,6 +18,7 @@ from typing import Any
 
 from rhinoapp.config.jobs import JobsSettings, jobs_settings_from
 from rhinoapp.core.errors import ConfigurationError
+from rhinoapp.core.limits import DEFAULT_MAX_FILES, DEFAULT_MAX_UPLOAD_MB, DEFAULT_MAX_VOXELS, InputLimits
 
 __all__ = ["ENV_PREFIX", "JobsSettings", "Settings", "load_settings"]
 
@@ -43,7 +44,13 @@ class Settings:
     log_level
         Python logging level name.
     max_upload_mb
-        Largest upload (a CT series or zip, a 4PR file) accepted, in megabytes.
+        Largest upload (a CT series or zip, a 4PR file) accepted, in megabytes, counted after
+        unpacking zip archives and gzip streams (a ``.nii.gz`` is measured by what it holds).
+    max_voxels
+        Most voxels in one CT volume (NIfTI, NRRD, a DICOM series or a multi-frame image),
+        checked against the file's header before anything is unpacked; 512 x 512 x 1024 by default.
+    max_upload_files
+        Most files (or zip members) in one CT upload.
     jobs
         Cluster profiles of the job runner (see :mod:`rhinoapp.config.jobs`).
     demo
@@ -65,13 +72,18 @@ class Settings:
     port: int = 5006
     user: str = "local"
     log_level: str = "INFO"
-    max_upload_mb: int = 2048
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    max_voxels: int = DEFAULT_MAX_VOXELS
+    max_upload_files: int = DEFAULT_MAX_FILES
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
             raise ConfigurationError(f"max_upload_mb must be a whole number of megabytes >= 1, not {self.max_upload_mb!r}.")
+        for name in ("max_voxels", "max_upload_files"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be a whole number >= 1, not {getattr(self, name)!r}.")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be a whole number from 0 to 65535, not {self.port!r}.")
         if self.address != "localhost":
@@ -91,6 +103,18 @@ class Settings:
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'rhinoapp.sqlite'}"
+
+    @property
+    def input_limits(self) -> InputLimits:
+        """The bounds every reader of an upload or import works under (size, voxels, files).
+
+        Examples
+        --------
+        >>> Settings(max_upload_mb=1, max_voxels=1000).input_limits
+        InputLimits(max_bytes=1048576, max_voxels=1000, max_files=20000)
+        """
+        return InputLimits.from_settings_values(max_upload_mb=self.max_upload_mb, max_voxels=self.max_voxels,
+                                                max_upload_files=self.max_upload_files)
 
     @property
     def projects_dir(self) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import DEFAULT_MAX_VOXELS, LimitError
 from rhinoapp.core.volume import CT_METADATA_FORMAT, ct_metadata_grid
 from rhinoapp.dicom.deidentify import BurnedInAnnotationError, Deidentifier
 from rhinoapp.dicom.identity import mapped_uid, patient_key, pseudonym_for
@@ -58,11 +59,13 @@ class LoadedUpload:
 
 
 def load_upload(
-    blobs: Iterable[bytes], *, deidentifier: Deidentifier, progress: Callable[[int], None] | None = None
+    blobs: Iterable[bytes], *, deidentifier: Deidentifier, progress: Callable[[int], None] | None = None,
+    max_voxels: int = DEFAULT_MAX_VOXELS,
 ) -> LoadedUpload:
     """Parse and de-identify every file, then group the images into series.
 
     ``progress`` is called with the number of files done after each file (for a progress bar).
+    An image above ``max_voxels`` (``Settings.max_voxels``) is skipped, its reason naming the limit.
 
     Examples
     --------
@@ -77,7 +80,7 @@ def load_upload(
         count += 1
         what = f"file {position} of the upload"
         try:
-            dataset = read_dataset(data, what=what)
+            dataset = read_dataset(data, what=what, max_voxels=max_voxels)
             key = patient_key(str(dataset.get("PatientID", "") or ""), str(dataset.get("PatientName", "") or ""))
             deidentifier.dataset(dataset)
         except NotDicomError as error:
@@ -85,6 +88,9 @@ def load_upload(
             continue
         except BurnedInAnnotationError as error:
             skipped.append(Skipped(position, str(error), "refused for burned-in annotation"))
+            continue
+        except LimitError as error:
+            skipped.append(Skipped(position, str(error), "above max_voxels"))
             continue
         except ValidationError as error:
             skipped.append(Skipped(position, str(error), "damaged"))

@@ -20,6 +20,7 @@ from pydicom.filewriter import dcmwrite
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import DEFAULT_MAX_VOXELS, LimitError, check_voxels
 
 __all__ = ["NotDicomError", "UnreadableDicomError", "quiet", "read_dataset", "write_dataset"]
 
@@ -42,14 +43,16 @@ def quiet() -> Iterator[None]:
         yield
 
 
-def read_dataset(data: bytes, *, what: str = "the file") -> Dataset:
+def read_dataset(data: bytes, *, what: str = "the file", max_voxels: int = DEFAULT_MAX_VOXELS) -> Dataset:
     """Parse one DICOM object from ``data``.
 
     Files without the 128-byte preamble and ``DICM`` prefix (old ACR-NEMA style) are accepted
     when they parse into an object with a SOP Class UID. ``what`` names the file in messages
     (never a file name that may carry PHI). Elements are decoded lazily, when first used, so
     damage deeper in the file surfaces later (as :class:`UnreadableDicomError` from the
-    de-identification or assembly).
+    de-identification or assembly). An image of more than ``max_voxels`` pixels (rows x columns
+    x frames, from its header) is refused with :class:`~rhinoapp.core.limits.LimitError` before
+    any pixel is decoded.
 
     Examples
     --------
@@ -69,12 +72,15 @@ def read_dataset(data: bytes, *, what: str = "the file") -> Dataset:
             raise UnreadableDicomError(
                 f"{what} is a damaged or truncated DICOM file ({type(error).__name__}); export it again."
             ) from None
-        _check_complete(dataset, what)
+        _check_complete(dataset, what, max_voxels)
     return dataset
 
 
-def _check_complete(dataset: Dataset, what: str) -> None:
+def _check_complete(dataset: Dataset, what: str, max_voxels: int) -> None:
     try:
+        if "PixelData" in dataset:
+            check_voxels((int(dataset.get("NumberOfFrames", 1) or 1), int(dataset.Rows), int(dataset.Columns)),
+                         max_voxels, f"{what} (an image of frames x rows x columns)")
         for tag in dataset.keys():  # pydicom stops quietly at the end of the bytes: compare declared lengths
             raw = dataset.get_item(tag)
             if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and raw.value is not None \
@@ -91,7 +97,7 @@ def _check_complete(dataset: Dataset, what: str) -> None:
             if len(dataset.PixelData) < expected:
                 raise UnreadableDicomError(f"{what} is truncated: its pixel data is shorter than its image size; "
                                            "export it again.")
-    except UnreadableDicomError:
+    except (UnreadableDicomError, LimitError):
         raise
     except Exception as error:
         raise UnreadableDicomError(

@@ -1,10 +1,12 @@
 """Reading uploads into memory safely: files, folders and zip archives, with size limits.
 
 Nothing is extracted to disk. Zip members are checked before they are read: paths that leave
-the archive (``../``, absolute, drive letters), links, encryption, a compression ratio above
-the limit (zip bombs) and sizes above the limit are refused; a member that inflates beyond what
-its header declared is refused too. Messages never quote member or file names (exports often
-name folders after the patient).
+the archive (``../``, absolute, drive letters), links, encryption, more members than the limit,
+a compression ratio above the limit (of a member larger than 64 KiB, or of the whole archive:
+zip bombs, including many small members) and sizes above the limit are refused, all from the
+archive's directory before anything is inflated; a member that inflates beyond what its header
+declared is refused too. Messages give the limit and the setting that raises it and never quote
+member or file names (exports often name folders after the patient).
 """
 
 from __future__ import annotations
@@ -19,14 +21,23 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import DEFAULT_MAX_FILES, InputLimits, LimitError, setting_hint
 
-__all__ = ["UploadError", "UploadLimits", "is_zip", "iter_upload", "iter_zip", "read_upload", "read_uploaded"]
+__all__ = ["RATIO_FREE_BYTES", "UploadError", "UploadLimitError", "UploadLimits", "is_zip", "iter_upload", "iter_zip", "read_upload", "read_uploaded"]
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # member, empty archive, spanned
+#: Members up to this size are exempt from the per-member ratio check (tiny files compress oddly);
+#: the whole archive's ratio still counts them.
+RATIO_FREE_BYTES = 64 * 1024
+_MIB = 1024 * 1024
 
 
 class UploadError(ValidationError):
-    """The upload is refused as a whole (empty, too large, unsafe archive)."""
+    """The upload is refused as a whole (empty, unsafe or damaged archive)."""
+
+
+class UploadLimitError(UploadError, LimitError):
+    """The upload is refused for a limit (size, files, compression ratio); the message names the setting."""
 
 
 @dataclass(frozen=True)
@@ -38,24 +49,43 @@ class UploadLimits:
     max_bytes
         Largest total size, after unzipping (``Settings.max_upload_mb`` in bytes).
     max_ratio
-        Largest compression ratio of a zip member (uncompressed / compressed).
+        Largest compression ratio (uncompressed / compressed) of a zip member above
+        :data:`RATIO_FREE_BYTES`, and of a whole archive above 1 MiB.
     max_files
-        Most files (or zip members) in one upload.
+        Most files (or zip members) in one upload (``Settings.max_upload_files``).
 
     Examples
     --------
     >>> UploadLimits.from_megabytes(2).max_bytes
     2097152
+    >>> UploadLimits.of(InputLimits(max_bytes=10, max_files=3))
+    UploadLimits(max_bytes=10, max_ratio=200.0, max_files=3)
     """
 
     max_bytes: int
     max_ratio: float = 200.0
-    max_files: int = 100_000
+    max_files: int = DEFAULT_MAX_FILES
 
     @classmethod
     def from_megabytes(cls, megabytes: int, **kwargs: float) -> UploadLimits:
         """Limits with ``max_bytes`` given in megabytes (MiB)."""
-        return cls(int(megabytes) * 1024 * 1024, **kwargs)  # type: ignore[arg-type]
+        return cls(int(megabytes) * _MIB, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def of(cls, limits: InputLimits) -> UploadLimits:
+        """The upload limits of an import's :class:`~rhinoapp.core.limits.InputLimits` (``Settings.input_limits``)."""
+        return cls(limits.max_bytes, max_files=limits.max_files)
+
+    def too_large(self, after: str = "") -> UploadLimitError:
+        """The refusal of an upload above ``max_bytes``."""
+        return UploadLimitError(f"the upload is larger than the limit of {self.max_bytes // _MIB} MB{after}; upload one "
+                                f"series at a time, or {setting_hint('max_upload_mb')}.")
+
+    def too_many(self, count: int | None = None) -> UploadLimitError:
+        """The refusal of an upload of more than ``max_files`` files."""
+        held = f"{count:,} files" if count is not None else "more files"
+        return UploadLimitError(f"the upload holds {held}, more than the limit of {self.max_files:,}; upload one series "
+                                f"at a time, or {setting_hint('max_upload_files')}.")
 
 
 def is_zip(head: bytes) -> bool:
@@ -104,9 +134,10 @@ def _iter_zip(source: BinaryIO | Path, limits: UploadLimits, budget: list[int]) 
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > limits.max_files:
-            raise UploadError(f"the zip archive holds {len(members)} files; at most {limits.max_files} are accepted.")
+            raise limits.too_many(len(members))
         for member in members:
             _check_member(member, limits, budget)
+        _check_archive_ratio(members, limits)
         for member in members:
             if stat.S_ISLNK(member.external_attr >> 16) or PurePosixPath(member.filename).name.startswith("."):
                 continue
@@ -124,13 +155,24 @@ def _check_member(member: zipfile.ZipInfo, limits: UploadLimits, budget: list[in
     if member.flag_bits & 0x1:
         raise UploadError("the zip archive is encrypted; upload an unencrypted archive.")
     ratio = member.file_size / max(member.compress_size, 1)
-    if member.file_size > 1024 * 1024 and ratio > limits.max_ratio:
-        raise UploadError(f"a zip member is compressed {ratio:.0f}:1, above the limit of {limits.max_ratio:.0f}:1 "
-                          "(a zip bomb?); refusing the archive.")
+    if member.file_size > RATIO_FREE_BYTES and ratio > limits.max_ratio:
+        raise UploadLimitError(f"a zip member is compressed {ratio:.0f}:1, above the limit of {limits.max_ratio:.0f}:1 "
+                               "(a fixed limit; a zip bomb?), so the archive is refused. Zip the export folder "
+                               "again with ordinary compression.")
     budget[0] -= member.file_size
     if budget[0] < 0:
-        raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB after "
-                          "unzipping; upload one series at a time or raise max_upload_mb in the settings.")
+        raise limits.too_large(" after unzipping")
+
+
+def _check_archive_ratio(members: list[zipfile.ZipInfo], limits: UploadLimits) -> None:
+    # Many small members, each below the per-member check, can still inflate a small archive to
+    # gigabytes and cost minutes of parsing: the archive as a whole has the same ratio limit.
+    inflated = sum(m.file_size for m in members)
+    ratio = inflated / max(sum(m.compress_size for m in members), 1)
+    if inflated > _MIB and ratio > limits.max_ratio:
+        raise UploadLimitError(f"the zip archive is compressed {ratio:.0f}:1 as a whole ({len(members):,} members), above"
+                               f" the limit of {limits.max_ratio:.0f}:1 (a fixed limit; a zip bomb?), so the archive is "
+                               "refused. Zip the export folder again with ordinary compression.")
 
 
 def _files_under(folder: Path) -> Iterator[Path]:
@@ -167,15 +209,16 @@ def iter_upload(paths: Iterable[Path], limits: UploadLimits) -> Iterator[tuple[s
                     handle.seek(0)
                     for name, data in _iter_zip(handle, limits, budget):
                         count += 1
+                        if count > limits.max_files:
+                            raise limits.too_many()
                         yield f"{label}:{name}", data
                     continue
             budget[0] -= file.stat().st_size
             if budget[0] < 0:
-                raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB; "
-                                  "upload one series at a time or raise max_upload_mb in the settings.")
+                raise limits.too_large()
             count += 1
             if count > limits.max_files:
-                raise UploadError(f"the upload holds more than {limits.max_files} files; upload one series at a time.")
+                raise limits.too_many()
             yield label, file.read_bytes()
 
 
@@ -209,12 +252,13 @@ def read_uploaded(contents: Iterable[bytes], limits: UploadLimits) -> list[bytes
     for content in contents:
         if is_zip(content):
             blobs.extend(data for _, data in _iter_zip(io.BytesIO(content), limits, budget))
-            continue
-        budget[0] -= len(content)
-        if budget[0] < 0:
-            raise UploadError(f"the upload is larger than the limit of {limits.max_bytes // (1024 * 1024)} MB; "
-                              "upload one series at a time or raise max_upload_mb in the settings.")
-        blobs.append(content)
+        else:
+            budget[0] -= len(content)
+            if budget[0] < 0:
+                raise limits.too_large()
+            blobs.append(content)
+        if len(blobs) > limits.max_files:
+            raise limits.too_many()
     return _not_empty(blobs)
 
 

@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels.decoders.base import get_decoder
 from scipy import ndimage
 
+from rhinoapp.core.limits import DEFAULT_MAX_VOXELS, check_voxels
 from rhinoapp.core.volume import CTVolume, ImageGeometry
 from rhinoapp.dicom.io import quiet
 from rhinoapp.dicom.series import Series, SeriesError, SliceRef
@@ -244,6 +245,7 @@ def assemble_volume(
     min_slices: int = 3,
     gap_factor: float = 1.5,
     spacing_tolerance: float = 0.1,
+    max_voxels: int = DEFAULT_MAX_VOXELS,
 ) -> AssembledVolume:
     """Build the HU volume of ``series`` on its LPS grid (see :mod:`rhinoapp.core.volume`).
 
@@ -259,6 +261,8 @@ def assemble_volume(
         A step larger than this times the typical spacing is a gap (missing slices).
     spacing_tolerance
         Steps may differ from the typical spacing by this fraction.
+    max_voxels
+        Most voxels of the volume (``Settings.max_voxels``), checked before any pixel is decoded.
 
     Examples
     --------
@@ -283,6 +287,7 @@ def assemble_volume(
     row_mm, col_mm = ordered[0].pixel_spacing
     drift = _tilt(ordered, normal, along, min(row_mm, col_mm))
     tilt_deg = float(np.degrees(np.arctan(np.linalg.norm(drift))))
+    check_voxels((len(ordered), ordered[0].rows, ordered[0].columns), max_voxels, "the series (slices x rows x columns)")
     hu = _hounsfield(ordered)
     origin = np.asarray(ordered[0].position, dtype=float)
     notes = list(series.notes)

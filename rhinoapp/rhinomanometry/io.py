@@ -81,6 +81,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import LimitError
 from rhinoapp.core.files import atomic_write
 from rhinoapp.rhinomanometry.columns import Column, parse_date, parse_number, recognise, split_line
 from rhinoapp.rhinomanometry.model import (
@@ -92,7 +93,7 @@ from rhinoapp.rhinomanometry.model import (
     merge_measurements,
 )
 from rhinoapp.rhinomanometry.units import conversion_factor
-from rhinoapp.rhinomanometry.xlsx import is_workbook, sheet_texts
+from rhinoapp.rhinomanometry.xlsx import DEFAULT_MAX_UNPACKED_BYTES, HEADER_SEARCH_ROWS, MAX_ROWS, is_workbook, sheet_texts
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_bytes", "read_csv", "read_csv_file", "read_csv_files",
            "read_xlsx", "write_csv", "write_csv_file"]
@@ -292,6 +293,9 @@ def read_csv(
         For anything missing or ambiguous; the message names the line and what to change.
     """
     lines = text.lstrip("\ufeff").splitlines()
+    if len(lines) > MAX_ROWS + HEADER_SEARCH_ROWS:
+        raise LimitError(f"{source} has {len(lines):,} lines, more than the {MAX_ROWS:,} samples a 4PR recording can "
+                         "have (a fixed limit: 1000 Hz for over 8 minutes per side); keep only the recording's samples.")
     meta, extra, header_index = _read_metadata(lines, source)
     rows = [(n, line) for n, line in enumerate(lines[header_index + 1:], header_index + 2)
             if line.strip() and not line.lstrip().startswith("#")]
@@ -352,12 +356,13 @@ def read_csv(
         raise ValidationError(f"{source}: {error}") from None
 
 
-def read_xlsx(content: bytes, *, sheet: str | None = None, source: str = "the workbook", **options: Any) -> Measurement:
+def read_xlsx(content: bytes, *, sheet: str | None = None, source: str = "the workbook",
+              max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES, **options: Any) -> Measurement:
     """Read a 4PR recording from XLSX bytes; ``options`` as :func:`read_csv`.
 
     ``sheet`` names the sheet to read; by default the one sheet with a header, or one sheet per
     side named after the side (see :mod:`~rhinoapp.rhinomanometry.xlsx`). Messages name the
-    sheet and the row.
+    sheet and the row. The workbook may unpack to at most ``max_unpacked_bytes``.
 
     Examples
     --------
@@ -370,7 +375,7 @@ def read_xlsx(content: bytes, *, sheet: str | None = None, source: str = "the wo
     [0.0, 1.5]
     """
     side = options.pop("side", None)
-    sheets = sheet_texts(content, sheet=sheet, source=source)
+    sheets = sheet_texts(content, sheet=sheet, source=source, max_unpacked_bytes=max_unpacked_bytes)
     if len(sheets) > 1 and side is not None:
         raise ValidationError(f"{source} holds one sheet per side, named after the side; leave out side=.")
     parts = []
@@ -383,10 +388,12 @@ def read_xlsx(content: bytes, *, sheet: str | None = None, source: str = "the wo
     return merge_measurements(parts)
 
 
-def read_bytes(content: bytes, *, filename: str = "the file", sheet: str | None = None, **options: Any) -> Measurement:
+def read_bytes(content: bytes, *, filename: str = "the file", sheet: str | None = None,
+               max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES, **options: Any) -> Measurement:
     """Read an uploaded 4PR file: an XLSX workbook or CSV text (UTF-8, else Windows-1252).
 
-    ``filename`` names the file in messages; ``sheet`` and ``options`` as :func:`read_xlsx`.
+    ``filename`` names the file in messages; ``sheet``, ``max_unpacked_bytes`` and ``options``
+    as :func:`read_xlsx`.
 
     Examples
     --------
@@ -394,7 +401,7 @@ def read_bytes(content: bytes, *, filename: str = "the file", sheet: str | None 
     (<Side.RIGHT: 'right'>,)
     """
     if is_workbook(content, filename):
-        return read_xlsx(content, sheet=sheet, source=filename, **options)
+        return read_xlsx(content, sheet=sheet, source=filename, max_unpacked_bytes=max_unpacked_bytes, **options)
     if sheet is not None:
         raise ValidationError(f"{filename} is a text file, not a workbook; leave out sheet=.")
     try:

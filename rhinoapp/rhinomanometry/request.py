@@ -29,6 +29,7 @@ from rhinoapp.core.requests import Range
 from rhinoapp.rhinomanometry.analysis import analyse
 from rhinoapp.rhinomanometry.classification import DEFAULT_OBSTRUCTION_CLASSES, ObstructionClasses
 from rhinoapp.rhinomanometry.io import read_bytes, write_csv
+from rhinoapp.rhinomanometry.xlsx import UNPACK_FACTOR
 from rhinoapp.rhinomanometry.model import Measurement
 from rhinoapp.rhinomanometry.results import AnalysisResult
 from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
@@ -80,7 +81,8 @@ class PreparedUpload:
 def prepare_import(request: FourPRImportRequest, *,
                    classes: ObstructionClasses = DEFAULT_OBSTRUCTION_CLASSES) -> PreparedUpload:
     """Read, normalise and analyse the upload; ValidationError when a side holds no complete breath."""
-    recorded = read_bytes(request.content, filename=request.filename)
+    recorded = read_bytes(request.content, filename=request.filename,
+                          max_unpacked_bytes=int(request.max_upload_mb * 1e6 * UNPACK_FACTOR))
     measurement = recorded.normalised()
     if measurement is not recorded and "recorded_inspiration_sign" not in dict(recorded.metadata.extra):
         recorded_sign = ("recorded_inspiration_sign", recorded.metadata.inspiration_sign.value)

@@ -23,6 +23,14 @@ are ambiguous and refused, unless every such sheet is named after a side (``Left
 ``L``/``R``, ``links``/``rechts``): one sheet per side, like one CSV file per side.
 ``sheet=`` names the sheet to read instead.
 
+Limits
+------
+A workbook is a zip archive: its directory is checked before openpyxl opens it (at most
+:data:`MAX_MEMBERS` members, unpacking to at most ``max_unpacked_bytes``, by default
+:data:`UNPACK_FACTOR` times the 4PR upload limit). The sheet's own size claims are ignored;
+rows are read up to :data:`MAX_ROWS`, and cells up to column :data:`MAX_COLUMNS` (cells right of
+it are not read: a 4PR table's few columns are at the left).
+
 Examples
 --------
 >>> import io, openpyxl
@@ -46,10 +54,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import LimitError, setting_hint
 from rhinoapp.rhinomanometry.columns import recognise
 from rhinoapp.rhinomanometry.model import Side
 
-__all__ = ["HEADER_SEARCH_ROWS", "MAX_ROWS", "SheetText", "is_workbook", "sheet_texts"]
+__all__ = ["DEFAULT_MAX_UNPACKED_BYTES", "HEADER_SEARCH_ROWS", "MAX_COLUMNS", "MAX_MEMBERS", "MAX_ROWS", "UNPACK_FACTOR",
+           "SheetText", "is_workbook", "sheet_texts"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,14 @@ log = logging.getLogger(__name__)
 HEADER_SEARCH_ROWS = 100
 #: More rows than this in one sheet is not a 4PR recording (1000 Hz for over 8 minutes per side).
 MAX_ROWS = 1_000_000
+#: Cells right of this column are not read (a recording has a handful of columns).
+MAX_COLUMNS = 64
+#: Most members of the workbook's zip archive (an Excel workbook has a few dozen).
+MAX_MEMBERS = 1_000
+#: A workbook may unpack to this many times the upload size limit (XML compresses well).
+UNPACK_FACTOR = 20
+#: The unpacked size limit at the default 4PR upload limit of 10 MB.
+DEFAULT_MAX_UNPACKED_BYTES = UNPACK_FACTOR * 10_000_000
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls
 
@@ -158,8 +176,8 @@ def _sheet_text(rows: Iterable[tuple[Any, ...]], name: str, source: str) -> tupl
     data = []
     for count, row in enumerate(rows, header_at + 2):
         if count > MAX_ROWS:
-            raise ValidationError(f"{source}, sheet {name!r} has more than {MAX_ROWS:,} rows, far more than a 4PR"
-                                  " recording; keep only the recording's samples on the sheet.")
+            raise LimitError(f"{source}, sheet {name!r} has more than {MAX_ROWS:,} rows, far more than a 4PR"
+                             " recording (a fixed limit); keep only the recording's samples on the sheet.")
         data.append(_trimmed(row))
     width = max(len(c) for c in (head[header_at], *data))
     lines = [_metadata_line(cells) for cells in head[:header_at]]
@@ -170,13 +188,32 @@ def _sheet_text(rows: Iterable[tuple[Any, ...]], name: str, source: str) -> tupl
     return "\n".join(lines) + "\n", ""
 
 
-def _open(content: bytes, source: str) -> Any:
+def _check_package(content: bytes, max_unpacked_bytes: int) -> None:
+    """Refuse a workbook whose zip directory holds too many members or unpacks too far (before opening it)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl says the file is damaged
+    if len(members) > MAX_MEMBERS:
+        raise LimitError(f"the workbook's archive holds {len(members):,} parts, more than the {MAX_MEMBERS:,} an Excel "
+                         "workbook has (a fixed limit); save the recording again as an Excel Workbook (.xlsx) or "
+                         "export it as CSV.")
+    unpacked = sum(m.file_size for m in members)  # zipfile never inflates a member beyond its declared size
+    if unpacked > max_unpacked_bytes:
+        raise LimitError(f"the workbook unpacks to {unpacked / 1e6:,.1f} MB, more than the limit of "
+                         f"{max_unpacked_bytes / 1e6:,.1f} MB ({UNPACK_FACTOR} times the upload limit); "
+                         f"{setting_hint('max_upload_mb')}, or export the recording as CSV.")
+
+
+def _open(content: bytes, source: str, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> Any:
     import openpyxl  # imported here: only workbooks need it, and it takes a while to import
     from openpyxl.utils.exceptions import InvalidFileException
 
     if content.startswith(_OLE_MAGIC):
         raise ValidationError(f"{source} is in the old Excel 97-2003 format (.xls); save it as an Excel"
                               " Workbook (.xlsx) or export it as CSV.")
+    _check_package(content, max_unpacked_bytes)
     try:
         return openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
@@ -192,7 +229,8 @@ def _side_of(name: str) -> Side | None:
         return None
 
 
-def sheet_texts(content: bytes, *, sheet: str | None = None, source: str = "the workbook") -> tuple[SheetText, ...]:
+def sheet_texts(content: bytes, *, sheet: str | None = None, source: str = "the workbook",
+                max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> tuple[SheetText, ...]:
     """The sheet (or one sheet per side) holding the recording, as CSV text.
 
     Parameters
@@ -203,14 +241,17 @@ def sheet_texts(content: bytes, *, sheet: str | None = None, source: str = "the 
         Name of the sheet to read; by default the one sheet with a header (see the module).
     source
         Name used in error messages, for example the file name.
+    max_unpacked_bytes
+        Most bytes the workbook's archive may unpack to (see the module's Limits).
 
     Raises
     ------
     ValidationError
         When the file is no workbook, no sheet or more than one holds a 4PR table, or the
-        named sheet does not exist; the message says what to change.
+        named sheet does not exist; the message says what to change. A
+        :class:`~rhinoapp.core.limits.LimitError` when it is above a limit.
     """
-    book = _open(content, source)
+    book = _open(content, source, max_unpacked_bytes)
     try:
         sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible" or ws.title == sheet]
         if sheet is not None:
@@ -221,7 +262,8 @@ def sheet_texts(content: bytes, *, sheet: str | None = None, source: str = "the 
             sheets = chosen
         found, problems = [], []
         for ws in sheets:
-            text, problem = _sheet_text(ws.iter_rows(values_only=True), ws.title, source)
+            ws.reset_dimensions()  # the sheet's claimed size is not trusted: rows end with their last cell
+            text, problem = _sheet_text(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS), ws.title, source)
             if text is None:
                 problems.append(f"sheet {ws.title!r}, {problem}")
             else:

@@ -192,11 +192,12 @@ class CTImportState(param.Parameterized):
         self._forget_pending()
         self.param.update(busy=True, progress=0)
         try:
-            found = research_volume(contents[0], filename=filenames[0]) if len(filenames) == 1 else None
+            settings = self.session.settings
+            found = (research_volume(contents[0], filename=filenames[0], limits=settings.input_limits)
+                     if len(filenames) == 1 else None)
             if found is not None:
                 return self._store(project_id, *found)
-            settings = self.session.settings
-            blobs = read_uploaded(contents, UploadLimits.from_megabytes(settings.max_upload_mb))
+            blobs = read_uploaded(contents, UploadLimits.of(settings.input_limits))
             total = len(blobs)
             pending = open_upload(blobs, settings=settings, project_id=project_id,
                                   progress=lambda done: setattr(self, "progress", min(90, 90 * done // total)))

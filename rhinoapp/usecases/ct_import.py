@@ -18,6 +18,7 @@ from typing import Any
 
 from rhinoapp.config import Settings
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import DEFAULT_LIMITS, DEFAULT_MAX_VOXELS, InputLimits
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTMetadata, CTVolume
 from rhinoapp.core.workflow import Step
@@ -50,6 +51,7 @@ class PendingUpload:
 
     loaded: LoadedUpload
     deidentifier: Deidentifier
+    max_voxels: int = DEFAULT_MAX_VOXELS
 
 
 def open_upload(blobs: Sequence[bytes], *, settings: Settings, project_id: str,
@@ -57,18 +59,24 @@ def open_upload(blobs: Sequence[bytes], *, settings: Settings, project_id: str,
     """De-identify DICOM ``blobs`` for ``project_id`` (installation secret, project pseudonym) and group them."""
     secret = installation_secret(settings.data_dir)
     deidentifier = Deidentifier(secret, DeidentOptions(), pseudonym=project_pseudonym(project_id))
-    return PendingUpload(load_upload(blobs, deidentifier=deidentifier, progress=progress), deidentifier)
+    loaded = load_upload(blobs, deidentifier=deidentifier, progress=progress, max_voxels=settings.max_voxels)
+    return PendingUpload(loaded, deidentifier, settings.max_voxels)
 
 
-def research_volume(source: Path | bytes, *, filename: str | Path | None = None) -> tuple[CTVolume, dict[str, Any]] | None:
-    """``(volume, metadata)`` when ``source`` (a path, or bytes named ``filename``) is a NIfTI or NRRD file, else None."""
+def research_volume(source: Path | bytes, *, filename: str | Path | None = None,
+                    limits: InputLimits = DEFAULT_LIMITS) -> tuple[CTVolume, dict[str, Any]] | None:
+    """``(volume, metadata)`` when ``source`` (a path, or bytes named ``filename``) is a NIfTI or NRRD file, or None.
+
+    The file is read within ``limits`` (``Settings.input_limits``), checked from its header first.
+    """
     kind = format_of(filename if filename is not None else source)  # type: ignore[arg-type]
     if kind is None:
         return None
     if isinstance(source, bytes):
-        volume = read_nifti_bytes(source) if kind is VolumeFormat.NIFTI else read_nrrd_bytes(source)
+        reader = read_nifti_bytes if kind is VolumeFormat.NIFTI else read_nrrd_bytes
+        volume = reader(source, limits=limits)
     else:
-        volume = read_volume(Path(source))
+        volume = read_volume(Path(source), limits=limits)
     return volume, research_metadata(volume, kind)
 
 
@@ -76,7 +84,7 @@ def assemble_series(pending: PendingUpload, request: CTImportRequest) -> tuple[C
     """The chosen series of ``pending`` as a volume with its metadata document."""
     series = select_series(pending.loaded, request.series, secret=pending.deidentifier.secret,
                            min_slices=request.min_slices)
-    assembled = assemble_volume(series, tilt=request.tilt)
+    assembled = assemble_volume(series, tilt=request.tilt, max_voxels=pending.max_voxels)
     return assembled.volume, volume_metadata(series, assembled, pending.deidentifier)
 
 
@@ -95,19 +103,23 @@ def store_ct(repo: ProjectRepository, project_id: str, volume: CTVolume, metadat
     return typed
 
 
-def read_ct(path: Path, request: CTImportRequest, *, max_upload_mb: int) -> CTVolume:
+def read_ct(path: Path, request: CTImportRequest, *, max_upload_mb: int, limits: InputLimits | None = None) -> CTVolume:
     """A CT read from a DICOM folder, zip or file (de-identified with a throw-away key) or a NIfTI/NRRD file.
 
     Nothing is stored; the volume is checked against ``request`` as an import would check it.
+    ``limits`` (``Settings.input_limits``) bound the reading; by default the default limits with
+    ``max_upload_mb``.
     """
+    limits = limits or InputLimits(max_bytes=int(max_upload_mb) * 1024 * 1024)
     path = Path(path)
     if not path.exists():
         raise ValidationError(f"{path} does not exist; give a DICOM folder, a NIfTI or an NRRD file")
-    found = research_volume(path) if path.is_file() else None
+    found = research_volume(path, limits=limits) if path.is_file() else None
     if found is not None:
         return request.check_volume(found[0])
     key = secrets.token_bytes(32)  # UIDs are only mapped in memory here: a throw-away key
-    blobs = read_upload([path], UploadLimits.from_megabytes(max_upload_mb))
+    blobs = read_upload([path], UploadLimits.of(limits))
     deidentifier = Deidentifier(key, DeidentOptions(), pseudonym="RHINO-SEGMENT")
-    pending = PendingUpload(load_upload(blobs, deidentifier=deidentifier), deidentifier)
+    pending = PendingUpload(load_upload(blobs, deidentifier=deidentifier, max_voxels=limits.max_voxels), deidentifier,
+                            limits.max_voxels)
     return request.check_volume(assemble_series(pending, request)[0])

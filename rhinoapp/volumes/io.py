@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import InputLimits
 from rhinoapp.core.volume import CT_METADATA_FORMAT, CTVolume, ct_metadata_grid
 from rhinoapp.core.files import atomic_write
 from rhinoapp.volumes.nifti import nifti_bytes, read_nifti
@@ -43,8 +44,12 @@ def format_of(path: Path | str) -> VolumeFormat | None:
     return None
 
 
-def read_volume(path: Path) -> CTVolume:
+def read_volume(path: Path, *, limits: InputLimits | None = None) -> CTVolume:
     """Read a NIfTI or NRRD file into a CT volume (LPS, ``[k, j, i]``).
+
+    Files to import are read with ``limits`` (``Settings.input_limits``): dimensions and sizes
+    are checked from the header before anything is expanded. Files rhinoapp wrote itself are
+    read without.
 
     Examples
     --------
@@ -60,7 +65,8 @@ def read_volume(path: Path) -> CTVolume:
         raise ValidationError(f"{Path(path).name} is not a NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) file.")
     if not Path(path).is_file():
         raise ValidationError(f"{path} does not exist or is not a file.")
-    return read_nifti(Path(path)) if kind is VolumeFormat.NIFTI else read_nrrd(Path(path))
+    reader = read_nifti if kind is VolumeFormat.NIFTI else read_nrrd
+    return reader(Path(path), limits=limits)
 
 
 def write_volume(volume: CTVolume, path: Path) -> Path:

@@ -4,12 +4,17 @@ NRRD names its patient space explicitly (``space: left-posterior-superior`` and 
 lists one direction vector per axis, fastest axis first. rhinoapp reads LPS, RAS and LAS spaces
 (flipping axes into LPS) and writes LPS. A file without a ``space`` field has no known
 orientation and is refused, as are non-spatial axes (vectors, time).
+
+Files to import are read within :class:`~rhinoapp.core.limits.InputLimits`: the header's
+``sizes`` and ``type`` are checked first, and gzip or bzip2 data are decompressed only up to the
+bytes the header declares (pynrrd's own reader would expand the whole stream first).
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,6 +24,7 @@ import nrrd
 import numpy as np
 
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.limits import DEFAULT_LIMITS, Compression, InputLimits, bounded_decompress, check_voxels
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import LPS_RAS_SIGNS, CTVolume, ImageGeometry
 
@@ -33,6 +39,8 @@ _SPACES = {
     "left-anterior-superior": (1.0, -1.0, 1.0),
     "las": (1.0, -1.0, 1.0),
 }
+_COMPRESSED = {"gzip": Compression.GZIP, "gz": Compression.GZIP, "bzip2": Compression.BZIP2, "bz2": Compression.BZIP2}
+_SKIPS = ("line skip", "lineskip", "byte skip", "byteskip", "data file", "datafile")
 _TYPES = {np.dtype(np.int16): "short", np.dtype(np.float32): "float", np.dtype(np.int32): "int",
           np.dtype(np.uint16): "unsigned short", np.dtype(np.float64): "double", np.dtype(np.uint8): "unsigned char",
           np.dtype(np.int8): "signed char"}
@@ -89,6 +97,46 @@ def write_nrrd(volume: CTVolume, path: Path, *, encoding: str = "gzip") -> Path:
     return path
 
 
+def _itemsize(kind: str) -> int:
+    """Bytes per value of an NRRD ``type`` (any of the spellings the format allows)."""
+    kind = " ".join(kind.lower().split())
+    bits = re.search(r"(8|16|32|64)", kind)
+    if bits:
+        return int(bits.group(1)) // 8
+    for words, size in (("char", 1), ("short", 2), ("long", 8), ("float", 4), ("double", 8), ("int", 4)):
+        if words in kind:
+            return size
+    raise ValidationError(f"the NRRD type {kind!r} is not a number type rhinoapp reads; save the volume as short, "
+                          "int or float.")
+
+
+def _bounded_data(header: dict[str, Any], payload: bytes, limits: InputLimits) -> np.ndarray:
+    """The voxels of ``header`` from the bytes after it (or its data file), expanded no further than declared."""
+    try:
+        sizes = [int(s) for s in np.atleast_1d(header["sizes"])]
+    except (KeyError, TypeError, ValueError):
+        raise ValidationError("the NRRD header has no valid 'sizes' field; the header is damaged.") from None
+    needed = check_voxels(sizes, limits.max_voxels, "the NRRD header") * _itemsize(str(header.get("type", "")))
+    limits.check_bytes(needed, "the NRRD volume")
+    encoding = str(header.get("encoding", "raw")).lower()
+    plain = {k: v for k, v in header.items() if k not in _SKIPS}
+    if encoding not in _COMPRESSED:
+        kept = {k: v for k, v in header.items() if k not in ("data file", "datafile")}
+        return np.asarray(nrrd.read_data(kept, io.BytesIO(payload), index_order="C"))
+    line_skip = int(header.get("line skip", header.get("lineskip", 0)))
+    byte_skip = int(header.get("byte skip", header.get("byteskip", 0)))
+    if line_skip > 0:
+        payload = b"".join(payload.split(b"\n", line_skip)[line_skip:])
+    what = "the compressed NRRD data"
+    kind = _COMPRESSED[encoding]
+    if byte_skip < 0:  # the data are the last bytes of the stream: all of it is needed, within the size limit
+        raw = bounded_decompress(payload, max_bytes=limits.max_bytes, what=what, kind=kind)[-needed:]
+    else:
+        raw = bounded_decompress(payload, max_bytes=byte_skip + needed, what=what, kind=kind,
+                                 stop_at_limit=True)[byte_skip:]
+    return np.asarray(nrrd.read_data({**plain, "encoding": "raw"}, io.BytesIO(raw), index_order="C"))
+
+
 def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:
     """The CT volume of NRRD ``data`` read with ``index_order="C"`` (so ``[k, j, i]``) and its header.
 
@@ -127,8 +175,10 @@ def from_nrrd(data: np.ndarray, header: dict[str, Any]) -> CTVolume:
     return CTVolume(values, ImageGeometry(values.shape, tuple(spacing), tuple(origin), tuple(direction.ravel())))
 
 
-def read_nrrd_bytes(data: bytes) -> CTVolume:
+def read_nrrd_bytes(data: bytes, *, limits: InputLimits = DEFAULT_LIMITS) -> CTVolume:
     """Read an attached-header NRRD from memory (e.g. a browser upload; ``.nhdr`` needs its data file).
+
+    The header is checked against ``limits`` before the data are expanded.
 
     Examples
     --------
@@ -141,7 +191,7 @@ def read_nrrd_bytes(data: bytes) -> CTVolume:
         header = nrrd.read_header(handle)
         if "data file" in header or "datafile" in header:
             raise ValidationError("a detached NRRD header (.nhdr) needs its data file; upload a single .nrrd file.")
-        values = nrrd.read_data(header, handle, index_order="C")
+        values = _bounded_data(header, handle.read(), limits)
     except ValidationError:
         raise
     except Exception as error:
@@ -149,8 +199,11 @@ def read_nrrd_bytes(data: bytes) -> CTVolume:
     return from_nrrd(values, header)
 
 
-def read_nrrd(path: Path) -> CTVolume:
+def read_nrrd(path: Path, *, limits: InputLimits | None = None) -> CTVolume:
     """Read a ``.nrrd`` or ``.nhdr`` (with its data file beside it) in any of the LPS/RAS/LAS spaces.
+
+    With ``limits`` (files to import) the header is checked before the data are expanded;
+    without (files rhinoapp wrote itself) pynrrd reads it as it is.
 
     Examples
     --------
@@ -162,8 +215,25 @@ def read_nrrd(path: Path) -> CTVolume:
     (True, (0.5, 0.5, 2.0))
     """
     try:
-        data, header = nrrd.read(str(path), index_order="C")
+        data, header = nrrd.read(str(path), index_order="C") if limits is None else _read_bounded(Path(path), limits)
+    except ValidationError:
+        raise
     except Exception as error:
         raise ValidationError(f"{Path(path).name} cannot be read as NRRD ({type(error).__name__}); check the file "
                               "(and, for .nhdr, that its data file is beside it).") from None
     return from_nrrd(data, header)
+
+
+def _read_bounded(path: Path, limits: InputLimits) -> tuple[np.ndarray, dict[str, Any]]:
+    limits.check_bytes(path.stat().st_size, "the NRRD file")
+    with path.open("rb") as handle:
+        header = nrrd.read_header(handle)
+        data_file = header.get("data file", header.get("datafile"))
+        if data_file is None:
+            return _bounded_data(header, handle.read(), limits), header
+    if str(data_file).upper().startswith("LIST") or "%" in str(data_file):
+        raise ValidationError("the NRRD header lists several data files; save the volume with one data file (or as a "
+                              "single .nrrd file).")
+    location = Path(data_file) if Path(data_file).is_absolute() else path.parent / str(data_file)
+    limits.check_bytes(location.stat().st_size, "the NRRD data file")
+    return _bounded_data(header, location.read_bytes(), limits), header

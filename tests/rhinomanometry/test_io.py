@@ -228,3 +228,12 @@ def test_one_file_per_side_refusals(tmp_path: Path) -> None:
         read_csv_files([tmp_path / "a.csv", tmp_path / "a.csv"], sides=["L", "L"])
     with pytest.raises(ValidationError, match="Give one side per file: 2 files but 1 sides"):
         read_csv_files([tmp_path / "a.csv", tmp_path / "a.csv"], sides=["L"])
+
+
+def test_text_of_more_lines_than_a_recording_can_have_is_refused_before_parsing() -> None:
+    from rhinoapp.core.limits import LimitError
+    from rhinoapp.rhinomanometry.xlsx import HEADER_SEARCH_ROWS, MAX_ROWS
+
+    text = "t_s,side,dp_pa,flow_ml_s\n" + "0,L,0,0\n" * (MAX_ROWS + HEADER_SEARCH_ROWS)
+    with pytest.raises(LimitError, match=r"1,000,101 lines, more than the 1,000,000 samples"):
+        read_csv(text)

@@ -179,3 +179,45 @@ def test_header_with_a_doubled_column_is_reported() -> None:
 def test_text_files_refuse_a_sheet_argument() -> None:
     with pytest.raises(ValidationError, match="a.csv is a text file, not a workbook; leave out sheet="):
         read_bytes(b"t_s,side,dp_pa,flow_ml_s\n", filename="a.csv", sheet="S")
+
+
+# -- limits: a workbook is a zip archive, and its sheets claim sizes -------------------------------
+
+def repack(content: bytes, *, extra: dict[str, bytes] | None = None, replace: tuple[bytes, bytes] | None = None) -> bytes:
+    """The workbook's archive again, with ``extra`` members and ``replace`` applied to the first sheet's XML."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if replace and info.filename == "xl/worksheets/sheet1.xml":
+                assert replace[0] in data
+                data = data.replace(*replace)
+            target.writestr(info.filename, data)
+        for name, data in (extra or {}).items():
+            target.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_workbook_of_too_many_parts_or_unpacking_too_far_is_refused_before_opening(synthetic: Measurement) -> None:
+    from rhinoapp.core.limits import LimitError
+    from rhinoapp.rhinomanometry.request import FourPRImportRequest, prepare_import
+    from rhinoapp.rhinomanometry.xlsx import MAX_MEMBERS
+
+    book = workbook(("Data", [["t_s", "side", "dp_pa", "flow_ml_s"], *samples(synthetic)]))
+    parts = repack(book, extra={f"customXml/item{n}.xml": b"<a/>" for n in range(MAX_MEMBERS)})
+    with pytest.raises(LimitError, match=r"parts, more than the 1,000"):
+        read_bytes(parts, filename="a.xlsx")
+    padded = repack(book, extra={"xl/media/padding.bin": bytes(30_000_000)})  # 30 MB in about 30 KB
+    with pytest.raises(LimitError, match=r"unpacks to 30.* more than the limit of 20.0 MB .*RHINOAPP_MAX_UPLOAD_MB"):
+        prepare_import(FourPRImportRequest(filename="a.xlsx", content=padded, max_upload_mb=1.0))
+    assert read_bytes(padded, filename="a.xlsx").sides == synthetic.sides  # within the default limit
+
+
+def test_the_sheet_size_claim_is_ignored_and_cells_far_right_are_not_read(synthetic: Measurement) -> None:
+    rows = [["t_s", "side", "dp_pa", "flow_ml_s"], *samples(synthetic)]
+    claims = repack(workbook(("Data", rows)), replace=(b'<dimension ref="A1:D', b'<dimension ref="A1:XFD1048576"/><x a="'))
+    assert_same_signals(read_bytes(claims, filename="a.xlsx"), synthetic)  # not 1M rows of 16,384 cells
+    wide = workbook(("Data", [rows[0], *([*row, *[None] * 70, 1] for row in rows[1:])]))  # a stray column 75
+    assert_same_signals(read_bytes(wide, filename="a.xlsx"), synthetic)

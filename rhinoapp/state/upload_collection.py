@@ -119,8 +119,10 @@ class UploadCollection:
         self._files.append((name, content))
 
     def take(self) -> list[tuple[str, bytes]]:
-        """The files of the complete upload, in arrival order; the collection starts afresh."""
-        files = self._files if self.complete else []
+        """The files of the complete upload, in arrival order, and the collection starts afresh; [] while incomplete."""
+        if not self.complete:
+            return []
+        files = self._files
         self._expected, self._files, self._total = Counter(), [], 0
         return files
 

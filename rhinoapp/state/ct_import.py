@@ -1,7 +1,9 @@
 """State of the CT import: upload, series picker, the stored volume and its three orthogonal slices.
 
 An upload (DICOM files or zips, or one NIfTI/NRRD volume) is de-identified in memory as it is
-read (:mod:`rhinoapp.dicom`); only de-identified series are kept while the user picks one. The
+read (:mod:`rhinoapp.dicom`); only de-identified series are kept while the user picks one. A
+browser upload arrives file by file: its files are collected (:class:`UploadCollection`) and the
+upload is read once, when all of them arrived; an interrupted upload stores nothing. The
 import stores the CT volume and its metadata (``ProjectLayout.ct_volume``, ``ct_metadata``) together (step DICOM), which makes the
 project's DICOM status *done*. Problems never raise: they become ``feedback`` and nothing is stored.
 No Panel here: the page (:mod:`rhinoapp.views.ct_import`) only binds widgets to these parameters.
@@ -25,6 +27,7 @@ from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import SeriesSummary, TiltPolicy, UploadLimits, read_uploaded
 from rhinoapp.dicom.request import CTImportRequest
 from rhinoapp.state.session import SessionState
+from rhinoapp.state.upload_collection import UploadCollection
 from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_upload, research_volume, store_ct
 from rhinoapp.volumes import read_nifti
 
@@ -132,6 +135,8 @@ class CTImportState(param.Parameterized):
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
         self._pending: PendingUpload | None = None
+        self._closed = False
+        self._collection = UploadCollection(max_bytes=self.session.settings.max_upload_mb * 1024 * 1024)
         self.reload()
 
     # -- the stored volume ---------------------------------------------------------------------
@@ -139,6 +144,7 @@ class CTImportState(param.Parameterized):
     def reload(self) -> None:
         """Read the current project's stored volume and metadata (or clear them)."""
         self._forget_pending()
+        self._collection.clear()
         volume, summary = None, {}
         project_id = self.session.current_project_id
         if project_id is not None:
@@ -186,6 +192,8 @@ class CTImportState(param.Parameterized):
         imports the one chosen in ``series``. Returns True when something was stored.
         """
         project_id = self.session.current_project_id
+        if self._closed:
+            return False
         if project_id is None:
             self._say("Open a project first: the CT is stored in the open project.", "error")
             return False
@@ -229,6 +237,88 @@ class CTImportState(param.Parameterized):
         """As :meth:`upload`, in a worker thread so that the server stays responsive (progress updates)."""
         return await asyncio.to_thread(self.upload, contents, filenames=filenames)
 
+    # -- a browser upload, file by file -------------------------------------------------------
+    def expect_files(self, names: Sequence[str]) -> bool:
+        """A new browser upload of the files ``names`` begins; an unfinished one is dropped.
+
+        Returns True when it is already complete (its files arrived first): call :meth:`finish_upload`.
+        """
+        if self._closed or not names:
+            return False
+        complete = self._collection.announce(names)
+        self._report_collection()
+        return complete
+
+    def withdraw_files(self, names: Sequence[str]) -> bool:
+        """The browser will not send ``names`` (refused or removed there); True when the upload is now complete."""
+        was_collecting = self._collection.collecting
+        complete = self._collection.withdraw(names)
+        if was_collecting and self._collection.total == 0:  # every file of the upload was withdrawn: nothing to wait for
+            self.param.update(busy=False, progress=0)
+        self._report_collection()
+        return complete
+
+    def receive_file(self, name: str, content: bytes) -> bool:
+        """Keep one file of the browser upload; True when it completes the upload (call :meth:`finish_upload`).
+
+        Nothing is read or stored before the upload is complete.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from rhinoapp.config import Settings
+        >>> from rhinoapp.dicom.testing import encode, make_ct_series
+        >>> from rhinoapp.store import open_store, ProjectRepository
+        >>> settings = Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))
+        >>> repo = ProjectRepository(open_store(settings), owner="local")
+        >>> session = SessionState(repository=repo, settings=settings)
+        >>> session.open_project(repo.create("Case 6").id)
+        >>> state = CTImportState(session=session)
+        >>> files = {f"{i}.dcm": encode(ds) for i, ds in enumerate(make_ct_series(slices=3, shape=(8, 8)))}
+        >>> state.expect_files(list(files))
+        False
+        >>> [state.receive_file(name, data) for name, data in files.items()], state.volume is None
+        ([False, False, True], True)
+        >>> state.finish_upload(), state.volume.hu.shape
+        (True, (3, 8, 8))
+        """
+        if self._closed:
+            return False
+        try:
+            complete = self._collection.add(name, content)
+        except RhinoappError as error:
+            self.param.update(busy=False, progress=0)
+            self._say(str(error), "error")
+            return False
+        self._report_collection()
+        return complete
+
+    def _report_collection(self) -> None:
+        collection = self._collection
+        if collection.collecting:
+            self.param.update(busy=True, progress=min(99, 100 * collection.received // collection.total))
+            self._say(collection.progress_text(), "info")
+
+    def _collected(self) -> tuple[list[bytes], list[str]]:
+        files = self._collection.take()
+        return [content for _, content in files], [name for name, _ in files]
+
+    def finish_upload(self) -> bool:
+        """Read the complete browser upload, as :meth:`upload` does; False (nothing read) while it is incomplete."""
+        contents, names = self._collected()
+        return bool(contents) and self.upload(contents, filenames=names)
+
+    async def finish_upload_async(self) -> bool:
+        """As :meth:`finish_upload`, reading and storing in a worker thread (off the server's event loop)."""
+        contents, names = self._collected()
+        return bool(contents) and await self.upload_async(contents, filenames=names)
+
+    def close(self) -> None:
+        """The session ended: forget the upload being collected; nothing is imported or stored from now on."""
+        self._closed = True
+        self._collection.clear()
+        self._forget_pending()
+
     async def import_series_async(self) -> bool:
         """As :meth:`import_series`, in a worker thread."""
         return await asyncio.to_thread(self.import_series)
@@ -253,6 +343,9 @@ class CTImportState(param.Parameterized):
         return CTImportRequest(series=self.series, tilt=self.tilt)
 
     def _store(self, project_id: str, volume: CTVolume, metadata: dict) -> bool:
+        if self._closed:
+            _log.info("project %s: the session closed before its CT was stored; nothing stored", project_id)
+            return False
         typed = store_ct(self.session.repository, project_id, volume, metadata, self.request())
         self._forget_pending()
         self.progress = 100

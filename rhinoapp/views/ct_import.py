@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 
 import holoviews as hv
@@ -12,22 +11,26 @@ import param
 from rhinoapp.state.ct_import import CTImportState, Plane
 from rhinoapp.state.session import Page
 from rhinoapp.views.alerts import message_alert
+from rhinoapp.views.upload_tally import UploadTally
 
 __all__ = ["CTImportPage"]
 
 _FRAME = 280  # width of each slice view in pixels
+_DROPPER_CLASS = "rh-ct-upload"
 _HINT = (
     "Drop the CT's DICOM files (or a zip of the export folder), or one NIfTI (.nii, .nii.gz) or NRRD (.nrrd) "
     "volume. Every DICOM file is de-identified in memory as it arrives (DICOM PS3.15 Basic Profile); only the "
-    "assembled volume is stored. Images with burned-in annotations (screenshots, dose sheets) are left out."
+    "assembled volume is stored, once every file of the upload arrived. Images with burned-in annotations "
+    "(screenshots, dose sheets) are left out."
 )
 
 
-_SETTLE_S = 1.5  # seconds without a new file before an upload is read
-
-
 class CTImportPage(pn.viewable.Viewer):
-    """Widgets over a :class:`~rhinoapp.state.ct_import.CTImportState`; behaviour lives in the state."""
+    """Widgets over a :class:`~rhinoapp.state.ct_import.CTImportState`; behaviour lives in the state.
+
+    A drop's files are announced by :class:`~rhinoapp.views.upload_tally.UploadTally` and handed to
+    the state one by one as the dropper receives them; the state reads the upload once it is complete.
+    """
 
     state = param.ClassSelector(class_=CTImportState)
 
@@ -36,26 +39,35 @@ class CTImportPage(pn.viewable.Viewer):
         limit = f"{self.state.session.settings.max_upload_mb}MB"
         self._dropper = pn.widgets.FileDropper(multiple=True, max_file_size=limit, max_total_file_size=limit,
                                                chunk_size=8_000_000, sizing_mode="stretch_width",
-                                               css_classes=["rh-ct-upload"])
-        self._arrivals, self._pending = 0, {}
+                                               css_classes=[_DROPPER_CLASS])
+        self._tally = UploadTally(css_class=_DROPPER_CLASS, on_announce=self._on_announce,
+                                  on_withdraw=self._on_withdraw)
         self._dropper.param.watch(self._on_files, "value")
         self._import = pn.widgets.Button(label="Import the chosen series", color="primary",
                                          disabled=self.state.param.busy)
         self._import.on_click(self._on_import)
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            pn.state.on_session_destroyed(lambda _context: self.state.close())
 
-    async def _on_files(self, event: param.parameterized.Event) -> None:
-        # The dropper adds files one by one as they arrive: read them once none has come for a moment.
-        if not event.new:
-            return
-        self._pending.update(event.new)
-        self._arrivals += 1
-        arrival = self._arrivals
-        await asyncio.sleep(_SETTLE_S)
-        if arrival != self._arrivals or not self._pending:
-            return
-        files, self._pending = self._pending, {}
-        contents = [c if isinstance(c, bytes) else c.encode() for c in files.values()]
-        await self.state.upload_async(contents, filenames=list(files))
+    def _on_announce(self, names: list[str]) -> None:
+        if self.state.expect_files(names):
+            pn.state.execute(self.state.finish_upload_async)
+
+    def _on_withdraw(self, names: list[str]) -> None:
+        if self.state.withdraw_files(names):
+            pn.state.execute(self.state.finish_upload_async)
+
+    def _on_files(self, event: param.parameterized.Event) -> None:
+        # The dropper keeps every file it received in ``value`` (a dict it fills in place): each one
+        # is handed over once and taken out, so files of an earlier upload are never read again.
+        complete = False
+        for name in list(event.new):
+            content = event.new.pop(name)
+            data = content if isinstance(content, bytes) else content.encode()  # text/* files come decoded
+            complete = self.state.receive_file(name, data) or complete
+        if complete:
+            pn.state.execute(self.state.finish_upload_async)
 
     async def _on_import(self, _event: object) -> None:
         await self.state.import_series_async()
@@ -128,7 +140,7 @@ class CTImportPage(pn.viewable.Viewer):
                                            alert_type="warning"), go, sizing_mode="stretch_width")
         progress = pn.indicators.Progress(value=self.state.param.progress, max=100, sizing_mode="stretch_width",
                                           visible=self.state.param.busy, bar_color="primary")
-        return pn.Column(pn.pane.Markdown(_HINT), self._dropper, progress, self._feedback, self._picker,
+        return pn.Column(pn.pane.Markdown(_HINT), self._dropper, self._tally, progress, self._feedback, self._picker,
                          self._summary, self._views, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:

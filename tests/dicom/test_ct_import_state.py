@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
+import threading
 import zipfile
 
 import numpy as np
 import pytest
 
 from rhinoapp.config import Settings
+from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step, StepStatus
 from rhinoapp.dicom.testing import PhiCollection, encode, make_ct_series
 from rhinoapp.state.ct_import import CTImportState
@@ -85,3 +88,109 @@ def test_the_page_renders(state: CTImportState) -> None:
     page = CTImportPage(state=state)
     root = pn.panel(page).get_root()
     assert root is not None and state.volume is not None
+
+
+def series_files(folder: str, slices: int, **kwargs: object) -> dict[str, bytes]:
+    """A CT series as the browser names a dropped folder's files."""
+    return {f"/{folder}/IM{i:04d}": encode(ds) for i, ds in enumerate(make_ct_series(slices=slices, shape=(16, 16),
+                                                                                        **kwargs))}
+
+
+def stored_ct_digest(state: CTImportState) -> str | None:
+    pid = state.session.current_project_id
+    path = state.session.repository.project_dir(pid) / str(ProjectLayout().ct_volume)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def deliver(state: CTImportState, files: dict[str, bytes]) -> list[bool]:
+    return [state.receive_file(name, data) for name, data in files.items()]
+
+
+@pytest.mark.slow
+def test_a_folder_arriving_in_batches_is_read_once_when_complete(state: CTImportState) -> None:
+    files = series_files("CT", 52)
+    names = list(files)
+    assert state.expect_files(names) is False
+    batches = [names[i:i + 10] for i in range(0, 52, 10)]
+    for batch in batches[:-1]:
+        assert deliver(state, {n: files[n] for n in batch}) == [False] * len(batch)
+        received = names.index(batch[-1]) + 1
+        assert state.feedback == f"Received {received} of 52 files." and state.busy
+        assert state.volume is None and stored_ct_digest(state) is None and status(state) is StepStatus.POSSIBLE
+    assert state.finish_upload() is False  # incomplete: nothing read
+    assert deliver(state, {n: files[n] for n in batches[-1]})[-1] is True
+    assert state.finish_upload() is True
+    assert state.stored == 1 and state.volume.hu.shape == (52, 16, 16) and status(state) is StepStatus.DONE
+    assert state.finish_upload() is False and state.stored == 1  # the upload was read once
+
+
+@pytest.mark.slow
+def test_an_interrupted_upload_leaves_the_previous_ct_byte_identical(state: CTImportState) -> None:
+    previous = series_files("first", 5)
+    state.expect_files(list(previous))
+    assert deliver(state, previous)[-1] and state.finish_upload()
+    digest = stored_ct_digest(state)
+    files = series_files("second", 52, series=2)
+    state.expect_files(list(files))
+    deliver(state, dict(list(files.items())[:26]))
+    assert state.feedback == "Received 26 of 52 files."
+    state.close()  # the page closed: its session ends
+    assert deliver(state, dict(list(files.items())[26:])) == [False] * 26
+    assert state.finish_upload() is False and state.upload(list(files.values())) is False
+    assert stored_ct_digest(state) == digest and state.stored == 1
+
+
+@pytest.mark.slow
+def test_files_of_an_earlier_upload_are_not_mixed_in(state: CTImportState) -> None:
+    first = series_files("a", 4, series=1)
+    state.expect_files(list(first))
+    deliver(state, first)
+    assert state.finish_upload() and state.volume.hu.shape[0] == 4
+    unfinished = series_files("b", 6, series=2)
+    state.expect_files(list(unfinished))
+    deliver(state, dict(list(unfinished.items())[:3]))
+    second = series_files("c", 7, series=3)
+    state.expect_files(list(second))  # a new drop replaces the unfinished one
+    assert state.feedback == "Received 0 of 7 files."
+    deliver(state, dict(list(unfinished.items())[3:]))  # stragglers of the replaced drop
+    assert deliver(state, second)[-1] is True and state.finish_upload()
+    assert state.volume.hu.shape[0] == 7 and state.stored == 2 and state.candidates == []
+
+
+@pytest.mark.slow
+def test_a_complete_mixed_series_upload_opens_the_picker(state: CTImportState) -> None:
+    files = {**series_files("x/1", 4, series=1, description="Sinus soft"),
+             **series_files("x/2", 5, series=2, description="Sinus bone")}
+    names = list(files)
+    deliver(state, dict(list(files.items())[:3]))  # files may reach the server before the announcement
+    state.expect_files(names)
+    assert deliver(state, dict(list(files.items())[3:]))[-1] is True
+    assert state.finish_upload() is False and "2 CT series: choose one" in state.feedback
+    assert len(state.candidates) == 2 and stored_ct_digest(state) is None
+    state.series = next(str(s.index) for s in state.candidates if s.description == "Sinus bone")
+    assert state.import_series() is True and state.volume.hu.shape[0] == 5 and state.stored == 1
+
+
+@pytest.mark.slow
+def test_withdrawn_files_complete_the_upload(state: CTImportState) -> None:
+    files = series_files("w", 4)
+    state.expect_files([*files, "/w/too-large.dcm"])
+    deliver(state, files)
+    assert state.feedback == "Received 4 of 5 files." and state.withdraw_files(["/w/too-large.dcm"]) is True
+    assert state.finish_upload() and state.volume.hu.shape[0] == 4
+
+
+@pytest.mark.slow
+def test_the_upload_is_read_off_the_event_loop(state: CTImportState) -> None:
+    threads = set()
+    state.param.watch(lambda _event: threads.add(threading.current_thread()), "progress")
+    files = series_files("t", 5)
+    state.expect_files(list(files))
+    deliver(state, files)
+
+    async def finish() -> tuple[bool, threading.Thread]:
+        return await state.finish_upload_async(), threading.current_thread()
+
+    stored, loop_thread = asyncio.run(finish())
+    assert stored and state.volume.hu.shape[0] == 5
+    assert threads - {loop_thread}, "the upload was read on the event loop's thread"

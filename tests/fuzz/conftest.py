@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +22,26 @@ from tests.fuzz.corpus import CASES, BOUNDED_BY_H_BOUNDS, Case
 PROJECT = "Case 1"
 
 
+def _rows(database: Path) -> str:
+    """Every row of an SQLite database, as SQL text (the log and index files come and go with connections)."""
+    for uri in (f"file:{database}?mode=ro", f"file:{database}?immutable=1"):
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+                return hashlib.sha256("\n".join(connection.iterdump()).encode()).hexdigest()
+        except sqlite3.OperationalError:
+            continue
+    raise AssertionError(f"{database} cannot be read")
+
+
 def fingerprint(folder: Path) -> dict[str, str]:
-    """sha256 of every file under ``folder`` (SQLite's shared-memory index left out: it is no data)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.endswith("-shm")}
+    """What the store holds under ``folder``: sha256 of every file, the database by its rows."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.endswith(("-wal", "-shm", "-journal")):
+            continue
+        key = str(path.relative_to(folder))
+        found[key] = _rows(path) if path.suffix == ".sqlite" else hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
 
 
 def good_ct(shape: tuple[int, int, int] = (6, 24, 24), *, noise: bool = False) -> bytes:

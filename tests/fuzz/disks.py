@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["filled", "read_only", "tmpfs"]
+__all__ = ["filled", "read_only", "read_only_in_place", "tmpfs"]
 
 
 def _mount(*args: str) -> subprocess.CompletedProcess:
@@ -72,3 +72,25 @@ def read_only(folder: Path, mount_point: Path) -> Iterator[Path]:
         if done.returncode != 0:
             pytest.skip(f"remounting read-only is not allowed here ({done.stderr.strip()})")
         yield copy
+
+
+@contextlib.contextmanager
+def read_only_in_place(folder: Path, scratch: Path) -> Iterator[None]:
+    """Make ``folder`` refuse writes where it is (root: a read-only tmpfs over it holding its files)."""
+    if os.geteuid() != 0:
+        paths = [folder, *folder.rglob("*")]
+        for path in paths:
+            path.chmod(path.stat().st_mode & ~0o222)
+        try:
+            yield
+        finally:
+            for path in paths:
+                path.chmod(path.stat().st_mode | 0o200)
+        return
+    saved = Path(shutil.copytree(folder, scratch / "saved"))
+    with tmpfs(folder, size_kb=65536):
+        shutil.copytree(saved, folder, dirs_exist_ok=True)
+        done = _mount("-o", "remount,ro", str(folder))
+        if done.returncode != 0:
+            pytest.skip(f"remounting read-only is not allowed here ({done.stderr.strip()})")
+        yield

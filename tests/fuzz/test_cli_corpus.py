@@ -17,7 +17,7 @@ import pytest
 
 from tests.fuzz.conftest import PROJECT, corpus_params, fingerprint, good_ct, matches
 from tests.fuzz.corpus import Case, Kind
-from tests.fuzz.disks import filled, read_only, tmpfs
+from tests.fuzz.disks import filled, read_only, read_only_in_place, tmpfs
 
 _ENV = {key: value for key, value in os.environ.items() if not key.startswith("RHINOAPP_")}
 
@@ -116,3 +116,14 @@ def test_existing_output_paths(data_dir: Path, tmp_path: Path) -> None:
     line = assert_refused(rhinoapp("deidentify", str(dicom), str(a_file), "--data-dir", str(data_dir)))
     assert "file" in line or "exists" in line, line
     assert a_file.read_text() == "keep me" and fingerprint(data_dir) == before
+
+
+def test_a_read_only_project_folder(data_dir: Path, tmp_path: Path) -> None:
+    ct = tmp_path / "ct.nii.gz"
+    ct.write_bytes(good_ct())
+    [project] = (data_dir / "projects").iterdir()
+    with read_only_in_place(project, tmp_path):
+        before = fingerprint(data_dir)
+        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--data-dir", str(data_dir)))
+        assert "read-only" in line or "permission" in line, line
+        assert fingerprint(data_dir) == before

@@ -24,6 +24,8 @@ def common_options(default: object) -> argparse.ArgumentParser:
     shared.add_argument("--data-dir", type=Path, default=default,
                         help="data directory (default: ./data or $RHINOAPP_DATA_DIR)")
     shared.add_argument("--user", default=default, help="owner of the projects (default: local or $RHINOAPP_USER)")
+    shared.add_argument("--debug", action="store_true", default=default,
+                        help="log everything and show the traceback of an unexpected failure")
     return shared
 
 

@@ -22,6 +22,7 @@ __all__ = ["airway_segmentation"]
 
 def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
     """Segment the airway of the project's CT volume and build its surface and cross-sections."""
+    from rhinoapp.dicom.request import check_ct_volume
     from rhinoapp.geometry.request import GeometryRequest
     from rhinoapp.usecases.geometry import write_geometry
     from rhinoapp.volumes import read_volume
@@ -31,7 +32,7 @@ def airway_segmentation(request: JobRequest, out: Path, ctx: TaskContext) -> dic
     if not path.exists():
         raise NotFoundError("This project has no CT volume yet: import the CT first, then segment.")
     ctx.stage(0.0, "reading the CT volume")
-    volume = read_volume(path)
+    volume = check_ct_volume(read_volume(path))  # the rules of every import, also for a CT stored before them
     folder = ProjectLayout(out).geometry(geometry.variant)
     folder.path.mkdir(parents=True)
     report = write_geometry(volume, geometry, folder, progress=ctx.report)

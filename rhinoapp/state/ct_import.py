@@ -21,6 +21,7 @@ import numpy as np
 import param
 
 from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.failures import explain, is_unexpected
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTMetadata, CTVolume
 from rhinoapp.core.workflow import Step
@@ -227,9 +228,8 @@ class CTImportState(param.Parameterized):
                 reasons = "; ".join(sorted({s.reason for s in self.candidates})) or loaded.skipped_text()
                 self._say(f"No series can be imported ({reasons}); upload a CT series of at least 3 slices.", "error")
             return False
-        except RhinoappError as error:
-            self._say(str(error), "error")
-            return False
+        except Exception as error:  # every failure ends in the message area; nothing was stored
+            return self._failed(error, "upload")
         finally:
             self.busy = False
 
@@ -332,11 +332,20 @@ class CTImportState(param.Parameterized):
         self.busy = True
         try:
             return self._store(project_id, *assemble_series(self._pending, self.request()))
-        except RhinoappError as error:
-            self._say(str(error), "error")
-            return False
+        except Exception as error:  # every failure ends in the message area; nothing was stored
+            return self._failed(error, "import")
         finally:
             self.busy = False
+
+    def _failed(self, error: Exception, what: str) -> bool:
+        """Say why ``what`` failed (False); log the traceback when the failure was not foreseen."""
+        if is_unexpected(error):
+            _log.exception("CT %s failed", what)
+        else:
+            _log.warning("CT %s refused: %s", what, type(error).__name__)
+        text = explain(error, details="the details are in the server log")
+        self._say(text[:1].upper() + text[1:], "error")
+        return False
 
     def request(self) -> CTImportRequest:
         """The import request of the chosen series and tilt policy."""

@@ -19,6 +19,7 @@ import logging
 import param
 
 from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.failures import explain, is_unexpected
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.analysis import analyse
@@ -175,7 +176,10 @@ class RhinomanometryState(param.Parameterized):
             return self.prepare_upload(filename, content)
         except RhinoappError as error:
             return f"{filename} was not stored: {error}"
-        except Exception:  # an unforeseen file: say so plainly, keep the details in the log
+        except Exception as error:  # an unforeseen file: say so plainly, keep the details in the log
+            if not is_unexpected(error):  # memory, a damaged workbook, an encoding: a sentence for each
+                _log.warning("4PR upload refused: %s", type(error).__name__)
+                return f"{filename} was not stored: {explain(error)}"
             _log.exception("4PR upload could not be analysed")
             return (f"{filename} was not stored: rhinoapp could not analyse it (the details are in the server log)."
                     " Check that it is a 4PR recording export; if it is, report the problem.")
@@ -193,9 +197,13 @@ class RhinomanometryState(param.Parameterized):
         project_id = self.session.current_project_id
         try:  # both files or neither
             mid = store_4pr(self.session.repository, project_id, prepared)
-        except (RhinoappError, OSError) as error:
-            _log.warning("4PR measurement of project %s not stored: %s", project_id, error)
-            self._say(f"{prepared.filename} could not be stored: {error}", "error")
+        except Exception as error:  # a full or read-only disk, a database failure: say so, nothing is stored
+            if is_unexpected(error):
+                _log.exception("4PR measurement of project %s not stored", project_id)
+            else:
+                _log.warning("4PR measurement of project %s not stored: %s", project_id, type(error).__name__)
+            self._say(f"{prepared.filename} could not be stored: "
+                      f"{explain(error, details='the details are in the server log')}", "error")
             return False
         self._just_stored = (mid, prepared.measurement, prepared.result)
         self._read_list()

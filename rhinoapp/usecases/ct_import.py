@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rhinoapp.config import Settings
-from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.core.limits import DEFAULT_LIMITS, DEFAULT_MAX_VOXELS, InputLimits
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.volume import CTMetadata, CTVolume
@@ -72,11 +73,24 @@ def research_volume(source: Path | bytes, *, filename: str | Path | None = None,
     kind = format_of(filename if filename is not None else source)  # type: ignore[arg-type]
     if kind is None:
         return None
-    if isinstance(source, bytes):
-        reader = read_nifti_bytes if kind is VolumeFormat.NIFTI else read_nrrd_bytes
-        volume = reader(source, limits=limits)
-    else:
-        volume = read_volume(Path(source), limits=limits)
+    if not isinstance(source, bytes) and (kind is VolumeFormat.NIFTI or Path(source).suffix.lower() == ".nrrd"):
+        path = Path(source)
+        if not path.is_file():
+            raise ValidationError(f"{path} does not exist or is not a file; give the volume file.")
+        limits.check_bytes(path.stat().st_size, "the volume file")
+        source = path.read_bytes()  # the same reader as an upload: the same checks (e.g. the gzip checksum)
+    try:
+        if isinstance(source, bytes):
+            reader = read_nifti_bytes if kind is VolumeFormat.NIFTI else read_nrrd_bytes
+            volume = reader(source, limits=limits)
+        else:
+            volume = read_volume(Path(source), limits=limits)  # a detached NRRD header (.nhdr) and its data file
+    except RhinoappError:
+        raise
+    except (ValueError, TypeError, OverflowError, EOFError, zlib.error) as error:  # a header the readers missed
+        raise ValidationError(f"the {kind.value.upper()} file cannot be read ({type(error).__name__}: "
+                              f"{str(error)[:200]}); it is damaged or not a CT volume: check it or export it again."
+                              ) from None
     return volume, research_metadata(volume, kind)
 
 

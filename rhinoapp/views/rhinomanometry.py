@@ -44,12 +44,13 @@ class RhinomanometryPage(pn.viewable.Viewer):
         super().__init__(**params)
         self._file = pn.widgets.FileInput(accept=ACCEPT, multiple=False, css_classes=["rh-4pr-upload"],
                                           disabled=self.state.param.busy)
-        self._file.param.watch(self._on_file, "value")
+        # An empty file arrives as value None (no change of value): its new file name announces it.
+        self._file.param.watch(self._on_file, ["value", "filename"])
 
-    async def _on_file(self, event: param.parameterized.Event) -> None:
-        if not event.new:
+    async def _on_file(self, *_events: param.parameterized.Event) -> None:
+        if self._file.filename is None or self.state.busy:
             return
-        await self.state.upload_async(self._file.filename or "the file", event.new)
+        await self.state.upload_async(self._file.filename, self._file.value or b"")
         self._file.clear()  # the same file may be uploaded again
 
     def _go_to_projects(self, _event: object) -> None:

@@ -2,7 +2,7 @@
 sinuses behind narrow ostia, and the -1024 HU masks of de-identification tools.
 
 Anatomical frame and units as in :mod:`rhinoapp.phantom.anatomy`. Every extra air space hangs on
-the nasal cavity (or the nasopharynx) through an ostium canal of 0.6-0.9 mm radius and is sinus in
+the nasal cavity (or the nasopharynx) through an ostium canal of 1-1.1 mm radius and is sinus in
 the ground truth: expert labels keep ethmoid cells out of the nasal cavity.
 
 * Ethmoid cells: five small cells (radius 2.6-3.4 mm) per side above and lateral to the middle
@@ -43,11 +43,11 @@ _ETHMOID = (
     ((9.0, 43.0, 39.5, 2.6), (3.2, 43.0, 35.5)),
     ((7.5, 50.0, 44.0, 3.0), (3.0, 50.0, 34.0)),
 )
-_ETHMOID_OSTIUM_MM = 0.7
+_ETHMOID_OSTIUM_MM = 1.0
 _FRONTAL = ((8.0, 8.0, 54.0), (6.5, 4.5, 7.5))  # centre (|x|, y, z), radii
-_FRONTAL_DUCT = ((5.0, 8.5, 50.0), (3.5, 14.0, 29.0), 0.9)  # from, to, radius
+_FRONTAL_DUCT = ((5.0, 8.5, 50.0), (3.5, 14.0, 29.0), 1.1)  # from, to, radius
 _SPHENOID = ((6.0, 70.0, 36.0), (5.5, 7.0, 5.0))
-_SPHENOID_OSTIUM = ((5.5, 68.0, 33.0), (4.0, 65.0, 23.0), 0.8)
+_SPHENOID_OSTIUM = ((5.5, 68.0, 33.0), (4.0, 65.0, 23.0), 1.0)
 _ORBIT_BLOCK = ((11.4, -40.0, 32.0), (60.0, 46.0, 90.0))  # left: a block (lower and upper corner, |x| >= 11.8)
 _ORBIT_DISC = ((-24.0, 44.0), 13.0, (-40.0, 28.0))  # right: a disc around (x, z), radius, y range
 

@@ -309,7 +309,7 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     >>> segment_airway(solid)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    rhinoapp.segmentation.errors.SegmentationError: no pair of nostrils found: ... give the seeds (one point ...
+    rhinoapp.segmentation.errors.SegmentationError: no pair of nostrils found: ... give the seeds with ... (one point ...
     """
     options = options if options is not None else SegmentationOptions()
     geometry = volume.geometry
@@ -323,8 +323,10 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     _report(progress, 0.1, "finding the air outside the body")
     # Partial-volume rims (e.g. under the nose) must not enclose outside air: flood at the half level.
     half_level = max(options.threshold_hu, (-1000.0 + options.partial_volume_tissue_hu) / 2)
-    outside = outside_air((volume.hu < half_level) & ~masks, frame.axial) & air \
-        if half_level > options.threshold_hu else outside_air(air, frame.axial)
+    # The posterior face seeds no outside air: a crop to the nose cuts the nasopharynx there.
+    closed = [(frame.coronal, -1 if frame.coronal_sign > 0 else 0)]
+    outside = outside_air((volume.hu < half_level) & ~masks, frame.axial, closed=closed) & air \
+        if half_level > options.threshold_hu else outside_air(air, frame.axial, closed=closed)
     del masks
     inside = air & ~outside
     del air

@@ -120,7 +120,8 @@ def septum_offset(y: np.ndarray, z: np.ndarray, deviation: float, *, contact: bo
     True
     """
     centre, sigma, amplitude = _DEVIATION
-    offset = np.float32(amplitude * deviation) * gaussian_bump(y, z, centre, sigma)
+    offset: np.ndarray = np.asarray(np.float32(amplitude * deviation) * gaussian_bump(y, z, centre, sigma),
+                                    dtype=np.float32)
     if contact:
         spur_centre, spur_sigma, spur_amplitude = _SPUR
         offset = offset + np.float32(spur_amplitude) * gaussian_bump(y, z, spur_centre, spur_sigma)

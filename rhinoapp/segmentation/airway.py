@@ -21,6 +21,7 @@ Steps (see :mod:`rhinoapp.segmentation.options` for the defaults):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -30,8 +31,8 @@ from scipy import ndimage
 
 from rhinoapp.core.progress import ProgressCallback, ProgressReport
 from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
-from rhinoapp.segmentation.checks import check_front_face, check_result, diagnose_no_nostrils, face_name, where
-from rhinoapp.segmentation.edges import cut_at_face, deidentification_masks
+from rhinoapp.segmentation.checks import check_front_face, check_result, diagnose_no_nostrils
+from rhinoapp.segmentation.edges import deidentification_masks, superior_cut
 from rhinoapp.segmentation.errors import SegmentationError
 from rhinoapp.segmentation.masks import AxisFrame, coordinate_grid, outside_air, partial_volume_band, voxel_centres
 from rhinoapp.segmentation.openings import Cluster, interface_clusters, opening_from_cluster, pick_nostrils
@@ -264,26 +265,6 @@ def _outlet_opening(airway: np.ndarray, centres_of: Callable[..., Any], plane: P
     return Opening("outlet", Plane(tuple(centre), plane.normal), area, radius, bounds)  # type: ignore[arg-type]
 
 
-def _cut_superior(airway: np.ndarray, frame: AxisFrame, top: int, options: SegmentationOptions, volume: CTVolume,
-                  offset: tuple[int, ...]) -> tuple[np.ndarray, str, bool]:
-    """Leave out the air spaces cut by the superior face with their cells; the warning; whether air stays on it."""
-    cut = cut_at_face(airway, frame.axial, top, volume.geometry.spacing_mm[::-1],
-                      max_ostium_area_mm2=options.max_ostium_area_mm2, max_length_mm=options.max_ostium_length_mm)
-    name = face_name(frame, frame.axial, top)
-    spaces = [where(volume.geometry, np.add(c, offset)) for c in cut.removed_spaces]
-    kept = [where(volume.geometry, np.add(c, offset)) for c in cut.kept_spaces]
-    text = f"the {name} edge of the image cuts through air connected to the nasal cavity"
-    if spaces:
-        removed_ml = float(cut.removed.sum()) * volume.geometry.voxel_volume_mm3 / 1000.0
-        text += (f"; {len(spaces)} air space(s) cut by it (ethmoid or frontal cells, at " + "; ".join(spaces) +
-                 f") were left out of the airway with the cells and ostia they belong to ({removed_ml:.2f} ml)")
-    if kept:
-        text += ("; the air at " + "; ".join(kept) + " has no narrow connection below the edge and was kept up to "
-                 "it: the airway there is incomplete (the image ends at its roof); check it on the slices")
-    _LOG.warning("%s", text)
-    return airway & ~cut.removed, text, bool(kept)
-
-
 def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None, *,
                    progress: ProgressCallback | None = None) -> AirwaySegmentation:
     """Segment the nasal airway of ``volume``; see the module notes for the steps.
@@ -335,7 +316,7 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     objects = ndimage.find_objects(components)
     clusters = _openings(inside, outside, components, objects, frame, volume)
     left, right = _seed_clusters(clusters, components, objects, volume, frame, options,
-                                 lambda: interface_clusters(inside, outside, frame.axial, components))
+                                 functools.partial(interface_clusters, inside, outside, frame.axial, components))
     del inside
     inlets = (opening_from_cluster("inlet_left", left, geometry, frame.axial),
               opening_from_cluster("inlet_right", right, geometry, frame.axial))
@@ -378,7 +359,7 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     if (roi[frame.axial].stop == geometry.shape[frame.axial] if top == -1 else roi[frame.axial].start == 0) \
             and np.take(airway, top, axis=frame.axial).any():
         _report(progress, 0.6, "leaving out the air cut by the superior edge")
-        airway, warning, kept = _cut_superior(airway, frame, top, options, volume, offset)
+        airway, warning, kept = superior_cut(airway, frame, top, options, geometry, offset)
         warnings.append(warning)
         if kept:
             open_faces.append((frame.axial, top))
@@ -392,7 +373,8 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
                           core_radius_mm=options.cell_core_radius_mm,
                           max_ostium_area_mm2=options.max_cell_ostium_area_mm2,
                           max_ostium_length_mm=options.max_cell_ostium_length_mm,
-                          min_volume_ml=options.min_cell_volume_ml)
+                          min_volume_ml=options.min_cell_volume_ml, canal_factor=1.0,
+                          max_core_extent_mm=4 * options.max_cell_ostium_length_mm)
     del distance
     nasal = _component_with(airway & ~sinus, seeds, "removing the sinuses")
     _report(progress, 0.85, "splitting left and right")

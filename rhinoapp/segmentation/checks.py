@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from rhinoapp.core.volume import CTVolume, ImageGeometry
 from rhinoapp.segmentation.errors import SegmentationError
@@ -147,8 +146,9 @@ def diagnose_no_nostrils(clusters: list[Cluster], components: np.ndarray, volume
         length = float(np.linalg.norm((np.asarray(end) - start) * np.asarray(geometry.spacing_mm)[::-1]))
         parts.append(f"the {side} one ({where(geometry, start)}) leads into {sizes[cluster.component] * voxel_ml:.2f} ml "
                      f"of air that ends {length:.0f} mm further in, at {where(geometry, end)}")
-    largest = np.argsort(sizes[1:])[::-1][:2] + 1 if len(sizes) > 1 else []
-    spaces = [f"{sizes[c] * voxel_ml:.1f} ml around {where(geometry, [float(np.mean(a)) for a in np.nonzero(components == c)])}"
+    largest: list[int] = [int(c) + 1 for c in np.argsort(sizes[1:])[::-1][:2]]
+    spaces = [f"{sizes[c] * voxel_ml:.1f} ml around "
+              f"{where(geometry, [float(np.mean(a)) for a in np.nonzero(components == c)])}"
               for c in largest if sizes[c] * voxel_ml >= 1.0]
     detached = (" The larger air spaces (" + "; ".join(spaces) + ") are not connected to the nostrils "
                 "(sinuses?).") if spaces else ""

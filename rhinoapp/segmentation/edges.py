@@ -34,9 +34,13 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
+from rhinoapp.core.volume import ImageGeometry
+from rhinoapp.segmentation.checks import THRESHOLD_CONTROL, face_name, where
+from rhinoapp.segmentation.masks import AxisFrame
+from rhinoapp.segmentation.options import SegmentationOptions
 from rhinoapp.segmentation.sinuses import grow_to_neck
 
-__all__ = ["MASK_MAX_HU", "FaceCut", "cut_at_face", "deidentification_masks"]
+__all__ = ["MASK_MAX_HU", "FaceCut", "cut_at_face", "deidentification_masks", "superior_cut"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -44,28 +48,50 @@ _LOG = logging.getLogger(__name__)
 MASK_MAX_HU = -1020
 
 
+def _solid_core(candidate: np.ndarray) -> np.ndarray:
+    """Voxels of ``candidate`` whose six neighbours (inside the array) are candidates too."""
+    core = candidate.copy()
+    for axis in range(3):
+        lower = [slice(None)] * 3
+        upper = [slice(None)] * 3
+        lower[axis], upper[axis] = slice(0, -1), slice(1, None)
+        core[tuple(upper)] &= candidate[tuple(lower)]
+        core[tuple(lower)] &= candidate[tuple(upper)]
+    return core
+
+
 def deidentification_masks(hu: np.ndarray, spacing_kji: Sequence[float], *, min_volume_ml: float = 0.2) -> np.ndarray:
-    """Boolean mask of the air-valued de-identification masks of ``hu`` (see the module notes)."""
+    """Boolean mask of the air-valued de-identification masks of ``hu`` (see the module notes).
+
+    Cheap on a whole head: on a grid of every ``step``-th voxel (2 on large volumes), only voxels
+    whose six neighbours share the lowest value (the inside of a solid region; noise clipped to that
+    value is scattered) are labelled; a kept region gets a rim of ``step`` coarse voxels back and is
+    intersected with the lowest-valued voxels at full resolution.
+    """
     lowest = int(hu.min()) if hu.size else 0
     masks = np.zeros(hu.shape, dtype=bool)
     if lowest > MASK_MAX_HU:
         return masks
-    candidate = hu == lowest
-    labels, count = ndimage.label(candidate)
+    step = 2 if min(hu.shape) >= 64 else 1
+    coarse = hu[::step, ::step, ::step] == lowest
+    core = _solid_core(coarse)
+    labels, count = ndimage.label(core)
     if not count:
         return masks
+    least = min_volume_ml * 1000.0 / float(np.prod(spacing_kji)) / step**3
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    least = min_volume_ml * 1000.0 / float(np.prod(spacing_kji))
-    touching = np.zeros(count + 1, dtype=bool)
+    keep = np.zeros(count + 1, dtype=bool)
+    for n, found in enumerate(ndimage.find_objects(labels), start=1):
+        edge = found is not None and any(s.start == 0 or s.stop == size for s, size in zip(found, coarse.shape))
+        keep[n] = edge and sizes[n] >= least
+    if not keep.any():
+        return masks
+    kept = ndimage.binary_dilation(keep[labels], structure=np.ones((3, 3, 3), dtype=bool), iterations=step)
     for axis in range(3):
-        for end in (0, -1):
-            touching[np.unique(np.take(labels, end, axis=axis))] = True
-    keep = touching & (sizes >= least)
-    keep[0] = False
-    if keep.any():
-        masks = keep[labels]
-        _LOG.info("%d de-identification mask(s) of %.1f ml at %d HU", int(keep.sum()),
-                  masks.sum() * float(np.prod(spacing_kji)) / 1000.0, lowest)
+        kept = np.repeat(kept, step, axis=axis)
+    masks = kept[: hu.shape[0], : hu.shape[1], : hu.shape[2]] & (hu == lowest)
+    _LOG.info("%d de-identification mask(s) of %.1f ml at %d HU", int(keep.sum()),
+              masks.sum() * float(np.prod(spacing_kji)) / 1000.0, lowest)
     return masks
 
 
@@ -131,3 +157,28 @@ def cut_at_face(airway: np.ndarray, axis: int, end: int, spacing_kji: Sequence[f
         removed |= region & airway
         cut.append(centre)  # type: ignore[arg-type]
     return FaceCut(removed, tuple(cut), tuple(kept))
+
+
+def _places(geometry: ImageGeometry, spaces: Sequence[Sequence[float]], offset: Sequence[int], most: int = 4) -> str:
+    text = "; ".join(where(geometry, [float(v) + o for v, o in zip(c, offset)]) for c in spaces[:most])
+    return text + (f"; and {len(spaces) - most} more" if len(spaces) > most else "")
+
+
+def superior_cut(airway: np.ndarray, frame: AxisFrame, top: int, options: SegmentationOptions,
+                 geometry: ImageGeometry, offset: Sequence[int]) -> tuple[np.ndarray, str, bool]:
+    """The airway without the air spaces cut by the superior face (``top``: 0 or -1 on the axial
+    axis of ``airway``, a box of the image at ``offset``), the warning, and whether air stays on it."""
+    cut = cut_at_face(airway, frame.axial, top, geometry.spacing_mm[::-1],
+                      max_ostium_area_mm2=options.max_ostium_area_mm2, max_length_mm=options.max_ostium_length_mm)
+    text = f"the {face_name(frame, frame.axial, top)} edge of the image cuts through air connected to the nasal cavity"
+    if cut.removed_spaces:
+        removed_ml = float(cut.removed.sum()) * geometry.voxel_volume_mm3 / 1000.0
+        text += (f"; {len(cut.removed_spaces)} air space(s) cut by it (ethmoid or frontal cells, at "
+                 f"{_places(geometry, cut.removed_spaces, offset)}) were left out of the airway with the cells and "
+                 f"ostia they belong to ({removed_ml:.2f} ml)")
+    if cut.kept_spaces:
+        text += (f"; the air at {_places(geometry, cut.kept_spaces, offset)} has no narrow connection below the edge "
+                 "and was kept up to it: the airway there is incomplete (the image ends at its roof); check it on "
+                 f"the slices, and lower {THRESHOLD_CONTROL} if a thin roof is missed")
+    _LOG.warning("%s", text)
+    return airway & ~cut.removed, text, bool(cut.kept_spaces)

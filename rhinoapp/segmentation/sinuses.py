@@ -48,11 +48,13 @@ def _expand(box: tuple[slice, ...], margin: Sequence[int], shape: Sequence[int])
 
 
 def grow_to_neck(airway: np.ndarray, body: np.ndarray, window: tuple[slice, ...], spacing: np.ndarray,
-                 max_area_mm2: float, max_length_mm: float, *, window_edge_ends: bool = True) -> np.ndarray | None:
+                 max_area_mm2: float, max_length_mm: float, *, window_edge_ends: bool = True,
+                 canal_factor: float = 2.0) -> np.ndarray | None:
     """Grow ``body`` (a mask on ``window``) to the far end of its neck; ``None`` when it has no neck.
 
     With ``window_edge_ends`` a front reaching the window's edge means "no neck" (the candidate is
-    longer than the window allows); without, the window's edge is just a wall.
+    longer than the window allows); without, the window's edge is just a wall. A front still in a
+    narrow canal at ``max_length_mm`` goes on up to ``canal_factor`` times that length.
     """
     allowed = np.pad(airway[window], 1)  # False border: neighbours never wrap around
     region = np.pad(body, 1)
@@ -73,7 +75,7 @@ def grow_to_neck(airway: np.ndarray, body: np.ndarray, window: tuple[slice, ...]
     voxel_area = float(np.prod(spacing)) / step
     smallest, neck, narrowest = np.inf, False, front
     limit = int(np.ceil(max_length_mm / step)) + 2
-    for n in range(3 * limit):  # past max_length_mm only while the front stays in a narrow canal
+    for n in range(int(canal_factor * limit)):  # past max_length_mm only while the front stays in a narrow canal
         reached = (front[:, None] + offsets[None, :]).ravel()
         new = np.unique(reached[allowed_flat[reached]])
         if not len(new) or edge_flat[new].any():
@@ -129,7 +131,8 @@ def _separates(airway: np.ndarray, removed: np.ndarray, seeds_kji: Sequence[Sequ
 
 def find_sinuses(airway: np.ndarray, spacing_kji: Sequence[float], *, seeds_kji: Sequence[Sequence[int]],
                  core_radius_mm: float, max_ostium_area_mm2: float, max_ostium_length_mm: float,
-                 min_volume_ml: float, distance: np.ndarray | None = None) -> np.ndarray:
+                 min_volume_ml: float, distance: np.ndarray | None = None, canal_factor: float = 2.0,
+                 max_core_extent_mm: float | None = None) -> np.ndarray:
     """Mask of the sinuses (with their ostia) inside the boolean ``airway``; see the module notes.
 
     Parameters
@@ -143,6 +146,10 @@ def find_sinuses(airway: np.ndarray, spacing_kji: Sequence[float], *, seeds_kji:
     distance
         The airway's distance transform (mm) when already known (a pass over a part of an airway
         may reuse the whole airway's: its cores then lie within the part).
+    canal_factor
+        A neck may be a canal up to this many times ``max_ostium_length_mm`` long.
+    max_core_extent_mm
+        Cores longer than this along any axis are no candidates (small cells only).
     """
     spacing = np.asarray(spacing_kji, dtype=float)
     if distance is None:
@@ -151,9 +158,12 @@ def find_sinuses(airway: np.ndarray, spacing_kji: Sequence[float], *, seeds_kji:
     sinus = np.zeros_like(airway)
     voxel_ml = float(np.prod(spacing)) / 1000.0
     reach = np.ceil((core_radius_mm + spacing.max()) / spacing).astype(int)
-    margin = np.ceil((core_radius_mm + 3 * max_ostium_length_mm + 2 * spacing.max()) / spacing).astype(int)
+    margin = np.ceil((core_radius_mm + canal_factor * max_ostium_length_mm + 2 * spacing.max()) / spacing).astype(int)
     for index, box in enumerate(ndimage.find_objects(cores), start=1):
         if box is None:
+            continue
+        if max_core_extent_mm is not None and max((s.stop - s.start) * d for s, d in zip(box, spacing)) > \
+                max_core_extent_mm:
             continue
         near = _expand(box, reach, airway.shape)
         far = _expand(box, margin, airway.shape)
@@ -164,7 +174,8 @@ def find_sinuses(airway: np.ndarray, spacing_kji: Sequence[float], *, seeds_kji:
             continue
         body_far = np.zeros(tuple(s.stop - s.start for s in far), dtype=bool)
         body_far[tuple(slice(n.start - f.start, n.stop - f.start) for n, f in zip(near, far))] = body
-        region = grow_to_neck(airway, body_far, far, spacing, max_ostium_area_mm2, max_ostium_length_mm)
+        region = grow_to_neck(airway, body_far, far, spacing, max_ostium_area_mm2, max_ostium_length_mm,
+                              canal_factor=canal_factor)
         if region is None:
             continue
         if any(all(f.start <= s < f.stop for s, f in zip(seed, far)) and region[tuple(

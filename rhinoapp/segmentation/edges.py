@@ -89,7 +89,7 @@ def deidentification_masks(hu: np.ndarray, spacing_kji: Sequence[float], *, min_
     kept = ndimage.binary_dilation(keep[labels], structure=np.ones((3, 3, 3), dtype=bool), iterations=step)
     for axis in range(3):
         kept = np.repeat(kept, step, axis=axis)
-    masks = kept[: hu.shape[0], : hu.shape[1], : hu.shape[2]] & (hu == lowest)
+    masks = np.asarray(kept[: hu.shape[0], : hu.shape[1], : hu.shape[2]] & (hu == lowest), dtype=bool)
     _LOG.info("%d de-identification mask(s) of %.1f ml at %d HU", int(keep.sum()),
               masks.sum() * float(np.prod(spacing_kji)) / 1000.0, lowest)
     return masks

@@ -2,20 +2,29 @@
 
 Steps (see :mod:`rhinoapp.segmentation.options` for the defaults):
 
-1. Air below ``threshold_hu``; a nose cut open by the front edge of the image is refused.
+1. Air below ``threshold_hu``, without the -1024 HU de-identification masks
+   (:func:`~rhinoapp.segmentation.edges.deidentification_masks`: neither air nor a path for it);
+   a nose cut open by the front edge of the image is refused.
 2. Air outside the body (per axial slice, :func:`~rhinoapp.segmentation.masks.outside_air`), flooded
    through voxels below the half level between air and soft tissue (about -450 HU) so that
-   partial-volume rims cannot enclose outside air, whatever the threshold.
+   partial-volume rims cannot enclose outside air, whatever the threshold. The posterior face
+   seeds no outside air: a crop to the nose cuts the nasopharynx there.
 3. Nostrils: the openings between enclosed and outside air (or the manual seeds); the airway is
-   the enclosed air connected to them (region growing = connected components).
+   the enclosed air connected to them (region growing = connected components). Without a pair,
+   :func:`~rhinoapp.segmentation.checks.diagnose_no_nostrils` says whether the passages are blocked
+   and where.
 4. Choanae: the most anterior coronal plane behind which the two sides join.
 5. Outlet: an axial plane ``outlet_depth_mm`` below the nasal floor at the choanae (or the
    manual plane); air beyond it is dropped.
-6. Partial-volume boundary voxels are added, the sinuses found and excluded or labelled.
+6. Partial-volume boundary voxels are added. Air cut by the superior face is left out with the
+   cells it belongs to (:func:`~rhinoapp.segmentation.edges.superior_cut`, a warning, no refusal).
+   The sinuses are found in two passes (large sinuses, then small ethmoid cells) and excluded or
+   labelled.
 7. Left and right: in front of the choanae, the part connected to each nostril (the patient's
    left is +x in LPS); behind them the nasopharynx.
 8. Checks: the airway may open to the outside air only at the nostrils and may not touch the edge
-   of the image; otherwise a :class:`SegmentationError` says where and what to do.
+   of the image; otherwise a :class:`SegmentationError` says what, where (LPS mm and voxel) and
+   which control of the Geometry page resolves it.
 """
 
 from __future__ import annotations
@@ -31,7 +40,13 @@ from scipy import ndimage
 
 from rhinoapp.core.progress import ProgressCallback, ProgressReport
 from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
-from rhinoapp.segmentation.checks import check_front_face, check_result, diagnose_no_nostrils
+from rhinoapp.segmentation.checks import (
+    DEPTH_CONTROL,
+    OUTLET_CONTROL,
+    check_front_face,
+    check_result,
+    diagnose_no_nostrils,
+)
 from rhinoapp.segmentation.edges import deidentification_masks, superior_cut
 from rhinoapp.segmentation.errors import SegmentationError
 from rhinoapp.segmentation.masks import AxisFrame, coordinate_grid, outside_air, partial_volume_band, voxel_centres
@@ -220,7 +235,7 @@ def _auto_outlet(raw: np.ndarray, seeds: list[np.ndarray], centres_of: Callable[
     index = tuple(a + (s.start or 0) for a, s in zip(index, sub))
     points = centres_of(index)
     if not len(points):
-        raise SegmentationError("no nasal floor found in front of the choanae; set the outlet plane by hand")
+        raise SegmentationError(f"no nasal floor found in front of the choanae; set the outlet with {OUTLET_CONTROL}")
     half_voxel = 0.5 * float(np.abs(geometry.direction_matrix[2]) @ np.asarray(geometry.spacing_mm))
     floor = float(points[:, 2].min()) - half_voxel
     outlet_z = floor - depth_mm
@@ -229,7 +244,8 @@ def _auto_outlet(raw: np.ndarray, seeds: list[np.ndarray], centres_of: Callable[
     if not len(below):
         raise SegmentationError(
             f"the airway ends above the outlet plane ({depth_mm:g} mm below the nasal floor, z = {outlet_z:.1f} mm): "
-            "the image stops too high; use a scan reaching lower or set the outlet plane by hand")
+            f"the image stops too high; lower {DEPTH_CONTROL}, set the outlet with {OUTLET_CONTROL}, or use a scan "
+            "reaching lower")
     return Plane((float(below[:, 0].mean()), float(below[:, 1].mean()), outlet_z), (0.0, 0.0, -1.0))
 
 

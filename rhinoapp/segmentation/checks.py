@@ -23,7 +23,7 @@ from rhinoapp.segmentation.masks import AxisFrame, enclosed_air_on_face
 from rhinoapp.segmentation.openings import Cluster, interface_clusters
 from rhinoapp.segmentation.options import Opening, SegmentationOptions
 
-__all__ = ["THRESHOLD_CONTROL", "check_front_face", "check_result", "diagnose_no_nostrils", "face_name", "where"]
+__all__ = ["DEPTH_CONTROL", "OUTLET_CONTROL", "SEEDS_CONTROL", "THRESHOLD_CONTROL", "check_front_face", "check_result", "diagnose_no_nostrils", "face_name", "where"]
 
 #: Labels of the Geometry page's controls named in the messages.
 THRESHOLD_CONTROL = "'Air threshold (HU)'"

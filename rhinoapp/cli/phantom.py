@@ -19,7 +19,8 @@ __all__ = ["VARIANTS", "register"]
 #: Names of :class:`rhinoapp.phantom.PhantomVariant` (listed here so that building the parser
 #: does not import NumPy and SciPy).
 VARIANTS = ("straight", "deviated", "swollen", "narrowing", "nostrils-cropped", "mouth-open", "rotated",
-            "thick-slices", "anisotropic")
+            "thick-slices", "anisotropic", "ethmoid-cut", "masked-orbits", "sinus-ostia", "narrow-meatus",
+            "thick-noisy", "one-sided-swelling", "opacified-sinus", "nostrils-at-edge", "septum-contact", "clinical")
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:

@@ -9,10 +9,11 @@ True
 """
 
 from rhinoapp.phantom.generate import AirRegion, Phantom, PhantomLandmarks, generate_phantom
-from rhinoapp.phantom.params import DEFAULT_FIELD_OF_VIEW_MM, PhantomParams, PhantomVariant, variant_params
+from rhinoapp.phantom.params import DEFAULT_FIELD_OF_VIEW_MM, HARD_VARIANTS, PhantomParams, PhantomVariant, variant_params
 
 __all__ = [
     "DEFAULT_FIELD_OF_VIEW_MM",
+    "HARD_VARIANTS",
     "AirRegion",
     "Phantom",
     "PhantomLandmarks",

@@ -43,6 +43,7 @@ __all__ = [
     "air_parts",
     "body_sdf",
     "septum_offset",
+    "side_value",
     "tissue_parts",
 ]
 
@@ -73,6 +74,7 @@ _LATERAL = ((-10.0, 14.0, 45.0), (10.0, 10.0, 10.0 - 31.0 * 7.0 / 26.0))  # (z k
 _DEVIATION = ((24.0, 14.0), (8.0, 6.0), 2.8)  # centre (y, z), sigma (y, z), amplitude at deviation 1
 _INFERIOR_TURBINATE = ((10.5, 38.0, 9.0), (5.5, 8.0, 6.5), 12.0)  # centre (|x|, y, z), radii, flat half-length
 _MIDDLE_TURBINATE = ((8.0, 44.0, 24.0), (3.2, 8.0, 5.0), 10.0)
+_SPUR = ((36.0, 9.0), (5.0, 2.5), 3.8)  # a septal spur touching the left inferior turbinate
 _SWELLING_GAIN = 0.45
 _VESTIBULE = ((6.5, -4.0, 4.5), (4.2, 9.0, 6.5))
 _VALVE_CENTRE = (5.5, 8.0)  # (|x|, z)
@@ -104,16 +106,39 @@ class TissuePart:
     high: float = 0.0
 
 
-def septum_offset(y: np.ndarray, z: np.ndarray, deviation: float) -> np.ndarray:
+def septum_offset(y: np.ndarray, z: np.ndarray, deviation: float, *, contact: bool = False) -> np.ndarray:
     """Shift of the septal midplane towards the patient's left (+x), mm.
+
+    With ``contact`` a spur of the septum reaches the left inferior turbinate (a septum touching
+    the lateral wall of the cavity).
 
     Examples
     --------
     >>> round(float(septum_offset(np.array(24.0), np.array(14.0), 1.0)), 3)
     2.8
+    >>> float(septum_offset(np.array(36.0), np.array(9.0), 0.0, contact=True)) > 3.5
+    True
     """
     centre, sigma, amplitude = _DEVIATION
-    return (np.float32(amplitude * deviation) * gaussian_bump(y, z, centre, sigma)).astype(np.float32)
+    offset: np.ndarray = np.asarray(np.float32(amplitude * deviation) * gaussian_bump(y, z, centre, sigma),
+                                    dtype=np.float32)
+    if contact:
+        spur_centre, spur_sigma, spur_amplitude = _SPUR
+        offset = offset + np.float32(spur_amplitude) * gaussian_bump(y, z, spur_centre, spur_sigma)
+    return np.asarray(offset, dtype=np.float32)
+
+
+def side_value(value: float | tuple[float, float], sign: float) -> float:
+    """The value of one side (``sign`` +1 left, -1 right) of a per-side pair, or a shared number.
+
+    Examples
+    --------
+    >>> side_value((0.9, 0.1), -1.0), side_value(0.5, 1.0)
+    (0.1, 0.5)
+    """
+    if isinstance(value, tuple):
+        return float(value[0] if sign > 0 else value[1])
+    return float(value)
 
 
 def body_sdf(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -140,12 +165,12 @@ def _turbinate(spec: tuple[Any, ...], swelling: float, scale: float = 1.0) -> Ca
     return sdf
 
 
-def _cavity(sign: float, deviation: float, swelling: float) -> Sdf:
+def _cavity(sign: float, deviation: float, swelling: float, contact: bool) -> Sdf:
     inferior, middle = _turbinate(_INFERIOR_TURBINATE, swelling), _turbinate(_MIDDLE_TURBINATE, swelling)
 
     def sdf(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
         lateral = np.float32(sign) * x
-        medial = np.float32(sign) * (septum_offset(y, z, deviation) - x) + np.float32(_SEPTUM_HALF)
+        medial = np.float32(sign) * (septum_offset(y, z, deviation, contact=contact) - x) + np.float32(_SEPTUM_HALF)
         d = np.maximum(medial, slanted_limit(lateral, z, *_LATERAL))
         d = np.maximum(d, np.maximum(-z, slanted_limit(z, y, *_ROOF)))
         d = np.maximum(d, np.maximum(np.float32(_CAVITY_Y[0]) - y, y - np.float32(_CAVITY_Y[1])))
@@ -160,9 +185,13 @@ def _side_bounds(sign: float, lateral: tuple[float, float], y: tuple[float, floa
     return (xs[0], xs[1]), y, z
 
 
-def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float], *,
-              mouth_open: bool) -> list[AirPart]:
-    """The air spaces, lowest ground-truth priority first (later parts win where they overlap)."""
+def air_parts(deviation: float, swelling: float | tuple[float, float], valve_radii: tuple[float, float], *,
+              mouth_open: bool, contact: bool = False, opacified: str | None = None) -> list[AirPart]:
+    """The air spaces, lowest ground-truth priority first (later parts win where they overlap).
+
+    ``swelling`` is one number or a (left, right) pair; ``opacified`` ("left" or "right") leaves
+    that maxillary sinus out (filled with fluid).
+    """
     parts: list[AirPart] = []
     if mouth_open:
         def oral(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -179,6 +208,9 @@ def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float
     parts.append(AirPart("pharynx", int(AirwayLabel.NASOPHARYNX), ((-15, 15), (60, 82), (-62, 29)), pharynx))
 
     for sign, _ in _SIDES:
+        if opacified == ("left" if sign > 0 else "right"):
+            continue
+
         def sinus(x: np.ndarray, y: np.ndarray, z: np.ndarray, sign: float = sign) -> np.ndarray:
             centre, radii = _SINUS
             body = ellipsoid(np.float32(sign) * x, y, z, centre, radii)
@@ -200,12 +232,14 @@ def air_parts(deviation: float, swelling: float, valve_radii: tuple[float, float
             return result
         bounds = _side_bounds(sign, (1.0, 12.0), (-16, 10), (-8, 16))
         parts.append(AirPart("nostril, vestibule and valve", int(label), bounds, nostril))
-        cavity_bounds = _side_bounds(sign, (-3.5, 12.0), (5, 65), (-2, 42))
-        parts.append(AirPart("nasal cavity", int(label), cavity_bounds, _cavity(sign, deviation, swelling)))
+        cavity_bounds = _side_bounds(sign, (-5.0, 12.0), (5, 65), (-2, 42))
+        parts.append(AirPart("nasal cavity", int(label), cavity_bounds, _cavity(sign, deviation, side_value(swelling, sign),
+                                                                              contact)))
     return parts
 
 
-def tissue_parts(deviation: float, swelling: float) -> list[TissuePart]:
+def tissue_parts(deviation: float, swelling: float | tuple[float, float], *, contact: bool = False
+                 ) -> list[TissuePart]:
     """Bone and cartilage inside the soft tissue, later parts drawn over earlier ones.
 
     Examples
@@ -222,7 +256,7 @@ def tissue_parts(deviation: float, swelling: float) -> list[TissuePart]:
 
     def septum(y_range: tuple[float, float]) -> Sdf:
         def sdf(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-            core = np.abs(x - septum_offset(y, z, deviation)) - np.float32(0.5)
+            core = np.abs(x - septum_offset(y, z, deviation, contact=contact)) - np.float32(0.5)
             inside = (y >= y_range[0]) & (y < y_range[1]) & (z >= NOSE_BOTTOM_Z_MM + 0.5) & (z <= 41)
             return np.where(inside, core, np.float32(np.inf))
         return sdf
@@ -235,7 +269,7 @@ def tissue_parts(deviation: float, swelling: float) -> list[TissuePart]:
     ]
     for sign in (1.0, -1.0):
         for spec in (_INFERIOR_TURBINATE, _MIDDLE_TURBINATE):
-            core = _turbinate(spec, swelling, scale=0.4)
+            core = _turbinate(spec, side_value(swelling, sign), scale=0.4)
 
             def turbinate_bone(x: np.ndarray, y: np.ndarray, z: np.ndarray, core: Callable[..., np.ndarray] = core,
                                sign: float = sign) -> np.ndarray:

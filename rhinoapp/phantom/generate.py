@@ -48,6 +48,7 @@ from rhinoapp.phantom.anatomy import (
     body_sdf,
     tissue_parts,
 )
+from rhinoapp.phantom.hard import MASK_HU, extra_air_parts, mask_region
 from rhinoapp.phantom.params import PhantomParams
 from rhinoapp.phantom.shapes import Grid
 
@@ -91,6 +92,7 @@ class AirRegion(enum.IntEnum):
     AIRWAY = 1  #: any label of the ground truth (cavities, nasopharynx, sinuses)
     OUTSIDE = 2  #: air outside the body
     OTHER_AIR = 3  #: enclosed air that is no airway: the oral cavity, the pharynx below the outlet
+    MASK = 4  #: a -1024 HU de-identification mask (air-valued, but no air)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -153,8 +155,9 @@ def _paint_air(grid: Grid, params: PhantomParams, body: np.ndarray) -> tuple[np.
     """Signed distance to air (negative inside), ground-truth labels and air regions."""
     distance = -body
     truth = np.zeros(grid.geometry.shape, dtype=np.uint8)
-    parts = air_parts(params.septal_deviation, params.turbinate_swelling, params.valve_radii_mm,
-                      mouth_open=params.mouth_open)
+    parts = extra_air_parts(ethmoid=params.ethmoid_cells, frontal_sphenoid=params.frontal_sphenoid)
+    parts += air_parts(params.septal_deviation, _swelling(params), params.valve_radii_mm,
+                       mouth_open=params.mouth_open, contact=params.septum_contact, opacified=params.opacified_sinus)
     for part in parts:
         window, coords = grid.coordinates(part.bounds)
         shape = tuple(s.stop - s.start for s in window)
@@ -184,13 +187,19 @@ def _paint_tissue(grid: Grid, params: PhantomParams, body: np.ndarray, x: np.nda
     depth = -body
     tissue[(depth >= 0) & (depth < 1.5)] = SKIN_HU
     tissue[(depth >= 1.5) & (depth < 5.0) & (np.abs(x) >= 15.0)] = FAT_HU
-    for part in tissue_parts(params.septal_deviation, params.turbinate_swelling):
+    for part in tissue_parts(params.septal_deviation, _swelling(params), contact=params.septum_contact):
         window, coords = grid.coordinates(part.bounds)
         if any(s.stop <= s.start for s in window):
             continue
         d = np.broadcast_to(part.sdf(*coords), tuple(s.stop - s.start for s in window))
         tissue[window][(d >= part.low) & (d < part.high)] = part.hu
     return tissue
+
+
+def _swelling(params: PhantomParams) -> float | tuple[float, float]:
+    if params.left_swelling is None:
+        return params.turbinate_swelling
+    return (float(params.left_swelling), params.turbinate_swelling)
 
 
 def _landmarks(grid: Grid, params: PhantomParams) -> PhantomLandmarks:
@@ -255,6 +264,11 @@ def generate_phantom(params: PhantomParams | None = None, **overrides: Any) -> P
         rng = np.random.default_rng(params.seed)
         hu += rng.standard_normal(hu.shape, dtype=np.float32) * np.float32(params.noise_hu)
     values = np.clip(np.rint(hu), -1024, 3071).astype(np.int16)
+    if params.anonymisation_masks:
+        masked = np.broadcast_to(mask_region(x, y, z), grid.geometry.shape)
+        values[masked] = MASK_HU
+        truth[masked] = AirwayLabel.BACKGROUND
+        regions[masked] = AirRegion.MASK
     _LOG.debug("phantom %s: %d voxels", params, values.size)
     return Phantom(CTVolume(values, grid.geometry), LabelMap(truth, grid.geometry), LabelMap(regions, grid.geometry),
                    params, _landmarks(grid, params))

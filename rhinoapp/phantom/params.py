@@ -21,7 +21,7 @@ from typing import Any
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["DEFAULT_FIELD_OF_VIEW_MM", "PhantomParams", "PhantomVariant", "variant_params"]
+__all__ = ["DEFAULT_FIELD_OF_VIEW_MM", "HARD_VARIANTS", "PhantomParams", "PhantomVariant", "variant_params"]
 
 #: Field of view ((x0, x1), (y0, y1), (z0, z1)) in anatomical millimetres: both maxillary sinuses,
 #: 10 mm of air in front of the nose tip, the nasopharynx and the upper oropharynx.
@@ -59,6 +59,18 @@ class PhantomParams:
         The ground-truth outlet plane lies this far below the nasal floor (z = 0).
     seed
         Seed of the noise; ``None`` draws fresh noise.
+    left_swelling
+        Turbinate swelling of the left side only (the nasal cycle); ``None``: ``turbinate_swelling``.
+    septum_contact
+        A septal spur that touches the left inferior and middle turbinates (with ``septal_deviation``).
+    ethmoid_cells, frontal_sphenoid
+        Ethmoid air cells, and frontal and sphenoid sinuses, each joined to the cavity by a narrow
+        ostium (ground truth: sinus); see :mod:`rhinoapp.phantom.hard`.
+    anonymisation_masks
+        -1024 HU blocks over the orbits, as de-identification tools draw them, touching the image edges
+        (ground truth: background).
+    opacified_sinus
+        ``"left"`` or ``"right"``: that maxillary sinus and its ostium are filled with fluid.
     """
 
     spacing_mm: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -72,6 +84,12 @@ class PhantomParams:
     blur_mm: float = 0.35
     outlet_depth_mm: float = 10.0
     seed: int | None = 0
+    left_swelling: float | None = None
+    septum_contact: bool = False
+    ethmoid_cells: bool = False
+    frontal_sphenoid: bool = False
+    anonymisation_masks: bool = False
+    opacified_sinus: str | None = None
 
     def __post_init__(self) -> None:
         spacing: float | tuple[float, ...] = self.spacing_mm
@@ -102,6 +120,10 @@ class PhantomParams:
         object.__setattr__(self, "field_of_view_mm", fov)
         if not (0 <= self.noise_hu <= 200 and 0 <= self.blur_mm <= 3):
             raise ValidationError("noise_hu must lie in 0..200 HU and blur_mm in 0..3 mm")
+        if self.left_swelling is not None and not 0.0 <= float(self.left_swelling) <= 1.0:
+            raise ValidationError(f"left_swelling must lie between 0 and 1, got {self.left_swelling!r}")
+        if self.opacified_sinus not in (None, "left", "right"):
+            raise ValidationError(f"opacified_sinus must be 'left', 'right' or None, got {self.opacified_sinus!r}")
         if not 3 <= self.outlet_depth_mm <= 20:
             raise ValidationError(f"outlet_depth_mm must lie in 3..20 mm, got {self.outlet_depth_mm!r}")
 
@@ -135,6 +157,25 @@ class PhantomVariant(enum.Enum):
     ROTATED = "rotated"
     THICK_SLICES = "thick-slices"
     ANISOTROPIC = "anisotropic"
+    ETHMOID_CUT = "ethmoid-cut"
+    MASKED_ORBITS = "masked-orbits"
+    SINUS_OSTIA = "sinus-ostia"
+    NARROW_MEATUS = "narrow-meatus"
+    THICK_NOISY = "thick-noisy"
+    ONE_SIDED_SWELLING = "one-sided-swelling"
+    OPACIFIED_SINUS = "opacified-sinus"
+    NOSTRILS_AT_EDGE = "nostrils-at-edge"
+    SEPTUM_CONTACT = "septum-contact"
+    CLINICAL = "clinical"
+
+
+#: The hard variants: each reproduces a feature of clinical scans the plain phantom lacks
+#: (``clinical`` combines them at 0.5 x 0.5 x 1.5 mm with noise).
+HARD_VARIANTS: tuple[PhantomVariant, ...] = (
+    PhantomVariant.ETHMOID_CUT, PhantomVariant.MASKED_ORBITS, PhantomVariant.SINUS_OSTIA,
+    PhantomVariant.NARROW_MEATUS, PhantomVariant.THICK_NOISY, PhantomVariant.ONE_SIDED_SWELLING,
+    PhantomVariant.OPACIFIED_SINUS, PhantomVariant.NOSTRILS_AT_EDGE, PhantomVariant.SEPTUM_CONTACT,
+    PhantomVariant.CLINICAL)
 
 
 def variant_params(variant: PhantomVariant | str, **overrides: Any) -> PhantomParams:
@@ -159,6 +200,22 @@ def variant_params(variant: PhantomVariant | str, **overrides: Any) -> PhantomPa
         PhantomVariant.ROTATED: {"rotation_deg": (0.0, 0.0, 10.0)},
         PhantomVariant.THICK_SLICES: {"spacing_mm": (0.5, 0.5, 1.5)},
         PhantomVariant.ANISOTROPIC: {"spacing_mm": (0.45, 0.6, 0.8)},
+        PhantomVariant.ETHMOID_CUT: {"ethmoid_cells": True, "field_of_view_mm": (fov[0], fov[1], (fov[2][0], 46.0))},
+        PhantomVariant.MASKED_ORBITS: {"ethmoid_cells": True, "anonymisation_masks": True,
+                                       "field_of_view_mm": (fov[0], fov[1], (fov[2][0], 56.0))},
+        PhantomVariant.SINUS_OSTIA: {"ethmoid_cells": True, "frontal_sphenoid": True,
+                                     "field_of_view_mm": (fov[0], fov[1], (fov[2][0], 66.0))},
+        PhantomVariant.NARROW_MEATUS: {"turbinate_swelling": 0.95},
+        PhantomVariant.THICK_NOISY: {"spacing_mm": (0.5, 0.5, 1.5), "noise_hu": 30.0},
+        PhantomVariant.ONE_SIDED_SWELLING: {"turbinate_swelling": 0.0, "left_swelling": 1.0},
+        PhantomVariant.OPACIFIED_SINUS: {"opacified_sinus": "right"},
+        PhantomVariant.NOSTRILS_AT_EDGE: {"field_of_view_mm": (fov[0], (-15.0, fov[1][1]), (-14.0, fov[2][1]))},
+        PhantomVariant.SEPTUM_CONTACT: {"septal_deviation": 1.0, "septum_contact": True},
+        PhantomVariant.CLINICAL: {
+            "spacing_mm": (0.5, 0.5, 1.5), "noise_hu": 25.0, "ethmoid_cells": True, "frontal_sphenoid": True,
+            "anonymisation_masks": True, "turbinate_swelling": 0.3, "left_swelling": 0.9, "opacified_sinus": "left",
+            "septal_deviation": 1.0, "septum_contact": True,
+            "field_of_view_mm": (fov[0], (-15.0, fov[1][1]), (-14.0, 46.0))},
     }
     fields = variants[variant]
     fields.update(overrides)

@@ -2,25 +2,35 @@
 
 Steps (see :mod:`rhinoapp.segmentation.options` for the defaults):
 
-1. Air below ``threshold_hu``; a nose cut open by the front edge of the image is refused.
+1. Air below ``threshold_hu``, without the -1024 HU de-identification masks
+   (:func:`~rhinoapp.segmentation.edges.deidentification_masks`: neither air nor a path for it);
+   a nose cut open by the front edge of the image is refused.
 2. Air outside the body (per axial slice, :func:`~rhinoapp.segmentation.masks.outside_air`), flooded
    through voxels below the half level between air and soft tissue (about -450 HU) so that
-   partial-volume rims cannot enclose outside air, whatever the threshold.
+   partial-volume rims cannot enclose outside air, whatever the threshold. The posterior face
+   seeds no outside air: a crop to the nose cuts the nasopharynx there.
 3. Nostrils: the openings between enclosed and outside air (or the manual seeds); the airway is
-   the enclosed air connected to them (region growing = connected components).
+   the enclosed air connected to them (region growing = connected components). Without a pair,
+   :func:`~rhinoapp.segmentation.checks.diagnose_no_nostrils` says whether the passages are blocked
+   and where.
 4. Choanae: the most anterior coronal plane behind which the two sides join.
 5. Outlet: an axial plane ``outlet_depth_mm`` below the nasal floor at the choanae (or the
    manual plane); air beyond it is dropped.
-6. Partial-volume boundary voxels are added, the sinuses found and excluded or labelled.
+6. Partial-volume boundary voxels are added. Air cut by the superior face is left out with the
+   cells it belongs to (:func:`~rhinoapp.segmentation.edges.superior_cut`, a warning, no refusal).
+   The sinuses are found in two passes (large sinuses, then small ethmoid cells) and excluded or
+   labelled.
 7. Left and right: in front of the choanae, the part connected to each nostril (the patient's
    left is +x in LPS); behind them the nasopharynx.
 8. Checks: the airway may open to the outside air only at the nostrils and may not touch the edge
-   of the image; otherwise a :class:`SegmentationError` says where and what to do.
+   of the image; otherwise a :class:`SegmentationError` says what, where (LPS mm and voxel) and
+   which control of the Geometry page resolves it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -30,15 +40,16 @@ from scipy import ndimage
 
 from rhinoapp.core.progress import ProgressCallback, ProgressReport
 from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
-from rhinoapp.segmentation.errors import SegmentationError
-from rhinoapp.segmentation.masks import (
-    AxisFrame,
-    coordinate_grid,
-    enclosed_air_on_face,
-    outside_air,
-    partial_volume_band,
-    voxel_centres,
+from rhinoapp.segmentation.checks import (
+    DEPTH_CONTROL,
+    OUTLET_CONTROL,
+    check_front_face,
+    check_result,
+    diagnose_no_nostrils,
 )
+from rhinoapp.segmentation.edges import deidentification_masks, superior_cut
+from rhinoapp.segmentation.errors import SegmentationError
+from rhinoapp.segmentation.masks import AxisFrame, coordinate_grid, outside_air, partial_volume_band, voxel_centres
 from rhinoapp.segmentation.openings import Cluster, interface_clusters, opening_from_cluster, pick_nostrils
 from rhinoapp.segmentation.options import Opening, Plane, SegmentationOptions, SinusMode
 from rhinoapp.segmentation.sinuses import find_sinuses
@@ -60,6 +71,7 @@ class AirwaySegmentation:
     choana: Plane
     seeds_lps_mm: tuple[Vec3, Vec3]
     options: SegmentationOptions
+    warnings: tuple[str, ...] = ()
 
     def volume_ml(self, label: int) -> float:
         """Volume of one label in millilitres."""
@@ -75,6 +87,7 @@ class AirwaySegmentation:
             "outlet": self.outlet.as_dict(),
             "choana": self.choana.as_dict(),
             "volume_ml": {label.name.lower(): round(self.volume_ml(label), 4) for label in AirwayLabel if label},
+            "warnings": list(self.warnings),
         }
 
 
@@ -84,29 +97,9 @@ def _report(progress: ProgressCallback | None, fraction: float, stage: str) -> N
         progress(ProgressReport(fraction, stage=stage))
 
 
-def _face_name(frame: AxisFrame, axis: int, end: int) -> str:
-    names = {frame.axial: ("inferior", "superior"), frame.coronal: ("anterior", "posterior"),
-             frame.lateral: ("right", "left")}[axis]
-    sign = {frame.axial: frame.axial_sign, frame.coronal: frame.coronal_sign, frame.lateral: frame.lateral_sign}[axis]
-    high = (end == -1) == (sign > 0)
-    return names[1] if high else names[0]
-
-
-def _check_front_face(air: np.ndarray, volume: CTVolume, frame: AxisFrame, options: SegmentationOptions) -> None:
-    spacing = np.asarray(volume.geometry.spacing_mm)
-    pixel = float(np.prod(np.delete(spacing, 2 - frame.coronal)))
-    end = 0 if frame.coronal_sign > 0 else -1
-    holes = enclosed_air_on_face(air, frame.coronal, end, max(1, int(options.min_nostril_area_mm2 / pixel)))
-    if holes:
-        area = sum(len(h[0]) for h in holes) * pixel
-        raise SegmentationError(
-            f"the nose is cut open by the front edge of the image ({len(holes)} air space(s), {area:.0f} mm2, enclosed "
-            "by tissue on the anterior face): the nostrils are cropped out of the field of view. Use a scan or "
-            "reconstruction that includes the whole nose.")
-
-
 def _seed_clusters(clusters: list[Cluster], components: np.ndarray, objects: list[Any], volume: CTVolume,
-                   frame: AxisFrame, options: SegmentationOptions) -> tuple[Cluster, Cluster]:
+                   frame: AxisFrame, options: SegmentationOptions,
+                   all_clusters: Callable[[], list[Cluster]]) -> tuple[Cluster, Cluster]:
     geometry = volume.geometry
     if options.seeds_lps_mm is None:
         used = {c.component for c in clusters if c.component}
@@ -115,11 +108,7 @@ def _seed_clusters(clusters: list[Cluster], components: np.ndarray, objects: lis
         pair = pick_nostrils(clusters, geometry, frame, min_area_mm2=options.min_nostril_area_mm2,
                              component_volumes_ml=volumes)
         if pair is None:
-            raise SegmentationError(
-                f"no pair of nostrils found: of {len(clusters)} opening(s) between enclosed and outside air, none "
-                "are two side-by-side openings facing down into a large air space "
-                f"(threshold {options.threshold_hu:g} HU). Check that the nose lies inside the image, or give the "
-                "seeds (one point inside each nostril).")
+            raise diagnose_no_nostrils(all_clusters(), components, volume, frame, options)
         return pair
     picked = []
     for side, seed in zip(("left", "right"), options.seeds_lps_mm):
@@ -246,7 +235,7 @@ def _auto_outlet(raw: np.ndarray, seeds: list[np.ndarray], centres_of: Callable[
     index = tuple(a + (s.start or 0) for a, s in zip(index, sub))
     points = centres_of(index)
     if not len(points):
-        raise SegmentationError("no nasal floor found in front of the choanae; set the outlet plane by hand")
+        raise SegmentationError(f"no nasal floor found in front of the choanae; set the outlet with {OUTLET_CONTROL}")
     half_voxel = 0.5 * float(np.abs(geometry.direction_matrix[2]) @ np.asarray(geometry.spacing_mm))
     floor = float(points[:, 2].min()) - half_voxel
     outlet_z = floor - depth_mm
@@ -255,7 +244,8 @@ def _auto_outlet(raw: np.ndarray, seeds: list[np.ndarray], centres_of: Callable[
     if not len(below):
         raise SegmentationError(
             f"the airway ends above the outlet plane ({depth_mm:g} mm below the nasal floor, z = {outlet_z:.1f} mm): "
-            "the image stops too high; use a scan reaching lower or set the outlet plane by hand")
+            f"the image stops too high; lower {DEPTH_CONTROL}, set the outlet with {OUTLET_CONTROL}, or use a scan "
+            "reaching lower")
     return Plane((float(below[:, 0].mean()), float(below[:, 1].mean()), outlet_z), (0.0, 0.0, -1.0))
 
 
@@ -291,25 +281,6 @@ def _outlet_opening(airway: np.ndarray, centres_of: Callable[..., Any], plane: P
     return Opening("outlet", Plane(tuple(centre), plane.normal), area, radius, bounds)  # type: ignore[arg-type]
 
 
-def _check_result(labels: np.ndarray, outside: np.ndarray, roi: tuple[slice, ...], volume: CTVolume,
-                  frame: AxisFrame, inlets: tuple[Opening, Opening], centres_of: Callable[..., Any]) -> None:
-    shape = volume.geometry.shape
-    for axis in range(3):
-        for end, at_edge in ((0, roi[axis].start == 0), (-1, roi[axis].stop == shape[axis])):
-            if at_edge and np.take(labels, end, axis=axis).any():
-                raise SegmentationError(
-                    f"the airway reaches the {_face_name(frame, axis, end)} edge of the image, so part of it lies "
-                    "outside the field of view; use a larger field of view or set the outlet plane by hand")
-    for cluster in interface_clusters(labels > 0, outside, frame.axial):
-        centre = centres_of(tuple(cluster.inner_kji.T)).mean(axis=0)
-        near = [np.linalg.norm(centre - np.asarray(o.plane.point_mm)) <= o.radius_mm + 3.0 for o in inlets]
-        if not any(near):
-            where = ", ".join(f"{v:.0f}" for v in centre)
-            raise SegmentationError(
-                f"the airway opens to the outside air at ({where}) mm besides the nostrils (an open mouth reaching the "
-                "pharynx above the outlet?); move the outlet plane up or give the seeds")
-
-
 def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None, *,
                    progress: ProgressCallback | None = None) -> AirwaySegmentation:
     """Segment the nasal airway of ``volume``; see the module notes for the steps.
@@ -335,27 +306,34 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     >>> segment_airway(solid)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    rhinoapp.segmentation.errors.SegmentationError: no pair of nostrils found: ... give the seeds (one point ...
+    rhinoapp.segmentation.errors.SegmentationError: no pair of nostrils found: ... give the seeds with ... (one point ...
     """
     options = options if options is not None else SegmentationOptions()
     geometry = volume.geometry
     frame = AxisFrame.of(geometry)
     _report(progress, 0.0, "thresholding air")
+    spacing_kji = tuple(geometry.spacing_mm[::-1])
+    masks = deidentification_masks(volume.hu, spacing_kji)  # neither air nor a path for it
     air = volume.hu < options.threshold_hu
-    _check_front_face(air, volume, frame, options)
+    air &= ~masks
+    check_front_face(air, volume, frame, options)
     _report(progress, 0.1, "finding the air outside the body")
     # Partial-volume rims (e.g. under the nose) must not enclose outside air: flood at the half level.
     half_level = max(options.threshold_hu, (-1000.0 + options.partial_volume_tissue_hu) / 2)
-    outside = outside_air(volume.hu < half_level, frame.axial) & air if half_level > options.threshold_hu \
-        else outside_air(air, frame.axial)
+    # The posterior face seeds no outside air: a crop to the nose cuts the nasopharynx there.
+    closed = [(frame.coronal, -1 if frame.coronal_sign > 0 else 0)]
+    outside = outside_air((volume.hu < half_level) & ~masks, frame.axial, closed=closed) & air \
+        if half_level > options.threshold_hu else outside_air(air, frame.axial, closed=closed)
+    del masks
     inside = air & ~outside
     del air
     _report(progress, 0.3, "finding the nostrils")
     components, _ = ndimage.label(inside)
     objects = ndimage.find_objects(components)
     clusters = _openings(inside, outside, components, objects, frame, volume)
+    left, right = _seed_clusters(clusters, components, objects, volume, frame, options,
+                                 functools.partial(interface_clusters, inside, outside, frame.axial, components))
     del inside
-    left, right = _seed_clusters(clusters, components, objects, volume, frame, options)
     inlets = (opening_from_cluster("inlet_left", left, geometry, frame.axial),
               opening_from_cluster("inlet_right", right, geometry, frame.axial))
     margin = np.ceil(options.roi_margin_mm / np.asarray(geometry.spacing_mm)[::-1]).astype(int)
@@ -391,16 +369,35 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
         band = partial_volume_band(hu, airway, threshold_hu=options.threshold_hu,
                                    tissue_hu=options.partial_volume_tissue_hu)
         airway |= band & ~outside & before_outlet
+    warnings: list[str] = []
+    open_faces: list[tuple[int, int]] = []
+    top = -1 if frame.axial_sign > 0 else 0
+    if (roi[frame.axial].stop == geometry.shape[frame.axial] if top == -1 else roi[frame.axial].start == 0) \
+            and np.take(airway, top, axis=frame.axial).any():
+        _report(progress, 0.6, "leaving out the air cut by the superior edge")
+        airway, warning, kept = superior_cut(airway, frame, top, options, geometry, offset)
+        warnings.append(warning)
+        if kept:
+            open_faces.append((frame.axial, top))
     _report(progress, 0.65, "finding the paranasal sinuses")
-    sinus = find_sinuses(airway, geometry.spacing_mm[::-1], seeds_kji=seeds,
+    distance = ndimage.distance_transform_edt(airway, sampling=spacing_kji).astype(np.float32)
+    sinus = find_sinuses(airway, spacing_kji, seeds_kji=seeds, distance=distance,
                          core_radius_mm=options.sinus_core_radius_mm, max_ostium_area_mm2=options.max_ostium_area_mm2,
                          max_ostium_length_mm=options.max_ostium_length_mm, min_volume_ml=options.min_sinus_volume_ml)
+    # Small cells (ethmoid) in a second pass over what is left, with the same distances.
+    sinus |= find_sinuses(airway & ~sinus, spacing_kji, seeds_kji=seeds, distance=distance,
+                          core_radius_mm=options.cell_core_radius_mm,
+                          max_ostium_area_mm2=options.max_cell_ostium_area_mm2,
+                          max_ostium_length_mm=options.max_cell_ostium_length_mm,
+                          min_volume_ml=options.min_cell_volume_ml, canal_factor=1.0,
+                          max_core_extent_mm=4 * options.max_cell_ostium_length_mm)
+    del distance
     nasal = _component_with(airway & ~sinus, seeds, "removing the sinuses")
     _report(progress, 0.85, "splitting left and right")
     labels = _split_sides(nasal, core & ~sinus, seeds, frame, choana)
     if options.sinus_mode is SinusMode.KEEP:
         labels[sinus & airway] = AirwayLabel.SINUS
-    _check_result(labels, outside, roi, volume, frame, inlets, centres_of)
+    check_result(labels, outside, roi, volume, frame, inlets, centres_of, open_faces=open_faces)
     outlet = _outlet_opening(labels == AirwayLabel.NASOPHARYNX, centres_of, plane, volume)
     full = np.zeros(geometry.shape, dtype=np.uint8)
     full[roi] = labels
@@ -411,4 +408,5 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     seeds_lps = tuple(tuple(float(v) for v in centres_of(tuple(np.array([a]) for a in s))[0]) for s in seeds)
     _report(progress, 1.0, "segmentation done")
     return AirwaySegmentation(LabelMap(full, geometry), inlets[0], inlets[1], outlet,
-                              Plane(tuple(choana_point), posterior), seeds_lps, options)  # type: ignore[arg-type]
+                              Plane(tuple(choana_point), posterior), seeds_lps, options,  # type: ignore[arg-type]
+                              tuple(warnings))

@@ -103,8 +103,11 @@ def coordinate_grid(geometry: ImageGeometry, vector: Sequence[float], shape: Seq
     return result
 
 
-def outside_air(air: np.ndarray, axial_axis: int) -> np.ndarray:
+def outside_air(air: np.ndarray, axial_axis: int, *, closed: Sequence[tuple[int, int]] = ()) -> np.ndarray:
     """Air connected, within its axial slice, to the slice border (the air outside the body).
+
+    ``closed`` lists borders, as (axis, end) with end 0 or -1, that do not count: a scan cropped to
+    the nose cuts the nasopharynx at its posterior face, where the air is no outside air.
 
     Examples
     --------
@@ -130,7 +133,8 @@ def outside_air(air: np.ndarray, axial_axis: int) -> np.ndarray:
         if axis == axial_axis:
             continue
         for end in (0, -1):
-            border[np.unique(np.take(labels, end, axis=axis))] = True
+            if (axis, end) not in closed:
+                border[np.unique(np.take(labels, end, axis=axis))] = True
     border[0] = False
     result: np.ndarray = border[labels]
     return result

@@ -129,6 +129,8 @@ class SegmentationOptions:
         ``min_sinus_volume_ml``, joined to the rest through a neck of at most
         ``max_ostium_area_mm2`` within ``max_ostium_length_mm``, and not on the way from a
         nostril to the outlet.
+    cell_core_radius_mm, max_cell_ostium_area_mm2, max_cell_ostium_length_mm, min_cell_volume_ml
+        The same for small air cells (ethmoid cells), found in a second pass among what is left.
     roi_margin_mm
         Margin around the airway's bounding box for the detailed steps.
     """
@@ -145,6 +147,10 @@ class SegmentationOptions:
     sinus_core_radius_mm: float = 4.0
     max_ostium_length_mm: float = 12.0
     min_sinus_volume_ml: float = 0.3
+    cell_core_radius_mm: float = 1.5
+    max_cell_ostium_area_mm2: float = 8.0
+    max_cell_ostium_length_mm: float = 8.0
+    min_cell_volume_ml: float = 0.02
     roi_margin_mm: float = 3.0
 
     def __post_init__(self) -> None:
@@ -162,7 +168,8 @@ class SegmentationOptions:
         if self.outlet_plane is not None and not isinstance(self.outlet_plane, Plane):
             raise ValidationError("outlet_plane must be a Plane (point and normal) or None")
         for name in ("outlet_depth_mm", "min_nostril_area_mm2", "max_ostium_area_mm2", "sinus_core_radius_mm",
-                     "max_ostium_length_mm", "min_sinus_volume_ml", "roi_margin_mm"):
+                     "max_ostium_length_mm", "min_sinus_volume_ml", "roi_margin_mm", "cell_core_radius_mm",
+                     "max_cell_ostium_area_mm2", "max_cell_ostium_length_mm", "min_cell_volume_ml"):
             value = float(getattr(self, name))
             if not (math.isfinite(value) and value > 0):
                 raise ValidationError(f"{name} must be a positive number, got {getattr(self, name)!r}")

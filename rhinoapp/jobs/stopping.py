@@ -42,7 +42,8 @@ async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s
     it returns False with a warning.
     """
     loop = asyncio.get_running_loop()
-    start, restarted = loop.time(), set()
+    start = loop.time()
+    restarted: set[str] = set()
     while True:
         try:
             answers = await client.run(executing_keys, on_error="ignore")

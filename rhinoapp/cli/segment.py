@@ -8,6 +8,7 @@ VOLUME is a DICOM folder, zip or file (de-identified in memory; nothing of it is
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ def _segment(args: argparse.Namespace) -> int:
     progress = ProgressPrinter()
     report = write_geometry(volume, request, folder, progress=progress)
     progress.done()
+    for warning in report.warnings:
+        sys.stderr.write(f"rhinoapp: warning: {' '.join(warning.split())}\n")
     for side in ("left", "right"):
         metrics = report.side(side)
         out(f"{side:<5} volume {metrics['volume_ml']:.2f} ml, wall {metrics['surface_cm2']:.1f} cm2, "

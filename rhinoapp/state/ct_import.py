@@ -120,7 +120,7 @@ class CTImportState(param.Parameterized):
     series = param.Selector(default=None, objects={}, allow_None=True, label="Series",
                             doc="List number (as text) of the series to import.")
     tilt = param.Selector(objects=[p.value for p in TiltPolicy], default=CTImportRequest().tilt.value,
-                          doc="What to do with a gantry-tilted series.")
+                          doc="What to do with a gantry-tilted or unevenly spaced series.")
     progress = param.Integer(default=0, bounds=(0, 100), doc="Progress of the running upload, in percent.")
     busy = param.Boolean(default=False, doc="True while an upload is read or imported.")
     volume = param.ClassSelector(class_=CTVolume, default=None, allow_None=True, doc="The stored volume.")
@@ -131,7 +131,7 @@ class CTImportState(param.Parameterized):
     sagittal = param.Integer(default=0, bounds=(0, 0), doc="Sagittal slice index.")
     stored = param.Integer(default=0, doc="Counts the imports stored; other pages watch it to refresh.")
     feedback = param.String(default="", doc="Last message for the user.")
-    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
+    feedback_kind = param.Selector(objects=["info", "success", "warning", "error"], default="info")
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
@@ -361,7 +361,8 @@ class CTImportState(param.Parameterized):
         self._show(volume, metadata)
         size = "x".join(map(str, typed.dimensions_ijk))
         notes = "".join(f" Note: {n}." for n in metadata.get("assembly", {}).get("notes", []))
+        notes += "".join(f" Warning: {w}." for w in typed.warnings)
         self._say(f"CT stored: {size} voxels, {' x '.join(f'{v:.3g}' for v in typed.spacing_mm)} mm.{notes}",
-                  "success")
+                  "warning" if typed.warnings else "success")
         self.stored += 1
         return True

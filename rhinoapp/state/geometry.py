@@ -285,5 +285,12 @@ class GeometryState(JobPageState):
                       MessageKind.WARNING)
         else:
             left, right = result.side("left"), result.side("right")
+            warned = f" {len(self.warnings)} warning(s): see below." if self.warnings else ""
             self._say(f"Airway segmented: left {left['volume_ml']:.1f} ml, mCSA {left['mcsa_cm2']:.2f} cm²; "
-                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².", MessageKind.SUCCESS)
+                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².{warned}",
+                      MessageKind.WARNING if warned else MessageKind.SUCCESS)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The shown airway's warnings (what the segmentation left out or doubted); empty without one."""
+        return self.result.report.warnings if self.result is not None else ()

@@ -102,7 +102,8 @@ class CTImportPage(pn.viewable.Viewer):
         lines = [f"**{html.escape(meta.get('series_description') or 'CT')}** ({meta.get('source')}, "
                  f"{meta.get('modality')}): {' x '.join(map(str, meta['dimensions_ijk']))} voxels, {spacing} mm",
                  f"De-identification: {html.escape('; '.join(deid.get('method', [])))}",
-                 *(f"Note: {html.escape(n)}" for n in meta.get("assembly", {}).get("notes", []) + meta.get("notes", []))]
+                 *(f"Note: {html.escape(n)}" for n in meta.get("assembly", {}).get("notes", []) + meta.get("notes", [])),
+                 *(f"**Warning:** {html.escape(w)}" for w in meta.get("assembly", {}).get("warnings", []))]
         return pn.pane.Markdown("\n\n".join(lines), css_classes=["rh-ct-summary"], sizing_mode="stretch_width")
 
     def _image(self, name: str) -> hv.Image | hv.Text:

@@ -105,8 +105,9 @@ class GeometryPage(pn.viewable.Viewer):
                      for key, label in _DOWNLOADS]
         table = pn.pane.HTML(metrics_table_html(result.rows()), stylesheets=[TABLE_CSS], width=520,
                              css_classes=["rh-geometry-table"])
+        warnings = [message_alert(f"Warning: {text}", "warning", "rh-geometry-warning") for text in self.state.warnings]
         return pn.Column(
-            pn.pane.Markdown("### Area profile and metrics"),
+            *warnings, pn.pane.Markdown("### Area profile and metrics"),
             pn.Row(pn.pane.HoloViews(profile_plot(result.report.document), backend="bokeh", sizing_mode="stretch_width",
                                      css_classes=["rh-geometry-profile"]), table, sizing_mode="stretch_width"),
             pn.pane.Markdown("### Downloads"), pn.Row(*downloads), sizing_mode="stretch_width")

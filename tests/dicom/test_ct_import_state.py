@@ -90,6 +90,25 @@ def test_the_page_renders(state: CTImportState) -> None:
     assert root is not None and state.volume is not None
 
 
+@pytest.mark.slow
+def test_a_tilted_unevenly_spaced_series_is_refused_by_name_or_resampled_with_a_warning(state: CTImportState) -> None:
+    pn = pytest.importorskip("panel")
+    from rhinoapp.views.ct_import import CTImportPage
+
+    upload = [encode(ds) for ds in make_ct_series(positions_mm=(0.0, 4.0, 8.0, 9.0, 16.0, 23.0), shape=(16, 16),
+                                                  tilt_deg=18.5)]
+    assert state.upload(upload) is False and state.feedback_kind == "error"
+    assert "Uneven slice spacing" in state.feedback and "gantry tilt of 18.5 degrees" in state.feedback
+    assert "missing slices" not in state.feedback and "'resample' under Gantry tilt" in state.feedback
+    state.tilt = "resample"
+    assert state.upload(upload) is True and state.feedback_kind == "warning"
+    assert "Warning: resampled onto a regular orthogonal grid" in state.feedback
+    [warning] = state.summary["assembly"]["warnings"]
+    assert "interpolated, not measured" in warning
+    summary = CTImportPage(state=state)._summary()
+    assert isinstance(summary, pn.pane.Markdown) and "**Warning:** resampled onto" in summary.object
+
+
 def series_files(folder: str, slices: int, **kwargs: object) -> dict[str, bytes]:
     """A CT series as the browser names a dropped folder's files."""
     return {f"/{folder}/IM{i:04d}": encode(ds) for i, ds in enumerate(make_ct_series(slices=slices, shape=(16, 16),

@@ -224,6 +224,34 @@ def test_results_published_elsewhere_are_read_and_a_new_ct_marks_them_outdated(t
     store.close()
 
 
+def test_the_segmentations_warnings_are_shown_with_the_result(tmp_path: Path) -> None:
+    from rhinoapp.phantom import generate_phantom, variant_params
+
+    settings, store = open_test_store(tmp_path)
+    repo = ProjectRepository(store, owner="local")
+    project_id = ct_project(store, "Cut", generate_phantom(variant_params("ethmoid-cut", spacing_mm=1.0)).ct)
+    out = tmp_path / "staged"
+    request = JobRequest.create(job_id="direct", owner="local", project_id=project_id,
+                                project_dir=str(repo.project_dir(project_id)), kind=JobKind.SEGMENTATION,
+                                parameters={"target_triangles": FAST})
+    airway_segmentation(request, out, TaskContext("direct", publish=lambda _m: None, is_cancelled=lambda: False))
+    files = {p.relative_to(out).as_posix(): p.read_bytes() for p in (out / "geometry/default").iterdir()}
+    repo.write_artifacts(project_id, Step.GEOMETRY, files)
+    state = GeometryState(session=SessionState(repository=repo, settings=settings))
+    state.session.open_project(project_id)
+    state.reload()
+    assert state.result is not None and state.message_kind == "warning" and "1 warning(s)" in state.message
+    [warning] = state.warnings
+    assert "superior edge" in warning and "left out of the airway" in warning and "mm (LPS)" in warning
+    assert json.loads(files["geometry/default/geometry.json"])["warnings"] == [warning]
+    pn = pytest.importorskip("panel")
+    from rhinoapp.views.geometry import GeometryPage
+
+    shown = [item for item in GeometryPage(state=state)._results().objects if isinstance(item, pn.pane.Alert)]
+    assert [(a.alert_type, "superior edge" in a.object) for a in shown] == [("warning", True)]
+    store.close()
+
+
 def test_manual_seeds_and_outlet_become_job_parameters(tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path)
     state = GeometryState(session=SessionState(repository=ProjectRepository(store, owner="local"), settings=settings))

@@ -154,6 +154,8 @@ class GeometryImportState(param.Parameterized):
         from rhinoapp.volumes import read_volume
 
         repo = self.session.repository
+        if repo is None:
+            raise NotFoundError("No project store is open; open a project first.")
         path = repo.layout(project_id).ct_volume
         if not path.exists():
             raise NotFoundError("This project has no CT yet: import the CT first, then the segmentation made on it.")

@@ -10,10 +10,12 @@ import param
 
 from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
+from rhinoapp.state.geometry_import import GeometryImportState
 from rhinoapp.state.jobs import JobSummary
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
+from rhinoapp.views.geometry_import import GeometryImportDialog
 from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
@@ -52,6 +54,7 @@ class GeometryPage(pn.viewable.Viewer):
                                          visible=self.state.param.running)
         self._cancel.on_click(self._on_cancel)
         self._view: RemoteView | None = None  # made on first display (it registers with the render service)
+        self._import = GeometryImportDialog(state=GeometryImportState(session=self.state.session))
         bind_to_session(self.state)
 
     async def _on_run(self, _event: object) -> None:
@@ -127,5 +130,5 @@ class GeometryPage(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(pn.pane.Markdown("## Geometry"), self._message,
-                         pn.Row(self._controls(), self._slices, sizing_mode="stretch_width"),
+                         pn.Row(self._controls(), self._slices, sizing_mode="stretch_width"), self._import,
                          self._results, self._view3d(), sizing_mode="stretch_width")

@@ -69,7 +69,7 @@ def test_delete_removes_the_project_and_its_folder(page, server) -> None:
         repo = ProjectRepository(store, owner="local")
         project = next(p for p in repo.list_projects() if p.name == "Case 9 to delete")
         folder = repo.project_dir(project.id)
-        folder.mkdir(parents=True, exist_ok=True)  # as if it held images
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "notes.txt").write_text("kept until the project is deleted", encoding="utf-8")
 
         confirm = page.get_by_role("button", name="Delete project and its files")

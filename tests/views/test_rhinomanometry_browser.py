@@ -91,8 +91,8 @@ def test_too_large_files_are_held_back_with_the_limit_named(page, tmp_path: Path
         with big.open("wb") as handle:
             handle.truncate(int(size_mb * 1e6))
         upload(page, big)
-        feedback.get_by_text(f"{big.name} was not stored: The file is {size_mb:.1f} MB, more than the 15 MB allowed;"
-                             ).wait_for()
+        message = f"{big.name} was not stored: The file is {size_mb:.1f} MB, more than the 15 MB allowed;"
+        feedback.get_by_text(message).wait_for()
         assert page.get_by_text("No measurement yet").is_visible()  # nothing stored
     upload(page, recording)  # the session lives on and the input takes the next file
     feedback.get_by_text("case-4pr.csv stored: left (").wait_for()

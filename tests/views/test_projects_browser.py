@@ -73,7 +73,7 @@ def test_delete_removes_the_project_and_its_folder(page, server) -> None:
         (folder / "notes.txt").write_text("kept until the project is deleted", encoding="utf-8")
 
         confirm = page.get_by_role("button", name="Delete project and its files")
-        click_until(row.get_by_text("Delete"), confirm, what="the delete confirmation to show")
+        click_until(row.get_by_text("Delete", exact=True), confirm, what="the delete confirmation to show")
         page.get_by_text('Delete project "Case 9 to delete" with all its images').wait_for()
         confirm.click()
         page.get_by_text('Project "Case 9 to delete" deleted.').wait_for()

@@ -370,7 +370,9 @@ class JobRunner:
             profile = self.settings.jobs.get(record.profile)
         except ConfigurationError:
             return False
-        future = None if record.kind is None else await self._pool.find_task(profile, record.task_key)
+        if record.kind is None:
+            return False
+        future = await self._pool.find_task(profile, record.task_key)
         if future is None:
             return False
         request = JobRequest.create(job_id=record.id, owner=record.owner, project_id=record.project_id,

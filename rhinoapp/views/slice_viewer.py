@@ -19,12 +19,15 @@ import param
 import holoviews.plotting.bokeh  # noqa: F401  registers the bokeh backend (no notebook output)
 from rhinoapp.state.slice_viewer import PLANES, SliceImage, SliceViewerState
 
-__all__ = ["SliceViewer", "slice_overlay"]
+__all__ = ["SliceViewer", "ct_image", "labels_image"]
 
 _CROSSHAIR = "#F0E442"  # Okabe-Ito yellow: visible on grey
 _MARKER = "#56B4E9"
 _AXES = ("x", "y", "z")
 _PATIENT = {"x": ("R", "L"), "y": ("A", "P"), "z": ("I", "S")}
+# No drag tool: a drag sets the window. The wheel zooms once chosen in the toolbar; reset undoes it.
+_TOOLS: dict[str, object] = {"default_tools": [], "tools": ["wheel_zoom", "reset"], "active_tools": []}
+_EMPTY = SliceImage(np.full((1, 1), np.nan, np.float32), (0.0, 0.0, 1.0, 1.0), "x", "y", invert_vertical=False)
 
 
 def _title(name: str, image: SliceImage) -> str:
@@ -32,36 +35,52 @@ def _title(name: str, image: SliceImage) -> str:
     return f"{name}: {low} on the left, {high} on the right"
 
 
-def slice_overlay(name: str, image: SliceImage, labels: SliceImage | None, *, clim: tuple[float, float],
-                  colours: Sequence[str] = (), opacity: float = 0.55, frame_width: int = 260) -> hv.Overlay:
-    """The CT of one view in grey, in patient millimetres, with ``labels`` (1, 2, ... in ``colours``) over it.
+def _options(image: SliceImage, frame_width: int) -> dict[str, object]:
+    left, bottom, right, top = image.bounds
+    height = max(40, round(frame_width * (top - bottom) / (right - left)))
+    return {"frame_width": frame_width, "frame_height": height, "aspect": None, "data_aspect": None, **_TOOLS,
+            "colorbar": False, "invert_yaxis": image.invert_vertical}
+
+
+def _kdims(image: SliceImage) -> list[hv.Dimension]:
+    low, high = _PATIENT[image.vertical]
+    return [hv.Dimension(image.horizontal, label=f"{image.horizontal.upper()} ({_PATIENT[image.horizontal][1]}+)",
+                         unit="mm"),
+            hv.Dimension(image.vertical, label=f"{image.vertical.upper()} ({high}+, {low}-)", unit="mm")]
+
+
+def ct_image(name: str, image: SliceImage, *, clim: tuple[float, float], frame_width: int = 260) -> hv.Image:
+    """The CT of one view in grey, its axes in patient millimetres (NaN, outside the volume, in black).
 
     Examples
     --------
     >>> image = SliceImage(np.zeros((2, 3), np.float32), (0.0, 0.0, 3.0, 4.0), "x", "y", invert_vertical=True)
-    >>> overlay = slice_overlay("axial", image, None, clim=(-1000.0, 0.0), colours=["#0072B2"])
-    >>> [type(e).__name__ for e in overlay], overlay.get(0).bounds.lbrt()
-    (['Image', 'Image'], (0.0, 0.0, 3.0, 4.0))
+    >>> ct = ct_image("axial", image, clim=(-1000.0, 0.0))
+    >>> ct.bounds.lbrt(), [d.pprint_label for d in ct.kdims]
+    ((0.0, 0.0, 3.0, 4.0), ['X (L+) (mm)', 'Y (P+, A-) (mm)'])
     """
-    left, bottom, right, top = image.bounds
-    height = max(40, round(frame_width * (top - bottom) / (right - left)))
-    low, high = _PATIENT[image.vertical]
-    options = {"frame_width": frame_width, "frame_height": height, "aspect": None, "data_aspect": None,
-               "colorbar": False, "invert_yaxis": image.invert_vertical, "default_tools": [],
-               "tools": ["wheel_zoom", "reset"], "active_tools": []}
-    kdims = [hv.Dimension(image.horizontal, label=f"{image.horizontal.upper()} ({_PATIENT[image.horizontal][1]}+)",
-                          unit="mm"),
-             hv.Dimension(image.vertical, label=f"{image.vertical.upper()} ({high}+, {low}-)", unit="mm")]
-    ct = hv.Image(image.values, bounds=image.bounds, kdims=kdims, vdims=hv.Dimension("hu", label="CT", unit="HU"))
-    ct = ct.opts(cmap="gray", clim=clim, title=_title(name, image), toolbar="above",
-                 clipping_colors={"NaN": "black"}, **options)
-    # Always two layers (labels all clear when there are none), so a live plot can gain them later;
+    ct = hv.Image(image.values, bounds=image.bounds, kdims=_kdims(image), vdims=hv.Dimension("hu", label="CT", unit="HU"))
+    return ct.opts(cmap="gray", clim=clim, title=_title(name, image), toolbar="above", clipping_colors={"NaN": "black"},
+                   **_options(image, frame_width))
+
+
+def labels_image(image: SliceImage, labels: SliceImage | None, *, colours: Sequence[str], opacity: float = 0.55,
+                 frame_width: int = 260) -> hv.Image:
+    """``labels`` (1, 2, ... drawn in ``colours``) over the view ``image``; all clear without labels.
+
+    Examples
+    --------
+    >>> image = SliceImage(np.zeros((2, 3), np.float32), (0.0, 0.0, 3.0, 4.0), "x", "y", invert_vertical=True)
+    >>> drawn = labels_image(image, None, colours=["#0072B2"], opacity=0.4)
+    >>> int(drawn.data.max()), drawn.opts.get().kwargs["clipping_colors"]["min"]
+    (0, 'transparent')
+    """
+    # Always a layer (all clear when there are no labels), so a live plot can gain them later;
     # background (0) lies below the colour range and is drawn transparent.
     values = labels.values if labels is not None else np.zeros(image.values.shape, np.uint8)
-    drawn = hv.Image(values, bounds=image.bounds, kdims=kdims, vdims=hv.Dimension("label", label="Label")).opts(
-        cmap=list(colours) or ["#000000"], clim=(0.5, max(len(colours), 1) + 0.5), alpha=opacity,
-        clipping_colors={"min": "transparent", "NaN": "transparent"}, **options)
-    return hv.Overlay([ct, drawn])
+    drawn = hv.Image(values, bounds=image.bounds, kdims=_kdims(image), vdims=hv.Dimension("label", label="Label"))
+    return drawn.opts(cmap=list(colours) or ["#000000"], clim=(0.5, max(len(colours), 1) + 0.5), alpha=opacity,
+                      clipping_colors={"min": "transparent", "NaN": "transparent"}, **_options(image, frame_width))
 
 
 class SliceViewer(pn.viewable.Viewer):
@@ -75,13 +94,15 @@ class SliceViewer(pn.viewable.Viewer):
     label_colours = param.List(default=[], item_type=str, doc="Colour of label 1, 2, ... of the overlay.")
     frame_width = param.Integer(default=260, doc="Width of each view in pixels.")
 
-    def _layers(self, name: str, *_: object) -> hv.Overlay | hv.Text:
+    def _ct(self, name: str, *_: object) -> hv.Image:
+        image = self.state.image(name) or _EMPTY
+        return ct_image(name, image, clim=self.state.window_range, frame_width=self.frame_width)
+
+    def _labels(self, name: str, *_: object) -> hv.Image:
         s = self.state
-        image = s.image(name)
-        if image is None:
-            return hv.Text(0, 0, "no CT")
-        return slice_overlay(name, image, s.labels_image(name), clim=s.window_range, colours=self.label_colours,
-                             opacity=s.opacity, frame_width=self.frame_width)
+        image = s.image(name) or _EMPTY
+        return labels_image(image, s.labels_image(name), colours=self.label_colours, opacity=s.opacity,
+                            frame_width=self.frame_width)
 
     def _marks(self, name: str, *_: object) -> hv.Overlay:
         s = self.state
@@ -93,23 +114,25 @@ class SliceViewer(pn.viewable.Viewer):
         left, right = (image.bounds[0], image.bounds[2]) if image is not None else (0.0, 1.0)
         lines = [[(left, z), (right, z)] for z in s.levels.values()] if v == 2 else []
         return hv.Overlay([
-            hv.VLine(s.cursor[h]).opts(color=_CROSSHAIR, line_width=1, alpha=0.8),
-            hv.HLine(s.cursor[v]).opts(color=_CROSSHAIR, line_width=1, alpha=0.8),
-            points.opts(color=_MARKER, marker="circle_cross", size=12, line_color="white", tools=["hover"]),
+            hv.VLine(s.cursor[h]).opts(color=_CROSSHAIR, line_width=1, alpha=0.8, **_TOOLS),
+            hv.HLine(s.cursor[v]).opts(color=_CROSSHAIR, line_width=1, alpha=0.8, **_TOOLS),
+            points.opts(color=_MARKER, marker="circle_cross", size=12, line_color="white", **_TOOLS),
             hv.Labels(near, kdims=[_AXES[h], _AXES[v]], vdims=["name"]).opts(
-                text_color="white", text_font_size="9pt", yoffset=2.0, text_align="left"),
-            hv.Path(lines, kdims=[_AXES[h], _AXES[v]]).opts(color=_MARKER, line_width=2, line_dash="dashed")])
+                text_color="white", text_font_size="9pt", yoffset=2.0, text_align="left", **_TOOLS),
+            hv.Path(lines, kdims=[_AXES[h], _AXES[v]]).opts(color=_MARKER, line_width=2, line_dash="dashed", **_TOOLS)])
 
     def _view(self, name: str) -> pn.viewable.Viewable:
         s = self.state
-        image = hv.DynamicMap(pn.bind(self._layers, name, s.param[name], s.param.level, s.param.width, s.param.volume,
-                                      s.param.labels, s.param.labels_revision, s.param.opacity))
+        image = hv.DynamicMap(pn.bind(self._ct, name, s.param[name], s.param.level, s.param.width, s.param.volume))
+        labels = hv.DynamicMap(pn.bind(self._labels, name, s.param[name], s.param.volume, s.param.labels,
+                                       s.param.labels_revision, s.param.opacity))
         marks = hv.DynamicMap(pn.bind(self._marks, name, s.param.cursor, s.param[name], s.param.markers,
                                       s.param.levels, s.param.volume))
+        # the streams' source is the CT layer: HoloViews attaches them to a single element's plot
         hv.streams.Tap(source=image).add_subscriber(lambda x, y: s.click(name, x, y))
         hv.streams.PointerXY(source=image).add_subscriber(lambda x, y: s.hover(name, x, y))
         hv.streams.Draw(source=image).add_subscriber(lambda x, y, stroke_count: s.drag(name, stroke_count, x, y))
-        return pn.Column(pn.pane.HoloViews(image * marks, backend="bokeh", css_classes=[f"{self.css_prefix}-{name}"]),
+        return pn.Column(pn.pane.HoloViews(image * labels * marks, backend="bokeh", css_classes=[f"{self.css_prefix}-{name}"]),
                          pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice",
                                                          width=self.frame_width - 20))
 

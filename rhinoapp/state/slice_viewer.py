@@ -48,6 +48,7 @@ _log = logging.getLogger(__name__)
 WINDOWS: Mapping[str, tuple[float, float]] = MappingProxyType({
     "air": (-500.0, 1000.0), "soft tissue": (40.0, 400.0), "bone": (500.0, 2000.0)})
 CUSTOM = "custom"
+_PRESETS: list[str] = [*WINDOWS, CUSTOM]
 #: The three views; per view the LPS components along its horizontal axis, its vertical axis and its normal.
 PLANES: Mapping[str, tuple[int, int, int]] = MappingProxyType({
     "axial": (0, 1, 2), "coronal": (0, 2, 1), "sagittal": (1, 2, 0)})
@@ -158,7 +159,7 @@ class SliceViewerState(param.Parameterized):
     axial = param.Integer(default=0, bounds=(0, 0), doc="Axial slice (pixel index along z).")
     coronal = param.Integer(default=0, bounds=(0, 0), doc="Coronal slice (pixel index along y).")
     sagittal = param.Integer(default=0, bounds=(0, 0), doc="Sagittal slice (pixel index along x).")
-    preset = param.Selector(objects=[*WINDOWS, CUSTOM], default="air", label="Window",
+    preset: param.Selector = param.Selector(objects=_PRESETS, default="air", label="Window",
                             doc="Window preset; dragging on a view makes it custom.")
     level = param.Number(default=WINDOWS["air"][0], bounds=_LEVEL_RANGE, label="Level (HU)", doc="Window centre.")
     width = param.Number(default=WINDOWS["air"][1], bounds=_WIDTH_RANGE, label="Width (HU)", doc="Window width.")
@@ -269,9 +270,14 @@ class SliceViewerState(param.Parameterized):
         centre = np.round(self.volume.geometry.index_to_physical(ijk), 3) + 0.0
         return float(centre[0]), float(centre[1]), float(centre[2])
 
+    def _voxel_under(self, name: str, horizontal: float | None, vertical: float | None) -> tuple[int, int, int] | None:
+        if horizontal is None or vertical is None:  # the pointer left the view
+            return None
+        return self.voxel_at(self.point_on(name, horizontal, vertical))
+
     def hover(self, name: str, horizontal: float | None, vertical: float | None) -> str:
         """Update and return ``readout`` for the pointer at (``horizontal``, ``vertical``) on view ``name``."""
-        ijk = None if horizontal is None or vertical is None else self.voxel_at(self.point_on(name, horizontal, vertical))
+        ijk = self._voxel_under(name, horizontal, vertical)
         if ijk is None:
             self.readout = "outside the CT"
         else:
@@ -289,7 +295,7 @@ class SliceViewerState(param.Parameterized):
         Without an active ``tool`` the crosshair moves there. Every subscriber of :meth:`on_click`
         is called. None (nothing happens) outside the volume.
         """
-        ijk = None if horizontal is None or vertical is None else self.voxel_at(self.point_on(name, horizontal, vertical))
+        ijk = self._voxel_under(name, horizontal, vertical)
         if ijk is None:
             return None
         lps = self.centre_of(ijk)

@@ -59,7 +59,8 @@ def ct_image(name: str, image: SliceImage, *, clim: tuple[float, float], frame_w
     >>> ct.bounds.lbrt(), [d.pprint_label for d in ct.kdims]
     ((0.0, 0.0, 3.0, 4.0), ['X (L+) (mm)', 'Y (P+, A-) (mm)'])
     """
-    ct = hv.Image(image.values, bounds=image.bounds, kdims=_kdims(image), vdims=hv.Dimension("hu", label="CT", unit="HU"))
+    hu = hv.Dimension("hu", label="CT", unit="HU")
+    ct = hv.Image(image.values, bounds=image.bounds, kdims=_kdims(image), vdims=hu)
     return ct.opts(cmap="gray", clim=clim, title=_title(name, image), toolbar="above", clipping_colors={"NaN": "black"},
                    **_options(image, frame_width))
 
@@ -81,6 +82,15 @@ def labels_image(image: SliceImage, labels: SliceImage | None, *, colours: Seque
     drawn = hv.Image(values, bounds=image.bounds, kdims=_kdims(image), vdims=hv.Dimension("label", label="Label"))
     return drawn.opts(cmap=list(colours) or ["#000000"], clim=(0.5, max(len(colours), 1) + 0.5), alpha=opacity,
                       clipping_colors={"min": "transparent", "NaN": "transparent"}, **_options(image, frame_width))
+
+
+def _readout_html(text: str, prefix: str) -> str:
+    shown = html.escape(text) if text else "Point at a slice to read its position (LPS mm) and HU."
+    return f'<div class="{prefix}-readout" style="font-family: monospace">{shown}</div>'
+
+
+def _window_html(level: float, width: float, prefix: str) -> str:
+    return f'<span class="{prefix}-window">Level {level:.0f} HU, width {width:.0f} HU</span>'
 
 
 class SliceViewer(pn.viewable.Viewer):
@@ -132,23 +142,19 @@ class SliceViewer(pn.viewable.Viewer):
         hv.streams.Tap(source=image).add_subscriber(lambda x, y: s.click(name, x, y))
         hv.streams.PointerXY(source=image).add_subscriber(lambda x, y: s.hover(name, x, y))
         hv.streams.Draw(source=image).add_subscriber(lambda x, y, stroke_count: s.drag(name, stroke_count, x, y))
-        return pn.Column(pn.pane.HoloViews(image * labels * marks, backend="bokeh", css_classes=[f"{self.css_prefix}-{name}"]),
+        pane = pn.pane.HoloViews(image * labels * marks, backend="bokeh", css_classes=[f"{self.css_prefix}-{name}"])
+        return pn.Column(pane,
                          pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice",
                                                          width=self.frame_width - 20))
-
-    def _readout(self, text: str) -> str:
-        shown = html.escape(text) if text else "Point at a slice to read its position (LPS mm) and HU."
-        return f'<div class="{self.css_prefix}-readout" style="font-family: monospace">{shown}</div>'
-
-    def _window_text(self, level: float, width: float) -> str:
-        return f'<span class="{self.css_prefix}-window">Level {level:.0f} HU, width {width:.0f} HU</span>'
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
         window = pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)),
                         pn.widgets.RadioButtonGroup.from_param(s.param.preset),
-                        pn.pane.HTML(pn.bind(self._window_text, s.param.level, s.param.width), margin=(12, 10, 0, 10)),
+                        pn.pane.HTML(s.param.level.rx.pipe(_window_html, s.param.width, prefix=self.css_prefix),
+                                     margin=(12, 10, 0, 10)),
                         pn.pane.Markdown("Drag on a slice to change the window; click to move the crosshair.",
                                          margin=(12, 10, 0, 10)))
-        return pn.Column(window, pn.pane.HTML(pn.bind(self._readout, s.param.readout), sizing_mode="stretch_width"),
+        readout = pn.pane.HTML(s.param.readout.rx.pipe(_readout_html, prefix=self.css_prefix), sizing_mode="stretch_width")
+        return pn.Column(window, readout,
                          pn.Row(*(self._view(n) for n in PLANES)), sizing_mode="stretch_width")

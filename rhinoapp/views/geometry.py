@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 
-import holoviews as hv
 import panel as pn
 import param
 
@@ -16,9 +15,10 @@ from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
 from rhinoapp.views.geometry_import import GeometryImportDialog
-from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
+from rhinoapp.views.geometry_plots import LABEL_COLOURS, TABLE_CSS, legend_html, metrics_table_html, profile_plot
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.slice_viewer import SliceViewer
 
 __all__ = ["GeometryPage"]
 
@@ -77,14 +77,6 @@ class GeometryPage(pn.viewable.Viewer):
             w.FloatInput.from_param(p.outlet_depth_mm, width=290, visible=p.manual_outlet.rx.not_()),
             pn.Row(self._run, self._cancel), progress, width=320, css_classes=["rh-geometry-controls"])
 
-    def _slice(self, name: str) -> pn.viewable.Viewable:
-        s = self.state
-        image = hv.DynamicMap(pn.bind(lambda *_: slice_plot(*s.plane(name), name=name, clim=s.window_range,
-                                                            opacity=s.opacity),
-                                      s.param[name], s.param.window, s.param.opacity, s.param.result))
-        return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-geometry-{name}"]),
-                         pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice", width=240))
-
     @param.depends("state.ct.volume")
     def _slices(self) -> pn.viewable.Viewable:
         if self.state.ct.volume is None:
@@ -92,10 +84,12 @@ class GeometryPage(pn.viewable.Viewer):
         s, w = self.state.param, pn.widgets
         legend = pn.pane.HTML(pn.bind(lambda sinuses: legend_html(sinuses == "keep"), s.sinuses),
                               stylesheets=[TABLE_CSS])
+        colours = [LABEL_COLOURS[label][1] for label in sorted(LABEL_COLOURS)]
+        viewer = SliceViewer(state=self.state.viewer, css_prefix="rh-geometry", label_colours=colours, frame_width=240)
         return pn.Column(
-            pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)), w.RadioButtonGroup.from_param(s.window),
-                   w.FloatSlider.from_param(s.opacity, width=200)),
-            pn.Row(*(self._slice(n) for n in ("axial", "coronal", "sagittal"))), legend, sizing_mode="stretch_width")
+            pn.Row(w.RadioButtonGroup.from_param(s.placing, css_classes=["rh-geometry-placing"]),
+                   w.FloatSlider.from_param(self.state.viewer.param.opacity, width=200)),
+            viewer, legend, sizing_mode="stretch_width")
 
     @param.depends("state.result")
     def _results(self) -> pn.viewable.Viewable:

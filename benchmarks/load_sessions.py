@@ -139,6 +139,17 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) the process ``pid`` has used so far (psutil when installed, else /proc)."""
+    try:
+        import psutil
+    except ImportError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def _proc_rss(pid: int) -> int:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -267,16 +278,19 @@ def summary(samples: Samples, seconds: float, clients: int) -> dict[str, Any]:
             "document_kib": round(statistics.median(samples.doc_bytes) / 1024, 1) if samples.doc_bytes else None}
 
 
-async def phase(base: str, clients: int, seconds: float, timeout_s: float) -> dict[str, Any]:
+async def phase(base: str, clients: int, seconds: float, timeout_s: float, pid: int) -> dict[str, Any]:
     samples = Samples()
     runners = [Client(base, samples, timeout_s) for _ in range(clients)]
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(pid), time.perf_counter()
     try:
         await asyncio.gather(*(c.run_for(seconds) for c in runners))
     finally:
         for c in runners:
             c.close()
-    return summary(samples, time.perf_counter() - start, clients)
+    result = summary(samples, time.perf_counter() - start, clients)
+    loads = result["page_loads"]
+    result["server_cpu_ms_per_load"] = round(1e3 * (cpu_seconds(pid) - cpu) / loads, 1) if loads else None
+    return result
 
 
 async def held(base: str, sessions: int, pid: int, timeout_s: float) -> dict[str, Any]:
@@ -317,11 +331,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with server(args.python, data_dir, port, log) as proc:
             wait_ready(base, proc, log, args.timeout)
             rss_start = rss_bytes(proc.pid)
-            asyncio.run(phase(base, 1, 0.0, args.timeout))  # one untimed load: first-use imports and caches
+            asyncio.run(phase(base, 1, 0.0, args.timeout, proc.pid))  # one untimed load: first-use imports and caches
             memory = asyncio.run(held(base, args.clients, proc.pid, args.timeout))
-            single = asyncio.run(phase(base, 1, max(2.0, args.seconds / 4), args.timeout))
+            single = asyncio.run(phase(base, 1, max(2.0, args.seconds / 4), args.timeout, proc.pid))
             rss_before = rss_bytes(proc.pid)
-            concurrent = asyncio.run(phase(base, args.clients, args.seconds, args.timeout))
+            concurrent = asyncio.run(phase(base, args.clients, args.seconds, args.timeout, proc.pid))
             rss_after = rss_bytes(proc.pid)
             alive = proc.poll() is None
             log_tail = log.read_text(errors="replace")[-2000:]
@@ -357,6 +371,8 @@ def text(result: dict[str, Any]) -> str:
     lines += ["",
               f"page loads: concurrent {c['page_loads']} ({c['loads_per_s']}/s), single {s['page_loads']}"
               f" ({s['loads_per_s']}/s); document {c['document_kib']} KiB",
+              f"server CPU per page load: single {s['server_cpu_ms_per_load']} ms,"
+              f" concurrent {c['server_cpu_ms_per_load']} ms",
               f"concurrent / single page load: p50 x{ratios['p50_ms']}, p95 x{ratios['p95_ms']}",
               f"errors: {result['errors']}" + (f" e.g. {c['error_examples'][:2]}" if c["errors"] else ""),
               f"server memory: {m['rss_at_start_mib']} MiB at start, {m['rss_before_load_mib']} before the load,"

@@ -8,7 +8,11 @@ Each client then loads the app as a browser does, over and over for ``--seconds`
    which carries the session's token (signed by the server when sessions are signed);
 2. opens ``/ws`` with that token, waits for the server's ``ACK``, sends ``PULL-DOC-REQ`` and
    waits for the ``PULL-DOC-REPLY`` holding the whole document (what the browser renders);
-3. closes the websocket (the server discards the session after its unused-session lifetime).
+3. closes the websocket (the server discards the session after its unused-session lifetime);
+4. waits ``--think`` seconds (default 0: the clients load back to back, the server never idles).
+
+The token comes from the page, as in a browser, so the benchmark needs no secret and works the
+same whether the server signs its session ids or not.
 
 One *page load* is steps 1 and 2. Measured in the same run, in this order:
 
@@ -19,7 +23,8 @@ One *page load* is steps 1 and 2. Measured in the same run, in this order:
 - ``concurrent``: ``--clients`` clients at once for ``--seconds``.
 
 The output gives p50, p95 and max of the page, websocket and page-load times of each phase, the
-ratio concurrent / single, the requests completed and the errors, and writes
+ratio concurrent / single, the server's CPU time per page load, the requests completed and the
+errors, and writes
 ``load_sessions.json`` and ``load_sessions.txt`` to ``--out`` (``benchmarks/results``).
 
 Usage::
@@ -251,10 +256,12 @@ class Client:
         ws.close()
         return None
 
-    async def run_for(self, seconds: float) -> None:
+    async def run_for(self, seconds: float, think_s: float = 0.0) -> None:
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             await self.load()
+            if think_s:
+                await asyncio.sleep(think_s)  # a user reading the page before loading it again
 
     def close(self) -> None:
         self.http.close()
@@ -278,12 +285,13 @@ def summary(samples: Samples, seconds: float, clients: int) -> dict[str, Any]:
             "document_kib": round(statistics.median(samples.doc_bytes) / 1024, 1) if samples.doc_bytes else None}
 
 
-async def phase(base: str, clients: int, seconds: float, timeout_s: float, pid: int) -> dict[str, Any]:
+async def phase(base: str, clients: int, seconds: float, timeout_s: float, pid: int,
+                think_s: float = 0.0) -> dict[str, Any]:
     samples = Samples()
     runners = [Client(base, samples, timeout_s) for _ in range(clients)]
     cpu, start = cpu_seconds(pid), time.perf_counter()
     try:
-        await asyncio.gather(*(c.run_for(seconds) for c in runners))
+        await asyncio.gather(*(c.run_for(seconds, think_s) for c in runners))
     finally:
         for c in runners:
             c.close()
@@ -335,7 +343,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             memory = asyncio.run(held(base, args.clients, proc.pid, args.timeout))
             single = asyncio.run(phase(base, 1, max(2.0, args.seconds / 4), args.timeout, proc.pid))
             rss_before = rss_bytes(proc.pid)
-            concurrent = asyncio.run(phase(base, args.clients, args.seconds, args.timeout, proc.pid))
+            concurrent = asyncio.run(phase(base, args.clients, args.seconds, args.timeout, proc.pid, args.think))
             rss_after = rss_bytes(proc.pid)
             alive = proc.poll() is None
             log_tail = log.read_text(errors="replace")[-2000:]
@@ -344,7 +352,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "load_sessions", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_average_1m": round(os.getloadavg()[0], 2)},
-        "options": {"clients": args.clients, "seconds": args.seconds, "projects": args.projects},
+        "options": {"clients": args.clients, "seconds": args.seconds, "think_s": args.think, "projects": args.projects},
         "memory": {"rss_at_start_mib": round(rss_start / 2**20, 1), "rss_before_load_mib": round(rss_before / 2**20, 1),
                    "rss_after_load_mib": round(rss_after / 2**20, 1), "held_sessions": memory},
         "single": single, "concurrent": concurrent,
@@ -357,7 +365,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def text(result: dict[str, Any]) -> str:
-    lines = [f"load_sessions: {result['options']['clients']} clients for {result['options']['seconds']} s"
+    lines = [f"load_sessions: {result['options']['clients']} clients for {result['options']['seconds']} s,"
+             f" {result['options']['think_s']} s between a client's loads"
              f" ({result['machine']['cpus']} CPUs, load average {result['machine']['load_average_1m']})", ""]
     head = f"{'phase':<12}{'what':<11}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
     lines += [head, "-" * len(head)]
@@ -388,6 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of the concurrent phase (default 60)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds each client waits between its page loads (default 0: back to back)")
     parser.add_argument("--projects", type=int, default=10, help="projects besides the demo (default 10)")
     parser.add_argument("--quick", action="store_true", help="2 clients for 4 s: checks that it works")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the server start and each request")
@@ -396,8 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.seconds = 2, 4.0
-    if args.clients < 1 or args.seconds <= 0:
-        parser.error("--clients must be at least 1 and --seconds above 0")
+    if args.clients < 1 or args.seconds <= 0 or args.think < 0:
+        parser.error("--clients must be at least 1, --seconds above 0 and --think not negative")
     result = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load_sessions.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -23,15 +23,19 @@ def swapping(render: Callable[[], pn.viewable.Viewable], source: param.Parameter
     --------
     >>> class Counter(param.Parameterized):
     ...     n = param.Integer(default=0)
+    ...     unit = param.String(default="")
     >>> counter = Counter()
-    >>> column = swapping(lambda: pn.pane.Str(f"n = {counter.n}"), counter, "n")
+    >>> column = swapping(lambda: pn.pane.Str(f"n = {counter.n}{counter.unit}"), counter, "n", "unit")
     >>> counter.n = 2
     >>> column.objects[0].object
     'n = 2'
+    >>> _ = counter.param.update(n=3, unit=" mm")
+    >>> column.objects[0].object
+    'n = 3 mm'
     """
     column = pn.Column(render(), **layout)
 
-    def rebuild(_events: object) -> None:
+    def rebuild(*_events: object) -> None:  # one event per parameter changed in the same update
         column.objects = [render()]
 
     source.param.watch(rebuild, list(names))

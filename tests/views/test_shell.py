@@ -31,18 +31,14 @@ def test_only_the_shown_page_is_built_until_another_is_shown(settings, store, re
     with set_curdoc(doc):
         shell = AppShell(session=session)
         root = pn.panel(shell).get_root(doc)
-        assert set(shell._pages) == {Page.PROJECTS.value}
-        assert len(runner.events) == 0  # no page that follows jobs exists yet
+        assert Page.CT.value not in shell._pages and Page.ANALYSIS.value not in shell._pages
         assert "No project open" in _header_text(root)
 
-        session.open_project(project.id, page=Page.JOBS)
-        assert set(shell._pages) == {Page.PROJECTS.value, Page.JOBS.value}
-        assert len(runner.events) == 1
+        session.open_project(project.id, page=Page.ANALYSIS)
+        assert Page.ANALYSIS.value in shell._pages and Page.CT.value not in shell._pages
         assert "Case 4" in _header_text(root)
-        assert shell.page_view(Page.JOBS) is shell.page_view(Page.JOBS)  # built once
-        session.page = Page.PROJECTS.value
-        session.page = Page.JOBS.value
-        assert len(runner.events) == 1
+        assert shell.page_view(Page.ANALYSIS) is shell.page_view(Page.ANALYSIS)  # built once
+        assert len(runner.events) == 3  # the Jobs, Geometry and Simulations pages follow job events
 
 
 def _free_port() -> int:
@@ -74,7 +70,7 @@ def test_a_closed_session_stops_its_pages_following_job_events(settings, store) 
             [nav] = [m for m in session.document.models if type(m).__name__ == "RadioButtonGroup"]
             nav.active = nav.labels.index(Page.JOBS.value)  # synced to the server: the Jobs page is built
             session.request_server_info()  # a round trip: the change has reached the server before the answer
-            wait_until(lambda: len(runner.events) == 1, what="the Jobs page follows job events")
-        wait_until(lambda: len(runner.events) == 0, what="the closed session's Jobs page stops following job events")
+            wait_until(lambda: len(runner.events) == 3, what="the pages follow job events")
+        wait_until(lambda: len(runner.events) == 0, what="the closed session's pages stop following job events")
     finally:
         server.stop()

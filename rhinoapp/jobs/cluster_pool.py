@@ -40,7 +40,8 @@ class ClusterPool:
     on_event
         Subscribed on every client to the progress events the tasks publish.
     cancel_grace_s
-        A stopped task still running after this long has its worker restarted.
+        A stopped task still running after this long has its worker restarted, when that worker holds
+        no other task.
 
     Examples
     --------
@@ -50,7 +51,7 @@ class ClusterPool:
     (None, {})
     """
 
-    def __init__(self, data_dir: Path, *, on_event: Callable[[Any], None], cancel_grace_s: float = 3.0) -> None:
+    def __init__(self, data_dir: Path, *, on_event: Callable[[Any], None], cancel_grace_s: float = 15.0) -> None:
         self.data_dir, self._on_event, self._cancel_grace_s = data_dir, on_event, cancel_grace_s
         self.clients: dict[str, Any] = {}
         self.adapters: dict[str, ClusterAdapter] = {}

@@ -76,11 +76,12 @@ class JobRunner:
     persist_interval_s
         Progress reaches the UI at once; it is written to the database at most this often per job.
     cancel_grace_s
-        A cancelled task still running after this long has its worker restarted.
+        A cancelled task still running after this long has its worker restarted, when that worker holds
+        no other task (a restart would take another job down with it).
     """
 
     def __init__(self, settings: Settings, store: Store, *, monitor_interval_s: float = 1.0,
-                 persist_interval_s: float = 1.0, cancel_grace_s: float = 3.0) -> None:
+                 persist_interval_s: float = 1.0, cancel_grace_s: float = 15.0) -> None:
         self.settings, self.store = settings, store
         self.records = JobStore(store)
         self._monitor_interval, self._persist_interval = monitor_interval_s, persist_interval_s

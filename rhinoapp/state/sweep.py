@@ -88,11 +88,14 @@ class SweepState(param.Parameterized):
                 artifacts = []
             found = sorted(((a.created, s) for a in artifacts if (s := ProjectLayout.sweep_of(a.name))), reverse=True)
             sweeps = [s for _, s in found]
+        new = [s for s in sweeps if s not in self.sweeps]
         self.param.sweep.objects = list(sweeps)
         self.sweeps = sweeps
-        if self.sweep not in sweeps or self.sweep is None:
-            self.sweep = sweeps[0] if sweeps else None
-        self._update()
+        chosen = sweeps[0] if sweeps and (new or self.sweep not in sweeps) else self.sweep  # a new sweep shows first
+        if chosen != self.sweep:
+            self.sweep = chosen  # updates through the watcher
+        else:
+            self._update()
 
     @param.depends("sweep", watch=True)
     def _update(self) -> None:

@@ -11,7 +11,7 @@ reference pressure beyond the largest simulated pressure drop is marked as extra
 Examples
 --------
 >>> from rhinoapp.cfd.config import Direction
->>> from rhinoapp.cfd.sweep import SweepPoint
+>>> from rhinoapp.cfd.sweep_request import SweepPoint
 >>> points = [SweepPoint(q, Direction.INSPIRATION, 0.1 * q + 0.001 * q * q, q / 2, q / 2, 100, True, 1.0, False)
 ...           for q in (75.0, 150.0, 250.0, 400.0)]
 >>> fit = fit_sweep(points)["total"]
@@ -29,7 +29,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from rhinoapp.cfd.sweep import SweepPoint
+from rhinoapp.cfd.sweep_request import SweepPoint
 from rhinoapp.core.documents import document_bytes, parse_document, require
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.rhinomanometry.rohrer import RohrerFit, fit_rohrer, rohrer_pressure

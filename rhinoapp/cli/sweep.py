@@ -18,7 +18,7 @@ def _flows(text: str) -> tuple[float, ...]:
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    """Add the ``sweep`` command (defaults and checks: :class:`~rhinoapp.cfd.sweep.SweepRequest`)."""
+    """Add the ``sweep`` command (defaults and checks: :class:`~rhinoapp.cfd.sweep_request.SweepRequest`)."""
     sweep = commands.add_parser("sweep", parents=[shared],
                                 help="simulate several flows, each from the previous one, and fit Rohrer's law")
     sweep.add_argument("geometry_dir", type=Path, metavar="GEOMETRY_DIR",
@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from rhinoapp.cfd.sweep import SweepRequest
+    from rhinoapp.cfd.sweep_request import SweepRequest
     from rhinoapp.usecases.simulation import load_domain
     from rhinoapp.usecases.sweep import run_flow_sweep
 

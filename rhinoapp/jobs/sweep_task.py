@@ -1,7 +1,7 @@
 """The flow sweep job: a stored airway geometry simulated at several flows, with Rohrer's law fitted.
 
 Reads ``ProjectLayout.geometry(variant)`` and publishes ``ProjectLayout.simulation(sweep_id).sweep``.
-The parameters are those of :class:`~rhinoapp.cfd.sweep.SweepRequest` (``sweep_id`` defaults to
+The parameters are those of :class:`~rhinoapp.cfd.sweep_request.SweepRequest` (``sweep_id`` defaults to
 ``sweep-`` and the job id's start); the work is :func:`rhinoapp.usecases.sweep.run_flow_sweep`, as
 for ``rhinoapp sweep``. Progress: the share of the whole sweep, the flow in words, and the time left.
 """
@@ -22,7 +22,7 @@ __all__ = ["flow_sweep"]
 
 def flow_sweep(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
     """Run the flow sweep of the project's stored geometry."""
-    from rhinoapp.cfd.sweep import SweepRequest
+    from rhinoapp.cfd.sweep_request import SweepRequest
     from rhinoapp.usecases.simulation import load_domain
     from rhinoapp.usecases.sweep import run_flow_sweep
 

@@ -1,6 +1,6 @@
 """A flow sweep through a geometry folder, as ``rhinoapp sweep`` and the sweep job run it.
 
-:func:`run_flow_sweep` simulates the flows of a :class:`~rhinoapp.cfd.sweep.SweepRequest` on a
+:func:`run_flow_sweep` simulates the flows of a :class:`~rhinoapp.cfd.sweep_request.SweepRequest` on a
 flow domain, each run warm-started from the previous one, fits Rohrer's law per side
 (:func:`~rhinoapp.analysis.sweep.fit_sweep`) and writes the ``sweep.json`` document of a
 :class:`~rhinoapp.core.layout.SimulationFolder` into a folder.
@@ -14,7 +14,8 @@ from typing import Any
 
 from rhinoapp.analysis.sweep import SweepResults
 from rhinoapp.cfd.config import PhysicsConfig
-from rhinoapp.cfd.sweep import SweepRequest, run_sweep
+from rhinoapp.cfd.sweep import run_sweep
+from rhinoapp.cfd.sweep_request import SweepRequest
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.layout import SimulationFolder
 from rhinoapp.core.progress import ProgressCallback

@@ -41,7 +41,7 @@ def runs_html(results: SweepResults) -> str:
     Examples
     --------
     >>> from rhinoapp.cfd.config import Direction
-    >>> from rhinoapp.cfd.sweep import SweepPoint
+    >>> from rhinoapp.cfd.sweep_request import SweepPoint
     >>> points = [SweepPoint(q, Direction.INSPIRATION, 0.2 * q, q / 2, q / 2, 10, True, 0.5, False)
     ...           for q in (75.0, 150.0, 250.0, 400.0)]
     >>> "K1 0.4" in runs_html(SweepResults.from_points("s", points, resolution_mm=1.0))

@@ -8,7 +8,7 @@ Examples
 --------
 >>> from rhinoapp.analysis.sweep import SweepResults
 >>> from rhinoapp.cfd.config import Direction
->>> from rhinoapp.cfd.sweep import SweepPoint
+>>> from rhinoapp.cfd.sweep_request import SweepPoint
 >>> points = [SweepPoint(q, Direction.INSPIRATION, 0.1 * q + 0.0005 * q * q, q / 2, q / 2, 10, True, 1.0, False)
 ...           for q in (75.0, 150.0, 250.0, 400.0)]
 >>> sweep = SweepResults.from_points("s", points, resolution_mm=1.0)

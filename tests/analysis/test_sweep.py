@@ -9,7 +9,7 @@ import pytest
 
 from rhinoapp.analysis.sweep import SweepResults, fit_sweep, matched_pressure_rows
 from rhinoapp.cfd.config import Direction
-from rhinoapp.cfd.sweep import SweepPoint
+from rhinoapp.cfd.sweep_request import SweepPoint
 from rhinoapp.core.errors import ValidationError
 
 K1_LEFT, K2_LEFT, K1_RIGHT, K2_RIGHT = 0.12, 0.0015, 0.3, 0.004

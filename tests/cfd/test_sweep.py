@@ -13,7 +13,8 @@ import pytest
 from rhinoapp.analysis.sweep import fit_sweep
 from rhinoapp.cfd.config import Direction, PhysicsConfig, RunConfig
 from rhinoapp.cfd.shapes import square_duct
-from rhinoapp.cfd.sweep import SweepPlanItem, SweepRequest, run_sweep
+from rhinoapp.cfd.sweep import run_sweep
+from rhinoapp.cfd.sweep_request import SweepPlanItem, SweepRequest
 from rhinoapp.core.errors import ValidationError
 
 WIDTH, LENGTH, NU, RHO = 8, 64, 0.004, 1.2  # cells of 1 mm; m2/s (Re 2-13 at 75-400 ml/s); kg/m3

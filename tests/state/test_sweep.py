@@ -6,7 +6,7 @@ import pytest
 
 from rhinoapp.analysis.sweep import SweepResults
 from rhinoapp.cfd.config import Direction
-from rhinoapp.cfd.sweep import SweepPoint
+from rhinoapp.cfd.sweep_request import SweepPoint
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.io import write_csv

@@ -30,19 +30,23 @@ from tests.waiting import HANG_S
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # segmentation, sweep, page
 NAME = "Sweep demo"
 
-#: The legend labels of the page's Bokeh documents (the plots draw on canvases, their models are in the page).
-LEGEND_LABELS = """() => {
+#: Statements collecting the legend labels of the page's Bokeh documents into ``labels`` (the plots draw on
+#: canvases; their models are in the page).
+_COLLECT = """
   const labels = [];
   for (const doc of (window.Bokeh ? window.Bokeh.documents : [])) {
-    for (const model of doc.all_models) {
-      const kind = model.type || (model.constructor && model.constructor.__name__);
+    for (let model of (doc.all_models ?? (doc._all_models ? doc._all_models.values() : []))) {
+      if (Array.isArray(model)) model = model[1];
+      const kind = model.type || model.constructor.__qualified__ || model.constructor.name;
       if (kind !== "LegendItem" || model.label == null) continue;
       const label = model.label;
       labels.push(typeof label === "string" ? label : (label.value ?? label.field ?? ""));
     }
   }
-  return labels;
-}"""
+"""
+LEGEND_LABELS = "() => {" + _COLLECT + "return labels; }"
+CFD_OVER_LOOPS = ("() => {" + _COLLECT + "return labels.filter(l => l === 'CFD (Rohrer fit)').length >= 2"
+                  " && labels.includes('CFD runs') && labels.includes('Accelerating inspiration'); }")
 
 
 def _run(task, repo: ProjectRepository, project_id: str, job_id: str, kind: JobKind, parameters: dict) -> None:
@@ -97,9 +101,7 @@ def test_after_a_sweep_the_analysis_page_draws_the_cfd_curve_over_the_4pr_loops(
     plot = sweep.locator(".rh-sweep-plot canvas").first
     plot.wait_for()
     plot.scroll_into_view_if_needed()
-    page.wait_for_function(f"() => {{ const labels = ({LEGEND_LABELS})(); "
-                           "return labels.filter(l => l === 'CFD (Rohrer fit)').length >= 2 "
-                           "&& labels.includes('CFD runs') && labels.includes('Accelerating inspiration'); }}")
+    page.wait_for_function(CFD_OVER_LOOPS)
     labels = page.evaluate(LEGEND_LABELS)
     assert labels.count("CFD (Rohrer fit)") >= 2 and "Decelerating expiration" in labels, labels
     page.screenshot(path=str(output_dir / "analysis-sweep.png"), full_page=True)

@@ -35,6 +35,7 @@ CFD_CURVE_LABEL = "CFD (Rohrer fit)"
 CFD_POINTS_LABEL = "CFD runs"
 _DP = hv.Dimension("dp_pa", label="ΔP", unit="Pa")
 _FLOW = hv.Dimension("flow_ml_s", label="Flow", unit="ml/s")
+_WIDTH, _HEIGHT = 600, 460  # two side by side on a laptop screen, the loops readable beside the legend
 
 
 def sweep_curve(sweep: SweepResults, fit: SideFit, *, flow_limit: float | None = None) -> hv.Overlay:
@@ -64,9 +65,10 @@ def sweep_plots(sweep: SweepResults, measurement: Measurement | None,
             limit = float(np.nanmax(np.abs(recording.flow_ml_s)))
             base = loop_plot(recording, measured[side])
             title = f"{side.capitalize()} side: CFD over the 4PR loops"
-            plots.append((base * sweep_curve(sweep, fit, flow_limit=limit)).opts(title=title, backend="bokeh"))
+            plots.append((base * sweep_curve(sweep, fit, flow_limit=limit)).opts(
+                title=title, responsive=False, width=_WIDTH, height=_HEIGHT, backend="bokeh"))
         else:
             plots.append(sweep_curve(sweep, fit).opts(
-                title=f"{side.capitalize()} side: CFD pressure-flow curve (no 4PR)", show_grid=True, responsive=True,
-                height=420, min_width=320, legend_position="top_left", backend="bokeh"))
+                title=f"{side.capitalize()} side: CFD pressure-flow curve (no 4PR)", show_grid=True, responsive=False,
+                width=_WIDTH, height=_HEIGHT, legend_position="top_left", backend="bokeh"))
     return plots

@@ -63,7 +63,8 @@ class SweepState(param.Parameterized):
 
     rhinomanometry = param.ClassSelector(class_=RhinomanometryState, constant=True,
                                          doc="The 4PR part: its measurement is the one compared.")
-    sweep = param.Selector(default=None, objects=[], allow_None=True, label="Flow sweep", doc="The sweep shown.")
+    sweep = param.Selector(default=None, objects=[], allow_None=True, label="Flow sweep",  # type: ignore[var-annotated]
+                           doc="The sweep shown.")
     sweeps = param.List(default=[], doc="Sweep ids of the project, newest first.")
     results = param.ClassSelector(class_=SweepResults, default=None, allow_None=True, doc="The chosen sweep.")
     rows = param.List(default=[], item_type=MatchedRow, doc="R75 and R150 per side, CFD beside 4PR.")

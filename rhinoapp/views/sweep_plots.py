@@ -60,8 +60,8 @@ def sweep_plots(sweep: SweepResults, measurement: Measurement | None,
         fit = sweep.fits.get(side)
         if fit is None:
             continue
-        if side in measured:
-            recording = measurement.recording(Side(side))  # type: ignore[union-attr]
+        recording = measurement.recording(Side(side)) if side in measured and measurement is not None else None
+        if recording is not None:
             limit = float(np.nanmax(np.abs(recording.flow_ml_s)))
             base = loop_plot(recording, measured[side])
             title = f"{side.capitalize()} side: CFD over the 4PR loops"

@@ -11,6 +11,7 @@ import panel as pn
 import param
 
 from rhinoapp.state.analysis import AnalysisState
+from rhinoapp.state.sweep import SweepState
 from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.geometry import GeometryState
 from rhinoapp.state.jobs import JobsState
@@ -19,6 +20,7 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.analysis import SimulationComparison
+from rhinoapp.views.sweep import SweepComparison
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.geometry import GeometryPage
@@ -47,6 +49,7 @@ class AppShell(pn.viewable.Viewer):
                                                   max_upload_mb=min(self.session.settings.max_upload_mb, 15))
         self.ct_import = CTImportState(session=self.session)
         self.analysis = AnalysisState(session=self.session)
+        self.sweep = SweepState(rhinomanometry=self.rhinomanometry)
         self.rhinomanometry.param.watch(lambda _e: self.analysis.reload(), "stored")
         self.session.param.watch(self._on_page, "page")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
@@ -63,6 +66,7 @@ class AppShell(pn.viewable.Viewer):
             Page.ANALYSIS.value: lambda: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
                                                    RhinomanometryPage(state=self.rhinomanometry),
                                                    SimulationComparison(state=self.analysis),
+                                                   SweepComparison(state=self.sweep),
                                                    sizing_mode="stretch_width"),
         }
         self._pages: dict[str, pn.viewable.Viewable] = {}
@@ -79,8 +83,9 @@ class AppShell(pn.viewable.Viewer):
     def _on_page(self, event: param.parameterized.Event) -> None:
         if event.new == Page.PROJECTS.value:  # statuses may have changed on other pages or by jobs
             self.projects.refresh()
-        elif event.new == Page.ANALYSIS.value:  # a simulation may have finished meanwhile
+        elif event.new == Page.ANALYSIS.value:  # a simulation or a sweep may have finished meanwhile
             self.analysis.reload()
+            self.sweep.reload()
 
     def _header_html(self, project: str) -> str:
         current = (f'<span class="rh-project">Project: <b>{html.escape(project)}</b></span>' if project

@@ -112,7 +112,7 @@ class PlausibilityFlag:
     @property
     def message(self) -> str:
         """The flag in plain language, the advice included."""
-        value = "—" if self.value is None else f"{self.value:.3g}"
+        value = "—" if _number(self.value) is None else f"{self.value:.3g}"
         how = "far outside (implausible)" if self.severity is Severity.IMPLAUSIBLE else "outside"
         return f"{self.quantity} {value}{' ' + self.unit if self.unit else ''} is {how} the expected {self.expected}: " \
                f"{self.advice}"

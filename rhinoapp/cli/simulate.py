@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,5 +68,7 @@ def _simulate(args: argparse.Namespace) -> int:
     out(f"resistance {resistance['total']} Pa*s/ml (left {resistance['left']}, right {resistance['right']})")
     out(f"max velocity {r['max_velocity_m_s']} m/s; wall shear stress mean {r['wss_mean_pa']} Pa, max "
         f"{r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}")
+    for flag in r.get("plausibility", []):  # figures the software doubts, each with what to do
+        sys.stderr.write(f"rhinoapp: warning: {' '.join(str(flag['message']).split())}\n")
     out(f"outputs in {args.out}")
     return 0

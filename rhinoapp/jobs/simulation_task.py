@@ -40,4 +40,5 @@ def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict
     shutil.rmtree(run_folder.checkpoints, ignore_errors=True)  # working files of this attempt, not results
     r = result.results
     return {"run_id": simulation.run_id, "pressure_drop_pa": r["pressure_drop_pa"],
-            "flow_partition_left_pct": r["flow_partition_left_pct"], "converged": r["converged"], "mlups": r["mlups"]}
+            "flow_partition_left_pct": r["flow_partition_left_pct"], "converged": r["converged"], "mlups": r["mlups"],
+            "plausibility": [flag["message"] for flag in r.get("plausibility", [])]}

@@ -151,9 +151,18 @@ def _severity(ratio: float, implausible: float) -> Severity | None:
 
 
 def _scaled(reference: HealthyRange, flow: float, *, power: float) -> tuple[float, float]:
-    """The healthy range at ``flow``: lower bound linear in the flow, upper bound with ``power`` (R: dp/Q)."""
+    """The healthy range at ``flow``, widened by both laws between linear (laminar) and quadratic (inertial)
+    growth of the pressure drop with the flow (``power`` 2 for the pressure drop, 1 for R = dp/Q).
+
+    Examples
+    --------
+    >>> reference = HealthyRange(10.0, 20.0, "", 250.0)
+    >>> _scaled(reference, 500.0, power=2.0), _scaled(reference, 125.0, power=2.0)
+    ((20.0, 80.0), (2.5, 10.0))
+    """
     ratio = flow / reference.at_flow_ml_s if reference.at_flow_ml_s else 1.0
-    return reference.low * ratio ** (power - 1.0), reference.high * ratio**power
+    laminar, inertial = ratio ** (power - 1.0), ratio**power
+    return reference.low * min(laminar, inertial), reference.high * max(laminar, inertial)
 
 
 def _range_flag(kind: FlagKind, quantity: str, value: float | None, unit: str, bounds: tuple[float, float],

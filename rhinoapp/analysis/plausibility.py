@@ -138,7 +138,7 @@ def _where(peak: Mapping[str, Any]) -> str:
     point = peak.get("point_lps_mm")
     if not point:
         return "where the velocity peaks"
-    side = peak.get("side")
+    side = str(peak.get("side"))
     region = {"left": "on the left side", "right": "on the right side", "both": "where both sides have joined"}.get(
         side, "")
     behind = _number(peak.get("distance_from_nostril_mm"))

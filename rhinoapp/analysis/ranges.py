@@ -127,6 +127,7 @@ class ResultRow:
     text: str
     reference: HealthyRange | None = None
     verdict: str = ""
+    flag: str = ""  #: ``warning`` or ``implausible`` when a plausibility check doubts the value (see plausibility)
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -21,6 +21,7 @@ from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
 from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
     choose_lattice_parameters
+from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
@@ -148,6 +149,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     results = clinical_results(pressure_drop=steady.pressure_drop, flow_left=sign * steady.flow_left,
                                flow_right=sign * steady.flow_right, flow_outlet=sign * steady.flow_outlet,
                                max_speed=float(np.sqrt(np.max(np.sum(u * u, axis=0)))), wall=wall, units=units)
+    results["diagnostics"] = run_diagnostics(lattice, u, outcome.history, units, window=run.window,
+                                             flows=(steady.flow_left, steady.flow_right, steady.flow_outlet))
     pressure = drho / 3.0 * units.pressure_scale_pa
     distance, profile = pressure_profile(lattice, pressure)
     results.update(

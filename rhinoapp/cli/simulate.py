@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,22 @@ def _simulate(args: argparse.Namespace) -> int:
     progress.done()
     r: dict[str, Any] = result.results  # JSON-ready numbers and nested dicts (see SimulationResult)
     flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]
+    doubted = {flag["kind"]: flag["severity"] for flag in r.get("plausibility", [])}
+
+    def mark(*kinds: str) -> str:  # a figure the software doubts is never printed without saying so
+        found = [doubted[kind] for kind in kinds if kind in doubted]
+        return "" if not found else f" [{'implausible' if 'implausible' in found else 'doubtful'}: see the warnings]"
+
     out(f"{'converged' if r['converged'] else 'NOT converged (steady state not reached)'} after {r['steps']} steps, "
         f"{r['mlups']} MLUPS on {r['backend']}")
-    out(f"pressure drop {r['pressure_drop_pa']} Pa; flow {flow['total']} ml/s (left {flow['left']}, right "
-        f"{flow['right']}, {r['flow_partition_left_pct']} % left)")
-    out(f"resistance {resistance['total']} Pa*s/ml (left {resistance['left']}, right {resistance['right']})")
-    out(f"max velocity {r['max_velocity_m_s']} m/s; wall shear stress mean {r['wss_mean_pa']} Pa, max "
-        f"{r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}")
+    out(f"pressure drop {r['pressure_drop_pa']} Pa{mark('pressure_drop', 'steady_state')}; flow {flow['total']} ml/s "
+        f"(left {flow['left']}, right {flow['right']}, {r['flow_partition_left_pct']} % left)")
+    out(f"resistance {resistance['total']} Pa*s/ml (left {resistance['left']}, right {resistance['right']})"
+        f"{mark('resistance', 'pressure_drop')}")
+    out(f"max velocity {r['max_velocity_m_s']} m/s{mark('peak_velocity', 'stability')}; wall shear stress mean "
+        f"{r['wss_mean_pa']} Pa, max {r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}"
+        f"{mark('mass_conservation')}")
+    for flag in r.get("plausibility", []):  # figures the software doubts, each with what to do
+        sys.stderr.write(f"rhinoapp: warning: {' '.join(str(flag['message']).split())}\n")
     out(f"outputs in {args.out}")
     return 0

@@ -39,5 +39,7 @@ def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict
     result = run_simulation(domain, simulation, run_folder.path, progress=ctx.report)
     shutil.rmtree(run_folder.checkpoints, ignore_errors=True)  # working files of this attempt, not results
     r = result.results
+    flags = r.get("plausibility")  # what the plausibility checks doubt, in words
     return {"run_id": simulation.run_id, "pressure_drop_pa": r["pressure_drop_pa"],
-            "flow_partition_left_pct": r["flow_partition_left_pct"], "converged": r["converged"], "mlups": r["mlups"]}
+            "flow_partition_left_pct": r["flow_partition_left_pct"], "converged": r["converged"], "mlups": r["mlups"],
+            "plausibility": [flag["message"] for flag in flags] if isinstance(flags, list) else []}

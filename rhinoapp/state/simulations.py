@@ -22,6 +22,7 @@ from typing import Any
 
 import param
 
+from rhinoapp.analysis.plausibility import PlausibilityFlag, Severity
 from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows, results_summary
 from rhinoapp.cfd.config import Direction
 from rhinoapp.cfd.estimate import ResourceEstimate
@@ -47,7 +48,7 @@ from rhinoapp.store.simulation_runs import (
 )
 from rhinoapp.usecases.simulation import load_domain
 
-__all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "ResultRow", "SimulationRun", "SimulationsState",
+__all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "PlausibilityFlag", "ResultRow", "SimulationRun", "SimulationsState",
            "convergence_point", "describe_estimate", "read_convergence", "result_rows"]
 
 _log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ class SimulationsState(JobPageState):
     selected = param.String(default=None, allow_None=True, doc="Run id of the run shown.")
     result = param.ClassSelector(class_=SimulationRun, default=None, allow_None=True, doc="The run shown.")
     rows = param.List(default=[], item_type=ResultRow, doc="The shown run's results beside their healthy ranges.")
+    flags = param.List(default=[], item_type=PlausibilityFlag,
+                       doc="The shown run's figures that the plausibility checks doubt, each with what to do.")
     scene = param.ClassSelector(class_=SceneSpec, default=None, allow_None=True, doc="The 3D view's content.")
 
     def __init__(self, **params: Any) -> None:
@@ -268,7 +271,7 @@ class SimulationsState(JobPageState):
         run = next((r for r in self.runs if r.run_id == self.selected), None)
         if run is self.result:
             return
-        self.param.update(result=run, rows=run.rows(self.references) if run else [])
+        self.param.update(result=run, rows=run.rows(self.references) if run else [], flags=run.flags if run else [])
         self._show_scene()
         self._update_history()
         self._update_message()
@@ -293,7 +296,7 @@ class SimulationsState(JobPageState):
         self._follow(None)
         self._runs_key = self._estimate_key = None
         self._load_error = ""
-        self.param.update(runs=[], selected=None, result=None, rows=[], scene=None, job=None, running=False,
+        self.param.update(runs=[], selected=None, result=None, rows=[], flags=[], scene=None, job=None, running=False,
                           history=[], has_geometry=False, estimate=None, estimate_text="", estimate_problem="")
         self._update_can_run()
         self._update_message()
@@ -396,6 +399,13 @@ class SimulationsState(JobPageState):
             self._say(f"No simulation yet: {hint}", MessageKind.INFO)
         elif result.outdated:
             self._say("The airway geometry changed after this run: press Run to simulate it again.",
+                      MessageKind.WARNING)
+        elif self.flags:
+            worst = "implausible" if any(f.severity is Severity.IMPLAUSIBLE for f in self.flags) else "doubtful"
+            count = f"{len(self.flags)} figure{'s' if len(self.flags) != 1 else ''}"
+            self._say(f"Run {result.run_id}: {results_summary(result.results)}. {count} of this run "
+                      f"{'are' if len(self.flags) != 1 else 'is'} {worst}: "
+                      + " ".join(f"{flag.message[0].upper()}{flag.message[1:]}" for flag in self.flags),
                       MessageKind.WARNING)
         else:
             self._say(f"Run {result.run_id}: {results_summary(result.results)}.", MessageKind.SUCCESS)

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
+from rhinoapp.analysis.plausibility import PlausibilityFlag, annotate_rows, plausibility_flags
 from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows
 from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.core.errors import NotFoundError
@@ -123,9 +124,15 @@ class SimulationRun:
         return (f"{when} · {_fmt(self.flow_ml_s, 'g')} ml/s {self.direction} · {_fmt(self.resolution_mm, 'g')} mm"
                 f" · {self.run_id}")
 
+    @property
+    def flags(self) -> list[PlausibilityFlag]:
+        """The figures the software doubts (the ``plausibility`` list of ``results.json``; checked anew for
+        runs written before the checks existed)."""
+        return plausibility_flags(self.results)
+
     def rows(self, references: Mapping[str, HealthyRange] = HEALTHY_RANGES) -> list[ResultRow]:
-        """The results table (see :func:`result_rows`)."""
-        return result_rows(self.results, references)
+        """The results table (see :func:`result_rows`), each doubted row with its flag."""
+        return annotate_rows(result_rows(self.results, references), self.flags)
 
 
 def read_runs(repository: ProjectRepository, jobs: JobStore | None, project_id: str,

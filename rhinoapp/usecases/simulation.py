@@ -4,7 +4,8 @@
 wrote) into the flow domain; :func:`estimate_simulation` gives the run's expected cost for a
 :class:`~rhinoapp.cfd.request.SimulationRequest`; :func:`run_simulation` runs it and writes
 the files of a :class:`~rhinoapp.core.layout.SimulationFolder` (fields, wall surface, results,
-convergence) into a folder.
+convergence) into a folder, with the plausibility flags of
+:func:`~rhinoapp.analysis.plausibility.check_results` as the ``plausibility`` list of ``results.json``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rhinoapp.analysis.plausibility import check_results, flags_document
+from rhinoapp.cfd import io
 from rhinoapp.cfd.estimate import ResourceEstimate, estimate_run
 from rhinoapp.cfd.inputs import domain_from_labels, read_geometry_dir
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.simulation import SimulationResult, simulate
-from rhinoapp.core.layout import GeometryFolder
+from rhinoapp.core.layout import GeometryFolder, SimulationFolder
 from rhinoapp.core.progress import ProgressCallback
 
 __all__ = ["estimate_simulation", "load_domain", "run_simulation"]
@@ -36,6 +39,12 @@ def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str
 
 def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,
                    progress: ProgressCallback | None = None) -> SimulationResult:
-    """Run ``request`` on ``domain`` and write its outputs (and checkpoints, if asked) into ``out_dir``."""
-    return simulate(domain, request.physics(), request.run(), resolution_mm=request.resolution_mm,
-                    out_dir=Path(out_dir), progress=progress)
+    """Run ``request`` on ``domain`` and write its outputs (and checkpoints, if asked) into ``out_dir``.
+
+    The results carry the run's plausibility flags (``results["plausibility"]``, also in ``results.json``).
+    """
+    result = simulate(domain, request.physics(), request.run(), resolution_mm=request.resolution_mm,
+                      out_dir=Path(out_dir), progress=progress)
+    result.results["plausibility"] = flags_document(check_results(result.results))
+    io.write_json(SimulationFolder(Path(out_dir)).results, result.results)
+    return result

@@ -120,6 +120,16 @@ class SimulationsPage(pn.viewable.Viewer):
         select.param.watch(lambda event: self.state.select(event.new), "value")
         return select
 
+    @param.depends("state.flags")
+    def _flags(self) -> pn.viewable.Viewable:
+        if not self.state.flags:
+            return pn.Spacer(height=0)
+        implausible = any(flag.severity.value == "implausible" for flag in self.state.flags)
+        items = "\n".join(f"- **{flag.severity.value}**: {flag.message}" for flag in self.state.flags)
+        return pn.pane.Alert(f"**The plausibility checks doubt these figures of this run:**\n\n{items}",
+                             alert_type="danger" if implausible else "warning", css_classes=["rh-sim-flags"],
+                             sizing_mode="stretch_width")
+
     @param.depends("state.rows")
     def _table(self) -> pn.viewable.Viewable:
         if not self.state.rows:
@@ -140,7 +150,7 @@ class SimulationsPage(pn.viewable.Viewer):
             self._inputs(), self._estimate, self._progress,
             pn.Column(pn.pane.Markdown("### Convergence"), self._plot, self._last_sample, visible=has_history,
                       sizing_mode="stretch_width"),
-            pn.Column(pn.pane.Markdown("### Results"), self._runs, self._table,
+            pn.Column(pn.pane.Markdown("### Results"), self._runs, self._flags, self._table,
                       pn.pane.Markdown("### The airway wall and the flow in 3D"), self._view_options(),
                       pn.Column(self._view, css_classes=["rh-sim-3d"], sizing_mode="stretch_width"),
                       visible=has_result, sizing_mode="stretch_width"),

@@ -44,6 +44,7 @@ table.rh-sim-results { border-collapse: collapse; font-size: 14px; }
 .rh-sim-results .rh-out { font-weight: 600; color: #b00020; }
 .rh-sim-results .rh-in { color: #1b7f3b; }
 .rh-sim-note { font-size: 12px; color: #555; }
+.rh-sim-results .rh-doubt { font-weight: 600; color: #8a4b00; }
 """
 
 
@@ -101,8 +102,12 @@ def last_sample_text(points: Sequence[ConvergencePoint]) -> str:
             f"({count}).")
 
 
+_FLAGS = {"warning": "doubtful: see the warning above", "implausible": "implausible: see the warning above"}
+
+
 def results_table_html(rows: Sequence[ResultRow]) -> str:
-    """The results with their healthy ranges, the verdict in words and the range's source as a tooltip.
+    """The results with their healthy ranges, the verdict in words, the range's source as a tooltip, and a
+    plausibility column that names each figure the checks doubt (never shown without saying so).
 
     Examples
     --------
@@ -110,6 +115,10 @@ def results_table_html(rows: Sequence[ResultRow]) -> str:
     >>> table = results_table_html(result_rows({"pressure_drop_pa": 31.0, "flow_ml_s": {"total": 250.0}}))
     >>> '<td class="rh-out">above</td>' in table, "10-20" in table
     (True, True)
+    >>> import dataclasses
+    >>> flagged = [dataclasses.replace(row, flag="implausible") for row in result_rows({"pressure_drop_pa": 749.0})]
+    >>> '<td class="rh-doubt">implausible: see the warning above</td>' in results_table_html(flagged[:1])
+    True
     """
     body = []
     for row in rows:
@@ -123,6 +132,8 @@ def results_table_html(rows: Sequence[ResultRow]) -> str:
             verdict = f'<td class="{css}">{html.escape(words)}</td>'
         body.append(f'<tr data-key="{html.escape(row.key)}"><td>{html.escape(row.label)}</td>'
                     f'<td class="rh-num">{html.escape(row.text)}</td><td>{html.escape(row.unit)}</td>'
-                    f"<td>{healthy}</td>{verdict or '<td></td>'}</tr>")
+                    f"<td>{healthy}</td>{verdict or '<td></td>'}"
+                    f'<td class="rh-doubt">{html.escape(_FLAGS.get(row.flag, row.flag))}</td></tr>')
     return ('<table class="rh-sim-results"><thead><tr><th>Result</th><th>Value</th><th>Unit</th>'
-            f'<th>Healthy range</th><th>Compared</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
+            '<th>Healthy range</th><th>Compared</th><th>Plausibility</th></tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')

@@ -49,3 +49,20 @@ def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, capsys) ->
     assert "no labels.nii.gz" in capsys.readouterr().err
     assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--resolution-mm", "0.01"]) == 2
     assert "resolution_mm must lie between 0.25 and 4 mm" in capsys.readouterr().err  # the page's bounds too
+
+
+def test_doubted_figures_are_warnings_on_stderr_and_in_results_json(geometry_dir: Path, tmp_path: Path,
+                                                                   capsys) -> None:
+    out = tmp_path / "run"
+    code = main(["simulate", str(geometry_dir), "--out", str(out), "--flow-ml-s", "100", "--resolution-mm", "1.5",
+                 "--backend", "numba", "--max-steps", "300"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    results = json.loads((out / "results.json").read_text())
+    flags = results["plausibility"]
+    assert "steady_state" in {flag["kind"] for flag in flags}  # stopped at the step limit
+    warnings = [line for line in captured.err.splitlines() if line.startswith("rhinoapp: warning: ")]
+    assert len(warnings) == len(flags) and all(flag["message"] in captured.err for flag in flags)
+    assert "run again without a step limit" in captured.err
+    assert "[doubtful: see the warnings]" in captured.out or "[implausible: see the warnings]" in captured.out
+    assert results["diagnostics"]["peak_velocity"]["point_lps_mm"]

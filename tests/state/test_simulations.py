@@ -109,7 +109,9 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
             "wss_max_pa", "mass_conservation_error_pct", "converged", "mlups"} <= set(rows)
     assert state.scene.streamlines and state.scene.colouring is Colouring.PRESSURE
     assert Path(state.scene.surface) == run.folder / "surface.vtp" and Path(state.scene.flow).is_file()
-    assert state.message_kind == "success" and state.message.startswith(f"Run {run.run_id}: pressure drop ")
+    # 3,000 steps on the coarse 2 mm grid: the plausibility checks doubt figures, and the message says so
+    assert state.flags and state.message_kind == "warning"
+    assert state.message.startswith(f"Run {run.run_id}: pressure drop ") and state.flags[0].message[1:] in state.message
     state.param.update(colouring="wss", streamlines=False)
     assert state.scene.colouring is Colouring.WALL_SHEAR_STRESS and not state.scene.streamlines
 

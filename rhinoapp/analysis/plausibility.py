@@ -1,0 +1,355 @@
+"""Plausibility checks on every simulation result: which figures the software itself doubts, and what to do.
+
+Values in, values out: :func:`check_results` reads a run's ``results.json`` content (with the
+``diagnostics`` entry of :mod:`rhinoapp.cfd.diagnostics`) and returns :class:`PlausibilityFlag`s;
+the run's ``plausibility`` list is their documents (:func:`flags_document`), and
+:func:`plausibility_flags` reads them back (or checks an older document that has none).
+
+The checks and their limits (:class:`PlausibilityLimits`, all configurable):
+
+* **peak velocity**: at most ``peak_velocity_per_flow`` m/s per ml/s of total flow (10 m/s at
+  250 ml/s: half the flow through the smallest healthy section, 0.24 cm2, with a parabolic peak of
+  twice the mean); a warning above, implausible above ``implausible_factor`` times that.
+* **velocity at the openings**: the mean velocity through each opening at most its flow over
+  ``min_opening_area_mm2`` (24 mm2, the smallest healthy section): faster means the opening is
+  smaller than any healthy passage (labels that stop inside the vestibule, an outlet cut in a narrow place).
+* **pressure drop, resistance per side and in total**: against the healthy ranges of
+  :data:`~rhinoapp.analysis.ranges.HEALTHY_RANGES` (given at 250 ml/s) scaled to the run's flow
+  (lower bounds linearly, laminar; upper bounds quadratically, inertial); a warning beyond
+  ``range_factor`` times the range (a real obstruction can do that: check it), implausible beyond
+  ``implausible_range_factor``.
+* **stability**: the largest lattice velocity (design 0.1, divergence near 0.3) and the grid
+  Reynolds number ``u_max dx / nu``, with the relaxation time ``tau`` quoted.
+* **mass conservation**: inflow against outflow.
+* **steady state**: the run stopped at the step limit, or the pressure drop still drifts.
+
+Examples
+--------
+>>> results = {"pressure_drop_pa": 749.0, "flow_ml_s": {"total": 300.0, "left": 90.0, "right": 210.0},
+...            "resistance_pa_s_per_ml": {"total": 2.5, "left": 8.3, "right": 3.6}, "converged": True,
+...            "max_velocity_m_s": 38.0, "mass_conservation_error": 0.001}
+>>> [(flag.kind.value, flag.severity.value) for flag in check_results(results)][:2]
+[('peak_velocity', 'implausible'), ('pressure_drop', 'implausible')]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow
+from rhinoapp.core.jsonable import finite_or_none as _number
+
+__all__ = ["FlagKind", "PlausibilityFlag", "PlausibilityLimits", "Severity", "annotate_rows", "check_results",
+           "flags_document", "plausibility_flags"]
+
+_REFINE = "refine the resolution (a smaller --resolution-mm)"
+
+
+class FlagKind(enum.Enum):
+    """What a plausibility flag is about."""
+
+    PEAK_VELOCITY = "peak_velocity"
+    OPENING_VELOCITY = "opening_velocity"
+    PRESSURE_DROP = "pressure_drop"
+    RESISTANCE = "resistance"
+    STABILITY = "stability"
+    MASS_CONSERVATION = "mass_conservation"
+    STEADY_STATE = "steady_state"
+
+
+class Severity(enum.Enum):
+    """How much a flagged figure is doubted."""
+
+    WARNING = "warning"  #: outside the expected range: check before relying on it
+    IMPLAUSIBLE = "implausible"  #: far outside: the figure is most likely an artefact of the geometry or grid
+
+
+@dataclasses.dataclass(frozen=True)
+class PlausibilityLimits:
+    """The limits of the checks (defaults: see the module notes; the factors are judgement, not literature)."""
+
+    peak_velocity_per_flow: float = 0.04  # m/s per ml/s
+    min_opening_area_mm2: float = 24.0
+    range_factor: float = 3.0
+    implausible_range_factor: float = 10.0
+    implausible_factor: float = 2.0
+    lattice_velocity_warning: float = 0.15
+    lattice_velocity_implausible: float = 0.25
+    grid_reynolds_warning: float = 600.0
+    mass_error_warning: float = 0.005
+    mass_error_implausible: float = 0.05
+    drift_warning: float = 0.01
+    drift_implausible: float = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class PlausibilityFlag:
+    """One doubted figure: what, how bad, the measured value, what was expected, where, and what to do.
+
+    Examples
+    --------
+    >>> flag = PlausibilityFlag(FlagKind.RESISTANCE, Severity.WARNING, "resistance of the left side", 0.9,
+    ...                         "Pa·s/ml", "0.08-0.42 at 250 ml/s", "check the left side.", side="left")
+    >>> flag.message
+    'resistance of the left side 0.9 Pa·s/ml is outside the expected 0.08-0.42 at 250 ml/s: check the left side.'
+    >>> PlausibilityFlag.from_document(flag.to_document()) == flag
+    True
+    """
+
+    kind: FlagKind
+    severity: Severity
+    quantity: str
+    value: float | None
+    unit: str
+    expected: str
+    advice: str
+    side: str | None = None
+    place_lps_mm: tuple[float, float, float] | None = None
+
+    @property
+    def message(self) -> str:
+        """The flag in plain language, the advice included."""
+        value = "—" if _number(self.value) is None else f"{self.value:.3g}"
+        how = "far outside (implausible)" if self.severity is Severity.IMPLAUSIBLE else "outside"
+        return f"{self.quantity} {value}{' ' + self.unit if self.unit else ''} is {how} the expected {self.expected}: " \
+               f"{self.advice}"
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready entry of the ``plausibility`` list (NaN as null)."""
+        return {"kind": self.kind.value, "severity": self.severity.value, "quantity": self.quantity,
+                "value": _number(self.value), "unit": self.unit, "expected": self.expected, "advice": self.advice,
+                "side": self.side, "place_lps_mm": None if self.place_lps_mm is None else list(self.place_lps_mm),
+                "message": self.message}
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> PlausibilityFlag:
+        """A flag from its ``plausibility`` entry."""
+        place = document.get("place_lps_mm")
+        return cls(FlagKind(document["kind"]), Severity(document["severity"]), str(document.get("quantity", "")),
+                   _number(document.get("value")), str(document.get("unit", "")), str(document.get("expected", "")),
+                   str(document.get("advice", "")), document.get("side"),
+                   None if place is None else (float(place[0]), float(place[1]), float(place[2])))
+
+
+def _where(peak: Mapping[str, Any]) -> str:
+    point = peak.get("point_lps_mm")
+    if not point:
+        return "where the velocity peaks"
+    side = str(peak.get("side"))
+    region = {"left": "on the left side", "right": "on the right side", "both": "where both sides have joined"}.get(
+        side, "")
+    behind = _number(peak.get("distance_from_nostril_mm"))
+    return (f"at ({', '.join(f'{v:.1f}' for v in point)}) mm LPS{' ' + region if region else ''}"
+            + (f", {behind:.0f} mm behind the nostril" if behind is not None else ""))
+
+
+def _severity(ratio: float, implausible: float) -> Severity | None:
+    return None if ratio <= 1.0 else Severity.IMPLAUSIBLE if ratio > implausible else Severity.WARNING
+
+
+def _scaled(reference: HealthyRange, flow: float, *, power: float) -> tuple[float, float]:
+    """The healthy range at ``flow``, widened by both laws between linear (laminar) and quadratic (inertial)
+    growth of the pressure drop with the flow (``power`` 2 for the pressure drop, 1 for R = dp/Q).
+
+    Examples
+    --------
+    >>> reference = HealthyRange(10.0, 20.0, "", 250.0)
+    >>> _scaled(reference, 500.0, power=2.0), _scaled(reference, 125.0, power=2.0)
+    ((20.0, 80.0), (2.5, 10.0))
+    """
+    ratio = flow / reference.at_flow_ml_s if reference.at_flow_ml_s else 1.0
+    laminar, inertial = ratio ** (power - 1.0), ratio**power
+    return reference.low * min(laminar, inertial), reference.high * max(laminar, inertial)
+
+
+def _range_flag(kind: FlagKind, quantity: str, value: float | None, unit: str, bounds: tuple[float, float],
+                flow: float, limits: PlausibilityLimits, advice_high: str, advice_low: str,
+                side: str | None = None, place: tuple[float, float, float] | None = None) -> PlausibilityFlag | None:
+    if value is None:
+        return None
+    low, high = bounds
+    factor = limits.range_factor
+    expected = f"{low / factor:.3g}-{high * factor:.3g} {unit} at {flow:.0f} ml/s (healthy {low:.3g}-{high:.3g})"
+    if value > high * factor:
+        severity = _severity(value / (high * factor), limits.implausible_range_factor / factor)
+        return PlausibilityFlag(kind, severity or Severity.WARNING, quantity, value, unit, expected, advice_high,
+                                side, place)
+    if value < low / factor:
+        return PlausibilityFlag(kind, Severity.WARNING, quantity, value, unit, expected, advice_low, side)
+    return None
+
+
+def _velocity_flags(results: Mapping[str, Any], diagnostics: Mapping[str, Any], flow: float,
+                    limits: PlausibilityLimits) -> list[PlausibilityFlag]:
+    flags = []
+    peak = diagnostics.get("peak_velocity") or {}
+    speed = _number(peak.get("m_s"))
+    speed = speed if speed is not None else _number(results.get("max_velocity_m_s"))
+    place = peak.get("point_lps_mm")
+    place_tuple = None if not place else (float(place[0]), float(place[1]), float(place[2]))
+    limit = limits.peak_velocity_per_flow * flow
+    if speed is not None and limit > 0:
+        severity = _severity(speed / limit, limits.implausible_factor)
+        if severity is not None:
+            side = peak.get("side") if peak.get("side") in ("left", "right") else None
+            flags.append(PlausibilityFlag(
+                FlagKind.PEAK_VELOCITY, severity, "peak velocity", speed, "m/s", f"at most {limit:.3g} m/s at "
+                f"{flow:.0f} ml/s", f"check the geometry {_where(peak)}: a passage one or two voxels wide, or labels "
+                f"that stop inside the vestibule, force the air through too small a section; if the passage is "
+                f"real, {_REFINE}.", side, place_tuple))
+    names = {"inlet_left": ("left nostril", "left"), "inlet_right": ("right nostril", "right"),
+             "outlet": ("outlet", None)}
+    flows = results.get("flow_ml_s") or {}
+    for key, opening in (diagnostics.get("openings") or {}).items():
+        mean, area = _number(opening.get("mean_velocity_m_s")), _number(opening.get("area_mm2"))
+        name, side = names.get(key, (key, None))
+        through = _number(flows.get(side)) if side else flow
+        if mean is None or through is None or area is None:
+            continue
+        limit = abs(through) / limits.min_opening_area_mm2  # (ml/s) / mm2 = m/s
+        severity = _severity(mean / limit, limits.implausible_factor) if limit > 0 else None
+        if severity is not None:
+            where = ("extend the segmentation to the nostrils (labels that stop inside the vestibule squeeze the "
+                     "inflow)" if side else "move the outlet plane to a wider place of the nasopharynx or extend it "
+                     "along the pharynx")
+            flags.append(PlausibilityFlag(
+                FlagKind.OPENING_VELOCITY, severity, f"mean velocity through the {name}", mean, "m/s",
+                f"at most {limit:.3g} m/s (an opening of at least {limits.min_opening_area_mm2:g} mm²; it has "
+                f"{area:.3g} mm²)", f"{where}.", side))
+    return flags
+
+
+def _clinical_flags(results: Mapping[str, Any], flow: float, peak: Mapping[str, Any],
+                    limits: PlausibilityLimits, references: Mapping[str, HealthyRange]) -> list[PlausibilityFlag]:
+    flags: list[PlausibilityFlag | None] = []
+    place = peak.get("point_lps_mm")
+    place_tuple = None if not place else (float(place[0]), float(place[1]), float(place[2]))
+    high_advice = (f"check the geometry {_where(peak)} for a pinched passage or openings that stop too early, "
+                   f"and {_REFINE}; a real obstruction can also do this.")
+    low_advice = "check that the airway holds no extra air (sinuses, air outside the nose) and the outlet plane."
+    dp = _number(results.get("pressure_drop_pa"))
+    reference = references.get("pressure_drop_pa")
+    if reference is not None:
+        flags.append(_range_flag(FlagKind.PRESSURE_DROP, "pressure drop", dp, "Pa", _scaled(reference, flow, power=2.0),
+                                 flow, limits, high_advice, low_advice, None, place_tuple))
+    resistance = results.get("resistance_pa_s_per_ml") or {}
+    for side in ("total", "left", "right"):
+        reference = references.get(f"resistance_{side}")
+        if reference is None or (side == "total" and flags and flags[-1] is not None):
+            continue  # the total resistance is the pressure drop over the flow: flagged once
+        on_side = peak.get("side") == side
+        advice = (f"check the {side} side{' ' + _where(peak) if on_side else ''} for a pinched passage or a nostril "
+                  f"that stops inside the vestibule, and {_REFINE}; a real obstruction can also do this."
+                  if side != "total" else high_advice)
+        what = "resistance, both sides" if side == "total" else f"resistance of the {side} side"
+        flags.append(_range_flag(FlagKind.RESISTANCE, what, _number(resistance.get(side)), "Pa·s/ml",
+                                 _scaled(reference, flow, power=1.0), flow, limits, advice, low_advice,
+                                 None if side == "total" else side, place_tuple if on_side else None))
+    return [flag for flag in flags if flag is not None]
+
+
+def _numerics_flags(results: Mapping[str, Any], diagnostics: Mapping[str, Any],
+                    limits: PlausibilityLimits) -> list[PlausibilityFlag]:
+    flags = []
+    stability = diagnostics.get("stability") or {}
+    lattice = results.get("lattice") or {}
+    tau = _number(stability.get("tau")) or _number(lattice.get("tau"))
+    velocity, grid_re = _number(stability.get("max_velocity_lattice")), _number(stability.get("grid_reynolds"))
+    quoted = f"relaxation time {tau:.5g}, " if tau is not None else ""
+    if velocity is not None and velocity > limits.lattice_velocity_warning:
+        severity = Severity.IMPLAUSIBLE if velocity > limits.lattice_velocity_implausible else Severity.WARNING
+        flags.append(PlausibilityFlag(
+            FlagKind.STABILITY, severity, "largest lattice velocity", velocity, "",
+            f"at most {limits.lattice_velocity_warning:g} (design 0.1; divergence near 0.3; {quoted}grid Reynolds "
+            f"number {grid_re if grid_re is None else f'{grid_re:.0f}'})",
+            f"the flow is faster than the time step was chosen for: {_REFINE} or check the geometry where the "
+            "velocity peaks."))
+    elif grid_re is not None and grid_re > limits.grid_reynolds_warning:
+        flags.append(PlausibilityFlag(
+            FlagKind.STABILITY, Severity.WARNING, "grid Reynolds number", grid_re, "",
+            f"at most {limits.grid_reynolds_warning:g} ({quoted}close to the stability limit 0.5)",
+            f"the cells are too coarse for this velocity, which makes the solution unreliable: {_REFINE}."))
+    mass = _number(results.get("mass_conservation_error"))
+    if mass is not None and mass > limits.mass_error_warning:
+        severity = Severity.IMPLAUSIBLE if mass > limits.mass_error_implausible else Severity.WARNING
+        flags.append(PlausibilityFlag(
+            FlagKind.MASS_CONSERVATION, severity, "mass conservation error", 100.0 * mass, "%",
+            f"at most {100 * limits.mass_error_warning:g} %", "the flow in is not the flow out: run until steady "
+            f"(no step limit) and {_REFINE}."))
+    drift = _number((diagnostics.get("steady_state") or {}).get("pressure_drop_drift"))
+    if results.get("converged") is False or (drift is not None and drift > limits.drift_warning):
+        severity = Severity.IMPLAUSIBLE if drift is not None and drift > limits.drift_implausible else Severity.WARNING
+        flags.append(PlausibilityFlag(
+            FlagKind.STEADY_STATE, severity, "change of the pressure drop over the last window",
+            None if drift is None else 100.0 * drift, "%", f"steady state (at most {100 * limits.drift_warning:g} %)",
+            "the run stopped before the flow was steady: run again without a step limit (or a higher one)."))
+    return flags
+
+
+def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits = PlausibilityLimits(),
+                  references: Mapping[str, HealthyRange] = HEALTHY_RANGES) -> list[PlausibilityFlag]:
+    """The plausibility flags of a run's ``results.json`` content (empty when nothing is doubted).
+
+    Examples
+    --------
+    >>> healthy = {"pressure_drop_pa": 15.0, "flow_ml_s": {"total": 250.0, "left": 125.0, "right": 125.0},
+    ...            "resistance_pa_s_per_ml": {"total": 0.06, "left": 0.12, "right": 0.12}, "converged": True,
+    ...            "max_velocity_m_s": 5.0, "mass_conservation_error": 0.002}
+    >>> check_results(healthy)
+    []
+    >>> [flag.kind.value for flag in check_results({**healthy, "converged": False})]
+    ['steady_state']
+    """
+    flow = _number((results.get("flow_ml_s") or {}).get("total"))
+    diagnostics = results.get("diagnostics") or {}
+    flags = []
+    if flow is not None and flow > 0:
+        flags += _velocity_flags(results, diagnostics, flow, limits)
+        flags += _clinical_flags(results, flow, diagnostics.get("peak_velocity") or {}, limits, references)
+    return flags + _numerics_flags(results, diagnostics, limits)
+
+
+def flags_document(flags: Sequence[PlausibilityFlag]) -> list[dict[str, Any]]:
+    """The ``plausibility`` list of ``results.json``."""
+    return [flag.to_document() for flag in flags]
+
+
+def plausibility_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
+    """The flags stored in ``results`` (its ``plausibility`` list), else those :func:`check_results` finds.
+
+    Examples
+    --------
+    >>> plausibility_flags({"pressure_drop_pa": 15.0, "flow_ml_s": {"total": 250.0}, "plausibility": []})
+    []
+    """
+    stored = results.get("plausibility")
+    if isinstance(stored, list):
+        return [PlausibilityFlag.from_document(entry) for entry in stored]
+    return check_results(results)
+
+
+_ROW_OF = {FlagKind.PEAK_VELOCITY: "max_velocity_m_s", FlagKind.PRESSURE_DROP: "pressure_drop_pa",
+           FlagKind.MASS_CONSERVATION: "mass_conservation_error_pct", FlagKind.STEADY_STATE: "converged"}
+
+
+def annotate_rows(rows: Sequence[ResultRow], flags: Sequence[PlausibilityFlag]) -> list[ResultRow]:
+    """The results table with each row's flag (``warning`` / ``implausible``) in its ``flag`` column.
+
+    Examples
+    --------
+    >>> from rhinoapp.analysis.ranges import result_rows
+    >>> results = {"pressure_drop_pa": 749.0, "flow_ml_s": {"total": 300.0}}
+    >>> [(row.key, row.flag) for row in annotate_rows(result_rows(results), check_results(results))][:1]
+    [('pressure_drop_pa', 'implausible')]
+    """
+    worst: dict[str, Severity] = {}
+    for flag in flags:
+        key = _ROW_OF.get(flag.kind)
+        if flag.kind is FlagKind.RESISTANCE:
+            key = f"resistance_{flag.side or 'total'}"
+        if key is not None and worst.get(key) is not Severity.IMPLAUSIBLE:
+            worst[key] = flag.severity
+    return [dataclasses.replace(row, flag=worst[row.key].value) if row.key in worst else row for row in rows]

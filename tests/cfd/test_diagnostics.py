@@ -1,0 +1,67 @@
+"""Run diagnostics and the plausibility checks on real runs: a deliberately pinched phantom is flagged,
+the standard phantom at the defaults is not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rhinoapp.analysis.plausibility import FlagKind, Severity, check_results
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.inputs import domain_from_labels
+from rhinoapp.cfd.shapes import two_channel_labels
+from rhinoapp.cfd.simulation import SimulationResult, simulate
+from rhinoapp.core.volume import AirwayLabel, LabelMap
+
+
+def pinched_labels(voxel_mm: float = 2.0, at_y_mm: float = 40.0) -> LabelMap:
+    """The two-passage phantom whose left cavity is narrowed to a slit one voxel high at ``at_y_mm``."""
+    labels = two_channel_labels(voxel_mm)
+    array = labels.labels.copy()
+    y = labels.geometry.origin_mm[1] + np.arange(array.shape[1]) * voxel_mm
+    section = array[:, int(np.argmin(np.abs(y - at_y_mm))), :]  # a view: [k, i] of that coronal slice
+    left = section == AirwayLabel.LEFT_CAVITY
+    middle = int(np.median(np.nonzero(left)[0]))
+    section[left & (np.arange(section.shape[0])[:, None] != middle)] = 0
+    return LabelMap(array, labels.geometry)
+
+
+def test_the_standard_phantom_at_the_defaults_raises_no_flag(physiological_run: SimulationResult) -> None:
+    results = physiological_run.results
+    diagnostics = results["diagnostics"]
+    peak = diagnostics["peak_velocity"]
+    assert peak["m_s"] == results["max_velocity_m_s"] and len(peak["point_lps_mm"]) == 3
+    assert peak["side"] in ("left", "right", "both") and peak["distance_from_nostril_mm"] > 0
+    assert set(diagnostics["openings"]) == {"inlet_left", "inlet_right", "outlet"}
+    assert diagnostics["stability"]["tau"] == results["lattice"]["tau"]
+    assert 0 < diagnostics["stability"]["max_velocity_lattice"] < 0.15
+    assert diagnostics["steady_state"]["pressure_drop_drift"] < 0.01
+    assert check_results(results) == [], [flag.message for flag in check_results(results)]
+
+
+@pytest.fixture(scope="module")
+def pinched_run() -> SimulationResult:
+    """40 ml/s through the pinched phantom at 2 mm (a gentler lattice velocity keeps the slit stable)."""
+    domain = domain_from_labels(pinched_labels())
+    return simulate(domain, PhysicsConfig(flow_ml_s=40.0, max_lattice_velocity=0.04), RunConfig(backend="numba"))
+
+
+def test_a_pinched_side_is_flagged_with_where_and_what_to_do(pinched_run: SimulationResult) -> None:
+    results = pinched_run.results
+    assert results["converged"] and results["flow_ml_s"]["left"] < 0.3 * results["flow_ml_s"]["right"]
+    flags = {(flag.kind, flag.side): flag for flag in check_results(results)}
+    assert (FlagKind.PRESSURE_DROP, None) in flags  # at least well outside the healthy range
+    left = flags[(FlagKind.RESISTANCE, "left")]
+    assert left.severity is Severity.IMPLAUSIBLE and "check the left side" in left.advice
+    assert left.value == results["resistance_pa_s_per_ml"]["left"]
+    peak = next(flag for flag in flags.values() if flag.kind is FlagKind.PEAK_VELOCITY)
+    assert peak.place_lps_mm is not None and "mm LPS" in peak.advice and "refine the resolution" in peak.advice
+
+
+def test_settings_pushed_too_far_raise_a_stability_flag() -> None:
+    """The 2 mm phantom at 60 ml/s: the flow at the outlet runs near the lattice's stability limit."""
+    result = simulate(domain_from_labels(two_channel_labels(2.0)), PhysicsConfig(flow_ml_s=60.0),
+                      RunConfig(backend="numba"))
+    stability = [flag for flag in check_results(result.results) if flag.kind is FlagKind.STABILITY]
+    assert stability and stability[0].value == result.results["diagnostics"]["stability"]["max_velocity_lattice"]
+    assert f"relaxation time {result.results['lattice']['tau']:.5g}" in stability[0].expected

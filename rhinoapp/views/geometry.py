@@ -10,10 +10,12 @@ import param
 
 from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
+from rhinoapp.state.geometry_editor import GeometryEditorState
 from rhinoapp.state.jobs import JobSummary
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
+from rhinoapp.views.geometry_editor import EditorTools
 from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
@@ -52,6 +54,7 @@ class GeometryPage(pn.viewable.Viewer):
                                          visible=self.state.param.running)
         self._cancel.on_click(self._on_cancel)
         self._view: RemoteView | None = None  # made on first display (it registers with the render service)
+        self._editor = EditorTools(editor=GeometryEditorState(geometry=self.state))
         bind_to_session(self.state)
 
     async def _on_run(self, _event: object) -> None:
@@ -75,10 +78,12 @@ class GeometryPage(pn.viewable.Viewer):
             pn.Row(self._run, self._cancel), progress, width=320, css_classes=["rh-geometry-controls"])
 
     def _slice(self, name: str) -> pn.viewable.Viewable:
-        s = self.state
-        image = hv.DynamicMap(pn.bind(lambda *_: slice_plot(*s.plane(name), name=name, clim=s.window_range,
+        s, e = self.state, self._editor.editor  # the edited labels; a stroke redraws the planes it crosses
+        image = hv.DynamicMap(pn.bind(lambda *_: slice_plot(*e.plane(name), name=name, clim=s.window_range,
                                                             opacity=s.opacity),
-                                      s.param[name], s.param.window, s.param.opacity, s.param.result))
+                                      s.param[name], s.param.window, s.param.opacity, s.param.result,
+                                      e.param[f"{name}_revision"]))
+        self._editor.attach(image, name)
         return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-geometry-{name}"]),
                          pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice", width=240))
 
@@ -92,7 +97,8 @@ class GeometryPage(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)), w.RadioButtonGroup.from_param(s.window),
                    w.FloatSlider.from_param(s.opacity, width=200)),
-            pn.Row(*(self._slice(n) for n in ("axial", "coronal", "sagittal"))), legend, sizing_mode="stretch_width")
+            pn.Row(*(self._slice(n) for n in ("axial", "coronal", "sagittal"))), legend, self._editor,
+            sizing_mode="stretch_width")
 
     @param.depends("state.result")
     def _results(self) -> pn.viewable.Viewable:

@@ -82,7 +82,7 @@ def orthogonal_plane(volume: CTVolume, name: str, index: int) -> Plane:
     axes = {"slice": _axis(volume, slicing), "row": _axis(volume, rows[0]), "col": _axis(volume, cols[0])}
     ijk = volume.hu.transpose(2, 1, 0)  # index [i, j, k]
     index = min(max(int(index), 0), ijk.shape[axes["slice"]] - 1)
-    image = np.take(ijk, index, axis=axes["slice"])
+    image = ijk[(slice(None),) * axes["slice"] + (index,)]  # a view: np.take would copy the whole volume first
     remaining = [a for a in range(3) if a != axes["slice"]]
     image = image if remaining.index(axes["row"]) == 0 else image.T
     if np.sign(matrix[rows[0], axes["row"]]) != rows[1]:

@@ -196,7 +196,7 @@ class GeometryEditorState(param.Parameterized):
             return self.geometry.plane(name)
         index = int(getattr(self.geometry, name))
         return (orthogonal_plane(volume, name, index),
-                orthogonal_plane(CTVolume(self._labels, self._grid), name, index).hu)
+                orthogonal_plane(CTVolume(self._labels, self._grid), name, index).hu.copy())  # edits go on
 
     def _changed(self, change: Change | None) -> None:
         updates: dict[str, Any] = {"revision": self.revision + 1, "can_undo": bool(self._undo),

@@ -56,7 +56,12 @@ class EditorTools(pn.viewable.Viewer):
 
     def on_click(self, plane: str, lps_point: tuple[float, float, float], voxel_index: object = None) -> None:
         """A click on slice ``plane`` at an LPS point: the current tool's edit there (scheduled on the event loop)."""
-        pn.state.execute(lambda: self.editor.click(tuple(float(v) for v in lps_point)))
+        point = tuple(float(v) for v in lps_point)
+
+        async def edit() -> None:
+            await self.editor.click(point)  # type: ignore[arg-type]
+
+        pn.state.execute(edit)
 
     def attach(self, image: hv.DynamicMap, name: str) -> hv.streams.Tap:
         """Edit on clicks on ``image``, the slice plot of plane ``name`` (positions in the plot's centred mm)."""

@@ -79,11 +79,16 @@ class GeometryPage(pn.viewable.Viewer):
 
     def _slice(self, name: str) -> pn.viewable.Viewable:
         s, e = self.state, self._editor.editor  # the edited labels; a stroke redraws the planes it crosses
-        image = hv.DynamicMap(pn.bind(lambda *_: slice_plot(*e.plane(name), name=name, clim=s.window_range,
-                                                            opacity=s.opacity),
-                                      s.param[name], s.param.window, s.param.opacity, s.param.result,
-                                      e.param[f"{name}_revision"]))
-        self._editor.attach(image, name)
+
+        def layer(index: int) -> hv.Element:  # CT and labels apart: a stroke sends the labels only
+            plot = slice_plot(*e.plane(name), name=name, clim=s.window_range, opacity=s.opacity)
+            return plot.get(index) if isinstance(plot, hv.Overlay) else plot
+
+        ct = hv.DynamicMap(pn.bind(lambda *_: layer(0), s.param[name], s.param.window, s.param.result))
+        labels = hv.DynamicMap(pn.bind(lambda *_: layer(1), s.param[name], s.param.opacity, s.param.result,
+                                       e.param[f"{name}_revision"]))
+        self._editor.attach(ct, name)  # clicks on a slice edit there (a tap on an overlay's stream never fires)
+        image = ct * labels
         return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-geometry-{name}"]),
                          pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice", width=240))
 

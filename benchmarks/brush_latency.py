@@ -4,8 +4,9 @@ The label map is the ground truth of the ``sinus-ostia`` hard phantom (ethmoid c
 sphenoid sinuses behind ostia) at 0.5 mm, placed in a 512 x 512 x 300 grid (a whole-head field of
 view). Each stroke is what a click with the paint or erase brush costs on the server:
 :func:`rhinoapp.segmentation.editing.plan_edit` (the sub-block of the sphere), writing it, and the
-overlay data of the planes it crosses (:func:`rhinoapp.state.ct_import.orthogonal_plane` of the
-edited labels for the axial, coronal and sagittal slices through the stroke), alternately painting
+overlay data the Geometry page's slice viewer sends after it (the edit bumps the viewer's
+``labels_revision``, which redraws the label overlay of all three views:
+:meth:`rhinoapp.state.slice_viewer.SliceViewerState.labels_image` with the views through the stroke), alternately painting
 and erasing with a 3 mm radius at points inside the airway. Printed: p50 and p95 per stroke, and
 as the same-run reference one full-volume NumPy copy of the label map (what a naive undo would
 cost per stroke). For scale, a region edit (remove the connected region under a point) and its
@@ -61,7 +62,7 @@ def run(shape: tuple[int, int, int], spacing_mm: float, strokes: int) -> dict[st
     """Time ``strokes`` brush strokes and the references; returns the JSON-ready results."""
     from rhinoapp.core.volume import CTVolume
     from rhinoapp.segmentation.editing import Erase, Paint, RemoveRegion, plan_edit
-    from rhinoapp.state.ct_import import orthogonal_plane
+    from rhinoapp.state.slice_viewer import PLANES, SliceViewerState
 
     t0 = time.perf_counter()
     labels, geometry = label_map(shape, spacing_mm)
@@ -69,7 +70,7 @@ def run(shape: tuple[int, int, int], spacing_mm: float, strokes: int) -> dict[st
     rng = np.random.default_rng(0)
     airway = np.argwhere(labels > 0)
     picks = airway[rng.choice(len(airway), size=strokes, replace=len(airway) < strokes)]
-    wrapped = CTVolume(labels, geometry)
+    viewer = SliceViewerState(volume=CTVolume(labels, geometry), labels=labels)
     stroke_s, apply_s, changed, undo_bytes = [], [], [], []
     for n, (k, j, i) in enumerate(picks):
         point = tuple(float(v) for v in geometry.index_to_physical((i, j, k)))
@@ -79,8 +80,9 @@ def run(shape: tuple[int, int, int], spacing_mm: float, strokes: int) -> dict[st
         if change is not None:
             change.apply(labels)
         applied = time.perf_counter()
-        for name, index in (("axial", k), ("coronal", j), ("sagittal", i)):  # the planes through the stroke
-            orthogonal_plane(wrapped, name, int(index)).hu.copy()  # the overlay sent to the browser
+        viewer.cursor = point  # the views through the stroke (set before timing would not change the cost)
+        for name in PLANES:  # the overlay of each view, as sent to the browser
+            viewer.labels_image(name)
         stroke_s.append(time.perf_counter() - start)
         apply_s.append(applied - start)
         if change is not None:

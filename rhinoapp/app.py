@@ -24,6 +24,7 @@ from typing import Any
 
 import panel as pn
 from bokeh.server.server import Server
+from bokeh.settings import settings as bokeh_settings
 
 from rhinoapp.config import Settings, load_settings
 from rhinoapp.core.files import write_once
@@ -161,6 +162,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     """
     store = store or open_store(settings)
     logging.getLogger("pydicom").setLevel(logging.ERROR)  # its warnings can quote element values (PHI)
+    # Bokeh re-checks every new session's document (a development aid that only logs); the tests keep it.
+    bokeh_settings.perform_document_validation.set_value(False)
     runner = JobRunner(settings, store)
     render = default_service()  # 3D views: routes on this port, one render worker per session
     render.prepare()

@@ -26,6 +26,7 @@ from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
+from rhinoapp.cfd.warmstart import InitialField, initial_populations
 from rhinoapp.core.layout import SimulationFolder
 
 __all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "simulate", "sponge_relaxation_times"]
@@ -108,8 +109,11 @@ def sponge_relaxation_times(lattice: SparseLattice, tau: float, cells: int, fact
 
 def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,
              resolution_mm: float | None = None, out_dir: Path | None = None,
-             progress: Progress | None = None) -> SimulationResult:
+             progress: Progress | None = None, initial: InitialField | None = None) -> SimulationResult:
     """Simulate steady airflow through ``domain``; write the outputs into ``out_dir`` if given.
+
+    ``initial`` starts from another run's converged field on the same lattice, scaled to this run's flow,
+    at full boundary strength (no start-up ramp; see :mod:`rhinoapp.cfd.warmstart`).
 
     Examples
     --------
@@ -131,9 +135,11 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
                                                                 physics.sponge_viscosity_factor))
+    start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
-                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps, units=units,
-                    checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints, progress=progress)
+                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps if start is None else 0,
+                    units=units, checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
+                    progress=progress, initial_state=start)
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(run.window)

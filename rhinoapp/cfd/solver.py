@@ -111,12 +111,17 @@ class Solver:
     progress
         Optional ``progress(report)`` callback, called with a
         :class:`~rhinoapp.core.progress.ProgressReport` after every check.
+    initial_state
+        Populations to start from instead of rest (a warm start, see :mod:`rhinoapp.cfd.warmstart`); a resumed
+        checkpoint takes precedence.
     """
 
     def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
                  run: RunConfig, *, steps_estimate: int, ramp_steps: int = 0, units: LatticeParameters | None = None,
-                 checkpoint_dir: Path | None = None, progress: Progress | None = None) -> None:
+                 checkpoint_dir: Path | None = None, progress: Progress | None = None,
+                 initial_state: np.ndarray | None = None) -> None:
         self.lattice, self.params, self.boundary, self.run = lattice, params, boundary, run
+        self.initial_state = initial_state
         # progress is measured against the steps it will really take: at most the step limit
         limit = int(run.max_steps) if run.max_steps else None
         self.steps_estimate = max(1, int(steps_estimate) if limit is None else min(int(steps_estimate), limit))
@@ -143,6 +148,8 @@ class Solver:
         backend = create_backend(self.run.backend, self.lattice, self.params, self.boundary, threads=self.run.threads)
         step = 0
         history: list[ConvergenceSample] = []
+        if self.initial_state is not None:
+            backend.set_state(self.initial_state)
         if self.run.resume:
             step, history = self._resume(backend)
         started, start_step = time.perf_counter(), step

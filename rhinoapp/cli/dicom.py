@@ -49,7 +49,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     imp.add_argument("--series", help="series to import: its number in the list, or its SeriesInstanceUID")
     imp.add_argument("--list", action="store_true", help="only list the candidate series; store nothing")
     imp.add_argument("--tilt", choices=[p.value for p in TiltPolicy], default=CTImportRequest().tilt.value,
-                     help="gantry-tilted series: refuse (default) or resample onto an orthogonal grid")
+                     help="gantry-tilted or unevenly spaced series: refuse (default) or resample onto a regular "
+                          "orthogonal grid")
     imp.set_defaults(handler=_import)
 
     deid = commands.add_parser(
@@ -108,6 +109,8 @@ def _import(args: argparse.Namespace) -> int:
         out(f"imported {typed.source} volume {size} voxels, {spacing} mm into project {repo.get(project_id).name}")
         for note in typed.notes:
             out(f"  note: {note}")
+        for warning in typed.warnings:
+            out(f"  warning: {warning}")
         return 0
     finally:
         store.close()

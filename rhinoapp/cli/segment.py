@@ -3,11 +3,17 @@
 VOLUME is a DICOM folder, zip or file (de-identified in memory; nothing of it is written), a NIfTI
 (.nii, .nii.gz) or an NRRD (.nrrd, .nhdr) file. Writes ``labels.nii.gz``, ``airway.stl`` (binary),
 ``airway.vtp`` (with the ``face`` cell data) and ``geometry.json``, each atomically.
+
+With ``--from-labels FILE --map 4:left,3:right,5:nasopharynx,1:sinus`` the airway is imported from a
+label map (NIfTI or NRRD) instead, resampled onto the CT; with ``--from-surface FILE`` from a closed
+STL or VTP surface. Nostrils and outlet are found as for the automatic segmentation, or the
+nostrils are picked with ``--nostril-left``/``--nostril-right``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,18 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
                         help="automatic outlet: this far below the nasal floor at the choanae (default: the request's)")
     parser.add_argument("--target-triangles", type=int,
                         help="decimate the surface to about this many (default: GeometryRequest's)")
+    imported = parser.add_argument_group("import an existing segmentation instead of segmenting")
+    sources = imported.add_mutually_exclusive_group()
+    sources.add_argument("--from-labels", type=Path, metavar="FILE",
+                         help="a label map (NIfTI .nii/.nii.gz or NRRD .nrrd) made on this CT, e.g. in 3D Slicer")
+    sources.add_argument("--from-surface", type=Path, metavar="FILE", help="a closed airway surface (STL or VTP), LPS mm")
+    imported.add_argument("--map", metavar="LABEL:TARGET,...",
+                          help="with --from-labels: its labels as left, right, nasopharynx or sinus, e.g. "
+                               "4:left,3:right,5:nasopharynx,1:sinus,2:sinus")
+    imported.add_argument("--nostril-left", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                          help="with an import: a point at the left nostril opening, LPS mm (with --nostril-right)")
+    imported.add_argument("--nostril-right", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                          help="same for the right nostril")
     parser.set_defaults(handler=_segment)
 
 
@@ -57,20 +75,53 @@ def _request(args: argparse.Namespace) -> Any:
     return GeometryRequest(segmentation=segmentation, **_given(target_triangles=args.target_triangles))
 
 
+def _import_request(args: argparse.Namespace) -> Any:
+    from rhinoapp.core.errors import ValidationError
+    from rhinoapp.segmentation.label_import import LabelMapping
+    from rhinoapp.usecases.geometry_import import ImportRequest
+
+    source = args.from_labels or args.from_surface
+    if args.from_labels is not None and not args.map:
+        raise ValidationError("--from-labels needs --map (e.g. --map 4:left,3:right,5:nasopharynx,1:sinus)")
+    if args.from_surface is not None and args.map:
+        raise ValidationError("--map is for --from-labels; a surface has no labels to map")
+    if (args.nostril_left is None) != (args.nostril_right is None):
+        raise ValidationError("give both --nostril-left and --nostril-right, or neither")
+    nostrils = None if args.nostril_left is None else (tuple(args.nostril_left), tuple(args.nostril_right))
+    mapping = LabelMapping.parse(args.map) if args.map else None
+    return ImportRequest(filename=source.name, mapping=mapping, nostrils=nostrils,
+                         **_given(target_triangles=args.target_triangles))
+
+
 def _segment(args: argparse.Namespace) -> int:
     from rhinoapp.core.layout import GeometryFolder
     from rhinoapp.dicom.request import CTImportRequest
     from rhinoapp.usecases.ct_import import read_ct
     from rhinoapp.usecases.geometry import write_geometry
 
-    request = _request(args)  # every rule of the request, before reading the CT
+    source = args.from_labels or args.from_surface
+    request = _import_request(args) if source else _request(args)  # every rule of the request, before reading
     settings = settings_from(args)
+    if source is not None and not Path(source).is_file():
+        from rhinoapp.core.errors import ValidationError
+
+        raise ValidationError(f"{source} does not exist or is not a file; give the label map or surface to import")
     volume = read_ct(Path(args.volume), CTImportRequest(series=args.series), max_upload_mb=settings.max_upload_mb,
                      limits=settings.input_limits)
     folder = GeometryFolder(Path(args.out))
     progress = ProgressPrinter()
-    report = write_geometry(volume, request, folder, progress=progress)
+    if source is not None:
+        from rhinoapp.usecases.geometry_import import write_import
+
+        limits = settings.input_limits
+        limits.check_bytes(Path(source).stat().st_size, "the imported file")
+        report = write_import(volume, Path(source).read_bytes(), request, folder, limits=limits, progress=progress)
+    else:
+        report = write_geometry(volume, request, folder, progress=progress)
     progress.done()
+    provenance = report.document.get("provenance") or {}
+    for warning in (*report.warnings, *provenance.get("warnings", ())):
+        sys.stderr.write(f"rhinoapp: warning: {' '.join(str(warning).split())}\n")
     for side in ("left", "right"):
         metrics = report.side(side)
         out(f"{side:<5} volume {metrics['volume_ml']:.2f} ml, wall {metrics['surface_cm2']:.1f} cm2, "

@@ -127,6 +127,11 @@ class SimulationFolder(Generic[P]):
         return self.path / "convergence.csv"
 
     @property
+    def sweep(self) -> P:
+        """A flow sweep's runs and Rohrer fits (see ``rhinoapp.analysis.sweep``), in a sweep's folder."""
+        return self.path / "sweep.json"
+
+    @property
     def checkpoints(self) -> P:
         """Working checkpoints of a run in progress (never published)."""
         return self.path / "checkpoints"
@@ -275,6 +280,18 @@ class ProjectLayout(Generic[P]):
         """
         run = cls.simulation_run_of(name)
         return run if run is not None and name == str(cls().simulation(run).results) else None
+
+    @classmethod
+    def sweep_of(cls, name: str) -> str | None:
+        """The sweep id when ``name`` is a flow sweep's document, else None.
+
+        Examples
+        --------
+        >>> ProjectLayout.sweep_of("simulations/sweep-1/sweep.json"), ProjectLayout.sweep_of("simulations/r1/results.json")
+        ('sweep-1', None)
+        """
+        run = cls.simulation_run_of(name)
+        return run if run is not None and name == str(cls().simulation(run).sweep) else None
 
     @classmethod
     def parameters_measurement_of(cls, name: str) -> str | None:

@@ -259,6 +259,11 @@ class CTMetadata:
         return cls(tuple(int(v) for v in document["dimensions_ijk"]), tuple(float(v) for v in document["spacing_mm"]),
                    str(document.get("source", "")), tuple(str(n) for n in notes), MappingProxyType(dict(document)))
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user must know about the values (e.g. slices interpolated by a resampling)."""
+        return tuple(str(w) for w in (self.document.get("assembly") or {}).get("warnings", ()))
+
     def to_document(self) -> dict[str, Any]:
         """The JSON-ready ``ct.json`` content."""
         return {"format": CT_METADATA_FORMAT, **self.document, "dimensions_ijk": list(self.dimensions_ijk),

@@ -109,6 +109,7 @@ class JobKind(enum.Enum):
     VOLUME_HISTOGRAM = "volume-histogram"
     SEGMENTATION = "segmentation"
     SIMULATION = "simulation"
+    SWEEP = "sweep"
 
     @property
     def step(self) -> Step | None:
@@ -122,7 +123,8 @@ class JobKind(enum.Enum):
         >>> JobKind.SEGMENTATION.step, JobKind.VOLUME_HISTOGRAM.step
         (<Step.GEOMETRY: 'geometry'>, None)
         """
-        return {JobKind.SEGMENTATION: Step.GEOMETRY, JobKind.SIMULATION: Step.SIMULATION}.get(self)
+        return {JobKind.SEGMENTATION: Step.GEOMETRY, JobKind.SIMULATION: Step.SIMULATION,
+                JobKind.SWEEP: Step.SIMULATION}.get(self)
 
 
 class JobState(enum.Enum):

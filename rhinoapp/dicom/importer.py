@@ -160,6 +160,7 @@ def volume_metadata(series: Series, assembled: AssembledVolume, deidentifier: De
             "resampled_for_tilt": assembled.report.resampled,
             "duplicates_dropped": assembled.report.duplicates_dropped,
             "notes": list(assembled.report.notes),
+            "warnings": list(assembled.report.warnings),
         },
         "deidentification": {
             "method": deidentifier.method,

@@ -97,12 +97,15 @@ def make_ct_series(
     name_variant: str | None = None,
     description: str = "Sinus 0.75 H30s",
     tilt_deg: float = 0.0,
+    positions_mm: tuple[float, ...] | None = None,
 ) -> list[Dataset]:
     """A CT series, one :class:`~pydicom.dataset.Dataset` per slice (with file meta).
 
     Slices go from inferior to superior (InstanceNumber rising); acquisition times advance
     five seconds per slice from ``start`` (so the default series crosses midnight).
     ``tilt_deg`` tilts the slice plane about the x axis while positions advance along z (gantry tilt).
+    ``positions_mm`` gives each slice's z (the table position) instead of ``k * slice_spacing``, for
+    unevenly spaced stacks (``slices`` is then its length).
 
     Examples
     --------
@@ -111,6 +114,8 @@ def make_ct_series(
     ([0.0, 1.0, 2.0], 'CT')
     """
     patient = patient or FakePatient()
+    heights = tuple(k * slice_spacing for k in range(slices)) if positions_mm is None else tuple(positions_mm)
+    slices = len(heights)
     study_uid = fake_uid(patient.patient_id, "study", study)
     series_uid = fake_uid(patient.patient_id, "study", study, "series", series)
     frame_uid = fake_uid(patient.patient_id, "study", study, "frame")
@@ -133,17 +138,17 @@ def make_ct_series(
         ds.SOPInstanceUID = sop_uids[k]
         ds.InstanceNumber = k + 1
         ds.ImageOrientationPatient = orientation
-        corner = (np.array([0.0, 0.0, k * slice_spacing]) - (shape[1] - 1) / 2 * pixel_spacing[1] * row_dir
+        corner = (np.array([0.0, 0.0, heights[k]]) - (shape[1] - 1) / 2 * pixel_spacing[1] * row_dir
                   - (shape[0] - 1) / 2 * pixel_spacing[0] * col_dir)
         ds.ImagePositionPatient = [round(float(v), 6) for v in corner]
-        ds.SliceLocation = k * slice_spacing
+        ds.SliceLocation = heights[k]
         acquired = start + dt.timedelta(seconds=5 * k)
         ds.AcquisitionDate, ds.AcquisitionTime = acquired.strftime("%Y%m%d"), acquired.strftime("%H%M%S")
         ds.ContentDate, ds.ContentTime = ds.AcquisitionDate, ds.AcquisitionTime
         ds.Rows, ds.Columns = shape
         ds.PixelSpacing = list(pixel_spacing)
         ds.SliceThickness = slice_spacing
-        hu = phantom_slice(shape, pixel_spacing, k * slice_spacing)
+        hu = phantom_slice(shape, pixel_spacing, heights[k])
         ds.PixelData = (hu.astype(np.int32) + 1024).astype(np.uint16).tobytes()
         ref = Dataset()
         ref.ReferencedSOPClassUID = CTImageStorage

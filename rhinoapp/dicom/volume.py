@@ -2,10 +2,10 @@
 
 Slices are sorted by their position along the slice normal (never by InstanceNumber or file
 name); the slice spacing comes from the positions, not SliceThickness. Missing slices (gaps),
-duplicates, mixed orientations or sizes and irregular spacing are refused with a message;
-gantry tilt (positions not along the normal) is refused or, when asked, resampled onto an
-orthogonal grid (one linear interpolation within each slice). HU = stored value x RescaleSlope
-+ RescaleIntercept, per slice.
+duplicates, mixed orientations or sizes are refused with a message; uneven slice spacing and
+gantry tilt (positions not along the normal) are refused or, when asked, resampled onto a
+regular orthogonal grid in patient space (:mod:`rhinoapp.dicom.spacing`), with a warning in the
+report. HU = stored value x RescaleSlope + RescaleIntercept, per slice.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels.decoders.base import get_decoder
-from scipy import ndimage
 
 from rhinoapp.core.limits import DEFAULT_MAX_VOXELS, check_voxels
 from rhinoapp.core.volume import CTVolume, ImageGeometry
 from rhinoapp.dicom.io import quiet
 from rhinoapp.dicom.series import Series, SeriesError, SliceRef
+from rhinoapp.dicom.spacing import check_spacing, resample_stack
 
 __all__ = ["AssembledVolume", "AssemblyReport", "TiltPolicy", "assemble_volume"]
 
@@ -60,6 +60,7 @@ class AssemblyReport:
     resampled: bool
     duplicates_dropped: int
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  #: what the user must know about the values (e.g. interpolated slices)
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,23 +193,6 @@ def _drop_duplicates(ordered: list[SliceRef], along: np.ndarray) -> tuple[list[S
     return kept, np.asarray(positions), dropped
 
 
-def _check_spacing(along: np.ndarray, gap_factor: float, tolerance: float) -> float:
-    steps = np.diff(along)
-    typical = float(np.median(steps))
-    gaps = np.flatnonzero(steps > gap_factor * typical)
-    if gaps.size:
-        k = int(gaps[0])
-        raise SeriesError(
-            f"missing slices: a gap of {steps[k]:.1f} mm between the slices at {along[k]:.2f} mm and "
-            f"{along[k + 1]:.2f} mm along the slice normal, where the spacing is {typical:.2f} mm "
-            f"({gaps.size} gap(s) in all). Export the complete series, or choose another series.")
-    if np.max(np.abs(steps - typical)) > tolerance * typical:
-        raise SeriesError(
-            f"irregular slice spacing ({steps.min():.2f} to {steps.max():.2f} mm); rhinoapp needs evenly "
-            "spaced slices. Export an evenly reconstructed series.")
-    return float((along[-1] - along[0]) / (len(along) - 1))
-
-
 def _tilt(ordered: list[SliceRef], normal: np.ndarray, along: np.ndarray, pixel_mm: float) -> np.ndarray:
     """In-plane drift (LPS mm) per mm along the normal; zero for an untilted series."""
     offsets = np.asarray([ref.position for ref in ordered]) - np.asarray(ordered[0].position)
@@ -221,21 +205,6 @@ def _tilt(ordered: list[SliceRef], normal: np.ndarray, along: np.ndarray, pixel_
                           "was moved between slices. Choose or export a single acquisition.")
     result: np.ndarray = drift
     return result
-
-
-def _resample(hu: np.ndarray, shift_ij: tuple[float, float]) -> tuple[np.ndarray, tuple[float, float]]:
-    """Undo a per-slice in-plane shift (voxels per slice along i and j); returns the grid offset too."""
-    nk, nj, ni = hu.shape
-    ti, tj = shift_ij
-    a, b = min(0.0, ti * (nk - 1)), min(0.0, tj * (nk - 1))
-    out_shape = (nk, nj + int(np.ceil(abs(tj) * (nk - 1))), ni + int(np.ceil(abs(ti) * (nk - 1))))
-    matrix = np.array([[1.0, 0.0, 0.0], [-tj, 1.0, 0.0], [-ti, 0.0, 1.0]])
-    fill = float(min(_AIR_HU, hu.min()))
-    result = ndimage.affine_transform(hu.astype(np.float32), matrix, offset=(0.0, b, a), output_shape=out_shape,
-                                      order=1, mode="constant", cval=fill)
-    if np.issubdtype(hu.dtype, np.integer):
-        result = np.rint(result).astype(hu.dtype)
-    return result, (a, b)
 
 
 def assemble_volume(
@@ -283,30 +252,44 @@ def assemble_volume(
     ordered, along, duplicates = _drop_duplicates([slices[i] for i in order], along_all[order])
     if len(ordered) < min_slices:
         raise SeriesError(f"only {len(ordered)} distinct slice position(s); at least {min_slices} are needed.")
-    step = _check_spacing(along, gap_factor, spacing_tolerance)
+    spacing = check_spacing(along, gap_factor=gap_factor, tolerance=spacing_tolerance)
     row_mm, col_mm = ordered[0].pixel_spacing
     drift = _tilt(ordered, normal, along, min(row_mm, col_mm))
     tilt_deg = float(np.degrees(np.arctan(np.linalg.norm(drift))))
+    tilted = tilt_deg > _TILT_MIN_DEG
+    problems = [f"uneven slice spacing: {spacing.description} along the slice normal"] if spacing.uneven else []
+    problems += [f"gantry tilt of {tilt_deg:.1f} degrees (the slices are not stacked along their normal)"] * tilted
+    if problems and tilt is TiltPolicy.REFUSE:
+        raise SeriesError(
+            f"{'; '.join(problems)}. rhinoapp needs an evenly spaced, orthogonal stack: import it with resampling "
+            "onto a regular grid (--tilt resample on the command line, 'resample' under Gantry tilt on the CT page), "
+            "or export a non-tilted, evenly reconstructed series.")
     check_voxels((len(ordered), ordered[0].rows, ordered[0].columns), max_voxels, "the series (slices x rows x columns)")
     hu = _hounsfield(ordered)
     origin = np.asarray(ordered[0].position, dtype=float)
     notes = list(series.notes)
-    resampled = False
-    if tilt_deg > _TILT_MIN_DEG:
-        if tilt is TiltPolicy.REFUSE:
-            raise SeriesError(
-                f"gantry tilt of {tilt_deg:.1f} degrees: the slices are not stacked along their normal. Import it "
-                "with resampling (--tilt resample) to get an orthogonal volume, or export a non-tilted series.")
-        shift = (float(drift @ row) * step / col_mm, float(drift @ col) * step / row_mm)
-        hu, (a, b) = _resample(hu, shift)
+    warnings: list[str] = []
+    step = spacing.step_mm
+    if problems:
+        offsets = np.asarray([ref.position for ref in ordered]) - origin
+        shifts = np.column_stack([offsets @ row / col_mm, offsets @ col / row_mm])
+        count = int(np.floor((along[-1] - along[0]) / step + 1e-6)) + 1
+        check_voxels((count, ordered[0].rows, ordered[0].columns), max_voxels, "the resampled volume")
+        hu, (a, b) = resample_stack(hu, along, shifts, step, fill=float(min(_AIR_HU, hu.min())))
         origin = origin + a * col_mm * row + b * row_mm * col
-        resampled = True
-        notes.append(f"gantry tilt of {tilt_deg:.1f} degrees resampled onto an orthogonal grid")
+        coarsest = float(np.max(np.diff(along)))
+        warnings.append(
+            f"resampled onto a regular orthogonal grid of {step:.2f} mm slices because of {' and '.join(problems)}; "
+            + (f"where the slices were up to {coarsest:.2f} mm apart, the values between them are interpolated, "
+               "not measured" if coarsest > 1.05 * step else "values are interpolated within each slice"))
+        notes.append(f"gantry tilt of {tilt_deg:.1f} degrees resampled onto an orthogonal grid" if tilted
+                     else "uneven slice spacing resampled onto a regular grid")
     if duplicates:
         notes.append(f"{duplicates} duplicate slice(s) dropped")
     direction = np.column_stack([row, col, normal])
     geometry = ImageGeometry(hu.shape, (col_mm, row_mm, step), tuple(origin), tuple(direction.ravel()))
-    report = AssemblyReport(len(ordered), geometry.spacing_mm, round(tilt_deg, 2), resampled, duplicates, tuple(notes))
+    report = AssemblyReport(len(ordered), geometry.spacing_mm, round(tilt_deg, 2), bool(problems), duplicates,
+                            tuple(notes), tuple(warnings))
     logger.info("assembled a volume of %s voxels, spacing %s mm", "x".join(map(str, hu.shape[::-1])),
                 "x".join(f"{s:.3g}" for s in geometry.spacing_mm))
     return AssembledVolume(CTVolume(hu, geometry), report)

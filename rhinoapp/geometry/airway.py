@@ -62,6 +62,7 @@ class AirwayGeometry:
             "outlet": seg.outlet.as_dict(),
             "choana": seg.choana.as_dict(),
             "seeds_lps_mm": [list(seed) for seed in seg.seeds_lps_mm],
+            "warnings": list(seg.warnings),
             "surface": {
                 "triangles": int(len(surface.mesh.triangles)),
                 "watertight": check.watertight,

@@ -84,6 +84,18 @@ class GeometryReport:
         return tuple(tuple(float(v) for v in seed) for seed in self.document.get("seeds_lps_mm") or ())
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the segmentation left out or doubted (e.g. air cut by the superior edge); empty when nothing.
+
+        Examples
+        --------
+        >>> side = {"volume_ml": 1.0, "mcsa_cm2": 0.5}
+        >>> GeometryReport.from_document({"left": side, "right": side, "warnings": ["air cut"]}).warnings
+        ('air cut',)
+        """
+        return tuple(str(w) for w in self.document.get("warnings") or ())
+
+    @property
     def outlet_point_lps_mm(self) -> tuple[float, ...] | None:
         """A point of the outlet plane (LPS mm), None when the report has none.
 

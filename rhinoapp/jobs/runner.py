@@ -20,23 +20,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from rhinoapp.config import Settings
-from rhinoapp.config.jobs import Profile, SchedulerProfile
+from rhinoapp.config.jobs import Profile
 from rhinoapp.core.errors import ConfigurationError, ConflictError, NotFoundError, RhinoappError
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
-from rhinoapp.jobs.clusters import SLOT, ClusterAdapter, adapter_for
+from rhinoapp.jobs.cluster_pool import ClusterPool
+from rhinoapp.jobs.clusters import SLOT
 from rhinoapp.jobs.events import JobEvent, JobEvents, LiveProgress
-from rhinoapp.jobs.progress import PROGRESS_TOPIC, JobCancelled, cancel_event_name
+from rhinoapp.jobs.progress import JobCancelled
+from rhinoapp.jobs.publishing import publish_result
 from rhinoapp.jobs.requests import JobRequest, TaskResult
-from rhinoapp.jobs.stopping import wait_until_stopped
 from rhinoapp.jobs.tasks import run_task
 from rhinoapp.store.cleanup import delete_stopped_project, remove_staging, sweep_orphans
 from rhinoapp.store.database import Store
@@ -77,19 +76,18 @@ class JobRunner:
     persist_interval_s
         Progress reaches the UI at once; it is written to the database at most this often per job.
     cancel_grace_s
-        A cancelled task still running after this long has its worker restarted.
+        A cancelled task still running after this long has its worker restarted, when that worker holds
+        no other task (a restart would take another job down with it).
     """
 
     def __init__(self, settings: Settings, store: Store, *, monitor_interval_s: float = 1.0,
-                 persist_interval_s: float = 1.0, cancel_grace_s: float = 3.0) -> None:
+                 persist_interval_s: float = 1.0, cancel_grace_s: float = 15.0) -> None:
         self.settings, self.store = settings, store
         self.records = JobStore(store)
         self._monitor_interval, self._persist_interval = monitor_interval_s, persist_interval_s
-        self._cancel_grace_s = cancel_grace_s
         self._deleting: set[str] = set()  # projects whose deletion is under way: no job starts on them
-        self._adapters: dict[str, ClusterAdapter] = {}
-        self._clients: dict[str, Any] = {}
-        self._starting: dict[str, asyncio.Lock] = {}
+        self._pool = ClusterPool(settings.data_dir, on_event=self._on_event, cancel_grace_s=cancel_grace_s)
+        self._clients = self._pool.clients  # by profile name
         self._running: dict[str, _Running] = {}
         self._live: dict[str, LiveProgress] = {}
         self._persisted: dict[str, float] = {}
@@ -99,7 +97,6 @@ class JobRunner:
         self._monitor: asyncio.Task[None] | None = None
         self._startup: asyncio.Future[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
-        self._stopping: set[asyncio.Future[Any]] = set()  # cancelled tasks on their way off the workers
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -123,11 +120,7 @@ class JobRunner:
         """Stop watching and close the clusters this runner started (running jobs are lost)."""
         if self._monitor is not None:
             self._monitor.cancel()
-        await asyncio.gather(*self._stopping, return_exceptions=True)
-        for adapter in list(self._adapters.values()):
-            await adapter.close()
-        self._adapters.clear()
-        self._clients.clear()
+        await self._pool.close()
         await asyncio.get_running_loop().run_in_executor(self._db, lambda: None)  # drain pending writes
         self._db.shutdown(wait=True)
 
@@ -157,7 +150,7 @@ class JobRunner:
                                    profile=profile.name, parameters=parameters)
         self._finished[record.id] = asyncio.Event()
         try:
-            client = await self._client(profile)
+            client = await self._pool.client(profile)
             project_dir = ProjectRepository(self.store, owner=owner).project_dir(project_id)
             await asyncio.to_thread(project_dir.mkdir, exist_ok=True)  # a task never creates it (see tasks)
             request = JobRequest.create(job_id=record.id, owner=owner, project_id=project_id,
@@ -193,28 +186,6 @@ class JobRunner:
         self._spawn(self._follow(request.job_id, request.attempt))
         self._notify(request, JobState.QUEUED)
 
-    async def _client(self, profile: Profile) -> Any:
-        if profile.name in self._clients:
-            return self._clients[profile.name]
-        lock = self._starting.setdefault(profile.name, asyncio.Lock())
-        async with lock:
-            if profile.name not in self._clients:
-                adapter = adapter_for(profile, data_dir=self.settings.data_dir)
-                try:
-                    client = await adapter.start()
-                except RhinoappError:
-                    await adapter.close()
-                    raise
-                except Exception as error:
-                    await adapter.close()
-                    raise ConfigurationError(
-                        f"jobs.profiles.{profile.name}: the {profile.type.value} cluster could not start "
-                        f"({type(error).__name__}: {error}). Check the profile's settings.") from error
-                client.subscribe_topic(PROGRESS_TOPIC, self._on_event)
-                self._adapters[profile.name], self._clients[profile.name] = adapter, client
-                _log.info("job profile %s started (%s)", profile.name, profile.type.value)
-        return self._clients[profile.name]
-
     # -- following a job --------------------------------------------------------------------
     async def _follow(self, job_id: str, attempt: int) -> None:
         entry = self._running.get(job_id)
@@ -236,7 +207,7 @@ class JobRunner:
         if not self._current(job_id, attempt) or entry.cancelling:
             return
         try:
-            summary = await self._write(self._publish, entry.request, result)
+            summary = await self._write(publish_result, self.store, entry.request, result)
         except NotFoundError:  # the project was deleted meanwhile (by another process): nothing to keep
             await self._finish(job_id, JobState.CANCELLED, _DELETING)
             return
@@ -245,21 +216,6 @@ class JobRunner:
             return
         if not entry.finished:  # else cancelled while its results were stored
             await self._finish(job_id, JobState.DONE, summary)
-
-    def _publish(self, request: JobRequest, result: TaskResult) -> str:
-        repo = ProjectRepository(self.store, owner=request.owner)
-        staged = Path(result.staged_dir)
-
-        def copier(source: Path) -> Callable[[BinaryIO], None]:
-            def copy(handle: BinaryIO) -> None:
-                with source.open("rb") as data:
-                    shutil.copyfileobj(data, handle, 1 << 20)
-            return copy
-
-        repo.write_artifacts(request.project_id, request.kind.step,  # NotFoundError once the project is gone
-                             {name: copier(staged / name) for name, _digest in result.files}, job_id=request.job_id)
-        remove_staging(request.project_dir, request.job_id)
-        return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.summary)
 
     def _current(self, job_id: str, attempt: int) -> bool:
         entry = self._running.get(job_id)
@@ -345,8 +301,7 @@ class JobRunner:
             if entry.worker and not entry.cancelling and not entry.finished:
                 by_profile.setdefault(entry.profile.name, []).append(entry)
         for name, entries in by_profile.items():
-            identity = await self._clients[name].scheduler.identity()
-            workers = set(identity.get("workers", {}))
+            workers = await self._pool.workers(name)
             for entry in entries:
                 if entry.worker not in workers and self._current(entry.request.job_id, entry.request.attempt):
                     where = f"Slurm job {entry.slurm_job_id}" if entry.slurm_job_id else entry.worker
@@ -372,32 +327,10 @@ class JobRunner:
             await self._finish(job_id, JobState.CANCELLED, message)
             return None
         entry.cancelling = True
-        client = self._clients[entry.profile.name]
-        from distributed import Event
-
-        await Event(cancel_event_name(job_id), client=client).set()
-        await client.cancel([entry.future], force=True)
-        adapter = self._adapters[entry.profile.name]
-        if entry.slurm_job_id:
-            await adapter.stop_host(slurm_job_id=entry.slurm_job_id, worker=entry.worker)
-        stopped = self._spawn(self._until_stopped(adapter, client, entry))
-        self._stopping.add(stopped)
-        stopped.add_done_callback(self._stopping.discard)
+        stopped = await self._pool.stop_task(entry.profile.name, entry.request, entry.future,
+                                             slurm_job_id=entry.slurm_job_id, worker=entry.worker)
         await self._finish(job_id, JobState.CANCELLED, message)
         return stopped
-
-    async def _until_stopped(self, adapter: ClusterAdapter, client: Any, entry: _Running) -> None:
-        """Wait until the cancelled task has left the workers (restarting a worker that keeps it), then clean up."""
-        async def restart(worker: str) -> None:
-            await adapter.stop_host(slurm_job_id="", worker=worker)
-
-        job_id = entry.request.job_id
-        if await wait_until_stopped(client, entry.request.key, grace_s=self._cancel_grace_s,
-                                    give_up_s=self._cancel_grace_s + 60.0, restart=restart):
-            await asyncio.to_thread(remove_staging, entry.request.project_dir, job_id)
-        from distributed import Event
-
-        await Event(cancel_event_name(job_id), client=client).clear()
 
     async def delete_project(self, project_id: str, *, owner: str,
                              on_progress: Callable[[str], None] | None = None) -> None:
@@ -438,22 +371,16 @@ class JobRunner:
             profile = self.settings.jobs.get(record.profile)
         except ConfigurationError:
             return False
-        if not isinstance(profile, SchedulerProfile) or not record.task_key or record.kind is None:
-            return False  # local and Slurm clusters live inside the app process: gone after a restart
-        try:
-            client = await self._client(profile)
-            state = await client.run_on_scheduler(_task_state, record.task_key)
-        except Exception:
+        if record.kind is None:
             return False
-        if state not in ("released", "waiting", "queued", "no-worker", "processing", "memory"):
+        future = await self._pool.find_task(profile, record.task_key)
+        if future is None:
             return False
-        from distributed import Future
-
         request = JobRequest.create(job_id=record.id, owner=record.owner, project_id=record.project_id,
                                     project_dir=str(ProjectRepository(self.store, owner=record.owner)
                                                     .project_dir(record.project_id)),
                                     kind=record.kind, parameters=dict(record.parameters), attempt=record.attempt)
-        self._running[record.id] = _Running(request, profile, Future(record.task_key, client))
+        self._running[record.id] = _Running(request, profile, future)
         self._finished[record.id] = asyncio.Event()
         self._spawn(self._follow(record.id, record.attempt))
         _log.info("job %s re-attached after restart", record.id)
@@ -481,11 +408,6 @@ class JobRunner:
 
     def _notify(self, request: JobRequest, state: JobState) -> None:
         self.events.publish(JobEvent(request.job_id, request.project_id, request.owner, request.kind, state))
-
-
-def _task_state(key: str, dask_scheduler: Any = None) -> str | None:
-    task = dask_scheduler.tasks.get(key) if dask_scheduler is not None else None
-    return None if task is None else str(task.state)
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["executing_keys", "wait_until_stopped"]
+__all__ = ["executing_keys", "held_keys", "wait_until_stopped"]
 
 _log = logging.getLogger(__name__)
 
@@ -33,6 +33,24 @@ def executing_keys(dask_worker: Any = None) -> list[str]:
     return sorted(str(task.key) for task in (*state.executing, *state.long_running))
 
 
+def held_keys(dask_worker: Any = None) -> list[str]:
+    """The keys of every task a worker holds and has not finished (executing, ready or waiting; run on the workers).
+
+    A worker is restarted for a task that ignores its cancellation only when it holds nothing else:
+    a restart would otherwise take another job (placed there once the scheduler forgot the
+    cancelled one) down with it.
+
+    Examples
+    --------
+    >>> held_keys()  # outside a worker
+    []
+    """
+    if dask_worker is None:
+        return []
+    finished = {"memory", "released", "forgotten", "error"}
+    return sorted(str(key) for key, task in dask_worker.state.tasks.items() if task.state not in finished)
+
+
 async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s: float,
                              restart: Callable[[str], Awaitable[None]], poll_s: float = 0.1) -> bool:
     """Wait until no worker of ``client`` executes ``key``; True once none does.
@@ -42,14 +60,15 @@ async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s
     it returns False with a warning.
     """
     loop = asyncio.get_running_loop()
-    start, restarted = loop.time(), set()
+    start = loop.time()
+    restarted: set[str] = set()
     while True:
         try:
             answers = await client.run(executing_keys, on_error="ignore")
         except Exception:  # a worker leaving while asked; ask again
             _log.debug("asking the workers what they execute failed", exc_info=True)
             answers = {"?": [key]}
-        running = {worker for worker, keys in answers.items() if key in keys}
+        running = {worker for worker, keys in answers.items() if isinstance(keys, list) and key in keys}
         if not running:
             return True
         waited = loop.time() - start
@@ -59,6 +78,9 @@ async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s
             return False
         if waited > grace_s:
             for worker in sorted(running - restarted - {"?"}):
+                held = await _held(client, worker)
+                if held is None or set(held) - {key}:
+                    continue  # the worker holds other work too: wait for the task to notice its cancellation
                 _log.warning("task %s ignored its cancellation for %.0f s; restarting its worker", key, waited)
                 restarted.add(worker)
                 try:
@@ -66,3 +88,14 @@ async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s
                 except Exception:
                     _log.warning("restarting worker %s failed", worker, exc_info=True)
         await asyncio.sleep(poll_s)
+
+
+async def _held(client: Any, worker: str) -> list[str] | None:
+    """The keys ``worker`` holds, or None when it cannot be asked."""
+    try:
+        answers = await client.run(held_keys, workers=[worker], on_error="ignore")
+    except Exception:
+        _log.debug("asking worker %s what it holds failed", worker, exc_info=True)
+        return None
+    keys = answers.get(worker)
+    return keys if isinstance(keys, list) else None

@@ -30,6 +30,7 @@ from rhinoapp.core.workflow import JobKind
 from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.simulation_task import airflow_simulation
+from rhinoapp.jobs.sweep_task import flow_sweep
 from rhinoapp.jobs.requests import JobRequest, TaskResult
 
 __all__ = ["TASKS", "run_task", "volume_histogram", "staging_dir"]
@@ -100,7 +101,7 @@ def volume_histogram(request: JobRequest, out: Path, ctx: TaskContext) -> dict[s
 #: The task function of each kind of job.
 TASKS: dict[JobKind, TaskFunction] = {JobKind.VOLUME_HISTOGRAM: volume_histogram,
                                       JobKind.SEGMENTATION: airway_segmentation,
-                                      JobKind.SIMULATION: airflow_simulation}
+                                      JobKind.SIMULATION: airflow_simulation, JobKind.SWEEP: flow_sweep}
 
 
 def run_task(request: JobRequest, *, context: TaskContext | None = None) -> TaskResult:

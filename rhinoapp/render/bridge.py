@@ -33,6 +33,7 @@ from typing import Any
 from rhinoapp.render.client import WorkerClient
 from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.handlers import validate_interaction
+from rhinoapp.render.loops import call_on_loop
 from rhinoapp.render.offscreen import OffscreenCheck, RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.sessions import Session, ViewTicket, session_key
 from rhinoapp.render.spec import SceneSpec
@@ -188,26 +189,7 @@ class RenderService:
         self._loop = asyncio.get_running_loop()  # the loop the routes are served on
 
     def _call_soon(self, callback: Any, *args: Any) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-
-        def run() -> None:
-            result = callback(*args)
-            if asyncio.iscoroutine(result):
-                loop.create_task(result)
-
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            run()
-            return
-        try:
-            loop.call_soon_threadsafe(run)
-        except RuntimeError:  # the loop closed meanwhile
-            pass
+        call_on_loop(self._loop, callback, *args)
 
     async def _offscreen(self) -> OffscreenCheck:
         self.prepare()

@@ -34,7 +34,8 @@ from rhinoapp.rhinomanometry.model import Measurement
 from rhinoapp.rhinomanometry.results import AnalysisResult
 from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
 
-__all__ = ["ACCEPTED_SUFFIXES", "DEFAULT_MAX_UPLOAD_MB", "MAX_UPLOAD_MB", "FourPRImportRequest", "PreparedUpload", "prepare_import"]
+__all__ = ["ACCEPTED_SUFFIXES", "DEFAULT_MAX_UPLOAD_MB", "MAX_UPLOAD_MB", "FourPRImportRequest", "PreparedUpload",
+           "check_upload_size", "prepare_import"]
 
 #: File name endings accepted (text exports and Excel workbooks).
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".xlsx", ".xlsm", ".xls")
@@ -42,6 +43,28 @@ ACCEPTED_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".xlsx", ".xlsm", ".xls")
 MAX_UPLOAD_MB = Range(0.001, 1000.0, "MB")
 #: The default size limit in megabytes.
 DEFAULT_MAX_UPLOAD_MB = 10.0
+
+
+def check_upload_size(size_bytes: int, max_upload_mb: float) -> None:
+    """Refuse an upload of ``size_bytes`` larger than ``max_upload_mb`` (also before its bytes are sent).
+
+    Raises
+    ------
+    ValidationError
+        When the file is larger than the limit; the message gives both sizes.
+
+    Examples
+    --------
+    >>> check_upload_size(9_000_000, 10.0)
+    >>> check_upload_size(17_700_000, 10.0)
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ValidationError: The file is 17.7 MB, more than the 10 MB allowed; a 4PR recording is far smaller: check that this is the exported recording.
+    """
+    size_mb = size_bytes / 1e6
+    if size_mb > max_upload_mb:
+        raise ValidationError(f"The file is {size_mb:.1f} MB, more than the {max_upload_mb:g} MB allowed;"
+                              " a 4PR recording is far smaller: check that this is the exported recording.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -55,12 +78,9 @@ class FourPRImportRequest:
     def __post_init__(self) -> None:
         limit = MAX_UPLOAD_MB.check("max_upload_mb", self.max_upload_mb)
         object.__setattr__(self, "max_upload_mb", limit)
-        size_mb = len(self.content) / 1e6
         if not self.content:
             raise ValidationError("The file is empty; export the recording again and upload that file.")
-        if size_mb > limit:
-            raise ValidationError(f"The file is {size_mb:.1f} MB, more than the {limit:g} MB allowed;"
-                                  " a 4PR recording is far smaller: check that this is the exported recording.")
+        check_upload_size(len(self.content), limit)
         suffix = PurePosixPath(self.filename.lower()).suffix
         if suffix and suffix not in ACCEPTED_SUFFIXES:
             raise ValidationError(f"A {suffix} file is not a 4PR recording; upload the device's export as CSV or text"

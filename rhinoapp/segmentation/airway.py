@@ -43,6 +43,7 @@ from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
 from rhinoapp.segmentation.checks import (
     DEPTH_CONTROL,
     OUTLET_CONTROL,
+    check_coverage,
     check_front_face,
     check_result,
     diagnose_no_nostrils,
@@ -316,6 +317,7 @@ def segment_airway(volume: CTVolume, options: SegmentationOptions | None = None,
     masks = deidentification_masks(volume.hu, spacing_kji)  # neither air nor a path for it
     air = volume.hu < options.threshold_hu
     air &= ~masks
+    check_coverage(air, volume, frame, options)
     check_front_face(air, volume, frame, options)
     _report(progress, 0.1, "finding the air outside the body")
     # Partial-volume rims (e.g. under the nose) must not enclose outside air: flood at the half level.

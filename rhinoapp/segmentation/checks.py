@@ -23,7 +23,7 @@ from rhinoapp.segmentation.masks import AxisFrame, enclosed_air_on_face
 from rhinoapp.segmentation.openings import Cluster, interface_clusters
 from rhinoapp.segmentation.options import Opening, SegmentationOptions
 
-__all__ = ["DEPTH_CONTROL", "OUTLET_CONTROL", "SEEDS_CONTROL", "THRESHOLD_CONTROL", "check_front_face", "check_result", "diagnose_no_nostrils", "face_name", "where"]
+__all__ = ["DEPTH_CONTROL", "OUTLET_CONTROL", "SEEDS_CONTROL", "THRESHOLD_CONTROL", "check_coverage", "check_front_face", "check_result", "diagnose_no_nostrils", "face_name", "where"]
 
 #: Labels of the Geometry page's controls named in the messages.
 THRESHOLD_CONTROL = "'Air threshold (HU)'"
@@ -64,6 +64,46 @@ def check_front_face(air: np.ndarray, volume: CTVolume, frame: AxisFrame, option
             f"by tissue on the anterior face, the first at {where(volume.geometry, index)}): the nostrils are cropped "
             "out of the field of view. No control of the Geometry page can restore them: use a scan or "
             "reconstruction that includes the whole nose.")
+
+
+#: Coarsest voxel (mm) on which a nasal airway is segmented: its slits are 1-2 mm wide.
+MAX_VOXEL_MM = 3.0
+
+
+def check_coverage(air: np.ndarray, volume: CTVolume, frame: AxisFrame, options: SegmentationOptions) -> None:
+    """Refuse a scan too coarse to hold a nasal airway, saying where its nose is cut by the image edge.
+
+    Examples
+    --------
+    >>> from rhinoapp.core.volume import ImageGeometry
+    >>> hu = np.full((6, 20, 20), 40, dtype=np.int16)
+    >>> hu[:, 8:12, 8:12] = -1000  # an air space cut by the lowest slice
+    >>> volume = CTVolume(hu, ImageGeometry(hu.shape, spacing_mm=(0.5, 0.5, 4.0)))
+    >>> check_coverage(hu < -400, volume, AxisFrame.of(volume.geometry), SegmentationOptions())
+    Traceback (most recent call last):
+    ...
+    rhinoapp.segmentation.errors.SegmentationError: the scan does not cover the nose well enough ... 4.00 mm apart ...
+    """
+    spacing = np.asarray(volume.geometry.spacing_mm)
+    if float(spacing.max()) <= MAX_VOXEL_MM:
+        return
+    slices = 2 - int(np.argmax(spacing))
+    end = 0 if frame.axial_sign > 0 else -1
+    pixel = float(np.prod(np.delete(spacing, 2 - frame.axial)))
+    holes = enclosed_air_on_face(air, frame.axial, end, max(1, int(options.min_nostril_area_mm2 / pixel)))
+    cut = ""
+    if holes:
+        index = [float(np.mean(a)) for a in holes[0]]
+        index.insert(frame.axial, float(end % air.shape[frame.axial]))
+        cut = (f"; and its lowest slice already cuts through enclosed air ({len(holes)} air space(s), the first at "
+               f"{where(volume.geometry, index)}), so the nostrils and the nasal floor lie below the scan")
+    raise SegmentationError(
+        f"the scan does not cover the nose well enough for a simulation: its slices are {spacing.max():.2f} mm apart "
+        f"(voxels {' x '.join(f'{v:.2f}' for v in spacing)} mm, the coarse axis is voxel index "
+        f"{'ijk'[2 - slices]}, {air.shape[slices]} slices in all), while the nasal slits are 1-2 mm wide and the "
+        f"nostrils span a few millimetres{cut}. No control of the Geometry page can make up for it: use a scan "
+        f"reconstructed with slices of 1.5 mm or thinner (at most {MAX_VOXEL_MM:.0f} mm) that covers the whole nose, "
+        "from below the nostrils to the nasal roof.")
 
 
 _EDGE_FIX = {

@@ -1,4 +1,4 @@
-"""State of the CT import: upload, series picker, the stored volume and its three orthogonal slices.
+"""State of the CT import: upload, series picker, the stored volume and its slice views.
 
 An upload (DICOM files or zips, or one NIfTI/NRRD volume) is de-identified in memory as it is
 read (:mod:`rhinoapp.dicom`); only de-identified series are kept while the user picks one. A
@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
+from collections.abc import Sequence
 
-import numpy as np
 import param
 
 from rhinoapp.core.errors import RhinoappError
@@ -28,71 +25,16 @@ from rhinoapp.core.workflow import Step
 from rhinoapp.dicom import SeriesSummary, TiltPolicy, UploadLimits, read_uploaded
 from rhinoapp.dicom.request import CTImportRequest
 from rhinoapp.state.session import SessionState
+from rhinoapp.state.slice_viewer import SliceViewerState
 from rhinoapp.state.upload_collection import UploadCollection
 from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_upload, research_volume, store_ct
 from rhinoapp.volumes import read_nifti
 
-__all__ = ["WINDOWS", "CTImportState", "Plane", "orthogonal_plane"]
+__all__ = ["CTImportState"]
 
 _log = logging.getLogger(__name__)
 
-#: Window presets (centre, width) in HU.
-WINDOWS: Mapping[str, tuple[float, float]] = MappingProxyType({
-    "air": (-500.0, 1000.0), "soft tissue": (40.0, 400.0), "bone": (500.0, 2000.0)})
 VOLUME, METADATA = str(ProjectLayout().ct_volume), str(ProjectLayout().ct_metadata)
-# Per plane: the LPS component the slicing axis follows, and (component, sign) wanted for rows
-# growing downwards and columns growing to the right (radiological display).
-_PLANES = {"axial": (2, (1, 1), (0, 1)), "coronal": (1, (2, -1), (0, 1)), "sagittal": (0, (2, -1), (1, 1))}
-
-
-@dataclass(frozen=True, eq=False)
-class Plane:
-    """One displayed slice: HU rows top to bottom, its size in mm and the patient directions at its edges."""
-
-    hu: np.ndarray
-    width_mm: float
-    height_mm: float
-    left: str
-    right: str
-    top: str
-    bottom: str
-
-
-def _axis(volume: CTVolume, component: int) -> int:
-    """The grid axis (0 = i, 1 = j, 2 = k) most aligned with LPS ``component``."""
-    return int(np.argmax(np.abs(volume.geometry.direction_matrix[component, :])))
-
-
-def orthogonal_plane(volume: CTVolume, name: str, index: int) -> Plane:
-    """Slice ``index`` of plane ``name`` (axial, coronal, sagittal) of ``volume``, in display orientation.
-
-    Any array on the CT's grid can be sliced alike (e.g. a label map wrapped as a ``CTVolume``);
-    the index is clipped to the volume.
-
-    Examples
-    --------
-    >>> from rhinoapp.core.volume import ImageGeometry
-    >>> hu = np.arange(24, dtype=np.int16).reshape(2, 3, 4)  # [k, j, i]
-    >>> plane = orthogonal_plane(CTVolume(hu, ImageGeometry(hu.shape)), "axial", 1)
-    >>> plane.hu.shape, plane.left, plane.top
-    ((3, 4), 'R', 'A')
-    """
-    slicing, rows, cols = _PLANES[name]
-    matrix = volume.geometry.direction_matrix
-    axes = {"slice": _axis(volume, slicing), "row": _axis(volume, rows[0]), "col": _axis(volume, cols[0])}
-    ijk = volume.hu.transpose(2, 1, 0)  # index [i, j, k]
-    index = min(max(int(index), 0), ijk.shape[axes["slice"]] - 1)
-    image = ijk[(slice(None),) * axes["slice"] + (index,)]  # a view: np.take would copy the whole volume first
-    remaining = [a for a in range(3) if a != axes["slice"]]
-    image = image if remaining.index(axes["row"]) == 0 else image.T
-    if np.sign(matrix[rows[0], axes["row"]]) != rows[1]:
-        image = image[::-1, :]
-    if np.sign(matrix[cols[0], axes["col"]]) != cols[1]:
-        image = image[:, ::-1]
-    spacing = volume.geometry.spacing_mm
-    names = {0: ("R", "L"), 1: ("A", "P"), 2: ("S", "I")}
-    return Plane(image, image.shape[1] * spacing[axes["col"]], image.shape[0] * spacing[axes["row"]],
-                 names[cols[0]][0], names[cols[0]][1], *((names[2]) if rows[0] == 2 else names[1]))
 
 
 class CTImportState(param.Parameterized):
@@ -120,20 +62,18 @@ class CTImportState(param.Parameterized):
     series = param.Selector(default=None, objects={}, allow_None=True, label="Series",
                             doc="List number (as text) of the series to import.")
     tilt = param.Selector(objects=[p.value for p in TiltPolicy], default=CTImportRequest().tilt.value,
-                          doc="What to do with a gantry-tilted series.")
+                          doc="What to do with a gantry-tilted or unevenly spaced series.")
     progress = param.Integer(default=0, bounds=(0, 100), doc="Progress of the running upload, in percent.")
     busy = param.Boolean(default=False, doc="True while an upload is read or imported.")
     volume = param.ClassSelector(class_=CTVolume, default=None, allow_None=True, doc="The stored volume.")
     summary = param.Dict(default={}, doc="The stored volume's metadata (volume/ct.json).")
-    window = param.Selector(objects=list(WINDOWS), default="air", doc="Window preset of the slice views.")
-    axial = param.Integer(default=0, bounds=(0, 0), doc="Axial slice index.")
-    coronal = param.Integer(default=0, bounds=(0, 0), doc="Coronal slice index.")
-    sagittal = param.Integer(default=0, bounds=(0, 0), doc="Sagittal slice index.")
+    viewer = param.ClassSelector(class_=SliceViewerState, constant=True, doc="The slice views of the volume.")
     stored = param.Integer(default=0, doc="Counts the imports stored; other pages watch it to refresh.")
     feedback = param.String(default="", doc="Last message for the user.")
-    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
+    feedback_kind = param.Selector(objects=["info", "success", "warning", "error"], default="info")
 
     def __init__(self, **params: object) -> None:
+        params.setdefault("viewer", SliceViewerState())
         super().__init__(**params)
         self._pending: PendingUpload | None = None
         self._closed = False
@@ -160,22 +100,8 @@ class CTImportState(param.Parameterized):
         self._show(volume, summary)
 
     def _show(self, volume: CTVolume | None, summary: dict) -> None:
-        updates: dict[str, object] = {"volume": volume, "summary": summary}
-        for name, (component, _, _) in _PLANES.items():
-            size = volume.hu.shape[::-1][_axis(volume, component)] if volume is not None else 1
-            self.param[name].bounds = (0, size - 1)
-            updates[name] = size // 2
-        self.param.update(**updates)
-
-    def plane(self, name: str) -> Plane | None:
-        """The slice ``name`` (axial, coronal, sagittal) at its current index, in display orientation."""
-        return None if self.volume is None else orthogonal_plane(self.volume, name, int(getattr(self, name)))
-
-    @property
-    def window_range(self) -> tuple[float, float]:
-        """Lowest and highest HU of the current window preset."""
-        centre, width = WINDOWS[self.window]
-        return centre - width / 2, centre + width / 2
+        self.param.update(volume=volume, summary=summary)
+        self.viewer.volume = volume
 
     # -- importing -----------------------------------------------------------------------------
     def _say(self, text: str, kind: str) -> None:
@@ -361,7 +287,8 @@ class CTImportState(param.Parameterized):
         self._show(volume, metadata)
         size = "x".join(map(str, typed.dimensions_ijk))
         notes = "".join(f" Note: {n}." for n in metadata.get("assembly", {}).get("notes", []))
+        notes += "".join(f" Warning: {w}." for w in typed.warnings)
         self._say(f"CT stored: {size} voxels, {' x '.join(f'{v:.3g}' for v in typed.spacing_mm)} mm.{notes}",
-                  "success")
+                  "warning" if typed.warnings else "success")
         self.stored += 1
         return True

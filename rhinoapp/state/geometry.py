@@ -13,35 +13,44 @@ No Panel here: the page (:mod:`rhinoapp.views.geometry`) only binds widgets to t
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from pathlib import PurePosixPath
 from typing import Any
 
-import numpy as np
 import param
 
 from rhinoapp.analysis.ranges import REFERENCE_RANGES, MetricRow, ReferenceRange
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.layout import ProjectLayout
-from rhinoapp.core.volume import CTVolume
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.geometry.request import GEOMETRY_RANGES, GeometryRequest
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.segmentation.options import SinusMode
 from rhinoapp.segmentation.request import SEGMENTATION_RANGES, SegmentationRequest
-from rhinoapp.state.ct_import import WINDOWS, CTImportState, Plane, orthogonal_plane
+from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.job_page import JobPageState, MessageKind
 from rhinoapp.state.session import Page
+from rhinoapp.state.slice_viewer import SliceViewerState
 from rhinoapp.store.geometry_results import GeometryFiles, GeometryResult, read_result
 from rhinoapp.store.jobs import JobRecord
 
-__all__ = ["REFERENCE_RANGES", "GeometryFiles", "GeometryResult", "GeometryState", "MetricRow", "ReferenceRange",
-           "read_result"]
+__all__ = ["REFERENCE_RANGES", "GeometryFiles", "GeometryResult", "GeometryState", "MetricRow", "Placement",
+           "ReferenceRange", "read_result"]
 
 _log = logging.getLogger(__name__)
 _GEO = GeometryRequest()  # the defaults of the options
 _SEG = _GEO.segmentation
+
+
+class Placement(str, enum.Enum):
+    """What a click on the Geometry page's slices does."""
+
+    CROSSHAIR = "crosshair"
+    LEFT_SEED = "left nostril seed"
+    RIGHT_SEED = "right nostril seed"
+    OUTLET = "outlet plane"
 
 
 class GeometryState(JobPageState):
@@ -99,12 +108,11 @@ class GeometryState(JobPageState):
                                      bounds=tuple(int(v) for v in GEOMETRY_RANGES["target_triangles"].bounds),
                                      doc="Size of the surface after decimation (triangles).")
     # -- slices ------------------------------------------------------------------------------
-    window = param.Selector(objects=list(WINDOWS), default="air", doc="Window preset of the slice views.")
-    axial = param.Integer(default=0, bounds=(0, 0), doc="Axial slice index.")
-    coronal = param.Integer(default=0, bounds=(0, 0), doc="Coronal slice index.")
-    sagittal = param.Integer(default=0, bounds=(0, 0), doc="Sagittal slice index.")
-    opacity = param.Number(default=0.55, bounds=(0.0, 1.0), step=0.05, label="Label opacity",
-                           doc="Opacity of the airway labels over the CT.")
+    viewer = param.ClassSelector(class_=SliceViewerState, constant=True,
+                                 doc="The slice views of the CT with the airway labels.")
+    placing = param.Selector(objects=[p.value for p in Placement], default=Placement.CROSSHAIR.value,
+                             label="A click on the slices places",
+                             doc="What the next click on a slice places (then it moves the crosshair again).")
     # -- job and results ---------------------------------------------------------------------
     has_ct = param.Boolean(default=False, doc="The open project has a CT.")
     result = param.ClassSelector(class_=GeometryResult, default=None, allow_None=True, doc="The published airway.")
@@ -114,7 +122,9 @@ class GeometryState(JobPageState):
     def __init__(self, **params: Any) -> None:
         if params.get("ct") is None and params.get("session") is not None:
             params["ct"] = CTImportState(session=params["session"])
+        params.setdefault("viewer", SliceViewerState())
         super().__init__(**params)
+        self.viewer.on_click(self._clicked)
         self._loaded: tuple[Any, ...] | None = None  # (project, last finished job, its state) read for
         self._load_error = ""
         self._show_ct()
@@ -149,33 +159,45 @@ class GeometryState(JobPageState):
     @param.depends("ct.volume", watch=True)
     def _show_ct(self) -> None:
         volume = self.ct.volume if self.ct is not None else None
-        updates: dict[str, Any] = {"has_ct": volume is not None}
-        for name in ("axial", "coronal", "sagittal"):
-            low, high = self.ct.param[name].bounds if volume is not None else (0, 0)
-            self.param[name].bounds = (low, high)
-            updates[name] = (low + high) // 2
-        self.param.update(**updates)
+        self.viewer.volume = volume
+        self.has_ct = volume is not None
+        self._show_labels()
+        self._show_marks()
         self._loaded = None  # a new CT may make the airway outdated: read the status again
         self._update_can_run()
         self._schedule(full=True)
 
-    def plane(self, name: str) -> tuple[Plane | None, np.ndarray | None]:
-        """The CT slice ``name`` (axial, coronal, sagittal) and the labels on it (``None`` when absent)."""
-        volume = self.ct.volume
-        if volume is None:
-            return None, None
-        index = int(getattr(self, name))
-        labels = None
-        if self.result is not None and self.result.labels.geometry.shape == volume.geometry.shape:
-            wrapped = CTVolume(self.result.labels.labels, self.result.labels.geometry)
-            labels = orthogonal_plane(wrapped, name, index).hu
-        return orthogonal_plane(volume, name, index), labels
+    @param.depends("result", watch=True)
+    def _show_labels(self) -> None:
+        """The result's labels over the CT, when they lie on the CT's grid."""
+        volume, result = self.viewer.volume, self.result
+        fits = volume is not None and result is not None and result.labels.geometry.shape == volume.geometry.shape
+        self.viewer.labels = result.labels.labels if fits else None
 
-    @property
-    def window_range(self) -> tuple[float, float]:
-        """Lowest and highest HU of the current window preset."""
-        centre, width = WINDOWS[self.window]
-        return centre - width / 2, centre + width / 2
+    @param.depends("placing", watch=True)
+    def _choose_tool(self) -> None:
+        self.viewer.tool = "" if self.placing == Placement.CROSSHAIR.value else self.placing
+
+    def _clicked(self, _plane: str, lps: tuple[float, float, float], _ijk: tuple[int, int, int]) -> None:
+        """A click on a slice places what ``placing`` names, in LPS millimetres of the voxel clicked."""
+        placing = Placement(self.placing)
+        if placing is Placement.LEFT_SEED:
+            self.param.update(seed_left=lps, manual_seeds=True)
+        elif placing is Placement.RIGHT_SEED:
+            self.param.update(seed_right=lps, manual_seeds=True)
+        elif placing is Placement.OUTLET:
+            self.param.update(outlet_z_mm=lps[2], manual_outlet=True)
+        else:
+            return
+        self.placing = Placement.CROSSHAIR.value
+
+    @param.depends("seed_left", "seed_right", "manual_seeds", "outlet_z_mm", "manual_outlet", watch=True)
+    def _show_marks(self) -> None:
+        """Seeds and the outlet plane as marks on the slices (those set by hand, or found by the last run)."""
+        found = self.result is not None
+        seeds = {"left seed": tuple(self.seed_left), "right seed": tuple(self.seed_right)}
+        self.viewer.param.update(markers=seeds if self.manual_seeds or found else {},
+                                 levels={"outlet": self.outlet_z_mm} if self.manual_outlet or found else {})
 
     # -- job -----------------------------------------------------------------------------------
     @param.depends("session.current_project_id", watch=True)
@@ -257,6 +279,7 @@ class GeometryState(JobPageState):
                               revision=result.revision)
             self._adopt_automatic(result.report)
         self.param.update(result=result, outdated=outdated, scene=scene)
+        self._show_marks()
 
     # -- messages ------------------------------------------------------------------------------
     def _update_message(self) -> None:
@@ -285,5 +308,12 @@ class GeometryState(JobPageState):
                       MessageKind.WARNING)
         else:
             left, right = result.side("left"), result.side("right")
+            warned = f" {len(self.warnings)} warning(s): see below." if self.warnings else ""
             self._say(f"Airway segmented: left {left['volume_ml']:.1f} ml, mCSA {left['mcsa_cm2']:.2f} cm²; "
-                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².", MessageKind.SUCCESS)
+                      f"right {right['volume_ml']:.1f} ml, mCSA {right['mcsa_cm2']:.2f} cm².{warned}",
+                      MessageKind.WARNING if warned else MessageKind.SUCCESS)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The shown airway's warnings (what the segmentation left out or doubted); empty without one."""
+        return self.result.report.warnings if self.result is not None else ()

@@ -1,14 +1,17 @@
 """State of the correction tools on the Geometry page: an edited copy of the airway labels.
 
 The editor starts from the airway the Geometry page shows (:class:`~rhinoapp.state.geometry.GeometryState`
-``result``): a copy of its label map that the tools change, voxel by voxel. Each tool click
-becomes an edit (:mod:`rhinoapp.segmentation.editing`, LPS millimetres); :meth:`GeometryEditorState.apply`
-plans it (the changed sub-block only), writes it and keeps the change for :meth:`~GeometryEditorState.undo`
-and :meth:`~GeometryEditorState.redo`. ``revision`` counts the changes; ``axial_revision`` and its
-siblings count only the changes that cross the slice shown in that plane, so a view redraws the
-planes a stroke touched and no other. :meth:`~GeometryEditorState.save` publishes the edited
-labels as a new geometry variant (surface, openings and metrics recomputed, the edits recorded as
-its provenance; :mod:`rhinoapp.usecases.geometry_edit`) in a worker thread.
+``result``): a copy of its label map that the tools change, voxel by voxel, and that the page's
+slice viewer (``GeometryState.viewer``, :class:`~rhinoapp.state.slice_viewer.SliceViewerState`)
+draws as its label overlay. While a tool is chosen (``tool`` not ``off``) the viewer's ``tool`` is
+set, so a click on a slice no longer moves the crosshair but goes to :meth:`GeometryEditorState.click`
+(the page subscribes it through the viewer's ``on_click``). Each click becomes an edit
+(:mod:`rhinoapp.segmentation.editing`, LPS millimetres); :meth:`GeometryEditorState.apply` plans it
+(the changed sub-block only), writes it into the overlay in place, bumps the viewer's
+``labels_revision`` and keeps the change for :meth:`~GeometryEditorState.undo` and
+:meth:`~GeometryEditorState.redo`. :meth:`~GeometryEditorState.save` publishes the edited labels
+as a new geometry variant (surface, openings and metrics recomputed, the edits recorded as its
+provenance; :mod:`rhinoapp.usecases.geometry_edit`) in a worker thread.
 No Panel here; problems never raise from the async handlers: they become ``message``.
 """
 
@@ -24,7 +27,7 @@ import numpy as np
 import param
 
 from rhinoapp.core.errors import RhinoappError
-from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.segmentation.editing import (
     Change,
     Crop,
@@ -38,67 +41,19 @@ from rhinoapp.segmentation.editing import (
     RemoveRegion,
     plan_edit,
 )
-from rhinoapp.state.ct_import import Plane, orthogonal_plane
-from rhinoapp.state.geometry import GeometryState
+from rhinoapp.state.geometry import GeometryState, Placement
 from rhinoapp.state.job_page import MessageKind
 from rhinoapp.usecases.geometry_edit import geometry_variants, save_edited_geometry
 
-__all__ = ["PAINT_LABELS", "PLANES", "GeometryEditorState", "plane_axis", "plot_to_lps"]
+__all__ = ["OFF", "PAINT_LABELS", "GeometryEditorState"]
 
 _log = logging.getLogger(__name__)
-PLANES = ("axial", "coronal", "sagittal")
+#: The ``tool`` value with no tool chosen: a click on a slice moves the crosshair.
+OFF = "off"
 #: Labels the brush paints, by name.
 PAINT_LABELS: Mapping[str, int] = MappingProxyType({
     "Left nasal cavity": int(AirwayLabel.LEFT_CAVITY), "Right nasal cavity": int(AirwayLabel.RIGHT_CAVITY),
     "Nasopharynx": int(AirwayLabel.NASOPHARYNX), "Sinus": int(AirwayLabel.SINUS)})
-# As the slice display (rhinoapp.state.ct_import.orthogonal_plane): per plane, the LPS component the
-# slicing axis follows, and (component, sign) of rows growing downwards and columns to the right.
-_DISPLAY = {"axial": (2, (1, 1), (0, 1)), "coronal": (1, (2, -1), (0, 1)), "sagittal": (0, (2, -1), (1, 1))}
-
-
-def _grid_axis(geometry: ImageGeometry, component: int) -> int:
-    return int(np.argmax(np.abs(geometry.direction_matrix[component, :])))
-
-
-def plane_axis(geometry: ImageGeometry, name: str) -> int:
-    """The label array's axis (0 k, 1 j, 2 i) along which plane ``name`` is sliced.
-
-    Examples
-    --------
-    >>> plane_axis(ImageGeometry((3, 4, 5)), "axial"), plane_axis(ImageGeometry((3, 4, 5)), "sagittal")
-    (0, 2)
-    """
-    return 2 - _grid_axis(geometry, _DISPLAY[name][0])
-
-
-def plot_to_lps(geometry: ImageGeometry, name: str, index: int, x: float, y: float) -> tuple[float, float, float]:
-    """LPS millimetres of the point ``(x, y)`` of slice ``index`` of plane ``name`` as the slice plots draw it.
-
-    The plots put the slice's centre at (0, 0), columns to the right and the first row at the top,
-    in millimetres (see :func:`rhinoapp.views.geometry_plots.slice_plot`).
-
-    Examples
-    --------
-    >>> g = ImageGeometry((10, 20, 30), (1.0, 1.0, 2.0))
-    >>> plot_to_lps(g, "axial", 4, -14.6, 9.6)  # top left voxel of the axial slice k = 4
-    (0.0, 0.0, 8.0)
-    >>> plot_to_lps(g, "coronal", 3, 0.1, 9.9)  # top row is superior
-    (15.0, 3.0, 18.0)
-    """
-    slicing, rows, cols = _DISPLAY[name]
-    matrix = geometry.direction_matrix
-    shape_ijk = geometry.shape[::-1]
-    spacing = geometry.spacing_mm
-    ijk = [0, 0, 0]
-    ijk[_grid_axis(geometry, slicing)] = int(index)
-    for (component, sign), position, along in ((rows, None, y), (cols, x, None)):
-        axis = _grid_axis(geometry, component)
-        count, size = shape_ijk[axis], spacing[axis]
-        shown = (count * size / 2 + position) / size if position is not None else (count * size / 2 - along) / size
-        shown_index = min(max(int(np.floor(shown)), 0), count - 1)
-        flipped = np.sign(matrix[component, axis]) != sign
-        ijk[axis] = count - 1 - shown_index if flipped else shown_index
-    return tuple(float(v) for v in geometry.index_to_physical(ijk))  # type: ignore[return-value]
 
 
 class GeometryEditorState(param.Parameterized):
@@ -117,8 +72,8 @@ class GeometryEditorState(param.Parameterized):
     """
 
     geometry = param.ClassSelector(class_=GeometryState, constant=True, doc="The Geometry page's state.")
-    tool = param.Selector(objects=[k.value for k in EditKind], default=EditKind.ERASE.value, label="Tool",
-                          doc="What a click on a slice does.")
+    tool = param.Selector(objects=[OFF, *(k.value for k in EditKind)], default=OFF, label="Tool",
+                          doc="What a click on a slice does; off: it moves the crosshair.")
     brush_mm = param.Number(default=2.0, bounds=(0.5, 20.0), step=0.5, label="Brush radius (mm)",
                             doc="Radius of the sphere the paint and erase brushes change.")
     paint_label = param.Selector(objects=dict(PAINT_LABELS), default=int(AirwayLabel.LEFT_CAVITY), label="Paint label",
@@ -136,9 +91,6 @@ class GeometryEditorState(param.Parameterized):
     can_redo = param.Boolean(default=False)
     busy = param.Boolean(default=False, doc="An edit or a save runs in a worker thread.")
     revision = param.Integer(default=0, doc="Counts every change of the edited labels.")
-    axial_revision = param.Integer(default=0, doc="Changes crossing the axial slice shown.")
-    coronal_revision = param.Integer(default=0, doc="Changes crossing the coronal slice shown.")
-    sagittal_revision = param.Integer(default=0, doc="Changes crossing the sagittal slice shown.")
     saved_variant = param.String(default="", doc="The variant the last save published.")
     message = param.String(default="", doc="What happened last, for the page.")
     message_kind = param.Selector(objects=list(MessageKind), default=MessageKind.INFO)
@@ -152,6 +104,8 @@ class GeometryEditorState(param.Parameterized):
         self._redo: list[tuple[Edit, Change]] = []
         self._lock = asyncio.Lock()
         self.geometry.param.watch(lambda _event: self.reset(), "result")
+        self.geometry.param.watch(self._placing_chosen, "placing")
+        self.geometry.viewer.param.watch(self._overlay_replaced, "labels")
         self.reset()
 
     # -- the edited labels ------------------------------------------------------------------------
@@ -163,7 +117,7 @@ class GeometryEditorState(param.Parameterized):
         if result is None:
             self._labels, self._grid = None, None
         else:
-            self._labels, self._grid = result.labels.labels.copy(), result.labels.geometry
+            self._labels, self._grid = np.array(result.labels.labels, copy=True), result.labels.geometry
             self._base_variant = result.variant
             self.crop_mm = self._airway_box()
         self.param.update(active=result is not None, edits=[], saved_variant="", message="")
@@ -187,30 +141,49 @@ class GeometryEditorState(param.Parameterized):
         low, high = corners.min(axis=0), corners.max(axis=0)
         return tuple(round(float(v), 2) for pair in zip(low - 1, high + 1) for v in pair)
 
-    def plane(self, name: str) -> tuple[Plane | None, np.ndarray | None]:
-        """The CT slice ``name`` shown by the page and the edited labels on it (the page's labels when idle)."""
-        if self._labels is None or self._grid is None or self.geometry.ct.volume is None:
-            return self.geometry.plane(name)
-        volume = self.geometry.ct.volume
-        if volume.geometry.shape != self._grid.shape:
-            return self.geometry.plane(name)
-        index = int(getattr(self.geometry, name))
-        return (orthogonal_plane(volume, name, index),
-                orthogonal_plane(CTVolume(self._labels, self._grid), name, index).hu.copy())  # edits go on
+    def _fits(self) -> bool:
+        volume = self.geometry.viewer.volume
+        return self._labels is not None and volume is not None and volume.hu.shape == self._labels.shape
+
+    def _show(self) -> None:
+        """The edited labels as the viewer's overlay (changed in place: a revision bump redraws it)."""
+        viewer = self.geometry.viewer
+        if not self._fits():
+            return
+        if viewer.labels is not self._labels:
+            viewer.labels = self._labels
+        else:
+            viewer.labels_revision += 1
+
+    def _overlay_replaced(self, event: param.parameterized.Event) -> None:
+        # The page shows its result's labels again (e.g. the CT was read again): show the edited copy instead.
+        if event.new is not None and event.new is not self._labels and self._fits():
+            self.geometry.viewer.labels = self._labels
+
+    @param.depends("tool", watch=True)
+    def _tool_chosen(self) -> None:
+        viewer, crosshair = self.geometry.viewer, Placement.CROSSHAIR.value
+        if self.tool == OFF:
+            if self.geometry.placing == crosshair:
+                viewer.tool = ""
+            return
+        self.geometry.placing = crosshair  # one thing at a time: no seed or outlet placement pending
+        viewer.tool = f"edit: {self.tool}"
+
+    def _placing_chosen(self, event: param.parameterized.Event) -> None:
+        if event.new != Placement.CROSSHAIR.value:
+            self.tool = OFF
 
     def _changed(self, change: Change | None) -> None:
-        updates: dict[str, Any] = {"revision": self.revision + 1, "can_undo": bool(self._undo),
-                                   "can_redo": bool(self._redo), "edits": [edit for edit, _ in self._undo]}
-        for name in PLANES:
-            touched = change is None or self._grid is None or change.spans(
-                plane_axis(self._grid, name), int(getattr(self.geometry, name)))
-            if touched:
-                updates[f"{name}_revision"] = getattr(self, f"{name}_revision") + 1
-        self.param.update(**updates)
+        self.param.update(revision=self.revision + 1, can_undo=bool(self._undo), can_redo=bool(self._redo),
+                          edits=[edit for edit, _ in self._undo])
+        self._show()
 
     # -- edits --------------------------------------------------------------------------------------
     def edit_at(self, point_mm: tuple[float, float, float]) -> Edit | None:
-        """The edit the current tool makes at an LPS point (None for the crop tool, which uses its box)."""
+        """The edit the current tool makes at an LPS point (None with the tool off or for the crop tool, which uses its box)."""
+        if self.tool == OFF:
+            return None
         tool = EditKind(self.tool)
         if tool is EditKind.PAINT:
             return Paint(point_mm, self.brush_mm, int(self.paint_label))
@@ -230,6 +203,8 @@ class GeometryEditorState(param.Parameterized):
 
     def current_edit(self) -> Edit | None:
         """The cut or crop the numeric fields describe (None for the brush and region tools)."""
+        if self.tool == OFF:
+            return None
         tool = EditKind(self.tool)
         if tool is EditKind.CUT_SUPERIOR:
             return CutSuperior(self.cut_mm)
@@ -295,7 +270,9 @@ class GeometryEditorState(param.Parameterized):
                 self._commit(edit, change)
 
     async def click(self, point_mm: tuple[float, float, float]) -> None:
-        """A click on a slice at an LPS point: the current tool's edit there."""
+        """A click on a slice at an LPS point: the current tool's edit there (nothing with the tool off)."""
+        if self.tool == OFF:
+            return
         try:
             edit = self.edit_at(point_mm)
         except RhinoappError as error:

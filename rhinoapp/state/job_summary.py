@@ -18,7 +18,7 @@ __all__ = ["KIND_LABELS", "JobSummary", "cancel_job", "current_summary", "descri
 _log = logging.getLogger(__name__)
 #: The kinds of job in words.
 KIND_LABELS = {JobKind.VOLUME_HISTOGRAM: "CT volume check", JobKind.SEGMENTATION: "Airway segmentation",
-                JobKind.SIMULATION: "Airflow simulation"}
+                JobKind.SIMULATION: "Airflow simulation", JobKind.SWEEP: "Flow sweep"}
 
 
 def _size(size_bytes: int) -> str:

@@ -32,6 +32,7 @@ from rhinoapp.rhinomanometry.request import (
     MAX_UPLOAD_MB,
     FourPRImportRequest,
     PreparedUpload,
+    check_upload_size,
     prepare_import,
 )
 from rhinoapp.rhinomanometry.results import AnalysisResult
@@ -158,6 +159,24 @@ class RhinomanometryState(param.Parameterized):
     # -- uploading ---------------------------------------------------------------------------
     def _say(self, text: str, kind: str) -> None:
         self.param.update(feedback=text, feedback_kind=kind)
+
+    def check_size(self, filename: str, size_bytes: int) -> bool:
+        """Whether a file of ``size_bytes`` may be sent; False with the message naming the limit.
+
+        The page calls it for a file the browser held back, before its bytes were sent.
+
+        Examples
+        --------
+        >>> state = RhinomanometryState(session=SessionState(), max_upload_mb=10)
+        >>> state.check_size("big.csv", 60_000_000), state.feedback_kind, state.feedback
+        (False, 'error', 'big.csv was not stored: The file is 60.0 MB, more than the 10 MB allowed; a 4PR recording is far smaller: check that this is the exported recording.')
+        """
+        try:
+            check_upload_size(size_bytes, self.max_upload_mb)
+        except RhinoappError as error:
+            self._say(f"{filename} was not stored: {error}", "error")
+            return False
+        return True
 
     def prepare_upload(self, filename: str, content: bytes) -> PreparedUpload:
         """Check, read and analyse an upload without changing anything (safe in a worker thread).

@@ -10,6 +10,8 @@ runner publishes.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
+from typing import Any
 
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.layout import GeometryFolder
@@ -17,10 +19,11 @@ from rhinoapp.core.progress import ProgressCallback, ProgressReport
 from rhinoapp.core.volume import CTVolume
 from rhinoapp.geometry import GeometryReport, build_geometry, stl_bytes, vtp_bytes
 from rhinoapp.geometry.request import GeometryRequest
-from rhinoapp.segmentation import segment_airway
+from rhinoapp.geometry.surface import SurfaceOptions
+from rhinoapp.segmentation import AirwaySegmentation, segment_airway
 from rhinoapp.volumes.nifti import to_nifti_image
 
-__all__ = ["write_geometry"]
+__all__ = ["write_geometry", "write_segmentation"]
 
 
 def _part(progress: ProgressCallback | None, offset: float, scale: float) -> ProgressCallback | None:
@@ -37,9 +40,19 @@ def write_geometry(volume: CTVolume, request: GeometryRequest, folder: GeometryF
     ``progress`` hears of the segmentation, the surface and the writing, as numbers.
     """
     segmentation = segment_airway(volume, request.segmentation.options(), progress=_part(progress, 0.02, 0.6))
-    geometry = build_geometry(segmentation, request.surface_options(), progress=_part(progress, 0.62, 0.33))
+    return write_segmentation(segmentation, request.surface_options(), folder, progress=_part(progress, 0.62, 1 - 0.62))
+
+
+def write_segmentation(segmentation: AirwaySegmentation, options: SurfaceOptions, folder: GeometryFolder, *,
+                       provenance: Mapping[str, Any] | None = None,
+                       progress: ProgressCallback | None = None) -> GeometryReport:
+    """Build the surface of ``segmentation`` and write the geometry files into ``folder``.
+
+    ``provenance`` (where the airway came from, e.g. an imported file) is recorded in the report.
+    """
+    geometry = build_geometry(segmentation, options, progress=_part(progress, 0.0, 0.85))
     if progress is not None:
-        progress(ProgressReport(0.96, stage="writing labels, surface and metrics"))
+        progress(ProgressReport(0.9, stage="writing labels, surface and metrics"))
     folder.path.mkdir(parents=True, exist_ok=True)
     labels = segmentation.labels
     image = to_nifti_image(CTVolume(labels.labels, labels.geometry))
@@ -47,7 +60,10 @@ def write_geometry(volume: CTVolume, request: GeometryRequest, folder: GeometryF
     atomic_write(folder.labels, gzip.compress(image.to_bytes(), compresslevel=4, mtime=0))
     atomic_write(folder.stl, stl_bytes(geometry.surface))
     atomic_write(folder.vtp, vtp_bytes(geometry.surface))
-    report = GeometryReport.from_document(geometry.as_dict())
+    document = geometry.as_dict()
+    if provenance is not None:
+        document["provenance"] = dict(provenance)
+    report = GeometryReport.from_document(document)
     atomic_write(folder.report, report.to_json())
     if progress is not None:
         progress(ProgressReport(1.0, stage="geometry written"))

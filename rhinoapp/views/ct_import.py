@@ -1,16 +1,16 @@
-"""The CT page: upload (progress bar), series picker, summary, three orthogonal slices with window presets."""
+"""The CT page: upload (progress bar), series picker, summary, three linked slice views in patient millimetres."""
 
 from __future__ import annotations
 
 import html
 
-import holoviews as hv
 import panel as pn
 import param
 
-from rhinoapp.state.ct_import import CTImportState, Plane
+from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.session import Page
 from rhinoapp.views.alerts import message_alert
+from rhinoapp.views.slice_viewer import SliceViewer
 from rhinoapp.views.upload_tally import UploadTally
 
 __all__ = ["CTImportPage"]
@@ -102,35 +102,15 @@ class CTImportPage(pn.viewable.Viewer):
         lines = [f"**{html.escape(meta.get('series_description') or 'CT')}** ({meta.get('source')}, "
                  f"{meta.get('modality')}): {' x '.join(map(str, meta['dimensions_ijk']))} voxels, {spacing} mm",
                  f"De-identification: {html.escape('; '.join(deid.get('method', [])))}",
-                 *(f"Note: {html.escape(n)}" for n in meta.get("assembly", {}).get("notes", []) + meta.get("notes", []))]
+                 *(f"Note: {html.escape(n)}" for n in meta.get("assembly", {}).get("notes", []) + meta.get("notes", [])),
+                 *(f"**Warning:** {html.escape(w)}" for w in meta.get("assembly", {}).get("warnings", []))]
         return pn.pane.Markdown("\n\n".join(lines), css_classes=["rh-ct-summary"], sizing_mode="stretch_width")
-
-    def _image(self, name: str) -> hv.Image | hv.Text:
-        plane: Plane | None = self.state.plane(name)
-        if plane is None:
-            return hv.Text(0, 0, "no CT")
-        w, h = plane.width_mm / 2, plane.height_mm / 2
-        # HoloViews draws an array's first row at the top, as the plane is ordered.
-        return hv.Image(plane.hu, bounds=(-w, -h, w, h)).opts(
-            cmap="gray", clim=self.state.window_range, title=f"{name} ({plane.left}-{plane.right}, "
-            f"{plane.top} at top)", xlabel=f"{plane.left} <-> {plane.right} (mm)", ylabel="mm",
-            frame_width=_FRAME, frame_height=max(40, round(_FRAME * plane.height_mm / plane.width_mm)),
-            aspect=None, data_aspect=None, toolbar="above", colorbar=False)
-
-    def _view(self, name: str) -> pn.viewable.Viewable:
-        image = hv.DynamicMap(pn.bind(lambda *_: self._image(name), self.state.param[name], self.state.param.window,
-                                      self.state.param.volume))
-        return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-ct-{name}"]),
-                         pn.widgets.IntSlider.from_param(self.state.param[name], label=f"{name.capitalize()} slice"))
 
     @param.depends("state.volume")
     def _views(self) -> pn.viewable.Viewable:
         if self.state.volume is None:
             return pn.Spacer(height=0)
-        presets = pn.widgets.RadioButtonGroup.from_param(self.state.param.window, label="Window")
-        return pn.Column(pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)), presets),
-                         pn.Row(*(self._view(n) for n in ("axial", "coronal", "sagittal"))),
-                         sizing_mode="stretch_width")
+        return SliceViewer(state=self.state.viewer, css_prefix="rh-ct", frame_width=_FRAME)
 
     def _body(self, project_id: str | None) -> pn.viewable.Viewable:
         if project_id is None:

@@ -1,24 +1,26 @@
-"""The Geometry page: segmentation options, Run with progress, CT slices with labels, results in 2D and 3D."""
+"""The Geometry page: segmentation options, Run with progress, CT slices with labels and correction tools, results."""
 
 from __future__ import annotations
 
 import html
 
-import holoviews as hv
 import panel as pn
 import param
 
 from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
 from rhinoapp.state.geometry_editor import GeometryEditorState
+from rhinoapp.state.geometry_import import GeometryImportState
 from rhinoapp.state.jobs import JobSummary
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
 from rhinoapp.views.geometry_editor import EditorTools
-from rhinoapp.views.geometry_plots import TABLE_CSS, legend_html, metrics_table_html, profile_plot, slice_plot
+from rhinoapp.views.geometry_import import GeometryImportDialog
+from rhinoapp.views.geometry_plots import LABEL_COLOURS, TABLE_CSS, legend_html, metrics_table_html, profile_plot
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.slice_viewer import SliceViewer
 
 __all__ = ["GeometryPage"]
 
@@ -54,7 +56,8 @@ class GeometryPage(pn.viewable.Viewer):
                                          visible=self.state.param.running)
         self._cancel.on_click(self._on_cancel)
         self._view: RemoteView | None = None  # made on first display (it registers with the render service)
-        self._editor = EditorTools(editor=GeometryEditorState(geometry=self.state))
+        self._import = GeometryImportDialog(state=GeometryImportState(session=self.state.session))
+        self._editor = EditorTools(editor=GeometryEditorState(geometry=self.state))  # edits on the slice views
         bind_to_session(self.state)
 
     async def _on_run(self, _event: object) -> None:
@@ -77,21 +80,6 @@ class GeometryPage(pn.viewable.Viewer):
             w.FloatInput.from_param(p.outlet_depth_mm, width=290, visible=p.manual_outlet.rx.not_()),
             pn.Row(self._run, self._cancel), progress, width=320, css_classes=["rh-geometry-controls"])
 
-    def _slice(self, name: str) -> pn.viewable.Viewable:
-        s, e = self.state, self._editor.editor  # the edited labels; a stroke redraws the planes it crosses
-
-        def layer(index: int) -> hv.Element:  # CT and labels apart: a stroke sends the labels only
-            plot = slice_plot(*e.plane(name), name=name, clim=s.window_range, opacity=s.opacity)
-            return plot.get(index) if isinstance(plot, hv.Overlay) else plot
-
-        ct = hv.DynamicMap(pn.bind(lambda *_: layer(0), s.param[name], s.param.window, s.param.result))
-        labels = hv.DynamicMap(pn.bind(lambda *_: layer(1), s.param[name], s.param.opacity, s.param.result,
-                                       e.param[f"{name}_revision"]))
-        self._editor.attach(ct, name)  # clicks on a slice edit there (a tap on an overlay's stream never fires)
-        image = ct * labels
-        return pn.Column(pn.pane.HoloViews(image, backend="bokeh", css_classes=[f"rh-geometry-{name}"]),
-                         pn.widgets.IntSlider.from_param(s.param[name], label=f"{name.capitalize()} slice", width=240))
-
     @param.depends("state.ct.volume")
     def _slices(self) -> pn.viewable.Viewable:
         if self.state.ct.volume is None:
@@ -99,11 +87,12 @@ class GeometryPage(pn.viewable.Viewer):
         s, w = self.state.param, pn.widgets
         legend = pn.pane.HTML(pn.bind(lambda sinuses: legend_html(sinuses == "keep"), s.sinuses),
                               stylesheets=[TABLE_CSS])
+        colours = [LABEL_COLOURS[label][1] for label in sorted(LABEL_COLOURS)]
+        viewer = SliceViewer(state=self.state.viewer, css_prefix="rh-geometry", label_colours=colours, frame_width=240)
         return pn.Column(
-            pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)), w.RadioButtonGroup.from_param(s.window),
-                   w.FloatSlider.from_param(s.opacity, width=200)),
-            pn.Row(*(self._slice(n) for n in ("axial", "coronal", "sagittal"))), legend, self._editor,
-            sizing_mode="stretch_width")
+            pn.Row(w.RadioButtonGroup.from_param(s.placing, css_classes=["rh-geometry-placing"]),
+                   w.FloatSlider.from_param(self.state.viewer.param.opacity, width=200)),
+            viewer, legend, self._editor, sizing_mode="stretch_width")
 
     @param.depends("state.result")
     def _results(self) -> pn.viewable.Viewable:
@@ -116,8 +105,9 @@ class GeometryPage(pn.viewable.Viewer):
                      for key, label in _DOWNLOADS]
         table = pn.pane.HTML(metrics_table_html(result.rows()), stylesheets=[TABLE_CSS], width=520,
                              css_classes=["rh-geometry-table"])
+        warnings = [message_alert(f"Warning: {text}", "warning", "rh-geometry-warning") for text in self.state.warnings]
         return pn.Column(
-            pn.pane.Markdown("### Area profile and metrics"),
+            *warnings, pn.pane.Markdown("### Area profile and metrics"),
             pn.Row(pn.pane.HoloViews(profile_plot(result.report.document), backend="bokeh", sizing_mode="stretch_width",
                                      css_classes=["rh-geometry-profile"]), table, sizing_mode="stretch_width"),
             pn.pane.Markdown("### Downloads"), pn.Row(*downloads), sizing_mode="stretch_width")
@@ -137,5 +127,5 @@ class GeometryPage(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(pn.pane.Markdown("## Geometry"), self._message,
-                         pn.Row(self._controls(), self._slices, sizing_mode="stretch_width"),
+                         pn.Row(self._controls(), self._slices, sizing_mode="stretch_width"), self._import,
                          self._results, self._view3d(), sizing_mode="stretch_width")

@@ -2,34 +2,36 @@
 
 Tools (paint, erase, remove region, keep region, cut superior, cut posterior, crop), the brush
 radius in millimetres, the paint label, undo and redo, and saving the edited airway as a new
-variant. Edits happen by clicking on the page's slice views: :meth:`EditorTools.attach` subscribes
-to clicks on one slice plot (a tap stream) and turns the plot position into LPS millimetres. That
-hook is the only coupling to the slice plots; a viewer that reports ``on_click(plane, lps_point,
-voxel_index)`` can call :meth:`EditorTools.on_click` instead.
+variant. Edits happen by clicking on the page's slice views: the panel subscribes
+:meth:`EditorTools.on_click` to the clicks of the Geometry state's slice viewer
+(:meth:`~rhinoapp.state.slice_viewer.SliceViewerState.on_click`, LPS millimetres of the voxel
+clicked); while a tool is chosen the viewer's crosshair stays put. A status line shows what the
+server holds (tool, brush radius, variant name), so what a click or Save will do is visible.
 """
 
 from __future__ import annotations
 
-import holoviews as hv
+import html
+
 import panel as pn
 import param
 
 from rhinoapp.segmentation.editing import EditKind
-from rhinoapp.state.geometry_editor import GeometryEditorState, plot_to_lps
+from rhinoapp.state.geometry_editor import OFF, GeometryEditorState
 from rhinoapp.views.alerts import message_alert
 
 __all__ = ["EditorTools"]
 
-_TOOL_NAMES = {EditKind.PAINT: "Paint", EditKind.ERASE: "Erase", EditKind.REMOVE_REGION: "Remove region",
+_TOOL_NAMES = {OFF: "Off", EditKind.PAINT: "Paint", EditKind.ERASE: "Erase", EditKind.REMOVE_REGION: "Remove region",
                EditKind.KEEP_REGION: "Keep region", EditKind.CUT_SUPERIOR: "Cut superior",
                EditKind.CUT_POSTERIOR: "Cut posterior", EditKind.CROP: "Crop"}
-_HELP = ("Click on a slice to edit there: paint and erase change a sphere of the brush radius; remove/keep region "
+_HELP = ("Choose a tool, then click on a slice to edit there (Off: a click moves the crosshair again): paint and erase change a sphere of the brush radius; remove/keep region "
          "take the connected airway under the click; a cut tool's click sets the limit (LPS z superior, y posterior) "
          "and cuts. Cuts and the crop box can also be typed and applied.")
 
 
 class EditorTools(pn.viewable.Viewer):
-    """The correction tools panel; :meth:`attach` links it to the slice plots."""
+    """The correction tools panel; it edits on the clicks of the Geometry state's slice viewer."""
 
     editor = param.ClassSelector(class_=GeometryEditorState)
 
@@ -47,6 +49,7 @@ class EditorTools(pn.viewable.Viewer):
                                        css_classes=["rh-edit-save"],
                                        description="Recomputes surface, openings and metrics from the edited labels")
         self._save.on_click(self._on_save)
+        e.geometry.viewer.on_click(self.on_click)
 
     async def _on_apply(self, _event: object) -> None:
         await self.editor.apply_async(self.editor.current_edit())
@@ -56,6 +59,8 @@ class EditorTools(pn.viewable.Viewer):
 
     def on_click(self, plane: str, lps_point: tuple[float, float, float], voxel_index: object = None) -> None:
         """A click on slice ``plane`` at an LPS point: the current tool's edit there (scheduled on the event loop)."""
+        if self.editor.tool == OFF or not self.editor.active:
+            return
         point = tuple(float(v) for v in lps_point)
 
         async def edit() -> None:
@@ -63,19 +68,12 @@ class EditorTools(pn.viewable.Viewer):
 
         pn.state.execute(edit)
 
-    def attach(self, image: hv.DynamicMap, name: str) -> hv.streams.Tap:
-        """Edit on clicks on ``image``, the slice plot of plane ``name`` (positions in the plot's centred mm)."""
-        tap = hv.streams.Tap(source=image, x=None, y=None)
-
-        def clicked(x: float | None, y: float | None) -> None:
-            geometry = self.editor.labels.geometry if self.editor.labels is not None else None
-            if x is None or y is None or geometry is None or not self.editor.active:
-                return
-            point = plot_to_lps(geometry, name, int(getattr(self.editor.geometry, name)), x, y)
-            self.on_click(name, point)
-
-        tap.add_subscriber(clicked)
-        return tap
+    @param.depends("editor.tool", "editor.brush_mm", "editor.variant_name")
+    def _status(self) -> pn.viewable.Viewable:
+        e = self.editor
+        tool = _TOOL_NAMES[e.tool if e.tool == OFF else EditKind(e.tool)]
+        text = f"Tool: {tool} · brush {e.brush_mm:g} mm · Save as variant '{e.variant_name}'"
+        return pn.pane.HTML(f'<div class="rh-edit-status">{html.escape(text)}</div>', margin=(0, 10))
 
     @param.depends("editor.message", "editor.message_kind")
     def _message(self) -> pn.viewable.Viewable:
@@ -85,7 +83,7 @@ class EditorTools(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         p, w = self.editor.param, pn.widgets
-        tools = w.RadioButtonGroup.from_param(p.tool, options={_TOOL_NAMES[k]: k.value for k in EditKind},
+        tools = w.RadioButtonGroup.from_param(p.tool, options={_TOOL_NAMES[k]: getattr(k, "value", k) for k in _TOOL_NAMES},
                                               css_classes=["rh-edit-tool"], button_type="primary",
                                               button_style="outline")
         return pn.Column(
@@ -95,4 +93,4 @@ class EditorTools(pn.viewable.Viewer):
             pn.Row(w.FloatInput.from_param(p.cut_mm, width=180, css_classes=["rh-edit-cut"]),
                    w.LiteralInput.from_param(p.crop_mm, width=340, css_classes=["rh-edit-crop"]), self._apply),
             pn.Row(w.TextInput.from_param(p.variant_name, width=220, css_classes=["rh-edit-variant"]), self._save),
-            self._message, visible=p.active, sizing_mode="stretch_width", css_classes=["rh-geometry-editor"])
+            self._status, self._message, visible=p.active, sizing_mode="stretch_width", css_classes=["rh-geometry-editor"])

@@ -1,4 +1,4 @@
-"""Pure builders for the Geometry page: CT slices with the airway labels, area profiles, metrics table.
+"""Pure builders for the Geometry page: label colours, area profiles, metrics table.
 
 Each function turns values into a HoloViews object (bokeh backend) or HTML; none holds state.
 Colours come from the Okabe-Ito palette, which stays distinct with the common colour-vision
@@ -27,11 +27,9 @@ import numpy as np
 
 import holoviews.plotting.bokeh  # noqa: F401  registers the bokeh backend (no notebook output)
 from rhinoapp.core.volume import AirwayLabel
-from rhinoapp.state.ct_import import Plane
 from rhinoapp.state.geometry import MetricRow
 
-__all__ = ["LABEL_COLOURS", "SIDE_COLOURS", "TABLE_CSS", "legend_html", "metrics_table_html", "profile_plot",
-           "slice_plot"]
+__all__ = ["LABEL_COLOURS", "SIDE_COLOURS", "TABLE_CSS", "legend_html", "metrics_table_html", "profile_plot"]
 
 #: Okabe-Ito colours of the labels (left blue as the left nostril in the 3D view).
 LABEL_COLOURS: Mapping[AirwayLabel, tuple[str, str]] = {
@@ -55,39 +53,6 @@ table.rh-geometry-metrics { border-collapse: collapse; font-size: 14px; }
 .rh-legend span.rh-swatch { display: inline-block; width: 14px; height: 14px; margin: 0 6px 0 14px;
   vertical-align: -2px; border: 1px solid #444; }
 """
-
-
-def slice_plot(plane: Plane | None, labels: np.ndarray | None, *, name: str, clim: tuple[float, float],
-               opacity: float = 0.55, frame_width: int = 200) -> hv.Overlay | hv.Text:
-    """One CT slice in grey with the airway labels drawn over it (background left clear).
-
-    Examples
-    --------
-    >>> hu = np.full((4, 6), -1000.0)
-    >>> labels = np.zeros((4, 6), np.uint8); labels[1:3, 1:3] = 1
-    >>> plot = slice_plot(Plane(hu, 6.0, 4.0, "R", "L", "A", "P"), labels, name="axial", clim=(-1000, 0))
-    >>> [type(el).__name__ for el in plot]
-    ['Image', 'Image']
-    """
-    if plane is None:
-        return hv.Text(0, 0, "no CT")
-    w, h = plane.width_mm / 2, plane.height_mm / 2
-    opts = {"frame_width": frame_width, "frame_height": max(40, round(frame_width * plane.height_mm / plane.width_mm)),
-            "aspect": None, "data_aspect": None, "colorbar": False}
-    # HoloViews draws an array's first row at the top, as the plane is ordered.
-    ct = hv.Image(plane.hu, bounds=(-w, -h, w, h), vdims=hv.Dimension("hu", label="CT", unit="HU")).opts(
-        cmap="gray", clim=clim, title=f"{name} ({plane.left}-{plane.right}, {plane.top} at top)",
-        xlabel=f"{plane.left} <-> {plane.right} (mm)", ylabel="mm", toolbar="above", **opts)
-    # Always two layers (labels all clear when there are none), so a live plot can gain them later;
-    # background (0) lies below the colour range and is drawn transparent.
-    values = np.zeros(plane.hu.shape, np.uint8)
-    if labels is not None and labels.shape == plane.hu.shape:
-        values = labels
-    colours = [LABEL_COLOURS[label][1] for label in sorted(LABEL_COLOURS)]
-    overlay = hv.Image(values, bounds=(-w, -h, w, h), vdims=hv.Dimension("label", label="Label")).opts(
-        cmap=colours, clim=(0.5, len(colours) + 0.5), alpha=opacity,
-        clipping_colors={"min": "transparent", "NaN": "transparent"}, **opts)
-    return hv.Overlay([ct, overlay])
 
 
 def legend_html(sinuses_kept: bool = True) -> str:

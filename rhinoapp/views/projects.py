@@ -12,6 +12,7 @@ from rhinoapp.core.workflow import Step
 from rhinoapp.state.projects import ProjectsState
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import legend_html, read_asset, status_html
+from rhinoapp.views.swap import swapping
 
 __all__ = ["ProjectsPage"]
 
@@ -77,7 +78,6 @@ class ProjectsPage(pn.viewable.Viewer):
         return pn.Card(pn.Row(name, description, create, sizing_mode="stretch_width"), title="New project",
                        collapsible=False, sizing_mode="stretch_width")
 
-    @param.depends("state.feedback", "state.feedback_kind")
     def _feedback(self) -> pn.viewable.Viewable:
         if not self.state.feedback:
             return pn.Spacer(height=0)
@@ -86,7 +86,6 @@ class ProjectsPage(pn.viewable.Viewer):
     async def _confirm_delete(self, _event: object) -> None:
         await self.state.confirm_delete()  # stops the project's jobs first: the feedback says so meanwhile
 
-    @param.depends("state.rename_target", "state.delete_target")
     def _pending(self) -> pn.viewable.Viewable:
         cancel = pn.widgets.Button(label="Cancel", color="light")
         cancel.on_click(lambda _e: self.state.cancel())
@@ -112,6 +111,9 @@ class ProjectsPage(pn.viewable.Viewer):
                                                  description=None, width=120)
         legend = pn.pane.HTML(legend_html(), stylesheets=[read_asset("style.css")])
         return pn.Column(
-            pn.pane.Markdown("## Projects"), self._form(), self._feedback, pn.Row(search, page_size),
-            self._pending, self._table, legend, sizing_mode="stretch_width",
+            pn.pane.Markdown("## Projects"), self._form(),
+            swapping(self._feedback, self.state, "feedback", "feedback_kind", sizing_mode="stretch_width", margin=0),
+            pn.Row(search, page_size),
+            swapping(self._pending, self.state, "rename_target", "delete_target", margin=0),
+            self._table, legend, sizing_mode="stretch_width",
         )

@@ -11,6 +11,7 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.rhinomanometry_plots import loops_plot, parameters_table, time_series_plot
+from rhinoapp.views.size_guard import SizeGuard
 
 __all__ = ["ACCEPT", "RhinomanometryPage"]
 
@@ -46,9 +47,12 @@ class RhinomanometryPage(pn.viewable.Viewer):
                                           disabled=self.state.param.busy)
         # An empty file arrives as value None (no change of value): its new file name announces it.
         self._file.param.watch(self._on_file, ["value", "filename"])
+        # A file over the limit is held back in the browser: sent whole, it could exceed the websocket's limit.
+        self._guard = SizeGuard(css_class="rh-4pr-upload", max_bytes=int(self.state.max_upload_mb * 1e6),
+                                on_refused=self.state.check_size)
 
     async def _on_file(self, *_events: param.parameterized.Event) -> None:
-        if self._file.filename is None or self.state.busy:
+        if not self._file.filename or self.state.busy:
             return
         await self.state.upload_async(self._file.filename, self._file.value or b"")
         self._file.clear()  # the same file may be uploaded again
@@ -106,7 +110,7 @@ class RhinomanometryPage(pn.viewable.Viewer):
             return pn.Column(pn.pane.Alert("No project is open: open one on the Projects page to upload and see its"
                                            " rhinomanometry (4PR).", alert_type="warning"), go,
                              sizing_mode="stretch_width")
-        upload = pn.Row(pn.pane.Markdown("**Upload a recording**", margin=(12, 10, 0, 10)), self._file)
+        upload = pn.Row(pn.pane.Markdown("**Upload a recording**", margin=(12, 10, 0, 10)), self._file, self._guard)
         return pn.Column(upload, pn.pane.Markdown(_FORMAT_HINT), self._feedback, self._selector, self._results,
                          sizing_mode="stretch_width", loading=self.state.param.busy)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 import html
+from collections.abc import Callable
 
 import panel as pn
 import param
 
 from rhinoapp.state.analysis import AnalysisState
+from rhinoapp.state.sweep import SweepState
 from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.geometry import GeometryState
 from rhinoapp.state.jobs import JobsState
@@ -17,6 +20,7 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.analysis import SimulationComparison
+from rhinoapp.views.sweep import SweepComparison
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.geometry import GeometryPage
@@ -24,10 +28,12 @@ from rhinoapp.views.jobs import JobsPage
 from rhinoapp.views.projects import ProjectsPage
 from rhinoapp.views.rhinomanometry import RhinomanometryPage
 from rhinoapp.views.simulations import SimulationsPage
+from rhinoapp.views.swap import swapping
 
 __all__ = ["AppShell"]
 
 _BRAND = "#12355b"
+_EAGER = (Page.JOBS, Page.GEOMETRY, Page.SIMULATIONS)
 
 
 class AppShell(pn.viewable.Viewer):
@@ -43,42 +49,50 @@ class AppShell(pn.viewable.Viewer):
                                                   max_upload_mb=min(self.session.settings.max_upload_mb, 15))
         self.ct_import = CTImportState(session=self.session)
         self.analysis = AnalysisState(session=self.session)
+        self.sweep = SweepState(rhinomanometry=self.rhinomanometry)
         self.rhinomanometry.param.watch(lambda _e: self.analysis.reload(), "stored")
         self.session.param.watch(self._on_page, "page")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
-        self._pages: dict[str, pn.viewable.Viewable] = {
-            Page.PROJECTS.value: ProjectsPage(state=self.projects),
-            Page.CT.value: CTImportPage(state=self.ct_import),
-            Page.JOBS.value: JobsPage(state=JobsState(session=self.session)),
-            Page.GEOMETRY.value: GeometryPage(state=GeometryState(session=self.session, ct=self.ct_import)),
-            Page.SIMULATIONS.value: SimulationsPage(state=SimulationsState(session=self.session)),
-            Page.ANALYSIS.value: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
-                                           RhinomanometryPage(state=self.rhinomanometry),
-                                           SimulationComparison(state=self.analysis), sizing_mode="stretch_width"),
+        # Pages are built when first shown: a session that only sees the Projects page pays for no other
+        # page's widgets, plots or 3D views (the load benchmark's page load). The pages that follow job
+        # events (_EAGER) are still built with the session: built on first display, the Geometry page
+        # did not show its message in the browser test (tests/views/test_projects_browser.py).
+        self._builders: dict[str, Callable[[], pn.viewable.Viewable]] = {
+            Page.PROJECTS.value: lambda: ProjectsPage(state=self.projects),
+            Page.CT.value: lambda: CTImportPage(state=self.ct_import),
+            Page.JOBS.value: lambda: JobsPage(state=JobsState(session=self.session)),
+            Page.GEOMETRY.value: lambda: GeometryPage(state=GeometryState(session=self.session, ct=self.ct_import)),
+            Page.SIMULATIONS.value: lambda: SimulationsPage(state=SimulationsState(session=self.session)),
+            Page.ANALYSIS.value: lambda: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
+                                                   RhinomanometryPage(state=self.rhinomanometry),
+                                                   SimulationComparison(state=self.analysis),
+                                                   SweepComparison(state=self.sweep),
+                                                   sizing_mode="stretch_width"),
         }
+        self._pages: dict[str, pn.viewable.Viewable] = {}
+        for page in _EAGER:
+            self.page_view(page)
+
+    def page_view(self, page: Page) -> pn.viewable.Viewable:
+        """The view of ``page``, built on the first call (the first time the page is shown)."""
+        view = self._pages.get(page.value)
+        if view is None:
+            view = self._pages[page.value] = self._builders[page.value]()
+        return view
 
     def _on_page(self, event: param.parameterized.Event) -> None:
         if event.new == Page.PROJECTS.value:  # statuses may have changed on other pages or by jobs
             self.projects.refresh()
-        elif event.new == Page.ANALYSIS.value:  # a simulation may have finished meanwhile
+        elif event.new == Page.ANALYSIS.value:  # a simulation or a sweep may have finished meanwhile
             self.analysis.reload()
+            self.sweep.reload()
 
-    @param.depends("session.current_project_name")
-    def _header(self) -> pn.viewable.Viewable:
-        logo = base64.b64encode(read_asset("logo.svg").encode()).decode()
-        project = self.session.current_project_name
+    def _header_html(self, project: str) -> str:
         current = (f'<span class="rh-project">Project: <b>{html.escape(project)}</b></span>' if project
                    else '<span class="rh-project">No project open</span>')
-        return pn.pane.HTML(
-            f'<div class="rh-header"><img alt="rhinoapp" src="data:image/svg+xml;base64,{logo}">'
-            f'<span class="rh-title">rhinoapp</span>{current}'
-            f'<span class="rh-user">{html.escape(self.session.user)}</span></div>',
-            stylesheets=[read_asset("style.css")], sizing_mode="stretch_width", margin=(8, 16),
-        )
-
-    @param.depends("session.page")
-    def _page(self) -> pn.viewable.Viewable:
-        return self._pages[self.session.page]
+        return (f'<div class="rh-header"><img alt="rhinoapp" src="{_logo_uri()}">'
+                f'<span class="rh-title">rhinoapp</span>{current}'
+                f'<span class="rh-user">{html.escape(self.session.user)}</span></div>')
 
     def __panel__(self) -> pn.viewable.Viewable:
         nav = pn.widgets.RadioButtonGroup.from_param(
@@ -86,7 +100,16 @@ class AppShell(pn.viewable.Viewer):
             label="", description=None, width=160, css_classes=["rh-nav"],
         )
         sidebar = pn.Column(nav, width=190, styles={"background": "#f4f6f9", "min-height": "80vh"}, margin=0)
-        header = pn.Row(self._header, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)
-        body = pn.Row(sidebar, pn.Column(self._page, sizing_mode="stretch_width", margin=(8, 24)),
-                      sizing_mode="stretch_width")
+        title = pn.pane.HTML(pn.bind(self._header_html, self.session.param.current_project_name),
+                             stylesheets=[read_asset("style.css")], sizing_mode="stretch_width", margin=(8, 16))
+        header = pn.Row(title, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)
+        shown = swapping(lambda: self.page_view(Page(self.session.page)), self.session, "page",
+                         sizing_mode="stretch_width", margin=(8, 24))
+        body = pn.Row(sidebar, shown, sizing_mode="stretch_width")
         return pn.Column(header, body, sizing_mode="stretch_width", css_classes=["rh-root"])
+
+
+@functools.cache
+def _logo_uri() -> str:
+    """The logo as a data URI (encoded once per process)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(read_asset("logo.svg").encode()).decode()

@@ -50,18 +50,23 @@ def test_zip_with_several_series_lists_them_then_imports_the_chosen(state: CTImp
 
 
 @pytest.mark.slow
-def test_planes_are_shown_in_radiological_orientation(state: CTImportState) -> None:
+def test_slices_are_shown_in_radiological_orientation_in_patient_millimetres(state: CTImportState) -> None:
     assert asyncio.run(state.upload_async([encode(ds) for ds in make_ct_series(slices=6, shape=(40, 40))]))
-    axial = state.plane("axial")
-    assert (axial.left, axial.right, axial.top, axial.bottom) == ("R", "L", "A", "P")
-    rows, cols = np.nonzero(axial.hu == 2000)  # the marker: patient's left-anterior = viewer's right, top
-    assert cols.mean() > 20 and rows.mean() < 20
-    coronal, sagittal = state.plane("coronal"), state.plane("sagittal")
-    assert (coronal.top, sagittal.left, sagittal.right) == ("S", "A", "P")
-    assert coronal.hu.shape == (6, 40) and sagittal.hu.shape == (6, 40)
-    state.window = "bone"
-    assert state.window_range == (-500.0, 1500.0)
-    assert (state.param.axial.bounds, state.axial) == ((0, 5), 3)
+    viewer = state.viewer
+    assert viewer.volume is state.volume
+    axial = viewer.image("axial")
+    assert (axial.horizontal, axial.vertical, axial.invert_vertical) == ("x", "y", True)
+    rows, cols = np.nonzero(axial.values == 2000)  # the marker: patient's left-anterior
+    # the first row holds the highest y (posterior); drawn with y growing downwards, anterior is at the top
+    assert cols.mean() > 20 and rows.mean() > 20
+    coronal, sagittal = viewer.image("coronal"), viewer.image("sagittal")
+    assert coronal.values.shape == (6, 40) and sagittal.values.shape == (6, 40)
+    geometry = state.volume.geometry
+    low = geometry.index_to_physical((0, 0, 0))
+    assert axial.bounds[0] == pytest.approx(low[0] - geometry.spacing_mm[0] / 2)  # LPS mm, not centred
+    viewer.preset = "bone"
+    assert viewer.window_range == (-500.0, 1500.0)
+    assert (viewer.param.axial.bounds, viewer.axial) == ((0, 5), 3)
 
 
 @pytest.mark.slow
@@ -88,6 +93,25 @@ def test_the_page_renders(state: CTImportState) -> None:
     page = CTImportPage(state=state)
     root = pn.panel(page).get_root()
     assert root is not None and state.volume is not None
+
+
+@pytest.mark.slow
+def test_a_tilted_unevenly_spaced_series_is_refused_by_name_or_resampled_with_a_warning(state: CTImportState) -> None:
+    pn = pytest.importorskip("panel")
+    from rhinoapp.views.ct_import import CTImportPage
+
+    upload = [encode(ds) for ds in make_ct_series(positions_mm=(0.0, 4.0, 8.0, 9.0, 16.0, 23.0), shape=(16, 16),
+                                                  tilt_deg=18.5)]
+    assert state.upload(upload) is False and state.feedback_kind == "error"
+    assert "Uneven slice spacing" in state.feedback and "gantry tilt of 18.5 degrees" in state.feedback
+    assert "missing slices" not in state.feedback and "'resample' under Gantry tilt" in state.feedback
+    state.tilt = "resample"
+    assert state.upload(upload) is True and state.feedback_kind == "warning"
+    assert "Warning: resampled onto a regular orthogonal grid" in state.feedback
+    [warning] = state.summary["assembly"]["warnings"]
+    assert "interpolated, not measured" in warning
+    summary = CTImportPage(state=state)._summary()
+    assert isinstance(summary, pn.pane.Markdown) and "**Warning:** resampled onto" in summary.object
 
 
 def series_files(folder: str, slices: int, **kwargs: object) -> dict[str, bytes]:

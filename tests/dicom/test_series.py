@@ -81,6 +81,71 @@ def test_resampling_a_synthetic_tilt_puts_voxels_where_they_were() -> None:
     assert kk == k and hu[kk, j, i] == phantom_slice((32, 32), (0.5, 0.5), 0.0)[10, 7]
 
 
+# As the GE scan of the workplace: 4 mm steps, a short step, then 7 mm steps, on a tilted gantry.
+_UNEVEN_Z = (0.0, 4.2, 8.4, 12.6, 13.8, 21.2, 28.6, 36.0)
+
+
+def _linear_field(slices: list[Dataset]) -> list[Dataset]:
+    """Each pixel's HU becomes 3 y + 5 z of its patient position: linear interpolation keeps it exact."""
+    for ds in slices:
+        row, col = np.asarray(ds.ImageOrientationPatient[:3], float), np.asarray(ds.ImageOrientationPatient[3:], float)
+        jj, ii = np.mgrid[0:ds.Rows, 0:ds.Columns] * np.asarray(ds.PixelSpacing, float)[:, None, None]
+        points = np.asarray(ds.ImagePositionPatient, float) + ii[..., None] * row + jj[..., None] * col
+        hu = np.rint(3 * points[..., 1] + 5 * points[..., 2]).astype(np.int32)
+        ds.PixelData = (hu + 1024).astype(np.uint16).tobytes()
+    return slices
+
+
+def test_uneven_spacing_is_not_called_missing_slices_and_names_the_option() -> None:
+    slices = make_ct_series(positions_mm=_UNEVEN_Z, shape=(16, 16), tilt_deg=18.5, phi=False)
+    [series] = group_series(slices)
+    with pytest.raises(SeriesError) as raised:
+        assemble_volume(series)
+    message = str(raised.value)
+    assert "missing slices" not in message
+    assert "uneven slice spacing: 3.98 mm (3 steps), then 1.14 mm, then 7.02 mm (3 steps)" in message
+    assert "gantry tilt of 18.5 degrees" in message and "--tilt resample" in message
+    [even] = group_series(make_ct_series(positions_mm=(0.0, 4.0, 8.0, 12.0, 13.0, 20.0, 27.0), shape=(8, 8),
+                                         phi=False))
+    with pytest.raises(SeriesError, match=r"uneven slice spacing: 4\.00 mm \(3 steps\), then 1\.00 mm, then 7\.00"):
+        assemble_volume(even)  # no tilt: the spacing alone
+
+
+def test_a_whole_multiple_of_the_spacing_is_missing_slices_even_when_resampling() -> None:
+    [series] = group_series(make_ct_series(positions_mm=(0.0, 2.0, 4.0, 10.0, 12.0, 14.0), shape=(8, 8), phi=False))
+    for policy in TiltPolicy:
+        with pytest.raises(SeriesError, match=r"missing slices: a gap of 6\.0 mm \(2 slice\(s\) missing\)"):
+            assemble_volume(series, tilt=policy)
+
+
+def test_a_tilted_unevenly_spaced_stack_is_resampled_in_patient_space_with_a_warning() -> None:
+    slices = _linear_field(make_ct_series(positions_mm=_UNEVEN_Z, shape=(24, 24), tilt_deg=18.5, phi=False))
+    [series] = group_series(slices)
+    result = assemble_volume(series, tilt=TiltPolicy.RESAMPLE)
+    g, hu = result.volume.geometry, result.volume.hu
+    assert result.report.resampled and result.report.tilt_deg == pytest.approx(18.5, abs=0.05)
+    assert g.spacing_mm[2] == pytest.approx(4.2 * np.cos(np.radians(18.5)), rel=1e-3)  # the finest run
+    assert g.shape[0] == 1 + int(36.0 * np.cos(np.radians(18.5)) / g.spacing_mm[2])
+    [warning] = result.report.warnings
+    assert "interpolated, not measured" in warning and "uneven slice spacing" in warning and "18.5" in warning
+    # Every voxel covered by the stack holds the field at its own patient position, also those between
+    # actual slices 7 mm apart: the slices were placed by their own positions and interpolated along the normal.
+    k, j, i = np.indices(hu.shape).reshape(3, -1)
+    points = g.index_to_physical(np.column_stack([i, j, k]).astype(float))
+    row, col = (np.asarray(slices[0].ImageOrientationPatient[a:a + 3], float) for a in (0, 3))
+    corners = np.asarray([ds.ImagePositionPatient for ds in slices], float)
+    along = corners @ np.cross(row, col)
+    below = np.clip(np.searchsorted(along, points @ np.cross(row, col), side="right") - 1, 0, len(slices) - 2)
+    inside = np.ones(len(points), dtype=bool)
+    for neighbour in (below, below + 1):  # the point's projection lies inside both slices either side of it
+        local = (points - corners[neighbour]) / 0.5
+        inside &= np.all((np.column_stack([local @ row, local @ col]) >= 0) & (np.column_stack(
+            [local @ row, local @ col]) <= 23), axis=1)
+    assert inside.sum() > 0.25 * hu.size
+    expected = 3 * points[inside, 1] + 5 * points[inside, 2]
+    assert np.max(np.abs(hu.ravel()[inside] - expected)) <= 1.5
+
+
 def test_enhanced_ct_multiframe_is_read() -> None:
     [series] = group_series([read_dataset(pydicom_file("eCT_Supplemental.dcm"))])
     assert series.kind is SeriesKind.MULTIFRAME and len(series.slices) == 2
@@ -119,7 +184,7 @@ def test_duplicates_inconsistent_orientation_and_irregular_spacing() -> None:
         assemble_volume(group_series(turned)[0])
     uneven = copy.deepcopy(slices)
     uneven[3].ImagePositionPatient = [*list(uneven[3].ImagePositionPatient)[:2], 3.3]
-    with pytest.raises(SeriesError, match="irregular slice spacing"):
+    with pytest.raises(SeriesError, match=r"uneven slice spacing: 1\.00 mm \(2 steps\), then 1\.30 mm"):
         assemble_volume(group_series(uneven)[0])
 
 

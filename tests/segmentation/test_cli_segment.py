@@ -57,6 +57,18 @@ def test_manual_seeds_and_outlet(ct_file: Path, tmp_path: Path) -> None:
     assert report["seeds_lps_mm"][0][0] > 0 > report["seeds_lps_mm"][1][0]
 
 
+@pytest.mark.slow
+def test_the_segmentations_warnings_are_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ct = tmp_path / "cut.nrrd"
+    write_volume(generate_phantom(variant_params("ethmoid-cut", spacing_mm=1.0)).ct, ct)
+    out = tmp_path / "geometry"
+    assert main(["segment", str(ct), "--out", str(out), "--target-triangles", "20000",
+                 "--data-dir", str(tmp_path / "data")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rhinoapp: warning: ")]
+    assert len(warnings) == 1 and "superior edge" in warnings[0] and "left out of the airway" in warnings[0]
+    assert json.loads((out / "geometry.json").read_text())["warnings"] == [warnings[0][len("rhinoapp: warning: "):]]
+
+
 def test_errors_are_one_clear_line(ct_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = ["--data-dir", str(tmp_path / "d")]
     assert main(["segment", str(ct_file), "--out", str(tmp_path), "--seed-left", "0", "0", "0", *data]) == 2

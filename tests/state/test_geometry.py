@@ -141,12 +141,14 @@ def test_run_follows_the_job_and_loads_labels_metrics_profiles_and_files(runner:
     assert state.seed_left == tuple(report["seeds_lps_mm"][0]) and state.seed_left[0] > 0 > state.seed_right[0]
     assert state.outlet_z_mm == report["outlet"]["point_lps_mm"][2]
 
-    coronal, labels = state.plane("coronal")
-    assert labels is not None and labels.shape == coronal.hu.shape
+    viewer = state.viewer
+    labels = viewer.labels_image("coronal")
+    assert labels is not None and labels.values.shape == viewer.image("coronal").values.shape
+    assert set(viewer.markers) == {"left seed", "right seed"} and viewer.levels == {"outlet": state.outlet_z_mm}
     found = set()
-    for index in range(state.param.coronal.bounds[1] + 1):
-        state.coronal = index
-        found |= set(np.unique(state.plane("coronal")[1]).tolist())
+    for index in range(viewer.param.coronal.bounds[1] + 1):
+        viewer.coronal = index
+        found |= set(np.unique(viewer.labels_image("coronal").values).tolist())
     assert {int(AirwayLabel.LEFT_CAVITY), int(AirwayLabel.RIGHT_CAVITY), int(AirwayLabel.NASOPHARYNX)} <= found
 
     state.session.open_project(other)  # switching clears at once, then reads the other project
@@ -187,7 +189,7 @@ def test_without_project_ct_or_runner_the_page_says_what_to_do(tmp_path: Path) -
     state.session.open_project(repo.create("Empty").id)
     asyncio.run(state.refresh())
     assert state.message == "This project has no CT yet: import one on the CT page, then segment it here."
-    assert state.plane("axial") == (None, None)
+    assert state.viewer.image("axial") is None and state.viewer.labels_image("axial") is None
     assert asyncio.run(state.run()) is False and state.job is None
     ct_project(store, "Empty", slab_ct(), project_id=state.session.current_project_id)
     state.ct.reload()
@@ -220,7 +222,35 @@ def test_results_published_elsewhere_are_read_and_a_new_ct_marks_them_outdated(t
     state.ct.reload()
     asyncio.run(state.refresh())
     assert state.outdated and state.message_kind == "warning" and "CT changed" in state.message
-    assert state.plane("axial")[1] is None  # the old labels do not fit the new CT's grid: no overlay
+    assert state.viewer.labels_image("axial") is None  # the old labels do not fit the new CT's grid: no overlay
+    store.close()
+
+
+def test_the_segmentations_warnings_are_shown_with_the_result(tmp_path: Path) -> None:
+    from rhinoapp.phantom import generate_phantom, variant_params
+
+    settings, store = open_test_store(tmp_path)
+    repo = ProjectRepository(store, owner="local")
+    project_id = ct_project(store, "Cut", generate_phantom(variant_params("ethmoid-cut", spacing_mm=1.0)).ct)
+    out = tmp_path / "staged"
+    request = JobRequest.create(job_id="direct", owner="local", project_id=project_id,
+                                project_dir=str(repo.project_dir(project_id)), kind=JobKind.SEGMENTATION,
+                                parameters={"target_triangles": FAST})
+    airway_segmentation(request, out, TaskContext("direct", publish=lambda _m: None, is_cancelled=lambda: False))
+    files = {p.relative_to(out).as_posix(): p.read_bytes() for p in (out / "geometry/default").iterdir()}
+    repo.write_artifacts(project_id, Step.GEOMETRY, files)
+    state = GeometryState(session=SessionState(repository=repo, settings=settings))
+    state.session.open_project(project_id)
+    state.reload()
+    assert state.result is not None and state.message_kind == "warning" and "1 warning(s)" in state.message
+    [warning] = state.warnings
+    assert "superior edge" in warning and "left out of the airway" in warning and "mm (LPS)" in warning
+    assert json.loads(files["geometry/default/geometry.json"])["warnings"] == [warning]
+    pn = pytest.importorskip("panel")
+    from rhinoapp.views.geometry import GeometryPage
+
+    shown = [item for item in GeometryPage(state=state)._results().objects if isinstance(item, pn.pane.Alert)]
+    assert [(a.alert_type, "superior edge" in a.object) for a in shown] == [("warning", True)]
     store.close()
 
 
@@ -237,4 +267,35 @@ def test_manual_seeds_and_outlet_become_job_parameters(tmp_path: Path) -> None:
     state.seed_right = state.seed_left
     with pytest.raises(ValidationError, match="same point"):
         state.parameters()
+    store.close()
+
+
+def test_seeds_and_the_outlet_are_placed_by_clicking_on_the_slices(tmp_path: Path) -> None:
+    settings, store = open_test_store(tmp_path)
+    repo = ProjectRepository(store, owner="local")
+    geometry = ImageGeometry((10, 12, 14), (0.6, 0.6, 1.5), (-20.0, 30.0, -40.0))
+    hu = np.full(geometry.shape, -1000, np.int16)
+    state = GeometryState(session=SessionState(repository=repo, settings=settings))
+    state.session.open_project(ct_project(store, "Clicks", CTVolume(hu, geometry)))
+    viewer = state.viewer
+    assert viewer.volume is not None and viewer.markers == {} and viewer.levels == {}
+    viewer.axial = 3  # the slice at k = 3
+    state.placing = "left nostril seed"
+    assert viewer.tool == "left nostril seed"
+    cursor = viewer.cursor
+    lps, ijk = viewer.click("axial", -20.0 + 0.6 * 9 + 0.2, 30.0 + 0.6 * 4 - 0.2)  # inside voxel (9, 4, 3)
+    assert ijk == (9, 4, 3) and state.seed_left == lps == pytest.approx(geometry.index_to_physical(ijk))
+    assert state.manual_seeds and viewer.cursor == cursor  # placing does not move the crosshair
+    assert state.placing == "crosshair" and viewer.tool == ""  # one click places one thing
+    assert viewer.markers["left seed"] == lps
+    state.placing = "outlet plane"
+    viewer.sagittal = 2
+    lps, _ = viewer.click("sagittal", 33.0, -40.0 + 1.5 * 7)
+    assert state.manual_outlet and state.outlet_z_mm == pytest.approx(-29.5) == lps[2]
+    assert state.parameters()["outlet_z_mm"] == pytest.approx(-29.5) and viewer.levels == {"outlet": state.outlet_z_mm}
+    state.placing = "right nostril seed"
+    state.viewer.click("axial", -20.0 + 0.6 * 2, 30.0 + 0.6 * 4)
+    assert state.parameters()["seed_right"] == list(geometry.index_to_physical((2, 4, 3)))
+    state.seed_left = (1.0, 2.0, 3.0)  # still typeable
+    assert viewer.markers["left seed"] == (1.0, 2.0, 3.0)
     store.close()

@@ -17,8 +17,8 @@ from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest
 from rhinoapp.segmentation.editing import CutSuperior, Erase, Paint, RemoveRegion, edit_from_dict
-from rhinoapp.state.geometry import GeometryState
-from rhinoapp.state.geometry_editor import GeometryEditorState, plane_axis, plot_to_lps
+from rhinoapp.state.geometry import GeometryState, Placement
+from rhinoapp.state.geometry_editor import OFF, GeometryEditorState
 from rhinoapp.state.session import SessionState
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.store.geometry_results import read_result
@@ -152,42 +152,48 @@ def test_edits_that_remove_a_nostril_are_refused_at_save_with_a_fix(tmp_path: Pa
         editor.save()
 
 
-def test_a_new_result_resets_the_editor_and_edits_only_redraw_the_planes_they_cross(tmp_path: Path) -> None:
+def test_edits_change_the_viewer_overlay_in_place_and_a_tool_stops_the_crosshair(tmp_path: Path) -> None:
     settings, store = open_test_store(tmp_path)
     repo = ProjectRepository(store, owner="local")
     geometry = GeometryState(session=SessionState(repository=repo, settings=settings))
     editor = GeometryEditorState(geometry=geometry)
-    assert not editor.active and editor.labels is None
+    assert not editor.active and editor.labels is None and editor.tool == OFF
     grid = ImageGeometry((30, 40, 50), (0.5, 0.5, 1.0))
     labels = np.zeros(grid.shape, np.uint8)
     labels[5:25, 10:30, 10:40] = 1
+    viewer = geometry.viewer
+    viewer.volume = CTVolume(np.full(grid.shape, -1000, np.int16), grid)
     editor._labels, editor._grid = labels, grid  # as reset() does from a result
-    geometry.param.axial.bounds = geometry.param.coronal.bounds = geometry.param.sagittal.bounds = (0, 60)
-    geometry.param.update(axial=15, coronal=20, sagittal=2)
-    counts = (editor.axial_revision, editor.coronal_revision, editor.sagittal_revision)
-    point = tuple(grid.index_to_physical((25, 20, 15)))  # crosses the axial (k 15) and coronal (j 20) slices only
+    clicks: list[tuple[float, ...]] = []
+    viewer.on_click(lambda _plane, lps, _ijk: clicks.append(lps))
+
+    point = tuple(float(v) for v in grid.index_to_physical((25, 20, 15)))
     editor.apply(Paint(point, 1.5, 2))
-    assert (editor.axial_revision, editor.coronal_revision, editor.sagittal_revision) == (
-        counts[0] + 1, counts[1] + 1, counts[2])
-    assert [plane_axis(grid, n) for n in ("axial", "coronal", "sagittal")] == [0, 1, 2]
+    assert viewer.labels is labels and labels[15, 20, 25] == 2  # the overlay is the edited array
+    revision = viewer.labels_revision
+    editor.apply(Erase(point, 1.5))
+    assert viewer.labels_revision == revision + 1 and labels[15, 20, 25] == 0
+    assert viewer.labels_image("axial").values.max() == 1  # what the view draws follows the edit
+    editor.undo()
+    assert viewer.labels_revision == revision + 2 and 2 in viewer.labels_image("axial").values
     assert editor.apply(Erase((900.0, 0.0, 0.0), 1.0)) is None and "changed nothing" in editor.message
+
+    cursor = viewer.cursor
+    editor.tool = "erase"
+    assert viewer.tool
+    viewer.click("axial", 2.0, 3.0)
+    assert viewer.cursor == cursor and len(clicks) == 1  # the click went to the tool, the crosshair stayed
+    geometry.placing = Placement.LEFT_SEED.value  # placing a seed turns the tool off
+    assert editor.tool == OFF and viewer.tool == Placement.LEFT_SEED.value
+    editor.tool = "remove-region"
+    assert geometry.placing == Placement.CROSSHAIR.value and viewer.tool
+    editor.tool = OFF
+    assert not viewer.tool
+    viewer.click("axial", 2.0, 3.0)
+    assert viewer.cursor != cursor
+    asyncio.run(editor.click(point))  # the tool off: no edit
+    assert editor.revision == 4
+
     editor.reset()  # the page's result (none here) again
     assert not editor.active and not editor.can_undo and editor.edits == []
     store.close()
-
-
-def test_plot_positions_map_back_to_the_voxels_the_slices_show() -> None:
-    from rhinoapp.state.ct_import import orthogonal_plane
-
-    grid = ImageGeometry((12, 14, 16), (0.5, 0.7, 1.5), (3.0, -4.0, 10.0), (-1, 0, 0, 0, 1, 0, 0, 0, -1))
-    values = np.arange(np.prod(grid.shape), dtype=np.int32).reshape(grid.shape)
-    volume = CTVolume(values, grid)
-    for name, index in (("axial", 5), ("coronal", 9), ("sagittal", 3)):
-        plane = orthogonal_plane(volume, name, index)
-        rows, cols = plane.hu.shape
-        for row, col in ((0, 0), (rows - 1, cols - 1), (rows // 3, cols // 2)):
-            x = -plane.width_mm / 2 + (col + 0.5) * plane.width_mm / cols
-            y = plane.height_mm / 2 - (row + 0.5) * plane.height_mm / rows
-            lps = plot_to_lps(grid, name, index, x, y)
-            k, j, i = grid.physical_to_index(lps).round().astype(int)[::-1]
-            assert values[k, j, i] == plane.hu[row, col], (name, row, col)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import JobKind, JobState, Step
 from rhinoapp.store.cleanup import ProjectHasJobs, delete_stopped_project, remove_staging, sweep_orphans
 from rhinoapp.store.database import Store

@@ -1,10 +1,14 @@
-"""The Projects page in real Chromium: create, see the status icons, refuse a duplicate."""
+"""The Projects page in real Chromium: create, see the status icons, refuse a duplicate, delete."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from rhinoapp.config import Settings
+from rhinoapp.store.database import open_store
+from rhinoapp.store.repository import ProjectRepository
 from tests.views.navigation import click_until
 
 pytestmark = pytest.mark.browser
@@ -54,3 +58,28 @@ def test_open_makes_the_project_current(page) -> None:
     click_until(row.get_by_text("Open"), opened, what="project Case 7 to open")
     page.get_by_role("heading", name="Geometry").wait_for()
     page.locator(".rh-geometry-message", has_text="This project has no CT yet").wait_for()  # the open project's page
+
+
+def test_delete_removes_the_project_and_its_folder(page, server) -> None:
+    create(page, "Case 9 to delete")
+    row = page.locator(".tabulator-row", has_text="Case 9 to delete")
+    row.wait_for()
+    store = open_store(Settings(data_dir=server[1]))
+    try:
+        repo = ProjectRepository(store, owner="local")
+        project = next(p for p in repo.list_projects() if p.name == "Case 9 to delete")
+        folder = repo.project_dir(project.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "notes.txt").write_text("kept until the project is deleted", encoding="utf-8")
+
+        confirm = page.get_by_role("button", name="Delete project and its files")
+        click_until(row.get_by_text("Delete", exact=True), confirm, what="the delete confirmation to show")
+        page.get_by_text('Delete project "Case 9 to delete" with all its images').wait_for()
+        confirm.click()
+        page.get_by_text('Project "Case 9 to delete" deleted.').wait_for()
+        row.wait_for(state="detached")
+        assert not folder.exists()
+        assert all(p.id != project.id for p in repo.list_projects())
+        assert confirm.count() == 0  # the confirmation is gone with the project
+    finally:
+        store.close()

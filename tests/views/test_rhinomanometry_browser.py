@@ -77,3 +77,22 @@ def test_without_a_project_the_page_points_to_projects(page) -> None:
     go_to(page, "Analysis", page.get_by_text("No project is open: open one on the Projects page"))
     page.get_by_role("button", name="Go to Projects").click()
     page.get_by_role("heading", name="Projects").wait_for()
+
+
+def test_too_large_files_are_held_back_with_the_limit_named(page, tmp_path: Path) -> None:
+    recording = tmp_path / "case-4pr.csv"
+    write_csv_file(generate(seed=5).measurement, recording)
+    open_new_project(page, "Case large 4PR")
+    page.get_by_text("No measurement yet").wait_for()
+    feedback = page.locator(".rh-4pr-feedback")
+    # 17.7 MB is more than a websocket message carries once encoded; 60 MB far more. Sparse files: nothing is read.
+    for size_mb in (17.7, 60.0):
+        big = tmp_path / f"export-{size_mb:g}.csv"
+        with big.open("wb") as handle:
+            handle.truncate(int(size_mb * 1e6))
+        upload(page, big)
+        message = f"{big.name} was not stored: The file is {size_mb:.1f} MB, more than the 15 MB allowed;"
+        feedback.get_by_text(message).wait_for()
+        assert page.get_by_text("No measurement yet").is_visible()  # nothing stored
+    upload(page, recording)  # the session lives on and the input takes the next file
+    feedback.get_by_text("case-4pr.csv stored: left (").wait_for()

@@ -1,0 +1,167 @@
+"""An imported airway (a label map or a filled surface) on the CT grid, made into an :class:`AirwaySegmentation`.
+
+The openings are found as for the automatic segmentation: a nostril is where a nasal cavity meets
+the air outside the body below it (:func:`~rhinoapp.segmentation.openings.interface_clusters` on
+the CT's outside air), or the opening nearest a point given by hand; the outlet is the most
+inferior layer of the nasopharynx, cut by an axial plane. A binary airway (a filled surface) is
+first split into left and right cavity and nasopharynx from its nostrils, as the automatic
+segmentation splits it (in front of the choanae, the part connected to each nostril).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
+from rhinoapp.segmentation.airway import AirwaySegmentation, _find_choana, _split_sides  # the automatic split
+from rhinoapp.segmentation.edges import deidentification_masks
+from rhinoapp.segmentation.label_import import LabelImportError
+from rhinoapp.segmentation.masks import AxisFrame, outside_air, voxel_centres
+from rhinoapp.segmentation.openings import Cluster, interface_clusters, opening_from_cluster, pick_nostrils
+from rhinoapp.segmentation.options import Opening, Plane, SegmentationOptions, SinusMode
+
+__all__ = ["segmentation_from_labels", "segmentation_from_mask"]
+
+Vec3 = tuple[float, float, float]
+_PICK_HINT = "or give the nostril points by hand (--nostril-left X Y Z --nostril-right X Y Z, LPS mm)"
+
+
+def _outside(ct: CTVolume, airway: np.ndarray, frame: AxisFrame, threshold_hu: float) -> np.ndarray:
+    spacing_kji = tuple(ct.geometry.spacing_mm[::-1])
+    air = (ct.hu < threshold_hu) & ~deidentification_masks(ct.hu, spacing_kji)
+    closed = [(frame.coronal, -1 if frame.coronal_sign > 0 else 0)]
+    result: np.ndarray = outside_air(air, frame.axial, closed=closed) & ~airway
+    return result
+
+
+def _nearest(clusters: Sequence[Cluster], point: Vec3, ct: CTVolume, axial: int) -> Cluster | None:
+    if not clusters:
+        return None
+    return min(clusters, key=lambda c: float(np.linalg.norm(c.face_centres(ct.geometry, axial) - point, axis=1).min()))
+
+
+def _seed(cluster: Cluster) -> np.ndarray:
+    inner = cluster.inner_kji
+    result: np.ndarray = inner[np.argmin(np.abs(inner - inner.mean(axis=0)).sum(axis=1))]
+    return result
+
+
+def _layer_opening(name: str, region: np.ndarray, ct: CTVolume, lps_axis: int, sign: int) -> Opening:
+    """The outermost layer of ``region`` along LPS axis ``lps_axis`` (``sign`` -1: its low end) as an opening."""
+    geometry = ct.geometry
+    points = voxel_centres(geometry, np.nonzero(region))
+    thickness = float(np.abs(geometry.direction_matrix[lps_axis]) @ np.asarray(geometry.spacing_mm))
+    end = points[:, lps_axis].max() if sign > 0 else points[:, lps_axis].min()
+    layer = points[np.abs(points[:, lps_axis] - end) <= thickness / 2]
+    normal = np.zeros(3)
+    normal[lps_axis] = sign
+    centre = layer.mean(axis=0)
+    centre[lps_axis] = end
+    offsets = np.delete(layer - centre, lps_axis, axis=1)
+    radius = float(np.sqrt((offsets**2).sum(axis=1)).max()) + thickness
+    area = len(layer) * geometry.voxel_volume_mm3 / thickness
+    bounds = tuple((float(lo), float(hi)) for lo, hi in zip(layer.min(axis=0), layer.max(axis=0)))
+    return Opening(name, Plane(tuple(centre), tuple(normal)), area, radius, bounds)  # type: ignore[arg-type]
+
+
+def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[Vec3, Vec3] | None = None,
+                             threshold_hu: float = -550.0, warnings: Sequence[str] = ()) -> AirwaySegmentation:
+    """The segmentation of ``labels`` (project labels on the CT's grid) with its nostrils, outlet and choanae.
+
+    Parameters
+    ----------
+    ct
+        The CT the labels belong to (its air below ``threshold_hu`` outside the body finds the nostrils).
+    labels
+        Values of :class:`~rhinoapp.core.volume.AirwayLabel` on ``ct.geometry``.
+    nostrils
+        Points (left, right) near the nostril openings, LPS mm; ``None`` takes each cavity's largest
+        opening facing down to the outside air.
+
+    Raises
+    ------
+    LabelImportError
+        When a nostril or the outlet cannot be placed; the message says what to do.
+    """
+    geometry = ct.geometry
+    frame = AxisFrame.of(geometry)
+    values = labels.labels
+    outside = _outside(ct, values > 0, frame, threshold_hu)
+    inlets, seeds = [], []
+    for index, (side, label) in enumerate((("left", AirwayLabel.LEFT_CAVITY), ("right", AirwayLabel.RIGHT_CAVITY))):
+        clusters = interface_clusters(values == label, outside, frame.axial)
+        if nostrils is not None:
+            chosen = _nearest(clusters, nostrils[index], ct, frame.axial)
+        else:
+            down = [c for c in clusters if c.step == -frame.axial_sign]
+            chosen = max(down, key=lambda c: c.size) if down else None
+        if chosen is None:
+            raise LabelImportError(
+                f"the {side} cavity (label {int(label)}) meets the air outside the nose nowhere, so its nostril cannot "
+                f"be found: include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
+        inlets.append(opening_from_cluster(f"inlet_{side}", chosen, geometry, frame.axial))
+        seeds.append(tuple(float(v) for v in voxel_centres(geometry, _seed(chosen)[:, None])[0]))
+    notes = list(warnings)
+    if inlets[0].plane.point_mm[0] < inlets[1].plane.point_mm[0]:
+        notes.append("the left nostril lies to the patient's right of the right one (LPS x): check that the mapping "
+                     "does not swap left and right")
+    pharynx = values == AirwayLabel.NASOPHARYNX
+    if not pharynx.any():
+        raise LabelImportError("the imported airway has no nasopharynx (label 3), so the outlet cannot be placed; "
+                               "map a label to nasopharynx")
+    outlet = _layer_opening("outlet", pharynx, ct, 2, -1)
+    choana = _layer_opening("choana", pharynx, ct, 1, -1).plane
+    sinus_mode = SinusMode.KEEP if np.any(values == AirwayLabel.SINUS) else SinusMode.EXCLUDE
+    options = SegmentationOptions(threshold_hu=threshold_hu, sinus_mode=sinus_mode, outlet_plane=outlet.plane)
+    return AirwaySegmentation(labels, inlets[0], inlets[1], outlet, Plane(choana.point_mm, (0.0, 1.0, 0.0)),
+                              (seeds[0], seeds[1]), options, tuple(notes))  # type: ignore[arg-type]
+
+
+def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Vec3, Vec3] | None = None,
+                           threshold_hu: float = -550.0) -> AirwaySegmentation:
+    """The segmentation of a binary airway ``mask`` on the CT's grid (e.g. a filled surface).
+
+    The nostrils are the pair of openings to the outside air below the nose (or those nearest
+    ``nostrils``); the airway connected to them is split into left and right cavities in front of
+    the choanae and the nasopharynx behind them.
+    """
+    geometry = ct.geometry
+    frame = AxisFrame.of(geometry)
+    outside = _outside(ct, mask, frame, threshold_hu)
+    components, _ = ndimage.label(mask)
+    clusters = interface_clusters(mask, outside, frame.axial, components)
+    if nostrils is not None:
+        picked = [_nearest(clusters, point, ct, frame.axial) for point in nostrils]
+        pair = None if picked[0] is None or picked[1] is None else (picked[0], picked[1])
+    else:
+        volumes = {c: float(n) * geometry.voxel_volume_mm3 / 1000
+                   for c, n in enumerate(np.bincount(components.ravel())) if c}
+        pair = pick_nostrils(clusters, geometry, frame, min_area_mm2=SegmentationOptions().min_nostril_area_mm2,
+                             component_volumes_ml=volumes)
+    if pair is None:
+        raise LabelImportError("no pair of nostrils found where the imported airway meets the air outside the nose: "
+                               f"check that the surface reaches the nostril openings, {_PICK_HINT}")
+    if pair[0].component != pair[1].component:
+        raise LabelImportError("the two nostrils lie in parts of the imported airway that are not connected; "
+                               "check the surface or the nostril points")
+    airway = components == pair[0].component
+    box = tuple(slice(max(0, s.start - 1), min(n, s.stop + 1))
+                for s, n in zip(ndimage.find_objects(airway.astype(np.uint8))[0], geometry.shape))
+    offset = np.array([s.start for s in box])
+    seeds = [_seed(c) - offset for c in pair]
+    raw = airway[box]
+    try:
+        choana = _find_choana(raw, seeds, frame)
+        split = _split_sides(raw, raw, seeds, frame, choana)
+    except LabelImportError:
+        raise
+    except ValueError as error:  # the automatic split's refusals, said of the imported airway
+        raise LabelImportError(f"the imported airway cannot be split into left and right: {error}") from None
+    labels = np.zeros(geometry.shape, dtype=np.uint8)
+    labels[box] = split
+    points = tuple(tuple(float(v) for v in c.face_centres(geometry, frame.axial).mean(axis=0)) for c in pair)
+    return segmentation_from_labels(ct, LabelMap(labels, geometry), nostrils=points,  # type: ignore[arg-type]
+                                    threshold_hu=threshold_hu)

@@ -1,0 +1,163 @@
+"""State of the Geometry page's import dialog: an existing segmentation made into a geometry variant.
+
+The user uploads a label map (NIfTI, NRRD) or a closed airway surface (STL, VTP). For a label map
+the labels found are listed with their voxel counts and the user says, per label, which target it
+is (left cavity, right cavity, nasopharynx, sinus, or left out); :meth:`GeometryImportState.run_import`
+then resamples it onto the project's CT, finds the openings, builds surface and metrics and
+publishes the variant (:func:`~rhinoapp.usecases.geometry_import.store_import`). Problems never
+raise: they become ``message``; nothing is stored on any error. No Panel here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import param
+
+from rhinoapp.core.errors import RhinoappError
+from rhinoapp.segmentation.label_import import LabelMapping, Target
+from rhinoapp.state.job_page import MessageKind
+from rhinoapp.state.session import SessionState
+
+__all__ = ["IGNORE", "TARGET_CHOICES", "GeometryImportState"]
+
+_log = logging.getLogger(__name__)
+
+#: The choice that leaves a label out.
+IGNORE = "leave out"
+#: The choices per label, in the dialog's order.
+TARGET_CHOICES = (IGNORE, *(t.value for t in Target))
+
+
+class GeometryImportState(param.Parameterized):
+    """Upload, the labels found, the mapping per label, and the import, without any widget.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.store import open_store, ProjectRepository
+    >>> repo = ProjectRepository(open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))), owner="local")
+    >>> state = GeometryImportState(session=SessionState(repository=repo))
+    >>> state.upload(b"solid", "notes.txt")
+    >>> state.message_kind, state.message.split(":")[0]
+    ('error', 'notes.txt')
+    """
+
+    session = param.ClassSelector(class_=SessionState, constant=True)
+    filename = param.String(default="", doc="The uploaded file's name.")
+    is_surface = param.Boolean(default=False, doc="The upload is a surface (no labels to map).")
+    labels_found = param.List(default=[], doc="(label, voxel count) of the uploaded label map.")
+    targets = param.Dict(default={}, doc="The chosen target per label (one of TARGET_CHOICES).")
+    variant = param.String(default="imported", label="Geometry variant name",
+                           doc="The imported airway is stored as geometry/<variant>/; choose it on the Simulation page.")
+    can_import = param.Boolean(default=False, doc="An upload is ready and a project is open.")
+    busy = param.Boolean(default=False, doc="An import is running.")
+    message = param.String(default="", doc="What happened, or what to do.")
+    message_kind = param.String(default=MessageKind.INFO.value)
+    imported = param.Integer(default=0, doc="Counts the successful imports (pages follow it to refresh).")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._data: bytes | None = None
+
+    def _say(self, text: str, kind: MessageKind) -> None:
+        self.param.update(message=text, message_kind=kind.value)
+
+    @param.depends("session.current_project_id", watch=True)
+    def _update_can_import(self) -> None:
+        self.can_import = (self._data is not None and not self.busy
+                           and self.session.current_project_id is not None)
+
+    def upload(self, data: bytes, filename: str) -> None:
+        """Take an uploaded file; for a label map, list its labels (all left out until chosen)."""
+        from rhinoapp.usecases.geometry_import import SourceKind, found_labels
+
+        self._data = None
+        self.param.update(filename=filename, labels_found=[], targets={}, is_surface=False)
+        try:
+            kind = SourceKind.of(filename)
+            self.session.settings.input_limits.check_bytes(len(data), "the uploaded file")
+            if not kind.is_surface:
+                counts = found_labels(data, filename, limits=self.session.settings.input_limits)
+                if not counts:
+                    self._say(f"{filename}: the label map holds no label (every voxel is 0); export the segmentation "
+                              "again.", MessageKind.ERROR)
+                    return
+                self.param.update(labels_found=sorted(counts.items()), targets={label: IGNORE for label in counts})
+        except RhinoappError as error:
+            self._say(f"{filename}: {error}", MessageKind.ERROR)
+            return
+        finally:
+            self._update_can_import()
+        self._data = data
+        self.is_surface = kind.is_surface
+        text = ("Surface read: its nostrils and outlet are found automatically when you import it." if kind.is_surface
+                else f"{len(self.labels_found)} labels found: choose what each one is, then import.")
+        self._say(text, MessageKind.INFO)
+        self._update_can_import()
+
+    def set_target(self, label: int, target: str) -> None:
+        """Choose ``target`` (one of :data:`TARGET_CHOICES`) for ``label``."""
+        if target not in TARGET_CHOICES:
+            raise ValueError(f"target must be one of {TARGET_CHOICES}, got {target!r}")
+        self.targets = {**self.targets, int(label): target}
+
+    def mapping(self) -> LabelMapping | None:
+        """The chosen mapping (None for a surface); a missing or doubled target raises its clear error."""
+        if self.is_surface:
+            return None
+        return LabelMapping.of({label: target for label, target in self.targets.items() if target != IGNORE})
+
+    async def run_import(self) -> bool:
+        """Import the upload into the open project as geometry variant ``variant``; True when stored."""
+        from rhinoapp.usecases.geometry_import import ImportRequest
+
+        project_id = self.session.current_project_id
+        if self._data is None or project_id is None:
+            self._say("Upload a label map or a surface first (and open a project).", MessageKind.WARNING)
+            return False
+        try:
+            request = ImportRequest(filename=self.filename, mapping=self.mapping(), variant=self.variant)
+        except RhinoappError as error:
+            self._say(f"Not imported: {error}", MessageKind.ERROR)
+            return False
+        self.busy = True
+        self._update_can_import()
+        self._say(f"Importing {self.filename} ...", MessageKind.INFO)
+        try:
+            report = await asyncio.to_thread(self._store, project_id, self._data, request)
+        except RhinoappError as error:
+            self._say(f"Not imported, nothing was stored: {error}", MessageKind.ERROR)
+            return False
+        except Exception:  # the page must keep working; the log has the details
+            _log.exception("import of %s failed", self.filename)
+            self._say("Not imported, nothing was stored: an unexpected error occurred (see the log).",
+                      MessageKind.ERROR)
+            return False
+        finally:
+            self.busy = False
+            self._update_can_import()
+        warnings = (report.document.get("provenance") or {}).get("warnings") or []
+        text = (f"Imported {self.filename} as geometry variant '{request.variant}' (left {report.volume_ml('left'):.1f} "
+                f"ml, right {report.volume_ml('right'):.1f} ml); choose it on the Simulation page.")
+        self._say(" ".join([text, *warnings]), MessageKind.WARNING if warnings else MessageKind.SUCCESS)
+        self.imported += 1
+        return True
+
+    def _store(self, project_id: str, data: bytes, request: Any) -> Any:
+        from rhinoapp.core.errors import NotFoundError
+        from rhinoapp.dicom.request import check_ct_volume
+        from rhinoapp.usecases.geometry_import import store_import
+        from rhinoapp.volumes import read_volume
+
+        repo = self.session.repository
+        if repo is None:
+            raise NotFoundError("No project store is open; open a project first.")
+        path = repo.layout(project_id).ct_volume
+        if not path.exists():
+            raise NotFoundError("This project has no CT yet: import the CT first, then the segmentation made on it.")
+        ct = check_ct_volume(read_volume(path))
+        return store_import(repo, project_id, ct, data, request, limits=self.session.settings.input_limits)

@@ -1,0 +1,189 @@
+"""Importing an existing segmentation as a geometry variant, as ``rhinoapp segment --from-labels`` and the page do.
+
+A label map (NIfTI or NRRD, e.g. from 3D Slicer or ITK-SNAP) with a
+:class:`~rhinoapp.segmentation.label_import.LabelMapping`, or a closed airway surface (STL or VTP),
+becomes an airway on the CT's grid: the labels are resampled (nearest neighbour in LPS), the
+surface is filled and split into sides from its nostrils. The nostrils and the outlet are found
+as for the automatic segmentation (or the nostrils are picked), and the surface, openings and
+metrics are written as for it (:func:`~rhinoapp.usecases.geometry.write_segmentation`), with the
+provenance (source kind, its sha256, the mapping) in ``geometry.json``. :func:`store_import`
+publishes the files as the project's geometry variant: all of them, or nothing on any error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import logging
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.layout import GeometryFolder, ProjectLayout
+from rhinoapp.core.limits import DEFAULT_LIMITS, InputLimits
+from rhinoapp.core.progress import ProgressCallback
+from rhinoapp.core.requests import check_name
+from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.workflow import Step
+from rhinoapp.geometry.report import GeometryReport
+from rhinoapp.geometry.request import GEOMETRY_RANGES
+from rhinoapp.geometry.surface import SurfaceOptions
+from rhinoapp.segmentation import AirwaySegmentation
+from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, imported_labels, label_counts
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.usecases.geometry import write_segmentation
+
+__all__ = ["ImportRequest", "SourceKind", "found_labels", "imported_segmentation", "store_import", "write_import"]
+
+_log = logging.getLogger(__name__)
+Vec3 = tuple[float, float, float]
+
+
+class SourceKind(enum.Enum):
+    """What an imported file is."""
+
+    NIFTI = "nifti"
+    NRRD = "nrrd"
+    STL = "stl"
+    VTP = "vtp"
+
+    @property
+    def is_surface(self) -> bool:
+        """True for a surface, False for a label map."""
+        return self in (SourceKind.STL, SourceKind.VTP)
+
+    @classmethod
+    def of(cls, filename: str | Path) -> SourceKind:
+        """The kind a file name announces; other names are refused.
+
+        Examples
+        --------
+        >>> SourceKind.of("seg.nii.gz"), SourceKind.of("Airway.STL").is_surface
+        (<SourceKind.NIFTI: 'nifti'>, True)
+        """
+        name = Path(filename).name.lower()
+        for suffixes, kind in (((".nii", ".nii.gz"), cls.NIFTI), ((".nrrd",), cls.NRRD), ((".stl",), cls.STL),
+                               ((".vtp",), cls.VTP)):
+            if name.endswith(suffixes):
+                return kind
+        raise ValidationError(f"{Path(filename).name}: import a label map (.nii, .nii.gz, .nrrd) or an airway surface "
+                              "(.stl, .vtp)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ImportRequest:
+    """One import: the file's name (its kind), the label mapping, picked nostrils, the variant and surface size.
+
+    Examples
+    --------
+    >>> ImportRequest(filename="seg.nrrd").mapping
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ValidationError: a label map needs a mapping from its labels to left, right, nasopharynx and sinus (e.g. --map 4:left,3:right,5:nasopharynx,1:sinus); give it.
+    """
+
+    filename: str
+    mapping: LabelMapping | None = None
+    nostrils: tuple[Vec3, Vec3] | None = None
+    variant: str = "imported"
+    target_triangles: int = 100_000
+
+    def __post_init__(self) -> None:
+        kind = SourceKind.of(self.filename)
+        if not kind.is_surface and self.mapping is None:
+            raise ValidationError("a label map needs a mapping from its labels to left, right, nasopharynx and sinus "
+                                  "(e.g. --map 4:left,3:right,5:nasopharynx,1:sinus); give it.")
+        if kind.is_surface and self.mapping is not None:
+            raise ValidationError("a surface has no labels to map; leave the mapping out for STL and VTP files.")
+        if self.nostrils is not None:
+            points = tuple(tuple(float(v) for v in p) for p in self.nostrils)
+            if len(points) != 2 or any(len(p) != 3 for p in points):
+                raise ValidationError("the nostril points are two points (left, right) of three numbers (LPS mm)")
+            object.__setattr__(self, "nostrils", points)
+        object.__setattr__(self, "variant", check_name("variant", self.variant))
+        triangles = GEOMETRY_RANGES["target_triangles"].check("target_triangles", self.target_triangles)
+        object.__setattr__(self, "target_triangles", int(triangles))
+
+    @property
+    def kind(self) -> SourceKind:
+        """The kind of the file."""
+        return SourceKind.of(self.filename)
+
+
+def _label_volume(data: bytes, kind: SourceKind, limits: InputLimits) -> CTVolume:
+    from rhinoapp.volumes import read_nifti_bytes, read_nrrd_bytes
+
+    reader = read_nifti_bytes if kind is SourceKind.NIFTI else read_nrrd_bytes
+    return reader(data, limits=limits)
+
+
+def found_labels(data: bytes, filename: str, *, limits: InputLimits = DEFAULT_LIMITS) -> dict[int, int]:
+    """The labels of a label-map file and their voxel counts (for choosing the mapping)."""
+    kind = SourceKind.of(filename)
+    if kind.is_surface:
+        raise ValidationError(f"{filename} is a surface: it has no labels to map")
+    return label_counts(_label_volume(data, kind, limits).hu)
+
+
+def _surface_mask(data: bytes, request: ImportRequest, ct: CTVolume, limits: InputLimits) -> Any:
+    from rhinoapp.geometry.voxelise import SurfaceFormat, closed_surface, read_surface, voxelise
+
+    limits.check_bytes(len(data), "the surface file")
+    with tempfile.TemporaryDirectory(prefix="rhinoapp-surface-") as folder:
+        path = Path(folder) / f"surface.{request.kind.value}"
+        path.write_bytes(data)
+        surface = closed_surface(read_surface(str(path), SurfaceFormat(request.kind.value)))
+    mask = voxelise(surface, ct.geometry)
+    if not mask.any():
+        raise LabelImportError("the surface does not overlap the CT: no voxel centre of the CT lies inside it. Import "
+                               "the surface made on this patient's CT, in its patient coordinates (LPS or as exported "
+                               "by 3D Slicer in LPS)")
+    return mask
+
+
+def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
+                          limits: InputLimits = DEFAULT_LIMITS) -> tuple[AirwaySegmentation, dict[str, Any]]:
+    """The airway of an imported file on ``ct``'s grid, and its provenance (kind, sha256, mapping, warnings)."""
+    from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
+
+    kind = request.kind
+    if kind.is_surface:
+        segmentation = segmentation_from_mask(ct, _surface_mask(data, request, ct, limits), nostrils=request.nostrils)
+    else:
+        source = _label_volume(data, kind, limits)
+        assert request.mapping is not None  # the request checked it
+        labels, notes = imported_labels(source.hu, source.geometry, ct.geometry, request.mapping)
+        segmentation = segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
+    provenance = {
+        "source": "imported surface" if kind.is_surface else "imported label map",
+        "kind": kind.value,
+        "file_name": Path(request.filename).name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "mapping": request.mapping.as_dict() if request.mapping is not None else None,
+        "nostrils_picked_lps_mm": [list(p) for p in request.nostrils] if request.nostrils else None,
+        "warnings": list(segmentation.warnings),
+    }
+    return segmentation, provenance
+
+
+def write_import(ct: CTVolume, data: bytes, request: ImportRequest, folder: GeometryFolder, *,
+                 limits: InputLimits = DEFAULT_LIMITS, progress: ProgressCallback | None = None) -> GeometryReport:
+    """Import the file into the geometry ``folder`` (labels, surface, report with its provenance)."""
+    segmentation, provenance = imported_segmentation(ct, data, request, limits=limits)
+    return write_segmentation(segmentation, SurfaceOptions(target_triangles=request.target_triangles), folder,
+                              provenance=provenance, progress=progress)
+
+
+def store_import(repo: ProjectRepository, project_id: str, ct: CTVolume, data: bytes, request: ImportRequest, *,
+                 limits: InputLimits = DEFAULT_LIMITS, progress: ProgressCallback | None = None) -> GeometryReport:
+    """Import the file and publish it as the project's geometry variant ``request.variant`` (all files or none)."""
+    with tempfile.TemporaryDirectory(prefix="rhinoapp-import-") as staging:
+        folder = GeometryFolder(Path(staging))
+        report = write_import(ct, data, request, folder, limits=limits, progress=progress)
+        names: GeometryFolder[PurePosixPath] = ProjectLayout().geometry(request.variant)
+        files = {str(name): path.read_bytes() for name, path in zip(names.files, folder.files)}
+    repo.write_artifacts(project_id, Step.GEOMETRY, files)
+    _log.info("project %s: imported %s as geometry variant %s", project_id, request.kind.value, request.variant)
+    return report

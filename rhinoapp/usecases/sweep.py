@@ -1,0 +1,41 @@
+"""A flow sweep through a geometry folder, as ``rhinoapp sweep`` and the sweep job run it.
+
+:func:`run_flow_sweep` simulates the flows of a :class:`~rhinoapp.cfd.sweep_request.SweepRequest` on a
+flow domain, each run warm-started from the previous one, fits Rohrer's law per side
+(:func:`~rhinoapp.analysis.sweep.fit_sweep`) and writes the ``sweep.json`` document of a
+:class:`~rhinoapp.core.layout.SimulationFolder` into a folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from rhinoapp.analysis.sweep import SweepResults
+from rhinoapp.cfd.config import PhysicsConfig
+from rhinoapp.cfd.sweep import run_sweep
+from rhinoapp.cfd.sweep_request import SweepRequest
+from rhinoapp.core.files import atomic_write
+from rhinoapp.core.layout import SimulationFolder
+from rhinoapp.core.progress import ProgressCallback
+
+__all__ = ["run_flow_sweep"]
+
+_log = logging.getLogger(__name__)
+
+
+def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_id: str,
+                   physics: PhysicsConfig | None = None, progress: ProgressCallback | None = None) -> SweepResults:
+    """Run the sweep of ``request`` on ``domain``, fit it, and write ``out_dir/sweep.json``.
+
+    ``physics`` overrides the air and the flow model of every run (default: :class:`PhysicsConfig`).
+    """
+    points = run_sweep(domain, request.plan(), request.run(), physics=physics, resolution_mm=request.resolution_mm,
+                       progress=progress)
+    results = SweepResults.from_points(sweep_id, points, resolution_mm=request.resolution_mm)
+    target = SimulationFolder(Path(out_dir)).sweep
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, results.to_json())
+    _log.info("sweep %s: %d runs written to %s", sweep_id, len(points), target)
+    return results

@@ -1,0 +1,85 @@
+"""The Analysis page's flow-sweep part: R at 75 and 150 Pa from CFD and 4PR, and the CFD curve over the loops."""
+
+from __future__ import annotations
+
+import html
+
+import holoviews as hv
+import panel as pn
+import param
+
+from rhinoapp.analysis.sweep import MatchedRow, SweepResults
+from rhinoapp.state.sweep import SweepState
+from rhinoapp.views.sweep_plots import sweep_plots
+
+__all__ = ["SweepComparison", "matched_html", "runs_html"]
+
+
+def _r(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def matched_html(rows: list[MatchedRow]) -> str:
+    """R75 and R150 per side, CFD beside 4PR, as an HTML table.
+
+    Examples
+    --------
+    >>> "0.400" in matched_html([MatchedRow("left", 150.0, 0.4, 0.8, False)])
+    True
+    """
+    body = "".join(
+        f"<tr><td>{html.escape(r.side.capitalize())}</td><td>R{r.pressure_pa:.0f}</td>"
+        f"<td>{_r(r.simulated)}{' (extrapolated)' if r.extrapolated else ''}</td><td>{_r(r.measured)}</td>"
+        f"<td>{'' if r.ratio is None else f'{r.ratio:.2f}'}</td></tr>" for r in rows)
+    return ('<table class="rh-sweep-matched"><thead><tr><th>Side</th><th>At</th><th>CFD (Pa*s/ml)</th>'
+            f"<th>4PR (Pa*s/ml)</th><th>CFD / 4PR</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def runs_html(results: SweepResults) -> str:
+    """The sweep's runs and fits as an HTML table.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.config import Direction
+    >>> from rhinoapp.cfd.sweep_request import SweepPoint
+    >>> points = [SweepPoint(q, Direction.INSPIRATION, 0.2 * q, q / 2, q / 2, 10, True, 0.5, False)
+    ...           for q in (75.0, 150.0, 250.0, 400.0)]
+    >>> "K1 0.4" in runs_html(SweepResults.from_points("s", points, resolution_mm=1.0))
+    True
+    """
+    body = "".join(
+        f"<tr><td>{abs(p.flow_ml_s):.0f}</td><td>{p.direction.value}</td><td>{abs(p.pressure_drop_pa):.2f}</td>"
+        f"<td>{abs(p.flow_left_ml_s):.1f}</td><td>{abs(p.flow_right_ml_s):.1f}</td>"
+        f"<td>{'yes' if p.converged else 'no'}</td></tr>" for p in results.points)
+    fits = "; ".join(f"{side}: K1 {fit.k1:.4g}, K2 {fit.k2:.3g}" for side, fit in results.fits.items())
+    return ('<table class="rh-sweep-runs"><thead><tr><th>Flow (ml/s)</th><th>Direction</th><th>ΔP (Pa)</th>'
+            f"<th>Left (ml/s)</th><th>Right (ml/s)</th><th>Steady</th></tr></thead><tbody>{body}</tbody></table>"
+            f"<p class=\"rh-sweep-fits\">Rohrer fits ({html.escape(results.planes)}): {html.escape(fits)}</p>")
+
+
+class SweepComparison(pn.viewable.Viewer):
+    """Sweep selector, CFD beside 4PR at matched pressure, and the CFD curve over the 4PR loops per side."""
+
+    state = param.ClassSelector(class_=SweepState)
+
+    @param.depends("state.results", "state.rows", "state.message", "state.rhinomanometry.result")
+    def _body(self) -> pn.viewable.Viewable:
+        parts: list[pn.viewable.Viewable] = []
+        if self.state.message:
+            parts.append(pn.pane.Alert(self.state.message, alert_type="info", sizing_mode="stretch_width"))
+        results = self.state.results
+        if results is not None:
+            if self.state.rows:
+                parts.append(pn.pane.HTML(matched_html(self.state.rows), sizing_mode="stretch_width"))
+            plots = sweep_plots(results, self.state.rhinomanometry.measurement, self.state.rhinomanometry.result)
+            if plots:
+                parts.append(pn.pane.HoloViews(hv.Layout(plots).cols(2).opts(shared_axes=True, backend="bokeh"),
+                                               backend="bokeh", css_classes=["rh-sweep-plot"],
+                                               sizing_mode="stretch_width"))
+            parts.append(pn.pane.HTML(runs_html(results), sizing_mode="stretch_width"))
+        return pn.Column(*parts, sizing_mode="stretch_width")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        selector = pn.widgets.Select.from_param(self.state.param.sweep, description=None, width=260)
+        return pn.Column(pn.pane.Markdown("## Flow sweep: CFD beside the rhinomanometry at matched pressure"),
+                         selector, self._body, sizing_mode="stretch_width", css_classes=["rh-sweep"])

@@ -1,0 +1,107 @@
+"""Imported segmentations: the mapping, resampling onto the CT grid (left stays left), openings, bad input."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
+from rhinoapp.phantom import generate_phantom
+from rhinoapp.phantom.generate import Phantom
+from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
+from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, imported_labels, resample_nearest
+
+#: The file's numbering: 4 left, 3 right, 5 nasopharynx, 1 sinus (as the issue's example).
+RENUMBER = np.array([0, 4, 3, 5, 1], dtype=np.int16)
+MAPPING = "4:left,3:right,5:nasopharynx,1:sinus"
+
+
+@functools.cache
+def asymmetric_phantom() -> Phantom:
+    """The phantom with a swollen left side: the left cavity is smaller than the right."""
+    return generate_phantom(spacing_mm=1.0, noise_hu=0.0, left_swelling=0.9)
+
+
+def other_grid(flipped: bool) -> ImageGeometry:
+    """A grid of another spacing and origin covering the phantom; x runs to the patient's right when ``flipped``."""
+    direction = (-1, 0, 0, 0, 1, 0, 0, 0, 1) if flipped else (1, 0, 0, 0, 1, 0, 0, 0, 1)
+    origin = (37.0, -30.0, -30.0) if flipped else (-37.0, -30.0, -30.0)
+    return ImageGeometry((80, 100, 80), spacing_mm=(0.9, 1.2, 1.1), origin_mm=origin, direction=direction)
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)))
+
+
+def test_mapping_rules() -> None:
+    mapping = LabelMapping.parse(" 4:left, 3:right ,5:nasopharynx,1:sinuses,2:sinus")
+    assert mapping.as_dict() == {"4": "left", "3": "right", "5": "nasopharynx", "1": "sinus", "2": "sinus"}
+    assert LabelMapping.of({4: "left", 3: "right", 5: "nasopharynx"}).text() == "4:left,3:right,5:nasopharynx"
+    for text, words in (("4:left,3:right", "names no label for nasopharynx"), ("4:left,4:right,5:nasopharynx",
+                        "mapped twice"), ("4:left,3:rigth,5:nasopharynx", "unknown target 'rigth'"),
+                        ("4-left", "not LABEL:TARGET"), ("x:left,3:right,5:nasopharynx", "not a whole number"),
+                        ("0:left,3:right,5:nasopharynx", "positive whole number")):
+        with pytest.raises(LabelImportError, match=words) as caught:
+            LabelMapping.parse(text)
+        assert isinstance(caught.value, RhinoappError) and isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("flipped", [False, True])
+def test_labels_on_another_grid_keep_left_left(flipped: bool) -> None:
+    phantom = asymmetric_phantom()
+    truth = phantom.truth
+    grid = other_grid(flipped)
+    values = resample_nearest(RENUMBER[truth.labels], truth.geometry, grid)
+    labels, notes = imported_labels(values, grid, phantom.ct.geometry, LabelMapping.parse(MAPPING))
+    assert notes == ()
+    for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
+        assert dice(labels.labels == label, truth.labels == label) > 0.9, label
+    # the patient's left is +x: the left label sits at larger x than the right, as in the ground truth
+    x = phantom.ct.geometry.index_to_physical(np.stack(np.nonzero(labels.labels)[::-1], axis=1))[:, 0]
+    values_at = labels.labels[np.nonzero(labels.labels)]
+    assert x[values_at == AirwayLabel.LEFT_CAVITY].mean() > 3 > x[values_at == AirwayLabel.RIGHT_CAVITY].mean() + 6
+    assert labels.count(AirwayLabel.LEFT_CAVITY) < 0.95 * labels.count(AirwayLabel.RIGHT_CAVITY)  # the swollen side
+
+
+def test_openings_of_imported_labels_match_the_phantom() -> None:
+    phantom = asymmetric_phantom()
+    segmentation = segmentation_from_labels(phantom.ct, phantom.truth)
+    landmarks = phantom.landmarks
+    for opening, expected in zip((segmentation.inlet_left, segmentation.inlet_right), landmarks.nostrils_lps_mm):
+        assert np.linalg.norm(np.subtract(opening.plane.point_mm, expected)) < 2.0
+        assert opening.plane.normal == pytest.approx((0.0, 0.0, -1.0), abs=0.3)
+    assert segmentation.outlet.plane.normal == (0.0, 0.0, -1.0)
+    assert segmentation.options.sinus_mode.value == "keep"
+
+
+def test_a_binary_airway_is_split_into_sides() -> None:
+    phantom = asymmetric_phantom()
+    truth = phantom.truth.labels
+    airway = (truth > 0) & (truth < AirwayLabel.SINUS)
+    segmentation = segmentation_from_mask(phantom.ct, airway)
+    for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY):
+        assert dice(segmentation.labels.labels == label, truth == label) > 0.9, label
+    picked = segmentation_from_mask(phantom.ct, airway, nostrils=phantom.landmarks.nostrils_lps_mm)
+    assert np.array_equal(picked.labels.labels, segmentation.labels.labels)
+
+
+def test_bad_labels_are_refused_clearly() -> None:
+    phantom = asymmetric_phantom()
+    values = RENUMBER[phantom.truth.labels]
+    geometry = phantom.truth.geometry
+    far = ImageGeometry(geometry.shape, geometry.spacing_mm, (400.0, 0.0, 0.0))
+    with pytest.raises(LabelImportError, match="does not overlap the CT.*Import the label map made on this patient"):
+        imported_labels(values, far, phantom.ct.geometry, LabelMapping.parse(MAPPING))
+    with pytest.raises(LabelImportError, match=r"names label 7, which the label map does not hold \(labels found: 1 "):
+        imported_labels(values, geometry, phantom.ct.geometry, LabelMapping.parse("4:left,3:right,7:nasopharynx"))
+    labels, notes = imported_labels(values, geometry, phantom.ct.geometry,
+                                    LabelMapping.parse("4:left,3:right,5:nasopharynx"))
+    assert notes == ("labels 1 of the file are not mapped and were left out",) and labels.count(AirwayLabel.SINUS) == 0
+    cut = phantom.truth.labels.copy()
+    cut[cut == AirwayLabel.LEFT_CAVITY] = 0
+    cut[cut == AirwayLabel.SINUS] = AirwayLabel.LEFT_CAVITY  # a "left cavity" closed inside the head
+    with pytest.raises(LabelImportError, match="the left cavity .* nostril cannot be found"):
+        segmentation_from_labels(phantom.ct, LabelMap(cut, phantom.ct.geometry))

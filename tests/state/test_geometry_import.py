@@ -1,0 +1,57 @@
+"""The Geometry page's import dialog state: labels found, the mapping per label, the import and its refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from rhinoapp.config import Settings
+from rhinoapp.state.geometry_import import IGNORE, GeometryImportState
+from rhinoapp.state.session import SessionState
+from rhinoapp.store.database import open_store
+from rhinoapp.store.repository import ProjectRepository
+from tests.segmentation.test_label_import import asymmetric_phantom
+from tests.usecases.conftest import store_ct
+from tests.usecases.test_geometry_import import label_file, open_stl, surface_file
+
+
+def _state(tmp_path: Path) -> tuple[GeometryImportState, ProjectRepository, str]:
+    settings = Settings(data_dir=tmp_path / "data")
+    repo = ProjectRepository(open_store(settings), owner="local")
+    project_id = repo.create("Import").id
+    store_ct(repo, project_id, asymmetric_phantom().ct)
+    session = SessionState(repository=repo, settings=settings)
+    session.open_project(project_id)
+    return GeometryImportState(session=session), repo, project_id
+
+
+def test_labels_are_listed_mapped_and_imported(tmp_path: Path) -> None:
+    state, repo, project_id = _state(tmp_path)
+    before = [(a.name, a.sha256) for a in repo.artifacts(project_id)]
+    state.upload(label_file("nifti"), "seg.nii.gz")
+    assert [label for label, _ in state.labels_found] == [1, 3, 4, 5] and set(state.targets.values()) == {IGNORE}
+    assert state.can_import and state.message_kind == "info"
+    assert asyncio.run(state.run_import()) is False  # nothing chosen yet
+    assert state.message_kind == "error" and "names no label for left, right, nasopharynx" in state.message
+    assert [(a.name, a.sha256) for a in repo.artifacts(project_id)] == before
+    for label, target in ((4, "left"), (3, "right"), (5, "nasopharynx"), (1, "sinus")):
+        state.set_target(label, target)
+    state.variant = "slicer"
+    assert asyncio.run(state.run_import()) is True, state.message
+    assert state.message_kind == "success" and "variant 'slicer'" in state.message and state.imported == 1
+    report = json.loads(repo.layout(project_id).geometry("slicer").report.read_bytes())
+    assert report["provenance"]["mapping"] == {"4": "left", "3": "right", "5": "nasopharynx", "1": "sinus"}
+
+
+def test_an_open_surface_is_refused_and_nothing_stored(tmp_path: Path) -> None:
+    state, repo, project_id = _state(tmp_path)
+    before = [(a.name, a.sha256) for a in repo.artifacts(project_id)]
+    state.upload(open_stl(surface_file()), "airway.stl")
+    assert state.is_surface and state.labels_found == [] and state.can_import
+    assert asyncio.run(state.run_import()) is False
+    assert state.message_kind == "error" and "nothing was stored" in state.message and "not closed" in state.message
+    assert [(a.name, a.sha256) for a in repo.artifacts(project_id)] == before
+    assert not repo.layout(project_id).geometry("imported").path.exists()
+    state.upload(b"not a volume", "seg.nrrd")
+    assert state.message_kind == "error" and not state.can_import

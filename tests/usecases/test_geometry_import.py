@@ -1,0 +1,137 @@
+"""Imported segmentations become geometry variants the simulation runs on; bad input stores nothing.
+
+The same paths as ``rhinoapp segment --from-labels/--from-surface`` and the Geometry page's import
+dialog: a label map with another numbering on another grid (a flipped axis, another spacing and
+origin, as NRRD and NIfTI) and an STL surface, each run through a short real simulation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhinoapp.cfd.inputs import read_label_nifti
+from rhinoapp.cfd.request import SimulationRequest
+from rhinoapp.cli import main
+from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
+from rhinoapp.geometry import SurfaceOptions, extract_surface, stl_bytes
+from rhinoapp.segmentation.label_import import LabelMapping, resample_nearest
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.usecases.geometry_import import ImportRequest, found_labels, store_import
+from rhinoapp.usecases.simulation import load_domain, run_simulation
+from rhinoapp.volumes import nifti_bytes, nrrd_bytes
+from tests.segmentation.test_label_import import MAPPING, RENUMBER, asymmetric_phantom, dice, other_grid
+from tests.usecases.conftest import store_ct
+
+FAST = 20_000  # surface triangles
+
+
+def label_file(kind: str) -> bytes:
+    """The phantom's truth renumbered, on another grid with x flipped, as NIfTI or NRRD bytes."""
+    phantom = asymmetric_phantom()
+    grid = other_grid(flipped=True)
+    values = resample_nearest(RENUMBER[phantom.truth.labels], phantom.truth.geometry, grid)
+    volume = CTVolume(values, grid)
+    return nifti_bytes(volume) if kind == "nifti" else nrrd_bytes(volume)
+
+
+def surface_file() -> bytes:
+    """A closed STL surface of the phantom's true airway (cavities and nasopharynx)."""
+    truth = asymmetric_phantom().truth
+    airway = ((truth.labels > 0) & (truth.labels < AirwayLabel.SINUS)).astype(np.uint8)
+    return stl_bytes(extract_surface(LabelMap(airway, truth.geometry), [], SurfaceOptions(target_triangles=FAST)))
+
+
+def open_stl(data: bytes, drop: int = 20) -> bytes:
+    """A binary STL without its first ``drop`` triangles (a hole), its count kept consistent."""
+    count = int.from_bytes(data[80:84], "little") - drop
+    return data[:80] + count.to_bytes(4, "little") + data[84 + 50 * drop:]
+
+
+def _snapshot(repo: ProjectRepository, project_id: str) -> tuple[list[tuple[str, str]], list[str]]:
+    files = sorted(str(p.relative_to(repo.project_dir(project_id))) for p in repo.project_dir(project_id).rglob("*"))
+    return [(a.name, a.sha256) for a in repo.artifacts(project_id)], files
+
+
+def _simulates(folder: Path) -> None:
+    result = run_simulation(load_domain(folder), SimulationRequest(max_steps=200, backend="numba", resolution_mm=2.0),
+                            folder.parent / f"run-{folder.name}")
+    flows = result.results["flow_ml_s"]
+    assert flows["left"] > 0 and flows["right"] > 0 and np.isfinite(result.results["pressure_drop_pa"])
+
+
+@pytest.mark.parametrize(("kind", "filename"), [("nrrd", "seg.nrrd"), ("nifti", "seg.nii.gz"), ("stl", "airway.stl")])
+def test_an_import_becomes_a_geometry_that_simulates(repo: ProjectRepository, project_id: str, kind: str,
+                                                     filename: str) -> None:
+    phantom = asymmetric_phantom()
+    store_ct(repo, project_id, phantom.ct)
+    data = surface_file() if kind == "stl" else label_file(kind)
+    mapping = None if kind == "stl" else LabelMapping.parse(MAPPING)
+    if mapping is not None:
+        counts = found_labels(data, filename)
+        assert sorted(counts) == [1, 3, 4, 5] and counts[5] > counts[4] > 1000  # the dialog's table
+    request = ImportRequest(filename=filename, mapping=mapping, variant=f"imported-{kind}", target_triangles=FAST)
+    report = store_import(repo, project_id, phantom.ct, data, request)
+    folder = repo.layout(project_id).geometry(request.variant)
+    assert all(path.is_file() for path in folder.files)
+    provenance = json.loads(folder.report.read_bytes())["provenance"]
+    assert provenance["kind"] == kind and len(provenance["sha256"]) == 64
+    assert provenance["mapping"] == (None if mapping is None else mapping.as_dict())
+    labels = read_label_nifti(folder.labels).labels
+    truth = phantom.truth.labels
+    for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY):  # left stays left
+        assert dice(labels == label, truth == label) > 0.9, label
+    assert report.volume_ml("left") < report.volume_ml("right")  # the swollen left side
+    _simulates(folder.path)
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(repo: ProjectRepository, project_id: str, tmp_path: Path) -> None:
+    phantom = asymmetric_phantom()
+    store_ct(repo, project_id, phantom.ct)
+    before = _snapshot(repo, project_id)
+    moved = CTVolume(RENUMBER[phantom.truth.labels], ImageGeometry(phantom.ct.geometry.shape, (1.0, 1.0, 1.0),
+                                                                  (500.0, 0.0, 0.0)))
+    surface = surface_file()
+    cases = [
+        (nifti_bytes(moved), "far.nii.gz", MAPPING, "does not overlap the CT"),
+        (label_file("nrrd"), "seg.nrrd", "4:left,3:right,9:nasopharynx", "names label 9, which the label map does not"),
+        (open_stl(surface), "open.stl", None, "the surface is not closed"),
+    ]
+    for data, name, mapping, words in cases:
+        request = ImportRequest(filename=name, mapping=None if mapping is None else LabelMapping.parse(mapping),
+                                target_triangles=FAST)
+        with pytest.raises(RhinoappError, match=words) as caught:
+            store_import(repo, project_id, phantom.ct, data, request)
+        assert isinstance(caught.value, ValueError)
+        assert _snapshot(repo, project_id) == before, name
+
+
+def test_the_cli_imports_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    phantom = asymmetric_phantom()
+    ct = tmp_path / "ct.nii.gz"
+    ct.write_bytes(nifti_bytes(phantom.ct))
+    labels = tmp_path / "seg.nrrd"
+    labels.write_bytes(label_file("nrrd"))
+    out = tmp_path / "out"
+    assert main(["segment", str(ct), "--out", str(out), "--from-labels", str(labels), "--map", MAPPING,
+                 "--target-triangles", str(FAST)]) == 0
+    assert "left " in capsys.readouterr().out and (out / "geometry.json").is_file()
+    assert json.loads((out / "geometry.json").read_bytes())["provenance"]["source"] == "imported label map"
+    refused = tmp_path / "refused"
+    for extra, words in ((["--map", "4:left,3:right,5:nasopharynx,5:sinus"], "label 5 is mapped twice"),
+                         (["--map", "4:left,3:right,5:pharynx"], "unknown target 'pharynx'"),
+                         ([], "--from-labels needs --map")):
+        assert main(["segment", str(ct), "--out", str(refused), "--from-labels", str(labels), *extra]) == 2
+        assert words in capsys.readouterr().err and not refused.exists()
+    surface = tmp_path / "airway.stl"
+    surface.write_bytes(surface_file())
+    nostrils = [str(v) for point in phantom.landmarks.nostrils_lps_mm for v in point]
+    picked = tmp_path / "picked"
+    assert main(["segment", str(ct), "--out", str(picked), "--from-surface", str(surface), "--target-triangles",
+                 str(FAST), "--nostril-left", *nostrils[:3], "--nostril-right", *nostrils[3:]]) == 0
+    assert json.loads((picked / "geometry.json").read_bytes())["provenance"]["nostrils_picked_lps_mm"] == [
+        list(p) for p in phantom.landmarks.nostrils_lps_mm]

@@ -1,0 +1,76 @@
+"""The app shell: pages built when first shown, the header following the open project, sessions released."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import panel as pn
+import pytest
+from bokeh.document import Document
+from bokeh.model import Model
+from panel.io.state import set_curdoc
+
+from rhinoapp.app import app_factory
+from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.state.session import Page, SessionState
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.views.shell import AppShell
+from tests.waiting import wait_until
+
+
+def _header_text(root: Model) -> str:
+    return next(m.text for m in root.references() if "rh-header" in str(getattr(m, "text", "")))
+
+
+def test_only_the_shown_page_is_built_until_another_is_shown(settings, store, repo) -> None:
+    runner = JobRunner(settings, store)  # never started: no job runs here
+    session = SessionState(repository=ProjectRepository(store, owner="local"), runner=runner, settings=settings)
+    project = repo.create("Case 4")
+    doc = Document()
+    with set_curdoc(doc):
+        shell = AppShell(session=session)
+        root = pn.panel(shell).get_root(doc)
+        assert Page.CT.value not in shell._pages and Page.ANALYSIS.value not in shell._pages
+        assert "No project open" in _header_text(root)
+
+        session.open_project(project.id, page=Page.ANALYSIS)
+        assert Page.ANALYSIS.value in shell._pages and Page.CT.value not in shell._pages
+        assert "Case 4" in _header_text(root)
+        assert shell.page_view(Page.ANALYSIS) is shell.page_view(Page.ANALYSIS)  # built once
+        assert len(runner.events) == 3  # the Jobs, Geometry and Simulations pages follow job events
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_a_closed_session_stops_its_pages_following_job_events(settings, store) -> None:
+    from bokeh.client import pull_session
+
+    runner = JobRunner(settings, store)  # never started: the pages only subscribe to its events
+    port = _free_port()
+    server = pn.serve({"/": app_factory(settings, store, runner)}, address="127.0.0.1", port=port, show=False,
+                      threaded=True, websocket_origin=[f"127.0.0.1:{port}"], print=False,
+                      unused_session_lifetime=500, check_unused_sessions=200)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/"), what="the server answers")
+        with pull_session(url=f"http://127.0.0.1:{port}/") as session:
+            [nav] = [m for m in session.document.models if type(m).__name__ == "RadioButtonGroup"]
+            nav.active = nav.labels.index(Page.JOBS.value)  # synced to the server: the Jobs page is built
+            session.request_server_info()  # a round trip: the change has reached the server before the answer
+            wait_until(lambda: len(runner.events) == 3, what="the pages follow job events")
+        wait_until(lambda: len(runner.events) == 0, what="the closed session's pages stop following job events")
+    finally:
+        server.stop()

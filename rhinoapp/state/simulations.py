@@ -46,10 +46,11 @@ from rhinoapp.store.simulation_runs import (
     read_convergence,
     read_runs,
 )
+from rhinoapp.usecases.geometry_edit import geometry_variants
 from rhinoapp.usecases.simulation import load_domain
 
-__all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "PlausibilityFlag", "ResultRow", "SimulationRun", "SimulationsState",
-           "convergence_point", "describe_estimate", "read_convergence", "result_rows"]
+__all__ = ["HEALTHY_RANGES", "ConvergencePoint", "HealthyRange", "PlausibilityFlag", "ResultRow", "SimulationRun",
+           "SimulationsState", "convergence_point", "describe_estimate", "read_convergence", "result_rows"]
 
 _log = logging.getLogger(__name__)
 _DEFAULT = SimulationRequest()  # the defaults of the inputs
@@ -75,6 +76,7 @@ class _Snapshot:
     estimate: tuple[ResourceEstimate | None, str] | None = None  # None: unchanged
     estimate_key: tuple[Any, ...] | None = None
     error: str = ""
+    variants: list[str] | None = None  # the complete geometry variants; None: not read
 
 
 class SimulationsState(JobPageState):
@@ -102,7 +104,9 @@ class SimulationsState(JobPageState):
     noun = "simulation"
     submitted_text = "Simulation submitted: follow its progress and convergence below."
 
-    variant = param.String(default="default", doc="The geometry (geometry/<variant>/) to simulate.")
+    variant = param.Selector(objects=["default"], default="default", check_on_set=False, label="Geometry variant",
+                             doc="The geometry (geometry/<variant>/) to simulate: one of the project's complete "
+                                 "variants (automatic, edited or imported).")
     references = param.Dict(default=dict(HEALTHY_RANGES), doc="Healthy ranges of the results, by row key.")
     # -- inputs (job parameters) ---------------------------------------------------------------
     flow_ml_s = param.Number(default=_DEFAULT.flow_ml_s, bounds=SIMULATION_RANGES["flow_ml_s"].bounds, step=10.0,
@@ -158,7 +162,7 @@ class SimulationsState(JobPageState):
                       else "Simulations run as jobs of the served app (rhinoapp serve); here you see the estimate.")
 
     # -- inputs --------------------------------------------------------------------------------
-    @param.depends("flow_ml_s", "direction", "resolution_mm", "max_steps", watch=True)
+    @param.depends("flow_ml_s", "direction", "resolution_mm", "max_steps", "variant", watch=True)
     def _inputs_changed(self) -> None:
         self._schedule(full=True)  # a new estimate
 
@@ -201,6 +205,7 @@ class SimulationsState(JobPageState):
         runner, repo = self.session.runner, self.session.repository
         try:
             snapshot.record = next(iter(self._latest_jobs(project_id)), None)
+            snapshot.variants = geometry_variants(repo, project_id)
             artifacts = repo.artifacts(project_id)
             labels_name = str(ProjectLayout().geometry(self.variant).labels)
             labels = next((a for a in artifacts if a.name == labels_name), None)
@@ -235,6 +240,8 @@ class SimulationsState(JobPageState):
         if snapshot.project_id != self.session.current_project_id:
             return  # the project changed while reading; the next refresh reads the new one
         self._load_error = snapshot.error
+        if snapshot.variants is not None:
+            self._show_variants(snapshot.variants)
         if snapshot.estimate is not None:
             self._estimate_key = snapshot.estimate_key
             self._show_estimate(*snapshot.estimate)
@@ -245,6 +252,12 @@ class SimulationsState(JobPageState):
             self._show_runs(snapshot.runs, snapshot.record)
         self._update_history()
         self._update_message()
+
+    def _show_variants(self, variants: list[str]) -> None:
+        """Offer the complete variants; a variant that is gone (or none chosen yet) falls back to the first."""
+        self.param.variant.objects = variants or ["default"]
+        if self.variant not in self.param.variant.objects:
+            self.variant = self.param.variant.objects[0]
 
     def _show_estimate(self, estimate: ResourceEstimate | None, problem: str) -> None:
         key = self._estimate_key
@@ -296,8 +309,10 @@ class SimulationsState(JobPageState):
         self._follow(None)
         self._runs_key = self._estimate_key = None
         self._load_error = ""
-        self.param.update(runs=[], selected=None, result=None, rows=[], flags=[], scene=None, job=None, running=False,
-                          history=[], has_geometry=False, estimate=None, estimate_text="", estimate_problem="")
+        self.param.variant.objects = ["default"]
+        self.param.update(variant="default", runs=[], selected=None, result=None, rows=[], flags=[], scene=None,
+                          job=None, running=False, history=[], has_geometry=False, estimate=None, estimate_text="",
+                          estimate_problem="")
         self._update_can_run()
         self._update_message()
 

@@ -1,4 +1,4 @@
-"""The Geometry page: segmentation options, Run with progress, CT slices with labels, results in 2D and 3D."""
+"""The Geometry page: segmentation options, Run with progress, CT slices with labels and correction tools, results."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import param
 
 from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
+from rhinoapp.state.geometry_editor import GeometryEditorState
 from rhinoapp.state.geometry_import import GeometryImportState
 from rhinoapp.state.jobs import JobSummary
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
+from rhinoapp.views.geometry_editor import EditorTools
 from rhinoapp.views.geometry_import import GeometryImportDialog
 from rhinoapp.views.geometry_plots import LABEL_COLOURS, TABLE_CSS, legend_html, metrics_table_html, profile_plot
 from rhinoapp.views.jobs import progress_html
@@ -55,6 +57,7 @@ class GeometryPage(pn.viewable.Viewer):
         self._cancel.on_click(self._on_cancel)
         self._view: RemoteView | None = None  # made on first display (it registers with the render service)
         self._import = GeometryImportDialog(state=GeometryImportState(session=self.state.session))
+        self._editor = EditorTools(editor=GeometryEditorState(geometry=self.state))  # edits on the slice views
         bind_to_session(self.state)
 
     async def _on_run(self, _event: object) -> None:
@@ -89,7 +92,7 @@ class GeometryPage(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(w.RadioButtonGroup.from_param(s.placing, css_classes=["rh-geometry-placing"]),
                    w.FloatSlider.from_param(self.state.viewer.param.opacity, width=200)),
-            viewer, legend, sizing_mode="stretch_width")
+            viewer, legend, self._editor, sizing_mode="stretch_width")
 
     @param.depends("state.result")
     def _results(self) -> pn.viewable.Viewable:

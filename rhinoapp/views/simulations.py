@@ -72,6 +72,7 @@ class SimulationsPage(pn.viewable.Viewer):
         param_ = self.state.param
         common = {"description": None, "width": 170}
         return pn.Row(
+            pn.widgets.Select.from_param(param_.variant, css_classes=["rh-sim-variant"], **common),
             pn.widgets.FloatInput.from_param(param_.flow_ml_s, css_classes=["rh-sim-flow"], **common),
             pn.widgets.RadioButtonGroup.from_param(param_.direction, css_classes=["rh-sim-direction"],
                                                    color="primary", variant="outline", description=None,

@@ -219,3 +219,25 @@ def test_without_geometry_or_project_the_page_says_where_to_go(tmp_path: Path, s
     assert state.message == ("This project has no airway geometry yet: segment the airway on the Geometry page "
                              "first, then simulate it here.")
     assert "rhinoapp serve" in state.where
+
+
+@pytest.mark.slow
+def test_the_variant_is_chosen_from_the_complete_geometry_variants(runner: JobRunner, segmented: str) -> None:
+    state = _state(runner, segmented)
+    state.reload()
+    assert state.variant == "default" and "edited" not in state.param.variant.objects
+    repo = state.session.repository
+    folder = repo.project_dir(segmented) / "geometry/default"
+    files = {f"geometry/edited/{p.name}": p.read_bytes() for p in folder.iterdir()}
+    repo.write_artifacts(segmented, Step.GEOMETRY, dict(list(files.items())[:1]))  # incomplete: not offered
+    state.reload()
+    assert "edited" not in state.param.variant.objects
+    repo.write_artifacts(segmented, Step.GEOMETRY, files)
+    state.reload()
+    assert state.param.variant.objects == ["default", "edited"]
+    state.variant = "edited"
+    state.reload()
+    assert state.has_geometry and state.request().variant == "edited" and state.parameters()["variant"] == "edited"
+    state.variant = "removed-meanwhile"  # a variant no longer there falls back to the first complete one
+    state.reload()
+    assert state.variant == "default"

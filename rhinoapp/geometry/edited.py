@@ -42,7 +42,7 @@ _WHERE = {"inlet_left": "left nostril", "inlet_right": "right nostril", "outlet"
 
 def opening_from_dict(name: str, document: Mapping[str, Any]) -> Opening:
     """The :class:`~rhinoapp.segmentation.Opening` of ``Opening.as_dict()``'s output."""
-    plane = Plane(tuple(document["point_lps_mm"]), tuple(document["normal_lps"]))  # type: ignore[arg-type]
+    plane = Plane(tuple(document["point_lps_mm"]), tuple(document["normal_lps"]))
     bounds = tuple((float(lo), float(hi)) for lo, hi in document["bounds_lps_mm"])
     return Opening(name, plane, float(document["area_mm2"]), float(document["radius_mm"]), bounds)  # type: ignore[arg-type]
 
@@ -126,5 +126,5 @@ def edited_segmentation(labels: LabelMap, report: Mapping[str, Any], *,
                               "again, then edit its result") from None
     openings = {name: remeasure_opening(labels, opening, _OPENING_LABELS[name]) for name, opening in old.items()}
     return AirwaySegmentation(labels, openings["inlet_left"], openings["inlet_right"], openings["outlet"],
-                              Plane(tuple(choana["point_lps_mm"]), tuple(choana["normal_lps"])),  # type: ignore[arg-type]
+                              Plane(tuple(choana["point_lps_mm"]), tuple(choana["normal_lps"])),
                               seeds, options, tuple(warnings))  # type: ignore[arg-type]

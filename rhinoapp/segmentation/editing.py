@@ -67,7 +67,7 @@ def _point(values: Sequence[float]) -> Vec3:
     numbers = tuple(float(v) for v in values)
     if len(numbers) != 3 or not all(math.isfinite(v) for v in numbers):
         raise ValidationError(f"an edit needs a point of three finite LPS millimetres (x, y, z), got {values!r}")
-    return numbers  # type: ignore[return-value]
+    return numbers
 
 
 def _radius(value: float) -> float:
@@ -315,7 +315,7 @@ def _region(labels: np.ndarray, geometry: ImageGeometry, point_mm: Vec3, *, keep
 def _lps_component(geometry: ImageGeometry, component: int) -> np.ndarray:
     """LPS coordinate ``component`` of every voxel centre, as a broadcastable (k, j, i) sum of three axes."""
     matrix = geometry.direction_matrix
-    total = np.float32(geometry.origin_mm[component])
+    total: np.ndarray = np.full((1, 1, 1), geometry.origin_mm[component], dtype=np.float32)
     shape = geometry.shape
     for axis_kji in range(3):
         axis_ijk = 2 - axis_kji

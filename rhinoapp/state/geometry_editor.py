@@ -43,6 +43,7 @@ from rhinoapp.segmentation.editing import (
 )
 from rhinoapp.state.geometry import GeometryState, Placement
 from rhinoapp.state.job_page import MessageKind
+from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.usecases.geometry_edit import geometry_variants, save_edited_geometry
 
 __all__ = ["OFF", "PAINT_LABELS", "GeometryEditorState"]
@@ -72,11 +73,11 @@ class GeometryEditorState(param.Parameterized):
     """
 
     geometry = param.ClassSelector(class_=GeometryState, constant=True, doc="The Geometry page's state.")
-    tool = param.Selector(objects=[OFF, *(k.value for k in EditKind)], default=OFF, label="Tool",
+    tool: param.Selector = param.Selector(objects=[OFF, *(k.value for k in EditKind)], default=OFF, label="Tool",
                           doc="What a click on a slice does; off: it moves the crosshair.")
     brush_mm = param.Number(default=2.0, bounds=(0.5, 20.0), step=0.5, label="Brush radius (mm)",
                             doc="Radius of the sphere the paint and erase brushes change.")
-    paint_label = param.Selector(objects=dict(PAINT_LABELS), default=int(AirwayLabel.LEFT_CAVITY), label="Paint label",
+    paint_label: param.Selector = param.Selector(objects=dict(PAINT_LABELS), default=int(AirwayLabel.LEFT_CAVITY), label="Paint label",
                                  doc="The label the paint brush sets.")
     cut_mm = param.Number(default=0.0, step=0.5, label="Cut position (mm)",
                           doc="LPS z of the superior limit or LPS y of the posterior limit; a click on a slice sets it.")
@@ -93,7 +94,7 @@ class GeometryEditorState(param.Parameterized):
     revision = param.Integer(default=0, doc="Counts every change of the edited labels.")
     saved_variant = param.String(default="", doc="The variant the last save published.")
     message = param.String(default="", doc="What happened last, for the page.")
-    message_kind = param.Selector(objects=list(MessageKind), default=MessageKind.INFO)
+    message_kind: param.Selector = param.Selector(objects=list(MessageKind), default=MessageKind.INFO)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -291,7 +292,7 @@ class GeometryEditorState(param.Parameterized):
         if project_id is None or labels is None:
             raise RhinoappError("no airway to save: open a project and segment its CT first")
         snapshot = LabelMap(labels.labels.copy(), labels.geometry)
-        save_edited_geometry(self.geometry.session.repository, project_id, snapshot, list(self.edits),
+        save_edited_geometry(self._repository(), project_id, snapshot, list(self.edits),
                              base_variant=self._base_variant, variant=self.variant_name)
         return self.variant_name
 
@@ -316,7 +317,13 @@ class GeometryEditorState(param.Parameterized):
     def variants(self) -> list[str]:
         """The complete geometry variants of the open project (what a simulation can use)."""
         project_id = self.geometry.session.current_project_id
-        return [] if project_id is None else geometry_variants(self.geometry.session.repository, project_id)
+        return [] if project_id is None else geometry_variants(self._repository(), project_id)
+
+    def _repository(self) -> ProjectRepository:
+        repository = self.geometry.session.repository
+        if repository is None:
+            raise RhinoappError("no project store: open the app with a data directory")
+        return repository
 
     def _say(self, text: str, kind: MessageKind) -> None:
         self.param.update(message=text, message_kind=kind)

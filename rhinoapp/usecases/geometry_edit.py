@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any
 
 from rhinoapp.core.errors import ConflictError
@@ -51,7 +52,7 @@ def edited_geometry_files(labels: LabelMap, base: Mapping[str, Any], edits: Sequ
     report = GeometryReport.from_document(document)
     image = to_nifti_image(CTVolume(labels.labels, labels.geometry))
     image.header["descrip"] = b"rhinoapp airway labels (edited): 1 L, 2 R, 3 nasopharynx, 4 sinus"
-    folder = ProjectLayout().geometry(variant)
+    folder = ProjectLayout[PurePosixPath]().geometry(variant)
     files = {str(folder.labels): gzip.compress(image.to_bytes(), compresslevel=4, mtime=0),
              str(folder.stl): stl_bytes(geometry.surface), str(folder.vtp): vtp_bytes(geometry.surface),
              str(folder.report): report.to_json()}
@@ -72,7 +73,7 @@ def geometry_variants(repository: ProjectRepository, project_id: str) -> list[st
     """
     names = {a.name for a in repository.artifacts(project_id, Step.GEOMETRY)}
     found = {name.split("/")[1] for name in names if name.count("/") == 2}
-    complete = [v for v in found if all(str(p) in names for p in ProjectLayout().geometry(v).files)]
+    complete = [v for v in found if all(str(p) in names for p in ProjectLayout[PurePosixPath]().geometry(v).files)]
     return sorted(complete, key=lambda v: (v != "default", v))
 
 
@@ -87,7 +88,7 @@ def save_edited_geometry(repository: ProjectRepository, project_id: str, labels:
     ValidationError
         A bad variant name, a base without its report, or edits that removed a side or an opening.
     """
-    layout = ProjectLayout()
+    layout = ProjectLayout[PurePosixPath]()
     folder = layout.geometry(variant)  # checks the name
     if variant in geometry_variants(repository, project_id):
         raise ConflictError(f"the geometry variant {variant!r} exists already: choose another name for the edited "

@@ -12,7 +12,6 @@ import pytest
 from rhinoapp.core.errors import ConflictError, ValidationError
 from rhinoapp.core.volume import CTVolume, ImageGeometry, LabelMap
 from rhinoapp.core.workflow import JobKind, Step
-from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.jobs.geometry_task import airway_segmentation
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest

@@ -77,11 +77,19 @@ def test_pointer_readout_window_drag_and_a_seed_placed_by_clicking(page, server)
 
     wait_until(dragged, what="a drag on the axial view to change the window", ceiling_s=HANG_S)
 
-    page.locator(".rh-geometry-placing").get_by_text("left nostril seed").click()
+    placing = page.locator(".rh-geometry-placing").get_by_text("left nostril seed")
     seed = page.locator(".rh-geometry-controls input[type=text]").first
 
-    page.mouse.click(x, y)
-    seed.wait_for()  # shown once the click set a seed by hand
+    def clicked() -> bool:
+        # A click that reaches the server before the toggle does only moves the crosshair (seen under
+        # load): choose the placement again and click until the seed box shows (a seed set by hand).
+        if seed.count() and seed.is_visible():
+            return True
+        placing.click()
+        page.mouse.click(x, y)
+        return bool(seed.count() and seed.is_visible())
+
+    wait_until(clicked, what="a click on the axial view to place the left seed", ceiling_s=HANG_S, interval_s=1.0)
 
     def placed() -> list[float] | None:
         values = [float(v) for v in seed.input_value().strip("()[] ").split(",")]

@@ -33,6 +33,7 @@ from rhinoapp.views.swap import swapping
 __all__ = ["AppShell"]
 
 _BRAND = "#12355b"
+_EAGER = (Page.JOBS, Page.GEOMETRY, Page.SIMULATIONS)
 
 
 class AppShell(pn.viewable.Viewer):
@@ -53,8 +54,9 @@ class AppShell(pn.viewable.Viewer):
         self.session.param.watch(self._on_page, "page")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         # Pages are built when first shown: a session that only sees the Projects page pays for no other
-        # page's widgets, plots, 3D views or store reads (the load benchmark's page load). A page that
-        # follows job events reads its project when it is built (bind_to_session) and subscribes then.
+        # page's widgets, plots or 3D views (the load benchmark's page load). The pages that follow job
+        # events (_EAGER) are still built with the session: built on first display, the Geometry page
+        # did not show its message in the browser test (tests/views/test_projects_browser.py).
         self._builders: dict[str, Callable[[], pn.viewable.Viewable]] = {
             Page.PROJECTS.value: lambda: ProjectsPage(state=self.projects),
             Page.CT.value: lambda: CTImportPage(state=self.ct_import),
@@ -68,6 +70,8 @@ class AppShell(pn.viewable.Viewer):
                                                    sizing_mode="stretch_width"),
         }
         self._pages: dict[str, pn.viewable.Viewable] = {}
+        for page in _EAGER:
+            self.page_view(page)
 
     def page_view(self, page: Page) -> pn.viewable.Viewable:
         """The view of ``page``, built on the first call (the first time the page is shown)."""

@@ -9,7 +9,8 @@ Each client then loads the app as a browser does, over and over for ``--seconds`
 2. opens ``/ws`` with that token, waits for the server's ``ACK``, sends ``PULL-DOC-REQ`` and
    waits for the ``PULL-DOC-REPLY`` holding the whole document (what the browser renders);
 3. closes the websocket (the server discards the session after its unused-session lifetime);
-4. waits ``--think`` seconds (default 0: the clients load back to back, the server never idles).
+4. waits ``--think`` seconds (default 5: people reading the page; the clients start spread over one
+   think time); ``--hammer`` (``--think 0``) loads back to back, so the server never idles.
 
 The token comes from the page, as in a browser, so the benchmark needs no secret and works the
 same whether the server signs its session ids or not.
@@ -29,7 +30,7 @@ errors, and writes
 
 Usage::
 
-    .venv/bin/python benchmarks/load_sessions.py [--clients 20] [--seconds 60] [--quick]
+    .venv/bin/python benchmarks/load_sessions.py [--clients 20] [--seconds 60] [--think 5] [--hammer] [--quick]
 """
 
 from __future__ import annotations
@@ -256,12 +257,15 @@ class Client:
         ws.close()
         return None
 
-    async def run_for(self, seconds: float, think_s: float = 0.0) -> None:
+    async def run_for(self, seconds: float, think_s: float = 0.0, start_s: float = 0.0) -> None:
+        """Load the page over and over for ``seconds``, ``think_s`` apart, the first load after ``start_s``."""
         deadline = time.perf_counter() + seconds
+        await asyncio.sleep(start_s)  # users arrive spread out, not all in the same instant
         while time.perf_counter() < deadline:
             await self.load()
             if think_s:
-                await asyncio.sleep(think_s)  # a user reading the page before loading it again
+                # a user reading the page before loading it again (no waiting past the end of the phase)
+                await asyncio.sleep(min(think_s, max(0.0, deadline - time.perf_counter())))
 
     def close(self) -> None:
         self.http.close()
@@ -291,7 +295,8 @@ async def phase(base: str, clients: int, seconds: float, timeout_s: float, pid: 
     runners = [Client(base, samples, timeout_s) for _ in range(clients)]
     cpu, start = cpu_seconds(pid), time.perf_counter()
     try:
-        await asyncio.gather(*(c.run_for(seconds, think_s) for c in runners))
+        # With think time, client i starts i/clients of a think time late: the loads are spread evenly.
+        await asyncio.gather(*(c.run_for(seconds, think_s, think_s * i / clients) for i, c in enumerate(runners)))
     finally:
         for c in runners:
             c.close()
@@ -397,8 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     parser.add_argument("--seconds", type=float, default=60.0, help="duration of the concurrent phase (default 60)")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="seconds each client waits between its page loads (default 0: back to back)")
+    parser.add_argument("--think", type=float, default=5.0,
+                        help="seconds each client waits between its page loads (default 5: people reading the page)")
+    parser.add_argument("--hammer", action="store_true",
+                        help="no think time (--think 0): loads back to back; writes load_sessions_hammer.*")
     parser.add_argument("--projects", type=int, default=10, help="projects besides the demo (default 10)")
     parser.add_argument("--quick", action="store_true", help="2 clients for 4 s: checks that it works")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the server start and each request")
@@ -406,14 +413,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter with rhinoapp installed")
     args = parser.parse_args(argv)
     if args.quick:
-        args.clients, args.seconds = 2, 4.0
+        args.clients, args.seconds, args.think = 2, 4.0, 0.0
+    if args.hammer:
+        args.think = 0.0
+    stem = "load_sessions_hammer" if args.hammer else "load_sessions"
     if args.clients < 1 or args.seconds <= 0 or args.think < 0:
         parser.error("--clients must be at least 1, --seconds above 0 and --think not negative")
     result = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "load_sessions.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     report = text(result)
-    (args.out / "load_sessions.txt").write_text(report)
+    (args.out / f"{stem}.txt").write_text(report)
     sys.stdout.write(report)
     return 0 if result["server_alive_at_end"] else 1
 

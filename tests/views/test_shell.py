@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import urllib.request
+import weakref
 
 import panel as pn
 import pytest
@@ -11,7 +13,7 @@ from bokeh.document import Document
 from bokeh.model import Model
 from panel.io.state import set_curdoc
 
-from rhinoapp.app import app_factory
+from rhinoapp.app import PANEL_EXTENSIONS, app_factory, create_app
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.repository import ProjectRepository
@@ -63,7 +65,7 @@ def test_a_closed_session_stops_its_pages_following_job_events(settings, store) 
     port = _free_port()
     server = pn.serve({"/": app_factory(settings, store, runner)}, address="127.0.0.1", port=port, show=False,
                       threaded=True, websocket_origin=[f"127.0.0.1:{port}"], print=False,
-                      unused_session_lifetime=500, check_unused_sessions=200)
+                      unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=200)
     try:
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/"), what="the server answers")
         with pull_session(url=f"http://127.0.0.1:{port}/") as session:
@@ -72,5 +74,46 @@ def test_a_closed_session_stops_its_pages_following_job_events(settings, store) 
             session.request_server_info()  # a round trip: the change has reached the server before the answer
             wait_until(lambda: len(runner.events) == 3, what="the pages follow job events")
         wait_until(lambda: len(runner.events) == 0, what="the closed session's pages stop following job events")
+    finally:
+        server.stop()
+
+
+def _released(shells: list[weakref.ref[AppShell]]) -> bool:
+    gc.collect()
+    return all(shell() is None for shell in shells)
+
+
+@pytest.mark.slow
+def test_a_closed_session_releases_its_app(settings, store, repo) -> None:
+    """Every page shown, then the session closed: its shell, pages and states are freed (no leak per page load)."""
+    from bokeh.client import pull_session
+
+    project = repo.create("Case 5")
+    runner = JobRunner(settings, store)  # never started
+    shells: list[weakref.ref[AppShell]] = []
+
+    def build() -> pn.viewable.Viewable:
+        pn.extension(*PANEL_EXTENSIONS)
+        shell = create_app(settings, store=store, runner=runner)
+        shells.append(weakref.ref(shell))
+        shell.session.open_project(project.id, page=Page.PROJECTS)  # the pages show the project's content
+        return shell.__panel__()
+
+    port = _free_port()
+    server = pn.serve({"/": build}, address="127.0.0.1", port=port, show=False, threaded=True,
+                      websocket_origin=[f"127.0.0.1:{port}"], print=False,
+                      unused_session_lifetime_milliseconds=500, check_unused_sessions_milliseconds=200)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/"), what="the server answers")
+        for _ in range(2):
+            with pull_session(url=f"http://127.0.0.1:{port}/") as session:
+                [nav] = [m for m in session.document.models if type(m).__name__ == "RadioButtonGroup"]
+                for page in Page:  # every page is built, its job subscriptions and session hooks made
+                    nav.active = nav.labels.index(page.value)
+                    session.request_server_info()  # a round trip: the page was built before the answer
+                assert shells[-1]() is not None  # alive while its session is open
+        assert len(shells) == 3  # the GET that waited for the server, and the two sessions
+        wait_until(lambda: _released(shells), what="the closed sessions' shells to be freed")
+        assert len(runner.events) == 0
     finally:
         server.stop()

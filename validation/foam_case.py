@@ -1,8 +1,8 @@
 """An OpenFOAM case (blockMesh + snappyHexMesh + steady laminar simpleFoam) of a rhinoapp geometry folder.
 
-Boundary conditions are rhinoapp's: the nostril patches at ambient pressure (static gauge pressure
-0, ``pressureInletOutletVelocity``), the outlet with a fixed volume flow and a plug profile along
-its normal (``flowRateOutletVelocity``, pressure ``zeroGradient``), no-slip walls. Air with
+Boundary conditions follow rhinoapp's: the nostril patches at ambient pressure (total pressure 0,
+which is stable where static pressure 0 let the steady iterations run away; ``pressureInletOutletVelocity``), the outlet with a fixed volume flow and a plug profile along
+its normal (``flowRateInletVelocity`` with a negative rate, pressure ``zeroGradient``), no-slip walls. Air with
 ``nu = 1.5e-5 m^2/s``; simpleFoam's kinematic pressure is multiplied by ``rho = 1.2 kg/m^3``.
 
 The patches come from the ``face`` cell data of the geometry folder's ``airway.vtp`` (the opening
@@ -223,7 +223,7 @@ def write_control(case: Path, *, iterations: int, patches: tuple[str, ...] = (),
     (Path(case) / "system" / "controlDict").write_text(foam_dict("controlDict", control, location="system"))
 
 
-def write_numerics(case: Path, *, relax_p: float = 0.3, relax_u: float = 0.5) -> None:
+def write_numerics(case: Path, *, relax_p: float = 0.2, relax_u: float = 0.4) -> None:
     """``fvSchemes``, ``fvSolution`` (SIMPLE, second order in space), transport and laminar model."""
     system, constant = Path(case) / "system", Path(case) / "constant"
     constant.mkdir(parents=True, exist_ok=True)
@@ -239,8 +239,10 @@ def write_numerics(case: Path, *, relax_p: float = 0.3, relax_u: float = 0.5) ->
     (system / "fvSchemes").write_text(foam_dict("fvSchemes", schemes))
     solution = {
         "solvers": {"p": {"solver": "GAMG", "smoother": "GaussSeidel", "tolerance": 1e-8, "relTol": 0.05},
-                    "U": {"solver": "smoothSolver", "smoother": "symGaussSeidel", "tolerance": 1e-9, "relTol": 0.1}},
-        "SIMPLE": {"nNonOrthogonalCorrectors": 1, "consistent": "no",
+                    "U": {"solver": "smoothSolver", "smoother": "symGaussSeidel", "tolerance": 1e-9, "relTol": 0.1},
+                    "Phi": {"solver": "GAMG", "smoother": "GaussSeidel", "tolerance": 1e-7, "relTol": 0.01}},
+        "potentialFlow": {"nNonOrthogonalCorrectors": 3},
+        "SIMPLE": {"nNonOrthogonalCorrectors": 2, "consistent": "no",
                    "residualControl": {"p": 1e-5, "U": 1e-6}},
         "relaxationFactors": {"fields": {"p": relax_p}, "equations": {"U": relax_u}},
     }
@@ -263,10 +265,13 @@ def write_fields(case: Path, patches: dict[str, int], *, flow_ml_s: float) -> No
     for patch in patches:
         face = next((f for f in FACES if patch == f or patch.endswith("_" + f)), None)
         if face in INLETS:
+            # ambient air: total pressure 0 where air enters (static where it leaves); the static
+            # pressure at the nostrils is then measured, as in rhinoapp, on a plane just inside them
             u_bc[patch] = {"type": "pressureInletOutletVelocity", "value": "uniform (0 0 0)"}
-            p_bc[patch] = {"type": "fixedValue", "value": "uniform 0"}
+            p_bc[patch] = {"type": "totalPressure", "p0": "uniform 0", "value": "uniform 0"}
         elif face == "outlet":
-            u_bc[patch] = {"type": "flowRateOutletVelocity", "volumetricFlowRate": flow_ml_s * 1e-6,
+            # a uniform (plug) outflow normal to the patch, as rhinoapp's outlet (a negative inflow rate)
+            u_bc[patch] = {"type": "flowRateInletVelocity", "volumetricFlowRate": -flow_ml_s * 1e-6,
                            "value": "uniform (0 0 0)"}
             p_bc[patch] = {"type": "zeroGradient"}
         else:  # the wall, and the (empty) background patch
@@ -324,3 +329,15 @@ def monitor(case: Path, name: str) -> np.ndarray:
                 values = line.split()
                 rows.append((float(values[0]), float(values[1])))
     return np.array(rows) if rows else np.zeros((0, 2))
+
+
+def last_residuals(log: Path) -> dict[str, float]:
+    """The initial residuals of the last simpleFoam iteration (p: of its first pressure solve)."""
+    found: dict[str, float] = {}
+    for line in reversed(Path(log).read_text().splitlines()):
+        match = re.search(r"Solving for (\w+), Initial residual = ([0-9.eE+-]+)", line)
+        if match:
+            found[match.group(1)] = float(match.group(2))  # reversed: the first solve of the iteration wins
+        elif line.startswith("Time =") and found:
+            break
+    return found

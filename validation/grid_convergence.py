@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import measurement_planes, read_rhinoapp_fields  # noqa: E402
+from measure import measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
 from openfoam_compare import make_geometry, run_rhinoapp  # noqa: E402
 
 _log = logging.getLogger("grid_convergence")
@@ -89,12 +89,13 @@ def figures_of(run: Path, planes: dict) -> dict[str, float]:
     cloud = read_rhinoapp_fields(run)
     spacing = float(round(cloud.volume_mm3[0] ** (1 / 3), 6))
     flows = results["flow_ml_s"]
+    drops = pressure_drops(cloud, planes, max(spacing, 1.0))
     wall = (run / "wall_time_s.txt")
     return {"resolution_mm": spacing, "fluid_cells": int(cloud.pressure_pa.size), "steps": results.get("steps"),
             "wall_time_s": float(wall.read_text()) if wall.is_file() else None,
             "pressure_drop_reported_pa": float(results["pressure_drop_pa"]),
-            "pressure_drop_outlet_plane_pa": -cloud.average(planes["outlet"], max(spacing, 1.0)),
-            "pressure_drop_choanae_pa": -cloud.average(planes["choanae"], max(spacing, 1.0)),
+            "pressure_drop_outlet_plane_pa": drops["nostrils_to_outlet"],
+            "pressure_drop_choanae_pa": drops.get("nostrils_to_choanae"),
             "partition_left_pct": 100.0 * flows["left"] / flows["total"],
             "max_velocity_m_s": float(results.get("max_velocity_m_s", float("nan")))}
 
@@ -109,7 +110,7 @@ def plot(report: dict, out: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     h = [run["resolution_mm"] for run in report["runs"]]
     for key, label in (("pressure_drop_reported_pa", "dp as reported"),
-                       ("pressure_drop_outlet_plane_pa", "dp nostrils to outlet plane")):
+                       ("pressure_drop_outlet_plane_pa", "dp nostril planes to outlet plane")):
         line, = axes[0].plot(h, [run[key] for run in report["runs"]], "o-", label=label)
         study = report["studies"][key]
         if study.get("extrapolated") is not None:

@@ -5,7 +5,7 @@ Both solvers' results are reduced to a cloud of cell centres (LPS millimetres), 
 so the two solvers are measured identically:
 
 * :func:`measurement_planes`: the planes of the comparison, from the geometry folder's
-  ``geometry.json``: the nostrils (the inlet planes, ambient pressure by the boundary condition),
+  ``geometry.json``: the nostrils (``NOSTRIL_INSET_MM`` inside each inlet plane),
   the choanae (coronal plane ``choana``) and an outlet plane ``OUTLET_INSET_MM`` inside the
   outlet opening (so that neither solver's treatment of the opening itself is measured).
 * :func:`plane_average`: the volume-weighted mean pressure of the cells in a slab around a plane,
@@ -34,6 +34,8 @@ import numpy as np
 
 #: The outlet measurement plane lies this far inside the outlet opening (mm).
 OUTLET_INSET_MM = 3.0
+#: The nostril measurement planes lie this far inside the nostril openings (mm).
+NOSTRIL_INSET_MM = 1.5
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,22 @@ class Plane:
     normal: tuple[float, float, float]
     radius_mm: float = 1e9
     side: str | None = None
+
+
+def pressure_drops(cloud: CellCloud, planes: dict[str, Plane], half_thickness_mm: float) -> dict[str, float]:
+    """Pressure drops (Pa) between the planes: nostrils (mean of both sides) to the outlet plane and to the
+    choanae, and per side from its nostril to its half of the choanae; plus each plane's mean pressure."""
+    mean = {name: cloud.average(plane, half_thickness_mm) for name, plane in planes.items()}
+    result = {f"p_{name}": mean[name] for name in mean}
+    nostrils = [mean[n] for n in ("nostril_left", "nostril_right") if n in mean]
+    p_in = float(np.mean(nostrils)) if nostrils else 0.0
+    result["nostrils_to_outlet"] = p_in - mean["outlet"]
+    if "choanae" in mean:
+        result["nostrils_to_choanae"] = p_in - mean["choanae"]
+        for side in ("left", "right"):
+            if f"nostril_{side}" in mean:
+                result[f"{side}_nostril_to_choana"] = mean[f"nostril_{side}"] - mean[f"choana_{side}"]
+    return {k: round(float(v), 4) for k, v in result.items()}
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,12 @@ def measurement_planes(geometry_json: Path) -> dict[str, Plane]:
     inset = np.asarray(outlet["point_lps_mm"], dtype=float) - OUTLET_INSET_MM * normal
     radius = 1.5 * float(outlet.get("radius_mm", 15.0))
     planes = {"outlet": Plane("outlet", _tuple(inset), _tuple(normal), radius_mm=radius)}
+    for side, inlet in (meta.get("inlets") or {}).items():
+        n = np.asarray(inlet["normal_lps"], dtype=float)
+        n /= np.linalg.norm(n)
+        point = np.asarray(inlet["point_lps_mm"], dtype=float) - NOSTRIL_INSET_MM * n
+        planes[f"nostril_{side}"] = Plane(f"nostril_{side}", _tuple(point), _tuple(n),
+                                          radius_mm=1.2 * float(inlet.get("radius_mm", 6.0)), side=side)
     choana = meta.get("choana")
     if choana:
         point, cnormal = _tuple(choana["point_lps_mm"]), _tuple(choana["normal_lps"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import foam_case  # noqa: E402
-from measure import CellCloud, measurement_planes, read_rhinoapp_fields  # noqa: E402
+from measure import CellCloud, measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
 
 _log = logging.getLogger("openfoam_compare")
 
@@ -79,29 +80,48 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
     if summary_path.is_file() and not dry_run:
         summary: dict[str, object] = json.loads(summary_path.read_text())
         return summary
-    info = foam_case.write_mesh_case(case, geometry, level)
+    meshed = (case / "constant" / "polyMesh" / "boundary").is_file() and (case / "mesh.json").is_file()
+    if meshed and not dry_run:  # reuse the mesh of an earlier run
+        info = json.loads((case / "mesh.json").read_text())
+        foam_case.write_numerics(case)
+        for old in [*case.glob("[1-9]*"), case / "postProcessing", case / "0"]:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        info = foam_case.write_mesh_case(case, geometry, level)
     if dry_run:
         named = {name: 1 for name in foam_case.FACES}
         foam_case.write_fields(case, named, flow_ml_s=flow_ml_s)
         foam_case.write_control(case, iterations=iterations, patches=tuple(n for n in named if n != "wall"))
         return {"case": str(case), **info}
     start = time.monotonic()
-    foam_case.run_tool(case, "blockMesh")
-    foam_case.run_tool(case, "snappyHexMesh", "-overwrite")
+    if not meshed:
+        foam_case.run_tool(case, "blockMesh")
+        foam_case.run_tool(case, "snappyHexMesh", "-overwrite")
+        (case / "mesh.json").write_text(json.dumps(info, indent=1))
     patches = foam_case.mesh_patches(case)
     missing = [name for name in foam_case.FACES if patches.get(name, 0) == 0]
     if missing:
         raise RuntimeError(f"snappyHexMesh left no faces on {missing} in {case}: check the surface's opening faces")
     foam_case.write_fields(case, patches, flow_ml_s=flow_ml_s)
     foam_case.write_control(case, iterations=iterations, patches=tuple(p for p in patches if p != "wall"))
+    try:  # a potential-flow start saves iterations; simpleFoam starts from rest without it
+        foam_case.run_tool(case, "potentialFoam")
+    except RuntimeError as error:
+        _log.warning("potentialFoam failed, starting from rest: %s", str(error)[:200])
     foam_case.run_tool(case, "simpleFoam")
+    return finish_case(case, info, patches, wall_time_s=time.monotonic() - start)
+
+
+def finish_case(case: Path, info: dict, patches: dict[str, int], *, wall_time_s: float) -> dict[str, object]:
+    """Cell centres and volumes of a solved case, and its ``summary.json``."""
     foam_case.run_tool(case, "postProcess", "-func", "writeCellCentres", "-latestTime", log_name="cellCentres")
     foam_case.run_tool(case, "postProcess", "-func", "writeCellVolumes", "-latestTime", log_name="cellVolumes")
     final = foam_case.latest_time(case)
     cells = foam_case.parse_internal_field((final / "p").read_text()).size
+    residual = foam_case.last_residuals(case / "log.simpleFoam")
     summary = {"case": str(case), **info, "cells": int(cells), "patch_faces": patches,
-               "iterations": int(float(final.name)), "wall_time_s": round(time.monotonic() - start, 1)}
-    summary_path.write_text(json.dumps(summary, indent=1))
+               "iterations": int(float(final.name)), "wall_time_s": round(wall_time_s, 1), "final_residuals": residual}
+    (case / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
 
 
@@ -130,8 +150,8 @@ def openfoam_flows(case: Path) -> dict[str, float]:
 
 
 def measure(cloud: CellCloud, planes: dict, half_thickness_mm: float) -> dict[str, object]:
-    """Pressure drops (Pa, ambient at the nostrils minus the plane's mean) and the axial profile."""
-    drops = {name: round(-cloud.average(plane, half_thickness_mm), 4) for name, plane in planes.items()}
+    """Pressure drops between the planes (Pa, see :func:`measure.pressure_drops`) and the axial profile."""
+    drops = pressure_drops(cloud, planes, half_thickness_mm)
     y, p = cloud.profile(bin_mm=2.0)
     return {"pressure_drop_pa": drops, "profile": {"y_mm": y.round(3).tolist(), "pressure_pa": p.round(4).tolist()}}
 
@@ -161,7 +181,8 @@ def compare(work: Path, geometry: Path, foam_summaries: list[dict], lbm_run: Pat
     diff = {}
     for name, value in lbm["pressure_drop_pa"].items():
         ref = finest["pressure_drop_pa"][name]
-        diff[name] = round(100.0 * (value - ref) / ref, 2) if ref else None
+        if not name.startswith("p_"):
+            diff[name] = round(100.0 * (value - ref) / ref, 2) if ref else None
     return {"flow_ml_s": flow_ml_s, "geometry": str(geometry), "planes": {k: vars(v) for k, v in planes.items()},
             "rhinoapp": lbm, "openfoam": foam,
             "difference": {"pressure_drop_pct": diff,
@@ -200,10 +221,11 @@ def plot(report: dict, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 4))
     h = [e["cell_mm"] for e in report["openfoam"]]
     for name, marker in (("outlet", "o"), ("choanae", "s")):
-        if name in lbm["pressure_drop_pa"]:
-            ax.plot(h, [e["pressure_drop_pa"][name] for e in report["openfoam"]], marker=marker,
+        key = f"nostrils_to_{name}"
+        if key in lbm["pressure_drop_pa"]:
+            ax.plot(h, [e["pressure_drop_pa"][key] for e in report["openfoam"]], marker=marker,
                     label=f"OpenFOAM, nostrils to {name}")
-            ax.axhline(lbm["pressure_drop_pa"][name], ls="--", color=ax.lines[-1].get_color(),
+            ax.axhline(lbm["pressure_drop_pa"][key], ls="--", color=ax.lines[-1].get_color(),
                        label=f"rhinoapp {lbm['resolution_mm']:g} mm, to {name}")
     ax.set_xlabel("OpenFOAM cell size (mm)")
     ax.set_ylabel("pressure drop (Pa)")

@@ -173,7 +173,8 @@ def compare(work: Path, geometry: Path, foam_summaries: list[dict], lbm_run: Pat
         case = Path(str(summary["case"]))
         cloud = openfoam_cloud(case)
         f = openfoam_flows(case)
-        entry = {k: summary[k] for k in ("cell_mm", "surface_level", "cells", "iterations", "wall_time_s")}
+        entry = {k: summary.get(k) for k in ("cell_mm", "surface_level", "cells", "iterations", "wall_time_s",
+                                              "final_residuals")}
         entry.update(measure(cloud, planes, max(float(summary["cell_mm"]), 1.0)), flows_ml_s=f,
                      partition_left_pct=100.0 * f["inlet_left"] / (f["inlet_left"] + f["inlet_right"]))
         foam.append(entry)
@@ -183,8 +184,17 @@ def compare(work: Path, geometry: Path, foam_summaries: list[dict], lbm_run: Pat
         ref = finest["pressure_drop_pa"][name]
         if not name.startswith("p_"):
             diff[name] = round(100.0 * (value - ref) / ref, 2) if ref else None
+    studies = {}
+    if len(foam) >= 3:  # OpenFOAM's own mesh convergence on its three finest meshes
+        from grid_convergence import richardson
+
+        three = sorted(foam, key=lambda e: e["cell_mm"])[:3]
+        h = [e["cell_mm"] for e in three]
+        studies = {key: richardson([e["pressure_drop_pa"][key] for e in three], h)
+                   for key in ("nostrils_to_outlet", "nostrils_to_choanae")}
+        studies["partition_left_pct"] = richardson([e["partition_left_pct"] for e in three], h)
     return {"flow_ml_s": flow_ml_s, "geometry": str(geometry), "planes": {k: vars(v) for k, v in planes.items()},
-            "rhinoapp": lbm, "openfoam": foam,
+            "rhinoapp": lbm, "openfoam": foam, "openfoam_convergence": studies,
             "difference": {"pressure_drop_pct": diff,
                            "partition_points": round(lbm["partition_left_pct"] - finest["partition_left_pct"], 2)},
             "goal": {"pressure_drop_pct": 10.0, "partition_points": 3.0}}
@@ -244,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/rhinoapp-foam-validation"))
     parser.add_argument("--out", type=Path, default=Path("docs/validation"))
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
-    parser.add_argument("--levels", default="1.2,0.9,0.7", help="OpenFOAM background cell sizes, mm (coarse to fine)")
+    parser.add_argument("--levels", default="1.5,1.2,0.9", help="OpenFOAM background cell sizes, mm (coarse to fine)")
     parser.add_argument("--surface-level", type=int, default=0, help="snappy refinement level at the wall")
     parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most")
     parser.add_argument("--rhinoapp-resolution", type=float, default=0.8, help="rhinoapp lattice spacing, mm")

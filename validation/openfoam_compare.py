@@ -175,20 +175,28 @@ def compare(work: Path, geometry: Path, foam_summaries: list[dict], lbm_run: Pat
         f = openfoam_flows(case)
         entry = {k: summary.get(k) for k in ("cell_mm", "surface_level", "cells", "iterations", "wall_time_s",
                                               "final_residuals")}
+        entry["wall_cell_mm"] = float(summary["cell_mm"]) / 2 ** int(summary.get("surface_level") or 0)
         entry.update(measure(cloud, planes, max(float(summary["cell_mm"]), 1.0)), flows_ml_s=f,
                      partition_left_pct=100.0 * f["inlet_left"] / (f["inlet_left"] + f["inlet_right"]))
         foam.append(entry)
-    finest = min(foam, key=lambda e: e["cell_mm"])
+    finest = min(foam, key=lambda e: (e["wall_cell_mm"], e["cell_mm"]))
     diff = {}
     for name, value in lbm["pressure_drop_pa"].items():
         ref = finest["pressure_drop_pa"][name]
         if not name.startswith("p_"):
             diff[name] = round(100.0 * (value - ref) / ref, 2) if ref else None
+    others = []  # every rhinoapp resolution in the work folder, for the figure
+    for run in sorted(work.glob("rhinoapp_*mm")):
+        if (run / "results.json").is_file():
+            cloud = read_rhinoapp_fields(run)
+            h = float(np.cbrt(cloud.volume_mm3[0]))
+            others.append({"resolution_mm": round(h, 4), **measure(cloud, planes, max(h, 1.0))})
+    lbm["all_resolutions"] = sorted({o["resolution_mm"]: o for o in others}.values(), key=lambda o: -o["resolution_mm"])
     studies = {}
-    if len(foam) >= 3:  # OpenFOAM's own mesh convergence on its three finest meshes
+    if len([e for e in foam if not e["surface_level"]]) >= 3:  # OpenFOAM's own mesh convergence on its three finest meshes
         from grid_convergence import richardson
 
-        three = sorted(foam, key=lambda e: e["cell_mm"])[:3]
+        three = sorted((e for e in foam if not e["surface_level"]), key=lambda e: e["cell_mm"])[:3]
         h = [e["cell_mm"] for e in three]
         studies = {key: richardson([e["pressure_drop_pa"][key] for e in three], h)
                    for key in ("nostrils_to_outlet", "nostrils_to_choanae")}
@@ -228,16 +236,18 @@ def plot(report: dict, out: Path) -> list[Path]:
     profile = out / "openfoam_pressure_profile.png"
     fig.savefig(profile, dpi=110)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    h = [e["cell_mm"] for e in report["openfoam"]]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    foam = sorted(report["openfoam"], key=lambda e: -e["wall_cell_mm"])
+    h = [e["wall_cell_mm"] for e in foam]
+    runs = lbm.get("all_resolutions") or [{"resolution_mm": lbm["resolution_mm"], **lbm}]
     for name, marker in (("outlet", "o"), ("choanae", "s")):
         key = f"nostrils_to_{name}"
         if key in lbm["pressure_drop_pa"]:
-            ax.plot(h, [e["pressure_drop_pa"][key] for e in report["openfoam"]], marker=marker,
-                    label=f"OpenFOAM, nostrils to {name}")
-            ax.axhline(lbm["pressure_drop_pa"][key], ls="--", color=ax.lines[-1].get_color(),
-                       label=f"rhinoapp {lbm['resolution_mm']:g} mm, to {name}")
-    ax.set_xlabel("OpenFOAM cell size (mm)")
+            line, = ax.plot(h, [e["pressure_drop_pa"][key] for e in foam], marker=marker,
+                            label=f"OpenFOAM, nostrils to {name}")
+            ax.plot([r["resolution_mm"] for r in runs], [r["pressure_drop_pa"][key] for r in runs], marker=marker,
+                    ls="--", color=line.get_color(), mfc="white", label=f"rhinoapp LBM, nostrils to {name}")
+    ax.set_xlabel("cell size at the wall (mm): OpenFOAM snapped mesh, rhinoapp lattice")
     ax.set_ylabel("pressure drop (Pa)")
     ax.invert_xaxis()
     ax.legend(fontsize=8)

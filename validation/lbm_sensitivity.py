@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
 from openfoam_compare import make_geometry  # noqa: E402
 
+from rhinoapp.core.errors import RhinoappError  # noqa: E402
+
 _log = logging.getLogger("lbm_sensitivity")
 
 
@@ -75,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     planes = measurement_planes(geometry / "geometry.json")
     rows = []
     for overrides in [{}, *({k: v} for k, v in map(parse_setting, args.set))]:
-        run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides)
+        try:
+            run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides)
+        except RhinoappError as error:  # a setting that makes the run diverge is a finding too
+            rows.append({"overrides": overrides, "failed": str(error)})
+            _log.warning("%s failed: %s", overrides, error)
+            continue
         results = json.loads((run / "results.json").read_text())
         cloud = read_rhinoapp_fields(run)
         flows = results["flow_ml_s"]

@@ -109,3 +109,11 @@ def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
     assert "simulationType laminar;" in (case / "constant/turbulenceProperties").read_text()
     control = (case / "system/controlDict").read_text()
     assert "flow_inlet_right" in control and "pAvg_outlet" in control
+
+
+@pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity"])
+def test_docstring_examples_of_the_scripts(name: str) -> None:
+    import doctest
+
+    failures, tried = doctest.testmod(_load(name), optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failures == 0

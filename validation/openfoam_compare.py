@@ -219,7 +219,7 @@ def plot(report: dict, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4))
     for entry in report["openfoam"]:
         ax.plot(entry["profile"]["y_mm"], entry["profile"]["pressure_pa"], label=f"OpenFOAM {entry['cells']:,} cells "
-                f"({entry['cell_mm']:g} mm)", lw=1.2)
+                f"({entry.get('wall_cell_mm', entry['cell_mm']):g} mm at the wall)", lw=1.2)
     lbm = report["rhinoapp"]
     ax.plot(lbm["profile"]["y_mm"], lbm["profile"]["pressure_pa"], "k--", lw=1.8,
             label=f"rhinoapp LBM {lbm['resolution_mm']:g} mm")
@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/rhinoapp-foam-validation"))
     parser.add_argument("--out", type=Path, default=Path("docs/validation"))
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
-    parser.add_argument("--levels", default="1.5,1.2,0.9", help="OpenFOAM background cell sizes, mm (coarse to fine)")
+    parser.add_argument("--levels", default="1.5,1.2,0.9,1.2:1",
+                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level")
     parser.add_argument("--surface-level", type=int, default=0, help="snappy refinement level at the wall")
     parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most")
     parser.add_argument("--rhinoapp-resolution", type=float, default=0.8, help="rhinoapp lattice spacing, mm")
@@ -273,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
     geometry = make_geometry(args.work, args.variant)
-    levels = [foam_case.MeshLevel(float(v), args.surface_level) for v in args.levels.split(",")]
+    levels = [foam_case.MeshLevel(float(v.split(":")[0]), int(v.split(":")[1]) if ":" in v else args.surface_level)
+              for v in args.levels.split(",")]
     if not args.dry_run and not foam_case.have_openfoam():
         parser.error("OpenFOAM is not installed: `apt-get install openfoam` (or `make validation-deps`)")
     summaries = []

@@ -104,7 +104,7 @@ def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
     assert np.all(inside > vertices.min(axis=0)) and np.all(inside < vertices.max(axis=0))
     u, p = (case / "0/U").read_text(), (case / "0/p").read_text()
     assert "flowRateInletVelocity" in u and "volumetricFlowRate -0.00025;" in u
-    assert re.search(r"inlet_left\s*\{\s*type fixedValue;\s*value uniform 0;", p)
+    assert re.search(r"inlet_left\s*\{\s*type totalPressure;\s*p0 uniform 0;", p)
     assert "nu 1.5e-05;" in (case / "constant/transportProperties").read_text()
     assert "simulationType laminar;" in (case / "constant/turbulenceProperties").read_text()
     control = (case / "system/controlDict").read_text()

@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint install install-dev system-deps constraints benchmarks clean
+.PHONY: run test test-fast lint install install-dev system-deps constraints benchmarks validation-deps validation clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/bootstrap-python.sh
 	bash scripts/bootstrap-python.sh "$(PYTHON)" "$(VENV)"
@@ -59,6 +59,15 @@ test-fast: $(DEV_STAMP)
 benchmarks: $(STAMP)
 	$(PIP) install -q -c constraints.txt -e '.[bench]'
 	for script in benchmarks/*.py; do $(BIN)/python "$$script" || exit 1; done
+
+# Validation against OpenFOAM and the grid-convergence study (docs/validation.md); not part of `make test`.
+# validation-deps installs Debian's OpenFOAM (v1912, as root); validation reruns both studies (tens of minutes).
+validation-deps:
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y openfoam; else sudo apt-get install -y openfoam; fi
+
+validation: $(STAMP) validation-deps
+	PYTHONPATH=$(CURDIR) $(BIN)/python validation/openfoam_compare.py --out docs/validation
+	PYTHONPATH=$(CURDIR) $(BIN)/python validation/grid_convergence.py --out docs/validation
 
 # Re-resolve the pinned versions (run on Python 3.11) after changing dependencies.
 constraints:

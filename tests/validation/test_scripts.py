@@ -1,0 +1,119 @@
+"""The validation scripts (validation/) in their setup paths: OpenFOAM case files, measurements, Richardson.
+
+OpenFOAM itself is not run here (``make validation`` does): the dry run writes every case file of
+a small phantom's geometry folder, and the checks read them back.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VALIDATION = ROOT / "validation"
+
+
+def _load(name: str) -> ModuleType:
+    if str(VALIDATION) not in sys.path:
+        sys.path.insert(0, str(VALIDATION))
+    spec = importlib.util.spec_from_file_location(name, VALIDATION / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_richardson_recovers_a_known_order_and_limit() -> None:
+    gc = _load("grid_convergence")
+    h = [1.25, 1.0, 0.8]  # constant ratio 1.25
+    study = gc.richardson([20.0 + 3.0 * x**1.5 for x in h], h)
+    assert study["convergence"] == "monotonic"
+    assert study["order"] == pytest.approx(1.5, abs=1e-9)
+    assert study["extrapolated"] == pytest.approx(20.0, abs=1e-9)
+    f1, f2 = 20.0 + 3.0 * 0.8**1.5, 20.0 + 3.0 * 1.0**1.5
+    assert study["gci_fine_pct"] == pytest.approx(125.0 * abs((f1 - f2) / f1) / (1.25**1.5 - 1.0))
+
+
+def test_richardson_with_unequal_ratios_and_the_non_convergent_cases() -> None:
+    gc = _load("grid_convergence")
+    h = [2.0, 1.5, 0.6]
+    study = gc.richardson([5.0 - 0.7 * x**2 for x in h], h)
+    assert study["order"] == pytest.approx(2.0, abs=1e-6) and study["extrapolated"] == pytest.approx(5.0, abs=1e-6)
+    assert gc.richardson([1.0, 2.0, 1.5], [0.5, 1.0, 2.0])["convergence"] == "oscillatory"
+    assert gc.richardson([3.0, 2.0, 1.9], [0.5, 1.0, 2.0])["convergence"] == "divergent"
+
+
+def test_plane_averages_and_profile_weight_by_volume() -> None:
+    measure = _load("measure")
+    xyz = np.array([[1.0, 10.0, 0.0], [-1.0, 10.2, 0.0], [0.0, 14.0, 0.0], [30.0, 10.0, 0.0]])
+    cloud = measure.CellCloud(xyz, np.array([-4.0, -8.0, -20.0, 100.0]), np.array([1.0, 3.0, 1.0, 1.0]))
+    both = measure.Plane("c", (0.0, 10.0, 0.0), (0.0, 1.0, 0.0), radius_mm=10.0)
+    assert cloud.average(both, 0.5) == pytest.approx(-7.0)
+    left = measure.Plane("c", (0.0, 10.0, 0.0), (0.0, 1.0, 0.0), radius_mm=10.0, side="left")
+    assert cloud.average(left, 0.5) == pytest.approx(-4.0)
+    assert math.isnan(cloud.average(measure.Plane("far", (0.0, 50.0, 0.0), (0.0, 1.0, 0.0)), 0.5))
+    y, p = cloud.profile(bin_mm=2.0)
+    assert y.tolist() == [11.0, 15.0] and p[1] == pytest.approx(-20.0)
+
+
+def test_openfoam_field_parsing() -> None:
+    foam = _load("foam_case")
+    text = "FoamFile{}\ninternalField nonuniform List<vector> 2\n(\n(1 2 3)\n(4 5 6)\n)\n;\nboundaryField {}"
+    assert foam.parse_internal_field(text).tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert foam.parse_internal_field("internalField uniform 0;").tolist() == [0.0]
+
+
+@pytest.mark.slow
+def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RHINOAPP_")} | {"PYTHONPATH": str(ROOT)}
+    # A small, quick geometry: the straight phantom at 1 mm (the study itself uses a hard variant).
+    work = tmp_path / "work"
+    work.mkdir()
+    run = subprocess.run([sys.executable, "-m", "rhinoapp", "phantom", "--variant", "straight", "--spacing-mm", "1.0",
+                          "--out", str(work / "phantom_straight")], env=env, capture_output=True, text=True,
+                         timeout=240, check=False)
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run([sys.executable, str(VALIDATION / "openfoam_compare.py"), "--variant", "straight", "--work",
+                          str(work), "--levels", "2.0,1.5", "--dry-run"], env=env, capture_output=True, text=True,
+                         timeout=280, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    summaries = json.loads(run.stdout)
+    assert [s["cell_mm"] for s in summaries] == [2.0, 1.5]
+    case = Path(summaries[1]["case"])
+    for name in ("system/blockMeshDict", "system/snappyHexMeshDict", "system/controlDict", "system/fvSchemes",
+                 "system/fvSolution", "constant/transportProperties", "constant/turbulenceProperties", "0/U", "0/p"):
+        text = (case / name).read_text()
+        assert text.startswith("FoamFile") and text.count("{") == text.count("}"), name
+    stl = (case / "constant/triSurface/airway.stl").read_text()
+    assert re.findall(r"^solid (\w+)", stl, flags=re.M) == ["wall", "inlet_left", "inlet_right", "outlet"]
+    assert summaries[1]["triangles"]["inlet_left"] > 0 and summaries[1]["triangles"]["outlet"] > 0
+    # The point snappyHexMesh keeps lies inside the surface's bounding box, in metres.
+    vertices = np.array(re.findall(r"vertex (\S+) (\S+) (\S+)", stl), dtype=float)
+    inside = np.array(summaries[1]["location_in_mesh_m"])
+    assert np.all(inside > vertices.min(axis=0)) and np.all(inside < vertices.max(axis=0))
+    u, p = (case / "0/U").read_text(), (case / "0/p").read_text()
+    assert "flowRateInletVelocity" in u and "volumetricFlowRate -0.00025;" in u
+    assert re.search(r"inlet_left\s*\{\s*type totalPressure;\s*p0 uniform 0;", p)
+    assert "nu 1.5e-05;" in (case / "constant/transportProperties").read_text()
+    assert "simulationType laminar;" in (case / "constant/turbulenceProperties").read_text()
+    control = (case / "system/controlDict").read_text()
+    assert "flow_inlet_right" in control and "pAvg_outlet" in control
+
+
+@pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity"])
+def test_docstring_examples_of_the_scripts(name: str) -> None:
+    import doctest
+
+    failures, tried = doctest.testmod(_load(name), optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failures == 0

@@ -1,0 +1,167 @@
+"""Grid convergence of rhinoapp on one realistic case: three resolutions, observed order, Richardson, GCI.
+
+Runs ``rhinoapp simulate`` on the geometry folder of a hard phantom (the one ``openfoam_compare.py``
+builds) at three lattice spacings and reports, for the pressure drop (as rhinoapp reports it, and
+measured on the shared outlet plane) and the flow partition:
+
+* the observed order ``p`` from the three solutions; with a constant refinement ratio
+  ``r = h2/h1 = h3/h2`` it is ``ln((f3 - f2)/(f2 - f1)) / ln(r)``; with unequal ratios the
+  fixed-point form of Celik et al. (J. Fluids Eng. 130, 2008) is solved;
+* the Richardson estimate ``f_ext = (r21^p f1 - f2) / (r21^p - 1)``;
+* the grid convergence index of the finest grid ``GCI = 1.25 |(f1 - f2)/f1| / (r21^p - 1)``.
+
+Oscillatory convergence (``f3 - f2`` and ``f2 - f1`` of opposite sign) is reported as such:
+the order then only bounds the error.
+
+Run::
+
+    PYTHONPATH=. .venv/bin/python validation/grid_convergence.py --work /tmp/foam-validation --out docs/validation
+
+Examples
+--------
+>>> h = (0.5, 1.0, 2.0)
+>>> study = richardson([1.0 + 2.0 * x**2 for x in h], h)
+>>> round(study["order"], 6), round(study["extrapolated"], 6), study["convergence"]
+(2.0, 1.0, 'monotonic')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
+from openfoam_compare import make_geometry, run_rhinoapp  # noqa: E402
+
+_log = logging.getLogger("grid_convergence")
+SAFETY_FACTOR = 1.25
+
+
+def richardson(values: Sequence[float], spacings: Sequence[float], *, iterations: int = 200) -> dict[str, object]:
+    """Observed order, Richardson estimate and GCI of three solutions on grids ``spacings`` (any order).
+
+    Examples
+    --------
+    >>> study = richardson([10.9, 10.4, 10.2], [2.0, 1.5, 1.2])   # coarse to fine, unequal ratios
+    >>> study["convergence"], round(study["order"], 3) > 0, round(study["extrapolated"], 2) < 10.2
+    ('monotonic', True, True)
+    >>> richardson([1.0, 2.0, 1.5], [0.5, 1.0, 2.0])["convergence"]
+    'oscillatory'
+    """
+    pairs = sorted(zip(spacings, values))
+    (h1, f1), (h2, f2), (h3, f3) = pairs
+    r21, r32 = h2 / h1, h3 / h2
+    e21, e32 = f2 - f1, f3 - f2
+    result: dict[str, object] = {"spacings": [h1, h2, h3], "values": [f1, f2, f3], "ratios": [r21, r32]}
+    if e21 == 0 or e32 == 0:
+        return {**result, "convergence": "exact", "order": None, "extrapolated": f1, "gci_fine_pct": 0.0}
+    ratio = e32 / e21
+    s = 1.0 if ratio > 0 else -1.0
+    p = abs(math.log(abs(ratio))) / math.log(r21)
+    for _ in range(iterations):
+        q = math.log((r21**p - s) / (r32**p - s)) if (r21**p - s) > 0 and (r32**p - s) > 0 else 0.0
+        p_new = abs(math.log(abs(ratio)) + q) / math.log(r21)
+        if abs(p_new - p) < 1e-12:
+            p = p_new
+            break
+        p = p_new
+    if s < 0:
+        return {**result, "convergence": "oscillatory", "order": p, "extrapolated": None,
+                "gci_fine_pct": None, "spread": max(f1, f2, f3) - min(f1, f2, f3)}
+    factor = r21**p
+    extrapolated = (factor * f1 - f2) / (factor - 1.0)
+    gci = SAFETY_FACTOR * abs(e21 / f1) / (factor - 1.0) * 100.0 if f1 else None
+    if ratio < math.log(r32) / math.log(r21):  # no positive order fits: the differences grow under refinement
+        return {**result, "convergence": "divergent", "order": -p, "extrapolated": None, "gci_fine_pct": None}
+    return {**result, "convergence": "monotonic", "order": p, "extrapolated": extrapolated, "gci_fine_pct": gci}
+
+
+def figures_of(run: Path, planes: dict) -> dict[str, float]:
+    """The studied figures of one rhinoapp run folder."""
+    results = json.loads((run / "results.json").read_text())
+    cloud = read_rhinoapp_fields(run)
+    spacing = float(round(cloud.volume_mm3[0] ** (1 / 3), 6))
+    flows = results["flow_ml_s"]
+    drops = pressure_drops(cloud, planes, max(spacing, 1.0))
+    wall = (run / "wall_time_s.txt")
+    return {"resolution_mm": spacing, "fluid_cells": int(cloud.pressure_pa.size), "steps": results.get("steps"),
+            "wall_time_s": float(wall.read_text()) if wall.is_file() else None,
+            "pressure_drop_reported_pa": float(results["pressure_drop_pa"]),
+            "pressure_drop_outlet_plane_pa": drops["nostrils_to_outlet"],
+            "pressure_drop_choanae_pa": drops.get("nostrils_to_choanae"),
+            "partition_left_pct": 100.0 * flows["left"] / flows["total"],
+            "max_velocity_m_s": float(results.get("max_velocity_m_s", float("nan")))}
+
+
+def plot(report: dict, out: Path) -> Path:
+    """Pressure drop against the lattice spacing with the Richardson estimate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    h = [run["resolution_mm"] for run in report["runs"]]
+    for key, label in (("pressure_drop_reported_pa", "dp as reported"),
+                       ("pressure_drop_outlet_plane_pa", "dp nostril planes to outlet plane")):
+        line, = axes[0].plot(h, [run[key] for run in report["runs"]], "o-", label=label)
+        study = report["studies"][key]
+        if study.get("extrapolated") is not None:
+            axes[0].plot([0], [study["extrapolated"]], "*", ms=12, color=line.get_color(),
+                         label=f"Richardson, p = {study['order']:.2f}")
+    axes[0].set_xlabel("lattice spacing h (mm)")
+    axes[0].set_ylabel("pressure drop (Pa)")
+    axes[0].set_xlim(left=-0.05)
+    axes[0].legend(fontsize=8)
+    axes[1].plot(h, [run["partition_left_pct"] for run in report["runs"]], "o-")
+    axes[1].set_xlabel("lattice spacing h (mm)")
+    axes[1].set_ylabel("flow through the left side (%)")
+    fig.suptitle(f"rhinoapp grid convergence, {report['variant']}, {report['flow_ml_s']:g} ml/s")
+    fig.tight_layout()
+    path = out / "grid_convergence.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variant", default="one-sided-swelling")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rhinoapp-foam-validation"))
+    parser.add_argument("--out", type=Path, default=Path("docs/validation"))
+    parser.add_argument("--flow-ml-s", type=float, default=250.0)
+    parser.add_argument("--resolutions", default="1.25,1.0,0.8", help="three lattice spacings, mm")
+    parser.add_argument("--dry-run", action="store_true", help="build the geometry, print the plan and estimates")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    resolutions = [float(v) for v in args.resolutions.split(",")]
+    if len(resolutions) != 3:
+        parser.error("give exactly three resolutions")
+    args.work.mkdir(parents=True, exist_ok=True)
+    geometry = make_geometry(args.work, args.variant)
+    planes = measurement_planes(geometry / "geometry.json")
+    if args.dry_run:
+        print(json.dumps({"geometry": str(geometry), "resolutions_mm": resolutions,
+                          "planes": {k: vars(v) for k, v in planes.items()}}, indent=1))
+        return 0
+    runs = [figures_of(run_rhinoapp(args.work, geometry, h, args.flow_ml_s), planes) for h in resolutions]
+    keys = ("pressure_drop_reported_pa", "pressure_drop_outlet_plane_pa", "pressure_drop_choanae_pa",
+            "partition_left_pct")
+    studies = {key: richardson([run[key] for run in runs], [run["resolution_mm"] for run in runs]) for key in keys}
+    report = {"variant": args.variant, "flow_ml_s": args.flow_ml_s, "runs": runs, "studies": studies}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "grid_convergence.json").write_text(json.dumps(report, indent=1))
+    _log.info("wrote %s", plot(report, args.out))
+    print(json.dumps(studies, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

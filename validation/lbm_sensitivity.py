@@ -1,0 +1,103 @@
+"""Which part of rhinoapp's lattice model moves the pressure drop: reruns with one physics setting changed.
+
+Runs :func:`rhinoapp.cfd.simulation.simulate` on the geometry folder of ``openfoam_compare.py`` at
+one resolution with :class:`~rhinoapp.cfd.config.PhysicsConfig` overrides (``--set NAME=VALUE``,
+repeatable; each becomes one run next to the default), and measures every run on the shared planes
+(``measure.py``). Used to explain the gap to OpenFOAM (docs/validation.md).
+
+Run::
+
+    PYTHONPATH=. .venv/bin/python validation/lbm_sensitivity.py --work /tmp/foam-validation \\
+        --resolution 1.0 --set sponge_cells=0 --set smagorinsky_constant=0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
+from openfoam_compare import make_geometry  # noqa: E402
+
+from rhinoapp.core.errors import RhinoappError  # noqa: E402
+
+_log = logging.getLogger("lbm_sensitivity")
+
+
+def parse_setting(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` as a PhysicsConfig field and a number.
+
+    Examples
+    --------
+    >>> parse_setting("sponge_cells=0")
+    ('sponge_cells', 0)
+    >>> parse_setting("smagorinsky_constant=0.1")
+    ('smagorinsky_constant', 0.1)
+    """
+    name, _, value = text.partition("=")
+    number = float(value)
+    return name.strip(), int(number) if number.is_integer() and name.strip().endswith("cells") else number
+
+
+def run_variant(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: float,
+                overrides: dict[str, float]) -> Path:
+    """A run folder with ``overrides`` applied (reused when its results.json exists)."""
+    from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+    from rhinoapp.cfd.simulation import simulate
+    from rhinoapp.usecases.simulation import load_domain
+
+    tag = "_".join(f"{k}-{v:g}" for k, v in sorted(overrides.items())) or "default"
+    out = work / f"sensitivity_{resolution_mm:g}mm_{tag}"
+    if not (out / "results.json").is_file():
+        start = time.monotonic()
+        simulate(load_domain(geometry), PhysicsConfig(flow_ml_s=flow_ml_s, **overrides), RunConfig(),
+                 resolution_mm=resolution_mm, out_dir=out)
+        (out / "wall_time_s.txt").write_text(f"{time.monotonic() - start:.1f}\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variant", default="one-sided-swelling")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rhinoapp-foam-validation"))
+    parser.add_argument("--out", type=Path, default=Path("docs/validation"))
+    parser.add_argument("--flow-ml-s", type=float, default=250.0)
+    parser.add_argument("--resolution", type=float, default=1.0)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a PhysicsConfig override, one run each (e.g. sponge_cells=0)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    geometry = make_geometry(args.work, args.variant)
+    planes = measurement_planes(geometry / "geometry.json")
+    rows = []
+    for overrides in [{}, *({k: v} for k, v in map(parse_setting, args.set))]:
+        try:
+            run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides)
+        except RhinoappError as error:  # a setting that makes the run diverge is a finding too
+            rows.append({"overrides": overrides, "failed": str(error)})
+            _log.warning("%s failed: %s", overrides, error)
+            continue
+        results = json.loads((run / "results.json").read_text())
+        cloud = read_rhinoapp_fields(run)
+        flows = results["flow_ml_s"]
+        rows.append({"overrides": overrides, "reported_pressure_drop_pa": results["pressure_drop_pa"],
+                     "pressure_drop_pa": pressure_drops(cloud, planes, max(args.resolution, 1.0)),
+                     "partition_left_pct": 100.0 * flows["left"] / flows["total"], "steps": results.get("steps"),
+                     "converged": results.get("converged"), "max_velocity_m_s": results.get("max_velocity_m_s"),
+                     "tau": results.get("lattice", {}).get("tau")})
+        _log.info("%s: %s", overrides or "default", rows[-1]["pressure_drop_pa"].get("nostrils_to_outlet"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {"variant": args.variant, "resolution_mm": args.resolution, "flow_ml_s": args.flow_ml_s, "runs": rows}
+    (args.out / "lbm_sensitivity.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

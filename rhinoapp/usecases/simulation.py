@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rhinoapp.cfd.estimate import ResourceEstimate, estimate_run
-from rhinoapp.cfd.inputs import domain_from_labels, read_geometry_dir
+from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 from rhinoapp.core.layout import GeometryFolder
@@ -23,10 +23,11 @@ __all__ = ["estimate_simulation", "load_domain", "run_simulation"]
 
 
 def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
-    """The flow domain of a geometry folder (its label map and opening planes)."""
+    """The flow domain of a geometry folder (its label map and opening planes), with ambient air in front of the
+    nostrils and a flow extension at the outlet (:func:`~rhinoapp.cfd.inputs.airway_domain`)."""
     path = geometry_dir.path if isinstance(geometry_dir, GeometryFolder) else Path(geometry_dir)
     labels, planes = read_geometry_dir(path)
-    return domain_from_labels(labels, planes=planes)
+    return airway_domain(labels, planes=planes)
 
 
 def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResourceEstimate:

@@ -100,7 +100,7 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
     --------
     >>> from rhinoapp.cfd.shapes import two_channel_labels
     >>> sorted(airway_domain(two_channel_labels(2.0)).planes)
-    ['choana_left', 'choana_right', 'nostril_left', 'nostril_right', 'outlet']
+    ['choana_left', 'choana_right', 'nostril_left', 'nostril_right', 'outlet', 'surroundings']
     """
     domain = domain_from_labels(labels, planes=planes)
     values = labels.labels

@@ -25,7 +25,7 @@ Examples
 >>> from rhinoapp.cfd.shapes import square_duct
 >>> domain = with_open_surroundings(square_duct(4, 10))
 >>> sorted(domain.planes), domain.geometry.shape[0] > 12
-(['nostril_left', 'outlet'], True)
+(['nostril_left', 'outlet', 'surroundings'], True)
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = ["PLANE_CHOANA_LEFT", "PLANE_CHOANA_RIGHT", "PLANE_NOSTRIL_LEFT", "PLANE_NOSTRIL_RIGHT", "PLANE_OUTLET",
-           "SurroundingsConfig", "with_open_surroundings"]
+           "PLANE_SURROUNDINGS", "SurroundingsConfig", "with_open_surroundings"]
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ PLANE_NOSTRIL_RIGHT = "nostril_right"
 PLANE_OUTLET = "outlet"
 PLANE_CHOANA_LEFT = "choana_left"
 PLANE_CHOANA_RIGHT = "choana_right"
+#: Not a plane: the cells of the chambers and of the outlet extension (left out of the airway's volume).
+PLANE_SURROUNDINGS = "surroundings"
 _NOSTRIL_PLANE = {Opening.INLET_LEFT: PLANE_NOSTRIL_LEFT, Opening.INLET_RIGHT: PLANE_NOSTRIL_RIGHT,
                   Opening.OUTLET: PLANE_OUTLET}
 
@@ -142,7 +144,7 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
     >>> plain = domain_from_labels(two_channel_labels(2.0))
     >>> open_ = with_open_surroundings(plain)
     >>> open_.n_fluid > plain.n_fluid, sorted(open_.planes)
-    (True, ['nostril_left', 'nostril_right', 'outlet'])
+    (True, ['nostril_left', 'nostril_right', 'outlet', 'surroundings'])
     """
     config = config or SurroundingsConfig()
     if any(domain.periodic):
@@ -233,6 +235,8 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
         masks[opening] = ring & side[opening]
     empty = np.zeros(new_shape, dtype=bool)
     new_planes = {name: paint(voxels) & new_fluid for name, voxels in planes.items()}
+    new_planes[PLANE_SURROUNDINGS] = new_fluid & ~np.pad(fluid, pads) & ~(
+        new_planes.get(PLANE_NOSTRIL_LEFT, False) | new_planes.get(PLANE_NOSTRIL_RIGHT, False) | new_planes[PLANE_OUTLET])
     for name, mask in domain.planes.items():
         new_planes.setdefault(name, np.pad(mask, pads) & new_fluid)
     result = FlowDomain(new_fluid, masks.get(Opening.INLET_LEFT, empty), masks.get(Opening.INLET_RIGHT, empty),

@@ -24,7 +24,7 @@ from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsCo
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
 from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
-from rhinoapp.cfd.openings import PLANE_OUTLET
+from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
@@ -132,6 +132,8 @@ def plane_pressures(lattice: SparseLattice, pressure: np.ndarray) -> dict[str, f
             if weight[chosen].sum() > 0:
                 result[name] = float(np.average(pressure[cells[chosen]], weights=weight[chosen]))
     for name, mask in lattice.domain.planes.items():
+        if name == PLANE_SURROUNDINGS:
+            continue
         chosen = mask.ravel()[lattice.voxels]
         if chosen.any():
             result[name] = float(pressure[chosen].mean())
@@ -161,8 +163,10 @@ def measurement_planes(planes: dict[str, float], units: LatticeParameters, *,
 
 def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,
              resolution_mm: float | None = None, out_dir: Path | None = None,
-             progress: Progress | None = None) -> SimulationResult:
+             progress: Progress | None = None, notes: dict[str, object] | None = None) -> SimulationResult:
     """Simulate steady airflow through ``domain``; write the outputs into ``out_dir`` if given.
+
+    ``notes`` are added to ``results.json`` as they are (for example how the resolution was chosen).
 
     Examples
     --------
@@ -185,7 +189,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                               tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
                                                                 physics.sponge_viscosity_factor))
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
-                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps, units=units,
+                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps,
+                    check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints, progress=progress)
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0

@@ -12,14 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rhinoapp.cfd.estimate import ResourceEstimate, estimate_run
+from rhinoapp.cfd.estimate import ResourceEstimate, cell_budget, estimate_run
 from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir
 from rhinoapp.cfd.request import SimulationRequest
+from rhinoapp.cfd.resolution import ResolutionChoice, choose_resolution
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 from rhinoapp.core.layout import GeometryFolder
 from rhinoapp.core.progress import ProgressCallback
 
-__all__ = ["estimate_simulation", "load_domain", "run_simulation"]
+__all__ = ["estimate_simulation", "load_domain", "resolution_for", "run_simulation"]
 
 
 def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
@@ -30,13 +31,25 @@ def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
     return airway_domain(labels, planes=planes)
 
 
+def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResolutionChoice:
+    """The lattice spacing of ``request`` on ``domain``: the one asked for, or the default rule's
+    (:func:`~rhinoapp.cfd.resolution.choose_resolution`) within the memory of this machine."""
+    if request.resolution_mm is not None:
+        return ResolutionChoice(float(request.resolution_mm), float("nan"), float("nan"), True, "given by the user")
+    run = request.run(backend=backend)
+    return choose_resolution(domain, max_cells=cell_budget(run))
+
+
 def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResourceEstimate:
     """Cells, steps, memory and run time of ``request`` on ``domain`` (``backend`` overrides the request's)."""
-    return estimate_run(domain, request.physics(), request.run(backend=backend), resolution_mm=request.resolution_mm)
+    resolution = resolution_for(domain, request, backend=backend).resolution_mm
+    return estimate_run(domain, request.physics(), request.run(backend=backend), resolution_mm=resolution)
 
 
 def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,
                    progress: ProgressCallback | None = None) -> SimulationResult:
     """Run ``request`` on ``domain`` and write its outputs (and checkpoints, if asked) into ``out_dir``."""
-    return simulate(domain, request.physics(), request.run(), resolution_mm=request.resolution_mm,
-                    out_dir=Path(out_dir), progress=progress)
+    choice = resolution_for(domain, request)
+    return simulate(domain, request.physics(), request.run(), resolution_mm=choice.resolution_mm,
+                    out_dir=Path(out_dir), progress=progress,
+                    notes={"resolution": {k: v for k, v in choice.as_dict().items() if v == v}})

@@ -234,5 +234,5 @@ class FlowDomain:
         planes = {}  # fluid cells within half a voxel of a plane's cells: a layer at least one new cell thick
         for name, plane in self.planes.items():
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
-            planes[name] = fluid & (distance <= 0.5 * tolerance + 1e-9)
+            planes[name] = fluid & (distance <= 0.75 * tolerance)
         return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes)

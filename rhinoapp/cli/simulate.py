@@ -67,5 +67,11 @@ def _simulate(args: argparse.Namespace) -> int:
     out(f"resistance {resistance['total']} Pa*s/ml (left {resistance['left']}, right {resistance['right']})")
     out(f"max velocity {r['max_velocity_m_s']} m/s; wall shear stress mean {r['wss_mean_pa']} Pa, max "
         f"{r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}")
+    if r.get("pressure_drop_between"):
+        out(f"pressure drop measured between {r['pressure_drop_between']}")
+    resolution = r.get("resolution") or {}
+    if resolution.get("width_mm") is not None:
+        out(f"resolution {resolution['resolution_mm']} mm: {resolution['cells_across']} cells across the narrowest "
+            f"passage ({resolution['width_mm']} mm wide){'' if resolution['rule_met'] else '; ' + resolution['message']}")
     out(f"outputs in {args.out}")
     return 0

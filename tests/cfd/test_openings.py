@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
-from rhinoapp.cfd.inputs import airway_domain, domain_from_labels
+from rhinoapp.cfd.inputs import OpeningPlane, airway_domain, domain_from_labels, read_label_nifti, write_label_nifti
 from rhinoapp.cfd.openings import PLANE_OUTLET, SurroundingsConfig, with_open_surroundings
+from rhinoapp.cfd.resolution import choose_resolution
 from rhinoapp.cfd.shapes import square_duct, two_channel_labels
-from rhinoapp.core.volume import ImageGeometry, LabelMap
+from rhinoapp.cfd.simulation import simulate
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
+from rhinoapp.phantom import HARD_VARIANTS
 
 
 def test_the_chambers_of_the_two_nostrils_meet_only_through_the_airway() -> None:
@@ -81,3 +85,80 @@ def test_sizes_must_be_non_negative(bad: dict[str, float]) -> None:
 
     with pytest.raises(ValidationError, match="non-negative"):
         SurroundingsConfig(**bad)
+
+
+# --- on the phantom: openings that hold, and defaults that do not diverge --------------------------------------
+
+
+def _phantom(variant: str = "straight", spacing_mm: float = 1.0):
+    from rhinoapp.phantom import generate_phantom, variant_params
+
+    return generate_phantom(variant_params(variant, spacing_mm=spacing_mm, noise_hu=0))
+
+
+def _landmark_planes(phantom) -> dict[Opening, OpeningPlane]:
+    marks = phantom.landmarks
+    return {Opening.INLET_LEFT: OpeningPlane(marks.nostrils_lps_mm[0], marks.nostril_normal_lps),
+            Opening.INLET_RIGHT: OpeningPlane(marks.nostrils_lps_mm[1], marks.nostril_normal_lps),
+            Opening.OUTLET: OpeningPlane(marks.outlet_point_lps_mm, marks.outlet_normal_lps)}
+
+
+def _cut_in_vestibule_and_at_image_face(phantom, cut_mm: float) -> tuple[LabelMap, dict[Opening, OpeningPlane]]:
+    """The phantom's labels stopping ``cut_mm`` inside the vestibules, cropped at the outlet plane.
+
+    The nostril planes lie on the cut (where an import finds the cavity meeting outside air); the outlet
+    has no plane: the nasopharynx simply ends at the image's lower face.
+    """
+    truth, marks = phantom.truth, phantom.landmarks
+    geometry = truth.geometry
+    z = geometry.origin_mm[2] + np.arange(geometry.shape[0]) * geometry.spacing_mm[2]
+    labels = truth.labels.copy()
+    cavity = np.isin(labels, [int(AirwayLabel.LEFT_CAVITY), int(AirwayLabel.RIGHT_CAVITY)])
+    labels[cavity & (z[:, None, None] < marks.nostrils_lps_mm[0][2] + cut_mm)] = 0
+    lowest = float(z[np.isin(labels, [1, 2]).any(axis=(1, 2))].min())
+    first = int(np.searchsorted(z, marks.outlet_z_mm + 0.25 * geometry.spacing_mm[2]))
+    cropped = LabelMap(labels[first:], ImageGeometry(labels[first:].shape, geometry.spacing_mm,
+                                                     (geometry.origin_mm[0], geometry.origin_mm[1], float(z[first])),
+                                                     geometry.direction))
+    planes = {opening: OpeningPlane((point[0], point[1], lowest), (0.0, 0.0, -1.0))
+              for opening, point in zip((Opening.INLET_LEFT, Opening.INLET_RIGHT), marks.nostrils_lps_mm)}
+    return cropped, planes
+
+
+def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_drop_little() -> None:
+    """The phantom on a 1.5 mm grid: well-formed nostrils and outlet plane, against labels that stop a grid layer
+    inside the vestibules (the nostril openings lie on the cut) and a nasopharynx cut by the image's lower face."""
+    phantom = _phantom(spacing_mm=1.5)
+    physics, run = PhysicsConfig(flow_ml_s=150.0), RunConfig(backend="numba")
+    well_formed = simulate(airway_domain(phantom.truth, planes=_landmark_planes(phantom)), physics, run).results
+    labels, planes = _cut_in_vestibule_and_at_image_face(phantom, cut_mm=1.6)
+    cut = simulate(airway_domain(labels, planes=planes), physics, run).results
+    assert well_formed["converged"] and cut["converged"]
+    assert "ambient air" in cut["pressure_drop_between"] and "outlet plane" in cut["pressure_drop_between"]
+    assert 5.0 < well_formed["pressure_drop_pa"] < 40.0
+    assert abs(cut["pressure_drop_pa"] / well_formed["pressure_drop_pa"] - 1.0) < 0.15
+    assert abs(cut["flow_partition_left_pct"] - well_formed["flow_partition_left_pct"]) < 3.0
+    assert cut["max_velocity_m_s"] < 1.5 * well_formed["max_velocity_m_s"]  # no jets at the cut
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", [v.value for v in HARD_VARIANTS] + ["imported"])
+def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(variant: str, tmp_path) -> None:
+    """Default physics (250 ml/s) at 1.5 mm, coarser (so nearer the stability limit) than the default rule gives."""
+    if variant == "imported":  # a label map read back without opening planes: openings from the labels alone
+        labels = read_label_nifti(write_label_nifti(tmp_path / "labels.nii.gz", _phantom().truth))
+        domain = airway_domain(labels)
+    else:
+        phantom = _phantom(variant)
+        domain = airway_domain(phantom.truth, planes=_landmark_planes(phantom))
+    result = simulate(domain, PhysicsConfig(), RunConfig(backend="numba"), resolution_mm=1.5).results
+    assert result["converged"], result["steps"]
+    assert 0.0 < result["pressure_drop_pa"] < 100.0
+    assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")
+
+
+def test_the_default_resolution_follows_the_narrowest_passage() -> None:
+    phantom = _phantom()
+    choice = choose_resolution(airway_domain(phantom.truth, planes=_landmark_planes(phantom)))
+    assert 4.0 < choice.width_mm < 6.5  # the valve: 5.8 mm across, measured on a 1 mm grid
+    assert choice.rule_met and choice.resolution_mm == pytest.approx(choice.width_mm / 6, abs=0.05)

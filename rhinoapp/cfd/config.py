@@ -113,7 +113,7 @@ class PhysicsConfig:
     trt_magic: float | None = None
     sponge_cells: int = 6
     sponge_viscosity_factor: float = 30.0
-    flow_throughs: float = 1.7
+    flow_throughs: float = 2.3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "direction", Direction(self.direction))
@@ -308,14 +308,14 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
 
     The peak velocity is estimated as twice the mean velocity through the narrowest section
     (constant flow) or from Bernoulli, ``sqrt(2 dp / rho)`` (pressure drop); the time step makes
-    it ``max_lattice_velocity``. Steady state is expected after ``flow_throughs`` times the air
+    it ``max_lattice_velocity``. Steady state is expected after the ramp and ``flow_throughs`` times the air
     volume over the flow; the start-up ramp lasts 0.3 flow-through times.
 
     Examples
     --------
     >>> p = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
     >>> round(p.peak_velocity_m_s, 2), round(p.tau, 5), p.steps_estimate
-    (5.0, 0.5018, 28801)
+    (5.0, 0.5018, 24961)
     """
     dx = dx_mm * 1e-3
     area_m2 = section_mm2 * 1e-6

@@ -74,6 +74,17 @@ def test_planes_survive_resampling() -> None:
     assert fine.touches(Opening.INLET_LEFT) and fine.touches(Opening.OUTLET)
 
 
+def test_the_step_estimate_leaves_the_chambers_and_the_extension_out() -> None:
+    from rhinoapp.cfd.config import airway_volume_mm3
+
+    plain = domain_from_labels(two_channel_labels(2.0))
+    domain = with_open_surroundings(plain)
+    assert domain.n_fluid > 1.5 * plain.n_fluid
+    # the airway: the plain fluid and the former opening layers
+    layers = sum(int(plain.opening_mask(o).sum()) for o in Opening)
+    assert airway_volume_mm3(domain) == (plain.n_fluid + layers) * 8.0
+
+
 def test_periodic_domains_are_left_alone() -> None:
     periodic = square_duct(4, 4, periodic=True)
     assert with_open_surroundings(periodic) is periodic
@@ -144,14 +155,15 @@ def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_dro
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", [v.value for v in HARD_VARIANTS] + ["imported"])
 def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(variant: str, tmp_path) -> None:
-    """Default physics (250 ml/s) at 1.5 mm, coarser (so nearer the stability limit) than the default rule gives."""
+    """Default physics (250 ml/s) on a 1.5 mm grid, coarser (so nearer the stability limit) than the default rule
+    gives (0.8 mm on the phantom)."""
     if variant == "imported":  # a label map read back without opening planes: openings from the labels alone
-        labels = read_label_nifti(write_label_nifti(tmp_path / "labels.nii.gz", _phantom().truth))
+        labels = read_label_nifti(write_label_nifti(tmp_path / "labels.nii.gz", _phantom(spacing_mm=1.5).truth))
         domain = airway_domain(labels)
     else:
-        phantom = _phantom(variant)
+        phantom = _phantom(variant, spacing_mm=1.5)
         domain = airway_domain(phantom.truth, planes=_landmark_planes(phantom))
-    result = simulate(domain, PhysicsConfig(), RunConfig(backend="numba"), resolution_mm=1.5).results
+    result = simulate(domain, PhysicsConfig(), RunConfig(backend="numba")).results
     assert result["converged"], result["steps"]
     assert 0.0 < result["pressure_drop_pa"] < 100.0
     assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")

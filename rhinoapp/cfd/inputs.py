@@ -17,6 +17,7 @@ an opening is the outermost layer of its label: the most anterior voxels of each
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, Surroun
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
 from rhinoapp.core.layout import GeometryFolder
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "read_geometry_dir", "read_label_nifti",
            "write_label_nifti"]
@@ -73,11 +76,14 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     masks: dict[Opening, np.ndarray] = {}
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
-        if opening in planes:
-            beyond = _beyond(geometry, planes[opening]) & fluid & region
+        beyond = _beyond(geometry, planes[opening]) & fluid & region if opening in planes else None
+        if beyond is not None and beyond.any() and (beyond != region).any():
             fluid &= ~beyond
             masks[opening] = beyond
         else:
+            if beyond is not None:  # the label ends before the plane (an image cut above it): use the label's end
+                _log.warning("the %s plane does not cut the %s label: using the label's outermost layer instead",
+                             opening.value, _LABEL_OF[opening].name.lower())
             if not region.any():
                 raise ValidationError(f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} "
                                       f"voxels (label {int(_LABEL_OF[opening])}), so the {opening.value} cannot be "

@@ -165,7 +165,9 @@ def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(var
         domain = airway_domain(phantom.truth, planes=_landmark_planes(phantom))
     result = simulate(domain, PhysicsConfig(), RunConfig(backend="numba")).results
     assert result["converged"], result["steps"]
-    assert 0.0 < result["pressure_drop_pa"] < 100.0
+    # without planes the nostrils are the cavities' most anterior layers, in front of the nose tip: a narrower
+    # entry than the phantom's downward nostrils, so more pressure drop (about 150 Pa at 1.5 mm)
+    assert 0.0 < result["pressure_drop_pa"] < (100.0 if variant != "imported" else 300.0)
     assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")
 
 

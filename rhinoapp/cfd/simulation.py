@@ -213,6 +213,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         backend=outcome.backend, mlups=round(outcome.mlups, 2),
         pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
                           "pressure_pa": np.round(profile, 6).tolist()})
+    results.update(notes or {})
     velocity = u * units.velocity_scale_m_s
     result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)
     if out_dir is not None:

@@ -68,7 +68,7 @@ def test_an_airway_cut_at_the_image_face_grows_the_grid() -> None:
 def test_planes_survive_resampling() -> None:
     domain = airway_domain(two_channel_labels(2.0))
     fine = domain.resampled(1.0)
-    for name, mask in domain.planes.items():
+    for name in domain.planes:
         assert fine.planes[name].any(), name
         assert not (fine.planes[name] & ~fine.fluid).any()
     assert fine.touches(Opening.INLET_LEFT) and fine.touches(Opening.OUTLET)

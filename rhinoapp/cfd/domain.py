@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -60,6 +61,9 @@ class FlowDomain:
         The grid of all masks.
     periodic
         Periodic axes in ``(i, j, k)`` order (verification flows only).
+    planes
+        Named masks of fluid cells where the results measure pressure (the nostrils, the outlet plane,
+        the choanae; see :mod:`rhinoapp.cfd.openings`); empty for plain domains.
 
     Examples
     --------
@@ -78,6 +82,7 @@ class FlowDomain:
     outlet: np.ndarray
     geometry: ImageGeometry
     periodic: tuple[bool, bool, bool] = (False, False, False)
+    planes: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shape = self.geometry.shape
@@ -86,6 +91,13 @@ class FlowDomain:
             if mask.shape != shape:
                 raise ValidationError(f"the {name} mask has shape {mask.shape} but the grid is {shape}")
             object.__setattr__(self, name, np.ascontiguousarray(mask, dtype=bool))
+        planes = {}
+        for name, plane in dict(self.planes).items():
+            plane = np.asarray(plane, dtype=bool)
+            if plane.shape != shape:
+                raise ValidationError(f"the {name} plane has shape {plane.shape} but the grid is {shape}")
+            planes[str(name)] = plane & self.fluid
+        object.__setattr__(self, "planes", planes)
         object.__setattr__(self, "periodic", tuple(bool(p) for p in self.periodic))
         if not self.fluid.any():
             raise ValidationError("the flow domain holds no fluid voxel: check the airway labels")
@@ -166,7 +178,8 @@ class FlowDomain:
         dropped = self.n_fluid - int(np.count_nonzero(keep))
         if dropped:
             _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
-        return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic)
+        return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
+                          self.planes)
 
     def resampled(self, resolution_mm: float) -> FlowDomain:
         """The domain on an isotropic grid of ``resolution_mm`` covering the same box.
@@ -218,4 +231,8 @@ class FlowDomain:
         for a in range(3):
             for b in range(a + 1, 3):
                 masks[a] &= ~masks[b]
-        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic)
+        planes = {}  # fluid cells within half a voxel of a plane's cells: a layer at least one new cell thick
+        for name, plane in self.planes.items():
+            distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
+            planes[name] = fluid & (distance <= 0.75 * tolerance)
+        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes)

@@ -14,16 +14,20 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, lattice_parameters, narrowest_section_mm2
+from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, airway_volume_mm3, lattice_parameters, \
+    narrowest_section_mm2
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.core.errors import SimulationError
 
-__all__ = ["NOMINAL_MLUPS", "ResourceEstimate", "available_memory_bytes", "check_resources", "device_memory_bytes",
-           "estimate_run"]
+__all__ = ["MAX_DEFAULT_CELLS", "NOMINAL_MLUPS", "ResourceEstimate", "available_memory_bytes", "cell_budget",
+           "check_resources", "device_memory_bytes", "estimate_run"]
 
 #: Nominal speeds in MLUPS (NumPy and CuPy in total; Numba per CPU thread).
 NOMINAL_MLUPS = {BackendName.NUMPY: 3.0, BackendName.NUMBA: 20.0, BackendName.CUPY: 10000.0}
+
+#: Most fluid cells of a default resolution per backend (see :func:`cell_budget`).
+MAX_DEFAULT_CELLS = {BackendName.NUMPY: 300_000, BackendName.NUMBA: 3_000_000, BackendName.CUPY: 200_000_000}
 
 _HOST_BYTES_PER_CELL = 200  # setup and post-processing temporaries beyond the solver state
 _HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the simulation grid
@@ -104,8 +108,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     scale = float(np.prod(spacing)) / dx_mm**3
     cells = int(math.ceil(domain.n_fluid * scale))
     voxels = int(math.ceil(np.prod(domain.geometry.shape) * scale))
-    params = lattice_parameters(dx_mm, narrowest_section_mm2(domain),
-                                domain.n_fluid * domain.geometry.voxel_volume_mm3, physics)
+    params = lattice_parameters(dx_mm, narrowest_section_mm2(domain), airway_volume_mm3(domain), physics)
     steps = int(run.max_steps) if run.max_steps else params.steps_estimate
     backend = resolve_backend(run.backend)
     solver_bytes = cells * (lattice_bytes_per_cell() + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
@@ -120,6 +123,24 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
         memory_bytes=host + original + (0 if on_device else solver_bytes) + solver_bytes // 2,
         device_memory_bytes=solver_bytes if on_device else 0, backend=backend.value, mlups=mlups,
         seconds=cells * steps / (mlups * 1e6))
+
+
+def cell_budget(run: RunConfig | None = None) -> int:
+    """The most fluid cells a default resolution may ask for: what the memory holds, and at most
+    :data:`MAX_DEFAULT_CELLS` of the backend (so that a default run stays within hours).
+
+    Examples
+    --------
+    >>> 0 < cell_budget(RunConfig(backend="numpy")) <= MAX_DEFAULT_CELLS[BackendName.NUMPY]
+    True
+    """
+    from rhinoapp.cfd.backends import resolve_backend
+
+    run = run or RunConfig()
+    backend = resolve_backend(run.backend)
+    limit = run.memory_limit_bytes or available_memory_bytes()
+    per_cell = lattice_bytes_per_cell() + _WINDOW_BYTES_PER_CELL + 2 * _HOST_BYTES_PER_CELL + 8 * _HOST_BYTES_PER_VOXEL
+    return int(min(limit // per_cell, MAX_DEFAULT_CELLS[backend]))
 
 
 def check_resources(estimate: ResourceEstimate, *, memory_limit_bytes: int | None = None,

@@ -17,6 +17,7 @@ an opening is the outermost layer of its label: the most anterior voxels of each
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +26,15 @@ import numpy as np
 from scipy import ndimage
 
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
+from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, SurroundingsConfig, with_open_surroundings
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
 from rhinoapp.core.layout import GeometryFolder
 
-__all__ = ["OpeningPlane", "domain_from_labels", "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
+_log = logging.getLogger(__name__)
+
+__all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "read_geometry_dir", "read_label_nifti",
+           "write_label_nifti"]
 
 _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
              Opening.OUTLET: AirwayLabel.NASOPHARYNX}
@@ -71,11 +76,14 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     masks: dict[Opening, np.ndarray] = {}
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
-        if opening in planes:
-            beyond = _beyond(geometry, planes[opening]) & fluid & region
+        beyond = _beyond(geometry, planes[opening]) & fluid & region if opening in planes else None
+        if beyond is not None and beyond.any() and (beyond != region).any():
             fluid &= ~beyond
             masks[opening] = beyond
         else:
+            if beyond is not None:  # the label ends before the plane (an image cut above it): use the label's end
+                _log.warning("the %s plane does not cut the %s label: using the label's outermost layer instead",
+                             opening.value, _LABEL_OF[opening].name.lower())
             if not region.any():
                 raise ValidationError(f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} "
                                       f"voxels (label {int(_LABEL_OF[opening])}), so the {opening.value} cannot be "
@@ -85,6 +93,30 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     near = ndimage.binary_dilation(fluid, link_structure())
     return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
                       masks[Opening.OUTLET] & near, geometry)
+
+
+def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
+                  surroundings: SurroundingsConfig | None = None) -> FlowDomain:
+    """The flow domain of an airway as the simulations use it: openings from :func:`domain_from_labels`, then an
+    ambient-air chamber in front of each nostril and a flow extension at the outlet
+    (:func:`~rhinoapp.cfd.openings.with_open_surroundings`), with the choanae (where each cavity meets the
+    nasopharynx) as measurement planes.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import two_channel_labels
+    >>> sorted(airway_domain(two_channel_labels(2.0)).planes)
+    ['choana_left', 'choana_right', 'nostril_left', 'nostril_right', 'outlet', 'surroundings']
+    """
+    domain = domain_from_labels(labels, planes=planes)
+    values = labels.labels
+    pharynx = ndimage.binary_dilation(values == int(AirwayLabel.NASOPHARYNX), link_structure())
+    choanae = {name: (values == int(label)) & pharynx & domain.fluid
+               for name, label in ((PLANE_CHOANA_LEFT, AirwayLabel.LEFT_CAVITY),
+                                   (PLANE_CHOANA_RIGHT, AirwayLabel.RIGHT_CAVITY))}
+    domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
+                        planes={name: mask for name, mask in choanae.items() if mask.any()})
+    return with_open_surroundings(domain, surroundings)
 
 
 def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:

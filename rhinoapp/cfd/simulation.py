@@ -24,13 +24,16 @@ from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsCo
 from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
+from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
+from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
 from rhinoapp.cfd.warmstart import InitialField, initial_populations
 from rhinoapp.core.layout import SimulationFolder
 
-__all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "simulate", "sponge_relaxation_times"]
+__all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "measurement_planes", "plane_pressures",
+           "simulate", "sponge_relaxation_times"]
 
 _log = logging.getLogger(__name__)
 
@@ -108,13 +111,67 @@ def sponge_relaxation_times(lattice: SparseLattice, tau: float, cells: int, fact
     return 0.5 + nu + (peak - nu) * weight
 
 
+def plane_pressures(lattice: SparseLattice, pressure: np.ndarray) -> dict[str, float]:
+    """Mean lattice pressure over each measurement plane of the lattice's domain, and over the open boundaries.
+
+    ``inlet_boundary`` and ``outlet_boundary`` average the cells next to the open boundaries, weighted as the solver
+    weighs them (its pressure drop is theirs).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> lattice = build_lattice(square_duct(2, 4))
+    >>> plane_pressures(lattice, lattice.cell_coordinates()[:, 2].astype(float))
+    {'inlet_boundary': 1.0, 'outlet_boundary': 4.0}
+    """
+    pressure = np.asarray(pressure, dtype=np.float64)
+    result: dict[str, float] = {}
+    if lattice.n_links:
+        cells = lattice.link_cells()
+        c = VELOCITIES[lattice.link_q].astype(np.float64)
+        weight = 6.0 * WEIGHTS[lattice.link_q] * np.abs(np.einsum("ij,ij->i", c, lattice.opening_normal[lattice.link_opening]))
+        for name, chosen in (("inlet_boundary", lattice.link_opening < 2), ("outlet_boundary", lattice.link_opening == 2)):
+            if weight[chosen].sum() > 0:
+                result[name] = float(np.average(pressure[cells[chosen]], weights=weight[chosen]))
+    for name, mask in lattice.domain.planes.items():
+        if name == PLANE_SURROUNDINGS:
+            continue
+        chosen = mask.ravel()[lattice.voxels]
+        if chosen.any():
+            result[name] = float(pressure[chosen].mean())
+    return result
+
+
+def measurement_planes(planes: dict[str, float], units: LatticeParameters, *,
+                       boundary_pressure_drop: float) -> dict[str, object]:
+    """The ``results.json`` entries that say where the pressure drop is measured, and the pressures there."""
+    scale = units.pressure_scale_pa
+    if PLANE_OUTLET not in planes:
+        return {"pressure_drop_between": "the open boundaries of the domain: the nostril inlets and the outlet"}
+    static = {name: round(value * scale, 4) for name, value in planes.items() if not name.endswith("_boundary")}
+    ambient = planes.get("inlet_boundary", 0.0)
+    entry: dict[str, object] = {
+        "pressure_drop_between": "the ambient air in front of the nostrils (the far faces of the air chambers "
+                                 "attached to them) and the outlet plane (where the segmented nasopharynx ends and "
+                                 "the flow extension begins)",
+        "plane_pressure_pa": static,
+        "pressure_drop_boundaries_pa": round(boundary_pressure_drop * scale, 4)}
+    sides = {side: round((ambient - planes[f"choana_{side}"]) * scale, 4) for side in ("left", "right")
+             if f"choana_{side}" in planes}
+    if sides:
+        entry["pressure_drop_to_choana_pa"] = sides
+    return entry
+
+
 def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,
              resolution_mm: float | None = None, out_dir: Path | None = None,
-             progress: Progress | None = None, initial: InitialField | None = None) -> SimulationResult:
+             progress: Progress | None = None, initial: InitialField | None = None,
+             notes: dict[str, object] | None = None) -> SimulationResult:
     """Simulate steady airflow through ``domain``; write the outputs into ``out_dir`` if given.
 
     ``initial`` starts from another run's converged field on the same lattice, scaled to this run's flow,
-    at full boundary strength (no start-up ramp; see :mod:`rhinoapp.cfd.warmstart`).
+    at full boundary strength (no start-up ramp; see :mod:`rhinoapp.cfd.warmstart`). ``notes`` are added
+    to ``results.json`` as they are (for example how the resolution was chosen).
 
     Examples
     --------
@@ -139,26 +196,33 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
                     steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps if start is None else 0,
-                    units=units, checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
+                    check_every=units.check_steps or None, units=units,
+                    checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
                     progress=progress, initial_state=start)
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(run.window)
     drho, u = cell_moments(lattice, outcome.state)
     wall = wall_shear_stress(lattice, outcome.state, params)
-    results = clinical_results(pressure_drop=steady.pressure_drop, flow_left=sign * steady.flow_left,
+    planes = plane_pressures(lattice, drho / 3.0)
+    measured = steady.pressure_drop
+    if PLANE_OUTLET in planes:  # from the ambient air to the outlet plane, not to the end of the extension
+        measured -= sign * (planes[PLANE_OUTLET] - planes["outlet_boundary"])
+    results = clinical_results(pressure_drop=measured, flow_left=sign * steady.flow_left,
                                flow_right=sign * steady.flow_right, flow_outlet=sign * steady.flow_outlet,
                                max_speed=float(np.sqrt(np.max(np.sum(u * u, axis=0)))), wall=wall, units=units)
     results["diagnostics"] = run_diagnostics(lattice, u, outcome.history, units, window=run.window,
                                              flows=(steady.flow_left, steady.flow_right, steady.flow_outlet))
     pressure = drho / 3.0 * units.pressure_scale_pa
     distance, profile = pressure_profile(lattice, pressure)
+    results.update(measurement_planes(planes, units, boundary_pressure_drop=steady.pressure_drop))
     results.update(
         steps=outcome.steps, converged=outcome.converged,
         lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every},
         backend=outcome.backend, mlups=round(outcome.mlups, 2),
         pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
                           "pressure_pa": np.round(profile, 6).tolist()})
+    results.update(notes or {})
     velocity = u * units.velocity_scale_m_s
     result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)
     if out_dir is not None:

@@ -103,6 +103,8 @@ class Solver:
         Backend, step limits, convergence, checkpoints.
     steps_estimate, ramp_steps
         Expected length (for progress) and start-up ramp.
+    check_every
+        Steps between checks unless ``run`` sets them (default: about 1 % of the expected length).
     units
         Lattice units, for the pressure drop and flow of the progress reports in Pa and ml/s (without
         them the reports carry the step, time left and speed only).
@@ -117,17 +119,17 @@ class Solver:
     """
 
     def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
-                 run: RunConfig, *, steps_estimate: int, ramp_steps: int = 0, units: LatticeParameters | None = None,
-                 checkpoint_dir: Path | None = None, progress: Progress | None = None,
-                 initial_state: np.ndarray | None = None) -> None:
+                 run: RunConfig, *, steps_estimate: int, ramp_steps: int = 0, check_every: int | None = None,
+                 units: LatticeParameters | None = None, checkpoint_dir: Path | None = None,
+                 progress: Progress | None = None, initial_state: np.ndarray | None = None) -> None:
         self.lattice, self.params, self.boundary, self.run = lattice, params, boundary, run
         self.initial_state = initial_state
         # progress is measured against the steps it will really take: at most the step limit
         limit = int(run.max_steps) if run.max_steps else None
         self.steps_estimate = max(1, int(steps_estimate) if limit is None else min(int(steps_estimate), limit))
         self.ramp_steps = int(ramp_steps)
-        self.max_steps = int(run.max_steps or 2 * self.steps_estimate)
-        self.check_every = int(run.check_every or min(500, max(10, self.steps_estimate // 100)))
+        self.max_steps = int(run.max_steps or 3 * self.steps_estimate)
+        self.check_every = int(run.check_every or check_every or min(500, max(10, self.steps_estimate // 100)))
         self.units = units
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress

@@ -78,5 +78,11 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{mark('mass_conservation')}")
     for flag in r.get("plausibility", []):  # figures the software doubts, each with what to do
         sys.stderr.write(f"rhinoapp: warning: {' '.join(str(flag['message']).split())}\n")
+    if r.get("pressure_drop_between"):
+        out(f"pressure drop measured between {r['pressure_drop_between']}")
+    resolution = r.get("resolution") or {}
+    if resolution.get("width_mm") is not None:
+        out(f"resolution {resolution['resolution_mm']} mm: {resolution['cells_across']} cells across the narrowest "
+            f"passage ({resolution['width_mm']} mm wide){'' if resolution['rule_met'] else '; ' + resolution['message']}")
     out(f"outputs in {args.out}")
     return 0

@@ -15,36 +15,51 @@ from typing import Any
 
 from rhinoapp.analysis.plausibility import check_results, flags_document
 from rhinoapp.cfd import io
-from rhinoapp.cfd.estimate import ResourceEstimate, estimate_run
-from rhinoapp.cfd.inputs import domain_from_labels, read_geometry_dir
+from rhinoapp.cfd.estimate import ResourceEstimate, cell_budget, estimate_run
+from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir
 from rhinoapp.cfd.request import SimulationRequest
+from rhinoapp.cfd.resolution import ResolutionChoice, choose_resolution
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 from rhinoapp.core.layout import GeometryFolder, SimulationFolder
 from rhinoapp.core.progress import ProgressCallback
 
-__all__ = ["estimate_simulation", "load_domain", "run_simulation"]
+__all__ = ["estimate_simulation", "load_domain", "resolution_for", "run_simulation"]
 
 
 def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
-    """The flow domain of a geometry folder (its label map and opening planes)."""
+    """The flow domain of a geometry folder (its label map and opening planes), with ambient air in front of the
+    nostrils and a flow extension at the outlet (:func:`~rhinoapp.cfd.inputs.airway_domain`)."""
     path = geometry_dir.path if isinstance(geometry_dir, GeometryFolder) else Path(geometry_dir)
     labels, planes = read_geometry_dir(path)
-    return domain_from_labels(labels, planes=planes)
+    return airway_domain(labels, planes=planes)
+
+
+def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResolutionChoice:
+    """The lattice spacing of ``request`` on ``domain``: the one asked for, or the default rule's
+    (:func:`~rhinoapp.cfd.resolution.choose_resolution`) within the memory of this machine."""
+    if request.resolution_mm is not None:
+        return ResolutionChoice(float(request.resolution_mm), float("nan"), float("nan"), True, "given by the user")
+    run = request.run(backend=backend)
+    return choose_resolution(domain, max_cells=cell_budget(run))
 
 
 def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResourceEstimate:
     """Cells, steps, memory and run time of ``request`` on ``domain`` (``backend`` overrides the request's)."""
-    return estimate_run(domain, request.physics(), request.run(backend=backend), resolution_mm=request.resolution_mm)
+    resolution = resolution_for(domain, request, backend=backend).resolution_mm
+    return estimate_run(domain, request.physics(), request.run(backend=backend), resolution_mm=resolution)
 
 
 def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,
                    progress: ProgressCallback | None = None) -> SimulationResult:
     """Run ``request`` on ``domain`` and write its outputs (and checkpoints, if asked) into ``out_dir``.
 
-    The results carry the run's plausibility flags (``results["plausibility"]``, also in ``results.json``).
+    The resolution follows the geometry when the request gives none (:func:`resolution_for`). The results
+    carry the run's plausibility flags (``results["plausibility"]``, also in ``results.json``).
     """
-    result = simulate(domain, request.physics(), request.run(), resolution_mm=request.resolution_mm,
-                      out_dir=Path(out_dir), progress=progress)
+    choice = resolution_for(domain, request)
+    result = simulate(domain, request.physics(), request.run(), resolution_mm=choice.resolution_mm,
+                      out_dir=Path(out_dir), progress=progress,
+                      notes={"resolution": {k: v for k, v in choice.as_dict().items() if v == v}})
     result.results["plausibility"] = flags_document(check_results(result.results))
     io.write_json(SimulationFolder(Path(out_dir)).results, result.results)
     return result

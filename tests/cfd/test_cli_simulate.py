@@ -30,6 +30,7 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "estimate:" in captured.out and "pressure drop" in captured.out and "Pa*s/ml" in captured.out
+    assert "pressure drop measured between the ambient air in front of the nostrils" in captured.out
     # each line: the fraction, the step, the speed, the pressure drop and flow, and the time left
     assert re.search(r"\d+\.\d % step \d+ of 400, [\d.]+ MLUPS, pressure drop -?[\d.]+ Pa, flow -?[\d.]+ ml/s, "
                      r"about \d+ (s|min \d+ s) left", captured.err), captured.err
@@ -38,6 +39,9 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
     assert sorted(p.name for p in (out / "checkpoints").iterdir())[-1] == "checkpoint-0000000400.npz"
     results = json.loads((out / "results.json").read_text())
     assert results["steps"] == 400 and results["lattice"]["dx_mm"] == 1.5
+    assert {"choana_left", "choana_right", "outlet"} <= set(results["plane_pressure_pa"])
+    assert results["resolution"] == {"resolution_mm": 1.5, "rule_met": True, "rule": "given by the user",
+                                     "message": ""}
 
 
 def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, capsys) -> None:

@@ -1,0 +1,124 @@
+"""How honest is the pre-run estimate? Estimated against actual steps and time on phantom airways.
+
+For each case the airway (ground-truth labels of a phantom variant, with its nostril and outlet
+planes, or read back from a NIfTI label map without planes, as an imported map comes) gets the
+simulations' openings (ambient-air chambers, outlet extension), the estimate of
+:func:`rhinoapp.cfd.estimate.estimate_run` is taken, and the run is done. The table gives steps
+and seconds, estimated and actual, and their ratios; the goal is a ratio within 0.7-1.3.
+The time estimate uses the nominal speed of the backend; on a loaded machine the measured speed
+(MLUPS, in the table) is lower, so the steps' ratio is the check of the model and the time's ratio
+that of the machine.
+
+Run: ``python benchmarks/estimate_accuracy.py [--resolution-mm 1.5] [--flow 150] [case ...]``;
+writes ``benchmarks/results/estimate_accuracy.json`` and ``.txt``. ``--reestimate`` keeps the measured
+runs of that JSON and recomputes only the estimates (after a change of the model: the runs do not
+depend on the estimate, whose checks follow the flow-through time). Cases: phantom variant names
+(``straight``, ``deviated``, ...) and ``imported`` (the straight phantom's labels through NIfTI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.domain import FlowDomain, Opening
+from rhinoapp.cfd.estimate import estimate_run
+from rhinoapp.cfd.inputs import OpeningPlane, airway_domain, read_label_nifti, write_label_nifti
+from rhinoapp.cfd.simulation import simulate
+from rhinoapp.phantom import generate_phantom, variant_params
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT_CASES = ("straight", "deviated", "swollen", "imported")
+NOTE = ("Steps: the estimate's model (ramp + 2.3 flow-through times of the airway volume). Seconds: the estimate uses the "
+        "nominal speed (Numba 20 MLUPS per thread); the run's measured MLUPS shows the machine's load at the time "
+        "(a 2-core VM shared with other work: 0.7-38 MLUPS), so the time ratio follows the speed, not the model.")
+
+
+def phantom_domain(variant: str, spacing_mm: float) -> FlowDomain:
+    """The phantom's ground-truth airway with its landmark planes, or (``imported``) through NIfTI without planes."""
+    name = "straight" if variant == "imported" else variant
+    phantom = generate_phantom(variant_params(name, spacing_mm=spacing_mm, noise_hu=0))
+    if variant == "imported":
+        with tempfile.TemporaryDirectory() as folder:
+            labels = read_label_nifti(write_label_nifti(Path(folder) / "labels.nii.gz", phantom.truth))
+        return airway_domain(labels)
+    marks = phantom.landmarks
+    planes = {Opening.INLET_LEFT: OpeningPlane(marks.nostrils_lps_mm[0], marks.nostril_normal_lps),
+              Opening.INLET_RIGHT: OpeningPlane(marks.nostrils_lps_mm[1], marks.nostril_normal_lps),
+              Opening.OUTLET: OpeningPlane(marks.outlet_point_lps_mm, marks.outlet_normal_lps)}
+    return airway_domain(phantom.truth, planes=planes)
+
+
+def measure(case: str, *, resolution_mm: float, flow_ml_s: float, threads: int | None) -> dict[str, object]:
+    """Estimate and run one case; the row of the table."""
+    domain = phantom_domain(case, resolution_mm)
+    physics = PhysicsConfig(flow_ml_s=flow_ml_s)
+    run = RunConfig(backend="numba", threads=threads)
+    estimate = estimate_run(domain, physics, run, resolution_mm=resolution_mm)
+    started = time.perf_counter()
+    result = simulate(domain, physics, run, resolution_mm=resolution_mm)
+    total = time.perf_counter() - started
+    outcome = result.outcome
+    return {"case": case, "resolution_mm": resolution_mm, "flow_ml_s": flow_ml_s, "fluid_cells": result.lattice.n_cells,
+            "cells_estimate": estimate.fluid_cells, "steps_estimate": estimate.steps, "steps": outcome.steps,
+            "steps_ratio": round(outcome.steps / estimate.steps, 3), "converged": outcome.converged,
+            "seconds_estimate": round(estimate.seconds, 1), "seconds_solver": round(outcome.elapsed_s, 1),
+            "seconds_total": round(total, 1), "seconds_ratio": round(outcome.elapsed_s / max(estimate.seconds, 1e-9), 3),
+            "mlups_nominal": estimate.mlups, "mlups": round(outcome.mlups, 2),
+            "pressure_drop_pa": result.results["pressure_drop_pa"]}
+
+
+def reestimate(row: dict[str, object]) -> dict[str, object]:
+    """A measured row with the estimate of the current model."""
+    resolution = float(row["resolution_mm"])  # type: ignore[arg-type]
+    domain = phantom_domain(str(row["case"]), resolution)
+    estimate = estimate_run(domain, PhysicsConfig(flow_ml_s=float(row["flow_ml_s"])),  # type: ignore[arg-type]
+                            RunConfig(backend="numba"), resolution_mm=resolution)
+    steps, seconds = int(row["steps"]), float(row["seconds_solver"])  # type: ignore[arg-type]
+    return {**row, "steps_estimate": estimate.steps, "steps_ratio": round(steps / estimate.steps, 3),
+            "seconds_estimate": round(estimate.seconds, 1), "seconds_ratio": round(seconds / max(estimate.seconds, 1e-9), 3)}
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    """The rows as a text table."""
+    head = (f"{'case':<12}{'dx mm':>6}{'cells':>9}{'steps est':>11}{'steps':>8}{'ratio':>7}"
+            f"{'s est':>8}{'s run':>8}{'ratio':>7}{'MLUPS':>7}{'dp Pa':>8}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['case']:<12}{r['resolution_mm']:>6}{r['fluid_cells']:>9}{r['steps_estimate']:>11}"
+                     f"{r['steps']:>8}{r['steps_ratio']:>7}{r['seconds_estimate']:>8}{r['seconds_solver']:>8}"
+                     f"{r['seconds_ratio']:>7}{r['mlups']:>7}{r['pressure_drop_pa']:>8}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases, print the table, write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", default=list(DEFAULT_CASES))
+    parser.add_argument("--resolution-mm", type=float, default=1.5)
+    parser.add_argument("--flow", type=float, default=150.0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--reestimate", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    rows = []
+    if args.reestimate:
+        rows = [reestimate(row) for row in json.loads((RESULTS / "estimate_accuracy.json").read_text())]
+    for case in [] if args.reestimate else args.cases:
+        rows.append(measure(case, resolution_mm=args.resolution_mm, flow_ml_s=args.flow, threads=args.threads))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)  # noqa: T201 (a benchmark script prints)
+    text = table(rows) + "\n\n" + NOTE
+    print(text)  # noqa: T201
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "estimate_accuracy.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (RESULTS / "estimate_accuracy.txt").write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

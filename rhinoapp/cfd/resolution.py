@@ -1,0 +1,140 @@
+"""The default lattice resolution of an airway: enough cells across its narrowest passage.
+
+Rule (:data:`CELLS_ACROSS`): the lattice spacing is the width of the narrowest passage on the way
+from the nostrils to the outlet divided by 6, rounded down to 0.05 mm and kept within 0.25-2 mm.
+The width is that of the *bottleneck* of each side: the largest sphere that can travel from the
+nostril to the outlet through the air (a distance transform of the airway at its native
+resolution), taken over the narrower side. When the cells this needs exceed the memory or time
+budget, the finest spacing within the budget is used and :attr:`ResolutionChoice.rule_met` is False
+with a message saying so.
+
+Examples
+--------
+>>> from rhinoapp.cfd.shapes import square_duct
+>>> choice = choose_resolution(square_duct(12, 30, spacing_mm=0.5))
+>>> choice.width_mm, choice.resolution_mm, choice.rule_met
+(5.5, 0.9, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
+
+__all__ = ["CELLS_ACROSS", "ResolutionChoice", "bottleneck_width_mm", "choose_resolution"]
+
+_log = logging.getLogger(__name__)
+
+#: Lattice cells across the narrowest passage that the default resolution gives.
+CELLS_ACROSS = 6
+_FINEST_MM, _COARSEST_MM, _STEP_MM = 0.25, 2.0, 0.05
+
+
+@dataclass(frozen=True)
+class ResolutionChoice:
+    """The chosen spacing, the bottleneck it follows from, and whether the rule could be met."""
+
+    resolution_mm: float
+    width_mm: float
+    cells_across: float
+    rule_met: bool
+    rule: str
+    message: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form (``results.json`` ``resolution``)."""
+        return asdict(self)
+
+
+def bottleneck_width_mm(domain: FlowDomain) -> float:
+    """Width of the narrowest passage between the nostrils and the outlet, in millimetres (narrower side).
+
+    The largest radius ``r`` such that the air at least ``r`` from any wall still connects a nostril
+    to the outlet, as a diameter less one voxel (the distance runs from voxel centres).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> bottleneck_width_mm(square_duct(8, 20, spacing_mm=0.5))
+    3.5
+    """
+    openings = domain.inlet_left | domain.inlet_right | domain.outlet
+    open_air = domain.fluid | openings
+    # beyond an opening, and off the grid, is air, not wall: the distance measures to walls only
+    beyond = ndimage.binary_dilation(openings, link_structure(), iterations=3) & ~domain.fluid
+    spacing = tuple(float(s) for s in domain.geometry.spacing_mm[::-1])
+    distance = ndimage.distance_transform_edt(np.pad(open_air | beyond, 1, constant_values=True),
+                                              sampling=spacing)[1:-1, 1:-1, 1:-1]
+    inlets = [domain.opening_mask(o) for o in (Opening.INLET_LEFT, Opening.INLET_RIGHT)
+              if domain.opening_mask(o).any()]
+    if not inlets or any(domain.periodic):
+        return float(2.0 * distance.max() - min(spacing))
+    outlet = domain.outlet
+    widths = []
+    for inlet in inlets:
+        # the openings' own voxels lie in the air's outer layer: measure them from the air next to them
+        start = ndimage.binary_dilation(inlet, link_structure()) & open_air
+        end = ndimage.binary_dilation(outlet, link_structure()) & open_air
+        candidates = np.unique(distance[open_air])
+        low, high = 0, len(candidates) - 1  # candidates[low] always connects (the whole air)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _connects(distance >= candidates[middle], start, end):
+                low = middle
+            else:
+                high = middle - 1
+        widths.append(2.0 * float(candidates[low]) - min(spacing))
+    return float(min(widths))
+
+
+def _connects(mask: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
+    components, _ = ndimage.label(mask, structure=link_structure())
+    a = set(np.unique(components[start & mask]).tolist()) - {0}
+    return bool(a & set(np.unique(components[end & mask]).tolist()))
+
+
+def choose_resolution(domain: FlowDomain, *, max_cells: int | None = None) -> ResolutionChoice:
+    """The default spacing for ``domain`` (see the module's rule), within ``max_cells`` fluid cells if given.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> choice = choose_resolution(square_duct(12, 30, spacing_mm=0.5), max_cells=300)
+    >>> choice.resolution_mm, choice.rule_met
+    (1.25, False)
+    """
+    width = bottleneck_width_mm(domain)
+    wanted = width / CELLS_ACROSS
+    rule = (f"{CELLS_ACROSS} lattice cells across the narrowest passage from the nostrils to the outlet (bottleneck "
+            f"width from a distance transform of the airway), spacing rounded down to {_STEP_MM} mm within "
+            f"{_FINEST_MM}-{_COARSEST_MM} mm")
+    spacing = _rounded(wanted)
+    volume = domain.n_fluid * domain.geometry.voxel_volume_mm3
+    message = ""
+    rule_met = wanted >= _FINEST_MM - 1e-9
+    if not rule_met:
+        message = (f"the narrowest passage is {width:.2f} mm wide: {CELLS_ACROSS} cells across it would need a "
+                   f"spacing of {wanted:.3f} mm, finer than the finest default ({_FINEST_MM} mm)")
+    if max_cells is not None and volume / spacing**3 > max_cells:
+        finest = _rounded((volume / max_cells) ** (1.0 / 3.0), up=True)
+        message = (f"{CELLS_ACROSS} cells across the narrowest passage ({width:.2f} mm wide) need a spacing of "
+                   f"{max(wanted, _FINEST_MM):.2f} mm and about {volume / spacing**3:,.0f} cells, more than the "
+                   f"{max_cells:,} the memory and time budget allows: running at {finest:.2f} mm "
+                   f"({width / finest:.1f} cells across). Check the narrowest passage in the geometry or give a "
+                   "resolution by hand on a larger machine")
+        spacing, rule_met = finest, False
+    if message:
+        _log.warning("%s", message)
+    return ResolutionChoice(spacing, round(width, 4), round(width / spacing, 2), rule_met, rule, message)
+
+
+def _rounded(spacing_mm: float, *, up: bool = False) -> float:
+    steps = spacing_mm / _STEP_MM
+    value = (math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * _STEP_MM
+    return round(min(max(value, _FINEST_MM), _COARSEST_MM), 4)

@@ -173,8 +173,18 @@ def test_live_convergence_reads_numbers_not_words(runner: JobRunner, loop: LoopT
 @pytest.mark.slow
 def test_refuses_what_would_not_fit_before_submitting(runner: JobRunner, loop: LoopThread, segmented: str,
                                                       tmp_path: Path) -> None:
+    probe = SimulationsState(session=SessionState(repository=ProjectRepository(runner.store, owner="local"),
+                                                  settings=runner.settings, runner=runner), resolution_mm=2.0)
+    probe.session.open_project(segmented)
+    loop.run(probe.refresh())
+    coarse = probe.estimate.memory_bytes
+    probe.resolution_mm = 0.5
+    loop.run(probe.refresh())
+    fine = probe.estimate.memory_bytes
+    assert fine > 4 * coarse  # memory grows with the cube of 1/resolution
+    limit = int((fine * coarse) ** 0.5)  # between the two: 0.5 mm does not fit, 2 mm does
     settings = Settings(data_dir=runner.settings.data_dir,
-                        jobs=JobsSettings(profiles=(LocalProfile(memory_limit="20MB"),)))
+                        jobs=JobsSettings(profiles=(LocalProfile(memory_limit=str(limit)),)))
     small = JobRunner(settings, runner.store)  # never started: nothing may be submitted
     session = SessionState(repository=ProjectRepository(runner.store, owner="local"), settings=settings, runner=small)
     state = SimulationsState(session=session, resolution_mm=0.5)

@@ -19,22 +19,18 @@ from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest
 
-__all__ = ["airflow_simulation"]
+__all__ = ["airflow_simulation", "stored_domain"]
 
 
 def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
     """Run the lattice-Boltzmann simulation of the project's stored geometry."""
     from rhinoapp.cfd.request import SimulationRequest
-    from rhinoapp.usecases.simulation import load_domain, run_simulation
+    from rhinoapp.usecases.simulation import run_simulation
 
     simulation = SimulationRequest.from_parameters(request.options)  # every rule of the request, before any work
     if simulation.run_id is None:
         simulation = dataclasses.replace(simulation, run_id=f"run-{request.job_id[:8]}")
-    geometry_dir = ProjectLayout(Path(request.project_dir)).geometry(simulation.variant)
-    if not geometry_dir.labels.exists():
-        raise NotFoundError("This project has no airway geometry yet: run the segmentation first (Geometry page).")
-    ctx.stage(0.0, "reading the geometry")
-    domain = load_domain(geometry_dir)
+    domain = stored_domain(request, simulation.variant, ctx)
     run_folder = ProjectLayout(out).simulation(str(simulation.run_id))
     result = run_simulation(domain, simulation, run_folder.path, progress=ctx.report)
     shutil.rmtree(run_folder.checkpoints, ignore_errors=True)  # working files of this attempt, not results
@@ -43,3 +39,14 @@ def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict
     return {"run_id": simulation.run_id, "pressure_drop_pa": r["pressure_drop_pa"],
             "flow_partition_left_pct": r["flow_partition_left_pct"], "converged": r["converged"], "mlups": r["mlups"],
             "plausibility": [flag["message"] for flag in flags] if isinstance(flags, list) else []}
+
+
+def stored_domain(request: JobRequest, variant: str, ctx: TaskContext) -> Any:
+    """The flow domain of the project's stored geometry ``variant`` (a simulation's or a sweep's)."""
+    from rhinoapp.usecases.simulation import load_domain
+
+    geometry_dir = ProjectLayout(Path(request.project_dir)).geometry(variant)
+    if not geometry_dir.labels.exists():
+        raise NotFoundError("This project has no airway geometry yet: run the segmentation first (Geometry page).")
+    ctx.stage(0.0, "reading the geometry")
+    return load_domain(geometry_dir)

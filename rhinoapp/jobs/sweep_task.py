@@ -12,10 +12,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from rhinoapp.core.errors import NotFoundError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.requests import JobRequest
+from rhinoapp.jobs.simulation_task import stored_domain
 
 __all__ = ["flow_sweep"]
 
@@ -23,17 +23,12 @@ __all__ = ["flow_sweep"]
 def flow_sweep(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
     """Run the flow sweep of the project's stored geometry."""
     from rhinoapp.cfd.sweep_request import SweepRequest
-    from rhinoapp.usecases.simulation import load_domain
     from rhinoapp.usecases.sweep import run_flow_sweep
 
     sweep = SweepRequest.from_parameters(request.options)  # every rule of the request, before any work
     if sweep.sweep_id is None:
         sweep = dataclasses.replace(sweep, sweep_id=f"sweep-{request.job_id[:8]}")
-    geometry_dir = ProjectLayout(Path(request.project_dir)).geometry(sweep.variant)
-    if not geometry_dir.labels.exists():
-        raise NotFoundError("This project has no airway geometry yet: run the segmentation first (Geometry page).")
-    ctx.stage(0.0, "reading the geometry")
-    domain = load_domain(geometry_dir)
+    domain = stored_domain(request, sweep.variant, ctx)
     folder = ProjectLayout(out).simulation(str(sweep.sweep_id))
     results = run_flow_sweep(domain, sweep, folder.path, sweep_id=str(sweep.sweep_id), progress=ctx.report)
     summary: dict[str, Any] = {"sweep_id": sweep.sweep_id, "runs": len(results.points),

@@ -54,14 +54,16 @@ def test_a_pinched_side_is_flagged_with_where_and_what_to_do(pinched_run: Simula
     left = flags[(FlagKind.RESISTANCE, "left")]
     assert left.severity is Severity.IMPLAUSIBLE and "check the left side" in left.advice
     assert left.value == results["resistance_pa_s_per_ml"]["left"]
-    peak = next(flag for flag in flags.values() if flag.kind is FlagKind.PEAK_VELOCITY)
-    assert peak.place_lps_mm is not None and "mm LPS" in peak.advice and "refine the resolution" in peak.advice
 
 
 def test_settings_pushed_too_far_raise_a_stability_flag() -> None:
-    """The 2 mm phantom at 60 ml/s: the flow at the outlet runs near the lattice's stability limit."""
+    """The 2 mm phantom at 60 ml/s: the flow at the outlet runs near the lattice's stability limit, and its
+    peak velocity (about 1.9 times the limit, measured) is flagged with the place and what to do."""
     result = simulate(domain_from_labels(two_channel_labels(2.0)), PhysicsConfig(flow_ml_s=60.0),
                       RunConfig(backend="numba"))
-    stability = [flag for flag in check_results(result.results) if flag.kind is FlagKind.STABILITY]
+    flags = check_results(result.results)
+    stability = [flag for flag in flags if flag.kind is FlagKind.STABILITY]
+    peak = next(flag for flag in flags if flag.kind is FlagKind.PEAK_VELOCITY)
+    assert peak.place_lps_mm is not None and "mm LPS" in peak.advice and "refine the resolution" in peak.advice
     assert stability and stability[0].value == result.results["diagnostics"]["stability"]["max_velocity_lattice"]
     assert f"relaxation time {result.results['lattice']['tau']:.5g}" in stability[0].expected

@@ -55,7 +55,7 @@ def geometry_reading(sides: Mapping[str, Mapping[str, Any]]) -> list[str]:
     Examples
     --------
     >>> geometry_reading({"left": {"mcsa_cm2": 0.15, "mcsa_distance_mm": 22.0}})[0]
-    'Left side: the narrowest cross-section is 0.15 cm² at 22 mm from the nostril, below the healthy range (0.24-1.21 cm²): a narrow passage.'
+    'Left side: the narrowest cross-section (mCSA) is 0.15 cm² at 22 mm from the nostril, below the healthy range (0.24-1.21 cm²): a narrow passage.'
     """
     reference = REFERENCE_RANGES["mcsa_cm2"]
     sentences = []
@@ -63,7 +63,7 @@ def geometry_reading(sides: Mapping[str, Mapping[str, Any]]) -> list[str]:
         value = float(metrics["mcsa_cm2"])
         verdict = reference.verdict(value)
         what = {"below": ": a narrow passage", "above": ": a wide passage", "within": ""}.get(verdict, "")
-        sentences.append(f"{side.capitalize()} side: the narrowest cross-section is {value:.2f} cm² at "
+        sentences.append(f"{side.capitalize()} side: the narrowest cross-section (mCSA) is {value:.2f} cm² at "
                          f"{float(metrics.get('mcsa_distance_mm', float('nan'))):.0f} mm from the nostril, "
                          f"{verdict} the healthy range ({reference.text} cm²){what}.")
     return sentences

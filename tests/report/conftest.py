@@ -69,8 +69,13 @@ def add_4pr(repo: ProjectRepository, project_id: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectRepository]:
-    store = open_store(Settings(data_dir=tmp_path_factory.mktemp("report-data")))
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("report-data")
+
+
+@pytest.fixture(scope="module")
+def repo(data_dir: Path) -> Iterator[ProjectRepository]:
+    store = open_store(Settings(data_dir=data_dir))
     yield ProjectRepository(store, owner="local")
     store.close()
 

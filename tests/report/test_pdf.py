@@ -75,3 +75,16 @@ def test_report_of_an_empty_project_needs_no_rendering(repo: ProjectRepository, 
     assert not content.has_simulation and content.ct is None
     pages = pages_of(report_pdf(content, pictures=False), tmp_path)
     assert len(pages) == 2 and all(page.std() > 1 for page in pages)
+
+
+@pytest.mark.slow
+def test_cli_writes_the_report(repo: ProjectRepository, airway_only: str, data_dir: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    from rhinoapp.cli import main
+
+    target = tmp_path / "case.pdf"
+    assert main(["report", "Airway only", "--out", str(target), "--data-dir", str(data_dir), "--user", "local"]) == 0
+    printed = capsys.readouterr().out
+    assert f"written to {target}" in printed and "missing: Simulation" in printed
+    assert len(pages_of(target.read_bytes(), tmp_path)) == 2
+    assert main(["report", "No such case", "--out", str(target), "--data-dir", str(data_dir)]) == 2

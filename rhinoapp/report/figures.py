@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from rhinoapp.core.volume import CTVolume, LabelMap
 
@@ -42,8 +43,9 @@ def png_bytes(figure: Figure, *, dpi: int = 110) -> bytes:
 
 def _centre(ct: CTVolume, labels: LabelMap | None) -> tuple[int, int, int]:
     if labels is not None and labels.labels.shape == ct.hu.shape and np.any(labels.labels):
-        return tuple(int(round(float(np.mean(v)))) for v in np.nonzero(labels.labels))  # type: ignore[return-value]
-    return tuple(n // 2 for n in ct.hu.shape)  # type: ignore[return-value]
+        k, j, i = (int(round(float(np.mean(v)))) for v in np.nonzero(labels.labels))
+        return k, j, i
+    return tuple(n // 2 for n in ct.hu.shape)
 
 
 def ct_slices_figure(ct: CTVolume, labels: LabelMap | None = None, *, width_in: float = 7.5) -> Figure:
@@ -76,7 +78,7 @@ def ct_slices_figure(ct: CTVolume, labels: LabelMap | None = None, *, width_in: 
     return figure
 
 
-def area_profile_figure(profiles: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+def area_profile_figure(profiles: Mapping[str, tuple[ArrayLike, ArrayLike]],
                         mcsa: Mapping[str, tuple[float, float]], *, width_in: float = 7.5) -> Figure:
     """Cross-sectional area against the distance from the nostril, per side, with each side's mCSA marked.
 
@@ -105,7 +107,7 @@ def area_profile_figure(profiles: Mapping[str, tuple[Sequence[float], Sequence[f
     return figure
 
 
-def loops_figure(recordings: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+def loops_figure(recordings: Sequence[tuple[str, ArrayLike, ArrayLike]],
                  rohrer: Mapping[str, tuple[float, float]], *, width_in: float = 7.5) -> Figure:
     """The 4PR loops (flow against pressure) per side with each side's fitted Rohrer law.
 

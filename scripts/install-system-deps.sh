@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages rhinoapp needs. `runtime` (for `make run`): EGL/Mesa (and OSMesa as fallback)
 # for VTK's offscreen rendering, OpenMP for the solver. `test` (the default, for `make test`): the
-# runtime packages plus Chromium for the browser tests and fonts for screenshots. Installs what is
+# runtime packages plus Chromium for the browser tests, fonts for screenshots and poppler-utils (pdftoppm)
+# for the report tests. Installs what is
 # missing when run as root; otherwise prints the command to run.
 set -euo pipefail
 packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxrender1 libgomp1)
 if [ "${1:-test}" = test ]; then
-  packages+=(chromium fonts-liberation)
+  packages+=(chromium fonts-liberation poppler-utils)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -23,7 +23,6 @@ from rhinoapp.dicom import (
     TiltPolicy,
     UploadLimits,
     read_dataset,
-    read_upload,
     write_dataset,
 )
 from rhinoapp.dicom.profile import EDITIONS
@@ -77,7 +76,7 @@ def _quiet_pydicom() -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from rhinoapp.usecases.ct_import import assemble_series, open_upload, research_volume, store_ct
+    from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_ct_files, store_ct
 
     settings = settings_from(args)
     _quiet_pydicom()
@@ -86,10 +85,9 @@ def _import(args: argparse.Namespace) -> int:
     try:
         repo = ProjectRepository(store, owner=settings.user)
         project_id = find_project(repo, args.project)
-        found = research_volume(args.paths[0], limits=settings.input_limits) if len(args.paths) == 1 else None
-        if found is None:
-            pending = open_upload(read_upload(args.paths, UploadLimits.of(settings.input_limits)),
-                                  settings=settings, project_id=project_id)
+        found = open_ct_files(args.paths, settings=settings, project_id=project_id)
+        if isinstance(found, PendingUpload):
+            pending = found
             loaded = pending.loaded
             if loaded.patient_count > 1:
                 out(f"warning: the upload holds files of {loaded.patient_count} patients; a project is one patient, "

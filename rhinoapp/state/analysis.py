@@ -6,19 +6,16 @@ from the current Simulation and 4PR outputs: the Analysis step is done until one
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 import param
 
-from rhinoapp.analysis import Comparison, ComparisonRow, compare_with_rhinomanometry
+from rhinoapp.analysis import ComparisonRow
 from rhinoapp.cfd.results import SimulationResults
-from rhinoapp.core.errors import RhinoappError
-from rhinoapp.core.layout import ProjectLayout
-from rhinoapp.core.workflow import Step
-from rhinoapp.rhinomanometry.parameters import RhinomanometryParameters
+from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.render import Colouring, SceneSpec
 from rhinoapp.state.session import SessionState
+from rhinoapp.usecases.analysis import compare_run, publish_comparison, simulation_run_ids
 
 __all__ = ["AnalysisState"]
 
@@ -56,12 +53,7 @@ class AnalysisState(param.Parameterized):
     def reload(self) -> None:
         """Re-read the project's runs (after a project change or a finished simulation)."""
         project_id = self.session.current_project_id
-        runs: list[str] = []
-        if project_id is not None:
-            artifacts = self.session.repository.artifacts(project_id, Step.SIMULATION)
-            found = sorted(((a.created, run) for a in artifacts if (run := ProjectLayout.results_run_of(a.name))),
-                           reverse=True)
-            runs = [run for _, run in found]
+        runs = simulation_run_ids(self.session.repository, project_id) if project_id is not None else []
         self.param.run.objects = list(runs)
         self.runs = runs
         if self.run not in runs or self.run is None:
@@ -82,40 +74,13 @@ class AnalysisState(param.Parameterized):
         scene = SceneSpec(surface=str(folder.surface), flow=str(folder.fields),
                           colouring=Colouring(self.colouring), streamlines=False)
         try:
-            results = SimulationResults.from_json(folder.results.read_bytes())
-        except (OSError, RhinoappError) as error:
-            _log.warning("results of run %s unreadable: %s", self.run, type(error).__name__)
-            self.param.update(rows=[], results=None, scene=scene,
-                              message=f"The results of run {self.run} could not be read: run the simulation again.")
+            results, comparison = compare_run(repo, project_id, self.run)
+        except NotFoundError as error:
+            self.param.update(rows=[], results=None, scene=scene, message=str(error))
             return
-        measurement, parameters = self._latest_rhinomanometry(project_id)
-        rows = compare_with_rhinomanometry(results, parameters)
-        message = "" if parameters else "No 4PR measurement in this project: upload one above to compare."
-        self._publish(project_id, Comparison(self.run, measurement, tuple(rows)))
-        self.param.update(results=results, rows=rows, scene=scene, message=message)
-
-    def _latest_rhinomanometry(self, project_id: str) -> tuple[str | None, RhinomanometryParameters | None]:
-        artifacts = [a for a in self.session.repository.artifacts(project_id, Step.RHINOMANOMETRY)
-                     if ProjectLayout.parameters_measurement_of(a.name)]
-        if not artifacts:
-            return None, None
-        latest = max(artifacts, key=lambda a: a.created)
+        message = "" if comparison.measurement_id else "No 4PR measurement in this project: upload one above to compare."
         try:
-            return ProjectLayout.parameters_measurement_of(latest.name), RhinomanometryParameters.from_json(latest.path.read_bytes())
-        except (OSError, RhinoappError) as error:
-            _log.warning("4PR parameters %s unreadable: %s", latest.name, type(error).__name__)
-            return None, None
-
-    def _publish(self, project_id: str, comparison: Comparison) -> None:
-        """Publish the comparison as the Analysis step's output, unless the same one is stored."""
-        repo = self.session.repository
-        name = str(ProjectLayout().comparison)
-        content = comparison.to_json()
-        inputs = repo.current_input_digests(project_id, Step.ANALYSIS)
-        stored = next((a for a in repo.artifacts(project_id, Step.ANALYSIS) if a.name == name), None)
-        if stored is not None and stored.sha256 == hashlib.sha256(content).hexdigest() and dict(stored.inputs) == inputs:
-            return
-        try:
-            repo.write_artifact(project_id, Step.ANALYSIS, name, content, inputs=inputs)
+            publish_comparison(repo, project_id, comparison)
         except (OSError, RhinoappError) as error:
             _log.warning("the comparison of project %s could not be stored: %s", project_id, type(error).__name__)
+        self.param.update(results=results, rows=list(comparison.rows), scene=scene, message=message)

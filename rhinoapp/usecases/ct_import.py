@@ -41,7 +41,7 @@ from rhinoapp.store.secrets import installation_secret
 from rhinoapp.volumes import VolumeFormat, format_of, nifti_bytes, read_nifti_bytes, read_nrrd_bytes, read_volume
 from rhinoapp.volumes import volume_metadata as research_metadata
 
-__all__ = ["PendingUpload", "assemble_series", "open_upload", "read_ct", "research_volume", "store_ct"]
+__all__ = ["PendingUpload", "assemble_series", "open_ct_files", "open_upload", "read_ct", "research_volume", "store_ct"]
 
 _log = logging.getLogger(__name__)
 
@@ -92,6 +92,22 @@ def research_volume(source: Path | bytes, *, filename: str | Path | None = None,
                               f"{str(error)[:200]}); it is damaged or not a CT volume: check it or export it again."
                               ) from None
     return volume, research_metadata(volume, kind)
+
+
+def open_ct_files(paths: Sequence[Path], *, settings: Settings, project_id: str,
+                  progress: Callable[[int], None] | None = None) -> tuple[CTVolume, dict[str, Any]] | PendingUpload:
+    """What ``rhinoapp import`` and the Python API read from ``paths``: one NIfTI or NRRD file as
+    ``(volume, metadata)``; DICOM files, folders or zips as a de-identified :class:`PendingUpload`
+    whose series is then chosen (:func:`assemble_series`).
+
+    ``progress`` hears how many DICOM files were read.
+    """
+    paths = [Path(p) for p in paths]
+    found = research_volume(paths[0], limits=settings.input_limits) if len(paths) == 1 else None
+    if found is not None:
+        return found
+    return open_upload(read_upload(paths, UploadLimits.of(settings.input_limits)), settings=settings,
+                       project_id=project_id, progress=progress)
 
 
 def assemble_series(pending: PendingUpload, request: CTImportRequest) -> tuple[CTVolume, dict[str, Any]]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
+import io
 
 import panel as pn
 import param
 
 from rhinoapp.analysis import ComparisonRow
+from rhinoapp.dicom.identity import project_pseudonym
+from rhinoapp.report import project_report
 from rhinoapp.state.analysis import AnalysisState
+from rhinoapp.store.jobs import JobStore
 from rhinoapp.views.remote_view import RemoteView
 
 __all__ = ["SimulationComparison", "comparison_html"]
@@ -45,6 +49,23 @@ class SimulationComparison(pn.viewable.Viewer):
         super().__init__(**params)
         self._view = RemoteView(self.state.scene, height=480)
         self.state.param.watch(lambda e: setattr(self._view, "scene", e.new), "scene")
+        self._download = pn.widgets.FileDownload(callback=self._report, filename="rhinoapp-report.pdf",
+                                                 label="Download the report (PDF)",
+                                                 css_classes=["rh-report-download"], width=260)
+        self.state.session.param.watch(self._name_report, "current_project_id")
+        self._name_report()
+
+    def _name_report(self, *_: object) -> None:
+        project_id = self.state.session.current_project_id
+        self._download.filename = f"rhinoapp-report-{project_pseudonym(project_id)}.pdf" if project_id else "rhinoapp-report.pdf"
+        self._download.disabled = project_id is None
+
+    def _report(self) -> io.BytesIO:
+        """The clinician's report of the open project and the run shown (see :mod:`rhinoapp.report`)."""
+        session = self.state.session
+        repo = session.repository
+        return io.BytesIO(project_report(repo, session.current_project_id, jobs=JobStore(repo.store),
+                                         run_id=self.state.run))
 
     @param.depends("state.rows", "state.message")
     def _table(self) -> pn.viewable.Viewable:
@@ -60,4 +81,6 @@ class SimulationComparison(pn.viewable.Viewer):
         controls = pn.Row(pn.widgets.Select.from_param(self.state.param.run, description=None, width=260),
                           pn.widgets.RadioButtonGroup.from_param(self.state.param.colouring, description=None))
         return pn.Column(pn.pane.Markdown("## Simulation beside the rhinomanometry"), controls, self._table,
-                         self._view, sizing_mode="stretch_width")
+                         self._view, pn.Row(self._download, pn.pane.Markdown(
+                             "One PDF for the clinician: the case's pictures, results beside the healthy ranges, the "
+                             "4PR comparison and the methods.")), sizing_mode="stretch_width")

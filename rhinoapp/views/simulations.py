@@ -18,9 +18,11 @@ from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, con
 
 __all__ = ["SimulationsPage"]
 
-_TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its source. Pressure drop and resistance "
-               "grow with flow, so their ranges apply only near 250 ml/s. The mass conservation bound is the "
-               "solver's own acceptance criterion.")
+_TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its source. The pressure drop's range "
+               "(given at 250 ml/s) is scaled to the run's flow, and the resistance ranges follow from it "
+               "(R = pressure drop / flow; each side twice the total), so the two always agree. The literature "
+               "gives no healthy range for the velocity and the wall shear stress. The mass conservation bound "
+               "is the solver's own acceptance criterion.")
 
 
 class SimulationsPage(pn.viewable.Viewer):

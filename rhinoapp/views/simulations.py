@@ -24,6 +24,11 @@ _TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its sour
                "gives no healthy range for the velocity and the wall shear stress. The mass conservation bound "
                "is the solver's own acceptance criterion.")
 
+_COLOUR_NOTE = ("Colours span the 2nd to 98th percentile of each quantity unless you set a range; values beyond "
+                "are drawn grey (below) and white (above), shown by the swatches at the ends of the colour bar. "
+                "Colour maps: cividis (pressure), viridis (wall shear stress), magma (velocity), which are "
+                "perceptually uniform and readable with colour-blindness.")
+
 
 class SimulationsPage(pn.viewable.Viewer):
     """Widgets over a :class:`~rhinoapp.state.simulations.SimulationsState`; it follows job events while shown."""
@@ -141,9 +146,27 @@ class SimulationsPage(pn.viewable.Viewer):
                             stylesheets=[TABLE_CSS], sizing_mode="stretch_width")
 
     def _view_options(self) -> pn.viewable.Viewable:
-        return pn.Row(pn.widgets.RadioButtonGroup.from_param(self.state.param.colouring, description=None,
-                                                             color="primary", variant="outline"),
-                      pn.widgets.Checkbox.from_param(self.state.param.streamlines, align="center"))
+        param_ = self.state.param
+        ranges = {"description": None, "width": 150, "placeholder": "automatic"}
+        return pn.Column(
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(param_.colouring, description=None,
+                                                          color="primary", variant="outline"),
+                   pn.widgets.Checkbox.from_param(param_.streamlines, align="center")),
+            pn.FlexBox(pn.widgets.FloatInput.from_param(param_.colour_low, css_classes=["rh-sim-colour-low"], **ranges),
+                       pn.widgets.FloatInput.from_param(param_.colour_high, css_classes=["rh-sim-colour-high"], **ranges),
+                       pn.widgets.FloatInput.from_param(param_.velocity_low, css_classes=["rh-sim-velocity-low"],
+                                                        visible=param_.streamlines, **ranges),
+                       pn.widgets.FloatInput.from_param(param_.velocity_high, css_classes=["rh-sim-velocity-high"],
+                                                        visible=param_.streamlines, **ranges)),
+            pn.pane.HTML(f'<p class="rh-sim-note">{_COLOUR_NOTE}</p>', sizing_mode="stretch_width"),
+            self._range_problem, sizing_mode="stretch_width")
+
+    @param.depends("state.range_problem")
+    def _range_problem(self) -> pn.viewable.Viewable:
+        if not self.state.range_problem:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(self.state.range_problem, alert_type="warning", css_classes=["rh-sim-range-problem"],
+                             sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
         has_history = pn.bind(bool, self.state.param.history)

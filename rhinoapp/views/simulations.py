@@ -11,6 +11,7 @@ from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
+from rhinoapp.views.downloads import RunDownloads
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
 from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, convergence_frame, convergence_plot,
@@ -177,6 +178,7 @@ class SimulationsPage(pn.viewable.Viewer):
             pn.Column(pn.pane.Markdown("### Convergence"), self._plot, self._last_sample, visible=has_history,
                       sizing_mode="stretch_width"),
             pn.Column(pn.pane.Markdown("### Results"), self._runs, self._flags, self._table,
+                      RunDownloads(state=self.state),
                       pn.pane.Markdown("### The airway wall and the flow in 3D"), self._view_options(),
                       pn.Column(self._view, css_classes=["rh-sim-3d"], sizing_mode="stretch_width"),
                       visible=has_result, sizing_mode="stretch_width"),

@@ -13,47 +13,15 @@ import pytest
 from rhinoapp.core.errors import NotFoundError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
-from rhinoapp.render import synthetic
 from rhinoapp.rhinomanometry.io import write_csv
 from rhinoapp.rhinomanometry.synthetic import generate
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.usecases.exports import MeasurementFile, RunFile, measurement_export, run_export
-
-RESULTS = {"pressure_drop_pa": 20.0, "flow_ml_s": {"total": 250.0, "left": 130.0, "right": 120.0},
-           "flow_partition_left_pct": 52.0, "resistance_pa_s_per_ml": {"total": 0.08, "left": 0.154, "right": 0.167},
-           "max_velocity_m_s": 4.2, "wss_mean_pa": 0.2, "wss_max_pa": 3.1, "mass_conservation_error": 0.001,
-           "converged": True, "steps": 4000,
-           "pressure_profile": {"distance_mm": [1.0, 3.0, 5.0], "pressure_pa": [-1.0, -8.0, -19.5]}}
-GEOMETRY = {side: {"volume_ml": 8.1, "surface_cm2": 80.2, "mcsa_cm2": 0.55, "mcsa_distance_mm": 21.0,
-                   "profile": {"distance_mm": [0.0, 2.0, 4.0], "area_cm2": [1.2, 0.8, 0.55]}}
-            for side in ("left", "right")}
-
-
-def _vtk_xml(data: object) -> bytes:
-    from vtkmodules.vtkIOXML import vtkXMLImageDataWriter, vtkXMLPolyDataWriter
-
-    writer = vtkXMLPolyDataWriter() if data.IsA("vtkPolyData") else vtkXMLImageDataWriter()  # type: ignore[attr-defined]
-    writer.SetInputData(data)
-    writer.WriteToOutputStringOn()
-    writer.Write()
-    return writer.GetOutputString().encode("latin-1") if isinstance(writer.GetOutputString(), str) else \
-        bytes(writer.GetOutputString())
-
+from tests.usecases.conftest import publish_run
 
 @pytest.fixture
 def finished_run(repo: ProjectRepository, project_id: str) -> str:
-    """A run published as the simulation job publishes one: its four files, with the geometry it ran on."""
-    layout = ProjectLayout()
-    repo.write_artifacts(project_id, Step.GEOMETRY, {str(layout.geometry("default").report):
-                                                     json.dumps(GEOMETRY).encode()})
-    folder = layout.simulation("run-0001")
-    repo.write_artifacts(project_id, Step.SIMULATION, {
-        str(folder.results): json.dumps(RESULTS).encode(),
-        str(folder.convergence): b"step,time_s,pressure_drop_pa,flow_ml_s\n100,0.004,5.0,200.0\n200,0.008,20.0,250.0\n",
-        str(folder.fields): _vtk_xml(synthetic.flow_field(spacing_mm=4.0)),
-        str(folder.surface): _vtk_xml(synthetic.airway_surface(2_000)),
-    })
-    return "run-0001"
+    return publish_run(repo, project_id)
 
 
 def _rows(content: bytes) -> list[dict[str, str]]:

@@ -1,0 +1,81 @@
+"""Download buttons: a run's results on the Simulations page, a 4PR measurement's on the Analysis page.
+
+Each button builds its file when clicked (:mod:`rhinoapp.state.downloads`, for the session's user)
+and names it by project, run or measurement and date.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import panel as pn
+import param
+
+from rhinoapp.state.downloads import Download, MeasurementFile, RunFile, measurement_download, run_download
+from rhinoapp.state.rhinomanometry import RhinomanometryState
+from rhinoapp.state.simulations import SimulationsState
+
+__all__ = ["MeasurementDownloads", "RunDownloads"]
+
+
+def _button(label: str, css: str, fetch: Callable[[], Download], problem: Callable[[str], None]) -> pn.widgets.FileDownload:
+    button = pn.widgets.FileDownload(label=label, filename=f"{css}.txt",
+                                     css_classes=["rh-download", css], width=230, margin=(4, 6))
+
+    def build() -> io.BytesIO:
+        download = fetch()
+        problem(download.problem)
+        if download.file is None:  # a file that says why, rather than nothing at all
+            button.filename = "download-problem.txt"
+            return io.BytesIO(download.problem.encode("utf-8"))
+        button.filename = download.file.name
+        return io.BytesIO(download.file.content)
+
+    button.callback = build
+    return button
+
+
+class _Downloads(pn.viewable.Viewer):
+    problem = param.String(default="", doc="Why the last download failed, if it did.")
+
+    def _say(self, text: str) -> None:
+        self.problem = text
+
+    @param.depends("problem")
+    def _problem(self) -> pn.viewable.Viewable:
+        if not self.problem:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(self.problem, alert_type="danger", css_classes=["rh-download-problem"],
+                             sizing_mode="stretch_width")
+
+
+class RunDownloads(_Downloads):
+    """The shown run's files: results JSON and CSV tables, fields for ParaView, wall surface, convergence, zip."""
+
+    state = param.ClassSelector(class_=SimulationsState)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        buttons = [_button(kind.label, f"rh-download-{kind.name.lower().replace('_', '-')}",
+                           lambda kind=kind: run_download(self.state.session, self.state.selected, kind), self._say)
+                   for kind in RunFile]
+        note = ("Files are named by project, run and date. Fields (.vti) and wall surface (.vtp) open in "
+                "ParaView; tables in any spreadsheet.")
+        return pn.Column(pn.pane.Markdown("### Download the results"), pn.FlexBox(*buttons),
+                         pn.pane.HTML(f'<p class="rh-sim-note">{note}</p>', sizing_mode="stretch_width"),
+                         self._problem, css_classes=["rh-run-downloads"], sizing_mode="stretch_width")
+
+
+class MeasurementDownloads(_Downloads):
+    """The shown 4PR measurement's parameters (CSV, JSON) and pressure-flow loops (CSV)."""
+
+    state = param.ClassSelector(class_=RhinomanometryState)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        buttons = [_button(kind.label, f"rh-download-{kind.name.lower().replace('_', '-')}",
+                           lambda kind=kind: measurement_download(self.state.session, self.state.selected, kind,
+                                                                  classes=self.state.classes), self._say)
+                   for kind in MeasurementFile]
+        has_measurement = pn.bind(lambda selected: selected is not None, self.state.param.selected)
+        return pn.Column(pn.FlexBox(*buttons), self._problem, visible=has_measurement,
+                         css_classes=["rh-4pr-downloads"], sizing_mode="stretch_width")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.state.session import SessionState
@@ -27,16 +28,16 @@ class Download:
     problem: str = ""
 
 
-def _fetch(what: str, build: object) -> Download:
+def _fetch(what: str, build: Callable[[], ExportFile]) -> Download:
     try:
-        return Download(build())  # type: ignore[operator]
+        return Download(build())
     except (RhinoappError, OSError) as error:
         _log.warning("download of %s refused: %s", what, type(error).__name__)
         return Download(None, str(error) if isinstance(error, RhinoappError) else
                         f"The file could not be read ({type(error).__name__}): try again.")
 
 
-def run_download(session: SessionState, run_id: str | None, kind: RunFile) -> Download:
+def run_download(session: SessionState | None, run_id: str | None, kind: RunFile) -> Download:
     """One file of the open project's run ``run_id`` (see :class:`~rhinoapp.usecases.exports.RunFile`).
 
     Examples
@@ -50,18 +51,18 @@ def run_download(session: SessionState, run_id: str | None, kind: RunFile) -> Do
     >>> run_download(session, "run-1", RunFile.ZIP).problem
     "No finished run 'run-1' in this project: pick one from the list of finished runs."
     """
-    project_id = session.current_project_id
-    if project_id is None or run_id is None:
+    project_id, repository = (None, None) if session is None else (session.current_project_id, session.repository)
+    if project_id is None or run_id is None or repository is None:
         return Download(None, "Open a project and choose a finished run to download its results.")
-    jobs = session.runner.records if session.runner is not None else None
-    return _fetch(f"run {run_id}", lambda: run_export(session.repository, project_id, run_id, kind, jobs=jobs))
+    jobs = session.runner.records if session is not None and session.runner is not None else None
+    return _fetch(f"run {run_id}", lambda: run_export(repository, project_id, run_id, kind, jobs=jobs))
 
 
-def measurement_download(session: SessionState, measurement_id: str | None, kind: MeasurementFile,
+def measurement_download(session: SessionState | None, measurement_id: str | None, kind: MeasurementFile,
                          **analysis: object) -> Download:
     """One file of the open project's 4PR measurement ``measurement_id`` (``analysis``: options of the analysis)."""
-    project_id = session.current_project_id
-    if project_id is None or measurement_id is None:
+    project_id, repository = (None, None) if session is None else (session.current_project_id, session.repository)
+    if project_id is None or measurement_id is None or repository is None:
         return Download(None, "Open a project and choose a 4PR measurement to download its parameters.")
     return _fetch(f"measurement {measurement_id}", lambda: measurement_export(
-        session.repository, project_id, measurement_id, kind, **analysis))
+        repository, project_id, measurement_id, kind, **analysis))

@@ -278,6 +278,8 @@ def loops_csv(measurement: Measurement, result: AnalysisResult) -> bytes:
     rows = []
     for side in result.sides:
         recording = measurement.recording(side.side)
+        if recording is None:
+            continue
         count = len(recording)
         for breath in side.breaths:
             for phase in breath.phases:

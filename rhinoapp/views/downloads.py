@@ -6,7 +6,9 @@ and names it by project, run or measurement and date.
 
 from __future__ import annotations
 
+import functools
 import io
+import typing
 from collections.abc import Callable
 
 import panel as pn
@@ -36,6 +38,10 @@ def _button(label: str, css: str, fetch: Callable[[], Download], problem: Callab
     return button
 
 
+def _css(kind: RunFile | MeasurementFile) -> str:
+    return f"rh-download-{kind.name.lower().replace('_', '-')}"
+
+
 class _Downloads(pn.viewable.Viewer):
     problem = param.String(default="", doc="Why the last download failed, if it did.")
 
@@ -55,10 +61,12 @@ class RunDownloads(_Downloads):
 
     state = param.ClassSelector(class_=SimulationsState)
 
+    def _fetch(self, kind: RunFile) -> Download:
+        state = typing.cast(SimulationsState, self.state)  # set by the page
+        return run_download(state.session, state.selected, kind)
+
     def __panel__(self) -> pn.viewable.Viewable:
-        buttons = [_button(kind.label, f"rh-download-{kind.name.lower().replace('_', '-')}",
-                           lambda kind=kind: run_download(self.state.session, self.state.selected, kind), self._say)
-                   for kind in RunFile]
+        buttons = [_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say) for kind in RunFile]
         note = ("Files are named by project, run and date. Fields (.vti) and wall surface (.vtp) open in "
                 "ParaView; tables in any spreadsheet.")
         return pn.Column(pn.pane.Markdown("### Download the results"), pn.FlexBox(*buttons),
@@ -71,11 +79,12 @@ class MeasurementDownloads(_Downloads):
 
     state = param.ClassSelector(class_=RhinomanometryState)
 
+    def _fetch(self, kind: MeasurementFile) -> Download:
+        state = typing.cast(RhinomanometryState, self.state)  # set by the page
+        return measurement_download(state.session, state.selected, kind, classes=state.classes)
+
     def __panel__(self) -> pn.viewable.Viewable:
-        buttons = [_button(kind.label, f"rh-download-{kind.name.lower().replace('_', '-')}",
-                           lambda kind=kind: measurement_download(self.state.session, self.state.selected, kind,
-                                                                  classes=self.state.classes), self._say)
+        buttons = [_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say)
                    for kind in MeasurementFile]
-        has_measurement = pn.bind(lambda selected: selected is not None, self.state.param.selected)
-        return pn.Column(pn.FlexBox(*buttons), self._problem, visible=has_measurement,
+        return pn.Column(pn.FlexBox(*buttons), self._problem, visible=self.state.param.selected.rx.is_not(None),
                          css_classes=["rh-4pr-downloads"], sizing_mode="stretch_width")

@@ -7,7 +7,8 @@ every page. Nothing is written: the files are built in memory and handed to the 
 A run gives (:func:`run_export`, :class:`RunFile`): its ``results.json``; CSV tables of the results
 (each beside its healthy range at the run's flow), of the per-side figures, of the cross-sections
 of the geometry it ran on and of the pressure profile along the airway; its fields for ParaView
-(VTK image data ``.vti``); its wall surface (``.vtp``); its convergence history; and a zip of all.
+(VTK image data ``.vti``) and its pressure and speed as NIfTI images (with their RAS affine, like the
+CT); its wall surface (``.vtp``); its convergence history; and a zip of all.
 A measurement gives (:func:`measurement_export`, :class:`MeasurementFile`) its 4PR parameters (CSV,
 JSON) and its pressure-flow loops (CSV). File names say project, run (or measurement) and date
 (:func:`file_stem`); project names are labels the user typed, so they are reduced to safe characters.
@@ -19,17 +20,22 @@ import csv
 import dataclasses
 import datetime as dt
 import enum
+import gzip
 import io
 import json
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rhinoapp.analysis.ranges import ranges_at_flow
 from rhinoapp.core.documents import document_bytes
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.volume import ImageGeometry
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry import analyse
 from rhinoapp.rhinomanometry.io import read_csv
@@ -61,6 +67,8 @@ class RunFile(enum.Enum):
     CROSS_SECTIONS_CSV = ("cross_sections.csv", "text/csv", "Cross-sections (CSV)")
     PRESSURE_PROFILE_CSV = ("pressure_profile.csv", "text/csv", "Pressure profile (CSV)")
     FIELDS = ("fields.vti", "application/octet-stream", "Flow fields for ParaView (.vti)")
+    PRESSURE_NIFTI = ("pressure.nii.gz", "application/gzip", "Pressure field (NIfTI)")
+    SPEED_NIFTI = ("speed.nii.gz", "application/gzip", "Speed field (NIfTI)")
     WALL = ("wall.vtp", "application/octet-stream", "Wall surface (.vtp)")
     CONVERGENCE_CSV = ("convergence.csv", "text/csv", "Convergence history (CSV)")
     ZIP = ("all.zip", "application/zip", "All files (zip)")
@@ -183,6 +191,36 @@ def _pressure_profile_csv(results: Mapping[str, Any]) -> bytes:
                 zip(profile.get("distance_mm") or [], profile.get("pressure_pa") or [], strict=False))
 
 
+def _field_nifti(path: Path, name: str) -> bytes:
+    """One field of a run's ``fields.vti`` as a gzipped NIfTI-1 image with its RAS affine (a vector field:
+    its magnitude); cells outside the airway are 0."""
+    import nibabel as nib
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkIOXML import vtkXMLImageDataReader
+
+    reader = vtkXMLImageDataReader()
+    reader.SetFileName(str(path))
+    reader.Update()
+    image = reader.GetOutput()
+    array = image.GetPointData().GetArray(name)
+    if array is None:
+        raise NotFoundError(f"The run's fields have no {name!r}: run the simulation again.")
+    dims = image.GetDimensions()
+    matrix = image.GetDirectionMatrix()
+    geometry = ImageGeometry((dims[2], dims[1], dims[0]), tuple(image.GetSpacing()), tuple(image.GetOrigin()),
+                             tuple(float(matrix.GetElement(r, c)) for r in range(3) for c in range(3)))
+    values = vtk_to_numpy(array).astype(np.float32)
+    values = np.linalg.norm(values, axis=1) if values.ndim == 2 else values
+    nifti = nib.Nifti1Image(np.asarray(values, np.float32).reshape(geometry.shape).transpose(2, 1, 0),
+                            geometry.affine_ras)
+    nifti.set_sform(geometry.affine_ras, code=1)
+    nifti.set_qform(geometry.affine_ras, code=1)
+    nifti.header.set_xyzt_units(xyz="mm")
+    nifti.header["descrip"] = {"pressure_pa": b"rhinoapp gauge pressure (Pa)",
+                               "velocity_m_s": b"rhinoapp speed (m/s)"}.get(name, name.encode()[:79])
+    return gzip.compress(nifti.to_bytes(), compresslevel=4, mtime=0)
+
+
 def _run_file(repository: ProjectRepository, project_id: str, run: SimulationRun, kind: RunFile) -> bytes:
     folder = repository.layout(project_id).simulation(run.run_id)
     match kind:
@@ -200,6 +238,10 @@ def _run_file(repository: ProjectRepository, project_id: str, run: SimulationRun
             return folder.fields.read_bytes()
         case RunFile.WALL:
             return folder.surface.read_bytes()
+        case RunFile.PRESSURE_NIFTI:
+            return _field_nifti(folder.fields, "pressure_pa")
+        case RunFile.SPEED_NIFTI:
+            return _field_nifti(folder.fields, "velocity_m_s")
         case RunFile.CONVERGENCE_CSV:
             return folder.convergence.read_bytes()
     raise NotFoundError(f"no file {kind!r} of a run: choose one of {[k.name for k in RunFile]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,10 +66,25 @@ def _vtk_xml(data: object) -> bytes:
         bytes(writer.GetOutputString())
 
 
+#: The fields of :func:`publish_run`: a small lattice, LPS, written by the solver's own writer.
+FIELDS_GEOMETRY = ImageGeometry((6, 8, 10), spacing_mm=(2.0, 1.5, 1.0), origin_mm=(-10.0, 20.0, -5.0))
+
+
+def field_arrays() -> dict[str, np.ndarray]:
+    """The pressure, velocity and fluid arrays of :func:`publish_run`'s ``fields.vti`` (``[k, j, i]`` order)."""
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float32) for n in FIELDS_GEOMETRY.shape), indexing="ij")
+    velocity = np.stack([0.1 * i, 0.2 * j, np.full_like(k, 3.0)], axis=-1)
+    return {"pressure_pa": -(2.0 * k + 0.1 * j + 0.01 * i), "velocity_m_s": velocity,
+            "fluid": np.ones(FIELDS_GEOMETRY.shape, np.uint8)}
+
+
 def publish_run(repo: ProjectRepository, project_id: str, run_id: str = "run-0001") -> str:
     """Publish a finished run as the simulation job does: its four files, with the geometry it ran on."""
+    from rhinoapp.cfd.io import write_image
     from rhinoapp.render import synthetic
 
+    with tempfile.TemporaryDirectory() as scratch:
+        fields = write_image(Path(scratch) / "fields.vti", FIELDS_GEOMETRY, field_arrays()).read_bytes()
     layout = ProjectLayout()
     repo.write_artifacts(project_id, Step.GEOMETRY, {str(layout.geometry("default").report):
                                                      json.dumps(GEOMETRY).encode()})
@@ -76,7 +92,7 @@ def publish_run(repo: ProjectRepository, project_id: str, run_id: str = "run-000
     repo.write_artifacts(project_id, Step.SIMULATION, {
         str(folder.results): json.dumps(RESULTS).encode(),
         str(folder.convergence): b"step,time_s,pressure_drop_pa,flow_ml_s\n100,0.004,5.0,200.0\n200,0.008,20.0,250.0\n",
-        str(folder.fields): _vtk_xml(synthetic.flow_field(spacing_mm=4.0)),
+        str(folder.fields): fields,
         str(folder.surface): _vtk_xml(synthetic.airway_surface(2_000)),
     })
     return run_id

@@ -8,6 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rhinoapp.core.errors import NotFoundError
@@ -17,7 +18,7 @@ from rhinoapp.rhinomanometry.io import write_csv
 from rhinoapp.rhinomanometry.synthetic import generate
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.usecases.exports import MeasurementFile, RunFile, measurement_export, run_export
-from tests.usecases.conftest import publish_run
+from tests.usecases.conftest import FIELDS_GEOMETRY, field_arrays, publish_run
 
 @pytest.fixture
 def finished_run(repo: ProjectRepository, project_id: str) -> str:
@@ -62,11 +63,28 @@ def test_every_run_file_opens_with_its_reader(repo: ProjectRepository, project_i
         data = _read_vtk(path)
         assert data.GetNumberOfPoints() > 100
         names = {data.GetPointData().GetArrayName(i) for i in range(data.GetPointData().GetNumberOfArrays())}
-        assert ("velocity" in names) if kind is RunFile.FIELDS else {"pressure", "wss"} <= names
+        assert ({"pressure_pa", "velocity_m_s"} <= names) if kind is RunFile.FIELDS else {"pressure", "wss"} <= names
     with zipfile.ZipFile(io.BytesIO(files[RunFile.ZIP].content)) as archive:
         assert archive.testzip() is None
         inside = {Path(name).name for name in archive.namelist()}
         assert inside == {files[kind].name for kind in RunFile if kind is not RunFile.ZIP}
+
+
+def test_the_fields_open_as_nifti_with_their_place(repo: ProjectRepository, project_id: str, finished_run: str,
+                                                   tmp_path: Path) -> None:
+    nib = pytest.importorskip("nibabel")
+    arrays = field_arrays()
+    expected = {RunFile.PRESSURE_NIFTI: arrays["pressure_pa"],
+                RunFile.SPEED_NIFTI: np.linalg.norm(arrays["velocity_m_s"], axis=-1)}
+    for kind, values in expected.items():
+        export = run_export(repo, project_id, finished_run, kind)
+        path = tmp_path / export.name
+        path.write_bytes(export.content)
+        image = nib.load(path)
+        assert export.name.endswith(".nii.gz") and image.shape == FIELDS_GEOMETRY.shape[::-1]
+        assert nib.aff2axcodes(image.affine) == ("L", "P", "S")  # LPS data in a RAS affine, like the CT
+        assert np.allclose(image.affine, FIELDS_GEOMETRY.affine_ras)
+        assert np.allclose(np.asarray(image.dataobj).transpose(2, 1, 0), values)
 
 
 def test_the_fields_open_in_pyvista_too(repo: ProjectRepository, project_id: str, finished_run: str,

@@ -17,6 +17,7 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import SessionState
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.store import ProjectRepository, open_store
+from rhinoapp.usecases.exports import RunFile
 from rhinoapp.views.downloads import MeasurementDownloads, RunDownloads
 from tests.usecases.conftest import publish_run
 
@@ -46,7 +47,7 @@ def test_run_and_measurement_buttons_hand_out_their_files(tmp_path: Path) -> Non
         simulations.reload()
         assert simulations.selected == run_id
         runs = _buttons(RunDownloads(state=simulations))
-        assert len(runs) == 9 and runs["rh-download-results-json"].label == "Results (JSON)"
+        assert len(runs) == len(RunFile) and runs["rh-download-results-json"].label == "Results (JSON)"
         name, content = _click(runs["rh-download-results-json"])
         assert name.startswith(f"Case-5_{run_id}_") and json.loads(content)["pressure_drop_pa"] == 20.0
         name, content = _click(runs["rh-download-zip"])

@@ -86,5 +86,6 @@ class MeasurementDownloads(_Downloads):
     def __panel__(self) -> pn.viewable.Viewable:
         buttons = [_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say)
                    for kind in MeasurementFile]
-        return pn.Column(pn.FlexBox(*buttons), self._problem, visible=self.state.param.selected.rx.is_not(None),
+        return pn.Column(pn.pane.Markdown("### Download this measurement's results"), pn.FlexBox(*buttons),
+                         self._problem, visible=self.state.param.selected.rx.is_not(None),
                          css_classes=["rh-4pr-downloads"], sizing_mode="stretch_width")

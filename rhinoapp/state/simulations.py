@@ -129,9 +129,9 @@ class SimulationsState(JobPageState):
                                doc="What the colours of the airway wall show in the 3D view.")
     streamlines = param.Boolean(default=True, label="Streamlines",
                                 doc="Show streamlines from the nostrils (the wall then becomes translucent).")
-    colour_low = param.Number(default=None, allow_None=True, label="Wall colours from",
+    colour_low = param.Number(default=None, allow_None=True, label="Wall colours from (Pa)",
                               doc="Lowest value of the wall's colour scale (empty: the 2nd percentile).")
-    colour_high = param.Number(default=None, allow_None=True, label="to",
+    colour_high = param.Number(default=None, allow_None=True, label="to (Pa)",
                                doc="Highest value of the wall's colour scale (empty: the 98th percentile).")
     velocity_low = param.Number(default=None, allow_None=True, label="Velocity colours from (m/s)",
                                 doc="Lowest speed of the streamlines' colour scale (empty: the 2nd percentile).")

@@ -71,10 +71,10 @@ def compare_with_rhinomanometry(results: SimulationResults,
         note = f"at {q:.0f} ml/s through this side" if q else "no flow through this side"
         if measured is None:
             note = "no Rohrer fit in the 4PR measurement for this side"
-        rows.append(ComparisonRow(f"Resistance {side}", "Pa*s/ml", simulated, measured, note))
+        rows.append(ComparisonRow(f"Resistance {side}", "Pa·s/ml", simulated, measured, note))
     for side in ("left", "right"):
         r150 = parameters.r150(side) if parameters is not None else None
-        rows.append(ComparisonRow(f"R150 {side} (4PR)", "Pa*s/ml", None, r150, "measured at 150 Pa"))
+        rows.append(ComparisonRow(f"R150 {side} (4PR)", "Pa·s/ml", None, r150, "measured at 150 Pa"))
     fraction = parameters.flow_partition_left_150 if parameters is not None else None  # 0..1 in the 4PR result
     measured_partition = None if fraction is None else 100.0 * fraction
     rows.append(ComparisonRow("Flow through the left side", "%", results.flow_partition_left_pct, measured_partition,

@@ -14,8 +14,9 @@ The checks and their limits (:class:`PlausibilityLimits`, all configurable):
   ``min_opening_area_mm2`` (24 mm2, the smallest healthy section): faster means the opening is
   smaller than any healthy passage (labels that stop inside the vestibule, an outlet cut in a narrow place).
 * **pressure drop, resistance per side and in total**: against the healthy ranges of
-  :data:`~rhinoapp.analysis.ranges.HEALTHY_RANGES` (given at 250 ml/s) scaled to the run's flow
-  (lower bounds linearly, laminar; upper bounds quadratically, inertial); a warning beyond
+  :data:`~rhinoapp.analysis.ranges.HEALTHY_RANGES` at the run's own flow
+  (:func:`~rhinoapp.analysis.ranges.ranges_at_flow`: the pressure drop's range scaled, the resistances
+  derived from it, so the results table and the flags use the same ranges); a warning beyond
   ``range_factor`` times the range (a real obstruction can do that: check it), implausible beyond
   ``implausible_range_factor``.
 * **stability**: the largest lattice velocity (design 0.1, divergence near 0.3) and the grid
@@ -39,7 +40,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow
+from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, ranges_at_flow
 from rhinoapp.core.jsonable import finite_or_none as _number
 
 __all__ = ["FlagKind", "PlausibilityFlag", "PlausibilityLimits", "Severity", "annotate_rows", "check_results",
@@ -150,21 +151,6 @@ def _severity(ratio: float, implausible: float) -> Severity | None:
     return None if ratio <= 1.0 else Severity.IMPLAUSIBLE if ratio > implausible else Severity.WARNING
 
 
-def _scaled(reference: HealthyRange, flow: float, *, power: float) -> tuple[float, float]:
-    """The healthy range at ``flow``, widened by both laws between linear (laminar) and quadratic (inertial)
-    growth of the pressure drop with the flow (``power`` 2 for the pressure drop, 1 for R = dp/Q).
-
-    Examples
-    --------
-    >>> reference = HealthyRange(10.0, 20.0, "", 250.0)
-    >>> _scaled(reference, 500.0, power=2.0), _scaled(reference, 125.0, power=2.0)
-    ((20.0, 80.0), (2.5, 10.0))
-    """
-    ratio = flow / reference.at_flow_ml_s if reference.at_flow_ml_s else 1.0
-    laminar, inertial = ratio ** (power - 1.0), ratio**power
-    return reference.low * min(laminar, inertial), reference.high * max(laminar, inertial)
-
-
 def _range_flag(kind: FlagKind, quantity: str, value: float | None, unit: str, bounds: tuple[float, float],
                 flow: float, limits: PlausibilityLimits, advice_high: str, advice_low: str,
                 side: str | None = None, place: tuple[float, float, float] | None = None) -> PlausibilityFlag | None:
@@ -231,13 +217,14 @@ def _clinical_flags(results: Mapping[str, Any], flow: float, peak: Mapping[str, 
                    f"and {_REFINE}; a real obstruction can also do this.")
     low_advice = "check that the airway holds no extra air (sinuses, air outside the nose) and the outlet plane."
     dp = _number(results.get("pressure_drop_pa"))
-    reference = references.get("pressure_drop_pa")
+    at_flow = ranges_at_flow(flow, references)
+    reference = at_flow.get("pressure_drop_pa")
     if reference is not None:
-        flags.append(_range_flag(FlagKind.PRESSURE_DROP, "pressure drop", dp, "Pa", _scaled(reference, flow, power=2.0),
+        flags.append(_range_flag(FlagKind.PRESSURE_DROP, "pressure drop", dp, "Pa", (reference.low, reference.high),
                                  flow, limits, high_advice, low_advice, None, place_tuple))
     resistance = results.get("resistance_pa_s_per_ml") or {}
     for side in ("total", "left", "right"):
-        reference = references.get(f"resistance_{side}")
+        reference = at_flow.get(f"resistance_{side}")
         if reference is None or (side == "total" and flags and flags[-1] is not None):
             continue  # the total resistance is the pressure drop over the flow: flagged once
         on_side = peak.get("side") == side
@@ -246,7 +233,7 @@ def _clinical_flags(results: Mapping[str, Any], flow: float, peak: Mapping[str, 
                   if side != "total" else high_advice)
         what = "resistance, both sides" if side == "total" else f"resistance of the {side} side"
         flags.append(_range_flag(FlagKind.RESISTANCE, what, _number(resistance.get(side)), "Pa·s/ml",
-                                 _scaled(reference, flow, power=1.0), flow, limits, advice, low_advice,
+                                 (reference.low, reference.high), flow, limits, advice, low_advice,
                                  None if side == "total" else side, place_tuple if on_side else None))
     return [flag for flag in flags if flag is not None]
 

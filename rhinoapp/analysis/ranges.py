@@ -14,8 +14,8 @@ from typing import Any
 
 from rhinoapp.core.jsonable import finite_or_none as _number
 
-__all__ = ["HEALTHY_RANGES", "REFERENCE_RANGES", "HealthyRange", "MetricRow", "ReferenceRange", "ResultRow",
-           "result_rows", "results_summary"]
+__all__ = ["HEALTHY_RANGES", "NO_RANGE_NOTE", "REFERENCE_RANGES", "HealthyRange", "MetricRow", "ReferenceRange",
+           "ResultRow", "ranges_at_flow", "result_rows", "results_summary"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,15 +102,88 @@ class HealthyRange:
 
 
 _AT_REST = "typical CFD of healthy noses at rest, 250 ml/s (domain notes)"
-#: Healthy ranges from the domain notes ("Airflow simulation practice"). Pressure drop and resistance grow
-#: with flow, so their ranges apply only near 250 ml/s. The unilateral resistance range is derived (two equal
-#: sides in parallel have twice the total resistance each); the mass conservation bound is the solver's
-#: acceptance criterion, not a clinical range. Pass other ranges as ``SimulationsState(references=...)``.
+_DERIVED_TOTAL = "derived: the pressure-drop range over the flow (R = dp/Q), so the two never disagree"
+_DERIVED_SIDE = "derived: twice the total resistance range (two equal sides in parallel)"
+#: What the results table says beside a figure the literature gives no healthy range for.
+NO_RANGE_NOTE = "no published healthy range"
+
+
+def _scaled_pressure_drop(reference: HealthyRange, flow_ml_s: float) -> HealthyRange:
+    """The pressure-drop range at ``flow_ml_s``: the reference widened between linear (laminar) and
+    quadratic (inertial) growth of the pressure drop with the flow.
+
+    Examples
+    --------
+    >>> scaled = _scaled_pressure_drop(HealthyRange(10.0, 20.0, "", 250.0), 500.0)
+    >>> scaled.low, scaled.high, scaled.at_flow_ml_s
+    (20.0, 80.0, 500.0)
+    >>> scaled = _scaled_pressure_drop(HealthyRange(10.0, 20.0, "", 250.0), 125.0); scaled.low, scaled.high
+    (2.5, 10.0)
+    """
+    if not reference.at_flow_ml_s or flow_ml_s == reference.at_flow_ml_s:
+        return reference
+    ratio = flow_ml_s / reference.at_flow_ml_s
+    laminar, inertial = ratio, ratio**2
+    source = (f"{reference.source}; scaled from {reference.at_flow_ml_s:g} to {flow_ml_s:g} ml/s (lower bound as "
+              "laminar flow, upper bound as inertial flow)")
+    return HealthyRange(reference.low * min(laminar, inertial), reference.high * max(laminar, inertial), source,
+                        flow_ml_s)
+
+
+def _resistances(pressure_drop: HealthyRange) -> dict[str, HealthyRange]:
+    """The resistance ranges that follow from a pressure-drop range at its flow: total dp/Q, each side twice that."""
+    flow = pressure_drop.at_flow_ml_s
+    if not flow:
+        return {}
+    total = HealthyRange(pressure_drop.low / flow, pressure_drop.high / flow, _DERIVED_TOTAL, flow)
+    side = HealthyRange(2.0 * total.low, 2.0 * total.high, _DERIVED_SIDE, flow)
+    return {"resistance_total": total, "resistance_left": side, "resistance_right": side}
+
+
+def ranges_at_flow(flow_ml_s: float | None, references: Mapping[str, HealthyRange] | None = None
+                   ) -> dict[str, HealthyRange]:
+    """The healthy ranges at a run's own flow, from one definition: the pressure-drop range (scaled to the
+    flow) and the resistances that follow from it (R = dp/Q; each side twice the total).
+
+    Without a flow the ranges are returned as given (they apply at their own flow). ``references``
+    without a pressure-drop range keep their own resistance ranges, scaled linearly in the flow.
+
+    Examples
+    --------
+    >>> at_500 = ranges_at_flow(500.0)
+    >>> at_500["pressure_drop_pa"].text, at_500["resistance_total"].text, at_500["resistance_left"].text
+    ('20-80', '0.04-0.16', '0.08-0.32')
+    >>> at_250 = ranges_at_flow(250.0)
+    >>> at_250["pressure_drop_pa"].verdict(20.0, flow_ml_s=250.0), at_250["resistance_total"].verdict(0.08, flow_ml_s=250.0)
+    ('within', 'within')
+    """
+    references = HEALTHY_RANGES if references is None else references
+    if flow_ml_s is None or not math.isfinite(flow_ml_s) or flow_ml_s <= 0:
+        return dict(references)
+    ranges = dict(references)
+    dp = references.get("pressure_drop_pa")
+    if dp is not None and dp.at_flow_ml_s:
+        ranges["pressure_drop_pa"] = _scaled_pressure_drop(dp, flow_ml_s)
+        ranges.update(_resistances(ranges["pressure_drop_pa"]))
+        return ranges
+    for key in ("resistance_total", "resistance_left", "resistance_right"):
+        given = references.get(key)
+        if given is not None and given.at_flow_ml_s:  # R = dp/Q grows between 1 and Q/Q0
+            ratio = flow_ml_s / given.at_flow_ml_s
+            ranges[key] = HealthyRange(given.low * min(1.0, ratio), given.high * max(1.0, ratio), given.source, flow_ml_s)
+    return ranges
+
+
+_PRESSURE_DROP = HealthyRange(10.0, 20.0, _AT_REST, 250.0)
+#: Healthy ranges from the domain notes ("Airflow simulation practice"), at 250 ml/s; :func:`ranges_at_flow`
+#: gives them at a run's own flow. Only the pressure drop is a literature range: the resistances are derived
+#: from it (total dp/Q, each side twice the total), so a pressure drop within its range always gives a total
+#: resistance within its range. The mass conservation bound is the solver's acceptance criterion, not a
+#: clinical range. Velocities and wall shear stress have none (:data:`NO_RANGE_NOTE`). Pass other ranges as
+#: ``SimulationsState(references=...)``.
 HEALTHY_RANGES: Mapping[str, HealthyRange] = MappingProxyType({
-    "pressure_drop_pa": HealthyRange(10.0, 20.0, _AT_REST, 250.0),
-    "resistance_total": HealthyRange(0.04, 0.07, _AT_REST, 250.0),
-    "resistance_left": HealthyRange(0.08, 0.14, "derived: twice the total range (two equal sides in parallel)", 250.0),
-    "resistance_right": HealthyRange(0.08, 0.14, "derived: twice the total range (two equal sides in parallel)", 250.0),
+    "pressure_drop_pa": _PRESSURE_DROP,
+    **_resistances(_PRESSURE_DROP),
     "flow_partition_left_pct": HealthyRange(24.0, 76.0, "healthy left-right flow partition (domain notes)"),
     "mass_conservation_error_pct": HealthyRange(0.0, 0.5, "solver acceptance: inflow against outflow at steady state"),
 })
@@ -128,14 +201,19 @@ class ResultRow:
     reference: HealthyRange | None = None
     verdict: str = ""
     flag: str = ""  #: ``warning`` or ``implausible`` when a plausibility check doubts the value (see plausibility)
+    note: str = ""  #: said instead of a range where the literature gives none (:data:`NO_RANGE_NOTE`)
+
+
+_NO_RANGE = frozenset({"max_velocity_m_s", "wss_mean_pa", "wss_max_pa"})  # figures the literature gives no range for
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def result_rows(results: Mapping[str, Any], references: Mapping[str, HealthyRange] = HEALTHY_RANGES) -> list[ResultRow]:
-    """The results table of a run's ``results.json``, each value beside its healthy range.
+def result_rows(results: Mapping[str, Any], references: Mapping[str, HealthyRange] | None = None) -> list[ResultRow]:
+    """The results table of a run's ``results.json``, each value beside its healthy range at the run's flow
+    (see :func:`ranges_at_flow`).
 
     Examples
     --------
@@ -146,10 +224,15 @@ def result_rows(results: Mapping[str, Any], references: Mapping[str, HealthyRang
     [('Pressure drop, nostrils to nasopharynx', '14.2', 'within'), ('Resistance, both sides', '0.0568', 'within')]
     >>> next(row for row in result_rows(results) if row.key == "mass_conservation_error_pct").text
     '0.04'
+    >>> at_500 = {**results, "pressure_drop_pa": 50.0, "flow_ml_s": {"total": 500.0},
+    ...           "resistance_pa_s_per_ml": {"total": 0.1}}
+    >>> [(row.reference.text, row.verdict) for row in result_rows(at_500)[:2]]
+    [('20-80', 'within'), ('0.04-0.16', 'within')]
     """
     flows = results.get("flow_ml_s") or {}
     resistance = results.get("resistance_pa_s_per_ml") or {}
     total = _number(flows.get("total"))
+    references = ranges_at_flow(total, references)
     mass = _number(results.get("mass_conservation_error"))
     converged = results.get("converged")
     specs: list[tuple[str, str, str, float | None, str]] = [
@@ -171,7 +254,8 @@ def result_rows(results: Mapping[str, Any], references: Mapping[str, HealthyRang
             text += f" (left {_fmt(_number(flows.get('left')), '.1f')}, right {_fmt(_number(flows.get('right')), '.1f')})"
         reference = references.get(key)
         verdict = reference.verdict(value, flow_ml_s=total) if reference is not None else ""
-        rows.append(ResultRow(key, label, unit, value, text, reference, verdict))
+        note = NO_RANGE_NOTE if reference is None and key in _NO_RANGE else ""
+        rows.append(ResultRow(key, label, unit, value, text, reference, verdict, note=note))
     steps, mlups = _number(results.get("steps")), _number(results.get("mlups"))
     rows += [
         ResultRow("converged", "Steady state reached", "", None,

@@ -49,7 +49,7 @@ def _flow(point: SweepPoint, side: str) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class SideFit:
-    """Rohrer's law of one side fitted to a sweep: K1 [Pa*s/ml], K2 [Pa*s^2/ml^2], R75 and R150 [Pa*s/ml]."""
+    """Rohrer's law of one side fitted to a sweep: K1 [Pa·s/ml], K2 [Pa·s²/ml²], R75 and R150 [Pa·s/ml]."""
 
     side: str
     k1: float

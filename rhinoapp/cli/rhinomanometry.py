@@ -45,11 +45,11 @@ def _rhinomanometry(args: argparse.Namespace) -> int:
     result = prepared.result
     for side in result.sides:
         out(f"{side.side.value} side: {len(side.breaths)} breath(s)")
-        for name, unit in (("r75", "Pa*s/ml"), ("r150", "Pa*s/ml"), ("vr", "Pa*s/ml"), ("reff", "Pa*s/ml")):
+        for name, unit in (("r75", "Pa·s/ml"), ("r150", "Pa·s/ml"), ("vr", "Pa·s/ml"), ("reff", "Pa·s/ml")):
             out(f"  {name.upper():<6} {_format_value(side.mean(name), unit)}")
         if side.rohrer is not None:
-            out(f"  Rohrer K1 {side.rohrer.k1:.4g} Pa*s/ml, K2 {side.rohrer.k2:.4g} Pa*s2/ml2")
-    out(f"total R150 {_format_value(result.total.r150, 'Pa*s/ml')}")
+            out(f"  Rohrer K1 {side.rohrer.k1:.4g} Pa·s/ml, K2 {side.rohrer.k2:.4g} Pa·s²/ml²")
+    out(f"total R150 {_format_value(result.total.r150, 'Pa·s/ml')}")
     if args.json_out is not None:
         atomic_write(args.json_out, json_bytes(result.as_dict()))
         out(f"parameters written to {args.json_out}")

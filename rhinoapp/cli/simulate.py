@@ -71,7 +71,7 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{r['mlups']} MLUPS on {r['backend']}")
     out(f"pressure drop {r['pressure_drop_pa']} Pa{mark('pressure_drop', 'steady_state')}; flow {flow['total']} ml/s "
         f"(left {flow['left']}, right {flow['right']}, {r['flow_partition_left_pct']} % left)")
-    out(f"resistance {resistance['total']} Pa*s/ml (left {resistance['left']}, right {resistance['right']})"
+    out(f"resistance {resistance['total']} Pa·s/ml (left {resistance['left']}, right {resistance['right']})"
         f"{mark('resistance', 'pressure_drop')}")
     out(f"max velocity {r['max_velocity_m_s']} m/s{mark('peak_velocity', 'stability')}; wall shear stress mean "
         f"{r['wss_mean_pa']} Pa, max {r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}"

@@ -57,8 +57,8 @@ def _sweep(args: argparse.Namespace) -> int:
     for side, fit in results.fits.items():
         def r(value: float | None, extrapolated: bool) -> str:
             return "-" if value is None else f"{value:.4f}" + (" (extrapolated)" if extrapolated else "")
-        out(f"  {side:>5}: K1 {fit.k1:.5g} Pa*s/ml, K2 {fit.k2:.5g} Pa*s^2/ml^2, R75 {r(fit.r75, fit.r75_extrapolated)},"
-            f" R150 {r(fit.r150, fit.r150_extrapolated)} Pa*s/ml (r^2 {fit.r_squared:.4f})")
+        out(f"  {side:>5}: K1 {fit.k1:.5g} Pa·s/ml, K2 {fit.k2:.5g} Pa·s²/ml², R75 {r(fit.r75, fit.r75_extrapolated)},"
+            f" R150 {r(fit.r150, fit.r150_extrapolated)} Pa·s/ml (r^2 {fit.r_squared:.4f})")
     if not all(p.converged for p in results.points):
         out("warning: some runs did not reach a steady state; raise --max-steps or refine the resolution")
     out(f"outputs in {args.out}")

@@ -1,7 +1,9 @@
 """Scene builders: data in, VTK actors out. Pure functions; nothing here opens a window.
 
 * :func:`surface_actor`: the airway coloured by face, pressure or wall shear stress (with
-  :func:`scalar_bar` for units);
+  :func:`scalar_bar` for units); quantities span a robust colour range (2nd to 98th percentile, or the
+  range the scene sets) in exact perceptually uniform maps (:mod:`rhinoapp.render.colours`), and the
+  clipped extremes get their own colours and swatches on the bar;
 * :func:`decimated`: the level-of-detail mesh shown while the user interacts;
 * :func:`slice_actors`: three orthogonal CT slices (textured quads, any orientation);
 * :func:`streamline_actor`: velocity streamlines seeded at the nostrils.
@@ -27,31 +29,25 @@ from vtkmodules.vtkFiltersSources import vtkPlaneSource
 from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
-    vtkColorTransferFunction,
     vtkPolyDataMapper,
     vtkTexture,
 )
 
 from rhinoapp.core.volume import CTVolume
+from rhinoapp.render.colours import ABOVE_COLOUR, BELOW_COLOUR, ColourMap, ColourRange, colour_table, robust_range
 from rhinoapp.render.spec import Colouring
 
 __all__ = [
-    "FACE_COLOURS", "FieldArray", "decimated", "find_array", "lookup_table", "scalar_bar", "scale_text", "slice_actors",
-    "streamline_actor", "surface_actor", "with_normals",
+    "FACE_COLOURS", "FieldArray", "array_values", "decimated", "find_array", "lookup_table", "scalar_bar", "scale_text",
+    "slice_actors", "streamline_actor", "surface_actor", "with_normals",
 ]
 
 MUCOSA = (0.93, 0.64, 0.60)
 FACE_COLOURS = (MUCOSA, (0.27, 0.55, 0.95), (0.30, 0.78, 0.42), (0.96, 0.80, 0.26))  # wall, left, right, outlet
-_MAPS = {
-    "coolwarm": ((0.0, (0.230, 0.299, 0.754)), (0.5, (0.865, 0.865, 0.865)), (1.0, (0.706, 0.016, 0.150))),
-    "viridis": ((0.0, (0.267, 0.005, 0.329)), (0.25, (0.229, 0.322, 0.546)), (0.5, (0.128, 0.567, 0.551)),
-                (0.75, (0.369, 0.789, 0.383)), (1.0, (0.993, 0.906, 0.144))),
-    "magma": ((0.0, (0.001, 0.000, 0.014)), (0.25, (0.316, 0.071, 0.485)), (0.5, (0.716, 0.215, 0.475)),
-              (0.75, (0.987, 0.536, 0.382)), (1.0, (0.987, 0.991, 0.750))),
-}
 _FIELDS = {
-    Colouring.PRESSURE: (("pressure_pa", "pressure", "p", "static_pressure"), "Pressure\n(Pa)", "coolwarm"),
-    Colouring.WALL_SHEAR_STRESS: (("wss_pa", "wss", "wall_shear_stress", "wallshearstress"), "Wall shear\nstress (Pa)", "viridis"),
+    Colouring.PRESSURE: (("pressure_pa", "pressure", "p", "static_pressure"), "Pressure\n(Pa)", ColourMap.CIVIDIS),
+    Colouring.WALL_SHEAR_STRESS: (("wss_pa", "wss", "wall_shear_stress", "wallshearstress"), "Wall shear\nstress (Pa)",
+                                  ColourMap.VIRIDIS),
 }
 _VELOCITY = ("velocity_m_s", "velocity", "u", "v")
 
@@ -86,35 +82,76 @@ def find_array(data: vtkDataObject, aliases: tuple[str, ...]) -> FieldArray | No
     return None
 
 
-def lookup_table(name: str, value_range: tuple[float, float]) -> vtkLookupTable:
-    """A 256-colour table (``coolwarm``, ``viridis`` or ``magma``) over ``value_range``."""
-    transfer = vtkColorTransferFunction()
-    for x, rgb in _MAPS[name]:
-        transfer.AddRGBPoint(x, *rgb)
+def array_values(data: vtkDataObject, found: FieldArray) -> np.ndarray:
+    """The values of a found array (the magnitude of a vector array), for its colour range.
+
+    Examples
+    --------
+    >>> from rhinoapp.render.synthetic import airway_surface
+    >>> surface = airway_surface(1000)
+    >>> array_values(surface, find_array(surface, ("pressure",))).ndim
+    1
+    """
+    attributes = data.GetPointData() if found.on_points else data.GetCellData()
+    values = vtk_to_numpy(attributes.GetArray(found.name)).astype(float)
+    return np.linalg.norm(values, axis=1) if values.ndim == 2 else values
+
+
+def lookup_table(colour_map: ColourMap, colour_range: ColourRange) -> vtkLookupTable:
+    """The exact 256-colour table of ``colour_map`` over ``colour_range``; values below and above the range
+    get :data:`~rhinoapp.render.colours.BELOW_COLOUR` and :data:`~rhinoapp.render.colours.ABOVE_COLOUR`.
+
+    Examples
+    --------
+    >>> table = lookup_table(ColourMap.VIRIDIS, ColourRange(0.0, 10.0, -5.0, 500.0))
+    >>> table.GetRange(), table.GetUseAboveRangeColor(), table.GetAboveRangeColor()
+    ((0.0, 10.0), 1, (1.0, 1.0, 1.0, 1.0))
+    """
     table = vtkLookupTable()
-    table.SetNumberOfTableValues(256)
-    for i in range(256):
-        table.SetTableValue(i, *transfer.GetColor(i / 255), 1.0)
-    table.SetRange(*value_range)
+    colours = colour_table(colour_map)
+    table.SetNumberOfTableValues(len(colours))
+    for i, rgb in enumerate(colours):
+        table.SetTableValue(i, *(float(v) for v in rgb), 1.0)
+    table.SetRange(colour_range.low, colour_range.high)
+    table.SetBelowRangeColor(*BELOW_COLOUR, 1.0)
+    table.SetAboveRangeColor(*ABOVE_COLOUR, 1.0)
+    table.SetUseBelowRangeColor(colour_range.clipped_below)
+    table.SetUseAboveRangeColor(colour_range.clipped_above)
     return table
 
 
-def scalar_bar(table: vtkLookupTable, title: str) -> vtkScalarBarActor:
+def scalar_bar(table: vtkLookupTable, title: str, *, colour_range: ColourRange | None = None,
+               slot: int = 0) -> vtkScalarBarActor:
     """A vertical colour bar on the right edge, with the quantity and its unit as title.
 
+    A ``colour_range`` that clips the field adds swatches in the colours of the values below and above
+    it (grey and white; the page says where the colours were clipped: ``ColourRange.note``). ``slot`` 1 places a second bar left of the first (one bar per quantity).
     Its font sizes follow the picture's height: see :func:`scale_text`.
+
+    Examples
+    --------
+    >>> bar = scalar_bar(lookup_table(ColourMap.MAGMA, ColourRange(0.0, 2.0, 0.0, 9.0)), "Speed (m/s)",
+    ...                  colour_range=ColourRange(0.0, 2.0, 0.0, 9.0))
+    >>> bar.GetDrawAboveRangeSwatch(), bar.GetAboveRangeAnnotation(), bar.GetDrawBelowRangeSwatch()
+    (True, 'above', False)
     """
     bar = vtkScalarBarActor()
     bar.SetLookupTable(table)
     bar.SetTitle(title)
     bar.SetNumberOfLabels(5)
     bar.SetLabelFormat("%.3g")
-    bar.SetPosition(0.78, 0.1)
-    bar.SetWidth(0.2)
+    bar.SetPosition(0.78 - 0.17 * slot, 0.1)
+    bar.SetWidth(0.2 if slot == 0 else 0.17)
     bar.SetHeight(0.8)
     bar.SetBarRatio(0.22)
     bar.UnconstrainedFontSizeOn()
-    for prop, size in ((bar.GetTitleTextProperty(), 13), (bar.GetLabelTextProperty(), 12)):
+    if colour_range is not None:
+        bar.SetDrawBelowRangeSwatch(colour_range.clipped_below)
+        bar.SetDrawAboveRangeSwatch(colour_range.clipped_above)
+        bar.SetBelowRangeAnnotation("below")
+        bar.SetAboveRangeAnnotation("above")
+    for prop, size in ((bar.GetTitleTextProperty(), 13), (bar.GetLabelTextProperty(), 12),
+                       (bar.GetAnnotationTextProperty(), 11)):
         prop.SetColor(0.95, 0.95, 0.95)
         prop.SetFontSize(size)
         prop.ShadowOff()
@@ -126,6 +163,7 @@ def scale_text(bar: vtkScalarBarActor, height: int) -> None:
     """Font sizes of a colour bar for a picture ``height`` pixels high (readable, never crowded)."""
     bar.GetTitleTextProperty().SetFontSize(int(min(max(height / 36, 8), 15)))
     bar.GetLabelTextProperty().SetFontSize(int(min(max(height / 40, 7), 13)))
+    bar.GetAnnotationTextProperty().SetFontSize(int(min(max(height / 44, 7), 12)))
 
 
 def decimated(surface: vtkPolyData, triangles: int) -> vtkPolyData:
@@ -170,9 +208,12 @@ def with_normals(surface: vtkPolyData) -> vtkPolyData:
     return normals.GetOutput()
 
 
-def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float = 1.0
-                  ) -> tuple[vtkActor, vtkScalarBarActor | None]:
+def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float = 1.0,
+                  colour_range: tuple[float, float] | None = None) -> tuple[vtkActor, vtkScalarBarActor | None]:
     """The airway surface coloured as asked, and a scalar bar when the colour is a quantity.
+
+    A quantity spans ``colour_range`` when given, else the 2nd to 98th percentile of its values
+    (:func:`~rhinoapp.render.colours.robust_range`).
 
     Faces need a cell or point array ``face`` (0 wall, 1 left nostril, 2 right nostril, 3 outlet);
     quantities are point or cell arrays ``pressure_pa``/``pressure`` and ``wss_pa``/``wss`` (Pa).
@@ -200,9 +241,10 @@ def surface_actor(surface: vtkPolyData, colouring: Colouring, *, opacity: float 
         mapper.InterpolateScalarsBeforeMappingOn()  # no blended colours between faces
     elif colouring in _FIELDS and (found := find_array(surface, _FIELDS[colouring][0])) is not None:
         aliases, title, cmap = _FIELDS[colouring]
-        table = lookup_table(cmap, found.range)
+        span = robust_range(array_values(surface, found), fixed=colour_range)
+        table = lookup_table(cmap, span)
         _colour_by(mapper, found, table)
-        bar = scalar_bar(table, title)
+        bar = scalar_bar(table, title, colour_range=span)
     actor = vtkActor()
     actor.SetMapper(mapper)
     prop = actor.GetProperty()
@@ -302,9 +344,13 @@ def _nostril_seeds(surface: vtkPolyData, per_nostril: int) -> vtkPolyData:
     return poly
 
 
-def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: int = 60
+def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: int = 60,
+                     colour_range: tuple[float, float] | None = None, slot: int = 0
                      ) -> tuple[vtkActor, vtkScalarBarActor]:
     """Streamlines of the velocity field seeded at the nostrils, coloured by speed (m/s).
+
+    The speed spans ``colour_range`` when given, else the 2nd to 98th percentile along the lines;
+    ``slot`` places its bar (see :func:`scalar_bar`).
 
     The nostrils are the surface cells (or points) with ``face`` 1 (left) and 2 (right); the
     velocity is the point array ``velocity_m_s`` or ``velocity``.
@@ -335,13 +381,17 @@ def streamline_actor(flow: vtkImageData, surface: vtkPolyData, *, per_nostril: i
     lines = vtkGeometryFilter()
     lines.SetInputData(tracer.GetOutput())
     lines.Update()
-    table = lookup_table("magma", found.range)
+    traced = lines.GetOutput()
+    along = FieldArray(found.name, True, found.range)
+    speeds = array_values(traced, along) if traced.GetPointData().GetArray(found.name) is not None else np.zeros(0)
+    span = robust_range(speeds if speeds.size else np.asarray(found.range), fixed=colour_range)
+    table = lookup_table(ColourMap.MAGMA, span)
     table.SetVectorModeToMagnitude()
     mapper = vtkPolyDataMapper()
-    mapper.SetInputData(lines.GetOutput())
-    _colour_by(mapper, FieldArray(found.name, True, found.range), table)
+    mapper.SetInputData(traced)
+    _colour_by(mapper, along, table)
     actor = vtkActor()
     actor.SetMapper(mapper)
     actor.GetProperty().SetLineWidth(2.0)
     actor.GetProperty().LightingOff()
-    return actor, scalar_bar(table, "Velocity\n(m/s)")
+    return actor, scalar_bar(table, "Velocity\n(m/s)", colour_range=span, slot=slot)

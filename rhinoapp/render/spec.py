@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,16 @@ def _path(value: str | Path | None) -> str | None:
     return None if value in (None, "") else str(Path(value))
 
 
+def _value_range(name: str, value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    low, high = (float(v) for v in value)
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        raise ValidationError(f"{name} needs a lower value below the upper one, got {low:g} to {high:g}: "
+                              "enter the range again (or leave it empty for the automatic range)")
+    return low, high
+
+
 @dataclasses.dataclass(frozen=True)
 class SceneSpec:
     """The content of one 3D view.
@@ -122,6 +133,10 @@ class SceneSpec:
         Build a synthetic airway (and CT, flow) in the worker instead of reading files.
     colouring, slices, streamlines, clip, markers
         Scene options; ``slices`` and ``streamlines`` need ``volume`` and ``flow``.
+    colour_range, velocity_range
+        The values the colours of the wall quantity (pressure, wall shear stress) and of the streamlines'
+        speed span, ``(low, high)``; ``None`` (default): the field's 2nd to 98th percentile. Values
+        outside are drawn in the colours of the bar's below/above swatches.
     lod_triangles
         Size of the decimated mesh shown while the user interacts.
     revision
@@ -134,6 +149,8 @@ class SceneSpec:
     True
     >>> SceneSpec(synthetic=Synthetic(5000), clip=ClipPlane(Axis.X, 0.5)).to_dict()["clip"]
     {'axis': 'x', 'position': 0.5, 'flip': False}
+    >>> SceneSpec.from_json(SceneSpec(synthetic=Synthetic(5000), colour_range=(-5, 20)).to_json()).colour_range
+    (-5.0, 20.0)
     """
 
     surface: str | None = None
@@ -149,10 +166,14 @@ class SceneSpec:
     camera: CameraPreset = CameraPreset.ANTERIOR
     title: str = ""
     revision: str = ""
+    colour_range: tuple[float, float] | None = None
+    velocity_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         for name in ("surface", "volume", "flow"):
             object.__setattr__(self, name, _path(getattr(self, name)))
+        for name in ("colour_range", "velocity_range"):
+            object.__setattr__(self, name, _value_range(name, getattr(self, name)))
         object.__setattr__(self, "colouring", Colouring(self.colouring))
         object.__setattr__(self, "camera", CameraPreset(self.camera))
         if isinstance(self.synthetic, dict):
@@ -175,7 +196,7 @@ class SceneSpec:
                 return value.value
             if dataclasses.is_dataclass(value):
                 return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-            return value
+            return list(value) if isinstance(value, tuple) else value
 
         return plain(self)
 

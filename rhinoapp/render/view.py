@@ -77,9 +77,11 @@ class SceneView:
     def _build(self, spec: SceneSpec, data: SceneData) -> None:
         translucent = spec.streamlines and data.flow is not None
         opacity = 0.3 if translucent else 1.0
-        self._full, bar = scenes.surface_actor(data.surface, spec.colouring, opacity=opacity)
+        self._full, bar = scenes.surface_actor(data.surface, spec.colouring, opacity=opacity,
+                                               colour_range=spec.colour_range)
         lod_surface = scenes.decimated(data.surface, spec.lod_triangles)
-        self._lod = scenes.surface_actor(lod_surface, spec.colouring, opacity=opacity)[0] \
+        self._lod = scenes.surface_actor(lod_surface, spec.colouring, opacity=opacity,
+                                         colour_range=bar.GetLookupTable().GetRange() if bar else None)[0] \
             if lod_surface is not data.surface else self._full
         self.triangles = (data.surface.GetNumberOfCells(), lod_surface.GetNumberOfCells())
         self._clipped = [self._full, self._lod]
@@ -92,10 +94,11 @@ class SceneView:
                 self.renderer.AddActor(actor)
                 self._clipped.append(actor)
         if translucent:
-            lines, line_bar = scenes.streamline_actor(data.flow, data.surface)  # type: ignore[arg-type]
+            lines, line_bar = scenes.streamline_actor(data.flow, data.surface,  # type: ignore[arg-type]
+                                                      colour_range=spec.velocity_range, slot=len(bars))
             self.renderer.AddActor(lines)
             self._clipped.append(lines)
-            bars = [line_bar]
+            bars.append(line_bar)  # one bar per quantity shown: the wall's and the velocity's
         self._has_bar = bool(bars)
         self._bars = bars
         for bar_actor in bars:
@@ -127,9 +130,10 @@ class SceneView:
     def preset(self, preset: CameraPreset) -> None:
         """Look from a standard direction (anterior, left, right, from below)."""
         aspect = self._size[0] / self._size[1]
-        if self._has_bar:  # keep the right fifth of the picture for the colour bar
-            aspect *= 0.8
-            self.camera.SetWindowCenter(0.2, 0.0)
+        if self._has_bar:  # keep the right fifth of the picture for each colour bar
+            share = 0.2 + 0.17 * (len(self._bars) - 1)
+            aspect *= 1.0 - share
+            self.camera.SetWindowCenter(share, 0.0)
         orientation.place_camera(self.camera, CameraPreset(preset), self.bounds, aspect=aspect)
 
     def rotate(self, azimuth_deg: float, elevation_deg: float) -> None:

@@ -2,7 +2,7 @@
 
 :func:`analyse` normalises the sign convention (inspiration positive), fills short dropouts
 and detects breaths and phases as :mod:`rhinoapp.rhinomanometry.breaths` describes, then
-computes, per breath and side (units: Pa, ml/s, Pa*s/ml):
+computes, per breath and side (units: Pa, ml/s, Pa·s/ml):
 
 * **Per phase** ``dp_max_pa = max|dP|``, ``flow_max_ml_s = max|V|``, vertex resistance
   ``VR = max|dP| / max|V|`` and effective resistance ``Reff = RMS(dP) / RMS(V)`` over the
@@ -23,7 +23,7 @@ computes, per breath and side (units: Pa, ml/s, Pa*s/ml):
   inspiratory (expiratory) phases, ``reff`` is Reff over the whole breath, ``lvr =
   log10(vr)`` and ``lreff = log10(reff)``.
 * **Hysteresis** is the area of the pressure-flow loop, ``|closed integral of dP dV|`` by the
-  trapezoidal rule over the breath's samples with the polygon closed [Pa*ml/s]; for a
+  trapezoidal rule over the breath's samples with the polygon closed [Pa·ml/s]; for a
   sinusoidal flow of peak A and angular frequency w it equals ``pi*L*w*A^2``. The
   inspiratory and expiratory loops are also given separately, each closed along V = 0
   between its two zero crossings (located by linear interpolation).
@@ -101,7 +101,7 @@ def _rms(x: np.ndarray) -> float:
 
 
 def loop_area(dp_pa: np.ndarray, flow_ml_s: np.ndarray) -> float:
-    """Area ``|closed integral of dP dV|`` of the closed polygon through the samples [Pa*ml/s].
+    """Area ``|closed integral of dP dV|`` of the closed polygon through the samples [Pa·ml/s].
 
     Examples
     --------

@@ -35,7 +35,7 @@ __all__ = [
 
 
 class ClassParameter(enum.Enum):
-    """The logarithmic resistance the classes grade (both log10 of Pa*s/ml)."""
+    """The logarithmic resistance the classes grade (both log10 of Pa·s/ml)."""
 
     LVR = "lvr"
     LREFF = "lreff"
@@ -87,14 +87,14 @@ class ObstructionClasses:
         return cls(values["parameter"], tuple(values["limits"]), tuple(values["labels"]), str(values["source"]))
 
 
-#: Placeholder limits, UNVERIFIED: log10 of 0.5, 0.8, 1.25 and 2.5 Pa*s/ml for one side's LVR.
-#: They were chosen around the single-side reference of 0.44 +- 0.25 Pa*s/ml and are *not*
+#: Placeholder limits, UNVERIFIED: log10 of 0.5, 0.8, 1.25 and 2.5 Pa·s/ml for one side's LVR.
+#: They were chosen around the single-side reference of 0.44 +- 0.25 Pa·s/ml and are *not*
 #: Vogt's published limits; replace them with limits from a verified source.
 DEFAULT_OBSTRUCTION_CLASSES = ObstructionClasses(
     parameter=ClassParameter.LVR,
     limits=(-0.30, -0.10, 0.10, 0.40),
     labels=("none", "slight", "moderate", "marked", "severe"),
-    source="UNVERIFIED placeholder limits of rhinoapp (log10 of 0.5, 0.8, 1.25, 2.5 Pa*s/ml),"
+    source="UNVERIFIED placeholder limits of rhinoapp (log10 of 0.5, 0.8, 1.25, 2.5 Pa·s/ml),"
            " not taken from a publication; configure verified limits before clinical use",
 )
 

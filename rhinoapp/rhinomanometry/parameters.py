@@ -96,5 +96,5 @@ class RhinomanometryParameters:
         return self.rohrer_k.get(side)
 
     def r150(self, side: str) -> float | None:
-        """Mean resistance at 150 Pa of one side (Pa*s/ml), None when not reached."""
+        """Mean resistance at 150 Pa of one side (Pa·s/ml), None when not reached."""
         return self.r150_pa_s_per_ml.get(side)

@@ -1,7 +1,7 @@
 """Result values of the 4PR analysis and their conversion to JSON-ready data.
 
-Resistances are in Pa*s/ml, flows in ml/s, pressures in Pa, hysteresis (loop area) in
-Pa*ml/s, LVR and LReff are log10 of resistances in Pa*s/ml. A parameter that cannot be
+Resistances are in Pa·s/ml, flows in ml/s, pressures in Pa, hysteresis (loop area) in
+Pa·ml/s, LVR and LReff are log10 of resistances in Pa·s/ml. A parameter that cannot be
 computed is a :class:`Value` with ``value=None`` and a ``reason`` for people, never an
 extrapolated number. Sample indices refer to the side's arrays; ``stop`` is exclusive.
 

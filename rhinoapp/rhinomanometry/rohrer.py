@@ -3,7 +3,7 @@
 Rohrer's law relates the pressure difference to the flow through a conduit as
 ``dP = K1*V + K2*V*|V|`` (``V*|V|`` keeps the law sign-symmetric for expiration). The air
 column adds an inertial term ``L*dV/dt``; it is zero at steady flow and makes a breath's
-pressure-flow curve a loop. Units: K1 in Pa*s/ml, K2 in Pa*s^2/ml^2, L in Pa*s^2/ml.
+pressure-flow curve a loop. Units: K1 in Pa·s/ml, K2 in Pa·s²/ml², L in Pa·s²/ml.
 
 Examples
 --------
@@ -88,7 +88,7 @@ class RohrerFit:
     n_samples: int
 
     def resistance_at(self, dp_pa: float) -> float:
-        """Steady-flow resistance dP/V [Pa*s/ml] of the fitted law at ``dp_pa``.
+        """Steady-flow resistance dP/V [Pa·s/ml] of the fitted law at ``dp_pa``.
 
         Examples
         --------

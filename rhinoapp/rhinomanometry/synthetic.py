@@ -46,7 +46,7 @@ _PHASE_ORDER = tuple(Phase)
 class SyntheticSide:
     """Rohrer coefficients, inertance and peak inspiratory flow of one synthetic side.
 
-    Units: ``k1`` Pa*s/ml, ``k2`` Pa*s^2/ml^2, ``inertance`` Pa*s^2/ml, ``peak_flow_ml_s`` ml/s.
+    Units: ``k1`` Pa·s/ml, ``k2`` Pa·s²/ml², ``inertance`` Pa·s²/ml, ``peak_flow_ml_s`` ml/s.
 
     Examples
     --------
@@ -69,7 +69,7 @@ class SyntheticSide:
         return float(rohrer_flow(dp_pa, k1=self.k1, k2=self.k2))
 
     def resistance_at(self, dp_pa: float) -> float:
-        """Analytic resistance ``dP / V(dP)`` [Pa*s/ml], for example R150 at 150 Pa."""
+        """Analytic resistance ``dP / V(dP)`` [Pa·s/ml], for example R150 at 150 Pa."""
         return dp_pa / self.flow_at(dp_pa)
 
     @property

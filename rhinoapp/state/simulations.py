@@ -129,6 +129,15 @@ class SimulationsState(JobPageState):
                                doc="What the colours of the airway wall show in the 3D view.")
     streamlines = param.Boolean(default=True, label="Streamlines",
                                 doc="Show streamlines from the nostrils (the wall then becomes translucent).")
+    colour_low = param.Number(default=None, allow_None=True, label="Wall colours from (Pa)",
+                              doc="Lowest value of the wall's colour scale (empty: the 2nd percentile).")
+    colour_high = param.Number(default=None, allow_None=True, label="to (Pa)",
+                               doc="Highest value of the wall's colour scale (empty: the 98th percentile).")
+    velocity_low = param.Number(default=None, allow_None=True, label="Velocity colours from (m/s)",
+                                doc="Lowest speed of the streamlines' colour scale (empty: the 2nd percentile).")
+    velocity_high = param.Number(default=None, allow_None=True, label="to (m/s)",
+                                 doc="Highest speed of the streamlines' colour scale (empty: the 98th percentile).")
+    range_problem = param.String(default="", doc="Why a colour range the user set is not used, if it is not.")
     # -- estimate ------------------------------------------------------------------------------
     has_geometry = param.Boolean(default=False, doc="The open project has an airway geometry to simulate.")
     estimate = param.ClassSelector(class_=ResourceEstimate, default=None, allow_None=True,
@@ -289,13 +298,29 @@ class SimulationsState(JobPageState):
         self._update_history()
         self._update_message()
 
-    @param.depends("colouring", "streamlines", watch=True)
+    @param.depends("colouring", watch=True)
+    def _new_quantity(self) -> None:
+        self.param.update(colour_low=None, colour_high=None)  # another quantity, another unit: automatic again
+
+    def _range(self, low: float | None, high: float | None, what: str) -> tuple[float, float] | None:
+        if low is None and high is None:
+            return None
+        if low is None or high is None or not low < high:
+            self.range_problem += (f"The {what} colour range needs both values, the first below the second: "
+                                   "the automatic range (2nd to 98th percentile) is shown. ")
+            return None
+        return float(low), float(high)
+
+    @param.depends("colouring", "streamlines", "colour_low", "colour_high", "velocity_low", "velocity_high", watch=True)
     def _show_scene(self) -> None:
         run = self.result
         files = None if run is None else SimulationFolder(run.folder)
+        self.range_problem = ""
         self.scene = None if run is None or files is None else SceneSpec(
             surface=files.surface, flow=files.fields, streamlines=self.streamlines,
-            colouring=Colouring(self.colouring), title=run.run_id, revision=run.revision)
+            colouring=Colouring(self.colouring), title=run.run_id, revision=run.revision,
+            colour_range=self._range(self.colour_low, self.colour_high, "wall"),
+            velocity_range=self._range(self.velocity_low, self.velocity_high, "velocity") if self.streamlines else None)
 
     def select(self, run_id: str) -> None:
         """Show the run ``run_id`` (one of :attr:`runs`)."""

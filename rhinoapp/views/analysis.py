@@ -29,7 +29,7 @@ def comparison_html(rows: list[ComparisonRow]) -> str:
 
     Examples
     --------
-    >>> "0.160 Pa*s/ml" in comparison_html([ComparisonRow("Resistance left", "Pa*s/ml", 0.16, 0.15)])
+    >>> "0.160 Pa·s/ml" in comparison_html([ComparisonRow("Resistance left", "Pa·s/ml", 0.16, 0.15)])
     True
     """
     body = "".join(

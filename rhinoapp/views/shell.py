@@ -20,6 +20,7 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.analysis import SimulationComparison
+from rhinoapp.views.downloads import MeasurementDownloads
 from rhinoapp.views.sweep import SweepComparison
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.ct_import import CTImportPage
@@ -65,6 +66,7 @@ class AppShell(pn.viewable.Viewer):
             Page.SIMULATIONS.value: lambda: SimulationsPage(state=SimulationsState(session=self.session)),
             Page.ANALYSIS.value: lambda: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
                                                    RhinomanometryPage(state=self.rhinomanometry),
+                                                   MeasurementDownloads(state=self.rhinomanometry),
                                                    SimulationComparison(state=self.analysis),
                                                    SweepComparison(state=self.sweep),
                                                    sizing_mode="stretch_width"),

@@ -11,6 +11,7 @@ from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.alerts import message_alert
 from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
+from rhinoapp.views.downloads import RunDownloads
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
 from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, convergence_frame, convergence_plot,
@@ -18,9 +19,16 @@ from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, con
 
 __all__ = ["SimulationsPage"]
 
-_TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its source. Pressure drop and resistance "
-               "grow with flow, so their ranges apply only near 250 ml/s. The mass conservation bound is the "
-               "solver's own acceptance criterion.")
+_TABLE_NOTE = ("Healthy ranges from the domain notes; hover a range for its source. The pressure drop's range "
+               "(given at 250 ml/s) is scaled to the run's flow, and the resistance ranges follow from it "
+               "(R = pressure drop / flow; each side twice the total), so the two always agree. The literature "
+               "gives no healthy range for the velocity and the wall shear stress. The mass conservation bound "
+               "is the solver's own acceptance criterion.")
+
+_COLOUR_NOTE = ("Colours span the 2nd to 98th percentile of each quantity unless you set a range; values beyond "
+                "are drawn grey (below) and white (above), shown by the swatches at the ends of the colour bar. "
+                "Colour maps: cividis (pressure), viridis (wall shear stress), magma (velocity), which are "
+                "perceptually uniform and readable with colour-blindness.")
 
 
 class SimulationsPage(pn.viewable.Viewer):
@@ -139,9 +147,27 @@ class SimulationsPage(pn.viewable.Viewer):
                             stylesheets=[TABLE_CSS], sizing_mode="stretch_width")
 
     def _view_options(self) -> pn.viewable.Viewable:
-        return pn.Row(pn.widgets.RadioButtonGroup.from_param(self.state.param.colouring, description=None,
-                                                             color="primary", variant="outline"),
-                      pn.widgets.Checkbox.from_param(self.state.param.streamlines, align="center"))
+        param_ = self.state.param
+        ranges = {"description": None, "width": 150, "placeholder": "automatic"}
+        return pn.Column(
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(param_.colouring, description=None,
+                                                          color="primary", variant="outline"),
+                   pn.widgets.Checkbox.from_param(param_.streamlines, align="center")),
+            pn.FlexBox(pn.widgets.FloatInput.from_param(param_.colour_low, css_classes=["rh-sim-colour-low"], **ranges),
+                       pn.widgets.FloatInput.from_param(param_.colour_high, css_classes=["rh-sim-colour-high"], **ranges),
+                       pn.widgets.FloatInput.from_param(param_.velocity_low, css_classes=["rh-sim-velocity-low"],
+                                                        visible=param_.streamlines, **ranges),
+                       pn.widgets.FloatInput.from_param(param_.velocity_high, css_classes=["rh-sim-velocity-high"],
+                                                        visible=param_.streamlines, **ranges)),
+            pn.pane.HTML(f'<p class="rh-sim-note">{_COLOUR_NOTE}</p>', sizing_mode="stretch_width"),
+            self._range_problem, sizing_mode="stretch_width")
+
+    @param.depends("state.range_problem")
+    def _range_problem(self) -> pn.viewable.Viewable:
+        if not self.state.range_problem:
+            return pn.Spacer(height=0)
+        return pn.pane.Alert(self.state.range_problem, alert_type="warning", css_classes=["rh-sim-range-problem"],
+                             sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
         has_history = pn.bind(bool, self.state.param.history)
@@ -152,6 +178,7 @@ class SimulationsPage(pn.viewable.Viewer):
             pn.Column(pn.pane.Markdown("### Convergence"), self._plot, self._last_sample, visible=has_history,
                       sizing_mode="stretch_width"),
             pn.Column(pn.pane.Markdown("### Results"), self._runs, self._flags, self._table,
+                      RunDownloads(state=self.state),
                       pn.pane.Markdown("### The airway wall and the flow in 3D"), self._view_options(),
                       pn.Column(self._view, css_classes=["rh-sim-3d"], sizing_mode="stretch_width"),
                       visible=has_result, sizing_mode="stretch_width"),

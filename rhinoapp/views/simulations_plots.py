@@ -44,6 +44,7 @@ table.rh-sim-results { border-collapse: collapse; font-size: 14px; }
 .rh-sim-results .rh-out { font-weight: 600; color: #b00020; }
 .rh-sim-results .rh-in { color: #1b7f3b; }
 .rh-sim-note { font-size: 12px; color: #555; }
+.rh-sim-results .rh-sim-norange { font-style: italic; color: #555; }
 .rh-sim-results .rh-doubt { font-weight: 600; color: #8a4b00; }
 """
 
@@ -113,8 +114,8 @@ def results_table_html(rows: Sequence[ResultRow]) -> str:
     --------
     >>> from rhinoapp.state.simulations import result_rows
     >>> table = results_table_html(result_rows({"pressure_drop_pa": 31.0, "flow_ml_s": {"total": 250.0}}))
-    >>> '<td class="rh-out">above</td>' in table, "10-20" in table
-    (True, True)
+    >>> '<td class="rh-out">above</td>' in table, "10-20" in table, "no published healthy range" in table
+    (True, True, True)
     >>> import dataclasses
     >>> flagged = [dataclasses.replace(row, flag="implausible") for row in result_rows({"pressure_drop_pa": 749.0})]
     >>> '<td class="rh-doubt">implausible: see the warning above</td>' in results_table_html(flagged[:1])
@@ -130,6 +131,8 @@ def results_table_html(rows: Sequence[ResultRow]) -> str:
             words = _VERDICTS.get(row.verdict, row.verdict).format(flow=reference.at_flow_ml_s or 0)
             css = "rh-out" if row.verdict in ("below", "above") else "rh-in" if row.verdict == "within" else ""
             verdict = f'<td class="{css}">{html.escape(words)}</td>'
+        elif row.note:
+            healthy = f'<span class="rh-sim-norange">{html.escape(row.note)}</span>'
         body.append(f'<tr data-key="{html.escape(row.key)}"><td>{html.escape(row.label)}</td>'
                     f'<td class="rh-num">{html.escape(row.text)}</td><td>{html.escape(row.unit)}</td>'
                     f"<td>{healthy}</td>{verdict or '<td></td>'}"

@@ -31,8 +31,8 @@ def matched_html(rows: list[MatchedRow]) -> str:
         f"<tr><td>{html.escape(r.side.capitalize())}</td><td>R{r.pressure_pa:.0f}</td>"
         f"<td>{_r(r.simulated)}{' (extrapolated)' if r.extrapolated else ''}</td><td>{_r(r.measured)}</td>"
         f"<td>{'' if r.ratio is None else f'{r.ratio:.2f}'}</td></tr>" for r in rows)
-    return ('<table class="rh-sweep-matched"><thead><tr><th>Side</th><th>At</th><th>CFD (Pa*s/ml)</th>'
-            f"<th>4PR (Pa*s/ml)</th><th>CFD / 4PR</th></tr></thead><tbody>{body}</tbody></table>")
+    return ('<table class="rh-sweep-matched"><thead><tr><th>Side</th><th>At</th><th>CFD (Pa·s/ml)</th>'
+            f"<th>4PR (Pa·s/ml)</th><th>CFD / 4PR</th></tr></thead><tbody>{body}</tbody></table>")
 
 
 def runs_html(results: SweepResults) -> str:

@@ -29,7 +29,7 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
                  "--backend", "numba", "--max-steps", "400", "--checkpoint-every", "200"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "estimate:" in captured.out and "pressure drop" in captured.out and "Pa*s/ml" in captured.out
+    assert "estimate:" in captured.out and "pressure drop" in captured.out and "Pa·s/ml" in captured.out
     assert "pressure drop measured between the ambient air in front of the nostrils" in captured.out
     # each line: the fraction, the step, the speed, the pressure drop and flow, and the time left
     assert re.search(r"\d+\.\d % step \d+ of 400, [\d.]+ MLUPS, pressure drop -?[\d.]+ Pa, flow -?[\d.]+ ml/s, "

@@ -48,6 +48,16 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     page.wait_for_function("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")  # painted
     page.screenshot(path=str(output_dir / "rhinomanometry.png"), full_page=True)
 
+    for css, label, header in (("loops-csv", "Pressure-flow loops (CSV)", "side,breath,phase"),
+                               ("parameters-csv", "4PR parameters (CSV)", "side,parameter,mean")):
+        with page.expect_download() as info:
+            page.locator(f".rh-download-{css}").get_by_text(label).click()
+        download = info.value
+        assert re.fullmatch(rf"Case-4PR_.+_\d{{4}}-\d{{2}}-\d{{2}}_4pr_{css.replace('-', '.')}", download.suggested_filename)
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        assert saved.read_text(encoding="utf-8").startswith(header)
+
     upload(page, recording)  # the same file again: the input was cleared, so it is a second measurement
     page.locator("select option", has_text="Measurement 2").wait_for(state="attached")
 

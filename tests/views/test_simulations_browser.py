@@ -7,8 +7,10 @@ server at 1 mm with a step limit (about 40,000 fluid cells, several seconds of s
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +133,22 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     before = frame.get_attribute("src")
     page.get_by_role("button", name="Wall shear stress").click()
     wait_until(lambda: frame.get_attribute("src") != before, what="a new frame after colouring by wall shear stress")
+
+    before = frame.get_attribute("src")
+    set_number(page, ".rh-sim-colour-low", "0")
+    set_number(page, ".rh-sim-colour-high", "0.5")
+    wait_until(lambda: frame.get_attribute("src") != before, what="a new frame after setting the colour range")
+
+    for css, label in (("results-json", "Results (JSON)"), ("zip", "All files (zip)")):
+        with page.expect_download() as info:
+            page.locator(f".rh-download-{css}").get_by_text(label).click()
+        download = info.value
+        name = download.suggested_filename
+        assert name.startswith("Airflow-demo_") and name.endswith("_results.json" if css == "results-json" else "_all.zip")
+        saved = output_dir / name
+        download.save_as(saved)
+        if css == "results-json":
+            assert json.loads(saved.read_text(encoding="utf-8"))["steps"] == 6000
+        else:
+            with zipfile.ZipFile(saved) as archive:
+                assert any(entry.endswith("_fields.vti") for entry in archive.namelist())

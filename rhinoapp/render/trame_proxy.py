@@ -73,19 +73,27 @@ class _Checked:
 
 
 class TrameHttpProxy(SecureHeaders, _Checked, RequestHandler):
-    """``GET`` a file of the pane's trame application (page, scripts, screenshot)."""
+    """``GET`` (or ``POST``) a file of the pane's trame application (page, scripts, screenshot)."""
 
     def initialize(self, service: TrameService) -> None:
         self.service = service
 
     async def get(self, view_id: str, subpath: str) -> None:
+        await self._relay(view_id, subpath)
+
+    async def post(self, view_id: str, subpath: str) -> None:
+        await self._relay(view_id, subpath)
+
+    async def _relay(self, view_id: str, subpath: str) -> None:
         self._check(view_id, subpath)
         try:
             port = await self.service.upstream_port(view_id)
         except RenderError as error:
             raise HTTPError(503, reason="the 3D view could not start", log_message=str(error)) from None
         query = f"?{self.request.query}" if self.request.query else ""
-        request = HTTPRequest(f"http://127.0.0.1:{port}/{subpath}{query}", follow_redirects=False, request_timeout=120,
+        request = HTTPRequest(f"http://127.0.0.1:{port}/{subpath}{query}", method=self.request.method,
+                              body=self.request.body if self.request.method == "POST" else None,
+                              follow_redirects=False, request_timeout=120,
                               decompress_response=False, headers={"Accept-Encoding": self.request.headers.get("Accept-Encoding", "")})
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)

@@ -59,14 +59,14 @@ class TrameView(pn.viewable.Viewer):
             pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
         self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user)
         self._frame: TrameFrame | None = None
-        self._presets = [pn.widgets.Button(name=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]
+        self._presets = [pn.widgets.Button(label=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]
         for preset, button in zip(CameraPreset, self._presets, strict=True):
             button.on_click(lambda _event, preset=preset: self.show_camera(preset))
         self._axis = pn.widgets.Select(options=[_NO_CLIP, *(a.value for a in Axis)], value=_NO_CLIP, width=90,
-                                       margin=(2, 6), name="")
+                                       margin=(2, 6))
         self._position = pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.02, value=0.5, width=140, margin=(2, 6),
-                                                name="Clip at")
-        self._flip = pn.widgets.Checkbox(name="Other side", margin=(10, 6))
+                                                label="Clip at")
+        self._flip = pn.widgets.Checkbox(label="Other side", margin=(10, 6))
         for widget in (self._axis, self._position, self._flip):
             widget.param.watch(self._clip_changed, "value")
         self.param.watch(self._scene_changed, "scene")

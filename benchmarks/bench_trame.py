@@ -45,20 +45,20 @@ def measure(page, target, frames: list[tuple[float, int]], *, steps: int = 40) -
     box = target.bounding_box()
     x, y = box["x"] + box["width"] / 2 - 150, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
-    time.sleep(1.0)
+    page.wait_for_timeout(1000)  # Playwright delivers events only inside its own calls
     frames.clear()
     page.mouse.down()
     started = time.perf_counter()
     for step in range(1, steps + 1):
         page.mouse.move(x + 8 * step, y + 2 * step)
-        time.sleep(0.03)
+        page.wait_for_timeout(30)
     moving = list(frames)
     released = time.perf_counter()
     page.mouse.up()
     deadline = time.time() + 30
     while time.time() < deadline and not [f for f in frames if f[0] > released]:
-        time.sleep(0.02)
-    time.sleep(1.5)  # the still frame follows the last interactive one
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(1500)  # the still frame follows the last interactive one
     after = [f for f in frames if f[0] > released]
     gaps = [b[0] - a[0] for a, b in zip(moving, moving[1:], strict=False)]
     return {
@@ -98,7 +98,7 @@ def run(triangles: list[int]) -> dict[str, dict[str, float]]:
                 page.wait_for_selector(".rh-trame[data-state=loaded]")
                 deadline = time.time() + 600
                 while not frames and time.time() < deadline:
-                    time.sleep(0.1)
+                    page.wait_for_timeout(100)
                 results[f"{count}_proxy"] = measure(page, page.locator(".rh-trame"), frames)
                 direct = context.new_page()
                 direct_frames: list[tuple[float, int]] = []
@@ -108,7 +108,7 @@ def run(triangles: list[int]) -> dict[str, dict[str, float]]:
                 direct.goto(f"http://127.0.0.1:{trame_port(server.pid)}/index.html")
                 deadline = time.time() + 600
                 while not direct_frames and time.time() < deadline:
-                    time.sleep(0.1)
+                    direct.wait_for_timeout(100)
                 results[f"{count}_direct"] = measure(direct, direct.locator("body"), direct_frames)
                 context.close()
             browser.close()

@@ -32,6 +32,7 @@ from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.bridge import RenderService, default_service
 from rhinoapp.render.security import harden
+from rhinoapp.render.trame_service import default_trame_service
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
@@ -135,7 +136,7 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         title="rhinoapp",
         static_dirs={"assets": str(assets_dir())},
         websocket_origin=_websocket_origins(settings),
-        extra_patterns=render.routes(),
+        extra_patterns=[*default_trame_service().routes(), *render.routes()],  # trame ids first: the others' pattern matches them
         threaded=False,
         print=False,
         sign_sessions=True,
@@ -167,6 +168,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     runner = JobRunner(settings, store)
     render = default_service()  # 3D views: routes on this port, one render worker per session
     render.prepare()
+    trame = default_trame_service()  # or one trame process per session (settings.render_pane)
+    trame.enabled = settings.render_pane == "trame"
     _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
     server = make_server({"/": app_factory(settings, store, runner)}, settings, render=render)
     try:
@@ -180,6 +183,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     finally:
         try:
             server.io_loop.run_sync(render.close, timeout=15)
+            server.io_loop.run_sync(trame.close, timeout=15)
         except Exception:  # shutting down: the workers also exit when their sockets close
             _log.warning("the render workers did not stop cleanly", exc_info=True)
         try:

@@ -56,6 +56,9 @@ class Settings:
     demo
         On the first start with an empty data directory, ``serve`` creates a demo project from
         the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
+    render_pane
+        How 3D panes are served: ``"frames"`` (the default: frames streamed by the render worker)
+        or ``"trame"`` (a trame application per pane, proxied under ``/render/<view>/``).
 
     Examples
     --------
@@ -77,6 +80,7 @@ class Settings:
     max_upload_files: int = DEFAULT_MAX_FILES
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
+    render_pane: str = "frames"
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -96,6 +100,8 @@ class Settings:
                 ) from None
         if not self.user.strip():
             raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
+        if self.render_pane not in ("frames", "trame"):
+            raise ConfigurationError(f"render_pane must be 'frames' or 'trame', not {self.render_pane!r}.")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
 

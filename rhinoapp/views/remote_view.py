@@ -18,7 +18,9 @@ from panel.custom import JSComponent
 from rhinoapp.render.bridge import RenderService, ViewTicket, default_service
 from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.spec import CameraPreset, SceneSpec
+from rhinoapp.render.trame_service import default_trame_service
 from rhinoapp.views.assets import assets_dir, read_asset
+from rhinoapp.views.trame_view import TrameView
 
 __all__ = ["RemoteView"]
 
@@ -76,6 +78,12 @@ class RemoteView(pn.viewable.Viewer):
     def __init__(self, scene: SceneSpec | None = None, *, service: RenderService | None = None,
                  image_format: ImageFormat = ImageFormat.JPEG, standalone: bool | None = None, **params: object) -> None:
         super().__init__(scene=scene, **params)
+        trame = default_trame_service()
+        self._trame = TrameView(scene, service=trame, label=self.label, height=self.height) \
+            if service is None and trame.enabled else None  # the render_pane setting chose trame panes
+        if self._trame is not None:
+            self.param.watch(lambda event: setattr(self._trame, "scene", event.new), "scene")
+            return
         self._service = service or default_service()
         self._service.prepare()
         context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
@@ -114,13 +122,19 @@ class RemoteView(pn.viewable.Viewer):
 
     def close(self) -> None:
         """End this view now (its scene leaves the worker); the session's other views go on."""
+        if self._trame is not None:
+            return self._trame.close()
         self._service.close_view(self.ticket.view_id)
 
     def show_camera(self, preset: CameraPreset) -> None:
         """Look from a standard direction (as the toolbar buttons do)."""
+        if self._trame is not None:
+            return self._trame.show_camera(preset)
         self._service.command(self.ticket.view_id, {"op": "camera", "preset": CameraPreset(preset).value})
 
     def __panel__(self) -> pn.viewable.Viewable:
+        if self._trame is not None:
+            return self._trame.__panel__()
         if self._stream is None:  # made on first display: a notebook's render server starts only then
             self._route = self._routing()
             self._stream = FrameStream(label=self.label, height=self.height, sizing_mode="stretch_width",

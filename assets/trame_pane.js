@@ -1,0 +1,34 @@
+// The frame of a trame pane: hands the session's key to the pane's routes as a cookie scoped to
+// /render/<view>/ (never in a URL), then loads the pane's page from Panel's own port.
+export function render({ model, el }) {
+  const box = document.createElement("div");
+  box.className = "rh-trame";
+  box.style.cssText = "position:relative;width:100%;height:100%;min-height:200px;background:#1a1f29";
+  const frame = document.createElement("iframe");
+  frame.className = "rh-trame-frame";
+  frame.style.cssText = "position:absolute;inset:0;width:100%;height:100%;border:0;display:block";
+  const note = document.createElement("div");
+  note.className = "rh-trame-message";
+  note.style.cssText = "position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:#ddd";
+  function load() {
+    frame.title = model.label;
+    box.dataset.state = model.path ? "loading" : "message";
+    note.textContent = model.message;
+    note.style.display = model.path ? "none" : "flex";
+    if (!model.path) {
+      frame.removeAttribute("src");
+      return;
+    }
+    const folder = new URL(model.path, document.baseURI).pathname;
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `rhinoapp_render_key=${model.key}; path=${folder}; SameSite=Strict${secure}`;
+    frame.onload = () => { box.dataset.state = "loaded"; };
+    frame.src = `${folder}index.html#${model.reload}`;
+  }
+  for (const name of ["path", "key", "reload", "message"]) {
+    model.on(`change:${name}`, load);
+  }
+  box.append(frame, note);
+  el.append(box);
+  load();
+}

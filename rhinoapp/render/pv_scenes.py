@@ -1,0 +1,168 @@
+"""The scenes of the trame panes, built with PyVista on a :class:`pyvista.Plotter`.
+
+The same scenes as the frame-streaming views (:mod:`rhinoapp.render.view`): the airway coloured
+by face, pressure or wall shear stress (colour maps by name from the plotting library's colour
+maps, with a scalar bar and units), CT slices with the surface, streamlines from the nostrils,
+a clip plane, camera presets, patient direction markers and a decimated mesh while interacting.
+
+Coordinates are LPS millimetres: +x patient left, +y posterior, +z superior.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pyvista as pv
+
+from rhinoapp.render import orientation, scenes
+from rhinoapp.render.loaders import SceneData
+from rhinoapp.render.spec import CameraPreset, ClipPlane, Colouring, SceneSpec
+
+__all__ = ["FIELD_TITLES", "PyVistaScene", "build_scene"]
+
+#: Colour map and scalar-bar title (with units) of each quantity.
+FIELD_TITLES = {
+    Colouring.PRESSURE: ("coolwarm", "Pressure (Pa)"),
+    Colouring.WALL_SHEAR_STRESS: ("viridis", "Wall shear stress (Pa)"),
+}
+_ALIASES = {
+    Colouring.PRESSURE: ("pressure_pa", "pressure", "p", "static_pressure"),
+    Colouring.WALL_SHEAR_STRESS: ("wss_pa", "wss", "wall_shear_stress", "wallshearstress"),
+}
+_VELOCITY = ("velocity_m_s", "velocity", "u", "v")
+_BAR = {"vertical": True, "position_x": 0.84, "position_y": 0.12, "width": 0.08, "height": 0.76,
+        "title_font_size": 14, "label_font_size": 12, "n_labels": 5, "fmt": "%.3g", "color": "white"}
+
+
+@dataclasses.dataclass(eq=False)
+class PyVistaScene:
+    """A built scene: the plotter and the actors the controls change."""
+
+    plotter: pv.Plotter
+    full: Any
+    lod: Any
+    clipped: list[Any]
+    markers: list[Any]
+    bounds: tuple[float, ...]
+    triangles: tuple[int, int]
+    has_bar: bool
+    clip: ClipPlane | None = None
+
+    def preset(self, preset: CameraPreset) -> None:
+        """Look from a standard direction (anterior, left, right, from below)."""
+        width, height = self.plotter.window_size
+        aspect = width / max(height, 1)
+        camera = self.plotter.renderer.GetActiveCamera()
+        if self.has_bar:  # keep the right part of the picture for the colour bar
+            aspect *= 0.8
+            camera.SetWindowCenter(0.2, 0.0)
+        orientation.place_camera(camera, CameraPreset(preset), self.bounds, aspect=aspect)
+        self.plotter.renderer.ResetCameraClippingRange()
+
+    def set_clip(self, clip: ClipPlane | None) -> None:
+        """Clip every actor of the scene with one plane, or remove the clip (``None``)."""
+        plane = orientation.clip_plane(self.bounds, clip) if clip is not None else None
+        for actor in self.clipped:
+            mapper = actor.GetMapper()
+            mapper.RemoveAllClippingPlanes()
+            if plane is not None:
+                mapper.AddClippingPlane(plane)
+        self.clip = clip
+
+    def set_lod(self, lod: bool) -> None:
+        """Show the decimated mesh (``True``, while the user interacts) or the full one."""
+        self.lod.SetVisibility(lod)
+        self.full.SetVisibility(not lod or self.lod is self.full)
+
+    def screenshot(self) -> np.ndarray:
+        """A full-quality picture, ``(height, width, 3)`` uint8, top row first."""
+        self.set_lod(False)
+        self.plotter.render_window.Render()
+        return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]
+
+
+def _surface(plotter: pv.Plotter, mesh: pv.PolyData, spec: SceneSpec, *, opacity: float, bar: bool) -> tuple[Any, bool]:
+    options: dict[str, Any] = {"color": scenes.MUCOSA, "opacity": opacity, "smooth_shading": True, "ambient": 0.15,
+                               "diffuse": 0.85, "specular": 0.25, "specular_power": 20, "show_scalar_bar": False}
+    shown_bar = False
+    faces = scenes.find_array(mesh, ("face",)) if spec.colouring is Colouring.FACES else None
+    if faces is not None:
+        options.update(scalars=faces.name, preference="point" if faces.on_points else "cell",
+                       cmap=[pv.Color(c).hex_rgb for c in scenes.FACE_COLOURS], clim=(0, 3), n_colors=4,
+                       categories=True, interpolate_before_map=True)
+    elif spec.colouring in FIELD_TITLES and (found := scenes.find_array(mesh, _ALIASES[spec.colouring])) is not None:
+        cmap, title = FIELD_TITLES[spec.colouring]
+        options.update(scalars=found.name, preference="point" if found.on_points else "cell", cmap=cmap,
+                       clim=found.range, show_scalar_bar=bar, scalar_bar_args={**_BAR, "title": title})
+        shown_bar = bar
+    return plotter.add_mesh(mesh, **options), shown_bar
+
+
+def _streamlines(plotter: pv.Plotter, flow: Any, surface: pv.PolyData) -> Any:
+    found = scenes.find_array(flow, _VELOCITY)
+    if found is None:
+        from rhinoapp.render.offscreen import RenderError
+
+        raise RenderError("the flow field has no 'velocity' array: check the simulation's fields.vti")
+    field = pv.wrap(flow)
+    field.set_active_vectors(found.name)
+    seeds = pv.wrap(scenes._nostril_seeds(surface, 60))
+    lines = field.streamlines_from_source(seeds, vectors=found.name, integrator_type=45, max_length=400.0,
+                                          initial_step_length=0.3, max_steps=4000, terminal_speed=1e-3)
+    if lines.n_points == 0:
+        return None
+    speed = np.linalg.norm(lines.point_data[found.name], axis=1) if lines.point_data[found.name].ndim == 2 \
+        else np.abs(lines.point_data[found.name])
+    lines.point_data["speed_m_s"] = speed
+    return plotter.add_mesh(lines, scalars="speed_m_s", cmap="magma", clim=found.range, line_width=2.0, lighting=False,
+                            scalar_bar_args={**_BAR, "title": "Velocity (m/s)"})
+
+
+def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: int = 480) -> PyVistaScene:
+    """Build ``spec``'s scene on an offscreen plotter.
+
+    Examples
+    --------
+    >>> from rhinoapp.render.loaders import load_scene_data
+    >>> from rhinoapp.render.spec import Synthetic
+    >>> spec = SceneSpec(synthetic=Synthetic(3000), colouring=Colouring.PRESSURE, lod_triangles=1000)
+    >>> scene = build_scene(spec, load_scene_data(spec), width=64, height=48)
+    >>> scene.triangles[0] > scene.triangles[1], scene.has_bar
+    (True, True)
+    >>> scene.plotter.close()
+    """
+    plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting="light_kit")
+    plotter.set_background((0.10, 0.12, 0.16), top=(0.28, 0.32, 0.40))
+    surface = pv.wrap(scenes.with_normals(data.surface))
+    translucent = spec.streamlines and data.flow is not None
+    opacity = 0.3 if translucent else 1.0
+    full, has_bar = _surface(plotter, surface, spec, opacity=opacity, bar=not translucent)
+    small = scenes.decimated(data.surface, spec.lod_triangles)
+    lod = _surface(plotter, pv.wrap(small), spec, opacity=opacity, bar=False)[0] if small is not data.surface else full
+    clipped = [full, lod] if lod is not full else [full]
+    if spec.slices and data.volume is not None:
+        bounds = data.surface.GetBounds()
+        centre = tuple((a + b) / 2 for a, b in zip(bounds[0::2], bounds[1::2], strict=True))
+        for actor in scenes.slice_actors(data.volume, through_mm=centre):
+            plotter.add_actor(actor, reset_camera=False)
+            clipped.append(actor)
+    if translucent:
+        lines = _streamlines(plotter, data.flow, data.surface)
+        if lines is not None:
+            clipped.append(lines)
+            has_bar = True
+    markers = orientation.marker_actors() if spec.markers else []
+    for marker in markers:
+        plotter.add_actor(marker, reset_camera=False)
+    plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", color="white")
+    scene = PyVistaScene(plotter, full, lod, clipped, markers, tuple(data.surface.GetBounds()),
+                         (data.surface.GetNumberOfCells(), small.GetNumberOfCells()), has_bar)
+    camera = plotter.renderer.GetActiveCamera()
+    plotter.renderer.AddObserver("StartEvent", lambda *_: orientation.update_markers(markers, camera))
+    scene.set_lod(False)
+    scene.set_clip(spec.clip)
+    scene.preset(spec.camera)
+    plotter.camera_set = True  # the plotter must not reset the preset's camera on its first render
+    return scene

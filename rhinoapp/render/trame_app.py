@@ -1,0 +1,182 @@
+"""The trame process of one browser session: one trame application (a remote view) per 3D pane.
+
+Started by :class:`~rhinoapp.render.trame_service.TrameService` as ``python -m
+rhinoapp.render.trame_app``. Commands arrive as JSON lines on stdin; answers leave as JSON lines
+on stdout (never a secret in its arguments, so ``ps`` shows none):
+
+* ``{"op": "open", "view": id, "spec": {...}}``: build the scene with PyVista and serve it on
+  127.0.0.1 (a free port); answers ``{"kind": "view", "view": id, "port": n}`` or ``{"kind": "error"}``;
+* ``{"op": "state", "view": id, "preset": "left"}`` or ``{"op": "state", "view": id, "clip": {...}|null}``:
+  what the Panel widgets changed; they set the trame state of that view, whose handlers move
+  the camera or the clip plane and push a new image;
+* ``{"op": "close", "view": id}``.
+
+Each application also answers ``GET /screenshot.png`` (a full-quality PNG). While the user drags,
+the view shows the decimated mesh at a lower resolution and JPEG quality (trame-vtk's
+interactive ratio and quality). The process exits when stdin closes: when the web server stops
+the session or dies, the process goes too (no orphans).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+__all__ = ["TrameApps", "main"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(eq=False)
+class _App:
+    server: Any
+    scene: Any
+    task: Any = None
+
+
+def _write(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+class TrameApps:
+    """The trame applications of this process, by view id (all served on one event loop)."""
+
+    def __init__(self) -> None:
+        self._apps: dict[str, _App] = {}
+
+    async def open(self, view_id: str, spec_data: dict[str, Any]) -> int:
+        """Build the scene of ``view_id`` and serve it; returns its port on 127.0.0.1."""
+        from trame.app import get_server
+        from trame.ui.html import DivLayout
+        from trame.widgets import vtk as vtk_widgets
+
+        from rhinoapp.render.loaders import load_scene_data
+        from rhinoapp.render.pv_scenes import build_scene
+        from rhinoapp.render.spec import CameraPreset, ClipPlane, SceneSpec
+
+        if view_id in self._apps:
+            await self.close(view_id)
+        spec = SceneSpec.from_dict(spec_data)
+        data = await asyncio.get_running_loop().run_in_executor(None, load_scene_data, spec)
+        scene = build_scene(spec, data)
+        server = get_server(f"rhinoapp-{view_id}", client_type="vue3")
+        state, ctrl = server.state, server.controller
+        state.update({"preset": spec.camera.value, "clip": None if spec.clip is None else
+                      {**dataclasses.asdict(spec.clip), "axis": spec.clip.axis.value}, "title": spec.title})
+
+        @state.change("preset")
+        def _preset(preset: str, **_: Any) -> None:
+            scene.preset(CameraPreset(preset))
+            ctrl.view_update()
+
+        @state.change("clip")
+        def _clip(clip: dict[str, Any] | None, **_: Any) -> None:
+            scene.set_clip(ClipPlane(**clip) if clip else None)
+            ctrl.view_update()
+
+        interactor = scene.plotter.iren.interactor if scene.plotter.iren is not None else None
+        if interactor is not None:  # level of detail while the user drags
+            interactor.AddObserver("StartInteractionEvent", lambda *_: scene.set_lod(True))
+            interactor.AddObserver("EndInteractionEvent", lambda *_: (scene.set_lod(False), ctrl.view_update()))
+
+        @ctrl.add("on_server_bind")
+        def _bind(wslink_server: Any) -> None:
+            from aiohttp import web
+
+            async def screenshot(_request: web.Request) -> web.Response:
+                from rhinoapp.render.frames import ImageFormat, encode
+
+                png = encode(scene.screenshot(), ImageFormat.PNG)
+                ctrl.view_update()
+                return web.Response(body=png, content_type="image/png",
+                                    headers={"Content-Disposition": 'attachment; filename="rhinoapp-3d-view.png"',
+                                             "Cache-Control": "no-store"})
+
+            wslink_server.app.router.add_get("/screenshot.png", screenshot)
+
+        with DivLayout(server, style="position:absolute;inset:0;margin:0;overflow:hidden;background:#1a1f29") as layout:
+            layout.root.style = "position:absolute;inset:0;"
+            view = vtk_widgets.VtkRemoteView(scene.plotter.render_window, ref="view", interactive_ratio=0.5,
+                                             interactive_quality=50, still_quality=94, style="width:100%;height:100%;")
+            ctrl.view_update = view.update
+
+        app = _App(server, scene)
+        self._apps[view_id] = app
+        app.task = server.start(exec_mode="task", host="127.0.0.1", port=0, open_browser=False,
+                                show_connection_info=False, disable_logging=True, timeout=0)
+        await server.ready
+        _log.info("view %s: %d triangles (%d while interacting) on port %d", view_id, *scene.triangles, server.port)
+        return int(server.port)
+
+    def set_state(self, view_id: str, changes: dict[str, Any]) -> None:
+        """Set trame state of a view (from the Panel widgets)."""
+        app = self._apps.get(view_id)
+        if app is None:
+            return
+        with app.server.state:
+            for name in ("preset", "clip"):
+                if name in changes:
+                    app.server.state[name] = changes[name]
+
+    async def close(self, view_id: str) -> None:
+        """Stop serving a view and free its scene."""
+        app = self._apps.pop(view_id, None)
+        if app is not None:
+            await app.server.stop()
+            app.scene.plotter.close()
+
+
+async def _serve(apps: TrameApps, commands: asyncio.Queue[dict[str, Any] | None]) -> None:
+    while (command := await commands.get()) is not None:
+        op, view_id = command.get("op"), str(command.get("view", ""))
+        try:
+            if op == "open":
+                _write({"kind": "view", "view": view_id, "port": await apps.open(view_id, command["spec"])})
+            elif op == "state":
+                apps.set_state(view_id, command)
+            elif op == "close":
+                await apps.close(view_id)
+        except Exception as error:  # a bad file or a failed render: say so, keep serving the others
+            _log.exception("trame process: %s failed", op)
+            _write({"kind": "error", "view": view_id, "message": f"The 3D view could not be drawn ({type(error).__name__}: {error})."})
+
+
+def _read_stdin(loop: asyncio.AbstractEventLoop, commands: asyncio.Queue[dict[str, Any] | None]) -> None:
+    for line in sys.stdin:
+        try:
+            loop.call_soon_threadsafe(commands.put_nowait, json.loads(line))
+        except ValueError:
+            continue
+    os._exit(0)  # the web server closed the pipe or died: leave at once
+
+
+def main() -> int:
+    """Entry point of the session's trame process."""
+    logging.basicConfig(level=os.environ.get("RHINOAPP_TRAME_LOG", "WARNING"), stream=sys.stderr,
+                        format="%(asctime)s trame[%(process)d] %(levelname)s %(message)s")
+    nice = int(os.environ.get("RHINOAPP_TRAME_NICE", "10"))
+    if nice:
+        os.nice(nice)
+    sys.argv = sys.argv[:1]  # trame reads its own options from the command line: give it none
+
+    async def run() -> None:
+        import rhinoapp.render.pv_scenes  # noqa: F401  (load VTK and PyVista before saying ready)
+
+        commands: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        threading.Thread(target=_read_stdin, args=(asyncio.get_running_loop(), commands), daemon=True).start()
+        _write({"kind": "ready", "pid": os.getpid()})
+        await _serve(TrameApps(), commands)
+
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,293 @@
+"""The trame panes' sessions: one trame process per browser session, its views, keys and ports.
+
+:class:`TrameService` (one per server process) registers each Panel session's 3D panes, starts
+the session's trame process (:mod:`rhinoapp.render.trame_app`) when a pane's page is first
+requested, asks it to serve each pane on 127.0.0.1, and stops it when the session ends or when
+no pane of the session has had a websocket for ``idle_stop_s``. The proxy routes
+(:mod:`rhinoapp.render.trame_proxy`) ask it whether a request may pass and where to.
+
+View ids are lower-case (trame's client lower-cases its websocket URL) and start with ``t``, so
+they never collide with the frame-streaming views' routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import hmac
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+from typing import Any
+
+from rhinoapp.render.loops import call_on_loop
+from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
+from rhinoapp.render.sessions import session_key
+from rhinoapp.render.spec import SceneSpec
+
+__all__ = ["KEY_COOKIE", "TrameService", "TrameTicket", "VIEW_PATTERN", "default_trame_service"]
+
+_log = logging.getLogger(__name__)
+#: The cookie that carries a session's key to its panes' routes (path ``/render/<view>/``).
+KEY_COOKIE = "rhinoapp_render_key"
+#: A trame view id in a route.
+VIEW_PATTERN = r"(t[0-9a-f]{24})"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrameTicket:
+    """What the page needs to reach a pane: the view id and the session's key (a secret, never in a URL)."""
+
+    view_id: str
+    key: str
+
+    def path(self) -> str:
+        """The pane's route below the server's prefix (no key in it)."""
+        return f"render/{self.view_id}/"
+
+
+@dataclasses.dataclass(eq=False)
+class _Session:
+    key: str
+    user: str | None
+    views: dict[str, SceneSpec | None] = dataclasses.field(default_factory=dict)
+    ports: dict[str, asyncio.Future[int]] = dataclasses.field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+    starting: asyncio.Task[asyncio.subprocess.Process] | None = None
+    sockets: int = 0
+    stop_timer: asyncio.TimerHandle | None = None
+    reader: asyncio.Task[None] | None = None
+
+
+class TrameService:
+    """Sessions, their panes and their trame processes, for one server process.
+
+    Examples
+    --------
+    >>> service = TrameService()
+    >>> ticket = service.open_view("session-1", SceneSpec(surface="/data/airway.vtp"), user="ada")
+    >>> ticket.view_id == ticket.view_id.lower(), service.authorised(ticket.view_id, ticket.key, "ada")
+    (True, True)
+    >>> service.authorised(ticket.view_id, "guess", "ada"), service.authorised(ticket.view_id, ticket.key, "eve")
+    (False, False)
+    >>> service.end_session("session-1")
+    >>> service.authorised(ticket.view_id, ticket.key, "ada")
+    False
+    """
+
+    def __init__(self, *, idle_stop_s: float = 20.0, nice: int = 10) -> None:
+        self.idle_stop_s = idle_stop_s
+        self._nice = nice
+        self._lock = threading.RLock()
+        self._secret = secrets.token_bytes(32)
+        self._sessions: dict[str, _Session] = {}
+        self._view_session: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._environment: dict[str, str] | None = None
+        self.enabled = False
+        self.mounted = False
+
+    # --- registry (any thread) ---------------------------------------------------------------------
+
+    def open_view(self, session_id: str, spec: SceneSpec | None, *, user: str | None = None) -> TrameTicket:
+        """Register a pane of ``session_id`` (owned by ``user``); its process starts when the page asks."""
+        view_id = "t" + secrets.token_hex(12)
+        with self._lock:
+            session = self._sessions.setdefault(session_id, _Session(session_key(self._secret, "trame:" + session_id), user))
+            session.views[view_id] = spec
+            self._view_session[view_id] = session_id
+        return TrameTicket(view_id, session.key)
+
+    def authorised(self, view_id: str, key: str | None, user: str | None) -> bool:
+        """Whether ``key`` is the key of the session owning ``view_id`` and ``user`` its user."""
+        session = self._session_of(view_id)
+        if session is None or not key or not hmac.compare_digest(session.key.encode(), key.encode()):
+            return False
+        return session.user is None or user == session.user
+
+    def update_view(self, view_id: str, spec: SceneSpec | None) -> None:
+        """Show new content in a pane (its process rebuilds the scene)."""
+        session = self._session_of(view_id)
+        if session is not None:
+            session.views[view_id] = spec
+            call_on_loop(self._loop, self._reopen, session, view_id)
+
+    def set_state(self, view_id: str, **changes: Any) -> None:
+        """Set the pane's trame state (``preset``, ``clip``): what the Panel widgets drive."""
+        session = self._session_of(view_id)
+        if session is not None:
+            call_on_loop(self._loop, self._send, session, {"op": "state", "view": view_id, **changes})
+
+    def close_view(self, view_id: str) -> None:
+        """Forget one pane."""
+        with self._lock:
+            session = self._session_of(view_id)
+            self._view_session.pop(view_id, None)
+            if session is None:
+                return
+            session.views.pop(view_id, None)
+            session.ports.pop(view_id, None)
+        call_on_loop(self._loop, self._send, session, {"op": "close", "view": view_id})
+
+    def end_session(self, session_id: str) -> None:
+        """Forget a session's panes and stop its process (Panel calls this when the session ends)."""
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+            if session is None:
+                return
+            for view_id in session.views:
+                self._view_session.pop(view_id, None)
+        call_on_loop(self._loop, self._stop, session)
+
+    @property
+    def process_ids(self) -> list[int]:
+        """Process ids of the running trame processes."""
+        with self._lock:
+            return [s.process.pid for s in self._sessions.values() if s.process is not None and s.process.returncode is None]
+
+    def routes(self) -> list[tuple[str, type, dict[str, Any]]]:
+        """Tornado routes of the panes, for Panel's ``extra_patterns`` (before the other render routes)."""
+        from rhinoapp.render.trame_proxy import routes
+
+        self.mounted = True
+        return routes(self)
+
+    def _session_of(self, view_id: str) -> _Session | None:
+        with self._lock:
+            session_id = self._view_session.get(view_id)
+            return self._sessions.get(session_id) if session_id else None
+
+    # --- on the server's loop ---------------------------------------------------------------------
+
+    async def upstream_port(self, view_id: str) -> int:
+        """The port of ``view_id``'s trame application, starting the process and the view if needed."""
+        self._loop = asyncio.get_running_loop()
+        session = self._session_of(view_id)
+        if session is None:
+            raise RenderError("this 3D view has ended; reload the page")
+        if session.views.get(view_id) is None:
+            raise RenderError("this 3D view has nothing to show yet")
+        await self._process(session)
+        if view_id not in session.ports:
+            session.ports[view_id] = self._loop.create_future()
+            self._send(session, {"op": "open", "view": view_id, "spec": session.views[view_id].to_dict()})  # type: ignore[union-attr]
+        return await asyncio.shield(session.ports[view_id])
+
+    def socket_opened(self, view_id: str) -> None:
+        """A proxied websocket of the view opened (keeps the process alive)."""
+        session = self._session_of(view_id)
+        if session is not None:
+            session.sockets += 1
+            if session.stop_timer is not None:
+                session.stop_timer.cancel()
+                session.stop_timer = None
+
+    def socket_closed(self, view_id: str) -> None:
+        """A proxied websocket closed: stop the process later if the session has none left."""
+        session = self._session_of(view_id)
+        if session is None:
+            return
+        session.sockets = max(0, session.sockets - 1)
+        if session.sockets == 0 and session.stop_timer is None:
+            session.stop_timer = asyncio.get_running_loop().call_later(
+                self.idle_stop_s, lambda: asyncio.ensure_future(self._idle_stop(session)))
+
+    async def _idle_stop(self, session: _Session) -> None:
+        session.stop_timer = None
+        if session.sockets == 0:
+            _log.info("stopping an idle trame process")
+            await self._stop(session)
+
+    async def _process(self, session: _Session) -> asyncio.subprocess.Process:
+        if session.process is not None and session.process.returncode is None:
+            return session.process
+        if session.starting is None:
+            session.starting = asyncio.get_running_loop().create_task(self._start(session))
+        try:
+            return await asyncio.shield(session.starting)
+        finally:
+            if session.starting is not None and session.starting.done():
+                session.starting = None
+
+    async def _start(self, session: _Session) -> asyncio.subprocess.Process:
+        if self._environment is None:
+            check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
+            self._environment = offscreen_environment(check.backend)
+        environment = {**os.environ, **self._environment, "RHINOAPP_TRAME_NICE": str(self._nice)}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "rhinoapp.render.trame_app", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, env=environment, limit=2**20)
+        ready = asyncio.get_running_loop().create_future()
+        session.process, session.ports = process, {}
+        session.reader = asyncio.get_running_loop().create_task(self._read(session, process, ready))
+        await ready
+        return process
+
+    async def _read(self, session: _Session, process: asyncio.subprocess.Process, ready: asyncio.Future[None]) -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue  # a library's own output
+            if not isinstance(message, dict):
+                continue
+            kind, waiter = message.get("kind"), session.ports.get(str(message.get("view", "")))
+            if kind == "ready" and not ready.done():
+                ready.set_result(None)
+            elif kind == "view" and waiter is not None and not waiter.done():
+                waiter.set_result(int(message["port"]))
+            elif kind == "error" and waiter is not None and not waiter.done():
+                waiter.set_exception(RenderError(message.get("message", "the 3D view could not be drawn")))
+        failure = RenderError("the 3D view's process stopped; reload the page to start it again")
+        if not ready.done():
+            ready.set_exception(failure)
+        for waiter in session.ports.values():
+            if not waiter.done():
+                waiter.set_exception(failure)
+                waiter.exception()  # retrieved: nobody may wait on it
+        if session.process is process:
+            session.process, session.ports = None, {}
+
+    def _send(self, session: _Session, message: dict[str, Any]) -> None:
+        process = session.process
+        if process is not None and process.returncode is None and process.stdin is not None:
+            process.stdin.write((json.dumps(message) + "\n").encode())
+
+    def _reopen(self, session: _Session, view_id: str) -> None:
+        if view_id in session.ports and session.views.get(view_id) is not None:
+            session.ports[view_id] = asyncio.get_running_loop().create_future()
+            self._send(session, {"op": "open", "view": view_id, "spec": session.views[view_id].to_dict()})  # type: ignore[union-attr]
+
+    async def _stop(self, session: _Session) -> None:
+        if session.stop_timer is not None:
+            session.stop_timer.cancel()
+            session.stop_timer = None
+        process, session.process = session.process, None
+        if process is None or process.returncode is not None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # the process leaves when its stdin closes
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+    async def close(self) -> None:
+        """Stop every process (at server exit)."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+            self._view_session.clear()
+        await asyncio.gather(*(self._stop(s) for s in sessions), return_exceptions=True)
+
+
+@functools.cache
+def default_trame_service() -> TrameService:
+    """The process's trame service, shared by the routes and the panes (made on first use)."""
+    return TrameService()

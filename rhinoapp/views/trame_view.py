@@ -1,0 +1,112 @@
+"""A 3D pane served as a trame application, embedded as an iframe (see :mod:`rhinoapp.render.trame_proxy`).
+
+The page loads the pane from Panel's own port under ``/render/<view>/``; the session's key
+reaches those routes as a cookie scoped to that path, set by the frame's script (it travels
+inside the Panel session, never in a URL). The controls are Panel widgets above the frame:
+they set the trame application's state (camera preset, clip plane), which redraws the view.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+from panel.custom import JSComponent
+
+from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, SceneSpec
+from rhinoapp.render.trame_service import TrameService, TrameTicket, default_trame_service
+from rhinoapp.views.assets import assets_dir
+
+__all__ = ["TrameFrame", "TrameView"]
+
+NO_SCENE = "Nothing to show in 3D yet."
+NOT_MOUNTED = "3D panes need the render routes on this server: start it with `rhinoapp serve`."
+_NO_CLIP = "No clip"
+
+
+class TrameFrame(JSComponent):
+    """The browser side: ``assets/trame_pane.js``."""
+
+    path = param.String(default="", doc="The pane's folder route (no key in it)")
+    key = param.String(default="", doc="The session's key, handed to the route as a path-scoped cookie")
+    reload = param.Integer(default=0, doc="Changes to load the pane again (a new scene)")
+    message = param.String(default="", doc="Shown instead of the pane")
+    label = param.String(default="3D view")
+
+    _esm = assets_dir() / "trame_pane.js"
+
+
+class TrameView(pn.viewable.Viewer):
+    """A 3D view of a :class:`~rhinoapp.render.spec.SceneSpec` as a trame pane driven by Panel widgets.
+
+    Examples
+    --------
+    >>> from rhinoapp.render import SceneSpec, Synthetic
+    >>> view = TrameView(SceneSpec(synthetic=Synthetic(2000)), service=TrameService())
+    >>> view.ticket.path().startswith("render/t"), view.ticket.key not in view.ticket.path()
+    (True, True)
+    """
+
+    scene = param.ClassSelector(class_=SceneSpec, doc="What the view shows")
+    label = param.String(default="3D view of the airway")
+    height = param.Integer(default=520, bounds=(200, None))
+
+    def __init__(self, scene: SceneSpec | None = None, *, service: TrameService | None = None, **params: object) -> None:
+        super().__init__(scene=scene, **params)
+        self._service = service or default_trame_service()
+        context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
+        session_id = context.id if context is not None else "notebook"
+        if context is not None:
+            pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
+        self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user)
+        self._frame: TrameFrame | None = None
+        self._presets = [pn.widgets.Button(label=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]
+        for preset, button in zip(CameraPreset, self._presets, strict=True):
+            button.on_click(lambda _event, preset=preset: self.show_camera(preset))
+        self._axis = pn.widgets.Select(options=[_NO_CLIP, *(a.value for a in Axis)], value=_NO_CLIP, width=90,
+                                       margin=(2, 6))
+        self._position = pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.02, value=0.5, width=140, margin=(2, 6),
+                                                label="Clip at")
+        self._flip = pn.widgets.Checkbox(label="Other side", margin=(10, 6))
+        for widget in (self._axis, self._position, self._flip):
+            widget.param.watch(self._clip_changed, "value")
+        self.param.watch(self._scene_changed, "scene")
+
+    def show_camera(self, preset: CameraPreset) -> None:
+        """Look from a standard direction (as the preset buttons do)."""
+        self._service.set_state(self.ticket.view_id, preset=CameraPreset(preset).value)
+
+    def set_clip(self, clip: ClipPlane | None) -> None:
+        """Clip the scene with one plane, or remove the clip (as the clip widgets do)."""
+        value = None if clip is None else {"axis": clip.axis.value, "position": clip.position, "flip": clip.flip}
+        self._service.set_state(self.ticket.view_id, clip=value)
+
+    def _clip_changed(self, _event: param.parameterized.Event) -> None:
+        axis = self._axis.value
+        self.set_clip(None if axis == _NO_CLIP else ClipPlane(Axis(axis), self._position.value, self._flip.value))
+
+    def _scene_changed(self, event: param.parameterized.Event) -> None:
+        self._service.update_view(self.ticket.view_id, event.new)
+        if self._frame is not None:
+            self._frame.param.update(reload=self._frame.reload + 1, **self._frame_options())
+
+    def close(self) -> None:
+        """End this view now; the session's other views go on."""
+        self._service.close_view(self.ticket.view_id)
+
+    def _frame_options(self) -> dict[str, object]:
+        if not self._service.mounted:
+            return {"path": "", "message": NOT_MOUNTED}
+        if self.scene is None:
+            return {"path": "", "message": NO_SCENE}
+        return {"path": f"{pn.state.base_url.rstrip('/')}/{self.ticket.path()}", "key": self.ticket.key, "message": ""}
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        if self._frame is None:
+            self._frame = TrameFrame(label=self.label, height=self.height, sizing_mode="stretch_width", margin=(4, 0),
+                                     **self._frame_options())
+            self._screenshot = pn.pane.HTML("", margin=(8, 6))
+            if self._frame.path:
+                self._screenshot.object = f'<a href="{self._frame.path}screenshot.png" download>Screenshot</a>'
+        controls = pn.Row(*self._presets, self._axis, self._position, self._flip, self._screenshot,
+                          sizing_mode="stretch_width")
+        return pn.Column(controls, self._frame, sizing_mode="stretch_width")

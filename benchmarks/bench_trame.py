@@ -102,7 +102,7 @@ def run(triangles: list[int]) -> dict[str, dict[str, float]]:
                 results[f"{count}_proxy"] = measure(page, page.locator(".rh-trame"), frames)
                 direct = context.new_page()
                 direct_frames: list[tuple[float, int]] = []
-                direct.on("websocket", lambda ws: ws.on("framereceived", lambda payload: direct_frames.append(
+                direct.on("websocket", lambda ws, sink=direct_frames: ws.on("framereceived", lambda payload: sink.append(
                     (time.perf_counter(), len(payload))) if isinstance(payload, bytes) and len(payload) > 2000 else None))
                 direct.set_viewport_size({"width": 1000, "height": 480})
                 direct.goto(f"http://127.0.0.1:{trame_port(server.pid)}/index.html")

@@ -32,7 +32,7 @@ _ALIASES = {
     Colouring.WALL_SHEAR_STRESS: ("wss_pa", "wss", "wall_shear_stress", "wallshearstress"),
 }
 _VELOCITY = ("velocity_m_s", "velocity", "u", "v")
-_BAR = {"vertical": True, "position_x": 0.84, "position_y": 0.12, "width": 0.08, "height": 0.76,
+_BAR: dict[str, Any] = {"vertical": True, "position_x": 0.84, "position_y": 0.12, "width": 0.08, "height": 0.76,
         "title_font_size": 14, "label_font_size": 12, "n_labels": 5, "fmt": "%.3g", "color": "white"}
 
 
@@ -79,7 +79,8 @@ class PyVistaScene:
     def screenshot(self) -> np.ndarray:
         """A full-quality picture, ``(height, width, 3)`` uint8, top row first."""
         self.set_lod(False)
-        self.plotter.render_window.Render()
+        if self.plotter.render_window is not None:
+            self.plotter.render_window.Render()
         return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]
 
 
@@ -100,7 +101,7 @@ def _surface(plotter: pv.Plotter, mesh: pv.PolyData, spec: SceneSpec, *, opacity
     return plotter.add_mesh(mesh, **options), shown_bar
 
 
-def _streamlines(plotter: pv.Plotter, flow: Any, surface: pv.PolyData) -> Any:
+def _streamlines(plotter: Any, flow: Any, surface: Any) -> Any:
     found = scenes.find_array(flow, _VELOCITY)
     if found is None:
         from rhinoapp.render.offscreen import RenderError
@@ -133,7 +134,8 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
     (True, True)
     >>> scene.plotter.close()
     """
-    plotter = pv.Plotter(off_screen=True, window_size=(width, height), lighting="light_kit")
+    # Any: PyVista wraps its methods in a decorator whose annotations mypy cannot call through
+    plotter: Any = pv.Plotter(off_screen=True, window_size=[width, height], lighting="light kit")
     plotter.set_background((0.10, 0.12, 0.16), top=(0.28, 0.32, 0.40))
     surface = pv.wrap(scenes.with_normals(data.surface))
     translucent = spec.streamlines and data.flow is not None
@@ -144,7 +146,7 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
     clipped = [full, lod] if lod is not full else [full]
     if spec.slices and data.volume is not None:
         bounds = data.surface.GetBounds()
-        centre = tuple((a + b) / 2 for a, b in zip(bounds[0::2], bounds[1::2], strict=True))
+        centre = ((bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, (bounds[4] + bounds[5]) / 2)
         for actor in scenes.slice_actors(data.volume, through_mm=centre):
             plotter.add_actor(actor, reset_camera=False)
             clipped.append(actor)

@@ -40,6 +40,12 @@ class _App:
     task: Any = None
 
 
+def _settle(scene: Any, ctrl: Any) -> None:
+    """Back to the full mesh when the user lets go, and push the new image."""
+    scene.set_lod(False)
+    ctrl.view_update()
+
+
 def _write(message: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
@@ -84,7 +90,7 @@ class TrameApps:
         interactor = scene.plotter.iren.interactor if scene.plotter.iren is not None else None
         if interactor is not None:  # level of detail while the user drags
             interactor.AddObserver("StartInteractionEvent", lambda *_: scene.set_lod(True))
-            interactor.AddObserver("EndInteractionEvent", lambda *_: (scene.set_lod(False), ctrl.view_update()))
+            interactor.AddObserver("EndInteractionEvent", lambda *_: _settle(scene, ctrl))
 
         @ctrl.add("on_server_bind")
         def _bind(wslink_server: Any) -> None:

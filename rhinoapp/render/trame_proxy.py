@@ -123,7 +123,7 @@ class TrameSocketProxy(SecureHeaders, _Checked, WebSocketHandler):
     def prepare(self) -> None:
         self._check(self.path_args[0], "ws")
 
-    async def open(self, view_id: str) -> None:  # type: ignore[override]
+    async def open(self, view_id: str) -> None:
         self._view_id = view_id
         self.set_nodelay(True)
         try:

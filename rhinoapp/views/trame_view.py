@@ -8,6 +8,8 @@ they set the trame application's state (camera preset, clip plane), which redraw
 
 from __future__ import annotations
 
+from functools import partial
+
 import panel as pn
 import param
 from panel.custom import JSComponent
@@ -61,7 +63,7 @@ class TrameView(pn.viewable.Viewer):
         self._frame: TrameFrame | None = None
         self._presets = [pn.widgets.Button(label=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]
         for preset, button in zip(CameraPreset, self._presets, strict=True):
-            button.on_click(lambda _event, preset=preset: self.show_camera(preset))
+            button.on_click(partial(self._on_preset, preset))
         self._axis = pn.widgets.Select(options=[_NO_CLIP, *(a.value for a in Axis)], value=_NO_CLIP, width=90,
                                        margin=(2, 6))
         self._position = pn.widgets.FloatSlider(start=0.0, end=1.0, step=0.02, value=0.5, width=140, margin=(2, 6),
@@ -70,6 +72,9 @@ class TrameView(pn.viewable.Viewer):
         for widget in (self._axis, self._position, self._flip):
             widget.param.watch(self._clip_changed, "value")
         self.param.watch(self._scene_changed, "scene")
+
+    def _on_preset(self, preset: CameraPreset, _event: object) -> None:
+        self.show_camera(preset)
 
     def show_camera(self, preset: CameraPreset) -> None:
         """Look from a standard direction (as the preset buttons do)."""
@@ -82,7 +87,7 @@ class TrameView(pn.viewable.Viewer):
 
     def _clip_changed(self, _event: param.parameterized.Event) -> None:
         axis = self._axis.value
-        self.set_clip(None if axis == _NO_CLIP else ClipPlane(Axis(axis), self._position.value, self._flip.value))
+        self.set_clip(None if axis == _NO_CLIP else ClipPlane(Axis(axis), float(self._position.value or 0.0), bool(self._flip.value)))
 
     def _scene_changed(self, event: param.parameterized.Event) -> None:
         self._service.update_view(self.ticket.view_id, event.new)

@@ -111,7 +111,17 @@ def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
     assert "flow_inlet_right" in control and "pAvg_outlet" in control
 
 
-@pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity"])
+def test_duct_check_measures_the_added_viscosity_of_the_subgrid_model() -> None:
+    """A known answer: without a subgrid model the exact laminar profile holds (r near 0); with
+    Smagorinsky 0.15 at a physiological relaxation time the laminar shear gets a large eddy viscosity."""
+    check = _load("lbm_duct_check")
+    plain = check.added_viscosity(8, tau=0.501224, magic=6.12e-4, smagorinsky=0.0, steps=600)
+    smagorinsky = check.added_viscosity(8, tau=0.501224, magic=6.12e-4, smagorinsky=0.15, steps=600)
+    assert abs(plain["r"]) < 0.05, plain  # measured 0.016 (the wall offset of bounce-back at a small magic)
+    assert smagorinsky["r"] > 0.5, smagorinsky  # measured 0.84
+
+
+@pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check"])
 def test_docstring_examples_of_the_scripts(name: str) -> None:
     import doctest
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from rhinoapp.config import Settings
 from rhinoapp.config.jobs import Profile
+from rhinoapp.core.access import Role
 from rhinoapp.core.errors import ConfigurationError, ConflictError, NotFoundError, RhinoappError
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
@@ -315,7 +316,7 @@ class JobRunner:
         Returns at once; the task leaves its worker at its next progress report (or its worker is
         restarted), and then its staging folder is removed.
         """
-        record = await self._write(self.records.get, job_id, owner=owner)
+        record = await self._write(self.records.get, job_id, owner=owner, writable=True)
         if record.state.is_active or job_id in self._running:
             await self._cancel(job_id, f"cancelled by {owner}")
         return await self._write(self.records.get, job_id)
@@ -342,7 +343,7 @@ class JobRunner:
         ``on_progress`` hears what is being done, in words.
         """
         say = on_progress or (lambda _text: None)
-        await self._write(ProjectRepository(self.store, owner=owner).get, project_id)  # another user's: NotFound
+        await self._write(ProjectRepository(self.store, owner=owner).require, project_id, Role.OWNER)  # others: refused
         self._deleting.add(project_id)
         try:
             active = {r.id for r in await self._write(self.records.active) if r.project_id == project_id}

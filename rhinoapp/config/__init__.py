@@ -56,6 +56,10 @@ class Settings:
     demo
         On the first start with an empty data directory, ``serve`` creates a demo project from
         the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
+    ssl_certfile, ssl_keyfile
+        PEM certificate chain and private key: ``serve`` speaks HTTPS (and sends HSTS) when both are set.
+    session_hours
+        How long a login lasts (the signed cookie's lifetime), in hours.
 
     Examples
     --------
@@ -77,6 +81,9 @@ class Settings:
     max_upload_files: int = DEFAULT_MAX_FILES
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    session_hours: int = 12
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -96,6 +103,11 @@ class Settings:
                 ) from None
         if not self.user.strip():
             raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ConfigurationError("TLS needs both ssl_certfile and ssl_keyfile (--ssl-certfile, --ssl-keyfile), "
+                                     "or neither.")
+        if not isinstance(self.session_hours, int) or not 1 <= self.session_hours <= 24 * 30:
+            raise ConfigurationError(f"session_hours must be a whole number from 1 to 720, not {self.session_hours!r}.")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
 
@@ -115,6 +127,22 @@ class Settings:
         """
         return InputLimits.from_settings_values(max_upload_mb=self.max_upload_mb, max_voxels=self.max_voxels,
                                                 max_upload_files=self.max_upload_files)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether ``serve`` listens on this machine only.
+
+        Examples
+        --------
+        >>> Settings().loopback, Settings(address="0.0.0.0").loopback
+        (True, False)
+        """
+        return self.address == "localhost" or ipaddress.ip_address(self.address).is_loopback
+
+    @property
+    def tls(self) -> bool:
+        """Whether ``serve`` speaks HTTPS."""
+        return bool(self.ssl_certfile and self.ssl_keyfile)
 
     @property
     def projects_dir(self) -> Path:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rhinoapp.cli._common import find_project, out, repository, settings_from
-from rhinoapp.core.access import AuditAction, AuditOutcome, Role
-from rhinoapp.store.audit import AuditLog
+from rhinoapp.core.access import Role
 from rhinoapp.store.database import open_store
 from rhinoapp.store.sharing import SharingService
 
@@ -38,12 +37,9 @@ def _share(args: argparse.Namespace) -> int:
         if args.revoke:
             sharing.unshare(project_id, args.with_user)
             out(f"{args.with_user} no longer sees the project")
-            action, detail = AuditAction.UNSHARE, ""
         else:
             share = sharing.share(project_id, args.with_user, Role(args.role))
             out(f"shared with {share.user} as {share.role.value}")
-            action, detail = AuditAction.SHARE, share.role.value
-        AuditLog(store).record(repo.owner, action, AuditOutcome.SUCCESS, project_id=project_id, detail=detail)
         return 0
     finally:
         store.close()

@@ -7,9 +7,10 @@ import dataclasses
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rhinoapp.core.access import Role
+from rhinoapp.core.access import AuditAction, Role
 from rhinoapp.core.errors import NotFoundError, ValidationError
 from rhinoapp.store.accounts import AccountStore, validate_user_name
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import ShareRow, utcnow
 from rhinoapp.store.repository import ProjectRepository
@@ -69,6 +70,7 @@ class SharingService:
                 session.add(ShareRow(project_id=project_id, user_name=user, role=role.value, created_at=utcnow()))
             else:
                 row.role = role.value
+        AuditLog(self._store).record(self._repo.owner, AuditAction.SHARE, project_id=project_id, detail=role.value)
         return Share(project_id, user, role)
 
     def unshare(self, project_id: str, user: str) -> None:
@@ -76,6 +78,7 @@ class SharingService:
         self._repo.require(project_id, Role.OWNER)
         with Session(self._store.write_engine) as session, session.begin():
             session.execute(sa.delete(ShareRow).where(ShareRow.project_id == project_id, ShareRow.user_name == user))
+        AuditLog(self._store).record(self._repo.owner, AuditAction.UNSHARE, project_id=project_id)
 
     def shares(self, project_id: str) -> list[Share]:
         """The project's shares, by user (to anyone who may read it)."""

@@ -6,11 +6,11 @@ import enum
 
 import param
 
-from rhinoapp.core.access import AuditAction
-from rhinoapp.store.audit import AuditLog
 from rhinoapp.config import Settings
+from rhinoapp.core.access import AuditAction
 from rhinoapp.core.errors import NotFoundError
 from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.repository import ProjectRepository
 
 __all__ = ["Page", "SessionState"]
@@ -25,6 +25,7 @@ class Page(enum.Enum):
     SIMULATIONS = "Simulations"
     ANALYSIS = "Analysis"
     JOBS = "Jobs"
+    AUDIT = "Audit"
 
 
 class SessionState(param.Parameterized):

@@ -119,6 +119,8 @@ def app_factory(settings: Settings, store: Store, runner: JobRunner | None = Non
 
 
 def _websocket_origins(settings: Settings) -> list[str]:
+    if settings.origins:
+        return [f"127.0.0.1:{settings.port}", f"localhost:{settings.port}", *settings.origins]
     if settings.loopback:
         return [f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"]
     _log.warning("listening on %s: every machine that can reach it may connect", settings.address)
@@ -282,4 +284,8 @@ if __name__.startswith("bokeh_app"):  # executed by `panel serve rhinoapp/app.py
         _settings = load_settings()
         _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
         _runner = pn.state.as_cached("rhinoapp-runner", JobRunner, settings=_settings, store=_store)
-        create_app(_settings, store=_store, runner=_runner).__panel__().servable(title="rhinoapp")
+        if AccountStore(_store).any() and not (pn.state.user and AccountStore(_store).active(pn.state.user)):
+            pn.pane.Alert("This installation has accounts: serve it with `rhinoapp serve`, which asks for a login.",
+                          alert_type="danger").servable(title="rhinoapp")
+        else:
+            create_app(_settings, store=_store, runner=_runner, user=pn.state.user).__panel__().servable(title="rhinoapp")

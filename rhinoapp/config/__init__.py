@@ -60,6 +60,9 @@ class Settings:
         PEM certificate chain and private key: ``serve`` speaks HTTPS (and sends HSTS) when both are set.
     session_hours
         How long a login lasts (the signed cookie's lifetime), in hours.
+    allowed_origins
+        Comma-separated ``host[:port]`` the browser pages may come from (websocket origin check),
+        e.g. the host name of a reverse proxy; empty: the listening address only.
 
     Examples
     --------
@@ -84,6 +87,7 @@ class Settings:
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
     session_hours: int = 12
+    allowed_origins: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -138,6 +142,17 @@ class Settings:
         (True, False)
         """
         return self.address == "localhost" or ipaddress.ip_address(self.address).is_loopback
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The extra websocket origins of ``allowed_origins``.
+
+        Examples
+        --------
+        >>> Settings(allowed_origins="rhino.example.org, rhino.example.org:8443").origins
+        ('rhino.example.org', 'rhino.example.org:8443')
+        """
+        return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
 
     @property
     def tls(self) -> bool:

@@ -44,7 +44,8 @@ from tests.waiting import HANG_S
 pytestmark = pytest.mark.browser
 
 PAYLOAD = '<img src=x onerror="window.__rhXss=1"><script>window.__rhXss=2</script>'
-PASSWORDS = {"ana": "ana's long password", "bob": "bob's long password", "carol": "carol's long password"}
+PASSWORDS = {"ana": "ana's long password", "bob": "bob's long password", "carol": "carol's long password",
+             "dave": "dave's long password"}
 PUBLIC = ("/login", "/logout", "/static/", "/assets/", "/favicon.ico")
 
 
@@ -169,17 +170,31 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def signed_in_opener(served: Served, user: str) -> urllib.request.OpenerDirector:
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
-    status, page = fetch(served.url + "login", opener)
-    token = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"_xsrf": token, "username": user, "password": PASSWORDS[user]}).encode()
+def post_login(served: Served, user: str, password: str, *, xsrf: bool = True) -> tuple[int, urllib.request.OpenerDirector]:
+    """The status of a login form post (302: signed in) and the client holding its cookies."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
+    _status, page = fetch(served.url + "login", opener)
+    token = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1) if xsrf else ""
+    body = urllib.parse.urlencode({"_xsrf": token, "username": user, "password": password}).encode()
     try:
-        opener.open(served.url + "login", data=body, timeout=60)
+        with opener.open(served.url + "login", data=body, timeout=60) as response:
+            return response.status, opener
     except urllib.error.HTTPError as error:
-        assert error.code == 302, error.code  # redirected to the app: signed in
+        return error.code, opener
+
+
+def signed_in_opener(served: Served, user: str) -> urllib.request.OpenerDirector:
+    status, opener = post_login(served, user, PASSWORDS[user])
+    assert status == 302, status  # redirected to the app: signed in
     return opener
+
+
+def test_login_needs_the_xsrf_token_and_repeated_failures_are_rate_limited(served: Served) -> None:
+    assert post_login(served, "dave", PASSWORDS["dave"], xsrf=False)[0] == 403
+    assert [post_login(served, "dave", "a wrong password")[0] for _ in range(5)] == [401] * 5
+    assert post_login(served, "dave", PASSWORDS["dave"])[0] == 429  # even the right password waits now
+    outcomes = [e.outcome for e in audit(served, user="dave", action=AuditAction.LOGIN)]
+    assert outcomes == [AuditOutcome.DENIED, *[AuditOutcome.FAILURE] * 5]
 
 
 def test_every_route_refuses_strangers_and_shows_no_other_users_things(browser, served: Served) -> None:

@@ -14,6 +14,8 @@ from rhinoapp.store.audit import AuditEvent, AuditLog, AuditQuery
 
 __all__ = ["AuditState"]
 
+_ACTIONS: tuple[str, ...] = ("", *(a.value for a in AuditAction))
+
 
 class AuditState(param.Parameterized):
     """Filtered audit events for an admin; anyone else gets :class:`PermissionDeniedError`.
@@ -33,7 +35,7 @@ class AuditState(param.Parameterized):
 
     session = param.ClassSelector(class_=SessionState, constant=True)
     user = param.String(default="", doc="Only this user's events (empty: everyone's).")
-    action = param.Selector(objects=["", *(a.value for a in AuditAction)], default="", doc="Only this action.")
+    action: param.Selector[str] = param.Selector(objects=list(_ACTIONS), default="", doc="Only this action.")
     project_id = param.String(default="", doc="Only this project's events.")
     days = param.Integer(default=30, bounds=(1, 3650), doc="Events of the last so many days.")
     events = param.List(default=[], item_type=AuditEvent)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import param
 
 from rhinoapp.core.access import Role
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.state.session import SessionState
+from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.store.sharing import Share, SharingService
 
 __all__ = ["SharingState"]
+
+_ROLES: tuple[str, ...] = (Role.VIEWER.value, Role.EDITOR.value)
+_KINDS: tuple[str, ...] = ("info", "success", "error")
 
 
 class SharingState(param.Parameterized):
@@ -34,9 +40,9 @@ class SharingState(param.Parameterized):
     can_share = param.Boolean(default=False, doc="Whether this user may change the shares (owner or admin).")
     role_here = param.String(default="", doc="The user's role on the open project (owner, editor, viewer).")
     user = param.String(default="", doc="The account to share with.")
-    role = param.Selector(objects=[Role.VIEWER.value, Role.EDITOR.value], default=Role.VIEWER.value)
+    role: param.Selector[str] = param.Selector(objects=list(_ROLES), default=Role.VIEWER.value)
     feedback = param.String(default="")
-    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
+    feedback_kind: param.Selector[str] = param.Selector(objects=list(_KINDS), default="info")
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
@@ -44,7 +50,11 @@ class SharingState(param.Parameterized):
         self.refresh()
 
     def _service(self) -> SharingService:
-        return SharingService(self.session.repository)
+        return SharingService(cast(ProjectRepository, cast(SessionState, self.session).repository))
+
+    @property
+    def _project_id(self) -> str:
+        return str(self.session.current_project_id or "")
 
     def refresh(self) -> None:
         """Read the shares of the open project (none open: nothing to share)."""
@@ -61,7 +71,7 @@ class SharingState(param.Parameterized):
     def share(self) -> None:
         """Share the open project with ``user`` as ``role``."""
         try:
-            done = self._service().share(self.session.current_project_id, self.user, Role(self.role))
+            done = self._service().share(self._project_id, self.user, Role(self.role))
         except (RhinoappError, PermissionError) as error:
             self.param.update(feedback=str(error), feedback_kind="error")
             return
@@ -71,7 +81,7 @@ class SharingState(param.Parameterized):
     def revoke(self, user: str) -> None:
         """Withdraw ``user``'s access to the open project."""
         try:
-            self._service().unshare(self.session.current_project_id, user)
+            self._service().unshare(self._project_id, user)
         except (RhinoappError, PermissionError) as error:
             self.param.update(feedback=str(error), feedback_kind="error")
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import io
 
 import pandas as pd
@@ -26,11 +28,12 @@ class AuditPage(pn.viewable.Viewer):
     state = param.ClassSelector(class_=AuditState)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        if not self.state.allowed:
+        state = cast(AuditState, self.state)
+        if not state.allowed:
             return pn.pane.Markdown("## Audit log\nOnly administrators see the audit log.", css_classes=["rh-audit-refused"])
-        table = pn.widgets.Tabulator(_frame(self.state), show_index=False, disabled=True, pagination="local",
+        table = pn.widgets.Tabulator(_frame(state), show_index=False, disabled=True, pagination="local",
                                      page_size=25, sizing_mode="stretch_width", css_classes=["rh-audit-table"])
-        self.state.param.watch(lambda _e: setattr(table, "value", _frame(self.state)), "events")
+        self.state.param.watch(lambda _e: setattr(table, "value", _frame(state)), "events")
         filters = pn.Row(
             pn.widgets.TextInput.from_param(self.state.param.user, label="User", description=None, width=180),
             pn.widgets.Select.from_param(self.state.param.action, label="Action", description=None, width=150),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+import functools
 import html
 
 import panel as pn
@@ -14,13 +17,17 @@ from rhinoapp.views.swap import swapping
 __all__ = ["SharingPanel"]
 
 
+def _revoke(state: SharingState, user: str, _event: object) -> None:
+    state.revoke(user)
+
+
 class SharingPanel(pn.viewable.Viewer):
     """Widgets over a :class:`SharingState` (nothing shown while no project is open)."""
 
     state = param.ClassSelector(class_=SharingState)
 
     def _body(self) -> pn.viewable.Viewable:
-        state = self.state
+        state = cast(SharingState, self.state)
         if not state.session.current_project_id:
             return pn.pane.Markdown("Open a project to see who it is shared with.", css_classes=["rh-share-none"])
         name = html.escape(state.session.current_project_name)
@@ -30,18 +37,18 @@ class SharingPanel(pn.viewable.Viewer):
             label = pn.pane.HTML(f"<span class='rh-share'>{html.escape(share.user)}: {share.role.value}</span>",
                                  width=260)
             if state.can_share:
-                revoke = pn.widgets.Button(label=f"Revoke {share.user}", color="light", css_classes=["rh-revoke"])
-                revoke.on_click(lambda _e, user=share.user: state.revoke(user))
-                rows.append(pn.Row(label, revoke))
+                button = pn.widgets.Button(label=f"Revoke {share.user}", color="light", css_classes=["rh-revoke"])
+                button.on_click(functools.partial(_revoke, state, share.user))
+                rows.append(pn.Row(label, button))
             else:
                 rows.append(label)
         if state.can_share:
             user = pn.widgets.TextInput.from_param(state.param.user, label="Share with user", description=None,
                                                    placeholder="Account name", width=220)
             role = pn.widgets.Select.from_param(state.param.role, label="Role", description=None, width=120)
-            share = pn.widgets.Button(label="Share", color="primary", align="end")
-            share.on_click(lambda _e: state.share())
-            rows.append(pn.Row(user, role, share))
+            add = pn.widgets.Button(label="Share", color="primary", align="end")
+            add.on_click(lambda _e: state.share())
+            rows.append(pn.Row(user, role, add))
         return pn.Column(*rows, margin=0)
 
     def _feedback(self) -> pn.viewable.Viewable:
@@ -50,7 +57,8 @@ class SharingPanel(pn.viewable.Viewer):
         return message_alert(self.state.feedback, self.state.feedback_kind, "rh-share-feedback")
 
     def __panel__(self) -> pn.viewable.Viewable:
+        state = cast(SharingState, self.state)
         return pn.Card(
-            swapping(self._feedback, self.state, "feedback", "feedback_kind", sizing_mode="stretch_width", margin=0),
-            swapping(self._body, self.state, "shares", "can_share", "role_here", sizing_mode="stretch_width", margin=0),
+            swapping(self._feedback, state, "feedback", "feedback_kind", sizing_mode="stretch_width", margin=0),
+            swapping(self._body, state, "shares", "can_share", "role_here", sizing_mode="stretch_width", margin=0),
             title="Sharing", collapsible=False, sizing_mode="stretch_width", css_classes=["rh-sharing"])

@@ -2,8 +2,9 @@
 
 :class:`AccountAuthProvider` is a Panel :class:`~panel.auth.BasicAuthProvider` whose login handler
 checks the accounts table (:class:`~rhinoapp.store.accounts.AccountStore`) instead of a password
-file. The login form carries tornado's XSRF token; failed attempts are counted per name and per
-address (:class:`~rhinoapp.core.throttle.LoginThrottle`) and audited, successful ones too. The
+file. The login form carries tornado's XSRF token; failed attempts are counted per name (5 within
+5 minutes) and per address (25: users behind one NAT share it) with
+:class:`~rhinoapp.core.throttle.LoginThrottle`, and audited, successful ones too. The
 ``user`` cookie is signed, ``HttpOnly``, ``SameSite=Lax``, ``Secure`` over TLS and expires after
 ``session_hours``; an account disabled meanwhile loses access at its next request.
 """
@@ -79,7 +80,8 @@ class _LoginHandler(RequestHandler):
     """GET shows the form; POST checks the account, sets the cookie and goes back to the app."""
 
     store: Store
-    throttle: LoginThrottle
+    throttle: LoginThrottle  # per user name
+    address_throttle: LoginThrottle  # per client address (many users may share one, behind a NAT)
     max_age_days: float
 
     def _form(self, error: str = "") -> None:
@@ -101,20 +103,21 @@ class _LoginHandler(RequestHandler):
         self.check_xsrf_cookie()
         name, password = self.get_body_argument("username", "").strip(), self.get_body_argument("password", "")
         remote = self.request.remote_ip or ""
-        keys, now = (f"user:{name.casefold()}", f"ip:{remote}"), time.monotonic()
+        names, addresses, now = (name.casefold(),), (remote,), time.monotonic()
         audit = AuditLog(self.store)
-        if self.throttle.blocked(keys, now=now):
+        if self.throttle.blocked(names, now=now) or self.address_throttle.blocked(addresses, now=now):
             audit.record(name or "-", AuditAction.LOGIN, AuditOutcome.DENIED, detail="rate-limited", remote=remote)
             self.set_status(429)
             self._form("Too many failed attempts: wait a few minutes, then try again.")
             return
         if not name or not AccountStore(self.store).verify(name, password):
-            self.throttle.fail(keys, now=now)
+            self.throttle.fail(names, now=now)
+            self.address_throttle.fail(addresses, now=now)
             audit.record(name or "-", AuditAction.LOGIN, AuditOutcome.FAILURE, remote=remote)
             self.set_status(401)
             self._form("Wrong user name or password.")
             return
-        self.throttle.succeed(keys)
+        self.throttle.succeed(names)
         audit.record(name, AuditAction.LOGIN, AuditOutcome.SUCCESS, remote=remote)
         self.set_signed_cookie(USER_COOKIE, name, expires_days=self.max_age_days, httponly=True,
                                secure=self.request.protocol == "https", samesite="Lax")
@@ -158,7 +161,9 @@ class AccountAuthProvider(BasicAuthProvider):
         self._store = store
         self.max_age_days = session_hours / 24
         options = {"store": store, "max_age_days": self.max_age_days}
-        self._login = type("LoginHandler", (_LoginHandler,), {**options, "throttle": throttle or LoginThrottle()})
+        self._login = type("LoginHandler", (_LoginHandler,), {
+            **options, "throttle": throttle or LoginThrottle(),
+            "address_throttle": LoginThrottle(max_failures=5 * (throttle or LoginThrottle()).max_failures)})
         self._logout = type("LogoutHandler", (_LogoutHandler,), options)
         super().__init__(login_endpoint=LOGIN_PATH, logout_endpoint=LOGOUT_PATH)
 

@@ -11,11 +11,18 @@ Sessions are signed: ``serve`` signs every session id with a secret kept in the 
 tokens a client brings, and adds security headers to every route (:mod:`rhinoapp.render.security`).
 Under ``panel serve`` the page is only served with ``BOKEH_SIGN_SESSIONS=true`` and a
 ``BOKEH_SECRET_KEY`` (see the README).
+
+Logins: once an account exists (``rhinoapp users add``), ``serve`` asks every browser to sign in
+(:class:`~rhinoapp.views.login.AccountAuthProvider`, Panel's auth machinery) and gates every route
+but the login page and the static files (:func:`~rhinoapp.render.security.require_login`); each
+session works as its signed-in user. Without accounts it serves one local user, on a loopback
+address only: listening on another address without a login provider stops the start.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -27,19 +34,23 @@ from bokeh.server.server import Server
 from bokeh.settings import settings as bokeh_settings
 
 from rhinoapp.config import Settings, load_settings
+from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.bridge import RenderService, default_service
-from rhinoapp.render.security import harden
+from rhinoapp.render.security import harden, require_login
 from rhinoapp.render.trame_service import default_trame_service
 from rhinoapp.state.session import SessionState
+from rhinoapp.store.accounts import AccountStore
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.views.assets import assets_dir
+from rhinoapp.views.login import LOGOUT_PATH, USER_COOKIE, AccountAuthProvider
 from rhinoapp.views.shell import AppShell
 
-__all__ = ["app_factory", "create_app", "make_server", "serve", "session_secret"]
+__all__ = ["NO_LOGIN", "app_factory", "auth_provider", "cookie_secret", "create_app", "make_server", "serve",
+           "session_secret"]
 
 _log = logging.getLogger(__name__)
 #: Panel extensions the pages use; notebooks call ``pn.extension(*PANEL_EXTENSIONS)``.
@@ -49,13 +60,14 @@ UNSIGNED = ("This server does not sign its session ids, so another client could 
             "`panel serve`.")
 
 
-def _session_user(settings: Settings) -> str:
-    """The authenticated user when Panel has an auth provider, else the configured local user."""
-    return pn.state.user or settings.user
+NO_LOGIN = ("rhinoapp refuses to listen on {address} without a login: anyone who can reach the port would see "
+            "every project. Create an account first (`rhinoapp users add NAME --admin`, then `rhinoapp users add` "
+            "for each user), which makes `serve` ask for a login, and serve over TLS (--ssl-certfile/--ssl-keyfile) "
+            "or behind a reverse proxy (docs/deployment.md); or keep the default address 127.0.0.1.")
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None,
-               runner: JobRunner | None = None) -> AppShell:
+               runner: JobRunner | None = None, user: str | None = None) -> AppShell:
     """Build the dashboard for one session (or one notebook cell).
 
     Parameters
@@ -67,6 +79,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     runner
         The process's job runner (``serve`` makes one per process); without one, a runner is made
         for this app; it starts on the current event loop (a notebook's kernel loop) with its first job.
+    user
+        The signed-in user; the configured local user (``settings.user``) when omitted.
 
     Examples
     --------
@@ -79,24 +93,36 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None,
     store = store or open_store(settings)
     if runner is None:
         runner = JobRunner(settings, store)  # starts with its first job
-    session = SessionState(repository=ProjectRepository(store, owner=_session_user(settings)), runner=runner,
+    session = SessionState(repository=ProjectRepository(store, owner=user or settings.user), runner=runner,
                            settings=settings)
     return AppShell(session=session)
 
 
-def app_factory(settings: Settings, store: Store, runner: JobRunner | None = None) -> Callable[[], pn.viewable.Viewable]:
-    """A function Panel calls once per browser session to build that session's app (one runner for all)."""
+def app_factory(settings: Settings, store: Store, runner: JobRunner | None = None, *,
+                auth: AccountAuthProvider | None = None) -> Callable[[], pn.viewable.Viewable]:
+    """A function Panel calls once per browser session to build that session's app (one runner for all).
+
+    With ``auth``, each session belongs to the account its signed cookie names (never to Panel's
+    ``is_guest`` cookie, which a client can set itself).
+    """
     runner = runner or JobRunner(settings, store)
 
     def build() -> pn.viewable.Viewable:
         pn.extension(*PANEL_EXTENSIONS)
-        return create_app(settings, store=store, runner=runner).__panel__()
+        user = None
+        if auth is not None:
+            user = auth.user_of(pn.state.cookies.get(USER_COOKIE), cookie_secret(settings))
+            if user is None:  # disabled or expired since the page was requested
+                return pn.pane.Alert(f"Sign in again: [sign in]({auth.login_url})", alert_type="warning")
+        return create_app(settings, store=store, runner=runner, user=user).__panel__()
 
     return build
 
 
 def _websocket_origins(settings: Settings) -> list[str]:
-    if settings.address == "localhost" or ipaddress.ip_address(settings.address).is_loopback:
+    if settings.origins:
+        return [f"127.0.0.1:{settings.port}", f"localhost:{settings.port}", *settings.origins]
+    if settings.loopback:
         return [f"127.0.0.1:{settings.port}", f"localhost:{settings.port}"]
     _log.warning("listening on %s: every machine that can reach it may connect", settings.address)
     return ["*"]
@@ -120,13 +146,47 @@ def session_secret(settings: Settings) -> bytes:
     return secret.strip()
 
 
-def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService, **options: Any) -> Server:
+def cookie_secret(settings: Settings) -> str:
+    """The key of the signed login cookies, derived from :func:`session_secret` (not the same key).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> settings = Settings(data_dir=pathlib.Path(tempfile.mkdtemp()))
+    >>> len(cookie_secret(settings)), cookie_secret(settings).encode() != session_secret(settings)
+    (64, True)
+    """
+    return hmac.new(session_secret(settings), b"rhinoapp login cookies", hashlib.sha256).hexdigest()
+
+
+def auth_provider(settings: Settings, store: Store) -> AccountAuthProvider | None:
+    """The login provider: local accounts once one exists; None (one local user) on loopback only.
+
+    Raises
+    ------
+    ConfigurationError
+        Listening on a non-loopback address without accounts (:data:`NO_LOGIN` says how to fix it).
+    """
+    if AccountStore(store).any():
+        return AccountAuthProvider(store, session_hours=settings.session_hours)
+    if not settings.loopback:
+        raise ConfigurationError(NO_LOGIN.format(address=settings.address))
+    return None
+
+
+def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService,
+                auth: AccountAuthProvider | None = None, **options: Any) -> Server:
     """The app's server on the current event loop, not started: signed sessions, render routes, headers.
 
     Session ids are made by the server and signed with :func:`session_secret`; a request that
     brings its own id or token gets 403; every response carries the headers of
-    :mod:`rhinoapp.render.security`. ``options`` go to ``pn.serve`` (e.g. session lifetimes).
+    :mod:`rhinoapp.render.security`. With ``auth``, every route but the login page and static
+    files needs a signed-in user. ``options`` go to ``pn.serve`` (e.g. session lifetimes).
     """
+    if auth is not None:
+        options.update(auth_provider=auth, cookie_secret=cookie_secret(settings))
+    if settings.tls:
+        options.update(ssl_certfile=settings.ssl_certfile, ssl_keyfile=settings.ssl_keyfile)
     server = pn.serve(
         apps,
         address=settings.address,
@@ -145,7 +205,16 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         **options,
     )
     harden(server._tornado)  # every route, Bokeh's and Panel's included (Panel reads it the same way)
+    if auth is not None:
+        secret = cookie_secret(settings)
+        require_login(server._tornado, lambda request: auth.user_of(_cookie(request, USER_COOKIE), secret),
+                      login_path=auth.login_url, open_paths=(LOGOUT_PATH, "/static/", "/assets/", "/favicon.ico"))
     return server
+
+
+def _cookie(request: Any, name: str) -> str | None:
+    morsel = request.cookies.get(name)
+    return None if morsel is None else morsel.value
 
 
 async def _demo(runner: JobRunner, owner: str) -> None:
@@ -162,6 +231,11 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     directory or a corrupt database stops the start with a clear error instead of half-way.
     """
     store = store or open_store(settings)
+    try:
+        auth = auth_provider(settings, store)  # refuses a non-loopback address without logins, before anything starts
+    except ConfigurationError:
+        store.close()
+        raise
     logging.getLogger("pydicom").setLevel(logging.ERROR)  # its warnings can quote element values (PHI)
     # Bokeh re-checks every new session's document (a development aid that only logs); the tests keep it.
     bokeh_settings.perform_document_validation.set_value(False)
@@ -170,8 +244,9 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     render.prepare()
     trame = default_trame_service()  # or one trame process per session (settings.render_pane)
     trame.enabled = settings.render_pane == "trame"
-    _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
-    server = make_server({"/": app_factory(settings, store, runner)}, settings, render=render)
+    _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
+              settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
+    server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth)
     try:
         server.start()
         server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
@@ -213,4 +288,8 @@ if __name__.startswith("bokeh_app"):  # executed by `panel serve rhinoapp/app.py
         _settings = load_settings()
         _store = pn.state.as_cached("rhinoapp-store", open_store, settings=_settings)
         _runner = pn.state.as_cached("rhinoapp-runner", JobRunner, settings=_settings, store=_store)
-        create_app(_settings, store=_store, runner=_runner).__panel__().servable(title="rhinoapp")
+        if AccountStore(_store).any() and not (pn.state.user and AccountStore(_store).active(pn.state.user)):
+            pn.pane.Alert("This installation has accounts: serve it with `rhinoapp serve`, which asks for a login.",
+                          alert_type="danger").servable(title="rhinoapp")
+        else:
+            create_app(_settings, store=_store, runner=_runner, user=pn.state.user).__panel__().servable(title="rhinoapp")

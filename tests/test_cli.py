@@ -113,3 +113,37 @@ def test_projects_delete_refuses_active_jobs_unless_forced(tmp_path: Path, capsy
     assert main(["projects", "delete", "Case 1", "--yes", "--force", *base]) == 0
     assert "deleted Case 1" in capsys.readouterr().out
     assert main(["projects", "list", "--json", *base]) == 0 and capsys.readouterr().out.strip() == "[]"
+
+
+def test_users_share_and_the_user_checked_against_the_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    base = ["--data-dir", str(tmp_path)]
+    for name, admin in (("ana", ["--admin"]), ("bob", [])):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{name} long password\n"))
+        assert main(["users", "add", name, *admin, *base]) == 0
+    assert main(["users", "list", *base]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == ["ana (admin)", "bob"]
+    assert main(["projects", "list", *base]) == 2  # the default user "local" is no account
+    assert "--user local is not an enabled account" in capsys.readouterr().err
+    assert main(["projects", "create", "Case 1", "--user", "ana", *base]) == 0
+    assert main(["share", "Case 1", "bob", "--role", "viewer", "--user", "ana", *base]) == 0
+    assert main(["share", "Case 1", "--user", "ana", *base]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "bob viewer"
+    assert main(["projects", "delete", "Case 1", "--yes", "--user", "bob", *base]) == 2
+    assert "shared with bob as viewer" in capsys.readouterr().err
+    assert main(["share", "Case 1", "bob", "--revoke", "--user", "ana", *base]) == 0
+    assert main(["projects", "list", "--json", "--user", "bob", *base]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1]) == []
+    assert main(["users", "disable", "bob", *base]) == 0
+    assert main(["projects", "list", "--user", "bob", *base]) == 2
+
+
+@pytest.mark.slow
+def test_serve_on_another_address_without_a_login_provider_exits_2_and_says_how(tmp_path: Path) -> None:
+    result = run("serve", "--address", "0.0.0.0", "--port", "0", data=tmp_path)
+    assert result.returncode == 2
+    assert "refuses to listen on 0.0.0.0 without a login" in result.stderr
+    assert "rhinoapp users add" in result.stderr and "docs/deployment.md" in result.stderr
+    assert "Launching server" not in result.stdout + result.stderr

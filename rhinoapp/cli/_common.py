@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import TextIO
 
 from rhinoapp.config import Settings, load_settings
-from rhinoapp.core.errors import NotFoundError
+from rhinoapp.core.errors import NotFoundError, PermissionDeniedError
 from rhinoapp.core.progress import ProgressReport, format_duration
+from rhinoapp.store.accounts import AccountStore
+from rhinoapp.store.database import Store
 from rhinoapp.store.repository import ProjectRepository
 
-__all__ = ["ProgressPrinter", "common_options", "find_project", "out", "settings_from"]
+__all__ = ["ProgressPrinter", "checked_user", "common_options", "find_project", "out", "repository", "settings_from"]
 
 
 def common_options(default: object) -> argparse.ArgumentParser:
@@ -36,8 +38,39 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "user": getattr(args, "user", None),
         "address": getattr(args, "address", None),
         "port": getattr(args, "port", None),
+        "ssl_certfile": getattr(args, "ssl_certfile", None),
+        "ssl_keyfile": getattr(args, "ssl_keyfile", None),
     }
     return load_settings(config_file=getattr(args, "config", None), overrides=overrides)
+
+
+def checked_user(store: Store, settings: Settings) -> str:
+    """The CLI's user: any name while no account exists, else it must name an enabled account.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rhinoapp.store.database import open_store
+    >>> settings = Settings(data_dir=Path(tempfile.mkdtemp()), user="ana")
+    >>> store = open_store(settings)
+    >>> checked_user(store, settings)
+    'ana'
+    >>> _ = AccountStore(store).add("bob", "a long password")
+    >>> checked_user(store, settings)
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.PermissionDeniedError: --user ana is not an enabled account of this installation: pass --user with your account name (see `rhinoapp users list`).
+    """
+    accounts = AccountStore(store)
+    if accounts.any() and not accounts.active(settings.user):
+        raise PermissionDeniedError(f"--user {settings.user} is not an enabled account of this installation: pass "
+                                    "--user with your account name (see `rhinoapp users list`).")
+    return settings.user
+
+
+def repository(store: Store, settings: Settings) -> ProjectRepository:
+    """The repository of the CLI's (checked) user."""
+    return ProjectRepository(store, owner=checked_user(store, settings))
 
 
 def out(text: str) -> None:

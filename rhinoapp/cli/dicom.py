@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from rhinoapp.cli._common import find_project, out, settings_from
+from rhinoapp.cli._common import repository, find_project, out, settings_from
 from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.core.files import atomic_write
 from rhinoapp.dicom import (
@@ -29,7 +29,6 @@ from rhinoapp.dicom.profile import EDITIONS
 from rhinoapp.dicom.request import CTImportRequest
 from rhinoapp.dicom.upload import iter_upload
 from rhinoapp.store.database import open_store
-from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.store.secrets import installation_secret, read_secret
 
 __all__ = ["register"]
@@ -83,7 +82,7 @@ def _import(args: argparse.Namespace) -> int:
     request = CTImportRequest(series=args.series, tilt=args.tilt)
     store = open_store(settings)
     try:
-        repo = ProjectRepository(store, owner=settings.user)
+        repo = repository(store, settings)
         project_id = find_project(repo, args.project)
         found = open_ct_files(args.paths, settings=settings, project_id=project_id)
         if isinstance(found, PendingUpload):

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from rhinoapp.cli._common import find_project, out, settings_from
+from rhinoapp.cli._common import repository, find_project, out, settings_from
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.workflow import Step
 from rhinoapp.store.cleanup import delete_stopped_project
@@ -41,7 +41,7 @@ def _projects(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     store = open_store(settings)
     try:
-        repo = ProjectRepository(store, owner=settings.user)
+        repo = repository(store, settings)
         if args.action == "create":
             project = repo.create(args.name, args.description)
             out(f"created {project.name} ({project.id})")

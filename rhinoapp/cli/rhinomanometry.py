@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rhinoapp.cli._common import out
+from rhinoapp.cli._common import repository, out
 
 if TYPE_CHECKING:
     from rhinoapp.rhinomanometry.request import PreparedUpload
@@ -61,13 +61,12 @@ def _rhinomanometry(args: argparse.Namespace) -> int:
 def _store(args: argparse.Namespace, prepared: PreparedUpload) -> None:
     from rhinoapp.cli._common import find_project, settings_from
     from rhinoapp.store.database import open_store
-    from rhinoapp.store.repository import ProjectRepository
     from rhinoapp.usecases.rhinomanometry import store_4pr
 
     settings = settings_from(args)
     store = open_store(settings)
     try:
-        repo = ProjectRepository(store, owner=settings.user)
+        repo = repository(store, settings)
         project_id = find_project(repo, args.project)
         mid = store_4pr(repo, project_id, prepared)
         out(f"stored as measurement {mid} of project {repo.get(project_id).name}")

@@ -14,6 +14,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     serve = commands.add_parser("serve", help="start the web app", parents=[shared])
     serve.add_argument("--address", help="interface to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, help="port (default 5006)")
+    serve.add_argument("--ssl-certfile", help="PEM certificate (chain) to serve HTTPS with (and --ssl-keyfile)")
+    serve.add_argument("--ssl-keyfile", help="PEM private key of --ssl-certfile")
     serve.add_argument("--show", action="store_true", help="open the app in a browser")
     serve.set_defaults(handler=_serve, verbose_logging=True)
 

@@ -59,6 +59,13 @@ class Settings:
     render_pane
         How 3D panes are served: ``"frames"`` (the default: frames streamed by the render worker)
         or ``"trame"`` (a trame application per pane, proxied under ``/render/<view>/``).
+    ssl_certfile, ssl_keyfile
+        PEM certificate chain and private key: ``serve`` speaks HTTPS (and sends HSTS) when both are set.
+    session_hours
+        How long a login lasts (the signed cookie's lifetime), in hours.
+    allowed_origins
+        Comma-separated ``host[:port]`` the browser pages may come from (websocket origin check),
+        e.g. the host name of a reverse proxy; empty: the listening address only.
 
     Examples
     --------
@@ -81,6 +88,10 @@ class Settings:
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
     render_pane: str = "frames"
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    session_hours: int = 12
+    allowed_origins: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -102,6 +113,11 @@ class Settings:
             raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
         if self.render_pane not in ("frames", "trame"):
             raise ConfigurationError(f"render_pane must be 'frames' or 'trame', not {self.render_pane!r}.")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ConfigurationError("TLS needs both ssl_certfile and ssl_keyfile (--ssl-certfile, --ssl-keyfile), "
+                                     "or neither.")
+        if not isinstance(self.session_hours, int) or not 1 <= self.session_hours <= 24 * 30:
+            raise ConfigurationError(f"session_hours must be a whole number from 1 to 720, not {self.session_hours!r}.")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
 
@@ -121,6 +137,33 @@ class Settings:
         """
         return InputLimits.from_settings_values(max_upload_mb=self.max_upload_mb, max_voxels=self.max_voxels,
                                                 max_upload_files=self.max_upload_files)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether ``serve`` listens on this machine only.
+
+        Examples
+        --------
+        >>> Settings().loopback, Settings(address="0.0.0.0").loopback
+        (True, False)
+        """
+        return self.address == "localhost" or ipaddress.ip_address(self.address).is_loopback
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The extra websocket origins of ``allowed_origins``.
+
+        Examples
+        --------
+        >>> Settings(allowed_origins="rhino.example.org, rhino.example.org:8443").origins
+        ('rhino.example.org', 'rhino.example.org:8443')
+        """
+        return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
+
+    @property
+    def tls(self) -> bool:
+        """Whether ``serve`` speaks HTTPS."""
+        return bool(self.ssl_certfile and self.ssl_keyfile)
 
     @property
     def projects_dir(self) -> Path:

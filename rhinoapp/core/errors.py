@@ -10,6 +10,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "NotFoundError",
+    "PermissionDeniedError",
     "RhinoappError",
     "SimulationError",
     "StoreError",
@@ -44,6 +45,10 @@ class StoreError(RhinoappError, OSError):
 
 class NotFoundError(RhinoappError, LookupError):
     """A requested record does not exist for the current user."""
+
+
+class PermissionDeniedError(RhinoappError, PermissionError):
+    """The current user may see a record but not do this to it (a viewer editing, a non-admin managing users)."""
 
 
 class ConflictError(RhinoappError, ValueError):

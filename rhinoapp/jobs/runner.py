@@ -27,6 +27,7 @@ from typing import Any
 
 from rhinoapp.config import Settings
 from rhinoapp.config.jobs import Profile
+from rhinoapp.core.access import AuditAction, AuditOutcome, Role
 from rhinoapp.core.errors import ConfigurationError, ConflictError, NotFoundError, RhinoappError
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
@@ -37,6 +38,7 @@ from rhinoapp.jobs.progress import JobCancelled
 from rhinoapp.jobs.publishing import publish_result
 from rhinoapp.jobs.requests import JobRequest, TaskResult
 from rhinoapp.jobs.tasks import run_task
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.cleanup import delete_stopped_project, remove_staging, sweep_orphans
 from rhinoapp.store.database import Store
 from rhinoapp.store.jobs import JobRecord, JobStore
@@ -146,8 +148,13 @@ class JobRunner:
         """Record and submit a job; returns its record (queued). Raises ConfigurationError for bad profiles."""
         await self.start()
         profile = self.settings.jobs.profile_for(kind)
-        record = await self._write(self.records.create, owner=owner, project_id=project_id, kind=kind,
-                                   profile=profile.name, parameters=parameters)
+        try:
+            record = await self._write(self.records.create, owner=owner, project_id=project_id, kind=kind,
+                                       profile=profile.name, parameters=parameters)
+        except (NotFoundError, PermissionError):
+            await self._audit(owner, AuditAction.JOB_RUN, AuditOutcome.DENIED, project_id, kind.value)
+            raise
+        await self._audit(owner, AuditAction.JOB_RUN, AuditOutcome.SUCCESS, project_id, kind.value)
         self._finished[record.id] = asyncio.Event()
         try:
             client = await self._pool.client(profile)
@@ -315,7 +322,13 @@ class JobRunner:
         Returns at once; the task leaves its worker at its next progress report (or its worker is
         restarted), and then its staging folder is removed.
         """
-        record = await self._write(self.records.get, job_id, owner=owner)
+        try:
+            record = await self._write(self.records.get, job_id, owner=owner, writable=True)
+        except (NotFoundError, PermissionError):
+            await self._audit(owner, AuditAction.JOB_CANCEL, AuditOutcome.DENIED, "", "")
+            raise
+        await self._audit(owner, AuditAction.JOB_CANCEL, AuditOutcome.SUCCESS, record.project_id,
+                          record.kind.value if record.kind else "")
         if record.state.is_active or job_id in self._running:
             await self._cancel(job_id, f"cancelled by {owner}")
         return await self._write(self.records.get, job_id)
@@ -342,7 +355,12 @@ class JobRunner:
         ``on_progress`` hears what is being done, in words.
         """
         say = on_progress or (lambda _text: None)
-        await self._write(ProjectRepository(self.store, owner=owner).get, project_id)  # another user's: NotFound
+        try:
+            await self._write(ProjectRepository(self.store, owner=owner).require, project_id, Role.OWNER)
+        except (NotFoundError, PermissionError):  # another user's project, or a share without the owner's rights
+            await self._audit(owner, AuditAction.DELETE, AuditOutcome.DENIED, project_id, "")
+            raise
+        await self._audit(owner, AuditAction.DELETE, AuditOutcome.SUCCESS, project_id, "")
         self._deleting.add(project_id)
         try:
             active = {r.id for r in await self._write(self.records.active) if r.project_id == project_id}
@@ -387,6 +405,9 @@ class JobRunner:
         return True
 
     # -- plumbing ---------------------------------------------------------------------------
+    async def _audit(self, user: str, action: AuditAction, outcome: AuditOutcome, project_id: str, detail: str) -> None:
+        await self._write(AuditLog(self.store).record, user, action, outcome, project_id=project_id, detail=detail)
+
     async def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._db, lambda: function(*args, **kwargs))
 

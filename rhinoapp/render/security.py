@@ -9,7 +9,12 @@ included (pages, websockets, static files) as well as the render routes and ``/h
 * every cookie set is ``HttpOnly`` and ``SameSite=Lax`` unless its handler chose otherwise;
 * a request that brings its own session id or token (``?bokeh-session-id=``, ``?bokeh-token=``,
   a ``Bokeh-Session-Id`` header) is refused with 403: the server makes (and signs) every
-  session's id, so a link cannot choose a session for a victim or join a live one.
+  session's id, so a link cannot choose a session for a victim or join a live one;
+* over TLS, every response also carries ``Strict-Transport-Security`` and every cookie ``Secure``.
+
+:func:`require_login` adds a gate in front of every route (pages, websockets, the render routes,
+routes added later) but the login page and the public static files: a request without a logged-in
+user is sent to the login page (GET) or refused with 403.
 
 The render routes also set the headers themselves (:class:`SecureHeaders`), so they have them
 under ``panel serve --plugins rhinoapp.render.plugin`` too, where the app cannot reach the
@@ -18,13 +23,15 @@ server's application to harden it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tornado.httputil import HTTPHeaders, HTTPServerRequest
 from tornado.routing import Matcher
 from tornado.web import Application, HTTPError, OutputTransform, RequestHandler
 
-__all__ = ["SECURITY_HEADERS", "SESSION_ID_ARGUMENTS", "SecureHeaders", "SecurityHeaders", "harden", "hardened_cookie"]
+__all__ = ["HSTS", "SECURITY_HEADERS", "SESSION_ID_ARGUMENTS", "SecureHeaders", "SecurityHeaders", "harden",
+           "hardened_cookie", "require_login"]
 
 #: Headers on every response (name, value).
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
@@ -33,23 +40,26 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
 )
+#: The HSTS header sent over TLS (one year).
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 #: Query arguments by which a client could name a session of its choosing.
 SESSION_ID_ARGUMENTS = ("bokeh-session-id", "bokeh-token")
 _SESSION_ID_HEADER = "Bokeh-Session-Id"
 
 
-def hardened_cookie(value: str) -> str:
-    """A ``Set-Cookie`` value with ``HttpOnly`` and ``SameSite=Lax`` added where it has none.
+def hardened_cookie(value: str, *, secure: bool = False) -> str:
+    """A ``Set-Cookie`` value with ``HttpOnly`` and ``SameSite=Lax`` (and ``Secure``) added where it has none.
 
     Examples
     --------
     >>> hardened_cookie("user=abc; Path=/")
     'user=abc; Path=/; HttpOnly; SameSite=Lax'
-    >>> hardened_cookie("next=httponly; HttpOnly; SameSite=Strict")
-    'next=httponly; HttpOnly; SameSite=Strict'
+    >>> hardened_cookie("next=httponly; HttpOnly; SameSite=Strict", secure=True)
+    'next=httponly; HttpOnly; SameSite=Strict; Secure'
     """
     attributes = {part.split("=", 1)[0].strip().lower() for part in value.split(";")[1:]}
-    added = [flag for flag, name in (("HttpOnly", "httponly"), ("SameSite=Lax", "samesite")) if name not in attributes]
+    flags = (("HttpOnly", "httponly"), ("SameSite=Lax", "samesite"), *((("Secure", "secure"),) if secure else ()))
+    added = [flag for flag, name in flags if name not in attributes]
     return "; ".join([value, *added])
 
 
@@ -60,26 +70,33 @@ class _HardenedHeaders(HTTPHeaders):
     object the transforms returned; this one hardens them on the way in.
     """
 
+    secure = False
+
     def add(self, name: str, value: str, *args: Any, **kwargs: Any) -> None:
         if name.lower() == "set-cookie":
-            value = hardened_cookie(value)
+            value = hardened_cookie(value, secure=self.secure)
         super().add(name, value, *args, **kwargs)
 
     def __setitem__(self, name: str, value: str) -> None:
         if name.lower() == "set-cookie":
-            value = hardened_cookie(value)
+            value = hardened_cookie(value, secure=self.secure)
         super().__setitem__(name, value)
 
 
 class SecurityHeaders(OutputTransform):
     """The output transform that gives every response :data:`SECURITY_HEADERS` and safe cookies."""
 
+    def __init__(self, request: HTTPServerRequest) -> None:
+        super().__init__(request)
+        self._tls = request.protocol == "https"
+
     def transform_first_chunk(self, status_code: int, headers: HTTPHeaders, chunk: bytes,
                               finishing: bool) -> tuple[int, HTTPHeaders, bytes]:
         hardened = _HardenedHeaders()
+        hardened.secure = self._tls
         for name, value in headers.get_all():
             hardened.add(name, value)
-        for name, value in SECURITY_HEADERS:
+        for name, value in (*SECURITY_HEADERS, *((HSTS,) if self._tls else ())):
             if name not in hardened:
                 hardened[name] = value
         policy = hardened["Content-Security-Policy"]
@@ -129,3 +146,49 @@ def harden(application: Application) -> None:
     application.add_transform(SecurityHeaders)
     # Host rules come before the application's own routes, so this one is tried first everywhere.
     application.add_handlers(r".*", [(_ClientChosenSession(), _RefuseClientChosenSession)])
+
+
+class _NotLoggedIn(Matcher):
+    """Matches a request on a gated path whose client is not a logged-in user."""
+
+    def __init__(self, user_of: Callable[[HTTPServerRequest], str | None], open_paths: tuple[str, ...]) -> None:
+        self._user_of, self._open = user_of, open_paths
+
+    def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
+        path = request.path or "/"
+        if any(path == p or (p.endswith("/") and path.startswith(p)) for p in self._open):
+            return None
+        return None if self._user_of(request) else {}
+
+
+class _LoginRequired(RequestHandler):
+    """Sends a page request to the login page; refuses every other request (403)."""
+
+    login_path = "/login"
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+    def prepare(self) -> None:
+        if self.request.method == "GET" and "Upgrade" not in self.request.headers and self.request.path == "/":
+            self.redirect(self.login_path)
+            return
+        raise HTTPError(403, reason="Sign in first")
+
+
+def require_login(application: Application, user_of: Callable[[HTTPServerRequest], str | None], *,
+                  login_path: str, open_paths: tuple[str, ...]) -> None:
+    """Gate every route of ``application`` but ``open_paths`` (exact, or prefixes ending in ``/``).
+
+    ``user_of`` names the logged-in user of a request (None when there is none). Call it after
+    :func:`harden`, so the refusal of client-chosen sessions is still tried first.
+
+    Examples
+    --------
+    >>> application = Application([])
+    >>> require_login(application, lambda request: None, login_path="/login", open_paths=("/login",))
+    >>> len(application.default_router.rules[0].target.rules)
+    1
+    """
+    handler = type("LoginRequired", (_LoginRequired,), {"login_path": login_path})
+    application.add_handlers(r".*", [(_NotLoggedIn(user_of, (login_path, *open_paths)), handler)])

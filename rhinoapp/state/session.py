@@ -7,8 +7,10 @@ import enum
 import param
 
 from rhinoapp.config import Settings
+from rhinoapp.core.access import AuditAction
 from rhinoapp.core.errors import NotFoundError
 from rhinoapp.jobs.runner import JobRunner
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.repository import ProjectRepository
 
 __all__ = ["Page", "SessionState"]
@@ -23,6 +25,7 @@ class Page(enum.Enum):
     SIMULATIONS = "Simulations"
     ANALYSIS = "Analysis"
     JOBS = "Jobs"
+    AUDIT = "Audit"
 
 
 class SessionState(param.Parameterized):
@@ -54,9 +57,14 @@ class SessionState(param.Parameterized):
         """The user every query of this session is scoped to."""
         return self.repository.owner
 
+    def audit(self, action: AuditAction, project_id: str, *, detail: str = "") -> None:
+        """Record what this session's user did to a project (``detail``: a fixed word, never typed text)."""
+        AuditLog(self.repository.store).record(self.user, action, project_id=project_id, detail=detail)
+
     def open_project(self, project_id: str, *, page: Page = Page.GEOMETRY) -> None:
         """Make a project current and go to ``page``."""
         project = self.repository.get(project_id)
+        self.audit(AuditAction.OPEN, project.id)
         self.param.update(current_project_id=project.id, current_project_name=project.name, page=page.value)
 
     def forget_project(self, project_id: str) -> None:

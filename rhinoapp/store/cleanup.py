@@ -27,6 +27,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from rhinoapp.core.access import Role
 from rhinoapp.core.errors import ConflictError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.store.database import Store
@@ -92,7 +93,7 @@ def remove_staging(project_dir: str | Path, job_id: str) -> bool:
 
 
 def _active_jobs(store: Store, owner: str, project_id: str) -> list[JobRecord]:
-    return [r for r in JobStore(store).active() if r.project_id == project_id and r.owner == owner]
+    return [r for r in JobStore(store).active() if r.project_id == project_id]
 
 
 def delete_stopped_project(store: Store, *, owner: str, project_id: str, force: bool = False) -> None:
@@ -121,7 +122,7 @@ def delete_stopped_project(store: Store, *, owner: str, project_id: str, force: 
     []
     """
     repo = ProjectRepository(store, owner=owner)
-    project = repo.get(project_id)  # NotFoundError for another user's project
+    project = repo.require(project_id, Role.OWNER)  # NotFoundError for another user's project, a viewer's refused
     active = _active_jobs(store, owner, project_id)
     if active and not force:
         kinds = ", ".join(sorted({r.kind.value if r.kind else "unknown kind" for r in active}))

@@ -108,7 +108,7 @@ def open_store(settings: Settings) -> Store:
     >>> import tempfile, pathlib
     >>> store = open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
     >>> store.schema_version
-    3
+    4
     >>> store.close()
     """
     ensure_writable_dir(settings.data_dir, purpose="data directory")

@@ -1,7 +1,8 @@
 """Job records of the job runner: what runs where, its progress, and how it ended.
 
 The runner (a server-wide service) updates records by id; reads for people are scoped to an
-owner, so a user sees only the jobs of their own projects.
+owner, so a user sees only the jobs of the projects they may read (:mod:`rhinoapp.store.access`), and
+creates or cancels only those of the projects they may change.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rhinoapp.core.errors import NotFoundError
+from rhinoapp.core.errors import NotFoundError, PermissionDeniedError
 from rhinoapp.core.progress import ProgressReport
 from rhinoapp.core.workflow import JobKind, JobState
+from rhinoapp.store.access import can_read, can_write
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import JobRow, ProjectRow, utcnow
 
@@ -108,9 +110,12 @@ class JobStore:
                parameters: Mapping[str, Any] | None = None) -> JobRecord:
         """A new queued record for a job of ``kind`` on ``owner``'s project."""
         with self._write_session() as session, session.begin():
-            project = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner))
+            project = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, can_read(owner)))
             if project is None:
                 raise NotFoundError(f"No project with id {project_id!r} for user {owner!r}: refresh the project list.")
+            if session.scalar(sa.select(ProjectRow.id).where(ProjectRow.id == project_id, can_write(owner))) is None:
+                raise PermissionDeniedError(f'Project "{project.name}" is shared with {owner} read-only: ask its owner '
+                                            f"({project.owner}) for the editor role to run jobs.")
             row = JobRow(id=uuid.uuid4().hex, project_id=project_id, step=kind.step.value if kind.step else "", state=JobState.QUEUED.value,
                          submitted_at=utcnow(), message="", kind=kind.value, profile=profile, progress=0.0,
                          progress_message="queued", attempt=0, parameters=json.dumps(dict(parameters or {}), sort_keys=True),
@@ -160,20 +165,24 @@ class JobStore:
             for key, value in fields.items():
                 setattr(row, key, value)
 
-    def get(self, job_id: str, *, owner: str | None = None) -> JobRecord:
-        """One record; with ``owner``, only if it belongs to that user's project."""
+    def get(self, job_id: str, *, owner: str | None = None, writable: bool = False) -> JobRecord:
+        """One record; with ``owner``, only if that user may read its project (``writable``: change it)."""
         query = sa.select(JobRow, ProjectRow).join(ProjectRow).where(JobRow.id == job_id)
         if owner is not None:
-            query = query.where(ProjectRow.owner == owner)
+            query = query.where(can_read(owner))
         with self._session() as session:
             found = session.execute(query).first()
+            if found is not None and owner is not None and writable and session.scalar(
+                    sa.select(ProjectRow.id).where(ProjectRow.id == found[1].id, can_write(owner))) is None:
+                raise PermissionDeniedError(f"The job's project is shared with {owner} read-only: ask its owner "
+                                            f"({found[1].owner}) to cancel it.")
         if found is None:
             raise NotFoundError(f"No job {job_id!r}{f' for user {owner!r}' if owner else ''}: refresh the jobs list.")
         return _record(*found)
 
     def recent(self, *, owner: str, limit: int = 50, project_id: str | None = None) -> list[JobRecord]:
         """The owner's latest jobs, newest first."""
-        query = (sa.select(JobRow, ProjectRow).join(ProjectRow).where(ProjectRow.owner == owner)
+        query = (sa.select(JobRow, ProjectRow).join(ProjectRow).where(can_read(owner))
                  .order_by(JobRow.submitted_at.desc()).limit(limit))
         if project_id is not None:
             query = query.where(JobRow.project_id == project_id)

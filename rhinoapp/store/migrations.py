@@ -22,11 +22,12 @@ _log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Migration:
-    """SQL statements that bring the schema to ``version``."""
+    """SQL statements that bring the schema to ``version`` (``sqlite_statements`` run on SQLite only)."""
 
     version: int
     description: str
     statements: tuple[str, ...]
+    sqlite_statements: tuple[str, ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -95,6 +96,42 @@ MIGRATIONS: tuple[Migration, ...] = (
         "structured progress of jobs: the latest progress report's numbers as JSON",
         ("ALTER TABLE jobs ADD COLUMN progress_data TEXT NOT NULL DEFAULT '{}'",),
     ),
+    Migration(
+        4,
+        "accounts, project shares and the append-only audit log",
+        (
+            """CREATE TABLE users (
+                name VARCHAR(200) NOT NULL PRIMARY KEY,
+                password_hash TEXT NOT NULL,
+                admin BOOLEAN NOT NULL DEFAULT FALSE,
+                disabled BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at TIMESTAMP NOT NULL,
+                updated_at TIMESTAMP NOT NULL)""",
+            """CREATE TABLE project_shares (
+                project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                user_name VARCHAR(200) NOT NULL,
+                role VARCHAR(10) NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (project_id, user_name))""",
+            "CREATE INDEX ix_project_shares_user ON project_shares (user_name)",
+            """CREATE TABLE audit_log (
+                id INTEGER NOT NULL PRIMARY KEY,
+                at TIMESTAMP NOT NULL,
+                user_name VARCHAR(200) NOT NULL,
+                action VARCHAR(40) NOT NULL,
+                outcome VARCHAR(20) NOT NULL,
+                project_id VARCHAR(32) NOT NULL DEFAULT '',
+                detail VARCHAR(200) NOT NULL DEFAULT '',
+                remote VARCHAR(64) NOT NULL DEFAULT '')""",
+            "CREATE INDEX ix_audit_log_at ON audit_log (at)",
+        ),
+        (
+            """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+            """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -129,7 +166,8 @@ def migrate(engine: sa.Engine, *, migrations: tuple[Migration, ...] = MIGRATIONS
         _log.info("migrating database to schema %d (%s)", migration.version, migration.description)
         try:
             with engine.begin() as connection:
-                for statement in migration.statements:
+                sqlite = connection.dialect.name == "sqlite"
+                for statement in (*migration.statements, *(migration.sqlite_statements if sqlite else ())):
                     connection.execute(sa.text(statement))
                 connection.execute(sa.text("DELETE FROM schema_info"))
                 connection.execute(

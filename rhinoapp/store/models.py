@@ -7,7 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ArtifactRow", "Base", "JobRow", "ProjectRow", "SchemaInfoRow", "UTCDateTime", "utcnow"]
+__all__ = ["ArtifactRow", "AuditRow", "Base", "JobRow", "ProjectRow", "SchemaInfoRow", "ShareRow", "UTCDateTime", "UserRow",
+           "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -102,3 +103,39 @@ class ArtifactRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     job_id: Mapped[str | None] = mapped_column(sa.ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)
     inputs: Mapped[str] = mapped_column(sa.Text, default="{}")
+
+
+class UserRow(Base):
+    """A local account: scrypt password hash (:mod:`rhinoapp.core.passwords`), admin and disabled flags."""
+
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(sa.Text)
+    admin: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ShareRow(Base):
+    """A project shared with a named user as viewer or editor."""
+
+    __tablename__ = "project_shares"
+    project_id: Mapped[str] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """One audit event: who did what to which project (by id only) and with what outcome."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    user_name: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    project_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    detail: Mapped[str] = mapped_column(sa.String(200), default="")
+    remote: Mapped[str] = mapped_column(sa.String(64), default="")

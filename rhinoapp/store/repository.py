@@ -1,7 +1,9 @@
 """User-scoped access to projects, their artifacts and the workflow status of their jobs.
 
-A :class:`ProjectRepository` is bound to one owner; every query filters by that owner, so one
-user can never see, change or delete another user's projects, even by guessing an id. It reads
+A :class:`ProjectRepository` is bound to one user; every query filters by what that user may do
+(:mod:`rhinoapp.store.access`: own projects, projects shared with them, everything for an admin), so
+a user can never see, change or delete another user's projects, even by guessing an id; a viewer of
+a shared project reads it but gets :class:`~rhinoapp.core.errors.PermissionDeniedError` on a change. It reads
 job records for the workflow status; :class:`~rhinoapp.store.jobs.JobStore` is their only writer.
 """
 
@@ -22,7 +24,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rhinoapp.core.errors import ConflictError, NotFoundError, ValidationError
+from rhinoapp.core.access import Role
+from rhinoapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from rhinoapp.core.files import Content, WrittenFile
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.project import Project, validate_description, validate_name
@@ -36,6 +39,7 @@ from rhinoapp.core.workflow import (
     optional_inputs,
     required_inputs,
 )
+from rhinoapp.store.access import can_manage, can_read, can_write
 from rhinoapp.store.artifacts import atomic_publish_many, check_artifact_name
 from rhinoapp.store.database import Store
 from rhinoapp.store.models import ArtifactRow, JobRow, ProjectRow, utcnow
@@ -114,17 +118,48 @@ class ProjectRepository:
     def _write_session(self) -> Session:
         return Session(self._store.write_engine, expire_on_commit=False)
 
-    def _owned(self, session: Session, project_id: str) -> ProjectRow:
-        row = session.scalar(
-            sa.select(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == self.owner)
-        )
+    def _owned(self, session: Session, project_id: str, *, need: Role = Role.VIEWER) -> ProjectRow:
+        row = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, can_read(self.owner)))
         if row is None:
             raise NotFoundError(f"No project with id {project_id!r} for user {self.owner!r}: refresh the project list.")
+        if need is not Role.VIEWER:
+            allowed = can_manage(self.owner) if need is Role.OWNER else can_write(self.owner)
+            if session.scalar(sa.select(ProjectRow.id).where(ProjectRow.id == project_id, allowed)) is None:
+                what = "share or delete it" if need is Role.OWNER else "change it"
+                raise PermissionDeniedError(f'Project "{row.name}" is shared with {self.owner} as '
+                                            f"{self._role(session, row).value}: ask its owner ({row.owner}) to {what}.")
         return row
 
+    def _role(self, session: Session, row: ProjectRow) -> Role:
+        if session.scalar(sa.select(ProjectRow.id).where(ProjectRow.id == row.id, can_manage(self.owner))):
+            return Role.OWNER
+        if session.scalar(sa.select(ProjectRow.id).where(ProjectRow.id == row.id, can_write(self.owner))):
+            return Role.EDITOR
+        return Role.VIEWER
+
+    def role(self, project_id: str) -> Role:
+        """The user's role on a project they can see (owner also for an admin); :class:`NotFoundError` otherwise.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from rhinoapp.config import Settings
+        >>> from rhinoapp.store.database import open_store
+        >>> store = open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
+        >>> ProjectRepository(store, owner="ana").role(ProjectRepository(store, owner="ana").create("Case 1").id).value
+        'owner'
+        """
+        with self._session() as session:
+            return self._role(session, self._owned(session, project_id))
+
+    def require(self, project_id: str, role: Role) -> Project:
+        """The project when the user has at least ``role`` on it; NotFound or PermissionDenied otherwise."""
+        with self._session() as session:
+            return _project(self._owned(session, project_id, need=role))
+
     def list_projects(self, *, search: str = "") -> list[Project]:
-        """The owner's projects, newest first, optionally filtered by a text in name or description."""
-        query = sa.select(ProjectRow).where(ProjectRow.owner == self.owner)
+        """The user's projects (own, shared with them; all for an admin), newest first, optionally filtered by a text."""
+        query = sa.select(ProjectRow).where(can_read(self.owner))
         if search.strip():
             pattern = f"%{search.strip().casefold()}%"
             query = query.where(
@@ -139,10 +174,10 @@ class ProjectRepository:
         with self._session() as session:
             return _project(self._owned(session, project_id))
 
-    def _check_free(self, session: Session, name: str, *, except_id: str | None = None) -> None:
+    def _check_free(self, session: Session, name: str, *, except_id: str | None = None, owner: str = "") -> None:
         clash = session.scalar(
             sa.select(ProjectRow.id).where(
-                ProjectRow.owner == self.owner, ProjectRow.name_key == name.casefold(), ProjectRow.id != (except_id or "")
+                ProjectRow.owner == (owner or self.owner), ProjectRow.name_key == name.casefold(), ProjectRow.id != (except_id or "")
             )
         )
         if clash is not None:
@@ -168,10 +203,10 @@ class ProjectRepository:
     def update(self, project_id: str, *, name: str | None = None, description: str | None = None) -> Project:
         """Rename a project and/or change its description."""
         with self._write_session() as session, session.begin():
-            row = self._owned(session, project_id)
+            row = self._owned(session, project_id, need=Role.EDITOR)
             if name is not None:
                 name = validate_name(name)
-                self._check_free(session, name, except_id=project_id)
+                self._check_free(session, name, except_id=project_id, owner=row.owner)
                 row.name, row.name_key = name, name.casefold()
             if description is not None:
                 row.description = validate_description(description)
@@ -190,7 +225,7 @@ class ProjectRepository:
         folder = self.project_dir(project_id)
         trash = folder.with_name(f".deleted-{project_id}")
         with self._write_session() as session, session.begin():
-            session.delete(self._owned(session, project_id))
+            session.delete(self._owned(session, project_id, need=Role.OWNER))
             session.flush()
             moved = folder.exists()
             if moved:
@@ -265,7 +300,7 @@ class ProjectRepository:
         elif inputs is None:
             inputs = self.current_input_digests(project_id, step)
         with self._write_session() as session:
-            self._owned(session, project_id)
+            self._owned(session, project_id, need=Role.EDITOR)
             rows = []
             for relative in relatives:
                 rows.append(session.scalar(
@@ -300,7 +335,7 @@ class ProjectRepository:
         """The recorded artifacts of a project (optionally of one step), by name."""
         query = (
             sa.select(ArtifactRow).join(ProjectRow)
-            .where(ProjectRow.owner == self.owner, ArtifactRow.project_id == project_id)
+            .where(can_read(self.owner), ArtifactRow.project_id == project_id)
         )
         if step is not None:
             query = query.where(ArtifactRow.step == step.value)
@@ -317,7 +352,7 @@ class ProjectRepository:
             sa.select(ArtifactRow.project_id, ArtifactRow.step, ArtifactRow.name, ArtifactRow.sha256,
                       ArtifactRow.created_at, ArtifactRow.inputs)
             .join(ProjectRow)
-            .where(ProjectRow.owner == self.owner, ArtifactRow.project_id.in_(project_ids))
+            .where(can_read(self.owner), ArtifactRow.project_id.in_(project_ids))
         )
         grouped: dict[tuple[str, str], list[sa.Row]] = defaultdict(list)
         with self._session() as session:
@@ -340,7 +375,7 @@ class ProjectRepository:
     def _latest_jobs(self, project_ids: list[str]) -> dict[str, dict[Step, StepJob]]:
         query = (
             sa.select(JobRow).join(ProjectRow)
-            .where(ProjectRow.owner == self.owner, JobRow.project_id.in_(project_ids))
+            .where(can_read(self.owner), JobRow.project_id.in_(project_ids))
             .order_by(JobRow.submitted_at)
         )
         result: dict[str, dict[Step, StepJob]] = defaultdict(dict)
@@ -367,7 +402,7 @@ class ProjectRepository:
                 sa.select(JobRow.project_id, sa.func.max(sa.func.coalesce(JobRow.finished_at, JobRow.submitted_at)))
                 .join(ProjectRow).group_by(JobRow.project_id),
             ):
-                query = query.where(ProjectRow.owner == self.owner, ProjectRow.id.in_(project_ids))
+                query = query.where(can_read(self.owner), ProjectRow.id.in_(project_ids))
                 for pid, when in session.execute(query):
                     if when is not None and isinstance(when, dt.datetime):
                         when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from rhinoapp.core.access import AuditAction
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.config import Settings
 from rhinoapp.core.errors import RhinoappError, ValidationError
 from rhinoapp.core.limits import DEFAULT_LIMITS, DEFAULT_MAX_VOXELS, InputLimits
@@ -129,6 +131,7 @@ def store_ct(repo: ProjectRepository, project_id: str, volume: CTVolume, metadat
     layout: ProjectLayout[PurePosixPath] = ProjectLayout()
     files = {str(layout.ct_volume): nifti_bytes(volume), str(layout.ct_metadata): typed.to_json()}
     repo.write_artifacts(project_id, Step.DICOM, files)
+    AuditLog(repo.store).record(repo.owner, AuditAction.UPLOAD, project_id=project_id, detail=Step.DICOM.value)
     _log.info("project %s: stored a CT volume of %s voxels", project_id, "x".join(map(str, typed.dimensions_ijk)))
     return typed
 

@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from rhinoapp.core.access import AuditAction
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 from rhinoapp.core.limits import DEFAULT_LIMITS, InputLimits
@@ -185,5 +187,6 @@ def store_import(repo: ProjectRepository, project_id: str, ct: CTVolume, data: b
         names: GeometryFolder[PurePosixPath] = ProjectLayout().geometry(request.variant)
         files = {str(name): path.read_bytes() for name, path in zip(names.files, folder.files)}
     repo.write_artifacts(project_id, Step.GEOMETRY, files)
+    AuditLog(repo.store).record(repo.owner, AuditAction.UPLOAD, project_id=project_id, detail=Step.GEOMETRY.value)
     _log.info("project %s: imported %s as geometry variant %s", project_id, request.kind.value, request.variant)
     return report

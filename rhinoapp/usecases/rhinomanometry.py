@@ -13,6 +13,8 @@ import logging
 import uuid
 from pathlib import PurePosixPath
 
+from rhinoapp.core.access import AuditAction
+from rhinoapp.store.audit import AuditLog
 from rhinoapp.core.layout import MeasurementFolder, ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.classification import DEFAULT_OBSTRUCTION_CLASSES, ObstructionClasses
@@ -33,6 +35,7 @@ def store_4pr(repo: ProjectRepository, project_id: str, prepared: PreparedUpload
     folder: MeasurementFolder[PurePosixPath] = ProjectLayout().measurement(mid)
     repo.write_artifacts(project_id, Step.RHINOMANOMETRY, {str(folder.recording): prepared.recording_csv,
                                                           str(folder.parameters): prepared.parameters_json})
+    AuditLog(repo.store).record(repo.owner, AuditAction.UPLOAD, project_id=project_id, detail=Step.RHINOMANOMETRY.value)
     _log.info("4PR measurement %s stored in project %s", mid, project_id)
     return mid
 

@@ -7,6 +7,7 @@ import html
 import panel as pn
 import param
 
+from rhinoapp.core.access import AuditAction
 from rhinoapp.core.workflow import JobState
 from rhinoapp.state.geometry import GeometryResult, GeometryState
 from rhinoapp.state.geometry_editor import GeometryEditorState
@@ -103,6 +104,9 @@ class GeometryPage(pn.viewable.Viewer):
                                              label=label, color="primary", variant="outline",
                                              css_classes=[f"rh-download-{key}"])
                      for key, label in _DOWNLOADS]
+        for (key, _label), download in zip(_DOWNLOADS, downloads, strict=True):
+            download.param.watch(lambda _e, key=key: self.state.session.audit(
+                AuditAction.DOWNLOAD, self.state.session.current_project_id, detail=key), "clicks")
         table = pn.pane.HTML(metrics_table_html(result.rows()), stylesheets=[TABLE_CSS], width=520,
                              css_classes=["rh-geometry-table"])
         warnings = [message_alert(f"Warning: {text}", "warning", "rh-geometry-warning") for text in self.state.warnings]

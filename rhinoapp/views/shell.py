@@ -11,6 +11,8 @@ import panel as pn
 import param
 
 from rhinoapp.state.analysis import AnalysisState
+from rhinoapp.state.audit import AuditState
+from rhinoapp.state.sharing import SharingState
 from rhinoapp.state.sweep import SweepState
 from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.geometry import GeometryState
@@ -18,11 +20,14 @@ from rhinoapp.state.jobs import JobsState
 from rhinoapp.state.projects import ProjectsState
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
+from rhinoapp.store.accounts import AccountStore
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.analysis import SimulationComparison
 from rhinoapp.views.downloads import MeasurementDownloads
 from rhinoapp.views.sweep import SweepComparison
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.audit import AuditPage
+from rhinoapp.views.sharing import SharingPanel
 from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.geometry import GeometryPage
 from rhinoapp.views.jobs import JobsPage
@@ -44,6 +49,10 @@ class AppShell(pn.viewable.Viewer):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
+        accounts = AccountStore(self.session.repository.store)
+        self._signed_in = accounts.any()  # logins are on: the header offers to sign out
+        account = accounts.get(self.session.user)
+        self._admin = account is not None and account.admin and not account.disabled
         self.projects = ProjectsState(session=self.session)
         # Bokeh's websocket carries the upload: 4PR files are small, keep well under its 20 MB limit.
         self.rhinomanometry = RhinomanometryState(session=self.session,
@@ -59,7 +68,9 @@ class AppShell(pn.viewable.Viewer):
         # events (_EAGER) are still built with the session: built on first display, the Geometry page
         # did not show its message in the browser test (tests/views/test_projects_browser.py).
         self._builders: dict[str, Callable[[], pn.viewable.Viewable]] = {
-            Page.PROJECTS.value: lambda: ProjectsPage(state=self.projects),
+            Page.PROJECTS.value: lambda: pn.Column(ProjectsPage(state=self.projects),
+                                                   SharingPanel(state=SharingState(session=self.session)),
+                                                   sizing_mode="stretch_width"),
             Page.CT.value: lambda: CTImportPage(state=self.ct_import),
             Page.JOBS.value: lambda: JobsPage(state=JobsState(session=self.session)),
             Page.GEOMETRY.value: lambda: GeometryPage(state=GeometryState(session=self.session, ct=self.ct_import)),
@@ -70,6 +81,7 @@ class AppShell(pn.viewable.Viewer):
                                                    SimulationComparison(state=self.analysis),
                                                    SweepComparison(state=self.sweep),
                                                    sizing_mode="stretch_width"),
+            Page.AUDIT.value: lambda: AuditPage(state=AuditState(session=self.session)),
         }
         self._pages: dict[str, pn.viewable.Viewable] = {}
         for page in _EAGER:
@@ -94,13 +106,16 @@ class AppShell(pn.viewable.Viewer):
                    else '<span class="rh-project">No project open</span>')
         return (f'<div class="rh-header"><img alt="rhinoapp" src="{_logo_uri()}">'
                 f'<span class="rh-title">rhinoapp</span>{current}'
-                f'<span class="rh-user">{html.escape(self.session.user)}</span></div>')
+                f'<span class="rh-user">{html.escape(self.session.user)}</span>'
+                + ('<a class="rh-signout" href="/logout">Sign out</a>' if self._signed_in else "") + "</div>")
 
     def __panel__(self) -> pn.viewable.Viewable:
         nav = pn.widgets.RadioButtonGroup.from_param(
             self.session.param.page, orientation="vertical", color="primary", variant="outline",
             label="", description=None, width=160, css_classes=["rh-nav"],
         )
+        if not self._admin:  # the audit page is for admins (its state refuses everyone else too)
+            nav.options = [p.value for p in Page if p is not Page.AUDIT]
         sidebar = pn.Column(nav, width=190, styles={"background": "#f4f6f9", "min-height": "80vh"}, margin=0)
         title = pn.pane.HTML(pn.bind(self._header_html, self.session.param.current_project_name),
                              stylesheets=[read_asset("style.css")], sizing_mode="stretch_width", margin=(8, 16))

@@ -1,0 +1,89 @@
+"""Sharing a project with named users as viewer or editor; only its owner (or an admin) may."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rhinoapp.core.access import AuditAction, Role
+from rhinoapp.core.errors import NotFoundError, ValidationError
+from rhinoapp.store.accounts import AccountStore, validate_user_name
+from rhinoapp.store.audit import AuditLog
+from rhinoapp.store.database import Store
+from rhinoapp.store.models import ShareRow, utcnow
+from rhinoapp.store.repository import ProjectRepository
+
+__all__ = ["Share", "SharingService"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Share:
+    """One user's role on one project."""
+
+    project_id: str
+    user: str
+    role: Role
+
+
+class SharingService:
+    """Shares of the projects ``repository``'s user manages.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from rhinoapp.config import Settings
+    >>> from rhinoapp.store.database import open_store
+    >>> store = open_store(Settings(data_dir=pathlib.Path(tempfile.mkdtemp())))
+    >>> project = ProjectRepository(store, owner="ana").create("Case 1")
+    >>> SharingService(ProjectRepository(store, owner="ana")).share(project.id, "bob", Role.VIEWER).role.value
+    'viewer'
+    >>> [p.name for p in ProjectRepository(store, owner="bob").list_projects()]
+    ['Case 1']
+    >>> SharingService(ProjectRepository(store, owner="ana")).unshare(project.id, "bob")
+    >>> ProjectRepository(store, owner="bob").list_projects()
+    []
+    """
+
+    def __init__(self, repository: ProjectRepository) -> None:
+        self._repo = repository
+
+    @property
+    def _store(self) -> Store:
+        return self._repo.store
+
+    def share(self, project_id: str, user: str, role: Role) -> Share:
+        """Give ``user`` ``role`` (viewer or editor) on the project, replacing an earlier share."""
+        project = self._repo.require(project_id, Role.OWNER)
+        user = validate_user_name(user)
+        if role is Role.OWNER:
+            raise ValidationError("A project is shared as viewer or editor; its owner stays who created it.")
+        if user == project.owner:
+            raise ValidationError(f"{user} owns this project already.")
+        accounts = AccountStore(self._store)
+        if accounts.any() and not accounts.active(user):
+            raise NotFoundError(f"No enabled account {user!r}: check the name (`rhinoapp users list`).")
+        with Session(self._store.write_engine) as session, session.begin():
+            row = session.get(ShareRow, (project_id, user))
+            if row is None:
+                session.add(ShareRow(project_id=project_id, user_name=user, role=role.value, created_at=utcnow()))
+            else:
+                row.role = role.value
+        AuditLog(self._store).record(self._repo.owner, AuditAction.SHARE, project_id=project_id, detail=role.value)
+        return Share(project_id, user, role)
+
+    def unshare(self, project_id: str, user: str) -> None:
+        """Withdraw ``user``'s access (nothing happens when there was none)."""
+        self._repo.require(project_id, Role.OWNER)
+        with Session(self._store.write_engine) as session, session.begin():
+            session.execute(sa.delete(ShareRow).where(ShareRow.project_id == project_id, ShareRow.user_name == user))
+        AuditLog(self._store).record(self._repo.owner, AuditAction.UNSHARE, project_id=project_id)
+
+    def shares(self, project_id: str) -> list[Share]:
+        """The project's shares, by user (to anyone who may read it)."""
+        self._repo.get(project_id)
+        with Session(self._store.engine) as session:
+            rows = session.scalars(sa.select(ShareRow).where(ShareRow.project_id == project_id)
+                                   .order_by(ShareRow.user_name))
+            return [Share(r.project_id, r.user_name, Role(r.role)) for r in rows]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from functools import partial
+from pathlib import Path
 
 import panel as pn
 import param
@@ -95,18 +97,20 @@ class GeometryPage(pn.viewable.Viewer):
                    w.FloatSlider.from_param(self.state.viewer.param.opacity, width=200)),
             viewer, legend, self._editor, sizing_mode="stretch_width")
 
+    def _download(self, key: str, path: Path) -> str:
+        """The file of a download button, recorded in the audit log as it is fetched."""
+        self.state.session.audit(AuditAction.DOWNLOAD, self.state.session.current_project_id, detail=key)
+        return str(path)
+
     @param.depends("state.result")
     def _results(self) -> pn.viewable.Viewable:
         result: GeometryResult | None = self.state.result
         if result is None:
             return pn.Spacer(height=0)
-        downloads = [pn.widgets.FileDownload(file=str(getattr(result.files, key)), filename=getattr(result.files, key).name,
-                                             label=label, color="primary", variant="outline",
-                                             css_classes=[f"rh-download-{key}"])
+        downloads = [pn.widgets.FileDownload(callback=partial(self._download, key, getattr(result.files, key)),
+                                             filename=getattr(result.files, key).name, label=label, color="primary",
+                                             variant="outline", css_classes=[f"rh-download-{key}"])
                      for key, label in _DOWNLOADS]
-        for (key, _label), download in zip(_DOWNLOADS, downloads, strict=True):
-            download.param.watch(lambda _e, key=key: self.state.session.audit(
-                AuditAction.DOWNLOAD, self.state.session.current_project_id, detail=key), "clicks")
         table = pn.pane.HTML(metrics_table_html(result.rows()), stylesheets=[TABLE_CSS], width=520,
                              css_classes=["rh-geometry-table"])
         warnings = [message_alert(f"Warning: {text}", "warning", "rh-geometry-warning") for text in self.state.warnings]

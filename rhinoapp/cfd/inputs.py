@@ -78,6 +78,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     geometry = labels.geometry
     planes = dict(planes or {})
     masks: dict[Opening, np.ndarray] = {}
+    placement: dict[str, str] = {}
     missed: list[Opening] = []
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
@@ -88,6 +89,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         beyond = _beyond(geometry, planes[opening]) & fluid & region if opening in planes else None
         if beyond is not None and beyond.any() and (beyond != region).any():
             masks[opening] = beyond
+            placement[opening.value] = "at the plane given for it"
         else:
             if beyond is not None:  # the label ends before the plane (an image cut above it): use the label's end
                 _log.warning("the %s plane does not cut the %s label: opening it where the label ends instead",
@@ -97,16 +99,19 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     ends = open_ends(values, fluid & ~_union(masks.values(), fluid.shape), _spacing_kji(geometry), missed,
                      inferior_kji=inferior)
     for opening in missed:
+        why = "the plane given misses the labels" if opening in planes else "no plane given"
         if opening in ends:
             masks[opening] = ends[opening]
+            placement[opening.value] = f"where its label ends ({why})"
         else:
+            placement[opening.value] = f"the outermost layer of its label ({why}, no open end found)"
             _log.warning("the %s label has no open end face: using its outermost layer", _LABEL_OF[opening].name.lower())
             masks[opening] = _outer_layer(values == int(_LABEL_OF[opening]), geometry, opening)
     for mask in masks.values():
         fluid &= ~mask
     near = ndimage.binary_dilation(fluid, link_structure())
     return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
-                      masks[Opening.OUTLET] & near, geometry)
+                      masks[Opening.OUTLET] & near, geometry, placement={o.value: placement[o.value] for o in Opening})
 
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
@@ -129,7 +134,8 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
                for name, label in ((PLANE_CHOANA_LEFT, AirwayLabel.LEFT_CAVITY),
                                    (PLANE_CHOANA_RIGHT, AirwayLabel.RIGHT_CAVITY))}
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
-                        planes={name: mask for name, mask in choanae.items() if mask.any()})
+                        planes={name: mask for name, mask in choanae.items() if mask.any()},
+                        placement=domain.placement)
     return with_open_surroundings(domain, surroundings)
 
 

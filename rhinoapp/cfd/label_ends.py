@@ -24,11 +24,10 @@ layer.
 Examples
 --------
 >>> from rhinoapp.cfd.shapes import two_channel_labels
->>> from rhinoapp.core.volume import AirwayLabel
->>> labels = two_channel_labels(2.0)
+>>> labels = two_channel_labels(2.0)  # its nasopharynx ends at the lower image face (k = 0)
 >>> ends = open_ends(labels.labels, labels.labels > 0, labels.geometry.spacing_mm[::-1], [Opening.OUTLET])
->>> int(ends[Opening.OUTLET].sum()), int(np.argwhere(ends[Opening.OUTLET])[:, 0].max())
-(60, 1)
+>>> int(ends[Opening.OUTLET].sum()), np.unique(np.argwhere(ends[Opening.OUTLET])[:, 0]).tolist()
+(60, [0])
 """
 
 from __future__ import annotations

@@ -55,24 +55,29 @@ _MIN_ALIGNMENT = 0.3  # cos 73 degrees: a face direction may deviate this far fr
 
 
 def _geodesic(region: np.ndarray, seeds: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    """Distance (mm, face steps) through ``region`` from ``seeds``; ``inf`` where unreachable."""
-    index = np.full(region.shape, -1, dtype=np.int64)
-    index[region] = np.arange(int(region.sum()))
+    """Distance (mm, steps to the 18 lattice neighbours) through ``region`` from ``seeds``; ``inf`` where
+    unreachable. Computed on the region's bounding box."""
+    box = ndimage.find_objects(region.astype(np.uint8))[0]
+    inside = region[box]
+    index = np.full(inside.shape, -1, dtype=np.int64)
+    n = int(inside.sum())
+    index[inside] = np.arange(n)
     rows, cols, weights = [], [], []
-    shape = region.shape
+    shape = inside.shape
     for step in np.argwhere(link_structure()) - 1:  # the 18 neighbours, each pair once
         if tuple(step) <= (0, 0, 0):
             continue
-        lo = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, shape))
-        hi = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, shape))
-        both = region[lo] & region[hi]
+        lo = tuple(slice(max(0, -s), n_ - max(0, s)) for s, n_ in zip(step, shape))
+        hi = tuple(slice(max(0, s), n_ - max(0, -s)) for s, n_ in zip(step, shape))
+        both = inside[lo] & inside[hi]
         rows.append(index[lo][both])
         cols.append(index[hi][both])
         weights.append(np.full(int(both.sum()), float(np.linalg.norm(step * spacing))))
-    n = int(region.sum())
     graph = coo_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
     distance = np.full(region.shape, np.inf)
-    distance[region] = dijkstra(graph, directed=False, indices=np.unique(index[seeds & region]), min_only=True)
+    within = np.full(inside.shape, np.inf)
+    within[inside] = dijkstra(graph, directed=False, indices=np.unique(index[seeds[box] & inside]), min_only=True)
+    distance[box] = within
     return distance
 
 
@@ -109,29 +114,32 @@ class _End:
         axis = (np.argwhere(end).mean(axis=0) - np.argwhere(before).mean(axis=0)) * spacing if before.any() else \
             np.zeros(3)
         norm = float(np.linalg.norm(axis))
-        self.axis = axis / norm if norm > 0 else None
+        self.axis: np.ndarray | None = axis / norm if norm > 0 else None
         area = float(before.sum() if before.any() else end.sum()) * float(np.prod(spacing)) / slab
         self.diameter_mm = 2.0 * math.sqrt(area / math.pi)
 
     def face(self, region: np.ndarray, outward: np.ndarray, spacing: np.ndarray) -> np.ndarray:
         """The connected part of ``region & outward`` within one diameter of the far end that is nearest it."""
-        voxels = region & outward
+        reach = self.diameter_mm + float(spacing.max())
+        box = tuple(slice(max(0, int(math.floor(c - reach / s))), int(math.ceil(c + reach / s)) + 1)
+                    for c, s in zip(self.centre, spacing))
+        corner = np.array([b.start for b in box])
+        voxels = region[box] & outward[box]
+        result = np.zeros(region.shape, dtype=bool)
+        grid = np.indices(voxels.shape, sparse=True)
+        offset = sum(((g + c0 - c) * s) ** 2 for g, c0, c, s in zip(grid, corner, self.centre, spacing))
+        voxels &= offset <= reach ** 2
         if not voxels.any():
-            return voxels
-        grid = np.indices(region.shape, sparse=True)
-        offset = sum(((g - c) * s) ** 2 for g, c, s in zip(grid, self.centre, spacing))
-        voxels &= offset <= (self.diameter_mm + float(spacing.max())) ** 2
-        if not voxels.any():
-            return voxels
+            return result
         parts, _ = ndimage.label(voxels, structure=np.ones((3, 3, 3), dtype=bool))
         where = np.argwhere(voxels)
-        nearest = where[np.argmin((((where - self.centre) * spacing) ** 2).sum(axis=1))]
-        result: np.ndarray = parts == parts[tuple(nearest)]
+        nearest = where[np.argmin((((where + corner - self.centre) * spacing) ** 2).sum(axis=1))]
+        result[box] = parts == parts[tuple(nearest)]
         return result
 
 
-def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float],
-              openings: Iterable[Opening], *, inferior_kji: Sequence[float] = (-1.0, 0.0, 0.0)
+def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float] | np.ndarray,
+              openings: Iterable[Opening], *, inferior_kji: Sequence[float] | np.ndarray = (-1.0, 0.0, 0.0)
               ) -> dict[Opening, np.ndarray]:
     """The open end face of each of ``openings`` in the label array ``values`` (``[k, j, i]``).
 
@@ -148,6 +156,7 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
     pharynx = values == int(AirwayLabel.NASOPHARYNX)
     ends: dict[Opening, _End] = {}
     regions: dict[Opening, np.ndarray] = {}
+    axes: dict[Opening, np.ndarray] = {}
     for opening in wanted:
         region = values == int(_LABEL_OF[opening])
         other = pharynx if opening.is_inlet else cavities
@@ -157,11 +166,11 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
         end = _End(region, seeds, spacing)
         if end.axis is None:
             continue
-        ends[opening], regions[opening] = end, region
+        ends[opening], regions[opening], axes[opening] = end, region, end.axis
     groups = [[o for o in ends if o.is_inlet], [o for o in ends if not o.is_inlet]]
     result: dict[Opening, np.ndarray] = {}
     for group in (g for g in groups if g):
-        axis_sum = sum(ends[o].axis for o in group)
+        axis_sum = np.sum([axes[o] for o in group], axis=0)
         best: tuple[float, dict[Opening, np.ndarray], float] | None = None
         for axis in range(3):
             for sign in (-1, 1):

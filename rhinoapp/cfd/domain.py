@@ -64,6 +64,9 @@ class FlowDomain:
     planes
         Named masks of fluid cells where the results measure pressure (the nostrils, the outlet plane,
         the choanae; see :mod:`rhinoapp.cfd.openings`); empty for plain domains.
+    placement
+        How each opening (by :class:`Opening` value) was placed, in words for the results (a plane that was
+        given, the face where the labels end, ...); empty where nobody said.
 
     Examples
     --------
@@ -83,8 +86,10 @@ class FlowDomain:
     geometry: ImageGeometry
     periodic: tuple[bool, bool, bool] = (False, False, False)
     planes: Mapping[str, np.ndarray] = field(default_factory=dict)
+    placement: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "placement", {str(k): str(v) for k, v in dict(self.placement).items()})
         shape = self.geometry.shape
         for name in ("fluid", "inlet_left", "inlet_right", "outlet"):
             mask = np.asarray(getattr(self, name))
@@ -179,7 +184,7 @@ class FlowDomain:
         if dropped:
             _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
-                          self.planes)
+                          self.planes, self.placement)
 
     def resampled(self, resolution_mm: float) -> FlowDomain:
         """The domain on an isotropic grid of ``resolution_mm`` covering the same box.
@@ -235,4 +240,4 @@ class FlowDomain:
         for name, plane in self.planes.items():
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
             planes[name] = fluid & (distance <= 0.75 * tolerance)
-        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes)
+        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement)

@@ -9,9 +9,12 @@ airway) are used::
      "outlet": {"point_lps_mm": [...], "normal_lps": [...], ...}, ...}
 
 The voxels of an opening's label (left or right cavity, nasopharynx) that reach the plane or lie
-beyond it are cut off; those that touch the remaining air become the opening. Without a plane,
-an opening is the outermost layer of its label: the most anterior voxels of each nasal cavity
-(nostrils) and the most inferior voxels of the nasopharynx (outlet).
+beyond it are cut off; those that touch the remaining air become the opening. Without a plane, or
+where the label ends before its plane, an opening is the face where its label ends
+(:func:`~rhinoapp.cfd.label_ends.open_ends`: the far end of each nasal cavity from its choana, of the
+nasopharynx from the choanae, inside the vestibule or at the image border as the labels stop);
+only a label without such a face falls back to its outermost layer (anterior for the nostrils,
+inferior for the outlet).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
+from rhinoapp.cfd.label_ends import open_ends
 from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, SurroundingsConfig, with_open_surroundings
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
@@ -74,25 +78,40 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     geometry = labels.geometry
     planes = dict(planes or {})
     masks: dict[Opening, np.ndarray] = {}
+    placement: dict[str, str] = {}
+    missed: list[Opening] = []
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
+        if not region.any():
+            raise ValidationError(f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} "
+                                  f"voxels (label {int(_LABEL_OF[opening])}), so the {opening.value} cannot be "
+                                  "placed: check the segmentation or give its plane in geometry.json")
         beyond = _beyond(geometry, planes[opening]) & fluid & region if opening in planes else None
         if beyond is not None and beyond.any() and (beyond != region).any():
-            fluid &= ~beyond
             masks[opening] = beyond
+            placement[opening.value] = "at the plane given for it"
         else:
             if beyond is not None:  # the label ends before the plane (an image cut above it): use the label's end
-                _log.warning("the %s plane does not cut the %s label: using the label's outermost layer instead",
+                _log.warning("the %s plane does not cut the %s label: opening it where the label ends instead",
                              opening.value, _LABEL_OF[opening].name.lower())
-            if not region.any():
-                raise ValidationError(f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} "
-                                      f"voxels (label {int(_LABEL_OF[opening])}), so the {opening.value} cannot be "
-                                      "placed: check the segmentation or give its plane in geometry.json")
-            masks[opening] = _outer_layer(region, geometry, opening)
-            fluid &= ~masks[opening]
+            missed.append(opening)
+    inferior = -np.asarray(geometry.direction_matrix, dtype=float)[2, ::-1]  # LPS -z along k, j, i
+    ends = open_ends(values, fluid & ~_union(masks.values(), fluid.shape), _spacing_kji(geometry), missed,
+                     inferior_kji=inferior)
+    for opening in missed:
+        why = "the plane given misses the labels" if opening in planes else "no plane given"
+        if opening in ends:
+            masks[opening] = ends[opening]
+            placement[opening.value] = f"where its label ends ({why})"
+        else:
+            placement[opening.value] = f"the outermost layer of its label ({why}, no open end found)"
+            _log.warning("the %s label has no open end face: using its outermost layer", _LABEL_OF[opening].name.lower())
+            masks[opening] = _outer_layer(values == int(_LABEL_OF[opening]), geometry, opening)
+    for mask in masks.values():
+        fluid &= ~mask
     near = ndimage.binary_dilation(fluid, link_structure())
     return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
-                      masks[Opening.OUTLET] & near, geometry)
+                      masks[Opening.OUTLET] & near, geometry, placement={o.value: placement[o.value] for o in Opening})
 
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
@@ -115,7 +134,8 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
                for name, label in ((PLANE_CHOANA_LEFT, AirwayLabel.LEFT_CAVITY),
                                    (PLANE_CHOANA_RIGHT, AirwayLabel.RIGHT_CAVITY))}
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
-                        planes={name: mask for name, mask in choanae.items() if mask.any()})
+                        planes={name: mask for name, mask in choanae.items() if mask.any()},
+                        placement=domain.placement)
     return with_open_surroundings(domain, surroundings)
 
 
@@ -129,6 +149,18 @@ def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:
     reach = 0.5 * max(geometry.spacing_mm)  # the layer the plane cuts through belongs to the opening
     result: np.ndarray = (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
     return result
+
+
+def _union(masks: object, shape: tuple[int, ...]) -> np.ndarray:
+    result = np.zeros(shape, dtype=bool)
+    for mask in masks:  # type: ignore[attr-defined]
+        result |= mask
+    return result
+
+
+def _spacing_kji(geometry: ImageGeometry) -> np.ndarray:
+    """Voxel size along the array axes ``k, j, i`` in millimetres."""
+    return np.asarray(geometry.spacing_mm, dtype=float)[::-1]
 
 
 def _outer_layer(region: np.ndarray, geometry: ImageGeometry, opening: Opening) -> np.ndarray:

@@ -151,8 +151,9 @@ def measurement_planes(planes: dict[str, float], units: LatticeParameters, *,
     static = {name: round(value * scale, 4) for name, value in planes.items() if not name.endswith("_boundary")}
     ambient = planes.get("inlet_boundary", 0.0)
     entry: dict[str, object] = {
-        "pressure_drop_between": "the ambient air in front of the nostrils (the far faces of the air chambers "
-                                 "attached to them) and the outlet plane (where the segmented nasopharynx ends and "
+        "pressure_drop_between": "the ambient air in front of the nostril openings (the far faces of the air "
+                                 "chambers attached to them; openings_placed says where each opening lies: at a "
+                                 "given plane or where the labels end) and the outlet plane (where the segmented nasopharynx ends and "
                                  "the flow extension begins)",
         "plane_pressure_pa": static,
         "pressure_drop_boundaries_pa": round(boundary_pressure_drop * scale, 4)}
@@ -216,6 +217,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     pressure = drho / 3.0 * units.pressure_scale_pa
     distance, profile = pressure_profile(lattice, pressure)
     results.update(measurement_planes(planes, units, boundary_pressure_drop=steady.pressure_drop))
+    if domain.placement:  # where the nostril and outlet planes are: at given planes or where the labels end
+        results["openings_placed"] = dict(domain.placement)
     results.update(
         steps=outcome.steps, converged=outcome.converged,
         lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every},

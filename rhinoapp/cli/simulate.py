@@ -80,6 +80,8 @@ def _simulate(args: argparse.Namespace) -> int:
         sys.stderr.write(f"rhinoapp: warning: {' '.join(str(flag['message']).split())}\n")
     if r.get("pressure_drop_between"):
         out(f"pressure drop measured between {r['pressure_drop_between']}")
+    if r.get("openings_placed"):
+        out("openings: " + "; ".join(f"{name.replace('_', ' ')} {how}" for name, how in r["openings_placed"].items()))
     resolution = r.get("resolution") or {}
     if resolution.get("width_mm") is not None:
         out(f"resolution {resolution['resolution_mm']} mm: {resolution['cells_across']} cells across the narrowest "

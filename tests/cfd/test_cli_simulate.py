@@ -30,7 +30,10 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "estimate:" in captured.out and "pressure drop" in captured.out and "Pa·s/ml" in captured.out
-    assert "pressure drop measured between the ambient air in front of the nostrils" in captured.out
+    assert "pressure drop measured between the ambient air in front of the nostril openings" in captured.out
+    # the geometry.json gives the outlet plane only: the nostrils open where the cavity labels end
+    assert "openings: inlet left where its label ends (no plane given); " in captured.out
+    assert "outlet at the plane given for it" in captured.out
     # each line: the fraction, the step, the speed, the pressure drop and flow, and the time left
     assert re.search(r"\d+\.\d % step \d+ of 400, [\d.]+ MLUPS, pressure drop -?[\d.]+ Pa, flow -?[\d.]+ ml/s, "
                      r"about \d+ (s|min \d+ s) left", captured.err), captured.err
@@ -40,6 +43,7 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
     results = json.loads((out / "results.json").read_text())
     assert results["steps"] == 400 and results["lattice"]["dx_mm"] == 1.5
     assert {"choana_left", "choana_right", "outlet"} <= set(results["plane_pressure_pa"])
+    assert results["openings_placed"]["outlet"] == "at the plane given for it"
     assert results["resolution"] == {"resolution_mm": 1.5, "rule_met": True, "rule": "given by the user",
                                      "message": ""}
 

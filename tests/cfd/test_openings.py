@@ -138,31 +138,39 @@ def _cut_in_vestibule_and_at_image_face(phantom, cut_mm: float) -> tuple[LabelMa
 
 def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_drop_little() -> None:
     """The phantom on a 1.5 mm grid: well-formed nostrils and outlet plane, against labels that stop a grid layer
-    inside the vestibules (the nostril openings lie on the cut) and a nasopharynx cut by the image's lower face."""
+    inside the vestibules and a nasopharynx cut by the image's lower face, given without any plane (as an expert
+    label map comes): the openings are found where the labels end."""
     phantom = _phantom(spacing_mm=1.5)
     physics, run = PhysicsConfig(flow_ml_s=150.0), RunConfig(backend="numba")
     well_formed = simulate(airway_domain(phantom.truth, planes=_landmark_planes(phantom)), physics, run).results
     labels, planes = _cut_in_vestibule_and_at_image_face(phantom, cut_mm=1.6)
-    cut = simulate(airway_domain(labels, planes=planes), physics, run).results
+    bare = airway_domain(labels)
+    # the openings found hold those that planes on the cut give (and a few voxels of the vestibule's ragged rim)
+    on_the_cut = domain_from_labels(labels, planes=planes)
+    pads = _padding(on_the_cut, bare)
+    for opening in Opening:
+        found, given = bare.planes[_PLANE_OF[opening]], np.pad(on_the_cut.opening_mask(opening), pads)
+        assert (found & given).sum() >= 0.95 * given.sum() and found.sum() <= 1.25 * given.sum(), opening
+    assert bare.placement == {o.value: "where its label ends (no plane given)" for o in Opening}
+    cut = simulate(bare, physics, run).results
     assert well_formed["converged"] and cut["converged"]
     assert "ambient air" in cut["pressure_drop_between"] and "outlet plane" in cut["pressure_drop_between"]
+    assert cut["openings_placed"]["inlet_left"] == "where its label ends (no plane given)"
     assert 5.0 < well_formed["pressure_drop_pa"] < 40.0
     assert abs(cut["pressure_drop_pa"] / well_formed["pressure_drop_pa"] - 1.0) < 0.15
     assert abs(cut["flow_partition_left_pct"] - well_formed["flow_partition_left_pct"]) < 3.0
     assert cut["max_velocity_m_s"] < 1.5 * well_formed["max_velocity_m_s"]  # no jets at the cut
 
 
-#: Cases whose openings come from the labels' outermost layers (no plane cuts the labels), in front of the nose
-#: tip or at a narrow end of the nasopharynx: they converge, with an implausible pressure drop (150-900 Pa at
-#: 1.5 mm) that the plausibility checks must flag.
-LABELS_END_BEFORE_THE_PLANES = ("imported", "clinical", "nostrils-at-edge")
+_PLANE_OF = {Opening.INLET_LEFT: "nostril_left", Opening.INLET_RIGHT: "nostril_right", Opening.OUTLET: PLANE_OUTLET}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", [v.value for v in HARD_VARIANTS] + ["imported"])
 def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(variant: str, tmp_path) -> None:
     """Default physics (250 ml/s) on a 1.5 mm grid, coarser (so nearer the stability limit) than the default rule
-    gives (0.8 mm on the phantom)."""
+    gives (0.8 mm on the phantom). Labels that end before the landmark planes (``clinical``, ``nostrils-at-edge``)
+    and a bare label map (``imported``) are opened where their labels end and held to the same checks."""
     if variant == "imported":  # a label map read back without opening planes: openings from the labels alone
         labels = read_label_nifti(write_label_nifti(tmp_path / "labels.nii.gz", _phantom(spacing_mm=1.5).truth))
         domain = airway_domain(labels)
@@ -171,11 +179,31 @@ def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(var
         domain = airway_domain(phantom.truth, planes=_landmark_planes(phantom))
     result = simulate(domain, PhysicsConfig(), RunConfig(backend="numba")).results
     assert result["converged"], result["steps"]
-    assert 0.0 < result["pressure_drop_pa"]
-    if variant not in LABELS_END_BEFORE_THE_PLANES:
-        assert result["pressure_drop_pa"] < 100.0
-    if variant not in LABELS_END_BEFORE_THE_PLANES:  # their fallback openings also skew the partition (open issue 16)
-        assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")
+    assert 0.0 < result["pressure_drop_pa"] < 100.0
+    assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")
+
+
+def test_a_bare_label_map_opens_at_the_nostrils_as_the_landmark_planes_do() -> None:
+    """Without planes, the openings lie where the labels end: the nostrils on the underside of the nose (not the
+    front of the nose tip) and the lower end of the nasopharynx, as large as the landmark planes make them."""
+    phantom = _phantom(spacing_mm=1.5)
+    with_planes = domain_from_labels(phantom.truth, planes=_landmark_planes(phantom))
+    bare = domain_from_labels(phantom.truth)
+    for opening in Opening:
+        planned, found = with_planes.opening_mask(opening), bare.opening_mask(opening)
+        assert abs(int(found.sum()) - int(planned.sum())) <= 0.25 * int(planned.sum()), opening
+        assert (found & planned).sum() >= 0.75 * planned.sum(), opening
+
+
+def test_labels_ending_before_their_planes_open_where_they_end() -> None:
+    """``nostrils-at-edge``: the labels start half a voxel above the nostril planes and the nose tip is cut by the
+    image's anterior face; the nostrils open downward over the whole underside, not through the cut."""
+    phantom = _phantom("nostrils-at-edge", spacing_mm=1.5)
+    domain = domain_from_labels(phantom.truth, planes=_landmark_planes(phantom))
+    for opening in (Opening.INLET_LEFT, Opening.INLET_RIGHT):
+        voxels = np.argwhere(domain.opening_mask(opening))
+        assert len(voxels) >= 20, len(voxels)  # the nostril: about 28 voxels of 1.5 mm
+        assert np.median(voxels[:, 0]) == voxels[:, 0].min()  # mostly one layer: the lowest of the label
 
 
 def test_the_default_resolution_follows_the_narrowest_passage() -> None:

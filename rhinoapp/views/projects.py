@@ -104,6 +104,11 @@ class ProjectsPage(pn.viewable.Viewer):
             return pn.Column(text, pn.Row(confirm, cancel))
         return pn.Spacer(height=0)
 
+    def _search_note(self) -> pn.viewable.Viewable:
+        if not self.state.search_note:
+            return pn.Spacer(height=0)
+        return pn.pane.HTML(f'<p class="rh-search-note">{html.escape(self.state.search_note)}</p>', margin=(0, 10))
+
     def __panel__(self) -> pn.viewable.Viewable:
         # The table follows each key typed (value_input), not only Enter or leaving the box.
         search = pn.widgets.TextInput(name="Search", value=self.state.search, placeholder="Name or description",

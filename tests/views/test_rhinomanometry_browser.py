@@ -24,7 +24,18 @@ def open_new_project(page, name: str) -> None:
 
 
 def upload(page, path: Path) -> None:
-    page.locator(".rh-4pr-upload input[type=file]").set_input_files(str(path))
+    page.locator(".rh-4pr-upload input[type=file]").first.set_input_files(str(path))
+
+
+def drop(page, path: Path) -> None:
+    """Drag ``path`` onto the 4PR drop zone and drop it (the browser's drag events, with the file)."""
+    transfer = page.evaluate_handle(
+        "([name, bytes]) => { const dt = new DataTransfer();"
+        " dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'text/csv' })); return dt; }",
+        [path.name, list(path.read_bytes())])
+    target = page.locator(".rh-4pr-upload .filepond--drop-label")
+    for event in ("dragenter", "dragover", "drop"):
+        target.dispatch_event(event, {"dataTransfer": transfer})
 
 
 def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, output_dir: Path) -> None:
@@ -48,7 +59,15 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     page.wait_for_function("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")  # painted
     page.screenshot(path=str(output_dir / "rhinomanometry.png"), full_page=True)
 
-    upload(page, recording)  # the same file again: the input was cleared, so it is a second measurement
+    assert page.get_by_text("tap to undo").count() == 0  # no undo offer that would not undo
+    help_card = page.locator(".rh-4pr-format")
+    help_card.get_by_text("The 4PR file format").click()  # the format documentation opens from the page
+    help_card.get_by_text("The rhinoapp 4PR recording format").wait_for()
+
+    drop(page, recording)  # dragged and dropped: a second measurement asks first
+    page.locator(".rh-4pr-feedback", has_text="already has 1 4PR measurement").wait_for()
+    assert page.locator("select option", has_text="Measurement 2").count() == 0
+    page.get_by_role("button", name="Store as the latest measurement").click()
     page.locator("select option", has_text="Measurement 2").wait_for(state="attached")
 
     icon = page.locator(".tabulator-row", has_text="Case 4PR").locator('[data-step="4pr"]')

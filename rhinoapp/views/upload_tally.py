@@ -47,7 +47,8 @@ export function render({ model }) {
   // A received file is on the server: FilePond's "tap to undo" would only take it off this list,
   // so the offer goes (the page asks before anything stored is replaced).
   const noUndo = (event) => {
-    if (mine(event)) event.detail.pond.setOptions({ allowRevert: false, labelFileProcessingComplete: "Received" });
+    if (mine(event)) event.detail.pond.setOptions({ allowRevert: false, labelTapToUndo: "",
+                                                  labelFileProcessingComplete: "Received" });
   };
   const removed = (event) => {
     const item = event.detail.file;

@@ -34,8 +34,11 @@ def drop(page, path: Path) -> None:
         " dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'text/csv' })); return dt; }",
         [path.name, list(path.read_bytes())])
     target = page.locator(".rh-4pr-upload .filepond--drop-label")
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()  # FilePond takes a drop only where the pointer is over its drop area
+    where = {"clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + box["height"] / 2}
     for event in ("dragenter", "dragover", "drop"):
-        target.dispatch_event(event, {"dataTransfer": transfer})
+        target.dispatch_event(event, {"dataTransfer": transfer, **where})
 
 
 def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, output_dir: Path) -> None:

@@ -17,7 +17,8 @@ class NextLine(pn.viewable.Viewer):
     """One line that says what to do next (:meth:`SessionState.next_step`) and goes there on a click.
 
     It is read again when the page or the project changes and whenever :meth:`refresh` is called
-    (after an import, a job's end). On the page where the next step is done, the line has no button.
+    (after an import, a job's end). On the page where the next step is done, and while no project is
+    open (every page then has its own button to the Projects page), the line has no button.
     """
 
     session = param.ClassSelector(class_=SessionState)
@@ -37,7 +38,7 @@ class NextLine(pn.viewable.Viewer):
         text = pn.pane.HTML(f'<p class="rh-next" data-page="{html.escape(step.page.value)}"><b>Next:</b> '
                             f"{html.escape(step.text[:1].upper() + step.text[1:])}{where}.</p>",
                             margin=(0, 10), align="center")
-        if here:
+        if here or self.session.current_project_id is None:  # the pages' own button goes to Projects then
             return pn.Row(text, sizing_mode="stretch_width", css_classes=["rh-next-line"])
         go = pn.widgets.Button(label=f"Go to {step.page.value}", color="primary", variant="outline",
                                css_classes=["rh-next-go"], align="center")

@@ -47,7 +47,7 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     open_new_project(page, "Case 4PR")
     page.get_by_text("No measurement yet").wait_for()
 
-    upload(page, recording)
+    drop(page, recording)  # dragged and dropped onto the page, as on the CT page
     page.get_by_text("case-4pr.csv stored: left (").wait_for()
     loops = page.locator(".rh-4pr-loops")
     loops.locator("canvas").first.wait_for()
@@ -67,7 +67,7 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     help_card.get_by_text("The 4PR file format").click()  # the format documentation opens from the page
     help_card.get_by_text("The rhinoapp 4PR recording format").wait_for()
 
-    drop(page, recording)  # dragged and dropped: a second measurement asks first
+    upload(page, recording)  # browsed for: a second measurement asks first
     page.locator(".rh-4pr-feedback", has_text="already has 1 4PR measurement").wait_for()
     assert page.locator("select option", has_text="Measurement 2").count() == 0
     page.get_by_role("button", name="Store as the latest measurement").click()

@@ -101,7 +101,9 @@ def describe_options(parameters: Mapping[str, Any]) -> str:
     >>> describe_options({"flow_ml_s": 250.0, "direction": "inspiration"})
     'flow 250 ml/s, inspiration, resolution chosen from the airway, backend chosen where it runs'
     """
-    parts = [(_OPTIONS[k](v) if k in _OPTIONS else _plain(k, v)) for k, v in parameters.items()
+    order = list(_OPTIONS)  # the stored parameters come sorted by name: say them in a reading order
+    ranked = sorted(parameters.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    parts = [(_OPTIONS[k](v) if k in _OPTIONS else _plain(k, v)) for k, v in ranked
              if k not in _QUIET and v is not None]
     if "flow_ml_s" in parameters or "flows_ml_s" in parameters:  # a simulation or a sweep: say what was automatic
         if "resolution_mm" not in parameters:

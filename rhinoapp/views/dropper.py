@@ -2,8 +2,10 @@
 
 The CT page and the 4PR page take their files the same way: a Panel ``FileDropper`` (chunked, so
 large files pass the websocket) with an :class:`~rhinoapp.views.upload_tally.UploadTally` that
-announces each drop's files before they arrive, reports the files the browser refuses, and takes
-away FilePond's "tap to undo" (it would not undo anything on the server). :class:`DropZone` hands
+announces each drop's files before they arrive and reports the files the browser refuses. FilePond's
+"tap to undo" offer is hidden: a received file is on the server, and taking it off the list would
+undo nothing (the pages ask before anything stored is replaced). It is hidden by a stylesheet, not
+by FilePond's options: changing those while a drop's files are listed disturbs the drop. :class:`DropZone` hands
 each received file to ``on_file`` once and forgets it, so a file is never read twice.
 """
 
@@ -18,6 +20,11 @@ import param
 from rhinoapp.views.upload_tally import Callback, UploadTally
 
 __all__ = ["DropZone"]
+
+_NO_UNDO = """
+.filepond--action-revert-item-processing { display: none !important; }
+[data-filepond-item-state="processing-complete"] .filepond--file-status-sub { visibility: hidden; }
+"""
 
 
 class DropZone(pn.viewable.Viewer):
@@ -60,7 +67,8 @@ class DropZone(pn.viewable.Viewer):
         self._announce, self._withdraw = on_announce, on_withdraw
         self.dropper = pn.widgets.FileDropper(multiple=multiple, max_file_size=limit, max_total_file_size=limit,
                                               chunk_size=8_000_000, sizing_mode="stretch_width",
-                                              css_classes=[css_class], disabled=self.param.disabled)
+                                              css_classes=[css_class], disabled=self.param.disabled,
+                                              stylesheets=[_NO_UNDO])
         self.tally = UploadTally(css_class=css_class, on_announce=self._on_announce if on_announce else None,
                                  on_withdraw=self._on_withdraw if on_withdraw else None, on_refused=on_refused)
         self.dropper.param.watch(self._on_files, "value")

@@ -7,9 +7,7 @@ listens to FilePond's ``updatefiles`` event of the dropper carrying ``css_class`
 names of the newly listed files (as the dropper will send them: the relative path of a dropped
 folder's file, else the file name) to :attr:`on_announce`; files FilePond refuses (too large) or
 that the user removes before they were sent go to :attr:`on_withdraw`; each file FilePond refuses
-goes to :attr:`on_refused` with its size in bytes (to say why). It also takes FilePond's "tap to
-undo" offer away: a received file is on the server, and removing it from the list undoes nothing.
-The component shows nothing.
+goes to :attr:`on_refused` with its size in bytes (to say why). The component shows nothing.
 """
 
 from __future__ import annotations
@@ -44,20 +42,13 @@ export function render({ model }) {
     if (counted.has(item.id)) model.send_msg({ withdraw: [nameOf(item)] });
     else counted.add(item.id);
   };
-  // A received file is on the server: FilePond's "tap to undo" would only take it off this list,
-  // so the offer goes (the page asks before anything stored is replaced).
-  const noUndo = (event) => {
-    if (mine(event)) event.detail.pond.setOptions({ allowRevert: false, labelTapToUndo: "",
-                                                  labelFileProcessingComplete: "Received" });
-  };
   const removed = (event) => {
     const item = event.detail.file;
     if (mine(event) && item && counted.has(item.id) && item.status !== DONE && item.status !== LOAD_ERROR) {
       model.send_msg({ withdraw: [nameOf(item)] });
     }
   };
-  const events = [["FilePond:updatefiles", listed], ["FilePond:addfile", refused], ["FilePond:removefile", removed],
-                  ["FilePond:updatefiles", noUndo]];
+  const events = [["FilePond:updatefiles", listed], ["FilePond:addfile", refused], ["FilePond:removefile", removed]];
   events.forEach(([name, handler]) => document.addEventListener(name, handler));
   model.on("remove", () => events.forEach(([name, handler]) => document.removeEventListener(name, handler)));
   return document.createElement("span");

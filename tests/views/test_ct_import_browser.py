@@ -163,7 +163,7 @@ def test_a_new_ct_replaces_the_stored_one_only_once_confirmed(page, server, repo
     _feedback(page, "was read but not stored: This project already has a CT. Replacing it makes the segmentation")
     keep = page.get_by_role("button", name="Keep the current CT")
     keep.wait_for()
-    assert page.get_by_text("tap to undo").count() == 0  # the dropper offers no undo that would not undo
+    assert page.locator("text=tap to undo >> visible=true").count() == 0  # the dropper offers no undo that would not undo
     page.screenshot(path=str(output_dir / "ct-replace-question.png"), full_page=True)
     keep.click()
     _feedback(page, "The new CT was not stored: the project keeps its CT.")

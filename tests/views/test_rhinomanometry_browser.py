@@ -62,7 +62,7 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     page.wait_for_function("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))")  # painted
     page.screenshot(path=str(output_dir / "rhinomanometry.png"), full_page=True)
 
-    assert page.get_by_text("tap to undo").count() == 0  # no undo offer that would not undo
+    assert page.locator("text=tap to undo >> visible=true").count() == 0  # no undo offer that would not undo
     help_card = page.locator(".rh-4pr-format")
     help_card.get_by_text("The 4PR file format").click()  # the format documentation opens from the page
     help_card.get_by_text("The rhinoapp 4PR recording format").wait_for()

@@ -135,9 +135,10 @@ class Case:
 
     # -- CT ------------------------------------------------------------------------------------
     def import_ct(self, *paths: Path | str, series: str | None = None, tilt: str = "refuse",
-                  progress: bool = True) -> CTImage:
+                  progress: bool = True, replace: bool = False) -> CTImage:
         """Import a CT as ``rhinoapp import`` does: a DICOM folder, zip or files (de-identified in memory),
-        or one NIfTI or NRRD file; ``series`` picks a DICOM series (its number or UID)."""
+        or one NIfTI or NRRD file; ``series`` picks a DICOM series (its number or UID). A case that
+        has a CT keeps it unless ``replace`` is True (its segmentation and runs become outdated)."""
         from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_ct_files, store_ct
 
         request = CTImportRequest(series=series, tilt=tilt)  # type: ignore[arg-type]
@@ -148,7 +149,7 @@ class Case:
             if isinstance(found, PendingUpload):
                 bar(ProgressReport(0.6, stage="assembling the series"))
                 found = assemble_series(found, request)
-            store_ct(self.repository, self.id, *found, request)
+            store_ct(self.repository, self.id, *found, request, replace=replace)
         finally:
             bar.close()
         ct = self.ct()
@@ -217,14 +218,15 @@ class Case:
         return Sweep(sweep_id, SweepResults.from_json(folder.sweep.read_bytes()))
 
     # -- 4PR and analysis ----------------------------------------------------------------------
-    def import_4pr(self, path: Path | str) -> Rhinomanometry:
-        """Import a 4PR recording (rhinoapp's CSV, a tolerated variant or an Excel export), as the 4PR page does."""
+    def import_4pr(self, path: Path | str, *, replace: bool = False) -> Rhinomanometry:
+        """Import a 4PR recording (rhinoapp's CSV, a tolerated variant or an Excel export), as the 4PR page does;
+        a case with a measurement needs ``replace=True`` to store a newer one (earlier ones are kept)."""
         from rhinoapp.rhinomanometry.request import FourPRImportRequest
         from rhinoapp.usecases.rhinomanometry import import_4pr
 
         source = Path(path)
         request = FourPRImportRequest(filename=source.name, content=source.read_bytes())
-        measurement_id, prepared = import_4pr(self.repository, self.id, request)
+        measurement_id, prepared = import_4pr(self.repository, self.id, request, replace=replace)
         return Rhinomanometry(measurement_id, prepared.measurement,
                               self._parameters_of(measurement_id))
 

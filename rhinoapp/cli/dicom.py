@@ -46,6 +46,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     imp.add_argument("--project", required=True, help="project name or id")
     imp.add_argument("--series", help="series to import: its number in the list, or its SeriesInstanceUID")
     imp.add_argument("--list", action="store_true", help="only list the candidate series; store nothing")
+    imp.add_argument("--replace", action="store_true",
+                     help="replace the project's CT (refused without it: its geometry and simulations become outdated)")
     imp.add_argument("--tilt", choices=[p.value for p in TiltPolicy], default=CTImportRequest().tilt.value,
                      help="gantry-tilted or unevenly spaced series: refuse (default) or resample onto a regular "
                           "orthogonal grid")
@@ -75,7 +77,9 @@ def _quiet_pydicom() -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from rhinoapp.core.workflow import Step
     from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_ct_files, store_ct
+    from rhinoapp.usecases.outdating import check_replace
 
     settings = settings_from(args)
     _quiet_pydicom()
@@ -84,6 +88,8 @@ def _import(args: argparse.Namespace) -> int:
     try:
         repo = repository(store, settings)
         project_id = find_project(repo, args.project)
+        if not args.list:  # refused before the upload is read; store_ct checks again when it stores
+            check_replace(repo, project_id, Step.DICOM, replace=args.replace)
         found = open_ct_files(args.paths, settings=settings, project_id=project_id)
         if isinstance(found, PendingUpload):
             pending = found
@@ -100,7 +106,7 @@ def _import(args: argparse.Namespace) -> int:
                 return 0
             found = assemble_series(pending, request)
         volume, metadata = found
-        typed = store_ct(repo, project_id, volume, metadata, request)
+        typed = store_ct(repo, project_id, volume, metadata, request, replace=args.replace)
         size = "x".join(map(str, typed.dimensions_ijk))
         spacing = " x ".join(f"{v:.3g}" for v in typed.spacing_mm)
         out(f"imported {typed.source} volume {size} voxels, {spacing} mm into project {repo.get(project_id).name}")

@@ -21,6 +21,9 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     rhino.add_argument("file", type=Path, help="recording in rhinoapp's 4PR CSV format (or a tolerated variant)")
     rhino.add_argument("--json", type=Path, dest="json_out", help="also write all parameters as JSON to this file")
     rhino.add_argument("--project", help="also store the recording and its parameters in this project (name or id)")
+    rhino.add_argument("--replace", action="store_true",
+                       help="with --project: store it where the project has a measurement (it becomes the latest, "
+                            "the analysis uses it; refused without it)")
     rhino.set_defaults(handler=_rhinomanometry)
 
 
@@ -68,7 +71,7 @@ def _store(args: argparse.Namespace, prepared: PreparedUpload) -> None:
     try:
         repo = repository(store, settings)
         project_id = find_project(repo, args.project)
-        mid = store_4pr(repo, project_id, prepared)
+        mid = store_4pr(repo, project_id, prepared, replace=args.replace)
         out(f"stored as measurement {mid} of project {repo.get(project_id).name}")
     finally:
         store.close()

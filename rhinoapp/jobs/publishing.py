@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rhinoapp.jobs.requests import JobRequest, TaskResult
+from rhinoapp.jobs.wording import describe_summary
 from rhinoapp.store.cleanup import remove_staging
 from rhinoapp.store.database import Store
 from rhinoapp.store.repository import ProjectRepository
@@ -23,7 +24,7 @@ def _copier(source: Path) -> Callable[[BinaryIO], None]:
 
 
 def publish_result(store: Store, request: JobRequest, result: TaskResult) -> str:
-    """Publish the files ``result`` staged, all or none, remove the staging folder; returns the summary line.
+    """Publish the files ``result`` staged, all or none, remove the staging folder; returns the summary in words.
 
     Raises
     ------
@@ -49,7 +50,7 @@ def publish_result(store: Store, request: JobRequest, result: TaskResult) -> str
     >>> _ = (staged / "auxiliary" / "histogram.json").write_text("{}")
     >>> result = TaskResult(str(staged), (("auxiliary/histogram.json", ""),), (("bins", 64), ("mean", 1 / 3)))
     >>> publish_result(store, request, result)
-    'bins 64, mean 0.333'
+    'Bins 64, mean 0.333.'
     >>> staged.exists()
     False
     """
@@ -58,4 +59,4 @@ def publish_result(store: Store, request: JobRequest, result: TaskResult) -> str
         request.project_id, request.kind.step, {name: _copier(staged / name) for name, _digest in result.files},
         job_id=request.job_id)
     remove_staging(request.project_dir, request.job_id)
-    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.summary)
+    return describe_summary(result.summary)

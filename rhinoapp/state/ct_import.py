@@ -5,7 +5,10 @@ read (:mod:`rhinoapp.dicom`); only de-identified series are kept while the user 
 browser upload arrives file by file: its files are collected (:class:`UploadCollection`) and the
 upload is read once, when all of them arrived; an interrupted upload stores nothing. The
 import stores the CT volume and its metadata (``ProjectLayout.ct_volume``, ``ct_metadata``) together (step DICOM), which makes the
-project's DICOM status *done*. Problems never raise: they become ``feedback`` and nothing is stored.
+project's DICOM status *done*. A project that has a CT keeps it until the user confirms the
+replacement: the new volume waits in memory, ``replace_question`` says what would become outdated,
+and :meth:`~CTImportState.confirm_replace` stores it or :meth:`~CTImportState.keep_current` drops it.
+Problems never raise: they become ``feedback`` and nothing is stored.
 No Panel here: the page (:mod:`rhinoapp.views.ct_import`) only binds widgets to these parameters.
 """
 
@@ -28,6 +31,7 @@ from rhinoapp.state.session import SessionState
 from rhinoapp.state.slice_viewer import SliceViewerState
 from rhinoapp.state.upload_collection import UploadCollection
 from rhinoapp.usecases.ct_import import PendingUpload, assemble_series, open_upload, research_volume, store_ct
+from rhinoapp.usecases.outdating import replacement_of
 from rhinoapp.volumes import read_nifti
 
 __all__ = ["CTImportState"]
@@ -71,11 +75,14 @@ class CTImportState(param.Parameterized):
     stored = param.Integer(default=0, doc="Counts the imports stored; other pages watch it to refresh.")
     feedback = param.String(default="", doc="Last message for the user.")
     feedback_kind = param.Selector(objects=["info", "success", "warning", "error"], default="info")
+    replace_question = param.String(default="", doc="Non-empty while a new CT waits for the user to confirm "
+                                                    "that it replaces the project's CT: what would become outdated.")
 
     def __init__(self, **params: object) -> None:
         params.setdefault("viewer", SliceViewerState())
         super().__init__(**params)
         self._pending: PendingUpload | None = None
+        self._waiting: tuple[str, CTVolume, dict, CTImportRequest] | None = None  # a replacement to confirm
         self._closed = False
         self._collection = UploadCollection(max_bytes=self.session.settings.max_upload_mb * 1024 * 1024)
         self.reload()
@@ -109,6 +116,8 @@ class CTImportState(param.Parameterized):
 
     def _forget_pending(self) -> None:
         self._pending = None
+        self._waiting = None
+        self.replace_question = ""
         self.param.series.objects = {}
         self.param.update(candidates=[], series=None)
 
@@ -277,11 +286,52 @@ class CTImportState(param.Parameterized):
         """The import request of the chosen series and tilt policy."""
         return CTImportRequest(series=self.series, tilt=self.tilt)
 
-    def _store(self, project_id: str, volume: CTVolume, metadata: dict) -> bool:
+    # -- replacing the project's CT -------------------------------------------------------------
+    def confirm_replace(self) -> bool:
+        """Store the new CT that waits for confirmation over the project's CT; True when stored."""
+        waiting = self._waiting
+        if waiting is None or self._closed or waiting[0] != self.session.current_project_id:
+            self._forget_pending()
+            self._say("No new CT waits for confirmation: upload it again.", "error")
+            return False
+        self.busy = True
+        try:
+            return self._store(*waiting[:3], request=waiting[3], replace=True)
+        except Exception as error:  # every failure ends in the message area; the previous CT stays
+            return self._failed(error, "import")
+        finally:
+            self.busy = False
+
+    async def confirm_replace_async(self) -> bool:
+        """As :meth:`confirm_replace`, in a worker thread."""
+        return await asyncio.to_thread(self.confirm_replace)
+
+    def keep_current(self) -> None:
+        """Drop the new CT that waits for confirmation; the project keeps its CT."""
+        if self._waiting is None:
+            return
+        self._forget_pending()
+        self.progress = 0
+        self._say("The new CT was not stored: the project keeps its CT.", "info")
+
+    def _store(self, project_id: str, volume: CTVolume, metadata: dict, *, request: CTImportRequest | None = None,
+               replace: bool = False) -> bool:
         if self._closed:
             _log.info("project %s: the session closed before its CT was stored; nothing stored", project_id)
             return False
-        typed = store_ct(self.session.repository, project_id, volume, metadata, self.request())
+        request = request or self.request()
+        if not replace:
+            request.check_volume(volume)  # a volume the import refuses asks no question
+            found = replacement_of(self.session.repository, project_id, Step.DICOM)
+            if found is not None:
+                self._forget_pending()
+                self._waiting = (project_id, volume, metadata, request)
+                size = "x".join(map(str, volume.hu.shape[::-1]))
+                self.param.update(replace_question=found.question, progress=100)
+                self._say(f"The new CT ({size} voxels) was read but not stored: {found.question} "
+                          "Replace the CT, or keep the current one.", "warning")
+                return False
+        typed = store_ct(self.session.repository, project_id, volume, metadata, request, replace=replace)
         self._forget_pending()
         self.progress = 100
         self._show(volume, metadata)

@@ -10,6 +10,7 @@ from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.progress import format_duration
 from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.runner import LiveProgress
+from rhinoapp.jobs.wording import describe_options
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.jobs import JobRecord
 
@@ -45,7 +46,7 @@ def describe_estimate(estimate: ResourceEstimate, *, resolution_mm: float, flow_
 
 @dataclasses.dataclass(frozen=True)
 class JobSummary:
-    """One row of the Jobs table, with the live progress merged in."""
+    """One row of the Jobs table, with the live progress merged in; ``options`` are the job's options in words."""
 
     id: str
     project: str
@@ -57,6 +58,7 @@ class JobSummary:
     duration: str
     where: str
     submitted: str
+    options: str = ""
 
     @property
     def cancellable(self) -> bool:
@@ -76,6 +78,7 @@ def summarise(record: JobRecord, live: LiveProgress | None = None) -> JobSummary
         eta=f"about {format_duration(eta)} left" if eta is not None and eta >= 1 and record.state.is_active else "",
         duration=format_duration(record.duration_s), where=record.where or record.profile,
         submitted=record.submitted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        options=describe_options(record.parameters),
     )
 
 

@@ -50,7 +50,9 @@ class ProjectsState(param.Parameterized):
     """
 
     session = param.ClassSelector(class_=SessionState, constant=True)
-    search = param.String(default="", doc="Text to look for in names and descriptions.")
+    search = param.String(default="", doc="Text to look for in names and descriptions (the page sets it as "
+                                          "the user types).")
+    search_note = param.String(default="", doc="Says so when no project matches the search; else empty.")
     page_size = param.Selector(objects=[10, 25, 50, 100], default=10, doc="Rows per page.")
     rows = param.List(default=[], item_type=ProjectSummary, doc="The table, newest first.")
     new_name = param.String(default="", doc="Name for a new project.")
@@ -74,6 +76,8 @@ class ProjectsState(param.Parameterized):
         ids = [p.id for p in projects]
         statuses, active = repo.statuses(ids), repo.last_activity(ids)
         self.rows = [ProjectSummary(p, statuses[p.id], active.get(p.id, p.updated)) for p in projects]
+        wanted = self.search.strip()
+        self.search_note = f"No project matches '{wanted}'." if wanted and not projects else ""
 
     def _say(self, text: str, kind: str) -> None:
         self.param.update(feedback=text, feedback_kind=kind)

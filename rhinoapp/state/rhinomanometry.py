@@ -5,8 +5,11 @@ artifacts of the 4PR step, the files of ``ProjectLayout.measurement(<measurement
 recording in rhinoapp's open format (canonical units, inspiration positive) and the 4PR
 parameters (:class:`~rhinoapp.rhinomanometry.RhinomanometryParameters`).
 
-Their existence makes the project's 4PR status *done*. Problems never raise: they become a
-plain-language ``feedback`` (what was wrong and what to do) and nothing is stored.
+Their existence makes the project's 4PR status *done*. Where the project has a measurement, a new
+one (which becomes the latest, the one the analysis uses) waits for the user's confirmation:
+``replace_question`` says what would become outdated, :meth:`~RhinomanometryState.confirm_replace`
+stores it and :meth:`~RhinomanometryState.keep_current` drops it. Problems never raise: they become
+a plain-language ``feedback`` (what was wrong and what to do) and nothing is stored.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from rhinoapp.rhinomanometry.request import (
 )
 from rhinoapp.rhinomanometry.results import AnalysisResult
 from rhinoapp.state.session import SessionState
+from rhinoapp.usecases.outdating import replacement_of
 from rhinoapp.usecases.rhinomanometry import store_4pr
 
 __all__ = ["ACCEPTED_SUFFIXES", "PreparedUpload", "RhinomanometryState", "StoredMeasurement"]
@@ -93,11 +97,14 @@ class RhinomanometryState(param.Parameterized):
     busy = param.Boolean(default=False, doc="True while an upload is read and analysed.")
     stored = param.Integer(default=0, doc="Counts the uploads stored; other pages watch it to refresh.")
     feedback = param.String(default="", doc="Last message for the user.")
-    feedback_kind = param.Selector(objects=["info", "success", "error"], default="info")
+    feedback_kind = param.Selector(objects=["info", "success", "warning", "error"], default="info")
+    replace_question = param.String(default="", doc="Non-empty while a new measurement waits for the user to "
+                                                    "confirm it: what would become outdated.")
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
         self._just_stored: tuple[str, Measurement, AnalysisResult] | None = None
+        self._waiting: tuple[str, PreparedUpload] | None = None  # a new measurement to confirm
         self.reload()
 
     # -- reading the project ------------------------------------------------------------------
@@ -126,6 +133,7 @@ class RhinomanometryState(param.Parameterized):
     def reload(self) -> None:
         """Re-read the current project's measurements; show the one shown before, else the newest."""
         self._say("", "info")
+        self._drop_waiting()
         rows = self._read_list()
         ids = [row.id for row in rows]
         keep = self.selected if self.selected in ids else (ids[0] if ids else None)
@@ -209,13 +217,51 @@ class RhinomanometryState(param.Parameterized):
             return True
         return False
 
-    def store(self, prepared: PreparedUpload) -> bool:
-        """Publish a prepared upload in the current project and show it; False with a message on failure."""
+    def _drop_waiting(self) -> None:
+        self._waiting = None
+        self.replace_question = ""
+
+    def confirm_replace(self) -> bool:
+        """Store the measurement that waits for confirmation (it becomes the latest); True when stored."""
+        waiting, project_id = self._waiting, self.session.current_project_id
+        self._drop_waiting()
+        if waiting is None or waiting[0] != project_id:
+            self._say("No new measurement waits for confirmation: upload it again.", "error")
+            return False
+        return self.store(waiting[1], replace=True)
+
+    def keep_current(self) -> None:
+        """Drop the measurement that waits for confirmation; nothing is stored."""
+        if self._waiting is None:
+            return
+        name = self._waiting[1].filename
+        self._drop_waiting()
+        self._say(f"{name} was not stored: the project keeps its measurements.", "info")
+
+    def store(self, prepared: PreparedUpload, *, replace: bool = False) -> bool:
+        """Publish a prepared upload in the current project and show it; False with a message on failure.
+
+        Where the project has a measurement and ``replace`` is False, nothing is stored: the upload
+        waits for :meth:`confirm_replace` and ``replace_question`` says what would become outdated.
+        """
         if self._no_project():
             return False
         project_id = self.session.current_project_id
+        self._drop_waiting()
+        if not replace:
+            try:
+                found = replacement_of(self.session.repository, project_id, Step.RHINOMANOMETRY)
+            except RhinoappError as error:
+                self._say(f"{prepared.filename} was not stored: {error}", "error")
+                return False
+            if found is not None:
+                self._waiting = (project_id, prepared)
+                self.replace_question = found.question
+                self._say(f"{prepared.filename} was read ({_sides_text(prepared.result)}) but not stored yet: "
+                          f"{found.question} Store it as the latest measurement, or keep the current ones.", "warning")
+                return False
         try:  # both files or neither
-            mid = store_4pr(self.session.repository, project_id, prepared)
+            mid = store_4pr(self.session.repository, project_id, prepared, replace=replace)
         except Exception as error:  # a full or read-only disk, a database failure: say so, nothing is stored
             if is_unexpected(error):
                 _log.exception("4PR measurement of project %s not stored", project_id)

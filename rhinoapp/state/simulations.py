@@ -426,7 +426,8 @@ class SimulationsState(JobPageState):
             self._say(f"This project has no airway geometry yet: segment the airway on the {Page.GEOMETRY.value} "
                       "page first, then simulate it here.", MessageKind.WARNING)
         elif job is not None and job.state.is_active:
-            self._say(f"Simulating the airflow: {job.message or job.state.value}.", MessageKind.INFO)
+            options = f" ({job.options})" if job.options else ""
+            self._say(f"Simulating the airflow{options}: {job.message or job.state.value}.", MessageKind.INFO)
         elif job is not None and job.state is JobState.ERROR:
             self._say(f"The simulation failed: {job.message}{earlier}", MessageKind.ERROR)
         elif job is not None and job.state is JobState.CANCELLED and (result is None or result.job_id != job.id):
@@ -445,7 +446,15 @@ class SimulationsState(JobPageState):
             count = f"{len(self.flags)} figure{'s' if len(self.flags) != 1 else ''}"
             self._say(f"Run {result.run_id}: {results_summary(result.results)}. {count} of this run "
                       f"{'are' if len(self.flags) != 1 else 'is'} {worst}: "
-                      + " ".join(f"{flag.message[0].upper()}{flag.message[1:]}" for flag in self.flags),
-                      MessageKind.WARNING)
+                      + " ".join(f"{flag.message[0].upper()}{flag.message[1:]}" for flag in self.flags)
+                      + self._options_of(result), MessageKind.WARNING)
         else:
-            self._say(f"Run {result.run_id}: {results_summary(result.results)}.", MessageKind.SUCCESS)
+            self._say(f"Run {result.run_id}: {results_summary(result.results)}.{self._options_of(result)}",
+                      MessageKind.SUCCESS)
+
+    def _options_of(self, result: SimulationRun) -> str:
+        """`` Options: ...`` of the job that made ``result`` when it is the job followed, else ''."""
+        job = self.job
+        if job is None or not job.options or result.job_id != job.id:
+            return ""
+        return f" Options: {job.options}."

@@ -40,6 +40,7 @@ from rhinoapp.dicom.identity import project_pseudonym
 from rhinoapp.dicom.request import CTImportRequest
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.store.secrets import installation_secret
+from rhinoapp.usecases.outdating import check_replace
 from rhinoapp.volumes import VolumeFormat, format_of, nifti_bytes, read_nifti_bytes, read_nrrd_bytes, read_volume
 from rhinoapp.volumes import volume_metadata as research_metadata
 
@@ -121,12 +122,20 @@ def assemble_series(pending: PendingUpload, request: CTImportRequest) -> tuple[C
 
 
 def store_ct(repo: ProjectRepository, project_id: str, volume: CTVolume, metadata: dict[str, Any],
-             request: CTImportRequest) -> CTMetadata:
+             request: CTImportRequest, *, replace: bool = False) -> CTMetadata:
     """Check ``volume`` against ``request`` and store it with its metadata as the project's CT (step DICOM).
 
-    Returns the stored metadata as its typed document.
+    A project that already has a CT keeps it unless ``replace`` is True (the user confirmed; see
+    :mod:`rhinoapp.usecases.outdating`). The volume and its metadata are written together, or
+    neither. Returns the stored metadata as its typed document.
+
+    Raises
+    ------
+    ReplaceRefused
+        When the project has a CT and ``replace`` is False; the message says what would become outdated.
     """
     request.check_volume(volume)
+    check_replace(repo, project_id, Step.DICOM, replace=replace)
     typed = CTMetadata.from_document(metadata)
     layout: ProjectLayout[PurePosixPath] = ProjectLayout()
     files = {str(layout.ct_volume): nifti_bytes(volume), str(layout.ct_metadata): typed.to_json()}

@@ -7,10 +7,10 @@ import html
 from importlib import resources
 from pathlib import Path
 
-from rhinoapp.core.errors import ConfigurationError
+from rhinoapp.core.errors import ConfigurationError, ValidationError
 from rhinoapp.core.workflow import StepState, StepStatus
 
-__all__ = ["assets_dir", "legend_html", "read_asset", "status_html"]
+__all__ = ["assets_dir", "legend_html", "read_asset", "read_doc", "status_html"]
 
 
 def assets_dir() -> Path:
@@ -40,6 +40,27 @@ def assets_dir() -> Path:
 def read_asset(relative: str) -> str:
     """The text of an asset file, e.g. ``"icons/done.svg"`` (cached: assets are immutable)."""
     return (assets_dir() / relative).read_text(encoding="utf-8")
+
+
+@functools.cache
+def read_doc(name: str) -> str:
+    """The text of a user document, e.g. ``"rhinomanometry-format.md"``, to show in the app.
+
+    A wheel carries ``docs/*.md`` under its assets (``docs/``, see ``setup.py``); a source checkout
+    reads the top-level ``docs/``.
+
+    Examples
+    --------
+    >>> read_doc("rhinomanometry-format.md").startswith("#")
+    True
+    """
+    if "/" in name or "\\" in name or not name.endswith(".md"):
+        raise ValidationError(f"{name!r} is no document name; give a file name of docs/, such as 'rhinomanometry-format.md'.")
+    for path in (assets_dir() / "docs" / name, Path(__file__).resolve().parents[2] / "docs" / name):
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise ConfigurationError(f"The document {name} was found neither in rhinoapp's assets nor in docs/ beside the "
+                             "package: reinstall rhinoapp from a wheel or from its source checkout.")
 
 
 def _icon(status: StepStatus) -> str:

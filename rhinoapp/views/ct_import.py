@@ -10,8 +10,8 @@ import param
 from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.session import Page
 from rhinoapp.views.alerts import message_alert
+from rhinoapp.views.dropper import DropZone
 from rhinoapp.views.slice_viewer import SliceViewer
-from rhinoapp.views.upload_tally import UploadTally
 
 __all__ = ["CTImportPage"]
 
@@ -28,46 +28,40 @@ _HINT = (
 class CTImportPage(pn.viewable.Viewer):
     """Widgets over a :class:`~rhinoapp.state.ct_import.CTImportState`; behaviour lives in the state.
 
-    A drop's files are announced by :class:`~rhinoapp.views.upload_tally.UploadTally` and handed to
-    the state one by one as the dropper receives them; the state reads the upload once it is complete.
+    A drop's files are announced (:class:`~rhinoapp.views.dropper.DropZone`) and handed to the state
+    one by one as they arrive; the state reads the upload once it is complete. A new CT for a
+    project that has one waits for "Replace the CT" or "Keep the current CT".
     """
 
     state = param.ClassSelector(class_=CTImportState)
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        limit = f"{self.state.session.settings.max_upload_mb}MB"
-        self._dropper = pn.widgets.FileDropper(multiple=True, max_file_size=limit, max_total_file_size=limit,
-                                               chunk_size=8_000_000, sizing_mode="stretch_width",
-                                               css_classes=[_DROPPER_CLASS])
-        self._tally = UploadTally(css_class=_DROPPER_CLASS, on_announce=self._on_announce,
-                                  on_withdraw=self._on_withdraw)
-        self._dropper.param.watch(self._on_files, "value")
+        state = self.state
+        self._drop = DropZone(css_class=_DROPPER_CLASS, max_mb=state.session.settings.max_upload_mb, multiple=True,
+                              on_file=state.receive_file, on_complete=state.finish_upload_async,
+                              on_announce=state.expect_files, on_withdraw=state.withdraw_files)
         self._import = pn.widgets.Button(label="Import the chosen series", color="primary",
                                          disabled=self.state.param.busy)
         self._import.on_click(self._on_import)
+        self._replace = pn.widgets.Button(label="Replace the CT", color="danger", css_classes=["rh-ct-replace"],
+                                          disabled=self.state.param.busy)
+        self._replace.on_click(self._on_replace)
+        self._keep = pn.widgets.Button(label="Keep the current CT", color="primary", variant="outline",
+                                       css_classes=["rh-ct-keep"], disabled=self.state.param.busy)
+        self._keep.on_click(lambda _event: self.state.keep_current())
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
             pn.state.on_session_destroyed(lambda _context: self.state.close())
 
-    def _on_announce(self, names: list[str]) -> None:
-        if self.state.expect_files(names):
-            pn.state.execute(self.state.finish_upload_async)
+    async def _on_replace(self, _event: object) -> None:
+        await self.state.confirm_replace_async()
 
-    def _on_withdraw(self, names: list[str]) -> None:
-        if self.state.withdraw_files(names):
-            pn.state.execute(self.state.finish_upload_async)
-
-    def _on_files(self, event: param.parameterized.Event) -> None:
-        # The dropper keeps every file it received in ``value`` (a dict it fills in place): each one
-        # is handed over once and taken out, so files of an earlier upload are never read again.
-        complete = False
-        for name in list(event.new):
-            content = event.new.pop(name)
-            data = content if isinstance(content, bytes) else content.encode()  # text/* files come decoded
-            complete = self.state.receive_file(name, data) or complete
-        if complete:
-            pn.state.execute(self.state.finish_upload_async)
+    @param.depends("state.replace_question")
+    def _confirmation(self) -> pn.viewable.Viewable:
+        if not self.state.replace_question:
+            return pn.Spacer(height=0)
+        return pn.Row(self._replace, self._keep, css_classes=["rh-ct-confirm"], sizing_mode="stretch_width")
 
     async def _on_import(self, _event: object) -> None:
         await self.state.import_series_async()
@@ -120,8 +114,8 @@ class CTImportPage(pn.viewable.Viewer):
                                            alert_type="warning"), go, sizing_mode="stretch_width")
         progress = pn.indicators.Progress(value=self.state.param.progress, max=100, sizing_mode="stretch_width",
                                           visible=self.state.param.busy, bar_color="primary")
-        return pn.Column(pn.pane.Markdown(_HINT), self._dropper, self._tally, progress, self._feedback, self._picker,
-                         self._summary, self._views, sizing_mode="stretch_width")
+        return pn.Column(pn.pane.Markdown(_HINT), self._drop, progress, self._feedback, self._confirmation,
+                         self._picker, self._summary, self._views, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.panel(pn.bind(self._body, self.state.session.param.current_project_id), sizing_mode="stretch_width")

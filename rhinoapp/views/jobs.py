@@ -30,11 +30,18 @@ def progress_html(row: JobSummary) -> str:
             f"<span>{percent} %</span></div>")
 
 
+def _message_html(row: JobSummary) -> str:
+    """The job's message, and the options it ran with on a second line."""
+    options = (f'<br><span class="rh-job-options" data-job="{row.id}">Options: {html.escape(row.options)}</span>'
+               if row.options else "")
+    return f"{html.escape(row.message)}{options}"
+
+
 def _frame(rows: list[JobSummary]) -> pd.DataFrame:
     records = [{
         "Submitted": row.submitted, "Project": html.escape(row.project), "Job": row.what,
         "State": f'<span class="rh-job-state" data-state="{row.state.value}" data-job="{row.id}">{row.state.value}</span>',
-        "Progress": progress_html(row), "Message": html.escape(row.message), "Time left": row.eta,
+        "Progress": progress_html(row), "Message": _message_html(row), "Time left": row.eta,
         "Duration": row.duration, "Where": html.escape(row.where),
     } for row in rows]
     return pd.DataFrame(records, columns=_COLUMNS, index=pd.Index([r.id for r in rows], name="id"))

@@ -104,9 +104,16 @@ class ProjectsPage(pn.viewable.Viewer):
             return pn.Column(text, pn.Row(confirm, cancel))
         return pn.Spacer(height=0)
 
+    def _search_note(self) -> pn.viewable.Viewable:
+        if not self.state.search_note:
+            return pn.Spacer(height=0)
+        return pn.pane.HTML(f'<p class="rh-search-note">{html.escape(self.state.search_note)}</p>', margin=(0, 10))
+
     def __panel__(self) -> pn.viewable.Viewable:
-        search = pn.widgets.TextInput.from_param(self.state.param.search, label="Search", description=None,
-                                                 placeholder="Name or description", width=260)
+        # The table follows each key typed (value_input), not only Enter or leaving the box.
+        search = pn.widgets.TextInput(name="Search", value=self.state.search, placeholder="Name or description",
+                                      width=260, css_classes=["rh-search"])
+        search.param.watch(lambda event: setattr(self.state, "search", event.new), "value_input")
         page_size = pn.widgets.Select.from_param(self.state.param.page_size, label="Rows per page",
                                                  description=None, width=120)
         legend = pn.pane.HTML(legend_html(), stylesheets=[read_asset("style.css")])
@@ -114,6 +121,7 @@ class ProjectsPage(pn.viewable.Viewer):
             pn.pane.Markdown("## Projects"), self._form(),
             swapping(self._feedback, self.state, "feedback", "feedback_kind", sizing_mode="stretch_width", margin=0),
             pn.Row(search, page_size),
+            swapping(self._search_note, self.state, "search_note", sizing_mode="stretch_width", margin=0),
             swapping(self._pending, self.state, "rename_target", "delete_target", margin=0),
             self._table, legend, sizing_mode="stretch_width",
         )

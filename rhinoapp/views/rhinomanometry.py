@@ -10,17 +10,18 @@ import param
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page
 from rhinoapp.views.alerts import message_alert
+from rhinoapp.views.assets import read_doc
+from rhinoapp.views.dropper import DropZone
 from rhinoapp.views.rhinomanometry_plots import loops_plot, parameters_table, time_series_plot
-from rhinoapp.views.size_guard import SizeGuard
 
-__all__ = ["ACCEPT", "RhinomanometryPage"]
+__all__ = ["RhinomanometryPage"]
 
-#: File types offered by the browser's file picker.
-ACCEPT = ".csv,.txt,.xlsx"
+_DROP_CLASS = "rh-4pr-upload"
+_FORMAT_DOC = "rhinomanometry-format.md"
 _FORMAT_HINT = (
-    "Upload the recording exported by the rhinomanometer: CSV or text with the columns time, side, pressure"
-    " difference and flow (units in the headers, e.g. `dP [Pa]`), or an Excel workbook (.xlsx) laid out the"
-    " same way. The format is described in `docs/rhinomanometry-format.md`."
+    "Drop the recording exported by the rhinomanometer here, or browse for it: CSV or text with the columns"
+    " time, side, pressure difference and flow (units in the headers, e.g. `dP [Pa]`), or an Excel workbook"
+    " (.xlsx) laid out the same way. The accepted formats are described in *The 4PR file format* below."
 )
 _TABLE_CSS = """
 table { border-collapse: collapse; font-size: 14px; }
@@ -43,19 +44,44 @@ class RhinomanometryPage(pn.viewable.Viewer):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        self._file = pn.widgets.FileInput(accept=ACCEPT, multiple=False, css_classes=["rh-4pr-upload"],
-                                          disabled=self.state.param.busy)
-        # An empty file arrives as value None (no change of value): its new file name announces it.
-        self._file.param.watch(self._on_file, ["value", "filename"])
-        # A file over the limit is held back in the browser: sent whole, it could exceed the websocket's limit.
-        self._guard = SizeGuard(css_class="rh-4pr-upload", max_bytes=int(self.state.max_upload_mb * 1e6),
-                                on_refused=self.state.check_size)
+        self._received: tuple[str, bytes] | None = None
+        # A file over the limit is refused in the browser, before it is sent; the page names the limit.
+        self._drop = DropZone(css_class=_DROP_CLASS, max_mb=self.state.max_upload_mb, multiple=False,
+                              on_file=self._on_file, on_complete=self._upload, on_refused=self._on_refused,
+                              disabled=self.state.busy)
+        self.state.param.watch(lambda event: setattr(self._drop, "disabled", event.new), "busy")
+        self._replace = pn.widgets.Button(label="Store as the latest measurement", color="primary",
+                                          css_classes=["rh-4pr-replace"])
+        self._replace.on_click(lambda _event: self.state.confirm_replace())
+        self._keep = pn.widgets.Button(label="Keep the current measurements", color="primary", variant="outline",
+                                       css_classes=["rh-4pr-keep"])
+        self._keep.on_click(lambda _event: self.state.keep_current())
 
-    async def _on_file(self, *_events: param.parameterized.Event) -> None:
-        if not self._file.filename or self.state.busy:
-            return
-        await self.state.upload_async(self._file.filename, self._file.value or b"")
-        self._file.clear()  # the same file may be uploaded again
+    def _on_file(self, name: str, content: bytes) -> bool:
+        self._received = (name, content)
+        return True
+
+    def _on_refused(self, name: str, size_bytes: int) -> None:
+        if self.state.check_size(name, size_bytes):  # refused for another reason than its size
+            self.state.param.update(feedback=f"{name} was not received: the browser refused it; try again.",
+                                    feedback_kind="error")
+
+    async def _upload(self) -> None:
+        received, self._received = self._received, None
+        if received is not None and not self.state.busy:
+            await self.state.upload_async(*received)
+
+    @param.depends("state.replace_question")
+    def _confirmation(self) -> pn.viewable.Viewable:
+        if not self.state.replace_question:
+            return pn.Spacer(height=0)
+        return pn.Row(self._replace, self._keep, css_classes=["rh-4pr-confirm"], sizing_mode="stretch_width")
+
+    @staticmethod
+    def _format_help() -> pn.viewable.Viewable:
+        return pn.Card(pn.pane.Markdown(read_doc(_FORMAT_DOC), sizing_mode="stretch_width"),
+                       title="The 4PR file format", collapsed=True, sizing_mode="stretch_width",
+                       css_classes=["rh-4pr-format"])
 
     def _go_to_projects(self, _event: object) -> None:
         self.state.session.page = Page.PROJECTS.value
@@ -110,8 +136,8 @@ class RhinomanometryPage(pn.viewable.Viewer):
             return pn.Column(pn.pane.Alert("No project is open: open one on the Projects page to upload and see its"
                                            " rhinomanometry (4PR).", alert_type="warning"), go,
                              sizing_mode="stretch_width")
-        upload = pn.Row(pn.pane.Markdown("**Upload a recording**", margin=(12, 10, 0, 10)), self._file, self._guard)
-        return pn.Column(upload, pn.pane.Markdown(_FORMAT_HINT), self._feedback, self._selector, self._results,
+        return pn.Column(pn.pane.Markdown("**Upload a recording**"), self._drop, pn.pane.Markdown(_FORMAT_HINT),
+                         self._format_help(), self._feedback, self._confirmation, self._selector, self._results,
                          sizing_mode="stretch_width", loading=self.state.param.busy)
 
     def __panel__(self) -> pn.viewable.Viewable:

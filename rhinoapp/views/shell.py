@@ -31,6 +31,7 @@ from rhinoapp.views.sharing import SharingPanel
 from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.geometry import GeometryPage
 from rhinoapp.views.jobs import JobsPage
+from rhinoapp.views.next_step import NextLine
 from rhinoapp.views.projects import ProjectsPage
 from rhinoapp.views.rhinomanometry import RhinomanometryPage
 from rhinoapp.views.simulations import SimulationsPage
@@ -62,6 +63,9 @@ class AppShell(pn.viewable.Viewer):
         self.sweep = SweepState(rhinomanometry=self.rhinomanometry)
         self.rhinomanometry.param.watch(lambda _e: self.analysis.reload(), "stored")
         self.session.param.watch(self._on_page, "page")
+        self.next_line = NextLine(session=self.session)  # what to do next, under every page
+        for state in (self.ct_import, self.rhinomanometry):
+            state.param.watch(lambda _e: self.next_line.refresh(), "stored")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         # Pages are built when first shown: a session that only sees the Projects page pays for no other
         # page's widgets, plots or 3D views (the load benchmark's page load). The pages that follow job
@@ -122,7 +126,8 @@ class AppShell(pn.viewable.Viewer):
         header = pn.Row(title, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)
         shown = swapping(lambda: self.page_view(Page(self.session.page)), self.session, "page",
                          sizing_mode="stretch_width", margin=(8, 24))
-        body = pn.Row(sidebar, shown, sizing_mode="stretch_width")
+        body = pn.Row(sidebar, pn.Column(self.next_line, shown, sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width")
         return pn.Column(header, body, sizing_mode="stretch_width", css_classes=["rh-root"])
 
 

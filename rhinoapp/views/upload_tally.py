@@ -6,7 +6,8 @@ knows the drop's files as soon as they are listed: this component, placed on the
 listens to FilePond's ``updatefiles`` event of the dropper carrying ``css_class`` and sends the
 names of the newly listed files (as the dropper will send them: the relative path of a dropped
 folder's file, else the file name) to :attr:`on_announce`; files FilePond refuses (too large) or
-that the user removes before they were sent go to :attr:`on_withdraw`. The component shows nothing.
+that the user removes before they were sent go to :attr:`on_withdraw`; each file FilePond refuses
+goes to :attr:`on_refused` with its size in bytes (to say why). The component shows nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ export function render({ model }) {
   const refused = (event) => {
     const item = event.detail.file;
     if (!mine(event) || !event.detail.error || !item) return;
+    model.send_msg({ refused: [[nameOf(item), item.fileSize]] });
     if (counted.has(item.id)) model.send_msg({ withdraw: [nameOf(item)] });
     else counted.add(item.id);
   };
@@ -74,17 +76,34 @@ class UploadTally(pn.custom.JSComponent):
     _esm = _ESM
 
     def __init__(self, *, on_announce: Callback | None = None, on_withdraw: Callback | None = None,
-                 **params: Any) -> None:
+                 on_refused: Callable[[str, int], object] | None = None, **params: Any) -> None:
         params.setdefault("width", 0)
         params.setdefault("height", 0)
         params.setdefault("margin", 0)
         super().__init__(**params)
         self._callbacks = {"announce": on_announce, "withdraw": on_withdraw}
+        self._on_refused = on_refused
 
     def _handle_msg(self, data: Any) -> None:
-        """Pass the names the browser sent to the matching callback (anything else is ignored)."""
+        """Pass the names the browser sent to the matching callback (anything else is ignored).
+
+        Examples
+        --------
+        >>> refused = []
+        >>> tally = UploadTally(css_class="my-upload", on_refused=lambda name, size: refused.append((name, size)))
+        >>> tally._handle_msg({"refused": [["big.csv", 60_000_000], "junk"]})
+        >>> refused
+        [('big.csv', 60000000)]
+        """
         if not isinstance(data, dict):
             return
+        for entry in data.get("refused") or []:
+            if self._on_refused is not None and isinstance(entry, list) and len(entry) == 2:
+                try:
+                    name, size = str(entry[0]), int(entry[1])
+                except (TypeError, ValueError):
+                    continue
+                self._on_refused(name, size)
         for key, callback in self._callbacks.items():
             names = data.get(key)
             if callback is not None and isinstance(names, list):

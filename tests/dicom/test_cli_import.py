@@ -192,7 +192,7 @@ def test_list_and_tilt_options(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main([*base, "--tilt", "resample"]) == 0
     assert "resampled onto an orthogonal grid" in capsys.readouterr().out
     uneven = write_files(tmp_path / "uneven", list(_series_files(positions_mm=(0.0, 2.0, 4.0, 4.5, 8.0, 11.5)).items()))
-    base = ["import", str(uneven), "--project", "Case 1", "--data-dir", str(data)]
+    base = ["import", str(uneven), "--project", "Case 1", "--replace", "--data-dir", str(data)]  # over the first
     assert main(base) == 2
     err = capsys.readouterr().err
     assert "uneven slice spacing: 2.00 mm (2 steps), then 0.50 mm, then 3.50 mm (2 steps)" in err

@@ -177,7 +177,8 @@ def test_files_of_an_earlier_upload_are_not_mixed_in(state: CTImportState) -> No
     state.expect_files(list(second))  # a new drop replaces the unfinished one
     assert state.feedback == "Received 0 of 7 files."
     deliver(state, dict(list(unfinished.items())[3:]))  # stragglers of the replaced drop
-    assert deliver(state, second)[-1] is True and state.finish_upload()
+    assert deliver(state, second)[-1] is True and not state.finish_upload()  # the project has a CT: asks first
+    assert state.volume.hu.shape[0] == 4 and state.confirm_replace()
     assert state.volume.hu.shape[0] == 7 and state.stored == 2 and state.candidates == []
 
 

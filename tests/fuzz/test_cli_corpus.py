@@ -56,7 +56,8 @@ def test_the_cli_refuses_each_malformed_input_clearly(case: Case, data_dir: Path
     paths = write_case(case, upload)
     before = fingerprint(data_dir)
     command = ("import", *paths) if case.kind is Kind.CT else ("rhinomanometry", *paths)
-    line = assert_refused(rhinoapp(*command, "--project", PROJECT, "--data-dir", str(data_dir)))
+    # --replace: the template project has a CT and a measurement; the input itself must be refused
+    line = assert_refused(rhinoapp(*command, "--project", PROJECT, "--replace", "--data-dir", str(data_dir)))
     assert matches(line, case), line
     assert fingerprint(data_dir) == before
 
@@ -66,7 +67,7 @@ def test_a_file_size_limit_while_importing_is_a_full_disk(data_dir: Path, tmp_pa
     ct.write_bytes(good_ct((40, 128, 128), noise=True))
     largest = max(p.stat().st_size for p in data_dir.rglob("*") if p.is_file())
     before = fingerprint(data_dir)
-    result = rhinoapp("import", str(ct), "--project", PROJECT, "--data-dir", str(data_dir),
+    result = rhinoapp("import", str(ct), "--project", PROJECT, "--replace", "--data-dir", str(data_dir),
                       limit_bytes=largest + 64 * 1024)
     assert "disk is full" in assert_refused(result)
     assert fingerprint(data_dir) == before
@@ -79,7 +80,7 @@ def test_a_full_disk_while_importing(template: Path, tmp_path: Path) -> None:
         data = Path(shutil.copytree(template, disk / "data"))
         filled(disk, leave_bytes=200_000)
         before = fingerprint(data)
-        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--data-dir", str(data)))
+        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--replace", "--data-dir", str(data)))
         assert "disk is full" in line or "database could not be written" in line, line
         assert fingerprint(data) == before
 
@@ -89,7 +90,7 @@ def test_a_read_only_data_directory(template: Path, tmp_path: Path) -> None:
     ct.write_bytes(good_ct())
     with read_only(template, tmp_path / "ro") as data:
         before = fingerprint(data)
-        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--data-dir", str(data)))
+        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--replace", "--data-dir", str(data)))
         assert any(word in line for word in ("read-only", "permission", "not readable and writable")), line
         assert fingerprint(data) == before
 
@@ -124,6 +125,6 @@ def test_a_read_only_project_folder(data_dir: Path, tmp_path: Path) -> None:
     [project] = (data_dir / "projects").iterdir()
     with read_only_in_place(project, tmp_path):
         before = fingerprint(data_dir)
-        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--data-dir", str(data_dir)))
+        line = assert_refused(rhinoapp("import", str(ct), "--project", PROJECT, "--replace", "--data-dir", str(data_dir)))
         assert "read-only" in line or "permission" in line, line
         assert fingerprint(data_dir) == before

@@ -39,14 +39,21 @@ def session_on(data: Path) -> Iterator[SessionState]:
 
 
 def upload(kind: Kind, session: SessionState, files: dict[str, bytes]) -> tuple[bool, str, str]:
-    """Upload ``files`` as the page does (in a worker thread); returns (stored, message, its kind)."""
+    """Upload ``files`` as the page does (in a worker thread); returns (stored, message, its kind).
+
+    Where the template project already has a CT (or a measurement), the user confirms the replacement.
+    """
     if kind is Kind.CT:
         ct = CTImportState(session=session)
         stored = asyncio.run(ct.upload_async(list(files.values()), filenames=list(files)))
+        if ct.replace_question:
+            stored = ct.confirm_replace()
         return stored, ct.feedback, ct.feedback_kind
     four_pr = RhinomanometryState(session=session, max_upload_mb=15)
     [(name, content)] = files.items()
     stored = asyncio.run(four_pr.upload_async(name, content))
+    if four_pr.replace_question:
+        stored = four_pr.confirm_replace()
     return stored, four_pr.feedback, four_pr.feedback_kind
 
 

@@ -65,7 +65,7 @@ def test_job_runs_streams_progress_and_publishes(local: JobRunner, loop: LoopThr
     assert record.state is JobState.QUEUED
     assert final.state is JobState.DONE, final.message
     assert final.worker_host and final.started_at and final.finished_at >= final.started_at
-    assert final.progress == 1.0 and "air_fraction" in final.message
+    assert final.progress == 1.0 and "% air" in final.message
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(set(fractions)) >= 3
     repo = ProjectRepository(local.store, owner="local")

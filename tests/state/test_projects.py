@@ -41,7 +41,7 @@ def test_open_rename_delete(page: ProjectsState) -> None:
     pid = page.session.repository.create("Case 1").id
     page.refresh()
     page.open_project(pid)
-    assert (page.session.page, page.session.current_project_name) == (Page.GEOMETRY.value, "Case 1")
+    assert (page.session.page, page.session.current_project_name) == (Page.CT.value, "Case 1")  # no CT yet
     page.start_rename(pid)
     assert page.rename_name == "Case 1"
     page.rename_name = "Case 1b"
@@ -70,3 +70,11 @@ def test_project_deleted_elsewhere(page: ProjectsState, store) -> None:
     page.session.repository.delete(pid)  # e.g. from the CLI
     page.open_project(pid)
     assert page.feedback_kind == "error" and "refresh" in page.feedback and page.rows == []
+
+
+def test_a_search_without_match_says_so(page: ProjectsState) -> None:
+    page.session.repository.create("Alpha")
+    page.search = "zeta "
+    assert page.rows == [] and page.search_note == "No project matches 'zeta'."
+    page.search = "alp"
+    assert [r.project.name for r in page.rows] == ["Alpha"] and page.search_note == ""

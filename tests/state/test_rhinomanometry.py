@@ -131,7 +131,8 @@ def test_project_change_reloads(state: RhinomanometryState) -> None:
     session, repo = state.session, state.session.repository
     first = session.current_project_id
     state.upload("a.csv", recording(seed=1))
-    state.upload("b.csv", recording(seed=2))
+    assert state.upload("b.csv", recording(seed=2)) is False  # a second one waits for the user's confirmation
+    assert state.replace_question and state.confirm_replace() and not state.replace_question
     newest, older = (m.id for m in state.measurements)
     assert [label.split(",")[0] for label in state.param.selected.names] == ["Measurement 2", "Measurement 1"]
     assert state.selected == newest

@@ -44,7 +44,9 @@ def test_a_complete_volume_is_stored_the_same_way_by_both(tmp_path: Path, data_d
     assert main(["import", str(volume), "--project", "Case 1", "--data-dir", str(data_dir)]) == 0
     by_cli = {a.name: a.sha256 for a in repo.artifacts(project_id)}
     state = CTImportState(session=session)
-    assert state.upload([volume.read_bytes()], filenames=["ct.nii.gz"]) is True
+    assert state.upload([volume.read_bytes()], filenames=["ct.nii.gz"]) is False  # the project has a CT: asks first
+    assert state.replace_question.startswith("This project already has a CT.")
+    assert state.confirm_replace() is True
     assert {a.name: a.sha256 for a in repo.artifacts(project_id)} == by_cli == {
         "volume/ct.nii.gz": by_cli["volume/ct.nii.gz"], "volume/ct.json": by_cli["volume/ct.json"]}
     assert state.param.tilt.default == CTImportRequest().tilt.value

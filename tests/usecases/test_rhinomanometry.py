@@ -46,7 +46,8 @@ def test_the_cli_stores_a_recording_as_the_page_does(tmp_path: Path, data_dir: P
     recording.write_bytes(content)
     assert main(["rhinomanometry", str(recording), "--project", "Case 1", "--data-dir", str(data_dir)]) == 0
     state = RhinomanometryState(session=session)
-    assert state.upload("case.csv", content) is True
+    assert state.upload("case.csv", content) is False  # the project has a measurement: asks first
+    assert state.confirm_replace() is True
     stored = repo.artifacts(project_id, Step.RHINOMANOMETRY)
     by_name: dict[str, set[str]] = {}
     for artifact in stored:

@@ -149,3 +149,26 @@ def test_a_mixed_series_folder_opens_the_picker(page, server, repo, tmp_path: Pa
     page.locator(".rh-ct-summary", has_text="x 4 voxels").or_(
         page.locator(".rh-ct-summary", has_text="x 6 voxels")).wait_for(timeout=HANG_S * 1000)
     assert len(repo.artifacts(project_id, Step.DICOM)) == 2
+
+
+def test_a_new_ct_replaces_the_stored_one_only_once_confirmed(page, server, repo, tmp_path: Path,
+                                                             output_dir: Path) -> None:
+    project_id = repo.create("CT replaced").id
+    previous = assemble_volume(group_series(make_ct_series(slices=5, shape=(16, 16), phi=False))[0]).volume
+    store_ct(repo, project_id, previous, research_metadata(previous, VolumeFormat.NIFTI), CTImportRequest())
+    repo.write_artifacts(project_id, Step.GEOMETRY, {"geometry/default/labels.nii.gz": b"made from the first CT"})
+    digest = _ct_digest(repo, project_id)
+    _open_ct_page(page, server[0], "CT replaced", "16 x 16 x 5 voxels")
+    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "first", 7, series=2))
+    _feedback(page, "was read but not stored: This project already has a CT. Replacing it makes the segmentation")
+    keep = page.get_by_role("button", name="Keep the current CT")
+    keep.wait_for()
+    assert page.locator("text=tap to undo >> visible=true").count() == 0  # the dropper offers no undo that would not undo
+    page.screenshot(path=str(output_dir / "ct-replace-question.png"), full_page=True)
+    keep.click()
+    _feedback(page, "The new CT was not stored: the project keeps its CT.")
+    assert _ct_digest(repo, project_id) == digest
+    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "second", 7, series=3))
+    page.get_by_role("button", name="Replace the CT").click()
+    page.locator(".rh-ct-summary", has_text="16 x 16 x 7 voxels").wait_for(timeout=HANG_S * 1000)
+    assert _ct_digest(repo, project_id) != digest

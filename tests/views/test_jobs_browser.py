@@ -48,5 +48,5 @@ def test_submit_job_and_watch_progress_until_done(page, server, output_dir: Path
     assert any(0 < v < 100 for v in seen), f"the progress bar did not move: {seen}"
     assert seen == sorted(seen) and bar.get_attribute("aria-valuenow") == "100"
     row = page.locator(".tabulator-row", has_text="Jobs demo")
-    assert "air_fraction" in row.inner_text()
+    assert "% air" in row.inner_text()
     page.screenshot(path=str(output_dir / "jobs-done.png"), full_page=True)

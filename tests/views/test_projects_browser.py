@@ -9,7 +9,7 @@ import pytest
 from rhinoapp.config import Settings
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
-from tests.views.navigation import click_until
+from tests.views.navigation import click_until, go_to
 
 pytestmark = pytest.mark.browser
 
@@ -51,13 +51,28 @@ def test_create_project_and_refuse_duplicate(page, output_dir: Path) -> None:
     page.get_by_text("The project name is empty").wait_for()
 
 
-def test_open_makes_the_project_current(page) -> None:
+def test_open_lands_on_the_first_step_and_says_what_is_next(page) -> None:
     create(page, "Case 7")
     row = page.locator(".tabulator-row", has_text="Case 7")
     opened = page.locator(".rh-project", has_text="Project: Case 7")
     click_until(row.get_by_text("Open"), opened, what="project Case 7 to open")
-    page.get_by_role("heading", name="Geometry").wait_for()
-    page.locator(".rh-geometry-message", has_text="This project has no CT yet").wait_for()  # the open project's page
+    page.get_by_text("No CT stored in this project yet.").wait_for()  # no CT: the CT page, not Geometry
+    page.locator(".rh-next", has_text="Next: Import the project's CT").wait_for()
+    go_to(page, "Geometry", page.locator(".rh-geometry-message", has_text="This project has no CT yet"))
+    page.locator(".rh-next", has_text="(CT page)").wait_for()  # the Next line points back to the CT page
+    page.get_by_role("button", name="Go to CT").click()
+    page.get_by_text("No CT stored in this project yet.").wait_for()
+
+
+def test_search_filters_as_you_type_and_says_when_nothing_matches(page) -> None:
+    for name in ("Search alpha", "Search beta"):
+        create(page, name)
+    box = page.locator(".rh-search input")
+    box.press_sequentially("alp")  # no Enter: the table follows the keys
+    page.locator(".tabulator-row", has_text="Search beta").wait_for(state="detached")
+    page.locator(".tabulator-row", has_text="Search alpha").wait_for()
+    box.press_sequentially("zz")
+    page.locator(".rh-search-note", has_text="No project matches 'alpzz'.").wait_for()
 
 
 def test_delete_removes_the_project_and_its_folder(page, server) -> None:

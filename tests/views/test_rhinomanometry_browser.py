@@ -24,7 +24,21 @@ def open_new_project(page, name: str) -> None:
 
 
 def upload(page, path: Path) -> None:
-    page.locator(".rh-4pr-upload input[type=file]").set_input_files(str(path))
+    page.locator(".rh-4pr-upload input[type=file]").first.set_input_files(str(path))
+
+
+def drop(page, path: Path) -> None:
+    """Drag ``path`` onto the 4PR drop zone and drop it (the browser's drag events, with the file)."""
+    transfer = page.evaluate_handle(
+        "([name, bytes]) => { const dt = new DataTransfer();"
+        " dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'text/csv' })); return dt; }",
+        [path.name, list(path.read_bytes())])
+    target = page.locator(".rh-4pr-upload .filepond--drop-label")
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()  # FilePond takes a drop only where the pointer is over its drop area
+    where = {"clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + box["height"] / 2}
+    for event in ("dragenter", "dragover", "drop"):
+        target.dispatch_event(event, {"dataTransfer": transfer, **where})
 
 
 def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, output_dir: Path) -> None:
@@ -33,7 +47,7 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
     open_new_project(page, "Case 4PR")
     page.get_by_text("No measurement yet").wait_for()
 
-    upload(page, recording)
+    drop(page, recording)  # dragged and dropped onto the page, as on the CT page
     page.get_by_text("case-4pr.csv stored: left (").wait_for()
     loops = page.locator(".rh-4pr-loops")
     loops.locator("canvas").first.wait_for()
@@ -58,7 +72,15 @@ def test_upload_shows_loops_and_table_and_marks_4pr_done(page, tmp_path: Path, o
         download.save_as(saved)
         assert saved.read_text(encoding="utf-8").startswith(header)
 
-    upload(page, recording)  # the same file again: the input was cleared, so it is a second measurement
+    assert page.locator("text=tap to undo >> visible=true").count() == 0  # no undo offer that would not undo
+    help_card = page.locator(".rh-4pr-format")
+    help_card.get_by_text("The 4PR file format").click()  # the format documentation opens from the page
+    help_card.get_by_text("The rhinoapp 4PR recording format").wait_for()
+
+    upload(page, recording)  # browsed for: a second measurement asks first
+    page.locator(".rh-4pr-feedback", has_text="already has 1 4PR measurement").wait_for()
+    assert page.locator("select option", has_text="Measurement 2").count() == 0
+    page.get_by_role("button", name="Store as the latest measurement").click()
     page.locator("select option", has_text="Measurement 2").wait_for(state="attached")
 
     icon = page.locator(".tabulator-row", has_text="Case 4PR").locator('[data-step="4pr"]')

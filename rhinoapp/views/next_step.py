@@ -46,7 +46,9 @@ class NextLine(pn.viewable.Viewer):
         return pn.Row(text, go, sizing_mode="stretch_width", css_classes=["rh-next-line"])
 
     def __panel__(self) -> pn.viewable.Viewable:
-        column = swapping(self._line, self.session, "page", "current_project_id", sizing_mode="stretch_width",
+        session = self.session
+        assert session is not None  # set by the shell
+        column = swapping(self._line, session, "page", "current_project_id", sizing_mode="stretch_width",
                           margin=(8, 24, 0, 24))
         self.param.watch(lambda _event: setattr(column, "objects", [self._line()]), "revision")
         return column

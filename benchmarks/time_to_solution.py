@@ -36,7 +36,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 GOAL_S = 300.0
 
 
-def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | None) -> dict[str, object]:
+def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | None,
+        project_mm: float | None = None) -> dict[str, object]:
     """The case, stage by stage; the figures of the report."""
     import numba
 
@@ -77,6 +78,8 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     def progress(report: ProgressReport) -> None:
         if report.step is not None:
             reports.append((time.perf_counter(), report.step))
+            if len(reports) % 20 == 1:  # a sign of life on a long run
+                print(f"  {report.message}", file=sys.stderr, flush=True)  # noqa: T201
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
@@ -102,6 +105,12 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
         plausibility=[f"{flag['severity']}: {flag['kind']}" for flag in flags],  # type: ignore[index]
         plausible=not any(flag["severity"] == Severity.IMPLAUSIBLE.value for flag in flags),  # type: ignore[index]
         load_average_after=[round(v, 2) for v in os.getloadavg()])
+    if project_mm:  # the same case at another spacing: its estimate at the speed this run measured
+        other = estimate_simulation(phantom_domain(variant, project_mm), SimulationRequest(
+            flow_ml_s=flow_ml_s, resolution_mm=project_mm, backend="numba", threads=threads))
+        figures["projection"] = {"resolution_mm": project_mm, "fluid_cells": other.fluid_cells, "steps": other.steps,
+                                 "seconds_at_this_runs_mlups": round(other.at_speed(outcome.mlups).seconds, 1),
+                                 "steps_ratio_here": round(outcome.steps / max(estimate.steps, 1), 3)}
     figures["seconds_geometry_to_result"] = round(
         float(figures["seconds_geometry"]) + float(figures["seconds_resolution_rule"])  # type: ignore[arg-type]
         + float(figures["seconds_estimate"]) + total, 1)  # type: ignore[arg-type]
@@ -135,7 +144,9 @@ def report(f: dict[str, object]) -> str:
         f"result: pressure drop {f['pressure_drop_pa']} Pa, {f['flow_partition_left_pct']} % left, peak velocity "
         f"{f['max_velocity_m_s']} m/s, tau {f['tau']}; plausibility flags: {f['plausibility'] or 'none'} "
         f"({'plausible' if f['plausible'] else 'IMPLAUSIBLE'})",
-    ])
+    ] + ([f"projection to {p['resolution_mm']} mm: {p['fluid_cells']:,} cells, {p['steps']:,} steps estimated (this "  # type: ignore[index]
+          f"run took {p['steps_ratio_here']} x its estimated steps), {p['seconds_at_this_runs_mlups']} s of solver at "  # type: ignore[index]
+          f"this run's speed"] if (p := f.get("projection")) else []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolution-mm", type=float, default=0.5)
     parser.add_argument("--flow", type=float, default=250.0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--project-mm", type=float, default=None,
+                        help="also estimate the case at this spacing at the speed this run measured")
     parser.add_argument("--note", default="", help="a line to keep with the results (how the machine was shared)")
     parser.add_argument("--name", default="time_to_solution", help="base name of the result files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    figures = run(args.variant, args.resolution_mm, args.flow, args.threads)
+    figures = run(args.variant, args.resolution_mm, args.flow, args.threads, args.project_mm)
     figures["note"] = args.note
     text = report(figures) + (f"\nnote: {args.note}" if args.note else "")
     print(text)  # noqa: T201 (a benchmark script prints)

@@ -38,7 +38,7 @@ _log = logging.getLogger(__name__)
 #: are bound by the memory bandwidth as the largest is.
 CALIBRATION_CELLS = (16_384, 262_144)
 _FLUID_FRACTION = 0.3  # a porous grid of narrow passages, walls on most cells' sides as in an airway
-_UPDATES = {BackendName.NUMPY: 3e6, BackendName.NUMBA: 3e7, BackendName.CUPY: 2e9}  # per measurement
+_UPDATES = {BackendName.NUMPY: 3e6, BackendName.NUMBA: 1.6e7, BackendName.CUPY: 2e9}  # per measurement
 _CHECKS = 4  # timed intervals, each ended by the diagnostics a convergence check takes
 
 

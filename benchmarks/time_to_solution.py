@@ -68,10 +68,12 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     figures["rule_resolution_mm"] = choice.resolution_mm
     request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads)
     started = time.perf_counter()
-    estimate = estimate_simulation(domain, request)
+    with tempfile.TemporaryDirectory() as data_dir:  # as the CLI estimates: at the speed measured here
+        estimate = estimate_simulation(domain, request, data_dir=Path(data_dir))
     figures["seconds_estimate"] = round(time.perf_counter() - started, 1)
     figures["estimate"] = {"fluid_cells": estimate.fluid_cells, "steps": estimate.steps,
                            "seconds": round(estimate.seconds, 1), "mlups": round(estimate.mlups, 2),
+                           "speed": estimate.speed.value,
                            "memory_gb": round(estimate.memory_bytes / 1e9, 2)}
     reports: list[tuple[float, int]] = []
 
@@ -140,7 +142,7 @@ def report(f: dict[str, object]) -> str:
         f"check) = {100 * float(f['bandwidth_fraction']):.1f} % of the bandwidth bound "  # type: ignore[arg-type]
         f"{f['bandwidth_bound_mlups']} MLUPS (copy bandwidth {f['bandwidth_gb_s']} GB/s)",
         f"  estimate before the run: {e['fluid_cells']:,} cells, {e['steps']:,} steps, {e['seconds']} s at "  # type: ignore[index]
-        f"{e['mlups']} MLUPS, {e['memory_gb']} GB",  # type: ignore[index]
+        f"{e['mlups']} MLUPS ({e['speed']} speed), {e['memory_gb']} GB",  # type: ignore[index]
         f"result: pressure drop {f['pressure_drop_pa']} Pa, {f['flow_partition_left_pct']} % left, peak velocity "
         f"{f['max_velocity_m_s']} m/s, tau {f['tau']}; plausibility flags: {f['plausibility'] or 'none'} "
         f"({'plausible' if f['plausible'] else 'IMPLAUSIBLE'})",

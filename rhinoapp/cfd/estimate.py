@@ -1,16 +1,20 @@
 """Memory and run time of a simulation, estimated before anything large is allocated.
 
 The UI shows the estimate before a job is submitted; :func:`check_resources` refuses a run whose
-estimate exceeds the memory available. Speeds are nominal figures measured on the reference
-machines (2-core cloud VM for NumPy and Numba, NVIDIA H100 for CuPy); the real speed is
-reported by every run (``mlups`` in ``results.json``).
+estimate exceeds the memory available. The time divides the steps by a speed: by default a nominal
+figure of the reference machines (2-core cloud VM for NumPy and Numba, NVIDIA H100 for CuPy),
+which can be off several-fold on another or a loaded machine; :meth:`ResourceEstimate.at_speed`
+puts in the speed measured on this machine (:func:`rhinoapp.cfd.throughput.measure_throughput`,
+kept by :mod:`rhinoapp.store.throughput`), as the CLI and the Simulations page do. Every run reports
+its real speed (``mlups`` in ``results.json``) and its progress the time left at that speed.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+import enum
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -20,7 +24,7 @@ from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.core.errors import SimulationError
 
-__all__ = ["MAX_DEFAULT_CELLS", "NOMINAL_MLUPS", "ResourceEstimate", "available_memory_bytes", "cell_budget",
+__all__ = ["MAX_DEFAULT_CELLS", "NOMINAL_MLUPS", "ResourceEstimate", "SpeedSource", "available_memory_bytes", "cell_budget",
            "check_resources", "device_memory_bytes", "estimate_run"]
 
 #: Nominal speeds in MLUPS (NumPy and CuPy in total; Numba per CPU thread).
@@ -34,6 +38,13 @@ _HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the si
 _WINDOW_BYTES_PER_CELL = 28  # the Numba backend's window tables (backends.numba_windows): 27 and the fallback rows
 
 
+class SpeedSource(enum.Enum):
+    """Where the speed of an estimate's time comes from."""
+
+    NOMINAL = "nominal"  # the reference machine's figure (NOMINAL_MLUPS)
+    MEASURED = "measured"  # a calibration run of the kernel on this machine
+
+
 @dataclass(frozen=True)
 class ResourceEstimate:
     """Expected size, memory and run time of one simulation.
@@ -42,8 +53,11 @@ class ResourceEstimate:
     --------
     >>> e = ResourceEstimate(fluid_cells=10**6, grid_voxels=10**7, steps=1000, memory_bytes=10**9,
     ...                      device_memory_bytes=0, backend="numba", mlups=40.0, seconds=25.0)
-    >>> e.as_dict()["memory_gb"]
-    1.0
+    >>> e.as_dict()["memory_gb"], e.as_dict()["speed"]
+    (1.0, 'nominal')
+    >>> measured = e.at_speed(10.0)
+    >>> measured.seconds, measured.speed.value
+    (100.0, 'measured')
     """
 
     fluid_cells: int
@@ -54,12 +68,21 @@ class ResourceEstimate:
     backend: str
     mlups: float
     seconds: float
+    speed: SpeedSource = SpeedSource.NOMINAL
 
     def as_dict(self) -> dict[str, float | int | str]:
         """JSON-ready form with memory in GB."""
         data: dict[str, float | int | str] = asdict(self)
         data["memory_gb"] = round(self.memory_bytes / 1e9, 3)
+        data["speed"] = self.speed.value
         return data
+
+    def at_speed(self, mlups: float, *, source: SpeedSource = SpeedSource.MEASURED) -> ResourceEstimate:
+        """The same run at ``mlups`` (million fluid-cell updates per second), e.g. this machine's measured speed."""
+        if not mlups > 0:
+            raise SimulationError(f"a speed must be positive MLUPS, got {mlups}: measure it again")
+        return replace(self, mlups=float(mlups), seconds=self.fluid_cells * self.steps / (float(mlups) * 1e6),
+                       speed=source)
 
 
 def available_memory_bytes() -> int:

@@ -38,7 +38,8 @@ SIMULATION_RANGES: Mapping[str, Range] = MappingProxyType({
     "resolution_mm": Range(0.25, 4.0, "mm"),
     "max_steps": Range(1, 10_000_000, "steps"),
 })
-#: The resolution the page proposes; without one the run uses the label map's voxel size.
+#: The spacing the page offers when the automatic resolution is switched off before the geometry's is known
+#: (without a resolution, the run uses the automatic one: :func:`rhinoapp.cfd.resolution.choose_resolution`).
 PAGE_RESOLUTION_MM = 1.0
 
 
@@ -53,7 +54,8 @@ class SimulationRequest:
     pressure_drop_pa
         Drive by this pressure drop instead of the flow (``None``: constant flow).
     resolution_mm
-        Lattice spacing; ``None`` uses the label map's (cubic) voxel size.
+        Lattice spacing; ``None``: the automatic resolution (cells across the narrowest passage, see
+        :mod:`rhinoapp.cfd.resolution`), chosen where the run happens.
     backend, max_steps, threads, checkpoint_every, resume
         Run control (see :class:`~rhinoapp.cfd.config.RunConfig`).
     variant, run_id

@@ -155,6 +155,7 @@ class Solver:
         if self.run.resume:
             step, history = self._resume(backend)
         started, start_step = time.perf_counter(), step
+        first: tuple[float, int] | None = None  # after the first check: its first interval may hold the compile
         converged = self._steady(history)
         while step < self.max_steps and not converged:
             n = min(self.check_every - step % self.check_every, self.max_steps - step)
@@ -162,8 +163,11 @@ class Solver:
             step += n
             history.append(self._sample(backend, step))
             converged = self._steady(history)
-            elapsed = time.perf_counter() - started
-            mlups = (step - start_step) * self.lattice.n_cells / max(elapsed, 1e-9) / 1e6
+            now = time.perf_counter()
+            mlups = (step - start_step) * self.lattice.n_cells / max(now - started, 1e-9) / 1e6
+            if first is not None and step > first[1]:  # the speed since the first check sets the time left
+                mlups = (step - first[1]) * self.lattice.n_cells / max(now - first[0], 1e-9) / 1e6
+            first = first or (now, step)
             if self.run.checkpoint_every and step % self.run.checkpoint_every < self.check_every:
                 assert self.checkpoint_dir is not None, "__init__ requires a folder for checkpoints"
                 io.save_checkpoint(self.checkpoint_dir, step=step, state=backend.get_state(),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rhinoapp.cli._common import ProgressPrinter, out
+from rhinoapp.cli._common import ProgressPrinter, out, settings_from
 from rhinoapp.core.progress import format_duration
 
 __all__ = ["register"]
@@ -30,20 +30,22 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     sim.add_argument("--pressure-drop-pa", type=float, default=None,
                      help="drive by this pressure drop instead of a flow")
     sim.add_argument("--resolution-mm", type=float, default=None,
-                     help="lattice spacing in mm (default: the label map's voxel size, which must be cubic)")
+                     help="lattice spacing in mm (default: automatic, 6 cells across the narrowest passage "
+                          "within the memory; the rule is printed)")
     sim.add_argument("--backend", choices=["auto", "numpy", "numba", "cupy"], help="default: auto")
     sim.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: twice the "
                                                                    "estimate)")
     sim.add_argument("--threads", type=int, default=None, help="CPU threads for the numba backend")
     sim.add_argument("--checkpoint-every", type=int, default=0, help="write a checkpoint every N steps")
     sim.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate")
+    sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate (the "
+                                                              "time at this machine's measured speed)")
     sim.set_defaults(handler=_simulate)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from rhinoapp.cfd.request import SimulationRequest
-    from rhinoapp.usecases.simulation import estimate_simulation, load_domain, run_simulation
+    from rhinoapp.usecases.simulation import estimate_simulation, load_domain, resolution_for, run_simulation
 
     given = {"flow_ml_s": args.flow_ml_s, "direction": args.direction, "pressure_drop_pa": args.pressure_drop_pa,
              "resolution_mm": args.resolution_mm, "backend": args.backend, "max_steps": args.max_steps,
@@ -51,9 +53,14 @@ def _simulate(args: argparse.Namespace) -> int:
     request = SimulationRequest(checkpoint_every=args.checkpoint_every, resume=args.resume,
                                 **{name: value for name, value in given.items() if value is not None})
     domain = load_domain(args.geometry_dir)
-    estimate = estimate_simulation(domain, request)
+    choice = resolution_for(domain, request)
+    if request.resolution_mm is None:
+        out(f"resolution {choice.resolution_mm} mm (automatic: {choice.cells_across} cells across the narrowest "
+            f"passage, {choice.width_mm} mm wide){'' if choice.rule_met else '; ' + choice.message}")
+    estimate = estimate_simulation(domain, request, data_dir=settings_from(args).data_dir)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
-        f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend}")
+        f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend} "
+        f"at {estimate.mlups:.1f} MLUPS ({estimate.speed.value} speed)")
     if args.estimate:
         return 0
     progress = ProgressPrinter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources
@@ -47,14 +48,19 @@ def memory_limit_bytes(profile: Profile) -> int | None:
     return None
 
 
-def estimate_on(profile: Profile, domain: Any, request: SimulationRequest) -> tuple[ResourceEstimate | None, str]:
+def estimate_on(profile: Profile, domain: Any, request: SimulationRequest, *,
+                data_dir: Path | None = None) -> tuple[ResourceEstimate | None, str]:
     """What ``request`` on ``domain`` (a :class:`~rhinoapp.cfd.domain.FlowDomain`) would need where ``profile`` runs.
 
     Returns the estimate (``None`` when there is none) and, when the run would not fit the
-    profile's memory (or cannot be estimated), why, in words; else ``""``.
+    profile's memory (or cannot be estimated), why, in words; else ``""``. Jobs of a local profile
+    run here: given ``data_dir``, their time is at this machine's measured speed (kept in ``data_dir``);
+    elsewhere the nominal speed stands.
     """
+    measured_here = data_dir if isinstance(profile, LocalProfile) else None
     try:
-        estimate = estimate_simulation(domain, request, backend="cupy" if uses_gpu(profile) else None)
+        estimate = estimate_simulation(domain, request, backend="cupy" if uses_gpu(profile) else None,
+                                       data_dir=measured_here)
     except RhinoappError as error:
         return None, f"No estimate for these inputs: {error}."
     try:

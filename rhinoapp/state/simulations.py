@@ -3,8 +3,10 @@
 The simulation runs as a job (:data:`~rhinoapp.core.workflow.JobKind.SIMULATION`, see
 :mod:`rhinoapp.jobs.simulation_task`) on the open project's airway geometry and publishes
 the files of ``ProjectLayout.simulation(run_id)`` (fields, wall surface, results, convergence). Before a run,
-the page shows the run time and memory that :func:`rhinoapp.cfd.estimate.estimate_run` expects
-and refuses a run that :func:`~rhinoapp.cfd.estimate.check_resources` says would not fit. While a
+the page proposes the automatic resolution (cells across the narrowest passage; the user may give
+a spacing instead) and shows the steps, run time (at this machine's measured speed) and memory
+that :mod:`rhinoapp.state.simulation_estimate` expects, and refuses a run that
+:func:`~rhinoapp.cfd.estimate.check_resources` says would not fit. While a
 job runs, the numbers of its progress reports (:class:`~rhinoapp.core.progress.ProgressReport`:
 step, pressure drop, flow) give the live convergence history, whatever their wording; a finished
 run's history is its convergence file (read by :mod:`rhinoapp.store.simulation_runs`).
@@ -22,22 +24,25 @@ from typing import Any
 
 import param
 
-from rhinoapp.analysis.plausibility import PlausibilityFlag, Severity
-from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows, results_summary
+from rhinoapp.analysis.plausibility import PlausibilityFlag
+from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows
 from rhinoapp.cfd.config import Direction
 from rhinoapp.cfd.estimate import ResourceEstimate
 from rhinoapp.cfd.request import PAGE_RESOLUTION_MM, SIMULATION_RANGES, SimulationRequest
+from rhinoapp.cfd.resolution import ResolutionChoice
 from rhinoapp.config.jobs import Profile
 from rhinoapp.core.errors import NotFoundError, RhinoappError
 from rhinoapp.core.layout import ProjectLayout, SimulationFolder
 from rhinoapp.core.progress import ProgressReport
-from rhinoapp.core.workflow import JobKind, JobState, Step
+from rhinoapp.core.workflow import JobKind, Step
 from rhinoapp.jobs.events import JobEvent
-from rhinoapp.jobs.placement import describe_placement, estimate_on
+from rhinoapp.jobs.placement import describe_placement
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.job_page import JobPageState, MessageKind
 from rhinoapp.state.job_summary import describe_estimate
 from rhinoapp.state.session import Page
+from rhinoapp.state.simulation_messages import simulations_message
+from rhinoapp.state.simulation_estimate import EstimateView, SimulationInputs, estimate_inputs, proposed_resolution
 from rhinoapp.store.jobs import JobRecord
 from rhinoapp.store.simulation_runs import (
     ConvergencePoint,
@@ -56,14 +61,6 @@ _log = logging.getLogger(__name__)
 _DEFAULT = SimulationRequest()  # the defaults of the inputs
 
 
-@dataclasses.dataclass(frozen=True)
-class _Inputs:
-    flow_ml_s: float
-    direction: str
-    resolution_mm: float
-    max_steps: int
-
-
 @dataclasses.dataclass
 class _Snapshot:
     """What one refresh read from the store (in a worker thread)."""
@@ -73,7 +70,7 @@ class _Snapshot:
     geometry: str | None = None  # revision of the geometry's labels, None without geometry
     runs: list[SimulationRun] | None = None  # None: unchanged since the last read
     runs_key: tuple[Any, ...] | None = None
-    estimate: tuple[ResourceEstimate | None, str] | None = None  # None: unchanged
+    estimate: EstimateView | None = None  # None: unchanged
     estimate_key: tuple[Any, ...] | None = None
     error: str = ""
     variants: list[str] | None = None  # the complete geometry variants; None: not read
@@ -94,8 +91,10 @@ class SimulationsState(JobPageState):
     >>> asyncio.run(state.refresh())
     >>> state.message_kind.value, state.message.split(":")[0]
     ('warning', 'This project has no airway geometry yet')
-    >>> state.resolution_mm = 2.0; state.parameters()["resolution_mm"]
-    2.0
+    >>> state.automatic_resolution, "resolution_mm" in state.parameters()  # the job applies the rule
+    (True, False)
+    >>> state.resolution_mm = 2.0; state.parameters()["resolution_mm"], state.automatic_resolution
+    (2.0, False)
     """
 
     page = Page.SIMULATIONS
@@ -115,10 +114,13 @@ class SimulationsState(JobPageState):
     direction = param.Selector(objects=[d.value for d in Direction], default=_DEFAULT.direction.value,
                                label="Direction",
                                doc="Air enters at the nostrils (inspiration) or at the nasopharynx (expiration).")
-    resolution_mm = param.Number(default=PAGE_RESOLUTION_MM, bounds=SIMULATION_RANGES["resolution_mm"].bounds,
+    automatic_resolution = param.Boolean(default=True, label="Automatic resolution",
+                                         doc="Choose the grid spacing from the geometry: 6 cells across the narrowest "
+                                             "passage, within the memory. Off: the spacing given below.")
+    resolution_mm = param.Number(default=None, allow_None=True, bounds=SIMULATION_RANGES["resolution_mm"].bounds,
                                  step=0.25, label="Resolution (mm)",
-                                 doc="Grid spacing of the simulation. Finer is more accurate; memory grows with the "
-                                     "cube and run time with the fourth power of 1/resolution.")
+                                 doc="Grid spacing of the simulation (empty: automatic). Finer is more accurate; memory "
+                                     "grows with the cube and run time with the fourth power of 1/resolution.")
     max_steps = param.Integer(default=0, bounds=(0, int(SIMULATION_RANGES["max_steps"].high)),
                               label="Step limit (0: until steady)",
                               doc="Stop after this many time steps even if the flow is not steady yet (0: no limit).")
@@ -143,6 +145,9 @@ class SimulationsState(JobPageState):
     estimate = param.ClassSelector(class_=ResourceEstimate, default=None, allow_None=True,
                                    doc="Expected cells, steps, memory and run time for the current inputs.")
     estimate_text = param.String(default="", doc="The estimate in words.")
+    resolution_text = param.String(default="", doc="The automatic resolution in words (what the rule proposes).")
+    proposed_resolution_mm = param.Number(default=None, allow_None=True,
+                                          doc="The automatic resolution of the geometry (None: not known yet).")
     estimate_problem = param.String(default="", doc="Why the run would not fit, if it would not.")
     where = param.String(default="", doc="Where simulation jobs run.")
     # -- job -----------------------------------------------------------------------------------
@@ -163,22 +168,37 @@ class SimulationsState(JobPageState):
         self._runs_key: tuple[Any, ...] | None = None
         self._estimate_key: tuple[Any, ...] | None = None
         self._domain: tuple[tuple[str, str], Any] | None = None  # ((project, geometry revision), FlowDomain)
+        self._choice: tuple[tuple[str, str], ResolutionChoice] | None = None  # the automatic resolution of it
         self._load_error = ""
         self._live_expiration = False
         self._live_points: list[ConvergencePoint] = []
         profile = self.session.settings.jobs.profile_for(JobKind.SIMULATION)
         self.where = (describe_placement(profile) if self.session.runner is not None
                       else "Simulations run as jobs of the served app (rhinoapp serve); here you see the estimate.")
+        self.automatic_resolution = self.resolution_mm is None
 
     # -- inputs --------------------------------------------------------------------------------
+    @param.depends("resolution_mm", watch=True)
+    def _resolution_given(self) -> None:
+        self.automatic_resolution = self.resolution_mm is None
+
+    @param.depends("automatic_resolution", watch=True)
+    def _automatic_changed(self) -> None:
+        """Automatic clears the spacing; off starts from the automatic one (or the page's) for the user to change."""
+        if self.automatic_resolution:
+            self.resolution_mm = None
+        elif self.resolution_mm is None:
+            self.resolution_mm = self.proposed_resolution_mm or PAGE_RESOLUTION_MM
+
     @param.depends("flow_ml_s", "direction", "resolution_mm", "max_steps", "variant", watch=True)
     def _inputs_changed(self) -> None:
         self._schedule(full=True)  # a new estimate
 
-    def _inputs(self) -> _Inputs:
-        return _Inputs(float(self.flow_ml_s), str(self.direction), float(self.resolution_mm), int(self.max_steps))
+    def _inputs(self) -> SimulationInputs:
+        resolution = None if self.resolution_mm is None else float(self.resolution_mm)
+        return SimulationInputs(float(self.flow_ml_s), str(self.direction), resolution, int(self.max_steps))
 
-    def request(self, inputs: _Inputs | None = None) -> SimulationRequest:
+    def request(self, inputs: SimulationInputs | None = None) -> SimulationRequest:
         """The request of the current inputs; ValidationError (saying how to fix it) when a rule is broken."""
         inputs = inputs or self._inputs()
         return SimulationRequest(flow_ml_s=inputs.flow_ml_s, direction=inputs.direction,
@@ -192,13 +212,18 @@ class SimulationsState(JobPageState):
     def _profile(self) -> Profile:
         return self.session.settings.jobs.profile_for(JobKind.SIMULATION)
 
-    def _estimate(self, project_id: str, geometry: str, inputs: _Inputs) -> tuple[ResourceEstimate | None, str]:
-        """(estimate, why it would not fit); runs in a worker thread."""
+    def _estimate(self, project_id: str, geometry: str, inputs: SimulationInputs) -> EstimateView:
+        """The automatic resolution and the estimate of ``inputs``; runs in a worker thread."""
         try:
             domain = self._flow_domain(project_id, geometry)
+            request = self.request(inputs)
+            key = (project_id, f"{geometry}/{self.variant}")
+            if self._choice is None or self._choice[0] != key:
+                self._choice = (key, proposed_resolution(self._profile(), domain, request))
         except RhinoappError as error:
-            return None, f"No estimate for these inputs: {error}."
-        return estimate_on(self._profile(), domain, self.request(inputs))
+            return EstimateView(None, f"No estimate for these inputs: {error}.")
+        return estimate_inputs(self._profile(), domain, request, data_dir=self.session.settings.data_dir,
+                               choice=self._choice[1])
 
     def _flow_domain(self, project_id: str, geometry: str) -> Any:
         key = (project_id, geometry)
@@ -207,7 +232,7 @@ class SimulationsState(JobPageState):
         return self._domain[1]
 
     # -- reading (worker thread) ---------------------------------------------------------------
-    def _gather(self, project_id: str | None, inputs: _Inputs) -> _Snapshot:
+    def _gather(self, project_id: str | None, inputs: SimulationInputs) -> _Snapshot:
         snapshot = _Snapshot(project_id)
         if project_id is None:
             return snapshot
@@ -229,7 +254,7 @@ class SimulationsState(JobPageState):
             estimate_key = (project_id, snapshot.geometry, inputs)
             if estimate_key != self._estimate_key:
                 snapshot.estimate_key = estimate_key
-                snapshot.estimate = (None, "") if snapshot.geometry is None else self._estimate(
+                snapshot.estimate = EstimateView(None) if snapshot.geometry is None else self._estimate(
                     project_id, snapshot.geometry, inputs)
         except RhinoappError as error:
             _log.warning("simulations of project %s could not be read: %s", project_id, type(error).__name__)
@@ -253,7 +278,7 @@ class SimulationsState(JobPageState):
             self._show_variants(snapshot.variants)
         if snapshot.estimate is not None:
             self._estimate_key = snapshot.estimate_key
-            self._show_estimate(*snapshot.estimate)
+            self._show_estimate(snapshot.estimate)
         self.has_geometry = snapshot.geometry is not None
         self._set_job(snapshot.record)
         if snapshot.runs is not None:
@@ -268,12 +293,11 @@ class SimulationsState(JobPageState):
         if self.variant not in self.param.variant.objects:
             self.variant = self.param.variant.objects[0]
 
-    def _show_estimate(self, estimate: ResourceEstimate | None, problem: str) -> None:
-        key = self._estimate_key
-        inputs: _Inputs | None = key[2] if key else None
-        text = "" if estimate is None or inputs is None else describe_estimate(
-            estimate, resolution_mm=inputs.resolution_mm, flow_ml_s=inputs.flow_ml_s)
-        self.param.update(estimate=estimate, estimate_text=text, estimate_problem=problem)
+    def _show_estimate(self, view: EstimateView) -> None:
+        choice = view.choice
+        self.param.update(estimate=view.estimate, estimate_text=view.text, estimate_problem=view.problem,
+                          resolution_text=view.resolution_text,
+                          proposed_resolution_mm=None if choice is None else choice.resolution_mm)
         self._update_can_run()
 
     def _show_runs(self, runs: list[SimulationRun], record: JobRecord | None) -> None:
@@ -337,7 +361,7 @@ class SimulationsState(JobPageState):
         self.param.variant.objects = ["default"]
         self.param.update(variant="default", runs=[], selected=None, result=None, rows=[], flags=[], scene=None,
                           job=None, running=False, history=[], has_geometry=False, estimate=None, estimate_text="",
-                          estimate_problem="")
+                          estimate_problem="", resolution_text="", proposed_resolution_mm=None)
         self._update_can_run()
         self._update_message()
 
@@ -417,44 +441,7 @@ class SimulationsState(JobPageState):
 
     # -- messages ------------------------------------------------------------------------------
     def _update_message(self) -> None:
-        job, result = self.job, self.result
-        earlier = " The results shown are from an earlier run." if result is not None else ""
-        if self.session.current_project_id is None:
-            self._say(f"No project is open: open one on the {Page.PROJECTS.value} page to simulate its airflow.",
-                      MessageKind.WARNING)
-        elif not self.has_geometry and not self.runs:
-            self._say(f"This project has no airway geometry yet: segment the airway on the {Page.GEOMETRY.value} "
-                      "page first, then simulate it here.", MessageKind.WARNING)
-        elif job is not None and job.state.is_active:
-            options = f" ({job.options})" if job.options else ""
-            self._say(f"Simulating the airflow{options}: {job.message or job.state.value}.", MessageKind.INFO)
-        elif job is not None and job.state is JobState.ERROR:
-            self._say(f"The simulation failed: {job.message}{earlier}", MessageKind.ERROR)
-        elif job is not None and job.state is JobState.CANCELLED and (result is None or result.job_id != job.id):
-            self._say(f"The simulation was cancelled. Press Run to start it again.{earlier}", MessageKind.INFO)
-        elif self._load_error:
-            self._say(self._load_error, MessageKind.ERROR)
-        elif result is None:
-            hint = "choose the flow and resolution and press Run." if self.session.runner is not None else \
-                "simulations run in the served app (rhinoapp serve)."
-            self._say(f"No simulation yet: {hint}", MessageKind.INFO)
-        elif result.outdated:
-            self._say("The airway geometry changed after this run: press Run to simulate it again.",
-                      MessageKind.WARNING)
-        elif self.flags:
-            worst = "implausible" if any(f.severity is Severity.IMPLAUSIBLE for f in self.flags) else "doubtful"
-            count = f"{len(self.flags)} figure{'s' if len(self.flags) != 1 else ''}"
-            self._say(f"Run {result.run_id}: {results_summary(result.results)}. {count} of this run "
-                      f"{'are' if len(self.flags) != 1 else 'is'} {worst}: "
-                      + " ".join(f"{flag.message[0].upper()}{flag.message[1:]}" for flag in self.flags)
-                      + self._options_of(result), MessageKind.WARNING)
-        else:
-            self._say(f"Run {result.run_id}: {results_summary(result.results)}.{self._options_of(result)}",
-                      MessageKind.SUCCESS)
-
-    def _options_of(self, result: SimulationRun) -> str:
-        """`` Options: ...`` of the job that made ``result`` when it is the job followed, else ''."""
-        job = self.job
-        if job is None or not job.options or result.job_id != job.id:
-            return ""
-        return f" Options: {job.options}."
+        self._say(*simulations_message(project_open=self.session.current_project_id is not None,
+                                       has_geometry=self.has_geometry, has_runs=bool(self.runs), job=self.job,
+                                       result=self.result, flags=self.flags, load_error=self._load_error,
+                                       served=self.session.runner is not None))

@@ -2,7 +2,8 @@
 
 :func:`load_domain` reads a geometry folder (what :func:`~rhinoapp.usecases.geometry.write_geometry`
 wrote) into the flow domain; :func:`estimate_simulation` gives the run's expected cost for a
-:class:`~rhinoapp.cfd.request.SimulationRequest`; :func:`run_simulation` runs it and writes
+:class:`~rhinoapp.cfd.request.SimulationRequest` (its time at this machine's measured speed, given a data
+directory to keep the measurement in); :func:`run_simulation` runs it and writes
 the files of a :class:`~rhinoapp.core.layout.SimulationFolder` (fields, wall surface, results,
 convergence) into a folder, with the plausibility flags of
 :func:`~rhinoapp.analysis.plausibility.check_results` as the ``plausibility`` list of ``results.json``.
@@ -10,6 +11,7 @@ convergence) into a folder, with the plausibility flags of
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,13 @@ from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.resolution import ResolutionChoice, choose_resolution
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 from rhinoapp.core.layout import GeometryFolder, SimulationFolder
+from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.progress import ProgressCallback
+from rhinoapp.store.throughput import measured_mlups
 
 __all__ = ["estimate_simulation", "load_domain", "resolution_for", "run_simulation"]
+
+_log = logging.getLogger(__name__)
 
 
 def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
@@ -43,10 +49,25 @@ def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | No
     return choose_resolution(domain, max_cells=cell_budget(run))
 
 
-def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResourceEstimate:
-    """Cells, steps, memory and run time of ``request`` on ``domain`` (``backend`` overrides the request's)."""
+def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str | None = None,
+                        data_dir: Path | None = None) -> ResourceEstimate:
+    """Cells, steps, memory and run time of ``request`` on ``domain`` (``backend`` overrides the request's).
+
+    Given ``data_dir``, the time is at the speed measured on this machine for a run of that size
+    (:func:`~rhinoapp.store.throughput.measured_mlups`: kept there, measured again when stale); without
+    it, or when the measurement fails, at the backend's nominal speed (``estimate.speed`` says which).
+    """
     resolution = resolution_for(domain, request, backend=backend).resolution_mm
-    return estimate_run(domain, request.physics(), request.run(backend=backend), resolution_mm=resolution)
+    run = request.run(backend=backend)
+    estimate = estimate_run(domain, request.physics(), run, resolution_mm=resolution)
+    if data_dir is None:
+        return estimate
+    try:
+        mlups = measured_mlups(data_dir, run.backend, fluid_cells=estimate.fluid_cells, threads=run.threads)
+    except (RhinoappError, ImportError, RuntimeError) as error:
+        _log.warning("the solver's speed could not be measured (%s): the estimate uses the nominal speed", error)
+        return estimate
+    return estimate.at_speed(mlups)
 
 
 def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,

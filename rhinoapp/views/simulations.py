@@ -85,14 +85,23 @@ class SimulationsPage(pn.viewable.Viewer):
             pn.widgets.RadioButtonGroup.from_param(param_.direction, css_classes=["rh-sim-direction"],
                                                    color="primary", variant="outline", description=None,
                                                    align="end"),
-            pn.widgets.FloatInput.from_param(param_.resolution_mm, css_classes=["rh-sim-resolution"], **common),
+            pn.Column(pn.widgets.Checkbox.from_param(param_.automatic_resolution, css_classes=["rh-sim-auto"]),
+                      pn.widgets.FloatInput.from_param(param_.resolution_mm, css_classes=["rh-sim-resolution"],
+                                                       placeholder="automatic", **common)),
             pn.widgets.IntInput.from_param(param_.max_steps, css_classes=["rh-sim-max-steps"], **common),
             pn.Column(self._run, align="end"),
         )
 
-    @param.depends("state.estimate_text", "state.estimate_problem", "state.where")
+    @param.depends("state.estimate_text", "state.estimate_problem", "state.where", "state.resolution_text",
+                   "state.automatic_resolution", "state.proposed_resolution_mm")
     def _estimate(self) -> pn.viewable.Viewable:
         parts = []
+        state = self.state
+        if state.automatic_resolution and state.resolution_text:
+            parts.append(f'<p class="rh-sim-proposal">Resolution: {html.escape(state.resolution_text)}</p>')
+        elif not state.automatic_resolution and state.proposed_resolution_mm:
+            parts.append(f'<p class="rh-sim-proposal">Resolution: {state.resolution_mm:g} mm, given by you (the '
+                         f'automatic one is {state.proposed_resolution_mm:g} mm).</p>')
         if self.state.estimate_text:
             parts.append(f'<p class="rh-sim-estimate">Estimate: {html.escape(self.state.estimate_text)}</p>')
         parts.append(f'<p class="rh-sim-note">{html.escape(self.state.where)}</p>')

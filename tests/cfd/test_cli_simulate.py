@@ -13,6 +13,14 @@ from rhinoapp.cfd.shapes import two_channel_labels
 from rhinoapp.cli import main
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The data directory keeps the measured solver speed of the estimates: a fresh one per test."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("RHINOAPP_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def geometry_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "geometry"
@@ -48,9 +56,13 @@ def test_simulate_writes_results_and_reports_progress(geometry_dir: Path, tmp_pa
                                      "message": ""}
 
 
-def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, capsys) -> None:
+def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, data_dir: Path, capsys) -> None:
     assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--estimate"]) == 0
-    assert "GB" in capsys.readouterr().out and not (tmp_path / "x").exists()
+    printed = capsys.readouterr().out
+    assert "GB" in printed and not (tmp_path / "x").exists()
+    # without --resolution-mm the rule chooses the spacing, and says so; the time is at the measured speed
+    assert re.search(r"resolution [\d.]+ mm \(automatic: [\d.]+ cells across the narrowest passage", printed), printed
+    assert "(measured speed)" in printed and (data_dir / "throughput.json").is_file()
     assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--flow-ml-s", "-5"]) == 2
     assert "flow must be positive" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rhinoapp.cfd.estimate import SpeedSource
 from rhinoapp.config import JobsSettings, Settings
 from rhinoapp.config.jobs import LocalProfile, SlurmProfile
 from rhinoapp.core.progress import ProgressReport
@@ -78,12 +79,20 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     assert state.has_geometry and state.can_run and not state.runs
     assert state.message == "No simulation yet: choose the flow and resolution and press Run."
     assert state.where == "Runs on this machine (local profile)."
+    # the automatic resolution is proposed (6 cells across the narrowest passage); the job would apply the rule
+    proposed = state.proposed_resolution_mm
+    assert state.automatic_resolution and state.resolution_mm is None and "resolution_mm" not in state.parameters()
+    assert state.resolution_text.startswith(f"Automatic ({proposed:g} mm from the narrowest passage, ")
+    assert f"{state.estimate.fluid_cells:,} fluid cells" in state.resolution_text
     fine = state.estimate
-    assert state.estimate_text.startswith("At 1 mm and 250 ml/s: about ") and fine.backend in ("numba", "numpy")
+    assert state.estimate_text.startswith(f"At {proposed:g} mm and 250 ml/s: about ") and fine.backend in ("numba", "numpy")
+    assert fine.speed is SpeedSource.MEASURED and "measured on this machine" in state.estimate_text
 
-    state.param.update(**QUICK)
+    state.param.update(**QUICK)  # the user overrides the automatic resolution
     loop.run(state.refresh())
-    assert state.estimate.fluid_cells < fine.fluid_cells / 5 and state.estimate.steps == 3000
+    assert not state.automatic_resolution and state.proposed_resolution_mm == proposed
+    assert state.estimate.fluid_cells == pytest.approx(fine.fluid_cells * (proposed / 2.0) ** 3, rel=0.02)
+    assert state.estimate.steps == 3000
     assert state.estimate_text.startswith("At 2 mm and 250 ml/s:") and not state.estimate_problem
 
     assert loop.run(state.run())
@@ -251,3 +260,21 @@ def test_the_variant_is_chosen_from_the_complete_geometry_variants(runner: JobRu
     state.variant = "removed-meanwhile"  # a variant no longer there falls back to the first complete one
     state.reload()
     assert state.variant == "default"
+
+
+@pytest.mark.slow
+def test_the_automatic_resolution_can_be_overridden_and_restored(runner: JobRunner, loop: LoopThread,
+                                                                 segmented: str) -> None:
+    state = _state(runner, segmented)
+    loop.run(state.refresh())
+    proposed = state.proposed_resolution_mm
+    assert state.automatic_resolution and 0.25 <= proposed <= 2.0
+    state.automatic_resolution = False  # the user takes over, starting from the automatic spacing
+    assert state.resolution_mm == proposed and state.parameters()["resolution_mm"] == proposed
+    state.resolution_mm = 1.5
+    loop.run(state.refresh())
+    assert state.estimate_text.startswith("At 1.5 mm and 250 ml/s:") and state.parameters()["resolution_mm"] == 1.5
+    state.automatic_resolution = True  # back to the rule: the job applies it where it runs
+    assert state.resolution_mm is None and "resolution_mm" not in state.parameters()
+    loop.run(state.refresh())
+    assert state.estimate_text.startswith(f"At {proposed:g} mm and 250 ml/s:")

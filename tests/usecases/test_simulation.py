@@ -47,3 +47,20 @@ def test_the_page_submits_only_what_the_request_accepts(session: SessionState) -
     state.variant = "../elsewhere"
     with pytest.raises(ValidationError, match="variant '../elsewhere'"):
         state.parameters()
+
+
+def test_the_estimate_takes_this_machines_measured_speed_given_a_data_directory(tmp_path: Path) -> None:
+    from rhinoapp.cfd.estimate import SpeedSource
+    from rhinoapp.cfd.shapes import square_duct
+    from rhinoapp.store.throughput import THROUGHPUT_FILE
+    from rhinoapp.usecases.simulation import estimate_simulation
+
+    domain = square_duct(12, 40, spacing_mm=0.5)
+    request = SimulationRequest(flow_ml_s=20.0, backend="numpy")
+    nominal = estimate_simulation(domain, request)
+    measured = estimate_simulation(domain, request, data_dir=tmp_path)
+    assert nominal.speed is SpeedSource.NOMINAL and measured.speed is SpeedSource.MEASURED
+    assert (tmp_path / THROUGHPUT_FILE).is_file()  # kept for the next estimate
+    assert (measured.fluid_cells, measured.steps) == (nominal.fluid_cells, nominal.steps)
+    assert measured.seconds == pytest.approx(measured.fluid_cells * measured.steps / (measured.mlups * 1e6))
+    assert estimate_simulation(domain, request, data_dir=tmp_path).mlups == measured.mlups  # the kept figure

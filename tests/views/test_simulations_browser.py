@@ -66,11 +66,14 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     row = page.locator(".tabulator-row", has_text=NAME)
     click_until(row.get_by_text("Open"), opened, what=f"project {NAME} to open")
     go_to(page, "Simulations", page.get_by_role("heading", name="Simulations"))
-    page.locator(".rh-sim-estimate", has_text="At 1 mm and 250 ml/s: about").wait_for()
+    # the automatic resolution is proposed, with the estimate at this machine's measured speed
+    page.locator(".rh-sim-proposal", has_text="Resolution: Automatic (").wait_for()
+    page.locator(".rh-sim-estimate", has_text="measured on this machine").wait_for()
     page.get_by_text("No simulation yet: choose the flow and resolution and press Run.").wait_for()
 
-    set_number(page, ".rh-sim-resolution", "1.5")
+    set_number(page, ".rh-sim-resolution", "1.5")  # the user's spacing overrides the automatic one
     page.locator(".rh-sim-estimate", has_text="At 1.5 mm and 250 ml/s").wait_for()
+    page.locator(".rh-sim-proposal", has_text="Resolution: 1.5 mm, given by you").wait_for()
     # back to 1 mm (stable at this flow; 1.5 mm diverges after about 5,000 steps) with a step limit: about
     # 40,000 fluid cells, several seconds of stepping, so that the page sees the bar and the plot move
     set_number(page, ".rh-sim-resolution", "1")

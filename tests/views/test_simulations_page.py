@@ -49,3 +49,21 @@ def test_no_page_polls_the_store_on_a_timer(settings, store) -> None:
             pn.panel(shell).get_root(doc)
     assert not pn.state._periodic.get(doc)
     assert len(runner.events) == 3  # the Jobs, Geometry and Simulations states listen to job events instead
+
+
+def test_the_automatic_resolution_is_proposed_and_an_override_named(repo) -> None:
+    session = SessionState(repository=repo)
+    session.open_project(repo.create("Proposal").id)
+    state = SimulationsState(session=session)
+    page = SimulationsPage(state=state)
+
+    def texts() -> str:
+        return " ".join(str(getattr(model, "text", "")) for model in pn.panel(page).get_root().references())
+
+    assert state.automatic_resolution and state.resolution_mm is None
+    state.param.update(resolution_text="Automatic (0.9 mm from the narrowest passage, 5.5 mm wide: 6.1 cells "
+                                       "across; 123,456 fluid cells)", proposed_resolution_mm=0.9)
+    assert "Resolution: Automatic (0.9 mm from the narrowest passage" in texts()
+    state.resolution_mm = 1.5  # typed into the field: the user's spacing replaces the automatic one
+    assert not state.automatic_resolution
+    assert "Resolution: 1.5 mm, given by you (the automatic one is 0.9 mm)." in texts()

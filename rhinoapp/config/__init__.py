@@ -59,6 +59,9 @@ class Settings:
     render_pane
         How 3D panes are served: ``"frames"`` (the default: frames streamed by the render worker)
         or ``"trame"`` (a trame application per pane, proxied under ``/render/<view>/``).
+    live_view_interval_s
+        While a simulation job runs, it writes the wall pressure and velocity this often (seconds) and the
+        Simulations page's 3D view shows them (the live view); 0 turns it off.
 
     Examples
     --------
@@ -81,6 +84,7 @@ class Settings:
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
     render_pane: str = "frames"
+    live_view_interval_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -102,6 +106,9 @@ class Settings:
             raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
         if self.render_pane not in ("frames", "trame"):
             raise ConfigurationError(f"render_pane must be 'frames' or 'trame', not {self.render_pane!r}.")
+        if not isinstance(self.live_view_interval_s, (int, float)) or not self.live_view_interval_s >= 0:
+            raise ConfigurationError(f"live_view_interval_s must be 0 (no live 3D view of running simulations) or a "
+                                     f"number of seconds, not {self.live_view_interval_s!r}.")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
 
@@ -150,6 +157,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigurationError(f"{name} from {source} must be a whole number, not {value!r}.") from None
+    if _FIELDS[name].type in (float, "float"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} from {source} must be a number, not {value!r}.") from None
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} from {source} must be text, not {value!r}.")
     return value

@@ -106,7 +106,7 @@ class LiveCheckpoints:
     """
 
     def __init__(self, folder: Path, lattice: SparseLattice, units: LatticeParameters, *, interval_s: float,
-                 stride: int = 2, keep: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
+                 stride: int = 2, keep: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
         self.folder = Path(folder)
         self.lattice, self.units = lattice, units
         self.interval_s, self.stride, self.keep = float(interval_s), max(1, int(stride)), max(1, int(keep))

@@ -48,7 +48,7 @@ def test_a_run_writes_live_checkpoints_that_follow_the_flow(tmp_path: Path) -> N
     assert surface.GetNumberOfPoints() == pressure.size > 0 and np.ptp(pressure) > 0
     assert surface.GetPointData().HasArray("face")
     names = sorted(p.name for p in live_dir.iterdir())
-    assert LIVE_MANIFEST in names and len(names) == 5, names  # the two latest checkpoints and the manifest
+    assert LIVE_MANIFEST in names and len(names) == 7, names  # the three latest checkpoints and the manifest
     assert not any(".tmp" in name or name.startswith(".") for name in names)
     assert result.results["converged"] in (True, False)
 

@@ -31,6 +31,7 @@ from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.bridge import RenderService, default_service
+from rhinoapp.render.launch_token import LaunchToken, guard
 from rhinoapp.render.security import harden
 from rhinoapp.render.trame_service import default_trame_service
 from rhinoapp.state.session import SessionState
@@ -120,12 +121,15 @@ def session_secret(settings: Settings) -> bytes:
     return secret.strip()
 
 
-def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService, **options: Any) -> Server:
+def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService, launch: LaunchToken | None = None,
+                **options: Any) -> Server:
     """The app's server on the current event loop, not started: signed sessions, render routes, headers.
 
     Session ids are made by the server and signed with :func:`session_secret`; a request that
     brings its own id or token gets 403; every response carries the headers of
-    :mod:`rhinoapp.render.security`. ``options`` go to ``pn.serve`` (e.g. session lifetimes).
+    :mod:`rhinoapp.render.security`. With ``launch`` only the holder of its one-time token gets in
+    (:mod:`rhinoapp.render.launch_token`, for ``rhinoapp desktop``). ``options`` go to ``pn.serve``
+    (e.g. session lifetimes).
     """
     server = pn.serve(
         apps,
@@ -145,6 +149,8 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         **options,
     )
     harden(server._tornado)  # every route, Bokeh's and Panel's included (Panel reads it the same way)
+    if launch is not None:
+        guard(server._tornado, launch)
     return server
 
 
@@ -155,8 +161,12 @@ async def _demo(runner: JobRunner, owner: str) -> None:
         _log.warning("the demo project could not be created", exc_info=True)
 
 
-def serve(settings: Settings, *, show: bool = False, store: Store | None = None) -> None:
-    """Open the store and serve the app until interrupted.
+def serve(settings: Settings, *, show: bool = False, store: Store | None = None, launch: LaunchToken | None = None,
+          started: Callable[[Server], None] | None = None) -> None:
+    """Open the store and serve the app until interrupted (or until ``server.io_loop`` is stopped).
+
+    ``launch`` admits only the holder of its one-time token; ``started(server)`` is called once the
+    server listens (``rhinoapp desktop`` opens its window there and stops the loop when it closes).
 
     The store is opened (and checked, and migrated) before the server starts, so a bad data
     directory or a corrupt database stops the start with a clear error instead of half-way.
@@ -171,7 +181,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     trame = default_trame_service()  # or one trame process per session (settings.render_pane)
     trame.enabled = settings.render_pane == "trame"
     _log.info("rhinoapp serving at http://%s:%d/ (data in %s)", settings.address, settings.port, settings.data_dir)
-    server = make_server({"/": app_factory(settings, store, runner)}, settings, render=render)
+    server = make_server({"/": app_factory(settings, store, runner)}, settings, render=render, launch=launch)
     try:
         server.start()
         server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
@@ -179,6 +189,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
             server.io_loop.add_callback(_demo, runner, settings.user)
         if show:
             server.show("/")
+        if started is not None:
+            started(server)
         server.io_loop.start()
     finally:
         try:

@@ -23,7 +23,7 @@ from rhinoapp.core.failures import explain, is_unexpected
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules under ``rhinoapp.cli`` that each register one command, in the order of ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("serve", "projects", "rhinomanometry", "dicom", "phantom", "segment", "simulate", "sweep",
+COMMAND_MODULES: tuple[str, ...] = ("serve", "desktop", "projects", "rhinomanometry", "dicom", "phantom", "segment", "simulate", "sweep",
                                      "report")
 
 

@@ -207,11 +207,9 @@ class Case:
         description = "simulating the airflow"
 
         def start(created: Callable[[str], None], cancelled: threading.Event) -> Simulation:
-            ids: list[str] = []
-            self._runners.run(self.id, JobKind.SIMULATION, request.to_parameters(), profile=profile, progress=False,
-                              description=description, created=lambda job_id: (ids.append(job_id), created(job_id)),
-                              cancelled=cancelled)
-            return self.simulation(request.run_id or f"run-{ids[0][:8]}")
+            record = self._runners.run(self.id, JobKind.SIMULATION, request.to_parameters(), profile=profile,
+                                       progress=False, description=description, created=created, cancelled=cancelled)
+            return self.simulation(request.run_id or f"run-{record.id[:8]}")
 
         return LiveRun(start, self.repository.project_dir(self.id), interval_s=interval)
 

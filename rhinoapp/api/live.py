@@ -110,5 +110,8 @@ class LiveRun:
         view = RemoteView(self.scene(), height=height)
         self._views.append(view)
         if not self._future.done():
-            self._callbacks.append(pn.state.add_periodic_callback(self.refresh, period=max(200, int(self.interval_s * 1000))))
+            def tick() -> None:
+                self.refresh()
+
+            self._callbacks.append(pn.state.add_periodic_callback(tick, period=max(200, int(self.interval_s * 1000))))
         return view

@@ -63,24 +63,24 @@ def test_the_3d_view_follows_the_checkpoints_of_a_running_simulation(page, serve
     frame.wait_for(timeout=1000 * HANG_S)  # the first live checkpoint is drawn (no run before this one)
     stage.scroll_into_view_if_needed()
 
-    def drawn() -> np.ndarray | None:
+    def drawn() -> tuple[np.ndarray] | None:  # the pixels of the stage once the airway covers part of it
         pixels = png_pixels(stage.screenshot())
         background = np.median(pixels.reshape(-1, 3), axis=0)
         covered = (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean()
-        return pixels if covered > 0.03 else None
+        return (pixels,) if covered > 0.03 else None
 
-    first = wait_until(drawn, what="the first live checkpoint drawn in the 3D view", interval_s=0.5)
+    (first,) = wait_until(drawn, what="the first live checkpoint drawn in the 3D view", interval_s=0.5)
     first_src = frame.get_attribute("src")
     page.screenshot(path=str(output_dir / "simulations-live-1.png"), full_page=True)
     assert page.locator(".rh-sim-message", has_text="Simulating the airflow").count(), "the job is still running"
 
-    def changed() -> np.ndarray | None:
+    def changed() -> bool:
         if frame.get_attribute("src") == first_src:
-            return None
-        pixels = drawn()
-        if pixels is None or pixels.shape != first.shape:
-            return None
-        return pixels if (np.abs(pixels.astype(int) - first.astype(int)).max(axis=2) > 30).mean() > 0.002 else None
+            return False
+        found = drawn()
+        if found is None or found[0].shape != first.shape:
+            return False
+        return bool((np.abs(found[0].astype(int) - first.astype(int)).max(axis=2) > 30).mean() > 0.002)
 
     wait_until(changed, what="a later live checkpoint drawn differently in the 3D view", interval_s=0.5)
     page.screenshot(path=str(output_dir / "simulations-live-2.png"), full_page=True)

@@ -320,8 +320,10 @@ class SimulationsState(JobPageState):
         files = None if run is None else SimulationFolder(run.folder)
         self.range_problem = ""
         live = self._live_flow.scene() if self.running and self._live_job is not None else None
-        if live is not None:  # the running job's latest live checkpoint
-            self.scene = live
+        if live is not None:  # the running job's latest live checkpoint (its wall has the pressure only)
+            self.scene = dataclasses.replace(
+                live, streamlines=self.streamlines, colour_range=self._range(self.colour_low, self.colour_high, "wall"),
+                velocity_range=self._range(self.velocity_low, self.velocity_high, "velocity") if self.streamlines else None)
             return
         self.scene = None if run is None or files is None else SceneSpec(
             surface=files.surface, flow=files.fields, streamlines=self.streamlines,

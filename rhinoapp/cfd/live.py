@@ -85,6 +85,11 @@ class LiveCheckpoints:
     clock
         Seconds (monotonic); tests pass their own.
 
+    Attributes
+    ----------
+    count, seconds_spent
+        Checkpoints written so far and the seconds they took (what the live view cost the run).
+
     Examples
     --------
     >>> import tempfile
@@ -116,7 +121,7 @@ class LiveCheckpoints:
         self._wall = wall_cells(lattice)
         self._surface, self._nearest = self._wall_surface()
         self._geometry = _downsampled(lattice.domain.geometry, self.stride)
-        self.seconds_spent = 0.0
+        self.seconds_spent, self.count = 0.0, 0
 
     @property
     def latest_step(self) -> int | None:
@@ -127,11 +132,14 @@ class LiveCheckpoints:
         """Whether the next checkpoint is due (``interval_s`` since the last one, or since the start)."""
         return self._clock() - self._last >= self.interval_s
 
-    def write(self, step: int, state: np.ndarray) -> LiveCheckpoint:
-        """Write the checkpoint of ``state`` (the solver's populations) at ``step``; returns it."""
+    def write(self, step: int, state: np.ndarray | Callable[[], np.ndarray]) -> LiveCheckpoint:
+        """Write the checkpoint of ``state`` (the solver's populations, or what fetches them) at ``step``; returns it.
+
+        The time it takes, fetching the state included, adds to :attr:`seconds_spent` (and :attr:`count` counts).
+        """
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
-        drho, u = cell_moments(self.lattice, state)
+        drho, u = cell_moments(self.lattice, state() if callable(state) else state)
         pressure = (drho / 3.0 * self.units.pressure_scale_pa)[self._wall]
         checkpoint = LiveCheckpoint(step, self.folder / f"surface-{step:09d}.vtp", self.folder / f"fields-{step:09d}.vti")
         self._write_surface(checkpoint.surface, pressure)
@@ -144,6 +152,7 @@ class LiveCheckpoints:
             old.fields.unlink(missing_ok=True)
         self._written = self._written[-self.keep:]
         self._last = self._clock()
+        self.count += 1
         self.seconds_spent += time.perf_counter() - started
         _log.debug("live checkpoint at step %d written to %s", step, self.folder)
         return checkpoint

@@ -229,6 +229,9 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         backend=outcome.backend, mlups=round(outcome.mlups, 2),
         pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
                           "pressure_pa": np.round(profile, 6).tolist()})
+    if live is not None:  # what the live view cost this run
+        results["live_view"] = {"interval_s": run.live_interval_s, "checkpoints": live.count,
+                                "seconds": round(live.seconds_spent, 3)}
     results.update(notes or {})
     velocity = u * units.velocity_scale_m_s
     result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)

@@ -178,7 +178,7 @@ class Solver:
                 io.save_checkpoint(self.checkpoint_dir, step=step, state=backend.get_state(),
                                    history=[asdict(s) for s in history], fingerprint=self.fingerprint())
             if self.live is not None and not converged and self.live.due():
-                self.live.write(step, backend.get_state())
+                self.live.write(step, backend.get_state)
             self._report(step, history[-1], mlups, converged)
         elapsed = time.perf_counter() - started
         mlups = (step - start_step) * self.lattice.n_cells / max(elapsed, 1e-9) / 1e6

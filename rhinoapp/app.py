@@ -39,6 +39,7 @@ from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.bridge import RenderService, default_service
+from rhinoapp.render.launch_token import LaunchToken, guard
 from rhinoapp.render.security import harden, require_login
 from rhinoapp.render.trame_service import default_trame_service
 from rhinoapp.state.session import SessionState
@@ -175,13 +176,16 @@ def auth_provider(settings: Settings, store: Store) -> AccountAuthProvider | Non
 
 
 def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService,
-                auth: AccountAuthProvider | None = None, **options: Any) -> Server:
+                auth: AccountAuthProvider | None = None, launch: LaunchToken | None = None,
+                **options: Any) -> Server:
     """The app's server on the current event loop, not started: signed sessions, render routes, headers.
 
     Session ids are made by the server and signed with :func:`session_secret`; a request that
     brings its own id or token gets 403; every response carries the headers of
     :mod:`rhinoapp.render.security`. With ``auth``, every route but the login page and static
-    files needs a signed-in user. ``options`` go to ``pn.serve`` (e.g. session lifetimes).
+    files needs a signed-in user. With ``launch`` only the holder of its one-time token gets in
+    (:mod:`rhinoapp.render.launch_token`, for ``rhinoapp desktop``). ``options`` go to ``pn.serve``
+    (e.g. session lifetimes).
     """
     if auth is not None:
         options.update(auth_provider=auth, cookie_secret=cookie_secret(settings))
@@ -209,6 +213,8 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         secret = cookie_secret(settings)
         require_login(server._tornado, lambda request: auth.user_of(_cookie(request, USER_COOKIE), secret),
                       login_path=auth.login_url, open_paths=(LOGOUT_PATH, "/static/", "/assets/", "/favicon.ico"))
+    if launch is not None:
+        guard(server._tornado, launch)
     return server
 
 
@@ -224,8 +230,12 @@ async def _demo(runner: JobRunner, owner: str) -> None:
         _log.warning("the demo project could not be created", exc_info=True)
 
 
-def serve(settings: Settings, *, show: bool = False, store: Store | None = None) -> None:
-    """Open the store and serve the app until interrupted.
+def serve(settings: Settings, *, show: bool = False, store: Store | None = None, launch: LaunchToken | None = None,
+          started: Callable[[Server], None] | None = None) -> None:
+    """Open the store and serve the app until interrupted (or until ``server.io_loop`` is stopped).
+
+    ``launch`` admits only the holder of its one-time token; ``started(server)`` is called once the
+    server listens (``rhinoapp desktop`` opens its window there and stops the loop when it closes).
 
     The store is opened (and checked, and migrated) before the server starts, so a bad data
     directory or a corrupt database stops the start with a clear error instead of half-way.
@@ -246,7 +256,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
     trame.enabled = settings.render_pane == "trame"
     _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
               settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
-    server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth)
+    server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth,
+                         launch=launch)
     try:
         server.start()
         server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
@@ -254,6 +265,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None)
             server.io_loop.add_callback(_demo, runner, settings.user)
         if show:
             server.show("/")
+        if started is not None:
+            started(server)
         server.io_loop.start()
     finally:
         try:

@@ -5,7 +5,8 @@
 'Case'
 
 :class:`~rhinoapp.api.case.Case` opens or creates a project and runs its steps (``import_ct``,
-``segment``, ``simulate``, ``sweep``, ``import_4pr``, ``compare``, ``report``) through the same use
+``segment``, ``simulate`` (or ``start_simulation``, with a live 3D view of the running flow), ``sweep``,
+``import_4pr``, ``compare``, ``report``) through the same use
 cases and jobs as the CLI and the pages; the results are frozen values
 (:mod:`rhinoapp.api.results`) with tables, figures, PyVista datasets and ``show()`` for notebooks.
 Runnable examples: the docstring of :class:`~rhinoapp.api.case.Case` and the notebooks in
@@ -14,6 +15,7 @@ Runnable examples: the docstring of :class:`~rhinoapp.api.case.Case` and the not
 
 from rhinoapp.api.case import Case
 from rhinoapp.api.jobs import JobFailed
+from rhinoapp.api.live import LiveRun
 from rhinoapp.api.results import Analysis, CTImage, Geometry, Rhinomanometry, Simulation, Sweep
 
-__all__ = ["Analysis", "CTImage", "Case", "Geometry", "JobFailed", "Rhinomanometry", "Simulation", "Sweep"]
+__all__ = ["Analysis", "CTImage", "Case", "Geometry", "JobFailed", "LiveRun", "Rhinomanometry", "Simulation", "Sweep"]

@@ -10,12 +10,13 @@ call :mod:`rhinoapp.usecases.geometry`, :mod:`~rhinoapp.usecases.simulation` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from rhinoapp.api.jobs import JobRunners
+from rhinoapp.api.live import LiveRun
 from rhinoapp.api.progress import ProgressBar
 from rhinoapp.api.results import Analysis, CTImage, Geometry, Rhinomanometry, Simulation, Sweep
 from rhinoapp.analysis.sweep import SweepResults
@@ -194,6 +195,24 @@ class Case:
         record = self._runners.run(self.id, JobKind.SIMULATION, request.to_parameters(), profile=profile,
                                    progress=progress, description="simulating the airflow")
         return self.simulation(request.run_id or f"run-{record.id[:8]}")
+
+    def start_simulation(self, *, profile: str | None = None, **options: Any) -> LiveRun:
+        """Start :meth:`simulate` on a thread and return at once; ``show()`` on the returned
+        :class:`~rhinoapp.api.live.LiveRun` is the live 3D view of the running flow (refreshed every
+        ``live_view_interval_s`` of the settings), ``result()`` waits for the :class:`Simulation`."""
+        import dataclasses
+        import threading
+
+        interval = self.settings.live_view_interval_s or 5.0
+        request = dataclasses.replace(SimulationRequest(**options), live_interval_s=interval)
+        description = "simulating the airflow"
+
+        def start(created: Callable[[str], None], cancelled: threading.Event) -> Simulation:
+            record = self._runners.run(self.id, JobKind.SIMULATION, request.to_parameters(), profile=profile,
+                                       progress=False, description=description, created=created, cancelled=cancelled)
+            return self.simulation(request.run_id or f"run-{record.id[:8]}")
+
+        return LiveRun(start, self.repository.project_dir(self.id), interval_s=interval)
 
     def simulation(self, run_id: str | None = None) -> Simulation:
         """A stored run (the newest when ``run_id`` is None); NotFoundError without one."""

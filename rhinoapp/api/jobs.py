@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rhinoapp.api.progress import ProgressBar
@@ -25,6 +25,7 @@ from rhinoapp.jobs.progress import TaskContext
 from rhinoapp.jobs.publishing import publish_result
 from rhinoapp.jobs.requests import JobRequest
 from rhinoapp.jobs.tasks import run_task
+from rhinoapp.store.cleanup import remove_staging
 from rhinoapp.store.database import Store
 from rhinoapp.store.jobs import JobRecord, JobStore
 from rhinoapp.store.repository import ProjectRepository
@@ -62,15 +63,18 @@ class JobRunners:
         self._runners: dict[str, Any] = {}
 
     def run(self, project_id: str, kind: JobKind, parameters: dict[str, Any], *, profile: str | None = None,
-            progress: bool = True, description: str = "") -> JobRecord:
+            progress: bool = True, description: str = "", created: Callable[[str], None] | None = None,
+            cancelled: threading.Event | None = None) -> JobRecord:
         """Run a job to its end and return its record (done); raises :class:`JobFailed` otherwise.
 
         ``profile`` names a job profile of the settings (``jobs.profiles``); ``None`` runs in this process.
+        ``created(job_id)`` is called once the job has its record; setting ``cancelled`` stops the job.
         """
         bar = ProgressBar(description or kind.value, enabled=progress)
+        hooks = (created or (lambda _job_id: None), cancelled or threading.Event())
         try:
-            record = (self._in_process(project_id, kind, parameters, bar) if profile is None
-                      else self._on_profile(project_id, kind, parameters, profile, bar))
+            record = (self._in_process(project_id, kind, parameters, bar, hooks) if profile is None
+                      else self._on_profile(project_id, kind, parameters, profile, bar, hooks))
         except BaseException:
             bar.close(done=False)
             raise
@@ -79,10 +83,12 @@ class JobRunners:
             raise JobFailed(record.message or f"the {kind.value} job ended {record.state.value}")
         return record
 
-    def _in_process(self, project_id: str, kind: JobKind, parameters: dict[str, Any], bar: ProgressBar) -> JobRecord:
+    def _in_process(self, project_id: str, kind: JobKind, parameters: dict[str, Any], bar: ProgressBar,
+                    hooks: tuple[Callable[[str], None], threading.Event]) -> JobRecord:
         records = JobStore(self.store)
         record = records.create(owner=self.owner, project_id=project_id, kind=kind, profile="this process",
                                 parameters=parameters)
+        hooks[0](record.id)
         project_dir = ProjectRepository(self.store, owner=self.owner).project_dir(project_id)
         project_dir.mkdir(exist_ok=True)
         request = JobRequest.create(job_id=record.id, owner=self.owner, project_id=project_id,
@@ -94,11 +100,13 @@ class JobRunners:
 
         records.set_state(record.id, JobState.RUNNING)
         try:
-            result = run_task(request, context=TaskContext(record.id, publish=heard, is_cancelled=lambda: False))
+            result = run_task(request, context=TaskContext(record.id, publish=heard, is_cancelled=hooks[1].is_set))
             summary = publish_result(self.store, request, result)
         except RhinoappError as error:
+            remove_staging(request.project_dir, record.id)  # its working files (live checkpoints) go, as the runner's
             records.set_state(record.id, JobState.ERROR, message=str(error))
         except BaseException as error:
+            remove_staging(request.project_dir, record.id)
             records.set_state(record.id, JobState.ERROR, message=str(error) or type(error).__name__)
             raise
         else:
@@ -127,15 +135,20 @@ class JobRunners:
         return self._runners[profile]
 
     def _on_profile(self, project_id: str, kind: JobKind, parameters: dict[str, Any], profile: str,
-                    bar: ProgressBar) -> JobRecord:
+                    bar: ProgressBar, hooks: tuple[Callable[[str], None], threading.Event]) -> JobRecord:
         runner = self._runner(profile)
         record = self._call(runner.submit(owner=self.owner, project_id=project_id, kind=kind, parameters=parameters))
+        hooks[0](record.id)
         assert self._loop is not None
         finished = asyncio.run_coroutine_threadsafe(runner.wait(record.id), self._loop)
+        cancelling = False
         while True:  # the bar is drawn from this thread (a notebook's widgets belong to the kernel's thread)
             try:
                 return finished.result(timeout=0.5)
             except TimeoutError:
+                if hooks[1].is_set() and not cancelling:
+                    cancelling = True
+                    self._call(runner.cancel(record.id, owner=self.owner))
                 live = runner.live(record.id)
                 if live is not None:
                     bar(live.report)

@@ -164,6 +164,9 @@ class RunConfig:
         Steps between checkpoints (0: none); ``resume`` restarts from the last one.
     memory_limit_bytes
         Refuse runs estimated above this (default: the machine's available memory).
+    live_interval_s
+        Least seconds between two live checkpoints (wall pressure and a downsampled velocity field for the
+        live 3D view, :mod:`rhinoapp.cfd.live`); 0: none. They need a folder (``simulate(live_dir=...)``).
 
     Examples
     --------
@@ -181,9 +184,13 @@ class RunConfig:
     checkpoint_every: int = 0
     resume: bool = False
     memory_limit_bytes: int | None = None
+    live_interval_s: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", BackendName(self.backend))
+        if not self.live_interval_s >= 0:
+            raise ValidationError(f"live_interval_s must be 0 (no live view) or a positive number of seconds, "
+                                  f"got {self.live_interval_s}")
         for name in ("max_steps", "check_every", "threads"):
             value = getattr(self, name)
             if value is not None and int(value) < 1:

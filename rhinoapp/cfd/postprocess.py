@@ -21,7 +21,7 @@ from rhinoapp.cfd.config import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES, WEIGHTS, equilibrium_deviation, macroscopic
 from rhinoapp.cfd.setup import SparseLattice, address, distance_through_air
 
-__all__ = ["WallStress", "cell_moments", "clinical_results", "per_direction", "pressure_profile", "pulled",
+__all__ = ["WallStress", "cell_moments", "clinical_results", "per_direction", "pressure_profile", "pulled", "wall_cells",
            "wall_shear_stress"]
 
 _CHUNK = 1 << 18
@@ -105,6 +105,20 @@ def _wall_links(lattice: SparseLattice) -> np.ndarray:
     if lattice.n_links:
         walls[lattice.link_q.astype(np.int64) - 1, lattice.link_cells()] = False
     return walls
+
+
+def wall_cells(lattice: SparseLattice) -> np.ndarray:
+    """Indices of the fluid cells with at least one wall link (those :func:`wall_shear_stress` reports).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.setup import build_lattice
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> lattice = build_lattice(square_duct(3, 4))
+    >>> int(wall_cells(lattice).size) == lattice.n_cells - 4  # all but the middle column of the 3x3 duct
+    True
+    """
+    return np.flatnonzero(_wall_links(lattice).any(axis=0))
 
 
 def wall_shear_stress(lattice: SparseLattice, state: np.ndarray, params: KernelParameters) -> WallStress:

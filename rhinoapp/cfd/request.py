@@ -56,8 +56,9 @@ class SimulationRequest:
     resolution_mm
         Lattice spacing; ``None``: the automatic resolution (cells across the narrowest passage, see
         :mod:`rhinoapp.cfd.resolution`), chosen where the run happens.
-    backend, max_steps, threads, checkpoint_every, resume
-        Run control (see :class:`~rhinoapp.cfd.config.RunConfig`).
+    backend, max_steps, threads, checkpoint_every, resume, live_interval_s
+        Run control (see :class:`~rhinoapp.cfd.config.RunConfig`); ``live_interval_s`` > 0 makes a job write live
+        checkpoints for the live 3D view (the page sets it from the ``live_view_interval_s`` setting).
     variant, run_id
         The geometry folder ``geometry/<variant>/`` and the run's folder name (``None``: chosen by the job).
     """
@@ -71,6 +72,7 @@ class SimulationRequest:
     threads: int | None = None
     checkpoint_every: int = 0
     resume: bool = False
+    live_interval_s: float = 0.0
     variant: str = "default"
     run_id: str | None = None
 
@@ -105,7 +107,7 @@ class SimulationRequest:
         """The solver's run control (``backend`` overrides the requested one, e.g. where the job runs)."""
         return RunConfig(backend=self.backend if backend is None else BackendName(backend), max_steps=self.max_steps,
                          threads=self.threads, checkpoint_every=self.checkpoint_every, resume=self.resume,
-                         memory_limit_bytes=memory_limit_bytes)
+                         memory_limit_bytes=memory_limit_bytes, live_interval_s=float(self.live_interval_s))
 
     def to_parameters(self) -> dict[str, Any]:
         """JSON-ready job parameters (optional values only when set)."""
@@ -114,7 +116,8 @@ class SimulationRequest:
         optional = {"resolution_mm": self.resolution_mm, "pressure_drop_pa": self.pressure_drop_pa,
                     "max_steps": self.max_steps, "threads": self.threads, "run_id": self.run_id,
                     "backend": None if self.backend is BackendName.AUTO else self.backend.value,
-                    "checkpoint_every": self.checkpoint_every or None, "resume": self.resume or None}
+                    "checkpoint_every": self.checkpoint_every or None, "resume": self.resume or None,
+                    "live_interval_s": self.live_interval_s or None}
         parameters.update({name: value for name, value in optional.items() if value is not None})
         return parameters
 

@@ -167,12 +167,14 @@ def measurement_planes(planes: dict[str, float], units: LatticeParameters, *,
 def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None = None, *,
              resolution_mm: float | None = None, out_dir: Path | None = None,
              progress: Progress | None = None, initial: InitialField | None = None,
-             notes: dict[str, object] | None = None) -> SimulationResult:
+             notes: dict[str, object] | None = None, live_dir: Path | None = None) -> SimulationResult:
     """Simulate steady airflow through ``domain``; write the outputs into ``out_dir`` if given.
 
     ``initial`` starts from another run's converged field on the same lattice, scaled to this run's flow,
     at full boundary strength (no start-up ramp; see :mod:`rhinoapp.cfd.warmstart`). ``notes`` are added
-    to ``results.json`` as they are (for example how the resolution was chosen).
+    to ``results.json`` as they are (for example how the resolution was chosen). With ``live_dir`` and
+    ``run.live_interval_s``, live checkpoints of the running flow go into ``live_dir``
+    (:class:`~rhinoapp.cfd.live.LiveCheckpoints`).
 
     Examples
     --------
@@ -194,12 +196,17 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
                                                                 physics.sponge_viscosity_factor))
+    live = None
+    if live_dir is not None and run.live_interval_s > 0:
+        from rhinoapp.cfd.live import LiveCheckpoints
+
+        live = LiveCheckpoints(Path(live_dir), lattice, units, interval_s=run.live_interval_s)
     start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
                     steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps if start is None else 0,
                     check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
-                    progress=progress, initial_state=start)
+                    progress=progress, initial_state=start, live=live)
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(run.window)
@@ -225,6 +232,9 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         backend=outcome.backend, mlups=round(outcome.mlups, 2),
         pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
                           "pressure_pa": np.round(profile, 6).tolist()})
+    if live is not None:  # what the live view cost this run
+        results["live_view"] = {"interval_s": run.live_interval_s, "checkpoints": live.count,
+                                "seconds": round(live.seconds_spent, 3)}
     results.update(notes or {})
     velocity = u * units.velocity_scale_m_s
     result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)

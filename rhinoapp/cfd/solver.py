@@ -20,6 +20,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from rhinoapp.cfd.config import BackendName, LatticeParameters, RunConfig
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.core.errors import SimulationError
 from rhinoapp.core.progress import ProgressCallback, ProgressReport
+
+if TYPE_CHECKING:
+    from rhinoapp.cfd.live import LiveCheckpoints
 
 __all__ = ["ConvergenceSample", "Progress", "RunOutcome", "Solver", "ramp"]
 
@@ -116,12 +120,17 @@ class Solver:
     initial_state
         Populations to start from instead of rest (a warm start, see :mod:`rhinoapp.cfd.warmstart`); a resumed
         checkpoint takes precedence.
+    live
+        Writes live checkpoints (wall pressure, downsampled velocity) when they are due, checked after every
+        convergence check; the reports then carry the latest one's step (``live_step``).
     """
 
     def __init__(self, lattice: SparseLattice, params: KernelParameters, boundary: BoundaryValues,
                  run: RunConfig, *, steps_estimate: int, ramp_steps: int = 0, check_every: int | None = None,
                  units: LatticeParameters | None = None, checkpoint_dir: Path | None = None,
-                 progress: Progress | None = None, initial_state: np.ndarray | None = None) -> None:
+                 progress: Progress | None = None, initial_state: np.ndarray | None = None,
+                 live: LiveCheckpoints | None = None) -> None:
+        self.live = live
         self.lattice, self.params, self.boundary, self.run = lattice, params, boundary, run
         self.initial_state = initial_state
         # progress is measured against the steps it will really take: at most the step limit
@@ -172,6 +181,8 @@ class Solver:
                 assert self.checkpoint_dir is not None, "__init__ requires a folder for checkpoints"
                 io.save_checkpoint(self.checkpoint_dir, step=step, state=backend.get_state(),
                                    history=[asdict(s) for s in history], fingerprint=self.fingerprint())
+            if self.live is not None and not converged and self.live.due():
+                self.live.write(step, backend.get_state)
             self._report(step, history[-1], mlups, converged)
         elapsed = time.perf_counter() - started
         mlups = (step - start_step) * self.lattice.n_cells / max(elapsed, 1e-9) / 1e6
@@ -232,7 +243,8 @@ class Solver:
             dp = sample.pressure_drop * self.units.pressure_scale_pa
             flow = sample.flow * self.units.flow_scale_ml_s
         report = ProgressReport(fraction, step=step, total=self.steps_estimate, eta_s=eta, steady=converged,
-                                pressure_drop_pa=dp, flow_ml_s=flow, mlups=mlups)
+                                pressure_drop_pa=dp, flow_ml_s=flow, mlups=mlups,
+                                live_step=None if self.live is None else self.live.latest_step)
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s (lattice: dp %.3e, flow %.3e)", report.message, sample.pressure_drop, sample.flow)
         if self.progress is not None:

@@ -23,8 +23,8 @@ from rhinoapp.core.failures import explain, is_unexpected
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules under ``rhinoapp.cli`` that each register one command, in the order of ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("serve", "users", "projects", "share", "rhinomanometry", "dicom", "phantom", "segment",
-                                     "simulate", "sweep", "report")
+COMMAND_MODULES: tuple[str, ...] = ("serve", "desktop", "users", "projects", "share", "rhinomanometry", "dicom", "phantom",
+                                     "segment", "simulate", "sweep", "report")
 
 
 _DETAILS = "run the command again with --debug to see the details"

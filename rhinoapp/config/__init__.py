@@ -66,6 +66,9 @@ class Settings:
     allowed_origins
         Comma-separated ``host[:port]`` the browser pages may come from (websocket origin check),
         e.g. the host name of a reverse proxy; empty: the listening address only.
+    live_view_interval_s
+        While a simulation job runs, it writes the wall pressure and velocity this often (seconds) and the
+        Simulations page's 3D view shows them (the live view); 0 turns it off.
 
     Examples
     --------
@@ -92,6 +95,7 @@ class Settings:
     ssl_keyfile: str = ""
     session_hours: int = 12
     allowed_origins: str = ""
+    live_view_interval_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -118,6 +122,9 @@ class Settings:
                                      "or neither.")
         if not isinstance(self.session_hours, int) or not 1 <= self.session_hours <= 24 * 30:
             raise ConfigurationError(f"session_hours must be a whole number from 1 to 720, not {self.session_hours!r}.")
+        if not isinstance(self.live_view_interval_s, (int, float)) or not self.live_view_interval_s >= 0:
+            raise ConfigurationError(f"live_view_interval_s must be 0 (no live 3D view of running simulations) or a "
+                                     f"number of seconds, not {self.live_view_interval_s!r}.")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
 
@@ -193,6 +200,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise ConfigurationError(f"{name} from {source} must be a whole number, not {value!r}.") from None
+    if _FIELDS[name].type in (float, "float"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} from {source} must be a number, not {value!r}.") from None
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} from {source} must be text, not {value!r}.")
     return value

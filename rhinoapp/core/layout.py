@@ -245,6 +245,16 @@ class ProjectLayout(Generic[P]):
         """The folder under which the attempts of a job stage their outputs."""
         return self.staging_root / job_id
 
+    def live(self, job_id: str) -> P:
+        """The live checkpoints of a running simulation job (removed with its staging folder).
+
+        Examples
+        --------
+        >>> ProjectLayout(PurePosixPath("p")).live("j1").as_posix()
+        'p/.staging/j1/live'
+        """
+        return self.staging(job_id) / "live"
+
     # -- reading names back ----------------------------------------------------------------------
     @staticmethod
     def is_auxiliary(name: str) -> bool:

@@ -70,6 +70,8 @@ class ProgressReport:
     pressure_drop_pa, flow_ml_s, mlups
         The solver's latest pressure drop (Pa), nostril flow (ml/s, negative while breathing out) and
         speed (million lattice updates per second).
+    live_step
+        The step of the solver's latest live checkpoint (:mod:`rhinoapp.cfd.live`), if it writes them.
 
     Examples
     --------
@@ -80,7 +82,7 @@ class ProgressReport:
     >>> ProgressReport.from_dict(report.to_dict()) == report
     True
     >>> ProgressReport(0.5, stage="finding the nostrils").within(0.02, 0.6)
-    ProgressReport(fraction=0.32, stage='finding the nostrils', step=None, total=None, eta_s=None, steady=False, pressure_drop_pa=None, flow_ml_s=None, mlups=None)
+    ProgressReport(fraction=0.32, stage='finding the nostrils', step=None, total=None, eta_s=None, steady=False, pressure_drop_pa=None, flow_ml_s=None, mlups=None, live_step=None)
     """
 
     fraction: float
@@ -92,6 +94,7 @@ class ProgressReport:
     pressure_drop_pa: float | None = None
     flow_ml_s: float | None = None
     mlups: float | None = None
+    live_step: int | None = None
 
     def __post_init__(self) -> None:
         fraction = float(self.fraction)
@@ -148,13 +151,14 @@ class ProgressReport:
         Examples
         --------
         >>> ProgressReport.from_dict({"fraction": 0.5, "step": "300", "flow_ml_s": "n/a", "colour": "red"})
-        ProgressReport(fraction=0.5, stage='', step=300, total=None, eta_s=None, steady=False, pressure_drop_pa=None, flow_ml_s=None, mlups=None)
+        ProgressReport(fraction=0.5, stage='', step=300, total=None, eta_s=None, steady=False, pressure_drop_pa=None, flow_ml_s=None, mlups=None, live_step=None)
         """
         return cls(fraction=_optional(data.get("fraction"), float) or 0.0, stage=str(data.get("stage") or ""),
                    step=_optional(data.get("step"), int), total=_optional(data.get("total"), int),
                    eta_s=_optional(data.get("eta_s"), float), steady=bool(data.get("steady", False)),
                    pressure_drop_pa=_optional(data.get("pressure_drop_pa"), float),
-                   flow_ml_s=_optional(data.get("flow_ml_s"), float), mlups=_optional(data.get("mlups"), float))
+                   flow_ml_s=_optional(data.get("flow_ml_s"), float), mlups=_optional(data.get("mlups"), float),
+                   live_step=_optional(data.get("live_step"), int))
 
 
 #: What long domain functions call with each update; it may raise (for example to cancel a job).

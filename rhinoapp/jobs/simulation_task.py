@@ -4,7 +4,8 @@ Reads ``ProjectLayout.geometry(variant)`` (what the segmentation job wrote) and 
 of ``ProjectLayout.simulation(run_id)`` (fields, wall surface, results, convergence). The parameters
 are those of :class:`~rhinoapp.cfd.request.SimulationRequest` (all optional; ``run_id`` defaults
 to ``run-`` and the job id's start); the work is :func:`rhinoapp.usecases.simulation.run_simulation`,
-as for ``rhinoapp simulate``.
+as for ``rhinoapp simulate``. With ``live_interval_s`` the run writes live checkpoints (wall pressure and
+velocity while it runs) into ``ProjectLayout.live(job_id)``, which goes with the job's staging folder.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def airflow_simulation(request: JobRequest, out: Path, ctx: TaskContext) -> dict
         simulation = dataclasses.replace(simulation, run_id=f"run-{request.job_id[:8]}")
     domain = stored_domain(request, simulation.variant, ctx)
     run_folder = ProjectLayout(out).simulation(str(simulation.run_id))
-    result = run_simulation(domain, simulation, run_folder.path, progress=ctx.report)
+    live_dir = ProjectLayout(Path(request.project_dir)).live(request.job_id)  # read by the page while the job runs
+    result = run_simulation(domain, simulation, run_folder.path, progress=ctx.report, live_dir=live_dir)
     shutil.rmtree(run_folder.checkpoints, ignore_errors=True)  # working files of this attempt, not results
     r = result.results
     flags = r.get("plausibility")  # what the plausibility checks doubt, in words

@@ -40,6 +40,7 @@ from rhinoapp.jobs.placement import describe_placement
 from rhinoapp.render.spec import Colouring, SceneSpec
 from rhinoapp.state.job_page import JobPageState, MessageKind
 from rhinoapp.state.job_summary import describe_estimate
+from rhinoapp.state.live_view import LiveFlow
 from rhinoapp.state.session import Page
 from rhinoapp.state.simulation_messages import simulations_message
 from rhinoapp.state.simulation_estimate import EstimateView, SimulationInputs, estimate_inputs, proposed_resolution
@@ -172,6 +173,8 @@ class SimulationsState(JobPageState):
         self._load_error = ""
         self._live_expiration = False
         self._live_points: list[ConvergencePoint] = []
+        self._live_flow = LiveFlow()  # the running job's live checkpoints, for the 3D view
+        self._live_step: int | None = None
         profile = self.session.settings.jobs.profile_for(JobKind.SIMULATION)
         self.where = (describe_placement(profile) if self.session.runner is not None
                       else "Simulations run as jobs of the served app (rhinoapp serve); here you see the estimate.")
@@ -203,7 +206,7 @@ class SimulationsState(JobPageState):
         inputs = inputs or self._inputs()
         return SimulationRequest(flow_ml_s=inputs.flow_ml_s, direction=inputs.direction,
                                  resolution_mm=inputs.resolution_mm, max_steps=inputs.max_steps or None,
-                                 variant=self.variant)
+                                 variant=self.variant, live_interval_s=self.session.settings.live_view_interval_s)
 
     def parameters(self) -> dict[str, Any]:
         """The job parameters for the current inputs (JSON-ready; the backend is chosen where it runs)."""
@@ -340,6 +343,12 @@ class SimulationsState(JobPageState):
         run = self.result
         files = None if run is None else SimulationFolder(run.folder)
         self.range_problem = ""
+        live = self._live_flow.scene() if self.running and self._live_job is not None else None
+        if live is not None:  # the running job's latest live checkpoint (its wall has the pressure only)
+            self.scene = dataclasses.replace(
+                live, streamlines=self.streamlines, colour_range=self._range(self.colour_low, self.colour_high, "wall"),
+                velocity_range=self._range(self.velocity_low, self.velocity_high, "velocity") if self.streamlines else None)
+            return
         self.scene = None if run is None or files is None else SceneSpec(
             surface=files.surface, flow=files.fields, streamlines=self.streamlines,
             colouring=Colouring(self.colouring), title=run.run_id, revision=run.revision,
@@ -401,6 +410,7 @@ class SimulationsState(JobPageState):
             self._collect(record.id)
         else:
             self._live_job = None
+            self._live_flow.follow(None)
 
     def _progressed(self) -> None:
         super()._progressed()
@@ -412,6 +422,9 @@ class SimulationsState(JobPageState):
         self._live_job = None if record is None else record.id
         self._live_expiration = record is not None and record.parameters.get("direction") == "expiration"
         self._live_points = []
+        self._live_step = None
+        project_dir = None if record is None else self.session.repository.project_dir(record.project_id)
+        self._live_flow.follow(None if project_dir is None else ProjectLayout(project_dir).live(record.id))
         if record is not None:
             self._add_point(record.progress_report)  # what the store has, for a page opened mid-run
 
@@ -427,6 +440,8 @@ class SimulationsState(JobPageState):
             self._add_point(live.report)
 
     def _add_point(self, report: ProgressReport) -> None:
+        if report.live_step is not None:
+            self._live_step = report.live_step
         point = convergence_point(report, expiration=self._live_expiration)
         if point is not None and (not self._live_points or point.step > self._live_points[-1].step):
             self._live_points.append(point)
@@ -434,6 +449,8 @@ class SimulationsState(JobPageState):
     def _update_history(self) -> None:
         if self.running and self.job is not None and self.job.id == self._live_job:
             points = list(self._live_points)
+            if self._live_flow.update(self._live_step):  # a new live checkpoint: the 3D view shows it
+                self._show_scene()
         else:
             points = list(self.result.convergence) if self.result is not None else []
         if points != self.history:

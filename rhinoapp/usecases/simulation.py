@@ -71,15 +71,16 @@ def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str
 
 
 def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,
-                   progress: ProgressCallback | None = None) -> SimulationResult:
+                   progress: ProgressCallback | None = None, live_dir: Path | None = None) -> SimulationResult:
     """Run ``request`` on ``domain`` and write its outputs (and checkpoints, if asked) into ``out_dir``.
 
     The resolution follows the geometry when the request gives none (:func:`resolution_for`). The results
-    carry the run's plausibility flags (``results["plausibility"]``, also in ``results.json``).
+    carry the run's plausibility flags (``results["plausibility"]``, also in ``results.json``). Live checkpoints
+    (``request.live_interval_s``) go into ``live_dir``.
     """
     choice = resolution_for(domain, request)
     result = simulate(domain, request.physics(), request.run(), resolution_mm=choice.resolution_mm,
-                      out_dir=Path(out_dir), progress=progress,
+                      out_dir=Path(out_dir), progress=progress, live_dir=live_dir,
                       notes={"resolution": {k: v for k, v in choice.as_dict().items() if v == v}})
     result.results["plausibility"] = flags_document(check_results(result.results))
     io.write_json(SimulationFolder(Path(out_dir)).results, result.results)

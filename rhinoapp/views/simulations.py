@@ -1,4 +1,5 @@
-"""The Simulations page: inputs and estimate, Run, progress and live convergence, results and 3D flow."""
+"""The Simulations page: inputs and estimate, Run, progress and live convergence, results and 3D flow (live while
+a run writes checkpoints)."""
 
 from __future__ import annotations
 
@@ -181,15 +182,16 @@ class SimulationsPage(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         has_history = pn.bind(bool, self.state.param.history)
         has_result = pn.bind(lambda result: result is not None, self.state.param.result)
+        has_scene = pn.bind(lambda scene: scene is not None, self.state.param.scene)  # a run's, or the live one
         return pn.Column(
             pn.pane.Markdown("## Simulations"), self._message,
             self._inputs(), self._estimate, self._progress,
             pn.Column(pn.pane.Markdown("### Convergence"), self._plot, self._last_sample, visible=has_history,
                       sizing_mode="stretch_width"),
             pn.Column(pn.pane.Markdown("### Results"), self._runs, self._flags, self._table,
-                      RunDownloads(state=self.state),
-                      pn.pane.Markdown("### The airway wall and the flow in 3D"), self._view_options(),
+                      RunDownloads(state=self.state), visible=has_result, sizing_mode="stretch_width"),
+            pn.Column(pn.pane.Markdown("### The airway wall and the flow in 3D"), self._view_options(),
                       pn.Column(self._view, css_classes=["rh-sim-3d"], sizing_mode="stretch_width"),
-                      visible=has_result, sizing_mode="stretch_width"),
+                      visible=has_scene, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

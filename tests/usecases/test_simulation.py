@@ -36,14 +36,17 @@ def test_a_resolution_out_of_range_is_refused_on_every_path(
     assert state.param.flow_ml_s.bounds == SIMULATION_RANGES["flow_ml_s"].bounds
     with pytest.raises(ValueError):
         state.resolution_mm = 0.1
-    assert state.request() == SimulationRequest(resolution_mm=state.resolution_mm)
+    assert state.request() == SimulationRequest(resolution_mm=state.resolution_mm,
+                                                live_interval_s=session.settings.live_view_interval_s)
 
 
 def test_the_page_submits_only_what_the_request_accepts(session: SessionState) -> None:
     state = SimulationsState(session=session, resolution_mm=2.0, max_steps=400)
     assert SimulationRequest.from_parameters(state.parameters()) == state.request()
     assert state.parameters() == {"variant": "default", "flow_ml_s": 250.0, "direction": "inspiration",
-                                  "resolution_mm": 2.0, "max_steps": 400}
+                                  "resolution_mm": 2.0, "max_steps": 400,  # and live checkpoints, as set
+                                  "live_interval_s": session.settings.live_view_interval_s}
+    assert state.parameters()["live_interval_s"] == 5.0
     state.variant = "../elsewhere"
     with pytest.raises(ValidationError, match="variant '../elsewhere'"):
         state.parameters()

@@ -12,7 +12,7 @@ export function render({ model, el }) {
   note.style.cssText = "position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:#ddd";
   function load() {
     frame.title = model.label;
-    box.dataset.state = model.path ? "loading" : "message";
+    box.dataset.state = model.path ? "loading" : (model.failed ? "failed" : "message");
     note.textContent = model.message;
     note.style.display = model.path ? "none" : "flex";
     if (!model.path) {
@@ -25,7 +25,7 @@ export function render({ model, el }) {
     frame.onload = () => { box.dataset.state = "loaded"; };
     frame.src = `${folder}index.html#${model.reload}`;
   }
-  for (const name of ["path", "key", "reload", "message"]) {
+  for (const name of ["path", "key", "reload", "message", "failed"]) {
     model.on(`change:${name}`, load);
   }
   box.append(frame, note);

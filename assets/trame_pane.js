@@ -16,13 +16,14 @@ export function render({ model, el }) {
     note.textContent = model.message;
     note.style.display = model.path ? "none" : "flex";
     if (!model.path) {
+      frame.onload = null;  // the emptied frame's own load event must not say "loaded"
       frame.removeAttribute("src");
       return;
     }
     const folder = new URL(model.path, document.baseURI).pathname;
     const secure = window.location.protocol === "https:" ? "; Secure" : "";
     document.cookie = `rhinoapp_render_key=${model.key}; path=${folder}; SameSite=Strict${secure}`;
-    frame.onload = () => { box.dataset.state = "loaded"; };
+    frame.onload = () => { if (model.path) box.dataset.state = "loaded"; };
     frame.src = `${folder}index.html#${model.reload}`;
   }
   for (const name of ["path", "key", "reload", "message", "failed"]) {

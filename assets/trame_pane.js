@@ -24,7 +24,7 @@ export function render({ model, el }) {
     const secure = window.location.protocol === "https:" ? "; Secure" : "";
     document.cookie = `rhinoapp_render_key=${model.key}; path=${folder}; SameSite=Strict${secure}`;
     frame.onload = () => { if (model.path) box.dataset.state = "loaded"; };
-    frame.src = `${folder}index.html#${model.reload}`;
+    frame.src = `${folder}index.html?r=${model.reload}`;  // a new query (not a fragment) loads it again
   }
   for (const name of ["path", "key", "reload", "message", "failed"]) {
     model.on(`change:${name}`, load);

@@ -163,6 +163,11 @@ class TrameApps:
         if app is not None:
             await app.server.stop()
             app.scene.plotter.close()
+            from trame.app.core import AVAILABLE_SERVERS
+
+            # trame keeps every server by name: forget this one, or a new scene for the same view
+            # (same name) would get the stopped server back, and closed views would never be freed
+            AVAILABLE_SERVERS.pop(app.server.name, None)
 
 
 async def _serve(apps: TrameApps, commands: asyncio.Queue[dict[str, Any] | None]) -> None:

@@ -111,3 +111,29 @@ def test_a_killed_process_tells_its_panes_and_the_next_request_starts_a_new_one(
         assert told.empty()  # a stop the service asked for is not a failure
 
     asyncio.run(asyncio.wait_for(scenario(), HANG_S))
+
+
+def test_a_new_scene_for_a_pane_is_served_again() -> None:
+    from rhinoapp.render.spec import Colouring
+    from tests.render.conftest import png_pixels
+
+    async def scenario() -> None:
+        service = TrameService()
+        ticket = service.open_view("s1", SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.FACES))
+        loop = asyncio.get_running_loop()
+
+        async def picture() -> bytes:
+            port = await service.upstream_port(ticket.view_id)
+            status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/screenshot.png",
+                                                     service.process_key(ticket.view_id))
+            assert status == 200
+            return png
+
+        faces = png_pixels(await picture())
+        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.PRESSURE))
+        pressure = png_pixels(await picture())
+        assert abs(faces.astype(int) - pressure.astype(int)).mean() > 2
+        assert len(service.process_ids) == 1
+        await service.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))

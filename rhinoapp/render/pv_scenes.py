@@ -175,7 +175,9 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
     >>> scene.plotter.close()
     """
     # Any: PyVista wraps its methods in a decorator whose annotations mypy cannot call through
+    # no multisampling: with CPU rendering, 4 samples cost about 3.5 times the render time of a frame
     plotter: Any = pv.Plotter(off_screen=True, window_size=[width, height], lighting="light kit")
+    plotter.render_window.SetMultiSamples(0)
     plotter.set_background((0.10, 0.12, 0.16), top=(0.28, 0.32, 0.40))
     surface = pv.wrap(scenes.with_normals(data.surface))
     translucent = spec.streamlines and data.flow is not None

@@ -57,8 +57,9 @@ class Settings:
         On the first start with an empty data directory, ``serve`` creates a demo project from
         the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
     render_pane
-        How 3D panes are served: ``"frames"`` (the default: frames streamed by the render worker)
-        or ``"trame"`` (a trame application per pane, proxied under ``/render/<view>/``).
+        How 3D panes are served: ``"trame"`` (the default: a trame application per pane, one
+        process per session, proxied under ``/render/<view>/``) or ``"frames"`` (the earlier
+        frames streamed by a render worker per session; ``RHINOAPP_RENDER_PANE=frames``).
 
     Examples
     --------
@@ -80,7 +81,7 @@ class Settings:
     max_upload_files: int = DEFAULT_MAX_FILES
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
-    render_pane: str = "frames"
+    render_pane: str = "trame"
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:

@@ -12,20 +12,21 @@ export function render({ model, el }) {
   note.style.cssText = "position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:#ddd";
   function load() {
     frame.title = model.label;
-    box.dataset.state = model.path ? "loading" : "message";
+    box.dataset.state = model.path ? "loading" : (model.failed ? "failed" : "message");
     note.textContent = model.message;
     note.style.display = model.path ? "none" : "flex";
     if (!model.path) {
+      frame.onload = null;  // the emptied frame's own load event must not say "loaded"
       frame.removeAttribute("src");
       return;
     }
     const folder = new URL(model.path, document.baseURI).pathname;
     const secure = window.location.protocol === "https:" ? "; Secure" : "";
     document.cookie = `rhinoapp_render_key=${model.key}; path=${folder}; SameSite=Strict${secure}`;
-    frame.onload = () => { box.dataset.state = "loaded"; };
-    frame.src = `${folder}index.html#${model.reload}`;
+    frame.onload = () => { if (model.path) box.dataset.state = "loaded"; };
+    frame.src = `${folder}index.html?r=${model.reload}`;  // a new query (not a fragment) loads it again
   }
-  for (const name of ["path", "key", "reload", "message"]) {
+  for (const name of ["path", "key", "reload", "message", "failed"]) {
     model.on(`change:${name}`, load);
   }
   box.append(frame, note);

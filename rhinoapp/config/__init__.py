@@ -57,8 +57,9 @@ class Settings:
         On the first start with an empty data directory, ``serve`` creates a demo project from
         the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
     render_pane
-        How 3D panes are served: ``"frames"`` (the default: frames streamed by the render worker)
-        or ``"trame"`` (a trame application per pane, proxied under ``/render/<view>/``).
+        How 3D panes are served: ``"frames"`` (the default: frames streamed by a render worker per
+        session) or ``"trame"`` (a trame application per pane, one process per session, proxied
+        under ``/render/<view>/``; ``RHINOAPP_RENDER_PANE=trame``).
     ssl_certfile, ssl_keyfile
         PEM certificate chain and private key: ``serve`` speaks HTTPS (and sends HSTS) when both are set.
     session_hours

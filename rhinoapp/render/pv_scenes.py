@@ -1,9 +1,12 @@
 """The scenes of the trame panes, built with PyVista on a :class:`pyvista.Plotter`.
 
 The same scenes as the frame-streaming views (:mod:`rhinoapp.render.view`): the airway coloured
-by face, pressure or wall shear stress (colour maps by name from the plotting library's colour
-maps, with a scalar bar and units), CT slices with the surface, streamlines from the nostrils,
+by face, pressure or wall shear stress, CT slices with the surface, streamlines from the nostrils,
 a clip plane, camera presets, patient direction markers and a decimated mesh while interacting.
+Quantities use the same exact colour maps and robust colour ranges (:mod:`rhinoapp.render.colours`:
+the 2nd to 98th percentile unless the scene sets a range, values outside in their own colours with
+"below"/"above" swatches), with one scalar bar (title and units) per quantity shown: the wall's and,
+with streamlines, the velocity's.
 
 Coordinates are LPS millimetres: +x patient left, +y posterior, +z superior.
 """
@@ -17,23 +20,42 @@ import numpy as np
 import pyvista as pv
 
 from rhinoapp.render import orientation, scenes
+from rhinoapp.render.colours import ABOVE_COLOUR, BELOW_COLOUR, ColourMap, ColourRange, colour_table, robust_range
 from rhinoapp.render.loaders import SceneData
 from rhinoapp.render.spec import CameraPreset, ClipPlane, Colouring, SceneSpec
 
 __all__ = ["FIELD_TITLES", "PyVistaScene", "build_scene"]
 
-#: Colour map and scalar-bar title (with units) of each quantity.
+#: Colour map and scalar-bar title (with units) of each quantity (the frame-streaming views' maps).
 FIELD_TITLES = {
-    Colouring.PRESSURE: ("coolwarm", "Pressure (Pa)"),
-    Colouring.WALL_SHEAR_STRESS: ("viridis", "Wall shear stress (Pa)"),
+    Colouring.PRESSURE: (ColourMap.CIVIDIS, "Pressure (Pa)"),
+    Colouring.WALL_SHEAR_STRESS: (ColourMap.VIRIDIS, "Wall shear stress (Pa)"),
 }
+_VELOCITY_TITLE = "Velocity (m/s)"
 _ALIASES = {
     Colouring.PRESSURE: ("pressure_pa", "pressure", "p", "static_pressure"),
     Colouring.WALL_SHEAR_STRESS: ("wss_pa", "wss", "wall_shear_stress", "wallshearstress"),
 }
 _VELOCITY = ("velocity_m_s", "velocity", "u", "v")
-_BAR: dict[str, Any] = {"vertical": True, "position_x": 0.84, "position_y": 0.12, "width": 0.08, "height": 0.76,
+_BAR: dict[str, Any] = {"vertical": True, "position_y": 0.12, "width": 0.08, "height": 0.76,
         "title_font_size": 14, "label_font_size": 12, "n_labels": 5, "fmt": "%.3g", "color": "white"}
+
+
+def _colours(colour_map: ColourMap, span: ColourRange, title: str, *, slot: int, bar: bool) -> dict[str, Any]:
+    """``add_mesh`` options of a quantity: the exact map over ``span``, clipped values in their own colours."""
+    from matplotlib.colors import ListedColormap
+
+    options: dict[str, Any] = {"cmap": ListedColormap(colour_table(colour_map)), "n_colors": 256,
+                               "clim": (span.low, span.high), "show_scalar_bar": bar}
+    bar_args = {**_BAR, "title": title, "position_x": 0.84 - 0.17 * slot}
+    if span.clipped_below:
+        options["below_color"] = BELOW_COLOUR
+        bar_args["below_label"] = "below"
+    if span.clipped_above:
+        options["above_color"] = ABOVE_COLOUR
+        bar_args["above_label"] = "above"
+    options["scalar_bar_args"] = bar_args
+    return options
 
 
 @dataclasses.dataclass(eq=False)
@@ -47,17 +69,23 @@ class PyVistaScene:
     markers: list[Any]
     bounds: tuple[float, ...]
     triangles: tuple[int, int]
-    has_bar: bool
+    ranges: tuple[ColourRange, ...]
     clip: ClipPlane | None = None
+
+    @property
+    def has_bar(self) -> bool:
+        """Whether the scene shows a colour bar (one per entry of :attr:`ranges`: wall, then velocity)."""
+        return bool(self.ranges)
 
     def preset(self, preset: CameraPreset) -> None:
         """Look from a standard direction (anterior, left, right, from below)."""
         width, height = self.plotter.window_size
         aspect = width / max(height, 1)
         camera = self.plotter.renderer.GetActiveCamera()
-        if self.has_bar:  # keep the right part of the picture for the colour bar
-            aspect *= 0.8
-            camera.SetWindowCenter(0.2, 0.0)
+        if self.has_bar:  # keep the right part of the picture for the colour bars
+            share = 0.2 + 0.17 * (len(self.ranges) - 1)
+            aspect *= 1.0 - share
+            camera.SetWindowCenter(share, 0.0)
         orientation.place_camera(camera, CameraPreset(preset), self.bounds, aspect=aspect)
         self.plotter.renderer.ResetCameraClippingRange()
 
@@ -84,24 +112,34 @@ class PyVistaScene:
         return np.asarray(self.plotter.screenshot(return_img=True))[..., :3]
 
 
-def _surface(plotter: pv.Plotter, mesh: pv.PolyData, spec: SceneSpec, *, opacity: float, bar: bool) -> tuple[Any, bool]:
+def _surface(plotter: pv.Plotter, mesh: pv.PolyData, spec: SceneSpec, *, opacity: float, bar: bool,
+             span: ColourRange | None = None) -> tuple[Any, ColourRange | None]:
+    """Add the airway; returns its actor and the colour range of its quantity (``None``: no quantity).
+
+    ``span`` fixes the range (the decimated mesh uses the full mesh's); else the scene's
+    ``colour_range`` or the 2nd to 98th percentile of the values.
+    """
     options: dict[str, Any] = {"color": scenes.MUCOSA, "opacity": opacity, "smooth_shading": True, "ambient": 0.15,
                                "diffuse": 0.85, "specular": 0.25, "specular_power": 20, "show_scalar_bar": False}
-    shown_bar = False
     faces = scenes.find_array(mesh, ("face",)) if spec.colouring is Colouring.FACES else None
     if faces is not None:
         options.update(scalars=faces.name, preference="point" if faces.on_points else "cell",
                        cmap=[pv.Color(c).hex_rgb for c in scenes.FACE_COLOURS], clim=(0, 3), n_colors=4,
                        categories=True, interpolate_before_map=True)
     elif spec.colouring in FIELD_TITLES and (found := scenes.find_array(mesh, _ALIASES[spec.colouring])) is not None:
-        cmap, title = FIELD_TITLES[spec.colouring]
-        options.update(scalars=found.name, preference="point" if found.on_points else "cell", cmap=cmap,
-                       clim=found.range, show_scalar_bar=bar, scalar_bar_args={**_BAR, "title": title})
-        shown_bar = bar
-    return plotter.add_mesh(mesh, **options), shown_bar
+        colour_map, title = FIELD_TITLES[spec.colouring]
+        if span is None:
+            span = robust_range(scenes.array_values(mesh, found), fixed=spec.colour_range)
+        options.update(scalars=found.name, preference="point" if found.on_points else "cell",
+                       **_colours(colour_map, span, title, slot=0, bar=bar))
+    else:
+        span = None
+    return plotter.add_mesh(mesh, **options), span
 
 
-def _streamlines(plotter: Any, flow: Any, surface: Any) -> Any:
+def _streamlines(plotter: Any, flow: Any, surface: Any, *, fixed: tuple[float, float] | None,
+                 slot: int) -> tuple[Any, ColourRange] | None:
+    """Add the streamlines coloured by speed (magma over the robust or the scene's range), with their bar."""
     found = scenes.find_array(flow, _VELOCITY)
     if found is None:
         from rhinoapp.render.offscreen import RenderError
@@ -114,11 +152,13 @@ def _streamlines(plotter: Any, flow: Any, surface: Any) -> Any:
                                           initial_step_length=0.3, max_steps=4000, terminal_speed=1e-3)
     if lines.n_points == 0:
         return None
-    speed = np.linalg.norm(lines.point_data[found.name], axis=1) if lines.point_data[found.name].ndim == 2 \
-        else np.abs(lines.point_data[found.name])
+    velocity = np.asarray(lines.point_data[found.name], dtype=float)
+    speed = np.linalg.norm(velocity, axis=1) if velocity.ndim == 2 else np.abs(velocity)
     lines.point_data["speed_m_s"] = speed
-    return plotter.add_mesh(lines, scalars="speed_m_s", cmap="magma", clim=found.range, line_width=2.0, lighting=False,
-                            scalar_bar_args={**_BAR, "title": "Velocity (m/s)"})
+    span = robust_range(speed, fixed=fixed)
+    actor = plotter.add_mesh(lines, scalars="speed_m_s", line_width=2.0, lighting=False,
+                             **_colours(ColourMap.MAGMA, span, _VELOCITY_TITLE, slot=slot, bar=True))
+    return actor, span
 
 
 def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: int = 480) -> PyVistaScene:
@@ -130,19 +170,23 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
     >>> from rhinoapp.render.spec import Synthetic
     >>> spec = SceneSpec(synthetic=Synthetic(3000), colouring=Colouring.PRESSURE, lod_triangles=1000)
     >>> scene = build_scene(spec, load_scene_data(spec), width=64, height=48)
-    >>> scene.triangles[0] > scene.triangles[1], scene.has_bar
-    (True, True)
+    >>> scene.triangles[0] > scene.triangles[1], len(scene.ranges), scene.ranges[0].clipped_above
+    (True, 1, True)
     >>> scene.plotter.close()
     """
     # Any: PyVista wraps its methods in a decorator whose annotations mypy cannot call through
+    # no multisampling: with CPU rendering, 4 samples cost about 3.5 times the render time of a frame
     plotter: Any = pv.Plotter(off_screen=True, window_size=[width, height], lighting="light kit")
+    plotter.render_window.SetMultiSamples(0)
     plotter.set_background((0.10, 0.12, 0.16), top=(0.28, 0.32, 0.40))
     surface = pv.wrap(scenes.with_normals(data.surface))
     translucent = spec.streamlines and data.flow is not None
     opacity = 0.3 if translucent else 1.0
-    full, has_bar = _surface(plotter, surface, spec, opacity=opacity, bar=not translucent)
+    full, span = _surface(plotter, surface, spec, opacity=opacity, bar=True)
+    ranges = [span] if span is not None else []
     small = scenes.decimated(data.surface, spec.lod_triangles)
-    lod = _surface(plotter, pv.wrap(small), spec, opacity=opacity, bar=False)[0] if small is not data.surface else full
+    lod = _surface(plotter, pv.wrap(small), spec, opacity=opacity, bar=False, span=span)[0] \
+        if small is not data.surface else full
     clipped = [full, lod] if lod is not full else [full]
     if spec.slices and data.volume is not None:
         bounds = data.surface.GetBounds()
@@ -151,16 +195,16 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
             plotter.add_actor(actor, reset_camera=False)
             clipped.append(actor)
     if translucent:
-        lines = _streamlines(plotter, data.flow, data.surface)
+        lines = _streamlines(plotter, data.flow, data.surface, fixed=spec.velocity_range, slot=len(ranges))
         if lines is not None:
-            clipped.append(lines)
-            has_bar = True
+            clipped.append(lines[0])
+            ranges.append(lines[1])  # one bar per quantity shown: the wall's and the velocity's
     markers = orientation.marker_actors() if spec.markers else []
     for marker in markers:
         plotter.add_actor(marker, reset_camera=False)
     plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", color="white")
     scene = PyVistaScene(plotter, full, lod, clipped, markers, tuple(data.surface.GetBounds()),
-                         (data.surface.GetNumberOfCells(), small.GetNumberOfCells()), has_bar)
+                         (data.surface.GetNumberOfCells(), small.GetNumberOfCells()), tuple(ranges))
     camera = plotter.renderer.GetActiveCamera()
     plotter.renderer.AddObserver("StartEvent", lambda *_: orientation.update_markers(markers, camera))
     scene.set_lod(False)

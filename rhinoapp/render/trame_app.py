@@ -9,7 +9,9 @@ on stdout (never a secret in its arguments, so ``ps`` shows none):
 * ``{"op": "state", "view": id, "preset": "left"}`` or ``{"op": "state", "view": id, "clip": {...}|null}``:
   what the Panel widgets changed; they set the trame state of that view, whose handlers move
   the camera or the clip plane and push a new image;
-* ``{"op": "close", "view": id}``.
+* ``{"op": "close", "view": id}``;
+* ``{"op": "key", "key": k}`` (first): every request to the applications must carry ``k`` in the
+  header ``X-Rhinoapp-Process-Key`` (the proxy adds it); without it, or before it is known, 403.
 
 Each application also answers ``GET /screenshot.png`` (a full-quality PNG). While the user drags,
 the view shows the decimated mesh at a lower resolution and JPEG quality (trame-vtk's
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hmac
 import json
 import logging
 import os
@@ -31,6 +34,7 @@ from typing import Any
 __all__ = ["TrameApps", "main"]
 
 _log = logging.getLogger(__name__)
+_KEY_HEADER = "X-Rhinoapp-Process-Key"  # trame_service.PROCESS_KEY_HEADER (not imported: this process stays small)
 
 
 @dataclasses.dataclass(eq=False)
@@ -56,6 +60,21 @@ class TrameApps:
 
     def __init__(self) -> None:
         self._apps: dict[str, _App] = {}
+        self.key = ""
+
+    def allowed(self, header: str | None) -> bool:
+        """Whether a request's key header is this process's key (no key set yet: nothing passes).
+
+        Examples
+        --------
+        >>> apps = TrameApps()
+        >>> apps.allowed("k"), apps.allowed(None)
+        (False, False)
+        >>> apps.key = "k"
+        >>> apps.allowed("k"), apps.allowed("x"), apps.allowed(None)
+        (True, False, False)
+        """
+        return bool(self.key) and header is not None and hmac.compare_digest(header.encode(), self.key.encode())
 
     async def open(self, view_id: str, spec_data: dict[str, Any]) -> int:
         """Build the scene of ``view_id`` and serve it; returns its port on 127.0.0.1."""
@@ -105,6 +124,13 @@ class TrameApps:
                                     headers={"Content-Disposition": 'attachment; filename="rhinoapp-3d-view.png"',
                                              "Cache-Control": "no-store"})
 
+            @web.middleware
+            async def keyed(request: web.Request, handler: Any) -> web.StreamResponse:
+                if not self.allowed(request.headers.get(_KEY_HEADER)):
+                    return web.Response(status=403, text="this port serves only the web server's proxy")
+                return await handler(request)
+
+            wslink_server.app.middlewares.insert(0, keyed)  # before the application starts (it freezes them)
             wslink_server.app.router.add_get("/screenshot.png", screenshot)
 
         with DivLayout(server, style="position:absolute;inset:0;margin:0;overflow:hidden;background:#1a1f29") as layout:
@@ -137,13 +163,20 @@ class TrameApps:
         if app is not None:
             await app.server.stop()
             app.scene.plotter.close()
+            from trame.app.core import AVAILABLE_SERVERS
+
+            # trame keeps every server by name: forget this one, or a new scene for the same view
+            # (same name) would get the stopped server back, and closed views would never be freed
+            AVAILABLE_SERVERS.pop(app.server.name, None)
 
 
 async def _serve(apps: TrameApps, commands: asyncio.Queue[dict[str, Any] | None]) -> None:
     while (command := await commands.get()) is not None:
         op, view_id = command.get("op"), str(command.get("view", ""))
         try:
-            if op == "open":
+            if op == "key":
+                apps.key = str(command.get("key", ""))
+            elif op == "open":
                 _write({"kind": "view", "view": view_id, "port": await apps.open(view_id, command["spec"])})
             elif op == "state":
                 apps.set_state(view_id, command)

@@ -6,7 +6,8 @@
 Every request must carry the owning session's key in the cookie :data:`KEY_COOKIE` (set by the
 pane's page for the path ``/render/<view>/`` only; never in a URL) and, when the server has
 signed-in users, come from the session's user; otherwise 403. The upstream is always the
-view's own application on 127.0.0.1, at the port its process reported; a request whose path or
+view's own application on 127.0.0.1, at the port its process reported, and the proxy adds the
+process's key (:data:`PROCESS_KEY_HEADER`), without which that port refuses everything; a request whose path or
 query names a port or a host is refused (400), so the proxy can never be pointed elsewhere.
 """
 
@@ -23,7 +24,7 @@ from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, W
 
 from rhinoapp.render.offscreen import RenderError
 from rhinoapp.render.security import SecureHeaders
-from rhinoapp.render.trame_service import KEY_COOKIE, VIEW_PATTERN
+from rhinoapp.render.trame_service import KEY_COOKIE, PROCESS_KEY_HEADER, VIEW_PATTERN
 
 if TYPE_CHECKING:
     from rhinoapp.render.trame_service import TrameService
@@ -94,7 +95,9 @@ class TrameHttpProxy(SecureHeaders, _Checked, RequestHandler):
         request = HTTPRequest(f"http://127.0.0.1:{port}/{subpath}{query}", method=self.request.method,
                               body=self.request.body if self.request.method == "POST" else None,
                               follow_redirects=False, request_timeout=120,
-                              decompress_response=False, headers={"Accept-Encoding": self.request.headers.get("Accept-Encoding", "")})
+                              decompress_response=False,
+                              headers={"Accept-Encoding": self.request.headers.get("Accept-Encoding", ""),
+                                       PROCESS_KEY_HEADER: self.service.process_key(view_id)})
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)
         except (OSError, HTTPClientError) as error:
@@ -128,7 +131,8 @@ class TrameSocketProxy(SecureHeaders, _Checked, WebSocketHandler):
         self.set_nodelay(True)
         try:
             port = await self.service.upstream_port(view_id)
-            self._upstream = await websocket_connect(f"ws://127.0.0.1:{port}/ws", max_message_size=256 * 2**20,
+            upstream = HTTPRequest(f"ws://127.0.0.1:{port}/ws", headers={PROCESS_KEY_HEADER: self.service.process_key(view_id)})
+            self._upstream = await websocket_connect(upstream, max_message_size=256 * 2**20,
                                                      on_message_callback=self._from_upstream)
         except (RenderError, OSError, HTTPClientError) as error:
             _log.warning("a trame pane could not connect: %s", error)

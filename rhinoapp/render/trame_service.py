@@ -6,6 +6,12 @@ requested, asks it to serve each pane on 127.0.0.1, and stops it when the sessio
 no pane of the session has had a websocket for ``idle_stop_s``. The proxy routes
 (:mod:`rhinoapp.render.trame_proxy`) ask it whether a request may pass and where to.
 
+Each process gets a key of its own (sent on its stdin, never in its arguments or environment): its
+applications on 127.0.0.1 refuse every request without it in the header :data:`PROCESS_KEY_HEADER`,
+which only the proxy adds, so another local user or process cannot use a pane's port. When a
+process dies (killed, out of memory), the panes of its session are told (``on_stopped``) so that
+they show a message; a reload of the page starts a new process.
+
 View ids are lower-case (trame's client lower-cases its websocket URL) and start with ``t``, so
 they never collide with the frame-streaming views' routes.
 """
@@ -22,6 +28,7 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from rhinoapp.render.loops import call_on_loop
@@ -29,11 +36,15 @@ from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_en
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
 
-__all__ = ["KEY_COOKIE", "TrameService", "TrameTicket", "VIEW_PATTERN", "default_trame_service"]
+__all__ = ["KEY_COOKIE", "PROCESS_KEY_HEADER", "STOPPED_MESSAGE", "TrameService", "TrameTicket", "VIEW_PATTERN", "default_trame_service"]
 
 _log = logging.getLogger(__name__)
 #: The cookie that carries a session's key to its panes' routes (path ``/render/<view>/``).
 KEY_COOKIE = "rhinoapp_render_key"
+#: The header that carries a trame process's key from the proxy to the process (never to a browser).
+PROCESS_KEY_HEADER = "X-Rhinoapp-Process-Key"
+#: What a pane shows when its process died.
+STOPPED_MESSAGE = "The 3D view stopped unexpectedly. Reload the page to start it again."
 #: A trame view id in a route.
 VIEW_PATTERN = r"(t[0-9a-f]{24})"
 
@@ -61,6 +72,8 @@ class _Session:
     sockets: int = 0
     stop_timer: asyncio.TimerHandle | None = None
     reader: asyncio.Task[None] | None = None
+    process_key: str = ""
+    listeners: dict[str, Callable[[str], None]] = dataclasses.field(default_factory=dict)
 
 
 class TrameService:
@@ -93,12 +106,18 @@ class TrameService:
 
     # --- registry (any thread) ---------------------------------------------------------------------
 
-    def open_view(self, session_id: str, spec: SceneSpec | None, *, user: str | None = None) -> TrameTicket:
-        """Register a pane of ``session_id`` (owned by ``user``); its process starts when the page asks."""
+    def open_view(self, session_id: str, spec: SceneSpec | None, *, user: str | None = None,
+                  on_stopped: Callable[[str], None] | None = None) -> TrameTicket:
+        """Register a pane of ``session_id`` (owned by ``user``); its process starts when the page asks.
+
+        ``on_stopped(message)`` is called (on the server's loop) if the session's process dies.
+        """
         view_id = "t" + secrets.token_hex(12)
         with self._lock:
             session = self._sessions.setdefault(session_id, _Session(session_key(self._secret, "trame:" + session_id), user))
             session.views[view_id] = spec
+            if on_stopped is not None:
+                session.listeners[view_id] = on_stopped
             self._view_session[view_id] = session_id
         return TrameTicket(view_id, session.key)
 
@@ -131,6 +150,7 @@ class TrameService:
                 return
             session.views.pop(view_id, None)
             session.ports.pop(view_id, None)
+            session.listeners.pop(view_id, None)
         call_on_loop(self._loop, self._send, session, {"op": "close", "view": view_id})
 
     def end_session(self, session_id: str) -> None:
@@ -176,6 +196,11 @@ class TrameService:
             session.ports[view_id] = self._loop.create_future()
             self._send(session, {"op": "open", "view": view_id, "spec": session.views[view_id].to_dict()})  # type: ignore[union-attr]
         return await asyncio.shield(session.ports[view_id])
+
+    def process_key(self, view_id: str) -> str:
+        """The key of the process serving ``view_id`` (for the proxy's :data:`PROCESS_KEY_HEADER`)."""
+        session = self._session_of(view_id)
+        return session.process_key if session is not None else ""
 
     def socket_opened(self, view_id: str) -> None:
         """A proxied websocket of the view opened (keeps the process alive)."""
@@ -223,6 +248,8 @@ class TrameService:
             stdout=asyncio.subprocess.PIPE, env=environment, limit=2**20)
         ready = asyncio.get_running_loop().create_future()
         session.process, session.ports = process, {}
+        session.process_key = secrets.token_urlsafe(32)
+        self._send(session, {"op": "key", "key": session.process_key})
         session.reader = asyncio.get_running_loop().create_task(self._read(session, process, ready))
         await ready
         return process
@@ -250,8 +277,14 @@ class TrameService:
             if not waiter.done():
                 waiter.set_exception(failure)
                 waiter.exception()  # retrieved: nobody may wait on it
-        if session.process is process:
+        if session.process is process:  # it died (a stop clears session.process first): tell the panes
             session.process, session.ports = None, {}
+            _log.warning("a trame process stopped unexpectedly (exit code %s)", await process.wait())
+            for listener in list(session.listeners.values()):
+                try:
+                    listener(STOPPED_MESSAGE)
+                except Exception:  # one pane's failure must not hide the message from the others
+                    _log.exception("a pane could not show that its process stopped")
 
     def _send(self, session: _Session, message: dict[str, Any]) -> None:
         process = session.process

@@ -4,6 +4,9 @@ The page loads the pane from Panel's own port under ``/render/<view>/``; the ses
 reaches those routes as a cookie scoped to that path, set by the frame's script (it travels
 inside the Panel session, never in a URL). The controls are Panel widgets above the frame:
 they set the trame application's state (camera preset, clip plane), which redraws the view.
+If the session's trame process dies, the pane shows
+:data:`~rhinoapp.render.trame_service.STOPPED_MESSAGE` (``data-state="failed"``); reloading the
+page starts a new process.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from functools import partial
 import panel as pn
 import param
 from panel.custom import JSComponent
+from panel.io.state import set_curdoc
 
 from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, SceneSpec
 from rhinoapp.render.trame_service import TrameService, TrameTicket, default_trame_service
@@ -32,6 +36,7 @@ class TrameFrame(JSComponent):
     key = param.String(default="", doc="The session's key, handed to the route as a path-scoped cookie")
     reload = param.Integer(default=0, doc="Changes to load the pane again (a new scene)")
     message = param.String(default="", doc="Shown instead of the pane")
+    failed = param.Boolean(default=False, doc="The pane's process died (the message says what to do)")
     label = param.String(default="3D view")
 
     _esm = assets_dir() / "trame_pane.js"
@@ -59,7 +64,9 @@ class TrameView(pn.viewable.Viewer):
         session_id = context.id if context is not None else "notebook"
         if context is not None:
             pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
-        self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user)
+        self._doc = pn.state.curdoc if context is not None else None
+        self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user,
+                                                           on_stopped=self._process_stopped)
         self._frame: TrameFrame | None = None
         self._presets = [pn.widgets.Button(label=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]
         for preset, button in zip(CameraPreset, self._presets, strict=True):
@@ -93,6 +100,21 @@ class TrameView(pn.viewable.Viewer):
         self._service.update_view(self.ticket.view_id, event.new)
         if self._frame is not None:
             self._frame.param.update(reload=self._frame.reload + 1, **self._frame_options())
+
+    def _process_stopped(self, message: str) -> None:
+        """The session's process died (called on the server's loop): show ``message`` in the pane."""
+        doc = self._doc
+        if doc is None:
+            self._show_failure(message)
+        else:
+            doc.add_next_tick_callback(partial(self._show_failure, message, doc=doc))
+
+    def _show_failure(self, message: str, *, doc: object = None) -> None:
+        if self._frame is None:
+            return
+        with set_curdoc(doc):  # type: ignore[arg-type]
+            self._frame.param.update(path="", message=message, failed=True)
+            self._screenshot.object = ""
 
     def close(self) -> None:
         """End this view now; the session's other views go on."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import urllib.error
 import urllib.request
 
 import psutil
@@ -11,13 +14,17 @@ import pytest
 from rhinoapp.render.offscreen import RenderError
 from rhinoapp.render.spec import SceneSpec, Synthetic
 from rhinoapp.render.trame_proxy import names_port
-from rhinoapp.render.trame_service import TrameService
+from rhinoapp.render.trame_service import PROCESS_KEY_HEADER, STOPPED_MESSAGE, TrameService
 from tests.waiting import HANG_S, wait_until
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=HANG_S) as response:
-        return response.status, response.read()
+def _get(url: str, key: str | None = None) -> tuple[int, bytes]:
+    headers = {PROCESS_KEY_HEADER: key} if key is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=HANG_S) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
 
 
 def test_a_session_process_serves_its_panes_and_stops_with_the_session() -> None:
@@ -30,7 +37,8 @@ def test_a_session_process_serves_its_panes_and_stops_with_the_session() -> None
         ports = [await service.upstream_port(first.view_id), await service.upstream_port(second.view_id)]
         assert len(set(ports)) == 2 and len(service.process_ids) == 1  # two panes, one process
         loop = asyncio.get_running_loop()
-        status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{ports[0]}/screenshot.png")
+        key = service.process_key(first.view_id)
+        status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{ports[0]}/screenshot.png", key)
         assert status == 200 and png.startswith(b"\x89PNG")
         await service.upstream_port(other.view_id)
         assert len(service.process_ids) == 2  # another session, another process
@@ -65,3 +73,67 @@ def test_paths_that_name_a_port_or_a_host_are_refused(path: str) -> None:
 
 def test_ordinary_paths_pass() -> None:
     assert not names_port("__trame_vtk_2.11.17/trame-vtk.js", {"v": [b"1"]})
+
+
+def test_the_process_port_refuses_requests_without_the_process_key() -> None:
+    async def scenario() -> None:
+        service = TrameService()
+        spec = SceneSpec(synthetic=Synthetic(2000))
+        ticket, other = service.open_view("s1", spec), service.open_view("s2", spec)
+        port = await service.upstream_port(ticket.view_id)
+        await service.upstream_port(other.view_id)
+        key, other_key = service.process_key(ticket.view_id), service.process_key(other.view_id)
+        assert key and other_key and key != other_key and key != ticket.key
+        loop = asyncio.get_running_loop()
+        for path in ("index.html", "screenshot.png", "ws"):
+            for wrong in (None, "guess", ticket.key, other_key):
+                status, _ = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/{path}", wrong)
+                assert status == 403, (path, wrong)
+        assert (await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/index.html", key))[0] == 200
+        await service.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))
+
+
+def test_a_killed_process_tells_its_panes_and_the_next_request_starts_a_new_one() -> None:
+    async def scenario() -> None:
+        service = TrameService()
+        told: asyncio.Queue[str] = asyncio.Queue()
+        ticket = service.open_view("s1", SceneSpec(synthetic=Synthetic(2000)), on_stopped=told.put_nowait)
+        await service.upstream_port(ticket.view_id)
+        [pid] = service.process_ids
+        os.kill(pid, signal.SIGKILL)
+        assert await told.get() == STOPPED_MESSAGE
+        assert service.process_ids == []
+        await service.upstream_port(ticket.view_id)
+        assert service.process_ids and service.process_ids != [pid]
+        await service.close()
+        assert told.empty()  # a stop the service asked for is not a failure
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))
+
+
+def test_a_new_scene_for_a_pane_is_served_again() -> None:
+    from rhinoapp.render.spec import Colouring
+    from tests.render.conftest import png_pixels
+
+    async def scenario() -> None:
+        service = TrameService()
+        ticket = service.open_view("s1", SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.FACES))
+        loop = asyncio.get_running_loop()
+
+        async def picture() -> bytes:
+            port = await service.upstream_port(ticket.view_id)
+            status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/screenshot.png",
+                                                     service.process_key(ticket.view_id))
+            assert status == 200
+            return png
+
+        faces = png_pixels(await picture())
+        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.PRESSURE))
+        pressure = png_pixels(await picture())
+        assert abs(faces.astype(int) - pressure.astype(int)).mean() > 2
+        assert len(service.process_ids) == 1
+        await service.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))

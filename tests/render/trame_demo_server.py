@@ -1,19 +1,36 @@
 """A small Panel server with one trame pane per page, for the browser tests (and for trying it).
 
 ``python -m tests.render.trame_demo_server --port 5007`` serves ``/`` (``?triangles=N`` picks the
-size of the synthetic airway) with the trame routes mounted as ``rhinoapp serve`` mounts them.
+size of the synthetic airway) with the trame routes mounted as ``rhinoapp serve`` mounts them,
+and ``/test/latency`` (the lateness of a 20 ms timer on Panel's event loop; ``/test/latency/reset``).
+With ``--bench`` only (the benchmark's direct measurements), ``/test/upstream/<view>`` answers the
+view's process port and key, which no browser ever gets otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 
 import panel as pn
+from tornado.web import RequestHandler
 
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
 from rhinoapp.render.trame_service import TrameService
 from rhinoapp.views.trame_view import TrameView
+from tests.render.demo_server import LatencyHandler, LatencyProbe
+
+
+class UpstreamHandler(RequestHandler):
+    """``/test/upstream/<view>``: the view's process port and key (``--bench`` only)."""
+
+    def initialize(self, service: TrameService) -> None:
+        self.service = service
+
+    async def get(self, view_id: str) -> None:
+        port = await self.service.upstream_port(view_id)
+        self.finish({"port": port, "key": self.service.process_key(view_id)})
 
 
 def page(service: TrameService) -> pn.viewable.Viewable:
@@ -27,16 +44,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idle-stop", type=float, default=2.0)
+    parser.add_argument("--bench", action="store_true", help="serve /test/upstream/<view> (benchmarks only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     service = TrameService(idle_stop_s=args.idle_stop)
+    probe = LatencyProbe()
+    test_routes = [(r"/test/latency(/reset)?", LatencyHandler, {"probe": probe})]
+    if args.bench:
+        test_routes.append((r"/test/upstream/(t[0-9a-f]{24})", UpstreamHandler, {"service": service}))
     server = pn.serve(
         {"/": lambda: page(service)}, address="127.0.0.1", port=args.port, show=False, start=False, threaded=False,
         print=False, websocket_origin=[f"127.0.0.1:{args.port}", f"localhost:{args.port}"],
-        extra_patterns=service.routes(), unused_session_lifetime=2000, check_unused_sessions=1000,
+        extra_patterns=[*service.routes(), *test_routes], unused_session_lifetime=2000, check_unused_sessions=1000,
         static_dirs={"assets": str(__import__("rhinoapp.views.assets", fromlist=["x"]).assets_dir())},
     )
     server.start()
+    tasks: list[asyncio.Task[None]] = []  # held: the loop keeps only weak references to tasks
+    server.io_loop.add_callback(lambda: tasks.append(asyncio.get_running_loop().create_task(probe.run())))
     try:
         server.io_loop.start()
     finally:

@@ -21,6 +21,7 @@ from rhinoapp.store.repository import ProjectRepository
 from tests.render.conftest import png_pixels
 from tests.test_app import free_port, wait_for_http
 from tests.views.navigation import go_to
+from tests.views.panes3d import wait_for_pane
 from tests.waiting import wait_until
 
 #: Bound on the demo's segmentation job (about a minute; several on a loaded two-core machine): a hang.
@@ -83,8 +84,7 @@ def test_demo_project_geometry_is_rendered(browser, demo_server: tuple[str, Path
         wait_until(opened, what="the demo project to open", ceiling_s=STEP_MS / 1000, interval_s=0.5)
         # it opens on the first step that needs the user (its simulation, while that runs); go to Geometry
         go_to(page, "Geometry", page.get_by_role("heading", name="Geometry", exact=True))
-        page.locator(".rh-geometry-3d .rh-rv-frame[data-seq]").wait_for()
-        stage = page.locator(".rh-geometry-3d .rh-rv-stage")
+        stage = wait_for_pane(page, ".rh-geometry-3d", timeout_s=STEP_MS / 1000)
         stage.scroll_into_view_if_needed()
 
         def drawn() -> bool:  # the airway covers part of the stage once a frame is painted

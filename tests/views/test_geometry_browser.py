@@ -17,6 +17,7 @@ from tests.render.conftest import png_pixels
 from tests.state.test_geometry import ct_project, phantom_ct
 from tests.waiting import HANG_S, wait_until
 from tests.views.navigation import click_until
+from tests.views.panes3d import wait_for_pane
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # two segmentations at 0.4 mm, then 3D
 DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "geometry.png"
@@ -73,9 +74,7 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
     for name in ("Surface (STL)", "Surface with face labels (VTP)", "Label map (NIfTI)"):
         page.get_by_text(name, exact=True).wait_for()
 
-    stage = page.locator(".rh-geometry-3d .rh-rv-stage")
-    page.locator('.rh-geometry-3d .rh-rv[data-state="streaming"]').wait_for(timeout=1000 * HANG_S)
-    page.locator(".rh-geometry-3d .rh-rv-frame[data-seq]").wait_for(timeout=1000 * HANG_S)
+    stage = wait_for_pane(page, ".rh-geometry-3d")
     stage.scroll_into_view_if_needed()
 
     def drawn() -> bool:  # the airway covers part of the stage once a frame is painted

@@ -27,6 +27,7 @@ from tests.jobs.conftest import project_with_phantom
 from tests.render.conftest import png_pixels
 from tests.waiting import HANG_S, wait_until
 from tests.views.navigation import click_until, go_to
+from tests.views.panes3d import scene_token, wait_for_pane
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]  # segmentation, simulation, 3D
 NAME = "Airflow demo"
@@ -119,9 +120,7 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     assert table.locator("td", has_text="24-76").count() == 1
     assert table.locator('[data-key="steps"] td', has_text="6,000").count() == 1
 
-    stage = page.locator(".rh-sim-3d .rh-rv-stage")
-    page.locator('.rh-sim-3d .rh-rv[data-state="streaming"]').wait_for(timeout=1000 * HANG_S)
-    page.locator(".rh-sim-3d .rh-rv-frame[data-seq]").wait_for(timeout=1000 * HANG_S)
+    stage = wait_for_pane(page, ".rh-sim-3d")
     stage.scroll_into_view_if_needed()
 
     def drawn() -> bool:  # the flow covers part of the stage once a frame is painted
@@ -132,15 +131,14 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
     wait_until(drawn, what="the flow drawn in the 3D view (it stays blank)", interval_s=0.5)
     page.screenshot(path=str(output_dir / "simulations.png"), full_page=True)
 
-    frame = page.locator(".rh-sim-3d .rh-rv-frame")
-    before = frame.get_attribute("src")
+    before = scene_token(page, ".rh-sim-3d")
     page.get_by_role("button", name="Wall shear stress").click()
-    wait_until(lambda: frame.get_attribute("src") != before, what="a new frame after colouring by wall shear stress")
+    wait_until(lambda: scene_token(page, ".rh-sim-3d") != before, what="a new scene after colouring by wall shear stress")
 
-    before = frame.get_attribute("src")
+    before = scene_token(page, ".rh-sim-3d")
     set_number(page, ".rh-sim-colour-low", "0")
     set_number(page, ".rh-sim-colour-high", "0.5")
-    wait_until(lambda: frame.get_attribute("src") != before, what="a new frame after setting the colour range")
+    wait_until(lambda: scene_token(page, ".rh-sim-3d") != before, what="a new scene after setting the colour range")
 
     for css, label in (("results-json", "Results (JSON)"), ("zip", "All files (zip)")):
         with page.expect_download() as info:

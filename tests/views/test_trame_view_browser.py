@@ -200,3 +200,22 @@ def test_keys_are_checked_on_http_and_websocket_and_ports_are_never_proxied(brow
     finally:
         a.context.close()
         b.context.close()
+
+
+def test_killed_process_shows_a_message_and_reload_restarts_it(browser, demo) -> None:
+    demo.wait_for_processes(0)
+    pane = open_pane(browser, demo, 5_000)
+    try:
+        [pid] = demo.wait_for_processes(1)
+        os.kill(pid, signal.SIGKILL)
+        pane.page.wait_for_selector(".rh-trame[data-state=failed]")
+        message = pane.page.locator(".rh-trame-message").inner_text()
+        assert "The 3D view stopped" in message and "Reload the page" in message
+        assert demo.get("")[0] == 200  # Panel keeps serving
+        pane.page.reload()
+        pane.page.wait_for_selector(".rh-trame[data-state=loaded]")
+        wait_until(pane.drawn, what="the airway drawn again after the reload")
+        restarted = demo.wait_for_processes(1)
+        assert pid not in restarted
+    finally:
+        pane.context.close()

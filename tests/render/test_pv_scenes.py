@@ -1,0 +1,75 @@
+"""The trame panes' PyVista scenes use the same colour maps and colour ranges as the frame-streaming views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rhinoapp.render import scenes
+from rhinoapp.render.colours import ABOVE_COLOUR, BELOW_COLOUR, ColourMap, colour_table, robust_range
+from rhinoapp.render.loaders import load_scene_data
+from rhinoapp.render.pv_scenes import build_scene
+from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
+
+
+@pytest.fixture
+def built(offscreen):
+    """Build a scene and close its plotter afterwards."""
+    made = []
+
+    def build(spec: SceneSpec):
+        scene = build_scene(spec, load_scene_data(spec), width=160, height=120)
+        made.append(scene)
+        return scene
+
+    yield build
+    for scene in made:
+        scene.plotter.close()
+
+
+def _table(actor) -> np.ndarray:
+    lookup = actor.GetMapper().GetLookupTable()
+    return np.array([lookup.GetTableValue(i)[:3] for i in range(lookup.GetNumberOfTableValues())])
+
+
+def test_pressure_spans_the_robust_range_in_the_exact_map(built) -> None:
+    spec = SceneSpec(synthetic=Synthetic(4000), colouring=Colouring.PRESSURE, lod_triangles=1500)
+    scene = built(spec)
+    surface = load_scene_data(spec).surface
+    expected = robust_range(scenes.array_values(surface, scenes.find_array(surface, ("pressure",))))
+    assert len(scene.ranges) == 1
+    assert scene.ranges[0].low == pytest.approx(expected.low) and scene.ranges[0].high == pytest.approx(expected.high)
+    for actor in (scene.full, scene.lod):  # the decimated mesh keeps the full mesh's range
+        assert actor.GetMapper().GetScalarRange() == pytest.approx((expected.low, expected.high))
+        np.testing.assert_allclose(_table(actor), colour_table(ColourMap.CIVIDIS), atol=1 / 255)
+
+
+def test_a_set_range_clips_below_and_above_in_their_own_colours(built) -> None:
+    spec = SceneSpec(synthetic=Synthetic(3000), colouring=Colouring.WALL_SHEAR_STRESS, colour_range=(0.2, 0.3))
+    scene = built(spec)
+    (span,) = scene.ranges
+    assert (span.low, span.high) == (0.2, 0.3)
+    lookup = scene.full.GetMapper().GetLookupTable()
+    np.testing.assert_allclose(_table(scene.full), colour_table(ColourMap.VIRIDIS), atol=1 / 255)
+    if span.clipped_below:
+        assert lookup.GetUseBelowRangeColor() and lookup.GetBelowRangeColor()[:3] == pytest.approx(BELOW_COLOUR, abs=1 / 255)
+    assert span.clipped_above and lookup.GetUseAboveRangeColor()
+    assert lookup.GetAboveRangeColor()[:3] == pytest.approx(ABOVE_COLOUR, abs=1 / 255)
+    bar = next(iter(scene.plotter.scalar_bars.values()))
+    assert bar.GetDrawAboveRangeSwatch()
+
+
+def test_streamlines_show_both_bars_with_their_ranges(built) -> None:
+    spec = SceneSpec(synthetic=Synthetic(6000, with_flow=True), colouring=Colouring.PRESSURE, streamlines=True,
+                     velocity_range=(0.0, 0.5))
+    scene = built(spec)
+    assert len(scene.ranges) == 2
+    assert (scene.ranges[1].low, scene.ranges[1].high) == (0.0, 0.5)
+    titles = sorted(scene.plotter.scalar_bars.keys())
+    assert titles == ["Pressure (Pa)", "Velocity (m/s)"]
+    lines = scene.clipped[-1]
+    np.testing.assert_allclose(_table(lines), colour_table(ColourMap.MAGMA), atol=1 / 255)
+    positions = {bar.GetPosition()[0] for bar in scene.plotter.scalar_bars.values()}
+    assert len(positions) == 2  # side by side, not on top of each other
+    picture = scene.screenshot()
+    assert picture.std() > 5.0

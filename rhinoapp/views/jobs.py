@@ -18,15 +18,15 @@ from rhinoapp.views.dispatch import bind_to_session
 __all__ = ["JobsPage", "progress_html"]
 
 _COLUMNS = ["Submitted", "Project", "Job", "State", "Progress", "Message", "Time left", "Duration", "Where"]
-#: The narrowest each column may get; Project, Message and Where wrap and share the width left over.
-#: Below the sum the table scrolls sideways inside the page, so Cancel stays reachable.
+#: The narrowest each column may get; texts wrap, and Project, Message and Where take most of the width
+#: left over. Below the sum the table scrolls sideways inside its card, so Cancel stays reachable.
 _MIN_WIDTHS = {"Submitted": 150, "Project": 130, "Job": 150, "State": 90, "Progress": 140, "Message": 220,
                "Time left": 105, "Duration": 100, "Where": 140}
-_WRAP = {"Project": 2, "Message": 4, "Where": 2}
+_GROW = {"Project": 2, "Message": 4, "Where": 2}
 _CONFIGURATION = {
     "columnDefaults": {"minWidth": 85},  # the Cancel button column, which has no field of its own
-    "columns": [{"field": field, "minWidth": width, "widthGrow": _WRAP.get(field, 1),
-                 **({"cssClass": "rh-wrap"} if field in _WRAP else {})} for field, width in _MIN_WIDTHS.items()],
+    "columns": [{"field": field, "minWidth": width, "widthGrow": _GROW.get(field, 1), "cssClass": "rh-wrap"}
+                for field, width in _MIN_WIDTHS.items()],
 }
 
 

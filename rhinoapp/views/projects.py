@@ -19,16 +19,16 @@ __all__ = ["ProjectsPage"]
 _STATUS_COLUMNS = {Step.DICOM: "DICOM", Step.RHINOMANOMETRY: "4PR", Step.GEOMETRY: "Geometry",
                    Step.SIMULATION: "Simulation", Step.ANALYSIS: "Analysis"}
 _BUTTONS = {"open": "Open", "rename": "Rename", "delete": "Delete"}
-#: The narrowest each column may get (its title and sort arrow fit); Name and Description take the
-#: width left over and wrap. Below the sum the table scrolls sideways inside its card, not the page.
+#: The narrowest each column may get (its title and sort arrow fit); texts wrap, and Name and Description
+#: take most of the width left over. Below the sum the table scrolls sideways inside its card, not the page.
 _MIN_WIDTHS = {"Date": 100, "Name": 150, "Description": 180, "DICOM": 90, "4PR": 72, "Geometry": 110,
                "Simulation": 120, "Analysis": 105, "Last active": 145}
 _GROW = {"Name": 2, "Description": 3}
 #: Tabulator's column settings: the button columns (no field of their own) get the default minimum.
 _CONFIGURATION = {
     "columnDefaults": {"minWidth": 80},
-    "columns": [{"field": field, "minWidth": width, "widthGrow": _GROW.get(field, 1),
-                 **({"cssClass": "rh-wrap"} if field in _GROW else {})} for field, width in _MIN_WIDTHS.items()],
+    "columns": [{"field": field, "minWidth": width, "widthGrow": _GROW.get(field, 1), "cssClass": "rh-wrap"}
+                for field, width in _MIN_WIDTHS.items()],
 }
 
 

@@ -73,8 +73,9 @@ class GeometryPage(pn.viewable.Viewer):
         if not self.state.manual_seeds:
             return pn.Spacer(height=0)
         p, w = self.state.param, pn.widgets
-        return pn.Column(w.LiteralInput.from_param(p.seed_left, width=290),
-                         w.LiteralInput.from_param(p.seed_right, width=290), margin=0)
+        return pn.Column(w.LiteralInput.from_param(p.seed_left, width=290, css_classes=["rh-geometry-seed-left"]),
+                         w.LiteralInput.from_param(p.seed_right, width=290, css_classes=["rh-geometry-seed-right"]),
+                         margin=0)
 
     def _outlet_input(self) -> pn.viewable.Viewable:
         p = self.state.param

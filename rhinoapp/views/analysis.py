@@ -81,6 +81,6 @@ class SimulationComparison(pn.viewable.Viewer):
         controls = pn.Row(pn.widgets.Select.from_param(self.state.param.run, description=None, width=260),
                           pn.widgets.RadioButtonGroup.from_param(self.state.param.colouring, description=None))
         return pn.Column(pn.pane.Markdown("## Simulation beside the rhinomanometry"), controls, self._table,
-                         self._view, pn.Row(self._download, pn.pane.Markdown(
+                         self._view, pn.FlexBox(self._download, pn.pane.Markdown(
                              "One PDF for the clinician: the case's pictures, results beside the healthy ranges, the "
                              "4PR comparison and the methods.")), sizing_mode="stretch_width")

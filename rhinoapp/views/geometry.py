@@ -24,10 +24,13 @@ from rhinoapp.views.geometry_plots import LABEL_COLOURS, TABLE_CSS, legend_html,
 from rhinoapp.views.jobs import progress_html
 from rhinoapp.views.remote_view import RemoteView
 from rhinoapp.views.slice_viewer import SliceViewer
+from rhinoapp.views.swap import swapping
 
 __all__ = ["GeometryPage"]
 
 _DOWNLOADS = (("stl", "Surface (STL)"), ("vtp", "Surface with face labels (VTP)"), ("labels", "Label map (NIfTI)"))
+#: A flex item that takes the row's spare width, wraps below its neighbour under 480 px and may shrink.
+_GROWS = {"flex": "1 1 480px", "min-width": "0"}
 
 
 def _progress_text(job: JobSummary | None) -> str:
@@ -69,18 +72,32 @@ class GeometryPage(pn.viewable.Viewer):
     async def _on_cancel(self, _event: object) -> None:
         await self.state.cancel()
 
+    def _seed_inputs(self) -> pn.viewable.Viewable:
+        if not self.state.manual_seeds:
+            return pn.Spacer(height=0)
+        p, w = self.state.param, pn.widgets
+        return pn.Column(w.LiteralInput.from_param(p.seed_left, width=290, css_classes=["rh-geometry-seed-left"]),
+                         w.LiteralInput.from_param(p.seed_right, width=290, css_classes=["rh-geometry-seed-right"]),
+                         margin=0)
+
+    def _outlet_input(self) -> pn.viewable.Viewable:
+        p = self.state.param
+        return pn.widgets.FloatInput.from_param(p.outlet_z_mm if self.state.manual_outlet else p.outlet_depth_mm,
+                                                width=290)
+
     def _controls(self) -> pn.viewable.Viewable:
         p, w = self.state.param, pn.widgets
-        seeds = pn.Column(w.LiteralInput.from_param(p.seed_left, width=290),
-                          w.LiteralInput.from_param(p.seed_right, width=290), visible=p.manual_seeds)
+        # The seed and outlet inputs are built only while they are used, with the values of that
+        # moment: hidden, they were sent the seeds and outlet of a loaded result while the browser
+        # still built the page's views (three "Cannot set properties of undefined" page errors).
+        seeds = swapping(self._seed_inputs, self.state, "manual_seeds", margin=0)
+        outlet = swapping(self._outlet_input, self.state, "manual_outlet", margin=0)
         progress = pn.pane.HTML(pn.bind(_progress_text, p.job), stylesheets=[read_asset("style.css")],
                                 sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown("### Segmentation"), w.FloatSlider.from_param(p.threshold_hu, width=290),
             w.Checkbox.from_param(p.partial_volume), w.Select.from_param(p.sinuses, width=290),
-            w.Checkbox.from_param(p.manual_seeds), seeds, w.Checkbox.from_param(p.manual_outlet),
-            w.FloatInput.from_param(p.outlet_z_mm, width=290, visible=p.manual_outlet),
-            w.FloatInput.from_param(p.outlet_depth_mm, width=290, visible=p.manual_outlet.rx.not_()),
+            w.Checkbox.from_param(p.manual_seeds), seeds, w.Checkbox.from_param(p.manual_outlet), outlet,
             pn.Row(self._run, self._cancel), progress, width=320, css_classes=["rh-geometry-controls"])
 
     @param.depends("state.ct.volume")
@@ -93,7 +110,7 @@ class GeometryPage(pn.viewable.Viewer):
         colours = [LABEL_COLOURS[label][1] for label in sorted(LABEL_COLOURS)]
         viewer = SliceViewer(state=self.state.viewer, css_prefix="rh-geometry", label_colours=colours, frame_width=240)
         return pn.Column(
-            pn.Row(w.RadioButtonGroup.from_param(s.placing, css_classes=["rh-geometry-placing"]),
+            pn.FlexBox(w.RadioButtonGroup.from_param(s.placing, css_classes=["rh-geometry-placing"]),
                    w.FloatSlider.from_param(self.state.viewer.param.opacity, width=200)),
             viewer, legend, self._editor, sizing_mode="stretch_width")
 
@@ -116,9 +133,10 @@ class GeometryPage(pn.viewable.Viewer):
         warnings = [message_alert(f"Warning: {text}", "warning", "rh-geometry-warning") for text in self.state.warnings]
         return pn.Column(
             *warnings, pn.pane.Markdown("### Area profile and metrics"),
-            pn.Row(pn.pane.HoloViews(profile_plot(result.report.document), backend="bokeh", sizing_mode="stretch_width",
-                                     css_classes=["rh-geometry-profile"]), table, sizing_mode="stretch_width"),
-            pn.pane.Markdown("### Downloads"), pn.Row(*downloads), sizing_mode="stretch_width")
+            pn.FlexBox(pn.pane.HoloViews(profile_plot(result.report.document), backend="bokeh", sizing_mode="stretch_width",
+                                         css_classes=["rh-geometry-profile"], styles=_GROWS),
+                       table, sizing_mode="stretch_width"),
+            pn.pane.Markdown("### Downloads"), pn.FlexBox(*downloads), sizing_mode="stretch_width")
 
     def _view3d(self) -> pn.viewable.Viewable:
         if self._view is None:
@@ -135,5 +153,6 @@ class GeometryPage(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(pn.pane.Markdown("## Geometry"), self._message,
-                         pn.Row(self._controls(), self._slices, sizing_mode="stretch_width"), self._import,
+                         pn.FlexBox(self._controls(), pn.Column(self._slices, sizing_mode="stretch_width", styles=_GROWS),
+                                    sizing_mode="stretch_width"), self._import,
                          self._results, self._view3d(), sizing_mode="stretch_width")

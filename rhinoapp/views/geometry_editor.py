@@ -88,9 +88,9 @@ class EditorTools(pn.viewable.Viewer):
                                               button_style="outline")
         return pn.Column(
             pn.pane.Markdown("### Correct the airway"), pn.pane.Markdown(_HELP, styles={"font-size": "13px"}), tools,
-            pn.Row(w.FloatSlider.from_param(p.brush_mm, width=220), w.Select.from_param(p.paint_label, width=200),
+            pn.FlexBox(w.FloatSlider.from_param(p.brush_mm, width=220), w.Select.from_param(p.paint_label, width=200),
                    self._undo, self._redo),
-            pn.Row(w.FloatInput.from_param(p.cut_mm, width=180, css_classes=["rh-edit-cut"]),
+            pn.FlexBox(w.FloatInput.from_param(p.cut_mm, width=180, css_classes=["rh-edit-cut"]),
                    w.LiteralInput.from_param(p.crop_mm, width=340, css_classes=["rh-edit-crop"]), self._apply),
-            pn.Row(w.TextInput.from_param(p.variant_name, width=220, css_classes=["rh-edit-variant"]), self._save),
+            pn.FlexBox(w.TextInput.from_param(p.variant_name, width=220, css_classes=["rh-edit-variant"]), self._save),
             self._status, self._message, visible=p.active, sizing_mode="stretch_width", css_classes=["rh-geometry-editor"])

@@ -18,8 +18,16 @@ from rhinoapp.views.dispatch import bind_to_session
 __all__ = ["JobsPage", "progress_html"]
 
 _COLUMNS = ["Submitted", "Project", "Job", "State", "Progress", "Message", "Time left", "Duration", "Where"]
-_WIDTHS = {"Submitted": 150, "Project": 130, "Job": 140, "State": 90, "Progress": 140, "Message": 230,
-           "Time left": 125, "Duration": 95, "Where": 150, "cancel": 80}
+#: The narrowest each column may get; texts wrap, and Project, Message and Where take most of the width
+#: left over. Below the sum the table scrolls sideways inside its card, so Cancel stays reachable.
+_MIN_WIDTHS = {"Submitted": 150, "Project": 130, "Job": 150, "State": 90, "Progress": 140, "Message": 220,
+               "Time left": 105, "Duration": 100, "Where": 140}
+_GROW = {"Project": 2, "Message": 4, "Where": 2}
+_CONFIGURATION = {
+    "columnDefaults": {"minWidth": 85},  # the Cancel button column, which has no field of its own
+    "columns": [{"field": field, "minWidth": width, "widthGrow": _GROW.get(field, 1), "cssClass": "rh-wrap"}
+                for field, width in _MIN_WIDTHS.items()],
+}
 
 
 def progress_html(row: JobSummary) -> str:
@@ -58,7 +66,8 @@ class JobsPage(pn.viewable.Viewer):
             _frame(self.state.rows), show_index=False, disabled=True, selectable=False, sizing_mode="stretch_width",
             buttons={"cancel": "Cancel"}, formatters={c: {"type": "html"} for c in ("State", "Progress", "Project",
                                                                                      "Message", "Where")},
-            layout="fit_columns", widths=_WIDTHS, header_align="left", stylesheets=[read_asset("style.css")],
+            layout="fit_columns", configuration=_CONFIGURATION, header_align="left",
+            stylesheets=[read_asset("style.css")],
         )
         self._table.on_click(self._on_click)
         self.state.param.watch(lambda _e: setattr(self._table, "value", _frame(self.state.rows)), "rows")

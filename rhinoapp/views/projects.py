@@ -19,8 +19,17 @@ __all__ = ["ProjectsPage"]
 _STATUS_COLUMNS = {Step.DICOM: "DICOM", Step.RHINOMANOMETRY: "4PR", Step.GEOMETRY: "Geometry",
                    Step.SIMULATION: "Simulation", Step.ANALYSIS: "Analysis"}
 _BUTTONS = {"open": "Open", "rename": "Rename", "delete": "Delete"}
-_WIDTHS = {"Date": 100, "DICOM": 75, "4PR": 65, "Geometry": 95, "Simulation": 100, "Analysis": 90, "Last active": 140,
-           "open": 70, "rename": 85, "delete": 80}
+#: The narrowest each column may get (its title and sort arrow fit); texts wrap, and Name and Description
+#: take most of the width left over. Below the sum the table scrolls sideways inside its card, not the page.
+_MIN_WIDTHS = {"Date": 100, "Name": 150, "Description": 180, "DICOM": 90, "4PR": 72, "Geometry": 110,
+               "Simulation": 120, "Analysis": 105, "Last active": 145}
+_GROW = {"Name": 2, "Description": 3}
+#: Tabulator's column settings: the button columns (no field of their own) get the default minimum.
+_CONFIGURATION = {
+    "columnDefaults": {"minWidth": 80},
+    "columns": [{"field": field, "minWidth": width, "widthGrow": _GROW.get(field, 1), "cssClass": "rh-wrap"}
+                for field, width in _MIN_WIDTHS.items()],
+}
 
 
 def _frame(state: ProjectsState) -> pd.DataFrame:
@@ -50,7 +59,7 @@ class ProjectsPage(pn.viewable.Viewer):
             _frame(self.state), show_index=False, disabled=True, selectable=False, pagination="local",
             page_size=self.state.page_size, buttons=_BUTTONS, sizing_mode="stretch_width", stylesheets=css,
             formatters={label: {"type": "html"} for label in _STATUS_COLUMNS.values()} | {"Name": {"type": "html"}, "Description": {"type": "html"}},
-            header_align="left", layout="fit_columns", widths=_WIDTHS,
+            header_align="left", layout="fit_columns", configuration=_CONFIGURATION,
         )
         self._table.on_click(self._on_click)
         self.state.param.watch(self._sync_rows, "rows")

@@ -40,6 +40,8 @@ from rhinoapp.views.swap import swapping
 __all__ = ["AppShell"]
 
 _BRAND = "#12355b"
+_SIDEBAR = "#f4f6f9"
+_SIDEBAR_PX = 190
 _EAGER = (Page.JOBS, Page.GEOMETRY, Page.SIMULATIONS)
 
 
@@ -120,14 +122,20 @@ class AppShell(pn.viewable.Viewer):
         )
         if not self._admin:  # the audit page is for admins (its state refuses everyone else too)
             nav.options = [p.value for p in Page if p is not Page.AUDIT]
-        sidebar = pn.Column(nav, width=190, styles={"background": "#f4f6f9", "min-height": "80vh"}, margin=0)
+        sidebar = pn.Column(nav, width=_SIDEBAR_PX, margin=0, css_classes=["rh-sidebar"])
         title = pn.pane.HTML(pn.bind(self._header_html, self.session.param.current_project_name),
                              stylesheets=[read_asset("style.css")], sizing_mode="stretch_width", margin=(8, 16))
         header = pn.Row(title, styles={"background": _BRAND}, sizing_mode="stretch_width", margin=0)
         shown = swapping(lambda: self.page_view(Page(self.session.page)), self.session, "page",
-                         sizing_mode="stretch_width", margin=(8, 24))
-        body = pn.Row(sidebar, pn.Column(self.next_line, shown, sizing_mode="stretch_width"),
-                      sizing_mode="stretch_width")
+                         sizing_mode="stretch_width", margin=(8, 24), css_classes=["rh-main"],
+                         styles={"min-width": "0"})
+        # The row paints the sidebar's background, so it spans the page however long the page is; the
+        # page's column may shrink below its content's width (min-width 0): its rows wrap instead of
+        # pushing the page wider than the window.
+        main = pn.Column(self.next_line, shown, sizing_mode="stretch_width", margin=0, styles={"min-width": "0"})
+        body = pn.Row(sidebar, main, sizing_mode="stretch_width", margin=0, css_classes=["rh-body"], styles={
+            "background": f"linear-gradient(to right, {_SIDEBAR} {_SIDEBAR_PX}px, transparent {_SIDEBAR_PX}px)",
+            "min-height": "calc(100vh - 52px)"})
         return pn.Column(header, body, sizing_mode="stretch_width", css_classes=["rh-root"])
 
 

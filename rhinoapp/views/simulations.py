@@ -80,7 +80,7 @@ class SimulationsPage(pn.viewable.Viewer):
     def _inputs(self) -> pn.viewable.Viewable:
         param_ = self.state.param
         common = {"description": None, "width": 170}
-        return pn.Row(
+        return pn.FlexBox(
             pn.widgets.Select.from_param(param_.variant, css_classes=["rh-sim-variant"], **common),
             pn.widgets.FloatInput.from_param(param_.flow_ml_s, css_classes=["rh-sim-flow"], **common),
             pn.widgets.RadioButtonGroup.from_param(param_.direction, css_classes=["rh-sim-direction"],
@@ -90,7 +90,7 @@ class SimulationsPage(pn.viewable.Viewer):
                       pn.widgets.FloatInput.from_param(param_.resolution_mm, css_classes=["rh-sim-resolution"],
                                                        placeholder="automatic", **common)),
             pn.widgets.IntInput.from_param(param_.max_steps, css_classes=["rh-sim-max-steps"], **common),
-            pn.Column(self._run, align="end"),
+            pn.Column(self._run, align="end"), align_items="flex-end",
         )
 
     @param.depends("state.estimate_text", "state.estimate_problem", "state.where", "state.resolution_text",

@@ -149,12 +149,12 @@ class SliceViewer(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        window = pn.Row(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)),
+        window = pn.FlexBox(pn.pane.Markdown("**Window**", margin=(12, 10, 0, 10)),
                         pn.widgets.RadioButtonGroup.from_param(s.param.preset),
                         pn.pane.HTML(s.param.level.rx.pipe(_window_html, s.param.width, prefix=self.css_prefix),
                                      margin=(12, 10, 0, 10)),
                         pn.pane.Markdown("Drag on a slice to change the window; click to move the crosshair.",
-                                         margin=(12, 10, 0, 10)))
+                                         margin=(12, 10, 0, 10)), align_items="center")
         readout = pn.pane.HTML(s.param.readout.rx.pipe(_readout_html, prefix=self.css_prefix), sizing_mode="stretch_width")
         return pn.Column(window, readout,
-                         pn.Row(*(self._view(n) for n in PLANES)), sizing_mode="stretch_width")
+                         pn.FlexBox(*(self._view(n) for n in PLANES)), sizing_mode="stretch_width")

@@ -99,7 +99,7 @@ def test_run_segmentation_and_see_profile_metrics_and_3d_view(page, server, outp
     boxes = page.locator(".rh-geometry-controls input[type=checkbox]")  # partial volume, seeds, outlet
     boxes.nth(1).click()
     boxes.nth(2).click()
-    seed = page.locator(".rh-geometry-controls input[type=text]").first
+    seed = page.locator(".rh-geometry-controls .rh-geometry-seed-left input")  # built once the box is ticked
     seed.wait_for()
     left = [float(v) for v in seed.input_value().strip("()[] ").split(",")]
     assert len(left) == 3 and left[0] > 0, left  # the patient's left is +x

@@ -78,7 +78,7 @@ def test_pointer_readout_window_drag_and_a_seed_placed_by_clicking(page, server)
     wait_until(dragged, what="a drag on the axial view to change the window", ceiling_s=HANG_S)
 
     placing = page.locator(".rh-geometry-placing").get_by_text("left nostril seed")
-    seed = page.locator(".rh-geometry-controls input[type=text]").first
+    seed = page.locator(".rh-geometry-controls .rh-geometry-seed-left input")  # built once a seed is set by hand
 
     def clicked() -> bool:
         # A click that reaches the server before the toggle does only moves the crosshair (seen under

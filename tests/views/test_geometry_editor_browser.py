@@ -30,7 +30,7 @@ from tests.state.test_geometry_editor import CELL_MM, ERASE_MM, ERASE_RADIUS_MM,
 from tests.waiting import HANG_S, wait_until
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.views.navigation import click_until
+from tests.views.navigation import click_until, go_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(3 * HANG_S)]
 
@@ -84,6 +84,8 @@ def test_remove_a_wrong_ethmoid_cell_with_the_tools_undo_redo_and_save(page, ser
     opened = page.locator(".rh-project", has_text="Project: Ethmoid bridge")
     click_until(page.locator(".tabulator-row", has_text="Ethmoid bridge").get_by_text("Open"), opened,
                 what="project Ethmoid bridge to open")
+    # the project opens on its first open step (Simulations: it has an airway); the tools are on Geometry
+    go_to(page, "Geometry", page.get_by_role("heading", name="Geometry", exact=True))
     page.locator(".rh-geometry-message", has_text="Airway segmented").wait_for(timeout=1000 * HANG_S)
     editor = page.locator(".rh-geometry-editor")
     editor.wait_for()
@@ -96,10 +98,14 @@ def test_remove_a_wrong_ethmoid_cell_with_the_tools_undo_redo_and_save(page, ser
 
     def click_at(point_mm: tuple[float, ...]) -> None:
         _, (i, j, k), x, z = coronal_view_position(ct.geometry, point_mm)
-        position = page.wait_for_function(f"() => ({_SCREEN})(['coronal', {x}, {z}])").json_value()
         under = readout.filter(has_text=f"voxel {i}, {j}, {k}")
 
+        position: list[float] = []
+
         def aimed() -> bool:  # the server has the slice and sees the pointer on this voxel
+            # the slice views wrap below each other on narrower windows: bring the coronal one into view
+            page.locator(".rh-geometry-coronal canvas").first.scroll_into_view_if_needed()
+            position[:] = page.wait_for_function(f"() => ({_SCREEN})(['coronal', {x}, {z}])").json_value()
             page.mouse.move(1, 1)
             page.mouse.move(*position)
             try:

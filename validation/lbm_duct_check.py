@@ -92,7 +92,8 @@ def added_viscosity(width: int, *, tau: float, magic: float, smagorinsky: float,
 
 
 def developing_duct(width: int, *, smagorinsky: float, nu_m2_s: float = 1.5e-5, length_mm: float = 75.0,
-                    speed_m_s: float = 2.2, side_mm: float = 6.0) -> dict[str, object]:
+                    speed_m_s: float = 2.2, side_mm: float = 6.0, subgrid: str = "smagorinsky",
+                    average: float = 0.25, backend: str = "numba", bulk: float | None = None) -> dict[str, object]:
     """Open square duct through :func:`rhinoapp.cfd.simulation.simulate`: transverse speed, peak over mean and
     the pressure gradient downstream against the laminar developed one (see the module docstring)."""
     import tempfile
@@ -105,15 +106,16 @@ def developing_duct(width: int, *, smagorinsky: float, nu_m2_s: float = 1.5e-5, 
 
     h = side_mm / width
     physics = PhysicsConfig(flow_ml_s=speed_m_s * side_mm**2, smagorinsky_constant=smagorinsky,
-                            kinematic_viscosity_m2_s=nu_m2_s)
-    row: dict[str, object] = {"width": width, "smagorinsky": smagorinsky, "nu_m2_s": nu_m2_s,
+                            kinematic_viscosity_m2_s=nu_m2_s, subgrid_model=subgrid,
+                            strain_average_flow_throughs=average, bulk_relaxation_time=bulk)
+    row: dict[str, object] = {"width": width, "smagorinsky": smagorinsky, "subgrid": subgrid, "average": average, "bulk_tau": bulk, "nu_m2_s": nu_m2_s,
                               "reynolds": round(speed_m_s * side_mm * 1e-3 / nu_m2_s, 1)}
     from rhinoapp.cfd.simulation import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
             result = simulate(square_duct(width, int(round(length_mm / h)), spacing_mm=h), physics,
-                              RunConfig(backend="numba", threads=1), out_dir=Path(tmp))
+                              RunConfig(backend=backend, threads=1), out_dir=Path(tmp))
         except RhinoappError as error:
             row["diverged"] = str(error).split(".")[0]
             return row
@@ -144,11 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smagorinsky", default="0,0.05,0.1,0.15", help="constants, comma-separated")
     parser.add_argument("--developing", action="store_true", help="the open, developing duct instead")
     parser.add_argument("--nu", type=float, default=1.5e-5, help="kinematic viscosity (m^2/s), --developing")
+    parser.add_argument("--subgrid", default="smagorinsky", help="smagorinsky or shear_improved, --developing")
+    parser.add_argument("--average", type=float, default=0.25, help="strain average (flow-throughs), --developing")
+    parser.add_argument("--bulk", type=float, default=None, help="bulk relaxation time, --developing")
+    parser.add_argument("--backend", default="numba", help="numba or numpy, --developing")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.developing:
-        rows = [developing_duct(args.width, smagorinsky=float(c), nu_m2_s=args.nu) for c in args.smagorinsky.split(",")]
+        rows = [developing_duct(args.width, smagorinsky=float(c), nu_m2_s=args.nu, subgrid=args.subgrid,
+                                average=args.average, backend=args.backend, bulk=args.bulk) for c in args.smagorinsky.split(",")]
         for row in rows:
             _log.info("%s", row)
         if args.out:

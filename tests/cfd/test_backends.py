@@ -66,11 +66,14 @@ def test_numpy_and_numba_agree(variant: str, phantom_2mm) -> None:
     reference, speed_ref, (flux_ref, p_ref, n_ref) = _run("numpy", problem, 300)
     fast, speed, (flux, p, n) = _run("numba", problem, 300)
     lattice = problem[0]
+    # the running strain mean feeds the rounding differences of the fused arithmetic back into the collision:
+    # 2.2e-5 after 300 steps, against 2.3e-2 for a strain average 20 % off and 5.7e-2 without the bulk rate
+    tolerance = 1e-4 if variant == "shear_improved" else 1e-5
     assert np.all(np.isfinite(fast)) and speed_ref > 1e-3
-    assert _relative(fast, reference) < 1e-5
+    assert _relative(fast, reference) < tolerance
     _, u_ref = cell_moments(lattice, reference, problem[1].force)
     _, u = cell_moments(lattice, fast, problem[1].force)
-    assert _relative(u, u_ref) < 1e-5
+    assert _relative(u, u_ref) < tolerance
     assert speed == pytest.approx(speed_ref, rel=1e-5) and n == n_ref == 300
     if lattice.n_links:
         assert np.allclose(flux, flux_ref, rtol=1e-5, atol=1e-9) and np.allclose(p, p_ref, rtol=1e-4, atol=1e-9)

@@ -8,7 +8,7 @@ repeatable; each becomes one run next to the default), and measures every run on
 Run::
 
     PYTHONPATH=. .venv/bin/python validation/lbm_sensitivity.py --work /tmp/foam-validation \\
-        --resolution 1.0 --set sponge_cells=0 --set smagorinsky_constant=0
+        --resolution 1.0 --set sponge_cells=0 --set smagorinsky_constant=0 --set bulk_relaxation_time=1
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from rhinoapp.core.errors import RhinoappError  # noqa: E402
 _log = logging.getLogger("lbm_sensitivity")
 
 
-def parse_setting(text: str) -> tuple[str, float]:
-    """``NAME=VALUE`` as a PhysicsConfig field and a number.
+def parse_setting(text: str) -> tuple[str, float | str]:
+    """``NAME=VALUE`` as a PhysicsConfig field and a number (or a word, for an enum field).
 
     Examples
     --------
@@ -39,20 +39,26 @@ def parse_setting(text: str) -> tuple[str, float]:
     ('sponge_cells', 0)
     >>> parse_setting("smagorinsky_constant=0.1")
     ('smagorinsky_constant', 0.1)
+    >>> parse_setting("subgrid_model=shear_improved")
+    ('subgrid_model', 'shear_improved')
     """
     name, _, value = text.partition("=")
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:
+        return name.strip(), value.strip()
     return name.strip(), int(number) if number.is_integer() and name.strip().endswith("cells") else number
 
 
 def run_variant(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: float,
-                overrides: dict[str, float]) -> Path:
+                overrides: dict[str, float | str]) -> Path:
     """A run folder with ``overrides`` applied (reused when its results.json exists)."""
     from rhinoapp.cfd.config import PhysicsConfig, RunConfig
     from rhinoapp.cfd.simulation import simulate
     from rhinoapp.usecases.simulation import load_domain
 
-    tag = "_".join(f"{k}-{v:g}" for k, v in sorted(overrides.items())) or "default"
+    tag = "_".join(f"{k}-{v:g}" if isinstance(v, float | int) else f"{k}-{v}"
+                   for k, v in sorted(overrides.items())) or "default"
     out = work / f"sensitivity_{resolution_mm:g}mm_{tag}"
     if not (out / "results.json").is_file():
         start = time.monotonic()

@@ -13,7 +13,7 @@ compiles nothing.
 """
 
 from rhinoapp.cfd.config import (BackendName, Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig,
-                                 choose_lattice_parameters)
+                                 SubgridModel, choose_lattice_parameters)
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
 from rhinoapp.cfd.inputs import OpeningPlane, domain_from_labels, read_geometry_dir
@@ -33,6 +33,7 @@ __all__ = [
     "ResourceEstimate",
     "RunConfig",
     "SimulationResult",
+    "SubgridModel",
     "check_resources",
     "choose_lattice_parameters",
     "domain_from_labels",

@@ -25,6 +25,7 @@ __all__ = [
     "LatticeParameters",
     "PhysicsConfig",
     "RunConfig",
+    "SubgridModel",
     "airway_volume_mm3",
     "choose_lattice_parameters",
     "lattice_parameters",
@@ -50,6 +51,13 @@ class Driving(enum.Enum):
 
     CONSTANT_FLOW = "constant_flow"
     PRESSURE_DROP = "pressure_drop"
+
+
+class SubgridModel(enum.Enum):
+    """Eddy-viscosity model: Smagorinsky, or shear-improved Smagorinsky (none in steady laminar shear)."""
+
+    SMAGORINSKY = "smagorinsky"
+    SHEAR_IMPROVED = "shear_improved"
 
 
 class BackendName(enum.Enum):
@@ -79,12 +87,21 @@ class PhysicsConfig:
         Air properties (defaults: air at about 20-25 degrees C).
     smagorinsky_constant
         Smagorinsky subgrid constant; 0 switches the subgrid model off.
+    subgrid_model, strain_average_flow_throughs
+        ``smagorinsky``: eddy viscosity ``(C h)^2 |S|``. ``shear_improved`` (Leveque et al. 2007):
+        ``(C h)^2 max(|S| - |<S>|, 0)``, ``<S>`` the strain rate averaged per cell over about this many
+        flow-through times (exponential running mean), so a steady laminar shear gets no eddy viscosity.
     max_lattice_velocity
         Target peak velocity in lattice units (Mach number times sqrt(3)); at most 0.1.
     trt_magic
         TRT "magic" parameter. None chooses 3/16 (bounce-back walls exactly half-way in straight
         channels) unless that relaxes the antisymmetric moments slower than once per step, as it does
         at physiological viscosity (``tau`` near 1/2); then ``(tau - 1/2) / 2`` (``omega- = 1``).
+    bulk_relaxation_time
+        Lattice relaxation time of the trace (bulk) part of the non-equilibrium momentum flux; None
+        relaxes it with the shear part's ``tau``. Larger values raise the bulk viscosity, which damps
+        acoustic waves (which are otherwise hardly damped at ``tau`` near 1/2) and leaves a steady,
+        nearly incompressible flow unchanged (Dellar 2001).
     sponge_cells, sponge_viscosity_factor
         Over this many cells next to each opening the base viscosity rises smoothly up to this factor,
         to absorb waves and vortices at the open boundaries (0 cells: no sponge).
@@ -109,8 +126,11 @@ class PhysicsConfig:
     kinematic_viscosity_m2_s: float = 1.5e-5
     density_kg_m3: float = 1.2
     smagorinsky_constant: float = 0.15
+    subgrid_model: SubgridModel = SubgridModel.SMAGORINSKY
+    strain_average_flow_throughs: float = 0.25
     max_lattice_velocity: float = 0.1
     trt_magic: float | None = None
+    bulk_relaxation_time: float | None = None
     sponge_cells: int = 6
     sponge_viscosity_factor: float = 30.0
     flow_throughs: float = 2.3
@@ -118,6 +138,7 @@ class PhysicsConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "direction", Direction(self.direction))
         object.__setattr__(self, "driving", Driving(self.driving))
+        object.__setattr__(self, "subgrid_model", SubgridModel(self.subgrid_model))
         flow = float(self.flow_ml_s)
         object.__setattr__(self, "flow_ml_s", flow)
         if self.driving is Driving.CONSTANT_FLOW and not (math.isfinite(flow) and flow > 0):
@@ -127,7 +148,7 @@ class PhysicsConfig:
             dp = self.pressure_drop_pa
             if dp is None or not (math.isfinite(dp) and dp > 0):
                 raise ValidationError(f"pressure-drop driving needs a positive pressure_drop_pa, got {dp}")
-        for name in ("kinematic_viscosity_m2_s", "density_kg_m3", "flow_throughs"):
+        for name in ("kinematic_viscosity_m2_s", "density_kg_m3", "flow_throughs", "strain_average_flow_throughs"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValidationError(f"{name} must be positive, got {value}")
@@ -137,6 +158,8 @@ class PhysicsConfig:
             raise ValidationError(f"the Smagorinsky constant must lie in [0, 0.5], got {self.smagorinsky_constant}")
         if self.trt_magic is not None and not self.trt_magic > 0:
             raise ValidationError("the TRT magic parameter must be positive (3/16 or 1/4 are usual)")
+        if self.bulk_relaxation_time is not None and not self.bulk_relaxation_time > 0.5:
+            raise ValidationError("the bulk relaxation time must exceed 1/2 (1 is usual), or be None")
         if self.sponge_cells < 0 or not self.sponge_viscosity_factor >= 1:
             raise ValidationError("sponge_cells must be >= 0 and sponge_viscosity_factor >= 1")
 
@@ -223,6 +246,8 @@ class LatticeParameters:
     reynolds: float = 0.0
     check_steps: int = 0
     flow_through_steps: float = 0.0
+    strain_average: float = 0.0
+    bulk_omega: float = 0.0
 
     @property
     def velocity_scale_m_s(self) -> float:
@@ -350,4 +375,7 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
         peak_velocity_lattice=physics.max_lattice_velocity, peak_velocity_m_s=peak,
         steps_estimate=max(200, int(math.ceil(ramp + settle))), ramp_steps=ramp,
         reynolds=0.5 * peak * diameter / physics.kinematic_viscosity_m2_s, check_steps=check,
-        flow_through_steps=round(flow_through_steps, 1))
+        flow_through_steps=round(flow_through_steps, 1),
+        strain_average=(min(1.0, 1.0 / (physics.strain_average_flow_throughs * flow_through_steps))
+                        if physics.subgrid_model is SubgridModel.SHEAR_IMPROVED else 0.0),
+        bulk_omega=0.0 if physics.bulk_relaxation_time is None else 1.0 / physics.bulk_relaxation_time)

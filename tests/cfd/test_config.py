@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rhinoapp.cfd.config import (BackendName, Direction, Driving, PhysicsConfig, RunConfig,
+from rhinoapp.cfd.config import (BackendName, Direction, Driving, PhysicsConfig, RunConfig, SubgridModel,
                                  choose_lattice_parameters, lattice_parameters, narrowest_section_mm2)
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.core.errors import ValidationError
@@ -63,3 +63,18 @@ def test_anisotropic_voxels_need_resampling() -> None:
                            duct.geometry.__class__(duct.geometry.shape, (1.0, 1.0, 2.0)))
     with pytest.raises(ValidationError, match="cubic voxels"):
         choose_lattice_parameters(stretched, PhysicsConfig())
+
+
+def test_collision_model_options_reach_the_lattice_parameters() -> None:
+    default = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
+    assert default.strain_average == 0.0 and default.bulk_omega == 0.0
+    physics = PhysicsConfig(flow_ml_s=250.0, subgrid_model="shear_improved", strain_average_flow_throughs=0.5,
+                            bulk_relaxation_time=1.0)
+    assert physics.subgrid_model is SubgridModel.SHEAR_IMPROVED
+    units = lattice_parameters(0.5, 100.0, 24000.0, physics)
+    assert units.strain_average == pytest.approx(1.0 / (0.5 * units.flow_through_steps))
+    assert units.bulk_omega == 1.0
+    with pytest.raises(ValidationError, match="bulk relaxation time"):
+        PhysicsConfig(bulk_relaxation_time=0.5)
+    with pytest.raises(ValueError):
+        PhysicsConfig(subgrid_model="vreman")

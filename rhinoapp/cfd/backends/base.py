@@ -8,7 +8,12 @@ One set of equations on every backend (see :mod:`rhinoapp.cfd.lattice` for the s
   ``Lambda = (1/omega+ - 1/2)(1/omega- - 1/2)``; with a body force add Guo's source split the same
   way. With a Smagorinsky constant ``C`` the local relaxation time is
   ``tau = (tau0 + sqrt(tau0^2 + 18 sqrt(2) C^2 |Pi_neq| / rho)) / 2`` from the non-equilibrium
-  momentum flux.
+  momentum flux. With a strain-average rate ``eps > 0`` the model is *shear-improved* (Leveque,
+  Toschi, Shao and Bertoglio 2007): the eddy viscosity is ``(C h)^2 max(|S| - |<S>|, 0)``, with
+  ``<S>`` a per-cell exponential running mean of the strain-rate tensor (stored as
+  ``Pi_neq / (rho tau)``, updated every step by ``<X> += eps (X - <X>)``), so steady laminar shear
+  gets none; the relaxation time is then the larger of ``tau0`` and the root of
+  ``tau^2 - (tau0 - 3 C^2 |<S>|) tau - 9/sqrt(2) C^2 |Pi_neq| / rho = 0``.
 * **Open boundaries**, after each step, on the slot ``opposite(q)`` of the boundary cell that the
   next pull reads: pressure (anti-bounce-back) ``g_q = -g*_opp + 2 w_q (drho_w + rho_w (9/2 (c.u)^2 -
   3/2 u^2))`` with ``u`` the cell's velocity; velocity (moving bounce-back) ``g_q = g*_opp + 6 w_q
@@ -46,6 +51,10 @@ class KernelParameters:
 
     ``tau_cells`` optionally gives every cell its own base relaxation time (a sponge of higher
     viscosity next to the openings); it then takes the place of ``tau`` in the collision.
+    ``strain_average`` (the rate ``eps`` of the running strain mean, 0 for the plain model) makes
+    the Smagorinsky model shear-improved. ``bulk_omega`` (0: ``1/tau`` as the shear part) relaxes the
+    trace of the non-equilibrium momentum flux in the regularized collision (Smagorinsky or sponge)
+    at its own rate: below ``1/tau`` it raises the bulk viscosity, which damps acoustic waves.
 
     Examples
     --------
@@ -59,10 +68,16 @@ class KernelParameters:
     smagorinsky: float = 0.0
     force: tuple[float, float, float] = (0.0, 0.0, 0.0)
     tau_cells: np.ndarray | None = None
+    strain_average: float = 0.0
+    bulk_omega: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.tau) and self.tau > 0.5):
             raise ValueError(f"tau must exceed 0.5 (positive viscosity), got {self.tau}")
+        if not 0.0 <= self.bulk_omega < 2.0:
+            raise ValueError(f"the bulk relaxation rate must lie in [0, 2) (0: the shear rate), got {self.bulk_omega}")
+        if not 0.0 <= self.strain_average <= 1.0:
+            raise ValueError(f"the strain-average rate must lie in [0, 1], got {self.strain_average}")
         object.__setattr__(self, "force", tuple(float(f) for f in self.force))
 
     @property
@@ -90,7 +105,14 @@ class KernelParameters:
     def digest(self) -> str:
         """Text that identifies these parameters (for checkpoints)."""
         cells = "" if self.tau_cells is None else hashlib.sha256(np.asarray(self.tau_cells, np.float32).tobytes()).hexdigest()
-        return repr((self.tau, self.magic, self.smagorinsky, self.force, cells))
+        # the defaults keep their digests (checkpoints of earlier runs stay valid)
+        extra = ((self.strain_average,) if self.shear_improved else ()) + ((self.bulk_omega,) if self.bulk_omega else ())
+        return repr((self.tau, self.magic, self.smagorinsky, self.force, cells, *extra))
+
+    @property
+    def shear_improved(self) -> bool:
+        """True if the Smagorinsky viscosity is taken from the strain less its running mean."""
+        return self.smagorinsky > 0 and self.strain_average > 0
 
     @property
     def has_force(self) -> bool:

@@ -3,7 +3,9 @@
 One thread per cell; a CUDA block of 256 threads is exactly one lattice block, so the rows of a
 block are read and written coalesced and the gathered neighbours mostly are. The equations are
 those of :mod:`rhinoapp.cfd.backends.base`, written out as in the Numba kernels; ``FORCE`` and
-``LOCAL`` (Smagorinsky and sponge, with the regularized symmetric part) are compile-time macros.
+``LOCAL`` (Smagorinsky and sponge, with the regularized symmetric part) are compile-time macros;
+a strain-average rate ``eps > 0`` selects the shear-improved model (running strain mean per cell),
+a bulk rate ``bulk > 0`` relaxes the trace of the non-equilibrium momentum flux at that rate.
 CuPy is imported when a backend is created; without it the error carries the install hint
 ``pip install rhinoapp[gpu]``.
 """
@@ -35,7 +37,7 @@ _PAIRS = ((1, 2, "ux", "W1", "fx", "pxx"), (3, 4, "uy", "W1", "fy", "pyy"), (5, 
 def _source() -> str:
     loads = "\n".join(f"    const float f{q} = src[gather[gbase + {q - 1} * B]];" for q in range(1, 19))
     pairs = "\n".join(
-        f"    pair(f{a}, f{b}, {cu}, {w}, drho, rho, usq, op, om, {cf}, uf, {reg} - tr3, "
+        f"    pair(f{a}, f{b}, {cu}, {w}, drho, rho, usq, op, om, {cf}, uf, kr, {reg} - tr3, "
         f"dst[base + {a} * B], dst[base + {b} * B]);" for a, b, cu, w, cf, reg in _PAIRS)
     return f"""
 #define B {BLOCK}
@@ -44,11 +46,12 @@ def _source() -> str:
 #define W2 (1.0f / 36.0f)
 
 __device__ __forceinline__ void pair(float a, float b, float cu, float w, float drho, float rho, float usq,
-                                     float op, float om, float cf, float uf, float reg, float &oa, float &ob) {{
+                                     float op, float om, float cf, float uf, float kr, float reg, float &oa,
+                                     float &ob) {{
     const float eqp = w * (drho + rho * (4.5f * cu * cu - usq));
     const float eqm = w * rho * 3.0f * cu;
 #if LOCAL
-    const float dp = 0.5f * (a + b) - eqp - (1.0f - op) * 4.5f * w * reg;
+    const float dp = 0.5f * (a + b) - eqp - kr * 4.5f * w * reg;
 #else
     const float dp = op * (0.5f * (a + b) - eqp);
 #endif
@@ -65,9 +68,9 @@ __device__ __forceinline__ void pair(float a, float b, float cu, float w, float 
 }}
 
 extern "C" __global__ void stream_collide(const float* __restrict__ src, float* __restrict__ dst,
-        const int* __restrict__ gather, const float* __restrict__ tau_cell, const long long n_padded,
-        const float omega, const float omega_m, const float magic, const float csmag,
-        const float fx, const float fy, const float fz) {{
+        const int* __restrict__ gather, const float* __restrict__ tau_cell, float* __restrict__ strain,
+        const long long n_padded, const float omega, const float omega_m, const float magic, const float csmag,
+        const float eps, const float bulk, const float fx, const float fy, const float fz) {{
     const long long cell = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (cell >= n_padded) return;
     const long long blk = cell / B;
@@ -91,7 +94,7 @@ extern "C" __global__ void stream_collide(const float* __restrict__ src, float* 
     const float ux = jx * inv, uy = jy * inv, uz = jz * inv;
     const float usq = 1.5f * (ux * ux + uy * uy + uz * uz);
     float op = omega, om = omega_m;
-    float pxx = 0.0f, pyy = 0.0f, pzz = 0.0f, pxy = 0.0f, pxz = 0.0f, pyz = 0.0f, tr3 = 0.0f;
+    float pxx = 0.0f, pyy = 0.0f, pzz = 0.0f, pxy = 0.0f, pxz = 0.0f, pyz = 0.0f, tr3 = 0.0f, kr = 0.0f;
 #if LOCAL
     const float third = drho * (1.0f / 3.0f);
     pxx = s1 + s7 + s9 + s11 + s13 - third - rho * ux * ux;
@@ -103,14 +106,39 @@ extern "C" __global__ void stream_collide(const float* __restrict__ src, float* 
     tr3 = (pxx + pyy + pzz) * (1.0f / 3.0f);
     const float norm = sqrtf(pxx * pxx + pyy * pyy + pzz * pzz + 2.0f * (pxy * pxy + pxz * pxz + pyz * pyz));
     const float t0 = tau_cell[cell];
-    const float tau = 0.5f * (t0 + sqrtf(t0 * t0 + {18.0 * math.sqrt(2.0)!r}f * csmag * csmag * norm * inv));
+    float tau;
+    if (eps > 0.0f) {{  // shear-improved: the strain less its running mean (blk, 6, B)
+        float* m = strain + blk * 6 * B + lane;
+        const float mxx = m[0], myy = m[B], mzz = m[2 * B], mxy = m[3 * B], mxz = m[4 * B], myz = m[5 * B];
+        const float mean = sqrtf(mxx * mxx + myy * myy + mzz * mzz + 2.0f * (mxy * mxy + mxz * mxz + myz * myz));
+        const float shifted = t0 - {9.0 / math.sqrt(2.0)!r}f * csmag * csmag * mean;
+        tau = fmaxf(t0, 0.5f * (shifted + sqrtf(shifted * shifted + {18.0 * math.sqrt(2.0)!r}f * csmag * csmag * norm * inv)));
+        const float scale = eps * inv / tau;
+        m[0] = mxx + (scale * pxx - eps * mxx);
+        m[B] = myy + (scale * pyy - eps * myy);
+        m[2 * B] = mzz + (scale * pzz - eps * mzz);
+        m[3 * B] = mxy + (scale * pxy - eps * mxy);
+        m[4 * B] = mxz + (scale * pxz - eps * mxz);
+        m[5 * B] = myz + (scale * pyz - eps * myz);
+    }} else {{
+        tau = 0.5f * (t0 + sqrtf(t0 * t0 + {18.0 * math.sqrt(2.0)!r}f * csmag * csmag * norm * inv));
+    }}
     op = 1.0f / tau;
     om = 1.0f / (magic / (tau - 0.5f) + 0.5f);
+    kr = 1.0f - op;  // what the regularized collision keeps of the non-equilibrium flux
+    if (bulk > 0.0f) {{  // the deviatoric part relaxed with op, the trace with the bulk rate
+        const float tb = (1.0f - bulk) * tr3;
+        pxx = kr * (pxx - tr3) + tb;
+        pyy = kr * (pyy - tr3) + tb;
+        pzz = kr * (pzz - tr3) + tb;
+        pxy = kr * pxy; pxz = kr * pxz; pyz = kr * pyz; tr3 = tb;
+        kr = 1.0f;
+    }}
 #endif
     const float uf = 3.0f * (ux * fx + uy * fy + uz * fz);
     const float eq0 = W0 * (drho - rho * usq);
 #if LOCAL
-    float rest = eq0 - (1.0f - op) * 4.5f * W0 * tr3;
+    float rest = eq0 - kr * 4.5f * W0 * tr3;
 #else
     float rest = f0 - op * (f0 - eq0);
 #endif
@@ -211,6 +239,8 @@ class CupyBackend(Backend):
         self._current = 0
         self._gather = cp.asarray(lattice.gather)
         self._tau = cp.asarray(params.cell_tau(lattice.n_blocks * BLOCK))
+        # running strain mean of the shear-improved model, (n_blocks, 6, BLOCK) (one value if off)
+        self._strain = cp.zeros(lattice.n_blocks * 6 * BLOCK if params.shear_improved else 1, dtype=cp.float32)
         self._links = (cp.asarray(lattice.boundary_cells, dtype=cp.int32), cp.asarray(lattice.link_start, cp.int32),
                        cp.asarray(lattice.link_q, cp.int8), cp.asarray(lattice.link_opening, cp.int8),
                        cp.asarray(self.link_area, cp.float64), cp.asarray(boundary.kinds, cp.int8),
@@ -220,6 +250,7 @@ class CupyBackend(Backend):
         self._steps = 0
         f32 = np.float32
         self._scalars = (f32(params.omega), f32(params.omega_minus), f32(params.magic), f32(params.smagorinsky),
+                         f32(params.strain_average if params.shear_improved else 0.0), f32(params.bulk_omega),
                          *(f32(v) for v in params.force))
 
     def set_state(self, g: np.ndarray) -> None:
@@ -236,7 +267,7 @@ class CupyBackend(Backend):
         for scale in np.asarray(scales, dtype=np.float64):
             src, dst = self._g[self._current], self._g[1 - self._current]
             self._collide((lattice.n_blocks,), (BLOCK,),
-                          (src, dst, self._gather, self._tau, np.int64(n_padded), *self._scalars))
+                          (src, dst, self._gather, self._tau, self._strain, np.int64(n_padded), *self._scalars))
             if n_boundary:
                 self._boundary(((n_boundary + 127) // 128,), (128,),
                                (dst, np.int64(lattice.ghost_start), *self._links, np.float64(scale),

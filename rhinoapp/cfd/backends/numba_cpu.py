@@ -57,10 +57,14 @@ class NumbaBackend(Backend):
                         (False, True): kernels.run_steps_smag,
                         (True, True): kernels.run_steps_smag_force}[(params.has_force, params.local_tau)]
         self._tau_cell = params.cell_tau(lattice.n_blocks * BLOCK)
+        # running strain mean of the shear-improved model, in blocks like the populations (a dummy block if off)
+        self._strain = np.zeros((lattice.n_blocks if params.shear_improved else 1, 6, BLOCK), dtype=np.float32)
         f32 = np.float32
         fx, fy, fz = params.force
         self._scalars = (f32(params.tau), f32(params.omega), f32(params.omega_minus), f32(params.magic),
-                         f32(params.smagorinsky), f32(fx), f32(fy), f32(fz))
+                         f32(params.smagorinsky), f32(params.strain_average if params.shear_improved else 0.0),
+                         f32(params.bulk_omega),
+                         f32(fx), f32(fy), f32(fz))
         self._links = (lattice.boundary_cells.astype(np.int32), lattice.link_start.astype(np.int32),
                        lattice.link_q.astype(np.int8), lattice.link_opening.astype(np.int8),
                        self.link_area.astype(np.float64), boundary.kinds.astype(np.int8),
@@ -81,7 +85,8 @@ class NumbaBackend(Backend):
         try:
             chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
             src, dst = self._g[self._current], self._g[1 - self._current]
-            flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self.lattice.n_blocks, chunks, *self._scalars,
+            flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
+                                   self.lattice.n_blocks, chunks, *self._scalars,
                                    *self._links, scales, self._flux, self._pressure)
         finally:
             numba.set_num_threads(previous)

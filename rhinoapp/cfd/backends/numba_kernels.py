@@ -7,7 +7,10 @@ the block's 19 contiguous output rows. All literals are FP32 constants (a Python
 promote the arithmetic to FP64 and stop the vectorisation). The flags ``FORCE`` (body force) and
 ``SMAG`` (per-cell relaxation time from Smagorinsky and sponge, with the symmetric
 non-equilibrium part regularised, ``REG`` in :func:`_pair`) are compile-time constants of the four
-step variants, so each variant carries only its own work.
+step variants, so each variant carries only its own work. With ``SMAG`` a strain-average rate
+``eps > 0`` selects the shear-improved model, which reads and updates its running strain mean in
+``strain`` (``(n_blocks, 6, BLOCK)``, each cell by the thread of its block), and a bulk rate
+``bulk > 0`` relaxes the trace of the non-equilibrium momentum flux at that rate instead of ``omega+``.
 
 The gather is bound by memory latency, not bandwidth: the sources of a block lie in about fifty
 scattered cache lines that the hardware prefetchers cannot predict. While a chunk works on block
@@ -46,6 +49,7 @@ _f = np.float32
 _HALF, _ONE, _THREE, _NINE, _C15, _C45 = _f(0.5), _f(1.0), _f(3.0), _f(9.0), _f(1.5), _f(4.5)
 _W0, _W1, _W2 = _f(1.0 / 3.0), _f(1.0 / 18.0), _f(1.0 / 36.0)
 _SMAG = _f(18.0 * math.sqrt(2.0))
+_SISM = _f(9.0 / math.sqrt(2.0))  # 3 C^2 |<S>| = _SISM C^2 |<Pi_neq / (rho tau)>|
 # Written out here, not taken from lattice.BLOCK: Numba's on-disk cache is invalidated by changes
 # to this file only, so a block size edited elsewhere must fail loudly instead of loading stale kernels.
 _B = 256
@@ -196,12 +200,13 @@ def aligned_zeros(size: int) -> np.ndarray:
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, reg, FORCE, REG):
-    """TRT collision of the opposite pair ``(a, b)``; ``reg`` is ``c.Pi_neq.c - tr(Pi_neq)/3`` of the pair."""
+def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, kr, reg, FORCE, REG):
+    """TRT collision of the opposite pair ``(a, b)``; regularized, the non-equilibrium part after it is
+    ``kr * reg``, ``reg`` being ``c.P.c - tr(P)/3`` of the pair for the momentum flux ``P`` of :func:`_block`."""
     eqp = w * (drho + rho * (_C45 * cu * cu - usq))
     eqm = w * rho * _THREE * cu
     if REG:
-        dp = _HALF * (a + b) - eqp - (_ONE - op) * _C45 * w * reg
+        dp = _HALF * (a + b) - eqp - kr * _C45 * w * reg
     else:
         dp = op * (_HALF * (a + b) - eqp)
     dm = om * (_HALF * (a - b) - eqm)
@@ -213,7 +218,7 @@ def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, reg, FORCE, REG
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _block(g0, t, out, tau_cell, tau0, omega, omega_m, magic, csmag, fx, fy, fz, FORCE, SMAG):
+def _block(g0, t, out, tau_cell, strain, tau0, omega, omega_m, magic, csmag, eps, bulk, fx, fy, fz, FORCE, SMAG):
     cf1, cf3, cf5 = fx, fy, fz
     cf7, cf9, cf11, cf13, cf15, cf17 = fx + fy, fx - fy, fx + fz, fx - fz, fy + fz, fy - fz
     for n in range(_B):
@@ -237,7 +242,7 @@ def _block(g0, t, out, tau_cell, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
         ux, uy, uz = jx * inv, jy * inv, jz * inv
         usq = _C15 * (ux * ux + uy * uy + uz * uz)
         op, om = omega, omega_m
-        pxx = pyy = pzz = pxy = pxz = pyz = tr3 = _f(0.0)
+        pxx = pyy = pzz = pxy = pxz = pyz = tr3 = kr = _f(0.0)
         if SMAG:
             third = drho * _f(1.0 / 3.0)
             pxx = s1 + s7 + s9 + s11 + s13 - third - rho * ux * ux
@@ -249,43 +254,65 @@ def _block(g0, t, out, tau_cell, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
             tr3 = (pxx + pyy + pzz) * _f(1.0 / 3.0)
             norm = math.sqrt(pxx * pxx + pyy * pyy + pzz * pzz + _f(2.0) * (pxy * pxy + pxz * pxz + pyz * pyz))
             base_tau = tau_cell[n]
-            tau = _HALF * (base_tau + math.sqrt(base_tau * base_tau + _SMAG * csmag * csmag * norm * inv))
+            if eps > _f(0.0):  # shear-improved: the strain less its running mean
+                mxx, myy, mzz = strain[0, n], strain[1, n], strain[2, n]
+                mxy, mxz, myz = strain[3, n], strain[4, n], strain[5, n]
+                mean = math.sqrt(mxx * mxx + myy * myy + mzz * mzz + _f(2.0) * (mxy * mxy + mxz * mxz + myz * myz))
+                shifted = base_tau - _SISM * csmag * csmag * mean
+                tau = max(base_tau, _HALF * (shifted + math.sqrt(shifted * shifted + _SMAG * csmag * csmag * norm * inv)))
+                scale = eps * inv / tau
+                strain[0, n] = mxx + (scale * pxx - eps * mxx)
+                strain[1, n] = myy + (scale * pyy - eps * myy)
+                strain[2, n] = mzz + (scale * pzz - eps * mzz)
+                strain[3, n] = mxy + (scale * pxy - eps * mxy)
+                strain[4, n] = mxz + (scale * pxz - eps * mxz)
+                strain[5, n] = myz + (scale * pyz - eps * myz)
+            else:
+                tau = _HALF * (base_tau + math.sqrt(base_tau * base_tau + _SMAG * csmag * csmag * norm * inv))
             op = _ONE / tau
             om = _ONE / (magic / (tau - _HALF) + _HALF)
+            kr = _ONE - op  # what the regularized collision keeps of the non-equilibrium flux
+            if bulk > _f(0.0):  # the deviatoric part relaxed with op, the trace with the bulk rate
+                tb = (_ONE - bulk) * tr3
+                pxx = kr * (pxx - tr3) + tb
+                pyy = kr * (pyy - tr3) + tb
+                pzz = kr * (pzz - tr3) + tb
+                pxy, pxz, pyz, tr3 = kr * pxy, kr * pxz, kr * pyz, tb
+                kr = _ONE
         opf = _ONE - _HALF * op
         omf = _ONE - _HALF * om
         uf = _THREE * (ux * fx + uy * fy + uz * fz)
         eq0 = _W0 * (drho - rho * usq)
         if SMAG:
-            rest = eq0 - (_ONE - op) * _C45 * _W0 * tr3
+            rest = eq0 - kr * _C45 * _W0 * tr3
         else:
             rest = f0 - op * (f0 - eq0)
         if FORCE:
             rest -= opf * _W0 * uf
         out[n] = rest
-        o1, o2 = _pair(f1, f2, ux, _W1, drho, rho, usq, op, om, cf1, uf, opf, omf, pxx - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f1, f2, ux, _W1, drho, rho, usq, op, om, cf1, uf, opf, omf, kr, pxx - tr3, FORCE, SMAG)
         out[_B + n], out[2 * _B + n] = o1, o2
-        o1, o2 = _pair(f3, f4, uy, _W1, drho, rho, usq, op, om, cf3, uf, opf, omf, pyy - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f3, f4, uy, _W1, drho, rho, usq, op, om, cf3, uf, opf, omf, kr, pyy - tr3, FORCE, SMAG)
         out[3 * _B + n], out[4 * _B + n] = o1, o2
-        o1, o2 = _pair(f5, f6, uz, _W1, drho, rho, usq, op, om, cf5, uf, opf, omf, pzz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f5, f6, uz, _W1, drho, rho, usq, op, om, cf5, uf, opf, omf, kr, pzz - tr3, FORCE, SMAG)
         out[5 * _B + n], out[6 * _B + n] = o1, o2
-        o1, o2 = _pair(f7, f8, ux + uy, _W2, drho, rho, usq, op, om, cf7, uf, opf, omf, pxx + pyy + _f(2.0) * pxy - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f7, f8, ux + uy, _W2, drho, rho, usq, op, om, cf7, uf, opf, omf, kr, pxx + pyy + _f(2.0) * pxy - tr3, FORCE, SMAG)
         out[7 * _B + n], out[8 * _B + n] = o1, o2
-        o1, o2 = _pair(f9, f10, ux - uy, _W2, drho, rho, usq, op, om, cf9, uf, opf, omf, pxx + pyy - _f(2.0) * pxy - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f9, f10, ux - uy, _W2, drho, rho, usq, op, om, cf9, uf, opf, omf, kr, pxx + pyy - _f(2.0) * pxy - tr3, FORCE, SMAG)
         out[9 * _B + n], out[10 * _B + n] = o1, o2
-        o1, o2 = _pair(f11, f12, ux + uz, _W2, drho, rho, usq, op, om, cf11, uf, opf, omf, pxx + pzz + _f(2.0) * pxz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f11, f12, ux + uz, _W2, drho, rho, usq, op, om, cf11, uf, opf, omf, kr, pxx + pzz + _f(2.0) * pxz - tr3, FORCE, SMAG)
         out[11 * _B + n], out[12 * _B + n] = o1, o2
-        o1, o2 = _pair(f13, f14, ux - uz, _W2, drho, rho, usq, op, om, cf13, uf, opf, omf, pxx + pzz - _f(2.0) * pxz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f13, f14, ux - uz, _W2, drho, rho, usq, op, om, cf13, uf, opf, omf, kr, pxx + pzz - _f(2.0) * pxz - tr3, FORCE, SMAG)
         out[13 * _B + n], out[14 * _B + n] = o1, o2
-        o1, o2 = _pair(f15, f16, uy + uz, _W2, drho, rho, usq, op, om, cf15, uf, opf, omf, pyy + pzz + _f(2.0) * pyz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f15, f16, uy + uz, _W2, drho, rho, usq, op, om, cf15, uf, opf, omf, kr, pyy + pzz + _f(2.0) * pyz - tr3, FORCE, SMAG)
         out[15 * _B + n], out[16 * _B + n] = o1, o2
-        o1, o2 = _pair(f17, f18, uy - uz, _W2, drho, rho, usq, op, om, cf17, uf, opf, omf, pyy + pzz - _f(2.0) * pyz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f17, f18, uy - uz, _W2, drho, rho, usq, op, om, cf17, uf, opf, omf, kr, pyy + pzz - _f(2.0) * pyz - tr3, FORCE, SMAG)
         out[17 * _B + n], out[18 * _B + n] = o1, o2
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _step(src, dst, gather, windows, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
-          FORCE, SMAG):
+def _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag, eps,
+          bulk, fx, fy, fz, FORCE, SMAG):
     n_chunks = scratch.shape[0]
     per = (n_blocks + n_chunks - 1) // n_chunks
     for chunk in prange(n_chunks):
@@ -306,8 +333,9 @@ def _step(src, dst, gather, windows, scratch, outs, tau_cell, n_blocks, tau0, om
                     index = gather[gbase + (q - 1) * _B: gbase + q * _B]
                     for n in range(_B):
                         row[n] = src[np.uint32(index[n])]
-            _block(src[base: base + _B], t, o, tau_cell[b * _B: (b + 1) * _B], tau0, omega, omega_m, magic, csmag,
-                   fx, fy, fz, FORCE, SMAG)
+            # the running strain mean of the shear-improved model (one dummy block when it is off)
+            _block(src[base: base + _B], t, o, tau_cell[b * _B: (b + 1) * _B], strain[min(b, strain.shape[0] - 1)],
+                   tau0, omega, omega_m, magic, csmag, eps, bulk, fx, fy, fz, FORCE, SMAG)
             to = np.uint64(base)
             for v in range(0, _Q * _B, 16):
                 _stream16(dst, to + np.uint64(v), o, np.uint64(v))
@@ -356,14 +384,16 @@ def boundary_step(g, cells, link_start, link_q, link_opening, link_area, kinds, 
 
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
-def run_steps_plain(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+def run_steps_plain(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
+                    bulk, fx, fy, fz,
                     cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, windows, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, False)
+        _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
+              eps, bulk, fx, fy, fz, False, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -371,14 +401,16 @@ def run_steps_plain(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0,
 
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
-def run_steps_force(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+def run_steps_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
+                    bulk, fx, fy, fz,
                     cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT with a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, windows, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, False)
+        _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
+              eps, bulk, fx, fy, fz, True, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -386,14 +418,16 @@ def run_steps_force(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0,
 
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
-def run_steps_smag(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+def run_steps_smag(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
+                   bulk, fx, fy, fz,
                    cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT with Smagorinsky); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, windows, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, False, True)
+        _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
+              eps, bulk, fx, fy, fz, False, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -401,14 +435,16 @@ def run_steps_smag(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0, 
 
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
-def run_steps_smag_force(ga, gb, gather, windows, tau_cell, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, fx, fy, fz,
+def run_steps_smag_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
+                         bulk, fx, fy, fz,
                          cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
-        _step(src, dst, gather, windows, scratch, outs, tau_cell, n_blocks, tau0, omega, omega_m, magic, csmag, fx, fy, fz, True, True)
+        _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
+              eps, bulk, fx, fy, fz, True, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src

@@ -48,6 +48,8 @@ class NumpyBackend(Backend):
         self._pressure = np.zeros(3)
         self._steps = 0
         self._tau_cell = params.cell_tau(nb * BLOCK)
+        # running mean of Pi_neq / (rho tau) per cell (xx, yy, zz, xy, xz, yz), shear-improved model only
+        self._strain = np.zeros((6, nb * BLOCK) if params.shear_improved else (6, 0), dtype=np.float32)
 
     def set_state(self, g: np.ndarray) -> None:
         self._g = np.array(g, dtype=np.float32, copy=True)
@@ -101,15 +103,34 @@ class NumpyBackend(Backend):
             pi = np.einsum("qa,qb,qn->abn", _C, _C, g - eq)
             norm = np.sqrt(np.sum(pi * pi, axis=(0, 1)))
             tau0 = self._tau_cell
-            tau = np.float32(0.5) * (tau0 + np.sqrt(tau0 * tau0 + np.float32(18.0 * np.sqrt(2.0) * p.smagorinsky**2)
-                                                   * norm / rho))
+            if p.shear_improved:
+                mean = self._strain
+                mean_norm = np.sqrt(np.sum(mean[:3] ** 2, axis=0) + np.float32(2.0) * np.sum(mean[3:] ** 2, axis=0))
+                # tau0 + 3 C^2 |<S>|, with |S| = 3/sqrt(2) |Pi_neq| / (rho tau)
+                b = tau0 - np.float32(9.0 / np.sqrt(2.0) * p.smagorinsky**2) * mean_norm
+                tau = np.maximum(tau0, np.float32(0.5) * (b + np.sqrt(b * b + np.float32(18.0 * np.sqrt(2.0)
+                                                                                         * p.smagorinsky**2) * norm / rho)))
+                scaled = np.stack([pi[0, 0], pi[1, 1], pi[2, 2], pi[0, 1], pi[0, 2], pi[1, 2]]) / (rho * tau)
+                self._strain = (mean + np.float32(p.strain_average) * (scaled - mean)).astype(np.float32)
+            else:
+                tau = np.float32(0.5) * (tau0 + np.sqrt(tau0 * tau0 + np.float32(18.0 * np.sqrt(2.0) * p.smagorinsky**2)
+                                                       * norm / rho))
             omega = np.float32(1.0) / tau
             trace = np.trace(pi) / np.float32(3.0)
-            projected = np.float32(4.5) * _W[:, None] * (np.einsum("qa,qb,abn->qn", _C, _C, pi) - trace)
-            sym = eq_sym + projected
+            if p.bulk_omega:  # the deviatoric part relaxed with omega, the trace with the bulk rate
+                keep, keep_bulk = np.float32(1.0) - omega, np.float32(1.0 - p.bulk_omega)
+                identity = np.eye(3, dtype=np.float32)[:, :, None]
+                post = keep * (pi - trace * identity) + keep_bulk * trace * identity
+                collided = eq_sym + np.float32(4.5) * _W[:, None] * (np.einsum("qa,qb,abn->qn", _C, _C, post)
+                                                                     - keep_bulk * trace)
+            else:
+                sym = eq_sym + np.float32(4.5) * _W[:, None] * (np.einsum("qa,qb,abn->qn", _C, _C, pi) - trace)
+                collided = sym - omega * (sym - eq_sym)
+        else:
+            collided = sym - omega * (sym - eq_sym)
         omega_minus = np.float32(1.0) / (np.float32(p.magic) / (np.float32(1.0) / omega - np.float32(0.5))
                                          + np.float32(0.5))
-        out = sym + anti - omega * (sym - eq_sym) - omega_minus * (anti - eq_anti)
+        out = collided + anti - omega_minus * (anti - eq_anti)
         if p.has_force:
             cf = _C @ force
             source_sym = _W[:, None] * (np.float32(9.0) * cu * cf - np.float32(3.0) * np.sum(u * force, axis=0))

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from rhinoapp.core.errors import RhinoappError
+from rhinoapp.core.layout import SimulationFolder
 from rhinoapp.render.pictures import Picture, render_pictures
 from rhinoapp.render.spec import CameraPreset, Colouring
 from rhinoapp.report.content import ReportContent
@@ -86,7 +87,7 @@ def _pictures(content: ReportContent) -> dict[str, bytes]:
         wanted["airway"] = Picture(str(content.geometry.files.vtp), Colouring.FACES, CameraPreset.LEFT_LATERAL,
                                    900, 560)
     if content.run is not None:
-        surface = str(content.run.folder / "surface.vtp")
+        surface = str(SimulationFolder(content.run.folder).surface)
         wanted["pressure"] = Picture(surface, Colouring.PRESSURE, CameraPreset.LEFT_LATERAL, 900, 560)
         wanted["wss"] = Picture(surface, Colouring.WALL_SHEAR_STRESS, CameraPreset.LEFT_LATERAL, 900, 560)
     try:

@@ -26,7 +26,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ import numpy as np
 from rhinoapp.analysis.ranges import ranges_at_flow
 from rhinoapp.core.documents import document_bytes
 from rhinoapp.core.errors import NotFoundError, RhinoappError
-from rhinoapp.core.layout import ProjectLayout
+from rhinoapp.core.layout import ProjectLayout, SimulationFolder
 from rhinoapp.core.volume import ImageGeometry
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry import analyse
@@ -58,19 +58,22 @@ class ExportFile:
     media_type: str
 
 
+_RUN_FOLDER = SimulationFolder(PurePosixPath("run"))  # the stored files' names, from the layout
+
+
 class RunFile(enum.Enum):
     """The files of a simulation run to take away: (name suffix, media type, label)."""
 
-    RESULTS_JSON = ("results.json", "application/json", "Results (JSON)")
+    RESULTS_JSON = (_RUN_FOLDER.results.name, "application/json", "Results (JSON)")
     RESULTS_CSV = ("results.csv", "text/csv", "Results table (CSV)")
     PER_SIDE_CSV = ("per_side.csv", "text/csv", "Per side (CSV)")
     CROSS_SECTIONS_CSV = ("cross_sections.csv", "text/csv", "Cross-sections (CSV)")
     PRESSURE_PROFILE_CSV = ("pressure_profile.csv", "text/csv", "Pressure profile (CSV)")
-    FIELDS = ("fields.vti", "application/octet-stream", "Flow fields for ParaView (.vti)")
+    FIELDS = (_RUN_FOLDER.fields.name, "application/octet-stream", "Flow fields for ParaView (.vti)")
     PRESSURE_NIFTI = ("pressure.nii.gz", "application/gzip", "Pressure field (NIfTI)")
     SPEED_NIFTI = ("speed.nii.gz", "application/gzip", "Speed field (NIfTI)")
     WALL = ("wall.vtp", "application/octet-stream", "Wall surface (.vtp)")
-    CONVERGENCE_CSV = ("convergence.csv", "text/csv", "Convergence history (CSV)")
+    CONVERGENCE_CSV = (_RUN_FOLDER.convergence.name, "text/csv", "Convergence history (CSV)")
     ZIP = ("all.zip", "application/zip", "All files (zip)")
 
     @property

@@ -223,7 +223,9 @@ def test_every_route_refuses_strangers_and_shows_no_other_users_things(browser, 
 def test_sharing_as_viewer_grants_read_only_access_and_revoking_removes_it(browser, served: Served) -> None:
     ana_context, ana = sign_in(browser, served, "ana")
     row = ana.locator(".tabulator-row", has_text=served.project_name)
-    click_until(row.get_by_text("Open"), ana.get_by_role("heading", name="Geometry"), what="the project to open")
+    # the project opens on its first open step (whichever page that is): the header names it
+    click_until(row.get_by_text("Open"), ana.locator(".rh-project", has_text=f"Project: {served.project_name}"),
+                what="the project to open")
     go_to(ana, "Projects", ana.locator(".rh-share-role", has_text="owner"))
     ana.get_by_placeholder("Account name").fill("carol")
     ana.get_by_placeholder("Account name").press("Tab")
@@ -253,7 +255,8 @@ def test_markup_in_a_description_is_shown_as_text_on_every_page(browser, served:
     page.get_by_role("heading", name="Projects").wait_for()
     page.locator(".tabulator-cell", has_text=PAYLOAD).wait_for()  # the payload as text
     row = page.locator(".tabulator-row", has_text=served.project_name)
-    click_until(row.get_by_text("Open"), page.get_by_role("heading", name="Geometry"), what="the project to open")
+    click_until(row.get_by_text("Open"), page.locator(".rh-project", has_text=f"Project: {served.project_name}"),
+                what="the project to open")
     for name in ("Projects", "CT", "Geometry", "Simulations", "Analysis", "Jobs", "Audit"):
         shown = (page.get_by_text("No CT stored in this project yet.") if name == "CT"
                  else page.get_by_role("heading", name={"Analysis": "Rhinomanometry (4PR)", "Audit": "Audit log"}.get(name, name)))

@@ -40,14 +40,16 @@ def test_results_table_states_verdicts_in_words_with_sources() -> None:
     table = results_table_html(rows)
     assert table.count("<tr data-key=") == len(rows) == 14
     assert '<tr data-key="pressure_drop_pa"><td>Pressure drop, nostrils to nasopharynx</td><td class="rh-num">18.2</td>' in table
-    assert '<td class="rh-out">above</td>' in table  # resistance 0.0729 > 0.07 at 250 ml/s
+    # the resistance 0.0729 Pa·s/ml follows from 18.2 Pa at 250 ml/s: within, as the pressure drop is
+    assert '<td class="rh-out">above</td>' not in table
+    assert '<td class="rh-out">above</td>' in results_table_html(result_rows({**RESULTS, "pressure_drop_pa": 30.0}))
     assert '<td class="rh-in">within</td>' in table
     assert 'title="healthy left-right flow partition (domain notes)">24-76</span>' in table
     assert "10-20</span> at 250 ml/s" in table
     assert '<td class="rh-num">—</td>' in table  # a missing value (right resistance)
     assert "125.2" in table and "22,407" in table and "yes" in table
     faster = results_table_html(result_rows({**RESULTS, "flow_ml_s": {"total": 500.0}}))
-    assert "range applies at 250 ml/s" in faster
+    assert "scaled from 250 to 500 ml/s" in faster and "at 500 ml/s" in faster  # the ranges at the run's own flow
 
 
 def test_table_escapes_text_and_uses_given_ranges() -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
+from rhinoapp.core.access import AuditAction
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.state.session import SessionState
 from rhinoapp.usecases.exports import ExportFile, MeasurementFile, RunFile, measurement_export, run_export
@@ -28,9 +29,12 @@ class Download:
     problem: str = ""
 
 
-def _fetch(what: str, build: Callable[[], ExportFile]) -> Download:
+def _fetch(session: SessionState, project_id: str, detail: str, what: str, build: Callable[[], ExportFile]) -> Download:
+    """``build``'s file, recorded in the audit log as a download (``detail``: a fixed word), or why not."""
     try:
-        return Download(build())
+        found = Download(build())
+        session.audit(AuditAction.DOWNLOAD, project_id, detail=detail)
+        return found
     except (RhinoappError, OSError) as error:
         _log.warning("download of %s refused: %s", what, type(error).__name__)
         return Download(None, str(error) if isinstance(error, RhinoappError) else
@@ -55,7 +59,8 @@ def run_download(session: SessionState | None, run_id: str | None, kind: RunFile
     if project_id is None or run_id is None or repository is None:
         return Download(None, "Open a project and choose a finished run to download its results.")
     jobs = session.runner.records if session is not None and session.runner is not None else None
-    return _fetch(f"run {run_id}", lambda: run_export(repository, project_id, run_id, kind, jobs=jobs))
+    assert session is not None
+    return _fetch(session, project_id, kind.name.lower(), f"run {run_id}", lambda: run_export(repository, project_id, run_id, kind, jobs=jobs))
 
 
 def measurement_download(session: SessionState | None, measurement_id: str | None, kind: MeasurementFile,
@@ -64,5 +69,6 @@ def measurement_download(session: SessionState | None, measurement_id: str | Non
     project_id, repository = (None, None) if session is None else (session.current_project_id, session.repository)
     if project_id is None or measurement_id is None or repository is None:
         return Download(None, "Open a project and choose a 4PR measurement to download its parameters.")
-    return _fetch(f"measurement {measurement_id}", lambda: measurement_export(
+    assert session is not None
+    return _fetch(session, project_id, kind.name.lower(), f"measurement {measurement_id}", lambda: measurement_export(
         repository, project_id, measurement_id, kind, **analysis))

@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from rhinoapp.analysis import ComparisonRow
+from rhinoapp.core.access import AuditAction
 from rhinoapp.dicom.identity import project_pseudonym
 from rhinoapp.report import project_report
 from rhinoapp.state.analysis import AnalysisState
@@ -64,8 +65,9 @@ class SimulationComparison(pn.viewable.Viewer):
         """The clinician's report of the open project and the run shown (see :mod:`rhinoapp.report`)."""
         session = self.state.session
         repo = session.repository
-        return io.BytesIO(project_report(repo, session.current_project_id, jobs=JobStore(repo.store),
-                                         run_id=self.state.run))
+        report = project_report(repo, session.current_project_id, jobs=JobStore(repo.store), run_id=self.state.run)
+        session.audit(AuditAction.DOWNLOAD, session.current_project_id, detail="report")
+        return io.BytesIO(report)
 
     @param.depends("state.rows", "state.message")
     def _table(self) -> pn.viewable.Viewable:

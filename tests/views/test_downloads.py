@@ -9,6 +9,7 @@ from pathlib import Path
 import panel as pn
 
 from rhinoapp.config import Settings
+from rhinoapp.core.access import AuditAction
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
 from rhinoapp.rhinomanometry.io import write_csv
@@ -17,6 +18,7 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import SessionState
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.store import ProjectRepository, open_store
+from rhinoapp.store.audit import AuditLog, AuditQuery
 from rhinoapp.usecases.exports import RunFile
 from rhinoapp.views.downloads import MeasurementDownloads, RunDownloads
 from tests.usecases.conftest import publish_run
@@ -58,6 +60,9 @@ def test_run_and_measurement_buttons_hand_out_their_files(tmp_path: Path) -> Non
         buttons = _buttons(MeasurementDownloads(state=measurements))
         name, content = _click(buttons["rh-download-parameters-csv"])
         assert name.startswith("Case-5_m1_") and content.decode().startswith("side,parameter,mean,sd")
+        # each file handed out is in the audit log, by project id and a fixed word for the file
+        downloads = AuditLog(store).events(AuditQuery(action=AuditAction.DOWNLOAD, project_id=project.id))
+        assert sorted(event.detail for event in downloads) == ["parameters_csv", "results_json", "zip"]
 
         viewer = RunDownloads(state=simulations)
         buttons = _buttons(viewer)

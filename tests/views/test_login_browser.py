@@ -25,6 +25,7 @@ from pathlib import Path
 
 import panel as pn
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tornado.routing import PathMatches
 
 from rhinoapp.app import auth_provider, make_server
@@ -39,7 +40,7 @@ from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ProjectRepository
 from tests.test_app import free_port, wait_for_http
 from tests.views.navigation import click_until, go_to
-from tests.waiting import HANG_S
+from tests.waiting import HANG_S, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -92,6 +93,27 @@ def sign_in(browser, served: Served, user: str, password: str | None = None):
     page.get_by_label("Password").fill(password or PASSWORDS[user])
     page.get_by_role("button", name="Sign in").click()
     return context, page
+
+
+def share_with(page, user: str) -> None:
+    """Type ``user`` into the sharing card and press Share until the card lists them.
+
+    The card redraws its form when the open project's shares are read; a name typed into the form
+    being replaced is lost, and Share then answers that a name is needed. Typing again and pressing
+    again is harmless: once the share is listed the loop stops.
+    """
+    def shared() -> bool:
+        field = page.get_by_placeholder("Account name")
+        field.fill(user)
+        field.press("Tab")
+        page.get_by_role("button", name="Share", exact=True).click()
+        try:
+            page.locator(".rh-share", has_text=f"{user}: viewer").wait_for(timeout=10_000)
+        except PlaywrightTimeoutError:
+            return False
+        return True
+
+    wait_until(shared, what=f"the project to be shared with {user}", ceiling_s=HANG_S, interval_s=0)
 
 
 def audit(served: Served, **query: object) -> list:
@@ -227,9 +249,7 @@ def test_sharing_as_viewer_grants_read_only_access_and_revoking_removes_it(brows
     click_until(row.get_by_text("Open"), ana.locator(".rh-project", has_text=f"Project: {served.project_name}"),
                 what="the project to open")
     go_to(ana, "Projects", ana.locator(".rh-share-role", has_text="owner"))
-    ana.get_by_placeholder("Account name").fill("carol")
-    ana.get_by_placeholder("Account name").press("Tab")
-    ana.get_by_role("button", name="Share", exact=True).click()
+    share_with(ana, "carol")
     ana.get_by_text("Shared with carol as viewer.").wait_for()
 
     carol_context, carol = sign_in(browser, served, "carol")

@@ -26,6 +26,7 @@ import hmac
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from bokeh.server.server import Server
 from bokeh.settings import settings as bokeh_settings
 
 from rhinoapp.config import Settings, load_settings
+from rhinoapp.config.render import RenderWorkerMode
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
@@ -254,6 +256,12 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
     render.prepare()
     trame = default_trame_service()  # or one trame process per session (settings.render_pane)
     trame.enabled = settings.render_pane == "trame"
+    if settings.render_profile.mode is RenderWorkerMode.SLURM:  # each session's worker is a Slurm job
+        from rhinoapp.render.trame_relay import SlurmRelay
+
+        trame.relay = SlurmRelay(trame, settings.render_profile, spool=settings.data_dir / "render-jobs",
+                                 port=settings.port,
+                                 relay_url="" if not settings.tls else f"https://{socket.getfqdn()}:{settings.port}")
     _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
               settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
     server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rhinoapp.config.jobs import JobsSettings, jobs_settings_from
+from rhinoapp.config.render import RenderProfile
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.limits import DEFAULT_MAX_FILES, DEFAULT_MAX_UPLOAD_MB, DEFAULT_MAX_VOXELS, InputLimits
 
@@ -67,6 +68,10 @@ class Settings:
     allowed_origins
         Comma-separated ``host[:port]`` the browser pages may come from (websocket origin check),
         e.g. the host name of a reverse proxy; empty: the listening address only.
+    render_workers, render_partition, render_gres, render_walltime, render_account, render_relay_url
+        The render profile of the trame panes (see :class:`~rhinoapp.config.render.RenderProfile`):
+        ``render_workers="slurm"`` starts each session's render worker as a Slurm job that connects
+        back to this server through ``render_relay_url``.
     live_view_interval_s
         While a simulation job runs, it writes the wall pressure and velocity this often (seconds) and the
         Simulations page's 3D view shows them (the live view); 0 turns it off.
@@ -97,6 +102,12 @@ class Settings:
     session_hours: int = 12
     allowed_origins: str = ""
     live_view_interval_s: float = 5.0
+    render_workers: str = "local"
+    render_partition: str = ""
+    render_gres: str = ""
+    render_walltime: str = "01:00:00"
+    render_account: str = ""
+    render_relay_url: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -126,8 +137,22 @@ class Settings:
         if not isinstance(self.live_view_interval_s, (int, float)) or not self.live_view_interval_s >= 0:
             raise ConfigurationError(f"live_view_interval_s must be 0 (no live 3D view of running simulations) or a "
                                      f"number of seconds, not {self.live_view_interval_s!r}.")
+        self.render_profile  # noqa: B018  (checks the render profile's settings)
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
+
+    @property
+    def render_profile(self) -> RenderProfile:
+        """Where the trame panes' render workers run (the ``render_*`` settings).
+
+        Examples
+        --------
+        >>> Settings(render_workers="slurm", render_gres="gpu:1").render_profile.gres
+        'gpu:1'
+        """
+        return RenderProfile(mode=self.render_workers, partition=self.render_partition,  # type: ignore[arg-type]
+                             gres=self.render_gres, walltime=self.render_walltime, account=self.render_account,
+                             relay_url=self.render_relay_url)
 
     @property
     def resolved_database_url(self) -> str:

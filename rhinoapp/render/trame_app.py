@@ -29,9 +29,10 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["TrameApps", "main"]
+__all__ = ["TrameApps", "main", "serve_commands"]
 
 _log = logging.getLogger(__name__)
 _KEY_HEADER = "X-Rhinoapp-Process-Key"  # trame_service.PROCESS_KEY_HEADER (not imported: this process stays small)
@@ -58,9 +59,20 @@ def _write(message: dict[str, Any]) -> None:
 class TrameApps:
     """The trame applications of this process, by view id (all served on one event loop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, reverse_url: Callable[[str], str] | None = None) -> None:
         self._apps: dict[str, _App] = {}
         self.key = ""
+        self._reverse_url = reverse_url  # a render job's views dial out to the web server's relay instead
+
+    def static_folders(self, view_id: str) -> dict[str, str]:
+        """The folders the page of ``view_id`` loads its files from, by route (``/``: the page itself)."""
+        app = self._apps.get(view_id)
+        if app is None:
+            return {}
+        from trame_client.module import vue3  # type: ignore[import-untyped]
+
+        return {"/": vue3.www, **{route: str(folder[0] if isinstance(folder, (list, tuple)) else folder)
+                                  for route, folder in app.server.serve.items()}}
 
     def allowed(self, header: str | None) -> bool:
         """Whether a request's key header is this process's key (no key set yet: nothing passes).
@@ -115,6 +127,9 @@ class TrameApps:
         def _bind(wslink_server: Any) -> None:
             from aiohttp import web
 
+            if getattr(wslink_server, "app", None) is None:  # a reverse connection serves no HTTP
+                return
+
             async def screenshot(_request: web.Request) -> web.Response:
                 from rhinoapp.render.frames import ImageFormat, encode
 
@@ -141,6 +156,8 @@ class TrameApps:
 
         app = _App(server, scene)
         self._apps[view_id] = app
+        if self._reverse_url is not None:
+            server.cli.set_defaults(reverse_url=self._reverse_url(view_id))  # never on a command line
         app.task = server.start(exec_mode="task", host="127.0.0.1", port=0, open_browser=False,
                                 show_connection_info=False, disable_logging=True, timeout=0)
         await server.ready
@@ -170,21 +187,22 @@ class TrameApps:
             AVAILABLE_SERVERS.pop(app.server.name, None)
 
 
-async def _serve(apps: TrameApps, commands: asyncio.Queue[dict[str, Any] | None]) -> None:
+async def serve_commands(apps: TrameApps, commands: asyncio.Queue[dict[str, Any] | None],
+                         write: Callable[[dict[str, Any]], None] = _write) -> None:
     while (command := await commands.get()) is not None:
         op, view_id = command.get("op"), str(command.get("view", ""))
         try:
             if op == "key":
                 apps.key = str(command.get("key", ""))
             elif op == "open":
-                _write({"kind": "view", "view": view_id, "port": await apps.open(view_id, command["spec"])})
+                write({"kind": "view", "view": view_id, "port": await apps.open(view_id, command["spec"])})
             elif op == "state":
                 apps.set_state(view_id, command)
             elif op == "close":
                 await apps.close(view_id)
         except Exception as error:  # a bad file or a failed render: say so, keep serving the others
             _log.exception("trame process: %s failed", op)
-            _write({"kind": "error", "view": view_id, "message": f"The 3D view could not be drawn ({type(error).__name__}: {error})."})
+            write({"kind": "error", "view": view_id, "message": f"The 3D view could not be drawn ({type(error).__name__}: {error})."})
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, commands: asyncio.Queue[dict[str, Any] | None]) -> None:
@@ -211,7 +229,7 @@ def main() -> int:
         commands: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         threading.Thread(target=_read_stdin, args=(asyncio.get_running_loop(), commands), daemon=True).start()
         _write({"kind": "ready", "pid": os.getpid()})
-        await _serve(TrameApps(), commands)
+        await serve_commands(TrameApps(), commands)
 
     asyncio.run(run())
     return 0

@@ -14,6 +14,7 @@ query names a port or a host is refused (400), so the proxy can never be pointed
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -87,6 +88,9 @@ class TrameHttpProxy(SecureHeaders, _Checked, RequestHandler):
 
     async def _relay(self, view_id: str, subpath: str) -> None:
         self._check(view_id, subpath)
+        if self.service.serves_files:  # the relay: the page's files are the trame packages installed here
+            await self._local_file(view_id, subpath)
+            return
         try:
             port = await self.service.upstream_port(view_id)
         except RenderError as error:
@@ -114,12 +118,23 @@ class TrameHttpProxy(SecureHeaders, _Checked, RequestHandler):
         self.finish(response.body or b"")
 
 
+    async def _local_file(self, view_id: str, subpath: str) -> None:
+        try:
+            path = await self.service.local_file(view_id, subpath)
+        except RenderError as error:
+            raise HTTPError(503, reason="the 3D view could not start", log_message=str(error)) from None
+        if path is None:
+            raise HTTPError(404)
+        self.set_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        self.finish(path.read_bytes())
+
+
 class TrameSocketProxy(SecureHeaders, _Checked, WebSocketHandler):
     """The pane's websocket, relayed to its trame application."""
 
     def initialize(self, service: TrameService) -> None:
         self.service = service
-        self._upstream: WebSocketClientConnection | None = None
+        self._upstream: WebSocketClientConnection | Any = None
         self._view_id = ""
         self._counted = False
 
@@ -130,10 +145,17 @@ class TrameSocketProxy(SecureHeaders, _Checked, WebSocketHandler):
         self._view_id = view_id
         self.set_nodelay(True)
         try:
-            port = await self.service.upstream_port(view_id)
-            upstream = HTTPRequest(f"ws://127.0.0.1:{port}/ws", headers={PROCESS_KEY_HEADER: self.service.process_key(view_id)})
-            self._upstream = await websocket_connect(upstream, max_message_size=256 * 2**20,
-                                                     on_message_callback=self._from_upstream)
+            self._upstream = await self.service.channel(view_id, self._from_upstream)  # the relay's, or None
+        except RenderError as error:
+            _log.warning("a trame pane could not join its render job: %s", error)
+            self.close(1011, "the 3D view could not start")
+            return
+        try:
+            if self._upstream is None:
+                port = await self.service.upstream_port(view_id)
+                upstream = HTTPRequest(f"ws://127.0.0.1:{port}/ws", headers={PROCESS_KEY_HEADER: self.service.process_key(view_id)})
+                self._upstream = await websocket_connect(upstream, max_message_size=256 * 2**20,
+                                                         on_message_callback=self._from_upstream)
         except (RenderError, OSError, HTTPClientError) as error:
             _log.warning("a trame pane could not connect: %s", error)
             self.close(1011, "the 3D view could not start")

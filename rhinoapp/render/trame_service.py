@@ -29,12 +29,16 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rhinoapp.render.loops import call_on_loop
 from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
+
+if TYPE_CHECKING:
+    from rhinoapp.render.trame_relay import SlurmRelay
 
 __all__ = ["KEY_COOKIE", "PROCESS_KEY_HEADER", "STOPPED_MESSAGE", "TrameService", "TrameTicket", "VIEW_PATTERN", "default_trame_service"]
 
@@ -103,6 +107,8 @@ class TrameService:
         self._environment: dict[str, str] | None = None
         self.enabled = False
         self.mounted = False
+        #: Render workers as Slurm jobs joined through the relay routes (the render profile); None: local processes.
+        self.relay: SlurmRelay | None = None
 
     # --- registry (any thread) ---------------------------------------------------------------------
 
@@ -120,6 +126,35 @@ class TrameService:
                 session.listeners[view_id] = on_stopped
             self._view_session[view_id] = session_id
         return TrameTicket(view_id, session.key)
+
+    def prepare(self, view_id: str, on_status: Callable[[str], None]) -> bool:
+        """Start the worker of ``view_id`` before its page loads, if workers queue (Slurm jobs).
+
+        ``on_status(text)`` (called on the server's loop) tells the pane the queue state, and ``""``
+        once the page may load. Returns False when the page may load at once (local processes).
+        """
+        session = self._session_of(view_id)
+        if self.relay is None or session is None:
+            return False
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        call_on_loop(self._loop, self.relay.prepare, session, view_id, on_status)
+        return True
+
+    @property
+    def serves_files(self) -> bool:
+        """Whether the panes' pages are served from here (the relay) rather than by their worker."""
+        return self.relay is not None
+
+    async def local_file(self, view_id: str, subpath: str) -> Path | None:
+        """The file at ``subpath`` of the page of ``view_id`` when :attr:`serves_files` (None: not found)."""
+        return None if self.relay is None else await self.relay.local_file(view_id, subpath)
+
+    async def channel(self, view_id: str, on_message: Callable[[str | bytes | None], None]) -> Any:
+        """The relay's side of the browser's websocket of ``view_id`` (None: connect to its port)."""
+        return None if self.relay is None else await self.relay.channel(view_id, on_message)
 
     def authorised(self, view_id: str, key: str | None, user: str | None) -> bool:
         """Whether ``key`` is the key of the session owning ``view_id`` and ``user`` its user."""
@@ -172,9 +207,10 @@ class TrameService:
     def routes(self) -> list[tuple[str, type, dict[str, Any]]]:
         """Tornado routes of the panes, for Panel's ``extra_patterns`` (before the other render routes)."""
         from rhinoapp.render.trame_proxy import routes
+        from rhinoapp.render.trame_relay import relay_routes
 
         self.mounted = True
-        return routes(self)
+        return [*routes(self), *relay_routes(self)]
 
     def _session_of(self, view_id: str) -> _Session | None:
         with self._lock:
@@ -227,7 +263,10 @@ class TrameService:
             _log.info("stopping an idle trame process")
             await self._stop(session)
 
-    async def _process(self, session: _Session) -> asyncio.subprocess.Process:
+    async def _process(self, session: _Session) -> asyncio.subprocess.Process | None:
+        if self.relay is not None:
+            await self.relay.process(session)
+            return None
         if session.process is not None and session.process.returncode is None:
             return session.process
         if session.starting is None:
@@ -287,6 +326,9 @@ class TrameService:
                     _log.exception("a pane could not show that its process stopped")
 
     def _send(self, session: _Session, message: dict[str, Any]) -> None:
+        if self.relay is not None:
+            self.relay.send(session, message)
+            return
         process = session.process
         if process is not None and process.returncode is None and process.stdin is not None:
             process.stdin.write((json.dumps(message) + "\n").encode())
@@ -297,6 +339,8 @@ class TrameService:
             self._send(session, {"op": "open", "view": view_id, "spec": session.views[view_id].to_dict()})  # type: ignore[union-attr]
 
     async def _stop(self, session: _Session) -> None:
+        if self.relay is not None:
+            await self.relay.stop(session)
         if session.stop_timer is not None:
             session.stop_timer.cancel()
             session.stop_timer = None

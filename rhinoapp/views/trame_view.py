@@ -4,7 +4,9 @@ The page loads the pane from Panel's own port under ``/render/<view>/``; the ses
 reaches those routes as a cookie scoped to that path, set by the frame's script (it travels
 inside the Panel session, never in a URL). The controls are Panel widgets above the frame:
 they set the trame application's state (camera preset, clip plane), which redraws the view.
-If the session's trame process dies, the pane shows
+With render workers on Slurm (the render profile), the pane shows the job's queue state
+(:data:`WAITING`) until its worker has connected back through the relay. If the session's
+trame process (or render job) dies, the pane shows
 :data:`~rhinoapp.render.trame_service.STOPPED_MESSAGE` (``data-state="failed"``); reloading the
 page starts a new process.
 """
@@ -27,6 +29,8 @@ __all__ = ["TrameFrame", "TrameView"]
 NO_SCENE = "Nothing to show in 3D yet."
 NOT_MOUNTED = "3D panes need the render routes on this server: start it with `rhinoapp serve`."
 _NO_CLIP = "No clip"
+#: What the pane shows until the queue state of its render job is known.
+WAITING = "Waiting for a render node..."
 
 
 class TrameFrame(JSComponent):
@@ -101,6 +105,20 @@ class TrameView(pn.viewable.Viewer):
         if self._frame is not None:
             self._frame.param.update(reload=self._frame.reload + 1, **self._frame_options())
 
+    def _status_changed(self, text: str) -> None:
+        """The render job's queue state (called on the server's loop); ``""``: the pane may load."""
+        doc = self._doc
+        if doc is None:
+            self._show_status(text)
+        else:
+            doc.add_next_tick_callback(partial(self._show_status, text, doc=doc))
+
+    def _show_status(self, text: str, *, doc: object = None) -> None:
+        if self._frame is None or self._frame.failed:
+            return
+        with set_curdoc(doc):  # type: ignore[arg-type]
+            self._frame.param.update(**(self._frame_options() if not text else {"path": "", "message": text}))
+
     def _process_stopped(self, message: str) -> None:
         """The session's process died (called on the server's loop): show ``message`` in the pane."""
         doc = self._doc
@@ -129,10 +147,13 @@ class TrameView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         if self._frame is None:
+            options = self._frame_options()
+            if options["path"] and self._service.prepare(self.ticket.view_id, self._status_changed):
+                options = {"path": "", "message": WAITING}  # a render job: wait for it (the status says when)
             self._frame = TrameFrame(label=self.label, height=self.height, sizing_mode="stretch_width", margin=(4, 0),
-                                     **self._frame_options())
+                                     **options)
             self._screenshot = pn.pane.HTML("", margin=(8, 6))
-            if self._frame.path:
+            if self._frame.path:  # (a render job's pane has no screenshot route: its worker serves no HTTP)
                 self._screenshot.object = f'<a href="{self._frame.path}screenshot.png" download>Screenshot</a>'
         controls = pn.Row(*self._presets, self._axis, self._position, self._flip, self._screenshot,
                           sizing_mode="stretch_width")

@@ -68,7 +68,7 @@ class Settings:
     allowed_origins
         Comma-separated ``host[:port]`` the browser pages may come from (websocket origin check),
         e.g. the host name of a reverse proxy; empty: the listening address only.
-    render_workers, render_partition, render_gres, render_walltime, render_account, render_relay_url
+    render_workers, render_partition, render_gres, render_walltime, render_account, render_memory, render_relay_url
         The render profile of the trame panes (see :class:`~rhinoapp.config.render.RenderProfile`):
         ``render_workers="slurm"`` starts each session's render worker as a Slurm job that connects
         back to this server through ``render_relay_url``.
@@ -108,6 +108,7 @@ class Settings:
     render_walltime: str = "01:00:00"
     render_account: str = ""
     render_relay_url: str = ""
+    render_memory: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -152,7 +153,7 @@ class Settings:
         """
         return RenderProfile(mode=self.render_workers, partition=self.render_partition,  # type: ignore[arg-type]
                              gres=self.render_gres, walltime=self.render_walltime, account=self.render_account,
-                             relay_url=self.render_relay_url)
+                             relay_url=self.render_relay_url, memory=self.render_memory)
 
     @property
     def resolved_database_url(self) -> str:

@@ -34,8 +34,9 @@ class RenderProfile:
     ----------
     mode
         ``local`` (a process beside the web server, the default) or ``slurm`` (a Slurm job per session).
-    partition, gres, walltime, account
-        The job's ``--partition``, ``--gres`` (e.g. ``gpu:1``), ``--time`` and ``--account``; empty: Slurm's default.
+    partition, gres, walltime, account, memory
+        The job's ``--partition``, ``--gres`` (e.g. ``gpu:1``), ``--time``, ``--account`` and ``--mem``
+        (e.g. ``16G``); empty: Slurm's default.
     relay_url
         How a compute node reaches this web server (``http://login01:5006``); empty: this host's
         name and the server's port.
@@ -56,6 +57,7 @@ class RenderProfile:
     walltime: str = "01:00:00"
     account: str = ""
     relay_url: str = ""
+    memory: str = ""
 
     def __post_init__(self) -> None:
         try:
@@ -66,6 +68,8 @@ class RenderProfile:
             raise ConfigurationError(f"render_walltime {self.walltime!r} is not a Slurm time: use HH:MM:SS or D-HH:MM:SS.")
         if self.gres and not _GRES.match(self.gres):
             raise ConfigurationError(f"render_gres {self.gres!r} is not a Slurm --gres value such as gpu:1 or gpu:a100:1.")
+        if self.memory and not re.fullmatch(r"\d+[KMGT]?", self.memory):
+            raise ConfigurationError(f"render_memory {self.memory!r} is not a Slurm --mem value such as 16G.")
         for name in ("partition", "account"):
             if not re.fullmatch(r"[\w.,-]*", getattr(self, name)):
                 raise ConfigurationError(f"render_{name} {getattr(self, name)!r} is not a Slurm name (letters, digits, _.-).")

@@ -55,7 +55,7 @@ def sbatch_command(profile: RenderProfile, *, python: str, log_path: str, name: 
     """
     command = ["sbatch", "--parsable", f"--job-name={name}", f"--output={log_path}", "--export=ALL"]
     for option, value in (("partition", profile.partition), ("gres", profile.gres), ("time", profile.walltime),
-                          ("account", profile.account)):
+                          ("account", profile.account), ("mem", profile.memory)):
         if value:
             command.append(f"--{option}={value}")
     command.append(f"--wrap=exec {python} -m rhinoapp.render.relay_worker")

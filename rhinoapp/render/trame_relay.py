@@ -42,7 +42,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from rhinoapp.config.render import RenderProfile
 from rhinoapp.render import slurm_workers as slurm
-from rhinoapp.render.offscreen import RenderError
+from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.trame_service import VIEW_PATTERN
 
 if TYPE_CHECKING:
@@ -228,7 +228,9 @@ class SlurmRelay:
         with os.fdopen(descriptor, "w") as handle:
             json.dump({"url": self.relay_url, "relay_id": job.relay_id, "key": job.key}, handle)
         command = slurm.sbatch_command(self.profile, python=sys.executable, log_path=str(self.spool / "render-%j.log"))
-        job.job_id = await slurm.submit(command, {**os.environ, slurm.RELAY_FILE_VARIABLE: str(job.relay_file)})
+        check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
+        environment = {**os.environ, **offscreen_environment(check.backend), slurm.RELAY_FILE_VARIABLE: str(job.relay_file)}
+        job.job_id = await slurm.submit(command, environment)
         _log.info("render job %s submitted for a session (relay %s)", job.job_id, job.relay_id)
         if job.ended:  # the session ended while sbatch ran
             await slurm.cancel(job.job_id)

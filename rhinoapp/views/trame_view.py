@@ -148,8 +148,13 @@ class TrameView(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         if self._frame is None:
             options = self._frame_options()
-            if options["path"] and self._service.prepare(self.ticket.view_id, self._status_changed):
-                options = {"path": "", "message": WAITING}  # a render job: wait for it (the status says when)
+            if options["path"] and self._service.serves_files:  # a render job: wait for it (the status says when)
+                options = {**options, "path": "", "message": WAITING}
+                prepare = partial(self._service.prepare, self.ticket.view_id, self._status_changed)
+                if self._doc is not None:
+                    pn.state.onload(prepare)  # once a browser shows the page (not for a bare HTTP probe)
+                else:
+                    prepare()
             self._frame = TrameFrame(label=self.label, height=self.height, sizing_mode="stretch_width", margin=(4, 0),
                                      **options)
             self._screenshot = pn.pane.HTML("", margin=(8, 6))

@@ -44,10 +44,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idle-stop", type=float, default=2.0)
+    parser.add_argument("--slurm-partition", help="render workers as Slurm jobs in this partition (the relay)")
+    parser.add_argument("--spool", help="the render jobs' folder (with --slurm-partition)")
     parser.add_argument("--bench", action="store_true", help="serve /test/upstream/<view> (benchmarks only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     service = TrameService(idle_stop_s=args.idle_stop)
+    if args.slurm_partition:
+        from pathlib import Path
+
+        from rhinoapp.config.render import RenderProfile
+        from rhinoapp.render.trame_relay import SlurmRelay
+
+        profile = RenderProfile(mode="slurm", partition=args.slurm_partition, walltime="00:10:00", memory="2G")  # type: ignore[arg-type]
+        service.relay = SlurmRelay(service, profile, spool=Path(args.spool), relay_url=f"http://127.0.0.1:{args.port}")
     probe = LatencyProbe()
     test_routes = [(r"/test/latency(/reset)?", LatencyHandler, {"probe": probe})]
     if args.bench:

@@ -150,7 +150,9 @@ class TrameView(pn.viewable.Viewer):
             options = self._frame_options()
             if options["path"] and self._service.serves_files:  # a render job: wait for it (the status says when)
                 options = {**options, "path": "", "message": WAITING}
-                prepare = partial(self._service.prepare, self.ticket.view_id, self._status_changed)
+                def prepare() -> None:
+                    self._service.prepare(self.ticket.view_id, self._status_changed)
+
                 if self._doc is not None:
                     pn.state.onload(prepare)  # once a browser shows the page (not for a bare HTTP probe)
                 else:

@@ -38,14 +38,14 @@ class EditorTools(pn.viewable.Viewer):
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
         e = self.editor
-        self._undo = pn.widgets.Button(name="Undo", disabled=e.param.can_undo.rx.not_(), css_classes=["rh-edit-undo"])
+        self._undo = pn.widgets.Button(label="Undo", disabled=e.param.can_undo.rx.not_(), css_classes=["rh-edit-undo"])
         self._undo.on_click(lambda _event: e.undo())
-        self._redo = pn.widgets.Button(name="Redo", disabled=e.param.can_redo.rx.not_(), css_classes=["rh-edit-redo"])
+        self._redo = pn.widgets.Button(label="Redo", disabled=e.param.can_redo.rx.not_(), css_classes=["rh-edit-redo"])
         self._redo.on_click(lambda _event: e.redo())
-        self._apply = pn.widgets.Button(name="Apply cut or crop", css_classes=["rh-edit-apply"],
+        self._apply = pn.widgets.Button(label="Apply cut or crop", css_classes=["rh-edit-apply"],
                                         description="Applies the typed cut position or crop box")
         self._apply.on_click(self._on_apply)
-        self._save = pn.widgets.Button(name="Save as variant", button_type="primary", disabled=e.param.busy,
+        self._save = pn.widgets.Button(label="Save as variant", button_type="primary", disabled=e.param.busy,
                                        css_classes=["rh-edit-save"],
                                        description="Recomputes surface, openings and metrics from the edited labels")
         self._save.on_click(self._on_save)

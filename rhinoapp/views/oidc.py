@@ -8,11 +8,12 @@ misconfigured provider stops ``serve`` with a message saying what to fix).
 
 The rhinoapp user is the ID token's ``oidc_user_claim`` (``preferred_username`` by default; ``sub``
 or ``email`` where names are not unique or not sent). A user's first login adds an account of that
-name with a random password nobody knows, so sharing, the admin role (``rhinoapp users admin``),
-``rhinoapp users disable`` and the CLI's ``--user`` work for them as for local accounts. Logins,
-refused logins and logouts are audited (detail ``oidc``); the login cookie is the same signed,
-HTTP-only, ``SameSite=Lax`` cookie as the local login's, lasting ``session_hours``. A wrong password
-is refused by the provider itself (and audited there): the browser never comes back to rhinoapp.
+name with a random password nobody knows, so sharing, ``rhinoapp users disable`` and the CLI's
+``--user`` work for them as for local accounts (a local account of the same name, e.g. an admin made
+with ``rhinoapp users add NAME --admin`` before that first login, is theirs). Logins, refused logins
+and logouts are audited (detail ``oidc``); the login cookie is the same signed, HTTP-only,
+``SameSite=Lax`` cookie as the local login's, lasting ``session_hours``. A wrong password is refused
+by the provider itself (and audited there): the browser never comes back to rhinoapp.
 
 Groups the provider may send are not used: sharing is with named users only.
 """

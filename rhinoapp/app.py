@@ -13,7 +13,9 @@ Under ``panel serve`` the page is only served with ``BOKEH_SIGN_SESSIONS=true`` 
 ``BOKEH_SECRET_KEY`` (see the README).
 
 Logins: once an account exists (``rhinoapp users add``), ``serve`` asks every browser to sign in
-(:class:`~rhinoapp.views.login.AccountAuthProvider`, Panel's auth machinery) and gates every route
+(:class:`~rhinoapp.views.login.AccountAuthProvider`, Panel's auth machinery), or, with an OpenID
+Connect issuer in the settings, sends it to sign in there
+(:class:`~rhinoapp.views.oidc.OidcAuthProvider`), and gates every route
 but the login page and the static files (:func:`~rhinoapp.render.security.require_login`); each
 session works as its signed-in user. Without accounts it serves one local user, on a loopback
 address only: listening on another address without a login provider stops the start.
@@ -36,6 +38,7 @@ from bokeh.settings import settings as bokeh_settings
 
 from rhinoapp.config import Settings, load_settings
 from rhinoapp.config.render import RenderWorkerMode
+from rhinoapp.config.oidc import oidc_settings
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
@@ -50,6 +53,7 @@ from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.views.assets import assets_dir
 from rhinoapp.views.login import LOGOUT_PATH, USER_COOKIE, AccountAuthProvider
+from rhinoapp.views.oidc import OidcAuthProvider, discover
 from rhinoapp.views.shell import AppShell
 
 __all__ = ["NO_LOGIN", "app_factory", "auth_provider", "cookie_secret", "create_app", "make_server", "serve",
@@ -65,7 +69,8 @@ UNSIGNED = ("This server does not sign its session ids, so another client could 
 
 NO_LOGIN = ("rhinoapp refuses to listen on {address} without a login: anyone who can reach the port would see "
             "every project. Create an account first (`rhinoapp users add NAME --admin`, then `rhinoapp users add` "
-            "for each user), which makes `serve` ask for a login, and serve over TLS (--ssl-certfile/--ssl-keyfile) "
+            "for each user), which makes `serve` ask for a login, or sign users in at an OpenID Connect provider "
+            "(--oidc-issuer, --oidc-client-id and RHINOAPP_OIDC_CLIENT_SECRET), and serve over TLS (--ssl-certfile/--ssl-keyfile) "
             "or behind a reverse proxy (docs/deployment.md); or keep the default address 127.0.0.1.")
 
 
@@ -163,13 +168,18 @@ def cookie_secret(settings: Settings) -> str:
 
 
 def auth_provider(settings: Settings, store: Store) -> AccountAuthProvider | None:
-    """The login provider: local accounts once one exists; None (one local user) on loopback only.
+    """The login provider: an OpenID Connect provider when one is configured, else local accounts once
+    one exists; None (one local user) on loopback only.
 
     Raises
     ------
     ConfigurationError
-        Listening on a non-loopback address without accounts (:data:`NO_LOGIN` says how to fix it).
+        Listening on a non-loopback address without accounts (:data:`NO_LOGIN` says how to fix it), or
+        an OpenID Connect provider that is misconfigured or cannot be reached (the message says which).
     """
+    oidc = oidc_settings(settings)
+    if oidc is not None:
+        return OidcAuthProvider(store, session_hours=settings.session_hours, oidc=oidc, endpoints=discover(oidc))
     if AccountStore(store).any():
         return AccountAuthProvider(store, session_hours=settings.session_hours)
     if not settings.loopback:
@@ -191,6 +201,8 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
     """
     if auth is not None:
         options.update(auth_provider=auth, cookie_secret=cookie_secret(settings))
+    if isinstance(auth, OidcAuthProvider):
+        options.update(auth.server_options())
     if settings.tls:
         options.update(ssl_certfile=settings.ssl_certfile, ssl_keyfile=settings.ssl_keyfile)
     server = pn.serve(

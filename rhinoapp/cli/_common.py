@@ -40,6 +40,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "port": getattr(args, "port", None),
         "ssl_certfile": getattr(args, "ssl_certfile", None),
         "ssl_keyfile": getattr(args, "ssl_keyfile", None),
+        **{name: getattr(args, name, None)
+           for name in ("oidc_issuer", "oidc_client_id", "oidc_client_secret_file", "oidc_redirect_uri")},
     }
     return load_settings(config_file=getattr(args, "config", None), overrides=overrides)
 

@@ -16,6 +16,12 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     serve.add_argument("--port", type=int, help="port (default 5006)")
     serve.add_argument("--ssl-certfile", help="PEM certificate (chain) to serve HTTPS with (and --ssl-keyfile)")
     serve.add_argument("--ssl-keyfile", help="PEM private key of --ssl-certfile")
+    serve.add_argument("--oidc-issuer", help="sign users in at this OpenID Connect provider (its issuer URL; "
+                       "the client secret comes from RHINOAPP_OIDC_CLIENT_SECRET or --oidc-client-secret-file)")
+    serve.add_argument("--oidc-client-id", help="rhinoapp's client id at the OpenID Connect provider")
+    serve.add_argument("--oidc-client-secret-file", help="file holding the client secret (never pass the secret itself)")
+    serve.add_argument("--oidc-redirect-uri", help="the public URL of the login page, e.g. https://rhino.example.org/login "
+                       "(default: /login on the host the browser used)")
     serve.add_argument("--show", action="store_true", help="open the app in a browser")
     serve.set_defaults(handler=_serve, verbose_logging=True)
 

@@ -75,6 +75,10 @@ class Settings:
     live_view_interval_s
         While a simulation job runs, it writes the wall pressure and velocity this often (seconds) and the
         Simulations page's 3D view shows them (the live view); 0 turns it off.
+    oidc_issuer, oidc_client_id, oidc_client_secret, oidc_client_secret_file, oidc_scopes, oidc_user_claim, oidc_redirect_uri
+        The OpenID Connect login (:mod:`rhinoapp.config.oidc`): with an issuer, ``serve`` signs users in
+        at that provider. The secret comes from ``RHINOAPP_OIDC_CLIENT_SECRET`` or a file, never a flag,
+        and is left out of ``repr``.
 
     Examples
     --------
@@ -109,6 +113,13 @@ class Settings:
     render_account: str = ""
     render_relay_url: str = ""
     render_memory: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = dataclasses.field(default="", repr=False)
+    oidc_client_secret_file: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_user_claim: str = "preferred_username"
+    oidc_redirect_uri: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:

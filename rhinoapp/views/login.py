@@ -136,7 +136,7 @@ class _LogoutHandler(RequestHandler):
                            max_age_days=self.max_age_days)
         if user:
             AuditLog(self.store).record(user, AuditAction.LOGOUT, remote=self.request.remote_ip or "")
-        for name in (USER_COOKIE, "id_token", "is_guest", "_xsrf"):
+        for name in (USER_COOKIE, "id_token", "access_token", "refresh_token", "oauth_expiry", "is_guest", "_xsrf"):
             self.clear_cookie(name)
         self.set_header("Cache-Control", "no-store")
         self.write(login_page(title="Signed out", body=(

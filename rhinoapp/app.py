@@ -222,7 +222,7 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         sign_sessions=True,
         secret_key=session_secret(settings),
         generate_session_ids=True,
-        prefix=prefix,
+        **({"prefix": prefix} if prefix else {}),
         **options,
     )
     harden(server._tornado)  # every route, Bokeh's and Panel's included (Panel reads it the same way)

@@ -17,12 +17,15 @@ Logins: once an account exists (``rhinoapp users add``), ``serve`` asks every br
 Connect issuer in the settings, sends it to sign in there
 (:class:`~rhinoapp.views.oidc.OidcAuthProvider`), and gates every route
 but the login page and the static files (:func:`~rhinoapp.render.security.require_login`); each
-session works as its signed-in user. Without accounts it serves one local user, on a loopback
+session works as its signed-in user. As a JupyterHub service (``serve --jupyterhub``,
+:mod:`rhinoapp.config.hub`) the users sign in through the hub
+(:class:`~rhinoapp.views.hub_login.HubAuthProvider`) and the app is served under the service prefix. Without accounts it serves one local user, on a loopback
 address only: listening on another address without a login provider stops the start.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -39,6 +42,7 @@ from bokeh.settings import settings as bokeh_settings
 from rhinoapp.config import Settings, load_settings
 from rhinoapp.config.render import RenderWorkerMode
 from rhinoapp.config.oidc import oidc_settings
+from rhinoapp.config.hub import HubSettings
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
@@ -52,7 +56,7 @@ from rhinoapp.store.accounts import AccountStore
 from rhinoapp.store.database import Store, open_store
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.views.assets import assets_dir
-from rhinoapp.views.login import LOGOUT_PATH, USER_COOKIE, AccountAuthProvider
+from rhinoapp.views.login import USER_COOKIE, AccountAuthProvider
 from rhinoapp.views.oidc import OidcAuthProvider, discover
 from rhinoapp.views.shell import AppShell
 
@@ -121,7 +125,7 @@ def app_factory(settings: Settings, store: Store, runner: JobRunner | None = Non
         if auth is not None:
             user = auth.user_of(pn.state.cookies.get(USER_COOKIE), cookie_secret(settings))
             if user is None:  # disabled or expired since the page was requested
-                return pn.pane.Alert(f"Sign in again: [sign in]({auth.login_url})", alert_type="warning")
+                return pn.pane.Alert(f"Sign in again: [sign in]({auth.login_url.lstrip('/')})", alert_type="warning")
         return create_app(settings, store=store, runner=runner, user=user).__panel__()
 
     return build
@@ -167,16 +171,26 @@ def cookie_secret(settings: Settings) -> str:
     return hmac.new(session_secret(settings), b"rhinoapp login cookies", hashlib.sha256).hexdigest()
 
 
-def auth_provider(settings: Settings, store: Store) -> AccountAuthProvider | None:
-    """The login provider: an OpenID Connect provider when one is configured, else local accounts once
-    one exists; None (one local user) on loopback only.
+def auth_provider(settings: Settings, store: Store, *, hub: HubSettings | None = None) -> AccountAuthProvider | None:
+    """The login provider: the hub's with ``hub``; else an OpenID Connect provider when one is configured;
+    else local accounts once one exists; else None (one local user) on loopback only.
 
     Raises
     ------
     ConfigurationError
         Listening on a non-loopback address without accounts (:data:`NO_LOGIN` says how to fix it), or
-        an OpenID Connect provider that is misconfigured or cannot be reached (the message says which).
+        an OpenID Connect provider that is misconfigured or cannot be reached (the message says which), or
+        ``hub`` without the ``jupyterhub`` package.
     """
+    if hub is not None:
+        try:
+            from rhinoapp.views.hub_login import HubAuthProvider  # needs jupyterhub, only here
+        except ModuleNotFoundError as error:
+            if not (error.name or "").startswith("jupyterhub"):
+                raise
+            raise ConfigurationError("serve --jupyterhub needs the jupyterhub package: pip install 'rhinoapp[hub]' "
+                                     "(the hub's own version) in rhinoapp's environment.") from None
+        return HubAuthProvider(store, hub, session_hours=settings.session_hours)
     oidc = oidc_settings(settings)
     if oidc is not None:
         return OidcAuthProvider(store, session_hours=settings.session_hours, oidc=oidc, endpoints=discover(oidc))
@@ -188,7 +202,7 @@ def auth_provider(settings: Settings, store: Store) -> AccountAuthProvider | Non
 
 
 def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService,
-                auth: AccountAuthProvider | None = None, launch: LaunchToken | None = None,
+                auth: AccountAuthProvider | None = None, launch: LaunchToken | None = None, prefix: str = "",
                 **options: Any) -> Server:
     """The app's server on the current event loop, not started: signed sessions, render routes, headers.
 
@@ -196,9 +210,10 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
     brings its own id or token gets 403; every response carries the headers of
     :mod:`rhinoapp.render.security`. With ``auth``, every route but the login page and static
     files needs a signed-in user. With ``launch`` only the holder of its one-time token gets in
-    (:mod:`rhinoapp.render.launch_token`, for ``rhinoapp desktop``). ``options`` go to ``pn.serve``
-    (e.g. session lifetimes).
+    (:mod:`rhinoapp.render.launch_token`, for ``rhinoapp desktop``). ``prefix`` (e.g. ``/services/rhinoapp``
+    behind JupyterHub) goes before every route. ``options`` go to ``pn.serve`` (e.g. session lifetimes).
     """
+    prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
     if auth is not None:
         options.update(auth_provider=auth, cookie_secret=cookie_secret(settings))
     if isinstance(auth, OidcAuthProvider):
@@ -220,16 +235,29 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         sign_sessions=True,
         secret_key=session_secret(settings),
         generate_session_ids=True,
+        **({"prefix": prefix} if prefix else {}),
         **options,
     )
     harden(server._tornado)  # every route, Bokeh's and Panel's included (Panel reads it the same way)
     if auth is not None:
         secret = cookie_secret(settings)
+        public = (*(path for path, _ in auth.endpoints), "/static/", "/assets/")  # login, logout (and the hub's callback)
         require_login(server._tornado, lambda request: auth.user_of(_cookie(request, USER_COOKIE), secret),
-                      login_path=auth.login_url, open_paths=(LOGOUT_PATH, "/static/", "/assets/", "/favicon.ico"))
+                      login_path=prefix + auth.login_url, open_paths=(*(prefix + p for p in public), "/favicon.ico"),
+                      home_path=prefix + "/")
     if launch is not None:
         guard(server._tornado, launch)
     return server
+
+
+def _hub_service_settings(settings: Settings, hub: HubSettings) -> Settings:
+    """``settings`` with the hub service's address and port, and its public origin allowed for websockets."""
+    origins = (*settings.origins, *((hub.public_origin,) if hub.public_origin else ()))
+    if not origins:
+        raise ConfigurationError("The hub's public address is unknown, so the browser's websocket would be refused: "
+                                 "set c.JupyterHub.public_url in jupyterhub_config.py, or RHINOAPP_ALLOWED_ORIGINS "
+                                 "(the hub's host[:port]) in the service's environment.")
+    return dataclasses.replace(settings, address=hub.address, port=hub.port, allowed_origins=",".join(origins))
 
 
 def _cookie(request: Any, name: str) -> str | None:
@@ -245,18 +273,22 @@ async def _demo(runner: JobRunner, owner: str) -> None:
 
 
 def serve(settings: Settings, *, show: bool = False, store: Store | None = None, launch: LaunchToken | None = None,
-          started: Callable[[Server], None] | None = None) -> None:
+          started: Callable[[Server], None] | None = None, hub: HubSettings | None = None) -> None:
     """Open the store and serve the app until interrupted (or until ``server.io_loop`` is stopped).
 
     ``launch`` admits only the holder of its one-time token; ``started(server)`` is called once the
     server listens (``rhinoapp desktop`` opens its window there and stops the loop when it closes).
+    With ``hub`` it runs as that JupyterHub's service: it listens at the service's URL, serves the app
+    under the service prefix and lets the hub's users sign in through the hub.
 
     The store is opened (and checked, and migrated) before the server starts, so a bad data
     directory or a corrupt database stops the start with a clear error instead of half-way.
     """
+    if hub is not None:  # a JupyterHub service: listen at its url, accept pages from the hub's public origin
+        settings = _hub_service_settings(settings, hub)
     store = store or open_store(settings)
     try:
-        auth = auth_provider(settings, store)  # refuses a non-loopback address without logins, before anything starts
+        auth = auth_provider(settings, store, hub=hub)  # refuses a non-loopback address without logins, before anything starts
     except ConfigurationError:
         store.close()
         raise
@@ -277,13 +309,13 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
     _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
               settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
     server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth,
-                         launch=launch)
+                         launch=launch, prefix=hub.prefix if hub is not None else "")
     try:
         server.start()
         server.io_loop.add_callback(runner.start)  # reconciles jobs left by a previous run
         if settings.demo:
             server.io_loop.add_callback(_demo, runner, settings.user)
-        if show:
+        if show and hub is None:
             server.show("/")
         if started is not None:
             started(server)

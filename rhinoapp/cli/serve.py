@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from rhinoapp.cli._common import settings_from
 
@@ -23,11 +24,16 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     serve.add_argument("--oidc-redirect-uri", help="the public URL of the login page, e.g. https://rhino.example.org/login "
                        "(default: /login on the host the browser used)")
     serve.add_argument("--show", action="store_true", help="open the app in a browser")
+    serve.add_argument("--jupyterhub", action="store_true",
+                       help="run as a JupyterHub service: users sign in through the hub; address, port and prefix "
+                            "come from the JUPYTERHUB_* variables the hub sets (docs/deployment.md)")
     serve.set_defaults(handler=_serve, verbose_logging=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from rhinoapp.app import serve  # Panel loads only for the web app
+    from rhinoapp.config.hub import hub_settings_from
 
-    serve(settings_from(args), show=args.show)
+    hub = hub_settings_from(os.environ) if args.jupyterhub else None
+    serve(settings_from(args), show=args.show, hub=hub)
     return 0

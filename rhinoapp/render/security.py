@@ -165,23 +165,26 @@ class _LoginRequired(RequestHandler):
     """Sends a page request to the login page; refuses every other request (403)."""
 
     login_path = "/login"
+    home_path = "/"  # the app's page (its path under a prefix, e.g. behind JupyterHub)
 
     def _request_summary(self) -> str:
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
     def prepare(self) -> None:
-        if self.request.method == "GET" and "Upgrade" not in self.request.headers and self.request.path == "/":
+        if (self.request.method == "GET" and "Upgrade" not in self.request.headers
+                and self.request.path in (self.home_path, self.home_path.rstrip("/") or "/")):
             self.redirect(self.login_path)
             return
         raise HTTPError(403, reason="Sign in first")
 
 
 def require_login(application: Application, user_of: Callable[[HTTPServerRequest], str | None], *,
-                  login_path: str, open_paths: tuple[str, ...]) -> None:
+                  login_path: str, open_paths: tuple[str, ...], home_path: str = "/") -> None:
     """Gate every route of ``application`` but ``open_paths`` (exact, or prefixes ending in ``/``).
 
     ``user_of`` names the logged-in user of a request (None when there is none). Call it after
-    :func:`harden`, so the refusal of client-chosen sessions is still tried first.
+    :func:`harden`, so the refusal of client-chosen sessions is still tried first. A page request
+    for ``home_path`` (the app's page) is sent to ``login_path``; every other request gets 403.
 
     Examples
     --------
@@ -190,5 +193,5 @@ def require_login(application: Application, user_of: Callable[[HTTPServerRequest
     >>> len(application.default_router.rules[0].target.rules)
     1
     """
-    handler = type("LoginRequired", (_LoginRequired,), {"login_path": login_path})
+    handler = type("LoginRequired", (_LoginRequired,), {"login_path": login_path, "home_path": home_path})
     application.add_handlers(r".*", [(_NotLoggedIn(user_of, (login_path, *open_paths)), handler)])

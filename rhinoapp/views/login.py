@@ -46,8 +46,8 @@ button, a.rh-button { margin-top: 18px; background: #2f6fb5; color: #fff; border
 """
 
 
-def login_page(*, title: str, body: str) -> str:
-    """A page in the app's style around ``body`` (HTML the caller escaped).
+def login_page(*, title: str, body: str, root: str = "/") -> str:
+    """A page in the app's style around ``body`` (HTML the caller escaped); ``root`` is the app's path (its prefix).
 
     Examples
     --------
@@ -56,7 +56,7 @@ def login_page(*, title: str, body: str) -> str:
     """
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} · rhinoapp</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style></head>"
-            "<body><header><img src='/assets/logo.svg' alt=''><span>rhinoapp</span></header>"
+            f"<body><header><img src='{root}assets/logo.svg' alt=''><span>rhinoapp</span></header>"
             f"<main>{body}</main></body></html>")
 
 

@@ -113,7 +113,7 @@ class AppShell(pn.viewable.Viewer):
         return (f'<div class="rh-header"><img alt="rhinoapp" src="{_logo_uri()}">'
                 f'<span class="rh-title">rhinoapp</span>{current}'
                 f'<span class="rh-user">{html.escape(self.session.user)}</span>'
-                + ('<a class="rh-signout" href="/logout">Sign out</a>' if self._signed_in else "") + "</div>")
+                + ('<a class="rh-signout" href="logout">Sign out</a>' if self._signed_in else "") + "</div>")
 
     def __panel__(self) -> pn.viewable.Viewable:
         nav = pn.widgets.RadioButtonGroup.from_param(

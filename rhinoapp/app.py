@@ -33,7 +33,7 @@ import panel as pn
 from bokeh.server.server import Server
 from bokeh.settings import settings as bokeh_settings
 
-from rhinoapp.config import Settings, load_settings
+from rhinoapp.config import RenderBackend, Settings, load_settings
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
@@ -254,6 +254,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
     render.prepare()
     trame = default_trame_service()  # or one trame process per session (settings.render_pane)
     trame.enabled = settings.render_pane == "trame"
+    trame.backend = RenderBackend(settings.render_backend)  # VTK, or ParaView's pvpython
     _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
               settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
     server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth,

@@ -45,8 +45,12 @@ def paraview_state_zip(spec: SceneSpec, *, timeout_s: float = 300.0) -> bytes:
     with tempfile.TemporaryDirectory(prefix="rhinoapp-pvsm-") as scratch:
         folder = Path(scratch) / "scene"
         write_bundle(spec, folder)
-        done = subprocess.run([*command.argv, str(folder), STATE_NAME], env={**os.environ, **command.environment},
-                              capture_output=True, timeout=timeout_s, check=False)
+        try:
+            done = subprocess.run([*command.argv, str(folder), STATE_NAME], env={**os.environ, **command.environment},
+                                  capture_output=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"ParaView took over {timeout_s:.0f} s to save the scene: try again when the server "
+                              "is less busy") from None
         if done.returncode != 0 or not (folder / STATE_NAME).is_file():
             _log.warning("pvpython could not save the state: %s", done.stderr.decode(errors="replace")[-2000:])
             raise RenderError("ParaView could not save the scene's state: see the server's log")

@@ -4,7 +4,8 @@
 package on its path (``PYTHONPATH``: the folder holding ``rhinoapp``) and, for trame and wslink,
 the web server's site-packages named in ``RHINOAPP_PV_SITE`` (added after ParaView's own modules,
 so that ParaView's VTK is the one loaded). The files of a scene are written by the web server's
-Python (``RHINOAPP_BUNDLE_PYTHON``).
+Python (``RHINOAPP_BUNDLE_PYTHON``). ParaView draws on an ``Xvfb`` of its own, or on the X display
+named in ``RHINOAPP_PARAVIEW_DISPLAY``.
 """
 
 from __future__ import annotations
@@ -57,5 +58,7 @@ def paraview_command(module: str, *args: str) -> _Command:
                                    "(scripts/install-system-deps.sh), set RHINOAPP_PVPYTHON, or use render_backend = 'vtk'.")
     root = str(Path(__file__).resolve().parents[2])
     environment = {"PYTHONPATH": root, "RHINOAPP_PV_SITE": sysconfig.get_paths()["purelib"],
-                   "RHINOAPP_BUNDLE_PYTHON": sys.executable}
+                   "RHINOAPP_BUNDLE_PYTHON": sys.executable,
+                   # an X display of its own (an Xvfb started by the process) unless one is named for ParaView
+                   "DISPLAY": os.environ.get("RHINOAPP_PARAVIEW_DISPLAY", "")}
     return _Command([pvpython, "-m", module, *args], environment)

@@ -46,11 +46,16 @@ class _Command:
 def paraview_command(module: str, *args: str) -> _Command:
     """The command line and environment that run ``pvpython -m module args``.
 
+    Raises :class:`ParaViewMissingError` when ``pvpython`` is not installed.
+
     Examples
     --------
-    >>> command = paraview_command("rhinoapp.render.pv_pipeline", "save", "/tmp/x", "scene.pvsm")  # doctest: +SKIP
-    >>> command.argv[1:3]  # doctest: +SKIP
-    ['-m', 'rhinoapp.render.pv_pipeline']
+    >>> import os
+    >>> os.environ["RHINOAPP_PVPYTHON"] = "/opt/paraview/bin/pvpython"
+    >>> command = paraview_command("rhinoapp.render.pv_pipeline", "save", "/tmp/x", "scene.pvsm")
+    >>> command.argv[:3], command.environment["DISPLAY"]
+    (['/opt/paraview/bin/pvpython', '-m', 'rhinoapp.render.pv_pipeline'], '')
+    >>> del os.environ["RHINOAPP_PVPYTHON"]
     """
     pvpython = pvpython_path()
     if pvpython is None:

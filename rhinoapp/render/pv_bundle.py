@@ -142,9 +142,9 @@ def scene_description(spec: SceneSpec, folder: Path, data: Any = None) -> dict[s
         "clip": None if spec.clip is None else {**dataclasses.asdict(spec.clip), "axis": spec.clip.axis.value},
         "markers": spec.markers, "slices": None, "streamlines": None, "opacity": 1.0}
     if spec.slices and data.volume is not None:
-        centre = tuple((bounds[2 * d] + bounds[2 * d + 1]) / 2 for d in range(3))
+        centre = ((bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, (bounds[4] + bounds[5]) / 2)
         scene["slices"] = {"file": _write(_slices(data.volume, centre), folder / "slices.vtp"), "array": "ct_hu",
-                           "window": [_LEVEL - _WINDOW / 2, _LEVEL + _WINDOW / 2]}  # type: ignore[arg-type]
+                           "window": [_LEVEL - _WINDOW / 2, _LEVEL + _WINDOW / 2]}
     if spec.streamlines and data.flow is not None:
         scene["opacity"] = 0.3
         lines = pv_scenes.streamline_mesh(data.flow, data.surface)

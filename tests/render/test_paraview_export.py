@@ -16,8 +16,9 @@ from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
 from tests.render.conftest import png_pixels
 from tests.waiting import HANG_S
 
-pytestmark = pytest.mark.skipif(pvpython_path() is None, reason="ParaView's pvpython is not installed "
-                                "(Debian's paraview and python3-paraview: scripts/install-system-deps.sh)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(pvpython_path() is None, reason="ParaView's pvpython is not installed "
+                                 "(Debian's paraview and python3-paraview: scripts/install-system-deps.sh)")]
 
 
 def test_the_state_zip_opens_names_its_data_relatively_and_loads_in_pvpython(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ def test_report_button_downloads_the_open_projects_pdf(repo: ProjectRepository) 
     assert pdf.startswith(b"%PDF-") and b"rhinoapp report RHINO-" in pdf
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(pvpython_path() is None, reason="ParaView's pvpython is not installed (Debian's paraview and "
                     "python3-paraview: scripts/install-system-deps.sh)")
 def test_paraview_button_hands_out_the_shown_scene_as_a_state_zip_and_audits_it(repo: ProjectRepository) -> None:  # noqa: F811

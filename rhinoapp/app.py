@@ -39,7 +39,7 @@ import panel as pn
 from bokeh.server.server import Server
 from bokeh.settings import settings as bokeh_settings
 
-from rhinoapp.config import Settings, load_settings
+from rhinoapp.config import RenderBackend, Settings, load_settings
 from rhinoapp.config.render import RenderWorkerMode
 from rhinoapp.config.oidc import oidc_settings
 from rhinoapp.config.hub import HubSettings
@@ -300,6 +300,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
     render.prepare()
     trame = default_trame_service()  # or one trame process per session (settings.render_pane)
     trame.enabled = settings.render_pane == "trame"
+    trame.backend = RenderBackend(settings.render_backend)  # VTK, or ParaView's pvpython
     if settings.render_profile.mode is RenderWorkerMode.SLURM:  # each session's worker is a Slurm job
         from rhinoapp.render.trame_relay import SlurmRelay
 

@@ -2,13 +2,14 @@
 # Debian packages rhinoapp needs. `runtime` (for `make run`): EGL/Mesa (and OSMesa as fallback)
 # for VTK's offscreen rendering, OpenMP for the solver. `test` (the default, for `make test`): the
 # runtime packages plus Chromium for the browser tests, fonts for screenshots and poppler-utils (pdftoppm)
-# for the report tests, Xvfb and xwd for the desktop window test, Node.js and npm for the JupyterHub
-# test (whose proxy, configurable-http-proxy, scripts/install-chp.sh then installs with npm into
-# .tools/). Installs what is missing when run as root; otherwise prints the command to run.
+# for the report tests, Xvfb and xwd for the desktop window test, ParaView 5.11 (pvpython) for the
+# ParaView render backend and its .pvsm downloads, Node.js and npm for the JupyterHub test (whose
+# proxy, configurable-http-proxy, scripts/install-chp.sh then installs with npm into .tools/).
+# Installs what is missing when run as root; otherwise prints the command to run.
 set -euo pipefail
 packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libxrender1 libgomp1)
 if [ "${1:-test}" = test ]; then
-  packages+=(chromium fonts-liberation poppler-utils xvfb x11-apps)
+  packages+=(chromium fonts-liberation poppler-utils xvfb x11-apps paraview python3-paraview)
   # Node.js and npm as commands: another Node.js (e.g. one that bundles npm) serves as well
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

@@ -8,6 +8,7 @@ environment behind the caller's back.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 import logging
 import os
@@ -21,11 +22,18 @@ from rhinoapp.config.render import RenderProfile
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.limits import DEFAULT_MAX_FILES, DEFAULT_MAX_UPLOAD_MB, DEFAULT_MAX_VOXELS, InputLimits
 
-__all__ = ["ENV_PREFIX", "JobsSettings", "Settings", "load_settings"]
+__all__ = ["ENV_PREFIX", "JobsSettings", "RenderBackend", "Settings", "load_settings"]
 
 ENV_PREFIX = "RHINOAPP_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+class RenderBackend(enum.Enum):
+    """What renders the trame panes: VTK from pip (the default) or ParaView's ``pvpython``."""
+
+    VTK = "vtk"
+    PARAVIEW = "paraview"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +69,10 @@ class Settings:
         How 3D panes are served: ``"frames"`` (the default: frames streamed by a render worker per
         session) or ``"trame"`` (a trame application per pane, one process per session, proxied
         under ``/render/<view>/``; ``RHINOAPP_RENDER_PANE=trame``).
+    render_backend
+        What renders the trame panes (:class:`RenderBackend`): ``"vtk"`` (the default, VTK from pip)
+        or ``"paraview"`` (a ``pvpython`` process per session drawing with ``paraview.simple``;
+        Debian's ``paraview`` and ``python3-paraview``; ``RHINOAPP_RENDER_BACKEND=paraview``).
     ssl_certfile, ssl_keyfile
         PEM certificate chain and private key: ``serve`` speaks HTTPS (and sends HSTS) when both are set.
     session_hours
@@ -101,6 +113,7 @@ class Settings:
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
     render_pane: str = "frames"
+    render_backend: str = "vtk"
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
     session_hours: int = 12
@@ -141,6 +154,8 @@ class Settings:
             raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
         if self.render_pane not in ("frames", "trame"):
             raise ConfigurationError(f"render_pane must be 'frames' or 'trame', not {self.render_pane!r}.")
+        if self.render_backend not in {b.value for b in RenderBackend}:
+            raise ConfigurationError(f"render_backend must be 'vtk' or 'paraview', not {self.render_backend!r}.")
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ConfigurationError("TLS needs both ssl_certfile and ssl_keyfile (--ssl-certfile, --ssl-keyfile), "
                                      "or neither.")

@@ -24,15 +24,15 @@ from rhinoapp.render.colours import ABOVE_COLOUR, BELOW_COLOUR, ColourMap, Colou
 from rhinoapp.render.loaders import SceneData
 from rhinoapp.render.spec import CameraPreset, ClipPlane, Colouring, SceneSpec
 
-__all__ = ["FIELD_TITLES", "PyVistaScene", "build_scene"]
+__all__ = ["ALIASES", "FIELD_TITLES", "VELOCITY_TITLE", "PyVistaScene", "build_scene", "streamline_mesh"]
 
 #: Colour map and scalar-bar title (with units) of each quantity (the frame-streaming views' maps).
 FIELD_TITLES = {
     Colouring.PRESSURE: (ColourMap.CIVIDIS, "Pressure (Pa)"),
     Colouring.WALL_SHEAR_STRESS: (ColourMap.VIRIDIS, "Wall shear stress (Pa)"),
 }
-_VELOCITY_TITLE = "Velocity (m/s)"
-_ALIASES = {
+VELOCITY_TITLE = "Velocity (m/s)"
+ALIASES = {
     Colouring.PRESSURE: ("pressure_pa", "pressure", "p", "static_pressure"),
     Colouring.WALL_SHEAR_STRESS: ("wss_pa", "wss", "wall_shear_stress", "wallshearstress"),
 }
@@ -126,7 +126,7 @@ def _surface(plotter: pv.Plotter, mesh: pv.PolyData, spec: SceneSpec, *, opacity
         options.update(scalars=faces.name, preference="point" if faces.on_points else "cell",
                        cmap=[pv.Color(c).hex_rgb for c in scenes.FACE_COLOURS], clim=(0, 3), n_colors=4,
                        categories=True, interpolate_before_map=True)
-    elif spec.colouring in FIELD_TITLES and (found := scenes.find_array(mesh, _ALIASES[spec.colouring])) is not None:
+    elif spec.colouring in FIELD_TITLES and (found := scenes.find_array(mesh, ALIASES[spec.colouring])) is not None:
         colour_map, title = FIELD_TITLES[spec.colouring]
         if span is None:
             span = robust_range(scenes.array_values(mesh, found), fixed=spec.colour_range)
@@ -137,9 +137,8 @@ def _surface(plotter: pv.Plotter, mesh: pv.PolyData, spec: SceneSpec, *, opacity
     return plotter.add_mesh(mesh, **options), span
 
 
-def _streamlines(plotter: Any, flow: Any, surface: Any, *, fixed: tuple[float, float] | None,
-                 slot: int) -> tuple[Any, ColourRange] | None:
-    """Add the streamlines coloured by speed (magma over the robust or the scene's range), with their bar."""
+def streamline_mesh(flow: Any, surface: Any) -> pv.PolyData | None:
+    """Streamlines from the nostrils through ``flow``, with their speed (``speed_m_s``); ``None``: none left the seeds."""
     found = scenes.find_array(flow, _VELOCITY)
     if found is None:
         from rhinoapp.render.offscreen import RenderError
@@ -153,11 +152,19 @@ def _streamlines(plotter: Any, flow: Any, surface: Any, *, fixed: tuple[float, f
     if lines.n_points == 0:
         return None
     velocity = np.asarray(lines.point_data[found.name], dtype=float)
-    speed = np.linalg.norm(velocity, axis=1) if velocity.ndim == 2 else np.abs(velocity)
-    lines.point_data["speed_m_s"] = speed
-    span = robust_range(speed, fixed=fixed)
+    lines.point_data["speed_m_s"] = np.linalg.norm(velocity, axis=1) if velocity.ndim == 2 else np.abs(velocity)
+    return lines
+
+
+def _streamlines(plotter: Any, flow: Any, surface: Any, *, fixed: tuple[float, float] | None,
+                 slot: int) -> tuple[Any, ColourRange] | None:
+    """Add the streamlines coloured by speed (magma over the robust or the scene's range), with their bar."""
+    lines = streamline_mesh(flow, surface)
+    if lines is None:
+        return None
+    span = robust_range(np.asarray(lines.point_data["speed_m_s"]), fixed=fixed)
     actor = plotter.add_mesh(lines, scalars="speed_m_s", line_width=2.0, lighting=False,
-                             **_colours(ColourMap.MAGMA, span, _VELOCITY_TITLE, slot=slot, bar=True))
+                             **_colours(ColourMap.MAGMA, span, VELOCITY_TITLE, slot=slot, bar=True))
     return actor, span
 
 

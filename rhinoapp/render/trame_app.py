@@ -205,12 +205,15 @@ async def serve_commands(apps: TrameApps, commands: asyncio.Queue[dict[str, Any]
             write({"kind": "error", "view": view_id, "message": f"The 3D view could not be drawn ({type(error).__name__}: {error})."})
 
 
-def _read_stdin(loop: asyncio.AbstractEventLoop, commands: asyncio.Queue[dict[str, Any] | None]) -> None:
+def _read_stdin(loop: asyncio.AbstractEventLoop, commands: asyncio.Queue[dict[str, Any] | None],
+                on_exit: Any = None) -> None:
     for line in sys.stdin:
         try:
             loop.call_soon_threadsafe(commands.put_nowait, json.loads(line))
         except ValueError:
             continue
+    if on_exit is not None:
+        on_exit()
     os._exit(0)  # the web server closed the pipe or died: leave at once
 
 

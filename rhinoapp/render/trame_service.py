@@ -32,8 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rhinoapp.config import RenderBackend
 from rhinoapp.render.loops import call_on_loop
 from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
+from rhinoapp.render.paraview_launch import paraview_command
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
 
@@ -96,8 +98,10 @@ class TrameService:
     False
     """
 
-    def __init__(self, *, idle_stop_s: float = 20.0, nice: int = 10) -> None:
+    def __init__(self, *, idle_stop_s: float = 20.0, nice: int = 10,
+                 backend: RenderBackend = RenderBackend.VTK) -> None:
         self.idle_stop_s = idle_stop_s
+        self.backend = RenderBackend(backend)
         self._nice = nice
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
@@ -278,13 +282,17 @@ class TrameService:
                 session.starting = None
 
     async def _start(self, session: _Session) -> asyncio.subprocess.Process:
-        if self._environment is None:
-            check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
-            self._environment = offscreen_environment(check.backend)
-        environment = {**os.environ, **self._environment, "RHINOAPP_TRAME_NICE": str(self._nice)}
+        if self.backend is RenderBackend.PARAVIEW:  # pvpython (ParaView's Python and VTK) under its own Xvfb
+            command = paraview_command("rhinoapp.render.paraview_app")
+            argv, environment = command.argv, {**os.environ, **command.environment}
+        else:
+            if self._environment is None:
+                check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
+                self._environment = offscreen_environment(check.backend)
+            argv, environment = [sys.executable, "-m", "rhinoapp.render.trame_app"], {**os.environ, **self._environment}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "rhinoapp.render.trame_app", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, env=environment, limit=2**20)
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**environment, "RHINOAPP_TRAME_NICE": str(self._nice)}, limit=2**20)
         ready = asyncio.get_running_loop().create_future()
         session.process, session.ports = process, {}
         session.process_key = secrets.token_urlsafe(32)

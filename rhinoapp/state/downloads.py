@@ -1,5 +1,6 @@
 """What the download buttons of the Simulations and Analysis pages hand out: the files of the open project's
-shown run or measurement, built by :mod:`rhinoapp.usecases.exports` for the session's user.
+shown run or measurement, built by :mod:`rhinoapp.usecases.exports` for the session's user, and the
+3D scene shown as a ParaView state with its data (:mod:`rhinoapp.render.paraview_export`).
 
 The session's repository is bound to the signed-in user, so a download reads only that user's
 projects, as every page does. Problems never raise: they come back as the ``problem`` text. No Panel here.
@@ -13,10 +14,13 @@ from collections.abc import Callable
 
 from rhinoapp.core.access import AuditAction
 from rhinoapp.core.errors import RhinoappError
+from rhinoapp.dicom.identity import project_pseudonym
+from rhinoapp.render.paraview_export import paraview_state_zip
+from rhinoapp.render.spec import SceneSpec
 from rhinoapp.state.session import SessionState
 from rhinoapp.usecases.exports import ExportFile, MeasurementFile, RunFile, measurement_export, run_export
 
-__all__ = ["Download", "MeasurementFile", "RunFile", "measurement_download", "run_download"]
+__all__ = ["Download", "MeasurementFile", "RunFile", "measurement_download", "paraview_download", "run_download"]
 
 _log = logging.getLogger(__name__)
 
@@ -72,3 +76,18 @@ def measurement_download(session: SessionState | None, measurement_id: str | Non
     assert session is not None
     return _fetch(session, project_id, kind.name.lower(), f"measurement {measurement_id}", lambda: measurement_export(
         repository, project_id, measurement_id, kind, **analysis))
+
+
+def paraview_download(session: SessionState | None, scene: SceneSpec | None) -> Download:
+    """The 3D scene the open project's page shows, as a ParaView state (``.pvsm``) with its data files in a zip.
+
+    Examples
+    --------
+    >>> paraview_download(None, None).problem
+    'Open a project and show its airway in 3D to download the scene for ParaView.'
+    """
+    project_id = None if session is None else session.current_project_id
+    if session is None or project_id is None or scene is None:
+        return Download(None, "Open a project and show its airway in 3D to download the scene for ParaView.")
+    return _fetch(session, project_id, "paraview", "the ParaView state", lambda: ExportFile(
+        f"rhinoapp-paraview-{project_pseudonym(project_id)}.zip", paraview_state_zip(scene), "application/zip"))

@@ -13,7 +13,9 @@ from rhinoapp.core.access import AuditAction
 from rhinoapp.dicom.identity import project_pseudonym
 from rhinoapp.report import project_report
 from rhinoapp.state.analysis import AnalysisState
+from rhinoapp.state.downloads import paraview_download
 from rhinoapp.store.jobs import JobStore
+from rhinoapp.views.downloads import download_button
 from rhinoapp.views.remote_view import RemoteView
 
 __all__ = ["SimulationComparison", "comparison_html"]
@@ -53,6 +55,9 @@ class SimulationComparison(pn.viewable.Viewer):
         self._download = pn.widgets.FileDownload(callback=self._report, filename="rhinoapp-report.pdf",
                                                  label="Download the report (PDF)",
                                                  css_classes=["rh-report-download"], width=260)
+        self._paraview = download_button("Download for ParaView (.pvsm)", "rh-download-paraview",
+                                         lambda: paraview_download(self.state.session, self.state.scene), self._say)
+        self._problem = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.state.session.param.watch(self._name_report, "current_project_id")
         self._name_report()
 
@@ -60,6 +65,9 @@ class SimulationComparison(pn.viewable.Viewer):
         project_id = self.state.session.current_project_id
         self._download.filename = f"rhinoapp-report-{project_pseudonym(project_id)}.pdf" if project_id else "rhinoapp-report.pdf"
         self._download.disabled = project_id is None
+
+    def _say(self, problem: str) -> None:
+        self._problem.object, self._problem.visible = problem, bool(problem)
 
     def _report(self) -> io.BytesIO:
         """The clinician's report of the open project and the run shown (see :mod:`rhinoapp.report`)."""
@@ -85,4 +93,6 @@ class SimulationComparison(pn.viewable.Viewer):
         return pn.Column(pn.pane.Markdown("## Simulation beside the rhinomanometry"), controls, self._table,
                          self._view, pn.FlexBox(self._download, pn.pane.Markdown(
                              "One PDF for the clinician: the case's pictures, results beside the healthy ranges, the "
-                             "4PR comparison and the methods.")), sizing_mode="stretch_width")
+                             "4PR comparison and the methods.")), pn.FlexBox(self._paraview, pn.pane.Markdown(
+                             "The 3D scene above as a ParaView state with its data (a zip): open `scene.pvsm` in "
+                             "ParaView 5.11 or newer.")), self._problem, sizing_mode="stretch_width")

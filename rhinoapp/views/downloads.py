@@ -18,10 +18,11 @@ from rhinoapp.state.downloads import Download, MeasurementFile, RunFile, measure
 from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.simulations import SimulationsState
 
-__all__ = ["MeasurementDownloads", "RunDownloads"]
+__all__ = ["MeasurementDownloads", "RunDownloads", "download_button"]
 
 
-def _button(label: str, css: str, fetch: Callable[[], Download], problem: Callable[[str], None]) -> pn.widgets.FileDownload:
+def download_button(label: str, css: str, fetch: Callable[[], Download], problem: Callable[[str], None]) -> pn.widgets.FileDownload:
+    """A button that builds ``fetch``'s file when clicked (or a text file saying why not, also told to ``problem``)."""
     button = pn.widgets.FileDownload(label=label, filename=f"{css}.txt",
                                      css_classes=["rh-download", css], width=230, margin=(4, 6))
 
@@ -66,7 +67,7 @@ class RunDownloads(_Downloads):
         return run_download(state.session, state.selected, kind)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        buttons = [_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say) for kind in RunFile]
+        buttons = [download_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say) for kind in RunFile]
         note = ("Files are named by project, run and date. Fields (.vti) and wall surface (.vtp) open in "
                 "ParaView; tables in any spreadsheet.")
         return pn.Column(pn.pane.Markdown("### Download the results"), pn.FlexBox(*buttons),
@@ -84,7 +85,7 @@ class MeasurementDownloads(_Downloads):
         return measurement_download(state.session, state.selected, kind, classes=state.classes)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        buttons = [_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say)
+        buttons = [download_button(kind.label, _css(kind), functools.partial(self._fetch, kind), self._say)
                    for kind in MeasurementFile]
         return pn.Column(pn.pane.Markdown("### Download this measurement's results"), pn.FlexBox(*buttons),
                          self._problem, visible=self.state.param.selected.rx.is_not(None),

@@ -1,7 +1,8 @@
 """A small Panel server with one trame pane per page, for the browser tests (and for trying it).
 
 ``python -m tests.render.trame_demo_server --port 5007`` serves ``/`` (``?triangles=N`` picks the
-size of the synthetic airway) with the trame routes mounted as ``rhinoapp serve`` mounts them,
+size of the synthetic airway) with the trame routes mounted as ``rhinoapp serve`` mounts them
+(``--backend paraview``: the panes drawn by ParaView's ``pvpython``),
 and ``/test/latency`` (the lateness of a 20 ms timer on Panel's event loop; ``/test/latency/reset``).
 With ``--bench`` only (the benchmark's direct measurements), ``/test/upstream/<view>`` answers the
 view's process port and key, which no browser ever gets otherwise.
@@ -16,6 +17,7 @@ import logging
 import panel as pn
 from tornado.web import RequestHandler
 
+from rhinoapp.config import RenderBackend
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
 from rhinoapp.render.trame_service import TrameService
 from rhinoapp.views.trame_view import TrameView
@@ -46,10 +48,12 @@ def main() -> None:
     parser.add_argument("--idle-stop", type=float, default=2.0)
     parser.add_argument("--slurm-partition", help="render workers as Slurm jobs in this partition (the relay)")
     parser.add_argument("--spool", help="the render jobs' folder (with --slurm-partition)")
+    parser.add_argument("--backend", choices=[b.value for b in RenderBackend], default="vtk",
+                        help="what renders the panes: VTK (pip) or ParaView (pvpython)")
     parser.add_argument("--bench", action="store_true", help="serve /test/upstream/<view> (benchmarks only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    service = TrameService(idle_stop_s=args.idle_stop)
+    service = TrameService(idle_stop_s=args.idle_stop, backend=RenderBackend(args.backend))
     if args.slurm_partition:
         from pathlib import Path
 

@@ -1,0 +1,69 @@
+"""How the web server starts ParaView's Python (``pvpython``) for the ParaView backend and its exports.
+
+``pvpython`` runs ParaView's own Python (Debian 12: ParaView 5.11 for Python 3.11) with this
+package on its path (``PYTHONPATH``: the folder holding ``rhinoapp``) and, for trame and wslink,
+the web server's site-packages named in ``RHINOAPP_PV_SITE`` (added after ParaView's own modules,
+so that ParaView's VTK is the one loaded). The files of a scene are written by the web server's
+Python (``RHINOAPP_BUNDLE_PYTHON``). ParaView draws on an ``Xvfb`` of its own, or on the X display
+named in ``RHINOAPP_PARAVIEW_DISPLAY``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+from rhinoapp.core.errors import ConfigurationError
+
+__all__ = ["ParaViewMissingError", "paraview_command", "pvpython_path"]
+
+
+class ParaViewMissingError(ConfigurationError):
+    """``pvpython`` is not installed (the ParaView backend and the ParaView downloads need it)."""
+
+
+def pvpython_path() -> str | None:
+    """Where ``pvpython`` is (``RHINOAPP_PVPYTHON`` or the ``PATH``), or ``None``.
+
+    Examples
+    --------
+    >>> pvpython_path() is None or pvpython_path().endswith("pvpython")
+    True
+    """
+    return os.environ.get("RHINOAPP_PVPYTHON") or shutil.which("pvpython")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Command:
+    argv: list[str]
+    environment: dict[str, str]
+
+
+def paraview_command(module: str, *args: str) -> _Command:
+    """The command line and environment that run ``pvpython -m module args``.
+
+    Raises :class:`ParaViewMissingError` when ``pvpython`` is not installed.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RHINOAPP_PVPYTHON"] = "/opt/paraview/bin/pvpython"
+    >>> command = paraview_command("rhinoapp.render.pv_pipeline", "save", "/tmp/x", "scene.pvsm")
+    >>> command.argv[:3], command.environment["DISPLAY"]
+    (['/opt/paraview/bin/pvpython', '-m', 'rhinoapp.render.pv_pipeline'], '')
+    >>> del os.environ["RHINOAPP_PVPYTHON"]
+    """
+    pvpython = pvpython_path()
+    if pvpython is None:
+        raise ParaViewMissingError("ParaView's pvpython was not found: install Debian's paraview and python3-paraview "
+                                   "(scripts/install-system-deps.sh), set RHINOAPP_PVPYTHON, or use render_backend = 'vtk'.")
+    root = str(Path(__file__).resolve().parents[2])
+    environment = {"PYTHONPATH": root, "RHINOAPP_PV_SITE": sysconfig.get_paths()["purelib"],
+                   "RHINOAPP_BUNDLE_PYTHON": sys.executable,
+                   # an X display of its own (an Xvfb started by the process) unless one is named for ParaView
+                   "DISPLAY": os.environ.get("RHINOAPP_PARAVIEW_DISPLAY", "")}
+    return _Command([pvpython, "-m", module, *args], environment)

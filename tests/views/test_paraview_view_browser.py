@@ -1,0 +1,58 @@
+"""The ParaView backend in Chromium: the demo airway drawn by pvpython through Panel's port, a preset turns it.
+
+``tests/render/trame_demo_server.py --backend paraview``: the same page, routes and controls as the
+VTK backend's browser tests (:mod:`tests.views.test_trame_view_browser`), drawn by ParaView.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.render.paraview_launch import pvpython_path
+from tests.render.conftest import png_pixels
+from tests.test_app import free_port, wait_for_http
+from tests.views.test_trame_view_browser import Demo, open_pane
+from tests.waiting import HANG_S, wait_until
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(pvpython_path() is None, reason="ParaView's pvpython is not installed (Debian's "
+                                 "paraview and python3-paraview: scripts/install-system-deps.sh)")]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def paraview_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    port = free_port()
+    log = (tmp_path_factory.mktemp("log") / "paraview-demo.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "tests.render.trame_demo_server", "--port", str(port),
+                                "--backend", "paraview"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_http(url, timeout=HANG_S)
+        yield Demo(url, process.pid)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_paraview_backend_draws_the_demo_airway_through_the_proxy(browser, paraview_demo, output_dir: Path) -> None:
+    pane = open_pane(browser, paraview_demo, 20_000)
+    try:
+        first = wait_until(pane.drawn, what="the airway drawn by ParaView")[0]
+        assert first.std() > 20, "the ParaView pane is blank"
+        pane.page.screenshot(path=str(output_dir / "paraview-pane.png"))
+        pane.page.get_by_role("button", name="Left").click()
+        wait_until(lambda: pane.changed_from(first), what="the left preset's picture from ParaView")
+        response = pane.page.request.get(f"{paraview_demo.url}render/{pane.view_id}/screenshot.png")
+        assert response.status == 200 and png_pixels(response.body()).std() > 20
+    finally:
+        pane.context.close()

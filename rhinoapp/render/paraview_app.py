@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rhinoapp.render.trame_app import TrameApps, _read_stdin, _serve, _write
+from rhinoapp.render.trame_app import TrameApps, _read_stdin, _write, serve_commands
 
 __all__ = ["ParaViewApps", "main"]
 
@@ -182,7 +182,7 @@ def main() -> int:
         commands: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         threading.Thread(target=_read_stdin, args=(asyncio.get_running_loop(), commands, leave), daemon=True).start()
         _write({"kind": "ready", "pid": os.getpid()})
-        await _serve(apps, commands)
+        await serve_commands(apps, commands)
 
     asyncio.run(run())
     return 0

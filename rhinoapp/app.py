@@ -47,10 +47,9 @@ from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
-from rhinoapp.render.bridge import RenderService, default_service
 from rhinoapp.render.launch_token import LaunchToken, guard
 from rhinoapp.render.security import harden, require_login
-from rhinoapp.render.trame_service import default_trame_service
+from rhinoapp.render.trame_service import TrameService, default_trame_service
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.accounts import AccountStore
 from rhinoapp.store.database import Store, open_store
@@ -201,7 +200,7 @@ def auth_provider(settings: Settings, store: Store, *, hub: HubSettings | None =
     return None
 
 
-def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderService,
+def make_server(apps: dict[str, Any], settings: Settings, *, render: TrameService | None = None,
                 auth: AccountAuthProvider | None = None, launch: LaunchToken | None = None, prefix: str = "",
                 **options: Any) -> Server:
     """The app's server on the current event loop, not started: signed sessions, render routes, headers.
@@ -229,7 +228,7 @@ def make_server(apps: dict[str, Any], settings: Settings, *, render: RenderServi
         title="rhinoapp",
         static_dirs={"assets": str(assets_dir())},
         websocket_origin=_websocket_origins(settings),
-        extra_patterns=[*default_trame_service().routes(), *render.routes()],  # trame ids first: the others' pattern matches them
+        extra_patterns=(render or default_trame_service()).routes(),  # the 3D panes: /render/<view>/
         threaded=False,
         print=False,
         sign_sessions=True,
@@ -296,10 +295,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
     # Bokeh re-checks every new session's document (a development aid that only logs); the tests keep it.
     bokeh_settings.perform_document_validation.set_value(False)
     runner = JobRunner(settings, store)
-    render = default_service()  # 3D views: routes on this port, one render worker per session
-    render.prepare()
-    trame = default_trame_service()  # or one trame process per session (settings.render_pane)
-    trame.enabled = settings.render_pane == "trame"
+    trame = default_trame_service()  # 3D panes: routes on this port, one trame process per session
     trame.backend = RenderBackend(settings.render_backend)  # VTK, or ParaView's pvpython
     if settings.render_profile.mode is RenderWorkerMode.SLURM:  # each session's worker is a Slurm job
         from rhinoapp.render.trame_relay import SlurmRelay
@@ -309,7 +305,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
                                  relay_url="" if not settings.tls else f"https://{socket.getfqdn()}:{settings.port}")
     _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
               settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
-    server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=render, auth=auth,
+    server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=trame, auth=auth,
                          launch=launch, prefix=hub.prefix if hub is not None else "")
     try:
         server.start()
@@ -323,7 +319,6 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
         server.io_loop.start()
     finally:
         try:
-            server.io_loop.run_sync(render.close, timeout=15)
             server.io_loop.run_sync(trame.close, timeout=15)
         except Exception:  # shutting down: the workers also exit when their sockets close
             _log.warning("the render workers did not stop cleanly", exc_info=True)

@@ -194,11 +194,11 @@ def served_with_health(settings, store) -> Iterator[tuple[str, object]]:
     """The app as ``rhinoapp serve`` mounts it (with the render routes, so ``/health``), and the server's loop."""
     import panel as pn
 
-    from rhinoapp.render.bridge import RenderService
+    from rhinoapp.render.trame_service import TrameService
 
     port = free_port()
     server = pn.serve({"/": app_factory(settings, store)}, address="127.0.0.1", port=port, show=False, threaded=True,
-                      websocket_origin=[f"127.0.0.1:{port}"], print=False, extra_patterns=RenderService().routes())
+                      websocket_origin=[f"127.0.0.1:{port}"], print=False, extra_patterns=TrameService().routes())
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=HANG_S)
         yield f"http://127.0.0.1:{port}/", server.asyncio_loop

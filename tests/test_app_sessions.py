@@ -14,20 +14,19 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import panel as pn
 import pytest
 from bokeh.util.token import check_session_id_signature, generate_jwt_token, generate_session_id, get_session_id
-from tornado.httpclient import HTTPClientError
+from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from rhinoapp.app import make_server, session_secret
 from rhinoapp.config import Settings
-from rhinoapp.render.bridge import RenderService
 from rhinoapp.render.security import SECURITY_HEADERS
+from rhinoapp.render.trame_service import KEY_COOKIE, TrameService
 from rhinoapp.render.spec import SceneSpec, Synthetic
-from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.trame_view import TrameView
 from tests.page_session import TokenSession, page_token, pull_page_session
 from tests.test_app import free_port
 from tests.waiting import HANG_S, wait_until
@@ -37,16 +36,16 @@ from tests.waiting import HANG_S, wait_until
 class Served:
     url: str
     settings: Settings
-    render: RenderService
+    render: TrameService
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), port=free_port())
-    render = RenderService()
+    render = TrameService()
 
     def page() -> pn.viewable.Viewable:
-        return pn.Column(RemoteView(SceneSpec(synthetic=Synthetic(2000)), service=render))
+        return pn.Column(TrameView(SceneSpec(synthetic=Synthetic(2000)), service=render))
 
     ready, box = threading.Event(), {}
 
@@ -81,16 +80,17 @@ def status_of(url: str, headers: dict[str, str] | None = None) -> tuple[int, dic
         return error.code, dict(error.headers)
 
 
-def websocket(url: str) -> int | str:
-    """The HTTP status that refused the websocket, or the first message the server sent on it."""
+def websocket(url: str, key: str | None = None) -> int | str:
+    """The HTTP status that refused the websocket (``key`` in the panes' cookie), or how it went on once let in."""
     async def connect() -> int | str:
+        request = HTTPRequest(url, headers={"Cookie": f"{KEY_COOKIE}={key}"} if key else {})
         try:
-            connection = await websocket_connect(url)
+            connection = await websocket_connect(request)
         except HTTPClientError as error:
             return error.code
         message = await connection.read_message()
         connection.close()
-        return message if isinstance(message, str) else repr(message)
+        return message if isinstance(message, str) else f"closed: {connection.close_reason}"
 
     loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the loop the bokeh clients use
     try:
@@ -99,11 +99,16 @@ def websocket(url: str) -> int | str:
         loop.close()
 
 
+def status_with_key(url: str, key: str | None) -> int:
+    """The status of a pane's route, ``key`` in the panes' cookie (as the pane's page sends it)."""
+    return status_of(url, headers={"Cookie": f"{KEY_COOKIE}={key}"} if key else {})[0]
+
+
 def view_route(session: TokenSession) -> tuple[str, str]:
-    """The view id and render key the page got (from its frame stream's path)."""
-    [path] = {getattr(m, "path", "") for m in session.document.models} - {"", None}
-    parts = urlsplit(path)
-    return parts.path.split("/")[-2], parse_qs(parts.query)["key"][0]
+    """The view id and render key the page got (the pane's folder route and the key handed over beside it)."""
+    [(path, key)] = {(m.path, m.key) for m in session.document.models if getattr(m, "path", "") and hasattr(m, "key")}
+    assert key not in path
+    return path.rstrip("/").split("/")[-1], key
 
 
 def test_session_ids_are_signed_with_the_private_secret_of_the_data_directory(served: Served) -> None:
@@ -153,22 +158,24 @@ def test_another_sessions_render_key_opens_nothing(served: Served) -> None:
         view_a, key_a = view_route(first)
         view_b, key_b = view_route(second)
         assert view_a != view_b and key_a != key_b
-        # Nothing to draw in A's view: a socket that is let in says so (no render worker is started).
+        # Nothing to draw in A's view: its key is let in and told so (no trame process is started).
         served.render.update_view(view_a, None)
-        assert "nothing to show" in str(websocket(f"{ws}render/{view_a}/ws?key={key_a}"))
-        # A's key on B's view, B's key on A's view, or no key: refused before anything opens.
-        for view, key in ((view_b, key_a), (view_a, key_b), (view_a, "")):
-            assert websocket(f"{ws}render/{view}/ws?key={key}") == 403
-            assert status_of(f"{http}render/{view}/screenshot.png?key={key}")[0] == 403
-        assert status_of(f"{http}render/{view_b}/screenshot.png", headers={"X-Rhinoapp-Render-Key": key_a})[0] == 403
+        assert status_with_key(f"{http}render/{view_a}/index.html", key_a) == 503
+        assert "could not start" in str(websocket(f"{ws}render/{view_a}/ws", key_a))
+        assert not served.render.process_ids
+        # A's key on B's view, B's key on A's view, a wrong key or no key: refused before anything opens.
+        for view, key in ((view_b, key_a), (view_a, key_b), (view_a, "not-the-key"), (view_a, None)):
+            assert websocket(f"{ws}render/{view}/ws", key) == 403
+            assert status_with_key(f"{http}render/{view}/screenshot.png", key) == 403
+            assert status_with_key(f"{http}render/{view}/index.html?key={key}", None) == 403  # never from a URL
     # Without its session (the page was closed), A's key opens nothing either.
-    wait_until(lambda: websocket(f"{ws}render/{view_a}/ws?key={key_a}") == 403,
+    wait_until(lambda: websocket(f"{ws}render/{view_a}/ws", key_a) == 403,
                what="the render key of an ended session to be refused")
-    assert status_of(f"{http}render/{view_a}/screenshot.png?key={key_a}")[0] == 403
+    assert status_with_key(f"{http}render/{view_a}/screenshot.png", key_a) == 403
 
 
 @pytest.mark.parametrize("route", ["", "health", "assets/style.css", "static/js/bokeh.min.js",
-                                   "render/AAAAAAAAAAAA/screenshot.png?key=guess", "?bokeh-session-id=chosen",
+                                   "render/t0123456789abcdef01234567/screenshot.png", "?bokeh-session-id=chosen",
                                    "no-such-page"])
 def test_every_route_sends_the_security_headers(served: Served, route: str) -> None:
     status, headers = status_of(served.url + route)

@@ -16,7 +16,6 @@ import pytest
 from rhinoapp.app import auth_provider, make_server
 from rhinoapp.config import Settings
 from rhinoapp.jobs.credentials import make_credentials_pem
-from rhinoapp.render.bridge import RenderService
 from rhinoapp.store.accounts import AccountStore
 from rhinoapp.store.database import open_store
 from tests.test_app import free_port
@@ -39,7 +38,7 @@ def https_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     def run() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
-        server = make_server({"/": lambda: pn.pane.Markdown("app")}, settings, render=RenderService(),
+        server = make_server({"/": lambda: pn.pane.Markdown("app")}, settings,
                              auth=auth_provider(settings, store))
         box["server"] = server
         server.start()
@@ -71,7 +70,7 @@ def test_tls_sends_hsts_secure_cookies_and_gates_the_routes(https_url: str) -> N
     assert status == 200 and headers["Strict-Transport-Security"] == "max-age=31536000"
     cookie = headers["Set-Cookie"]
     assert cookie.startswith("_xsrf=") and "Secure" in cookie and "HttpOnly" in cookie
-    for path in ("/health", "/ws", "/render/abcdef0123456789/screenshot.png"):
+    for path in ("/health", "/ws", "/render/t0123456789abcdef01234567/screenshot.png"):
         status, headers = response(https_url + path)
         assert status == 403 and headers["Strict-Transport-Security"], path
 

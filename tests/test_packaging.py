@@ -169,7 +169,7 @@ def test_the_installed_wheel_serves_the_page_with_its_assets(served: tuple[str, 
         sheets = [str(getattr(s, "css", s)) for m in models for s in (getattr(m, "stylesheets", None) or [])]
         assert any(style.strip() in sheet for sheet in sheets)
     # The static route serves the installed copies.
-    for name in ("style.css", "logo.svg", "icons/done.svg", "remote_view.js"):
+    for name in ("style.css", "logo.svg", "icons/done.svg", "trame_pane.js"):
         status, body = _get(f"{url}assets/{name}")
         assert status == 200 and body and body == (ASSETS / name).read_bytes(), name
     process.send_signal(signal.SIGINT)  # stops like Ctrl+C: closes the runner and the store

@@ -65,10 +65,6 @@ class Settings:
     demo
         On the first start with an empty data directory, ``serve`` creates a demo project from
         the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
-    render_pane
-        How 3D panes are served: ``"frames"`` (the default: frames streamed by a render worker per
-        session) or ``"trame"`` (a trame application per pane, one process per session, proxied
-        under ``/render/<view>/``; ``RHINOAPP_RENDER_PANE=trame``).
     render_backend
         What renders the trame panes (:class:`RenderBackend`): ``"vtk"`` (the default, VTK from pip)
         or ``"paraview"`` (a ``pvpython`` process per session drawing with ``paraview.simple``;
@@ -112,7 +108,6 @@ class Settings:
     max_upload_files: int = DEFAULT_MAX_FILES
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
-    render_pane: str = "frames"
     render_backend: str = "vtk"
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
@@ -152,8 +147,6 @@ class Settings:
                 ) from None
         if not self.user.strip():
             raise ConfigurationError("user is empty: set RHINOAPP_USER or leave it at 'local'.")
-        if self.render_pane not in ("frames", "trame"):
-            raise ConfigurationError(f"render_pane must be 'frames' or 'trame', not {self.render_pane!r}.")
         if self.render_backend not in {b.value for b in RenderBackend}:
             raise ConfigurationError(f"render_backend must be 'vtk' or 'paraview', not {self.render_backend!r}.")
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):

@@ -1,13 +1,15 @@
-"""Server-side 3D views: scenes rendered offscreen by VTK in one worker process per browser session.
+"""Server-side 3D panes: trame applications rendered offscreen, one process per browser session.
 
-* :mod:`~rhinoapp.render.spec`: what a view shows (:class:`SceneSpec`), JSON-ready;
-* :mod:`~rhinoapp.render.scenes`: scene builders (data in, VTK actors out);
-* :mod:`~rhinoapp.render.view`: one offscreen view (camera, clip, level of detail, pixels);
-* :mod:`~rhinoapp.render.worker` and :mod:`~rhinoapp.render.client`: the worker process and its handle;
-* :mod:`~rhinoapp.render.bridge` and :mod:`~rhinoapp.render.handlers`: routes inside Panel's server;
+* :mod:`~rhinoapp.render.spec`: what a pane shows (:class:`SceneSpec`), JSON-ready;
+* :mod:`~rhinoapp.render.pv_scenes` (with :mod:`~rhinoapp.render.scenes`): scenes built with PyVista;
+* :mod:`~rhinoapp.render.trame_app`: the session's process, one trame application per pane
+  (:mod:`~rhinoapp.render.paraview_app` with the ParaView backend);
+* :mod:`~rhinoapp.render.trame_service` and :mod:`~rhinoapp.render.trame_proxy`: the sessions, and
+  the routes inside Panel's server (``/render/<view>/``) that proxy a pane's HTTP and websocket;
+* :mod:`~rhinoapp.render.trame_relay`: render workers as Slurm jobs, dialling back to the server;
 * :mod:`~rhinoapp.render.offscreen`: which offscreen OpenGL works (checked in a child process).
 
-Importing this package loads no VTK module; the Panel component is ``rhinoapp.views.remote_view``.
+Importing this package loads no VTK module; the Panel component is ``rhinoapp.views.trame_view``.
 """
 
 from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, Colouring, SceneSpec, Synthetic

@@ -1,14 +1,13 @@
-"""Frames: encoding rendered pixels (JPEG, WebP or PNG) at a quality that suits the moment."""
+"""Encoding rendered pixels (JPEG, WebP or PNG): the panes' screenshots and the benchmarks' frames."""
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import io
 
 import numpy as np
 
-__all__ = ["INTERACTING", "STILL", "FrameQuality", "ImageFormat", "encode"]
+__all__ = ["ImageFormat", "encode"]
 
 
 class ImageFormat(enum.Enum):
@@ -22,24 +21,6 @@ class ImageFormat(enum.Enum):
     def mime(self) -> str:
         """The MIME type, e.g. ``image/jpeg``."""
         return f"image/{self.value}"
-
-
-@dataclasses.dataclass(frozen=True)
-class FrameQuality:
-    """How to render and encode one frame.
-
-    ``scale`` multiplies the view's pixel size (the browser stretches the image back); ``lod``
-    shows the decimated mesh; ``quality`` is the JPEG/WebP quality (1-100).
-    """
-
-    scale: float
-    quality: int
-    lod: bool
-    image_format: ImageFormat = ImageFormat.JPEG
-
-
-STILL = FrameQuality(scale=1.0, quality=88, lod=False)
-INTERACTING = FrameQuality(scale=0.75, quality=65, lod=True)
 
 
 def encode(pixels: np.ndarray, image_format: ImageFormat, quality: int = 85) -> bytes:

@@ -6,9 +6,8 @@ Panel imports this module and mounts ``ROUTES`` on its own server (same port, sa
 
 from __future__ import annotations
 
-from rhinoapp.render.bridge import default_service
 from rhinoapp.render.trame_service import default_trame_service
 
 __all__ = ["ROUTES"]
 
-ROUTES = [*default_trame_service().routes(), *default_service().routes()]  # trame ids first
+ROUTES = default_trame_service().routes()

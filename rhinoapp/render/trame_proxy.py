@@ -1,7 +1,8 @@
 """Tornado routes that proxy the trame panes through Panel's own port: ``/render/<view>/...``.
 
 * ``/render/<view>/ws``: the pane's websocket, relayed message by message (text and binary);
-* ``/render/<view>/<path>``: its page, scripts and ``screenshot.png`` (``GET``).
+* ``/render/<view>/<path>``: its page, scripts and ``screenshot.png`` (``GET``);
+* ``/health``: a quick answer that the server's event loop is alive (no key; it names no pane).
 
 Every request must carry the owning session's key in the cookie :data:`KEY_COOKIE` (set by the
 pane's page for the path ``/render/<view>/`` only; never in a URL) and, when the server has
@@ -30,7 +31,7 @@ from rhinoapp.render.trame_service import KEY_COOKIE, PROCESS_KEY_HEADER, VIEW_P
 if TYPE_CHECKING:
     from rhinoapp.render.trame_service import TrameService
 
-__all__ = ["TrameHttpProxy", "TrameSocketProxy", "names_port", "routes"]
+__all__ = ["HealthHandler", "TrameHttpProxy", "TrameSocketProxy", "names_port", "routes"]
 
 _log = logging.getLogger(__name__)
 _PORTISH = re.compile(r"(^|/)\d{1,5}(/|$)|[:@\\]|^/|\.\.")
@@ -187,17 +188,29 @@ class TrameSocketProxy(SecureHeaders, _Checked, WebSocketHandler):
             self.service.socket_closed(self._view_id)
 
 
+class HealthHandler(SecureHeaders, RequestHandler):
+    """``GET /health``: the server's event loop answers, with the number of running render processes."""
+
+    def initialize(self, service: TrameService) -> None:
+        self.service = service
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"status": "ok", "render_processes": len(self.service.process_ids)})
+
+
 def routes(service: TrameService) -> list[tuple[str, type, dict[str, Any]]]:
-    """The route table (mount it before the frame-streaming routes, whose ids it would shadow).
+    """The route table for Panel's ``extra_patterns`` (Panel prepends its URL prefix).
 
     Examples
     --------
     >>> from rhinoapp.render.trame_service import TrameService
     >>> [pattern for pattern, _handler, _kw in routes(TrameService())]
-    ['/render/(t[0-9a-f]{24})/ws', '/render/(t[0-9a-f]{24})/(.*)']
+    ['/render/(t[0-9a-f]{24})/ws', '/render/(t[0-9a-f]{24})/(.*)', '/health']
     """
     options = {"service": service}
     return [
         (rf"/render/{VIEW_PATTERN}/ws", TrameSocketProxy, options),
         (rf"/render/{VIEW_PATTERN}/(.*)", TrameHttpProxy, options),
+        (r"/health", HealthHandler, options),
     ]

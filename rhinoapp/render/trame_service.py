@@ -12,8 +12,7 @@ which only the proxy adds, so another local user or process cannot use a pane's 
 process dies (killed, out of memory), the panes of its session are told (``on_stopped``) so that
 they show a message; a reload of the page starts a new process.
 
-View ids are lower-case (trame's client lower-cases its websocket URL) and start with ``t``, so
-they never collide with the frame-streaming views' routes.
+View ids are lower-case (trame's client lower-cases its websocket URL) and start with ``t``.
 """
 
 from __future__ import annotations
@@ -109,7 +108,6 @@ class TrameService:
         self._view_session: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._environment: dict[str, str] | None = None
-        self.enabled = False
         self.mounted = False
         #: Render workers as Slurm jobs joined through the relay routes (the render profile); None: local processes.
         self.relay: SlurmRelay | None = None

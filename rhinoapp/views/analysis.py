@@ -16,7 +16,7 @@ from rhinoapp.state.analysis import AnalysisState
 from rhinoapp.state.downloads import paraview_download
 from rhinoapp.store.jobs import JobStore
 from rhinoapp.views.downloads import download_button
-from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.trame_view import TrameView
 
 __all__ = ["SimulationComparison", "comparison_html"]
 
@@ -50,7 +50,7 @@ class SimulationComparison(pn.viewable.Viewer):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        self._view = RemoteView(self.state.scene, height=480)
+        self._view = TrameView(self.state.scene, height=480)
         self.state.param.watch(lambda e: setattr(self._view, "scene", e.new), "scene")
         self._download = pn.widgets.FileDownload(callback=self._report, filename="rhinoapp-report.pdf",
                                                  label="Download the report (PDF)",

@@ -22,7 +22,7 @@ from rhinoapp.views.geometry_editor import EditorTools
 from rhinoapp.views.geometry_import import GeometryImportDialog
 from rhinoapp.views.geometry_plots import LABEL_COLOURS, TABLE_CSS, legend_html, metrics_table_html, profile_plot
 from rhinoapp.views.jobs import progress_html
-from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.trame_view import TrameView
 from rhinoapp.views.slice_viewer import SliceViewer
 from rhinoapp.views.swap import swapping
 
@@ -61,7 +61,7 @@ class GeometryPage(pn.viewable.Viewer):
         self._cancel = pn.widgets.Button(label="Cancel", color="danger", variant="outline",
                                          visible=self.state.param.running)
         self._cancel.on_click(self._on_cancel)
-        self._view: RemoteView | None = None  # made on first display (it registers with the render service)
+        self._view: TrameView | None = None  # made on first display (it registers with the render service)
         self._import = GeometryImportDialog(state=GeometryImportState(session=self.state.session))
         self._editor = EditorTools(editor=GeometryEditorState(geometry=self.state))  # edits on the slice views
         bind_to_session(self.state)
@@ -140,7 +140,7 @@ class GeometryPage(pn.viewable.Viewer):
 
     def _view3d(self) -> pn.viewable.Viewable:
         if self._view is None:
-            self._view = RemoteView(self.state.scene, height=480, label="3D view of the airway surface")
+            self._view = TrameView(self.state.scene, height=480, label="3D view of the airway surface")
             self.state.param.watch(lambda event: setattr(self._view, "scene", event.new), "scene")
         return pn.Column(pn.pane.Markdown("### 3D view"), self._view, visible=self.state.param.result.rx.is_not(None),
                          sizing_mode="stretch_width", css_classes=["rh-geometry-3d"])

@@ -14,7 +14,7 @@ from rhinoapp.views.assets import read_asset
 from rhinoapp.views.dispatch import bind_to_session
 from rhinoapp.views.downloads import RunDownloads
 from rhinoapp.views.jobs import progress_html
-from rhinoapp.views.remote_view import RemoteView
+from rhinoapp.views.trame_view import TrameView
 from rhinoapp.views.simulations_plots import (TABLE_CSS, convergence_buffer, convergence_frame, convergence_plot,
                                               last_sample_text, results_table_html)
 
@@ -41,7 +41,7 @@ class SimulationsPage(pn.viewable.Viewer):
         super().__init__(**params)
         self._buffer = convergence_buffer()
         self._buffer.send(convergence_frame(self.state.history))
-        self._view = RemoteView(self.state.scene, height=520, label="3D view of the airflow")
+        self._view = TrameView(self.state.scene, height=520, label="3D view of the airflow")
         self.state.param.watch(self._stream, "history")
         self.state.param.watch(lambda event: setattr(self._view, "scene", event.new), "scene")
         self._run = pn.widgets.Button(label="Run simulation", color="primary", css_classes=["rh-sim-run"],

@@ -96,22 +96,3 @@ def test_the_scene_lookup_table_spans_the_airway_not_the_outliers(colouring: Col
     assert _bins(spiked, (low, high)).max() < 0.2 * spiked.size
     assert table.GetUseAboveRangeColor() and table.GetUseBelowRangeColor()
     assert bar is not None and bar.GetDrawAboveRangeSwatch() and bar.GetDrawBelowRangeSwatch()
-
-
-def test_the_user_range_reaches_the_scene(offscreen) -> None:
-    from rhinoapp.render.loaders import load_scene_data
-    from rhinoapp.render.view import SceneView
-
-    spec = SceneSpec(synthetic=Synthetic(5_000, with_flow=True), colouring=Colouring.PRESSURE, streamlines=True,
-                     colour_range=(-50.0, 0.0), velocity_range=(0.0, 1.5))
-    view = SceneView(spec, load_scene_data(spec), width=320, height=240)
-    try:
-        bars = view._bars
-        # one legend per quantity shown: the wall's pressure and the streamlines' velocity
-        assert [bar.GetTitle().split("\n")[0] for bar in bars] == ["Pressure", "Velocity"]
-        assert bars[0].GetLookupTable().GetRange() == (-50.0, 0.0)
-        assert bars[1].GetLookupTable().GetRange() == (0.0, 1.5)
-        assert bars[1].GetPosition()[0] < bars[0].GetPosition()[0]  # side by side, not on top of each other
-        assert view.render().std() > 10
-    finally:
-        view.close()

@@ -1,4 +1,4 @@
-"""The trame panes' PyVista scenes use the same colour maps and colour ranges as the frame-streaming views."""
+"""The trame panes' PyVista scenes use the colour library's maps and the robust colour ranges of :mod:`rhinoapp.render.colours`."""
 
 from __future__ import annotations
 

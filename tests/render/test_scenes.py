@@ -1,4 +1,4 @@
-"""Image regression of every scene builder: offscreen renders (320x240) against stored references."""
+"""Image regression of the panes' scenes (:mod:`rhinoapp.render.pv_scenes`): offscreen renders (320x240) against stored references."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhinoapp.render.frames import STILL, FrameQuality
 from rhinoapp.render.spec import Axis, CameraPreset, ClipPlane, Colouring, SceneSpec, Synthetic
 from tests.render.conftest import assert_matches_reference
 
@@ -15,35 +14,40 @@ SIZE = (320, 240)
 SURFACE = Synthetic(30_000)
 
 SCENES = {
-    # name: (spec, quality)
-    "faces-anterior": (SceneSpec(synthetic=SURFACE, colouring=Colouring.FACES), STILL),
-    "pressure-left": (SceneSpec(synthetic=SURFACE, colouring=Colouring.PRESSURE, camera=CameraPreset.LEFT_LATERAL), STILL),
+    # name: (spec, lod: the decimated mesh shown while the user drags)
+    "faces-anterior": (SceneSpec(synthetic=SURFACE, colouring=Colouring.FACES), False),
+    "pressure-left": (SceneSpec(synthetic=SURFACE, colouring=Colouring.PRESSURE, camera=CameraPreset.LEFT_LATERAL), False),
     "wss-below": (SceneSpec(synthetic=SURFACE, colouring=Colouring.WALL_SHEAR_STRESS,
-                            camera=CameraPreset.AXIAL_FROM_BELOW), STILL),
+                            camera=CameraPreset.AXIAL_FROM_BELOW), False),
     "ct-slices-right": (SceneSpec(synthetic=Synthetic(30_000, with_ct=True), slices=True,
-                                  camera=CameraPreset.RIGHT_LATERAL), STILL),
+                                  camera=CameraPreset.RIGHT_LATERAL), False),
     "streamlines-left": (SceneSpec(synthetic=Synthetic(30_000, with_flow=True), streamlines=True,
-                                   colouring=Colouring.SOLID, camera=CameraPreset.LEFT_LATERAL), STILL),
-    "clip-sagittal-left": (SceneSpec(synthetic=SURFACE, clip=ClipPlane(Axis.X, 0.5), camera=CameraPreset.LEFT_LATERAL), STILL),
-    "lod-anterior": (SceneSpec(synthetic=SURFACE, lod_triangles=3_000), FrameQuality(1.0, 90, lod=True)),
+                                   colouring=Colouring.SOLID, camera=CameraPreset.LEFT_LATERAL), False),
+    "clip-sagittal-left": (SceneSpec(synthetic=SURFACE, clip=ClipPlane(Axis.X, 0.5), camera=CameraPreset.LEFT_LATERAL), False),
+    "lod-anterior": (SceneSpec(synthetic=SURFACE, lod_triangles=3_000), True),
 }
 
 
-def render(spec: SceneSpec, quality: FrameQuality = STILL) -> np.ndarray:
+def render(spec: SceneSpec, *, lod: bool = False) -> np.ndarray:
+    """The pane's picture of ``spec`` (``lod``: the decimated mesh, as while the user drags)."""
     from rhinoapp.render.loaders import load_scene_data
-    from rhinoapp.render.view import SceneView
+    from rhinoapp.render.pv_scenes import build_scene
 
-    view = SceneView(spec, load_scene_data(spec), width=SIZE[0], height=SIZE[1])
+    scene = build_scene(spec, load_scene_data(spec), width=SIZE[0], height=SIZE[1])
     try:
-        return view.render(quality).copy()
+        if not lod:
+            return scene.screenshot().copy()
+        scene.set_lod(True)
+        scene.plotter.render_window.Render()
+        return np.asarray(scene.plotter.screenshot(return_img=True))[..., :3].copy()
     finally:
-        view.close()
+        scene.plotter.close()
 
 
 @pytest.mark.parametrize("name", list(SCENES))
 def test_scene_matches_reference(name: str, offscreen, output_dir: Path) -> None:
-    spec, quality = SCENES[name]
-    pixels = render(spec, quality)
+    spec, lod = SCENES[name]
+    pixels = render(spec, lod=lod)
     assert pixels.shape == (SIZE[1], SIZE[0], 3)
     assert pixels.std() > 10, "the render is blank"
     assert_matches_reference(pixels, name, output_dir)
@@ -58,8 +62,8 @@ def test_presets_give_different_pictures(offscreen) -> None:
 
 def test_lod_differs_little_from_the_full_mesh(offscreen) -> None:
     spec = SceneSpec(synthetic=Synthetic(60_000), lod_triangles=8_000)
-    full = render(spec, FrameQuality(1.0, 90, lod=False))
-    lod = render(spec, FrameQuality(1.0, 90, lod=True))
+    full = render(spec)
+    lod = render(spec, lod=True)
     difference = np.abs(full.astype(int) - lod).mean()
     assert 0 < difference < 6, difference  # a coarser mesh, the same picture
 

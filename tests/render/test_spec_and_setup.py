@@ -71,7 +71,7 @@ def test_files_are_read_in_lps(offscreen, tmp_path) -> None:
 
 
 def test_render_package_does_not_load_panel_or_bokeh() -> None:
-    code = ("import sys, rhinoapp.render.bridge, rhinoapp.render.worker, rhinoapp.render.view, rhinoapp.render.plugin; "
+    code = ("import sys, rhinoapp.render.trame_service, rhinoapp.render.trame_proxy, rhinoapp.render.trame_app, rhinoapp.render.plugin; "
             "print(sorted(m for m in ('panel', 'bokeh', 'rhinoapp.state', 'rhinoapp.views', 'rhinoapp.jobs') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"

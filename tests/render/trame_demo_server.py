@@ -21,7 +21,7 @@ from rhinoapp.config import RenderBackend
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
 from rhinoapp.render.trame_service import TrameService
 from rhinoapp.views.trame_view import TrameView
-from tests.render.demo_server import LatencyHandler, LatencyProbe
+from tests.render.latency import LatencyHandler, LatencyProbe
 
 
 class UpstreamHandler(RequestHandler):

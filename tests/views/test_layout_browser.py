@@ -127,7 +127,7 @@ def _shown(page, name: str):
     return {
         "Projects": page.locator(".tabulator-row", has_text=DEMO_NAME),
         "CT": page.locator(".rh-ct-summary"),
-        "Geometry": page.locator(".rh-geometry-3d .rh-rv-frame[data-seq]"),
+        "Geometry": page.locator(".rh-geometry-3d .rh-trame[data-state=\"loaded\"]"),
         "Simulations": page.get_by_role("heading", name="Simulations", exact=True),
         "Analysis": page.get_by_role("heading", name="Pressure-flow loops"),
         "Jobs": page.locator(".tabulator-row", has_text=DEMO_NAME).first,

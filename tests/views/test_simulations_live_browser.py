@@ -21,6 +21,7 @@ import pytest
 from tests.render.conftest import png_pixels
 from tests.test_app import free_port, wait_for_http
 from tests.views.navigation import click_until, go_to
+from tests.views.panes3d import scene_token, wait_for_pane
 from tests.views.test_simulations_browser import NAME, segmented_project, set_number
 from tests.waiting import HANG_S, wait_until
 
@@ -58,24 +59,22 @@ def test_the_3d_view_follows_the_checkpoints_of_a_running_simulation(page, serve
     page.get_by_role("button", name="Run simulation").click()
     page.locator(".rh-sim-message", has_text="Simulating the airflow").wait_for(timeout=1000 * HANG_S)
 
-    stage = page.locator(".rh-sim-3d .rh-rv-stage")
-    frame = page.locator(".rh-sim-3d .rh-rv-frame[data-seq]")
-    frame.wait_for(timeout=1000 * HANG_S)  # the first live checkpoint is drawn (no run before this one)
+    stage = wait_for_pane(page, ".rh-sim-3d")  # the first live checkpoint is shown (no run before this one)
     stage.scroll_into_view_if_needed()
 
-    def drawn() -> tuple[np.ndarray] | None:  # the pixels of the stage once the airway covers part of it
+    def drawn() -> tuple[np.ndarray] | None:  # the pixels of the pane once the airway covers part of it
         pixels = png_pixels(stage.screenshot())
         background = np.median(pixels.reshape(-1, 3), axis=0)
         covered = (np.abs(pixels.astype(int) - background).max(axis=2) > 40).mean()
         return (pixels,) if covered > 0.03 else None
 
     (first,) = wait_until(drawn, what="the first live checkpoint drawn in the 3D view", interval_s=0.5)
-    first_src = frame.get_attribute("src")
+    first_src = scene_token(page, ".rh-sim-3d")
     page.screenshot(path=str(output_dir / "simulations-live-1.png"), full_page=True)
     assert page.locator(".rh-sim-message", has_text="Simulating the airflow").count(), "the job is still running"
 
-    def changed() -> bool:
-        if frame.get_attribute("src") == first_src:
+    def changed() -> bool:  # a later checkpoint: the pane loads its new scene and draws it differently
+        if scene_token(page, ".rh-sim-3d") == first_src or not page.locator('.rh-sim-3d .rh-trame[data-state="loaded"]').count():
             return False
         found = drawn()
         if found is None or found[0].shape != first.shape:

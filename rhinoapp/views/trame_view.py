@@ -162,6 +162,6 @@ class TrameView(pn.viewable.Viewer):
             self._screenshot = pn.pane.HTML("", margin=(8, 6))
             if self._frame.path:  # (a render job's pane has no screenshot route: its worker serves no HTTP)
                 self._screenshot.object = f'<a href="{self._frame.path}screenshot.png" download>Screenshot</a>'
-        controls = pn.Row(*self._presets, self._axis, self._position, self._flip, self._screenshot,
-                          sizing_mode="stretch_width")
+        controls = pn.FlexBox(*self._presets, self._axis, self._position, self._flip, self._screenshot,
+                              align_items="center", sizing_mode="stretch_width")  # wraps on a narrow page
         return pn.Column(controls, self._frame, sizing_mode="stretch_width")

@@ -98,18 +98,29 @@ class TrameApps:
         from rhinoapp.render.pv_scenes import build_scene
         from rhinoapp.render.spec import CameraPreset, ClipPlane, SceneSpec
 
+        kept = None  # a new scene for an open view (a live checkpoint, a new colouring) keeps the user's camera
         if view_id in self._apps:
+            from vtkmodules.vtkRenderingCore import vtkCamera
+
+            kept = vtkCamera()
+            kept.DeepCopy(self._apps[view_id].scene.plotter.renderer.GetActiveCamera())
             await self.close(view_id)
         spec = SceneSpec.from_dict(spec_data)
         data = await asyncio.get_running_loop().run_in_executor(None, load_scene_data, spec)
         scene = build_scene(spec, data)
+        if kept is not None:
+            scene.plotter.renderer.GetActiveCamera().DeepCopy(kept)
+            scene.plotter.renderer.ResetCameraClippingRange()
         server = get_server(f"rhinoapp-{view_id}", client_type="vue3")
         state, ctrl = server.state, server.controller
-        state.update({"preset": spec.camera.value, "clip": None if spec.clip is None else
+        # (trame calls the handlers with the first state too: a kept camera has no preset to apply)
+        state.update({"preset": None if kept is not None else spec.camera.value, "clip": None if spec.clip is None else
                       {**dataclasses.asdict(spec.clip), "axis": spec.clip.axis.value}, "title": spec.title})
 
         @state.change("preset")
-        def _preset(preset: str, **_: Any) -> None:
+        def _preset(preset: str | None, **_: Any) -> None:
+            if preset is None:
+                return
             scene.preset(CameraPreset(preset))
             ctrl.view_update()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import urllib.error
@@ -113,26 +114,36 @@ def test_a_killed_process_tells_its_panes_and_the_next_request_starts_a_new_one(
     asyncio.run(asyncio.wait_for(scenario(), HANG_S))
 
 
-def test_a_new_scene_for_a_pane_is_served_again() -> None:
-    from rhinoapp.render.spec import Colouring
+def test_a_new_scene_for_a_pane_is_served_again_from_where_the_user_looked() -> None:
+    from rhinoapp.render.spec import CameraPreset, Colouring
     from tests.render.conftest import png_pixels
 
     async def scenario() -> None:
         service = TrameService()
-        ticket = service.open_view("s1", SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.FACES))
+        ticket = service.open_view("s1", SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.PRESSURE))
         loop = asyncio.get_running_loop()
 
-        async def picture() -> bytes:
-            port = await service.upstream_port(ticket.view_id)
+        async def picture(view_id: str) -> bytes:
+            port = await service.upstream_port(view_id)
             status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/screenshot.png",
-                                                     service.process_key(ticket.view_id))
+                                                     service.process_key(view_id))
             assert status == 200
-            return png
+            return png_pixels(png).astype(int)
 
-        faces = png_pixels(await picture())
-        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.PRESSURE))
-        pressure = png_pixels(await picture())
-        assert abs(faces.astype(int) - pressure.astype(int)).mean() > 2
+        first = await picture(ticket.view_id)
+        service.set_state(ticket.view_id, preset=CameraPreset.LEFT_LATERAL.value)  # as the preset button does
+        turned = await picture(ticket.view_id)
+        while abs(turned - first).mean() < 2:  # the process applies the state between two requests
+            turned = await picture(ticket.view_id)
+        wss = SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.WALL_SHEAR_STRESS)
+        service.update_view(ticket.view_id, wss)
+        shown = await picture(ticket.view_id)
+        assert abs(turned - shown).mean() > 2  # the new colouring
+        # the same scene seen from the left, in a pane of its own: what the updated pane must show
+        left = service.open_view("s1", dataclasses.replace(wss, camera=CameraPreset.LEFT_LATERAL))
+        expected = await picture(left.view_id)
+        anterior = await picture(service.open_view("s1", wss).view_id)  # what a new pane would show
+        assert abs(shown - expected).mean() < 0.25 * abs(anterior - expected).mean()
         assert len(service.process_ids) == 1
         await service.close()
 

@@ -29,6 +29,8 @@ export function render({ model, el }) {
   for (const name of ["path", "key", "reload", "message", "failed"]) {
     model.on(`change:${name}`, load);
   }
+  box.dataset.scene = model.scene;  // a new scene for an open pane: its process draws it into the page
+  model.on("change:scene", () => { box.dataset.scene = model.scene; });
   box.append(frame, note);
   el.append(box);
   load();

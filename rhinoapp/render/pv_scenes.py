@@ -1,7 +1,6 @@
 """The scenes of the trame panes, built with PyVista on a :class:`pyvista.Plotter`.
 
-The same scenes as the frame-streaming views (:mod:`rhinoapp.render.view`): the airway coloured
-by face, pressure or wall shear stress, CT slices with the surface, streamlines from the nostrils,
+The airway coloured by face, pressure or wall shear stress, CT slices with the surface, streamlines from the nostrils,
 a clip plane, camera presets, patient direction markers and a decimated mesh while interacting.
 Quantities use the same exact colour maps and robust colour ranges (:mod:`rhinoapp.render.colours`:
 the 2nd to 98th percentile unless the scene sets a range, values outside in their own colours with
@@ -26,7 +25,7 @@ from rhinoapp.render.spec import CameraPreset, ClipPlane, Colouring, SceneSpec
 
 __all__ = ["ALIASES", "FIELD_TITLES", "VELOCITY_TITLE", "PyVistaScene", "build_scene", "streamline_mesh"]
 
-#: Colour map and scalar-bar title (with units) of each quantity (the frame-streaming views' maps).
+#: Colour map and scalar-bar title (with units) of each quantity (the maps of :mod:`rhinoapp.render.scenes`).
 FIELD_TITLES = {
     Colouring.PRESSURE: (ColourMap.CIVIDIS, "Pressure (Pa)"),
     Colouring.WALL_SHEAR_STRESS: (ColourMap.VIRIDIS, "Wall shear stress (Pa)"),

@@ -43,6 +43,15 @@ class _App:
     server: Any
     scene: Any
     task: Any = None
+    view: Any = None  # the trame remote view widget
+
+
+def _watch_interaction(scene: Any, ctrl: Any) -> None:
+    """Level of detail while the user drags: the decimated mesh, then the full one when they let go."""
+    interactor = scene.plotter.iren.interactor if scene.plotter.iren is not None else None
+    if interactor is not None:
+        interactor.AddObserver("StartInteractionEvent", lambda *_: scene.set_lod(True))
+        interactor.AddObserver("EndInteractionEvent", lambda *_: _settle(scene, ctrl))
 
 
 def _settle(scene: Any, ctrl: Any) -> None:
@@ -98,41 +107,30 @@ class TrameApps:
         from rhinoapp.render.pv_scenes import build_scene
         from rhinoapp.render.spec import CameraPreset, ClipPlane, SceneSpec
 
-        kept = None  # a new scene for an open view (a live checkpoint, a new colouring) keeps the user's camera
-        if view_id in self._apps:
-            from vtkmodules.vtkRenderingCore import vtkCamera
-
-            kept = vtkCamera()
-            kept.DeepCopy(self._apps[view_id].scene.plotter.renderer.GetActiveCamera())
-            await self.close(view_id)
         spec = SceneSpec.from_dict(spec_data)
         data = await asyncio.get_running_loop().run_in_executor(None, load_scene_data, spec)
+        if view_id in self._apps:  # a new scene for an open view (a live checkpoint): same server, same page
+            app = self._apps[view_id]
+            width, height = app.scene.plotter.window_size
+            return self._replace(app, build_scene(spec, data, width=width, height=height))
         scene = build_scene(spec, data)
-        if kept is not None:
-            scene.plotter.renderer.GetActiveCamera().DeepCopy(kept)
-            scene.plotter.renderer.ResetCameraClippingRange()
         server = get_server(f"rhinoapp-{view_id}", client_type="vue3")
+        app = _App(server, scene)
         state, ctrl = server.state, server.controller
-        # (trame calls the handlers with the first state too: a kept camera has no preset to apply)
-        state.update({"preset": None if kept is not None else spec.camera.value, "clip": None if spec.clip is None else
+        state.update({"preset": spec.camera.value, "clip": None if spec.clip is None else
                       {**dataclasses.asdict(spec.clip), "axis": spec.clip.axis.value}, "title": spec.title})
 
         @state.change("preset")
-        def _preset(preset: str | None, **_: Any) -> None:
-            if preset is None:
-                return
-            scene.preset(CameraPreset(preset))
+        def _preset(preset: str, **_: Any) -> None:
+            app.scene.preset(CameraPreset(preset))
             ctrl.view_update()
 
         @state.change("clip")
         def _clip(clip: dict[str, Any] | None, **_: Any) -> None:
-            scene.set_clip(ClipPlane(**clip) if clip else None)
+            app.scene.set_clip(ClipPlane(**clip) if clip else None)
             ctrl.view_update()
 
-        interactor = scene.plotter.iren.interactor if scene.plotter.iren is not None else None
-        if interactor is not None:  # level of detail while the user drags
-            interactor.AddObserver("StartInteractionEvent", lambda *_: scene.set_lod(True))
-            interactor.AddObserver("EndInteractionEvent", lambda *_: _settle(scene, ctrl))
+        _watch_interaction(scene, ctrl)
 
         @ctrl.add("on_server_bind")
         def _bind(wslink_server: Any) -> None:
@@ -144,7 +142,7 @@ class TrameApps:
             async def screenshot(_request: web.Request) -> web.Response:
                 from rhinoapp.render.frames import ImageFormat, encode
 
-                png = encode(scene.screenshot(), ImageFormat.PNG)
+                png = encode(app.scene.screenshot(), ImageFormat.PNG)
                 ctrl.view_update()
                 return web.Response(body=png, content_type="image/png",
                                     headers={"Content-Disposition": 'attachment; filename="rhinoapp-3d-view.png"',
@@ -165,7 +163,7 @@ class TrameApps:
                                              interactive_quality=50, still_quality=94, style="width:100%;height:100%;")
             ctrl.view_update = view.update
 
-        app = _App(server, scene)
+        app.view = view
         self._apps[view_id] = app
         if self._reverse_url is not None:
             server.cli.set_defaults(reverse_url=self._reverse_url(view_id))  # never on a command line
@@ -174,6 +172,28 @@ class TrameApps:
         await server.ready
         _log.info("view %s: %d triangles (%d while interacting) on port %d", view_id, *scene.triangles, server.port)
         return int(server.port)
+
+    def _replace(self, app: _App, scene: Any) -> int:
+        """Show ``scene`` in ``app``'s view from where the user looked; the page stays, its image changes."""
+        from rhinoapp.render.spec import ClipPlane
+
+        old = app.scene
+        scene.plotter.renderer.GetActiveCamera().DeepCopy(old.plotter.renderer.GetActiveCamera())
+        clip = app.server.state["clip"]
+        scene.set_clip(ClipPlane(**clip) if clip else None)  # the clip the user set
+        scene.plotter.renderer.ResetCameraClippingRange()
+        _watch_interaction(scene, app.server.controller)
+        window = scene.plotter.render_window
+        # trame-vtk's remote view has no setter for its render window: give it the new one and its id,
+        # which the page's view follows (it asks for the image of the new id at its size)
+        app.view._VtkRemoteView__view = window
+        with app.server.state:
+            app.server.state["viewId"] = app.view._helper.id(window)
+        app.scene = scene
+        old.plotter.close()
+        app.server.controller.view_update()
+        _log.info("view: a new scene, %d triangles (%d while interacting)", *scene.triangles)
+        return int(app.server.port)
 
     def set_state(self, view_id: str, changes: dict[str, Any]) -> None:
         """Set trame state of a view (from the Panel widgets)."""

@@ -146,6 +146,12 @@ class TrameService:
         return True
 
     @property
+    def redraws_in_place(self) -> bool:
+        """Whether a pane's new scene is drawn into its open page (VTK processes, local or on Slurm), or
+        the page must load again (ParaView's process serves the new scene anew)."""
+        return self.backend is RenderBackend.VTK
+
+    @property
     def serves_files(self) -> bool:
         """Whether the panes' pages are served from here (the relay) rather than by their worker."""
         return self.relay is not None

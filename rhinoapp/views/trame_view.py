@@ -38,7 +38,8 @@ class TrameFrame(JSComponent):
 
     path = param.String(default="", doc="The pane's folder route (no key in it)")
     key = param.String(default="", doc="The session's key, handed to the route as a path-scoped cookie")
-    reload = param.Integer(default=0, doc="Changes to load the pane again (a new scene)")
+    reload = param.Integer(default=0, doc="Changes to load the pane again (a new scene the page cannot take in place)")
+    scene = param.Integer(default=0, doc="Counts the pane's scenes (shown as data-scene; a new one is drawn in place)")
     message = param.String(default="", doc="Shown instead of the pane")
     failed = param.Boolean(default=False, doc="The pane's process died (the message says what to do)")
     label = param.String(default="3D view")
@@ -103,7 +104,9 @@ class TrameView(pn.viewable.Viewer):
     def _scene_changed(self, event: param.parameterized.Event) -> None:
         self._service.update_view(self.ticket.view_id, event.new)
         if self._frame is not None:
-            self._frame.param.update(reload=self._frame.reload + 1, **self._frame_options())
+            again = 0 if self._service.redraws_in_place else 1
+            self._frame.param.update(reload=self._frame.reload + again, scene=self._frame.scene + 1,
+                                     **self._frame_options())
 
     def _status_changed(self, text: str) -> None:
         """The render job's queue state (called on the server's loop); ``""``: the pane may load."""

@@ -14,5 +14,5 @@ def wait_for_pane(page: Any, scope: str, *, timeout_s: float = HANG_S) -> Any:
 
 
 def scene_token(page: Any, scope: str) -> str | None:
-    """Changes when the pane inside ``scope`` shows a new scene: the frame's address (it loads the application again)."""
-    return page.locator(f"{scope} .rh-trame-frame").get_attribute("src")
+    """Changes when the pane inside ``scope`` is given a new scene (its process draws it into the open page)."""
+    return page.locator(f"{scope} .rh-trame").get_attribute("data-scene")

@@ -12,10 +12,11 @@ export function render({ model, el }) {
   note.style.cssText = "position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:#ddd";
   function load() {
     frame.title = model.label;
-    box.dataset.state = model.path ? "loading" : (model.failed ? "failed" : "message");
+    const ready = Boolean(model.path && model.key);  // both: the route refuses a page without its key
+    box.dataset.state = ready ? "loading" : (model.failed ? "failed" : "message");
     note.textContent = model.message;
-    note.style.display = model.path ? "none" : "flex";
-    if (!model.path) {
+    note.style.display = ready ? "none" : "flex";
+    if (!ready) {
       frame.onload = null;  // the emptied frame's own load event must not say "loaded"
       frame.removeAttribute("src");
       return;

@@ -142,10 +142,12 @@ class TrameView(pn.viewable.Viewer):
         self._service.close_view(self.ticket.view_id)
 
     def _frame_options(self) -> dict[str, object]:
+        # the key goes with every state: a page given its first scene later must not load the pane before
+        # its key has arrived (the route would refuse it)
         if not self._service.mounted:
-            return {"path": "", "message": NOT_MOUNTED}
+            return {"path": "", "key": self.ticket.key, "message": NOT_MOUNTED}
         if self.scene is None:
-            return {"path": "", "message": NO_SCENE}
+            return {"path": "", "key": self.ticket.key, "message": NO_SCENE}
         return {"path": f"{pn.state.base_url.rstrip('/')}/{self.ticket.path()}", "key": self.ticket.key, "message": ""}
 
     def __panel__(self) -> pn.viewable.Viewable:

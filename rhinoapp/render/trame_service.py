@@ -317,8 +317,12 @@ class TrameService:
             kind, waiter = message.get("kind"), session.ports.get(str(message.get("view", "")))
             if kind == "ready" and not ready.done():
                 ready.set_result(None)
-            elif kind == "view" and waiter is not None and not waiter.done():
-                waiter.set_result(int(message["port"]))
+            elif kind == "view" and waiter is not None:
+                if not waiter.done():
+                    waiter.set_result(int(message["port"]))
+                else:  # a later scene of an open view: drawn in place, or (ParaView) served on a new port
+                    session.ports[str(message["view"])] = fresh = asyncio.get_running_loop().create_future()
+                    fresh.set_result(int(message["port"]))
             elif kind == "error" and waiter is not None and not waiter.done():
                 waiter.set_exception(RenderError(message.get("message", "the 3D view could not be drawn")))
         failure = RenderError("the 3D view's process stopped; reload the page to start it again")
@@ -346,8 +350,12 @@ class TrameService:
             process.stdin.write((json.dumps(message) + "\n").encode())
 
     def _reopen(self, session: _Session, view_id: str) -> None:
-        if view_id in session.ports and session.views.get(view_id) is not None:
-            session.ports[view_id] = asyncio.get_running_loop().create_future()
+        # A request waiting for the view's port keeps waiting on the same future: the answer to this
+        # command (or to the one before it) resolves it. A view whose last scene failed waits for this one.
+        waiter = session.ports.get(view_id)
+        if waiter is not None and session.views.get(view_id) is not None:
+            if waiter.done() and (waiter.cancelled() or waiter.exception() is not None):
+                session.ports[view_id] = asyncio.get_running_loop().create_future()
             self._send(session, {"op": "open", "view": view_id, "spec": session.views[view_id].to_dict()})  # type: ignore[union-attr]
 
     async def _stop(self, session: _Session) -> None:

@@ -138,13 +138,33 @@ def test_a_new_scene_for_a_pane_is_served_again_from_where_the_user_looked() -> 
         wss = SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.WALL_SHEAR_STRESS)
         service.update_view(ticket.view_id, wss)
         shown = await picture(ticket.view_id)
-        assert abs(turned - shown).mean() > 2  # the new colouring
+        while abs(turned - shown).mean() < 2:  # the process draws the new colouring into the open view
+            shown = await picture(ticket.view_id)
         # the same scene seen from the left, in a pane of its own: what the updated pane must show
         left = service.open_view("s1", dataclasses.replace(wss, camera=CameraPreset.LEFT_LATERAL))
         expected = await picture(left.view_id)
         anterior = await picture(service.open_view("s1", wss).view_id)  # what a new pane would show
         assert abs(shown - expected).mean() < 0.25 * abs(anterior - expected).mean()
         assert len(service.process_ids) == 1
+        await service.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))
+
+
+def test_a_page_waiting_for_its_pane_gets_it_while_new_scenes_keep_arriving() -> None:
+    """A live view: new checkpoints arrive while the first scene is still being built."""
+    from rhinoapp.render.spec import Colouring
+
+    async def scenario() -> None:
+        service = TrameService()
+        ticket = service.open_view("s1", SceneSpec(synthetic=Synthetic(2000)))
+        waiting = asyncio.ensure_future(service.upstream_port(ticket.view_id))
+        while ticket.view_id not in service._session_of(ticket.view_id).ports:  # the first scene was asked for
+            await asyncio.sleep(0.05)
+        for colouring in (Colouring.PRESSURE, Colouring.WALL_SHEAR_STRESS):
+            service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000), colouring=colouring))
+        port = await waiting
+        assert port == await service.upstream_port(ticket.view_id)
         await service.close()
 
     asyncio.run(asyncio.wait_for(scenario(), HANG_S))

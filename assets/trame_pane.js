@@ -25,7 +25,12 @@ export function render({ model, el }) {
     const secure = window.location.protocol === "https:" ? "; Secure" : "";
     document.cookie = `rhinoapp_render_key=${model.key}; path=${folder}; SameSite=Strict${secure}`;
     frame.onload = () => { if (model.path) box.dataset.state = "loaded"; };
-    frame.src = `${folder}index.html?r=${model.reload}`;  // a new query (not a fragment) loads it again
+    // the pane's own websocket, so that trame's client connects at once instead of asking a session
+    // launcher first (a POST to <pane>/paraview/ that no route serves: 405 in the console)
+    const socket = new URL(`${folder}ws`, window.location.href);
+    socket.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const session = encodeURIComponent(socket.href);
+    frame.src = `${folder}index.html?r=${model.reload}&sessionURL=${session}`;  // a new query (not a fragment) loads it again
   }
   for (const name of ["path", "key", "reload", "message", "failed"]) {
     model.on(`change:${name}`, load);

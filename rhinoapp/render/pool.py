@@ -67,6 +67,7 @@ class WorkerPool:
             raise ValueError(f"a render worker pool needs size and per_user >= 1, not {size} and {per_user}")
         self.size, self.per_user = size, per_user
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
         self._leases: dict[int, Lease] = {}
         self._numbers = itertools.count(1)
 
@@ -82,7 +83,7 @@ class WorkerPool:
                     f"may have at once. Close the 3D page (or the tab) there, then reload this page.")
             if len(self._leases) >= self.size:
                 raise RenderLimitError(
-                    f"The server is drawing 3D views for {len(self._leases)} sessions, as many as it runs at once "
+                    f"The server runs {len(self._leases)} 3D view process{'es' if len(self._leases) != 1 else ''} already, as many as it allows at once "
                     "(render_pool_size). Reload this page when someone closes theirs, in a minute or two; "
                     "an administrator can raise the limit if the server has CPUs and memory to spare.")
             lease = Lease(next(self._numbers), session_id, user, label, dt.datetime.now())
@@ -93,7 +94,19 @@ class WorkerPool:
         """Give a lease back (its worker exited); releasing twice, or ``None``, does nothing."""
         if lease is not None:
             with self._lock:
-                self._leases.pop(lease.number, None)
+                if self._leases.pop(lease.number, None) is not None:
+                    self._freed.notify_all()
+
+    def wait_free(self, timeout_s: float | None = None) -> bool:
+        """Block until the server has a free slot (or ``timeout_s`` passed); returns whether it has one.
+
+        Examples
+        --------
+        >>> WorkerPool(size=1, per_user=1).wait_free(0)
+        True
+        """
+        with self._freed:
+            return self._freed.wait_for(lambda: len(self._leases) < self.size, timeout_s)
 
     @property
     def leases(self) -> list[Lease]:

@@ -18,7 +18,7 @@ from rhinoapp.store.jobs import JobStore
 from tests.jobs.conftest import LoopThread, open_test_store, project_with_volume
 from tests.waiting import HANG_S
 
-ENDLESS = {"pace_s": 0.2, "slabs": 100_000}  # runs until cancelled
+ENDLESS = {"pace_s": 0.2, "slabs": 10_000}  # half an hour: runs until cancelled
 
 
 class Watch:
@@ -67,6 +67,7 @@ def test_a_users_third_job_waits_starts_when_one_ends_and_other_users_are_not_bl
         assert not theirs.waiting  # ana's queue does not hold bob back
         await watch.until(theirs.id, JobState.RUNNING)
         assert not any(e.job_id == third.id and e.state is JobState.RUNNING for e in watch.events)
+        assert not any(e.job_id in (first.id, second.id) and not e.state.is_active for e in watch.events)
 
         await runner.cancel(first.id, owner="ana")  # one of ana's jobs ends: the queued one starts
         await watch.until(third.id, JobState.RUNNING)

@@ -35,6 +35,7 @@ from rhinoapp.render.frames import ImageFormat
 from rhinoapp.render.handlers import validate_interaction
 from rhinoapp.render.loops import call_on_loop
 from rhinoapp.render.offscreen import OffscreenCheck, RenderError, check_offscreen, offscreen_environment
+from rhinoapp.render.pool import Lease, WorkerPool
 from rhinoapp.render.sessions import Session, ViewTicket, session_key
 from rhinoapp.render.spec import SceneSpec
 
@@ -51,13 +52,17 @@ class RenderService:
     idle_stop_s
         Stop a session's worker when none of its views has been connected for this long.
     max_workers
-        Refuse new sessions' workers beyond this number (each uses CPU and memory).
+        Refuse new sessions' workers beyond this number (each uses CPU and memory); the default
+        :attr:`pool` caps the server at this and allows as many to one user.
     nice
         CPU priority offset of the workers (they yield to the web server).
     render_threads
         Rasteriser threads of Mesa llvmpipe per worker (``None``: one per CPU).
     offscreen
         A known-good :func:`~rhinoapp.render.offscreen.check_offscreen` result (skips the check).
+    pool
+        The leases of render workers (server-wide and per-user caps); share one with the trame
+        service so that both kinds of worker count against the same limits.
 
     Examples
     --------
@@ -71,9 +76,11 @@ class RenderService:
     """
 
     def __init__(self, *, idle_stop_s: float = 20.0, max_workers: int = 16, nice: int = 10,
-                 render_threads: int | None = None, offscreen: OffscreenCheck | None = None) -> None:
+                 render_threads: int | None = None, offscreen: OffscreenCheck | None = None,
+                 pool: WorkerPool | None = None) -> None:
         self.idle_stop_s = idle_stop_s
         self.max_workers = max_workers
+        self.pool = pool or WorkerPool(size=max_workers, per_user=max_workers)
         self._nice = nice
         self._render_threads = render_threads
         self._lock = threading.RLock()
@@ -93,11 +100,17 @@ class RenderService:
 
     # --- registry: thread-safe, called by the views layer --------------------------------------
 
-    def open_view(self, session_id: str, spec: SceneSpec | None, *, image_format: ImageFormat = ImageFormat.JPEG) -> ViewTicket:
-        """Register a view of ``session_id`` (frames as JPEG or WebP); its worker starts when the page connects."""
+    def open_view(self, session_id: str, spec: SceneSpec | None, *, image_format: ImageFormat = ImageFormat.JPEG,
+                  user: str | None = None, label: str = "") -> ViewTicket:
+        """Register a view of ``session_id`` (frames as JPEG or WebP); its worker starts when the page connects.
+
+        ``user`` (whose limit of render workers the session's worker counts against) and ``label``
+        (the page, for the message another session of that user gets) are taken from the first view.
+        """
         view_id = secrets.token_urlsafe(12)
         with self._lock:
-            session = self._sessions.setdefault(session_id, Session(key=session_key(self._secret, session_id)))
+            session = self._sessions.setdefault(session_id, Session(key=session_key(self._secret, session_id),
+                                                                    session_id=session_id, user=user or "", label=label))
             session.views[view_id] = spec
             session.formats[view_id] = ImageFormat(image_format).value
             self._view_session[view_id] = session_id
@@ -209,16 +222,18 @@ class RenderService:
                 session.starting = None
 
     async def _start_worker(self, session: Session) -> WorkerClient:
-        if len(self.worker_pids) >= self.max_workers:
-            raise RenderError(f"the server is already drawing 3D views for {self.max_workers} sessions; "
-                              "close another 3D page or try again in a minute")
-        check = await self._offscreen()
-        worker = WorkerClient(
-            environment=offscreen_environment(check.backend, threads=self._render_threads),
-            on_message=lambda header, body: self._from_worker(session, header, body),
-            on_exit=lambda reason, expected: self._worker_gone(session, worker, reason, expected),
-            executor=self._executor, nice=self._nice)
-        await worker.start()
+        lease = self.pool.acquire(session.session_id, user=session.user, label=session.label)  # RenderLimitError: the pane says it
+        try:
+            check = await self._offscreen()
+            worker = WorkerClient(
+                environment=offscreen_environment(check.backend, threads=self._render_threads),
+                on_message=lambda header, body: self._from_worker(session, header, body),
+                on_exit=lambda reason, expected: self._worker_exited(session, worker, lease, reason, expected),
+                executor=self._executor, nice=self._nice)
+            await worker.start()
+        except BaseException:
+            self.pool.release(lease)
+            raise
         session.worker = worker
         session.opened.clear()
         return worker
@@ -261,6 +276,10 @@ class RenderService:
         elif kind == "error":
             for socket in list(sockets):
                 socket.send_status("error", header.get("message", ""))
+
+    def _worker_exited(self, session: Session, worker: WorkerClient, lease: Lease, reason: str, expected: bool) -> None:
+        self.pool.release(lease)  # its slot in the pool is free for another session
+        self._worker_gone(session, worker, reason, expected)
 
     def _worker_gone(self, session: Session, worker: WorkerClient, reason: str, expected: bool) -> None:
         if session.worker is not worker:  # an idle worker that was replaced while it stopped

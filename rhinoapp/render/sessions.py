@@ -48,6 +48,9 @@ class Session:
     """One browser session's views, key, worker and connections (owned by the service's loop)."""
 
     key: str
+    session_id: str = ""
+    user: str = ""
+    label: str = ""
     views: dict[str, SceneSpec | None] = dataclasses.field(default_factory=dict)
     sizes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     formats: dict[str, str] = dataclasses.field(default_factory=dict)

@@ -132,6 +132,15 @@ MIGRATIONS: tuple[Migration, ...] = (
                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
         ),
     ),
+    Migration(
+        5,
+        "per-user job limits: who submitted a job, and whether it waits for one of that user's jobs to end",
+        (
+            "ALTER TABLE jobs ADD COLUMN submitted_by VARCHAR(200) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT FALSE",
+            "CREATE INDEX ix_jobs_submitted_by_state ON jobs (submitted_by, state)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

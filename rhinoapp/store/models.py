@@ -84,6 +84,8 @@ class JobRow(Base):
     progress_data: Mapped[str] = mapped_column(sa.Text, default="{}")  # ProgressReport.to_dict() as JSON
     attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
     parameters: Mapped[str] = mapped_column(sa.Text, default="{}")
+    submitted_by: Mapped[str] = mapped_column(sa.String(200), default="")
+    waiting: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # queued behind the submitter's job limit
 
 
 class ArtifactRow(Base):

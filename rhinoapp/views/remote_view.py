@@ -93,7 +93,9 @@ class RemoteView(pn.viewable.Viewer):
             pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
         else:  # a notebook kernel: one render worker for all its views
             session_id = f"kernel-{os.getpid()}"
-        self.ticket: ViewTicket = self._service.open_view(session_id, self.scene, image_format=image_format)
+        self.ticket: ViewTicket = self._service.open_view(
+            session_id, self.scene, image_format=image_format, user=pn.state.user,
+            label=pn.state.location.pathname if pn.state.location is not None else "")
         self._stream: FrameStream | None = None
         self._route: dict[str, object] = {}
         self.param.watch(self._scene_changed, "scene")

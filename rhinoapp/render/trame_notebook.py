@@ -243,7 +243,7 @@ class NotebookPanes:
             if kind == "error":
                 waiter.set_exception(RenderError(message.get("message", "the 3D view could not be drawn")))
             else:
-                waiter.set_result(int(message.get("port", message.get("pid", 0))))
+                waiter.set_result(int(message.get("port") or message.get("pid") or 0))
         with self._lock:
             waiting, self._waiting = list(self._waiting.values()), {}
         for waiter in waiting:

@@ -45,7 +45,7 @@ class UsersPage(pn.viewable.Viewer):
                                                 placeholder=hint, width=180),
             pn.widgets.PasswordInput.from_param(state.param.new_password_again, label="Password again",
                                                 description=None, width=180),
-            pn.widgets.Checkbox.from_param(state.param.new_admin, label="Admin", description=None, align="end"),
+            pn.widgets.Checkbox.from_param(state.param.new_admin, label="Admin", align="end"),
             _button("Add account", state.add), css_classes=["rh-users-add"]),
             title="Add an account", collapsible=False, sizing_mode="stretch_width")
 

@@ -1,4 +1,4 @@
-"""The sharing card of the Projects page: who else sees the open project, add or revoke a user or a group."""
+"""The sharing card of the Projects page: who else sees the open project (users and groups), add a user, revoke."""
 
 from __future__ import annotations
 
@@ -47,10 +47,9 @@ class SharingPanel(pn.viewable.Viewer):
             user = pn.widgets.TextInput.from_param(state.param.user, label="Share with user", description=None,
                                                    placeholder="Account name", width=220)
             role = pn.widgets.Select.from_param(state.param.role, label="Role", description=None, width=120)
-            group = pn.widgets.Checkbox.from_param(state.param.group, label="is a group", align="end")
             add = pn.widgets.Button(label="Share", color="primary", align="end")
             add.on_click(lambda _e: state.share())
-            rows.append(pn.Row(user, group, role, add))
+            rows.append(pn.Row(user, role, add))
         return pn.Column(*rows, margin=0)
 
     def _feedback(self) -> pn.viewable.Viewable:

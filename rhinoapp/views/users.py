@@ -40,11 +40,12 @@ class UsersPage(pn.viewable.Viewer):
         state = cast(UsersState, self.state)
         hint = f"at least {MIN_PASSWORD_LENGTH} characters"
         return pn.Card(pn.Row(
-            pn.widgets.TextInput.from_param(state.param.new_name, label="New user name", description=None, width=180),
+            pn.widgets.TextInput.from_param(state.param.new_name, label="New user name", description=None,
+                                            placeholder="Account name", width=180),
             pn.widgets.PasswordInput.from_param(state.param.new_password, label="Initial password", description=None,
                                                 placeholder=hint, width=180),
             pn.widgets.PasswordInput.from_param(state.param.new_password_again, label="Password again",
-                                                description=None, width=180),
+                                                description=None, placeholder="the same again", width=180),
             pn.widgets.Checkbox.from_param(state.param.new_admin, label="Admin", align="end"),
             _button("Add account", state.add), css_classes=["rh-users-add"]),
             title="Add an account", collapsible=False, sizing_mode="stretch_width")

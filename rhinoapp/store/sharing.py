@@ -76,9 +76,9 @@ class SharingService:
             accounts = AccountStore(self._store)
             if accounts.any() and not accounts.active(user):
                 raise NotFoundError(f"No enabled account {user!r}: check the name (`rhinoapp users list`).")
-        table, column = (GroupShareRow, GroupShareRow.group_name) if group else (ShareRow, ShareRow.user_name)
         with Session(self._store.write_engine) as session, session.begin():
-            row = session.scalar(sa.select(table).where(table.project_id == project_id, column == user))
+            key = (project_id, user)
+            row = session.get(GroupShareRow, key) if group else session.get(ShareRow, key)
             if row is None:
                 session.add(GroupShareRow(project_id=project_id, group_name=user, role=role.value, created_at=utcnow())
                             if group else

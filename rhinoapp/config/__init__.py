@@ -87,7 +87,7 @@ class Settings:
     live_view_interval_s
         While a simulation job runs, it writes the wall pressure and velocity this often (seconds) and the
         Simulations page's 3D view shows them (the live view); 0 turns it off.
-    oidc_issuer, oidc_client_id, oidc_client_secret, oidc_client_secret_file, oidc_scopes, oidc_user_claim, oidc_redirect_uri
+    oidc_issuer, oidc_client_id, oidc_client_secret, oidc_client_secret_file, oidc_scopes, oidc_user_claim, oidc_redirect_uri, oidc_groups_claim
         The OpenID Connect login (:mod:`rhinoapp.config.oidc`): with an issuer, ``serve`` signs users in
         at that provider. The secret comes from ``RHINOAPP_OIDC_CLIENT_SECRET`` or a file, never a flag,
         and is left out of ``repr``.
@@ -142,6 +142,7 @@ class Settings:
     oidc_scopes: str = "openid profile email"
     oidc_user_claim: str = "preferred_username"
     oidc_redirect_uri: str = ""
+    oidc_groups_claim: str = "groups"
     max_jobs_per_user: int = 2
     max_render_workers_per_user: int = 2
     render_pool_size: int = 0

@@ -141,6 +141,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_jobs_submitted_by_state ON jobs (submitted_by, state)",
         ),
     ),
+    Migration(
+        6,
+        "groups: the groups of each account, projects shared with a group, and each account's last login",
+        (
+            "ALTER TABLE users ADD COLUMN last_login_at TIMESTAMP",
+            """CREATE TABLE user_groups (
+                user_name VARCHAR(200) NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+                group_name VARCHAR(200) NOT NULL,
+                PRIMARY KEY (user_name, group_name))""",
+            "CREATE INDEX ix_user_groups_group ON user_groups (group_name)",
+            """CREATE TABLE project_group_shares (
+                project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                group_name VARCHAR(200) NOT NULL,
+                role VARCHAR(10) NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (project_id, group_name))""",
+            "CREATE INDEX ix_project_group_shares_group ON project_group_shares (group_name)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -477,8 +477,8 @@ def run_steps_smag_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_smag_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
-                   bulk, fx, fy, fz,
-                   cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                       bulk, fx, fy, fz,
+                       cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
     """Run ``scales.size`` steps (recursive-regularized, with Smagorinsky); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -494,8 +494,8 @@ def run_steps_smag_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_ch
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_smag_force_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
-                         bulk, fx, fy, fz,
-                         cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                             bulk, fx, fy, fz,
+                             cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
     """Run ``scales.size`` steps (recursive-regularized, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)

@@ -26,12 +26,14 @@ def _third_order_basis() -> np.ndarray:
 
     def h3(a: int, b: int, g: int) -> np.ndarray:
         d = np.eye(3)
-        return c[:, a] * c[:, b] * c[:, g] - (c[:, a] * d[b, g] + c[:, b] * d[a, g] + c[:, g] * d[a, b]) / 3.0
+        value: np.ndarray = c[:, a] * c[:, b] * c[:, g] - (c[:, a] * d[b, g] + c[:, b] * d[a, g] + c[:, g] * d[a, b]) / 3.0
+        return value
 
     x, y, z = 0, 1, 2
     pairs = ((h3(x, x, y), h3(y, z, z)), (h3(x, z, z), h3(x, y, y)), (h3(y, y, z), h3(x, x, z)))
     rows = np.array([p + q for p, q in pairs] + [p - q for p, q in pairs])
-    return rows / np.sum(WEIGHTS * rows * rows, axis=1, keepdims=True)
+    basis: np.ndarray = rows / np.sum(WEIGHTS * rows * rows, axis=1, keepdims=True)
+    return basis
 
 
 _H3 = _third_order_basis().astype(np.float32)
@@ -41,7 +43,8 @@ def _third_moments(u: np.ndarray, rho: np.ndarray, post: np.ndarray) -> np.ndarr
     """The six combinations of third moments after a recursive-regularized collision: ``rho u_a u_b u_g`` plus
     ``u_a P_bg + u_b P_ag + u_g P_ab`` of the post-collision non-equilibrium momentum flux ``post``."""
     def moment(a: int, b: int, g: int) -> np.ndarray:
-        return rho * u[a] * u[b] * u[g] + u[a] * post[b, g] + u[b] * post[a, g] + u[g] * post[a, b]
+        value: np.ndarray = rho * u[a] * u[b] * u[g] + u[a] * post[b, g] + u[b] * post[a, g] + u[g] * post[a, b]
+        return value
 
     x, y, z = 0, 1, 2
     pairs = ((moment(x, x, y), moment(y, z, z)), (moment(x, z, z), moment(x, y, y)),

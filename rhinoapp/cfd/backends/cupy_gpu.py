@@ -149,6 +149,7 @@ extern "C" __global__ void stream_collide(const float* __restrict__ src, float* 
         kr = 1.0f;
     }}
 #endif
+    float x1 = 0.0f, x2 = 0.0f, x3 = 0.0f, x4 = 0.0f, x5 = 0.0f, x6 = 0.0f;
 #if RECURSIVE  // third moments: rho u u u plus the recursive non-equilibrium part of the flux kr * P
     om = 1.0f;
     const float axxy = rho * ux * ux * uy + kr * (2.0f * ux * pxy + uy * pxx);
@@ -157,8 +158,8 @@ extern "C" __global__ void stream_collide(const float* __restrict__ src, float* 
     const float axyy = rho * ux * uy * uy + kr * (2.0f * uy * pxy + ux * pyy);
     const float ayyz = rho * uy * uy * uz + kr * (2.0f * uy * pyz + uz * pyy);
     const float axxz = rho * ux * ux * uz + kr * (2.0f * ux * pxz + uz * pxx);
-    const float x1 = axxy + ayzz, x2 = axzz + axyy, x3 = ayyz + axxz;
-    const float x4 = axxy - ayzz, x5 = axzz - axyy, x6 = ayyz - axxz;
+    x1 = axxy + ayzz; x2 = axzz + axyy; x3 = ayyz + axxz;
+    x4 = axxy - ayzz; x5 = axzz - axyy; x6 = ayyz - axxz;
 #endif
     const float uf = 3.0f * (ux * fx + uy * fy + uz * fz);
     const float eq0 = W0 * (drho - rho * usq);

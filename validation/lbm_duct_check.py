@@ -29,6 +29,8 @@ Run::
     PYTHONPATH=. .venv/bin/python validation/lbm_duct_check.py --developing --width 8 --smagorinsky 0.15 --bulk 1
     PYTHONPATH=. .venv/bin/python validation/lbm_duct_check.py --developing --width 8 --smagorinsky 0.15 \
         --subgrid shear_improved --average 0.25
+    PYTHONPATH=. .venv/bin/python validation/lbm_duct_check.py --developing --width 8 --smagorinsky 0 --bulk 1 \
+        --set regularization=recursive --set max_lattice_velocity=0.05
 
 Examples
 --------

@@ -335,7 +335,7 @@ def rendering(ctx: Context) -> dict[str, Any]:
 
     egl = importlib.util.find_spec("vtkmodules.vtkRenderingEGL") is not None
     ctx.log(f"  VTK {vtkVersion.GetVTKVersion()} found; EGL module {'present' if egl else 'absent'} "
-            "(frame timing is bench_render.py's job)")
+            "(frame timing is bench_trame.py's job)")
     return {"vtk": vtkVersion.GetVTKVersion(), "egl_module": egl}
 
 

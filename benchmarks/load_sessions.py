@@ -185,18 +185,20 @@ class Samples:
 class Client:
     """One browser-like client: the page over HTTP, then the document over Bokeh's websocket."""
 
-    def __init__(self, base: str, samples: Samples, timeout_s: float) -> None:
+    def __init__(self, base: str, samples: Samples, timeout_s: float, headers: dict[str, str] | None = None) -> None:
         from bokeh.protocol import Protocol
         from tornado.httpclient import AsyncHTTPClient
 
         self.base = base
+        self.headers = dict(headers or {})  # e.g. the Cookie of a signed-in user (benchmarks/many_sessions.py)
         self.samples = samples
         self.timeout_s = timeout_s
         self.protocol = Protocol()
         self.http = AsyncHTTPClient(force_instance=True)
 
     async def page(self) -> str:
-        response = await self.http.fetch(self.base, request_timeout=self.timeout_s, raise_error=True)
+        response = await self.http.fetch(self.base, headers=self.headers, request_timeout=self.timeout_s,
+                                         raise_error=True)
         body = response.body.decode()
         match = _TOKEN.search(body)
         if match is None:
@@ -220,7 +222,8 @@ class Client:
         from tornado.websocket import websocket_connect
 
         ws_url = self.base.replace("http://", "ws://") + "ws"
-        request = HTTPRequest(ws_url, headers={"Origin": self.base.rstrip("/")}, request_timeout=self.timeout_s)
+        request = HTTPRequest(ws_url, headers={**self.headers, "Origin": self.base.rstrip("/")},
+                              request_timeout=self.timeout_s)
         ws = await websocket_connect(request, subprotocols=["bokeh", token], max_message_size=1 << 30)
         try:
             receiver = Receiver(self.protocol)

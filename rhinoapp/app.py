@@ -48,6 +48,7 @@ from rhinoapp.core.files import write_once
 from rhinoapp.jobs.demo import ensure_demo_project
 from rhinoapp.jobs.runner import JobRunner
 from rhinoapp.render.launch_token import LaunchToken, guard
+from rhinoapp.render.pool import WorkerPool
 from rhinoapp.render.security import harden, require_login
 from rhinoapp.render.trame_service import TrameService, default_trame_service
 from rhinoapp.state.session import SessionState
@@ -303,6 +304,8 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
         trame.relay = SlurmRelay(trame, settings.render_profile, spool=settings.data_dir / "render-jobs",
                                  port=settings.port,
                                  relay_url="" if not settings.tls else f"https://{socket.getfqdn()}:{settings.port}")
+    # one pool for the render workers: the server's cap and each user's limit (a pane says when it is reached)
+    trame.pool = WorkerPool(size=settings.render_pool_cap, per_user=settings.max_render_workers_per_user)
     _log.info("rhinoapp serving at %s://%s:%d/ (data in %s, %s)", "https" if settings.tls else "http",
               settings.address, settings.port, settings.data_dir, "logins required" if auth else "one local user")
     server = make_server({"/": app_factory(settings, store, runner, auth=auth)}, settings, render=trame, auth=auth,

@@ -98,6 +98,8 @@ def test_postprocessing_notebook(data_dir: Path) -> None:
     for cell_id in ("slice", "probe"):
         picture(notebook, cell_id)
     assert "wall shear stress Pa" in table(notebook, "wall-stats")
+    panes = [o["data"]["text/html"] for o in cell(notebook, "wall-3d").outputs if "text/html" in o.get("data", {})]
+    assert panes and "<iframe" in panes[0] and "rhinoapp-pane" in panes[0], "run.pane() showed no trame pane"
     exported = text(notebook, "export")
     assert all(name in exported for name in ("wall.vtp", "fields.vti", "probe.vtp"))
 

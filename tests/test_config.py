@@ -1,5 +1,6 @@
 """Settings from defaults, TOML, environment and overrides."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,16 @@ def test_bad_toml(tmp_path: Path) -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(AttributeError):
         Settings().port = 1  # type: ignore[misc]
+
+
+def test_per_user_limits_and_the_render_pool_from_the_environment() -> None:
+    settings = load_settings(environ={"RHINOAPP_MAX_JOBS_PER_USER": "3", "RHINOAPP_MAX_RENDER_WORKERS_PER_USER": "1",
+                                      "RHINOAPP_RENDER_POOL_SIZE": "6"})
+    assert (settings.max_jobs_per_user, settings.max_render_workers_per_user, settings.render_pool_cap) == (3, 1, 6)
+    defaults = load_settings(environ={})
+    assert (defaults.max_jobs_per_user, defaults.max_render_workers_per_user) == (2, 2)
+    assert defaults.render_pool_cap == max(2, os.cpu_count() or 1)
+    with pytest.raises(ConfigurationError, match="max_jobs_per_user must be a whole number >= 1"):
+        load_settings(environ={"RHINOAPP_MAX_JOBS_PER_USER": "0"})
+    with pytest.raises(ConfigurationError, match="render_pool_size must be 0"):
+        load_settings(environ={"RHINOAPP_RENDER_POOL_SIZE": "-1"})

@@ -29,6 +29,8 @@ Run::
     PYTHONPATH=. .venv/bin/python validation/lbm_duct_check.py --developing --width 8 --smagorinsky 0.15 --bulk 1
     PYTHONPATH=. .venv/bin/python validation/lbm_duct_check.py --developing --width 8 --smagorinsky 0.15 \
         --subgrid shear_improved --average 0.25
+    PYTHONPATH=. .venv/bin/python validation/lbm_duct_check.py --developing --width 8 --smagorinsky 0 --bulk 1 \
+        --set regularization=recursive --set max_lattice_velocity=0.05
 
 Examples
 --------
@@ -122,7 +124,8 @@ def added_viscosity(width: int, *, tau: float, magic: float, smagorinsky: float,
 
 def developing_duct(width: int, *, smagorinsky: float, nu_m2_s: float = 1.5e-5, length_mm: float = 75.0,
                     speed_m_s: float = 2.2, side_mm: float = 6.0, subgrid: str = "smagorinsky",
-                    average: float = 0.25, backend: str = "numba", bulk: float | None = None) -> dict[str, object]:
+                    average: float = 0.25, backend: str = "numba", bulk: float | None = None,
+                    overrides: dict[str, object] | None = None) -> dict[str, object]:
     """Open square duct through :func:`rhinoapp.cfd.simulation.simulate`: transverse speed, peak over mean and
     the pressure gradient downstream against the laminar developed one (see the module docstring)."""
     import tempfile
@@ -136,9 +139,10 @@ def developing_duct(width: int, *, smagorinsky: float, nu_m2_s: float = 1.5e-5, 
     h = side_mm / width
     physics = PhysicsConfig(flow_ml_s=speed_m_s * side_mm**2, smagorinsky_constant=smagorinsky,
                             kinematic_viscosity_m2_s=nu_m2_s, subgrid_model=subgrid,
-                            strain_average_flow_throughs=average, bulk_relaxation_time=bulk)
+                            strain_average_flow_throughs=average, bulk_relaxation_time=bulk,
+                            **(overrides or {}))  # type: ignore[arg-type]
     row: dict[str, object] = {"width": width, "smagorinsky": smagorinsky, "subgrid": subgrid, "average": average, "bulk_tau": bulk, "nu_m2_s": nu_m2_s,
-                              "reynolds": round(speed_m_s * side_mm * 1e-3 / nu_m2_s, 1)}
+                              "reynolds": round(speed_m_s * side_mm * 1e-3 / nu_m2_s, 1), **(overrides or {})}
     from rhinoapp.cfd.simulation import simulate
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,6 +174,19 @@ def developing_duct(width: int, *, smagorinsky: float, nu_m2_s: float = 1.5e-5, 
     return row
 
 
+def _setting(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` with the value as a number where it reads as one.
+
+    >>> _setting("max_lattice_velocity=0.05"), _setting("collision=recursive")
+    (('max_lattice_velocity', 0.05), ('collision', 'recursive'))
+    """
+    name, _, value = text.partition("=")
+    try:
+        return name, (int(value) if value.lstrip("-").isdigit() else float(value))
+    except ValueError:
+        return name, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--width", type=int, default=8, help="duct width in cells")
@@ -182,12 +199,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--average", type=float, default=0.25, help="strain average (flow-throughs), --developing")
     parser.add_argument("--bulk", type=float, default=None, help="bulk relaxation time, --developing")
     parser.add_argument("--backend", default="numba", help="numba or numpy, --developing")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="another PhysicsConfig setting, --developing (repeatable; numbers are parsed)")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.developing:
         rows = [developing_duct(args.width, smagorinsky=float(c), nu_m2_s=args.nu, subgrid=args.subgrid,
-                                average=args.average, backend=args.backend, bulk=args.bulk) for c in args.smagorinsky.split(",")]
+                                average=args.average, backend=args.backend, bulk=args.bulk,
+                                overrides=dict(_setting(text) for text in args.set))
+                for c in args.smagorinsky.split(",")]
         for row in rows:
             _log.info("%s", row)
         if args.out:

@@ -9,6 +9,8 @@ Run::
 
     PYTHONPATH=. .venv/bin/python validation/lbm_sensitivity.py --work /tmp/foam-validation \\
         --resolution 1.0 --set sponge_cells=0 --set smagorinsky_constant=0 --set bulk_relaxation_time=1
+    PYTHONPATH=. .venv/bin/python validation/lbm_sensitivity.py --work /tmp/foam-validation --resolution 1.0 \
+        --set regularization=recursive+bulk_relaxation_time=1+subgrid_model=shear_improved
 """
 
 from __future__ import annotations
@@ -76,13 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
     parser.add_argument("--resolution", type=float, default=1.0)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a PhysicsConfig override, one run each (e.g. sponge_cells=0)")
+                        help="a PhysicsConfig override, one run each (e.g. sponge_cells=0); several for one run "
+                             "joined by + (e.g. bulk_relaxation_time=1+regularization=recursive)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     geometry = make_geometry(args.work, args.variant)
     planes = measurement_planes(geometry / "geometry.json")
     rows = []
-    for overrides in [{}, *({k: v} for k, v in map(parse_setting, args.set))]:
+    for overrides in [{}, *(dict(map(parse_setting, text.split("+"))) for text in args.set)]:
         try:
             run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides)
         except RhinoappError as error:  # a setting that makes the run diverge is a finding too

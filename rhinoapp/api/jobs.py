@@ -139,6 +139,9 @@ class JobRunners:
         runner = self._runner(profile)
         record = self._call(runner.submit(owner=self.owner, project_id=project_id, kind=kind, parameters=parameters))
         hooks[0](record.id)
+        if record.waiting:  # behind the user's limit of concurrent jobs: say so, then wait for the start
+            _log.warning("%s", record.message)
+            bar(ProgressReport(0.0, stage=record.message))
         assert self._loop is not None
         finished = asyncio.run_coroutine_threadsafe(runner.wait(record.id), self._loop)
         cancelling = False

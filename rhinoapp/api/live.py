@@ -2,7 +2,7 @@
 
 :meth:`Case.start_simulation <rhinoapp.api.case.Case.start_simulation>` starts the simulation job
 (in this process or on a job profile) on a thread and returns a :class:`LiveRun` at once. Its
-``show()`` is the 3D pane of the pages (:class:`~rhinoapp.views.remote_view.RemoteView`), which
+``show()`` is the 3D pane of the pages (the trame application, :class:`~rhinoapp.api.pane.Pane3D`), which
 shows every new live checkpoint of the run (wall pressure, streamlines of the velocity; see
 :mod:`rhinoapp.cfd.live`) every ``live_view_interval_s`` seconds, and the finished run at the end;
 ``result()`` waits for the run and returns its :class:`~rhinoapp.api.results.Simulation`.
@@ -105,9 +105,9 @@ class LiveRun:
         """The live 3D pane for a notebook: the running flow, refreshed every ``interval_s``, then the results."""
         import panel as pn
 
-        from rhinoapp.views.remote_view import RemoteView
+        from rhinoapp.api.pane import Pane3D
 
-        view = RemoteView(self.scene(), height=height)
+        view = Pane3D(self.scene(), height=height)
         self._views.append(view)
         if not self._future.done():
             def tick() -> None:

@@ -1,8 +1,9 @@
 """The results of a scripted case as typed, frozen values, each with a table, figures and ``show()``.
 
 ``table()`` gives a pandas DataFrame, ``figure()`` a matplotlib figure (the report's plots,
-:mod:`rhinoapp.report.figures`), ``show()`` a Panel layout for a notebook (the server-rendered 3D
-view of the pages, :class:`~rhinoapp.views.remote_view.RemoteView`, with the plots), and
+:mod:`rhinoapp.report.figures`), ``show()`` a Panel layout for a notebook (the 3D pane of the pages, a trame application served by
+the kernel, :class:`~rhinoapp.api.pane.Pane3D`, with the plots), ``pane()`` that 3D pane alone
+(:class:`~rhinoapp.render.trame_notebook.NotebookPane`, displayed without Panel), and
 ``mesh()``/``fields()`` PyVista datasets for post-processing (PyVista is optional: ``pip install
 rhinoapp[notebook]``).
 """
@@ -50,9 +51,15 @@ def _matplotlib_pane(figure: Figure) -> Any:
 
 
 def _view(scene: SceneSpec, height: int) -> Any:
-    from rhinoapp.views.remote_view import RemoteView
+    from rhinoapp.api.pane import Pane3D
 
-    return RemoteView(scene, height=height)
+    return Pane3D(scene, height=height)
+
+
+def _pane(scene: SceneSpec, height: int) -> Any:
+    from rhinoapp.render.trame_notebook import default_notebook_panes
+
+    return default_notebook_panes().open(scene, height=height)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +122,19 @@ class Geometry:
         """The airway surface as a PyVista PolyData (cell array ``face``: 0 wall, 1/2 nostrils, 3 outlet)."""
         return _pyvista().read(str(self.files.vtp))
 
+    def scene(self) -> SceneSpec:
+        """The 3D scene of the airway: its faces coloured (wall, nostrils, outlet)."""
+        return SceneSpec(surface=str(self.files.vtp), colouring=Colouring.FACES, title=f"Airway {self.variant}")
+
+    def pane(self, *, height: int = 420) -> Any:
+        """The airway in 3D alone: the pages' trame pane in the cell (no Panel needed)."""
+        return _pane(self.scene(), height)
+
     def show(self, *, height: int = 420) -> Any:
         """The airway in 3D (faces coloured) above its area profile, for a notebook."""
         import panel as pn
 
-        scene = SceneSpec(surface=str(self.files.vtp), colouring=Colouring.FACES, title=f"Airway {self.variant}")
-        return pn.Column(_view(scene, height), _matplotlib_pane(self.figure()), sizing_mode="stretch_width")
+        return pn.Column(_view(self.scene(), height), _matplotlib_pane(self.figure()), sizing_mode="stretch_width")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,13 +170,21 @@ class Simulation:
         """Velocity and pressure on the lattice, as a PyVista ImageData."""
         return _pyvista().read(str(self.files.fields))
 
+    def scene(self, colouring: str = "pressure") -> SceneSpec:
+        """The 3D scene of the run: the wall coloured by ``pressure`` or ``wss``."""
+        return SceneSpec(surface=str(self.files.surface), flow=str(self.files.fields), colouring=Colouring(colouring),
+                         title=f"Run {self.run_id}")
+
+    def pane(self, colouring: str = "pressure", *, height: int = 420) -> Any:
+        """The wall in 3D alone: the pages' trame pane in the cell (no Panel needed)."""
+        return _pane(self.scene(colouring), height)
+
     def show(self, colouring: str = "pressure", *, height: int = 420) -> Any:
         """The wall coloured by ``pressure`` or ``wss`` in 3D, beside the convergence plot, for a notebook."""
         import panel as pn
 
-        scene = SceneSpec(surface=str(self.files.surface), flow=str(self.files.fields), colouring=Colouring(colouring),
-                          title=f"Run {self.run_id}")
-        return pn.Column(_view(scene, height), _matplotlib_pane(self.figure()), sizing_mode="stretch_width")
+        return pn.Column(_view(self.scene(colouring), height), _matplotlib_pane(self.figure()),
+                         sizing_mode="stretch_width")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,6 +24,7 @@ __all__ = [
     "Driving",
     "LatticeParameters",
     "PhysicsConfig",
+    "Regularization",
     "RunConfig",
     "SubgridModel",
     "airway_volume_mm3",
@@ -58,6 +59,14 @@ class SubgridModel(enum.Enum):
 
     SMAGORINSKY = "smagorinsky"
     SHEAR_IMPROVED = "shear_improved"
+
+
+class Regularization(enum.Enum):
+    """What the regularized collision rebuilds: the momentum flux (projected), or also the third moments
+    from it (recursive, Malaspinas 2015), which keeps the collision stable closer to ``tau = 1/2``."""
+
+    PROJECTED = "projected"
+    RECURSIVE = "recursive"
 
 
 class BackendName(enum.Enum):
@@ -102,6 +111,11 @@ class PhysicsConfig:
         relaxes it with the shear part's ``tau``. Larger values raise the bulk viscosity, which damps
         acoustic waves (which are otherwise hardly damped at ``tau`` near 1/2) and leaves a steady,
         nearly incompressible flow unchanged (Dellar 2001).
+    regularization
+        ``projected``: the regularized collision (used with a subgrid model or a sponge) rebuilds the
+        non-equilibrium momentum flux and relaxes the odd moments with TRT. ``recursive``: the odd
+        moments are rebuilt too, from the equilibrium with its third-order terms and the third moments
+        of the regularized flux (recursive regularization, Malaspinas 2015; Coreixas et al. 2017).
     sponge_cells, sponge_viscosity_factor
         Over this many cells next to each opening the base viscosity rises smoothly up to this factor,
         to absorb waves and vortices at the open boundaries (0 cells: no sponge).
@@ -131,6 +145,7 @@ class PhysicsConfig:
     max_lattice_velocity: float = 0.1
     trt_magic: float | None = None
     bulk_relaxation_time: float | None = None
+    regularization: Regularization = Regularization.PROJECTED
     sponge_cells: int = 6
     sponge_viscosity_factor: float = 30.0
     flow_throughs: float = 2.3
@@ -139,6 +154,7 @@ class PhysicsConfig:
         object.__setattr__(self, "direction", Direction(self.direction))
         object.__setattr__(self, "driving", Driving(self.driving))
         object.__setattr__(self, "subgrid_model", SubgridModel(self.subgrid_model))
+        object.__setattr__(self, "regularization", Regularization(self.regularization))
         flow = float(self.flow_ml_s)
         object.__setattr__(self, "flow_ml_s", flow)
         if self.driving is Driving.CONSTANT_FLOW and not (math.isfinite(flow) and flow > 0):
@@ -248,6 +264,7 @@ class LatticeParameters:
     flow_through_steps: float = 0.0
     strain_average: float = 0.0
     bulk_omega: float = 0.0
+    recursive: bool = False
 
     @property
     def velocity_scale_m_s(self) -> float:
@@ -378,4 +395,5 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
         flow_through_steps=round(flow_through_steps, 1),
         strain_average=(min(1.0, 1.0 / (physics.strain_average_flow_throughs * flow_through_steps))
                         if physics.subgrid_model is SubgridModel.SHEAR_IMPROVED else 0.0),
-        bulk_omega=0.0 if physics.bulk_relaxation_time is None else 1.0 / physics.bulk_relaxation_time)
+        bulk_omega=0.0 if physics.bulk_relaxation_time is None else 1.0 / physics.bulk_relaxation_time,
+        recursive=physics.regularization is Regularization.RECURSIVE)

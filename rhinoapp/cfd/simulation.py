@@ -195,6 +195,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     _log.info("lattice units: %s", units.as_dict())
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               strain_average=units.strain_average, bulk_omega=units.bulk_omega,
+                              recursive=units.recursive,
                               tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
                                                                 physics.sponge_viscosity_factor))
     live = None

@@ -1,4 +1,4 @@
-"""``rhinoapp share PROJECT USER --role viewer|editor`` and ``--revoke``: who else may see a project."""
+"""``rhinoapp share PROJECT USER --role viewer|editor`` (``--group``: USER names a group) and ``--revoke``: who else may see a project."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     share.add_argument("project", help="project name or id (one of --user's own)")
     share.add_argument("with_user", metavar="USER", nargs="?", help="the account to share with")
     share.add_argument("--role", choices=[Role.VIEWER.value, Role.EDITOR.value], default=Role.VIEWER.value)
+    share.add_argument("--group", action="store_true", help="USER names a group: every member gets the role")
     share.add_argument("--revoke", action="store_true", help="withdraw USER's access instead")
     share.set_defaults(handler=_share)
 
@@ -32,14 +33,14 @@ def _share(args: argparse.Namespace) -> int:
         sharing = SharingService(repo)
         if args.with_user is None:
             for share in sharing.shares(project_id):
-                out(f"{share.user} {share.role.value}")
+                out(f"{'group ' if share.group else ''}{share.user} {share.role.value}")
             return 0
         if args.revoke:
-            sharing.unshare(project_id, args.with_user)
+            sharing.unshare(project_id, args.with_user, group=args.group)
             out(f"{args.with_user} no longer sees the project")
         else:
-            share = sharing.share(project_id, args.with_user, Role(args.role))
-            out(f"shared with {share.user} as {share.role.value}")
+            share = sharing.share(project_id, args.with_user, Role(args.role), group=args.group)
+            out(f"shared with {'group ' if share.group else ''}{share.user} as {share.role.value}")
         return 0
     finally:
         store.close()

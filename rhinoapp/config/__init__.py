@@ -83,10 +83,19 @@ class Settings:
     live_view_interval_s
         While a simulation job runs, it writes the wall pressure and velocity this often (seconds) and the
         Simulations page's 3D view shows them (the live view); 0 turns it off.
-    oidc_issuer, oidc_client_id, oidc_client_secret, oidc_client_secret_file, oidc_scopes, oidc_user_claim, oidc_redirect_uri
+    oidc_issuer, oidc_client_id, oidc_client_secret, oidc_client_secret_file, oidc_scopes, oidc_user_claim, oidc_redirect_uri, oidc_groups_claim
         The OpenID Connect login (:mod:`rhinoapp.config.oidc`): with an issuer, ``serve`` signs users in
         at that provider. The secret comes from ``RHINOAPP_OIDC_CLIENT_SECRET`` or a file, never a flag,
         and is left out of ``repr``.
+    max_jobs_per_user
+        Jobs one user may have started at once (2); more wait in the queue, in order, and start
+        when one of that user's jobs ends.
+    max_render_workers_per_user
+        Render workers (3D view processes, one per browser session) one user may hold at once (2);
+        a further session's 3D pane says which session holds them instead of starting another.
+    render_pool_size
+        Render workers the whole server runs at once; 0 (the default): the number of CPUs, at
+        least 2 (see :attr:`render_pool_cap`).
 
     Examples
     --------
@@ -128,6 +137,10 @@ class Settings:
     oidc_scopes: str = "openid profile email"
     oidc_user_claim: str = "preferred_username"
     oidc_redirect_uri: str = ""
+    oidc_groups_claim: str = "groups"
+    max_jobs_per_user: int = 2
+    max_render_workers_per_user: int = 2
+    render_pool_size: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_upload_mb, int) or self.max_upload_mb < 1:
@@ -158,6 +171,12 @@ class Settings:
             raise ConfigurationError(f"live_view_interval_s must be 0 (no live 3D view of running simulations) or a "
                                      f"number of seconds, not {self.live_view_interval_s!r}.")
         self.render_profile  # noqa: B018  (checks the render profile's settings)
+        for name in ("max_jobs_per_user", "max_render_workers_per_user"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be a whole number >= 1, not {getattr(self, name)!r}.")
+        if not isinstance(self.render_pool_size, int) or self.render_pool_size < 0:
+            raise ConfigurationError(f"render_pool_size must be 0 (one render worker per CPU) or a whole number of "
+                                     f"workers, not {self.render_pool_size!r}.")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LOG_LEVELS)}, not {self.log_level!r}.")
 
@@ -212,6 +231,17 @@ class Settings:
         ('rhino.example.org', 'rhino.example.org:8443')
         """
         return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
+
+    @property
+    def render_pool_cap(self) -> int:
+        """Render workers the server runs at once: ``render_pool_size``, or the CPU count (at least 2) when 0.
+
+        Examples
+        --------
+        >>> Settings(render_pool_size=3).render_pool_cap, Settings().render_pool_cap >= 2
+        (3, True)
+        """
+        return self.render_pool_size or max(2, os.cpu_count() or 1)
 
     @property
     def tls(self) -> bool:

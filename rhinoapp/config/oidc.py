@@ -9,6 +9,7 @@ In the TOML file (or as ``RHINOAPP_OIDC_*`` variables, or ``serve --oidc-*`` fla
     oidc_scopes = "openid profile email"
     oidc_user_claim = "preferred_username"                    # or "sub", "email"
     oidc_redirect_uri = "https://rhino.example.org/login"     # behind a reverse proxy
+    oidc_groups_claim = "groups"                              # the claim listing the user's groups
 
 The client secret is read from ``RHINOAPP_OIDC_CLIENT_SECRET`` or from a file (never from a command
 line flag, which other users of the machine can see); it is kept out of the settings' ``repr`` and
@@ -45,6 +46,9 @@ class OidcSettings:
         Scopes asked for; ``openid`` is always among them.
     user_claim
         The ID token claim that names the rhinoapp user (``preferred_username`` by default).
+    groups_claim
+        The ID token claim that lists the user's groups (``groups`` by default), stored with the
+        account at each login for projects shared with a group.
     redirect_uri
         The URL the provider sends the browser back to (``<public URL>/login``); empty: the login
         page of the host and scheme the browser used.
@@ -62,6 +66,7 @@ class OidcSettings:
     scopes: tuple[str, ...] = ("openid", "profile", "email")
     user_claim: str = "preferred_username"
     redirect_uri: str = ""
+    groups_claim: str = "groups"
 
     @property
     def discovery_url(self) -> str:
@@ -144,4 +149,5 @@ def oidc_settings(settings: Settings) -> OidcSettings | None:
     if not settings.oidc_user_claim.strip():
         raise ConfigurationError("oidc_user_claim is empty: use preferred_username, sub or email.")
     return OidcSettings(settings.oidc_issuer, settings.oidc_client_id, secret, scopes,
-                        settings.oidc_user_claim.strip(), settings.oidc_redirect_uri)
+                        settings.oidc_user_claim.strip(), settings.oidc_redirect_uri,
+                        settings.oidc_groups_claim.strip() or "groups")

@@ -145,23 +145,39 @@ class JobRunner:
     # -- submission -------------------------------------------------------------------------
     async def submit(self, *, owner: str, project_id: str, kind: JobKind,
                      parameters: dict[str, Any] | None = None) -> JobRecord:
-        """Record and submit a job; returns its record (queued). Raises ConfigurationError for bad profiles."""
+        """Record and submit a job; returns its record (queued). Raises ConfigurationError for bad profiles.
+
+        When ``owner`` already has ``settings.max_jobs_per_user`` jobs started, the record is
+        ``waiting`` (its message says so) and the job starts when one of theirs ends.
+        """
         await self.start()
         profile = self.settings.jobs.profile_for(kind)
         try:
             record = await self._write(self.records.create, owner=owner, project_id=project_id, kind=kind,
-                                       profile=profile.name, parameters=parameters)
+                                       profile=profile.name, parameters=parameters,
+                                       limit=self.settings.max_jobs_per_user)
         except (NotFoundError, PermissionError):
             await self._audit(owner, AuditAction.JOB_RUN, AuditOutcome.DENIED, project_id, kind.value)
             raise
         await self._audit(owner, AuditAction.JOB_RUN, AuditOutcome.SUCCESS, project_id, kind.value)
         self._finished[record.id] = asyncio.Event()
+        if record.waiting:
+            _log.info("job %s of %s waits: %s", record.id, owner, record.message)
+            self.events.publish(JobEvent(record.id, project_id, owner, kind, JobState.QUEUED))
+            return record
+        await self._begin(record, profile, parameters)
+        return record
+
+    async def _begin(self, record: JobRecord, profile: Profile, parameters: dict[str, Any] | None) -> None:
+        """Submit an admitted record's task to its profile's cluster."""
+        assert record.kind is not None
+        user = record.submitted_by or record.owner
         try:
             client = await self._pool.client(profile)
-            project_dir = ProjectRepository(self.store, owner=owner).project_dir(project_id)
+            project_dir = ProjectRepository(self.store, owner=user).project_dir(record.project_id)
             await asyncio.to_thread(project_dir.mkdir, exist_ok=True)  # a task never creates it (see tasks)
-            request = JobRequest.create(job_id=record.id, owner=owner, project_id=project_id,
-                                        project_dir=str(project_dir), kind=kind, parameters=parameters)
+            request = JobRequest.create(job_id=record.id, owner=user, project_id=record.project_id,
+                                        project_dir=str(project_dir), kind=record.kind, parameters=parameters)
         except BaseException as error:
             await self._finish(record.id, JobState.ERROR, str(error) or type(error).__name__)
             raise
@@ -170,7 +186,22 @@ class JobRunner:
         except ConflictError as error:
             await self._finish(record.id, JobState.CANCELLED, _DELETING)
             raise ConflictError(f"{error} The job was not started.") from None
-        return record
+
+    async def _admit_waiting(self) -> None:
+        """Start the waiting jobs of every user who is under their limit again, oldest first."""
+        for user in await self._write(self.records.waiting_users):
+            for record in await self._write(self.records.admit, user, limit=self.settings.max_jobs_per_user):
+                _log.info("job %s of %s leaves the queue", record.id, user)
+                self._finished.setdefault(record.id, asyncio.Event())
+                try:
+                    profile = self.settings.jobs.get(record.profile)
+                except ConfigurationError as error:
+                    await self._finish(record.id, JobState.ERROR, str(error))
+                    continue
+                try:
+                    await self._begin(record, profile, dict(record.parameters))
+                except Exception as error:  # recorded on the job by _begin; the others still start
+                    _log.warning("the queued job %s could not start: %s", record.id, error)
 
     async def wait(self, job_id: str, *, timeout_s: float | None = None) -> JobRecord:
         """Wait until a job submitted by this runner finishes; returns its final record.
@@ -271,6 +302,8 @@ class JobRunner:
             self._notify(entry.request, state)
         elif record is not None:  # a record without a task here (cancelled or reconciled)
             self.events.publish(JobEvent(job_id, record.project_id, record.owner, record.kind, record.state))
+        if not state.is_active:  # a slot of its user may be free: their next queued job starts
+            self._spawn(self._admit_waiting())
 
     # -- progress and worker events ---------------------------------------------------------
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
@@ -378,11 +411,12 @@ class JobRunner:
     async def reconcile(self) -> None:
         """Re-attach or close records that a previous process left queued or running."""
         for record in await self._write(self.records.active):
-            if record.id in self._running:
+            if record.id in self._running or record.waiting:  # waiting ones start below, in order
                 continue
             if await self._reattach(record):
                 continue
             await self._finish(record.id, JobState.ERROR, _RESTARTED)
+        await self._admit_waiting()
 
     async def _reattach(self, record: JobRecord) -> bool:
         try:

@@ -6,7 +6,7 @@ the VTK backend (:mod:`rhinoapp.render.pv_scenes`) draws from the same scene des
 with the same code (the robust colour ranges, the exact colour tables, the streamlines from the
 nostrils), written as VTK XML so that ParaView's readers open them:
 
-* ``surface.vtp``: the airway with normals and the array it is coloured by;
+* ``wall.vtp``: the airway with normals and the array it is coloured by;
 * ``slices.vtp``: three orthogonal CT planes with their values (``ct_hu``), where the scene has slices;
 * ``streamlines.vtp``: streamlines with ``speed_m_s``, where the scene has them;
 * ``scene.json``: what to draw and how (:data:`SCENE_FILE`), plain data that ``pvpython`` reads.
@@ -105,9 +105,9 @@ def scene_description(spec: SceneSpec, folder: Path, data: Any = None) -> dict[s
     >>> folder = Path(tempfile.mkdtemp())
     >>> scene = scene_description(SceneSpec(synthetic=Synthetic(2000), colouring=Colouring.PRESSURE), folder)
     >>> scene["surface"], scene["wall"]["title"], len(scene["wall"]["table"])
-    ('surface.vtp', 'Pressure (Pa)', 256)
+    ('wall.vtp', 'Pressure (Pa)', 256)
     >>> sorted(p.name for p in folder.iterdir())
-    ['scene.json', 'surface.vtp']
+    ['scene.json', 'wall.vtp']
     """
     import pyvista as pv
 
@@ -137,7 +137,7 @@ def scene_description(spec: SceneSpec, folder: Path, data: Any = None) -> dict[s
             arrays.remove(name)
     bounds = tuple(float(b) for b in data.surface.GetBounds())
     scene: dict[str, Any] = {
-        "surface": _write(surface, folder / "surface.vtp"), "wall": wall, "mucosa": list(scenes.MUCOSA),
+        "surface": _write(surface, folder / "wall.vtp"), "wall": wall, "mucosa": list(scenes.MUCOSA),
         "bounds": list(bounds), "camera": spec.camera.value, "title": spec.title, "lod_triangles": spec.lod_triangles,
         "clip": None if spec.clip is None else {**dataclasses.asdict(spec.clip), "axis": spec.clip.axis.value},
         "markers": spec.markers, "slices": None, "streamlines": None, "opacity": 1.0}

@@ -12,6 +12,8 @@ on stdout (never a secret in its arguments, so ``ps`` shows none):
 * ``{"op": "close", "view": id}``;
 * ``{"op": "key", "key": k}`` (first): every request to the applications must carry ``k`` in the
   header ``X-Rhinoapp-Process-Key`` (the proxy adds it); without it, or before it is known, 403.
+  A notebook's process (:mod:`rhinoapp.render.trame_notebook`, no proxy in between) is also given
+  ``"cookie": name``: the key may then come in that cookie instead, which the cell's page sets.
 
 Each application also answers ``GET /screenshot.png`` (a full-quality PNG). While the user drags,
 the view shows the decimated mesh at a lower resolution and JPEG quality (trame-vtk's
@@ -71,6 +73,7 @@ class TrameApps:
     def __init__(self, *, reverse_url: Callable[[str], str] | None = None) -> None:
         self._apps: dict[str, _App] = {}
         self.key = ""
+        self.cookie = ""  # the cookie that may carry the key instead of the header ("": none may)
         self._reverse_url = reverse_url  # a render job's views dial out to the web server's relay instead
 
     def static_folders(self, view_id: str) -> dict[str, str]:
@@ -150,7 +153,8 @@ class TrameApps:
 
             @web.middleware
             async def keyed(request: web.Request, handler: Any) -> web.StreamResponse:
-                if not self.allowed(request.headers.get(_KEY_HEADER)):
+                given = request.headers.get(_KEY_HEADER) or (request.cookies.get(self.cookie) if self.cookie else None)
+                if not self.allowed(given):
                     return web.Response(status=403, text="this port serves only the web server's proxy")
                 return await handler(request)
 
@@ -224,7 +228,7 @@ async def serve_commands(apps: TrameApps, commands: asyncio.Queue[dict[str, Any]
         op, view_id = command.get("op"), str(command.get("view", ""))
         try:
             if op == "key":
-                apps.key = str(command.get("key", ""))
+                apps.key, apps.cookie = str(command.get("key", "")), str(command.get("cookie", ""))
             elif op == "open":
                 write({"kind": "view", "view": view_id, "port": await apps.open(view_id, command["spec"])})
             elif op == "state":

@@ -35,6 +35,7 @@ from rhinoapp.config import RenderBackend
 from rhinoapp.render.loops import call_on_loop
 from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.paraview_launch import paraview_command
+from rhinoapp.render.pool import Lease, WorkerPool
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
 
@@ -78,6 +79,7 @@ class _Session:
     stop_timer: asyncio.TimerHandle | None = None
     reader: asyncio.Task[None] | None = None
     process_key: str = ""
+    session_id: str = ""
     listeners: dict[str, Callable[[str], None]] = dataclasses.field(default_factory=dict)
 
 
@@ -98,9 +100,10 @@ class TrameService:
     """
 
     def __init__(self, *, idle_stop_s: float = 20.0, nice: int = 10,
-                 backend: RenderBackend = RenderBackend.VTK) -> None:
+                 backend: RenderBackend = RenderBackend.VTK, pool: WorkerPool | None = None) -> None:
         self.idle_stop_s = idle_stop_s
         self.backend = RenderBackend(backend)
+        self.pool = pool or WorkerPool(size=16, per_user=16)  # the server shares the frames service's pool
         self._nice = nice
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
@@ -122,7 +125,8 @@ class TrameService:
         """
         view_id = "t" + secrets.token_hex(12)
         with self._lock:
-            session = self._sessions.setdefault(session_id, _Session(session_key(self._secret, "trame:" + session_id), user))
+            session = self._sessions.setdefault(session_id, _Session(session_key(self._secret, "trame:" + session_id), user,
+                                                                       session_id=session_id))
             session.views[view_id] = spec
             if on_stopped is not None:
                 session.listeners[view_id] = on_stopped
@@ -294,18 +298,33 @@ class TrameService:
                 check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
                 self._environment = offscreen_environment(check.backend)
             argv, environment = [sys.executable, "-m", "rhinoapp.render.trame_app"], {**os.environ, **self._environment}
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**environment, "RHINOAPP_TRAME_NICE": str(self._nice)}, limit=2**20)
+        lease = self.pool.acquire(session.session_id, user=session.user or "")  # RenderLimitError: the pane says it
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                env={**environment, "RHINOAPP_TRAME_NICE": str(self._nice)}, limit=2**20)
+        except BaseException:
+            self.pool.release(lease)
+            raise
         ready = asyncio.get_running_loop().create_future()
         session.process, session.ports = process, {}
         session.process_key = secrets.token_urlsafe(32)
         self._send(session, {"op": "key", "key": session.process_key})
-        session.reader = asyncio.get_running_loop().create_task(self._read(session, process, ready))
+        session.reader = asyncio.get_running_loop().create_task(self._read(session, process, ready, lease))
         await ready
         return process
 
-    async def _read(self, session: _Session, process: asyncio.subprocess.Process, ready: asyncio.Future[None]) -> None:
+    async def _read(self, session: _Session, process: asyncio.subprocess.Process, ready: asyncio.Future[None],
+                    lease: Lease) -> None:
+        assert process.stdout is not None
+        try:
+            await self._read_lines(session, process, ready)
+        finally:
+            await process.wait()
+            self.pool.release(lease)  # the process has exited: its slot is free for another session
+
+    async def _read_lines(self, session: _Session, process: asyncio.subprocess.Process,
+                          ready: asyncio.Future[None]) -> None:
         assert process.stdout is not None
         while line := await process.stdout.readline():
             try:

@@ -309,7 +309,7 @@ class JobPageState(PageState):
             return False
         self._set_job(record)
         self._submitted()
-        self._say(self.submitted_text, MessageKind.INFO)
+        self._say(f"The {self.noun} is {record.message}." if record.waiting else self.submitted_text, MessageKind.INFO)
         return True
 
     def _submitted(self) -> None:

@@ -89,7 +89,10 @@ class JobsState(PageState):
         except RhinoappError as error:
             self._say(f"The job could not start: {error}", MessageKind.ERROR)
         else:
-            self._say(f"{KIND_LABELS[kind]} submitted for {record.project_name}.", MessageKind.SUCCESS)
+            if record.waiting:
+                self._say(f"{KIND_LABELS[kind]} for {record.project_name} {record.message}.", MessageKind.INFO)
+            else:
+                self._say(f"{KIND_LABELS[kind]} submitted for {record.project_name}.", MessageKind.SUCCESS)
         self.refresh()
 
     async def cancel(self, job_id: str) -> None:

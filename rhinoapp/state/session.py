@@ -34,6 +34,7 @@ class Page(enum.Enum):
     ANALYSIS = "Analysis"
     JOBS = "Jobs"
     AUDIT = "Audit"
+    USERS = "Users"
 
 
 @dataclasses.dataclass(frozen=True)

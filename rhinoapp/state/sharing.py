@@ -39,7 +39,8 @@ class SharingState(param.Parameterized):
     shares = param.List(default=[], item_type=Share, doc="Who else sees the open project.")
     can_share = param.Boolean(default=False, doc="Whether this user may change the shares (owner or admin).")
     role_here = param.String(default="", doc="The user's role on the open project (owner, editor, viewer).")
-    user = param.String(default="", doc="The account to share with.")
+    user = param.String(default="", doc="The account (or, with ``group``, the group) to share with.")
+    group = param.Boolean(default=False, doc="Whether ``user`` names a group (every member gets the role).")
     role: param.Selector[str] = param.Selector(objects=list(_ROLES), default=Role.VIEWER.value)
     feedback = param.String(default="")
     feedback_kind: param.Selector[str] = param.Selector(objects=list(_KINDS), default="info")
@@ -71,19 +72,21 @@ class SharingState(param.Parameterized):
     def share(self) -> None:
         """Share the open project with ``user`` as ``role``."""
         try:
-            done = self._service().share(self._project_id, self.user, Role(self.role))
+            done = self._service().share(self._project_id, self.user, Role(self.role), group=self.group)
         except (RhinoappError, PermissionError) as error:
             self.param.update(feedback=str(error), feedback_kind="error")
             return
-        self.param.update(user="", feedback=f"Shared with {done.user} as {done.role.value}.", feedback_kind="success")
+        whom = f"group {done.user}" if done.group else done.user
+        self.param.update(user="", feedback=f"Shared with {whom} as {done.role.value}.", feedback_kind="success")
         self.refresh()
 
-    def revoke(self, user: str) -> None:
-        """Withdraw ``user``'s access to the open project."""
+    def revoke(self, user: str, *, group: bool = False) -> None:
+        """Withdraw ``user``'s (or, with ``group``, that group's) access to the open project."""
         try:
-            self._service().unshare(self._project_id, user)
+            self._service().unshare(self._project_id, user, group=group)
         except (RhinoappError, PermissionError) as error:
             self.param.update(feedback=str(error), feedback_kind="error")
             return
-        self.param.update(feedback=f"{user} no longer sees this project.", feedback_kind="success")
+        whom = f"Group {user}" if group else user
+        self.param.update(feedback=f"{whom} no longer sees this project.", feedback_kind="success")
         self.refresh()

@@ -27,7 +27,7 @@ from rhinoapp.store.models import JobRow, ProjectRow, utcnow
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["JobRecord", "JobStore"]
+__all__ = ["JobRecord", "JobStore", "queued_message"]
 
 _RUNTIME_FIELDS = ("task_key", "scheduler_address", "worker_host", "slurm_job_id", "attempt", "profile")
 
@@ -58,6 +58,10 @@ class JobRecord:
     parameters: Mapping[str, Any]
     progress_report: ProgressReport = ProgressReport(0.0)
     """The latest progress as numbers (its fraction and time left are ``progress`` and ``eta_s``)."""
+    submitted_by: str = ""
+    """The user who submitted it (whose job limit it counts against)."""
+    waiting: bool = False
+    """Queued behind the submitter's limit of concurrent jobs: it starts when one of their jobs ends."""
 
     @property
     def duration_s(self) -> float | None:
@@ -107,8 +111,13 @@ class JobStore:
         return Session(self._store.write_engine, expire_on_commit=False)
 
     def create(self, *, owner: str, project_id: str, kind: JobKind, profile: str,
-               parameters: Mapping[str, Any] | None = None) -> JobRecord:
-        """A new queued record for a job of ``kind`` on ``owner``'s project."""
+               parameters: Mapping[str, Any] | None = None, limit: int | None = None) -> JobRecord:
+        """A new queued record for a job of ``kind`` that user ``owner`` submits on a project they may change.
+
+        With ``limit``, the record is ``waiting`` when ``owner`` already has that many jobs started
+        (active and not waiting): counted and written in one write transaction, so concurrent
+        submissions (threads or processes) never start more than ``limit``.
+        """
         with self._write_session() as session, session.begin():
             project = session.scalar(sa.select(ProjectRow).where(ProjectRow.id == project_id, can_read(owner)))
             if project is None:
@@ -116,10 +125,14 @@ class JobStore:
             if session.scalar(sa.select(ProjectRow.id).where(ProjectRow.id == project_id, can_write(owner))) is None:
                 raise PermissionDeniedError(f'Project "{project.name}" is shared with {owner} read-only: ask its owner '
                                             f"({project.owner}) for the editor role to run jobs.")
+            started = self._started(session, owner)
+            waiting = limit is not None and started >= limit
+            message = queued_message(started) if waiting else ""
             row = JobRow(id=uuid.uuid4().hex, project_id=project_id, step=kind.step.value if kind.step else "", state=JobState.QUEUED.value,
-                         submitted_at=utcnow(), message="", kind=kind.value, profile=profile, progress=0.0,
-                         progress_message="queued", attempt=0, parameters=json.dumps(dict(parameters or {}), sort_keys=True),
-                         task_key="", scheduler_address="", worker_host="", slurm_job_id="")
+                         submitted_at=utcnow(), message=message, kind=kind.value, profile=profile, progress=0.0,
+                         progress_message=message or "queued", attempt=0, parameters=json.dumps(dict(parameters or {}), sort_keys=True),
+                         task_key="", scheduler_address="", worker_host="", slurm_job_id="", submitted_by=owner,
+                         waiting=waiting)
             session.add(row)
         return self.get(row.id)
 
@@ -196,6 +209,38 @@ class JobStore:
         with self._session() as session:
             return [_record(*row) for row in session.execute(query)]
 
+    def admit(self, user: str, *, limit: int) -> list[JobRecord]:
+        """Take ``user``'s oldest waiting jobs off the queue while they have fewer than ``limit`` started.
+
+        Returns the admitted records (no longer ``waiting``, still queued), oldest first; the caller
+        starts them. One write transaction: two callers never admit the same job or more than the limit.
+        """
+        with self._write_session() as session, session.begin():
+            free = limit - self._started(session, user)
+            if free <= 0:
+                return []
+            rows = session.scalars(sa.select(JobRow).where(
+                JobRow.submitted_by == user, JobRow.state == JobState.QUEUED.value, JobRow.waiting.is_(True))
+                .order_by(JobRow.submitted_at, JobRow.id).limit(free)).all()
+            for row in rows:
+                row.waiting, row.message, row.progress_message = False, "", "queued"
+            admitted = [row.id for row in rows]
+        return [self.get(job_id) for job_id in admitted]
+
+    def waiting_users(self) -> list[str]:
+        """The users who have jobs waiting behind their limit."""
+        query = (sa.select(JobRow.submitted_by).distinct()
+                 .where(JobRow.state == JobState.QUEUED.value, JobRow.waiting.is_(True)).order_by(JobRow.submitted_by))
+        with self._session() as session:
+            return list(session.scalars(query))
+
+    @staticmethod
+    def _started(session: Session, user: str) -> int:
+        """How many of ``user``'s jobs are active and not waiting (submitted to a cluster, or running)."""
+        states = [s.value for s in JobState if s.is_active]
+        return int(session.scalar(sa.select(sa.func.count()).select_from(JobRow).where(
+            JobRow.submitted_by == user, JobRow.state.in_(states), JobRow.waiting.is_(False))) or 0)
+
     @staticmethod
     def _row(session: Session, job_id: str) -> JobRow:
         row = session.get(JobRow, job_id)
@@ -217,7 +262,19 @@ def _record(row: JobRow, project: ProjectRow) -> JobRecord:
         worker_host=row.worker_host or "", slurm_job_id=row.slurm_job_id or "", progress=float(row.progress or 0.0),
         progress_message=row.progress_message or "", eta_s=row.eta_s, attempt=int(row.attempt or 0),
         parameters=json.loads(row.parameters or "{}"), progress_report=_progress_report(row),
+        submitted_by=row.submitted_by or "", waiting=bool(row.waiting) and JobState(row.state) is JobState.QUEUED,
     )
+
+
+def queued_message(started: int) -> str:
+    """What a user reads about a job queued behind their limit of concurrent jobs.
+
+    Examples
+    --------
+    >>> queued_message(2)
+    'queued: you have 2 jobs running; it starts when one ends'
+    """
+    return f"queued: you have {started} job{'s' if started != 1 else ''} running; it starts when one ends"
 
 
 def _progress_report(row: JobRow) -> ProgressReport:

@@ -132,6 +132,34 @@ MIGRATIONS: tuple[Migration, ...] = (
                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
         ),
     ),
+    Migration(
+        5,
+        "per-user job limits: who submitted a job, and whether it waits for one of that user's jobs to end",
+        (
+            "ALTER TABLE jobs ADD COLUMN submitted_by VARCHAR(200) NOT NULL DEFAULT ''",
+            "ALTER TABLE jobs ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT FALSE",
+            "CREATE INDEX ix_jobs_submitted_by_state ON jobs (submitted_by, state)",
+        ),
+    ),
+    Migration(
+        6,
+        "groups: the groups of each account, projects shared with a group, and each account's last login",
+        (
+            "ALTER TABLE users ADD COLUMN last_login_at TIMESTAMP",
+            """CREATE TABLE user_groups (
+                user_name VARCHAR(200) NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+                group_name VARCHAR(200) NOT NULL,
+                PRIMARY KEY (user_name, group_name))""",
+            "CREATE INDEX ix_user_groups_group ON user_groups (group_name)",
+            """CREATE TABLE project_group_shares (
+                project_id VARCHAR(32) NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+                group_name VARCHAR(200) NOT NULL,
+                role VARCHAR(10) NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (project_id, group_name))""",
+            "CREATE INDEX ix_project_group_shares_group ON project_group_shares (group_name)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -7,8 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ArtifactRow", "AuditRow", "Base", "JobRow", "ProjectRow", "SchemaInfoRow", "ShareRow", "UTCDateTime", "UserRow",
-           "utcnow"]
+__all__ = ["ArtifactRow", "AuditRow", "Base", "JobRow", "ProjectRow", "SchemaInfoRow", "GroupShareRow", "ShareRow", "UTCDateTime",
+           "UserGroupRow", "UserRow", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -84,6 +84,8 @@ class JobRow(Base):
     progress_data: Mapped[str] = mapped_column(sa.Text, default="{}")  # ProgressReport.to_dict() as JSON
     attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
     parameters: Mapped[str] = mapped_column(sa.Text, default="{}")
+    submitted_by: Mapped[str] = mapped_column(sa.String(200), default="")
+    waiting: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # queued behind the submitter's job limit
 
 
 class ArtifactRow(Base):
@@ -115,6 +117,15 @@ class UserRow(Base):
     disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserGroupRow(Base):
+    """A group an account belongs to: from the identity provider at login, or set on the Users page."""
+
+    __tablename__ = "user_groups"
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
 
 
 class ShareRow(Base):
@@ -123,6 +134,16 @@ class ShareRow(Base):
     __tablename__ = "project_shares"
     project_id: Mapped[str] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     user_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class GroupShareRow(Base):
+    """A project shared with a group (every member, see :class:`UserGroupRow`) as viewer or editor."""
+
+    __tablename__ = "project_group_shares"
+    project_id: Mapped[str] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

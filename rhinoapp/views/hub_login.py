@@ -15,7 +15,7 @@ rules work unchanged.
 Mapping of hub users to rhinoapp accounts: a hub user gets a rhinoapp account of the same name at
 the first login (with a random password nobody knows: the account is only entered through the hub);
 the account's admin flag follows the hub's ``admin`` flag at every login (hub admins are rhinoapp
-admins, others are not). An account disabled with ``rhinoapp users disable`` stays locked out even
+admins, others are not), and its groups are the hub user's ``groups`` (for group shares). An account disabled with ``rhinoapp users disable`` stays locked out even
 when the hub lets the user in. A hub user whose name rhinoapp cannot take (see
 :func:`~rhinoapp.store.accounts.validate_user_name`) is refused. Every login (allowed or refused)
 and logout is audited. Logging out of rhinoapp does not log out of the hub (the page links there).
@@ -39,7 +39,7 @@ from tornado.web import RequestHandler
 from rhinoapp.config.hub import HubSettings
 from rhinoapp.core.access import AuditAction, AuditOutcome
 from rhinoapp.core.errors import ConfigurationError, ConflictError, ValidationError
-from rhinoapp.store.accounts import AccountStore, validate_user_name
+from rhinoapp.store.accounts import AccountStore, usable_groups, validate_user_name
 from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.database import Store
 from rhinoapp.views.login import LOGIN_PATH, LOGOUT_PATH, USER_COOKIE, AccountAuthProvider, cookie_user, login_page
@@ -107,6 +107,7 @@ class _HubLoginHandler(HubOAuthenticated, RequestHandler):
             self._refuse(name, AuditOutcome.DENIED, "disabled", "Your rhinoapp account is disabled: ask an admin "
                          f"(`rhinoapp users passwd {name}` enables it again).")
             return
+        AccountStore(self.store).record_login(name, groups=usable_groups(model["groups"]) if "groups" in model else None)
         AuditLog(self.store).record(name, AuditAction.LOGIN, AuditOutcome.SUCCESS, detail="jupyterhub",
                                     remote=self.request.remote_ip or "")
         self.set_signed_cookie(USER_COOKIE, name, expires_days=self.max_age_days, path=self.hub.prefix, httponly=True,

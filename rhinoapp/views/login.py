@@ -118,6 +118,7 @@ class _LoginHandler(RequestHandler):
             self._form("Wrong user name or password.")
             return
         self.throttle.succeed(names)
+        AccountStore(self.store).record_login(name)  # a local account's groups are set on the Users page
         audit.record(name, AuditAction.LOGIN, AuditOutcome.SUCCESS, remote=remote)
         self.set_signed_cookie(USER_COOKIE, name, expires_days=self.max_age_days, httponly=True,
                                secure=self.request.protocol == "https", samesite="Lax")

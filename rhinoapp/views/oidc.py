@@ -15,7 +15,9 @@ and logouts are audited (detail ``oidc``); the login cookie is the same signed, 
 ``SameSite=Lax`` cookie as the local login's, lasting ``session_hours``. A wrong password is refused
 by the provider itself (and audited there): the browser never comes back to rhinoapp.
 
-Groups the provider may send are not used: sharing is with named users only.
+The account's groups are the ID token's ``oidc_groups_claim`` (``groups`` by default, as Keycloak's
+group mapper sends it), replaced at each login; a provider that sends no such claim leaves them as
+they are. Projects shared with a group reach its members (:mod:`rhinoapp.store.sharing`).
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ import urllib.request
 from typing import Any
 
 from panel.auth import GenericLoginHandler
+from panel.io.state import state as panel_state
+from panel.util import decode_token
 from tornado.web import HTTPError
 
 from rhinoapp.config.oidc import OidcSettings
 from rhinoapp.core.access import AuditAction, AuditOutcome
 from rhinoapp.core.errors import ConfigurationError, ConflictError, ValidationError
-from rhinoapp.store.accounts import AccountStore, validate_user_name
+from rhinoapp.store.accounts import AccountStore, usable_groups, validate_user_name
 from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.database import Store
 from rhinoapp.views.login import LOGIN_PATH, USER_COOKIE, AccountAuthProvider, login_page
@@ -126,8 +130,29 @@ class _OidcLoginHandler(GenericLoginHandler):
     store: Store
     max_age_days: float
     user_claim: str
+    groups_claim: str
     configured_redirect_uri: str
     _audited = False
+    _id_token: Any = None
+
+    def set_secure_cookie(self, name: str, value: str | bytes, *args: Any, **kwargs: Any) -> None:
+        if name == "id_token":  # Panel stores the provider's claims there: keep them for the groups
+            self._id_token = value
+        super().set_secure_cookie(name, value, *args, **kwargs)
+
+    def _groups(self) -> tuple[str, ...] | None:
+        """The groups the provider's claims name; None when it sent no groups claim (or no readable token)."""
+        token = self._id_token
+        if token is None:
+            return None
+        try:
+            if panel_state.encryption:
+                token = panel_state.encryption.decrypt(token if isinstance(token, bytes) else token.encode())
+            claims = decode_token(token.decode() if isinstance(token, bytes) else token)
+        except (ValueError, TypeError):
+            _log.warning("the provider's ID token could not be read: the user's groups stay as they were")
+            return None
+        return usable_groups(claims[self.groups_claim]) if isinstance(claims, dict) and self.groups_claim in claims else None
 
     @property
     def _redirect_uri(self) -> str:  # Panel's default is the app's root; the code comes back to this page
@@ -169,6 +194,7 @@ class _OidcLoginHandler(GenericLoginHandler):
         elif account.disabled:
             self._audit(name, AuditOutcome.DENIED)
             raise HTTPError(403, "This account is disabled in rhinoapp: ask an administrator.", reason="disabled")
+        accounts.record_login(name, groups=self._groups())
         self._audit(name, AuditOutcome.SUCCESS)
         self.set_signed_cookie(USER_COOKIE, name, expires_days=self.max_age_days, httponly=True,
                                secure=self.request.protocol == "https", samesite="Lax")
@@ -206,6 +232,7 @@ class OidcAuthProvider(AccountAuthProvider):
         self.oidc, self.discovered = oidc, endpoints
         self._oidc_login = type("OidcLoginHandler", (_OidcLoginHandler,), {  # before Bokeh's check of the handlers
             "store": store, "max_age_days": session_hours / 24, "user_claim": oidc.user_claim,
+            "groups_claim": oidc.groups_claim,
             "configured_redirect_uri": oidc.redirect_uri, "_login_endpoint": LOGIN_PATH})
         super().__init__(store, session_hours=session_hours)
 

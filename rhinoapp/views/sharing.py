@@ -1,4 +1,4 @@
-"""The sharing card of the Projects page: who else sees the open project, add or revoke a user."""
+"""The sharing card of the Projects page: who else sees the open project (users and groups), add a user, revoke."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from rhinoapp.views.swap import swapping
 __all__ = ["SharingPanel"]
 
 
-def _revoke(state: SharingState, user: str, _event: object) -> None:
-    state.revoke(user)
+def _revoke(state: SharingState, user: str, group: bool, _event: object) -> None:
+    state.revoke(user, group=group)
 
 
 class SharingPanel(pn.viewable.Viewer):
@@ -34,11 +34,12 @@ class SharingPanel(pn.viewable.Viewer):
         rows: list[pn.viewable.Viewable] = [pn.pane.HTML(
             f"<p>Your role on <b>{name}</b>: <span class='rh-share-role'>{html.escape(state.role_here)}</span></p>")]
         for share in state.shares:
-            label = pn.pane.HTML(f"<span class='rh-share'>{html.escape(share.user)}: {share.role.value}</span>",
+            whom = f"group {share.user}" if share.group else share.user
+            label = pn.pane.HTML(f"<span class='rh-share'>{html.escape(whom)}: {share.role.value}</span>",
                                  width=260)
             if state.can_share:
-                button = pn.widgets.Button(label=f"Revoke {share.user}", color="light", css_classes=["rh-revoke"])
-                button.on_click(functools.partial(_revoke, state, share.user))
+                button = pn.widgets.Button(label=f"Revoke {whom}", color="light", css_classes=["rh-revoke"])
+                button.on_click(functools.partial(_revoke, state, share.user, share.group))
                 rows.append(pn.Row(label, button))
             else:
                 rows.append(label)

@@ -14,6 +14,7 @@ from rhinoapp.state.analysis import AnalysisState
 from rhinoapp.state.audit import AuditState
 from rhinoapp.state.sharing import SharingState
 from rhinoapp.state.sweep import SweepState
+from rhinoapp.state.users import UsersState
 from rhinoapp.state.ct_import import CTImportState
 from rhinoapp.state.geometry import GeometryState
 from rhinoapp.state.jobs import JobsState
@@ -36,6 +37,7 @@ from rhinoapp.views.projects import ProjectsPage
 from rhinoapp.views.rhinomanometry import RhinomanometryPage
 from rhinoapp.views.simulations import SimulationsPage
 from rhinoapp.views.swap import swapping
+from rhinoapp.views.users import UsersPage
 
 __all__ = ["AppShell"]
 
@@ -43,6 +45,7 @@ _BRAND = "#12355b"
 _SIDEBAR = "#f4f6f9"
 _SIDEBAR_PX = 190
 _EAGER = (Page.JOBS, Page.GEOMETRY, Page.SIMULATIONS)
+_ADMIN_PAGES = (Page.AUDIT, Page.USERS)
 
 
 class AppShell(pn.viewable.Viewer):
@@ -88,6 +91,7 @@ class AppShell(pn.viewable.Viewer):
                                                    SweepComparison(state=self.sweep),
                                                    sizing_mode="stretch_width"),
             Page.AUDIT.value: lambda: AuditPage(state=AuditState(session=self.session)),
+            Page.USERS.value: lambda: UsersPage(state=UsersState(session=self.session)),
         }
         self._pages: dict[str, pn.viewable.Viewable] = {}
         for page in _EAGER:
@@ -120,8 +124,8 @@ class AppShell(pn.viewable.Viewer):
             self.session.param.page, orientation="vertical", color="primary", variant="outline",
             label="", description=None, width=160, css_classes=["rh-nav"],
         )
-        if not self._admin:  # the audit page is for admins (its state refuses everyone else too)
-            nav.options = [p.value for p in Page if p is not Page.AUDIT]
+        if not self._admin:  # the audit and users pages are for admins (their states refuse everyone else too)
+            nav.options = [p.value for p in Page if p not in _ADMIN_PAGES]
         sidebar = pn.Column(nav, width=_SIDEBAR_PX, margin=0, css_classes=["rh-sidebar"])
         title = pn.pane.HTML(pn.bind(self._header_html, self.session.param.current_project_name),
                              stylesheets=[read_asset("style.css")], sizing_mode="stretch_width", margin=(8, 16))

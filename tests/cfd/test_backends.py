@@ -22,8 +22,8 @@ from rhinoapp.cfd.solver import ramp
 from rhinoapp.core.errors import ConfigurationError
 
 
-def _physiological(domain, *, strain_average: float = 0.0,
-                   bulk_omega: float = 0.0) -> tuple[SparseLattice, KernelParameters, BoundaryValues]:
+def _physiological(domain, *, strain_average: float = 0.0, bulk_omega: float = 0.0,
+                   recursive: bool = False) -> tuple[SparseLattice, KernelParameters, BoundaryValues]:
     """The production variant: Smagorinsky (shear-improved with a strain average), sponge, open boundaries at
     physiological viscosity (with a bulk relaxation rate of its own if given)."""
     lattice = build_lattice(domain)
@@ -31,7 +31,7 @@ def _physiological(domain, *, strain_average: float = 0.0,
     units = choose_lattice_parameters(lattice.domain, physics)
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               tau_cells=sponge_relaxation_times(lattice, units.tau, 6, 30.0),
-                              strain_average=strain_average, bulk_omega=bulk_omega)
+                              strain_average=strain_average, bulk_omega=bulk_omega, recursive=recursive)
     return lattice, params, boundary_values(lattice, physics, units)
 
 
@@ -40,7 +40,8 @@ def _problem(variant: str, domain) -> tuple[SparseLattice, KernelParameters, Bou
         return _forced()
     # a short average, so that the running strain mean matters within the few steps of a test
     return _physiological(domain, strain_average=0.05 if variant == "shear_improved" else 0.0,
-                          bulk_omega=1.0 if variant == "shear_improved" else 0.0)
+                          bulk_omega=1.0 if variant in ("shear_improved", "recursive") else 0.0,
+                          recursive=variant == "recursive")
 
 
 def _forced() -> tuple[SparseLattice, KernelParameters, BoundaryValues]:
@@ -60,7 +61,7 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-@pytest.mark.parametrize("variant", ["physiological", "shear_improved", "forced"])
+@pytest.mark.parametrize("variant", ["physiological", "shear_improved", "recursive", "forced"])
 def test_numpy_and_numba_agree(variant: str, phantom_2mm) -> None:
     problem = _problem(variant, phantom_2mm)
     reference, speed_ref, (flux_ref, p_ref, n_ref) = _run("numpy", problem, 300)
@@ -136,7 +137,7 @@ static double atomicAdd(double* address, double value) { double old = *address; 
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs a C++ compiler")
-@pytest.mark.parametrize("variant", ["physiological", "shear_improved", "forced"])
+@pytest.mark.parametrize("variant", ["physiological", "shear_improved", "recursive", "forced"])
 def test_cuda_source_emulated_on_the_cpu_agrees_with_numpy(variant: str, phantom_2mm, tmp_path: Path) -> None:
     """The CuPy kernels' CUDA C, compiled by g++ with one loop iteration per GPU thread."""
     from rhinoapp.cfd.backends.cupy_gpu import _source
@@ -145,7 +146,8 @@ def test_cuda_source_emulated_on_the_cpu_agrees_with_numpy(variant: str, phantom
     source = tmp_path / "kernels.cpp"
     source.write_text(_STUB + _source() + _DRIVER)
     library = tmp_path / "kernels.so"
-    flags = [f"-DFORCE={int(params.has_force)}", f"-DLOCAL={int(params.local_tau)}"]
+    flags = [f"-DFORCE={int(params.has_force)}", f"-DLOCAL={int(params.local_tau)}",
+             f"-DRECURSIVE={int(params.recursive)}"]
     subprocess.run(["g++", "-O2", "-shared", "-fPIC", *flags, "-o", str(library), str(source)], check=True,
                    capture_output=True, timeout=120)
     native = ctypes.CDLL(str(library))

@@ -67,13 +67,13 @@ def test_anisotropic_voxels_need_resampling() -> None:
 
 def test_collision_model_options_reach_the_lattice_parameters() -> None:
     default = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
-    assert default.strain_average == 0.0 and default.bulk_omega == 0.0
+    assert default.strain_average == 0.0 and default.bulk_omega == 0.0 and not default.recursive
     physics = PhysicsConfig(flow_ml_s=250.0, subgrid_model="shear_improved", strain_average_flow_throughs=0.5,
-                            bulk_relaxation_time=1.0)
+                            bulk_relaxation_time=1.0, regularization="recursive")
     assert physics.subgrid_model is SubgridModel.SHEAR_IMPROVED
     units = lattice_parameters(0.5, 100.0, 24000.0, physics)
     assert units.strain_average == pytest.approx(1.0 / (0.5 * units.flow_through_steps))
-    assert units.bulk_omega == 1.0
+    assert units.bulk_omega == 1.0 and units.recursive
     with pytest.raises(ValidationError, match="bulk relaxation time"):
         PhysicsConfig(bulk_relaxation_time=0.5)
     with pytest.raises(ValueError):

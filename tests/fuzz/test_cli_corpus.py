@@ -31,6 +31,26 @@ def rhinoapp(*args: str, limit_bytes: int | None = None) -> subprocess.Completed
                           env=_ENV, preexec_fn=limit)
 
 
+def rhinoapp_in_process(*args: str, capsys: pytest.CaptureFixture[str],
+                        monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess:
+    """The CLI's ``main`` in this process, as a completed process (the corpus is large: no interpreter per case).
+
+    The same entry point as ``python -m rhinoapp`` without the interpreter's start; the system failures below
+    (a file size limit, a full disk, a read-only folder) still run the real command in a process of its own.
+    """
+    from rhinoapp.cli import main
+
+    for key in [k for k in os.environ if k.startswith("RHINOAPP_")]:
+        monkeypatch.delenv(key)
+    capsys.readouterr()
+    try:
+        status = main(list(args))
+    except SystemExit as stop:  # argparse refuses a malformed command line this way
+        status = stop.code if isinstance(stop.code, int) else 2
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["rhinoapp", *args], status, out, err)
+
+
 def assert_refused(result: subprocess.CompletedProcess) -> str:
     """The one ``rhinoapp: error:`` line of a refused command (and no traceback)."""
     assert result.returncode != 0, result.stdout
@@ -50,14 +70,17 @@ def write_case(case: Case, folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", corpus_params())
-def test_the_cli_refuses_each_malformed_input_clearly(case: Case, data_dir: Path, tmp_path: Path) -> None:
+def test_the_cli_refuses_each_malformed_input_clearly(case: Case, data_dir: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     upload = tmp_path / "upload"
     upload.mkdir()
     paths = write_case(case, upload)
     before = fingerprint(data_dir)
     command = ("import", *paths) if case.kind is Kind.CT else ("rhinomanometry", *paths)
     # --replace: the template project has a CT and a measurement; the input itself must be refused
-    line = assert_refused(rhinoapp(*command, "--project", PROJECT, "--replace", "--data-dir", str(data_dir)))
+    line = assert_refused(rhinoapp_in_process(*command, "--project", PROJECT, "--replace", "--data-dir", str(data_dir),
+                                              capsys=capsys, monkeypatch=monkeypatch))
     assert matches(line, case), line
     assert fingerprint(data_dir) == before
 

@@ -54,3 +54,27 @@ def test_can_submit_follows_the_open_project(tmp_path: Path) -> None:
     assert page.can_submit
     assert not JobsState(session=SessionState(repository=repo)).can_submit  # no runner: no jobs
     store.close()
+
+
+def test_a_job_over_the_users_limit_is_queued_and_the_page_says_so(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, max_jobs_per_user=1)
+    store = open_store(settings)
+    repo = ProjectRepository(store, owner="local")
+    runner = JobRunner(settings, store)
+    session = SessionState(repository=repo, runner=runner)
+    page = JobsState(session=session)
+    session.open_project(repo.create("Case").id)
+
+    async def scenario() -> None:
+        await runner.start()
+        started = runner.records.create(owner="local", project_id=session.current_project_id,
+                                        kind=JobKind.VOLUME_HISTOGRAM, profile="local", limit=1)
+        runner.records.set_state(started.id, JobState.RUNNING)  # one job of this user runs (in another process)
+        await page.submit(JobKind.VOLUME_HISTOGRAM)
+        await runner.close()
+
+    asyncio.run(scenario())
+    assert page.message_kind == "info"
+    assert page.message == "CT volume check for Case queued: you have 1 job running; it starts when one ends."
+    assert sorted(row.state.value for row in page.rows) == ["queued", "running"]
+    store.close()

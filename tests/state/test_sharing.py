@@ -38,3 +38,22 @@ def test_owner_shares_and_viewer_cannot(tmp_path: Path) -> None:
     sharing.revoke("bob")
     assert sharing.shares == [] and sharing.feedback == "bob no longer sees this project."
     store.close()
+
+
+def test_owner_shares_with_a_group_and_revokes_it(tmp_path: Path) -> None:
+    store = open_store(Settings(data_dir=tmp_path))
+    for name in ("ana", "bob"):
+        AccountStore(store).add(name, f"{name} long password")
+    AccountStore(store).set_groups("bob", ["ent"])
+    ana = SessionState(repository=ProjectRepository(store, owner="ana"))
+    ana.open_project(ana.repository.create("Case 1").id)
+    sharing = SharingState(session=ana)
+    sharing.param.update(user="ent", group=True, role="editor")
+    sharing.share()
+    assert sharing.feedback == "Shared with group ent as editor."
+    assert [(s.user, s.group) for s in sharing.shares] == [("ent", True)]
+    assert ProjectRepository(store, owner="bob").role(ana.current_project_id).value == "editor"
+    sharing.revoke("ent", group=True)
+    assert sharing.shares == [] and sharing.feedback == "Group ent no longer sees this project."
+    assert ProjectRepository(store, owner="bob").list_projects() == []
+    store.close()

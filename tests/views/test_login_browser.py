@@ -150,6 +150,29 @@ def test_login_logout_and_a_wrong_password_refused_and_audited(browser, served: 
     context.close()
 
 
+def test_an_admin_adds_a_user_on_the_users_page_who_then_signs_in(browser, served: Served) -> None:
+    context, page = sign_in(browser, served, "ana")
+    page.get_by_role("heading", name="Projects").wait_for()
+    go_to(page, "Users", page.get_by_role("heading", name="Users"))
+    page.locator(".rh-users-table").get_by_text("carol", exact=True).wait_for()  # the accounts are listed
+    for placeholder, text in (("Account name", "erin"), ("at least 10 characters", "erin's long password"),
+                              ("the same again", "erin's long password")):
+        field = page.get_by_placeholder(placeholder)
+        field.fill(text)
+        field.press("Tab")
+    page.get_by_role("button", name="Add account").click()
+    page.get_by_text("Added erin.").wait_for()
+    page.locator(".rh-users-table").get_by_text("erin", exact=True).wait_for()
+    context.close()
+    assert [e.detail for e in audit(served, user="ana", action=AuditAction.ACCOUNT)] == ["add:erin"]
+
+    context, page = sign_in(browser, served, "erin", "erin's long password")
+    page.get_by_role("heading", name="Projects").wait_for()
+    page.locator(".rh-user", has_text="erin").wait_for()
+    assert page.get_by_role("button", name="Users").count() == 0  # not an admin
+    context.close()
+
+
 def app_routes(tmp: Path) -> list[str]:
     """Paths for every route of the server ``rhinoapp serve`` builds, groups filled with an id-like word."""
     settings = Settings(data_dir=tmp, port=free_port())

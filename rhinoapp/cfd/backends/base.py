@@ -55,6 +55,11 @@ class KernelParameters:
     the Smagorinsky model shear-improved. ``bulk_omega`` (0: ``1/tau`` as the shear part) relaxes the
     trace of the non-equilibrium momentum flux in the regularized collision (Smagorinsky or sponge)
     at its own rate: below ``1/tau`` it raises the bulk viscosity, which damps acoustic waves.
+    ``recursive`` selects recursive regularization (Malaspinas 2015; Coreixas et al. 2017): the
+    antisymmetric part is rebuilt from the equilibrium with its third-order Hermite terms
+    ``rho u u u`` and the non-equilibrium third moments ``u P + P u + ...`` of the regularized
+    momentum flux ``P``, as far as D3Q19 carries them (six combinations), instead of being relaxed
+    with ``omega-``; it always uses the regularized collision.
 
     Examples
     --------
@@ -70,6 +75,7 @@ class KernelParameters:
     tau_cells: np.ndarray | None = None
     strain_average: float = 0.0
     bulk_omega: float = 0.0
+    recursive: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.tau) and self.tau > 0.5):
@@ -92,8 +98,9 @@ class KernelParameters:
 
     @property
     def local_tau(self) -> bool:
-        """True if the relaxation time varies from cell to cell (Smagorinsky or a sponge)."""
-        return self.smagorinsky > 0 or self.tau_cells is not None
+        """True if the collision is the regularized one with a per-cell relaxation time (Smagorinsky, a sponge,
+        or recursive regularization)."""
+        return self.smagorinsky > 0 or self.tau_cells is not None or self.recursive
 
     def cell_tau(self, n_padded: int) -> np.ndarray:
         """Base relaxation time of every cell (padding included), FP32."""
@@ -106,7 +113,8 @@ class KernelParameters:
         """Text that identifies these parameters (for checkpoints)."""
         cells = "" if self.tau_cells is None else hashlib.sha256(np.asarray(self.tau_cells, np.float32).tobytes()).hexdigest()
         # the defaults keep their digests (checkpoints of earlier runs stay valid)
-        extra = ((self.strain_average,) if self.shear_improved else ()) + ((self.bulk_omega,) if self.bulk_omega else ())
+        extra = (((self.strain_average,) if self.shear_improved else ()) + ((self.bulk_omega,) if self.bulk_omega else ())
+                 + (("recursive",) if self.recursive else ()))
         return repr((self.tau, self.magic, self.smagorinsky, self.force, cells, *extra))
 
     @property

@@ -5,7 +5,8 @@ block are read and written coalesced and the gathered neighbours mostly are. The
 those of :mod:`rhinoapp.cfd.backends.base`, written out as in the Numba kernels; ``FORCE`` and
 ``LOCAL`` (Smagorinsky and sponge, with the regularized symmetric part) are compile-time macros;
 a strain-average rate ``eps > 0`` selects the shear-improved model (running strain mean per cell),
-a bulk rate ``bulk > 0`` relaxes the trace of the non-equilibrium momentum flux at that rate.
+a bulk rate ``bulk > 0`` relaxes the trace of the non-equilibrium momentum flux at that rate;
+``RECURSIVE`` (a macro, with ``LOCAL``) rebuilds the antisymmetric part with third-order Hermite terms.
 CuPy is imported when a backend is created; without it the error carries the install hint
 ``pip install rhinoapp[gpu]``.
 """
@@ -32,22 +33,31 @@ _PAIRS = ((1, 2, "ux", "W1", "fx", "pxx"), (3, 4, "uy", "W1", "fy", "pyy"), (5, 
           (13, 14, "ux - uz", "W2", "fx - fz", "pxx + pzz - 2.0f * pxz"),
           (15, 16, "uy + uz", "W2", "fy + fz", "pyy + pzz + 2.0f * pyz"),
           (17, 18, "uy - uz", "W2", "fy - fz", "pyy + pzz - 2.0f * pyz"))
+# the third-order Hermite terms of each pair's first direction (recursive regularization), from the six
+# combinations x1..x6 of third moments (see numpy_ref._third_order_basis)
+_THIRD = {1: "-9.0f * W1 * x2", 3: "-9.0f * W1 * x1", 5: "-9.0f * W1 * x3",
+          7: "4.5f * W2 * (x1 + x2 + x4 - x5)", 9: "4.5f * W2 * (x2 - x1 - x4 - x5)",
+          11: "4.5f * W2 * (x2 + x3 + x5 - x6)", 13: "4.5f * W2 * (x2 - x3 + x5 + x6)",
+          15: "4.5f * W2 * (x1 + x3 - x4 + x6)", 17: "4.5f * W2 * (x1 - x3 - x4 - x6)"}
 
 
 def _source() -> str:
     loads = "\n".join(f"    const float f{q} = src[gather[gbase + {q - 1} * B]];" for q in range(1, 19))
     pairs = "\n".join(
         f"    pair(f{a}, f{b}, {cu}, {w}, drho, rho, usq, op, om, {cf}, uf, kr, {reg} - tr3, "
-        f"dst[base + {a} * B], dst[base + {b} * B]);" for a, b, cu, w, cf, reg in _PAIRS)
+        f"RECURSIVE ? {_THIRD[a]} : 0.0f, dst[base + {a} * B], dst[base + {b} * B]);" for a, b, cu, w, cf, reg in _PAIRS)
     return f"""
 #define B {BLOCK}
+#ifndef RECURSIVE
+#define RECURSIVE 0
+#endif
 #define W0 (1.0f / 3.0f)
 #define W1 (1.0f / 18.0f)
 #define W2 (1.0f / 36.0f)
 
 __device__ __forceinline__ void pair(float a, float b, float cu, float w, float drho, float rho, float usq,
-                                     float op, float om, float cf, float uf, float kr, float reg, float &oa,
-                                     float &ob) {{
+                                     float op, float om, float cf, float uf, float kr, float reg, float t3,
+                                     float &oa, float &ob) {{
     const float eqp = w * (drho + rho * (4.5f * cu * cu - usq));
     const float eqm = w * rho * 3.0f * cu;
 #if LOCAL
@@ -55,7 +65,11 @@ __device__ __forceinline__ void pair(float a, float b, float cu, float w, float 
 #else
     const float dp = op * (0.5f * (a + b) - eqp);
 #endif
+#if RECURSIVE
+    const float dm = 0.5f * (a - b) - eqm - t3;
+#else
     const float dm = om * (0.5f * (a - b) - eqm);
+#endif
 #if FORCE
     const float sp = (1.0f - 0.5f * op) * w * (9.0f * cu * cf - uf);
     const float sm = (1.0f - 0.5f * om) * w * 3.0f * cf;
@@ -134,6 +148,18 @@ extern "C" __global__ void stream_collide(const float* __restrict__ src, float* 
         pxy = kr * pxy; pxz = kr * pxz; pyz = kr * pyz; tr3 = tb;
         kr = 1.0f;
     }}
+#endif
+    float x1 = 0.0f, x2 = 0.0f, x3 = 0.0f, x4 = 0.0f, x5 = 0.0f, x6 = 0.0f;
+#if RECURSIVE  // third moments: rho u u u plus the recursive non-equilibrium part of the flux kr * P
+    om = 1.0f;
+    const float axxy = rho * ux * ux * uy + kr * (2.0f * ux * pxy + uy * pxx);
+    const float ayzz = rho * uy * uz * uz + kr * (2.0f * uz * pyz + uy * pzz);
+    const float axzz = rho * ux * uz * uz + kr * (2.0f * uz * pxz + ux * pzz);
+    const float axyy = rho * ux * uy * uy + kr * (2.0f * uy * pxy + ux * pyy);
+    const float ayyz = rho * uy * uy * uz + kr * (2.0f * uy * pyz + uz * pyy);
+    const float axxz = rho * ux * ux * uz + kr * (2.0f * ux * pxz + uz * pxx);
+    x1 = axxy + ayzz; x2 = axzz + axyy; x3 = ayyz + axxz;
+    x4 = axxy - ayzz; x5 = axzz - axyy; x6 = ayyz - axxz;
 #endif
     const float uf = 3.0f * (ux * fx + uy * fy + uz * fz);
     const float eq0 = W0 * (drho - rho * usq);
@@ -230,7 +256,7 @@ class CupyBackend(Backend):
         super().__init__(lattice, params, boundary, threads=threads)
         cp = self._cp = _cupy()
         options = ("--std=c++14", f"-DFORCE={int(params.has_force)}", f"-DLOCAL={int(params.local_tau)}",
-                   "--use_fast_math")
+                   f"-DRECURSIVE={int(params.recursive)}", "--use_fast_math")
         module = cp.RawModule(code=_source(), options=options)
         self._collide = module.get_function("stream_collide")
         self._boundary = module.get_function("open_boundaries")

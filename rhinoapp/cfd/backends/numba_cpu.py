@@ -53,9 +53,11 @@ class NumbaBackend(Backend):
         self._flux = np.zeros(3)
         self._pressure = np.zeros(3)
         self._steps = 0
-        self._kernel = {(False, False): kernels.run_steps_plain, (True, False): kernels.run_steps_force,
-                        (False, True): kernels.run_steps_smag,
-                        (True, True): kernels.run_steps_smag_force}[(params.has_force, params.local_tau)]
+        self._kernel = {(False, False, False): kernels.run_steps_plain, (True, False, False): kernels.run_steps_force,
+                        (False, True, False): kernels.run_steps_smag, (True, True, False): kernels.run_steps_smag_force,
+                        (False, True, True): kernels.run_steps_smag_rec,
+                        (True, True, True): kernels.run_steps_smag_force_rec,
+                        }[(params.has_force, params.local_tau, params.recursive)]
         self._tau_cell = params.cell_tau(lattice.n_blocks * BLOCK)
         # running strain mean of the shear-improved model, in blocks like the populations (a dummy block if off)
         self._strain = np.zeros((lattice.n_blocks if params.shear_improved else 1, 6, BLOCK), dtype=np.float32)

@@ -6,8 +6,9 @@ then one straight-line loop over the cells that computes moments and TRT collisi
 the block's 19 contiguous output rows. All literals are FP32 constants (a Python float would
 promote the arithmetic to FP64 and stop the vectorisation). The flags ``FORCE`` (body force) and
 ``SMAG`` (per-cell relaxation time from Smagorinsky and sponge, with the symmetric
-non-equilibrium part regularised, ``REG`` in :func:`_pair`) are compile-time constants of the four
-step variants, so each variant carries only its own work. With ``SMAG`` a strain-average rate
+non-equilibrium part regularised, ``REG`` in :func:`_pair`) are compile-time constants of the
+step variants, so each variant carries only its own work; ``REC`` (two more variants) adds recursive
+regularization, the antisymmetric part rebuilt with third-order Hermite terms. With ``SMAG`` a strain-average rate
 ``eps > 0`` selects the shear-improved model, which reads and updates its running strain mean in
 ``strain`` (``(n_blocks, 6, BLOCK)``, each cell by the thread of its block), and a bulk rate
 ``bulk > 0`` relaxes the trace of the non-equilibrium momentum flux at that rate instead of ``omega+``.
@@ -43,7 +44,7 @@ from rhinoapp.cfd.backends.numba_windows import GROUP, host_has_vector_permute
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 
 __all__ = ["ALIGNMENT", "aligned_zeros", "boundary_step", "run_steps_force", "run_steps_plain",
-           "run_steps_smag", "run_steps_smag_force"]
+           "run_steps_smag", "run_steps_smag_force", "run_steps_smag_force_rec", "run_steps_smag_rec"]
 
 _f = np.float32
 _HALF, _ONE, _THREE, _NINE, _C15, _C45 = _f(0.5), _f(1.0), _f(3.0), _f(9.0), _f(1.5), _f(4.5)
@@ -200,16 +201,21 @@ def aligned_zeros(size: int) -> np.ndarray:
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, kr, reg, FORCE, REG):
+def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, kr, reg, t3, FORCE, REG, REC):
     """TRT collision of the opposite pair ``(a, b)``; regularized, the non-equilibrium part after it is
-    ``kr * reg``, ``reg`` being ``c.P.c - tr(P)/3`` of the pair for the momentum flux ``P`` of :func:`_block`."""
+    ``kr * reg``, ``reg`` being ``c.P.c - tr(P)/3`` of the pair for the momentum flux ``P`` of :func:`_block`;
+    recursive (``REC``), the antisymmetric part after it is the first-order equilibrium plus ``t3`` (the
+    pair's third-order Hermite terms)."""
     eqp = w * (drho + rho * (_C45 * cu * cu - usq))
     eqm = w * rho * _THREE * cu
     if REG:
         dp = _HALF * (a + b) - eqp - kr * _C45 * w * reg
     else:
         dp = op * (_HALF * (a + b) - eqp)
-    dm = om * (_HALF * (a - b) - eqm)
+    if REC:
+        dm = _HALF * (a - b) - eqm - t3
+    else:
+        dm = om * (_HALF * (a - b) - eqm)
     if FORCE:
         sp = opf * w * (_NINE * cu * cf - uf)
         sm = omf * w * _THREE * cf
@@ -218,7 +224,7 @@ def _pair(a, b, cu, w, drho, rho, usq, op, om, cf, uf, opf, omf, kr, reg, FORCE,
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _block(g0, t, out, tau_cell, strain, tau0, omega, omega_m, magic, csmag, eps, bulk, fx, fy, fz, FORCE, SMAG):
+def _block(g0, t, out, tau_cell, strain, tau0, omega, omega_m, magic, csmag, eps, bulk, fx, fy, fz, FORCE, SMAG, REC):
     cf1, cf3, cf5 = fx, fy, fz
     cf7, cf9, cf11, cf13, cf15, cf17 = fx + fy, fx - fy, fx + fz, fx - fz, fy + fz, fy - fz
     for n in range(_B):
@@ -243,6 +249,7 @@ def _block(g0, t, out, tau_cell, strain, tau0, omega, omega_m, magic, csmag, eps
         usq = _C15 * (ux * ux + uy * uy + uz * uz)
         op, om = omega, omega_m
         pxx = pyy = pzz = pxy = pxz = pyz = tr3 = kr = _f(0.0)
+        t1 = t3 = t5 = t7 = t9 = t11 = t13 = t15 = t17 = _f(0.0)
         if SMAG:
             third = drho * _f(1.0 / 3.0)
             pxx = s1 + s7 + s9 + s11 + s13 - third - rho * ux * ux
@@ -279,6 +286,23 @@ def _block(g0, t, out, tau_cell, strain, tau0, omega, omega_m, magic, csmag, eps
                 pzz = kr * (pzz - tr3) + tb
                 pxy, pxz, pyz, tr3 = kr * pxy, kr * pxz, kr * pyz, tb
                 kr = _ONE
+            if REC:  # third moments: rho u u u plus the recursive non-equilibrium part of the flux kr * P
+                om = _ONE
+                axxy = rho * ux * ux * uy + kr * (_f(2.0) * ux * pxy + uy * pxx)
+                ayzz = rho * uy * uz * uz + kr * (_f(2.0) * uz * pyz + uy * pzz)
+                axzz = rho * ux * uz * uz + kr * (_f(2.0) * uz * pxz + ux * pzz)
+                axyy = rho * ux * uy * uy + kr * (_f(2.0) * uy * pxy + ux * pyy)
+                ayyz = rho * uy * uy * uz + kr * (_f(2.0) * uy * pyz + uz * pyy)
+                axxz = rho * ux * ux * uz + kr * (_f(2.0) * ux * pxz + uz * pxx)
+                x1, x2, x3 = axxy + ayzz, axzz + axyy, ayyz + axxz
+                x4, x5, x6 = axxy - ayzz, axzz - axyy, ayyz - axxz
+                t1, t3, t5 = -_NINE * _W1 * x2, -_NINE * _W1 * x1, -_NINE * _W1 * x3
+                t7 = _C45 * _W2 * (x1 + x2 + x4 - x5)
+                t9 = _C45 * _W2 * (x2 - x1 - x4 - x5)
+                t11 = _C45 * _W2 * (x2 + x3 + x5 - x6)
+                t13 = _C45 * _W2 * (x2 - x3 + x5 + x6)
+                t15 = _C45 * _W2 * (x1 + x3 - x4 + x6)
+                t17 = _C45 * _W2 * (x1 - x3 - x4 - x6)
         opf = _ONE - _HALF * op
         omf = _ONE - _HALF * om
         uf = _THREE * (ux * fx + uy * fy + uz * fz)
@@ -290,29 +314,29 @@ def _block(g0, t, out, tau_cell, strain, tau0, omega, omega_m, magic, csmag, eps
         if FORCE:
             rest -= opf * _W0 * uf
         out[n] = rest
-        o1, o2 = _pair(f1, f2, ux, _W1, drho, rho, usq, op, om, cf1, uf, opf, omf, kr, pxx - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f1, f2, ux, _W1, drho, rho, usq, op, om, cf1, uf, opf, omf, kr, pxx - tr3, t1, FORCE, SMAG, REC)
         out[_B + n], out[2 * _B + n] = o1, o2
-        o1, o2 = _pair(f3, f4, uy, _W1, drho, rho, usq, op, om, cf3, uf, opf, omf, kr, pyy - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f3, f4, uy, _W1, drho, rho, usq, op, om, cf3, uf, opf, omf, kr, pyy - tr3, t3, FORCE, SMAG, REC)
         out[3 * _B + n], out[4 * _B + n] = o1, o2
-        o1, o2 = _pair(f5, f6, uz, _W1, drho, rho, usq, op, om, cf5, uf, opf, omf, kr, pzz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f5, f6, uz, _W1, drho, rho, usq, op, om, cf5, uf, opf, omf, kr, pzz - tr3, t5, FORCE, SMAG, REC)
         out[5 * _B + n], out[6 * _B + n] = o1, o2
-        o1, o2 = _pair(f7, f8, ux + uy, _W2, drho, rho, usq, op, om, cf7, uf, opf, omf, kr, pxx + pyy + _f(2.0) * pxy - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f7, f8, ux + uy, _W2, drho, rho, usq, op, om, cf7, uf, opf, omf, kr, pxx + pyy + _f(2.0) * pxy - tr3, t7, FORCE, SMAG, REC)
         out[7 * _B + n], out[8 * _B + n] = o1, o2
-        o1, o2 = _pair(f9, f10, ux - uy, _W2, drho, rho, usq, op, om, cf9, uf, opf, omf, kr, pxx + pyy - _f(2.0) * pxy - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f9, f10, ux - uy, _W2, drho, rho, usq, op, om, cf9, uf, opf, omf, kr, pxx + pyy - _f(2.0) * pxy - tr3, t9, FORCE, SMAG, REC)
         out[9 * _B + n], out[10 * _B + n] = o1, o2
-        o1, o2 = _pair(f11, f12, ux + uz, _W2, drho, rho, usq, op, om, cf11, uf, opf, omf, kr, pxx + pzz + _f(2.0) * pxz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f11, f12, ux + uz, _W2, drho, rho, usq, op, om, cf11, uf, opf, omf, kr, pxx + pzz + _f(2.0) * pxz - tr3, t11, FORCE, SMAG, REC)
         out[11 * _B + n], out[12 * _B + n] = o1, o2
-        o1, o2 = _pair(f13, f14, ux - uz, _W2, drho, rho, usq, op, om, cf13, uf, opf, omf, kr, pxx + pzz - _f(2.0) * pxz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f13, f14, ux - uz, _W2, drho, rho, usq, op, om, cf13, uf, opf, omf, kr, pxx + pzz - _f(2.0) * pxz - tr3, t13, FORCE, SMAG, REC)
         out[13 * _B + n], out[14 * _B + n] = o1, o2
-        o1, o2 = _pair(f15, f16, uy + uz, _W2, drho, rho, usq, op, om, cf15, uf, opf, omf, kr, pyy + pzz + _f(2.0) * pyz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f15, f16, uy + uz, _W2, drho, rho, usq, op, om, cf15, uf, opf, omf, kr, pyy + pzz + _f(2.0) * pyz - tr3, t15, FORCE, SMAG, REC)
         out[15 * _B + n], out[16 * _B + n] = o1, o2
-        o1, o2 = _pair(f17, f18, uy - uz, _W2, drho, rho, usq, op, om, cf17, uf, opf, omf, kr, pyy + pzz - _f(2.0) * pyz - tr3, FORCE, SMAG)
+        o1, o2 = _pair(f17, f18, uy - uz, _W2, drho, rho, usq, op, om, cf17, uf, opf, omf, kr, pyy + pzz - _f(2.0) * pyz - tr3, t17, FORCE, SMAG, REC)
         out[17 * _B + n], out[18 * _B + n] = o1, o2
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag, eps,
-          bulk, fx, fy, fz, FORCE, SMAG):
+          bulk, fx, fy, fz, FORCE, SMAG, REC):
     n_chunks = scratch.shape[0]
     per = (n_blocks + n_chunks - 1) // n_chunks
     for chunk in prange(n_chunks):
@@ -335,7 +359,7 @@ def _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, 
                         row[n] = src[np.uint32(index[n])]
             # the running strain mean of the shear-improved model (one dummy block when it is off)
             _block(src[base: base + _B], t, o, tau_cell[b * _B: (b + 1) * _B], strain[min(b, strain.shape[0] - 1)],
-                   tau0, omega, omega_m, magic, csmag, eps, bulk, fx, fy, fz, FORCE, SMAG)
+                   tau0, omega, omega_m, magic, csmag, eps, bulk, fx, fy, fz, FORCE, SMAG, REC)
             to = np.uint64(base)
             for v in range(0, _Q * _B, 16):
                 _stream16(dst, to + np.uint64(v), o, np.uint64(v))
@@ -393,7 +417,7 @@ def run_steps_plain(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunk
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
         _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
-              eps, bulk, fx, fy, fz, False, False)
+              eps, bulk, fx, fy, fz, False, False, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -410,7 +434,7 @@ def run_steps_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunk
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
         _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
-              eps, bulk, fx, fy, fz, True, False)
+              eps, bulk, fx, fy, fz, True, False, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -427,7 +451,7 @@ def run_steps_smag(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
         _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
-              eps, bulk, fx, fy, fz, False, True)
+              eps, bulk, fx, fy, fz, False, True, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src
@@ -444,7 +468,41 @@ def run_steps_smag_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_
     outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
     for s in range(scales.size):
         _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
-              eps, bulk, fx, fy, fz, True, True)
+              eps, bulk, fx, fy, fz, True, True, False)
+        boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
+                      pressure)
+        src, dst = dst, src
+    return scales.size % 2
+
+
+@njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
+def run_steps_smag_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
+                       bulk, fx, fy, fz,
+                       cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+    """Run ``scales.size`` steps (recursive-regularized, with Smagorinsky); returns 1 if the result ended in ``gb``."""
+    src, dst = ga, gb
+    scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
+    for s in range(scales.size):
+        _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
+              eps, bulk, fx, fy, fz, False, True, True)
+        boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
+                      pressure)
+        src, dst = dst, src
+    return scales.size % 2
+
+
+@njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
+def run_steps_smag_force_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
+                             bulk, fx, fy, fz,
+                             cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+    """Run ``scales.size`` steps (recursive-regularized, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
+    src, dst = ga, gb
+    scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
+    outs = np.empty((n_chunks, _Q * _B), dtype=np.float32)
+    for s in range(scales.size):
+        _step(src, dst, gather, windows, scratch, outs, tau_cell, strain, n_blocks, tau0, omega, omega_m, magic, csmag,
+              eps, bulk, fx, fy, fz, True, True, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
         src, dst = dst, src

@@ -18,6 +18,40 @@ _C = VELOCITIES.astype(np.float32)
 _W = WEIGHTS.astype(np.float32)
 
 
+def _third_order_basis() -> np.ndarray:
+    """The six third-order Hermite combinations D3Q19 carries, ``H_xxy + H_yzz``, ``H_xzz + H_xyy``,
+    ``H_yyz + H_xxz`` and the three differences, per velocity ``(6, Q)``, each over its lattice norm
+    ``sum_i w_i H_i^2`` (2/27 and 2/9), so that ``w_i sum_k basis[k, i] A_k`` has the moments ``A_k``."""
+    c = VELOCITIES.astype(np.float64)
+
+    def h3(a: int, b: int, g: int) -> np.ndarray:
+        d = np.eye(3)
+        value: np.ndarray = c[:, a] * c[:, b] * c[:, g] - (c[:, a] * d[b, g] + c[:, b] * d[a, g] + c[:, g] * d[a, b]) / 3.0
+        return value
+
+    x, y, z = 0, 1, 2
+    pairs = ((h3(x, x, y), h3(y, z, z)), (h3(x, z, z), h3(x, y, y)), (h3(y, y, z), h3(x, x, z)))
+    rows = np.array([p + q for p, q in pairs] + [p - q for p, q in pairs])
+    basis: np.ndarray = rows / np.sum(WEIGHTS * rows * rows, axis=1, keepdims=True)
+    return basis
+
+
+_H3 = _third_order_basis().astype(np.float32)
+
+
+def _third_moments(u: np.ndarray, rho: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """The six combinations of third moments after a recursive-regularized collision: ``rho u_a u_b u_g`` plus
+    ``u_a P_bg + u_b P_ag + u_g P_ab`` of the post-collision non-equilibrium momentum flux ``post``."""
+    def moment(a: int, b: int, g: int) -> np.ndarray:
+        value: np.ndarray = rho * u[a] * u[b] * u[g] + u[a] * post[b, g] + u[b] * post[a, g] + u[g] * post[a, b]
+        return value
+
+    x, y, z = 0, 1, 2
+    pairs = ((moment(x, x, y), moment(y, z, z)), (moment(x, z, z), moment(x, y, y)),
+             (moment(y, y, z), moment(x, x, z)))
+    return np.stack([p + q for p, q in pairs] + [p - q for p, q in pairs])
+
+
 class NumpyBackend(Backend):
     """Pure NumPy backend (FP32 populations, FP64 boundary moments and sums).
 
@@ -117,20 +151,26 @@ class NumpyBackend(Backend):
                                                        * norm / rho))
             omega = np.float32(1.0) / tau
             trace = np.trace(pi) / np.float32(3.0)
+            keep = np.float32(1.0) - omega
             if p.bulk_omega:  # the deviatoric part relaxed with omega, the trace with the bulk rate
-                keep, keep_bulk = np.float32(1.0) - omega, np.float32(1.0 - p.bulk_omega)
+                keep_bulk = np.float32(1.0 - p.bulk_omega)
                 identity = np.eye(3, dtype=np.float32)[:, :, None]
                 post = keep * (pi - trace * identity) + keep_bulk * trace * identity
                 collided = eq_sym + np.float32(4.5) * _W[:, None] * (np.einsum("qa,qb,abn->qn", _C, _C, post)
                                                                      - keep_bulk * trace)
             else:
+                post = keep * pi
                 sym = eq_sym + np.float32(4.5) * _W[:, None] * (np.einsum("qa,qb,abn->qn", _C, _C, pi) - trace)
                 collided = sym - omega * (sym - eq_sym)
         else:
             collided = sym - omega * (sym - eq_sym)
         omega_minus = np.float32(1.0) / (np.float32(p.magic) / (np.float32(1.0) / omega - np.float32(0.5))
                                          + np.float32(0.5))
-        out = collided + anti - omega_minus * (anti - eq_anti)
+        if p.recursive:  # the odd part rebuilt: first order at equilibrium, third order recursive
+            omega_minus = np.ones_like(omega)
+            out = collided + eq_anti + _W[:, None] * (_H3.T @ _third_moments(u, rho, post))
+        else:
+            out = collided + anti - omega_minus * (anti - eq_anti)
         if p.has_force:
             cf = _C @ force
             source_sym = _W[:, None] * (np.float32(9.0) * cu * cf - np.float32(3.0) * np.sum(u * force, axis=0))

@@ -372,17 +372,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def text(result: dict[str, Any]) -> str:
-    lines = [f"load_sessions: {result['options']['clients']} clients for {result['options']['seconds']} s,"
-             f" {result['options']['think_s']} s between a client's loads"
-             f" ({result['machine']['cpus']} CPUs, load average {result['machine']['load_average_1m']})", ""]
+def latency_table(result: dict[str, Any]) -> list[str]:
+    """The lines of the p50/p95/max table of the single and concurrent phases (shared with many_sessions)."""
     head = f"{'phase':<12}{'what':<11}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
-    lines += [head, "-" * len(head)]
+    lines = [head, "-" * len(head)]
     for name in ("single", "concurrent"):
         for key, label in (("page", "page"), ("websocket", "websocket"), ("page_load", "page load")):
             q = result[name][key]
             lines.append(f"{name:<12}{label:<11}{q['n']:>6}{q['p50_ms'] or '-':>10}{q['p95_ms'] or '-':>10}"
                          f"{q['max_ms'] or '-':>10}")
+    return lines
+
+
+def text(result: dict[str, Any]) -> str:
+    lines = [f"load_sessions: {result['options']['clients']} clients for {result['options']['seconds']} s,"
+             f" {result['options']['think_s']} s between a client's loads"
+             f" ({result['machine']['cpus']} CPUs, load average {result['machine']['load_average_1m']})", ""]
+    lines += latency_table(result)
     c, s, m = result["concurrent"], result["single"], result["memory"]
     ratios = result["ratios_concurrent_to_single"]["page_load"]
     lines += ["",

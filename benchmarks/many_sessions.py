@@ -47,6 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_sessions import (  # noqa: E402  (the sibling benchmark's client and server helpers)
+    latency_table,
     Client,
     Samples,
     cpu_seconds,
@@ -204,13 +205,7 @@ def text(result: dict[str, Any]) -> str:
     lines = [f"many_sessions: {o['users']} signed-in users (login form + XSRF, one kept Panel session each) for"
              f" {o['seconds']} s, {o['think_s']} s between a user's page loads ({m['cpus']} CPUs, load average"
              f" {m['load_average_1m_at_start']} before, {m['load_average_1m_at_end']} after; {result['when']})", ""]
-    head = f"{'phase':<12}{'what':<11}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
-    lines += [head, "-" * len(head)]
-    for name in ("single", "concurrent"):
-        for key, label in (("page", "page"), ("websocket", "websocket"), ("page_load", "page load")):
-            q = result[name][key]
-            lines.append(f"{name:<12}{label:<11}{q['n']:>6}{q['p50_ms'] or '-':>10}{q['p95_ms'] or '-':>10}"
-                         f"{q['max_ms'] or '-':>10}")
+    lines += latency_table(result)
     c, s, mem = result["concurrent"], result["single"], result["memory"]
     held = mem["held_sessions"]
     lines += ["",

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import urllib.error
-import urllib.request
 
 import pytest
 
 from rhinoapp.config import RenderBackend
 from rhinoapp.render.paraview_launch import pvpython_path
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
-from rhinoapp.render.trame_service import PROCESS_KEY_HEADER, TrameService
+from rhinoapp.render.trame_service import TrameService
 from tests.render.conftest import png_pixels
+from tests.render.test_trame_service import _get
 from tests.waiting import HANG_S, wait_until
 
 pytestmark = pytest.mark.skipif(pvpython_path() is None, reason="ParaView's pvpython is not installed "
                                 "(Debian's paraview and python3-paraview: scripts/install-system-deps.sh)")
-
-
-def _get(url: str, key: str | None = None) -> tuple[int, bytes]:
-    headers = {PROCESS_KEY_HEADER: key} if key is not None else {}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=HANG_S) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, b""
 
 
 def test_a_paraview_process_draws_the_airway_and_its_presets_and_needs_the_key() -> None:

@@ -6,10 +6,6 @@ VTK backend's browser tests (:mod:`tests.views.test_trame_view_browser`), drawn 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,31 +13,18 @@ import pytest
 
 from rhinoapp.render.paraview_launch import pvpython_path
 from tests.render.conftest import png_pixels
-from tests.test_app import free_port, wait_for_http
-from tests.views.test_trame_view_browser import Demo, open_pane
-from tests.waiting import HANG_S, wait_until
+from tests.views.test_trame_view_browser import Demo, demo_server, open_pane
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(pvpython_path() is None, reason="ParaView's pvpython is not installed (Debian's "
                                  "paraview and python3-paraview: scripts/install-system-deps.sh)")]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def paraview_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("log") / "paraview-demo.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "tests.render.trame_demo_server", "--port", str(port),
-                                "--backend", "paraview"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(url, timeout=HANG_S)
-        yield Demo(url, process.pid)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-        log.close()
+    with demo_server(tmp_path_factory.mktemp("log") / "paraview-demo.log", "--backend", "paraview") as served:
+        yield served
 
 
 def test_paraview_backend_draws_the_demo_airway_through_the_proxy(browser, paraview_demo, output_dir: Path) -> None:

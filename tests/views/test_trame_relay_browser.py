@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.jobs.test_runner_slurm import _cluster_up
-from tests.test_app import free_port, wait_for_http
-from tests.views.test_trame_view_browser import Demo, Pane
+from tests.views.test_trame_view_browser import Demo, Pane, demo_server
 from tests.waiting import HANG_S, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slurm,
               pytest.mark.skipif(bool(_cluster_up()), reason=_cluster_up() or "Slurm available")]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def render_jobs() -> dict[str, str]:
@@ -44,20 +38,9 @@ def running() -> set[str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    port = free_port()
     folder = tmp_path_factory.mktemp("relay")
-    log = (folder / "relay-demo.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "tests.render.trame_demo_server", "--port", str(port),
-                                "--slurm-partition", "cpu", "--spool", str(folder / "jobs")], cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(url, timeout=HANG_S)
-        yield Demo(url, process.pid)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-        log.close()
+    with demo_server(folder / "relay-demo.log", "--slurm-partition", "cpu", "--spool", str(folder / "jobs")) as served:
+        yield served
 
 
 def relay_status(demo: Demo, path: str, user: str, key: str) -> int:

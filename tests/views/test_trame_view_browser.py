@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,20 +83,27 @@ class Demo:
             return pool.submit(asyncio.run, connect()).result()
 
 
+@contextmanager
+def demo_server(log_path: Path, *options: str) -> Iterator[Demo]:
+    """The trame demo server (``tests.render.trame_demo_server`` with ``options``) on a free port, its output in
+    ``log_path``; its process group is stopped on leaving."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "tests.render.trame_demo_server", "--port", str(port),
+                                    *options], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            wait_for_http(url, timeout=HANG_S)
+            yield Demo(url, process.pid)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    port = free_port()
-    log = (tmp_path_factory.mktemp("log") / "trame-demo.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "tests.render.trame_demo_server", "--port", str(port)], cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(url, timeout=HANG_S)
-        yield Demo(url, process.pid)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-        log.close()
+    with demo_server(tmp_path_factory.mktemp("log") / "trame-demo.log") as served:
+        yield served
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The server's render worker pool: a cap on the workers of the whole server and of each user.
 
-A render worker (a frames worker or a trame process) is one process per browser session. Before
+A render worker (a session's trame process) is one process per browser session. Before
 one starts, its session takes a :class:`Lease` from the :class:`WorkerPool`; the lease is returned
 when the worker exits. Past a limit the pool refuses with a :class:`RenderLimitError` whose message
 says which sessions hold the workers and what to do, and the pane shows it instead of the server

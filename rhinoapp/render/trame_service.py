@@ -35,7 +35,7 @@ from rhinoapp.config import RenderBackend
 from rhinoapp.render.loops import call_on_loop
 from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.paraview_launch import paraview_command
-from rhinoapp.render.pool import Lease, WorkerPool
+from rhinoapp.render.pool import Lease, RenderLimitError, WorkerPool
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
 
@@ -80,6 +80,7 @@ class _Session:
     reader: asyncio.Task[None] | None = None
     process_key: str = ""
     session_id: str = ""
+    label: str = ""
     listeners: dict[str, Callable[[str], None]] = dataclasses.field(default_factory=dict)
 
 
@@ -103,7 +104,8 @@ class TrameService:
                  backend: RenderBackend = RenderBackend.VTK, pool: WorkerPool | None = None) -> None:
         self.idle_stop_s = idle_stop_s
         self.backend = RenderBackend(backend)
-        self.pool = pool or WorkerPool(size=16, per_user=16)  # the server shares the frames service's pool
+        #: The server's and each user's cap on trame processes (``serve`` sets it from the settings).
+        self.pool = pool or WorkerPool(size=16, per_user=16)
         self._nice = nice
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
@@ -117,16 +119,19 @@ class TrameService:
 
     # --- registry (any thread) ---------------------------------------------------------------------
 
-    def open_view(self, session_id: str, spec: SceneSpec | None, *, user: str | None = None,
+    def open_view(self, session_id: str, spec: SceneSpec | None, *, user: str | None = None, label: str = "",
                   on_stopped: Callable[[str], None] | None = None) -> TrameTicket:
         """Register a pane of ``session_id`` (owned by ``user``); its process starts when the page asks.
 
-        ``on_stopped(message)`` is called (on the server's loop) if the session's process dies.
+        ``on_stopped(message)`` is called (on the server's loop) if the session's process dies, or
+        cannot start because the user or the server has as many as :attr:`pool` allows (the message
+        says which sessions hold them). ``label`` (the page) names the session in that message to
+        the user's other sessions; the first view's counts.
         """
         view_id = "t" + secrets.token_hex(12)
         with self._lock:
             session = self._sessions.setdefault(session_id, _Session(session_key(self._secret, "trame:" + session_id), user,
-                                                                       session_id=session_id))
+                                                                       session_id=session_id, label=label))
             session.views[view_id] = spec
             if on_stopped is not None:
                 session.listeners[view_id] = on_stopped
@@ -298,7 +303,12 @@ class TrameService:
                 check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
                 self._environment = offscreen_environment(check.backend)
             argv, environment = [sys.executable, "-m", "rhinoapp.render.trame_app"], {**os.environ, **self._environment}
-        lease = self.pool.acquire(session.session_id, user=session.user or "")  # RenderLimitError: the pane says it
+        try:
+            lease = self.pool.acquire(session.session_id, user=session.user or "", label=session.label)
+        except RenderLimitError as error:  # no process: the panes say why (and the request gets a 503)
+            _log.info("a trame process was not started: %s", error)
+            self._tell(session, str(error))
+            raise
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -354,11 +364,15 @@ class TrameService:
         if session.process is process:  # it died (a stop clears session.process first): tell the panes
             session.process, session.ports = None, {}
             _log.warning("a trame process stopped unexpectedly (exit code %s)", await process.wait())
-            for listener in list(session.listeners.values()):
-                try:
-                    listener(STOPPED_MESSAGE)
-                except Exception:  # one pane's failure must not hide the message from the others
-                    _log.exception("a pane could not show that its process stopped")
+            self._tell(session, STOPPED_MESSAGE)
+
+    @staticmethod
+    def _tell(session: _Session, message: str) -> None:
+        for listener in list(session.listeners.values()):
+            try:
+                listener(message)
+            except Exception:  # one pane's failure must not hide the message from the others
+                _log.exception("a pane could not show that its process stopped")
 
     def _send(self, session: _Session, message: dict[str, Any]) -> None:
         if self.relay is not None:

@@ -8,7 +8,9 @@ With render workers on Slurm (the render profile), the pane shows the job's queu
 (:data:`WAITING`) until its worker has connected back through the relay. If the session's
 trame process (or render job) dies, the pane shows
 :data:`~rhinoapp.render.trame_service.STOPPED_MESSAGE` (``data-state="failed"``); reloading the
-page starts a new process.
+page starts a new process. When the user or the server already runs as many processes as the
+settings allow (``max_render_workers_per_user``, ``render_pool_size``), the pane shows which
+sessions hold them instead (also ``failed``), and a reload tries again.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class TrameView(pn.viewable.Viewer):
         if context is not None:
             pn.state.on_session_destroyed(lambda _context: self._service.end_session(session_id))
         self._doc = pn.state.curdoc if context is not None else None
-        self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user,
+        page = pn.state.location.pathname if context is not None and pn.state.location is not None else ""
+        self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user, label=page or "",
                                                            on_stopped=self._process_stopped)
         self._frame: TrameFrame | None = None
         self._presets = [pn.widgets.Button(label=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]

@@ -43,9 +43,13 @@ def test_the_launch_token_is_exchanged_once() -> None:
 def test_the_window_shows_the_projects_page_and_closing_it_stops_everything(tmp_path: Path, output_dir: Path) -> None:
     if not shutil.which("Xvfb") or not shutil.which("xwd"):
         pytest.fail("Xvfb or xwd is not installed: run scripts/install-system-deps.sh (as root)")
-    display = f":{free_port() % 400 + 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    read, write = os.pipe()  # Xvfb picks a free display number itself and writes it here
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        display = f":{answer.readline().strip()}"
+    assert display != ":", "Xvfb did not start"
     debug_port = free_port()
     log = (tmp_path / "desktop.log").open("w")
     env = {**os.environ, "DISPLAY": display, "RHINOAPP_DEMO": "false"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -165,9 +168,37 @@ def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_dro
 _PLANE_OF = {Opening.INLET_LEFT: "nostril_left", Opening.INLET_RIGHT: "nostril_right", Opening.OUTLET: PLANE_OUTLET}
 
 
+def _domain_digest(domain: FlowDomain) -> str:
+    """Every field of ``domain``, which a simulation of it depends on: grid, fluid, openings, planes, placement."""
+    digest = hashlib.sha256(repr((domain.geometry, domain.periodic, sorted(domain.planes),
+                                  sorted(domain.placement.items()))).encode())
+    for mask in (domain.fluid, *(domain.opening_mask(o) for o in Opening), *(domain.planes[k] for k in sorted(domain.planes))):
+        digest.update(np.packbits(mask).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def default_physics_results() -> Callable[[FlowDomain], dict]:
+    """Results of default physics on a domain, simulated once per distinct domain in this module.
+
+    Variants that change only the CT image, not the airway labels (``thick-noisy``, ``opacified-sinus``), give the
+    same domain: the same simulation, run once, holds for both.
+    """
+    results: dict[str, dict] = {}
+
+    def simulated(domain: FlowDomain) -> dict:
+        key = _domain_digest(domain)
+        if key not in results:
+            results[key] = simulate(domain, PhysicsConfig(), RunConfig(backend="numba")).results
+        return results[key]
+
+    return simulated
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", [v.value for v in HARD_VARIANTS] + ["imported"])
-def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(variant: str, tmp_path) -> None:
+def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(
+        variant: str, tmp_path, default_physics_results: Callable[[FlowDomain], dict]) -> None:
     """Default physics (250 ml/s) on a 1.5 mm grid, coarser (so nearer the stability limit) than the default rule
     gives (0.8 mm on the phantom). Labels that end before the landmark planes (``clinical``, ``nostrils-at-edge``)
     and a bare label map (``imported``) are opened where their labels end and held to the same checks."""
@@ -177,7 +208,7 @@ def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(var
     else:
         phantom = _phantom(variant, spacing_mm=1.5)
         domain = airway_domain(phantom.truth, planes=_landmark_planes(phantom))
-    result = simulate(domain, PhysicsConfig(), RunConfig(backend="numba")).results
+    result = default_physics_results(domain)
     assert result["converged"], result["steps"]
     assert 0.0 < result["pressure_drop_pa"] < 100.0
     assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")

@@ -132,19 +132,19 @@ def deliver(state: CTImportState, files: dict[str, bytes]) -> list[bool]:
 
 @pytest.mark.slow
 def test_a_folder_arriving_in_batches_is_read_once_when_complete(state: CTImportState) -> None:
-    files = series_files("CT", 52)
+    files = series_files("CT", 13)
     names = list(files)
     assert state.expect_files(names) is False
-    batches = [names[i:i + 10] for i in range(0, 52, 10)]
+    batches = [names[i:i + 4] for i in range(0, 13, 4)]
     for batch in batches[:-1]:
         assert deliver(state, {n: files[n] for n in batch}) == [False] * len(batch)
         received = names.index(batch[-1]) + 1
-        assert state.feedback == f"Received {received} of 52 files." and state.busy
+        assert state.feedback == f"Received {received} of 13 files." and state.busy
         assert state.volume is None and stored_ct_digest(state) is None and status(state) is StepStatus.POSSIBLE
     assert state.finish_upload() is False  # incomplete: nothing read
     assert deliver(state, {n: files[n] for n in batches[-1]})[-1] is True
     assert state.finish_upload() is True
-    assert state.stored == 1 and state.volume.hu.shape == (52, 16, 16) and status(state) is StepStatus.DONE
+    assert state.stored == 1 and state.volume.hu.shape == (13, 16, 16) and status(state) is StepStatus.DONE
     assert state.finish_upload() is False and state.stored == 1  # the upload was read once
 
 
@@ -154,12 +154,12 @@ def test_an_interrupted_upload_leaves_the_previous_ct_byte_identical(state: CTIm
     state.expect_files(list(previous))
     assert deliver(state, previous)[-1] and state.finish_upload()
     digest = stored_ct_digest(state)
-    files = series_files("second", 52, series=2)
+    files = series_files("second", 12, series=2)
     state.expect_files(list(files))
-    deliver(state, dict(list(files.items())[:26]))
-    assert state.feedback == "Received 26 of 52 files."
+    deliver(state, dict(list(files.items())[:6]))
+    assert state.feedback == "Received 6 of 12 files."
     state.close()  # the page closed: its session ends
-    assert deliver(state, dict(list(files.items())[26:])) == [False] * 26
+    assert deliver(state, dict(list(files.items())[6:])) == [False] * 6
     assert state.finish_upload() is False and state.upload(list(files.values())) is False
     assert stored_ct_digest(state) == digest and state.stored == 1
 

@@ -97,16 +97,16 @@ def test_a_folder_arriving_in_batches_stores_one_ct_at_the_end(page, server, rep
     project_id = repo.create("CT batches").id
     gate = UploadGate(page)
     _open_ct_page(page, server[0], "CT batches", "No CT stored in this project yet.")
-    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "CT", 52))
-    for received in (20, 40):
-        gate.allow(20)
-        _feedback(page, f"Received {received} of 52 files.")
+    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "CT", 13))
+    for received in (5, 10):
+        gate.allow(5)
+        _feedback(page, f"Received {received} of 13 files.")
         assert _ct_digest(repo, project_id) is None and repo.artifacts(project_id, Step.DICOM) == []
-    gate.allow(12)
-    _feedback(page, "CT stored: 16x16x52 voxels")
-    page.locator(".rh-ct-summary", has_text="16 x 16 x 52 voxels").wait_for()
+    gate.allow(3)
+    _feedback(page, "CT stored: 16x16x13 voxels")
+    page.locator(".rh-ct-summary", has_text="16 x 16 x 13 voxels").wait_for()
     assert len(repo.artifacts(project_id, Step.DICOM)) == 2  # the volume and its metadata
-    assert read_nifti(repo.project_dir(project_id) / str(ProjectLayout().ct_volume)).hu.shape == (52, 16, 16)
+    assert read_nifti(repo.project_dir(project_id) / str(ProjectLayout().ct_volume)).hu.shape == (13, 16, 16)
 
 
 def test_closing_the_page_halfway_leaves_the_previous_ct_byte_identical(page, browser, server, repo,
@@ -118,9 +118,9 @@ def test_closing_the_page_halfway_leaves_the_previous_ct_byte_identical(page, br
     digest = _ct_digest(repo, project_id)
     gate = UploadGate(page)
     _open_ct_page(page, url, "CT interrupted", "16 x 16 x 5 voxels")
-    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "CT", 52, series=2))
-    gate.allow(26)
-    _feedback(page, "Received 26 of 52 files.")
+    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "CT", 12, series=2))
+    gate.allow(6)
+    _feedback(page, "Received 6 of 12 files.")
     # Playwright hands websocket frames to the gate only during its own calls: evaluate while waiting.
     wait_until(lambda: page.evaluate("true") and gate.held > 0, what="the rest of the upload to wait at the gate")
     page.close()
@@ -138,16 +138,16 @@ def test_closing_the_page_halfway_leaves_the_previous_ct_byte_identical(page, br
 def test_a_mixed_series_folder_opens_the_picker(page, server, repo, tmp_path: Path) -> None:
     project_id = repo.create("CT mixed").id
     _open_ct_page(page, server[0], "CT mixed", "No CT stored in this project yet.")
-    files = (_series_files(tmp_path / "soft", 4, series=1, description="Sinus soft")
-             + _series_files(tmp_path / "bone", 6, series=2, description="Sinus bone"))
+    files = (_series_files(tmp_path / "soft", 3, series=1, description="Sinus soft")
+             + _series_files(tmp_path / "bone", 4, series=2, description="Sinus bone"))
     page.locator("input[type=file]").first.set_input_files(files)
     _feedback(page, "The upload holds 2 CT series: choose one and press Import.")
     picker = page.locator(".rh-ct-picker")
     picker.get_by_text("Sinus bone").first.wait_for()
     assert repo.artifacts(project_id, Step.DICOM) == []
     picker.get_by_role("button", name="Import the chosen series").click()
-    page.locator(".rh-ct-summary", has_text="x 4 voxels").or_(
-        page.locator(".rh-ct-summary", has_text="x 6 voxels")).wait_for(timeout=HANG_S * 1000)
+    page.locator(".rh-ct-summary", has_text="x 3 voxels").or_(
+        page.locator(".rh-ct-summary", has_text="x 4 voxels")).wait_for(timeout=HANG_S * 1000)
     assert len(repo.artifacts(project_id, Step.DICOM)) == 2
 
 
@@ -159,7 +159,7 @@ def test_a_new_ct_replaces_the_stored_one_only_once_confirmed(page, server, repo
     repo.write_artifacts(project_id, Step.GEOMETRY, {"geometry/default/labels.nii.gz": b"made from the first CT"})
     digest = _ct_digest(repo, project_id)
     _open_ct_page(page, server[0], "CT replaced", "16 x 16 x 5 voxels")
-    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "first", 7, series=2))
+    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "first", 4, series=2))
     _feedback(page, "was read but not stored: This project already has a CT. Replacing it makes the segmentation")
     keep = page.get_by_role("button", name="Keep the current CT")
     keep.wait_for()
@@ -168,7 +168,7 @@ def test_a_new_ct_replaces_the_stored_one_only_once_confirmed(page, server, repo
     keep.click()
     _feedback(page, "The new CT was not stored: the project keeps its CT.")
     assert _ct_digest(repo, project_id) == digest
-    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "second", 7, series=3))
+    page.locator("input[type=file]").first.set_input_files(_series_files(tmp_path / "second", 4, series=3))
     page.get_by_role("button", name="Replace the CT").click()
-    page.locator(".rh-ct-summary", has_text="16 x 16 x 7 voxels").wait_for(timeout=HANG_S * 1000)
+    page.locator(".rh-ct-summary", has_text="16 x 16 x 4 voxels").wait_for(timeout=HANG_S * 1000)
     assert _ct_digest(repo, project_id) != digest

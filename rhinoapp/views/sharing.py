@@ -63,7 +63,8 @@ class SharingPanel(pn.viewable.Viewer):
         state = cast(SharingState, self.state)
         if not state.can_share:
             return pn.Spacer(height=0)
-        kind = pn.widgets.Select(label="Share with", options=_WITH, value=state.group, width=100)
+        kind = pn.widgets.Select(label="Share with", options=_WITH, value=state.group, width=100,
+                                 css_classes=["rh-share-with"])
         kind.param.watch(lambda event: setattr(state, "group", event.new), "value")
         name = pn.widgets.TextInput.from_param(state.param.user, label="Name", description=None,
                                                placeholder="Account or group name", width=220)

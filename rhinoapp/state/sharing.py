@@ -48,7 +48,7 @@ class SharingState(param.Parameterized):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        self.session.param.watch(lambda _e: self.refresh(), ["current_project_id", "current_project_name"])
+        self.session.param.watch(lambda *_events: self.refresh(), ["current_project_id", "current_project_name"])
         self.refresh()
 
     def _service(self) -> SharingService:

@@ -65,8 +65,9 @@ def test_reading_unchanged_shares_again_changes_nothing(tmp_path: Path) -> None:
     for name in ("ana", "bob"):
         AccountStore(store).add(name, f"{name} long password")
     ana = SessionState(repository=ProjectRepository(store, owner="ana"))
-    ana.open_project(ana.repository.create("Case 1").id)
     sharing = SharingState(session=ana)
+    ana.open_project(ana.repository.create("Case 1").id)  # the card follows the session
+    assert (sharing.role_here, sharing.project_name) == ("owner", "Case 1")
     sharing.param.update(user="bob")
     sharing.share()
     changed: list[str] = []

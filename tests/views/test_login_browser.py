@@ -284,7 +284,9 @@ def test_every_route_refuses_strangers_and_shows_no_other_users_things(browser, 
         assert served.project_id not in body and served.project_name not in body, path
         status, body = fetch(url, bob)
         if path.startswith("/render/"):
-            assert status == 403, (path, status)  # a view id of another session, without its key
+            # an id of no view of bob's, without its key: refused, or unknown (GET /logout signed bob out
+            # before the render routes until logout became a post, so only 403 "Sign in first" was seen)
+            assert status in (403, 404), (path, status)
         assert served.project_id not in body and served.project_name not in body, path
 
     context, page = sign_in(browser, served, "bob")

@@ -39,6 +39,7 @@ class SharingState(param.Parameterized):
     shares = param.List(default=[], item_type=Share, doc="Who else sees the open project.")
     can_share = param.Boolean(default=False, doc="Whether this user may change the shares (owner or admin).")
     role_here = param.String(default="", doc="The user's role on the open project (owner, editor, viewer).")
+    project_name = param.String(default="", doc="The open project's name (empty: none open).")
     user = param.String(default="", doc="The account (or, with ``group``, the group) to share with.")
     group = param.Boolean(default=False, doc="Whether ``user`` names a group (every member gets the role).")
     role: param.Selector[str] = param.Selector(objects=list(_ROLES), default=Role.VIEWER.value)
@@ -47,7 +48,7 @@ class SharingState(param.Parameterized):
 
     def __init__(self, **params: object) -> None:
         super().__init__(**params)
-        self.session.param.watch(lambda _e: self.refresh(), "current_project_id")
+        self.session.param.watch(lambda *_events: self.refresh(), ["current_project_id", "current_project_name"])
         self.refresh()
 
     def _service(self) -> SharingService:
@@ -58,16 +59,29 @@ class SharingState(param.Parameterized):
         return str(self.session.current_project_id or "")
 
     def refresh(self) -> None:
-        """Read the shares of the open project (none open: nothing to share)."""
+        """Read the shares of the open project (none open: nothing to share).
+
+        Only the values that differ from those shown are set, so a view over them is redrawn when
+        what it shows changes, not at every read: param compares a list of :class:`Share` values by
+        identity (every read is a new list), so ``shares`` is compared here, by value.
+        """
         project_id = self.session.current_project_id
         if not project_id:
-            self.param.update(shares=[], can_share=False, role_here="")
+            self._show(shares=[], can_share=False, role_here="", project_name="")
             return
         try:
             role = self.session.repository.role(project_id)
-            self.param.update(shares=self._service().shares(project_id), can_share=role.can_share, role_here=role.value)
+            self._show(shares=self._service().shares(project_id), can_share=role.can_share, role_here=role.value,
+                       project_name=self.session.current_project_name)
         except RhinoappError as error:
-            self.param.update(shares=[], can_share=False, role_here="", feedback=str(error), feedback_kind="error")
+            self._show(shares=[], can_share=False, role_here="", project_name="")
+            self.param.update(feedback=str(error), feedback_kind="error")
+
+    def _show(self, **values: object) -> None:
+        """Set the parameters in ``values`` that differ from their current value, in one update."""
+        changed = {name: value for name, value in values.items() if getattr(self, name) != value}
+        if changed:
+            self.param.update(**changed)
 
     def share(self) -> None:
         """Share the open project with ``user`` as ``role``."""

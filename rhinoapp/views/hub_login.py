@@ -42,7 +42,7 @@ from rhinoapp.core.errors import ConfigurationError, ConflictError, ValidationEr
 from rhinoapp.store.accounts import AccountStore, usable_groups, validate_user_name
 from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.database import Store
-from rhinoapp.views.login import LOGIN_PATH, LOGOUT_PATH, USER_COOKIE, AccountAuthProvider, cookie_user, login_page
+from rhinoapp.views.login import LOGIN_PATH, LOGOUT_PATH, USER_COOKIE, AccountAuthProvider, LogoutHandler, login_page
 
 __all__ = ["HubAuthProvider", "hub_oauth"]
 
@@ -112,6 +112,7 @@ class _HubLoginHandler(HubOAuthenticated, RequestHandler):
                                     remote=self.request.remote_ip or "")
         self.set_signed_cookie(USER_COOKIE, name, expires_days=self.max_age_days, path=self.hub.prefix, httponly=True,
                                secure=self.request.protocol == "https", samesite="Lax")
+        _ = self.xsrf_token  # sets the _xsrf cookie (the hub's kind, under the prefix): "Sign out" posts its token
         self.redirect(self.hub.prefix)
 
     def _account(self, name: str, *, admin: bool) -> bool:
@@ -133,26 +134,29 @@ class _HubLoginHandler(HubOAuthenticated, RequestHandler):
         return True
 
 
-class _HubLogoutHandler(RequestHandler):
-    """Clears rhinoapp's login and the hub token cookie, audits the logout, links to the hub's logout."""
+class _HubLogoutHandler(LogoutHandler):
+    """Signs out as the local logout does (a form post with the XSRF token); clears the hub token cookie too."""
 
-    store: Store
     hub: HubSettings
     oauth: HubOAuth
-    max_age_days: float
 
-    def get(self) -> None:
-        user = cookie_user(self.get_cookie(USER_COOKIE), secret=self.application.settings["cookie_secret"],
-                           max_age_days=self.max_age_days)
-        if user:
-            AuditLog(self.store).record(user, AuditAction.LOGOUT, remote=self.request.remote_ip or "")
+    def prepare(self) -> None:
+        self.root = self.hub.prefix
+
+    def set_cookie(self, name: str, value: str | bytes, *args: Any, **kwargs: Any) -> None:
+        if name == "_xsrf":  # the confirm form's token: rhinoapp's, under its prefix (the hub keeps its own)
+            kwargs["path"] = self.hub.prefix
+        super().set_cookie(name, value, *args, **kwargs)
+
+    def _clear(self) -> None:
         self.clear_cookie(USER_COOKIE, path=self.hub.prefix)
         self.oauth.clear_cookie(self)
-        self.set_header("Cache-Control", "no-store")
-        self.write(login_page(title="Signed out", root=self.hub.prefix, body=(
+
+    def _signed_out(self) -> None:
+        self._page("Signed out", (
             "<h1>Signed out</h1><p>You have signed out of rhinoapp; you are still signed in to JupyterHub.</p>"
             f"<a class='rh-button' href='{self.hub.prefix}{LOGIN_PATH.lstrip('/')}'>Sign in again</a> "
-            f"<a class='rh-button' href='{self.hub.hub_prefix}logout'>Sign out of JupyterHub</a>")))
+            f"<a class='rh-button' href='{self.hub.hub_prefix}logout'>Sign out of JupyterHub</a>"))
 
 
 class HubAuthProvider(AccountAuthProvider):

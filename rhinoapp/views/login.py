@@ -26,7 +26,8 @@ from rhinoapp.store.accounts import AccountStore
 from rhinoapp.store.audit import AuditLog
 from rhinoapp.store.database import Store
 
-__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "USER_COOKIE", "AccountAuthProvider", "cookie_user", "login_page"]
+__all__ = ["LOGIN_PATH", "LOGOUT_PATH", "USER_COOKIE", "AccountAuthProvider", "cookie_user", "login_page",
+           "LogoutHandler", "signout_form"]
 
 LOGIN_PATH, LOGOUT_PATH, USER_COOKIE = "/login", "/logout", "user"
 _STYLE = """
@@ -126,23 +127,69 @@ class _LoginHandler(RequestHandler):
         self.redirect("/")
 
 
-class _LogoutHandler(RequestHandler):
-    """Clears the login cookie, audits the logout and links back to the login page."""
+class LogoutHandler(RequestHandler):
+    """Signing out is a form post with the XSRF token; GET asks to confirm with that form.
+
+    A link or a bookmark to the logout page still works (it shows the button), but a page of
+    another site cannot sign anyone out: its request has no token. The logout is audited, the
+    login cookies are cleared and the page links back to the login.
+    """
 
     store: Store
     max_age_days: float
+    root = "/"  # the app's path, before the login and logout paths
+
+    def _user(self) -> str | None:
+        return cookie_user(self.get_cookie(USER_COOKIE), secret=self.application.settings["cookie_secret"],
+                           max_age_days=self.max_age_days)
+
+    def _page(self, title: str, body: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.write(login_page(title=title, root=self.root, body=body))
 
     def get(self) -> None:
-        user = cookie_user(self.get_cookie(USER_COOKIE), secret=self.application.settings["cookie_secret"],
-                           max_age_days=self.max_age_days)
+        if self._user() is None:  # nobody to sign out
+            self._signed_out()
+            return
+        self._page("Sign out", (
+            "<h1>Sign out</h1><p>Sign out of rhinoapp?</p>"
+            f"<form method='post' action='{self.root}{LOGOUT_PATH.lstrip('/')}'>{self.xsrf_form_html()}"
+            "<button type='submit'>Sign out</button></form>"))
+
+    def post(self) -> None:
+        self.check_xsrf_cookie()  # 403 without the token
+        user = self._user()
         if user:
             AuditLog(self.store).record(user, AuditAction.LOGOUT, remote=self.request.remote_ip or "")
+        self._clear()
+        self._signed_out()
+
+    def _clear(self) -> None:
         for name in (USER_COOKIE, "id_token", "access_token", "refresh_token", "oauth_expiry", "is_guest", "_xsrf"):
             self.clear_cookie(name)
-        self.set_header("Cache-Control", "no-store")
-        self.write(login_page(title="Signed out", body=(
-            "<h1>Signed out</h1><p>You have signed out of rhinoapp.</p>"
-            f"<a class='rh-button' href='{LOGIN_PATH}'>Sign in again</a>")))
+
+    def _signed_out(self) -> None:
+        self._page("Signed out", "<h1>Signed out</h1><p>You have signed out of rhinoapp.</p>"
+                                 f"<a class='rh-button' href='{LOGIN_PATH}'>Sign in again</a>")
+
+
+def signout_form(xsrf_cookie: str | None) -> str:
+    """The header's "Sign out": a form posting to the logout page with the session's XSRF token.
+
+    ``xsrf_cookie`` is the ``_xsrf`` cookie the session's page was requested with (the login pages
+    set it); tornado takes the cookie's own value as the form's token. Without it, a link to the
+    logout page, which asks to confirm with that form.
+
+    Examples
+    --------
+    >>> "name='_xsrf' value='2|ab|cd|1'" in signout_form("2|ab|cd|1"), signout_form(None)
+    (True, '<a class="rh-signout" href="logout">Sign out</a>')
+    """
+    if not xsrf_cookie:
+        return '<a class="rh-signout" href="logout">Sign out</a>'
+    return ("<form class='rh-signout' method='post' action='logout'>"
+            f"<input type='hidden' name='_xsrf' value='{html.escape(xsrf_cookie, quote=True)}'>"
+            "<button type='submit'>Sign out</button></form>")
 
 
 class AccountAuthProvider(BasicAuthProvider):
@@ -165,7 +212,7 @@ class AccountAuthProvider(BasicAuthProvider):
         self._login = type("LoginHandler", (_LoginHandler,), {
             **options, "throttle": throttle or LoginThrottle(),
             "address_throttle": LoginThrottle(max_failures=5 * (throttle or LoginThrottle()).max_failures)})
-        self._logout = type("LogoutHandler", (_LogoutHandler,), options)
+        self._logout = type("LogoutHandler", (LogoutHandler,), options)
         super().__init__(login_endpoint=LOGIN_PATH, logout_endpoint=LOGOUT_PATH)
 
     def user_of(self, cookie: str | bytes | None, secret: str) -> str | None:

@@ -198,6 +198,7 @@ class _OidcLoginHandler(GenericLoginHandler):
         self._audit(name, AuditOutcome.SUCCESS)
         self.set_signed_cookie(USER_COOKIE, name, expires_days=self.max_age_days, httponly=True,
                                secure=self.request.protocol == "https", samesite="Lax")
+        _ = self.xsrf_token  # sets the _xsrf cookie: the header's "Sign out" form posts its token
         return name
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

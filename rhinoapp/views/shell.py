@@ -32,6 +32,7 @@ from rhinoapp.views.sharing import SharingPanel
 from rhinoapp.views.ct_import import CTImportPage
 from rhinoapp.views.geometry import GeometryPage
 from rhinoapp.views.jobs import JobsPage
+from rhinoapp.views.login import signout_form
 from rhinoapp.views.next_step import NextLine
 from rhinoapp.views.projects import ProjectsPage
 from rhinoapp.views.rhinomanometry import RhinomanometryPage
@@ -57,6 +58,7 @@ class AppShell(pn.viewable.Viewer):
         super().__init__(**params)
         accounts = AccountStore(self.session.repository.store)
         self._signed_in = accounts.any()  # logins are on: the header offers to sign out
+        self._xsrf = pn.state.cookies.get("_xsrf")  # the token the header's "Sign out" form posts
         account = accounts.get(self.session.user)
         self._admin = account is not None and account.admin and not account.disabled
         self.projects = ProjectsState(session=self.session)
@@ -117,7 +119,7 @@ class AppShell(pn.viewable.Viewer):
         return (f'<div class="rh-header"><img alt="rhinoapp" src="{_logo_uri()}">'
                 f'<span class="rh-title">rhinoapp</span>{current}'
                 f'<span class="rh-user">{html.escape(self.session.user)}</span>'
-                + ('<a class="rh-signout" href="logout">Sign out</a>' if self._signed_in else "") + "</div>")
+                + (signout_form(self._xsrf) if self._signed_in else "") + "</div>")
 
     def __panel__(self) -> pn.viewable.Viewable:
         nav = pn.widgets.RadioButtonGroup.from_param(

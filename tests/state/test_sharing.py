@@ -57,3 +57,28 @@ def test_owner_shares_with_a_group_and_revokes_it(tmp_path: Path) -> None:
     assert sharing.shares == [] and sharing.feedback == "Group ent no longer sees this project."
     assert ProjectRepository(store, owner="bob").list_projects() == []
     store.close()
+
+
+def test_reading_unchanged_shares_again_changes_nothing(tmp_path: Path) -> None:
+    """A view over the shares is redrawn when they change, not at each read (the card kept redrawing)."""
+    store = open_store(Settings(data_dir=tmp_path))
+    for name in ("ana", "bob"):
+        AccountStore(store).add(name, f"{name} long password")
+    ana = SessionState(repository=ProjectRepository(store, owner="ana"))
+    sharing = SharingState(session=ana)
+    ana.open_project(ana.repository.create("Case 1").id)  # the card follows the session
+    assert (sharing.role_here, sharing.project_name) == ("owner", "Case 1")
+    sharing.param.update(user="bob")
+    sharing.share()
+    changed: list[str] = []
+    sharing.param.watch(lambda *events: changed.extend(e.name for e in events),
+                        ["shares", "can_share", "role_here"])
+    sharing.refresh()
+    sharing.refresh()
+    assert changed == []
+    sharing.revoke("bob")  # a real change is still shown
+    assert changed == ["shares"] and sharing.shares == []
+    ana.repository.update(ana.current_project_id, name="Case 1b")
+    ana.refresh_project_name()
+    assert changed == ["shares"] and sharing.project_name == "Case 1b"  # the card names the project
+    store.close()

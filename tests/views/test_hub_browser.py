@@ -141,7 +141,7 @@ def test_hub_users_sign_in_through_the_hub_and_see_only_their_projects(browser, 
     user_cookie = next(c for c in bob.cookies() if c["name"] == "user")
     assert user_cookie["path"] == "/services/rhinoapp/" and user_cookie["httpOnly"]
 
-    bob_page.get_by_role("link", name="Sign out").click()
+    bob_page.get_by_role("button", name="Sign out").click()  # a form post with the XSRF token
     bob_page.get_by_role("heading", name="Signed out").wait_for()
     assert not [c for c in bob.cookies() if c["name"] == "user" and c["value"]]
     bob_page.goto(hub.url + "services/rhinoapp/")  # still signed in to the hub: straight back in, via its OAuth

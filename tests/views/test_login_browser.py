@@ -45,7 +45,7 @@ pytestmark = pytest.mark.browser
 
 PAYLOAD = '<img src=x onerror="window.__rhXss=1"><script>window.__rhXss=2</script>'
 PASSWORDS = {"ana": "ana's long password", "bob": "bob's long password", "carol": "carol's long password",
-             "dave": "dave's long password"}
+             "dave": "dave's long password", "frank": "frank's long password"}
 PUBLIC = ("/login", "/logout", "/static/", "/assets/", "/favicon.ico")
 
 
@@ -64,6 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     accounts = AccountStore(store)
     for name, password in PASSWORDS.items():
         accounts.add(name, password, admin=name == "ana")
+    accounts.set_groups("carol", ["ent"])
     project = ProjectRepository(store, owner="ana").create("Alpha case 1", PAYLOAD)
     JobStore(store).create(owner="ana", project_id=project.id, kind=JobKind.VOLUME_HISTOGRAM, profile="local")
     store.close()
@@ -94,38 +95,31 @@ def sign_in(browser, served: Served, user: str, password: str | None = None):
     return context, page
 
 
-def share_with(page, user: str) -> None:
-    """Type ``user`` into the sharing card and press Share until the card lists them.
+def share_with(page, name: str, *, group: bool = False) -> None:
+    """Share the open project from the sharing card with the user (or the group) ``name``, as viewer.
 
-    The card redraws its form when the open project's shares are read; a name typed into the form
-    being replaced is lost, and Share then answers that a name is needed. Typing again and pressing
-    again is harmless: once the share is listed the loop stops.
+    The card's form is no longer redrawn when shares are read, but in this test the Projects page
+    was still seen replaced by the CT page after the sharing card had shown (cause not found yet):
+    typing and pressing again until the share is listed keeps the test independent of that.
     """
+    whom = f"group {name}" if group else name
+
     def shared() -> bool:
-        field = page.get_by_placeholder("Account name")
-        try:  # dispatched: a click that waits for the button to hold still can wait out a redrawing card
-            field.fill(user, timeout=10_000)
+        try:
+            if group:
+                page.locator(".rh-share-with select").select_option("Group", timeout=10_000)
+            field = page.get_by_placeholder("Account or group name")
+            field.fill(name, timeout=10_000)
             field.press("Tab", timeout=10_000)
             page.get_by_role("button", name="Share", exact=True).dispatch_event("click", timeout=10_000)
-            page.locator(".rh-share", has_text=f"{user}: viewer").wait_for(timeout=10_000)
+            page.locator(".rh-share", has_text=f"{whom}: viewer").wait_for(timeout=10_000)
         except PlaywrightTimeoutError:
+            if page.locator(".rh-share-role").count() == 0:  # another page is shown: back to Projects
+                page.get_by_role("button", name="Projects", exact=True).click()
             return False
         return True
 
-    wait_until(shared, what=f"the project to be shared with {user}", ceiling_s=HANG_S, interval_s=0)
-
-
-def revoke(page, user: str) -> None:
-    """Press "Revoke ``user``" until the card says the user no longer sees the project (as :func:`share_with`)."""
-    def revoked() -> bool:
-        try:
-            page.get_by_role("button", name=f"Revoke {user}").dispatch_event("click", timeout=10_000)
-            page.get_by_text(f"{user} no longer sees this project.").wait_for(timeout=10_000)
-        except PlaywrightTimeoutError:
-            return False
-        return True
-
-    wait_until(revoked, what=f"the share with {user} to be revoked", ceiling_s=HANG_S, interval_s=0)
+    wait_until(shared, what=f"the project to be shared with {whom}", ceiling_s=HANG_S, interval_s=0)
 
 
 def audit(served: Served, **query: object) -> list:
@@ -152,7 +146,11 @@ def test_login_logout_and_a_wrong_password_refused_and_audited(browser, served: 
     user_cookie = next(c for c in context.cookies() if c["name"] == "user")
     assert user_cookie["httpOnly"] and user_cookie["sameSite"] == "Lax" and user_cookie["expires"] > 0
     assert served.project_name not in page.content()  # ana's project is not bob's
-    page.get_by_role("link", name="Sign out").click()
+    page.goto(served.url + "logout")  # a link to the logout page (a bookmark, another site) only asks
+    page.get_by_role("heading", name="Sign out").wait_for()
+    page.go_back()
+    page.get_by_role("heading", name="Projects").wait_for()  # still signed in
+    page.get_by_role("button", name="Sign out").click()  # the header's form posts the XSRF token
     page.get_by_role("heading", name="Signed out").wait_for()
     assert not [c for c in context.cookies() if c["name"] == "user" and c["value"]]
     page.goto(served.url)
@@ -255,6 +253,25 @@ def test_login_needs_the_xsrf_token_and_repeated_failures_are_rate_limited(serve
     assert outcomes == [AuditOutcome.DENIED, *[AuditOutcome.FAILURE] * 5]
 
 
+def test_logout_needs_a_post_with_the_xsrf_token(served: Served) -> None:
+    opener = signed_in_opener(served, "frank")
+    status, page = fetch(served.url + "logout", opener)  # what a cross-site link or image does
+    assert status == 200 and "Sign out of rhinoapp?" in page
+    token = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+    for form in ({}, {"_xsrf": "2|00000000|" + "0" * 64 + "|0"}):  # no token, a made-up one
+        try:
+            with opener.open(served.url + "logout", data=urllib.parse.urlencode(form).encode(), timeout=60):
+                raise AssertionError("a logout without the token was accepted")
+        except urllib.error.HTTPError as error:
+            assert error.code == 403
+    assert fetch(served.url, opener)[0] == 200  # still signed in
+    assert not audit(served, user="frank", action=AuditAction.LOGOUT)
+    with opener.open(served.url + "logout", data=urllib.parse.urlencode({"_xsrf": token}).encode(), timeout=60) as done:
+        assert "You have signed out" in done.read().decode()
+    assert fetch(served.url, opener)[0] == 302  # sent to the login page
+    assert [e.outcome for e in audit(served, user="frank", action=AuditAction.LOGOUT)] == [AuditOutcome.SUCCESS]
+
+
 def test_every_route_refuses_strangers_and_shows_no_other_users_things(browser, served: Served) -> None:
     paths = app_routes(Path(tempfile.mkdtemp()))
     stranger = urllib.request.build_opener(_NoRedirect())
@@ -267,7 +284,9 @@ def test_every_route_refuses_strangers_and_shows_no_other_users_things(browser, 
         assert served.project_id not in body and served.project_name not in body, path
         status, body = fetch(url, bob)
         if path.startswith("/render/"):
-            assert status == 403, (path, status)  # a view id of another session, without its key
+            # an id of no view of bob's, without its key: refused, or unknown (GET /logout signed bob out
+            # before the render routes until logout became a post, so only 403 "Sign in first" was seen)
+            assert status in (403, 404), (path, status)
         assert served.project_id not in body and served.project_name not in body, path
 
     context, page = sign_in(browser, served, "bob")
@@ -286,7 +305,6 @@ def test_sharing_as_viewer_grants_read_only_access_and_revoking_removes_it(brows
                 what="the project to open")
     go_to(ana, "Projects", ana.locator(".rh-share-role", has_text="owner"))
     share_with(ana, "carol")
-    ana.get_by_text("Shared with carol as viewer.").wait_for()
 
     carol_context, carol = sign_in(browser, served, "carol")
     carol_row = carol.locator(".tabulator-row", has_text=served.project_name)
@@ -295,12 +313,21 @@ def test_sharing_as_viewer_grants_read_only_access_and_revoking_removes_it(brows
     carol.get_by_role("button", name="Save name").click()
     carol.get_by_text("is shared with carol as viewer").first.wait_for()
 
-    revoke(ana, "carol")
+    ana.get_by_role("button", name="Revoke carol").click()
+    ana.get_by_text("carol no longer sees this project.").wait_for()
     carol.reload()
     carol.get_by_role("heading", name="Projects").wait_for()
     assert served.project_name not in carol.content()
-    shares = [e.action for e in audit(served, user="ana") if e.action in (AuditAction.SHARE, AuditAction.UNSHARE)]
-    assert shares[:2] == [AuditAction.UNSHARE, AuditAction.SHARE]
+
+    share_with(ana, "ent", group=True)  # carol is in the group ent
+    carol.reload()
+    carol.locator(".tabulator-row", has_text=served.project_name).wait_for()
+    ana.get_by_role("button", name="Revoke group ent").click()
+    ana.get_by_text("Group ent no longer sees this project.").wait_for()
+    shares = [(e.action, e.detail) for e in audit(served, user="ana")
+              if e.action in (AuditAction.SHARE, AuditAction.UNSHARE)]
+    assert shares[:4] == [(AuditAction.UNSHARE, "group"), (AuditAction.SHARE, "group-viewer"),
+                          (AuditAction.UNSHARE, ""), (AuditAction.SHARE, "viewer")]
     carol_context.close()
     ana_context.close()
 

@@ -37,16 +37,22 @@ from werkzeug.serving import make_server
 from rhinoapp.cli import main
 from rhinoapp.config import Settings
 from rhinoapp.config.oidc import OidcSettings
-from rhinoapp.core.access import AuditAction, AuditOutcome
+from rhinoapp.core.access import AuditAction, AuditOutcome, Role
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.store.accounts import AccountStore
 from rhinoapp.store.audit import AuditLog, AuditQuery
 from rhinoapp.store.database import open_store
+from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.store.sharing import SharingService
 from rhinoapp.views.oidc import discover
 from tests.test_app import free_port, wait_for_http
+from tests.views.navigation import click_until
 from tests.waiting import HANG_S
 
 CLIENT_ID, USER, PASSWORD = "rhinoapp", "ana.oidc", "ana's provider password"
+GROUP = "ent"
+USERS = {USER: (PASSWORD, [GROUP]), "gina.oidc": ("gina's provider password", [GROUP, "radiology"]),
+         "ben.oidc": ("ben's provider password", ["radiology"])}  # name: (password, the groups claim)
 
 
 @dataclass
@@ -137,8 +143,8 @@ def provider_app(issuer: str, client: _Client) -> Flask:
             return {"iss": issuer, "aud": [client.client_id]}
 
         def generate_user_info(self, user: str, scope: str) -> UserInfo:
-            return UserInfo(sub="3f1c0a52-5c56-4c55-9c1e-7f0b3c1e2d11", preferred_username=user,
-                            email=f"{user}@example.org", groups=["ent"])
+            return UserInfo(sub=f"sub-{user}", preferred_username=user, email=f"{user}@example.org",
+                            groups=USERS[user][1])
 
     server = AuthorizationServer(app, query_client=lambda client_id: client if client_id == client.client_id else None,
                                  save_token=lambda token, req: None)
@@ -171,9 +177,10 @@ def provider_app(issuer: str, client: _Client) -> Flask:
             return form()
         if request.form.get("decision") == "cancel":
             return server.create_authorization_response(grant=grant, grant_user=None)  # error=access_denied
-        if request.form.get("username") != USER or not secrets.compare_digest(request.form.get("password", ""), PASSWORD):
+        user = request.form.get("username", "")
+        if user not in USERS or not secrets.compare_digest(request.form.get("password", ""), USERS[user][0]):
             return form("Invalid user or password."), 401
-        return server.create_authorization_response(grant=grant, grant_user=USER)
+        return server.create_authorization_response(grant=grant, grant_user=user)
 
     @app.post("/token")
     def token() -> Any:
@@ -241,9 +248,9 @@ def audit(served: Served, **query: Any) -> list:
         store.close()
 
 
-def provider_sign_in(page: Any, password: str, *, decision: str = "Log in") -> None:
+def provider_sign_in(page: Any, password: str, *, decision: str = "Log in", user: str = USER) -> None:
     page.get_by_role("heading", name="Provider sign in").wait_for()
-    page.get_by_label("Provider user").fill(USER)
+    page.get_by_label("Provider user").fill(user)
     page.get_by_label("Provider password").fill(password)
     page.get_by_role("button", name=decision).click()
 
@@ -273,7 +280,7 @@ def test_login_at_the_provider_logout_and_refusals(browser, served: Served) -> N
     [login] = audit(served, user=USER)
     assert (login.outcome, login.detail, login.remote) == (AuditOutcome.SUCCESS, "oidc", "127.0.0.1")
 
-    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("button", name="Sign out").click()  # a form post with the XSRF token
     page.get_by_role("heading", name="Signed out").wait_for()
     assert not [c for c in context.cookies() if c["name"] == "user" and c["value"]]
     page.goto(served.url)
@@ -286,6 +293,38 @@ def test_login_at_the_provider_logout_and_refusals(browser, served: Served) -> N
         assert account is not None and not account.admin and not AccountStore(store).verify(USER, PASSWORD)
         logouts = AuditLog(store).events(AuditQuery(user=USER, action=AuditAction.LOGOUT))
         assert [e.outcome for e in logouts] == [AuditOutcome.SUCCESS]
+    finally:
+        store.close()
+
+
+@pytest.mark.browser
+def test_a_project_shared_with_a_group_opens_for_its_members_only(browser, served: Served) -> None:
+    store = open_store(Settings(data_dir=served.data))
+    try:
+        project = ProjectRepository(store, owner="zoe").create("Group case 7")
+        SharingService(ProjectRepository(store, owner="zoe")).share(project.id, GROUP, Role.VIEWER, group=True)
+    finally:
+        store.close()
+    for user, member in (("gina.oidc", True), ("ben.oidc", False)):
+        context = browser.new_context(viewport={"width": 1360, "height": 820})
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(served.url)
+        provider_sign_in(page, USERS[user][0], user=user)
+        page.locator(".rh-user", has_text=user).wait_for()
+        page.get_by_role("heading", name="Projects").wait_for()
+        if member:  # the groups claim made gina a member of the group: she opens the project
+            row = page.locator(".tabulator-row", has_text=project.name)
+            click_until(row.get_by_text("Open"), page.locator(".rh-project", has_text=f"Project: {project.name}"),
+                        what="the group's project to open")
+        else:
+            assert project.name not in page.content() and project.id not in page.content()
+        context.close()
+    store = open_store(Settings(data_dir=served.data))
+    try:
+        assert ProjectRepository(store, owner="ben.oidc").list_projects() == []
+        accounts = AccountStore(store)
+        assert [accounts.get(u).groups for u in ("gina.oidc", "ben.oidc")] == [(GROUP, "radiology"), ("radiology",)]
     finally:
         store.close()
 

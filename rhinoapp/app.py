@@ -299,6 +299,7 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
     # the callback and reading the environment: a tenth of a page load's CPU); the tests keep both.
     bokeh_settings.perform_document_validation.set_value(False)
     bokeh_settings.perform_error_diagnostics.set_value(False)
+    pn.config.apply_signatures = False  # pn.extension() in each session rewrote every Panel class's signature (for help())
     runner = JobRunner(settings, store)
     trame = default_trame_service()  # 3D panes: routes on this port, one trame process per session
     trame.backend = RenderBackend(settings.render_backend)  # VTK, or ParaView's pvpython

@@ -26,6 +26,7 @@ address only: listening on another address without a login provider stops the st
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import hmac
 import logging
@@ -293,8 +294,12 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
         store.close()
         raise
     logging.getLogger("pydicom").setLevel(logging.ERROR)  # its warnings can quote element values (PHI)
-    # Bokeh re-checks every new session's document (a development aid that only logs); the tests keep it.
+    # Bokeh re-checks every new session's document (a development aid that only logs), and checks the
+    # signature of every callback a session's models register (about 150 per session, each inspecting
+    # the callback and reading the environment: a tenth of a page load's CPU); the tests keep both.
     bokeh_settings.perform_document_validation.set_value(False)
+    bokeh_settings.perform_error_diagnostics.set_value(False)
+    pn.config.apply_signatures = False  # pn.extension() in each session rewrote every Panel class's signature (for help())
     runner = JobRunner(settings, store)
     trame = default_trame_service()  # 3D panes: routes on this port, one trame process per session
     trame.backend = RenderBackend(settings.render_backend)  # VTK, or ParaView's pvpython
@@ -319,6 +324,11 @@ def serve(settings: Settings, *, show: bool = False, store: Store | None = None,
             server.show("/")
         if started is not None:
             started(server)
+        # What the start made (modules, classes, the store, the server) lives as long as the process:
+        # out of the collector's generations, each collection a session's objects cause no longer
+        # scans it all again (a tenth of a page load's CPU went to such collections).
+        gc.collect()
+        gc.freeze()
         server.io_loop.start()
     finally:
         try:

@@ -119,6 +119,11 @@ class PageState(param.Parameterized):
         """Whether the session shows this page now."""
         return self.session.page == self.page.value
 
+    @property
+    def bound(self) -> bool:
+        """Whether job events and page changes reach the state through a dispatch (see :meth:`bind_dispatch`)."""
+        return self._dispatch is not None
+
     def bind_dispatch(self, dispatch: Dispatch | None) -> None:
         """Let job events and page changes update the state through ``dispatch`` (``None``: stop)."""
         self._dispatch = dispatch

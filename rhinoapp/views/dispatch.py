@@ -39,7 +39,13 @@ def document_dispatch(doc: Document) -> Dispatch:
 
 
 def bind_to_session(state: PageState) -> None:
-    """Let ``state`` follow job events in this session, and stop when the session ends."""
+    """Let ``state`` follow job events in this session, and stop when the session ends.
+
+    A state already bound (the shell binds the states of the pages that follow job events when the
+    session starts, before their views are built) stays bound as it is.
+    """
+    if state.bound:
+        return
     doc = pn.state.curdoc
     if doc is not None and doc.session_context is not None:
         state.bind_dispatch(document_dispatch(doc))

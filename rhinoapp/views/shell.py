@@ -24,6 +24,7 @@ from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.accounts import AccountStore
 from rhinoapp.state.simulations import SimulationsState
 from rhinoapp.views.analysis import SimulationComparison
+from rhinoapp.views.dispatch import bind_to_session
 from rhinoapp.views.downloads import MeasurementDownloads
 from rhinoapp.views.sweep import SweepComparison
 from rhinoapp.views.assets import read_asset
@@ -45,7 +46,6 @@ __all__ = ["AppShell"]
 _BRAND = "#12355b"
 _SIDEBAR = "#f4f6f9"
 _SIDEBAR_PX = 190
-_EAGER = (Page.JOBS, Page.GEOMETRY, Page.SIMULATIONS)
 _ADMIN_PAGES = (Page.AUDIT, Page.USERS)
 
 
@@ -75,17 +75,22 @@ class AppShell(pn.viewable.Viewer):
             state.param.watch(lambda _e: self.next_line.refresh(), "stored")
         self.rhinomanometry.param.watch(lambda _e: self.projects.refresh(), "stored")  # the 4PR status changed
         # Pages are built when first shown: a session that only sees the Projects page pays for no other
-        # page's widgets, plots or 3D views (the load benchmark's page load). The pages that follow job
-        # events (_EAGER) are still built with the session: built on first display, the Geometry page
-        # did not show its message in the browser test (tests/views/test_projects_browser.py).
+        # page's widgets, plots or 3D views (the page load of benchmarks/many_sessions.py). The states of
+        # the pages that follow job events are made and bound to the session with it, as before, so they
+        # follow job events and page changes from the start; only their views wait for the first visit.
+        jobs = JobsState(session=self.session)
+        geometry = GeometryState(session=self.session, ct=self.ct_import)
+        simulations = SimulationsState(session=self.session)
+        for followed in (jobs, geometry, simulations):
+            bind_to_session(followed)
         self._builders: dict[str, Callable[[], pn.viewable.Viewable]] = {
             Page.PROJECTS.value: lambda: pn.Column(ProjectsPage(state=self.projects),
                                                    SharingPanel(state=SharingState(session=self.session)),
                                                    sizing_mode="stretch_width"),
             Page.CT.value: lambda: CTImportPage(state=self.ct_import),
-            Page.JOBS.value: lambda: JobsPage(state=JobsState(session=self.session)),
-            Page.GEOMETRY.value: lambda: GeometryPage(state=GeometryState(session=self.session, ct=self.ct_import)),
-            Page.SIMULATIONS.value: lambda: SimulationsPage(state=SimulationsState(session=self.session)),
+            Page.JOBS.value: lambda: JobsPage(state=jobs),
+            Page.GEOMETRY.value: lambda: GeometryPage(state=geometry),
+            Page.SIMULATIONS.value: lambda: SimulationsPage(state=simulations),
             Page.ANALYSIS.value: lambda: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
                                                    RhinomanometryPage(state=self.rhinomanometry),
                                                    MeasurementDownloads(state=self.rhinomanometry),
@@ -96,8 +101,6 @@ class AppShell(pn.viewable.Viewer):
             Page.USERS.value: lambda: UsersPage(state=UsersState(session=self.session)),
         }
         self._pages: dict[str, pn.viewable.Viewable] = {}
-        for page in _EAGER:
-            self.page_view(page)
 
     def page_view(self, page: Page) -> pn.viewable.Viewable:
         """The view of ``page``, built on the first call (the first time the page is shown)."""

@@ -33,14 +33,17 @@ def test_only_the_shown_page_is_built_until_another_is_shown(settings, store, re
     with set_curdoc(doc):
         shell = AppShell(session=session)
         root = pn.panel(shell).get_root(doc)
-        assert Page.CT.value not in shell._pages and Page.ANALYSIS.value not in shell._pages
+        assert set(shell._pages) == {Page.PROJECTS.value}  # no other page's view yet
+        assert len(runner.events) == 3  # but the Jobs, Geometry and Simulations pages' states follow job events
         assert "No project open" in _header_text(root)
 
         session.open_project(project.id, page=Page.ANALYSIS)
         assert Page.ANALYSIS.value in shell._pages and Page.CT.value not in shell._pages
         assert "Case 4" in _header_text(root)
         assert shell.page_view(Page.ANALYSIS) is shell.page_view(Page.ANALYSIS)  # built once
-        assert len(runner.events) == 3  # the Jobs, Geometry and Simulations pages follow job events
+        session.page = Page.GEOMETRY.value
+        assert Page.GEOMETRY.value in shell._pages
+        assert len(runner.events) == 3  # the Geometry view uses the state made with the session: no new subscriber
 
 
 def _free_port() -> int:

@@ -16,6 +16,9 @@ the order then only bounds the error.
 Run::
 
     PYTHONPATH=. .venv/bin/python validation/grid_convergence.py --work /tmp/foam-validation --out docs/validation
+    # one collision-model setting (runs of lbm_sensitivity.py, reused), its own report and figure
+    PYTHONPATH=. .venv/bin/python validation/grid_convergence.py --resolutions 0.8,0.64,0.512 \
+        --set bulk_relaxation_time=1+subgrid_model=shear_improved --name lbm_best_grid --reference-pa 6.57
 
 Examples
 --------
@@ -38,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measure import measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
+from lbm_sensitivity import parse_setting, run_variant  # noqa: E402
 from openfoam_compare import make_geometry, run_rhinoapp  # noqa: E402
 
 _log = logging.getLogger("grid_convergence")
@@ -91,16 +95,21 @@ def figures_of(run: Path, planes: dict) -> dict[str, float]:
     flows = results["flow_ml_s"]
     drops = pressure_drops(cloud, planes, max(spacing, 1.0))
     wall = (run / "wall_time_s.txt")
+    lattice = results.get("lattice", {})
     return {"resolution_mm": spacing, "fluid_cells": int(cloud.pressure_pa.size), "steps": results.get("steps"),
+            "steps_estimate": lattice.get("steps_estimate"), "converged": results.get("converged"),
+            "tau": lattice.get("tau"), "mlups": results.get("mlups"),
             "wall_time_s": float(wall.read_text()) if wall.is_file() else None,
             "pressure_drop_reported_pa": float(results["pressure_drop_pa"]),
             "pressure_drop_outlet_plane_pa": drops["nostrils_to_outlet"],
             "pressure_drop_choanae_pa": drops.get("nostrils_to_choanae"),
+            "pressure_drop_left_to_choana_pa": drops.get("left_nostril_to_choana"),
+            "pressure_drop_right_to_choana_pa": drops.get("right_nostril_to_choana"),
             "partition_left_pct": 100.0 * flows["left"] / flows["total"],
             "max_velocity_m_s": float(results.get("max_velocity_m_s", float("nan")))}
 
 
-def plot(report: dict, out: Path) -> Path:
+def plot(report: dict, out: Path, name: str = "grid_convergence") -> Path:
     """Pressure drop against the lattice spacing with the Richardson estimate."""
     import matplotlib
 
@@ -116,6 +125,8 @@ def plot(report: dict, out: Path) -> Path:
         if study.get("extrapolated") is not None:
             axes[0].plot([0], [study["extrapolated"]], "*", ms=12, color=line.get_color(),
                          label=f"Richardson, p = {study['order']:.2f}")
+    if report.get("reference_pa") is not None:
+        axes[0].axhline(report["reference_pa"], color="grey", ls=":", label=f"reference {report['reference_pa']:g} Pa")
     axes[0].set_xlabel("lattice spacing h (mm)")
     axes[0].set_ylabel("pressure drop (Pa)")
     axes[0].set_xlim(left=-0.05)
@@ -123,9 +134,11 @@ def plot(report: dict, out: Path) -> Path:
     axes[1].plot(h, [run["partition_left_pct"] for run in report["runs"]], "o-")
     axes[1].set_xlabel("lattice spacing h (mm)")
     axes[1].set_ylabel("flow through the left side (%)")
-    fig.suptitle(f"rhinoapp grid convergence, {report['variant']}, {report['flow_ml_s']:g} ml/s")
+    setting = "+".join(f"{k}={v}" for k, v in report.get("overrides", {}).items()) or "defaults"
+    fig.suptitle(f"rhinoapp grid convergence, {report['variant']}, {report['flow_ml_s']:g} ml/s, {setting}",
+                 fontsize=9)
     fig.tight_layout()
-    path = out / "grid_convergence.png"
+    path = out / f"{name}.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -139,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
     parser.add_argument("--resolutions", default="1.25,1.0,0.8", help="three lattice spacings, mm")
     parser.add_argument("--dry-run", action="store_true", help="build the geometry, print the plan and estimates")
+    parser.add_argument("--set", default="", metavar="NAME=VALUE[+NAME=VALUE]",
+                        help="PhysicsConfig overrides for every run (in-process runs of lbm_sensitivity.py, reused)")
+    parser.add_argument("--name", default="grid_convergence", help="base name of the report and figure in --out")
+    parser.add_argument("--reference-pa", type=float, help="an independent solver's pressure drop, drawn as a line")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     resolutions = [float(v) for v in args.resolutions.split(",")]
@@ -151,14 +168,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"geometry": str(geometry), "resolutions_mm": resolutions,
                           "planes": {k: vars(v) for k, v in planes.items()}}, indent=1))
         return 0
-    runs = [figures_of(run_rhinoapp(args.work, geometry, h, args.flow_ml_s), planes) for h in resolutions]
+    overrides = dict(map(parse_setting, args.set.split("+"))) if args.set else {}
+    runs = [figures_of(run_variant(args.work, geometry, h, args.flow_ml_s, overrides) if overrides
+                       else run_rhinoapp(args.work, geometry, h, args.flow_ml_s), planes) for h in resolutions]
     keys = ("pressure_drop_reported_pa", "pressure_drop_outlet_plane_pa", "pressure_drop_choanae_pa",
             "partition_left_pct")
     studies = {key: richardson([run[key] for run in runs], [run["resolution_mm"] for run in runs]) for key in keys}
-    report = {"variant": args.variant, "flow_ml_s": args.flow_ml_s, "runs": runs, "studies": studies}
+    report = {"variant": args.variant, "flow_ml_s": args.flow_ml_s, "overrides": overrides,
+              "reference_pa": args.reference_pa, "runs": runs, "studies": studies}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "grid_convergence.json").write_text(json.dumps(report, indent=1))
-    _log.info("wrote %s", plot(report, args.out))
+    (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1))
+    _log.info("wrote %s", plot(report, args.out, args.name))
     print(json.dumps(studies, indent=1))
     return 0
 

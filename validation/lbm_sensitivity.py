@@ -11,6 +11,9 @@ Run::
         --resolution 1.0 --set sponge_cells=0 --set smagorinsky_constant=0 --set bulk_relaxation_time=1
     PYTHONPATH=. .venv/bin/python validation/lbm_sensitivity.py --work /tmp/foam-validation --resolution 1.0 \
         --set regularization=recursive+bulk_relaxation_time=1+subgrid_model=shear_improved
+    # one setting only, its estimate first (--no-default skips the default run, --json names the report)
+    PYTHONPATH=. .venv/bin/python validation/lbm_sensitivity.py --resolution 0.5 --no-default --dry-run \
+        --set bulk_relaxation_time=1+subgrid_model=shear_improved
 """
 
 from __future__ import annotations
@@ -70,6 +73,19 @@ def run_variant(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: flo
     return out
 
 
+def estimate(geometry: Path, resolution_mm: float, flow_ml_s: float, overrides: dict[str, float | str],
+             mlups: float | None) -> dict[str, object]:
+    """The pre-run estimate of one run (cells of the airway alone: the openings' air chambers add about 40 %)."""
+    from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+    from rhinoapp.cfd.estimate import estimate_run
+    from rhinoapp.usecases.simulation import load_domain
+
+    guess = estimate_run(load_domain(geometry), PhysicsConfig(flow_ml_s=flow_ml_s, **overrides), RunConfig(),
+                         resolution_mm=resolution_mm)
+    return {"overrides": overrides, "resolution_mm": resolution_mm,
+            "estimate": (guess.at_speed(mlups) if mlups else guess).as_dict()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", default="one-sided-swelling")
@@ -80,12 +96,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a PhysicsConfig override, one run each (e.g. sponge_cells=0); several for one run "
                              "joined by + (e.g. bulk_relaxation_time=1+regularization=recursive)")
+    parser.add_argument("--no-default", action="store_true", help="run only the --set variants, not the default")
+    parser.add_argument("--dry-run", action="store_true", help="print each run's estimate of cells, steps and time")
+    parser.add_argument("--mlups", type=float, help="with --dry-run: this machine's speed (e.g. a recent run's)")
+    parser.add_argument("--json", default="lbm_sensitivity.json", help="name of the report in --out")
+    parser.add_argument("--progress", action="store_true", help="log every convergence check of the runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.progress:
+        logging.getLogger("rhinoapp.cfd.solver").setLevel(logging.DEBUG)
     geometry = make_geometry(args.work, args.variant)
     planes = measurement_planes(geometry / "geometry.json")
+    variants = [dict(map(parse_setting, text.split("+"))) for text in args.set]
+    variants = variants if args.no_default else [{}, *variants]
+    if args.dry_run:
+        print(json.dumps([estimate(geometry, args.resolution, args.flow_ml_s, o, args.mlups) for o in variants],
+                         indent=1))
+        return 0
     rows = []
-    for overrides in [{}, *(dict(map(parse_setting, text.split("+"))) for text in args.set)]:
+    for overrides in variants:
         try:
             run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides)
         except RhinoappError as error:  # a setting that makes the run diverge is a finding too
@@ -99,11 +128,14 @@ def main(argv: list[str] | None = None) -> int:
                      "pressure_drop_pa": pressure_drops(cloud, planes, max(args.resolution, 1.0)),
                      "partition_left_pct": 100.0 * flows["left"] / flows["total"], "steps": results.get("steps"),
                      "converged": results.get("converged"), "max_velocity_m_s": results.get("max_velocity_m_s"),
-                     "tau": results.get("lattice", {}).get("tau")})
+                     "tau": results.get("lattice", {}).get("tau"),
+                     "fluid_cells": results.get("lattice", {}).get("fluid_cells"), "mlups": results.get("mlups"),
+                     "wall_time_s": float((run / "wall_time_s.txt").read_text())
+                     if (run / "wall_time_s.txt").is_file() else None})
         _log.info("%s: %s", overrides or "default", rows[-1]["pressure_drop_pa"].get("nostrils_to_outlet"))
     args.out.mkdir(parents=True, exist_ok=True)
     report = {"variant": args.variant, "resolution_mm": args.resolution, "flow_ml_s": args.flow_ml_s, "runs": rows}
-    (args.out / "lbm_sensitivity.json").write_text(json.dumps(report, indent=1))
+    (args.out / args.json).write_text(json.dumps(report, indent=1))
     print(json.dumps(rows, indent=1))
     return 0
 

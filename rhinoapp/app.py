@@ -268,7 +268,7 @@ def _cookie(request: Any, name: str) -> str | None:
 
 async def _demo(runner: JobRunner, owner: str) -> None:
     try:
-        await ensure_demo_project(runner, owner=owner)
+        await ensure_demo_project(runner, owner=owner, simulate=runner.settings.demo_simulation)
     except Exception:  # the app works without its demo
         _log.warning("the demo project could not be created", exc_info=True)
 

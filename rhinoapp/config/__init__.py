@@ -65,6 +65,9 @@ class Settings:
     demo
         On the first start with an empty data directory, ``serve`` creates a demo project from
         the synthetic phantom (CT, 4PR) and runs its segmentation and simulation as jobs.
+    demo_simulation
+        Whether the demo also runs its airflow simulation after the segmentation (a few minutes of
+        both cores; ``RHINOAPP_DEMO_SIMULATION=false`` leaves the Simulations page to the user).
     render_backend
         What renders the trame panes (:class:`RenderBackend`): ``"vtk"`` (the default, VTK from pip)
         or ``"paraview"`` (a ``pvpython`` process per session drawing with ``paraview.simple``;
@@ -117,6 +120,7 @@ class Settings:
     max_upload_files: int = DEFAULT_MAX_FILES
     jobs: JobsSettings = JobsSettings()
     demo: bool = True
+    demo_simulation: bool = True
     render_backend: str = "vtk"
     ssl_certfile: str = ""
     ssl_keyfile: str = ""

@@ -50,8 +50,10 @@ def create_demo_project(repo: ProjectRepository, *, spacing_mm: float = 0.5) -> 
     return project.id
 
 
-async def ensure_demo_project(runner: JobRunner, *, owner: str) -> str | None:
+async def ensure_demo_project(runner: JobRunner, *, owner: str, simulate: bool = True) -> str | None:
     """On the first start of an empty data directory, create the demo and run its jobs.
+
+    The segmentation always runs; the airflow simulation follows it when ``simulate`` is true.
 
     Returns the project id, or None when the installation already started once (a marker file in
     the data directory remembers it, so a deleted demo stays deleted).
@@ -68,7 +70,7 @@ async def ensure_demo_project(runner: JobRunner, *, owner: str) -> str | None:
     from rhinoapp.jobs.tasks import TASKS
 
     record = await runner.submit(owner=owner, project_id=project_id, kind=JobKind.SEGMENTATION)
-    if JobKind.SIMULATION in TASKS:
+    if simulate and JobKind.SIMULATION in TASKS:
         final = await runner.wait(record.id)
         if final.state is JobState.DONE:
             await runner.submit(owner=owner, project_id=project_id, kind=JobKind.SIMULATION,

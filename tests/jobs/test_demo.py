@@ -35,6 +35,8 @@ def test_first_start_creates_the_demo_once(loop: LoopThread, tmp_path: Path) -> 
         job = next(r for r in runner.records.recent(owner="local") if r.kind is JobKind.SEGMENTATION)
         assert loop.run(runner.wait(job.id, timeout_s=240), timeout=300).state is JobState.DONE
         assert repo.statuses([project_id])[project_id][Step.GEOMETRY].status is StepStatus.DONE
+        # the airflow simulation follows the segmentation (demo_simulation, on by default)
+        assert [r.kind for r in runner.records.recent(owner="local") if r.kind is JobKind.SIMULATION]
         repo.delete(project_id)
         assert loop.run(ensure_demo_project(runner, owner="local")) is None  # a deleted demo stays deleted
         assert repo.list_projects() == []

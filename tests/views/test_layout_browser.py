@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from rhinoapp.core.workflow import JobState
+from rhinoapp.config import Settings
+from rhinoapp.core.workflow import JobKind, JobState
 from rhinoapp.jobs.demo import DEMO_NAME
+from rhinoapp.store.database import open_store
+from rhinoapp.store.jobs import JobRecord, JobStore
 from tests.render.conftest import png_pixels
 from tests.test_app import free_port, wait_for_http
 from tests.views.navigation import click_until, go_to
@@ -108,18 +111,29 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (tmp_path_factory.mktemp("log") / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "rhinoapp", "serve", "--data-dir", str(data), "--port", str(port)],
-                               env={**os.environ, "RHINOAPP_DEMO": "true"}, stdout=log, stderr=subprocess.STDOUT,
+                               # no demo simulation: its two busy cores would only slow the pages measured here
+                               env={**os.environ, "RHINOAPP_DEMO": "true", "RHINOAPP_DEMO_SIMULATION": "false"},
+                               stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", timeout=STEP_MS / 1000)
         job = wait_until(lambda: finished_demo_segmentation(data), what="the demo's segmentation job",
                          ceiling_s=JOB_S, interval_s=0.5)
         assert job.state is JobState.DONE, job.message
+        assert not _demo_simulations(data), "RHINOAPP_DEMO_SIMULATION=false still ran the demo's simulation"
         yield f"http://127.0.0.1:{port}/"
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # also stops the demo's simulation job
         process.wait(timeout=30)
         log.close()
+
+
+def _demo_simulations(data: Path) -> list[JobRecord]:
+    store = open_store(Settings(data_dir=data))
+    try:
+        return [r for r in JobStore(store).recent(owner="local") if r.kind is JobKind.SIMULATION]
+    finally:
+        store.close()
 
 
 def _shown(page, name: str):

@@ -35,6 +35,13 @@ Coordinates are patient LPS millimetres (+x left, +y posterior, +z superior).
 """
 
 
+#: What ParaView 5.11 prints before it aborts when its fresh Xvfb refuses the render window. Seen
+#: when several pvpython processes start their own Xvfb at the same time (a download beside a
+#: ParaView pane, or parallel test runs); a second start almost always succeeds.
+_X_REFUSED = "bad X server connection"
+_ATTEMPTS = 3
+
+
 def paraview_state_zip(spec: SceneSpec, *, timeout_s: float = 300.0) -> bytes:
     """The zip of ``spec``'s scene: ``scene.pvsm``, its data files (``.vtp``) and a README.
 
@@ -45,14 +52,21 @@ def paraview_state_zip(spec: SceneSpec, *, timeout_s: float = 300.0) -> bytes:
     with tempfile.TemporaryDirectory(prefix="rhinoapp-pvsm-") as scratch:
         folder = Path(scratch) / "scene"
         write_bundle(spec, folder)
-        try:
-            done = subprocess.run([*command.argv, str(folder), STATE_NAME], env={**os.environ, **command.environment},
-                                  capture_output=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            raise RenderError(f"ParaView took over {timeout_s:.0f} s to save the scene: try again when the server "
-                              "is less busy") from None
-        if done.returncode != 0 or not (folder / STATE_NAME).is_file():
-            _log.warning("pvpython could not save the state: %s", done.stderr.decode(errors="replace")[-2000:])
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                done = subprocess.run([*command.argv, str(folder), STATE_NAME],
+                                      env={**os.environ, **command.environment}, capture_output=True,
+                                      timeout=timeout_s, check=False)
+            except subprocess.TimeoutExpired:
+                raise RenderError(f"ParaView took over {timeout_s:.0f} s to save the scene: try again when the "
+                                  "server is less busy") from None
+            told = done.stderr.decode(errors="replace")
+            if done.returncode == 0 and (folder / STATE_NAME).is_file():
+                break
+            if _X_REFUSED in told and attempt < _ATTEMPTS:  # see _X_REFUSED: a new Xvfb usually works
+                _log.info("pvpython's X display refused its window (attempt %d); starting it again", attempt)
+                continue
+            _log.warning("pvpython could not save the state: %s ... %s", told[:1000], told[-1500:])
             raise RenderError("ParaView could not save the scene's state: see the server's log")
         partial = Path(scratch) / "scene.zip.partial"
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rhinoapp.render.offscreen import RenderError
 from rhinoapp.render.paraview_export import STATE_NAME, paraview_state_zip
 from rhinoapp.render.paraview_launch import paraview_command, pvpython_path
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
@@ -44,3 +45,28 @@ def test_the_state_zip_opens_names_its_data_relatively_and_loads_in_pvpython(tmp
     background = pixels[2, 2].astype(int)
     drawn = (abs(pixels.astype(int) - background).max(axis=2) > 40).mean()
     assert pixels.std() > 20 and drawn > 0.05, "pvpython drew a blank picture of the state"
+
+
+def test_a_refused_x_window_is_retried_with_a_new_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pvpython aborting at its first window (its fresh Xvfb refused it) is started again, at most three times in all."""
+    starts = tmp_path / "starts"
+    fake = tmp_path / "pvpython"  # a stand-in: refuses twice like ParaView 5.11 does, then writes the state
+    fake.write_text(f"""#!/bin/sh
+echo x >> {starts}
+if [ $(wc -l < {starts}) -le 2 ]; then echo "ERR| bad X server connection. DISPLAY=:3. Aborting." >&2; kill -ABRT $$; fi
+echo '<ServerManagerState/>' > "$4/$5"
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("RHINOAPP_PVPYTHON", str(fake))
+    data = paraview_state_zip(SceneSpec(synthetic=Synthetic(500)))
+    assert starts.read_text().count("x") == 3
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert any(n.endswith(STATE_NAME) for n in archive.namelist())
+    starts.unlink()  # a fourth refusal is not retried: the error says where to look
+    fake.write_text(f"""#!/bin/sh
+echo x >> {starts}
+echo "ERR| bad X server connection. DISPLAY=:3. Aborting." >&2; kill -ABRT $$
+""")
+    with pytest.raises(RenderError, match="server's log"):
+        paraview_state_zip(SceneSpec(synthetic=Synthetic(500)))
+    assert starts.read_text().count("x") == 3

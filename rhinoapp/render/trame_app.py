@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["TrameApps", "main", "serve_commands"]
+__all__ = ["TrameApps", "main", "read_message", "serve_commands"]
 
 _log = logging.getLogger(__name__)
 _KEY_HEADER = "X-Rhinoapp-Process-Key"  # trame_service.PROCESS_KEY_HEADER (not imported: this process stays small)
@@ -65,6 +65,21 @@ def _settle(scene: Any, ctrl: Any) -> None:
 def _write(message: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
+
+
+def read_message(line: str | bytes) -> dict[str, Any] | None:
+    """One line a trame process wrote: its message, or None for anything else (a library's own output).
+
+    Examples
+    --------
+    >>> read_message('{"kind": "ready", "pid": 7}\\n'), read_message(b"VTK says hello"), read_message("[1]")
+    ({'kind': 'ready', 'pid': 7}, None, None)
+    """
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
 class TrameApps:

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
 from rhinoapp.render.spec import CameraPreset, ClipPlane, SceneSpec
+from rhinoapp.render.trame_app import read_message
 
 __all__ = ["COOKIE_PREFIX", "NotebookPane", "NotebookPanes", "default_notebook_panes", "pane_markup"]
 
@@ -228,12 +229,8 @@ class NotebookPanes:
 
     def _read(self, stdout: IO[str]) -> None:
         for line in stdout:
-            try:
-                message = json.loads(line)
-            except ValueError:
+            if (message := read_message(line)) is None:
                 continue  # a library's own output
-            if not isinstance(message, dict):
-                continue
             kind = message.get("kind")
             key = "" if kind == "ready" else str(message.get("view", ""))
             with self._lock:

@@ -38,6 +38,7 @@ from rhinoapp.render.paraview_launch import paraview_command
 from rhinoapp.render.pool import Lease, RenderLimitError, WorkerPool
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
+from rhinoapp.render.trame_app import read_message
 
 if TYPE_CHECKING:
     from rhinoapp.render.trame_relay import SlurmRelay
@@ -337,12 +338,8 @@ class TrameService:
                           ready: asyncio.Future[None]) -> None:
         assert process.stdout is not None
         while line := await process.stdout.readline():
-            try:
-                message = json.loads(line)
-            except ValueError:
+            if (message := read_message(line)) is None:
                 continue  # a library's own output
-            if not isinstance(message, dict):
-                continue
             kind, waiter = message.get("kind"), session.ports.get(str(message.get("view", "")))
             if kind == "ready" and not ready.done():
                 ready.set_result(None)

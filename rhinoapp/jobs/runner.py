@@ -193,6 +193,9 @@ class JobRunner:
             for record in await self._write(self.records.admit, user, limit=self.settings.max_jobs_per_user):
                 _log.info("job %s of %s leaves the queue", record.id, user)
                 self._finished.setdefault(record.id, asyncio.Event())
+                if record.project_id in self._deleting:  # its project goes: the job never starts
+                    await self._finish(record.id, JobState.CANCELLED, _DELETING)
+                    continue
                 try:
                     profile = self.settings.jobs.get(record.profile)
                 except ConfigurationError as error:

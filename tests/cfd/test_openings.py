@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,13 +142,14 @@ def _cut_in_vestibule_and_at_image_face(phantom, cut_mm: float) -> tuple[LabelMa
     return cropped, planes
 
 
-def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_drop_little() -> None:
+def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_drop_little(
+        pool: ProcessPoolExecutor) -> None:
     """The phantom on a 1.5 mm grid: well-formed nostrils and outlet plane, against labels that stop a grid layer
     inside the vestibules and a nasopharynx cut by the image's lower face, given without any plane (as an expert
     label map comes): the openings are found where the labels end."""
     phantom = _phantom(spacing_mm=1.5)
-    physics, run = PhysicsConfig(flow_ml_s=150.0), RunConfig(backend="numba")
-    well_formed = simulate(airway_domain(phantom.truth, planes=_landmark_planes(phantom)), physics, run).results
+    physics = PhysicsConfig(flow_ml_s=150.0)
+    well_formed_run = pool.submit(_simulated, airway_domain(phantom.truth, planes=_landmark_planes(phantom)), physics)
     labels, planes = _cut_in_vestibule_and_at_image_face(phantom, cut_mm=1.6)
     bare = airway_domain(labels)
     # the openings found hold those that planes on the cut give (and a few voxels of the vestibule's ragged rim)
@@ -155,7 +159,7 @@ def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_dro
         found, given = bare.planes[_PLANE_OF[opening]], np.pad(on_the_cut.opening_mask(opening), pads)
         assert (found & given).sum() >= 0.95 * given.sum() and found.sum() <= 1.25 * given.sum(), opening
     assert bare.placement == {o.value: "where its label ends (no plane given)" for o in Opening}
-    cut = simulate(bare, physics, run).results
+    cut, well_formed = pool.submit(_simulated, bare, physics).result(), well_formed_run.result()
     assert well_formed["converged"] and cut["converged"]
     assert "ambient air" in cut["pressure_drop_between"] and "outlet plane" in cut["pressure_drop_between"]
     assert cut["openings_placed"]["inlet_left"] == "where its label ends (no plane given)"
@@ -177,38 +181,61 @@ def _domain_digest(domain: FlowDomain) -> str:
     return digest.hexdigest()
 
 
+_VARIANTS = [v.value for v in HARD_VARIANTS] + ["imported"]
+
+
+def _variant_domain(variant: str, folder: Path) -> FlowDomain:
+    """The variant's airway on a 1.5 mm grid; ``imported``: the phantom's labels read back without any plane."""
+    if variant == "imported":  # a label map read back without opening planes: openings from the labels alone
+        return airway_domain(read_label_nifti(write_label_nifti(folder / "labels.nii.gz", _phantom(spacing_mm=1.5).truth)))
+    phantom = _phantom(variant, spacing_mm=1.5)
+    return airway_domain(phantom.truth, planes=_landmark_planes(phantom))
+
+
+def _simulated(domain: FlowDomain, physics: PhysicsConfig) -> dict:
+    """The results of ``physics`` on ``domain`` on one Numba thread (run in a worker process)."""
+    return simulate(domain, physics, RunConfig(backend="numba", threads=1)).results
+
+
 @pytest.fixture(scope="module")
-def default_physics_results() -> Callable[[FlowDomain], dict]:
-    """Results of default physics on a domain, simulated once per distinct domain in this module.
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """Two worker processes for this module's simulations, each on one core.
+
+    Two single-thread runs get more through two cores than one run whose two threads meet every step on a
+    small grid (and far more when other work holds a core: each step then waits for a time slice).
+    """
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as workers:
+        yield workers
+
+
+@pytest.fixture(scope="module")
+def default_physics_results(pool: ProcessPoolExecutor,
+                            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
+    """Results of default physics per variant, simulated once per distinct domain, two at a time.
 
     Variants that change only the CT image, not the airway labels (``thick-noisy``, ``opacified-sinus``), give the
-    same domain: the same simulation, run once, holds for both.
+    same domain: the same simulation holds for both.
     """
-    results: dict[str, dict] = {}
-
-    def simulated(domain: FlowDomain) -> dict:
+    folder = tmp_path_factory.mktemp("imported")
+    runs: dict[str, Future] = {}
+    by_variant = {}
+    for variant in _VARIANTS:
+        domain = _variant_domain(variant, folder)
         key = _domain_digest(domain)
-        if key not in results:
-            results[key] = simulate(domain, PhysicsConfig(), RunConfig(backend="numba")).results
-        return results[key]
-
-    return simulated
+        if key not in runs:
+            runs[key] = pool.submit(_simulated, domain, PhysicsConfig())
+        by_variant[variant] = runs[key]
+    return by_variant
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", [v.value for v in HARD_VARIANTS] + ["imported"])
+@pytest.mark.parametrize("variant", _VARIANTS)
 def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(
-        variant: str, tmp_path, default_physics_results: Callable[[FlowDomain], dict]) -> None:
+        variant: str, default_physics_results: dict[str, Future]) -> None:
     """Default physics (250 ml/s) on a 1.5 mm grid, coarser (so nearer the stability limit) than the default rule
     gives (0.8 mm on the phantom). Labels that end before the landmark planes (``clinical``, ``nostrils-at-edge``)
     and a bare label map (``imported``) are opened where their labels end and held to the same checks."""
-    if variant == "imported":  # a label map read back without opening planes: openings from the labels alone
-        labels = read_label_nifti(write_label_nifti(tmp_path / "labels.nii.gz", _phantom(spacing_mm=1.5).truth))
-        domain = airway_domain(labels)
-    else:
-        phantom = _phantom(variant, spacing_mm=1.5)
-        domain = airway_domain(phantom.truth, planes=_landmark_planes(phantom))
-    result = default_physics_results(domain)
+    result = default_physics_results[variant].result()
     assert result["converged"], result["steps"]
     assert 0.0 < result["pressure_drop_pa"] < 100.0
     assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")

@@ -36,7 +36,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     data = tmp_path / "data"
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "rhinoapp", "serve", "--data-dir", str(data),
-                                "--port", str(port)], env={**os.environ, "RHINOAPP_DEMO": "true"},
+                                "--port", str(port)], env={**os.environ, "RHINOAPP_DEMO": "true", "RHINOAPP_DEMO_SIMULATION": "false"},
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", timeout=STEP_MS / 1000)

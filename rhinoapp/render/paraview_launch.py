@@ -57,8 +57,8 @@ def paraview_command(module: str, *args: str, display: str = "") -> _Command:
     >>> import os
     >>> os.environ["RHINOAPP_PVPYTHON"] = "/opt/paraview/bin/pvpython"
     >>> command = paraview_command("rhinoapp.render.pv_pipeline", "save", "/tmp/x", "scene.pvsm")
-    >>> command.argv[:3], command.environment["DISPLAY"]
-    (['/opt/paraview/bin/pvpython', '-m', 'rhinoapp.render.pv_pipeline'], '')
+    >>> command.argv[:4], command.environment["DISPLAY"]
+    (['/opt/paraview/bin/pvpython', '--force-offscreen-rendering', '-m', 'rhinoapp.render.pv_pipeline'], '')
     >>> del os.environ["RHINOAPP_PVPYTHON"]
     """
     pvpython = pvpython_path()
@@ -69,4 +69,5 @@ def paraview_command(module: str, *args: str, display: str = "") -> _Command:
     environment = {"PYTHONPATH": root, "RHINOAPP_PV_SITE": sysconfig.get_paths()["purelib"],
                    "RHINOAPP_BUNDLE_PYTHON": sys.executable,
                    "DISPLAY": display}
-    return _Command([pvpython, "-m", module, *args], environment)
+    # its render windows stay unmapped: none shows on a desktop's display, none covers another on the shared one
+    return _Command([pvpython, "--force-offscreen-rendering", "-m", module, *args], environment)

@@ -89,20 +89,21 @@ def test_paraview_processes_started_at_once_draw_on_one_xvfb_that_stops_with_the
 
         service = TrameService(backend=RenderBackend.PARAVIEW)
         spec = SceneSpec(synthetic=Synthetic(2000))
-        tickets = [service.open_view(f"s{i}", spec) for i in range(3)]
+        tickets = [service.open_view(f"s{i}", spec) for i in range(2)]
         loop = asyncio.get_running_loop()
 
         def download() -> bytes:
             return paraview_state_zip(spec, display=service.x_display.display())
 
-        # three panes' processes and a download's pvpython, all started at the same moment
+        # two panes' processes and a download's pvpython, all started at the same moment (with an Xvfb each,
+        # three or four at once failed at random with "bad X server connection")
         *ports, data = await asyncio.gather(*(service.upstream_port(t.view_id) for t in tickets),
                                             loop.run_in_executor(None, download))
         try:
             first = service.x_display.pid
             assert first is not None and ours() == [first], "not one shared Xvfb"
             name = await loop.run_in_executor(None, service.x_display.display)
-            assert sorted(_display_of(pid) for pid in service.process_ids) == [name] * 3
+            assert sorted(_display_of(pid) for pid in service.process_ids) == [name] * 2
             for ticket, port in zip(tickets, ports, strict=True):
                 status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/screenshot.png",
                                                          service.process_key(ticket.view_id))

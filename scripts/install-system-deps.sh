@@ -2,8 +2,9 @@
 # Debian packages rhinoapp needs. `runtime` (for `make run`): EGL/Mesa (and OSMesa as fallback)
 # for VTK's offscreen rendering, OpenMP for the solver. `test` (the default, for `make test`): the
 # runtime packages plus Chromium for the browser tests, fonts for screenshots and poppler-utils (pdftoppm)
-# for the report tests, Xvfb and xwd for the desktop window test, ParaView 5.11 (pvpython) for the
-# ParaView render backend and its .pvsm downloads, Node.js and npm for the JupyterHub test (whose
+# for the report tests, Xvfb and xwd for the desktop window test (and the one X display the ParaView
+# backend's pvpython processes share), ParaView 5.11 (pvpython) for the ParaView render backend and
+# its .pvsm downloads, Node.js and npm for the JupyterHub test (whose
 # proxy, configurable-http-proxy, scripts/install-chp.sh then installs with npm into .tools/).
 # Installs what is missing when run as root; otherwise prints the command to run.
 set -euo pipefail

@@ -21,6 +21,7 @@ from rhinoapp.render.offscreen import RenderError
 from rhinoapp.render.paraview_launch import paraview_command
 from rhinoapp.render.pv_bundle import write_bundle
 from rhinoapp.render.spec import SceneSpec
+from rhinoapp.render.trame_service import default_trame_service
 
 __all__ = ["STATE_NAME", "paraview_state_zip"]
 
@@ -35,37 +36,30 @@ Coordinates are patient LPS millimetres (+x left, +y posterior, +z superior).
 """
 
 
-#: What ParaView 5.11 prints before it aborts when its fresh Xvfb refuses the render window. Seen
-#: when several pvpython processes start their own Xvfb at the same time (a download beside a
-#: ParaView pane, or parallel test runs); a second start almost always succeeds.
-_X_REFUSED = "bad X server connection"
-_ATTEMPTS = 3
-
-
-def paraview_state_zip(spec: SceneSpec, *, timeout_s: float = 300.0) -> bytes:
+def paraview_state_zip(spec: SceneSpec, *, display: str | None = None, timeout_s: float = 300.0) -> bytes:
     """The zip of ``spec``'s scene: ``scene.pvsm``, its data files (``.vtp``) and a README.
+
+    ``pvpython`` draws on X ``display``; by default the render service's shared one (see
+    :mod:`rhinoapp.render.x_display`: one ``Xvfb`` per server, as pvpython processes that each
+    started their own at the same moment failed at random with "bad X server connection").
 
     Raises :class:`~rhinoapp.render.paraview_launch.ParaViewMissingError` without ``pvpython`` and
     :class:`~rhinoapp.render.offscreen.RenderError` when ParaView fails.
     """
-    command = paraview_command("rhinoapp.render.pv_pipeline", "save")
+    if display is None:
+        display = default_trame_service().x_display.display()
+    command = paraview_command("rhinoapp.render.pv_pipeline", "save", display=display)
     with tempfile.TemporaryDirectory(prefix="rhinoapp-pvsm-") as scratch:
         folder = Path(scratch) / "scene"
         write_bundle(spec, folder)
-        for attempt in range(1, _ATTEMPTS + 1):
-            try:
-                done = subprocess.run([*command.argv, str(folder), STATE_NAME],
-                                      env={**os.environ, **command.environment}, capture_output=True,
-                                      timeout=timeout_s, check=False)
-            except subprocess.TimeoutExpired:
-                raise RenderError(f"ParaView took over {timeout_s:.0f} s to save the scene: try again when the "
-                                  "server is less busy") from None
-            told = done.stderr.decode(errors="replace")
-            if done.returncode == 0 and (folder / STATE_NAME).is_file():
-                break
-            if _X_REFUSED in told and attempt < _ATTEMPTS:  # see _X_REFUSED: a new Xvfb usually works
-                _log.info("pvpython's X display refused its window (attempt %d); starting it again", attempt)
-                continue
+        try:
+            done = subprocess.run([*command.argv, str(folder), STATE_NAME], env={**os.environ, **command.environment},
+                                  capture_output=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"ParaView took over {timeout_s:.0f} s to save the scene: try again when the "
+                              "server is less busy") from None
+        if done.returncode != 0 or not (folder / STATE_NAME).is_file():
+            told = done.stderr.decode(errors="replace")  # the cause is at the start of a crash's report
             _log.warning("pvpython could not save the state: %s ... %s", told[:1000], told[-1500:])
             raise RenderError("ParaView could not save the scene's state: see the server's log")
         partial = Path(scratch) / "scene.zip.partial"

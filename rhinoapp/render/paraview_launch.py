@@ -4,8 +4,8 @@
 package on its path (``PYTHONPATH``: the folder holding ``rhinoapp``) and, for trame and wslink,
 the web server's site-packages named in ``RHINOAPP_PV_SITE`` (added after ParaView's own modules,
 so that ParaView's VTK is the one loaded). The files of a scene are written by the web server's
-Python (``RHINOAPP_BUNDLE_PYTHON``). ParaView draws on an ``Xvfb`` of its own, or on the X display
-named in ``RHINOAPP_PARAVIEW_DISPLAY``.
+Python (``RHINOAPP_BUNDLE_PYTHON``). ParaView draws on the X display it is given (the server's shared
+one, :mod:`rhinoapp.render.x_display`), or, given none, on an ``Xvfb`` of its own.
 """
 
 from __future__ import annotations
@@ -43,8 +43,12 @@ class _Command:
     environment: dict[str, str]
 
 
-def paraview_command(module: str, *args: str) -> _Command:
-    """The command line and environment that run ``pvpython -m module args``.
+def paraview_command(module: str, *args: str, display: str = "") -> _Command:
+    """The command line and environment that run ``pvpython -m module args`` on X ``display``.
+
+    ``display`` is the process's ``DISPLAY``: the server's shared one
+    (:class:`~rhinoapp.render.x_display.SharedDisplay`), or ``""`` (the process starts an ``Xvfb``
+    of its own when its ParaView needs X).
 
     Raises :class:`ParaViewMissingError` when ``pvpython`` is not installed.
 
@@ -53,8 +57,8 @@ def paraview_command(module: str, *args: str) -> _Command:
     >>> import os
     >>> os.environ["RHINOAPP_PVPYTHON"] = "/opt/paraview/bin/pvpython"
     >>> command = paraview_command("rhinoapp.render.pv_pipeline", "save", "/tmp/x", "scene.pvsm")
-    >>> command.argv[:3], command.environment["DISPLAY"]
-    (['/opt/paraview/bin/pvpython', '-m', 'rhinoapp.render.pv_pipeline'], '')
+    >>> command.argv[:4], command.environment["DISPLAY"]
+    (['/opt/paraview/bin/pvpython', '--force-offscreen-rendering', '-m', 'rhinoapp.render.pv_pipeline'], '')
     >>> del os.environ["RHINOAPP_PVPYTHON"]
     """
     pvpython = pvpython_path()
@@ -64,6 +68,6 @@ def paraview_command(module: str, *args: str) -> _Command:
     root = str(Path(__file__).resolve().parents[2])
     environment = {"PYTHONPATH": root, "RHINOAPP_PV_SITE": sysconfig.get_paths()["purelib"],
                    "RHINOAPP_BUNDLE_PYTHON": sys.executable,
-                   # an X display of its own (an Xvfb started by the process) unless one is named for ParaView
-                   "DISPLAY": os.environ.get("RHINOAPP_PARAVIEW_DISPLAY", "")}
-    return _Command([pvpython, "-m", module, *args], environment)
+                   "DISPLAY": display}
+    # its render windows stay unmapped: none shows on a desktop's display, none covers another on the shared one
+    return _Command([pvpython, "--force-offscreen-rendering", "-m", module, *args], environment)

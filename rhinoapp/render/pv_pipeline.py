@@ -13,8 +13,9 @@ Commands (``pvpython -m rhinoapp.render.pv_pipeline ...``):
   files named relative to the state (written to a temporary name, then renamed);
 * ``load STATE.pvsm PICTURE.png``: load a state with the data beside it and save a picture.
 
-ParaView 5.11 is built for X: without a ``DISPLAY``, :func:`start_display` starts an ``Xvfb`` that
-ends with this process.
+ParaView 5.11 is built for X. The web server gives every ``pvpython`` it starts its one shared
+display (:mod:`rhinoapp.render.x_display`); run on its own without a ``DISPLAY``,
+:func:`start_display` starts an ``Xvfb`` that ends with this process.
 """
 
 from __future__ import annotations
@@ -42,9 +43,15 @@ def _die_with_parent() -> None:  # pragma: no cover (runs in the child between f
 
 
 def start_display() -> subprocess.Popen[bytes] | None:
-    """Start an ``Xvfb`` for this process when it has no ``DISPLAY`` (it stops when this process ends)."""
+    """Start an ``Xvfb`` for this process when it has no ``DISPLAY`` and its VTK draws through X
+    (it stops when this process ends)."""
     if os.environ.get("DISPLAY"):
         return None
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the render window classes)
+    from vtkmodules.vtkRenderingCore import vtkRenderWindow
+
+    if vtkRenderWindow().GetClassName() in ("vtkEGLRenderWindow", "vtkOSOpenGLRenderWindow"):
+        return None  # a ParaView built for EGL or OSMesa needs no X server
     read, write = os.pipe()
     server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1920x1200x24", "-nolisten", "tcp"],
                               pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

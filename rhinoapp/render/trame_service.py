@@ -12,6 +12,10 @@ which only the proxy adds, so another local user or process cannot use a pane's 
 process dies (killed, out of memory), the panes of its session are told (``on_stopped``) so that
 they show a message; a reload of the page starts a new process.
 
+With the ParaView backend, every ``pvpython`` process (and every "download for ParaView") draws
+on the service's one X display (:attr:`TrameService.x_display`, an ``Xvfb`` started on first need
+and stopped by :meth:`TrameService.close`, unless the deployment gives one).
+
 View ids are lower-case (trame's client lower-cases its websocket URL) and start with ``t``.
 """
 
@@ -39,6 +43,7 @@ from rhinoapp.render.pool import Lease, RenderLimitError, WorkerPool
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
 from rhinoapp.render.trame_app import read_message
+from rhinoapp.render.x_display import SharedDisplay
 
 if TYPE_CHECKING:
     from rhinoapp.render.trame_relay import SlurmRelay
@@ -117,6 +122,8 @@ class TrameService:
         self.mounted = False
         #: Render workers as Slurm jobs joined through the relay routes (the render profile); None: local processes.
         self.relay: SlurmRelay | None = None
+        #: The X display of the ParaView processes (the panes' and the downloads').
+        self.x_display = SharedDisplay()
 
     # --- registry (any thread) ---------------------------------------------------------------------
 
@@ -296,8 +303,9 @@ class TrameService:
                 session.starting = None
 
     async def _start(self, session: _Session) -> asyncio.subprocess.Process:
-        if self.backend is RenderBackend.PARAVIEW:  # pvpython (ParaView's Python and VTK) under its own Xvfb
-            command = paraview_command("rhinoapp.render.paraview_app")
+        if self.backend is RenderBackend.PARAVIEW:  # pvpython (ParaView's Python and VTK) on the shared X display
+            display = await asyncio.get_running_loop().run_in_executor(None, self.x_display.display)
+            command = paraview_command("rhinoapp.render.paraview_app", display=display)
             argv, environment = command.argv, {**os.environ, **command.environment}
         else:
             if self._environment is None:
@@ -406,12 +414,13 @@ class TrameService:
             await process.wait()
 
     async def close(self) -> None:
-        """Stop every process (at server exit)."""
+        """Stop every process (at server exit), then the ParaView processes' ``Xvfb``."""
         with self._lock:
             sessions = list(self._sessions.values())
             self._sessions.clear()
             self._view_session.clear()
         await asyncio.gather(*(self._stop(s) for s in sessions), return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.x_display.stop)
 
 
 @functools.cache

@@ -6,14 +6,15 @@ import io
 import os
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rhinoapp.render.offscreen import RenderError
 from rhinoapp.render.paraview_export import STATE_NAME, paraview_state_zip
 from rhinoapp.render.paraview_launch import paraview_command, pvpython_path
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
+from rhinoapp.render.x_display import SharedDisplay
 from tests.render.conftest import png_pixels
 from tests.waiting import HANG_S
 
@@ -22,9 +23,17 @@ pytestmark = [pytest.mark.slow,
                                  "(Debian's paraview and python3-paraview: scripts/install-system-deps.sh)")]
 
 
-def test_the_state_zip_opens_names_its_data_relatively_and_loads_in_pvpython(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    """The X display of this module's pvpython processes (one shared Xvfb, as the server's)."""
+    shared = SharedDisplay()
+    yield shared.display()
+    shared.stop()
+
+
+def test_the_state_zip_opens_names_its_data_relatively_and_loads_in_pvpython(tmp_path: Path, display: str) -> None:
     spec = SceneSpec(synthetic=Synthetic(4000, with_ct=True), colouring=Colouring.WALL_SHEAR_STRESS, slices=True)
-    data = paraview_state_zip(spec)
+    data = paraview_state_zip(spec, display=display)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = sorted(Path(n).name for n in archive.namelist())
         assert {STATE_NAME, "wall.vtp", "slices.vtp", "README.txt"} <= set(names)
@@ -36,7 +45,8 @@ def test_the_state_zip_opens_names_its_data_relatively_and_loads_in_pvpython(tmp
     assert "Wall shear stress (Pa)" in state  # the scalar bar's title with its units
 
     picture = tmp_path / "loaded.png"
-    command = paraview_command("rhinoapp.render.pv_pipeline", "load", str(folder / STATE_NAME), str(picture))
+    command = paraview_command("rhinoapp.render.pv_pipeline", "load", str(folder / STATE_NAME), str(picture),
+                               display=display)
     done = subprocess.run(command.argv, env={**os.environ, **command.environment}, capture_output=True,
                           timeout=HANG_S, check=False, cwd=tmp_path)
     told = done.stderr.decode(errors="replace")
@@ -45,28 +55,3 @@ def test_the_state_zip_opens_names_its_data_relatively_and_loads_in_pvpython(tmp
     background = pixels[2, 2].astype(int)
     drawn = (abs(pixels.astype(int) - background).max(axis=2) > 40).mean()
     assert pixels.std() > 20 and drawn > 0.05, "pvpython drew a blank picture of the state"
-
-
-def test_a_refused_x_window_is_retried_with_a_new_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """pvpython aborting at its first window (its fresh Xvfb refused it) is started again, at most three times in all."""
-    starts = tmp_path / "starts"
-    fake = tmp_path / "pvpython"  # a stand-in: refuses twice like ParaView 5.11 does, then writes the state
-    fake.write_text(f"""#!/bin/sh
-echo x >> {starts}
-if [ $(wc -l < {starts}) -le 2 ]; then echo "ERR| bad X server connection. DISPLAY=:3. Aborting." >&2; kill -ABRT $$; fi
-echo '<ServerManagerState/>' > "$4/$5"
-""")
-    fake.chmod(0o755)
-    monkeypatch.setenv("RHINOAPP_PVPYTHON", str(fake))
-    data = paraview_state_zip(SceneSpec(synthetic=Synthetic(500)))
-    assert starts.read_text().count("x") == 3
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert any(n.endswith(STATE_NAME) for n in archive.namelist())
-    starts.unlink()  # a fourth refusal is not retried: the error says where to look
-    fake.write_text(f"""#!/bin/sh
-echo x >> {starts}
-echo "ERR| bad X server connection. DISPLAY=:3. Aborting." >&2; kill -ABRT $$
-""")
-    with pytest.raises(RenderError, match="server's log"):
-        paraview_state_zip(SceneSpec(synthetic=Synthetic(500)))
-    assert starts.read_text().count("x") == 3

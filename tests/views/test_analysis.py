@@ -10,6 +10,7 @@ import pytest
 from rhinoapp.core.access import AuditAction
 from rhinoapp.render.paraview_launch import pvpython_path
 from rhinoapp.render.spec import Colouring, SceneSpec, Synthetic
+from rhinoapp.render.trame_service import default_trame_service
 from rhinoapp.state.analysis import AnalysisState
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.audit import AuditLog, AuditQuery
@@ -50,3 +51,4 @@ def test_paraview_button_hands_out_the_shown_scene_as_a_state_zip_and_audits_it(
         assert "rhinoapp-paraview/scene.pvsm" in archive.namelist()
     downloads = AuditLog(repo.store).events(AuditQuery(action=AuditAction.DOWNLOAD, project_id=project_id))
     assert [event.detail for event in downloads] == ["paraview"]
+    default_trame_service().x_display.stop()  # pvpython drew on the server's shared Xvfb (if one was started)

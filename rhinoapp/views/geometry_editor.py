@@ -45,7 +45,7 @@ class EditorTools(pn.viewable.Viewer):
         self._apply = pn.widgets.Button(label="Apply cut or crop", css_classes=["rh-edit-apply"],
                                         description="Applies the typed cut position or crop box")
         self._apply.on_click(self._on_apply)
-        self._save = pn.widgets.Button(label="Save as variant", button_type="primary", disabled=e.param.busy,
+        self._save = pn.widgets.Button(label="Save as variant", color="primary", disabled=e.param.busy,
                                        css_classes=["rh-edit-save"],
                                        description="Recomputes surface, openings and metrics from the edited labels")
         self._save.on_click(self._on_save)

@@ -120,7 +120,7 @@ class ProjectsPage(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         # The table follows each key typed (value_input), not only Enter or leaving the box.
-        search = pn.widgets.TextInput(name="Search", value=self.state.search, placeholder="Name or description",
+        search = pn.widgets.TextInput(label="Search", value=self.state.search, placeholder="Name or description",
                                       width=260, css_classes=["rh-search"])
         search.param.watch(lambda event: setattr(self.state, "search", event.new), "value_input")
         page_size = pn.widgets.Select.from_param(self.state.param.page_size, label="Rows per page",

@@ -76,7 +76,7 @@ class TrameView(pn.viewable.Viewer):
         self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user, label=page or "",
                                                            on_stopped=self._process_stopped)
         self._frame: TrameFrame | None = None
-        self._presets = [pn.widgets.Button(label=p.label, button_type="light", margin=(2, 2)) for p in CameraPreset]
+        self._presets = [pn.widgets.Button(label=p.label, color="light", margin=(2, 2)) for p in CameraPreset]
         for preset, button in zip(CameraPreset, self._presets, strict=True):
             button.on_click(partial(self._on_preset, preset))
         self._axis = pn.widgets.Select(options=[_NO_CLIP, *(a.value for a in Axis)], value=_NO_CLIP, width=90,

@@ -72,10 +72,17 @@ class Regularization(enum.Enum):
 
 class WallBoundary(enum.Enum):
     """No-slip walls: bounce-back half-way between a fluid and a wall cell (a staircase), or interpolated at
-    the wall's distance along each link (Bouzidi, Firdaouss and Lallemand 2001; :mod:`rhinoapp.cfd.walls`)."""
+    the wall's distance along each link (Bouzidi, Firdaouss and Lallemand 2001; :mod:`rhinoapp.cfd.walls`),
+    plain or with each cell's mass balance kept (the mass the interpolation takes goes to the rest population)."""
 
     HALFWAY = "halfway"
     INTERPOLATED = "interpolated"
+    INTERPOLATED_CONSERVING = "interpolated_conserving"
+
+    @property
+    def interpolated(self) -> bool:
+        """True for the interpolated walls."""
+        return self is not WallBoundary.HALFWAY
 
 
 class BackendName(enum.Enum):
@@ -128,7 +135,8 @@ class PhysicsConfig:
     wall_boundary
         ``halfway``: the walls lie half-way between fluid and wall cells (a staircase). ``interpolated``:
         each wall link bounces back at the airway's own wall, from its signed distance on the voxels the
-        domain was given on (before resampling), by linear interpolation (Bouzidi et al. 2001).
+        domain was given on (before resampling), by linear interpolation (Bouzidi et al. 2001), which does not
+        conserve mass; ``interpolated_conserving`` gives each cell's rest population what its links take.
     sponge_cells, sponge_viscosity_factor
         Over this many cells next to each opening the base viscosity rises smoothly up to this factor,
         to absorb waves and vortices at the open boundaries (0 cells: no sponge).

@@ -195,7 +195,9 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     lattice = build_lattice(domain)
     units = choose_lattice_parameters(lattice.domain, physics)
     _log.info("lattice units: %s", units.as_dict())
-    walls = (interpolated_walls(lattice, airway) if physics.wall_boundary is WallBoundary.INTERPOLATED else None)
+    walls = (interpolated_walls(lattice, airway,
+                                conserve_mass=physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING)
+             if physics.wall_boundary.interpolated else None)
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               strain_average=units.strain_average, bulk_omega=units.bulk_omega,
                               recursive=units.recursive, walls=walls,

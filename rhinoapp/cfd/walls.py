@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -61,8 +61,14 @@ class WallLinks:
         float32 weights of ``g[slot]`` and ``g[second]``.
     fraction
         float32 ``q`` of each link.
+    rest, start
+        Mass-conserving links only (else empty): the rest population ``address(0, x)`` of every cell with
+        interpolated links, and where each one's links start (the links are ordered by cell; ``start`` has one
+        more entry). What a cell's links take from the mass that left towards the wall (``g[slot]`` before
+        less after) is added to its rest population, so the walls neither create nor destroy mass.
     halfway
-        Number of wall links that kept half-way bounce-back.
+        Number of wall links that keep half-way bounce-back by the fallback rules (no second fluid cell, or
+        a distance that does not fall towards the wall); links whose wall lies half-way are not counted.
 
     Examples
     --------
@@ -76,7 +82,14 @@ class WallLinks:
     near: np.ndarray
     far: np.ndarray
     fraction: np.ndarray
+    rest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     halfway: int = 0
+
+    @property
+    def conserving(self) -> bool:
+        """True if the mass the interpolation takes or adds goes to the cells' rest populations."""
+        return bool(self.rest.size)
 
     @classmethod
     def none(cls) -> WallLinks:
@@ -92,7 +105,7 @@ class WallLinks:
     def digest(self) -> str:
         """A digest of the links (for checkpoints)."""
         digest = hashlib.sha256()
-        for array in (self.slot, self.second, self.near, self.far):
+        for array in (self.slot, self.second, self.near, self.far, self.rest, self.start):
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
 
@@ -118,7 +131,7 @@ def signed_distance_mm(domain: FlowDomain) -> np.ndarray:
     return result
 
 
-def wall_links(lattice: SparseLattice, distance_at: np.ndarray | None) -> WallLinks:
+def wall_links(lattice: SparseLattice, distance_at: np.ndarray | None, *, conserve_mass: bool = False) -> WallLinks:
     """The interpolated wall links of ``lattice`` from a signed distance per link end.
 
     Parameters
@@ -128,6 +141,10 @@ def wall_links(lattice: SparseLattice, distance_at: np.ndarray | None) -> WallLi
     distance_at
         ``(2, n_wall_links)``: the signed distance (any unit) at the fluid cell and at its wall neighbour
         of every wall link, in the order of :func:`wall_link_ends`; None keeps every wall half-way.
+    conserve_mass
+        Give each cell's rest population what its interpolated links take from the mass that left towards
+        the wall (see :class:`WallLinks`): linear interpolation alone loses or gains mass at every link whose
+        two sources differ.
 
     Examples
     --------
@@ -152,7 +169,8 @@ def wall_links(lattice: SparseLattice, distance_at: np.ndarray | None) -> WallLi
     rows = lattice.gather.reshape(lattice.n_blocks, Q - 1, BLOCK).transpose(1, 0, 2).reshape(Q - 1, -1)
     behind = rows[directions - 1, cells].astype(np.int64)  # what x pulls along c_i: from x - c_i
     fluid_behind = (behind < lattice.ghost_start) & ((behind // BLOCK) % Q == directions)
-    fraction = np.where((fraction < 0.5) & ~fluid_behind, 0.5, fraction)
+    thin = (fraction < 0.5) & ~fluid_behind
+    fraction = np.where(thin, 0.5, fraction)
     moved = np.abs(fraction - 0.5) > 1e-6
     fraction, cells, directions, behind = fraction[moved], cells[moved], directions[moved], behind[moved]
     low = fraction < 0.5
@@ -160,9 +178,15 @@ def wall_links(lattice: SparseLattice, distance_at: np.ndarray | None) -> WallLi
     second = np.where(low, behind, address(OPPOSITE[directions], cells))
     near = np.where(low, 2.0 * fraction, 0.5 / fraction)
     far = np.where(low, 1.0 - 2.0 * fraction, 1.0 - 0.5 / fraction)
-    links = WallLinks(slot.astype(np.int64), second.astype(np.int64), near.astype(np.float32),
-                      far.astype(np.float32), fraction.astype(np.float32), halfway=int((~moved).sum()))
-    _log.info("interpolated bounce-back on %d wall links (%d kept half-way)", links.size, links.halfway)
+    order = np.argsort(cells, kind="stable")
+    owners, first = np.unique(cells[order], return_index=True)
+    rest, start = ((address(0, owners), np.append(first, order.size).astype(np.int64)) if conserve_mass
+                   else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
+    links = WallLinks(slot[order].astype(np.int64), second[order].astype(np.int64), near[order].astype(np.float32),
+                      far[order].astype(np.float32), fraction[order].astype(np.float32), rest=rest, start=start,
+                      halfway=int((thin | ~falls).sum()))
+    _log.info("interpolated bounce-back on %d of %d wall links (%d kept half-way for want of a second fluid cell "
+              "or a distance falling towards the wall)", links.size, moved.size, links.halfway)
     return links
 
 
@@ -196,11 +220,12 @@ def wall_link_ends(lattice: SparseLattice) -> tuple[np.ndarray, np.ndarray, np.n
     return cells, directions, ends
 
 
-def interpolated_walls(lattice: SparseLattice, airway: FlowDomain) -> WallLinks:
+def interpolated_walls(lattice: SparseLattice, airway: FlowDomain, *, conserve_mass: bool = False) -> WallLinks:
     """The interpolated wall links of ``lattice`` from the signed distance of ``airway``'s air on its own grid.
 
     ``airway`` is the domain before resampling (the same box; any grid): its signed distance
-    (:func:`signed_distance_mm`) is interpolated trilinearly to the two ends of every wall link.
+    (:func:`signed_distance_mm`) is interpolated trilinearly to the two ends of every wall link. With
+    ``conserve_mass`` the links keep the mass balance of every cell (:func:`wall_links`).
 
     Examples
     --------
@@ -222,4 +247,4 @@ def interpolated_walls(lattice: SparseLattice, airway: FlowDomain) -> WallLinks:
     periodic = np.asarray(airway.periodic)
     ijk = np.where(periodic, np.mod(ijk, shape_ijk), ijk)
     values = ndimage.map_coordinates(phi, ijk[:, ::-1].T, order=1, mode="nearest")
-    return wall_links(lattice, values.reshape(2, cells.size))
+    return wall_links(lattice, values.reshape(2, cells.size), conserve_mass=conserve_mass)

@@ -165,20 +165,37 @@ class BoundaryValues:
         return cls()
 
 
-def interpolate_walls(g: Any, slot: Any, second: Any, near: Any, far: Any) -> None:
-    """Overwrite ``g[slot]`` with ``near * g[slot] + far * g[second]``, every source read first.
+def interpolate_walls(g: Any, slot: Any, second: Any, near: Any, far: Any, rest: Any = None, start: Any = None) -> None:
+    """Overwrite ``g[slot]`` with ``near * g[slot] + far * g[second]``, every source read first; given ``rest``
+    and ``start`` (see :class:`~rhinoapp.cfd.walls.WallLinks`), add what each cell's links took from ``g[slot]``
+    to its rest population ``g[rest]``.
 
     Array code that NumPy and CuPy run alike (all arguments of one array library).
 
     Examples
     --------
-    >>> g = np.array([1.0, 2.0, 4.0], dtype=np.float32)
-    >>> interpolate_walls(g, np.array([0, 1]), np.array([1, 2]), np.float32([0.5, 0.25]), np.float32([0.5, 0.75]))
+    >>> g = np.array([1.0, 2.0, 4.0, 0.0], dtype=np.float32)
+    >>> slot, second = np.array([0, 1]), np.array([1, 2])
+    >>> near, far = np.float32([0.5, 0.25]), np.float32([0.5, 0.75])
+    >>> interpolate_walls(g, slot, second, near, far)
     >>> g.tolist()
-    [1.5, 3.5, 4.0]
+    [1.5, 3.5, 4.0, 0.0]
+    >>> g = np.array([1.0, 2.0, 4.0, 0.0], dtype=np.float32)
+    >>> interpolate_walls(g, slot, second, near, far, np.array([3]), np.array([0, 2]))
+    >>> g.tolist(), float(g.sum())
+    ([1.5, 3.5, 4.0, -2.0], 7.0)
     """
-    if len(slot):
-        g[slot] = near * g[slot] + far * g[second]
+    if not len(slot):
+        return
+    new = near * g[slot] + far * g[second]
+    if rest is not None and len(rest):
+        taken = (g[slot] - new).astype(np.float64).cumsum()  # per cell: the sum over its links, from the running sum
+        last = taken[start[1:] - 1]
+        before = taken[start[:-1] - 1] * (start[:-1] > 0)
+        g[slot] = new
+        g[rest] += (last - before).astype(g.dtype)
+    else:
+        g[slot] = new
 
 
 class Backend(abc.ABC):

@@ -278,8 +278,8 @@ class CupyBackend(Backend):
         self._steps = 0
         walls = params.walls if params.interpolated_walls else None
         # interpolated wall links: the array code of the NumPy reference, on device copies of the tables
-        self._walls = None if walls is None else (cp.asarray(walls.slot), cp.asarray(walls.second),
-                                                  cp.asarray(walls.near), cp.asarray(walls.far))
+        self._walls = None if walls is None else tuple(cp.asarray(a) for a in (
+            walls.slot, walls.second, walls.near, walls.far, walls.rest, walls.start))
         f32 = np.float32
         self._scalars = (f32(params.omega), f32(params.omega_minus), f32(params.magic), f32(params.smagorinsky),
                          f32(params.strain_average if params.shear_improved else 0.0), f32(params.bulk_omega),

@@ -73,9 +73,10 @@ class NumbaBackend(Backend):
                        boundary.values.astype(np.float64))
         walls = params.walls if params.interpolated_walls else None
         index, weight = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        self._walls = ((index, index, weight, weight, weight) if walls is None else
+        self._walls = ((index, index, weight, weight, weight, index, index) if walls is None else
                        (walls.slot.astype(np.int64), walls.second.astype(np.int64), walls.near.astype(np.float32),
-                        walls.far.astype(np.float32), np.zeros(walls.size, dtype=np.float32)))
+                        walls.far.astype(np.float32), np.zeros(walls.size, dtype=np.float32),
+                        walls.rest.astype(np.int64), walls.start.astype(np.int64)))
 
     def set_state(self, g: np.ndarray) -> None:
         self._g[self._current][:] = np.asarray(g, dtype=np.float32)

@@ -410,12 +410,21 @@ def boundary_step(g, cells, link_start, link_q, link_opening, link_area, kinds, 
 @njit(inline="always", error_model="numpy")
 def _interpolate_walls(g, walls):
     """Interpolated wall links (see :mod:`rhinoapp.cfd.walls`): ``g[slot] = near g[slot] + far g[second]``,
-    every source read (into the scratch ``walls[4]``) before any slot is written."""
-    slot, second, near, far, scratch = walls
+    every source read (into the scratch ``walls[4]``) before any slot is written; with mass conservation
+    (``rest`` and ``start``, links ordered by cell) each cell's rest population gets what its links took."""
+    slot, second, near, far, scratch, rest, start = walls
     for link in prange(slot.size):
         scratch[link] = near[link] * g[slot[link]] + far[link] * g[second[link]]
-    for link in prange(slot.size):
-        g[slot[link]] = scratch[link]
+    if rest.size:
+        for cell in prange(rest.size):
+            taken = 0.0
+            for link in range(start[cell], start[cell + 1]):
+                taken += np.float64(g[slot[link]]) - np.float64(scratch[link])
+                g[slot[link]] = scratch[link]
+            g[rest[cell]] += np.float32(taken)
+    else:
+        for link in prange(slot.size):
+            g[slot[link]] = scratch[link]
 
 
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")

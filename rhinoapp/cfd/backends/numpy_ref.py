@@ -99,7 +99,7 @@ class NumpyBackend(Backend):
             self._open_boundaries(float(scale))
             if self.params.walls is not None:
                 walls = self.params.walls
-                interpolate_walls(self._g, walls.slot, walls.second, walls.near, walls.far)
+                interpolate_walls(self._g, walls.slot, walls.second, walls.near, walls.far, walls.rest, walls.start)
             self._steps += 1
 
     def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:

@@ -124,7 +124,7 @@ class KernelParameters:
         # the defaults keep their digests (checkpoints of earlier runs stay valid)
         extra = (((self.strain_average,) if self.shear_improved else ()) + ((self.bulk_omega,) if self.bulk_omega else ())
                  + (("recursive",) if self.recursive else ())
-                 + ((("walls", self.walls.digest()),) if self.interpolated_walls else ()))
+                 + ((("walls", self.walls.digest()),) if self.walls is not None and self.walls.size else ()))
         return repr((self.tau, self.magic, self.smagorinsky, self.force, cells, *extra))
 
     @property

@@ -27,6 +27,7 @@ __all__ = [
     "Regularization",
     "RunConfig",
     "SubgridModel",
+    "WallBoundary",
     "airway_volume_mm3",
     "choose_lattice_parameters",
     "lattice_parameters",
@@ -67,6 +68,21 @@ class Regularization(enum.Enum):
 
     PROJECTED = "projected"
     RECURSIVE = "recursive"
+
+
+class WallBoundary(enum.Enum):
+    """No-slip walls: bounce-back half-way between a fluid and a wall cell (a staircase), or interpolated at
+    the wall's distance along each link (Bouzidi, Firdaouss and Lallemand 2001; :mod:`rhinoapp.cfd.walls`),
+    plain or with each cell's mass balance kept (the mass the interpolation takes goes to the rest population)."""
+
+    HALFWAY = "halfway"
+    INTERPOLATED = "interpolated"
+    INTERPOLATED_CONSERVING = "interpolated_conserving"
+
+    @property
+    def interpolated(self) -> bool:
+        """True for the interpolated walls."""
+        return self is not WallBoundary.HALFWAY
 
 
 class BackendName(enum.Enum):
@@ -116,6 +132,11 @@ class PhysicsConfig:
         non-equilibrium momentum flux and relaxes the odd moments with TRT. ``recursive``: the odd
         moments are rebuilt too, from the equilibrium with its third-order terms and the third moments
         of the regularized flux (recursive regularization, Malaspinas 2015; Coreixas et al. 2017).
+    wall_boundary
+        ``halfway``: the walls lie half-way between fluid and wall cells (a staircase). ``interpolated``:
+        each wall link bounces back at the airway's own wall, from its signed distance on the voxels the
+        domain was given on (before resampling), by linear interpolation (Bouzidi et al. 2001), which does not
+        conserve mass; ``interpolated_conserving`` gives each cell's rest population what its links take.
     sponge_cells, sponge_viscosity_factor
         Over this many cells next to each opening the base viscosity rises smoothly up to this factor,
         to absorb waves and vortices at the open boundaries (0 cells: no sponge).
@@ -146,6 +167,7 @@ class PhysicsConfig:
     trt_magic: float | None = None
     bulk_relaxation_time: float | None = None
     regularization: Regularization = Regularization.PROJECTED
+    wall_boundary: WallBoundary = WallBoundary.HALFWAY
     sponge_cells: int = 6
     sponge_viscosity_factor: float = 30.0
     flow_throughs: float = 2.3
@@ -155,6 +177,7 @@ class PhysicsConfig:
         object.__setattr__(self, "driving", Driving(self.driving))
         object.__setattr__(self, "subgrid_model", SubgridModel(self.subgrid_model))
         object.__setattr__(self, "regularization", Regularization(self.regularization))
+        object.__setattr__(self, "wall_boundary", WallBoundary(self.wall_boundary))
         flow = float(self.flow_ml_s)
         object.__setattr__(self, "flow_ml_s", flow)
         if self.driving is Driving.CONSTANT_FLOW and not (math.isfinite(flow) and flow > 0):

@@ -19,7 +19,7 @@ import numpy as np
 
 from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
-from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
+from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, WallBoundary, \
     choose_lattice_parameters
 from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
@@ -29,6 +29,7 @@ from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
+from rhinoapp.cfd.walls import interpolated_walls
 from rhinoapp.cfd.warmstart import InitialField, initial_populations
 from rhinoapp.core.layout import SimulationFolder
 
@@ -188,14 +189,18 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     estimate = estimate_run(domain, physics, run, resolution_mm=resolution_mm)
     check_resources(estimate, memory_limit_bytes=run.memory_limit_bytes,
                     device_memory_bytes=device_memory_bytes() if estimate.device_memory_bytes else None)
+    airway = domain  # the walls' signed distance is taken on the grid the airway was given on
     if resolution_mm:
         domain = domain.resampled(resolution_mm)
     lattice = build_lattice(domain)
     units = choose_lattice_parameters(lattice.domain, physics)
     _log.info("lattice units: %s", units.as_dict())
+    walls = (interpolated_walls(lattice, airway,
+                                conserve_mass=physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING)
+             if physics.wall_boundary.interpolated else None)
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               strain_average=units.strain_average, bulk_omega=units.bulk_omega,
-                              recursive=units.recursive,
+                              recursive=units.recursive, walls=walls,
                               tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
                                                                 physics.sponge_viscosity_factor))
     live = None
@@ -230,7 +235,10 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         results["openings_placed"] = dict(domain.placement)
     results.update(
         steps=outcome.steps, converged=outcome.converged,
-        lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every},
+        lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every,
+                 "wall_boundary": physics.wall_boundary.value,
+                 **({} if walls is None else {"interpolated_wall_links": walls.size,
+                                              "halfway_wall_links": walls.halfway})},
         backend=outcome.backend, mlups=round(outcome.mlups, 2),
         pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
                           "pressure_pa": np.round(profile, 6).tolist()})

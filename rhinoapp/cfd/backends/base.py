@@ -19,6 +19,11 @@ One set of equations on every backend (see :mod:`rhinoapp.cfd.lattice` for the s
   3/2 u^2))`` with ``u`` the cell's velocity; velocity (moving bounce-back) ``g_q = g*_opp + 6 w_q
   (c_q . u_w)``. Each link adds its net outflow ``g*_opp - g_q`` to its opening's flux, and
   ``link_area * drho`` of its cell to its opening's pressure sum.
+* **Interpolated walls** (optional, :mod:`rhinoapp.cfd.walls`), after the open boundaries: every
+  interpolated wall link overwrites the slot its cell pulls back from the wall with
+  ``near * g[slot] + far * g[second]`` (all sources read before any slot is written; the same array
+  code on NumPy and CuPy, :func:`interpolate_walls`). The stored populations of a wall cell then hold
+  that value in place of the post-collision population that left towards the wall.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ import enum
 import hashlib
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
 from rhinoapp.cfd.setup import SparseLattice
+from rhinoapp.cfd.walls import WallLinks
 
-__all__ = ["Backend", "BoundaryKind", "BoundaryValues", "KernelParameters"]
+__all__ = ["Backend", "BoundaryKind", "BoundaryValues", "KernelParameters", "interpolate_walls"]
 
 
 class BoundaryKind(enum.IntEnum):
@@ -59,7 +66,8 @@ class KernelParameters:
     antisymmetric part is rebuilt from the equilibrium with its third-order Hermite terms
     ``rho u u u`` and the non-equilibrium third moments ``u P + P u + ...`` of the regularized
     momentum flux ``P``, as far as D3Q19 carries them (six combinations), instead of being relaxed
-    with ``omega-``; it always uses the regularized collision.
+    with ``omega-``; it always uses the regularized collision. ``walls`` (None: half-way bounce-back
+    everywhere) are the interpolated wall links applied after every step.
 
     Examples
     --------
@@ -76,6 +84,7 @@ class KernelParameters:
     strain_average: float = 0.0
     bulk_omega: float = 0.0
     recursive: bool = False
+    walls: WallLinks | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.tau) and self.tau > 0.5):
@@ -114,13 +123,19 @@ class KernelParameters:
         cells = "" if self.tau_cells is None else hashlib.sha256(np.asarray(self.tau_cells, np.float32).tobytes()).hexdigest()
         # the defaults keep their digests (checkpoints of earlier runs stay valid)
         extra = (((self.strain_average,) if self.shear_improved else ()) + ((self.bulk_omega,) if self.bulk_omega else ())
-                 + (("recursive",) if self.recursive else ()))
+                 + (("recursive",) if self.recursive else ())
+                 + ((("walls", self.walls.digest()),) if self.walls is not None and self.walls.size else ()))
         return repr((self.tau, self.magic, self.smagorinsky, self.force, cells, *extra))
 
     @property
     def shear_improved(self) -> bool:
         """True if the Smagorinsky viscosity is taken from the strain less its running mean."""
         return self.smagorinsky > 0 and self.strain_average > 0
+
+    @property
+    def interpolated_walls(self) -> bool:
+        """True if some wall links bounce back at an interpolated wall."""
+        return self.walls is not None and self.walls.size > 0
 
     @property
     def has_force(self) -> bool:
@@ -148,6 +163,39 @@ class BoundaryValues:
     def closed(cls) -> BoundaryValues:
         """No open boundary (periodic flows)."""
         return cls()
+
+
+def interpolate_walls(g: Any, slot: Any, second: Any, near: Any, far: Any, rest: Any = None, start: Any = None) -> None:
+    """Overwrite ``g[slot]`` with ``near * g[slot] + far * g[second]``, every source read first; given ``rest``
+    and ``start`` (see :class:`~rhinoapp.cfd.walls.WallLinks`), add what each cell's links took from ``g[slot]``
+    to its rest population ``g[rest]``.
+
+    Array code that NumPy and CuPy run alike (all arguments of one array library).
+
+    Examples
+    --------
+    >>> g = np.array([1.0, 2.0, 4.0, 0.0], dtype=np.float32)
+    >>> slot, second = np.array([0, 1]), np.array([1, 2])
+    >>> near, far = np.float32([0.5, 0.25]), np.float32([0.5, 0.75])
+    >>> interpolate_walls(g, slot, second, near, far)
+    >>> g.tolist()
+    [1.5, 3.5, 4.0, 0.0]
+    >>> g = np.array([1.0, 2.0, 4.0, 0.0], dtype=np.float32)
+    >>> interpolate_walls(g, slot, second, near, far, np.array([3]), np.array([0, 2]))
+    >>> g.tolist(), float(g.sum())
+    ([1.5, 3.5, 4.0, -2.0], 7.0)
+    """
+    if not len(slot):
+        return
+    new = near * g[slot] + far * g[second]
+    if rest is not None and len(rest):
+        taken = (g[slot] - new).astype(np.float64).cumsum()  # per cell: the sum over its links, from the running sum
+        last = taken[start[1:] - 1]
+        before = taken[start[:-1] - 1] * (start[:-1] > 0)
+        g[slot] = new
+        g[rest] += (last - before).astype(g.dtype)
+    else:
+        g[slot] = new
 
 
 class Backend(abc.ABC):

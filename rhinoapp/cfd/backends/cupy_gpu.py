@@ -7,6 +7,8 @@ those of :mod:`rhinoapp.cfd.backends.base`, written out as in the Numba kernels;
 a strain-average rate ``eps > 0`` selects the shear-improved model (running strain mean per cell),
 a bulk rate ``bulk > 0`` relaxes the trace of the non-equilibrium momentum flux at that rate;
 ``RECURSIVE`` (a macro, with ``LOCAL``) rebuilds the antisymmetric part with third-order Hermite terms.
+Interpolated wall links run after the open boundaries as CuPy array code shared with the NumPy
+reference (:func:`~rhinoapp.cfd.backends.base.interpolate_walls`).
 CuPy is imported when a backend is created; without it the error carries the install hint
 ``pip install rhinoapp[gpu]``.
 """
@@ -19,7 +21,7 @@ from types import ModuleType
 
 import numpy as np
 
-from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
+from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters, interpolate_walls
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, VELOCITIES, WEIGHTS
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.core.errors import ConfigurationError
@@ -274,6 +276,10 @@ class CupyBackend(Backend):
         self._flux = cp.zeros(3, dtype=cp.float64)
         self._pressure = cp.zeros(3, dtype=cp.float64)
         self._steps = 0
+        walls = params.walls if params.interpolated_walls else None
+        # interpolated wall links: the array code of the NumPy reference, on device copies of the tables
+        self._walls = None if walls is None else tuple(cp.asarray(a) for a in (
+            walls.slot, walls.second, walls.near, walls.far, walls.rest, walls.start))
         f32 = np.float32
         self._scalars = (f32(params.omega), f32(params.omega_minus), f32(params.magic), f32(params.smagorinsky),
                          f32(params.strain_average if params.shear_improved else 0.0), f32(params.bulk_omega),
@@ -298,6 +304,8 @@ class CupyBackend(Backend):
                 self._boundary(((n_boundary + 127) // 128,), (128,),
                                (dst, np.int64(lattice.ghost_start), *self._links, np.float64(scale),
                                 np.int32(n_boundary), self._flux, self._pressure))
+            if self._walls is not None:
+                interpolate_walls(dst, *self._walls)
             self._current = 1 - self._current
             self._steps += 1
 

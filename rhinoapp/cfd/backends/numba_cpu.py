@@ -71,6 +71,12 @@ class NumbaBackend(Backend):
                        lattice.link_q.astype(np.int8), lattice.link_opening.astype(np.int8),
                        self.link_area.astype(np.float64), boundary.kinds.astype(np.int8),
                        boundary.values.astype(np.float64))
+        walls = params.walls if params.interpolated_walls else None
+        index, weight = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        self._walls = ((index, index, weight, weight, weight, index, index) if walls is None else
+                       (walls.slot.astype(np.int64), walls.second.astype(np.int64), walls.near.astype(np.float32),
+                        walls.far.astype(np.float32), np.zeros(walls.size, dtype=np.float32),
+                        walls.rest.astype(np.int64), walls.start.astype(np.int64)))
 
     def set_state(self, g: np.ndarray) -> None:
         self._g[self._current][:] = np.asarray(g, dtype=np.float32)
@@ -89,7 +95,7 @@ class NumbaBackend(Backend):
             src, dst = self._g[self._current], self._g[1 - self._current]
             flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
                                    self.lattice.n_blocks, chunks, *self._scalars,
-                                   *self._links, scales, self._flux, self._pressure)
+                                   *self._links, self._walls, scales, self._flux, self._pressure)
         finally:
             numba.set_num_threads(previous)
         self._current = (self._current + int(flipped)) % 2

@@ -407,10 +407,30 @@ def boundary_step(g, cells, link_start, link_q, link_opening, link_area, kinds, 
             pressure[o] += link_area[link] * drho
 
 
+@njit(inline="always", error_model="numpy")
+def _interpolate_walls(g, walls):
+    """Interpolated wall links (see :mod:`rhinoapp.cfd.walls`): ``g[slot] = near g[slot] + far g[second]``,
+    every source read (into the scratch ``walls[4]``) before any slot is written; with mass conservation
+    (``rest`` and ``start``, links ordered by cell) each cell's rest population gets what its links took."""
+    slot, second, near, far, scratch, rest, start = walls
+    for link in prange(slot.size):
+        scratch[link] = near[link] * g[slot[link]] + far[link] * g[second[link]]
+    if rest.size:
+        for cell in prange(rest.size):
+            taken = 0.0
+            for link in range(start[cell], start[cell + 1]):
+                taken += np.float64(g[slot[link]]) - np.float64(scratch[link])
+                g[slot[link]] = scratch[link]
+            g[rest[cell]] += np.float32(taken)
+    else:
+        for link in prange(slot.size):
+            g[slot[link]] = scratch[link]
+
+
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_plain(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
                     bulk, fx, fy, fz,
-                    cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                    cells, link_start, link_q, link_opening, link_area, kinds, values, walls, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -420,6 +440,7 @@ def run_steps_plain(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunk
               eps, bulk, fx, fy, fz, False, False, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
+        _interpolate_walls(dst, walls)
         src, dst = dst, src
     return scales.size % 2
 
@@ -427,7 +448,7 @@ def run_steps_plain(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunk
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
                     bulk, fx, fy, fz,
-                    cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                    cells, link_start, link_q, link_opening, link_area, kinds, values, walls, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT with a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -437,6 +458,7 @@ def run_steps_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunk
               eps, bulk, fx, fy, fz, True, False, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
+        _interpolate_walls(dst, walls)
         src, dst = dst, src
     return scales.size % 2
 
@@ -444,7 +466,7 @@ def run_steps_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunk
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_smag(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
                    bulk, fx, fy, fz,
-                   cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                   cells, link_start, link_q, link_opening, link_area, kinds, values, walls, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT with Smagorinsky); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -454,6 +476,7 @@ def run_steps_smag(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks
               eps, bulk, fx, fy, fz, False, True, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
+        _interpolate_walls(dst, walls)
         src, dst = dst, src
     return scales.size % 2
 
@@ -461,7 +484,7 @@ def run_steps_smag(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_smag_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
                          bulk, fx, fy, fz,
-                         cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                         cells, link_start, link_q, link_opening, link_area, kinds, values, walls, scales, flux, pressure):
     """Run ``scales.size`` steps (TRT, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -471,6 +494,7 @@ def run_steps_smag_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_
               eps, bulk, fx, fy, fz, True, True, False)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
+        _interpolate_walls(dst, walls)
         src, dst = dst, src
     return scales.size % 2
 
@@ -478,7 +502,7 @@ def run_steps_smag_force(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_smag_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
                        bulk, fx, fy, fz,
-                       cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                       cells, link_start, link_q, link_opening, link_area, kinds, values, walls, scales, flux, pressure):
     """Run ``scales.size`` steps (recursive-regularized, with Smagorinsky); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -488,6 +512,7 @@ def run_steps_smag_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_ch
               eps, bulk, fx, fy, fz, False, True, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
+        _interpolate_walls(dst, walls)
         src, dst = dst, src
     return scales.size % 2
 
@@ -495,7 +520,7 @@ def run_steps_smag_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_ch
 @njit(parallel=True, fastmath=True, cache=True, error_model="numpy")
 def run_steps_smag_force_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks, n_chunks, tau0, omega, omega_m, magic, csmag, eps,
                              bulk, fx, fy, fz,
-                             cells, link_start, link_q, link_opening, link_area, kinds, values, scales, flux, pressure):
+                             cells, link_start, link_q, link_opening, link_area, kinds, values, walls, scales, flux, pressure):
     """Run ``scales.size`` steps (recursive-regularized, Smagorinsky and a body force); returns 1 if the result ended in ``gb``."""
     src, dst = ga, gb
     scratch = np.empty((n_chunks, _Q, _B), dtype=np.float32)
@@ -505,5 +530,6 @@ def run_steps_smag_force_rec(ga, gb, gather, windows, tau_cell, strain, n_blocks
               eps, bulk, fx, fy, fz, True, True, True)
         boundary_step(dst, cells, link_start, link_q, link_opening, link_area, kinds, values, scales[s], flux,
                       pressure)
+        _interpolate_walls(dst, walls)
         src, dst = dst, src
     return scales.size % 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rhinoapp.cfd.backends.base import Backend, BoundaryKind, BoundaryValues, KernelParameters
+from rhinoapp.cfd.backends.base import Backend, BoundaryKind, BoundaryValues, KernelParameters, interpolate_walls
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES, WEIGHTS
 from rhinoapp.cfd.setup import SparseLattice, address
 
@@ -97,6 +97,9 @@ class NumpyBackend(Backend):
             new[:self.lattice.ghost_start] = self._stream_collide(self._g[self._source])
             self._g = new
             self._open_boundaries(float(scale))
+            if self.params.walls is not None:
+                walls = self.params.walls
+                interpolate_walls(self._g, walls.slot, walls.second, walls.near, walls.far, walls.rest, walls.start)
             self._steps += 1
 
     def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:

@@ -41,7 +41,7 @@ GOAL_S = 300.0
 
 
 def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | None,
-        project_mm: float | None = None, coarse_start: str = "auto") -> dict[str, object]:
+        project_mm: float | None = None, coarse_start: str = "auto", verbose: bool = False) -> dict[str, object]:
     """The case, stage by stage; the figures of the report."""
     import numba
 
@@ -81,12 +81,13 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
                            "speed": estimate.speed.value, "coarse_cell_updates": estimate.coarse_cell_updates,
                            "memory_gb": round(estimate.memory_bytes / 1e9, 2)}
     reports: list[tuple[float, int]] = []
+    every, begun = (1 if verbose else 20), time.perf_counter()
 
     def progress(report: ProgressReport) -> None:
         if report.step is not None:
             reports.append((time.perf_counter(), report.step))
-            if len(reports) % 20 == 1:  # a sign of life on a long run
-                print(f"  {report.message}", file=sys.stderr, flush=True)  # noqa: T201
+            if len(reports) % every == 1 or every == 1:  # a sign of life on a long run (with its time)
+                print(f"  {time.perf_counter() - begun:8.1f} s  {report.message}", file=sys.stderr, flush=True)  # noqa: T201
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
@@ -175,11 +176,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also estimate the case at this spacing at the speed this run measured")
     parser.add_argument("--coarse-start", choices=["auto", "on", "off"], default="auto",
                         help="start from a run at twice the spacing (default: the request's, auto)")
+    parser.add_argument("--verbose", action="store_true", help="print every convergence check (step, time, dp)")
     parser.add_argument("--note", default="", help="a line to keep with the results (how the machine was shared)")
     parser.add_argument("--name", default="time_to_solution", help="base name of the result files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    figures = run(args.variant, args.resolution_mm, args.flow, args.threads, args.project_mm, args.coarse_start)
+    figures = run(args.variant, args.resolution_mm, args.flow, args.threads, args.project_mm, args.coarse_start,
+                  args.verbose)
     figures["note"] = args.note
     text = report(figures) + (f"\nnote: {args.note}" if args.note else "")
     print(text)  # noqa: T201 (a benchmark script prints)

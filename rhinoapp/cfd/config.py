@@ -272,6 +272,17 @@ class RunConfig:
         if self.window < 2 or not self.tolerance > 0 or self.checkpoint_every < 0:
             raise ValidationError("window must be at least 2, tolerance positive, checkpoint_every non-negative")
 
+    def starts_coarse(self, fluid_cells: int) -> bool:
+        """Whether a run of ``fluid_cells`` starts from a coarse solution: ``coarse_start`` on, or ``auto`` at that
+        size and without a step limit (a capped run is a quick look, which a coarse run to steady state would not be).
+
+        Examples
+        --------
+        >>> RunConfig(coarse_start="auto").starts_coarse(500_000), RunConfig(coarse_start="auto", max_steps=200).starts_coarse(500_000)
+        (True, False)
+        """
+        return self.coarse_start.wanted(fluid_cells) and (self.coarse_start is CoarseStart.ON or not self.max_steps)
+
 
 @dataclass(frozen=True)
 class LatticeParameters:

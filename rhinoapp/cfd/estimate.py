@@ -116,7 +116,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     """Estimate cells, memory and run time of simulating ``domain`` at ``resolution_mm``.
 
     Nothing is resampled: counts scale with the voxel volume. When ``run.coarse_start`` applies to the run's
-    size (:meth:`~rhinoapp.cfd.config.CoarseStart.wanted`), the steps are those of the fine run started from
+    size (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), the steps are those of the fine run started from
     the coarse field (:func:`~rhinoapp.cfd.config.warm_start_steps`) and the time adds the coarse run (an
     eighth of the cells, its own estimate of steps).
 
@@ -141,7 +141,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     section, volume = narrowest_section_mm2(domain), airway_volume_mm3(domain)
     params = lattice_parameters(dx_mm, section, volume, physics)
     coarse_updates = 0
-    if run.coarse_start.wanted(cells):
+    if run.starts_coarse(cells):
         coarse = lattice_parameters(2.0 * dx_mm, section, volume, physics)
         coarse_updates = int(math.ceil(cells / 8)) * coarse.steps_estimate
         steps = warm_start_steps(params)

@@ -62,8 +62,9 @@ class SimulationRequest:
     coarse_start
         Solve at twice the spacing first and start from that field (:class:`~rhinoapp.cfd.config.CoarseStart`).
         Default ``auto``: on for lattices of :data:`~rhinoapp.cfd.config.COARSE_START_MIN_CELLS` fluid cells
-        or more, where the fine run's start-up (the ramp and the first flow-through times) is the longest
-        part of the wait and the coarse lattice still has enough cells to carry the flow's structure.
+        or more without ``max_steps`` (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), where the fine
+        run's start-up (the ramp and the first flow-through times) is the longest part of the wait and the
+        coarse lattice still has enough cells to carry the flow's structure.
     variant, run_id
         The geometry folder ``geometry/<variant>/`` and the run's folder name (``None``: chosen by the job).
     """

@@ -21,7 +21,7 @@ import numpy as np
 from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
 from rhinoapp.cfd.config import CoarseStart, Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
-    choose_lattice_parameters
+    choose_lattice_parameters, warm_start_steps
 from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
@@ -199,7 +199,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                     device_memory_bytes=device_memory_bytes() if estimate.device_memory_bytes else None)
     coarse: SimulationResult | None = None
     coarse_note: dict[str, object] = {}
-    if initial is None and run.coarse_start.wanted(estimate.fluid_cells):
+    if initial is None and run.starts_coarse(estimate.fluid_cells):
         coarse, coarse_note = _coarse_run(domain, physics, run, resolution_mm, progress)
     if resolution_mm:
         domain = domain.resampled(resolution_mm)
@@ -222,7 +222,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         live = LiveCheckpoints(Path(live_dir), lattice, units, interval_s=run.live_interval_s)
     start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
-                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps if start is None else 0,
+                    steps_estimate=units.steps_estimate if start is None else warm_start_steps(units),
+                    ramp_steps=units.ramp_steps if start is None else 0,
                     check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
                     progress=progress, initial_state=start, live=live)

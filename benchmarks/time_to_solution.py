@@ -97,6 +97,7 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     fine_from = max((i for i in range(1, len(reports)) if reports[i][1] < reports[i - 1][1]), default=0)
     reports = reports[fine_from:]  # the fine run's reports (a coarse start reports its own run first)
     figures["coarse_start"] = results.get("coarse_start") or {"used": False, "why_not": f"--coarse-start {coarse_start}"}
+    coarse_seconds = float(figures["coarse_start"].get("seconds", 0.0))  # type: ignore[attr-defined]
     solver_started = reports[-1][0] - outcome.elapsed_s if reports else started
     first = (reports[0][0] - solver_started, reports[0][1]) if reports else (0.0, 0)
     ramp_steps = 0 if figures["coarse_start"].get("used") else units.ramp_steps  # type: ignore[attr-defined]
@@ -111,7 +112,7 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
         bandwidth_fraction=round(outcome.mlups / max(float(figures["bandwidth_bound_mlups"]), 1e-9), 3),  # type: ignore[arg-type]
         seconds_simulate=round(total, 1), seconds_solver=round(outcome.elapsed_s, 1),
         seconds_first_check=round(first[0], 2), steps_first_check=first[1], seconds_ramp=round(ramp_end, 1),
-        seconds_setup_and_post=round(total - outcome.elapsed_s, 1),
+        seconds_setup_and_post=round(total - outcome.elapsed_s - coarse_seconds, 1),
         pressure_drop_pa=results["pressure_drop_pa"], flow_partition_left_pct=results["flow_partition_left_pct"],
         max_velocity_m_s=results["max_velocity_m_s"], tau=round(units.tau, 5),
         plausibility=[f"{flag['severity']}: {flag['kind']}" for flag in flags],  # type: ignore[index]
@@ -143,7 +144,8 @@ def report(f: dict[str, object]) -> str:
         f"  geometry (label map, openings) {f['seconds_geometry']} s; resolution rule {f['seconds_resolution_rule']} s "
         f"(it would choose {f['rule_resolution_mm']} mm); estimate {f['seconds_estimate']} s",
         f"  simulate {f['seconds_simulate']} s = solver {f['seconds_solver']} s + setup, post-processing and outputs "
-        f"{f['seconds_setup_and_post']} s",
+        f"{f['seconds_setup_and_post']} s" + (f" + coarse start {c['seconds']} s" if (c := f["coarse_start"]).get("used")  # type: ignore[union-attr]
+                                             else ""),
         f"  solver: {f['steps']:,} steps ({'converged' if f['converged'] else 'NOT converged'}), ramp "
         f"{f['ramp_steps']:,} steps ({f['seconds_ramp']} s), {f['checks']} convergence checks every "
         f"{f['check_every']} steps; first check after {f['steps_first_check']} steps and "

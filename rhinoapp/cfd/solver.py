@@ -65,8 +65,10 @@ def steady_in_mean(values: np.ndarray, window: int, tolerance: float) -> bool:
     the mean of the ``window`` before by at most ``tolerance`` (relative) plus one standard error of that difference.
 
     The standard error comes from the samples' fluctuation about their linear trend (so a drift does not
-    count as noise) and their integrated autocorrelation time (samples a check apart are far from
-    independent): ``sigma * sqrt(2 * tau_int / window)``. A steady laminar flow has no fluctuation and the
+    count as noise), measured robustly (the median absolute deviation; residuals clipped at three times
+    it, so that one transient, such as the first checks after a warm start, does not pass for scatter),
+    and their integrated autocorrelation time (samples a check apart are far from independent):
+    ``sigma * sqrt(2 * tau_int / window)``. A steady laminar flow has no fluctuation and the
     test is the plain relative one; a statistically steady flow (vortices shedding, a weak oscillation)
     passes once its mean no longer drifts beyond its own scatter, instead of flickering around a
     tolerance below that scatter.
@@ -80,11 +82,19 @@ def steady_in_mean(values: np.ndarray, window: int, tolerance: float) -> bool:
     >>> wave = 1.0 + 0.01 * np.sin(np.arange(40) * 0.8)  # fluctuating by 1 %, no drift
     >>> steady_in_mean(wave, 20, 5e-3), steady_in_mean(wave + np.linspace(0.0, 0.2, 40), 20, 5e-3)
     (True, False)
+    >>> start = np.r_[2.0, 1.0 + np.linspace(0.0, 0.012, 39)]  # a warm start's first check, then a slow drift
+    >>> steady_in_mean(start, 20, 5e-3)
+    False
     """
     values = np.asarray(values, dtype=np.float64)[-2 * window:]
     before, last = values[:window].mean(), values[window:].mean()
     t = np.arange(values.size, dtype=np.float64)
-    residual = values - np.polyval(np.polyfit(t, values, 1), t)
+    keep = np.ones(values.size, dtype=bool)
+    for _ in range(2):  # the trend, then the trend without the outliers of the first (a transient)
+        residual = values - np.polyval(np.polyfit(t[keep], values[keep], 1), t)
+        sigma = 1.4826 * float(np.median(np.abs(residual[keep] - np.median(residual[keep]))))  # the std if normal
+        keep = np.abs(residual) <= 3.0 * sigma if sigma > 0 else keep
+    residual = np.clip(residual, -3.0 * sigma, 3.0 * sigma)
     energy = float(np.dot(residual, residual))
     error = 0.0
     if energy > 0:
@@ -94,7 +104,7 @@ def steady_in_mean(values: np.ndarray, window: int, tolerance: float) -> bool:
             if rho <= 0:
                 break
             tau += 2.0 * rho
-        error = math.sqrt(energy / values.size) * math.sqrt(2.0 * tau / window)
+        error = sigma * math.sqrt(2.0 * tau / window)
     return bool(abs(last - before) <= tolerance * max(abs(last), 1e-15) + error)
 
 

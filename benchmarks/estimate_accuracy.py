@@ -42,8 +42,10 @@ DEFAULT_CASES = ("straight", "deviated", "swollen", "imported")
 NOTE = ("Steps: the estimate's model (ramp + 2.3 flow-through times of the airway volume). Seconds: the estimate at the "
         "speed measured on this machine just before the run (calibration MLUPS, 'cal'), against the solver's time "
         "('s run') and the whole simulate call with setup and post-processing ('s tot'); 'nom s' is the old estimate "
-        "at the nominal speed (Numba 20 MLUPS per thread). The machine is a 2-core VM shared with other work: the "
-        "load average (1 min) before and after each case is in the JSON.")
+        "at the nominal speed (Numba 20 MLUPS per thread). Steady: the window means of pressure drop and flows differ "
+        "by less than 0.5 % plus their standard error (rhinoapp.cfd.solver.steady_in_mean). The machine is a 2-core "
+        "VM shared with other work: the load average (1 min) before and after each case and the flow per side are "
+        "in the JSON.")
 
 
 def phantom_domain(variant: str, spacing_mm: float) -> FlowDomain:
@@ -84,7 +86,8 @@ def measure(case: str, *, resolution_mm: float, flow_ml_s: float, threads: int |
             "speed": estimate.speed.value, "mlups_calibration": round(estimate.mlups, 2),
             "seconds_nominal": round(nominal.seconds, 1), "mlups_nominal": nominal.mlups, "mlups": round(outcome.mlups, 2),
             "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
-            "pressure_drop_pa": result.results["pressure_drop_pa"]}
+            "pressure_drop_pa": result.results["pressure_drop_pa"],
+            "flows_ml_s": result.results["flow_ml_s"]}
 
 
 def reestimate(row: dict[str, object]) -> dict[str, object]:

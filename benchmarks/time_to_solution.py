@@ -12,7 +12,11 @@ In the same run it measures this machine's memory bandwidth (a parallel copy, as
 interval (which holds any Numba compile: the kernels are cached on disk, so a warm cache compiles
 nothing), the ramp, the convergence checks and the post-processing.
 
-Run: ``nice python benchmarks/time_to_solution.py [--variant straight] [--resolution-mm 0.5] [--flow 250]``;
+With ``--coarse-start on`` (the request's default ``auto`` is on at this size) the run first solves the case at
+twice the spacing and starts the fine run from that field without the ramp; the report gives both stages.
+
+Run: ``nice python benchmarks/time_to_solution.py [--variant straight] [--resolution-mm 0.5] [--flow 250]
+[--coarse-start auto|on|off]``;
 writes ``benchmarks/results/time_to_solution.json`` and ``.txt``. The machine may be shared: the
 load average is printed with the figures.
 """
@@ -37,7 +41,7 @@ GOAL_S = 300.0
 
 
 def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | None,
-        project_mm: float | None = None) -> dict[str, object]:
+        project_mm: float | None = None, coarse_start: str = "auto", verbose: bool = False) -> dict[str, object]:
     """The case, stage by stage; the figures of the report."""
     import numba
 
@@ -66,42 +70,49 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     choice = choose_resolution(domain)
     figures["seconds_resolution_rule"] = round(time.perf_counter() - started, 1)
     figures["rule_resolution_mm"] = choice.resolution_mm
-    request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads)
+    request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads,
+                                coarse_start=coarse_start)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data_dir:  # as the CLI estimates: at the speed measured here
         estimate = estimate_simulation(domain, request, data_dir=Path(data_dir))
     figures["seconds_estimate"] = round(time.perf_counter() - started, 1)
     figures["estimate"] = {"fluid_cells": estimate.fluid_cells, "steps": estimate.steps,
                            "seconds": round(estimate.seconds, 1), "mlups": round(estimate.mlups, 2),
-                           "speed": estimate.speed.value,
+                           "speed": estimate.speed.value, "coarse_cell_updates": estimate.coarse_cell_updates,
                            "memory_gb": round(estimate.memory_bytes / 1e9, 2)}
     reports: list[tuple[float, int]] = []
+    every, begun = (1 if verbose else 20), time.perf_counter()
 
     def progress(report: ProgressReport) -> None:
         if report.step is not None:
             reports.append((time.perf_counter(), report.step))
-            if len(reports) % 20 == 1:  # a sign of life on a long run
-                print(f"  {report.message}", file=sys.stderr, flush=True)  # noqa: T201
+            if len(reports) % every == 1 or every == 1:  # a sign of life on a long run (with its time)
+                print(f"  {time.perf_counter() - begun:8.1f} s  {report.message}", file=sys.stderr, flush=True)  # noqa: T201
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         result = run_simulation(domain, request, Path(folder), progress=progress)
     total = time.perf_counter() - started
     outcome, results, units = result.outcome, result.results, result.units
+    fine_from = max((i for i in range(1, len(reports)) if reports[i][1] < reports[i - 1][1]), default=0)
+    reports = reports[fine_from:]  # the fine run's reports (a coarse start reports its own run first)
+    figures["coarse_start"] = results.get("coarse_start") or {"used": False, "why_not": f"--coarse-start {coarse_start}"}
+    coarse_seconds = float(figures["coarse_start"].get("seconds", 0.0))  # type: ignore[attr-defined]
     solver_started = reports[-1][0] - outcome.elapsed_s if reports else started
     first = (reports[0][0] - solver_started, reports[0][1]) if reports else (0.0, 0)
-    ramp_end = next((t for t, step in reports if step >= units.ramp_steps), solver_started) - solver_started
+    ramp_steps = 0 if figures["coarse_start"].get("used") else units.ramp_steps  # type: ignore[attr-defined]
+    ramp_end = next((t for t, step in reports if step >= ramp_steps), solver_started) - solver_started
     flags = results.get("plausibility", [])
     figures.update(
         fluid_cells=result.lattice.n_cells, steps=outcome.steps, converged=outcome.converged,
-        ramp_steps=units.ramp_steps, check_every=results["lattice"]["check_every"],  # type: ignore[index]
+        ramp_steps=ramp_steps, check_every=results["lattice"]["check_every"],  # type: ignore[index]
         checks=len(outcome.history), mlups=round(outcome.mlups, 2),
         mlups_after_first_check=round((outcome.steps - first[1]) * result.lattice.n_cells
                                       / max(outcome.elapsed_s - first[0], 1e-9) / 1e6, 2),
         bandwidth_fraction=round(outcome.mlups / max(float(figures["bandwidth_bound_mlups"]), 1e-9), 3),  # type: ignore[arg-type]
         seconds_simulate=round(total, 1), seconds_solver=round(outcome.elapsed_s, 1),
         seconds_first_check=round(first[0], 2), steps_first_check=first[1], seconds_ramp=round(ramp_end, 1),
-        seconds_setup_and_post=round(total - outcome.elapsed_s, 1),
+        seconds_setup_and_post=round(total - outcome.elapsed_s - coarse_seconds, 1),
         pressure_drop_pa=results["pressure_drop_pa"], flow_partition_left_pct=results["flow_partition_left_pct"],
         max_velocity_m_s=results["max_velocity_m_s"], tau=round(units.tau, 5),
         plausibility=[f"{flag['severity']}: {flag['kind']}" for flag in flags],  # type: ignore[index]
@@ -133,11 +144,16 @@ def report(f: dict[str, object]) -> str:
         f"  geometry (label map, openings) {f['seconds_geometry']} s; resolution rule {f['seconds_resolution_rule']} s "
         f"(it would choose {f['rule_resolution_mm']} mm); estimate {f['seconds_estimate']} s",
         f"  simulate {f['seconds_simulate']} s = solver {f['seconds_solver']} s + setup, post-processing and outputs "
-        f"{f['seconds_setup_and_post']} s",
+        f"{f['seconds_setup_and_post']} s" + (f" + coarse start {c['seconds']} s" if (c := f["coarse_start"]).get("used")  # type: ignore[union-attr]
+                                             else ""),
         f"  solver: {f['steps']:,} steps ({'converged' if f['converged'] else 'NOT converged'}), ramp "
         f"{f['ramp_steps']:,} steps ({f['seconds_ramp']} s), {f['checks']} convergence checks every "
         f"{f['check_every']} steps; first check after {f['steps_first_check']} steps and "
         f"{f['seconds_first_check']} s (holds any Numba compile)",
+        (f"  coarse start: {c['resolution_mm']} mm, {c['fluid_cells']:,} cells, {c['steps']:,} steps "
+         f"({'converged' if c['converged'] else 'NOT converged'}), {c['seconds']} s (solver {c['solver_seconds']} s, "
+         f"{c['mlups']} MLUPS), pressure drop there {c['pressure_drop_pa']} Pa; the fine run after it has no ramp"
+         if (c := f["coarse_start"]).get("used") else f"  coarse start: none ({c.get('why_not', '')})"),  # type: ignore[union-attr]
         f"  {f['fluid_cells']:,} fluid cells, {f['mlups']} MLUPS ({f['mlups_after_first_check']} after the first "
         f"check) = {100 * float(f['bandwidth_fraction']):.1f} % of the bandwidth bound "  # type: ignore[arg-type]
         f"{f['bandwidth_bound_mlups']} MLUPS (copy bandwidth {f['bandwidth_gb_s']} GB/s)",
@@ -160,11 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--project-mm", type=float, default=None,
                         help="also estimate the case at this spacing at the speed this run measured")
+    parser.add_argument("--coarse-start", choices=["auto", "on", "off"], default="auto",
+                        help="start from a run at twice the spacing (default: the request's, auto)")
+    parser.add_argument("--verbose", action="store_true", help="print every convergence check (step, time, dp)")
     parser.add_argument("--note", default="", help="a line to keep with the results (how the machine was shared)")
     parser.add_argument("--name", default="time_to_solution", help="base name of the result files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    figures = run(args.variant, args.resolution_mm, args.flow, args.threads, args.project_mm)
+    figures = run(args.variant, args.resolution_mm, args.flow, args.threads, args.project_mm, args.coarse_start,
+                  args.verbose)
     figures["note"] = args.note
     text = report(figures) + (f"\nnote: {args.note}" if args.note else "")
     print(text)  # noqa: T201 (a benchmark script prints)

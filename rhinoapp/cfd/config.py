@@ -19,7 +19,9 @@ from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.core.errors import ValidationError
 
 __all__ = [
+    "COARSE_START_MIN_CELLS",
     "BackendName",
+    "CoarseStart",
     "Direction",
     "Driving",
     "LatticeParameters",
@@ -32,6 +34,7 @@ __all__ = [
     "choose_lattice_parameters",
     "lattice_parameters",
     "narrowest_section_mm2",
+    "warm_start_steps",
 ]
 
 
@@ -83,6 +86,32 @@ class WallBoundary(enum.Enum):
     def interpolated(self) -> bool:
         """True for the interpolated walls."""
         return self is not WallBoundary.HALFWAY
+
+
+#: Fluid cells of the fine lattice from which :attr:`CoarseStart.AUTO` starts from a coarse solution: its
+#: coarse lattice then has at least 25,000 cells (3 across the narrowest passage at the default spacing),
+#: enough for the flow's large-scale structure, and a cold run would take over about 10 minutes on 2 cores.
+COARSE_START_MIN_CELLS = 200_000
+
+
+class CoarseStart(enum.Enum):
+    """Whether a run first solves the same geometry at twice the spacing (1/16 of the cost per flow-through
+    time) and starts from that field without the start-up ramp (grid sequencing; see
+    :func:`rhinoapp.cfd.simulation.simulate`). ``auto``: from :data:`COARSE_START_MIN_CELLS` fine cells.
+
+    Examples
+    --------
+    >>> CoarseStart.AUTO.wanted(50_000), CoarseStart.AUTO.wanted(400_000), CoarseStart.ON.wanted(1_000)
+    (False, True, True)
+    """
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+    def wanted(self, fluid_cells: int) -> bool:
+        """Whether a run of ``fluid_cells`` starts from a coarse solution."""
+        return self is CoarseStart.ON or (self is CoarseStart.AUTO and fluid_cells >= COARSE_START_MIN_CELLS)
 
 
 class BackendName(enum.Enum):
@@ -219,7 +248,8 @@ class RunConfig:
         Steps between convergence checks and progress reports (default: about 1 % of the estimate).
     tolerance, window
         Steady state: the means of pressure drop and flows over the last ``window`` checks differ from
-        those over the ``window`` checks before by less than ``tolerance`` (relative).
+        those over the ``window`` checks before by less than ``tolerance`` (relative) plus the standard
+        error of that difference (:func:`rhinoapp.cfd.solver.steady_in_mean`).
     divergence_velocity
         Lattice speed taken as divergence (the stable range ends well below it).
     checkpoint_every
@@ -229,6 +259,9 @@ class RunConfig:
     live_interval_s
         Least seconds between two live checkpoints (wall pressure and a downsampled velocity field for the
         live 3D view, :mod:`rhinoapp.cfd.live`); 0: none. They need a folder (``simulate(live_dir=...)``).
+    coarse_start
+        Solve at twice the spacing first and start from that field (:class:`CoarseStart`; default off here,
+        automatic in :class:`~rhinoapp.cfd.request.SimulationRequest`).
 
     Examples
     --------
@@ -247,9 +280,11 @@ class RunConfig:
     resume: bool = False
     memory_limit_bytes: int | None = None
     live_interval_s: float = 0.0
+    coarse_start: CoarseStart = CoarseStart.OFF
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", BackendName(self.backend))
+        object.__setattr__(self, "coarse_start", CoarseStart(self.coarse_start))
         if not self.live_interval_s >= 0:
             raise ValidationError(f"live_interval_s must be 0 (no live view) or a positive number of seconds, "
                                   f"got {self.live_interval_s}")
@@ -259,6 +294,17 @@ class RunConfig:
                 raise ValidationError(f"{name} must be a positive integer, got {value}")
         if self.window < 2 or not self.tolerance > 0 or self.checkpoint_every < 0:
             raise ValidationError("window must be at least 2, tolerance positive, checkpoint_every non-negative")
+
+    def starts_coarse(self, fluid_cells: int) -> bool:
+        """Whether a run of ``fluid_cells`` starts from a coarse solution: ``coarse_start`` on, or ``auto`` at that
+        size and without a step limit (a capped run is a quick look, which a coarse run to steady state would not be).
+
+        Examples
+        --------
+        >>> RunConfig(coarse_start="auto").starts_coarse(500_000), RunConfig(coarse_start="auto", max_steps=200).starts_coarse(500_000)
+        (True, False)
+        """
+        return self.coarse_start.wanted(fluid_cells) and (self.coarse_start is CoarseStart.ON or not self.max_steps)
 
 
 @dataclass(frozen=True)
@@ -420,3 +466,15 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
                         if physics.subgrid_model is SubgridModel.SHEAR_IMPROVED else 0.0),
         bulk_omega=0.0 if physics.bulk_relaxation_time is None else 1.0 / physics.bulk_relaxation_time,
         recursive=physics.regularization is Regularization.RECURSIVE)
+
+
+def warm_start_steps(params: LatticeParameters) -> int:
+    """Expected steps of a run that starts from a converged field (a coarse solution or a neighbouring flow):
+    no ramp, and the flow needs little more than the two windows of the steady-state test.
+
+    Examples
+    --------
+    >>> warm_start_steps(lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0)))
+    11520
+    """
+    return max(200, 2 * DEFAULT_WINDOW * params.check_steps)

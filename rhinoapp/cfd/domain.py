@@ -219,6 +219,8 @@ class FlowDomain:
                    for n, s, m in zip(new_shape_ijk, spacing, old.shape[::-1], strict=True)]
         index = np.ix_(nearest[2], nearest[1], nearest[0])
         fluid = self.fluid[index]
+        if resolution_mm > float(spacing.max()):  # coarser: a new voxel that holds an old opening is that opening,
+            fluid &= ~self._covering(self.inlet_left | self.inlet_right | self.outlet, fluid.shape, resolution_mm)
         near_air = ndimage.binary_dilation(fluid, link_structure()) & ~fluid
         tolerance = max(float(spacing.max()), resolution_mm)
         best = np.full(fluid.shape, np.inf)
@@ -229,6 +231,8 @@ class FlowDomain:
                 masks.append(np.zeros_like(fluid))
                 continue
             distance = ndimage.distance_transform_edt(~mask, sampling=tuple(spacing[::-1]))[index]
+            if resolution_mm > float(spacing.max()):  # (not air, or a passage's end on the grid's face has none)
+                distance[self._covering(mask, fluid.shape, resolution_mm)] = 0.0
             chosen = near_air & (distance <= tolerance) & (distance < best)
             best = np.where(chosen, distance, best)
             masks.append(chosen)
@@ -241,3 +245,13 @@ class FlowDomain:
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
             planes[name] = fluid & (distance <= 0.75 * tolerance)
         return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement)
+
+    def _covering(self, mask: np.ndarray, shape: tuple[int, int, int], resolution_mm: float) -> np.ndarray:
+        """The voxels of a coarser grid of ``shape`` (same corner) that hold a voxel of ``mask``."""
+        spacing = np.asarray(self.geometry.spacing_mm)[::-1]  # (k, j, i)
+        result = np.zeros(shape, dtype=bool)
+        kji = np.nonzero(mask)
+        coarse = [np.minimum(((np.asarray(axis) + 0.5) * step / resolution_mm).astype(int), n - 1)
+                  for axis, step, n in zip(kji, spacing, shape, strict=True)]
+        result[tuple(coarse)] = True
+        return result

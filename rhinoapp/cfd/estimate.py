@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, airway_volume_mm3, lattice_parameters, \
-    narrowest_section_mm2
+    narrowest_section_mm2, warm_start_steps
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.core.errors import SimulationError
@@ -58,6 +58,9 @@ class ResourceEstimate:
     >>> measured = e.at_speed(10.0)
     >>> measured.seconds, measured.speed.value
     (100.0, 'measured')
+
+    With a coarse start (``coarse_cell_updates``: cells times steps of the run at twice the spacing), ``steps``
+    are the fine run's after it and the time holds both.
     """
 
     fluid_cells: int
@@ -69,6 +72,7 @@ class ResourceEstimate:
     mlups: float
     seconds: float
     speed: SpeedSource = SpeedSource.NOMINAL
+    coarse_cell_updates: int = 0
 
     def as_dict(self) -> dict[str, float | int | str]:
         """JSON-ready form with memory in GB."""
@@ -81,8 +85,8 @@ class ResourceEstimate:
         """The same run at ``mlups`` (million fluid-cell updates per second), e.g. this machine's measured speed."""
         if not mlups > 0:
             raise SimulationError(f"a speed must be positive MLUPS, got {mlups}: measure it again")
-        return replace(self, mlups=float(mlups), seconds=self.fluid_cells * self.steps / (float(mlups) * 1e6),
-                       speed=source)
+        updates = self.fluid_cells * self.steps + self.coarse_cell_updates
+        return replace(self, mlups=float(mlups), seconds=updates / (float(mlups) * 1e6), speed=source)
 
 
 def available_memory_bytes() -> int:
@@ -111,7 +115,10 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
                  resolution_mm: float | None = None) -> ResourceEstimate:
     """Estimate cells, memory and run time of simulating ``domain`` at ``resolution_mm``.
 
-    Nothing is resampled: counts scale with the voxel volume.
+    Nothing is resampled: counts scale with the voxel volume. When ``run.coarse_start`` applies to the run's
+    size (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), the steps are those of the fine run started from
+    the coarse field (:func:`~rhinoapp.cfd.config.warm_start_steps`) and the time adds the coarse run (an
+    eighth of the cells, its own estimate of steps).
 
     Examples
     --------
@@ -131,8 +138,16 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     scale = float(np.prod(spacing)) / dx_mm**3
     cells = int(math.ceil(domain.n_fluid * scale))
     voxels = int(math.ceil(np.prod(domain.geometry.shape) * scale))
-    params = lattice_parameters(dx_mm, narrowest_section_mm2(domain), airway_volume_mm3(domain), physics)
-    steps = int(run.max_steps) if run.max_steps else params.steps_estimate
+    section, volume = narrowest_section_mm2(domain), airway_volume_mm3(domain)
+    params = lattice_parameters(dx_mm, section, volume, physics)
+    coarse_updates = 0
+    if run.starts_coarse(cells):
+        coarse = lattice_parameters(2.0 * dx_mm, section, volume, physics)
+        coarse_updates = int(math.ceil(cells / 8)) * coarse.steps_estimate
+        steps = warm_start_steps(params)
+    else:
+        steps = params.steps_estimate
+    steps = int(run.max_steps) if run.max_steps else steps
     backend = resolve_backend(run.backend)
     solver_bytes = cells * (lattice_bytes_per_cell() + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
     host = cells * _HOST_BYTES_PER_CELL + voxels * _HOST_BYTES_PER_VOXEL
@@ -145,7 +160,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
         fluid_cells=cells, grid_voxels=voxels, steps=steps,
         memory_bytes=host + original + (0 if on_device else solver_bytes) + solver_bytes // 2,
         device_memory_bytes=solver_bytes if on_device else 0, backend=backend.value, mlups=mlups,
-        seconds=cells * steps / (mlups * 1e6))
+        seconds=(cells * steps + coarse_updates) / (mlups * 1e6), coarse_cell_updates=coarse_updates)
 
 
 def cell_budget(run: RunConfig | None = None) -> int:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from rhinoapp.cfd.config import BackendName, Direction, Driving, PhysicsConfig, RunConfig
+from rhinoapp.cfd.config import BackendName, CoarseStart, Direction, Driving, PhysicsConfig, RunConfig
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.requests import Range, check_name
 
@@ -59,6 +59,12 @@ class SimulationRequest:
     backend, max_steps, threads, checkpoint_every, resume, live_interval_s
         Run control (see :class:`~rhinoapp.cfd.config.RunConfig`); ``live_interval_s`` > 0 makes a job write live
         checkpoints for the live 3D view (the page sets it from the ``live_view_interval_s`` setting).
+    coarse_start
+        Solve at twice the spacing first and start from that field (:class:`~rhinoapp.cfd.config.CoarseStart`).
+        Default ``auto``: on for lattices of :data:`~rhinoapp.cfd.config.COARSE_START_MIN_CELLS` fluid cells
+        or more without ``max_steps`` (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), where the fine
+        run's start-up (the ramp and the first flow-through times) is the longest part of the wait and the
+        coarse lattice still has enough cells to carry the flow's structure.
     variant, run_id
         The geometry folder ``geometry/<variant>/`` and the run's folder name (``None``: chosen by the job).
     """
@@ -73,11 +79,12 @@ class SimulationRequest:
     checkpoint_every: int = 0
     resume: bool = False
     live_interval_s: float = 0.0
+    coarse_start: CoarseStart = CoarseStart.AUTO
     variant: str = "default"
     run_id: str | None = None
 
     def __post_init__(self) -> None:
-        for name, kind in (("direction", Direction), ("backend", BackendName)):
+        for name, kind in (("direction", Direction), ("backend", BackendName), ("coarse_start", CoarseStart)):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))
             except ValueError:
@@ -107,7 +114,8 @@ class SimulationRequest:
         """The solver's run control (``backend`` overrides the requested one, e.g. where the job runs)."""
         return RunConfig(backend=self.backend if backend is None else BackendName(backend), max_steps=self.max_steps,
                          threads=self.threads, checkpoint_every=self.checkpoint_every, resume=self.resume,
-                         memory_limit_bytes=memory_limit_bytes, live_interval_s=float(self.live_interval_s))
+                         memory_limit_bytes=memory_limit_bytes, live_interval_s=float(self.live_interval_s),
+                         coarse_start=self.coarse_start)
 
     def to_parameters(self) -> dict[str, Any]:
         """JSON-ready job parameters (optional values only when set)."""
@@ -117,7 +125,8 @@ class SimulationRequest:
                     "max_steps": self.max_steps, "threads": self.threads, "run_id": self.run_id,
                     "backend": None if self.backend is BackendName.AUTO else self.backend.value,
                     "checkpoint_every": self.checkpoint_every or None, "resume": self.resume or None,
-                    "live_interval_s": self.live_interval_s or None}
+                    "live_interval_s": self.live_interval_s or None,
+                    "coarse_start": None if self.coarse_start is CoarseStart.AUTO else self.coarse_start.value}
         parameters.update({name: value for name, value in optional.items() if value is not None})
         return parameters
 

@@ -12,15 +12,16 @@ for inspiration, in for expiration), or the pressure ``-dp`` (inspiration) / ``+
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
-from rhinoapp.cfd.config import Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, WallBoundary, \
-    choose_lattice_parameters
+from rhinoapp.cfd.config import CoarseStart, Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
+    WallBoundary, choose_lattice_parameters, warm_start_steps
 from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
@@ -30,7 +31,8 @@ from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_pr
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
 from rhinoapp.cfd.walls import interpolated_walls
-from rhinoapp.cfd.warmstart import InitialField, initial_populations
+from rhinoapp.cfd.warmstart import InitialField, field_on_lattice, initial_populations
+from rhinoapp.core.errors import SimulationError, ValidationError
 from rhinoapp.core.layout import SimulationFolder
 
 __all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "measurement_planes", "plane_pressures",
@@ -177,6 +179,13 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     ``run.live_interval_s``, live checkpoints of the running flow go into ``live_dir``
     (:class:`~rhinoapp.cfd.live.LiveCheckpoints`).
 
+    With ``run.coarse_start`` (:class:`~rhinoapp.cfd.config.CoarseStart`; not with ``initial``), the same domain is
+    first simulated at twice the spacing (an eighth of the cells and half the steps per flow-through time), its
+    converged pressure and velocity are carried over to this lattice (:func:`~rhinoapp.cfd.warmstart.field_on_lattice`)
+    and the run continues from them without the ramp, to the same steady-state test; ``results["coarse_start"]``
+    says what the coarse run did. A coarse run that fails (diverges on its coarser lattice) is reported and the run
+    starts from rest.
+
     Examples
     --------
     >>> from rhinoapp.cfd.shapes import square_duct
@@ -190,9 +199,17 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     check_resources(estimate, memory_limit_bytes=run.memory_limit_bytes,
                     device_memory_bytes=device_memory_bytes() if estimate.device_memory_bytes else None)
     airway = domain  # the walls' signed distance is taken on the grid the airway was given on
+    coarse: SimulationResult | None = None
+    coarse_note: dict[str, object] = {}
+    if initial is None and run.starts_coarse(estimate.fluid_cells):
+        coarse, coarse_note = _coarse_run(domain, physics, run, resolution_mm, progress)
     if resolution_mm:
         domain = domain.resampled(resolution_mm)
     lattice = build_lattice(domain)
+    if coarse is not None:
+        initial = field_on_lattice(InitialField(coarse.pressure_pa, coarse.velocity_m_s, physics.flow_ml_s),
+                                   coarse.lattice, lattice)
+        coarse = None  # its lattice and fields are no longer needed
     units = choose_lattice_parameters(lattice.domain, physics)
     _log.info("lattice units: %s", units.as_dict())
     walls = (interpolated_walls(lattice, airway,
@@ -210,7 +227,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         live = LiveCheckpoints(Path(live_dir), lattice, units, interval_s=run.live_interval_s)
     start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
-                    steps_estimate=units.steps_estimate, ramp_steps=units.ramp_steps if start is None else 0,
+                    steps_estimate=units.steps_estimate if start is None else warm_start_steps(units),
+                    ramp_steps=units.ramp_steps if start is None else 0,
                     check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
                     progress=progress, initial_state=start, live=live)
@@ -245,6 +263,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     if live is not None:  # what the live view cost this run
         results["live_view"] = {"interval_s": run.live_interval_s, "checkpoints": live.count,
                                 "seconds": round(live.seconds_spent, 3)}
+    if coarse_note:
+        results["coarse_start"] = coarse_note
     results.update(notes or {})
     velocity = u * units.velocity_scale_m_s
     result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)
@@ -253,6 +273,30 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                       wall_values={"pressure_pa": pressure[wall.cells],
                                    "wss_pa": wall.stress * units.pressure_scale_pa})
     return result
+
+
+def _coarse_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig, resolution_mm: float | None,
+                progress: Progress | None) -> tuple[SimulationResult | None, dict[str, object]]:
+    """The run at twice the spacing that a coarse start begins with, and what to say about it in the results."""
+    dx_mm = float(resolution_mm) if resolution_mm else float(np.mean(domain.geometry.spacing_mm))
+    coarse_mm = 2.0 * dx_mm
+    settings = replace(run, coarse_start=CoarseStart.OFF, max_steps=None, check_every=None, checkpoint_every=0,
+                       resume=False, live_interval_s=0.0)
+    started = time.perf_counter()
+    try:
+        result = simulate(domain, physics, settings, resolution_mm=coarse_mm, progress=progress)
+    except (SimulationError, ValidationError) as error:
+        _log.warning("the coarse start at %.3g mm failed (%s): starting from rest", coarse_mm, error)
+        return None, {"resolution_mm": coarse_mm, "used": False, "why_not": str(error),
+                      "seconds": round(time.perf_counter() - started, 2)}
+    outcome = result.outcome
+    note: dict[str, object] = {
+        "resolution_mm": coarse_mm, "used": True, "fluid_cells": result.lattice.n_cells, "steps": outcome.steps,
+        "converged": outcome.converged, "seconds": round(time.perf_counter() - started, 2),
+        "solver_seconds": round(outcome.elapsed_s, 2), "mlups": round(outcome.mlups, 2),
+        "pressure_drop_pa": result.results["pressure_drop_pa"]}
+    _log.info("coarse start: %s", note)
+    return result, note
 
 
 def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.ndarray,

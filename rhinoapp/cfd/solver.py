@@ -6,9 +6,11 @@ the largest velocity (NaN or beyond the bound means divergence), records a
 :class:`ConvergenceSample`, reports progress, and writes a checkpoint when one is due. The run is
 steady when, after the start-up ramp, the means of the pressure drop and the flows (total, left,
 right; for closed periodic flows the largest speed) over the last ``window`` samples differ from
-their means over the ``window`` samples before by less than ``tolerance`` (relative); averaging
-over windows lets unsteady physiological flows, whose instantaneous values keep fluctuating,
-reach a steady mean. Start-up ramps the boundary targets smoothly (half a cosine) over ``ramp_steps``; the
+their means over the ``window`` samples before by less than ``tolerance`` (relative) plus one
+standard error of that difference (:func:`steady_in_mean`); averaging over windows lets unsteady
+physiological flows, whose instantaneous values keep fluctuating, reach a steady mean, and the
+standard error keeps a flow whose fluctuations exceed the tolerance from waiting for a lucky
+moment (its stopping step would be a matter of chance: round-off alone moved it by a quarter). Start-up ramps the boundary targets smoothly (half a cosine) over ``ramp_steps``; the
 ramp is a function of the step number only, so a restart continues the same run exactly.
 """
 
@@ -34,7 +36,7 @@ from rhinoapp.core.progress import ProgressCallback, ProgressReport
 if TYPE_CHECKING:
     from rhinoapp.cfd.live import LiveCheckpoints
 
-__all__ = ["ConvergenceSample", "Progress", "RunOutcome", "Solver", "ramp"]
+__all__ = ["ConvergenceSample", "Progress", "RunOutcome", "Solver", "ramp", "steady_in_mean"]
 
 _log = logging.getLogger(__name__)
 
@@ -56,6 +58,54 @@ def ramp(steps: np.ndarray, ramp_steps: int) -> np.ndarray:
         return np.ones_like(steps)
     x = np.clip(steps / ramp_steps, 0.0, 1.0)
     return 0.5 * (1.0 - np.cos(np.pi * x))
+
+
+def steady_in_mean(values: np.ndarray, window: int, tolerance: float) -> bool:
+    """Whether the mean of the last ``window`` of ``values`` (``2 * window`` samples, oldest first) differs from
+    the mean of the ``window`` before by at most ``tolerance`` (relative) plus one standard error of that difference.
+
+    The standard error comes from the samples' fluctuation about their linear trend (so a drift does not
+    count as noise), measured robustly (the median absolute deviation; residuals clipped at three times
+    it, so that one transient, such as the first checks after a warm start, does not pass for scatter),
+    and their integrated autocorrelation time (samples a check apart are far from independent):
+    ``sigma * sqrt(2 * tau_int / window)``. A steady laminar flow has no fluctuation and the
+    test is the plain relative one; a statistically steady flow (vortices shedding, a weak oscillation)
+    passes once its mean no longer drifts beyond its own scatter, instead of flickering around a
+    tolerance below that scatter.
+
+    Examples
+    --------
+    >>> steady_in_mean(np.r_[np.full(5, 1.0), np.full(5, 1.001)], 5, 5e-3)
+    True
+    >>> steady_in_mean(np.linspace(1.0, 1.1, 10), 5, 5e-3)
+    False
+    >>> wave = 1.0 + 0.01 * np.sin(np.arange(40) * 0.8)  # fluctuating by 1 %, no drift
+    >>> steady_in_mean(wave, 20, 5e-3), steady_in_mean(wave + np.linspace(0.0, 0.2, 40), 20, 5e-3)
+    (True, False)
+    >>> start = np.r_[2.0, 1.0 + np.linspace(0.0, 0.012, 39)]  # a warm start's first check, then a slow drift
+    >>> steady_in_mean(start, 20, 5e-3)
+    False
+    """
+    values = np.asarray(values, dtype=np.float64)[-2 * window:]
+    before, last = values[:window].mean(), values[window:].mean()
+    t = np.arange(values.size, dtype=np.float64)
+    keep = np.ones(values.size, dtype=bool)
+    for _ in range(2):  # the trend, then the trend without the outliers of the first (a transient)
+        residual = values - np.polyval(np.polyfit(t[keep], values[keep], 1), t)
+        sigma = 1.4826 * float(np.median(np.abs(residual[keep] - np.median(residual[keep]))))  # the std if normal
+        keep = np.abs(residual) <= 3.0 * sigma if sigma > 0 else keep
+    residual = np.clip(residual, -3.0 * sigma, 3.0 * sigma)
+    energy = float(np.dot(residual, residual))
+    error = 0.0
+    if energy > 0:
+        tau = 1.0
+        for lag in range(1, window):
+            rho = float(np.dot(residual[:-lag], residual[lag:])) / energy
+            if rho <= 0:
+                break
+            tau += 2.0 * rho
+        error = sigma * math.sqrt(2.0 * tau / window)
+    return bool(abs(last - before) <= tolerance * max(abs(last), 1e-15) + error)
 
 
 @dataclass(frozen=True)
@@ -206,7 +256,8 @@ class Solver:
         return ConvergenceSample(step, float(dp), float(-flux[0]), float(-flux[1]), float(flux[2]), speed, mass_error)
 
     def _steady(self, history: list[ConvergenceSample]) -> bool:
-        """Steady when the means of the last two windows differ by less than ``tolerance`` (relative)."""
+        """Steady when the means of the last two windows differ by less than ``tolerance`` (relative) plus their
+        standard error (:func:`steady_in_mean`)."""
         window = self.run.window
         recent = [s for s in history if s.step > self.ramp_steps][-2 * window:]
         if len(recent) < 2 * window:
@@ -218,12 +269,8 @@ class Solver:
                       if abs(np.mean([getattr(s, side) for s in recent])) > 1e-3 * total]
         else:
             names = ["max_speed"]
-        for name in names:
-            values = np.array([getattr(s, name) for s in recent])
-            before, last = values[:window].mean(), values[window:].mean()
-            if abs(last - before) > self.run.tolerance * max(abs(last), 1e-15):
-                return False
-        return True
+        return all(steady_in_mean(np.array([getattr(s, name) for s in recent]), window, self.run.tolerance)
+                   for name in names)
 
     def _divergence_message(self, step: int, speed: float) -> str:
         what = "values became NaN" if not math.isfinite(speed) else f"the lattice speed reached {speed:.3f}"

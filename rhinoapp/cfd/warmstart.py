@@ -1,4 +1,4 @@
-"""Starting a run from a converged field of another run on the same lattice (a warm start).
+"""Starting a run from a converged field of another run (a warm start), on the same lattice or another.
 
 A flow sweep runs the same geometry at several flows. Each run may start from the previous run's
 converged field instead of from rest: the field is kept in physical units (:class:`InitialField`:
@@ -7,6 +7,12 @@ in proportion to the flow ratio, a first guess that the solver then corrects), c
 new run's lattice units (which differ from run to run, since the time step follows the flow) and
 loaded as equilibrium populations. The run then starts at full boundary strength, without the
 start-up ramp.
+
+A field of another lattice of the same geometry (a coarse-to-fine start: the same airway solved at
+twice the spacing first, see :func:`rhinoapp.cfd.simulation.simulate`) is carried over by
+:func:`field_on_lattice`: each target cell takes the trilinear interpolation of the source cells
+around its position (LPS millimetres), weighted over those of the eight that are fluid, or the
+value of the nearest source cell where none of them is (a passage the coarse lattice closed).
 
 Examples
 --------
@@ -30,13 +36,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from rhinoapp.cfd.config import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, Q, equilibrium_deviation
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.core.errors import SimulationError
 
-__all__ = ["InitialField", "initial_populations"]
+__all__ = ["InitialField", "field_on_lattice", "initial_populations"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,3 +84,59 @@ def initial_populations(lattice: SparseLattice, field: InitialField, units: Latt
     state = np.zeros(lattice.population_size, dtype=np.float32)
     state[:lattice.ghost_start] = blocks.reshape(Q, lattice.n_blocks, BLOCK).transpose(1, 0, 2).ravel()
     return state
+
+
+def field_on_lattice(field: InitialField, source: SparseLattice, target: SparseLattice) -> InitialField:
+    """``field`` of the ``source`` lattice's cells carried over to the ``target`` lattice (same geometry in LPS
+    millimetres, any spacing): trilinear over the fluid source cells around each target cell, the nearest
+    source cell where none of the eight is fluid.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.setup import build_lattice
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> coarse = build_lattice(square_duct(4, 8, spacing_mm=1.0))
+    >>> fine = build_lattice(square_duct(4, 8, spacing_mm=1.0).resampled(0.5))
+    >>> z = coarse.cell_coordinates()[:, 2].astype(float)  # a pressure that falls along the duct
+    >>> field = InitialField(10.0 - z, np.zeros((3, coarse.n_cells)), flow_ml_s=5.0)
+    >>> carried = field_on_lattice(field, coarse, fine)
+    >>> carried.pressure_pa.shape == (fine.n_cells,)
+    True
+    >>> np.unique(carried.pressure_pa)[:4].tolist()  # linear inside, the end cells' value beyond them
+    [2.0, 2.25, 2.75, 3.25]
+    """
+    n = source.n_cells
+    if field.pressure_pa.shape != (n,) or field.velocity_m_s.shape != (3, n):
+        raise SimulationError(f"the field has {field.pressure_pa.shape[0]} cells but its lattice {n}: carry over "
+                              "the field of the lattice it was computed on")
+    grid = source.domain.geometry
+    shape = grid.shape  # (k, j, i)
+    values = np.concatenate([np.asarray(field.pressure_pa, dtype=np.float64)[None],
+                             np.asarray(field.velocity_m_s, dtype=np.float64)])
+    flat = np.zeros((4, int(np.prod(shape))))
+    flat[:, source.voxels] = values
+    fluid = np.zeros(int(np.prod(shape)), dtype=bool)
+    fluid[source.voxels] = True
+    position = grid.physical_to_index(target.domain.geometry.index_to_physical(target.cell_coordinates()))
+    low = np.floor(position).astype(np.int64)
+    fraction = position - low
+    limits = np.asarray(shape[::-1]) - 1  # (i, j, k) bounds
+    total = np.zeros((4, target.n_cells))
+    weights = np.zeros(target.n_cells)
+    for corner in np.ndindex(2, 2, 2):
+        index = low + np.asarray(corner)
+        inside = np.all((index >= 0) & (index <= limits), axis=1)
+        index = np.clip(index, 0, limits)
+        voxel = (index[:, 2] * shape[1] + index[:, 1]) * shape[2] + index[:, 0]
+        weight = np.prod(np.where(np.asarray(corner) == 1, fraction, 1.0 - fraction), axis=1)
+        weight = weight * (inside & fluid[voxel])
+        total += weight * flat[:, voxel]
+        weights += weight
+    missing = weights <= 1e-12
+    result = total / np.maximum(weights, 1e-300)
+    if missing.any():  # where the source lattice has no air around: its nearest fluid cell
+        nearest = ndimage.distance_transform_edt(~fluid.reshape(shape), return_distances=False, return_indices=True)
+        at = np.clip(np.rint(position[missing]).astype(np.int64), 0, limits)
+        k, j, i = (nearest[axis][at[:, 2], at[:, 1], at[:, 0]] for axis in range(3))
+        result[:, missing] = flat[:, (k * shape[1] + j) * shape[2] + i]
+    return InitialField(result[0], result[1:], field.flow_ml_s)

@@ -36,6 +36,9 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     sim.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: twice the "
                                                                    "estimate)")
     sim.add_argument("--threads", type=int, default=None, help="CPU threads for the numba backend")
+    sim.add_argument("--coarse-start", choices=["auto", "on", "off"],
+                     help="solve at twice the spacing first and start from that field, without the start-up ramp "
+                          "(default: auto, on from 200,000 fluid cells)")
     sim.add_argument("--checkpoint-every", type=int, default=0, help="write a checkpoint every N steps")
     sim.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate (the "
@@ -49,7 +52,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     given = {"flow_ml_s": args.flow_ml_s, "direction": args.direction, "pressure_drop_pa": args.pressure_drop_pa,
              "resolution_mm": args.resolution_mm, "backend": args.backend, "max_steps": args.max_steps,
-             "threads": args.threads}
+             "threads": args.threads, "coarse_start": args.coarse_start}
     request = SimulationRequest(checkpoint_every=args.checkpoint_every, resume=args.resume,
                                 **{name: value for name, value in given.items() if value is not None})
     domain = load_domain(args.geometry_dir)
@@ -76,6 +79,12 @@ def _simulate(args: argparse.Namespace) -> int:
 
     out(f"{'converged' if r['converged'] else 'NOT converged (steady state not reached)'} after {r['steps']} steps, "
         f"{r['mlups']} MLUPS on {r['backend']}")
+    coarse = r.get("coarse_start") or {}
+    if coarse.get("used"):
+        out(f"started from a run at {coarse['resolution_mm']} mm ({coarse['fluid_cells']:,} cells, {coarse['steps']} "
+            f"steps, {coarse['seconds']} s)")
+    elif coarse:
+        out(f"the run at {coarse['resolution_mm']} mm to start from failed; started from rest")
     out(f"pressure drop {r['pressure_drop_pa']} Pa{mark('pressure_drop', 'steady_state')}; flow {flow['total']} ml/s "
         f"(left {flow['left']}, right {flow['right']}, {r['flow_partition_left_pct']} % left)")
     out(f"resistance {resistance['total']} Pa·s/ml (left {resistance['left']}, right {resistance['right']})"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rhinoapp.cfd.domain import FlowDomain, Opening
+from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import ImageGeometry
@@ -76,6 +77,8 @@ def test_resampling_keeps_the_openings_and_the_box(resolution: float) -> None:
     assert abs(resampled.n_fluid / (duct.n_fluid * factor) - 1) < 0.15
     for opening in (Opening.INLET_LEFT, Opening.OUTLET):
         assert resampled.touches(opening)
+    areas = build_lattice(resampled).opening_area  # also the end on the grid's face, which a coarser grid fills
+    assert areas[0] == pytest.approx(areas[2], rel=0.1) and areas[0] >= 0.8 * (8 / resolution) ** 2
     # corner of the grid stays where it was
     old_corner = duct.geometry.index_to_physical(-0.5 * np.ones(3))
     new_corner = resampled.geometry.index_to_physical(-0.5 * np.ones(3))

@@ -8,6 +8,7 @@ import pytest
 
 from rhinoapp.cfd.config import PhysicsConfig, RunConfig
 from rhinoapp.cfd.estimate import available_memory_bytes, check_resources, estimate_run
+from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.simulation import simulate
 from rhinoapp.core.errors import SimulationError
 
@@ -45,3 +46,14 @@ def test_explicit_limits() -> None:
     check_resources(gpu, memory_limit_bytes=10**10)
     with pytest.raises(SimulationError, match="GPU memory"):
         check_resources(gpu, memory_limit_bytes=10**10, device_memory_bytes=10**10)
+
+
+def test_a_coarse_start_is_estimated_as_both_runs() -> None:
+    duct, physics = square_duct(10, 40), PhysicsConfig(flow_ml_s=10.0)
+    cold = estimate_run(duct, physics, RunConfig(backend="numba"), resolution_mm=0.5)
+    warm = estimate_run(duct, physics, RunConfig(backend="numba", coarse_start="on"), resolution_mm=0.5)
+    coarse = estimate_run(duct, physics, RunConfig(backend="numba"), resolution_mm=1.0)
+    assert warm.steps < cold.steps and cold.coarse_cell_updates == 0
+    assert warm.coarse_cell_updates == coarse.fluid_cells * coarse.steps
+    assert warm.at_speed(10.0).seconds == pytest.approx((warm.fluid_cells * warm.steps + coarse.fluid_cells
+                                                         * coarse.steps) / 10e6)

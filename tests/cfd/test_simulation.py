@@ -10,6 +10,7 @@ import pytest
 
 from rhinoapp.cfd.config import PhysicsConfig, RunConfig
 from rhinoapp.cfd.domain import FlowDomain
+from rhinoapp.cfd.shapes import round_pipe
 from rhinoapp.cfd.simulation import CONVERGENCE_COLUMNS, simulate
 from rhinoapp.core.errors import ValidationError
 
@@ -92,3 +93,20 @@ def test_an_airway_without_a_path_is_refused(phantom_2mm) -> None:
                          phantom_2mm.geometry)
     with pytest.raises(ValidationError, match="no path through the air from the left nostril"):
         simulate(blocked, PhysicsConfig(), RunConfig(backend="numba", max_steps=10))
+
+
+
+def test_a_coarse_start_reaches_the_cold_start_result() -> None:
+    """A pipe at 1 mm started from its 2 mm solution (whose pressure drop is twice off, 3 cells across): the steady
+    state test carries the fine run to the cold start's result, with no ramp."""
+    pipe = round_pipe(6.0, 60, spacing_mm=1.0)
+    physics = PhysicsConfig(flow_ml_s=2.0)
+    cold = simulate(pipe, physics, RunConfig(backend="numba")).results
+    result = simulate(pipe, physics, RunConfig(backend="numba", coarse_start="on"))
+    r, coarse = result.results, result.results["coarse_start"]
+    assert coarse["used"] and coarse["converged"] and coarse["resolution_mm"] == 2.0
+    assert coarse["fluid_cells"] < result.lattice.n_cells / 6
+    assert abs(coarse["pressure_drop_pa"] / cold["pressure_drop_pa"] - 1.0) > 0.2  # far from the fine answer
+    assert r["converged"] and r["steps"] < cold["steps"] and "coarse_start" not in cold
+    assert r["pressure_drop_pa"] == pytest.approx(cold["pressure_drop_pa"], rel=0.02)
+    assert r["flow_ml_s"]["total"] == pytest.approx(2.0, rel=0.01)

@@ -12,7 +12,7 @@ from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
 from rhinoapp.cfd.config import RunConfig
 from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import square_duct
-from rhinoapp.cfd.solver import Solver
+from rhinoapp.cfd.solver import Solver, steady_in_mean
 from rhinoapp.core.errors import SimulationError
 from rhinoapp.core.progress import ProgressReport
 
@@ -92,3 +92,17 @@ def test_progress_callback_can_cancel_the_run() -> None:
     with pytest.raises(Cancelled):
         Solver(lattice, params, boundary, RunConfig(backend="numpy", max_steps=100, check_every=10),
                steps_estimate=100, progress=cancel).execute()
+
+
+def test_a_fluctuating_flow_is_steady_once_its_mean_stops_drifting_beyond_its_scatter() -> None:
+    # 40 checks of a correlated fluctuation of about 1 % (as a weakly unsteady airway flow at the
+    # convergence checks), against a tolerance of 0.5 %: the plain window test flickers on it
+    rng = np.random.default_rng(6)
+    noise = np.zeros(40)
+    for i in range(1, 40):
+        noise[i] = 0.8 * noise[i - 1] + 0.006 * rng.standard_normal()
+    plain = abs(noise[20:].mean() - noise[:20].mean()) > 5e-3 * (1.0 + noise[20:].mean())
+    assert plain  # this draw would not have been steady before
+    assert steady_in_mean(1.0 + noise, 20, 5e-3)
+    assert not steady_in_mean(1.0 + noise + np.linspace(0.0, 0.06, 40), 20, 5e-3)  # 3 % drift per window
+    assert not steady_in_mean(np.linspace(1.0, 1.02, 40), 20, 5e-3)  # a smooth drift is no fluctuation

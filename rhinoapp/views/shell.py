@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import functools
 import html
-import importlib
 from collections.abc import Callable
 
 import panel as pn
@@ -24,14 +23,23 @@ from rhinoapp.state.rhinomanometry import RhinomanometryState
 from rhinoapp.state.session import Page, SessionState
 from rhinoapp.store.accounts import AccountStore
 from rhinoapp.state.simulations import SimulationsState
+from rhinoapp.views.analysis import SimulationComparison
 from rhinoapp.views.dispatch import bind_to_session
+from rhinoapp.views.downloads import MeasurementDownloads
+from rhinoapp.views.sweep import SweepComparison
 from rhinoapp.views.assets import read_asset
+from rhinoapp.views.audit import AuditPage
 from rhinoapp.views.sharing import SharingPanel
+from rhinoapp.views.ct_import import CTImportPage
+from rhinoapp.views.geometry import GeometryPage
 from rhinoapp.views.jobs import JobsPage
 from rhinoapp.views.login import signout_form
 from rhinoapp.views.next_step import NextLine
 from rhinoapp.views.projects import ProjectsPage
+from rhinoapp.views.rhinomanometry import RhinomanometryPage
+from rhinoapp.views.simulations import SimulationsPage
 from rhinoapp.views.swap import swapping
+from rhinoapp.views.users import UsersPage
 
 __all__ = ["AppShell"]
 
@@ -79,23 +87,20 @@ class AppShell(pn.viewable.Viewer):
             Page.PROJECTS.value: lambda: pn.Column(ProjectsPage(state=self.projects),
                                                    SharingPanel(state=SharingState(session=self.session)),
                                                    sizing_mode="stretch_width"),
-            Page.CT.value: lambda: _page_class("ct_import", "CTImportPage")(state=self.ct_import),
+            Page.CT.value: lambda: CTImportPage(state=self.ct_import),
             Page.JOBS.value: lambda: JobsPage(state=jobs),
-            Page.GEOMETRY.value: lambda: _page_class("geometry", "GeometryPage")(state=geometry),
-            Page.SIMULATIONS.value: lambda: _page_class("simulations", "SimulationsPage")(state=simulations),
-            Page.ANALYSIS.value: self._analysis_page,
-            Page.AUDIT.value: lambda: _page_class("audit", "AuditPage")(state=AuditState(session=self.session)),
-            Page.USERS.value: lambda: _page_class("users", "UsersPage")(state=UsersState(session=self.session)),
+            Page.GEOMETRY.value: lambda: GeometryPage(state=geometry),
+            Page.SIMULATIONS.value: lambda: SimulationsPage(state=simulations),
+            Page.ANALYSIS.value: lambda: pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
+                                                   RhinomanometryPage(state=self.rhinomanometry),
+                                                   MeasurementDownloads(state=self.rhinomanometry),
+                                                   SimulationComparison(state=self.analysis),
+                                                   SweepComparison(state=self.sweep),
+                                                   sizing_mode="stretch_width"),
+            Page.AUDIT.value: lambda: AuditPage(state=AuditState(session=self.session)),
+            Page.USERS.value: lambda: UsersPage(state=UsersState(session=self.session)),
         }
         self._pages: dict[str, pn.viewable.Viewable] = {}
-
-    def _analysis_page(self) -> pn.viewable.Viewable:
-        return pn.Column(pn.pane.Markdown("## Rhinomanometry (4PR)"),
-                         _page_class("rhinomanometry", "RhinomanometryPage")(state=self.rhinomanometry),
-                         _page_class("downloads", "MeasurementDownloads")(state=self.rhinomanometry),
-                         _page_class("analysis", "SimulationComparison")(state=self.analysis),
-                         _page_class("sweep", "SweepComparison")(state=self.sweep),
-                         sizing_mode="stretch_width")
 
     def page_view(self, page: Page) -> pn.viewable.Viewable:
         """The view of ``page``, built on the first call (the first time the page is shown)."""
@@ -141,16 +146,6 @@ class AppShell(pn.viewable.Viewer):
             "background": f"linear-gradient(to right, {_SIDEBAR} {_SIDEBAR_PX}px, transparent {_SIDEBAR_PX}px)",
             "min-height": "calc(100vh - 52px)"})
         return pn.Column(header, body, sizing_mode="stretch_width", css_classes=["rh-root"])
-
-
-def _page_class(module: str, name: str) -> type[pn.viewable.Viewer]:
-    """The view class ``name`` of ``rhinoapp.views.<module>``, imported when its page is first shown.
-
-    The pages' plotting stacks (HoloViews, Matplotlib for the PDF report) are thus not imported at the
-    server's start: ``make run`` answers sooner, and a session pays for them when it opens such a page.
-    """
-    view: type[pn.viewable.Viewer] = getattr(importlib.import_module(f"rhinoapp.views.{module}"), name)
-    return view
 
 
 @functools.cache

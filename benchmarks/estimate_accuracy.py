@@ -43,7 +43,7 @@ NOTE = ("Steps: the estimate's model (ramp + 2.3 flow-through times of the airwa
         "speed measured on this machine just before the run (calibration MLUPS, 'cal'), against the solver's time "
         "('s run') and the whole simulate call with setup and post-processing ('s tot'); 'nom s' is the old estimate "
         "at the nominal speed (Numba 20 MLUPS per thread). Steady: the window means of pressure drop and flows differ "
-        "by less than 0.5 % plus their standard error (rhinoapp.cfd.solver.steady_in_mean). The machine is a 2-core "
+        "by less than 0.5 % plus their standard error, at most 0.5 % (rhinoapp.cfd.solver.steady_in_mean). The machine is a 2-core "
         "VM shared with other work: the load average (1 min) before and after each case and the flow per side are "
         "in the JSON.")
 

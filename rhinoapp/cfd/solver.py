@@ -7,7 +7,7 @@ the largest velocity (NaN or beyond the bound means divergence), records a
 steady when, after the start-up ramp, the means of the pressure drop and the flows (total, left,
 right; for closed periodic flows the largest speed) over the last ``window`` samples differ from
 their means over the ``window`` samples before by less than ``tolerance`` (relative) plus one
-standard error of that difference (:func:`steady_in_mean`); averaging over windows lets unsteady
+standard error of that difference, at most ``tolerance`` again (:func:`steady_in_mean`); averaging over windows lets unsteady
 physiological flows, whose instantaneous values keep fluctuating, reach a steady mean, and the
 standard error keeps a flow whose fluctuations exceed the tolerance from waiting for a lucky
 moment (its stopping step would be a matter of chance: round-off alone moved it by a quarter). Start-up ramps the boundary targets smoothly (half a cosine) over ``ramp_steps``; the
@@ -62,7 +62,9 @@ def ramp(steps: np.ndarray, ramp_steps: int) -> np.ndarray:
 
 def steady_in_mean(values: np.ndarray, window: int, tolerance: float) -> bool:
     """Whether the mean of the last ``window`` of ``values`` (``2 * window`` samples, oldest first) differs from
-    the mean of the ``window`` before by at most ``tolerance`` (relative) plus one standard error of that difference.
+    the mean of the ``window`` before by at most ``tolerance`` (relative) plus one standard error of that difference,
+    the latter at most ``tolerance`` again (a slowly decaying transient, such as a warm start's, is correlated
+    from check to check and would otherwise pass for a large scatter).
 
     The standard error comes from the samples' fluctuation about their linear trend (so a drift does not
     count as noise), measured robustly (the median absolute deviation; residuals clipped at three times
@@ -105,7 +107,8 @@ def steady_in_mean(values: np.ndarray, window: int, tolerance: float) -> bool:
                 break
             tau += 2.0 * rho
         error = sigma * math.sqrt(2.0 * tau / window)
-    return bool(abs(last - before) <= tolerance * max(abs(last), 1e-15) + error)
+    allowed = tolerance * max(abs(last), 1e-15)
+    return bool(abs(last - before) <= allowed + min(error, allowed))
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ParaViewScene", "build", "relative_state", "save_state", "start_display"]
+__all__ = ["HEADLESS_WINDOWS", "ParaViewScene", "build", "die_with_parent", "relative_state", "save_state",
+           "start_display"]
 
 _log = logging.getLogger(__name__)
 _BACKGROUND, _BACKGROUND_TOP = (0.10, 0.12, 0.16), (0.28, 0.32, 0.40)
+#: VTK's render windows that need no X server (a ParaView built for EGL or OSMesa).
+HEADLESS_WINDOWS = ("vtkEGLRenderWindow", "vtkOSOpenGLRenderWindow")
 
 
-def _die_with_parent() -> None:  # pragma: no cover (runs in the child between fork and exec)
+def die_with_parent() -> None:  # pragma: no cover (runs in the child between fork and exec)
+    """Have the kernel stop this (child) process when the thread that started it ends (``PR_SET_PDEATHSIG``)."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
@@ -50,12 +54,12 @@ def start_display() -> subprocess.Popen[bytes] | None:
     import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the render window classes)
     from vtkmodules.vtkRenderingCore import vtkRenderWindow
 
-    if vtkRenderWindow().GetClassName() in ("vtkEGLRenderWindow", "vtkOSOpenGLRenderWindow"):
+    if vtkRenderWindow().GetClassName() in HEADLESS_WINDOWS:
         return None  # a ParaView built for EGL or OSMesa needs no X server
     read, write = os.pipe()
     server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1920x1200x24", "-nolisten", "tcp"],
                               pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              preexec_fn=_die_with_parent)
+                              preexec_fn=die_with_parent)
     os.close(write)
     with os.fdopen(read) as answer:
         number = answer.readline().strip()

@@ -15,33 +15,26 @@ keeps one :class:`SharedDisplay` and hands its name to each process in ``DISPLAY
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import threading
 
 from rhinoapp.render.offscreen import RenderError
 from rhinoapp.render.paraview_launch import pvpython_path
+from rhinoapp.render.pv_pipeline import HEADLESS_WINDOWS, die_with_parent
 
 __all__ = ["DisplayError", "SharedDisplay"]
 
 _log = logging.getLogger(__name__)
-#: Render windows of VTK that need no X server.
-_HEADLESS_WINDOWS = ("vtkEGLRenderWindow", "vtkOSOpenGLRenderWindow")
 _PROBE = ("from vtkmodules.vtkRenderingCore import vtkRenderWindow; import vtkmodules.vtkRenderingOpenGL2; "
           "print(vtkRenderWindow().GetClassName())")
 
 
 class DisplayError(RenderError):
     """No X display for ParaView: ``Xvfb`` is missing or did not start."""
-
-
-def _die_with_parent() -> None:  # pragma: no cover (runs in the child between fork and exec)
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _draws_without_x(*, timeout_s: float = 60.0) -> bool:
@@ -55,7 +48,7 @@ def _draws_without_x(*, timeout_s: float = 60.0) -> bool:
                               timeout=timeout_s, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0 and any(w in done.stdout for w in _HEADLESS_WINDOWS)
+    return done.returncode == 0 and any(w in done.stdout for w in HEADLESS_WINDOWS)
 
 
 def _start_xvfb(screen: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -77,7 +70,7 @@ def _start_xvfb(screen: str) -> tuple[subprocess.Popen[bytes], str]:
             server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", screen, "-nolisten", "tcp",
                                        "-noreset"],  # no reset when the last client leaves (a new one would be refused)
                                       pass_fds=(write,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                      stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         except BaseException as error:  # handed to the caller, which raises it
             started.put(error)
             return

@@ -342,7 +342,8 @@ def time_to_solution(backend: str, reference: str, sizes: Sizes, log: Log, *, va
     (post-processing and output files, which do not depend on the backend, are left out).
     """
     from rhinoapp.cfd.backends import KernelParameters
-    from rhinoapp.cfd.config import PhysicsConfig, RunConfig, choose_lattice_parameters
+    from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+    from rhinoapp.cfd.units import choose_lattice_parameters
     from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
     from rhinoapp.cfd.setup import build_lattice
     from rhinoapp.cfd.simulation import boundary_values, sponge_relaxation_times

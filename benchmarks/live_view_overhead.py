@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rhinoapp.cfd.config import PhysicsConfig, RunConfig, choose_lattice_parameters
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.live import LiveCheckpoints
 from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import round_pipe

@@ -12,8 +12,8 @@ Numba compiles its kernels on first use (cached on disk afterwards); importing t
 compiles nothing.
 """
 
-from rhinoapp.cfd.config import (BackendName, Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig,
-                                 SubgridModel, choose_lattice_parameters)
+from rhinoapp.cfd.config import BackendName, Direction, Driving, PhysicsConfig, RunConfig, SubgridModel
+from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
 from rhinoapp.cfd.inputs import OpeningPlane, domain_from_labels, read_geometry_dir

@@ -2,20 +2,16 @@
 
 :class:`PhysicsConfig` holds physical inputs (flow in ml/s, pressure in Pa, air properties) and
 the flow model; :class:`RunConfig` holds where and how long to run. Both are frozen values.
-:func:`choose_lattice_parameters` turns a physics configuration and a domain into
-:class:`LatticeParameters`: the time step is chosen so that the estimated peak velocity is
-``max_lattice_velocity`` (at most 0.1, for small compressibility errors).
+The lattice units that follow from them are in :mod:`rhinoapp.cfd.units`.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import numpy as np
 
-from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.core.errors import ValidationError
 
 __all__ = [
@@ -24,17 +20,11 @@ __all__ = [
     "CoarseStart",
     "Direction",
     "Driving",
-    "LatticeParameters",
     "PhysicsConfig",
     "Regularization",
     "RunConfig",
     "SubgridModel",
     "WallBoundary",
-    "airway_volume_mm3",
-    "choose_lattice_parameters",
-    "lattice_parameters",
-    "narrowest_section_mm2",
-    "warm_start_steps",
 ]
 
 
@@ -305,176 +295,3 @@ class RunConfig:
         (True, False)
         """
         return self.coarse_start.wanted(fluid_cells) and (self.coarse_start is CoarseStart.ON or not self.max_steps)
-
-
-@dataclass(frozen=True)
-class LatticeParameters:
-    """Lattice units of one run and their conversion to physical units.
-
-    Examples
-    --------
-    >>> p = LatticeParameters(dx_m=1e-3, dt_s=2e-5, tau=0.5009, density_kg_m3=1.2)
-    >>> round(p.velocity_scale_m_s, 3), round(p.pressure_scale_pa, 1)
-    (50.0, 3000.0)
-    """
-
-    dx_m: float
-    dt_s: float
-    tau: float
-    density_kg_m3: float
-    smagorinsky_constant: float = 0.0
-    trt_magic: float = 3.0 / 16.0
-    peak_velocity_lattice: float = 0.0
-    peak_velocity_m_s: float = 0.0
-    steps_estimate: int = 0
-    ramp_steps: int = 0
-    reynolds: float = 0.0
-    check_steps: int = 0
-    flow_through_steps: float = 0.0
-    strain_average: float = 0.0
-    bulk_omega: float = 0.0
-    recursive: bool = False
-
-    @property
-    def velocity_scale_m_s(self) -> float:
-        """Metres per second of one lattice velocity unit."""
-        return self.dx_m / self.dt_s
-
-    @property
-    def pressure_scale_pa(self) -> float:
-        """Pascal of one lattice pressure unit (``rho * (dx/dt)^2``)."""
-        return self.density_kg_m3 * self.velocity_scale_m_s**2
-
-    @property
-    def flow_scale_ml_s(self) -> float:
-        """Millilitres per second of one lattice volume flow unit (cell^3 per step)."""
-        return self.dx_m**3 / self.dt_s * 1e6
-
-    @property
-    def nu_lattice(self) -> float:
-        """Kinematic viscosity in lattice units."""
-        return (self.tau - 0.5) / 3.0
-
-    def as_dict(self) -> dict[str, float | int]:
-        """JSON-ready description, with the derived scales."""
-        data: dict[str, float | int] = asdict(self)
-        data.update(dx_mm=self.dx_m * 1e3, nu_lattice=self.nu_lattice, velocity_scale_m_s=self.velocity_scale_m_s,
-                    pressure_scale_pa=self.pressure_scale_pa)
-        return data
-
-
-def narrowest_section_mm2(domain: FlowDomain) -> float:
-    """Smallest fluid cross-section between inlets and outlet, across the main flow axis.
-
-    Examples
-    --------
-    >>> from rhinoapp.cfd.shapes import square_duct
-    >>> narrowest_section_mm2(square_duct(4, 10, spacing_mm=0.5))
-    4.0
-    """
-    geometry = domain.geometry
-    inlets = domain.inlet_left | domain.inlet_right
-    if inlets.any() and domain.outlet.any():
-        start = np.array([index.mean() for index in np.nonzero(inlets)])
-        end = np.array([index.mean() for index in np.nonzero(domain.outlet)])
-        axis = int(np.argmax(np.abs(end - start)))  # in (k, j, i) order
-        low, high = sorted((int(round(start[axis])), int(round(end[axis]))))
-    else:  # periodic verification flows: across the periodic axis, else the longest one
-        periodic = [2 - a for a in range(3) if domain.periodic[a]]
-        axis = periodic[0] if periodic else int(np.argmax(geometry.shape))
-        low, high = 0, geometry.shape[axis] - 1
-    counts = domain.fluid.sum(axis=tuple(a for a in range(3) if a != axis))[low:high + 1]
-    area_voxel = geometry.voxel_volume_mm3 / geometry.spacing_mm[2 - axis]
-    return float(counts[counts > 0].min() * area_voxel)
-
-
-def airway_volume_mm3(domain: FlowDomain) -> float:
-    """The air volume of the airway itself: the fluid less the chambers and the outlet extension, if any.
-
-    Examples
-    --------
-    >>> from rhinoapp.cfd.shapes import square_duct
-    >>> airway_volume_mm3(square_duct(4, 10, spacing_mm=0.5))
-    20.0
-    """
-    surroundings = domain.planes.get("surroundings")
-    cells = domain.n_fluid - (int(np.count_nonzero(surroundings)) if surroundings is not None else 0)
-    return float(cells * domain.geometry.voxel_volume_mm3)
-
-
-def choose_lattice_parameters(domain: FlowDomain, physics: PhysicsConfig) -> LatticeParameters:
-    """Lattice units for ``physics`` on ``domain``'s grid (which must be isotropic).
-
-    Examples
-    --------
-    >>> from rhinoapp.cfd.shapes import square_duct
-    >>> duct = square_duct(10, 40, spacing_mm=1.0)
-    >>> p = choose_lattice_parameters(duct, PhysicsConfig(flow_ml_s=10.0))
-    >>> round(p.peak_velocity_m_s, 3), round(p.peak_velocity_lattice, 3), round(p.dt_s, 8)
-    (0.2, 0.1, 0.0005)
-    """
-    spacing = np.asarray(domain.geometry.spacing_mm)
-    if not np.allclose(spacing, spacing[0], rtol=1e-6):
-        raise ValidationError(f"the lattice needs cubic voxels, got spacing {tuple(spacing)} mm: resample the "
-                              "geometry to one resolution (resolution_mm)")
-    return lattice_parameters(float(spacing[0]), narrowest_section_mm2(domain), airway_volume_mm3(domain), physics)
-
-
-def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
-                       physics: PhysicsConfig) -> LatticeParameters:
-    """Lattice units from the grid spacing, the narrowest section and the air volume.
-
-    The peak velocity is estimated as twice the mean velocity through the narrowest section
-    (constant flow) or from Bernoulli, ``sqrt(2 dp / rho)`` (pressure drop); the time step makes
-    it ``max_lattice_velocity``. Steady state is expected after the ramp and ``flow_throughs`` times the air
-    volume over the flow; the start-up ramp lasts 0.3 flow-through times.
-
-    Examples
-    --------
-    >>> p = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
-    >>> round(p.peak_velocity_m_s, 2), round(p.tau, 5), p.steps_estimate
-    (5.0, 0.5018, 24961)
-    """
-    dx = dx_mm * 1e-3
-    area_m2 = section_mm2 * 1e-6
-    if physics.driving is Driving.CONSTANT_FLOW:
-        flow_m3_s = physics.flow_ml_s * 1e-6
-        peak = 2.0 * flow_m3_s / area_m2
-    else:
-        dp = physics.pressure_drop_pa
-        assert dp is not None, "PhysicsConfig rejects pressure-drop driving without a pressure drop"
-        peak = math.sqrt(2.0 * float(dp) / physics.density_kg_m3)
-        flow_m3_s = 0.5 * peak * area_m2
-    dt = physics.max_lattice_velocity * dx / peak
-    tau = 0.5 + 3.0 * physics.kinematic_viscosity_m2_s * dt / dx**2
-    magic = physics.trt_magic if physics.trt_magic is not None else min(3.0 / 16.0, 0.5 * (tau - 0.5))
-    flow_through_steps = volume_mm3 * 1e-9 / flow_m3_s / dt
-    diameter = math.sqrt(4.0 * area_m2 / math.pi)
-    ramp = max(20, int(0.3 * flow_through_steps))
-    check = min(500, max(10, int(CHECKS_PER_FLOW_THROUGH * flow_through_steps)))
-    # calibrated on the phantoms (benchmarks/estimate_accuracy.py): steady after the ramp and about
-    # ``flow_throughs`` volume flow-through times, and never before the two convergence windows are full
-    settle = max(2 * DEFAULT_WINDOW * check, physics.flow_throughs * flow_through_steps)
-    return LatticeParameters(
-        dx_m=dx, dt_s=dt, tau=tau, density_kg_m3=physics.density_kg_m3,
-        smagorinsky_constant=physics.smagorinsky_constant, trt_magic=magic,
-        peak_velocity_lattice=physics.max_lattice_velocity, peak_velocity_m_s=peak,
-        steps_estimate=max(200, int(math.ceil(ramp + settle))), ramp_steps=ramp,
-        reynolds=0.5 * peak * diameter / physics.kinematic_viscosity_m2_s, check_steps=check,
-        flow_through_steps=round(flow_through_steps, 1),
-        strain_average=(min(1.0, 1.0 / (physics.strain_average_flow_throughs * flow_through_steps))
-                        if physics.subgrid_model is SubgridModel.SHEAR_IMPROVED else 0.0),
-        bulk_omega=0.0 if physics.bulk_relaxation_time is None else 1.0 / physics.bulk_relaxation_time,
-        recursive=physics.regularization is Regularization.RECURSIVE)
-
-
-def warm_start_steps(params: LatticeParameters) -> int:
-    """Expected steps of a run that starts from a converged field (a coarse solution or a neighbouring flow):
-    no ramp, and the flow needs little more than the two windows of the steady-state test.
-
-    Examples
-    --------
-    >>> warm_start_steps(lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0)))
-    11520
-    """
-    return max(200, 2 * DEFAULT_WINDOW * params.check_steps)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rhinoapp.cfd.config import LatticeParameters
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.domain import Opening
 from rhinoapp.cfd.setup import SparseLattice, distance_through_air
 from rhinoapp.cfd.solver import ConvergenceSample

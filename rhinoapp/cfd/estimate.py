@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, airway_volume_mm3, lattice_parameters, \
-    narrowest_section_mm2, warm_start_steps
+from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig
+from rhinoapp.cfd.units import airway_volume_mm3, lattice_parameters, narrowest_section_mm2, warm_start_steps
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.core.errors import SimulationError
@@ -117,7 +117,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
 
     Nothing is resampled: counts scale with the voxel volume. When ``run.coarse_start`` applies to the run's
     size (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), the steps are those of the fine run started from
-    the coarse field (:func:`~rhinoapp.cfd.config.warm_start_steps`) and the time adds the coarse run (an
+    the coarse field (:func:`~rhinoapp.cfd.units.warm_start_steps`) and the time adds the coarse run (an
     eighth of the cells, its own estimate of steps).
 
     Examples

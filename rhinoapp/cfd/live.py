@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rhinoapp.cfd import io
-from rhinoapp.cfd.config import LatticeParameters
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.postprocess import cell_moments, wall_cells
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.core.files import atomic_write
@@ -93,7 +93,8 @@ class LiveCheckpoints:
     Examples
     --------
     >>> import tempfile
-    >>> from rhinoapp.cfd.config import PhysicsConfig, choose_lattice_parameters
+    >>> from rhinoapp.cfd.config import PhysicsConfig
+    >>> from rhinoapp.cfd.units import choose_lattice_parameters
     >>> from rhinoapp.cfd.setup import build_lattice
     >>> from rhinoapp.cfd.shapes import square_duct
     >>> lattice = build_lattice(square_duct(6, 8))

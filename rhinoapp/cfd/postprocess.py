@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rhinoapp.cfd.backends.base import KernelParameters
-from rhinoapp.cfd.config import LatticeParameters
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES, WEIGHTS, equilibrium_deviation, macroscopic
 from rhinoapp.cfd.setup import SparseLattice, address, distance_through_air
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
-from rhinoapp.cfd.config import CoarseStart, Direction, Driving, LatticeParameters, PhysicsConfig, RunConfig, \
-    WallBoundary, choose_lattice_parameters, warm_start_steps
+from rhinoapp.cfd.config import CoarseStart, Direction, Driving, PhysicsConfig, RunConfig, WallBoundary
+from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, warm_start_steps
 from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run

@@ -16,7 +16,7 @@ value of the nearest source cell where none of them is (a passage the coarse lat
 
 Examples
 --------
->>> from rhinoapp.cfd.config import LatticeParameters
+>>> from rhinoapp.cfd.units import LatticeParameters
 >>> from rhinoapp.cfd.setup import build_lattice
 >>> from rhinoapp.cfd.shapes import square_duct
 >>> lattice = build_lattice(square_duct(2, 3))
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.cfd.config import LatticeParameters
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, Q, equilibrium_deviation
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.core.errors import SimulationError

@@ -12,7 +12,8 @@ import pytest
 
 from rhinoapp.cfd.backends import (BoundaryValues, KernelParameters, create_backend, cupy_available,
                                    resolve_backend)
-from rhinoapp.cfd.config import PhysicsConfig, choose_lattice_parameters
+from rhinoapp.cfd.config import PhysicsConfig
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.lattice import BLOCK
 from rhinoapp.cfd.postprocess import cell_moments
 from rhinoapp.cfd.setup import SparseLattice, build_lattice

@@ -81,7 +81,7 @@ def test_planes_survive_resampling() -> None:
 
 
 def test_the_step_estimate_leaves_the_chambers_and_the_extension_out() -> None:
-    from rhinoapp.cfd.config import airway_volume_mm3
+    from rhinoapp.cfd.units import airway_volume_mm3
 
     plain = domain_from_labels(two_channel_labels(2.0))
     domain = with_open_surroundings(plain)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rhinoapp.cfd.backends import BoundaryValues, KernelParameters, create_backend
-from rhinoapp.cfd.config import LatticeParameters
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.postprocess import WallStress, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import round_pipe, square_duct

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rhinoapp.cfd.backends import BoundaryValues, KernelParameters, create_backend
-from rhinoapp.cfd.config import PhysicsConfig, RunConfig, WallBoundary, choose_lattice_parameters
+from rhinoapp.cfd.config import PhysicsConfig, RunConfig, WallBoundary
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.inputs import domain_from_labels
 from rhinoapp.cfd.postprocess import cell_moments

@@ -32,6 +32,12 @@ __all__ = [
 CHECKS_PER_FLOW_THROUGH = 0.03
 #: Checks per convergence window (:attr:`RunConfig.window`).
 DEFAULT_WINDOW = 20
+#: Checks per convergence window of a run that starts from a converged field (:attr:`RunConfig.warm_window`):
+#: its flow is already developed, so the windows average the flow's own unsteadiness rather than guard against a
+#: slowly developing one. On the straight phantom at 0.7 mm after a coarse start, the pressure drop was within
+#: 0.4 % of its mean over 2.5 flow-through times when two windows of 8 (0.5 flow-through times) stopped the
+#: run, against 0.9 % with windows of 20.
+WARM_START_WINDOW = 8
 
 
 class Direction(enum.Enum):
@@ -240,6 +246,9 @@ class RunConfig:
         Steady state: the means of pressure drop and flows over the last ``window`` checks differ from
         those over the ``window`` checks before by less than ``tolerance`` (relative) plus the standard
         error of that difference (:func:`rhinoapp.cfd.solver.steady_in_mean`).
+    warm_window
+        ``window`` of a run that starts from a converged field (a coarse start, the next flow of a sweep),
+        if smaller (:data:`WARM_START_WINDOW`).
     divergence_velocity
         Lattice speed taken as divergence (the stable range ends well below it).
     checkpoint_every
@@ -265,6 +274,7 @@ class RunConfig:
     check_every: int | None = None
     tolerance: float = 5e-3
     window: int = DEFAULT_WINDOW
+    warm_window: int = WARM_START_WINDOW
     divergence_velocity: float = 0.35
     checkpoint_every: int = 0
     resume: bool = False
@@ -282,8 +292,19 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ValidationError(f"{name} must be a positive integer, got {value}")
-        if self.window < 2 or not self.tolerance > 0 or self.checkpoint_every < 0:
-            raise ValidationError("window must be at least 2, tolerance positive, checkpoint_every non-negative")
+        if min(self.window, self.warm_window) < 2 or not self.tolerance > 0 or self.checkpoint_every < 0:
+            raise ValidationError("window and warm_window must be at least 2, tolerance positive, checkpoint_every "
+                                  "non-negative")
+
+    def window_for(self, *, warm: bool) -> int:
+        """Checks per convergence window of a run that starts from rest or (``warm``) from a converged field.
+
+        Examples
+        --------
+        >>> RunConfig().window_for(warm=False), RunConfig().window_for(warm=True), RunConfig(window=4).window_for(warm=True)
+        (20, 8, 4)
+        """
+        return min(self.window, self.warm_window) if warm else self.window
 
     def starts_coarse(self, fluid_cells: int) -> bool:
         """Whether a run of ``fluid_cells`` starts from a coarse solution: ``coarse_start`` on, or ``auto`` at that

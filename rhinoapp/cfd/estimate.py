@@ -144,7 +144,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     if run.starts_coarse(cells):
         coarse = lattice_parameters(2.0 * dx_mm, section, volume, physics)
         coarse_updates = int(math.ceil(cells / 8)) * coarse.steps_estimate
-        steps = warm_start_steps(params)
+        steps = warm_start_steps(params, run.window_for(warm=True))
     else:
         steps = params.steps_estimate
     steps = int(run.max_steps) if run.max_steps else steps

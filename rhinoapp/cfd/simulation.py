@@ -226,15 +226,16 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
 
         live = LiveCheckpoints(Path(live_dir), lattice, units, interval_s=run.live_interval_s)
     start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
-    solver = Solver(lattice, params, boundary_values(lattice, physics, units), run,
-                    steps_estimate=units.steps_estimate if start is None else warm_start_steps(units),
+    window = run.window_for(warm=start is not None)
+    solver = Solver(lattice, params, boundary_values(lattice, physics, units), replace(run, window=window),
+                    steps_estimate=units.steps_estimate if start is None else warm_start_steps(units, window),
                     ramp_steps=units.ramp_steps if start is None else 0,
                     check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
                     progress=progress, initial_state=start, live=live)
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
-    steady = outcome.window_mean(run.window)
+    steady = outcome.window_mean(window)
     drho, u = cell_moments(lattice, outcome.state)
     wall = wall_shear_stress(lattice, outcome.state, params)
     planes = plane_pressures(lattice, drho / 3.0)
@@ -244,7 +245,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     results = clinical_results(pressure_drop=measured, flow_left=sign * steady.flow_left,
                                flow_right=sign * steady.flow_right, flow_outlet=sign * steady.flow_outlet,
                                max_speed=float(np.sqrt(np.max(np.sum(u * u, axis=0)))), wall=wall, units=units)
-    results["diagnostics"] = run_diagnostics(lattice, u, outcome.history, units, window=run.window,
+    results["diagnostics"] = run_diagnostics(lattice, u, outcome.history, units, window=window,
                                              flows=(steady.flow_left, steady.flow_right, steady.flow_outlet))
     pressure = drho / 3.0 * units.pressure_scale_pa
     distance, profile = pressure_profile(lattice, pressure)
@@ -254,6 +255,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     results.update(
         steps=outcome.steps, converged=outcome.converged,
         lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every,
+                 "convergence_window": window,
                  "wall_boundary": physics.wall_boundary.value,
                  **({} if walls is None else {"interpolated_wall_links": walls.size,
                                               "halfway_wall_links": walls.halfway})},

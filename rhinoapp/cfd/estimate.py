@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig
-from rhinoapp.cfd.units import airway_volume_mm3, lattice_parameters, narrowest_section_mm2, warm_start_steps
+from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2, \
+    warm_start_steps
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.core.errors import SimulationError
@@ -118,7 +119,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     Nothing is resampled: counts scale with the voxel volume. When ``run.coarse_start`` applies to the run's
     size (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), the steps are those of the fine run started from
     the coarse field (:func:`~rhinoapp.cfd.units.warm_start_steps`) and the time adds the coarse run (an
-    eighth of the cells, its own estimate of steps).
+    eighth of the cells, :func:`~rhinoapp.cfd.units.coarse_run_steps`).
 
     Examples
     --------
@@ -143,7 +144,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     coarse_updates = 0
     if run.starts_coarse(cells):
         coarse = lattice_parameters(2.0 * dx_mm, section, volume, physics)
-        coarse_updates = int(math.ceil(cells / 8)) * coarse.steps_estimate
+        coarse_updates = int(math.ceil(cells / 8)) * coarse_run_steps(coarse, run.window_for(warm=True))
         steps = warm_start_steps(params, run.window_for(warm=True))
     else:
         steps = params.steps_estimate

@@ -23,6 +23,7 @@ __all__ = [
     "choose_lattice_parameters",
     "lattice_parameters",
     "narrowest_section_mm2",
+    "coarse_run_steps",
     "warm_start_steps",
 ]
 
@@ -200,3 +201,17 @@ def warm_start_steps(params: LatticeParameters, window: int = WARM_START_WINDOW)
     7008
     """
     return max(200, int(2 * window * params.check_steps + 0.25 * params.flow_through_steps))
+
+
+def coarse_run_steps(params: LatticeParameters, window: int = WARM_START_WINDOW) -> int:
+    """Expected steps of the coarse run of a coarse start (``params`` of its lattice): the ramp, then about 0.9
+    flow-through times, as its steady-state test has windows of ``window`` checks (measured: 0.86 flow-through
+    times after the ramp on the straight phantom at 1 mm), at least the two windows.
+
+    Examples
+    --------
+    >>> coarse_run_steps(lattice_parameters(1.0, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0)))
+    5760
+    """
+    settle = max(2 * window * params.check_steps, 0.9 * params.flow_through_steps)
+    return max(200, int(params.ramp_steps + settle))

@@ -10,6 +10,7 @@ from rhinoapp.cfd.config import PhysicsConfig, RunConfig
 from rhinoapp.cfd.estimate import available_memory_bytes, check_resources, estimate_run
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.simulation import simulate
+from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2
 from rhinoapp.core.errors import SimulationError
 
 
@@ -53,7 +54,9 @@ def test_a_coarse_start_is_estimated_as_both_runs() -> None:
     cold = estimate_run(duct, physics, RunConfig(backend="numba"), resolution_mm=0.5)
     warm = estimate_run(duct, physics, RunConfig(backend="numba", coarse_start="on"), resolution_mm=0.5)
     coarse = estimate_run(duct, physics, RunConfig(backend="numba"), resolution_mm=1.0)
-    assert warm.steps < cold.steps and cold.coarse_cell_updates == 0
-    assert warm.coarse_cell_updates == coarse.fluid_cells * coarse.steps
+    # the coarse run only seeds the fine one: it stops with the shorter windows of a warm start
+    seed_steps = coarse_run_steps(lattice_parameters(1.0, narrowest_section_mm2(duct), airway_volume_mm3(duct), physics))
+    assert warm.steps < cold.steps and cold.coarse_cell_updates == 0 and seed_steps < coarse.steps
+    assert warm.coarse_cell_updates == coarse.fluid_cells * seed_steps
     assert warm.at_speed(10.0).seconds == pytest.approx((warm.fluid_cells * warm.steps + coarse.fluid_cells
-                                                         * coarse.steps) / 10e6)
+                                                         * seed_steps) / 10e6)

@@ -56,19 +56,20 @@ def parse_setting(text: str) -> tuple[str, float | str]:
 
 
 def run_variant(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: float,
-                overrides: dict[str, float | str]) -> Path:
-    """A run folder with ``overrides`` applied (reused when its results.json exists)."""
+                overrides: dict[str, float | str], *, coarse_start: str = "off") -> Path:
+    """A run folder with ``overrides`` applied (reused when its results.json exists); ``coarse_start`` as
+    :class:`~rhinoapp.cfd.config.RunConfig` takes it (a coarse start's folder name ends in ``_coarse``)."""
     from rhinoapp.cfd.config import PhysicsConfig, RunConfig
     from rhinoapp.cfd.simulation import simulate
     from rhinoapp.usecases.simulation import load_domain
 
     tag = "_".join(f"{k}-{v:g}" if isinstance(v, float | int) else f"{k}-{v}"
                    for k, v in sorted(overrides.items())) or "default"
-    out = work / f"sensitivity_{resolution_mm:g}mm_{tag}"
+    out = work / f"sensitivity_{resolution_mm:g}mm_{tag}{'' if coarse_start == 'off' else '_coarse'}"
     if not (out / "results.json").is_file():
         start = time.monotonic()
-        simulate(load_domain(geometry), PhysicsConfig(flow_ml_s=flow_ml_s, **overrides), RunConfig(),
-                 resolution_mm=resolution_mm, out_dir=out)
+        simulate(load_domain(geometry), PhysicsConfig(flow_ml_s=flow_ml_s, **overrides),
+                 RunConfig(coarse_start=coarse_start), resolution_mm=resolution_mm, out_dir=out)
         (out / "wall_time_s.txt").write_text(f"{time.monotonic() - start:.1f}\n")
     return out
 
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print each run's estimate of cells, steps and time")
     parser.add_argument("--mlups", type=float, help="with --dry-run: this machine's speed (e.g. a recent run's)")
     parser.add_argument("--json", default="lbm_sensitivity.json", help="name of the report in --out")
+    parser.add_argument("--coarse-start", choices=["off", "auto", "on"], default="off",
+                        help="start each run from its solution at twice the spacing (the app's default is auto)")
     parser.add_argument("--progress", action="store_true", help="log every convergence check of the runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -116,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for overrides in variants:
         try:
-            run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides)
+            run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides,
+                              coarse_start=args.coarse_start)
         except RhinoappError as error:  # a setting that makes the run diverge is a finding too
             rows.append({"overrides": overrides, "failed": str(error)})
             _log.warning("%s failed: %s", overrides, error)
@@ -128,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                      "pressure_drop_pa": pressure_drops(cloud, planes, max(args.resolution, 1.0)),
                      "partition_left_pct": 100.0 * flows["left"] / flows["total"], "steps": results.get("steps"),
                      "converged": results.get("converged"), "max_velocity_m_s": results.get("max_velocity_m_s"),
+                     "coarse_start": results.get("coarse_start"),
                      "tau": results.get("lattice", {}).get("tau"),
                      "fluid_cells": results.get("lattice", {}).get("fluid_cells"), "mlups": results.get("mlups"),
                      "wall_time_s": float((run / "wall_time_s.txt").read_text())

@@ -34,6 +34,7 @@ from rhinoapp.cfd.walls import interpolated_walls
 from rhinoapp.cfd.warmstart import InitialField, field_on_lattice, initial_populations
 from rhinoapp.core.errors import SimulationError, ValidationError
 from rhinoapp.core.layout import SimulationFolder
+from rhinoapp.core.progress import ProgressReport
 
 __all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "measurement_planes", "plane_pressures",
            "simulate", "sponge_relaxation_times"]
@@ -202,7 +203,13 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     coarse: SimulationResult | None = None
     coarse_note: dict[str, object] = {}
     if initial is None and run.starts_coarse(estimate.fluid_cells):
-        coarse, coarse_note = _coarse_run(domain, physics, run, resolution_mm, progress)
+        # one progress bar over both runs, each its share of the estimated cell updates
+        fine_updates = estimate.fluid_cells * estimate.steps
+        share = estimate.coarse_cell_updates / max(estimate.coarse_cell_updates + fine_updates, 1)
+        coarse_mm = 2.0 * (float(resolution_mm) if resolution_mm else float(np.mean(domain.geometry.spacing_mm)))
+        coarse, coarse_note = _coarse_run(domain, physics, run, coarse_mm,
+                                          _part_of(progress, 0.0, share, stage=f"coarse start at {coarse_mm:.3g} mm"))
+        progress = _part_of(progress, share, 1.0 - share)
     if resolution_mm:
         domain = domain.resampled(resolution_mm)
     lattice = build_lattice(domain)
@@ -277,11 +284,23 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     return result
 
 
-def _coarse_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig, resolution_mm: float | None,
+def _part_of(progress: Progress | None, offset: float, scale: float, *, stage: str = "") -> Progress | None:
+    """``progress`` for one run of several: its fraction mapped to ``offset + scale * fraction``, its ``stage`` named
+    and its steady state not the whole task's end when it is a first stage."""
+    if progress is None:
+        return None
+    report_to: Progress = progress
+
+    def report(part: ProgressReport) -> None:
+        whole = part.within(offset, scale)
+        report_to(replace(whole, stage=stage, steady=False) if stage else whole)
+    return report
+
+
+def _coarse_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig, coarse_mm: float,
                 progress: Progress | None) -> tuple[SimulationResult | None, dict[str, object]]:
-    """The run at twice the spacing that a coarse start begins with, and what to say about it in the results."""
-    dx_mm = float(resolution_mm) if resolution_mm else float(np.mean(domain.geometry.spacing_mm))
-    coarse_mm = 2.0 * dx_mm
+    """The run at ``coarse_mm`` (twice the spacing) that a coarse start begins with, and what to say about it in
+    the results."""
     # its field only seeds the fine run, whose own steady-state test decides: the shorter windows of a warm start
     settings = replace(run, coarse_start=CoarseStart.OFF, max_steps=None, check_every=None, checkpoint_every=0,
                        resume=False, live_interval_s=0.0, window=run.window_for(warm=True))

@@ -13,6 +13,7 @@ from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.shapes import round_pipe
 from rhinoapp.cfd.simulation import CONVERGENCE_COLUMNS, simulate
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.progress import ProgressReport
 
 
 @pytest.mark.slow
@@ -102,8 +103,15 @@ def test_a_coarse_start_reaches_the_cold_start_result() -> None:
     pipe = round_pipe(6.0, 60, spacing_mm=1.0)
     physics = PhysicsConfig(flow_ml_s=2.0)
     cold = simulate(pipe, physics, RunConfig(backend="numba")).results
-    result = simulate(pipe, physics, RunConfig(backend="numba", coarse_start="on"))
+    reports: list[ProgressReport] = []
+    result = simulate(pipe, physics, RunConfig(backend="numba", coarse_start="on"), progress=reports.append)
     r, coarse = result.results, result.results["coarse_start"]
+    # one progress bar over both runs: the coarse run's part named, never back, steady only at the very end
+    fractions = [report.fraction for report in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and reports[-1].steady
+    first = [report for report in reports if report.stage == "coarse start at 2 mm"]
+    assert first and reports[:len(first)] == first and not any(report.steady for report in first)
+    assert 0.0 < first[-1].fraction < 0.5
     assert coarse["used"] and coarse["converged"] and coarse["resolution_mm"] == 2.0
     assert coarse["fluid_cells"] < result.lattice.n_cells / 6
     assert abs(coarse["pressure_drop_pa"] / cold["pressure_drop_pa"] - 1.0) > 0.2  # far from the fine answer

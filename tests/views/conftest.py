@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import OUTPUT_DIR
 from tests.test_app import free_port, wait_for_http
 from tests.waiting import HANG_S
 
@@ -50,11 +51,27 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """Keeps each phase's report on the test item, so that the ``page`` fixture knows whether its test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, request: pytest.FixtureRequest):
     context = browser.new_context(viewport={"width": 1360, "height": 820})
     opened = context.new_page()
     opened.set_default_timeout(120_000)  # only catches a hung page: a loaded two-core machine is slow, not stuck
     opened.goto(server[0])
     yield opened
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:  # what the page showed when the test gave up, for the person reading CI
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        try:
+            OUTPUT_DIR.mkdir(exist_ok=True)
+            opened.screenshot(path=str(OUTPUT_DIR / f"failed-{name}.png"), full_page=True)
+        except Exception as error:  # noqa: BLE001 - a page that cannot be drawn any more must not hide the failure
+            print(f"no screenshot of the failed page: {error}")
     context.close()

@@ -11,7 +11,6 @@ import enum
 import math
 from dataclasses import dataclass
 
-
 from rhinoapp.core.errors import ValidationError
 
 __all__ = [

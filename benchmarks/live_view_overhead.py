@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from rhinoapp.cfd.config import PhysicsConfig, RunConfig
-from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.live import LiveCheckpoints
 from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import round_pipe
 from rhinoapp.cfd.simulation import simulate
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.config import Settings
 
 RESULTS = Path(__file__).parent / "results"

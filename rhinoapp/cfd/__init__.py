@@ -13,12 +13,12 @@ compiles nothing.
 """
 
 from rhinoapp.cfd.config import BackendName, Direction, Driving, PhysicsConfig, RunConfig, SubgridModel
-from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import ResourceEstimate, check_resources, estimate_run
 from rhinoapp.cfd.inputs import OpeningPlane, domain_from_labels, read_geometry_dir
 from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.cfd.simulation import SimulationResult, simulate
+from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters
 
 __all__ = [
     "SimulationResults",

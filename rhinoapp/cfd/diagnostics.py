@@ -21,10 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.domain import Opening
 from rhinoapp.cfd.setup import SparseLattice, distance_through_air
 from rhinoapp.cfd.solver import ConvergenceSample
+from rhinoapp.cfd.units import LatticeParameters
 
 __all__ = ["drift", "peak_place", "run_diagnostics"]
 

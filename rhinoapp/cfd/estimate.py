@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig
-from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2, \
-    warm_start_steps
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
+from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2, \
+    warm_start_steps
 from rhinoapp.core.errors import SimulationError
 
 __all__ = ["MAX_DEFAULT_CELLS", "NOMINAL_MLUPS", "ResourceEstimate", "SpeedSource", "available_memory_bytes", "cell_budget",

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from rhinoapp.cfd import io
-from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.postprocess import cell_moments, wall_cells
 from rhinoapp.cfd.setup import SparseLattice
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import ImageGeometry
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rhinoapp.cfd.backends.base import KernelParameters
-from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES, WEIGHTS, equilibrium_deviation, macroscopic
 from rhinoapp.cfd.setup import SparseLattice, address, distance_through_air
+from rhinoapp.cfd.units import LatticeParameters
 
 __all__ = ["WallStress", "cell_moments", "clinical_results", "per_direction", "pressure_profile", "pulled", "wall_cells",
            "wall_shear_stress"]

@@ -21,7 +21,6 @@ import numpy as np
 from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import BoundaryKind, BoundaryValues, KernelParameters
 from rhinoapp.cfd.config import CoarseStart, Direction, Driving, PhysicsConfig, RunConfig, WallBoundary
-from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, warm_start_steps
 from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
@@ -30,11 +29,12 @@ from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
+from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, warm_start_steps
 from rhinoapp.cfd.walls import interpolated_walls
 from rhinoapp.cfd.warmstart import InitialField, field_on_lattice, initial_populations
 from rhinoapp.core.errors import SimulationError, ValidationError
 from rhinoapp.core.layout import SimulationFolder
-from rhinoapp.core.progress import ProgressReport
+from rhinoapp.core.progress import part_of
 
 __all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "measurement_planes", "plane_pressures",
            "simulate", "sponge_relaxation_times"]
@@ -208,8 +208,9 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         share = estimate.coarse_cell_updates / max(estimate.coarse_cell_updates + fine_updates, 1)
         coarse_mm = 2.0 * (float(resolution_mm) if resolution_mm else float(np.mean(domain.geometry.spacing_mm)))
         coarse, coarse_note = _coarse_run(domain, physics, run, coarse_mm,
-                                          _part_of(progress, 0.0, share, stage=f"coarse start at {coarse_mm:.3g} mm"))
-        progress = _part_of(progress, share, 1.0 - share)
+                                          part_of(progress, 0.0, share, stage=f"coarse start at {coarse_mm:.3g} mm",
+                                                  last=False))
+        progress = part_of(progress, share, 1.0 - share)
     if resolution_mm:
         domain = domain.resampled(resolution_mm)
     lattice = build_lattice(domain)
@@ -282,19 +283,6 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                       wall_values={"pressure_pa": pressure[wall.cells],
                                    "wss_pa": wall.stress * units.pressure_scale_pa})
     return result
-
-
-def _part_of(progress: Progress | None, offset: float, scale: float, *, stage: str = "") -> Progress | None:
-    """``progress`` for one run of several: its fraction mapped to ``offset + scale * fraction``, its ``stage`` named
-    and its steady state not the whole task's end when it is a first stage."""
-    if progress is None:
-        return None
-    report_to: Progress = progress
-
-    def report(part: ProgressReport) -> None:
-        whole = part.within(offset, scale)
-        report_to(replace(whole, stage=stage, steady=False) if stage else whole)
-    return report
 
 
 def _coarse_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig, coarse_mm: float,

@@ -29,8 +29,8 @@ import numpy as np
 from rhinoapp.cfd import io
 from rhinoapp.cfd.backends import Backend, BoundaryValues, KernelParameters, create_backend
 from rhinoapp.cfd.config import BackendName, RunConfig
-from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.setup import SparseLattice
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.core.errors import SimulationError
 from rhinoapp.core.progress import ProgressCallback, ProgressReport
 

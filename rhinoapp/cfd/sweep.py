@@ -19,7 +19,7 @@ from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 from rhinoapp.cfd.sweep_request import SweepPlanItem, SweepPoint
 from rhinoapp.cfd.warmstart import InitialField
-from rhinoapp.core.progress import ProgressCallback, ProgressReport
+from rhinoapp.core.progress import ProgressCallback, part_of
 
 __all__ = ["run_sweep"]
 
@@ -50,15 +50,11 @@ def run_sweep(domain: FlowDomain, plan: Sequence[SweepPlanItem], run: RunConfig,
     previous: dict[Direction, InitialField] = {}
     for index, item in enumerate(plan):
         stage = f"flow {index + 1} of {len(plan)}: {item.flow_ml_s:g} ml/s {item.direction.value}"
-
-        def report(part: ProgressReport, offset: int = index, words: str = stage) -> None:
-            if progress is not None:
-                progress(dataclasses.replace(part.within(offset / len(plan), 1.0 / len(plan)), stage=words))
-
         physics_i = dataclasses.replace(template, flow_ml_s=item.flow_ml_s, direction=item.direction)
         warm = previous.get(item.direction)
         started = time.perf_counter()
-        result = simulate(domain, physics_i, run, resolution_mm=resolution_mm, progress=report, initial=warm)
+        result = simulate(domain, physics_i, run, resolution_mm=resolution_mm,
+                          progress=part_of(progress, index / len(plan), 1.0 / len(plan), stage=stage), initial=warm)
         elapsed = time.perf_counter() - started
         points.append(_point(item, result, elapsed, warm is not None))
         previous[item.direction] = InitialField(result.pressure_pa, result.velocity_m_s, item.flow_ml_s)

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.lattice import BLOCK, Q, equilibrium_deviation
 from rhinoapp.cfd.setup import SparseLattice
+from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.core.errors import SimulationError
 
 __all__ = ["InitialField", "field_on_lattice", "initial_populations"]

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ProgressCallback", "ProgressReport", "format_duration"]
+__all__ = ["ProgressCallback", "ProgressReport", "format_duration", "part_of"]
 
 
 def format_duration(seconds: float | None) -> str:
@@ -163,3 +163,32 @@ class ProgressReport:
 
 #: What long domain functions call with each update; it may raise (for example to cancel a job).
 ProgressCallback = Callable[[ProgressReport], None]
+
+
+def part_of(progress: ProgressCallback | None, offset: float, scale: float, *, stage: str | None = None,
+            last: bool = True) -> ProgressCallback | None:
+    """``progress`` for one part of a larger task: each report's fraction mapped to ``offset + scale * fraction``
+    (:meth:`ProgressReport.within`), its stage named ``stage`` if given, and (unless it is the ``last`` part) its
+    steady state not taken for the end of the whole task. None stays None.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> first = part_of(seen.append, 0.0, 0.25, stage="coarse start", last=False)
+    >>> first(ProgressReport(1.0, step=10, steady=True))
+    >>> seen[-1].fraction, seen[-1].stage, seen[-1].steady
+    (0.25, 'coarse start', False)
+    >>> part_of(None, 0.0, 0.5) is None
+    True
+    """
+    if progress is None:
+        return None
+    report_to = progress
+
+    def report(part: ProgressReport) -> None:
+        whole = part.within(offset, scale)
+        if stage is not None or not last:
+            whole = dataclasses.replace(whole, stage=whole.stage if stage is None else stage,
+                                        steady=whole.steady and last)
+        report_to(whole)
+    return report

@@ -15,7 +15,7 @@ from typing import Any
 
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.layout import GeometryFolder
-from rhinoapp.core.progress import ProgressCallback, ProgressReport
+from rhinoapp.core.progress import ProgressCallback, ProgressReport, part_of
 from rhinoapp.core.volume import CTVolume
 from rhinoapp.geometry import GeometryReport, build_geometry, stl_bytes, vtp_bytes
 from rhinoapp.geometry.request import GeometryRequest
@@ -26,12 +26,6 @@ from rhinoapp.volumes.nifti import to_nifti_image
 __all__ = ["write_geometry", "write_segmentation"]
 
 
-def _part(progress: ProgressCallback | None, offset: float, scale: float) -> ProgressCallback | None:
-    if progress is None:
-        return None
-    return lambda report: progress(report.within(offset, scale))
-
-
 def write_geometry(volume: CTVolume, request: GeometryRequest, folder: GeometryFolder, *,
                    progress: ProgressCallback | None = None) -> GeometryReport:
     """Segment ``volume``, build the surface and write the geometry files into ``folder``.
@@ -39,8 +33,8 @@ def write_geometry(volume: CTVolume, request: GeometryRequest, folder: GeometryF
     Returns the geometry report (metrics, options used, inlet and outlet planes).
     ``progress`` hears of the segmentation, the surface and the writing, as numbers.
     """
-    segmentation = segment_airway(volume, request.segmentation.options(), progress=_part(progress, 0.02, 0.6))
-    return write_segmentation(segmentation, request.surface_options(), folder, progress=_part(progress, 0.62, 1 - 0.62))
+    segmentation = segment_airway(volume, request.segmentation.options(), progress=part_of(progress, 0.02, 0.6))
+    return write_segmentation(segmentation, request.surface_options(), folder, progress=part_of(progress, 0.62, 1 - 0.62))
 
 
 def write_segmentation(segmentation: AirwaySegmentation, options: SurfaceOptions, folder: GeometryFolder, *,
@@ -50,7 +44,7 @@ def write_segmentation(segmentation: AirwaySegmentation, options: SurfaceOptions
 
     ``provenance`` (where the airway came from, e.g. an imported file) is recorded in the report.
     """
-    geometry = build_geometry(segmentation, options, progress=_part(progress, 0.0, 0.85))
+    geometry = build_geometry(segmentation, options, progress=part_of(progress, 0.0, 0.85))
     if progress is not None:
         progress(ProgressReport(0.9, stage="writing labels, surface and metrics"))
     folder.path.mkdir(parents=True, exist_ok=True)

@@ -13,13 +13,13 @@ import pytest
 from rhinoapp.cfd.backends import (BoundaryValues, KernelParameters, create_backend, cupy_available,
                                    resolve_backend)
 from rhinoapp.cfd.config import PhysicsConfig
-from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.lattice import BLOCK
 from rhinoapp.cfd.postprocess import cell_moments
 from rhinoapp.cfd.setup import SparseLattice, build_lattice
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.simulation import boundary_values, sponge_relaxation_times
 from rhinoapp.cfd.solver import ramp
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.core.errors import ConfigurationError
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from rhinoapp.cfd.backends import BoundaryValues, KernelParameters, create_backend
-from rhinoapp.cfd.units import LatticeParameters
 from rhinoapp.cfd.postprocess import WallStress, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import round_pipe, square_duct
+from rhinoapp.cfd.units import LatticeParameters
 
 
 @pytest.mark.parametrize(("radius", "tau", "tolerance"), [(10, 0.6, 0.15), (10, 1.0, 0.15), (20, 1.0, 0.10)])

@@ -9,7 +9,6 @@ import pytest
 
 from rhinoapp.cfd.backends import BoundaryValues, KernelParameters, create_backend
 from rhinoapp.cfd.config import PhysicsConfig, RunConfig, WallBoundary
-from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.inputs import domain_from_labels
 from rhinoapp.cfd.postprocess import cell_moments
@@ -18,6 +17,7 @@ from rhinoapp.cfd.setup import build_lattice
 from rhinoapp.cfd.shapes import two_channel_labels
 from rhinoapp.cfd.simulation import boundary_values, simulate, sponge_relaxation_times
 from rhinoapp.cfd.solver import ramp
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.walls import interpolated_walls, signed_distance_mm, wall_link_ends
 from rhinoapp.core.volume import ImageGeometry
 

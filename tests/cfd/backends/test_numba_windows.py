@@ -15,13 +15,13 @@ from rhinoapp.cfd.backends import BoundaryValues, KernelParameters
 from rhinoapp.cfd.backends.numba_cpu import NumbaBackend
 from rhinoapp.cfd.backends.numba_windows import GROUP, WindowTables, build_window_tables
 from rhinoapp.cfd.config import PhysicsConfig
-from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q
 from rhinoapp.cfd.setup import SparseLattice, address, build_lattice
 from rhinoapp.cfd.shapes import sponge_mask, square_duct
 from rhinoapp.cfd.simulation import boundary_values, sponge_relaxation_times
 from rhinoapp.cfd.solver import ramp
+from rhinoapp.cfd.units import choose_lattice_parameters
 from rhinoapp.core.volume import ImageGeometry
 
 

@@ -46,7 +46,8 @@ from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_en
 from rhinoapp.render.trame_service import VIEW_PATTERN
 
 if TYPE_CHECKING:
-    from rhinoapp.render.trame_service import TrameService, _Session
+    from rhinoapp.render.trame_processes import PaneSession
+    from rhinoapp.render.trame_service import TrameService
 
 __all__ = ["SlurmRelay", "relay_routes", "static_folder"]
 
@@ -78,7 +79,7 @@ def static_folder(package: str, relative: str) -> Path | None:
 class _Job:
     relay_id: str
     key: str
-    session: _Session
+    session: PaneSession
     job_id: str = ""
     control: WebSocketHandler | None = None
     connected: asyncio.Future[None] | None = None
@@ -124,7 +125,7 @@ class SlurmRelay:
 
     # --- the service's hooks (on the server's loop) --------------------------------------------------
 
-    def prepare(self, session: _Session, view_id: str, on_status: Callable[[str], None]) -> None:
+    def prepare(self, session: PaneSession, view_id: str, on_status: Callable[[str], None]) -> None:
         """Submit the session's job if it has none, follow its state in the pane, open the view once it runs."""
         job = self._job(session)
         job.listeners[view_id] = on_status
@@ -142,19 +143,19 @@ class SlurmRelay:
 
         asyncio.get_running_loop().create_task(open_view())
 
-    async def process(self, session: _Session) -> None:
+    async def process(self, session: PaneSession) -> None:
         """Wait until the session's job is connected (submitting one if needed)."""
         job = self._job(session)
         assert job.connected is not None
         await asyncio.shield(job.connected)
 
-    def send(self, session: _Session, message: dict[str, Any]) -> None:
+    def send(self, session: PaneSession, message: dict[str, Any]) -> None:
         """Send a command to the session's job."""
         job = self._by_session.get(id(session))
         if job is not None and job.control is not None and not job.ended:
             job.control.write_message(json.dumps(message))
 
-    async def stop(self, session: _Session) -> None:
+    async def stop(self, session: PaneSession) -> None:
         """The session ended: cancel its job."""
         job = self._by_session.get(id(session))
         if job is not None:
@@ -191,7 +192,7 @@ class SlurmRelay:
         session = self.service._session_of(view_id)
         return self._by_session.get(id(session)) if session is not None else None
 
-    def _job(self, session: _Session) -> _Job:
+    def _job(self, session: PaneSession) -> _Job:
         job = self._by_session.get(id(session))
         if job is None or job.ended:
             job = _Job(secrets.token_hex(8), secrets.token_urlsafe(32), session)
@@ -310,10 +311,13 @@ class SlurmRelay:
                 job.static["/"] = job.static.pop("")
             job.opened.add(view_id)
             self._joined(job, view_id)
+            job.session.scene_drawn(view_id, None)
         elif kind == "error":
+            text = str(message.get("message", "the 3D view could not be drawn"))
             waiter = job.session.ports.get(view_id)
             if waiter is not None and not waiter.done():
-                waiter.set_exception(RenderError(str(message.get("message", "the 3D view could not be drawn"))))
+                waiter.set_exception(RenderError(text))
+            job.session.scene_drawn(view_id, text)
 
     def _joined(self, job: _Job, view_id: str) -> None:
         waiter = job.session.ports.get(view_id)

@@ -25,11 +25,8 @@ import asyncio
 import dataclasses
 import functools
 import hmac
-import json
 import logging
-import os
 import secrets
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -37,12 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 from rhinoapp.config import RenderBackend
 from rhinoapp.render.loops import call_on_loop
-from rhinoapp.render.offscreen import RenderError, check_offscreen, offscreen_environment
-from rhinoapp.render.paraview_launch import paraview_command
-from rhinoapp.render.pool import Lease, RenderLimitError, WorkerPool
+from rhinoapp.render.offscreen import RenderError
+from rhinoapp.render.pool import WorkerPool
 from rhinoapp.render.sessions import session_key
 from rhinoapp.render.spec import SceneSpec
-from rhinoapp.render.trame_app import read_message
+from rhinoapp.render.trame_processes import STOPPED_MESSAGE, LocalProcesses, PaneSession
 from rhinoapp.render.x_display import SharedDisplay
 
 if TYPE_CHECKING:
@@ -55,8 +51,6 @@ _log = logging.getLogger(__name__)
 KEY_COOKIE = "rhinoapp_render_key"
 #: The header that carries a trame process's key from the proxy to the process (never to a browser).
 PROCESS_KEY_HEADER = "X-Rhinoapp-Process-Key"
-#: What a pane shows when its process died.
-STOPPED_MESSAGE = "The 3D view stopped unexpectedly. Reload the page to start it again."
 #: A trame view id in a route.
 VIEW_PATTERN = r"(t[0-9a-f]{24})"
 
@@ -71,23 +65,6 @@ class TrameTicket:
     def path(self) -> str:
         """The pane's route below the server's prefix (no key in it)."""
         return f"render/{self.view_id}/"
-
-
-@dataclasses.dataclass(eq=False)
-class _Session:
-    key: str
-    user: str | None
-    views: dict[str, SceneSpec | None] = dataclasses.field(default_factory=dict)
-    ports: dict[str, asyncio.Future[int]] = dataclasses.field(default_factory=dict)
-    process: asyncio.subprocess.Process | None = None
-    starting: asyncio.Task[asyncio.subprocess.Process] | None = None
-    sockets: int = 0
-    stop_timer: asyncio.TimerHandle | None = None
-    reader: asyncio.Task[None] | None = None
-    process_key: str = ""
-    session_id: str = ""
-    label: str = ""
-    listeners: dict[str, Callable[[str], None]] = dataclasses.field(default_factory=dict)
 
 
 class TrameService:
@@ -112,13 +89,13 @@ class TrameService:
         self.backend = RenderBackend(backend)
         #: The server's and each user's cap on trame processes (``serve`` sets it from the settings).
         self.pool = pool or WorkerPool(size=16, per_user=16)
-        self._nice = nice
+        #: The session processes on this machine (without :attr:`relay`).
+        self.local = LocalProcesses(self, nice=nice)
         self._lock = threading.RLock()
         self._secret = secrets.token_bytes(32)
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, PaneSession] = {}
         self._view_session: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._environment: dict[str, str] | None = None
         self.mounted = False
         #: Render workers as Slurm jobs joined through the relay routes (the render profile); None: local processes.
         self.relay: SlurmRelay | None = None
@@ -128,21 +105,26 @@ class TrameService:
     # --- registry (any thread) ---------------------------------------------------------------------
 
     def open_view(self, session_id: str, spec: SceneSpec | None, *, user: str | None = None, label: str = "",
-                  on_stopped: Callable[[str], None] | None = None) -> TrameTicket:
+                  on_stopped: Callable[[str], None] | None = None,
+                  on_scene: Callable[[str | None], None] | None = None) -> TrameTicket:
         """Register a pane of ``session_id`` (owned by ``user``); its process starts when the page asks.
 
         ``on_stopped(message)`` is called (on the server's loop) if the session's process dies, or
         cannot start because the user or the server has as many as :attr:`pool` allows (the message
         says which sessions hold them). ``label`` (the page) names the session in that message to
-        the user's other sessions; the first view's counts.
+        the user's other sessions; the first view's counts. ``on_scene(message)`` is called (on the
+        server's loop) when a scene of this view could not be drawn (a file gone, a broken file), and
+        ``on_scene(None)`` when a later scene was drawn after such a failure: the pane must load again.
         """
         view_id = "t" + secrets.token_hex(12)
         with self._lock:
-            session = self._sessions.setdefault(session_id, _Session(session_key(self._secret, "trame:" + session_id), user,
+            session = self._sessions.setdefault(session_id, PaneSession(session_key(self._secret, "trame:" + session_id), user,
                                                                        session_id=session_id, label=label))
             session.views[view_id] = spec
             if on_stopped is not None:
                 session.listeners[view_id] = on_stopped
+            if on_scene is not None:
+                session.scene_listeners[view_id] = on_scene
             self._view_session[view_id] = session_id
         return TrameTicket(view_id, session.key)
 
@@ -211,6 +193,8 @@ class TrameService:
             session.views.pop(view_id, None)
             session.ports.pop(view_id, None)
             session.listeners.pop(view_id, None)
+            session.scene_listeners.pop(view_id, None)
+            session.failed.discard(view_id)
         call_on_loop(self._loop, self._send, session, {"op": "close", "view": view_id})
 
     def end_session(self, session_id: str) -> None:
@@ -237,7 +221,7 @@ class TrameService:
         self.mounted = True
         return [*routes(self), *relay_routes(self)]
 
-    def _session_of(self, view_id: str) -> _Session | None:
+    def _session_of(self, view_id: str) -> PaneSession | None:
         with self._lock:
             session_id = self._view_session.get(view_id)
             return self._sessions.get(session_id) if session_id else None
@@ -282,112 +266,25 @@ class TrameService:
             session.stop_timer = asyncio.get_running_loop().call_later(
                 self.idle_stop_s, lambda: asyncio.ensure_future(self._idle_stop(session)))
 
-    async def _idle_stop(self, session: _Session) -> None:
+    async def _idle_stop(self, session: PaneSession) -> None:
         session.stop_timer = None
         if session.sockets == 0:
             _log.info("stopping an idle trame process")
             await self._stop(session)
 
-    async def _process(self, session: _Session) -> asyncio.subprocess.Process | None:
+    async def _process(self, session: PaneSession) -> None:
         if self.relay is not None:
             await self.relay.process(session)
-            return None
-        if session.process is not None and session.process.returncode is None:
-            return session.process
-        if session.starting is None:
-            session.starting = asyncio.get_running_loop().create_task(self._start(session))
-        try:
-            return await asyncio.shield(session.starting)
-        finally:
-            if session.starting is not None and session.starting.done():
-                session.starting = None
-
-    async def _start(self, session: _Session) -> asyncio.subprocess.Process:
-        if self.backend is RenderBackend.PARAVIEW:  # pvpython (ParaView's Python and VTK) on the shared X display
-            display = await asyncio.get_running_loop().run_in_executor(None, self.x_display.display)
-            command = paraview_command("rhinoapp.render.paraview_app", display=display)
-            argv, environment = command.argv, {**os.environ, **command.environment}
         else:
-            if self._environment is None:
-                check = await asyncio.get_running_loop().run_in_executor(None, check_offscreen)
-                self._environment = offscreen_environment(check.backend)
-            argv, environment = [sys.executable, "-m", "rhinoapp.render.trame_app"], {**os.environ, **self._environment}
-        try:
-            lease = self.pool.acquire(session.session_id, user=session.user or "", label=session.label)
-        except RenderLimitError as error:  # no process: the panes say why (and the request gets a 503)
-            _log.info("a trame process was not started: %s", error)
-            self._tell(session, str(error))
-            raise
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                env={**environment, "RHINOAPP_TRAME_NICE": str(self._nice)}, limit=2**20)
-        except BaseException:
-            self.pool.release(lease)
-            raise
-        ready = asyncio.get_running_loop().create_future()
-        session.process, session.ports = process, {}
-        session.process_key = secrets.token_urlsafe(32)
-        self._send(session, {"op": "key", "key": session.process_key})
-        session.reader = asyncio.get_running_loop().create_task(self._read(session, process, ready, lease))
-        await ready
-        return process
+            await self.local.process(session)
 
-    async def _read(self, session: _Session, process: asyncio.subprocess.Process, ready: asyncio.Future[None],
-                    lease: Lease) -> None:
-        assert process.stdout is not None
-        try:
-            await self._read_lines(session, process, ready)
-        finally:
-            await process.wait()
-            self.pool.release(lease)  # the process has exited: its slot is free for another session
-
-    async def _read_lines(self, session: _Session, process: asyncio.subprocess.Process,
-                          ready: asyncio.Future[None]) -> None:
-        assert process.stdout is not None
-        while line := await process.stdout.readline():
-            if (message := read_message(line)) is None:
-                continue  # a library's own output
-            kind, waiter = message.get("kind"), session.ports.get(str(message.get("view", "")))
-            if kind == "ready" and not ready.done():
-                ready.set_result(None)
-            elif kind == "view" and waiter is not None:
-                if not waiter.done():
-                    waiter.set_result(int(message["port"]))
-                else:  # a later scene of an open view: drawn in place, or (ParaView) served on a new port
-                    session.ports[str(message["view"])] = fresh = asyncio.get_running_loop().create_future()
-                    fresh.set_result(int(message["port"]))
-            elif kind == "error" and waiter is not None and not waiter.done():
-                waiter.set_exception(RenderError(message.get("message", "the 3D view could not be drawn")))
-        failure = RenderError("the 3D view's process stopped; reload the page to start it again")
-        if not ready.done():
-            ready.set_exception(failure)
-        for waiter in session.ports.values():
-            if not waiter.done():
-                waiter.set_exception(failure)
-                waiter.exception()  # retrieved: nobody may wait on it
-        if session.process is process:  # it died (a stop clears session.process first): tell the panes
-            session.process, session.ports = None, {}
-            _log.warning("a trame process stopped unexpectedly (exit code %s)", await process.wait())
-            self._tell(session, STOPPED_MESSAGE)
-
-    @staticmethod
-    def _tell(session: _Session, message: str) -> None:
-        for listener in list(session.listeners.values()):
-            try:
-                listener(message)
-            except Exception:  # one pane's failure must not hide the message from the others
-                _log.exception("a pane could not show that its process stopped")
-
-    def _send(self, session: _Session, message: dict[str, Any]) -> None:
+    def _send(self, session: PaneSession, message: dict[str, Any]) -> None:
         if self.relay is not None:
             self.relay.send(session, message)
-            return
-        process = session.process
-        if process is not None and process.returncode is None and process.stdin is not None:
-            process.stdin.write((json.dumps(message) + "\n").encode())
+        else:
+            self.local.send(session, message)
 
-    def _reopen(self, session: _Session, view_id: str) -> None:
+    def _reopen(self, session: PaneSession, view_id: str) -> None:
         # A request waiting for the view's port keeps waiting on the same future: the answer to this
         # command (or to the one before it) resolves it. A view whose last scene failed waits for this one.
         waiter = session.ports.get(view_id)
@@ -396,22 +293,13 @@ class TrameService:
                 session.ports[view_id] = asyncio.get_running_loop().create_future()
             self._send(session, {"op": "open", "view": view_id, "spec": session.views[view_id].to_dict()})  # type: ignore[union-attr]
 
-    async def _stop(self, session: _Session) -> None:
+    async def _stop(self, session: PaneSession) -> None:
         if self.relay is not None:
             await self.relay.stop(session)
         if session.stop_timer is not None:
             session.stop_timer.cancel()
             session.stop_timer = None
-        process, session.process = session.process, None
-        if process is None or process.returncode is not None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()  # the process leaves when its stdin closes
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await self.local.stop(session)
 
     async def close(self) -> None:
         """Stop every process (at server exit), then the ParaView processes' ``Xvfb``."""

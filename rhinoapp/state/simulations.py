@@ -409,8 +409,11 @@ class SimulationsState(JobPageState):
                 self._follow(record)
             self._collect(record.id)
         else:
+            live = self._live_job is not None
             self._live_job = None
             self._live_flow.follow(None)
+            if live:  # the job's live files go with it: show the selected run (the new one once the runs load)
+                self._show_scene()
 
     def _progressed(self) -> None:
         super()._progressed()

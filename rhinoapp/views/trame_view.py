@@ -10,7 +10,8 @@ trame process (or render job) dies, the pane shows
 :data:`~rhinoapp.render.trame_service.STOPPED_MESSAGE` (``data-state="failed"``); reloading the
 page starts a new process. When the user or the server already runs as many processes as the
 settings allow (``max_render_workers_per_user``, ``render_pool_size``), the pane shows which
-sessions hold them instead (also ``failed``), and a reload tries again.
+sessions hold them instead (also ``failed``), and a reload tries again. A scene that cannot be drawn
+(its files gone or broken) shows why, and the pane loads again when a later scene is drawn.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ __all__ = ["TrameFrame", "TrameView"]
 NO_SCENE = "Nothing to show in 3D yet."
 NOT_MOUNTED = "3D panes need the render routes on this server: start it with `rhinoapp serve`."
 _NO_CLIP = "No clip"
+#: What the pane adds to the reason when a scene could not be drawn (the pane loads again with the next one).
+SCENE_FAILED = "The view shows the next scene as soon as there is one; if none comes, reload the page."
 #: What the pane shows until the queue state of its render job is known.
 WAITING = "Waiting for a render node..."
 
@@ -74,7 +77,8 @@ class TrameView(pn.viewable.Viewer):
         self._doc = pn.state.curdoc if context is not None else None
         page = pn.state.location.pathname if context is not None and pn.state.location is not None else ""
         self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user, label=page or "",
-                                                           on_stopped=self._process_stopped)
+                                                           on_stopped=self._process_stopped,
+                                                           on_scene=self._scene_outcome)
         self._frame: TrameFrame | None = None
         self._presets = [pn.widgets.Button(label=p.label, color="light", margin=(2, 2)) for p in CameraPreset]
         for preset, button in zip(CameraPreset, self._presets, strict=True):
@@ -139,6 +143,23 @@ class TrameView(pn.viewable.Viewer):
         with set_curdoc(doc):  # type: ignore[arg-type]
             self._frame.param.update(path="", message=message, failed=True)
             self._screenshot.object = ""
+
+    def _scene_outcome(self, error: str | None) -> None:
+        """A scene could not be drawn (``error``), or was drawn after such a failure (``None``); server's loop."""
+        doc = self._doc
+        if doc is None:
+            self._show_scene_outcome(error)
+        else:
+            doc.add_next_tick_callback(partial(self._show_scene_outcome, error, doc=doc))
+
+    def _show_scene_outcome(self, error: str | None, *, doc: object = None) -> None:
+        if self._frame is None or self._frame.failed:
+            return
+        with set_curdoc(doc):  # type: ignore[arg-type]
+            if error is not None:  # say why, instead of a broken page that a later scene drawn in place cannot mend
+                self._frame.param.update(path="", message=f"{error.rstrip('.')}. {SCENE_FAILED}")
+            elif not self._frame.path:  # drawn again after a failure: load the page again
+                self._frame.param.update(reload=self._frame.reload + 1, **self._frame_options())
 
     def close(self) -> None:
         """End this view now; the session's other views go on."""

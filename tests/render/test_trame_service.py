@@ -168,3 +168,51 @@ def test_a_page_waiting_for_its_pane_gets_it_while_new_scenes_keep_arriving() ->
         await service.close()
 
     asyncio.run(asyncio.wait_for(scenario(), HANG_S))
+
+
+def test_a_scene_whose_file_is_gone_is_told_to_its_pane_and_the_next_scene_mends_it() -> None:
+    """The page asked for the running job's live checkpoint just as the job ended and removed it."""
+    gone = SceneSpec(surface="/nonexistent/rhinoapp-live/surface-000000936.vtp")
+
+    async def scenario() -> None:
+        service = TrameService()
+        told: asyncio.Queue[str | None] = asyncio.Queue()
+        ticket = service.open_view("s1", gone, on_scene=told.put_nowait)
+        with pytest.raises(RenderError, match="does not exist"):
+            await service.upstream_port(ticket.view_id)
+        assert "does not exist" in (await told.get() or "")
+        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000)))  # the finished run's scene
+        port = await service.upstream_port(ticket.view_id)
+        assert await told.get() is None  # drawn after the failure: the pane loads again
+        loop = asyncio.get_running_loop()
+        status, png = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/screenshot.png",
+                                                 service.process_key(ticket.view_id))
+        assert status == 200 and png.startswith(b"\x89PNG")
+        # a scene that fails while the pane shows a good one, then the next live checkpoint
+        service.update_view(ticket.view_id, gone)
+        assert "does not exist" in (await told.get() or "")
+        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(3000)))
+        assert await told.get() is None
+        await service.close()
+        assert told.empty()
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))
+
+
+def test_a_failing_scene_overtaken_by_a_good_one_still_mends_the_pane() -> None:
+    """The good scene arrives while the page still waits for the failing one (both in flight)."""
+    async def scenario() -> None:
+        service = TrameService()
+        told: asyncio.Queue[str | None] = asyncio.Queue()
+        ticket = service.open_view("s1", SceneSpec(surface="/nonexistent/surface.vtp"), on_scene=told.put_nowait)
+        waiting = asyncio.ensure_future(service.upstream_port(ticket.view_id))
+        while ticket.view_id not in service._session_of(ticket.view_id).ports:  # the failing scene was asked for
+            await asyncio.sleep(0.05)
+        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000)))
+        with pytest.raises(RenderError):
+            await waiting  # the page's request for the failing scene: a 503
+        assert (await told.get()) is not None and (await told.get()) is None  # failed, then mended: load again
+        assert await service.upstream_port(ticket.view_id) > 0
+        await service.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), HANG_S))

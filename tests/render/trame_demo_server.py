@@ -1,7 +1,8 @@
 """A small Panel server with one trame pane per page, for the browser tests (and for trying it).
 
 ``python -m tests.render.trame_demo_server --port 5007`` serves ``/`` (``?triangles=N`` picks the
-size of the synthetic airway) with the trame routes mounted as ``rhinoapp serve`` mounts them
+size of the synthetic airway; ``?missing=1`` starts with a scene whose file does not exist and a
+button that gives the pane the airway) with the trame routes mounted as ``rhinoapp serve`` mounts them
 (``--backend paraview``: the panes drawn by ParaView's ``pvpython``),
 and ``/test/latency`` (the lateness of a 20 ms timer on Panel's event loop; ``/test/latency/reset``).
 With ``--bench`` only (the benchmark's direct measurements), ``/test/upstream/<view>`` answers the
@@ -38,6 +39,12 @@ class UpstreamHandler(RequestHandler):
 def page(service: TrameService) -> pn.viewable.Viewable:
     triangles = int(pn.state.session_args.get("triangles", [b"60000"])[0])
     spec = SceneSpec(synthetic=Synthetic(triangles), colouring=Colouring.PRESSURE, lod_triangles=30_000)
+    if pn.state.session_args.get("missing"):  # ?missing=1: the first scene's file is gone (a job's removed live file)
+        gone = SceneSpec(surface="/nonexistent/rhinoapp-live/surface-000000936.vtp", title="gone")
+        view = TrameView(gone, service=service, height=480)
+        show = pn.widgets.Button(name="Show the airway", css_classes=["rh-demo-show"])
+        show.on_click(lambda _event: setattr(view, "scene", spec))
+        return pn.Column(pn.pane.Markdown("## Trame pane test page"), show, view, sizing_mode="stretch_width")
     view = TrameView(spec, service=service, height=480)
     return pn.Column(pn.pane.Markdown("## Trame pane test page"), view, sizing_mode="stretch_width")
 

@@ -6,6 +6,7 @@ is about 5,000 fluid cells: 3,000 steps take a second or two and report progress
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,6 +149,31 @@ def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: Lo
     loop.run(state.cancel())
     assert state.job.state is JobState.CANCELLED and not state.running
     assert state.message.startswith("The simulation was cancelled. Press Run to start it again.")
+
+
+@pytest.mark.slow
+def test_the_3d_view_leaves_the_live_checkpoints_as_soon_as_the_job_ends(runner: JobRunner, loop: LoopThread,
+                                                                         segmented: str) -> None:
+    """The job's live files go with it: the page must not hold their scene until the finished run is read
+    (a pane opened then asked for a file that was gone)."""
+    session = SessionState(repository=ProjectRepository(runner.store, owner="local"), runner=runner,
+                           settings=dataclasses.replace(runner.settings, live_view_interval_s=1e-9))  # every check
+    state = SimulationsState(session=session, **QUICK)
+    session.open_project(segmented, page=Page.SIMULATIONS)
+    state.bind_dispatch(loop_dispatch(loop.loop))
+    live_scenes: list[str] = []
+    scene_when_runs_arrive: list[object] = []
+    state.param.watch(lambda event: live_scenes.append(event.new.revision)
+                      if event.new is not None and event.new.revision.startswith("live-") else None, "scene")
+    state.param.watch(lambda _event: scene_when_runs_arrive.append(state.scene), "runs")
+    assert loop.run(state.run())
+    _follow(state)
+    wait_for(state, lambda: state.result is not None and state.result.job_id == state.job.id, timeout_s=HANG_S)
+    assert state.job.state is JobState.DONE and live_scenes, "no live checkpoint was shown while the job ran"
+    assert scene_when_runs_arrive, "the finished run never reached the page"
+    shown = scene_when_runs_arrive[-1]
+    assert shown is None or not shown.revision.startswith("live-"), "the ended job's live scene was still shown"
+    assert not state.scene.revision.startswith("live-") and Path(state.scene.surface).is_file()
 
 
 @pytest.mark.slow

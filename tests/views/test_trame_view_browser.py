@@ -227,3 +227,21 @@ def test_killed_process_shows_a_message_and_reload_restarts_it(browser, demo) ->
         assert pid not in restarted
     finally:
         pane.context.close()
+
+
+def test_a_scene_whose_file_is_gone_says_why_and_the_next_scene_loads_the_pane_again(browser, demo) -> None:
+    """As when a page opens the running job's live checkpoint just as the job ends and its files go."""
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(1000 * HANG_S)
+    try:
+        page.goto(f"{demo.url}?triangles=5000&missing=1")
+        message = page.locator(".rh-trame[data-state=message] .rh-trame-message")
+        message.wait_for()
+        wait_until(lambda: "does not exist" in message.inner_text(), what="the reason shown in the pane")
+        assert "next scene" in message.inner_text()
+        page.locator(".rh-demo-show button").click()  # the page's next scene (the finished run's)
+        page.wait_for_selector(".rh-trame[data-state=loaded]")
+        wait_until(Pane(context, page).drawn, what="the airway drawn after the failed scene")
+    finally:
+        context.close()

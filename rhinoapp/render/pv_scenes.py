@@ -70,6 +70,19 @@ class PyVistaScene:
     triangles: tuple[int, int]
     ranges: tuple[ColourRange, ...]
     clip: ClipPlane | None = None
+    observer: int | None = None  # the renderer's observer that turns the orientation markers
+
+    def clear(self) -> None:
+        """Remove this scene's content from its plotter; the window, camera, background and axes stay.
+
+        The next scene is built into the same window (``build_scene(..., into=scene)``), so that a page
+        showing this window keeps showing it: it never has to follow a new window.
+        """
+        if self.observer is not None:
+            self.plotter.renderer.RemoveObserver(self.observer)
+            self.observer = None
+        self.plotter.clear()  # actors, colour bars and lights
+        self.plotter.enable_lightkit()
 
     @property
     def has_bar(self) -> bool:
@@ -167,8 +180,9 @@ def _streamlines(plotter: Any, flow: Any, surface: Any, *, fixed: tuple[float, f
     return actor, span
 
 
-def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: int = 480) -> PyVistaScene:
-    """Build ``spec``'s scene on an offscreen plotter.
+def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: int = 480,
+                into: PyVistaScene | None = None) -> PyVistaScene:
+    """Build ``spec``'s scene on an offscreen plotter (``into``: in place of that scene, in its window).
 
     Examples
     --------
@@ -178,13 +192,22 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
     >>> scene = build_scene(spec, load_scene_data(spec), width=64, height=48)
     >>> scene.triangles[0] > scene.triangles[1], len(scene.ranges), scene.ranges[0].clipped_above
     (True, 1, True)
-    >>> scene.plotter.close()
+    >>> wss = build_scene(dataclasses.replace(spec, colouring=Colouring.WALL_SHEAR_STRESS), load_scene_data(spec),
+    ...                   into=scene)
+    >>> wss.plotter is scene.plotter, len(wss.plotter.scalar_bars)  # the same window, one colour bar
+    (True, 1)
+    >>> wss.plotter.close()
     """
     # Any: PyVista wraps its methods in a decorator whose annotations mypy cannot call through
-    # no multisampling: with CPU rendering, 4 samples cost about 3.5 times the render time of a frame
-    plotter: Any = pv.Plotter(off_screen=True, window_size=[width, height], lighting="light kit")
-    plotter.render_window.SetMultiSamples(0)
-    plotter.set_background((0.10, 0.12, 0.16), top=(0.28, 0.32, 0.40))
+    plotter: Any
+    if into is None:
+        # no multisampling: with CPU rendering, 4 samples cost about 3.5 times the render time of a frame
+        plotter = pv.Plotter(off_screen=True, window_size=[width, height], lighting="light kit")
+        plotter.render_window.SetMultiSamples(0)
+        plotter.set_background((0.10, 0.12, 0.16), top=(0.28, 0.32, 0.40))
+    else:
+        plotter = into.plotter
+        into.clear()
     surface = pv.wrap(scenes.with_normals(data.surface))
     translucent = spec.streamlines and data.flow is not None
     opacity = 0.3 if translucent else 1.0
@@ -208,11 +231,12 @@ def build_scene(spec: SceneSpec, data: SceneData, *, width: int = 640, height: i
     markers = orientation.marker_actors() if spec.markers else []
     for marker in markers:
         plotter.add_actor(marker, reset_camera=False)
-    plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", color="white")
+    if into is None:
+        plotter.add_axes(xlabel="L", ylabel="P", zlabel="S", color="white")
     scene = PyVistaScene(plotter, full, lod, clipped, markers, tuple(data.surface.GetBounds()),
                          (data.surface.GetNumberOfCells(), small.GetNumberOfCells()), tuple(ranges))
     camera = plotter.renderer.GetActiveCamera()
-    plotter.renderer.AddObserver("StartEvent", lambda *_: orientation.update_markers(markers, camera))
+    scene.observer = plotter.renderer.AddObserver("StartEvent", lambda *_: orientation.update_markers(markers, camera))
     scene.set_lod(False)
     scene.set_clip(spec.clip)
     scene.preset(spec.camera)

@@ -48,12 +48,15 @@ class _App:
     view: Any = None  # the trame remote view widget
 
 
-def _watch_interaction(scene: Any, ctrl: Any) -> None:
-    """Level of detail while the user drags: the decimated mesh, then the full one when they let go."""
-    interactor = scene.plotter.iren.interactor if scene.plotter.iren is not None else None
+def _watch_interaction(app: _App, ctrl: Any) -> None:
+    """Level of detail while the user drags: the decimated mesh, then the full one when they let go.
+
+    Once per view: its window stays for every scene it shows, and the observers act on the current one.
+    """
+    interactor = app.scene.plotter.iren.interactor if app.scene.plotter.iren is not None else None
     if interactor is not None:
-        interactor.AddObserver("StartInteractionEvent", lambda *_: scene.set_lod(True))
-        interactor.AddObserver("EndInteractionEvent", lambda *_: _settle(scene, ctrl))
+        interactor.AddObserver("StartInteractionEvent", lambda *_: app.scene.set_lod(True))
+        interactor.AddObserver("EndInteractionEvent", lambda *_: _settle(app.scene, ctrl))
 
 
 def _settle(scene: Any, ctrl: Any) -> None:
@@ -128,9 +131,7 @@ class TrameApps:
         spec = SceneSpec.from_dict(spec_data)
         data = await asyncio.get_running_loop().run_in_executor(None, load_scene_data, spec)
         if view_id in self._apps:  # a new scene for an open view (a live checkpoint): same server, same page
-            app = self._apps[view_id]
-            width, height = app.scene.plotter.window_size
-            return self._replace(app, build_scene(spec, data, width=width, height=height))
+            return self._replace(self._apps[view_id], spec, data)
         scene = build_scene(spec, data)
         server = get_server(f"rhinoapp-{view_id}", client_type="vue3")
         app = _App(server, scene)
@@ -148,7 +149,7 @@ class TrameApps:
             app.scene.set_clip(ClipPlane(**clip) if clip else None)
             ctrl.view_update()
 
-        _watch_interaction(scene, ctrl)
+        _watch_interaction(app, ctrl)
 
         @ctrl.add("on_server_bind")
         def _bind(wslink_server: Any) -> None:
@@ -192,24 +193,25 @@ class TrameApps:
         _log.info("view %s: %d triangles (%d while interacting) on port %d", view_id, *scene.triangles, server.port)
         return int(server.port)
 
-    def _replace(self, app: _App, scene: Any) -> int:
-        """Show ``scene`` in ``app``'s view from where the user looked; the page stays, its image changes."""
+    def _replace(self, app: _App, spec: Any, data: Any) -> int:
+        """Draw ``spec``'s scene into ``app``'s window from where the user looked; the page stays, its image changes.
+
+        The window stays too: the page's view keeps following the same window, which it could not
+        reliably switch to another one while it was still connecting (it kept the old, emptied one).
+        """
+        from vtkmodules.vtkRenderingCore import vtkCamera
+
+        from rhinoapp.render.pv_scenes import build_scene
         from rhinoapp.render.spec import ClipPlane
 
-        old = app.scene
-        scene.plotter.renderer.GetActiveCamera().DeepCopy(old.plotter.renderer.GetActiveCamera())
+        looked = vtkCamera()
+        looked.DeepCopy(app.scene.plotter.renderer.GetActiveCamera())
+        scene = build_scene(spec, data, into=app.scene)
+        scene.plotter.renderer.GetActiveCamera().DeepCopy(looked)
         clip = app.server.state["clip"]
         scene.set_clip(ClipPlane(**clip) if clip else None)  # the clip the user set
         scene.plotter.renderer.ResetCameraClippingRange()
-        _watch_interaction(scene, app.server.controller)
-        window = scene.plotter.render_window
-        # trame-vtk's remote view has no setter for its render window: give it the new one and its id,
-        # which the page's view follows (it asks for the image of the new id at its size)
-        app.view._VtkRemoteView__view = window
-        with app.server.state:
-            app.server.state["viewId"] = app.view._helper.id(window)
         app.scene = scene
-        old.plotter.close()
         app.server.controller.view_update()
         _log.info("view: a new scene, %d triangles (%d while interacting)", *scene.triangles)
         return int(app.server.port)
@@ -245,6 +247,7 @@ async def serve_commands(apps: TrameApps, commands: asyncio.Queue[dict[str, Any]
             if op == "key":
                 apps.key, apps.cookie = str(command.get("key", "")), str(command.get("cookie", ""))
             elif op == "open":
+                _log.info("view %s: open %s", view_id, command["spec"].get("revision") or command["spec"].get("title") or "")
                 write({"kind": "view", "view": view_id, "port": await apps.open(view_id, command["spec"])})
             elif op == "state":
                 apps.set_state(view_id, command)

@@ -73,3 +73,21 @@ def test_streamlines_show_both_bars_with_their_ranges(built) -> None:
     assert len(positions) == 2  # side by side, not on top of each other
     picture = scene.screenshot()
     assert picture.std() > 5.0
+
+
+def test_a_scene_built_into_another_draws_as_if_new_in_the_same_window(built) -> None:
+    """A new scene for an open pane goes into its window (the page keeps following that window)."""
+    from rhinoapp.render.spec import CameraPreset
+
+    pressure = SceneSpec(synthetic=Synthetic(4000), colouring=Colouring.PRESSURE, lod_triangles=1500)
+    wss = SceneSpec(synthetic=Synthetic(3000), colouring=Colouring.WALL_SHEAR_STRESS, lod_triangles=1500,
+                    camera=CameraPreset.LEFT_LATERAL)
+    first = built(pressure)
+    window = first.plotter.render_window
+    before = first.screenshot().astype(int)
+    again = build_scene(wss, load_scene_data(wss), into=first)
+    assert again.plotter.render_window is window and len(again.plotter.scalar_bars) == 1
+    fresh = built(wss)
+    shown, expected = again.screenshot().astype(int), fresh.screenshot().astype(int)
+    assert np.abs(shown - expected).mean() < 0.5  # the same picture as a new window's: nothing of the old scene left
+    assert np.abs(before - expected).mean() > 5 * max(np.abs(shown - expected).mean(), 0.1)

@@ -27,7 +27,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     port = free_port()
     log = (tmp_path_factory.mktemp("log") / "serve.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "rhinoapp", "serve", "--data-dir", str(data), "--port", str(port)],
-                               env={**os.environ, "RHINOAPP_DEMO": "false"},  # tests create their own projects
+                               env={**os.environ, "RHINOAPP_DEMO": "false",  # tests create their own projects
+                                    "RHINOAPP_TRAME_LOG": "INFO"},  # what the 3D panes' processes did, in the log
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -153,8 +153,9 @@ class ParaViewApps(TrameApps):
 
 def main() -> int:
     """Entry point of the session's ParaView process."""
-    logging.basicConfig(level=os.environ.get("RHINOAPP_TRAME_LOG", "WARNING"), stream=sys.stderr,
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s paraview[%(process)d] %(levelname)s %(message)s")
+    logging.getLogger("rhinoapp").setLevel(os.environ.get("RHINOAPP_TRAME_LOG", "WARNING"))  # not trame's chatter
     nice = int(os.environ.get("RHINOAPP_TRAME_NICE", "10"))
     if nice:
         os.nice(nice)

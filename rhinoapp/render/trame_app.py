@@ -272,8 +272,9 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, commands: asyncio.Queue[dict[st
 
 def main() -> int:
     """Entry point of the session's trame process."""
-    logging.basicConfig(level=os.environ.get("RHINOAPP_TRAME_LOG", "WARNING"), stream=sys.stderr,
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s trame[%(process)d] %(levelname)s %(message)s")
+    logging.getLogger("rhinoapp").setLevel(os.environ.get("RHINOAPP_TRAME_LOG", "WARNING"))  # not trame's chatter
     nice = int(os.environ.get("RHINOAPP_TRAME_NICE", "10"))
     if nice:
         os.nice(nice)

@@ -29,7 +29,7 @@ from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
-from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, warm_start_steps
+from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, expected_steps
 from rhinoapp.cfd.walls import interpolated_walls
 from rhinoapp.cfd.warmstart import InitialField, field_on_lattice, initial_populations
 from rhinoapp.core.errors import SimulationError, ValidationError
@@ -236,7 +236,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
     window = run.window_for(warm=start is not None)
     solver = Solver(lattice, params, boundary_values(lattice, physics, units), replace(run, window=window),
-                    steps_estimate=units.steps_estimate if start is None else warm_start_steps(units, window),
+                    steps_estimate=expected_steps(units, warm=start is not None, window=window),
                     ramp_steps=units.ramp_steps if start is None else 0,
                     check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,

@@ -24,6 +24,7 @@ __all__ = [
     "lattice_parameters",
     "narrowest_section_mm2",
     "coarse_run_steps",
+    "expected_steps",
     "warm_start_steps",
 ]
 
@@ -215,3 +216,20 @@ def coarse_run_steps(params: LatticeParameters, window: int = WARM_START_WINDOW)
     """
     settle = max(2 * window * params.check_steps, 0.9 * params.flow_through_steps)
     return max(200, int(params.ramp_steps + settle))
+
+
+
+def expected_steps(params: LatticeParameters, *, warm: bool, window: int) -> int:
+    """Expected steps of a run on ``params``' lattice whose steady-state test has windows of ``window`` checks:
+    from a converged field (``warm``: :func:`warm_start_steps`), from rest with the short windows of a coarse
+    start's seed run (:func:`coarse_run_steps`), or from rest with the full windows (``params.steps_estimate``).
+
+    Examples
+    --------
+    >>> p = lattice_parameters(1.0, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
+    >>> expected_steps(p, warm=False, window=20) == p.steps_estimate, expected_steps(p, warm=False, window=8)
+    (True, 5760)
+    """
+    if warm:
+        return warm_start_steps(params, window)
+    return coarse_run_steps(params, window) if window < DEFAULT_WINDOW else params.steps_estimate

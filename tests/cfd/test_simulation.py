@@ -112,6 +112,8 @@ def test_a_coarse_start_reaches_the_cold_start_result() -> None:
     first = [report for report in reports if report.stage == "coarse start at 2 mm"]
     assert first and reports[:len(first)] == first and not any(report.steady for report in first)
     assert 0.0 < first[-1].fraction < 0.5
+    # the coarse part counts its steps against the coarse run's own expected length, not a cold run's
+    assert {report.total for report in first} == {first[0].total} and first[0].total < 2 * coarse["steps"]
     assert coarse["used"] and coarse["converged"] and coarse["resolution_mm"] == 2.0
     assert coarse["fluid_cells"] < result.lattice.n_cells / 6
     assert abs(coarse["pressure_drop_pa"] / cold["pressure_drop_pa"] - 1.0) > 0.2  # far from the fine answer

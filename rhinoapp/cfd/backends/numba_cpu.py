@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 
 import numba
 import numpy as np
@@ -11,10 +13,15 @@ from numba import njit, prange
 from rhinoapp.cfd.backends import numba_kernels as kernels
 from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
 from rhinoapp.cfd.backends.numba_windows import WindowTables, build_window_tables, host_has_vector_permute
+from rhinoapp.cfd.backends.thread_tuner import ThreadTuner
 from rhinoapp.cfd.lattice import BLOCK, Q, VELOCITIES
 from rhinoapp.cfd.setup import SparseLattice
 
 __all__ = ["NumbaBackend", "lattice_max_speed"]
+
+_log = logging.getLogger(__name__)
+#: Cell updates of a batch below which its speed is not measured (too short to time).
+_TIMED_UPDATES = 2_000_000
 
 _CX = tuple(int(v) for v in VELOCITIES[:, 0])
 _CY = tuple(int(v) for v in VELOCITIES[:, 1])
@@ -42,6 +49,8 @@ class NumbaBackend(Backend):
         available: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set by numba's reload_config
         # a parallel step costs a fork and join; small lattices run faster on fewer threads
         self._threads = min(int(threads), available) if threads else max(1, min(available, lattice.n_cells // 8192))
+        # threads given by the user are kept; else one fewer while another process holds a core (faster then)
+        self.tuner = None if threads else ThreadTuner(self._threads)
         # the kernels write whole blocks with streaming stores, which need 64-byte aligned arrays
         self._g = [kernels.aligned_zeros(lattice.population_size), kernels.aligned_zeros(lattice.population_size)]
         self._current = 0
@@ -89,15 +98,27 @@ class NumbaBackend(Backend):
         if scales.size == 0:
             return
         previous = numba.get_num_threads()
-        numba.set_num_threads(self._threads)
+        threads = self.tuner.next_threads() if self.tuner is not None else self._threads
+        numba.set_num_threads(threads)
         try:
+            # the same chunks whatever the thread count: each cell's update is its own, the numbers never change
             chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
             src, dst = self._g[self._current], self._g[1 - self._current]
+            started = time.perf_counter()
             flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
                                    self.lattice.n_blocks, chunks, *self._scalars,
                                    *self._links, self._walls, scales, self._flux, self._pressure)
+            elapsed = time.perf_counter() - started
         finally:
             numba.set_num_threads(previous)
+        updates = scales.size * self.lattice.n_cells
+        if self.tuner is not None and updates >= _TIMED_UPDATES and elapsed > 0:
+            before = self.tuner.current
+            self.tuner.record(threads, updates / elapsed / 1e6)
+            if self.tuner.current != before:
+                _log.info("the solver continues on %d of %d threads (%.1f million cell updates per second on %d): "
+                          "%s", self.tuner.current, self._threads, updates / elapsed / 1e6, threads,
+                          "another process holds a core" if self.tuner.current < self._threads else "the cores are free")
         self._current = (self._current + int(flipped)) % 2
         self._steps += scales.size
 

@@ -1,0 +1,85 @@
+"""ThreadTuner: all threads on an idle machine (after one try), one fewer while another process holds a core, back
+when it is free; and the Numba backend's numbers do not depend on how many threads ran each batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rhinoapp.cfd.backends import create_backend
+from rhinoapp.cfd.backends.thread_tuner import ThreadTuner
+from rhinoapp.cfd.solver import ramp
+from tests.cfd.test_backends import _physiological
+
+IDLE, BUSY_TWO, BUSY_ONE = 44.0, 17.0, 22.0  # million cell updates per second on this machine, 2 cores
+
+
+def _drive(tuner: ThreadTuner, busy: list[bool]) -> list[int]:
+    """Feed the tuner the speed each batch would have on 2 cores, busy or not; returns the threads of each batch."""
+    used = []
+    for loaded in busy:
+        threads = tuner.next_threads()
+        speed = (BUSY_TWO if threads == 2 else BUSY_ONE) if loaded else (IDLE if threads == 2 else IDLE / 2)
+        tuner.record(threads, speed * (1.0 + 0.02 * np.sin(len(used))))  # a little noise
+        used.append(threads)
+    return used
+
+
+def test_an_idle_machine_keeps_every_thread_after_one_try() -> None:
+    tuner = ThreadTuner(2)
+    assert _drive(tuner, [False] * 200) == [2, 2, 1] + [2] * 197 and tuner.switches == 0
+
+
+def test_a_run_started_beside_a_busy_process_moves_to_one_thread_at_once() -> None:
+    tuner = ThreadTuner(2, probe_every=10)
+    used = _drive(tuner, [True] * 40)
+    assert used[:4] == [2, 2, 1, 1] and used.count(2) <= 2 + 40 // 10  # tries of two threads every 10 batches
+
+
+def test_a_taken_core_moves_the_run_to_one_thread_and_a_freed_one_back() -> None:
+    tuner = ThreadTuner(2, probe_every=10)
+    used = _drive(tuner, [False] * 5 + [True] * 60 + [False] * 30)
+    loaded = used[5:65]
+    assert loaded.index(1) <= 10  # within one try's interval of the load
+    after = loaded[loaded.index(1):]
+    assert after.count(2) <= 1 + len(after) // 10  # one thread, but for a try of two every 10 batches
+    assert used[-15:] == [2] * 15  # the core came free: both threads again within one try's interval
+    assert tuner.switches == 2
+
+
+def test_one_core_or_a_slower_try_changes_nothing() -> None:
+    assert _drive(ThreadTuner(1), [True] * 20) == [1] * 20
+    tuner = ThreadTuner(2)
+    # the first batch (kernels loading) is not counted; one thread was no faster; a dip soon after the try
+    for threads, speed in ((2, 5.0), (2, 44.0), (1, 21.0), (2, 30.0)):
+        assert tuner.next_threads() == threads
+        tuner.record(threads, speed)
+    assert tuner.current == 2 and tuner.next_threads() == 2  # no new try before probe_every batches
+
+
+class _Alternating:
+    """Runs every other batch on one thread (what the tuner does under changing load)."""
+
+    def __init__(self) -> None:
+        self.calls, self.current = 0, 2
+
+    def next_threads(self) -> int:
+        self.calls += 1
+        return 1 + self.calls % 2
+
+    def record(self, threads: int, speed: float) -> None:
+        pass
+
+
+def test_the_numbers_do_not_depend_on_the_threads_of_each_batch(phantom_1mm) -> None:
+    lattice, params, boundary = _physiological(phantom_1mm, strain_average=0.05, bulk_omega=1.0)
+    fixed = create_backend("numba", lattice, params, boundary, threads=2)
+    tuned = create_backend("numba", lattice, params, boundary)
+    assert tuned.tuner is not None and tuned.tuner.most == 2 and fixed.tuner is None  # the user's count is kept
+    tuned.tuner = _Alternating()
+    for first in range(1, 600, 100):  # 100 steps of 24,000 cells: every batch is timed
+        scales = ramp(np.arange(first, first + 100), 300)
+        fixed.advance(scales)
+        tuned.advance(scales)
+    assert tuned.tuner.calls == 6
+    assert np.array_equal(fixed.get_state(), tuned.get_state())
+    assert all(np.array_equal(a, b) for a, b in zip(fixed.take_diagnostics(), tuned.take_diagnostics(), strict=True))

@@ -13,7 +13,7 @@ from numba import njit, prange
 from rhinoapp.cfd.backends import numba_kernels as kernels
 from rhinoapp.cfd.backends.base import Backend, BoundaryValues, KernelParameters
 from rhinoapp.cfd.backends.numba_windows import WindowTables, build_window_tables, host_has_vector_permute
-from rhinoapp.cfd.backends.thread_tuner import ThreadTuner
+from rhinoapp.cfd.backends.thread_tuner import OtherLoad, ThreadTuner
 from rhinoapp.cfd.lattice import BLOCK, Q, VELOCITIES
 from rhinoapp.cfd.setup import SparseLattice
 
@@ -51,6 +51,7 @@ class NumbaBackend(Backend):
         self._threads = min(int(threads), available) if threads else max(1, min(available, lattice.n_cells // 8192))
         # threads given by the user are kept; else one fewer while another process holds a core (faster then)
         self.tuner = None if threads else ThreadTuner(self._threads)
+        self._other_load = OtherLoad()
         # the kernels write whole blocks with streaming stores, which need 64-byte aligned arrays
         self._g = [kernels.aligned_zeros(lattice.population_size), kernels.aligned_zeros(lattice.population_size)]
         self._current = 0
@@ -105,6 +106,7 @@ class NumbaBackend(Backend):
             chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
             src, dst = self._g[self._current], self._g[1 - self._current]
             started = time.perf_counter()
+            self._other_load.start()
             flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
                                    self.lattice.n_blocks, chunks, *self._scalars,
                                    *self._links, self._walls, scales, self._flux, self._pressure)
@@ -114,7 +116,7 @@ class NumbaBackend(Backend):
         updates = scales.size * self.lattice.n_cells
         if self.tuner is not None and updates >= _TIMED_UPDATES and elapsed > 0:
             before = self.tuner.current
-            self.tuner.record(threads, updates / elapsed / 1e6)
+            self.tuner.record(threads, updates / elapsed / 1e6, others=self._other_load.cores())
             if self.tuner.current != before:
                 _log.info("the solver continues on %d of %d threads (%.1f million cell updates per second on %d): "
                           "%s", self.tuner.current, self._threads, updates / elapsed / 1e6, threads,

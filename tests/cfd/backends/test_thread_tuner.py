@@ -6,54 +6,78 @@ from __future__ import annotations
 import numpy as np
 
 from rhinoapp.cfd.backends import create_backend
-from rhinoapp.cfd.backends.thread_tuner import ThreadTuner
+from rhinoapp.cfd.backends.thread_tuner import OtherLoad, ThreadTuner
 from rhinoapp.cfd.solver import ramp
 from tests.cfd.test_backends import _physiological
 
 IDLE, BUSY_TWO, BUSY_ONE = 44.0, 17.0, 22.0  # million cell updates per second on this machine, 2 cores
 
 
-def _drive(tuner: ThreadTuner, busy: list[bool]) -> list[int]:
-    """Feed the tuner the speed each batch would have on 2 cores, busy or not; returns the threads of each batch."""
+def _drive(tuner: ThreadTuner, busy: list[bool], *, knows_load: bool = True) -> list[int]:
+    """Feed the tuner what each batch would measure on 2 cores, busy or not (its speed and, if ``knows_load``,
+    the cores other processes held); returns the threads of each batch."""
     used = []
     for loaded in busy:
         threads = tuner.next_threads()
         speed = (BUSY_TWO if threads == 2 else BUSY_ONE) if loaded else (IDLE if threads == 2 else IDLE / 2)
-        tuner.record(threads, speed * (1.0 + 0.02 * np.sin(len(used))))  # a little noise
+        others = (1.0 if loaded else 0.05) if knows_load else None
+        tuner.record(threads, speed * (1.0 + 0.02 * np.sin(len(used))), others=others)  # a little noise
         used.append(threads)
     return used
 
 
-def test_an_idle_machine_keeps_every_thread_after_one_try() -> None:
+def test_an_idle_machine_keeps_every_thread_and_tries_nothing() -> None:
     tuner = ThreadTuner(2)
-    assert _drive(tuner, [False] * 200) == [2, 2, 1] + [2] * 197 and tuner.switches == 0
+    assert _drive(tuner, [False] * 200) == [2] * 200 and tuner.switches == 0
 
 
 def test_a_run_started_beside_a_busy_process_moves_to_one_thread_at_once() -> None:
     tuner = ThreadTuner(2, probe_every=10)
-    used = _drive(tuner, [True] * 40)
-    assert used[:4] == [2, 2, 1, 1] and used.count(2) <= 2 + 40 // 10  # tries of two threads every 10 batches
+    assert _drive(tuner, [True] * 40) == [2, 2] + [1] * 38  # the kernels' first batch, one measured, then one
+    assert tuner.switches == 1
 
 
 def test_a_taken_core_moves_the_run_to_one_thread_and_a_freed_one_back() -> None:
     tuner = ThreadTuner(2, probe_every=10)
     used = _drive(tuner, [False] * 5 + [True] * 60 + [False] * 30)
-    loaded = used[5:65]
-    assert loaded.index(1) <= 10  # within one try's interval of the load
-    after = loaded[loaded.index(1):]
-    assert after.count(2) <= 1 + len(after) // 10  # one thread, but for a try of two every 10 batches
-    assert used[-15:] == [2] * 15  # the core came free: both threads again within one try's interval
+    assert used[:6] == [2] * 6 and used[6:65] == [1] * 59  # the batch after the first loaded one tries one thread
+    assert used[65:] == [1, 2] + [2] * 28  # the load gone: the next batch tries both threads and keeps them
     assert tuner.switches == 2
+
+
+def test_without_a_measure_of_the_load_slow_batches_and_regular_tries_decide() -> None:
+    tuner = ThreadTuner(2, probe_every=10)
+    used = _drive(tuner, [False] * 5 + [True] * 60 + [False] * 30, knows_load=False)
+    loaded = used[5:65]
+    assert 1 in loaded[:3]  # the first slow batch makes the next one a try
+    after = loaded[loaded.index(1):]
+    assert after.count(2) <= 1 + len(after) // 10  # then one thread, with a try of two every 10 batches
+    assert used[-15:] == [2] * 15 and tuner.switches == 2
 
 
 def test_one_core_or_a_slower_try_changes_nothing() -> None:
     assert _drive(ThreadTuner(1), [True] * 20) == [1] * 20
     tuner = ThreadTuner(2)
-    # the first batch (kernels loading) is not counted; one thread was no faster; a dip soon after the try
-    for threads, speed in ((2, 5.0), (2, 44.0), (1, 21.0), (2, 30.0)):
+    # the first batch (kernels loading) is not counted; a busy neighbour, but one thread was no faster
+    for threads, speed in ((2, 5.0), (2, 30.0), (1, 21.0), (2, 30.0)):
         assert tuner.next_threads() == threads
-        tuner.record(threads, speed)
+        tuner.record(threads, speed, others=0.7)
     assert tuner.current == 2 and tuner.next_threads() == 2  # no new try before probe_every batches
+
+
+def test_other_load_is_the_machines_busy_time_less_this_processs(tmp_path) -> None:
+    """``/proc/stat``'s first line (ticks of user, nice, system, idle, iowait, irq, softirq, steal), two samples."""
+    import os
+
+    hz = os.sysconf("SC_CLK_TCK")
+    stat = tmp_path / "stat"
+    clock, own = iter([100.0, 104.0]), iter([50.0, 54.0])  # 4 s, of which this process used 4 CPU seconds
+    load = OtherLoad(stat_path=stat, clock=lambda: next(clock), own_seconds=lambda: next(own))
+    stat.write_text(f"cpu  {100 * hz} 0 {20 * hz} {500 * hz} {5 * hz} 0 0 0 0 0\ncpu0 ...\n")
+    load.start()
+    stat.write_text(f"cpu  {106 * hz} 0 {22 * hz} {500 * hz} {5 * hz} 0 0 0 0 0\ncpu0 ...\n")  # 8 busy CPU s
+    assert load.cores() == 1.0  # the other 4 CPU seconds over 4 s: one core held by others
+    assert OtherLoad(stat_path=tmp_path / "absent").cores() is None  # not Linux: not known
 
 
 class _Alternating:
@@ -66,7 +90,7 @@ class _Alternating:
         self.calls += 1
         return 1 + self.calls % 2
 
-    def record(self, threads: int, speed: float) -> None:
+    def record(self, threads: int, speed: float, *, others: float | None = None) -> None:
         pass
 
 

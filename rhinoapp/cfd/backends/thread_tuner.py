@@ -41,8 +41,11 @@ class ThreadTuner:
         Batches between two tries of the other count (also the wait after a try).
     drop
         A batch slower than this fraction of the best speed at its thread count makes the next batch a try.
+    cores
+        The machine's cores (``None``: ``os.cpu_count()``); the kernels leave ``cores - most`` to others.
     contended
-        Cores held by other processes during a batch from which the next batch tries one thread fewer.
+        Cores held by other processes during a batch, beyond those the kernels leave free, from which the
+        next batch tries one thread fewer (on a large node, other jobs on the cores left free do not count).
 
     Examples
     --------
@@ -51,7 +54,7 @@ class ThreadTuner:
     ...         threads = tuner.next_threads()
     ...         tuner.record(threads, (17.0 if busy else 44.0) if threads == 2 else 22.0, others=float(busy))
     ...     return tuner.current
-    >>> tuner = ThreadTuner(2)
+    >>> tuner = ThreadTuner(2, cores=2)
     >>> on_two_cores(tuner, busy=False, batches=30), tuner.switches  # idle: two threads, nothing tried
     (2, 0)
     >>> on_two_cores(tuner, busy=True, batches=3), on_two_cores(tuner, busy=False, batches=12)  # a core taken, freed
@@ -61,6 +64,7 @@ class ThreadTuner:
     most: int
     probe_every: int = 10
     drop: float = 0.8
+    cores: int | None = None
     contended: float = 0.5
     current: int = dataclasses.field(init=False)
     switches: int = dataclasses.field(default=0, init=False)
@@ -69,9 +73,11 @@ class ThreadTuner:
     _since_probe: int = dataclasses.field(default=0, init=False)
     _batches: int = dataclasses.field(default=0, init=False)
     _others: float | None = dataclasses.field(default=None, init=False)
+    _cores: int = dataclasses.field(default=1, init=False)
 
     def __post_init__(self) -> None:
         self.most = max(1, int(self.most))
+        self._cores = max(self.most, int(self.cores or os.cpu_count() or self.most))
         self.current = self.most
         self._since_probe = self.probe_every
         self._batches = 0
@@ -85,7 +91,7 @@ class ThreadTuner:
         """The threads for the next batch (a try of :attr:`other` when it is due)."""
         if self.most == 1 or self.current not in self._recent or self._since_probe < self.probe_every:
             return self.current
-        contended = self._others is not None and self._others >= self.contended
+        contended = self._others is not None and self._others >= self._cores - self.most + self.contended
         if self.current == self.most:
             slowed = self._recent[self.current] < self.drop * self._best[self.current]
             return self.other if contended or slowed else self.current

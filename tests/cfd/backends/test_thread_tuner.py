@@ -27,18 +27,18 @@ def _drive(tuner: ThreadTuner, busy: list[bool], *, knows_load: bool = True) -> 
 
 
 def test_an_idle_machine_keeps_every_thread_and_tries_nothing() -> None:
-    tuner = ThreadTuner(2)
+    tuner = ThreadTuner(2, cores=2)
     assert _drive(tuner, [False] * 200) == [2] * 200 and tuner.switches == 0
 
 
 def test_a_run_started_beside_a_busy_process_moves_to_one_thread_at_once() -> None:
-    tuner = ThreadTuner(2, probe_every=10)
+    tuner = ThreadTuner(2, cores=2, probe_every=10)
     assert _drive(tuner, [True] * 40) == [2, 2] + [1] * 38  # the kernels' first batch, one measured, then one
     assert tuner.switches == 1
 
 
 def test_a_taken_core_moves_the_run_to_one_thread_and_a_freed_one_back() -> None:
-    tuner = ThreadTuner(2, probe_every=10)
+    tuner = ThreadTuner(2, cores=2, probe_every=10)
     used = _drive(tuner, [False] * 5 + [True] * 60 + [False] * 30)
     assert used[:6] == [2] * 6 and used[6:65] == [1] * 59  # the batch after the first loaded one tries one thread
     assert used[65:] == [1, 2] + [2] * 28  # the load gone: the next batch tries both threads and keeps them
@@ -46,7 +46,7 @@ def test_a_taken_core_moves_the_run_to_one_thread_and_a_freed_one_back() -> None
 
 
 def test_without_a_measure_of_the_load_slow_batches_and_regular_tries_decide() -> None:
-    tuner = ThreadTuner(2, probe_every=10)
+    tuner = ThreadTuner(2, cores=2, probe_every=10)
     used = _drive(tuner, [False] * 5 + [True] * 60 + [False] * 30, knows_load=False)
     loaded = used[5:65]
     assert 1 in loaded[:3]  # the first slow batch makes the next one a try
@@ -55,9 +55,19 @@ def test_without_a_measure_of_the_load_slow_batches_and_regular_tries_decide() -
     assert used[-15:] == [2] * 15 and tuner.switches == 2
 
 
+def test_other_jobs_on_the_cores_left_free_do_not_count() -> None:
+    """A 16-core node whose kernels use 8 threads: other jobs on the 8 others are not contention, a ninth core is."""
+    tuner = ThreadTuner(8, cores=16)
+    for _ in range(30):
+        tuner.record(tuner.next_threads(), 100.0, others=7.9)
+    assert tuner.current == 8 and tuner.switches == 0
+    tuner.record(8, 100.0, others=8.6)
+    assert tuner.next_threads() == 7
+
+
 def test_one_core_or_a_slower_try_changes_nothing() -> None:
-    assert _drive(ThreadTuner(1), [True] * 20) == [1] * 20
-    tuner = ThreadTuner(2)
+    assert _drive(ThreadTuner(1, cores=2), [True] * 20) == [1] * 20
+    tuner = ThreadTuner(2, cores=2)
     # the first batch (kernels loading) is not counted; a busy neighbour, but one thread was no faster
     for threads, speed in ((2, 5.0), (2, 30.0), (1, 21.0), (2, 30.0)):
         assert tuner.next_threads() == threads

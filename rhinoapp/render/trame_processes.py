@@ -79,6 +79,14 @@ class PaneSession:
             except Exception:  # the pane's failure must not stop the process's reader
                 _log.exception("a pane could not take the outcome of its scene")
 
+    def scene_failed(self, view_id: str, error: str) -> None:
+        """The process could not draw the scene of ``view_id``: a page waiting for its port gets ``error``
+        (a 503), and the pane is told (:meth:`scene_drawn`)."""
+        waiter = self.ports.get(view_id)
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(RenderError(error))
+        self.scene_drawn(view_id, error)
+
     def tell(self, message: str) -> None:
         """Tell every pane of the session that its process stopped or could not start (``message``: why)."""
         for listener in list(self.listeners.values()):
@@ -170,10 +178,7 @@ class LocalProcesses:
                     fresh.set_result(int(message["port"]))
                 session.scene_drawn(view_id, None)
             elif kind == "error":
-                text = str(message.get("message", "the 3D view could not be drawn"))
-                if waiter is not None and not waiter.done():
-                    waiter.set_exception(RenderError(text))
-                session.scene_drawn(view_id, text)
+                session.scene_failed(view_id, str(message.get("message", "the 3D view could not be drawn")))
         failure = RenderError("the 3D view's process stopped; reload the page to start it again")
         if not ready.done():
             ready.set_exception(failure)

@@ -313,11 +313,7 @@ class SlurmRelay:
             self._joined(job, view_id)
             job.session.scene_drawn(view_id, None)
         elif kind == "error":
-            text = str(message.get("message", "the 3D view could not be drawn"))
-            waiter = job.session.ports.get(view_id)
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(RenderError(text))
-            job.session.scene_drawn(view_id, text)
+            job.session.scene_failed(view_id, str(message.get("message", "the 3D view could not be drawn")))
 
     def _joined(self, job: _Job, view_id: str) -> None:
         waiter = job.session.ports.get(view_id)

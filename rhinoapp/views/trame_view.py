@@ -16,6 +16,7 @@ sessions hold them instead (also ``failed``), and a reload tries again. A scene 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import panel as pn
@@ -77,8 +78,8 @@ class TrameView(pn.viewable.Viewer):
         self._doc = pn.state.curdoc if context is not None else None
         page = pn.state.location.pathname if context is not None and pn.state.location is not None else ""
         self.ticket: TrameTicket = self._service.open_view(session_id, scene, user=pn.state.user, label=page or "",
-                                                           on_stopped=self._process_stopped,
-                                                           on_scene=self._scene_outcome)
+                                                           on_stopped=partial(self._on_page, self._show_failure),
+                                                           on_scene=partial(self._on_page, self._show_scene_outcome))
         self._frame: TrameFrame | None = None
         self._presets = [pn.widgets.Button(label=p.label, color="light", margin=(2, 2)) for p in CameraPreset]
         for preset, button in zip(CameraPreset, self._presets, strict=True):
@@ -115,44 +116,32 @@ class TrameView(pn.viewable.Viewer):
             self._frame.param.update(reload=self._frame.reload + again, scene=self._frame.scene + 1,
                                      **self._frame_options())
 
-    def _status_changed(self, text: str) -> None:
-        """The render job's queue state (called on the server's loop); ``""``: the pane may load."""
+    def _on_page(self, show: Callable[..., None], value: str | None) -> None:
+        """Run ``show(value)`` in the page's session: called on the server's loop, by the service (the render job's
+        queue state, the process's death, a scene's outcome)."""
         doc = self._doc
         if doc is None:
-            self._show_status(text)
+            show(value)
         else:
-            doc.add_next_tick_callback(partial(self._show_status, text, doc=doc))
+            doc.add_next_tick_callback(partial(show, value, doc=doc))
 
     def _show_status(self, text: str, *, doc: object = None) -> None:
+        """The render job's queue state; ``""``: the pane may load."""
         if self._frame is None or self._frame.failed:
             return
         with set_curdoc(doc):  # type: ignore[arg-type]
             self._frame.param.update(**(self._frame_options() if not text else {"path": "", "message": text}))
 
-    def _process_stopped(self, message: str) -> None:
-        """The session's process died (called on the server's loop): show ``message`` in the pane."""
-        doc = self._doc
-        if doc is None:
-            self._show_failure(message)
-        else:
-            doc.add_next_tick_callback(partial(self._show_failure, message, doc=doc))
-
     def _show_failure(self, message: str, *, doc: object = None) -> None:
+        """The session's process died: show ``message`` in the pane."""
         if self._frame is None:
             return
         with set_curdoc(doc):  # type: ignore[arg-type]
             self._frame.param.update(path="", message=message, failed=True)
             self._screenshot.object = ""
 
-    def _scene_outcome(self, error: str | None) -> None:
-        """A scene could not be drawn (``error``), or was drawn after such a failure (``None``); server's loop."""
-        doc = self._doc
-        if doc is None:
-            self._show_scene_outcome(error)
-        else:
-            doc.add_next_tick_callback(partial(self._show_scene_outcome, error, doc=doc))
-
     def _show_scene_outcome(self, error: str | None, *, doc: object = None) -> None:
+        """A scene could not be drawn (``error``), or was drawn after such a failure (``None``)."""
         if self._frame is None or self._frame.failed:
             return
         with set_curdoc(doc):  # type: ignore[arg-type]
@@ -180,7 +169,7 @@ class TrameView(pn.viewable.Viewer):
             if options["path"] and self._service.serves_files:  # a render job: wait for it (the status says when)
                 options = {**options, "path": "", "message": WAITING}
                 def prepare() -> None:
-                    self._service.prepare(self.ticket.view_id, self._status_changed)
+                    self._service.prepare(self.ticket.view_id, partial(self._on_page, self._show_status))
 
                 if self._doc is not None:
                     pn.state.onload(prepare)  # once a browser shows the page (not for a bare HTTP probe)

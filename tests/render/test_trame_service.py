@@ -205,10 +205,11 @@ def test_a_failing_scene_overtaken_by_a_good_one_still_mends_the_pane() -> None:
         service = TrameService()
         told: asyncio.Queue[str | None] = asyncio.Queue()
         ticket = service.open_view("s1", SceneSpec(surface="/nonexistent/surface.vtp"), on_scene=told.put_nowait)
-        waiting = asyncio.ensure_future(service.upstream_port(ticket.view_id))
-        while ticket.view_id not in service._session_of(ticket.view_id).ports:  # the failing scene was asked for
-            await asyncio.sleep(0.05)
-        service.update_view(ticket.view_id, SceneSpec(synthetic=Synthetic(2000)))
+        # the session's process runs (its other pane's port): asking for a port then sends the scene at once
+        await service.upstream_port(service.open_view("s1", SceneSpec(synthetic=Synthetic(2000))).view_id)
+        waiting = asyncio.ensure_future(service.upstream_port(ticket.view_id))  # the failing scene asked for...
+        asyncio.get_running_loop().call_soon(service.update_view, ticket.view_id,  # ...then the good one, in turn
+                                             SceneSpec(synthetic=Synthetic(2000)))
         with pytest.raises(RenderError):
             await waiting  # the page's request for the failing scene: a 503
         assert (await told.get()) is not None and (await told.get()) is None  # failed, then mended: load again

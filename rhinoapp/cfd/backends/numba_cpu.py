@@ -51,7 +51,7 @@ class NumbaBackend(Backend):
         self._threads = min(int(threads), available) if threads else max(1, min(available, lattice.n_cells // 8192))
         # threads given by the user are kept; else one fewer while another process holds a core (faster then)
         self.tuner = None if threads else ThreadTuner(self._threads)
-        self._other_load = OtherLoad()
+        self._other_load = OtherLoad()  # read only while tuning
         # the kernels write whole blocks with streaming stores, which need 64-byte aligned arrays
         self._g = [kernels.aligned_zeros(lattice.population_size), kernels.aligned_zeros(lattice.population_size)]
         self._current = 0
@@ -106,7 +106,8 @@ class NumbaBackend(Backend):
             chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
             src, dst = self._g[self._current], self._g[1 - self._current]
             started = time.perf_counter()
-            self._other_load.start()
+            if self.tuner is not None:
+                self._other_load.start()
             flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
                                    self.lattice.n_blocks, chunks, *self._scalars,
                                    *self._links, self._walls, scales, self._flux, self._pressure)
@@ -115,11 +116,11 @@ class NumbaBackend(Backend):
             numba.set_num_threads(previous)
         updates = scales.size * self.lattice.n_cells
         if self.tuner is not None and updates >= _TIMED_UPDATES and elapsed > 0:
-            before = self.tuner.current
-            self.tuner.record(threads, updates / elapsed / 1e6, others=self._other_load.cores())
+            before, mlups = self.tuner.current, updates / elapsed / 1e6
+            self.tuner.record(threads, mlups, others=self._other_load.cores())
             if self.tuner.current != before:
                 _log.info("the solver continues on %d of %d threads (%.1f million cell updates per second on %d): "
-                          "%s", self.tuner.current, self._threads, updates / elapsed / 1e6, threads,
+                          "%s", self.tuner.current, self._threads, mlups, threads,
                           "another process holds a core" if self.tuner.current < self._threads else "the cores are free")
         self._current = (self._current + int(flipped)) % 2
         self._steps += scales.size

@@ -56,19 +56,24 @@ def parse_setting(text: str) -> tuple[str, float | str]:
 
 
 def run_variant(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: float,
-                overrides: dict[str, float | str], *, coarse_start: str = "off") -> Path:
+                overrides: dict[str, float | str], *, coarse_start: str = "off", openings: str = "chambers") -> Path:
     """A run folder with ``overrides`` applied (reused when its results.json exists); ``coarse_start`` as
-    :class:`~rhinoapp.cfd.config.RunConfig` takes it (a coarse start's folder name ends in ``_coarse``)."""
+    :class:`~rhinoapp.cfd.config.RunConfig` takes it (a coarse start's folder name ends in ``_coarse``).
+    ``openings="faces"`` runs without the ambient-air chambers and the outlet extension (folder name ends in
+    ``_faces``): the openings are the label map's end faces, where OpenFOAM's airway cases take the air in."""
     from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+    from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir
     from rhinoapp.cfd.simulation import simulate
-    from rhinoapp.usecases.simulation import load_domain
 
     tag = "_".join(f"{k}-{v:g}" if isinstance(v, float | int) else f"{k}-{v}"
                    for k, v in sorted(overrides.items())) or "default"
-    out = work / f"sensitivity_{resolution_mm:g}mm_{tag}{'' if coarse_start == 'off' else '_coarse'}"
+    out = work / (f"sensitivity_{resolution_mm:g}mm_{tag}{'' if coarse_start == 'off' else '_coarse'}"
+                  f"{'' if openings == 'chambers' else '_faces'}")
     if not (out / "results.json").is_file():
         start = time.monotonic()
-        simulate(load_domain(geometry), PhysicsConfig(flow_ml_s=flow_ml_s, **overrides),
+        labels, planes = read_geometry_dir(geometry)
+        domain = airway_domain(labels, planes=planes, open_surroundings=openings == "chambers")
+        simulate(domain, PhysicsConfig(flow_ml_s=flow_ml_s, **overrides),
                  RunConfig(coarse_start=coarse_start), resolution_mm=resolution_mm, out_dir=out)
         (out / "wall_time_s.txt").write_text(f"{time.monotonic() - start:.1f}\n")
     return out
@@ -104,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coarse-start", choices=["off", "auto", "on"], default="off",
                         help="start each run from its solution at twice the spacing (the app's default is auto)")
     parser.add_argument("--progress", action="store_true", help="log every convergence check of the runs")
+    parser.add_argument("--openings", choices=["chambers", "faces"], default="chambers",
+                        help="chambers: as the app runs (ambient air in front of the nostrils, outlet extension); "
+                             "faces: the openings at the label map's end faces")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.progress:
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     for overrides in variants:
         try:
             run = run_variant(args.work, geometry, args.resolution, args.flow_ml_s, overrides,
-                              coarse_start=args.coarse_start)
+                              coarse_start=args.coarse_start, openings=args.openings)
         except RhinoappError as error:  # a setting that makes the run diverge is a finding too
             rows.append({"overrides": overrides, "failed": str(error)})
             _log.warning("%s failed: %s", overrides, error)
@@ -139,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                      if (run / "wall_time_s.txt").is_file() else None})
         _log.info("%s: %s", overrides or "default", rows[-1]["pressure_drop_pa"].get("nostrils_to_outlet"))
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"variant": args.variant, "resolution_mm": args.resolution, "flow_ml_s": args.flow_ml_s, "runs": rows}
+    report = {"variant": args.variant, "resolution_mm": args.resolution, "flow_ml_s": args.flow_ml_s,
+              "openings": args.openings, "runs": rows}
     (args.out / args.json).write_text(json.dumps(report, indent=1))
     print(json.dumps(rows, indent=1))
     return 0

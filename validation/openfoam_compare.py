@@ -73,9 +73,12 @@ def run_rhinoapp(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: fl
 
 
 def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow_ml_s: float, iterations: int,
-                 dry_run: bool) -> dict[str, object]:
-    """Mesh and solve one level; returns the case summary (and writes ``summary.json`` in the case)."""
-    case = work / "openfoam" / level.name
+                 dry_run: bool, cases: str = "openfoam") -> dict[str, object]:
+    """Mesh and solve one level; returns the case summary (and writes ``summary.json`` in the case).
+
+    The case lies in ``work/cases/<level>``; ``geometry`` is the folder whose ``airway.vtp`` is meshed.
+    """
+    case = work / cases / level.name
     summary_path = case / "summary.json"
     if summary_path.is_file() and not dry_run:
         summary: dict[str, object] = json.loads(summary_path.read_text())
@@ -208,7 +211,7 @@ def compare(work: Path, geometry: Path, foam_summaries: list[dict], lbm_run: Pat
             "goal": {"pressure_drop_pct": 10.0, "partition_points": 3.0}}
 
 
-def plot(report: dict, out: Path) -> list[Path]:
+def plot(report: dict, out: Path, *, prefix: str = "") -> list[Path]:
     """Pressure along the airway (both solvers) and dp against the OpenFOAM mesh; PNG files in ``out``."""
     import matplotlib
 
@@ -233,7 +236,7 @@ def plot(report: dict, out: Path) -> list[Path]:
     ax.set_title(f"Pressure along the airway at {report['flow_ml_s']:g} ml/s")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    profile = out / "openfoam_pressure_profile.png"
+    profile = out / f"{prefix}openfoam_pressure_profile.png"
     fig.savefig(profile, dpi=110)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -252,7 +255,7 @@ def plot(report: dict, out: Path) -> list[Path]:
     ax.invert_xaxis()
     ax.legend(fontsize=8)
     fig.tight_layout()
-    drops = out / "openfoam_pressure_drop_vs_mesh.png"
+    drops = out / f"{prefix}openfoam_pressure_drop_vs_mesh.png"
     fig.savefig(drops, dpi=110)
     plt.close(fig)
     return [profile, drops]
@@ -270,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most")
     parser.add_argument("--rhinoapp-resolution", type=float, default=0.8, help="rhinoapp lattice spacing, mm")
     parser.add_argument("--dry-run", action="store_true", help="write and check the case files only")
+    parser.add_argument("--domain", choices=["airway", "rhinoapp"], default="airway",
+                        help="what OpenFOAM meshes: the segmented airway (air enters through the nostril caps) or "
+                             "rhinoapp's own flow domain, with its ambient-air chambers and outlet extension "
+                             "(foam_domain.py; cases in WORK/openfoam_domain)")
+    parser.add_argument("--rhinoapp-run", type=Path, help="compare with this rhinoapp run folder instead of a "
+                                                          "default run at --rhinoapp-resolution")
+    parser.add_argument("--report", default="openfoam_compare", help="name of the report and figures in --out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -278,20 +288,25 @@ def main(argv: list[str] | None = None) -> int:
               for v in args.levels.split(",")]
     if not args.dry_run and not foam_case.have_openfoam():
         parser.error("OpenFOAM is not installed: `apt-get install openfoam` (or `make validation-deps`)")
+    meshed, cases = geometry, "openfoam"
+    if args.domain == "rhinoapp":
+        from foam_domain import write_domain_geometry
+
+        meshed, cases = write_domain_geometry(geometry, args.work / f"{geometry.name}_domain"), "openfoam_domain"
     summaries = []
     for level in levels:
-        _log.info("OpenFOAM %s", level.name)
-        summaries.append(run_openfoam(args.work, geometry, level, flow_ml_s=args.flow_ml_s,
-                                      iterations=args.iterations, dry_run=args.dry_run))
+        _log.info("OpenFOAM %s (%s)", level.name, cases)
+        summaries.append(run_openfoam(args.work, meshed, level, flow_ml_s=args.flow_ml_s,
+                                      iterations=args.iterations, dry_run=args.dry_run, cases=cases))
     if args.dry_run:
         print(json.dumps(summaries, indent=1))
         return 0
-    lbm_run = run_rhinoapp(args.work, geometry, args.rhinoapp_resolution, args.flow_ml_s)
+    lbm_run = args.rhinoapp_run or run_rhinoapp(args.work, geometry, args.rhinoapp_resolution, args.flow_ml_s)
     report = compare(args.work, geometry, summaries, lbm_run, flow_ml_s=args.flow_ml_s)
-    report["variant"] = args.variant
+    report.update(variant=args.variant, openfoam_domain=args.domain, rhinoapp_run=str(lbm_run))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "openfoam_compare.json").write_text(json.dumps(report, indent=1))
-    for path in plot(report, args.out):
+    (args.out / f"{args.report}.json").write_text(json.dumps(report, indent=1))
+    for path in plot(report, args.out, prefix="" if args.report == "openfoam_compare" else f"{args.report}_"):
         _log.info("wrote %s", path)
     print(json.dumps(report["difference"], indent=1))
     return 0

@@ -115,17 +115,21 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
 
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
-                  surroundings: SurroundingsConfig | None = None) -> FlowDomain:
+                  surroundings: SurroundingsConfig | None = None, open_surroundings: bool = True) -> FlowDomain:
     """The flow domain of an airway as the simulations use it: openings from :func:`domain_from_labels`, then an
     ambient-air chamber in front of each nostril and a flow extension at the outlet
     (:func:`~rhinoapp.cfd.openings.with_open_surroundings`), with the choanae (where each cavity meets the
-    nasopharynx) as measurement planes.
+    nasopharynx) as measurement planes. ``open_surroundings=False`` leaves the chambers and the extension out:
+    the openings are then the label map's own end faces (for comparisons with solvers that take the air in
+    there).
 
     Examples
     --------
     >>> from rhinoapp.cfd.shapes import two_channel_labels
     >>> sorted(airway_domain(two_channel_labels(2.0)).planes)
     ['choana_left', 'choana_right', 'nostril_left', 'nostril_right', 'outlet', 'surroundings']
+    >>> sorted(airway_domain(two_channel_labels(2.0), open_surroundings=False).planes)
+    ['choana_left', 'choana_right']
     """
     domain = domain_from_labels(labels, planes=planes)
     values = labels.labels
@@ -136,7 +140,7 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
                         planes={name: mask for name, mask in choanae.items() if mask.any()},
                         placement=domain.placement)
-    return with_open_surroundings(domain, surroundings)
+    return with_open_surroundings(domain, surroundings) if open_surroundings else domain
 
 
 def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:

@@ -96,6 +96,8 @@ def _simulate(args: argparse.Namespace) -> int:
         sys.stderr.write(f"rhinoapp: warning: {' '.join(str(flag['message']).split())}\n")
     if r.get("pressure_drop_between"):
         out(f"pressure drop measured between {r['pressure_drop_between']}")
+    if r.get("accuracy"):
+        out(f"accuracy: {r['accuracy']['text']}")
     if r.get("openings_placed"):
         out("openings: " + "; ".join(f"{name.replace('_', ' ')} {how}" for name, how in r["openings_placed"].items()))
     resolution = r.get("resolution") or {}

@@ -145,6 +145,7 @@ def _airflow_page(content: ReportContent, pictures: dict[str, bytes]) -> Figure:
     page.heading("In plain words")
     for sentence in result_reading(rows) or ["No result of this run has a healthy range to compare with."]:
         page.paragraph("• " + sentence)
+    page.paragraph(f"How far to trust the pressure drop: {run.accuracy.text}", size=8, width=118)
     if run.flags:
         shown = " ".join(textwrap.shorten(flag.message, 160) for flag in run.flags[:3])
         more = f" (and {len(run.flags) - 3} more)" if len(run.flags) > 3 else ""

@@ -161,6 +161,8 @@ class SimulationsState(JobPageState):
     rows = param.List(default=[], item_type=ResultRow, doc="The shown run's results beside their healthy ranges.")
     flags = param.List(default=[], item_type=PlausibilityFlag,
                        doc="The shown run's figures that the plausibility checks doubt, each with what to do.")
+    accuracy = param.String(default="", doc="What the validation against an independent solver says about the "
+                                            "shown run's pressure drop (empty when no run is shown).")
     scene = param.ClassSelector(class_=SceneSpec, default=None, allow_None=True, doc="The 3D view's content.")
 
     def __init__(self, **params: Any) -> None:
@@ -320,7 +322,8 @@ class SimulationsState(JobPageState):
         run = next((r for r in self.runs if r.run_id == self.selected), None)
         if run is self.result:
             return
-        self.param.update(result=run, rows=run.rows(self.references) if run else [], flags=run.flags if run else [])
+        self.param.update(result=run, rows=run.rows(self.references) if run else [], flags=run.flags if run else [],
+                          accuracy=run.accuracy.text if run else "")
         self._show_scene()
         self._update_history()
         self._update_message()
@@ -368,7 +371,8 @@ class SimulationsState(JobPageState):
         self._runs_key = self._estimate_key = None
         self._load_error = ""
         self.param.variant.objects = ["default"]
-        self.param.update(variant="default", runs=[], selected=None, result=None, rows=[], flags=[], scene=None,
+        self.param.update(variant="default", runs=[], selected=None, result=None, rows=[], flags=[], accuracy="",
+                          scene=None,
                           job=None, running=False, history=[], has_geometry=False, estimate=None, estimate_text="",
                           estimate_problem="", resolution_text="", proposed_resolution_mm=None)
         self._update_can_run()

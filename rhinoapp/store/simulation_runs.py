@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
+from rhinoapp.analysis.accuracy import AccuracyNote, accuracy_note
 from rhinoapp.analysis.plausibility import PlausibilityFlag, annotate_rows, plausibility_flags
 from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows
 from rhinoapp.cfd.results import SimulationResults
@@ -129,6 +130,12 @@ class SimulationRun:
         """The figures the software doubts (the ``plausibility`` list of ``results.json``; checked anew for
         runs written before the checks existed)."""
         return plausibility_flags(self.results)
+
+    @property
+    def accuracy(self) -> AccuracyNote:
+        """What the validation against an independent solver says about this run's pressure drop (worked out
+        anew from the run's settings, so runs written before the note existed carry it too)."""
+        return accuracy_note(self.results)
 
     def rows(self, references: Mapping[str, HealthyRange] = HEALTHY_RANGES) -> list[ResultRow]:
         """The results table (see :func:`result_rows`), each doubted row with its flag."""

@@ -6,7 +6,9 @@ wrote) into the flow domain; :func:`estimate_simulation` gives the run's expecte
 directory to keep the measurement in); :func:`run_simulation` runs it and writes
 the files of a :class:`~rhinoapp.core.layout.SimulationFolder` (fields, wall surface, results,
 convergence) into a folder, with the plausibility flags of
-:func:`~rhinoapp.analysis.plausibility.check_results` as the ``plausibility`` list of ``results.json``.
+:func:`~rhinoapp.analysis.plausibility.check_results` as the ``plausibility`` list of ``results.json`` and what
+the validation against an independent solver says about its pressure drop
+(:func:`~rhinoapp.analysis.accuracy.accuracy_note`) as its ``accuracy``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from rhinoapp.analysis.accuracy import accuracy_note
 from rhinoapp.analysis.plausibility import check_results, flags_document
 from rhinoapp.cfd import io
 from rhinoapp.cfd.estimate import ResourceEstimate, cell_budget, estimate_run
@@ -83,5 +86,6 @@ def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,
                       out_dir=Path(out_dir), progress=progress, live_dir=live_dir,
                       notes={"resolution": {k: v for k, v in choice.as_dict().items() if v == v}})
     result.results["plausibility"] = flags_document(check_results(result.results))
+    result.results["accuracy"] = accuracy_note(result.results).to_document()
     io.write_json(SimulationFolder(Path(out_dir)).results, result.results)
     return result

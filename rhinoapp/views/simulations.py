@@ -149,11 +149,13 @@ class SimulationsPage(pn.viewable.Viewer):
                              alert_type="danger" if implausible else "warning", css_classes=["rh-sim-flags"],
                              sizing_mode="stretch_width")
 
-    @param.depends("state.rows")
+    @param.depends("state.rows", "state.accuracy")
     def _table(self) -> pn.viewable.Viewable:
         if not self.state.rows:
             return pn.Spacer(height=0)
-        return pn.pane.HTML(f'{results_table_html(self.state.rows)}<p class="rh-sim-note">{_TABLE_NOTE}</p>',
+        accuracy = (f'<p class="rh-sim-accuracy"><b>How far to trust the pressure drop:</b> '
+                    f'{html.escape(self.state.accuracy)}</p>' if self.state.accuracy else "")
+        return pn.pane.HTML(f'{results_table_html(self.state.rows)}{accuracy}<p class="rh-sim-note">{_TABLE_NOTE}</p>',
                             stylesheets=[TABLE_CSS], sizing_mode="stretch_width")
 
     def _view_options(self) -> pn.viewable.Viewable:

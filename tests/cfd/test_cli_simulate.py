@@ -86,3 +86,7 @@ def test_doubted_figures_are_warnings_on_stderr_and_in_results_json(geometry_dir
     assert "run again without a step limit" in captured.err
     assert "[doubtful: see the warnings]" in captured.out or "[implausible: see the warnings]" in captured.out
     assert results["diagnostics"]["peak_velocity"]["point_lps_mm"]
+    # how far the pressure drop can be trusted: the validation point of these settings, in results.json and printed
+    accuracy = results["accuracy"]
+    assert accuracy["model"] == "default" and accuracy["validated_at_mm"] == 1.0 and accuracy["pressure_drop_bias_pct"] > 0
+    assert f"accuracy: {accuracy['text']}" in captured.out and "upper bounds" in accuracy["text"]

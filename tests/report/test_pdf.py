@@ -53,7 +53,7 @@ def test_full_report_has_four_pages_of_pictures_and_tables(repo: ProjectReposito
     text = text_of(pdf, tmp_path)
     for expected in ("RHINO-", "mCSA", "Results beside the healthy ranges", "healthy range", "Rohrer",
                      "Simulation against 4PR", "Methods", "rhinoapp 0.1.0", "lattice spacing 2 mm",
-                     "Every step of the case is done"):
+                     "Every step of the case is done", "How far to trust the pressure drop", "upper bounds"):
         assert expected in text, expected
     (tmp_path / "full-report.pdf").write_bytes(pdf)
 

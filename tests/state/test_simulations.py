@@ -122,6 +122,8 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
     # 3,000 steps on the coarse 2 mm grid: the plausibility checks doubt figures, and the message says so
     assert state.flags and state.message_kind == "warning"
     assert state.message.startswith(f"Run {run.run_id}: pressure drop ") and state.flags[0].message[1:] in state.message
+    # and every shown run says how far its pressure drop can be trusted (the validation point of its settings)
+    assert state.accuracy == run.accuracy.text and "at 1 mm" in state.accuracy and "upper bounds" in state.accuracy
     state.param.update(colouring="wss", streamlines=False)
     assert state.scene.colouring is Colouring.WALL_SHEAR_STRESS and not state.scene.streamlines
 

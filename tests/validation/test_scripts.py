@@ -110,6 +110,31 @@ def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
     control = (case / "system/controlDict").read_text()
     assert "flow_inlet_right" in control and "pAvg_outlet" in control
 
+    # rhinoapp's own domain for OpenFOAM: the same airway with the ambient-air chambers and the outlet extension
+    run = subprocess.run([sys.executable, str(VALIDATION / "openfoam_compare.py"), "--variant", "straight", "--work",
+                          str(work), "--levels", "1.5", "--dry-run", "--domain", "rhinoapp"], env=env,
+                         capture_output=True, text=True, timeout=280, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (domain,) = json.loads(run.stdout)
+    assert Path(domain["case"]).parent.name == "openfoam_domain"
+    counts = domain["triangles"]
+    assert all(counts[name] > 0 for name in ("wall", "inlet_left", "inlet_right", "outlet")), counts
+    box = np.array(re.findall(r"vertex (\S+) (\S+) (\S+)", (Path(domain["case"]) / "constant/triSurface/airway.stl")
+                              .read_text()), dtype=float)
+    # the chambers reach 10 mm beyond the nostrils and the extension beyond the outlet: a larger box than the airway's
+    grown = (box.max(axis=0) - box.min(axis=0)) - (vertices.max(axis=0) - vertices.min(axis=0))
+    assert grown.max() > 0.008 and grown.min() >= -1e-4, grown
+    # the chambers' far faces and sides (the inlets) are several times the nostril caps they feed
+    cap = _solid_area_m2((case / "constant/triSurface/airway.stl").read_text(), "inlet_left")
+    chamber = _solid_area_m2((Path(domain["case"]) / "constant/triSurface/airway.stl").read_text(), "inlet_left")
+    assert chamber > 5 * cap > 0, (chamber, cap)
+
+
+def _solid_area_m2(stl: str, solid: str) -> float:
+    block = stl.split(f"solid {solid}\n", 1)[1].split(f"endsolid {solid}", 1)[0]
+    corners = np.array(re.findall(r"vertex (\S+) (\S+) (\S+)", block), dtype=float).reshape(-1, 3, 3)
+    return float(0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1).sum())
+
 
 def test_duct_check_measures_the_added_viscosity_of_the_subgrid_model() -> None:
     """A known answer: without a subgrid model the exact laminar profile holds (r near 0); with
@@ -121,7 +146,8 @@ def test_duct_check_measures_the_added_viscosity_of_the_subgrid_model() -> None:
     assert smagorinsky["r"] > 0.5, smagorinsky  # measured 0.84
 
 
-@pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check"])
+@pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check",
+                                  "energy_flux", "foam_domain"])
 def test_docstring_examples_of_the_scripts(name: str) -> None:
     import doctest
 

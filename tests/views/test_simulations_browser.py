@@ -117,6 +117,7 @@ def test_run_a_simulation_and_see_convergence_results_and_flow(page, server, out
         assert table.locator("td", has_text=label).count() == 1, label
     assert table.locator("td", has_text="24-76").count() == 1
     assert table.locator('[data-key="steps"] td', has_text="1,500").count() == 1
+    page.locator(".rh-sim-accuracy", has_text="Read the pressure drop and the resistance as upper bounds").wait_for()
 
     stage = wait_for_pane(page, ".rh-sim-3d")
     stage.scroll_into_view_if_needed()

@@ -1,0 +1,129 @@
+"""How far a run's pressure drop can be trusted: what the validation against an independent solver measured.
+
+rhinoapp's pressure drop was compared with OpenFOAM's (steady laminar simpleFoam) on the same domain,
+a hard phantom (one-sided swelling) at 250 ml/s, between the same planes: ``docs/validation.md``,
+issue 16's sixth follow-up. At the resolutions a workstation affords, the lattice flow through the
+nostrils and the nasal valve forms thinner, faster jets than the reference, and the drop comes out
+higher: by 46-58 % with interpolated walls and the shear-improved model, by 118-163 % with the
+default half-way walls; the flow partition agreed within 2.6 points at every setting.
+
+:func:`accuracy_note` picks the validation point nearest to a run's settings and spacing and says
+what it means for reading the run: the pressure drop and the resistance are upper bounds, sides and
+runs compare better than absolute values. The note is part of every result (``results.json``
+``accuracy``, the CLI and the Simulations page), so no pressure drop is shown without it.
+
+Examples
+--------
+>>> note = accuracy_note({"lattice": {"dx_mm": 0.5, "wall_boundary": "halfway", "strain_average": 0.0,
+...                                   "bulk_omega": 0.0}})
+>>> note.model, note.validated_at_mm, note.pressure_drop_bias_pct
+('default', 0.75, 117.6)
+>>> note.text.startswith("Checked against an independent solver")
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from rhinoapp.core.jsonable import finite_or_none as _number
+
+__all__ = ["AccuracyNote", "ValidatedModel", "ValidationPoint", "VALIDATION_POINTS", "accuracy_note"]
+
+_REFERENCE = ("OpenFOAM v1912, steady laminar simpleFoam, 0.9 mm mesh of the same domain (ambient-air chambers and "
+              "outlet extension); hard phantom 'one-sided swelling' at 250 ml/s; pressure drop from 1.5 mm inside "
+              "the nostrils to 3 mm inside the outlet: 6.29 Pa, flow partition 50.3 % left")
+
+
+class ValidatedModel(enum.Enum):
+    """The flow-model settings the validation measured."""
+
+    DEFAULT = "default"  #: half-way walls, Smagorinsky 0.15
+    INTERPOLATED = "interpolated walls"  #: mass-conserving interpolated walls, shear-improved model, bulk rate 1
+    OTHER = "other"  #: any other combination: not validated
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationPoint:
+    """One measured comparison: settings, lattice spacing, and how far rhinoapp's figures were from the reference."""
+
+    model: ValidatedModel
+    resolution_mm: float
+    pressure_drop_bias_pct: float
+    partition_points: float
+
+
+#: docs/validation.md, "Like for like, and where the energy goes" (2026-12-05); the measured record is
+#: docs/validation/like_for_like.json (``validation/like_for_like.py``), which the tests hold these to.
+VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
+    ValidationPoint(ValidatedModel.DEFAULT, 1.0, 162.9, -2.6),
+    ValidationPoint(ValidatedModel.DEFAULT, 0.75, 117.6, -1.3),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 1.0, 57.9, -0.1),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.512, 45.8, -1.1),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class AccuracyNote:
+    """What the validation says about one run's pressure drop, in words and figures."""
+
+    model: str
+    resolution_mm: float | None
+    validated_at_mm: float | None
+    pressure_drop_bias_pct: float | None
+    partition_points: float | None
+    text: str
+    reference: str = _REFERENCE
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready form (``results.json`` ``accuracy``)."""
+        return dataclasses.asdict(self)
+
+
+def _model(lattice: Mapping[str, Any]) -> ValidatedModel:
+    walls = str(lattice.get("wall_boundary") or "halfway")
+    strain = _number(lattice.get("strain_average")) or 0.0
+    bulk = _number(lattice.get("bulk_omega")) or 0.0
+    if lattice.get("recursive"):
+        return ValidatedModel.OTHER
+    if walls == "halfway" and strain == 0.0 and bulk == 0.0:
+        return ValidatedModel.DEFAULT
+    if walls == "interpolated_conserving" and strain > 0.0 and bulk > 0.0:
+        return ValidatedModel.INTERPOLATED
+    return ValidatedModel.OTHER
+
+
+def accuracy_note(results: Mapping[str, Any]) -> AccuracyNote:
+    """The validation point nearest to ``results``' settings and spacing, and what it means for reading them.
+
+    ``results`` is a run's results document (its ``lattice`` block names the settings and the spacing).
+
+    Examples
+    --------
+    >>> accuracy_note({"lattice": {"dx_mm": 0.5, "wall_boundary": "interpolated_conserving",
+    ...                            "strain_average": 0.001, "bulk_omega": 1.0}}).pressure_drop_bias_pct
+    45.8
+    >>> accuracy_note({"lattice": {"dx_mm": 1.0, "wall_boundary": "interpolated"}}).validated_at_mm is None
+    True
+    """
+    lattice = results.get("lattice") or {}
+    model = _model(lattice)
+    resolution = _number(lattice.get("dx_mm"))
+    advice = ("Read the pressure drop and the resistance as upper bounds, and compare sides and runs rather than "
+              "absolute values; the flow partition can be read as it is. Details: docs/validation.md.")
+    points = [p for p in VALIDATION_POINTS if p.model is model]
+    if not points:
+        return AccuracyNote(model.value, resolution, None, None, None,
+                            "These flow-model settings have not been checked against an independent solver; with the "
+                            "default settings the pressure drop came out 118-163 % higher than the reference. " + advice)
+    point = min(points, key=lambda p: abs(p.resolution_mm - (resolution or p.resolution_mm)))
+    text = (f"Checked against an independent solver (OpenFOAM) on a hard phantom at 250 ml/s: with these settings "
+            f"at {point.resolution_mm:g} mm, rhinoapp's pressure drop came out "
+            f"{1.0 + point.pressure_drop_bias_pct / 100.0:.1f} times the reference's "
+            f"({point.pressure_drop_bias_pct:.0f} % higher), and its flow partition within "
+            f"{abs(point.partition_points):.1f} points. " + advice)
+    return AccuracyNote(model.value, resolution, point.resolution_mm, point.pressure_drop_bias_pct,
+                        point.partition_points, text)

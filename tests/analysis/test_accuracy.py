@@ -1,0 +1,59 @@
+"""What the validation says about a run's pressure drop: the nearest measured point, in words, for every run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rhinoapp.analysis.accuracy import VALIDATION_POINTS, ValidatedModel, accuracy_note
+
+RECORD = Path(__file__).resolve().parents[2] / "docs" / "validation" / "like_for_like.json"
+
+DEFAULT = {"wall_boundary": "halfway", "strain_average": 0.0, "bulk_omega": 0.0, "recursive": False}
+INTERPOLATED = {"wall_boundary": "interpolated_conserving", "strain_average": 6e-4, "bulk_omega": 1.0,
+                "recursive": False}
+
+
+@pytest.mark.parametrize(("lattice", "model", "validated_at", "bias"), [
+    ({**DEFAULT, "dx_mm": 1.1}, "default", 1.0, 162.9),
+    ({**DEFAULT, "dx_mm": 0.5}, "default", 0.75, 117.6),
+    ({**INTERPOLATED, "dx_mm": 0.8}, "interpolated walls", 1.0, 57.9),
+    ({**INTERPOLATED, "dx_mm": 0.5}, "interpolated walls", 0.512, 45.8),
+])
+def test_the_nearest_validated_spacing_of_the_same_settings_is_quoted(lattice: dict, model: str,
+                                                                      validated_at: float, bias: float) -> None:
+    note = accuracy_note({"lattice": lattice})
+    assert (note.model, note.validated_at_mm, note.pressure_drop_bias_pct) == (model, validated_at, bias)
+    assert f"at {validated_at:g} mm" in note.text and f"{bias:.0f} % higher" in note.text
+    assert "upper bounds" in note.text and "flow partition" in note.text
+    assert json.loads(json.dumps(note.to_document()))["text"] == note.text
+
+
+@pytest.mark.parametrize("lattice", [
+    {**DEFAULT, "recursive": True, "dx_mm": 1.0},
+    {**DEFAULT, "wall_boundary": "interpolated", "dx_mm": 1.0},
+    {**DEFAULT, "bulk_omega": 1.0, "dx_mm": 1.0},
+])
+def test_settings_never_validated_say_so_and_still_give_the_advice(lattice: dict) -> None:
+    note = accuracy_note({"lattice": lattice})
+    assert note.model == "other" and note.pressure_drop_bias_pct is None and note.validated_at_mm is None
+    assert "have not been checked" in note.text and "upper bounds" in note.text
+
+
+def test_a_result_without_its_settings_is_read_as_the_defaults() -> None:
+    note = accuracy_note({"pressure_drop_pa": 20.0})
+    assert note.model == "default" and note.resolution_mm is None and note.pressure_drop_bias_pct is not None
+
+
+def test_the_quoted_figures_are_the_measured_record() -> None:
+    """VALIDATION_POINTS are the runs of docs/validation/like_for_like.json (validation/like_for_like.py)."""
+    record = json.loads(RECORD.read_text())
+    measured = {(run["model"], run["resolution_mm"]): run for run in record["runs"]}
+    assert len(measured) == len(VALIDATION_POINTS)
+    for point in VALIDATION_POINTS:
+        run = measured[(point.model.value, point.resolution_mm)]
+        assert point.pressure_drop_bias_pct == pytest.approx(run["pressure_drop_bias_pct"], abs=0.05)
+        assert point.partition_points == pytest.approx(run["partition_points"], abs=0.05)
+    assert {p.model for p in VALIDATION_POINTS} == {ValidatedModel.DEFAULT, ValidatedModel.INTERPOLATED}

@@ -1,0 +1,180 @@
+"""Mechanical energy along the airway: where each solver's flow gains or loses total pressure.
+
+A steady, passive flow from still ambient air cannot carry more total pressure than the air it came
+from: the flux-weighted total pressure ``p + rho |u|^2 / 2`` of a cross-section is at most 0 Pa (gauge)
+and falls monotonically from the nostrils to the outlet. A slab where it rises, or cells whose total
+pressure lies well above 0, show energy that the numerics made, not the flow; a fall shows where the
+flow loses it. This script reads a rhinoapp run folder (``fields.vti``) and, optionally, a solved
+OpenFOAM case, and prints per coronal slab (LPS y):
+
+* the mean static pressure (volume-weighted, as ``measure.axial_profile``),
+* the mean speed across the slab (its flux over its area) and the peak speed,
+* the flux-weighted total pressure (``sum (p + rho |u|^2/2) u_y dV / sum u_y dV``),
+* the kinetic-energy flux coefficient alpha (``sum |u|^2 u_y dV / (U^2 sum u_y dV)``, 1 for a plug),
+* the 99th percentile of the cells' total pressure (at most about 0 in a physical solution).
+
+:func:`above_ambient` sums up the whole field: how many cells carry more total pressure than the ambient
+air, and by how much. In steady incompressible flow the total pressure obeys a maximum principle
+(``nu lap(H) - u . grad(H) = nu |omega|^2 >= 0`` for ``H = p / rho + |u|^2 / 2``): it is largest on the
+boundary, here the still ambient air, so cells above it are a numerical artefact.
+
+Examples
+--------
+A plug flow of 2 m/s at -2.4 Pa carries exactly the ambient total pressure, and alpha is 1:
+
+>>> xyz = np.array([[0.0, y, 0.0] for y in (0.2, 0.4, 0.6)])
+>>> plug = FlowCloud(xyz, np.full(3, -2.4), np.tile([0.0, 2.0, 0.0], (3, 1)), np.ones(3))
+>>> row = slab_energy(plug, y_low=0.0, y_high=1.0)[0]
+>>> row["total_flux_weighted_pa"], row["alpha"]
+(0.0, 1.0)
+>>> above_ambient(plug, tolerance_pa=1.0)["cells"]
+0
+
+Run::
+
+    PYTHONPATH=. .venv/bin/python validation/energy_flux.py /tmp/fv/rhinoapp_1mm \\
+        --openfoam /tmp/fv/openfoam/h0p9mm_L0 --y-range -6,12 --json /tmp/fv/energy.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import foam_case  # noqa: E402
+
+RHO_KG_M3 = 1.2
+
+
+@dataclass(frozen=True)
+class FlowCloud:
+    """Cell centres (LPS mm), gauge pressure (Pa), velocity (LPS, m/s) and volumes (mm^3) of a steady field."""
+
+    xyz_mm: np.ndarray
+    pressure_pa: np.ndarray
+    velocity_m_s: np.ndarray
+    volume_mm3: np.ndarray
+
+
+def read_rhinoapp(run_dir: Path) -> FlowCloud:
+    """The fluid cells of a rhinoapp run folder's ``fields.vti``."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkIOXML import vtkXMLImageDataReader
+
+    reader = vtkXMLImageDataReader()
+    reader.SetFileName(str(Path(run_dir) / "fields.vti"))
+    reader.Update()
+    image = reader.GetOutput()
+    ni, nj, nk = image.GetDimensions()
+    data = image.GetPointData()
+    fluid = vtk_to_numpy(data.GetArray("fluid")).astype(bool)
+    pressure = vtk_to_numpy(data.GetArray("pressure_pa")).astype(float)[fluid]
+    velocity = vtk_to_numpy(data.GetArray("velocity_m_s")).astype(float).reshape(-1, 3)[fluid]
+    k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij")
+    index = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)[fluid]
+    spacing = np.asarray(image.GetSpacing())
+    direction = np.asarray([image.GetDirectionMatrix().GetElement(r, c) for r in range(3) for c in range(3)]).reshape(3, 3)
+    xyz = np.asarray(image.GetOrigin()) + (index * spacing) @ direction.T
+    return FlowCloud(xyz, pressure, velocity, np.full(len(pressure), float(np.prod(spacing))))
+
+
+def read_openfoam(case: Path) -> FlowCloud:
+    """Cell centres, pressure, velocity and volumes of a solved OpenFOAM case's latest time."""
+    final = foam_case.latest_time(case)
+    return FlowCloud(foam_case.parse_internal_field((final / "C").read_text()) * 1e3,
+                     foam_case.parse_internal_field((final / "p").read_text()) * foam_case.RHO_KG_M3,
+                     foam_case.parse_internal_field((final / "U").read_text()),
+                     foam_case.parse_internal_field((final / "V").read_text()) * 1e9)
+
+
+def slab_energy(cloud: FlowCloud, *, y_low: float, y_high: float, bin_mm: float = 1.0) -> list[dict[str, float]]:
+    """Per coronal slab of ``bin_mm`` between ``y_low`` and ``y_high`` (mm): the figures of the module docstring."""
+    rows = []
+    y = cloud.xyz_mm[:, 1]
+    speed2 = np.sum(cloud.velocity_m_s ** 2, axis=1)
+    total = cloud.pressure_pa + 0.5 * RHO_KG_M3 * speed2
+    for low in np.arange(y_low, y_high, bin_mm):
+        keep = (y >= low) & (y < low + bin_mm)
+        if not keep.any():
+            continue
+        v = cloud.volume_mm3[keep]
+        uy = cloud.velocity_m_s[keep, 1]
+        flux = float(np.sum(uy * v))  # m/s mm^3: flow times slab thickness
+        area = float(v.sum()) / bin_mm
+        mean_speed = flux / bin_mm / area
+        rows.append({
+            "y_mm": round(float(low + bin_mm / 2), 3),
+            "area_mm2": round(area, 2),
+            "flow_ml_s": round(flux / bin_mm, 1),  # m/s times mm^2 is ml/s
+            "static_pa": round(float(np.sum(cloud.pressure_pa[keep] * v) / v.sum()), 3),
+            "mean_speed_m_s": round(mean_speed, 3),
+            "peak_speed_m_s": round(float(np.sqrt(speed2[keep].max())), 3),
+            "total_flux_weighted_pa": round(float(np.sum(total[keep] * uy * v) / flux), 3) if flux else float("nan"),
+            "alpha": round(float(np.sum(speed2[keep] * uy * v) / (mean_speed ** 2 * flux)), 3) if flux else float("nan"),
+            "total_p99_pa": round(float(np.percentile(total[keep], 99)), 3),
+        })
+    return rows
+
+
+def above_ambient(cloud: FlowCloud, *, tolerance_pa: float = 1.0) -> dict[str, float]:
+    """Cells whose total pressure exceeds the ambient air's (0 Pa) by more than ``tolerance_pa``.
+
+    Returns their number and share of the fluid volume, the largest total pressure, and the share of the
+    kinetic energy flux they carry (how much of the flow runs through them).
+
+    Examples
+    --------
+    >>> xyz = np.zeros((2, 3))
+    >>> jet = FlowCloud(xyz, np.array([-2.0, -2.0]), np.array([[0.0, 1.0, 0.0], [0.0, 3.0, 0.0]]), np.ones(2))
+    >>> report = above_ambient(jet)
+    >>> report["cells"], report["max_total_pa"]
+    (1, 3.4)
+    """
+    speed2 = np.sum(cloud.velocity_m_s ** 2, axis=1)
+    total = cloud.pressure_pa + 0.5 * RHO_KG_M3 * speed2
+    above = total > tolerance_pa
+    energy = speed2 * np.sqrt(speed2) * cloud.volume_mm3
+    return {"cells": int(above.sum()), "volume_share": round(float(cloud.volume_mm3[above].sum() / cloud.volume_mm3.sum()), 5),
+            "max_total_pa": round(float(total.max()), 3),
+            "kinetic_energy_share": round(float(energy[above].sum() / max(energy.sum(), 1e-300)), 4)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("rhinoapp_runs", type=Path, nargs="*", help="rhinoapp run folders (fields.vti)")
+    parser.add_argument("--openfoam", type=Path, action="append", default=[], help="solved OpenFOAM case folders")
+    parser.add_argument("--y-range", default="-8,14", help="LPS y range of the slabs, mm")
+    parser.add_argument("--bin-mm", type=float, default=1.0)
+    parser.add_argument("--json", type=Path, help="write every table here")
+    args = parser.parse_args(argv)
+    low, high = (float(v) for v in args.y_range.split(","))
+    tables, summaries, clouds = {}, {}, {}
+    for run in args.rhinoapp_runs:
+        clouds[f"rhinoapp:{run.name}"] = read_rhinoapp(run)
+    for case in args.openfoam:
+        clouds[f"openfoam:{case.name}"] = read_openfoam(case)
+    for name, cloud in clouds.items():
+        tables[name] = slab_energy(cloud, y_low=low, y_high=high, bin_mm=args.bin_mm)
+        summaries[name] = above_ambient(cloud)
+    columns = ("y_mm", "area_mm2", "flow_ml_s", "static_pa", "mean_speed_m_s", "peak_speed_m_s",
+               "total_flux_weighted_pa", "alpha", "total_p99_pa")
+    lines = []
+    for name, rows in tables.items():
+        lines.append(f"\n{name}\n" + " ".join(f"{c:>12}" for c in columns))
+        lines.extend(" ".join(f"{row[c]:>12}" for c in columns) for row in rows)
+        lines.append(f"cells above the ambient total pressure (by more than 1 Pa): {summaries[name]}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps({"slabs": tables, "above_ambient": summaries}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

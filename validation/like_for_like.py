@@ -1,0 +1,63 @@
+"""rhinoapp runs against one OpenFOAM case of the same domain: the record behind ``rhinoapp.analysis.accuracy``.
+
+Measures every rhinoapp run folder given and the OpenFOAM case on the same planes (``measure.py``) and
+writes, per run, its settings (as :func:`rhinoapp.analysis.accuracy.accuracy_note` classifies them),
+its lattice spacing, the pressure drop from the nostrils to the outlet plane and the flow partition, and
+how far both are from OpenFOAM's. ``tests/analysis/test_accuracy.py`` checks that the figures the app
+quotes (``VALIDATION_POINTS``) are the ones in this record.
+
+Run::
+
+    PYTHONPATH=. .venv/bin/python validation/like_for_like.py \\
+        --openfoam /tmp/fv/openfoam_domain/h0p9mm_L0 /tmp/fv/rhinoapp_1mm /tmp/fv/sensitivity_* \\
+        --json docs/validation/like_for_like.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
+from openfoam_compare import openfoam_cloud, openfoam_flows  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rhinoapp.analysis.accuracy import accuracy_note
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", type=Path, nargs="+", help="rhinoapp run folders (results.json, fields.vti)")
+    parser.add_argument("--openfoam", type=Path, required=True, help="the solved OpenFOAM case of the same domain")
+    parser.add_argument("--geometry", type=Path, default=Path("/tmp/fv/geometry_one-sided-swelling"),
+                        help="the geometry folder whose geometry.json holds the planes")
+    parser.add_argument("--json", type=Path, required=True)
+    args = parser.parse_args(argv)
+    planes = measurement_planes(args.geometry / "geometry.json")
+    cloud = openfoam_cloud(args.openfoam)
+    flows = openfoam_flows(args.openfoam)
+    reference = {"case": args.openfoam.name, "cells": int(cloud.pressure_pa.size),
+                 "nostrils_to_outlet_pa": pressure_drops(cloud, planes, 1.0)["nostrils_to_outlet"],
+                 "partition_left_pct": round(100.0 * flows["inlet_left"] / (flows["inlet_left"] + flows["inlet_right"]), 2)}
+    runs = []
+    for run in args.runs:
+        results = json.loads((run / "results.json").read_text())
+        lattice = results.get("lattice") or {}
+        spacing = float(lattice.get("dx_mm") or 1.0)
+        drop = pressure_drops(read_rhinoapp_fields(run), planes, max(spacing, 1.0))["nostrils_to_outlet"]
+        partition = 100.0 * results["flow_ml_s"]["left"] / results["flow_ml_s"]["total"]
+        runs.append({"run": run.name, "model": accuracy_note(results).model, "resolution_mm": spacing,
+                     "fluid_cells": lattice.get("fluid_cells"), "nostrils_to_outlet_pa": drop,
+                     "partition_left_pct": round(partition, 2),
+                     "pressure_drop_bias_pct": round(100.0 * (drop / reference["nostrils_to_outlet_pa"] - 1.0), 1),
+                     "partition_points": round(partition - reference["partition_left_pct"], 1)})
+    args.json.write_text(json.dumps({"reference": reference, "runs": runs}, indent=1))
+    sys.stdout.write(json.dumps(runs, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

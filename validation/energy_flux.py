@@ -49,6 +49,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import foam_case  # noqa: E402
+from measure import Plane, measurement_planes  # noqa: E402
 
 RHO_KG_M3 = 1.2
 
@@ -123,6 +124,43 @@ def slab_energy(cloud: FlowCloud, *, y_low: float, y_high: float, bin_mm: float 
     return rows
 
 
+def plane_energy(cloud: FlowCloud, plane: Plane, *, half_thickness_mm: float = 1.0) -> dict[str, float]:
+    """Flux-weighted total pressure, alpha and flow through the slab of a measurement plane (``measure.Plane``).
+
+    The flux is taken along the plane's normal (into the airway for a nostril plane, out of it at the outlet:
+    the sign is dropped, so both read as positive flows).
+
+    Examples
+    --------
+    >>> xyz = np.array([[0.0, 0.0, z] for z in (-0.5, 0.5)])
+    >>> flow = FlowCloud(xyz, np.array([-1.0, -1.0]), np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 3.0]]), np.ones(2))
+    >>> plane_energy(flow, Plane("p", (0.0, 0.0, 0.0), (0.0, 0.0, -1.0)))["alpha"]
+    1.75
+    """
+    offset = cloud.xyz_mm - np.asarray(plane.point_mm)
+    normal = np.asarray(plane.normal, dtype=float)
+    along = offset @ normal
+    across = np.linalg.norm(offset - along[:, None] * normal, axis=1)
+    keep = (np.abs(along) <= half_thickness_mm) & (across <= plane.radius_mm)
+    if plane.side == "left":
+        keep &= cloud.xyz_mm[:, 0] > 0
+    elif plane.side == "right":
+        keep &= cloud.xyz_mm[:, 0] < 0
+    v = cloud.volume_mm3[keep]
+    un = cloud.velocity_m_s[keep] @ normal
+    flux = float(np.sum(un * v))
+    sign = 1.0 if flux >= 0 else -1.0
+    un, flux = sign * un, sign * flux
+    speed2 = np.sum(cloud.velocity_m_s[keep] ** 2, axis=1)
+    area = float(v.sum()) / (2 * half_thickness_mm)
+    mean = flux / (2 * half_thickness_mm) / area
+    total = cloud.pressure_pa[keep] + 0.5 * RHO_KG_M3 * speed2
+    return {"flow_ml_s": round(flux / (2 * half_thickness_mm), 1),
+            "static_pa": round(float(np.sum(cloud.pressure_pa[keep] * v) / v.sum()), 3),
+            "total_flux_weighted_pa": round(float(np.sum(total * un * v) / flux), 3),
+            "alpha": round(float(np.sum(speed2 * un * v) / (mean ** 2 * flux)), 3)}
+
+
 def above_ambient(cloud: FlowCloud, *, tolerance_pa: float = 1.0) -> dict[str, float]:
     """Cells whose total pressure exceeds the ambient air's (0 Pa) by more than ``tolerance_pa``.
 
@@ -153,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--y-range", default="-8,14", help="LPS y range of the slabs, mm")
     parser.add_argument("--bin-mm", type=float, default=1.0)
     parser.add_argument("--json", type=Path, help="write every table here")
+    parser.add_argument("--geometry", type=Path, help="a geometry folder: also the energy through its nostril and "
+                                                      "outlet measurement planes (measure.py)")
     args = parser.parse_args(argv)
     low, high = (float(v) for v in args.y_range.split(","))
-    tables, summaries, clouds = {}, {}, {}
+    tables, summaries, clouds, planes = {}, {}, {}, {}
     for run in args.rhinoapp_runs:
         clouds[f"rhinoapp:{run.name}"] = read_rhinoapp(run)
     for case in args.openfoam:
@@ -163,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, cloud in clouds.items():
         tables[name] = slab_energy(cloud, y_low=low, y_high=high, bin_mm=args.bin_mm)
         summaries[name] = above_ambient(cloud)
+        if args.geometry:
+            planes[name] = {key: plane_energy(cloud, plane)
+                            for key, plane in measurement_planes(args.geometry / "geometry.json").items()
+                            if key in ("nostril_left", "nostril_right", "outlet")}
     columns = ("y_mm", "area_mm2", "flow_ml_s", "static_pa", "mean_speed_m_s", "peak_speed_m_s",
                "total_flux_weighted_pa", "alpha", "total_p99_pa")
     lines = []
@@ -170,9 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"\n{name}\n" + " ".join(f"{c:>12}" for c in columns))
         lines.extend(" ".join(f"{row[c]:>12}" for c in columns) for row in rows)
         lines.append(f"cells above the ambient total pressure (by more than 1 Pa): {summaries[name]}")
+        if name in planes:
+            lines.append(f"measurement planes: {planes[name]}")
     sys.stdout.write("\n".join(lines) + "\n")
     if args.json:
-        args.json.write_text(json.dumps({"slabs": tables, "above_ambient": summaries}, indent=1))
+        args.json.write_text(json.dumps({"slabs": tables, "above_ambient": summaries, "planes": planes}, indent=1))
     return 0
 
 

@@ -19,7 +19,8 @@ INTERPOLATED = {"wall_boundary": "interpolated_conserving", "strain_average": 6e
 @pytest.mark.parametrize(("lattice", "model", "validated_at", "bias"), [
     ({**DEFAULT, "dx_mm": 1.1}, "default", 1.0, 162.9),
     ({**DEFAULT, "dx_mm": 0.5}, "default", 0.75, 117.6),
-    ({**INTERPOLATED, "dx_mm": 0.8}, "interpolated walls", 1.0, 57.9),
+    ({**INTERPOLATED, "dx_mm": 0.9}, "interpolated walls", 1.0, 57.9),
+    ({**INTERPOLATED, "dx_mm": 0.7}, "interpolated walls", 0.75, 39.1),
     ({**INTERPOLATED, "dx_mm": 0.5}, "interpolated walls", 0.512, 45.8),
 ])
 def test_the_nearest_validated_spacing_of_the_same_settings_is_quoted(lattice: dict, model: str,

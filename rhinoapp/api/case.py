@@ -190,7 +190,7 @@ class Case:
     def simulate(self, *, profile: str | None = None, progress: bool = True, **options: Any) -> Simulation:
         """Simulate the airflow with the Simulations page's options
         (:class:`~rhinoapp.cfd.request.SimulationRequest`: ``flow_ml_s``, ``direction``, ``pressure_drop_pa``,
-        ``resolution_mm``, ``backend``, ``max_steps``, ``threads``, ``variant``, ``run_id``)."""
+        ``resolution_mm``, ``backend``, ``max_steps``, ``threads``, ``flow_model``, ``variant``, ``run_id``)."""
         request = SimulationRequest(**options)
         record = self._runners.run(self.id, JobKind.SIMULATION, request.to_parameters(), profile=profile,
                                    progress=progress, description="simulating the airflow")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig
+from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, SubgridModel
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2, \
@@ -37,6 +37,8 @@ MAX_DEFAULT_CELLS = {BackendName.NUMPY: 300_000, BackendName.NUMBA: 3_000_000, B
 _HOST_BYTES_PER_CELL = 200  # setup and post-processing temporaries beyond the solver state
 _HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the simulation grid
 _WINDOW_BYTES_PER_CELL = 28  # the Numba backend's window tables (backends.numba_windows): 27 and the fallback rows
+_STRAIN_BYTES_PER_CELL = 24  # the shear-improved model's running mean of the strain rate: six FP32 per cell
+_WALL_BYTES_PER_CELL = 64  # interpolated walls: about 1.5 links per cell of 28 bytes, and the rest slots and starts
 
 
 class SpeedSource(enum.Enum):
@@ -150,7 +152,10 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
         steps = params.steps_estimate
     steps = int(run.max_steps) if run.max_steps else steps
     backend = resolve_backend(run.backend)
-    solver_bytes = cells * (lattice_bytes_per_cell() + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
+    model_bytes = ((_STRAIN_BYTES_PER_CELL if physics.subgrid_model is SubgridModel.SHEAR_IMPROVED else 0)
+                   + (_WALL_BYTES_PER_CELL if physics.wall_boundary.interpolated else 0))
+    solver_bytes = cells * (lattice_bytes_per_cell() + model_bytes
+                            + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
     host = cells * _HOST_BYTES_PER_CELL + voxels * _HOST_BYTES_PER_VOXEL
     original = int(np.prod(domain.geometry.shape)) * 16 if resolution_mm else 0  # distance maps of resampling
     mlups = NOMINAL_MLUPS[backend]

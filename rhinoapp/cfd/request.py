@@ -13,6 +13,10 @@ Examples
 ('expiration', 'numpy')
 >>> SimulationRequest.from_parameters(request.to_parameters()) == request
 True
+>>> SimulationRequest(flow_model="smooth_walls").physics().wall_boundary.value
+'interpolated_conserving'
+>>> SimulationRequest(flow_model="smooth_walls").to_parameters()["flow_model"]
+'smooth_walls'
 >>> SimulationRequest(resolution_mm=0.1)
 Traceback (most recent call last):
 ...
@@ -26,7 +30,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from rhinoapp.cfd.config import BackendName, CoarseStart, Direction, Driving, PhysicsConfig, RunConfig
+from rhinoapp.cfd.config import BackendName, CoarseStart, Direction, Driving, FlowModel, PhysicsConfig, RunConfig
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.requests import Range, check_name
 
@@ -65,6 +69,9 @@ class SimulationRequest:
         or more without ``max_steps`` (:meth:`~rhinoapp.cfd.config.RunConfig.starts_coarse`), where the fine
         run's start-up (the ramp and the first flow-through times) is the longest part of the wait and the
         coarse lattice still has enough cells to carry the flow's structure.
+    flow_model
+        The flow model (:class:`~rhinoapp.cfd.config.FlowModel`): ``standard`` (default) or ``smooth_walls``
+        (closer to the reference solver, about 1.5 times the cost per step).
     variant, run_id
         The geometry folder ``geometry/<variant>/`` and the run's folder name (``None``: chosen by the job).
     """
@@ -80,11 +87,13 @@ class SimulationRequest:
     resume: bool = False
     live_interval_s: float = 0.0
     coarse_start: CoarseStart = CoarseStart.AUTO
+    flow_model: FlowModel = FlowModel.STANDARD
     variant: str = "default"
     run_id: str | None = None
 
     def __post_init__(self) -> None:
-        for name, kind in (("direction", Direction), ("backend", BackendName), ("coarse_start", CoarseStart)):
+        for name, kind in (("direction", Direction), ("backend", BackendName), ("coarse_start", CoarseStart),
+                           ("flow_model", FlowModel)):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))
             except ValueError:
@@ -108,7 +117,7 @@ class SimulationRequest:
         """The solver's physics for this request."""
         driving = Driving.CONSTANT_FLOW if self.pressure_drop_pa is None else Driving.PRESSURE_DROP
         return PhysicsConfig(flow_ml_s=self.flow_ml_s, direction=self.direction, driving=driving,
-                             pressure_drop_pa=self.pressure_drop_pa)
+                             pressure_drop_pa=self.pressure_drop_pa, **self.flow_model.physics_fields())  # type: ignore[arg-type]
 
     def run(self, *, backend: BackendName | str | None = None, memory_limit_bytes: int | None = None) -> RunConfig:
         """The solver's run control (``backend`` overrides the requested one, e.g. where the job runs)."""
@@ -126,7 +135,8 @@ class SimulationRequest:
                     "backend": None if self.backend is BackendName.AUTO else self.backend.value,
                     "checkpoint_every": self.checkpoint_every or None, "resume": self.resume or None,
                     "live_interval_s": self.live_interval_s or None,
-                    "coarse_start": None if self.coarse_start is CoarseStart.AUTO else self.coarse_start.value}
+                    "coarse_start": None if self.coarse_start is CoarseStart.AUTO else self.coarse_start.value,
+                    "flow_model": None if self.flow_model is FlowModel.STANDARD else self.flow_model.value}
         parameters.update({name: value for name, value in optional.items() if value is not None})
         return parameters
 

@@ -39,6 +39,10 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     sim.add_argument("--coarse-start", choices=["auto", "on", "off"],
                      help="solve at twice the spacing first and start from that field, without the start-up ramp "
                           "(default: auto, on from 200,000 fluid cells)")
+    sim.add_argument("--flow-model", choices=["standard", "smooth_walls"],
+                     help="standard (default): half-way walls, the fastest; smooth_walls: the walls where the airway "
+                          "has them, closer to the reference solver (pressure drop 1.4-1.6 times OpenFOAM's instead of "
+                          "2.2-2.6 times), about 1.5 times the cost per step (docs/validation.md)")
     sim.add_argument("--checkpoint-every", type=int, default=0, help="write a checkpoint every N steps")
     sim.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate (the "
@@ -52,7 +56,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     given = {"flow_ml_s": args.flow_ml_s, "direction": args.direction, "pressure_drop_pa": args.pressure_drop_pa,
              "resolution_mm": args.resolution_mm, "backend": args.backend, "max_steps": args.max_steps,
-             "threads": args.threads, "coarse_start": args.coarse_start}
+             "threads": args.threads, "coarse_start": args.coarse_start, "flow_model": args.flow_model}
     request = SimulationRequest(checkpoint_every=args.checkpoint_every, resume=args.resume,
                                 **{name: value for name, value in given.items() if value is not None})
     domain = load_domain(args.geometry_dir)
@@ -63,7 +67,7 @@ def _simulate(args: argparse.Namespace) -> int:
     estimate = estimate_simulation(domain, request, data_dir=settings_from(args).data_dir)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
         f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend} "
-        f"at {estimate.mlups:.1f} MLUPS ({estimate.speed.value} speed)")
+        f"at {estimate.mlups:.1f} MLUPS ({estimate.speed.value} speed), {request.flow_model.value} flow model")
     if args.estimate:
         return 0
     progress = ProgressPrinter()

@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from rhinoapp.cfd.config import FlowModel
 from rhinoapp.cfd.estimate import ResourceEstimate, SpeedSource
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.resolution import ResolutionChoice
@@ -33,6 +34,7 @@ class SimulationInputs:
     direction: str
     resolution_mm: float | None
     max_steps: int
+    flow_model: str = "standard"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,4 +88,6 @@ def estimate_inputs(profile: Profile, domain: Any, request: SimulationRequest, *
         text = describe_estimate(estimate, resolution_mm=resolution, flow_ml_s=request.flow_ml_s)
         if estimate.speed is SpeedSource.MEASURED:
             text = text[:-2] + " measured on this machine)."
+        if request.flow_model is not FlowModel.STANDARD:
+            text = text[:-1] + ", with the smooth-walls flow model."
     return EstimateView(estimate, problem, text, choice, describe_resolution(choice, estimate))

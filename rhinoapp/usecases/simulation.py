@@ -66,7 +66,8 @@ def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str
     if data_dir is None:
         return estimate
     try:
-        mlups = measured_mlups(data_dir, run.backend, fluid_cells=estimate.fluid_cells, threads=run.threads)
+        mlups = measured_mlups(data_dir, run.backend, fluid_cells=estimate.fluid_cells, threads=run.threads,
+                               flow_model=request.flow_model)
     except (RhinoappError, ImportError, RuntimeError) as error:
         _log.warning("the solver's speed could not be measured (%s): the estimate uses the nominal speed", error)
         return estimate

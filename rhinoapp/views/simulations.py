@@ -90,6 +90,7 @@ class SimulationsPage(pn.viewable.Viewer):
                       pn.widgets.FloatInput.from_param(param_.resolution_mm, css_classes=["rh-sim-resolution"],
                                                        placeholder="automatic", **common)),
             pn.widgets.IntInput.from_param(param_.max_steps, css_classes=["rh-sim-max-steps"], **common),
+            pn.widgets.Select.from_param(param_.flow_model, css_classes=["rh-sim-flow-model"], **common),
             pn.Column(self._run, align="end"), align_items="flex-end",
         )
 

@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in args.rhinoapp_runs:
         clouds[f"rhinoapp:{run.name}"] = read_rhinoapp(run)
     for case in args.openfoam:
-        clouds[f"openfoam:{case.name}"] = read_openfoam(case)
+        clouds[f"openfoam:{case.parent.name}/{case.name}"] = read_openfoam(case)
     for name, cloud in clouds.items():
         tables[name] = slab_energy(cloud, y_low=low, y_high=high, bin_mm=args.bin_mm)
         summaries[name] = above_ambient(cloud)

@@ -1,15 +1,17 @@
-"""rhinoapp runs against one OpenFOAM case of the same domain: the record behind ``rhinoapp.analysis.accuracy``.
+"""rhinoapp runs against OpenFOAM cases of the same domain: the record behind ``rhinoapp.analysis.accuracy``.
 
-Measures every rhinoapp run folder given and the OpenFOAM case on the same planes (``measure.py``) and
-writes, per run, its settings (as :func:`rhinoapp.analysis.accuracy.accuracy_note` classifies them),
-its lattice spacing, the pressure drop from the nostrils to the outlet plane and the flow partition, and
-how far both are from OpenFOAM's. ``tests/analysis/test_accuracy.py`` checks that the figures the app
+Measures every rhinoapp run folder given and each OpenFOAM case (``--openfoam``, one per mesh) on the same
+planes (``measure.py``) and writes, per run, its settings (as :func:`rhinoapp.analysis.accuracy.accuracy_note`
+classifies them), its lattice spacing, the pressure drop from the nostrils to the outlet plane and the flow
+partition, and how far both are from each OpenFOAM mesh's (the reference's own mesh dependence is part of
+the answer). ``tests/analysis/test_accuracy.py`` checks that the figures the app
 quotes (``VALIDATION_POINTS``) are the ones in this record.
 
 Run::
 
     PYTHONPATH=. .venv/bin/python validation/like_for_like.py \\
-        --openfoam /tmp/fv/openfoam_domain/h0p9mm_L0 /tmp/fv/rhinoapp_1mm /tmp/fv/sensitivity_* \\
+        --openfoam /tmp/fv/openfoam_domain/h0p9mm_L0 --openfoam /tmp/fv/openfoam_domain/h0p6mm_L0 \\
+        /tmp/fv/rhinoapp_1mm /tmp/fv/sensitivity_* \\
         --json docs/validation/like_for_like.json
 """
 
@@ -31,17 +33,21 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", type=Path, nargs="+", help="rhinoapp run folders (results.json, fields.vti)")
-    parser.add_argument("--openfoam", type=Path, required=True, help="the solved OpenFOAM case of the same domain")
+    parser.add_argument("--openfoam", type=Path, action="append", required=True,
+                        help="a solved OpenFOAM case of the same domain (one per mesh; repeat)")
     parser.add_argument("--geometry", type=Path, default=Path("/tmp/fv/geometry_one-sided-swelling"),
                         help="the geometry folder whose geometry.json holds the planes")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
     planes = measurement_planes(args.geometry / "geometry.json")
-    cloud = openfoam_cloud(args.openfoam)
-    flows = openfoam_flows(args.openfoam)
-    reference = {"case": args.openfoam.name, "cells": int(cloud.pressure_pa.size),
-                 "nostrils_to_outlet_pa": pressure_drops(cloud, planes, 1.0)["nostrils_to_outlet"],
-                 "partition_left_pct": round(100.0 * flows["inlet_left"] / (flows["inlet_left"] + flows["inlet_right"]), 2)}
+    references = []
+    for case in args.openfoam:
+        cloud = openfoam_cloud(case)
+        flows = openfoam_flows(case)
+        references.append({"case": case.name, "cells": int(cloud.pressure_pa.size),
+                           "nostrils_to_outlet_pa": pressure_drops(cloud, planes, 1.0)["nostrils_to_outlet"],
+                           "partition_left_pct": round(100.0 * flows["inlet_left"]
+                                                       / (flows["inlet_left"] + flows["inlet_right"]), 2)})
     runs = []
     for run in args.runs:
         results = json.loads((run / "results.json").read_text())
@@ -52,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         runs.append({"run": run.name, "model": accuracy_note(results).model, "resolution_mm": spacing,
                      "fluid_cells": lattice.get("fluid_cells"), "nostrils_to_outlet_pa": drop,
                      "partition_left_pct": round(partition, 2),
-                     "pressure_drop_bias_pct": round(100.0 * (drop / reference["nostrils_to_outlet_pa"] - 1.0), 1),
-                     "partition_points": round(partition - reference["partition_left_pct"], 1)})
-    args.json.write_text(json.dumps({"reference": reference, "runs": runs}, indent=1))
+                     "pressure_drop_bias_pct": [round(100.0 * (drop / ref["nostrils_to_outlet_pa"] - 1.0), 1)
+                                                for ref in references],
+                     "partition_points": [round(partition - ref["partition_left_pct"], 1) for ref in references]})
+    args.json.write_text(json.dumps({"references": references, "runs": runs}, indent=1))
     sys.stdout.write(json.dumps(runs, indent=1) + "\n")
     return 0
 

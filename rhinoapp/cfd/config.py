@@ -89,8 +89,8 @@ class FlowModel(enum.Enum):
 
     ``standard``: half-way walls and Smagorinsky 0.15 (the fastest). ``smooth_walls``: the walls where the airway has
     them (mass-conserving interpolated bounce-back), the shear-improved subgrid model and a bulk relaxation rate of 1;
-    against OpenFOAM on the same domain its pressure drop was 1.4-1.6 times the reference's where the standard
-    model's was 2.2-2.6 times, at about 1.5 times the cost per step.
+    against OpenFOAM on the same domain its pressure drop was 1.4-1.8 times the reference's where the standard
+    model's was 2.2-3.0 times (over the reference's two meshes), at about 1.5 times the cost per step.
 
     Examples
     --------

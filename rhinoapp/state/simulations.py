@@ -126,8 +126,8 @@ class SimulationsState(JobPageState):
                                          "Smooth walls": FlowModel.SMOOTH_WALLS.value},
                                 default=_DEFAULT.flow_model.value, label="Flow model",
                                 doc="Standard: the fastest. Smooth walls: the walls where the airway has them; its "
-                                    "pressure drop came closer to an independent solver's (1.4-1.6 times it instead "
-                                    "of 2.2-2.6 times) at about 1.5 times the time per step. The estimate below "
+                                    "pressure drop came closer to an independent solver's (1.4-1.8 times it instead "
+                                    "of 2.2-3.0 times) at about 1.5 times the time per step. The estimate below "
                                     "follows the choice.")
     max_steps = param.Integer(default=0, bounds=(0, int(SIMULATION_RANGES["max_steps"].high)),
                               label="Step limit (0: until steady)",

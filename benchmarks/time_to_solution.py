@@ -41,7 +41,8 @@ GOAL_S = 300.0
 
 
 def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | None,
-        project_mm: float | None = None, coarse_start: str = "auto", verbose: bool = False) -> dict[str, object]:
+        project_mm: float | None = None, coarse_start: str = "auto", verbose: bool = False,
+        flow_model: str = "standard") -> dict[str, object]:
     """The case, stage by stage; the figures of the report."""
     import numba
 
@@ -71,7 +72,8 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     figures["seconds_resolution_rule"] = round(time.perf_counter() - started, 1)
     figures["rule_resolution_mm"] = choice.resolution_mm
     request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads,
-                                coarse_start=coarse_start)
+                                coarse_start=coarse_start, flow_model=flow_model)
+    figures["flow_model"] = request.flow_model.value
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data_dir:  # as the CLI estimates: at the speed measured here
         estimate = estimate_simulation(domain, request, data_dir=Path(data_dir))
@@ -137,7 +139,7 @@ def report(f: dict[str, object]) -> str:
     e = f["estimate"]
     return "\n".join([
         f"time to solution: {f['variant']} phantom at {f['resolution_mm']} mm, {f['flow_ml_s']} ml/s, numba, "
-        f"{f['threads']} threads on {f['cpus']} CPUs (load average before {f['load_average_before']}, after "
+        f"{f['threads']} threads on {f['cpus']} CPUs, {f.get('flow_model', 'standard')} flow model (load average before {f['load_average_before']}, after "
         f"{f['load_average_after']})",
         f"geometry to result: {f['seconds_geometry_to_result']} s (goal {GOAL_S:.0f} s: "
         f"{'met' if f['goal_met'] else 'NOT met'})",
@@ -179,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coarse-start", choices=["auto", "on", "off"], default="auto",
                         help="start from a run at twice the spacing (default: the request's, auto)")
     parser.add_argument("--verbose", action="store_true", help="print every convergence check (step, time, dp)")
+    parser.add_argument("--flow-model", choices=["standard", "smooth_walls"], default="standard",
+                        help="the flow model of the run (SimulationRequest.flow_model)")
     parser.add_argument("--note", default="", help="a line to keep with the results (how the machine was shared)")
     parser.add_argument("--name", default="time_to_solution", help="base name of the result files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     figures = run(args.variant, args.resolution_mm, args.flow, args.threads, args.project_mm, args.coarse_start,
-                  args.verbose)
+                  args.verbose, args.flow_model)
     figures["note"] = args.note
     text = report(figures) + (f"\nnote: {args.note}" if args.note else "")
     print(text)  # noqa: T201 (a benchmark script prints)

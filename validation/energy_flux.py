@@ -49,7 +49,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import foam_case  # noqa: E402
-from measure import Plane, measurement_planes  # noqa: E402
+from measure import Plane, measurement_planes, read_fluid_cells  # noqa: E402
 
 RHO_KG_M3 = 1.2
 
@@ -66,24 +66,8 @@ class FlowCloud:
 
 def read_rhinoapp(run_dir: Path) -> FlowCloud:
     """The fluid cells of a rhinoapp run folder's ``fields.vti``."""
-    from vtkmodules.util.numpy_support import vtk_to_numpy
-    from vtkmodules.vtkIOXML import vtkXMLImageDataReader
-
-    reader = vtkXMLImageDataReader()
-    reader.SetFileName(str(Path(run_dir) / "fields.vti"))
-    reader.Update()
-    image = reader.GetOutput()
-    ni, nj, nk = image.GetDimensions()
-    data = image.GetPointData()
-    fluid = vtk_to_numpy(data.GetArray("fluid")).astype(bool)
-    pressure = vtk_to_numpy(data.GetArray("pressure_pa")).astype(float)[fluid]
-    velocity = vtk_to_numpy(data.GetArray("velocity_m_s")).astype(float).reshape(-1, 3)[fluid]
-    k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij")
-    index = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)[fluid]
-    spacing = np.asarray(image.GetSpacing())
-    direction = np.asarray([image.GetDirectionMatrix().GetElement(r, c) for r in range(3) for c in range(3)]).reshape(3, 3)
-    xyz = np.asarray(image.GetOrigin()) + (index * spacing) @ direction.T
-    return FlowCloud(xyz, pressure, velocity, np.full(len(pressure), float(np.prod(spacing))))
+    xyz, volume, arrays = read_fluid_cells(run_dir, ("pressure_pa", "velocity_m_s"))
+    return FlowCloud(xyz, arrays["pressure_pa"], arrays["velocity_m_s"], volume)
 
 
 def read_openfoam(case: Path) -> FlowCloud:

@@ -60,10 +60,10 @@ def write_domain_geometry(geometry_dir: Path, out_dir: Path, *, smoothing_voxels
     from scipy import ndimage
     from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
     from vtkmodules.vtkCommonCore import vtkPoints
-    from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData
-    from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
+    from vtkmodules.vtkCommonDataModel import vtkPolyData
     from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
+    from rhinoapp.geometry.surface import contour_half
     from rhinoapp.usecases.simulation import load_domain
 
     geometry_dir, out_dir = Path(geometry_dir), Path(out_dir)
@@ -75,17 +75,7 @@ def write_domain_geometry(geometry_dir: Path, out_dir: Path, *, smoothing_voxels
     labels = np.where(air, AIR, WALL).astype(np.uint8)
     for mask, value in ((domain.inlet_left, INLET_LEFT), (domain.inlet_right, INLET_RIGHT), (domain.outlet, OUTLET)):
         labels[np.pad(mask, pad)] = value
-    field = ndimage.gaussian_filter(air.astype(np.float32), sigma=smoothing_voxels)
-    image = vtkImageData()
-    image.SetDimensions(field.shape[2], field.shape[1], field.shape[0])  # x = i fastest
-    image.GetPointData().SetScalars(numpy_to_vtk(field.ravel(), deep=True))
-    contour = vtkFlyingEdges3D()
-    contour.SetInputData(image)
-    contour.SetValue(0, 0.5)
-    contour.ComputeNormalsOff()
-    contour.ComputeGradientsOff()
-    contour.Update()
-    surface = contour.GetOutput()
+    surface = contour_half(ndimage.gaussian_filter(air.astype(np.float32), sigma=smoothing_voxels))
     ijk = vtk_to_numpy(surface.GetPoints().GetData()).astype(float)
     triangles = vtk_to_numpy(surface.GetPolys().GetConnectivityArray()).reshape(-1, 3)
     centroids_kji = ijk[triangles].mean(axis=1)[:, ::-1]

@@ -147,6 +147,13 @@ def axial_profile(xyz_mm: np.ndarray, values: np.ndarray, weights: np.ndarray, *
 
 def read_rhinoapp_fields(run_dir: Path) -> CellCloud:
     """The fluid cells of a rhinoapp run folder's ``fields.vti`` (pressure is gauge, relative to the nostrils)."""
+    xyz, volume, arrays = read_fluid_cells(run_dir, ("pressure_pa",))
+    return CellCloud(xyz, arrays["pressure_pa"], volume)
+
+
+def read_fluid_cells(run_dir: Path, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Centres (LPS mm) and volumes (mm^3) of the fluid cells of a run folder's ``fields.vti``, and the named point
+    arrays on them (vectors as ``(n, 3)``)."""
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkIOXML import vtkXMLImageDataReader
 
@@ -156,14 +163,17 @@ def read_rhinoapp_fields(run_dir: Path) -> CellCloud:
     image = reader.GetOutput()
     ni, nj, nk = image.GetDimensions()
     data = image.GetPointData()
-    pressure = vtk_to_numpy(data.GetArray("pressure_pa")).astype(float)
     fluid = vtk_to_numpy(data.GetArray("fluid")).astype(bool)
+    arrays = {}
+    for name in names:
+        values = vtk_to_numpy(data.GetArray(name)).astype(float)
+        arrays[name] = (values.reshape(len(fluid), -1) if values.ndim > 1 else values)[fluid].squeeze()
     k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij")
     index = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)[fluid]
     spacing = np.asarray(image.GetSpacing())
     direction = np.asarray([image.GetDirectionMatrix().GetElement(r, c) for r in range(3) for c in range(3)]).reshape(3, 3)
     xyz = np.asarray(image.GetOrigin()) + (index * spacing) @ direction.T
-    return CellCloud(xyz, pressure[fluid], np.full(int(fluid.sum()), float(np.prod(spacing))))
+    return xyz, np.full(int(fluid.sum()), float(np.prod(spacing))), arrays
 
 
 def _tuple(values: object) -> tuple[float, float, float]:

@@ -53,9 +53,13 @@ def test_the_3d_view_follows_the_checkpoints_of_a_running_simulation(page, serve
     opened = page.locator(".rh-project", has_text=f"Project: {NAME}")
     click_until(page.locator(".tabulator-row", has_text=NAME).get_by_text("Open"), opened, what=f"project {NAME} to open")
     go_to(page, "Simulations", page.get_by_role("heading", name="Simulations"))
-    set_number(page, ".rh-sim-resolution", "1")
-    set_number(page, ".rh-sim-max-steps", "2000000")  # runs until the test cancels it
-    page.locator(".rh-sim-estimate", has_text="At 1 mm").wait_for()
+    # The run must still be running when the view has drawn two checkpoints. At 1 mm it reached its steady state
+    # after 14,040 steps, 91 s into a full suite with one core busy, before the view's first draw; at 0.7 mm (about
+    # 170,000 cells, below the coarse start's size) it needs about four times as long (2.9 times the cells, 1.4 times
+    # the steps), where this test takes about 60 s with one core busy. The step limit does not stop it earlier.
+    set_number(page, ".rh-sim-resolution", "0.7")
+    set_number(page, ".rh-sim-max-steps", "2000000")
+    page.locator(".rh-sim-estimate", has_text="At 0.7 mm").wait_for()
     page.get_by_role("button", name="Run simulation").click()
     page.locator(".rh-sim-message", has_text="Simulating the airflow").wait_for(timeout=1000 * HANG_S)
 

@@ -72,7 +72,8 @@ VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
 
 @dataclasses.dataclass(frozen=True)
 class AccuracyNote:
-    """What the validation says about one run's pressure drop, in words and figures."""
+    """What the validation says about one run's pressure drop, in words and figures (``summary``: one short
+    sentence for printed reports)."""
 
     model: str
     resolution_mm: float | None
@@ -80,6 +81,7 @@ class AccuracyNote:
     pressure_drop_bias_pct: tuple[float, float] | None
     partition_points: tuple[float, float] | None
     text: str
+    summary: str = ""
     reference: str = _REFERENCE
 
     def to_document(self) -> dict[str, Any]:
@@ -122,12 +124,19 @@ def accuracy_note(results: Mapping[str, Any]) -> AccuracyNote:
     if not points:
         return AccuracyNote(model.value, resolution, None, None, None,
                             "These flow-model settings have not been checked against an independent solver; with the "
-                            "default settings the pressure drop came out 2.2-3.0 times the reference's. " + advice)
+                            "default settings the pressure drop came out 2.2-3.0 times the reference's. " + advice,
+                            "not checked against an independent solver; read the pressure drop and the resistance "
+                            "as upper bounds (docs/validation.md).")
     point = min(points, key=lambda p: abs(p.resolution_mm - (resolution or p.resolution_mm)))
     low, high = (1.0 + bias / 100.0 for bias in point.pressure_drop_bias_pct)
     text = (f"Checked against an independent solver (OpenFOAM) on a hard phantom at 250 ml/s: with these settings "
             f"at {point.resolution_mm:g} mm, rhinoapp's pressure drop came out {low:.1f}-{high:.1f} times the "
             f"reference's (on the reference's two meshes), and its flow partition within "
-            f"{max(abs(p) for p in point.partition_points):.1f} points. " + advice)
+            f"{max(abs(p) for p in point.partition_points):.1f} points. "
+            + ("The smooth-walls flow model came closer (1.4-1.8 times). " if model is ValidatedModel.DEFAULT else "")
+            + advice)
+    summary = (f"upper bounds: at these settings ({point.resolution_mm:g} mm) rhinoapp's pressure drop came out "
+               f"{low:.1f}-{high:.1f} times an independent solver's; the flow partition agreed within "
+               f"{max(abs(p) for p in point.partition_points):.1f} points (docs/validation.md).")
     return AccuracyNote(model.value, resolution, point.resolution_mm, point.pressure_drop_bias_pct,
-                        point.partition_points, text)
+                        point.partition_points, text, summary)

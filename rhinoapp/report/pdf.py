@@ -66,7 +66,7 @@ class _Page:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float],
               size: float = 7.5) -> None:
-        height = 0.019 * (len(rows) + 1)
+        height = 0.015 * (len(rows) + 1)
         axis = self.figure.add_axes((_MARGIN, self.y - height, 1 - 2 * _MARGIN, height))
         axis.set_axis_off()
         table = axis.table(cellText=[list(r) for r in rows], colLabels=list(header), colWidths=list(widths),
@@ -74,6 +74,7 @@ class _Page:
         table.auto_set_font_size(False)
         table.set_fontsize(size)
         for (row, _), cell in table.get_celld().items():
+            cell.set_height(1.0 / (len(rows) + 1))  # the rows fill the space kept for them, no gap below
             cell.set_linewidth(0.3)
             if row == 0:
                 cell.set_facecolor("#eeeeee")
@@ -131,9 +132,9 @@ def _airflow_page(content: ReportContent, pictures: dict[str, bytes]) -> Figure:
     width = (1 - 2 * _MARGIN) / 2
     page.heading("Wall pressure (left) and wall shear stress (right)")
     if "pressure" in pictures:
-        page.image(pictures["pressure"], height=0.2, width=width, advance="wss" not in pictures)
+        page.image(pictures["pressure"], height=0.18, width=width, advance="wss" not in pictures)
     if "wss" in pictures:
-        page.image(pictures["wss"], height=0.2, left=_MARGIN + width, width=width)
+        page.image(pictures["wss"], height=0.18, left=_MARGIN + width, width=width)
     if not pictures:
         page.paragraph("The 3D pictures could not be rendered on this machine (no offscreen OpenGL).")
     rows = run.rows()
@@ -145,7 +146,8 @@ def _airflow_page(content: ReportContent, pictures: dict[str, bytes]) -> Figure:
     page.heading("In plain words")
     for sentence in result_reading(rows) or ["No result of this run has a healthy range to compare with."]:
         page.paragraph("• " + sentence)
-    page.paragraph(f"How far to trust the pressure drop: {run.accuracy.text}", size=8, width=118)
+    page.paragraph(f"How far to trust the pressure drop and the resistance: {run.accuracy.summary}", size=8,
+                   width=118)
     if run.flags:
         shown = " ".join(textwrap.shorten(flag.message, 160) for flag in run.flags[:3])
         more = f" (and {len(run.flags) - 3} more)" if len(run.flags) > 3 else ""

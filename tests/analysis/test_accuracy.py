@@ -29,6 +29,8 @@ def test_the_nearest_validated_spacing_of_the_same_settings_is_quoted(lattice: d
     assert (note.model, note.validated_at_mm) == (model, validated_at)
     assert f"at {validated_at:g} mm" in note.text and times in note.text
     assert "upper bounds" in note.text and "flow partition" in note.text
+    assert ("smooth-walls flow model came closer" in note.text) == (model == "default")  # the better choice, named
+    assert note.summary.startswith("upper bounds") and f"({validated_at:g} mm)" in note.summary and times in note.summary
     assert json.loads(json.dumps(note.to_document()))["text"] == note.text
 
 

@@ -30,9 +30,10 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from rhinoapp.cfd.config import FlowModel, PhysicsConfig, Regularization, SubgridModel
 from rhinoapp.core.jsonable import finite_or_none as _number
 
-__all__ = ["AccuracyNote", "ValidatedModel", "ValidationPoint", "VALIDATION_POINTS", "accuracy_note"]
+__all__ = ["AccuracyNote", "ValidatedModel", "ValidationPoint", "VALIDATION_POINTS", "accuracy_note", "times_range"]
 
 _REFERENCE = ("OpenFOAM v1912, steady laminar simpleFoam, meshes of 0.9 and 0.6 mm of the same domain (ambient-air "
               "chambers and outlet extension); hard phantom 'one-sided swelling' at 250 ml/s; pressure drop from "
@@ -41,11 +42,14 @@ _REFERENCE = ("OpenFOAM v1912, steady laminar simpleFoam, meshes of 0.9 and 0.6 
 
 
 class ValidatedModel(enum.Enum):
-    """The flow-model settings the validation measured."""
+    """The flow-model settings the validation measured: the :class:`~rhinoapp.cfd.config.FlowModel` s, or others."""
 
-    DEFAULT = "default"  #: half-way walls, Smagorinsky 0.15
-    INTERPOLATED = "interpolated walls"  #: mass-conserving interpolated walls, shear-improved model, bulk rate 1
+    DEFAULT = "default"  #: FlowModel.STANDARD: half-way walls, Smagorinsky 0.15
+    INTERPOLATED = "interpolated walls"  #: FlowModel.SMOOTH_WALLS: interpolated walls, shear-improved model, bulk rate
     OTHER = "other"  #: any other combination: not validated
+
+
+_OF_FLOW_MODEL = {FlowModel.STANDARD: ValidatedModel.DEFAULT, FlowModel.SMOOTH_WALLS: ValidatedModel.INTERPOLATED}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,16 +94,28 @@ class AccuracyNote:
 
 
 def _model(lattice: Mapping[str, Any]) -> ValidatedModel:
-    walls = str(lattice.get("wall_boundary") or "halfway")
-    strain = _number(lattice.get("strain_average")) or 0.0
-    bulk = _number(lattice.get("bulk_omega")) or 0.0
-    if lattice.get("recursive"):
-        return ValidatedModel.OTHER
-    if walls == "halfway" and strain == 0.0 and bulk == 0.0:
-        return ValidatedModel.DEFAULT
-    if walls == "interpolated_conserving" and strain > 0.0 and bulk > 0.0:
-        return ValidatedModel.INTERPOLATED
+    """The flow model whose settings the run's ``lattice`` block shows (compared with what each :class:`FlowModel`
+    sets, so that the two cannot drift apart)."""
+    run = (str(lattice.get("wall_boundary") or "halfway"), (_number(lattice.get("strain_average")) or 0) > 0,
+           (_number(lattice.get("bulk_omega")) or 0) > 0, bool(lattice.get("recursive")))
+    for flow_model, validated in _OF_FLOW_MODEL.items():
+        physics = PhysicsConfig(**flow_model.physics_fields())  # type: ignore[arg-type]
+        if run == (physics.wall_boundary.value, physics.subgrid_model is SubgridModel.SHEAR_IMPROVED,
+                   physics.bulk_relaxation_time is not None, physics.regularization is Regularization.RECURSIVE):
+            return validated
     return ValidatedModel.OTHER
+
+
+def times_range(model: ValidatedModel) -> str:
+    """How many times the reference's pressure drop the validated points of ``model`` gave, lowest to highest.
+
+    Examples
+    --------
+    >>> times_range(ValidatedModel.DEFAULT), times_range(ValidatedModel.INTERPOLATED)
+    ('2.2-3.0', '1.4-1.8')
+    """
+    biases = [bias for p in VALIDATION_POINTS if p.model is model for bias in p.pressure_drop_bias_pct]
+    return f"{1 + min(biases) / 100:.1f}-{1 + max(biases) / 100:.1f}"
 
 
 def accuracy_note(results: Mapping[str, Any]) -> AccuracyNote:
@@ -124,19 +140,21 @@ def accuracy_note(results: Mapping[str, Any]) -> AccuracyNote:
     if not points:
         return AccuracyNote(model.value, resolution, None, None, None,
                             "These flow-model settings have not been checked against an independent solver; with the "
-                            "default settings the pressure drop came out 2.2-3.0 times the reference's. " + advice,
+                            f"default settings the pressure drop came out {times_range(ValidatedModel.DEFAULT)} times "
+                            "the reference's. " + advice,
                             "not checked against an independent solver; read the pressure drop and the resistance "
                             "as upper bounds (docs/validation.md).")
     point = min(points, key=lambda p: abs(p.resolution_mm - (resolution or p.resolution_mm)))
     low, high = (1.0 + bias / 100.0 for bias in point.pressure_drop_bias_pct)
+    partition = max(abs(p) for p in point.partition_points)
+    better = (f"The smooth-walls flow model came closer ({times_range(ValidatedModel.INTERPOLATED)} times). "
+              if model is ValidatedModel.DEFAULT else "")
     text = (f"Checked against an independent solver (OpenFOAM) on a hard phantom at 250 ml/s: with these settings "
             f"at {point.resolution_mm:g} mm, rhinoapp's pressure drop came out {low:.1f}-{high:.1f} times the "
-            f"reference's (on the reference's two meshes), and its flow partition within "
-            f"{max(abs(p) for p in point.partition_points):.1f} points. "
-            + ("The smooth-walls flow model came closer (1.4-1.8 times). " if model is ValidatedModel.DEFAULT else "")
-            + advice)
+            f"reference's (on the reference's two meshes), and its flow partition within {partition:.1f} points. "
+            + better + advice)
     summary = (f"upper bounds: at these settings ({point.resolution_mm:g} mm) rhinoapp's pressure drop came out "
                f"{low:.1f}-{high:.1f} times an independent solver's; the flow partition agreed within "
-               f"{max(abs(p) for p in point.partition_points):.1f} points (docs/validation.md).")
+               f"{partition:.1f} points (docs/validation.md).")
     return AccuracyNote(model.value, resolution, point.resolution_mm, point.pressure_drop_bias_pct,
                         point.partition_points, text, summary)

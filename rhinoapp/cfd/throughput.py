@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Any
 
 import numpy as np
 
@@ -86,25 +87,23 @@ def measure_throughput(backend: BackendName | str, *, threads: int | None = None
     model = FlowModel(flow_model)
     side = max(8, int(round((cells / _FLUID_FRACTION) ** (1.0 / 3.0))))
     tau = 0.5018
-    if model is FlowModel.STANDARD:
-        shape = (side, side, side)
-        mask = sponge_mask(shape, _FLUID_FRACTION, seed=7, smoothing=1.5)
-        empty = np.zeros_like(mask)
-        lattice = build_lattice(FlowDomain(mask, empty, empty, empty, ImageGeometry(shape), periodic=(True, True, True)))
-        params = KernelParameters(tau=tau, magic=0.0009, smagorinsky=0.15,
-                                  tau_cells=np.full(lattice.n_cells, tau, dtype=np.float64))
-    else:  # a porous grid on voxels twice as fine (the walls lie between the lattice's cells), with wider passages
+    standard = model is FlowModel.STANDARD
+    # smooth walls: a porous grid on voxels twice as fine (the walls lie between the lattice's cells), wider passages
+    fine = 1 if standard else 2
+    shape = (fine * side, fine * side, fine * side)
+    mask = sponge_mask(shape, _FLUID_FRACTION, seed=7, smoothing=1.5 if standard else _wall_smoothing(cells))
+    empty = np.zeros_like(mask)
+    porous = FlowDomain(mask, empty, empty, empty, ImageGeometry(shape, spacing_mm=(1.0 / fine,) * 3),
+                        periodic=(True, True, True))
+    lattice = build_lattice(porous if standard else porous.resampled(1.0))
+    extra: dict[str, Any] = {}
+    if not standard:
         from rhinoapp.cfd.walls import interpolated_walls
 
-        shape = (2 * side, 2 * side, 2 * side)
-        mask = sponge_mask(shape, _FLUID_FRACTION, seed=7, smoothing=_wall_smoothing(cells))
-        empty = np.zeros_like(mask)
-        fine = FlowDomain(mask, empty, empty, empty, ImageGeometry(shape, spacing_mm=(0.5, 0.5, 0.5)),
-                          periodic=(True, True, True))
-        lattice = build_lattice(fine.resampled(1.0))
-        params = KernelParameters(tau=tau, magic=0.0009, smagorinsky=0.15,
-                                  tau_cells=np.full(lattice.n_cells, tau, dtype=np.float64), strain_average=1e-3,
-                                  bulk_omega=1.0, walls=interpolated_walls(lattice, fine, conserve_mass=True))
+        extra = {"strain_average": 1e-3, "bulk_omega": 1.0,
+                 "walls": interpolated_walls(lattice, porous, conserve_mass=True)}
+    params = KernelParameters(tau=tau, magic=0.0009, smagorinsky=0.15,
+                              tau_cells=np.full(lattice.n_cells, tau, dtype=np.float64), **extra)
     solver = create_backend(name, lattice, params, BoundaryValues.closed(), threads=threads)
     solver.advance(np.ones(1))  # compiles (or loads the compiled kernels) outside the timing
     solver.take_diagnostics()

@@ -41,8 +41,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
                           "(default: auto, on from 200,000 fluid cells)")
     sim.add_argument("--flow-model", choices=["standard", "smooth_walls"],
                      help="standard (default): half-way walls, the fastest; smooth_walls: the walls where the airway "
-                          "has them, closer to the reference solver (pressure drop 1.4-1.8 times OpenFOAM's instead of "
-                          "2.2-3.0 times), about 1.5 times the cost per step (docs/validation.md)")
+                          "has them, a pressure drop closer to the reference solver's at about 1.5 times the cost per "
+                          "step (each run's 'accuracy:' line quotes the validation's figures; docs/validation.md)")
     sim.add_argument("--checkpoint-every", type=int, default=0, help="write a checkpoint every N steps")
     sim.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate (the "

@@ -24,6 +24,7 @@ from typing import Any
 
 import param
 
+from rhinoapp.analysis.accuracy import ValidatedModel, times_range
 from rhinoapp.analysis.plausibility import PlausibilityFlag
 from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, result_rows
 from rhinoapp.cfd.config import Direction, FlowModel
@@ -126,9 +127,10 @@ class SimulationsState(JobPageState):
                                          "Smooth walls": FlowModel.SMOOTH_WALLS.value},
                                 default=_DEFAULT.flow_model.value, label="Flow model",
                                 doc="Standard: the fastest. Smooth walls: the walls where the airway has them; its "
-                                    "pressure drop came closer to an independent solver's (1.4-1.8 times it instead "
-                                    "of 2.2-3.0 times) at about 1.5 times the time per step. The estimate below "
-                                    "follows the choice.")
+                                    "pressure drop came closer to an independent solver's "
+                                    f"({times_range(ValidatedModel.INTERPOLATED)} times it instead of "
+                                    f"{times_range(ValidatedModel.DEFAULT)} times) at about 1.5 times the time per "
+                                    "step. The estimate below follows the choice.")
     max_steps = param.Integer(default=0, bounds=(0, int(SIMULATION_RANGES["max_steps"].high)),
                               label="Step limit (0: until steady)",
                               doc="Stop after this many time steps even if the flow is not steady yet (0: no limit).")
@@ -216,7 +218,8 @@ class SimulationsState(JobPageState):
         inputs = inputs or self._inputs()
         return SimulationRequest(flow_ml_s=inputs.flow_ml_s, direction=inputs.direction,
                                  resolution_mm=inputs.resolution_mm, max_steps=inputs.max_steps or None,
-                                 flow_model=inputs.flow_model, variant=self.variant, live_interval_s=self.session.settings.live_view_interval_s)
+                                 flow_model=inputs.flow_model, variant=self.variant,
+                                 live_interval_s=self.session.settings.live_view_interval_s)
 
     def parameters(self) -> dict[str, Any]:
         """The job parameters for the current inputs (JSON-ready; the backend is chosen where it runs)."""
@@ -380,8 +383,7 @@ class SimulationsState(JobPageState):
         self._load_error = ""
         self.param.variant.objects = ["default"]
         self.param.update(variant="default", runs=[], selected=None, result=None, rows=[], flags=[], accuracy="",
-                          scene=None,
-                          job=None, running=False, history=[], has_geometry=False, estimate=None, estimate_text="",
+                          scene=None, job=None, running=False, history=[], has_geometry=False, estimate=None, estimate_text="",
                           estimate_problem="", resolution_text="", proposed_resolution_mm=None)
         self._update_can_run()
         self._update_message()

@@ -223,13 +223,18 @@ def write_control(case: Path, *, iterations: int, patches: tuple[str, ...] = (),
     (Path(case) / "system" / "controlDict").write_text(foam_dict("controlDict", control, location="system"))
 
 
-def write_numerics(case: Path, *, relax_p: float = 0.2, relax_u: float = 0.4) -> None:
-    """``fvSchemes``, ``fvSolution`` (SIMPLE, second order in space), transport and laminar model."""
+def write_numerics(case: Path, *, relax_p: float = 0.2, relax_u: float = 0.4, nu_m2_s: float = NU_M2_S,
+                   limited_gradient: bool = True) -> None:
+    """``fvSchemes``, ``fvSolution`` (SIMPLE, second order in space), transport (kinematic viscosity ``nu_m2_s``)
+    and laminar model. ``limited_gradient`` limits the velocity gradient of the linear-upwind convection per cell
+    (robust, and dissipative where the velocity changes steeply, as at the edges of jets); without it the
+    gradient is plain ``Gauss linear``."""
     system, constant = Path(case) / "system", Path(case) / "constant"
     constant.mkdir(parents=True, exist_ok=True)
     schemes = {
         "ddtSchemes": {"default": "steadyState"},
-        "gradSchemes": {"default": "Gauss linear", "grad(U)": "cellLimited Gauss linear 1"},
+        "gradSchemes": {"default": "Gauss linear",
+                        "grad(U)": "cellLimited Gauss linear 1" if limited_gradient else "Gauss linear"},
         "divSchemes": {"default": "none", "div(phi,U)": "bounded Gauss linearUpwind grad(U)",
                        "div((nuEff*dev2(T(grad(U)))))": "Gauss linear"},
         "laplacianSchemes": {"default": "Gauss linear limited corrected 0.5"},
@@ -248,7 +253,7 @@ def write_numerics(case: Path, *, relax_p: float = 0.2, relax_u: float = 0.4) ->
     }
     (system / "fvSolution").write_text(foam_dict("fvSolution", solution))
     (constant / "transportProperties").write_text(
-        foam_dict("transportProperties", {"transportModel": "Newtonian", "nu": NU_M2_S}))
+        foam_dict("transportProperties", {"transportModel": "Newtonian", "nu": nu_m2_s}))
     (constant / "turbulenceProperties").write_text(foam_dict("turbulenceProperties", {"simulationType": "laminar"}))
 
 

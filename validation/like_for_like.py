@@ -1,16 +1,18 @@
 """rhinoapp runs against OpenFOAM cases of the same domain: the record behind ``rhinoapp.analysis.accuracy``.
 
-Measures every rhinoapp run folder given and each OpenFOAM case (``--openfoam``, one per mesh) on the same
-planes (``measure.py``) and writes, per run, its settings (as :func:`rhinoapp.analysis.accuracy.accuracy_note`
-classifies them), its lattice spacing, the pressure drop from the nostrils to the outlet plane and the flow
-partition, and how far both are from each OpenFOAM mesh's (the reference's own mesh dependence is part of
-the answer). ``tests/analysis/test_accuracy.py`` checks that the figures the app
-quotes (``VALIDATION_POINTS``) are the ones in this record.
+Measures every rhinoapp run folder given and each OpenFOAM case (``--openfoam``, one per mesh and scheme) on
+the same planes (``measure.py``) and writes, per run, its settings (as
+:func:`rhinoapp.analysis.accuracy.accuracy_note` classifies them), its lattice spacing, the pressure drop from the
+nostrils to the outlet plane and the flow partition, and how far both are from each OpenFOAM solution's (the
+reference's own dependence on its mesh and its convection scheme is part of the answer).
+``tests/analysis/test_accuracy.py`` checks that the figures the app quotes (``VALIDATION_POINTS``) are the ones in
+this record.
 
 Run::
 
     PYTHONPATH=. .venv/bin/python validation/like_for_like.py \\
         --openfoam /tmp/fv/openfoam_domain/h0p9mm_L0 --openfoam /tmp/fv/openfoam_domain/h0p6mm_L0 \\
+        --openfoam /tmp/fv/openfoam_domain_unlimited/h0p9mm_L0 --openfoam /tmp/fv/openfoam_domain_unlimited/h0p6mm_L0 \\
         /tmp/fv/rhinoapp_1mm /tmp/fv/sensitivity_* \\
         --json docs/validation/like_for_like.json
 """
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for case in args.openfoam:
         cloud = openfoam_cloud(case)
         flows = openfoam_flows(case)
-        references.append({"case": case.name, "cells": int(cloud.pressure_pa.size),
+        references.append({"case": f"{case.parent.name}/{case.name}", "cells": int(cloud.pressure_pa.size),
                            "nostrils_to_outlet_pa": pressure_drops(cloud, planes, 1.0)["nostrils_to_outlet"],
                            "partition_left_pct": round(100.0 * flows["inlet_left"]
                                                        / (flows["inlet_left"] + flows["inlet_right"]), 2)})

@@ -73,10 +73,13 @@ def run_rhinoapp(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: fl
 
 
 def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow_ml_s: float, iterations: int,
-                 dry_run: bool, cases: str = "openfoam") -> dict[str, object]:
+                 dry_run: bool, cases: str = "openfoam", nu_m2_s: float = foam_case.NU_M2_S,
+                 limited_gradient: bool = True) -> dict[str, object]:
     """Mesh and solve one level; returns the case summary (and writes ``summary.json`` in the case).
 
-    The case lies in ``work/cases/<level>``; ``geometry`` is the folder whose ``airway.vtp`` is meshed.
+    The case lies in ``work/cases/<level>``; ``geometry`` is the folder whose ``airway.vtp`` is meshed; ``nu_m2_s``
+    is the air's kinematic viscosity (raised for the viscous check, see ``viscous_check.py``); ``limited_gradient``
+    as :func:`foam_case.write_numerics`.
     """
     case = work / cases / level.name
     summary_path = case / "summary.json"
@@ -86,11 +89,11 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
     meshed = (case / "constant" / "polyMesh" / "boundary").is_file() and (case / "mesh.json").is_file()
     if meshed and not dry_run:  # reuse the mesh of an earlier run
         info = json.loads((case / "mesh.json").read_text())
-        foam_case.write_numerics(case)
         for old in [*case.glob("[1-9]*"), case / "postProcessing", case / "0"]:
             shutil.rmtree(old, ignore_errors=True)
     else:
         info = foam_case.write_mesh_case(case, geometry, level)
+    foam_case.write_numerics(case, nu_m2_s=nu_m2_s, limited_gradient=limited_gradient)
     if dry_run:
         named = {name: 1 for name in foam_case.FACES}
         foam_case.write_fields(case, named, flow_ml_s=flow_ml_s)
@@ -280,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rhinoapp-run", type=Path, help="compare with this rhinoapp run folder instead of a "
                                                           "default run at --rhinoapp-resolution")
     parser.add_argument("--report", default="openfoam_compare", help="name of the report and figures in --out")
+    parser.add_argument("--viscosity", type=float, default=foam_case.NU_M2_S,
+                        help="the air's kinematic viscosity, m2/s (default air's; other values go to cases named "
+                             "..._nu<value>, for the viscous check)")
+    parser.add_argument("--gradient", choices=["limited", "unlimited"], default="limited",
+                        help="the velocity gradient of the convection scheme: limited per cell (robust, dissipative "
+                             "at jets) or plain (cases named ..._unlimited); the reference's spread between the two "
+                             "is part of its uncertainty")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -293,11 +303,16 @@ def main(argv: list[str] | None = None) -> int:
         from foam_domain import write_domain_geometry
 
         meshed, cases = write_domain_geometry(geometry, args.work / f"{geometry.name}_domain"), "openfoam_domain"
+    if args.viscosity != foam_case.NU_M2_S:
+        cases = f"{cases}_nu{args.viscosity:g}"
+    if args.gradient == "unlimited":
+        cases = f"{cases}_unlimited"
     summaries = []
     for level in levels:
         _log.info("OpenFOAM %s (%s)", level.name, cases)
         summaries.append(run_openfoam(args.work, meshed, level, flow_ml_s=args.flow_ml_s,
-                                      iterations=args.iterations, dry_run=args.dry_run, cases=cases))
+                                      iterations=args.iterations, dry_run=args.dry_run, cases=cases,
+                                      nu_m2_s=args.viscosity, limited_gradient=args.gradient == "limited"))
     if args.dry_run:
         print(json.dumps(summaries, indent=1))
         return 0

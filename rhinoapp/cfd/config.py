@@ -89,8 +89,8 @@ class FlowModel(enum.Enum):
 
     ``standard``: half-way walls and Smagorinsky 0.15 (the fastest). ``smooth_walls``: the walls where the airway has
     them (mass-conserving interpolated bounce-back), the shear-improved subgrid model and a bulk relaxation rate of 1;
-    against OpenFOAM on the same domain its pressure drop was 1.4-1.8 times the reference's where the standard
-    model's was 2.2-3.0 times (over the reference's two meshes), at about 1.5 times the cost per step.
+    against OpenFOAM on the same domain its pressure drop was 1.1-1.8 times the reference's where the standard
+    model's was 1.9-3.0 times (over the reference's meshes and schemes), at about 1.5 times the cost per step.
 
     Examples
     --------
@@ -186,9 +186,10 @@ class PhysicsConfig:
         of the regularized flux (recursive regularization, Malaspinas 2015; Coreixas et al. 2017).
     wall_boundary
         ``halfway``: the walls lie half-way between fluid and wall cells (a staircase). ``interpolated``:
-        each wall link bounces back at the airway's own wall, from its signed distance on the voxels the
-        domain was given on (before resampling), by linear interpolation (Bouzidi et al. 2001), which does not
-        conserve mass; ``interpolated_conserving`` gives each cell's rest population what its links take.
+        each wall link bounces back where the airway's smooth wall crosses it (the 0.5 level of its air mask
+        on the voxels the domain was given on, before resampling, blurred by 0.75 voxels; see
+        :mod:`rhinoapp.cfd.walls`), by linear interpolation (Bouzidi et al. 2001), which does not conserve
+        mass; ``interpolated_conserving`` gives each cell's rest population what its links take.
     sponge_cells, sponge_viscosity_factor
         Over this many cells next to each opening the base viscosity rises smoothly up to this factor,
         to absorb waves and vortices at the open boundaries (0 cells: no sponge).

@@ -30,7 +30,7 @@ from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_pr
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
 from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, expected_steps
-from rhinoapp.cfd.walls import interpolated_walls
+from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS, interpolated_walls
 from rhinoapp.cfd.warmstart import InitialField, field_on_lattice, initial_populations
 from rhinoapp.core.errors import SimulationError, ValidationError
 from rhinoapp.core.layout import SimulationFolder
@@ -199,7 +199,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     estimate = estimate_run(domain, physics, run, resolution_mm=resolution_mm)
     check_resources(estimate, memory_limit_bytes=run.memory_limit_bytes,
                     device_memory_bytes=device_memory_bytes() if estimate.device_memory_bytes else None)
-    airway = domain  # the walls' signed distance is taken on the grid the airway was given on
+    airway = domain  # the interpolated walls find the smooth wall on the grid the airway was given on
     coarse: SimulationResult | None = None
     coarse_note: dict[str, object] = {}
     if initial is None and run.starts_coarse(estimate.fluid_cells):
@@ -266,7 +266,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                  "convergence_window": window,
                  "wall_boundary": physics.wall_boundary.value,
                  **({} if walls is None else {"interpolated_wall_links": walls.size,
-                                              "halfway_wall_links": walls.halfway})},
+                                              "halfway_wall_links": walls.halfway,
+                                              "wall_smoothing_voxels": WALL_SMOOTHING_VOXELS})},
         backend=outcome.backend, mlups=round(outcome.mlups, 2),
         pressure_profile={"distance_mm": np.round(distance * units.dx_m * 1e3, 4).tolist(),
                           "pressure_pa": np.round(profile, 6).tolist()})

@@ -16,13 +16,18 @@ a pass over the wall links overwrites that slot with ``near * g[slot] + far * g[
 sources read before any slot is written (:func:`rhinoapp.cfd.backends.base.interpolate_walls`).
 Populations are deviations from the rest state, which the weights (summing to 1) carry through.
 
-``q`` comes from a signed distance of the air (positive inside) computed on the voxels the
-airway was given on, before it is resampled to the lattice, and interpolated trilinearly to the
-two ends of the link: ``q = phi(x) / (phi(x) - phi(x + c_i))``. Where the resampled cells and
-the distance disagree the wall goes to the nearer end of the link (``q = 1`` where the wall cell
-lies in the air by the distance, ``q`` = :data:`MIN_FRACTION` where the fluid cell lies in the
-wall). A link keeps half-way bounce-back where the distance does not fall towards the wall, and
-where ``q < 1/2`` but ``x - c_i`` is no fluid cell (thin passages and corners).
+``q`` is where the airway's smooth wall crosses the link. The smooth wall is the 0.5 level of the air
+mask on the voxels the airway was given on (before it is resampled to the lattice), blurred by a Gaussian
+of :data:`WALL_SMOOTHING_VOXELS` voxels: the wall of the anatomy that the voxels sample, as the
+segmentation's surface and a body-fitted mesh have it, not the voxels' own staircase (whose steps, half a
+voxel high, act as roughness in a passage a few voxels wide). The blurred mask is sampled along each
+link (:data:`LINK_SAMPLES` intervals, trilinear) and ``q`` is its first crossing of 0.5. With
+``smoothing_voxels=0`` the wall is the staircase of the voxel faces, from a signed distance interpolated
+trilinearly to the two ends of the link: ``q = phi(x) / (phi(x) - phi(x + c_i))``. Where the resampled cells
+and the wall disagree the wall goes to the nearer end of the link (``q = 1`` where the wall cell lies in the
+air, ``q`` = :data:`MIN_FRACTION` where the fluid cell lies in the wall). A link keeps half-way bounce-back
+where the wall does not fall towards it, and where ``q < 1/2`` but ``x - c_i`` is no fluid cell (thin
+passages and corners).
 """
 
 from __future__ import annotations
@@ -38,12 +43,20 @@ from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.lattice import BLOCK, OPPOSITE, Q, VELOCITIES
 from rhinoapp.cfd.setup import SparseLattice, address
 
-__all__ = ["WallLinks", "interpolated_walls", "signed_distance_mm", "wall_link_ends", "wall_links"]
+__all__ = ["WallLinks", "interpolated_walls", "signed_distance_mm", "smooth_wall_fractions", "wall_link_ends",
+           "wall_links"]
 
 _log = logging.getLogger(__name__)
 
 #: The smallest wall fraction ``q`` (a fluid cell that the distance puts inside the wall).
 MIN_FRACTION = 1e-3
+
+#: Gaussian blur (in voxels of the airway's own grid) whose 0.5 level is the smooth wall; the OpenFOAM
+#: comparison meshes the same level (``validation/foam_domain.py``), the segmentation's surface about it.
+WALL_SMOOTHING_VOXELS = 0.75
+
+#: Intervals per link at which the blurred air mask is sampled to find the wall.
+LINK_SAMPLES = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,12 +233,14 @@ def wall_link_ends(lattice: SparseLattice) -> tuple[np.ndarray, np.ndarray, np.n
     return cells, directions, ends
 
 
-def interpolated_walls(lattice: SparseLattice, airway: FlowDomain, *, conserve_mass: bool = False) -> WallLinks:
-    """The interpolated wall links of ``lattice`` from the signed distance of ``airway``'s air on its own grid.
+def interpolated_walls(lattice: SparseLattice, airway: FlowDomain, *, conserve_mass: bool = False,
+                       smoothing_voxels: float = WALL_SMOOTHING_VOXELS) -> WallLinks:
+    """The interpolated wall links of ``lattice`` from the wall of ``airway``'s air on its own grid.
 
-    ``airway`` is the domain before resampling (the same box; any grid): its signed distance
-    (:func:`signed_distance_mm`) is interpolated trilinearly to the two ends of every wall link. With
-    ``conserve_mass`` the links keep the mass balance of every cell (:func:`wall_links`).
+    ``airway`` is the domain before resampling (the same box; any grid). Its wall is the smooth one
+    (:func:`smooth_wall_fractions`, blurred by ``smoothing_voxels``) or, with ``smoothing_voxels=0``, the
+    staircase of its voxel faces (:func:`signed_distance_mm`, interpolated trilinearly to the two ends of every
+    wall link). With ``conserve_mass`` the links keep the mass balance of every cell (:func:`wall_links`).
 
     Examples
     --------
@@ -239,12 +254,57 @@ def interpolated_walls(lattice: SparseLattice, airway: FlowDomain, *, conserve_m
     cells, _, ends = wall_link_ends(lattice)
     if cells.size == 0:
         return WallLinks.none()
-    phi = signed_distance_mm(airway)
     grid = lattice.domain.geometry
     points = np.concatenate([lattice.cell_coordinates()[cells], ends]).astype(np.float64)
     ijk = airway.geometry.physical_to_index(grid.index_to_physical(points))
+    if smoothing_voxels > 0:
+        fraction = smooth_wall_fractions(airway, ijk[:cells.size], ijk[cells.size:], smoothing_voxels=smoothing_voxels)
+        return wall_links(lattice, np.stack([fraction, fraction - 1.0]), conserve_mass=conserve_mass)
+    phi = signed_distance_mm(airway)
     shape_ijk = np.asarray(airway.geometry.shape[::-1], dtype=np.float64)
     periodic = np.asarray(airway.periodic)
     ijk = np.where(periodic, np.mod(ijk, shape_ijk), ijk)
     values = ndimage.map_coordinates(phi, ijk[:, ::-1].T, order=1, mode="nearest")
     return wall_links(lattice, values.reshape(2, cells.size), conserve_mass=conserve_mass)
+
+
+def smooth_wall_fractions(airway: FlowDomain, start_ijk: np.ndarray, end_ijk: np.ndarray, *,
+                          smoothing_voxels: float = WALL_SMOOTHING_VOXELS) -> np.ndarray:
+    """Where the smooth wall of ``airway`` crosses each link, as a fraction of it from ``start_ijk``.
+
+    The smooth wall is the 0.5 level of the air mask (fluid and openings) blurred by a Gaussian of
+    ``smoothing_voxels``; each link from ``start_ijk`` to ``end_ijk`` (continuous ``(i, j, k)`` indices of
+    ``airway``'s grid, ``(n, 3)``) is sampled at :data:`LINK_SAMPLES` intervals. Returns 0 where the start lies
+    in the wall and 1 where the whole link lies in the air.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> duct = square_duct(8, 4, spacing_mm=0.5)  # air at j = 1..8 (the walls on the faces j = 0.5 and 8.5)
+    >>> start = np.array([[4.0, 7.0, 2.0], [4.0, 8.0, 2.0]])
+    >>> smooth_wall_fractions(duct, start, start + [0.0, 2.0, 0.0]).round(2).tolist()
+    [0.75, 0.25]
+    """
+    air = (airway.fluid | airway.inlet_left | airway.inlet_right | airway.outlet).astype(np.float32)
+    mode = ["wrap" if p else "nearest" for p in airway.periodic[::-1]]
+    blurred = ndimage.gaussian_filter(air, sigma=smoothing_voxels, mode=mode)
+    shape_ijk = np.asarray(airway.geometry.shape[::-1], dtype=np.float64)
+    periodic = np.asarray(airway.periodic)
+    steps = np.linspace(0.0, 1.0, LINK_SAMPLES + 1)
+    result = np.empty(len(start_ijk))
+    for first in range(0, len(start_ijk), 65_536):  # in chunks: LINK_SAMPLES + 1 points per link
+        a, b = start_ijk[first:first + 65_536], end_ijk[first:first + 65_536]
+        points = a[:, None, :] + steps[None, :, None] * (b - a)[:, None, :]
+        points = np.where(periodic, np.mod(points, shape_ijk), points).reshape(-1, 3)
+        values = ndimage.map_coordinates(blurred, points[:, ::-1].T, order=1, mode="nearest")
+        values = values.reshape(len(a), steps.size) - 0.5
+        below = values < 0
+        crossing = np.where(below.any(axis=1), np.argmax(below, axis=1), steps.size)
+        inside = np.clip(crossing - 1, 0, steps.size - 1)
+        outside = np.clip(crossing, 0, steps.size - 1)
+        rows = np.arange(len(a))
+        v0, v1 = values[rows, inside], values[rows, outside]
+        share = np.where(v0 > v1, v0 / np.where(v0 > v1, v0 - v1, 1.0), 0.0)
+        fraction = steps[inside] + share * (steps[1] - steps[0])
+        result[first:first + 65_536] = np.where(crossing == 0, 0.0, np.where(crossing == steps.size, 1.0, fraction))
+    return result

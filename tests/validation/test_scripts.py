@@ -146,8 +146,29 @@ def test_duct_check_measures_the_added_viscosity_of_the_subgrid_model() -> None:
     assert smagorinsky["r"] > 0.5, smagorinsky  # measured 0.84
 
 
+def test_viscous_check_solves_a_rectangular_duct_exactly() -> None:
+    """A known answer: the developed flow through a 10 x 20 mm rectangle (Boussinesq's series) from its voxels."""
+    check = _load("viscous_check")
+    a, b = 10e-3, 20e-3
+    series = sum(math.tanh(n * math.pi * b / (2 * a)) / n**5 for n in range(1, 60, 2))
+    exact = a**3 * b / 12.0 * (1.0 - 192.0 * a / (math.pi**5 * b) * series)
+    coarse = check.section_integral_m4(np.ones((20, 40), bool), 0.5, 1)
+    fine = check.section_integral_m4(np.ones((20, 40), bool), 0.5, 2)
+    assert abs(fine / exact - 1.0) < abs(coarse / exact - 1.0) < 0.01, (coarse / exact, fine / exact)
+
+
+def test_openfoam_case_takes_another_viscosity_and_gradient(tmp_path: Path) -> None:
+    foam_case = _load("foam_case")
+    (tmp_path / "case" / "system").mkdir(parents=True)
+    foam_case.write_numerics(tmp_path / "case", nu_m2_s=1.5e-4, limited_gradient=False)
+    text = (tmp_path / "case" / "constant" / "transportProperties").read_text()
+    assert "nu 0.00015;" in text
+    assert "grad(U) Gauss linear;" in (tmp_path / "case" / "system" / "fvSchemes").read_text()
+    assert _load("viscous_check").openfoam_viscosity(tmp_path / "case") == 1.5e-4
+
+
 @pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check",
-                                  "energy_flux", "foam_domain"])
+                                  "energy_flux", "foam_domain", "viscous_check"])
 def test_docstring_examples_of_the_scripts(name: str) -> None:
     import doctest
 

@@ -257,6 +257,35 @@ def write_numerics(case: Path, *, relax_p: float = 0.2, relax_u: float = 0.4, nu
     (constant / "turbulenceProperties").write_text(foam_dict("turbulenceProperties", {"simulationType": "laminar"}))
 
 
+def write_decomposition(case: Path, processes: int) -> None:
+    """``system/decomposeParDict``: ``processes`` slabs along x (left and right of the airway apart).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> case = Path(tempfile.mkdtemp()); (case / "system").mkdir()
+    >>> write_decomposition(case, 2)
+    >>> "numberOfSubdomains 2;" in (case / "system" / "decomposeParDict").read_text()
+    True
+    """
+    decomposition = {"numberOfSubdomains": processes, "method": "simple",
+                     "simpleCoeffs": {"n": f"({processes} 1 1)", "delta": 0.001}}
+    (Path(case) / "system" / "decomposeParDict").write_text(foam_dict("decomposeParDict", decomposition,
+                                                                        location="system"))
+
+
+def parallel_command(tool: str, processes: int) -> tuple[str, ...]:
+    """The command that runs ``tool`` on ``processes`` MPI ranks (as root, Open MPI must be told it may).
+
+    Examples
+    --------
+    >>> parallel_command("simpleFoam", 2)[-4:]
+    ('-np', '2', 'simpleFoam', '-parallel')
+    """
+    root = ("--allow-run-as-root",) if hasattr(os, "geteuid") and os.geteuid() == 0 else ()
+    return ("mpirun", *root, "-np", str(processes), tool, "-parallel")
+
+
 def mesh_patches(case: Path) -> dict[str, int]:
     """Patch names and face counts from ``constant/polyMesh/boundary``."""
     text = (Path(case) / "constant" / "polyMesh" / "boundary").read_text()

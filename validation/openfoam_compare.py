@@ -74,12 +74,13 @@ def run_rhinoapp(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: fl
 
 def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow_ml_s: float, iterations: int,
                  dry_run: bool, cases: str = "openfoam", nu_m2_s: float = foam_case.NU_M2_S,
-                 limited_gradient: bool = True) -> dict[str, object]:
+                 limited_gradient: bool = True, processes: int = 1) -> dict[str, object]:
     """Mesh and solve one level; returns the case summary (and writes ``summary.json`` in the case).
 
     The case lies in ``work/cases/<level>``; ``geometry`` is the folder whose ``airway.vtp`` is meshed; ``nu_m2_s``
     is the air's kinematic viscosity (raised for the viscous check, see ``viscous_check.py``); ``limited_gradient``
-    as :func:`foam_case.write_numerics`.
+    as :func:`foam_case.write_numerics`; ``processes`` > 1 runs simpleFoam on that many MPI ranks (decomposed
+    along x, reconstructed at the end).
     """
     case = work / cases / level.name
     summary_path = case / "summary.json"
@@ -114,7 +115,13 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
         foam_case.run_tool(case, "potentialFoam")
     except RuntimeError as error:
         _log.warning("potentialFoam failed, starting from rest: %s", str(error)[:200])
-    foam_case.run_tool(case, "simpleFoam")
+    if processes > 1:
+        foam_case.write_decomposition(case, processes)
+        foam_case.run_tool(case, "decomposePar", "-force")
+        foam_case.run_tool(case, *foam_case.parallel_command("simpleFoam", processes), log_name="simpleFoam")
+        foam_case.run_tool(case, "reconstructPar", "-latestTime")
+    else:
+        foam_case.run_tool(case, "simpleFoam")
     return finish_case(case, info, patches, wall_time_s=time.monotonic() - start)
 
 
@@ -286,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--viscosity", type=float, default=foam_case.NU_M2_S,
                         help="the air's kinematic viscosity, m2/s (default air's; other values go to cases named "
                              "..._nu<value>, for the viscous check)")
+    parser.add_argument("--processes", type=int, default=1, help="MPI ranks for simpleFoam (decomposePar along x)")
     parser.add_argument("--gradient", choices=["limited", "unlimited"], default="limited",
                         help="the velocity gradient of the convection scheme: limited per cell (robust, dissipative "
                              "at jets) or plain (cases named ..._unlimited); the reference's spread between the two "
@@ -312,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         _log.info("OpenFOAM %s (%s)", level.name, cases)
         summaries.append(run_openfoam(args.work, meshed, level, flow_ml_s=args.flow_ml_s,
                                       iterations=args.iterations, dry_run=args.dry_run, cases=cases,
-                                      nu_m2_s=args.viscosity, limited_gradient=args.gradient == "limited"))
+                                      nu_m2_s=args.viscosity, limited_gradient=args.gradient == "limited",
+                                      processes=args.processes))
     if args.dry_run:
         print(json.dumps(summaries, indent=1))
         return 0

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS
+
 _log = logging.getLogger("foam_domain")
 
 AIR, WALL, INLET_LEFT, INLET_RIGHT, OUTLET = 0, 1, 2, 3, 4
@@ -51,7 +53,7 @@ def face_of_triangles(centroids_kji: np.ndarray, labels: np.ndarray) -> np.ndarr
     return np.array([_FACE_OF_LABEL[int(c)] for c in chosen], dtype=np.int32)
 
 
-def write_domain_geometry(geometry_dir: Path, out_dir: Path, *, smoothing_voxels: float = 0.75) -> Path:
+def write_domain_geometry(geometry_dir: Path, out_dir: Path, *, smoothing_voxels: float = WALL_SMOOTHING_VOXELS) -> Path:
     """Write ``out_dir`` (a geometry folder) whose ``airway.vtp`` is rhinoapp's flow domain of ``geometry_dir``.
 
     The surface is the 0.5 level of the domain's air mask blurred by a Gaussian of ``smoothing_voxels``

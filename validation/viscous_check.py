@@ -33,6 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS  # noqa: E402
+
 from measure import CellCloud, measurement_planes, pressure_drops, read_rhinoapp_fields  # noqa: E402
 from openfoam_compare import openfoam_cloud, openfoam_flows  # noqa: E402
 
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     for nu in sorted({round(e["nu_m2_s"], 10) for e in entries}):
         exact[f"{nu:g}"] = {wall: exact_gradient(args.geometry, y_range, nu_m2_s=nu, flow_ml_s=args.flow_ml_s,
                                                  smoothing_voxels=smoothing)
-                            for wall, smoothing in (("voxel_faces", 0.0), ("smooth", 0.75))}
+                            for wall, smoothing in (("voxel_faces", 0.0), ("smooth", WALL_SMOOTHING_VOXELS))}
     for e in entries:
         walls = exact[f"{round(e['nu_m2_s'], 10):g}"]
         e["cavity_gradient_vs_exact_pct"] = {wall: round(100.0 * (e["cavity_gradient_pa_per_mm"]

@@ -58,6 +58,9 @@ WALL_SMOOTHING_VOXELS = 0.75
 #: Intervals per link at which the blurred air mask is sampled to find the wall.
 LINK_SAMPLES = 16
 
+#: Links sampled at once (``LINK_SAMPLES + 1`` points each), which bounds the memory of the sampling.
+_CHUNK_LINKS = 65_536
+
 
 @dataclass(frozen=True, eq=False)
 class WallLinks:
@@ -135,13 +138,19 @@ def signed_distance_mm(domain: FlowDomain) -> np.ndarray:
     >>> phi[1, :, 2].tolist()
     [-0.25, 0.25, 0.75, 0.75, 0.25, -0.25]
     """
-    air = domain.fluid | domain.inlet_left | domain.inlet_right | domain.outlet
+    air = _air(domain)
     spacing = tuple(float(s) for s in domain.geometry.spacing_mm[::-1])
     half = 0.5 * float(np.mean(spacing))
     inside = ndimage.distance_transform_edt(air, sampling=spacing) if (~air).any() else np.full(air.shape, np.inf)
     outside = ndimage.distance_transform_edt(~air, sampling=spacing) if air.any() else np.full(air.shape, np.inf)
     result: np.ndarray = np.where(air, inside - half, half - outside)
     return result
+
+
+def _air(domain: FlowDomain) -> np.ndarray:
+    """The air of ``domain``: its fluid and its openings (an opening is no wall)."""
+    air: np.ndarray = domain.fluid | domain.inlet_left | domain.inlet_right | domain.outlet
+    return air
 
 
 def wall_links(lattice: SparseLattice, distance_at: np.ndarray | None, *, conserve_mass: bool = False) -> WallLinks:
@@ -259,6 +268,7 @@ def interpolated_walls(lattice: SparseLattice, airway: FlowDomain, *, conserve_m
     ijk = airway.geometry.physical_to_index(grid.index_to_physical(points))
     if smoothing_voxels > 0:
         fraction = smooth_wall_fractions(airway, ijk[:cells.size], ijk[cells.size:], smoothing_voxels=smoothing_voxels)
+        # as distances along the link (in link lengths) whose linear zero is the crossing: q and q - 1
         return wall_links(lattice, np.stack([fraction, fraction - 1.0]), conserve_mass=conserve_mass)
     phi = signed_distance_mm(airway)
     shape_ijk = np.asarray(airway.geometry.shape[::-1], dtype=np.float64)
@@ -285,15 +295,15 @@ def smooth_wall_fractions(airway: FlowDomain, start_ijk: np.ndarray, end_ijk: np
     >>> smooth_wall_fractions(duct, start, start + [0.0, 2.0, 0.0]).round(2).tolist()
     [0.75, 0.25]
     """
-    air = (airway.fluid | airway.inlet_left | airway.inlet_right | airway.outlet).astype(np.float32)
+    air = _air(airway).astype(np.float32)
     mode = ["wrap" if p else "nearest" for p in airway.periodic[::-1]]
     blurred = ndimage.gaussian_filter(air, sigma=smoothing_voxels, mode=mode)
     shape_ijk = np.asarray(airway.geometry.shape[::-1], dtype=np.float64)
     periodic = np.asarray(airway.periodic)
     steps = np.linspace(0.0, 1.0, LINK_SAMPLES + 1)
     result = np.empty(len(start_ijk))
-    for first in range(0, len(start_ijk), 65_536):  # in chunks: LINK_SAMPLES + 1 points per link
-        a, b = start_ijk[first:first + 65_536], end_ijk[first:first + 65_536]
+    for first in range(0, len(start_ijk), _CHUNK_LINKS):
+        a, b = start_ijk[first:first + _CHUNK_LINKS], end_ijk[first:first + _CHUNK_LINKS]
         points = a[:, None, :] + steps[None, :, None] * (b - a)[:, None, :]
         points = np.where(periodic, np.mod(points, shape_ijk), points).reshape(-1, 3)
         values = ndimage.map_coordinates(blurred, points[:, ::-1].T, order=1, mode="nearest")
@@ -306,5 +316,5 @@ def smooth_wall_fractions(airway: FlowDomain, start_ijk: np.ndarray, end_ijk: np
         v0, v1 = values[rows, inside], values[rows, outside]
         share = np.where(v0 > v1, v0 / np.where(v0 > v1, v0 - v1, 1.0), 0.0)
         fraction = steps[inside] + share * (steps[1] - steps[0])
-        result[first:first + 65_536] = np.where(crossing == 0, 0.0, np.where(crossing == steps.size, 1.0, fraction))
+        result[first:first + _CHUNK_LINKS] = np.where(crossing == 0, 0.0, np.where(crossing == steps.size, 1.0, fraction))
     return result

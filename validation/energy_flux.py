@@ -18,6 +18,9 @@ air, and by how much. In steady incompressible flow the total pressure obeys a m
 (``nu lap(H) - u . grad(H) = nu |omega|^2 >= 0`` for ``H = p / rho + |u|^2 / 2``): it is largest on the
 boundary, here the still ambient air, so cells above it are a numerical artefact.
 
+``--sections 1,3,5,7 --maps FILE.png`` draws the axial velocity on those coronal sections, one column per
+solver on a shared scale (:func:`section_map`): where one solver's jet runs peakier than the other's.
+
 Examples
 --------
 A plug flow of 2 m/s at -2.4 Pa carries exactly the ambient total pressure, and alpha is 1:
@@ -168,6 +171,80 @@ def above_ambient(cloud: FlowCloud, *, tolerance_pa: float = 1.0) -> dict[str, f
             "kinetic_energy_share": round(float(energy[above].sum() / max(energy.sum(), 1e-300)), 4)}
 
 
+def section_map(cloud: FlowCloud, y_mm: float, *, grid_mm: float = 0.25,
+                extent_mm: tuple[float, float, float, float] = (-25.0, 25.0, -20.0, 30.0)) -> np.ndarray:
+    """The axial velocity (m/s) on the coronal section ``y = y_mm``, sampled on an (x, z) grid of ``grid_mm``.
+
+    Each grid point takes the velocity of the nearest cell centre within about half a cell diagonal of it (NaN
+    outside the fluid), so a lattice and an unstructured mesh give comparable pictures. Rows run along z.
+
+    Examples
+    --------
+    >>> xyz = np.array([[x, 0.0, z] for x in (0.5, 1.5) for z in (0.5, 1.5)])
+    >>> cells = FlowCloud(xyz, np.zeros(4), np.tile([0.0, 2.0, 0.0], (4, 1)), np.ones(4))
+    >>> picture = section_map(cells, 0.0, grid_mm=1.0, extent_mm=(0.0, 3.0, 0.0, 2.0))
+    >>> picture.tolist()
+    [[2.0, 2.0, nan], [2.0, 2.0, nan]]
+    """
+    from scipy.spatial import cKDTree
+
+    size = np.cbrt(cloud.volume_mm3)
+    near = np.abs(cloud.xyz_mm[:, 1] - y_mm) <= size
+    tree = cKDTree(cloud.xyz_mm[near])
+    x0, x1, z0, z1 = extent_mm
+    xs = np.arange(x0 + grid_mm / 2, x1, grid_mm)
+    zs = np.arange(z0 + grid_mm / 2, z1, grid_mm)
+    zz, xx = np.meshgrid(zs, xs, indexing="ij")
+    points = np.stack([xx.ravel(), np.full(xx.size, y_mm), zz.ravel()], axis=1)
+    reach = 0.5 * np.sqrt(3.0) * float(size[near].max()) if near.any() else 0.0
+    distance, index = tree.query(points, distance_upper_bound=reach) if near.any() else (np.full(len(points), np.inf), None)
+    found = np.isfinite(distance)
+    values = np.full(len(points), np.nan)
+    if found.any():
+        values[found] = cloud.velocity_m_s[near][index[found], 1]
+    return values.reshape(zz.shape)
+
+
+def draw_sections(clouds: dict[str, FlowCloud], sections_mm: list[float], path: Path) -> None:
+    """One row per section, one column per solver: the axial velocity (:func:`section_map`) on a shared scale."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    extent = (-25.0, 25.0, -20.0, 30.0)
+    pictures = {(y, name): section_map(cloud, y, extent_mm=extent) for y in sections_mm for name, cloud in clouds.items()}
+    finite = [p for p in pictures.values() if np.isfinite(p).any()]
+    top = max(float(np.nanmax(p)) for p in finite) if finite else 1.0
+    rows, columns = np.nonzero(np.any([np.isfinite(p) for p in finite], axis=0)) if finite else ([0], [0])
+    step_x = (extent[1] - extent[0]) / pictures[(sections_mm[0], next(iter(clouds)))].shape[1]
+    step_z = (extent[3] - extent[2]) / pictures[(sections_mm[0], next(iter(clouds)))].shape[0]
+    x_range = (extent[0] + (min(columns) - 4) * step_x, extent[0] + (max(columns) + 5) * step_x)
+    z_range = (extent[2] + (min(rows) - 4) * step_z, extent[2] + (max(rows) + 5) * step_z)
+    fig, axes = plt.subplots(len(sections_mm), len(clouds), figsize=(3.0 * len(clouds) + 1.0, 2.6 * len(sections_mm)),
+                             squeeze=False, layout="constrained")
+    image = None
+    for row, y in enumerate(sections_mm):
+        for column, name in enumerate(clouds):
+            spacing = re.search(r"(\d+(?:\.\d+)?mm|h\d+p\d+mm)", name)
+            ax = axes[row][column]
+            image = ax.imshow(pictures[(y, name)], origin="lower", extent=extent, vmin=0.0, vmax=top, cmap="viridis")
+            ax.set_xlim(*x_range)
+            ax.set_ylim(*z_range)
+            ax.set_title(f"{name.split(':')[0]} {spacing.group(1) if spacing else ''}, y = {y:g} mm", fontsize=8)
+            ax.tick_params(labelsize=6)
+            if row == len(sections_mm) - 1:
+                ax.set_xlabel("x (mm)", fontsize=7)
+            if column == 0:
+                ax.set_ylabel("z (mm)", fontsize=7)
+    if image is not None:
+        fig.colorbar(image, ax=axes, label="axial velocity (m/s)", shrink=0.5)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("rhinoapp_runs", type=Path, nargs="*", help="rhinoapp run folders (fields.vti)")
@@ -177,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every table here")
     parser.add_argument("--geometry", type=Path, help="a geometry folder: also the energy through its nostril and "
                                                       "outlet measurement planes (measure.py)")
+    parser.add_argument("--sections", default="", help="coronal sections (LPS y, mm, comma-separated) to draw")
+    parser.add_argument("--maps", type=Path, help="with --sections: a PNG of the axial velocity on them, per solver")
     args = parser.parse_args(argv)
     low, high = (float(v) for v in args.y_range.split(","))
     tables, summaries, clouds, planes = {}, {}, {}, {}
@@ -201,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         if name in planes:
             lines.append(f"measurement planes: {planes[name]}")
     sys.stdout.write("\n".join(lines) + "\n")
+    if args.maps and args.sections:
+        draw_sections(clouds, [float(v) for v in args.sections.split(",")], args.maps)
     if args.json:
         args.json.write_text(json.dumps({"slabs": tables, "above_ambient": summaries, "planes": planes}, indent=1))
     return 0

@@ -67,7 +67,8 @@ class ValidationPoint:
 
 
 #: docs/validation.md, "Like for like, and where the energy goes" and "The reference's spread, and the comparison
-#: at low Reynolds numbers" (2026-12-05); the measured record is docs/validation/like_for_like.json
+#: at low Reynolds numbers" (2026-12-05), and "Where the two solvers part" (2026-12-06: the 0.33 mm run); the
+#: measured record is docs/validation/like_for_like.json
 #: (``validation/like_for_like.py``), which the tests hold these to.
 VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
     ValidationPoint(ValidatedModel.DEFAULT, 1.0, (131.7, 197.2), (-2.6, -1.3)),
@@ -78,6 +79,7 @@ VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
     ValidationPoint(ValidatedModel.INTERPOLATED, 0.64, (29.2, 65.8), (-1.0, 0.4)),
     ValidationPoint(ValidatedModel.INTERPOLATED, 0.512, (22.2, 56.7), (-0.6, 0.8)),
     ValidationPoint(ValidatedModel.INTERPOLATED, 0.4096, (20.6, 54.6), (-1.0, 0.4)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.32768, (13.9, 46.1), (-0.8, 0.6)),
 )
 
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         spacing = float(lattice.get("dx_mm") or 1.0)
         drop = pressure_drops(read_rhinoapp_fields(run), planes, max(spacing, 1.0))["nostrils_to_outlet"]
         partition = 100.0 * results["flow_ml_s"]["left"] / results["flow_ml_s"]["total"]
-        runs.append({"run": run.name, "model": accuracy_note(results).model, "resolution_mm": spacing,
+        runs.append({"run": run.name, "model": accuracy_note(results).model, "resolution_mm": round(spacing, 6),
                      "fluid_cells": lattice.get("fluid_cells"), "nostrils_to_outlet_pa": drop,
                      "partition_left_pct": round(partition, 2),
                      "pressure_drop_bias_pct": [round(100.0 * (drop / ref["nostrils_to_outlet_pa"] - 1.0), 1)

@@ -67,7 +67,7 @@ class ValidationPoint:
 
 
 #: docs/validation.md, "Like for like, and where the energy goes" and "The reference's spread, and the comparison
-#: at low Reynolds numbers" (2026-12-05), and "Where the two solvers part" (2026-12-06: the 0.33 mm run); the
+#: at low Reynolds numbers" (2026-12-05), and "Where the two solvers part" (2026-12-06: the 0.33 and 0.26 mm runs); the
 #: measured record is docs/validation/like_for_like.json
 #: (``validation/like_for_like.py``), which the tests hold these to.
 VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
@@ -80,6 +80,7 @@ VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
     ValidationPoint(ValidatedModel.INTERPOLATED, 0.512, (22.2, 56.7), (-0.6, 0.8)),
     ValidationPoint(ValidatedModel.INTERPOLATED, 0.4096, (20.6, 54.6), (-1.0, 0.4)),
     ValidationPoint(ValidatedModel.INTERPOLATED, 0.32768, (13.9, 46.1), (-0.8, 0.6)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.262144, (12.4, 44.1), (-0.9, 0.5)),
 )
 
 

@@ -171,8 +171,11 @@ def above_ambient(cloud: FlowCloud, *, tolerance_pa: float = 1.0) -> dict[str, f
             "kinetic_energy_share": round(float(energy[above].sum() / max(energy.sum(), 1e-300)), 4)}
 
 
+SECTION_EXTENT_MM = (-25.0, 25.0, -20.0, 30.0)  #: x and z range of the drawn sections (x0, x1, z0, z1)
+
+
 def section_map(cloud: FlowCloud, y_mm: float, *, grid_mm: float = 0.25,
-                extent_mm: tuple[float, float, float, float] = (-25.0, 25.0, -20.0, 30.0)) -> np.ndarray:
+                extent_mm: tuple[float, float, float, float] = SECTION_EXTENT_MM) -> np.ndarray:
     """The axial velocity (m/s) on the coronal section ``y = y_mm``, sampled on an (x, z) grid of ``grid_mm``.
 
     Each grid point takes the velocity of the nearest cell centre within about half a cell diagonal of it (NaN
@@ -185,28 +188,29 @@ def section_map(cloud: FlowCloud, y_mm: float, *, grid_mm: float = 0.25,
     >>> picture = section_map(cells, 0.0, grid_mm=1.0, extent_mm=(0.0, 3.0, 0.0, 2.0))
     >>> picture.tolist()
     [[2.0, 2.0, nan], [2.0, 2.0, nan]]
+    >>> bool(np.isnan(section_map(cells, 9.0, grid_mm=1.0, extent_mm=(0.0, 3.0, 0.0, 2.0))).all())
+    True
     """
     from scipy.spatial import cKDTree
 
+    x0, x1, z0, z1 = extent_mm
+    zz, xx = np.meshgrid(np.arange(z0 + grid_mm / 2, z1, grid_mm), np.arange(x0 + grid_mm / 2, x1, grid_mm),
+                         indexing="ij")
     size = np.cbrt(cloud.volume_mm3)
     near = np.abs(cloud.xyz_mm[:, 1] - y_mm) <= size
-    tree = cKDTree(cloud.xyz_mm[near])
-    x0, x1, z0, z1 = extent_mm
-    xs = np.arange(x0 + grid_mm / 2, x1, grid_mm)
-    zs = np.arange(z0 + grid_mm / 2, z1, grid_mm)
-    zz, xx = np.meshgrid(zs, xs, indexing="ij")
+    if not near.any():
+        return np.full(zz.shape, np.nan)
     points = np.stack([xx.ravel(), np.full(xx.size, y_mm), zz.ravel()], axis=1)
-    reach = 0.5 * np.sqrt(3.0) * float(size[near].max()) if near.any() else 0.0
-    distance, index = tree.query(points, distance_upper_bound=reach) if near.any() else (np.full(len(points), np.inf), None)
+    distance, index = cKDTree(cloud.xyz_mm[near]).query(points, distance_upper_bound=0.5 * np.sqrt(3.0) * size[near].max())
     found = np.isfinite(distance)
     values = np.full(len(points), np.nan)
-    if found.any():
-        values[found] = cloud.velocity_m_s[near][index[found], 1]
+    values[found] = cloud.velocity_m_s[near][index[found], 1]
     return values.reshape(zz.shape)
 
 
-def draw_sections(clouds: dict[str, FlowCloud], sections_mm: list[float], path: Path) -> None:
-    """One row per section, one column per solver: the axial velocity (:func:`section_map`) on a shared scale."""
+def draw_sections(clouds: dict[str, FlowCloud], sections_mm: list[float], path: Path, *, grid_mm: float = 0.25) -> None:
+    """One row per section, one column per solver: the axial velocity (:func:`section_map`) on a shared scale,
+    cropped to where any of them has fluid (1 mm margin)."""
     import re
 
     import matplotlib
@@ -214,15 +218,12 @@ def draw_sections(clouds: dict[str, FlowCloud], sections_mm: list[float], path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    extent = (-25.0, 25.0, -20.0, 30.0)
-    pictures = {(y, name): section_map(cloud, y, extent_mm=extent) for y in sections_mm for name, cloud in clouds.items()}
-    finite = [p for p in pictures.values() if np.isfinite(p).any()]
-    top = max(float(np.nanmax(p)) for p in finite) if finite else 1.0
-    rows, columns = np.nonzero(np.any([np.isfinite(p) for p in finite], axis=0)) if finite else ([0], [0])
-    step_x = (extent[1] - extent[0]) / pictures[(sections_mm[0], next(iter(clouds)))].shape[1]
-    step_z = (extent[3] - extent[2]) / pictures[(sections_mm[0], next(iter(clouds)))].shape[0]
-    x_range = (extent[0] + (min(columns) - 4) * step_x, extent[0] + (max(columns) + 5) * step_x)
-    z_range = (extent[2] + (min(rows) - 4) * step_z, extent[2] + (max(rows) + 5) * step_z)
+    x0, _, z0, _ = SECTION_EXTENT_MM
+    pictures = {(y, name): section_map(cloud, y, grid_mm=grid_mm)
+                for y in sections_mm for name, cloud in clouds.items()}
+    fluid = np.any([np.isfinite(p) for p in pictures.values()], axis=0)
+    rows, columns = np.nonzero(fluid) if fluid.any() else (np.arange(fluid.shape[0]), np.arange(fluid.shape[1]))
+    top = float(np.nanmax(list(pictures.values()))) if fluid.any() else 1.0
     fig, axes = plt.subplots(len(sections_mm), len(clouds), figsize=(3.0 * len(clouds) + 1.0, 2.6 * len(sections_mm)),
                              squeeze=False, layout="constrained")
     image = None
@@ -230,9 +231,10 @@ def draw_sections(clouds: dict[str, FlowCloud], sections_mm: list[float], path: 
         for column, name in enumerate(clouds):
             spacing = re.search(r"(\d+(?:\.\d+)?mm|h\d+p\d+mm)", name)
             ax = axes[row][column]
-            image = ax.imshow(pictures[(y, name)], origin="lower", extent=extent, vmin=0.0, vmax=top, cmap="viridis")
-            ax.set_xlim(*x_range)
-            ax.set_ylim(*z_range)
+            image = ax.imshow(pictures[(y, name)], origin="lower", extent=SECTION_EXTENT_MM, vmin=0.0, vmax=top,
+                              cmap="viridis")
+            ax.set_xlim(x0 + columns.min() * grid_mm - 1.0, x0 + (columns.max() + 1) * grid_mm + 1.0)
+            ax.set_ylim(z0 + rows.min() * grid_mm - 1.0, z0 + (rows.max() + 1) * grid_mm + 1.0)
             ax.set_title(f"{name.split(':')[0]} {spacing.group(1) if spacing else ''}, y = {y:g} mm", fontsize=8)
             ax.tick_params(labelsize=6)
             if row == len(sections_mm) - 1:
@@ -257,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sections", default="", help="coronal sections (LPS y, mm, comma-separated) to draw")
     parser.add_argument("--maps", type=Path, help="with --sections: a PNG of the axial velocity on them, per solver")
     args = parser.parse_args(argv)
+    if bool(args.maps) != bool(args.sections):
+        parser.error("--sections and --maps go together: the sections to draw and the PNG to draw them into")
     low, high = (float(v) for v in args.y_range.split(","))
     tables, summaries, clouds, planes = {}, {}, {}, {}
     for run in args.rhinoapp_runs:

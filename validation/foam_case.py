@@ -40,14 +40,19 @@ NU_M2_S = 1.5e-5
 RHO_KG_M3 = 1.2
 FACES = ("wall", "inlet_left", "inlet_right", "outlet")  # rhinoapp.geometry.surface.Face order
 INLETS = ("inlet_left", "inlet_right")
+#: Prism layers on the wall (``MeshLevel.layers`` > 0): growth from the wall outwards, and the thickness of the
+#: outermost layer relative to the cell beside it.
+LAYER_EXPANSION, LAYER_FINAL_THICKNESS = 1.3, 0.5
 
 
 @dataclass(frozen=True)
 class MeshLevel:
-    """One mesh of the convergence check: background cell size (mm) and snappy surface refinement level."""
+    """One mesh of the convergence check: background cell size (mm), snappy surface refinement level and the
+    number of prism layers snappy grows on the wall (0: a snapped mesh without layers)."""
 
     cell_mm: float
     surface_level: int = 0
+    layers: int = 0
 
     @property
     def surface_cell_mm(self) -> float:
@@ -57,7 +62,8 @@ class MeshLevel:
     @property
     def name(self) -> str:
         """Folder name of the case."""
-        return f"h{self.cell_mm:g}mm_L{self.surface_level}".replace(".", "p")
+        suffix = f"_B{self.layers}" if self.layers else ""
+        return f"h{self.cell_mm:g}mm_L{self.surface_level}{suffix}".replace(".", "p")
 
 
 def foam_env() -> dict[str, str]:
@@ -176,9 +182,10 @@ def write_mesh_case(case: Path, geometry_dir: Path, level: MeshLevel) -> dict[st
         "            (0 3 2 1) (4 5 6 7) (0 1 5 4) (2 3 7 6) (0 4 7 3) (1 2 6 5)\n        );\n    }\n);\n")
     lv = f"({level.surface_level} {level.surface_level})"
     regions = {name: {"name": name} for name in FACES}
+    layers = {"wall": {"nSurfaceLayers": level.layers}} if level.layers else {}
     refine = {name: {"level": lv, "patchInfo": {"type": "wall" if name == "wall" else "patch"}} for name in FACES}
     snappy = {
-        "castellatedMesh": "true", "snap": "true", "addLayers": "false",
+        "castellatedMesh": "true", "snap": "true", "addLayers": "true" if level.layers else "false",
         "geometry": {"airway.stl": {"type": "triSurfaceMesh", "name": "airway", "regions": regions}},
         "castellatedMeshControls": {
             "maxLocalCells": 3000000, "maxGlobalCells": 6000000, "minRefinementCells": 0, "maxLoadUnbalance": 0.1,
@@ -187,8 +194,8 @@ def write_mesh_case(case: Path, geometry_dir: Path, level: MeshLevel) -> dict[st
             "locationInMesh": f"({inside[0]:.8g} {inside[1]:.8g} {inside[2]:.8g})", "allowFreeStandingZoneFaces": "true"},
         "snapControls": {"nSmoothPatch": 3, "tolerance": 2.0, "nSolveIter": 50, "nRelaxIter": 5, "nFeatureSnapIter": 10,
                          "implicitFeatureSnap": "true", "explicitFeatureSnap": "false", "multiRegionFeatureSnap": "true"},
-        "addLayersControls": {"relativeSizes": "true", "layers": {}, "expansionRatio": 1.0, "finalLayerThickness": 0.3,
-                              "minThickness": 0.1, "nGrow": 0, "featureAngle": 60, "nRelaxIter": 3,
+        "addLayersControls": {"relativeSizes": "true", "layers": layers, "expansionRatio": LAYER_EXPANSION,
+                              "finalLayerThickness": LAYER_FINAL_THICKNESS, "minThickness": 0.1, "nGrow": 0, "featureAngle": 60, "nRelaxIter": 3,
                               "nSmoothSurfaceNormals": 1, "nSmoothNormals": 3, "nSmoothThickness": 10,
                               "maxFaceThicknessRatio": 0.5, "maxThicknessToMedialRatio": 0.3, "minMedialAxisAngle": 90,
                               "nBufferCellsNoExtrude": 0, "nLayerIter": 50},

@@ -271,6 +271,16 @@ def plot(report: dict, out: Path, *, prefix: str = "") -> list[Path]:
     return [profile, drops]
 
 
+def parse_level(value: str, *, surface_level: int) -> foam_case.MeshLevel:
+    """A ``--levels`` entry: ``cell_mm[:surface_level[:layers]]``.
+
+    >>> parse_level("0.6::3", surface_level=0)
+    MeshLevel(cell_mm=0.6, surface_level=0, layers=3)
+    """
+    cell, level, layers = (value.split(":") + ["", ""])[:3]
+    return foam_case.MeshLevel(float(cell), int(level) if level else surface_level, int(layers) if layers else 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", default="one-sided-swelling", help="phantom variant (a hard one)")
@@ -278,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/validation"))
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
     parser.add_argument("--levels", default="1.5,1.2,0.9,1.2:1",
-                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level")
+                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level and :prism layers on the wall (0.6::3)")
     parser.add_argument("--surface-level", type=int, default=0, help="snappy refinement level at the wall")
     parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most")
     parser.add_argument("--rhinoapp-resolution", type=float, default=0.8, help="rhinoapp lattice spacing, mm")
@@ -302,8 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
     geometry = make_geometry(args.work, args.variant)
-    levels = [foam_case.MeshLevel(float(v.split(":")[0]), int(v.split(":")[1]) if ":" in v else args.surface_level)
-              for v in args.levels.split(",")]
+    levels = [parse_level(value, surface_level=args.surface_level) for value in args.levels.split(",")]
     if not args.dry_run and not foam_case.have_openfoam():
         parser.error("OpenFOAM is not installed: `apt-get install openfoam` (or `make validation-deps`)")
     meshed, cases = geometry, "openfoam"

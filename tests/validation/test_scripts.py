@@ -112,11 +112,15 @@ def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
 
     # rhinoapp's own domain for OpenFOAM: the same airway with the ambient-air chambers and the outlet extension
     run = subprocess.run([sys.executable, str(VALIDATION / "openfoam_compare.py"), "--variant", "straight", "--work",
-                          str(work), "--levels", "1.5", "--dry-run", "--domain", "rhinoapp"], env=env,
+                          str(work), "--levels", "1.5::3", "--dry-run", "--domain", "rhinoapp"], env=env,
                          capture_output=True, text=True, timeout=280, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     (domain,) = json.loads(run.stdout)
-    assert Path(domain["case"]).parent.name == "openfoam_domain"
+    assert Path(domain["case"]).parent.name == "openfoam_domain" and Path(domain["case"]).name == "h1p5mm_L0_B3"
+    # three prism layers on the wall, none on the openings
+    snappy = (Path(domain["case"]) / "system/snappyHexMeshDict").read_text()
+    assert "addLayers true;" in snappy and re.search(r"layers\s*\{\s*wall\s*\{\s*nSurfaceLayers 3;\s*\}\s*\}", snappy)
+    assert "addLayers false;" in (case / "system/snappyHexMeshDict").read_text()
     counts = domain["triangles"]
     assert all(counts[name] > 0 for name in ("wall", "inlet_left", "inlet_right", "outlet")), counts
     box = np.array(re.findall(r"vertex (\S+) (\S+) (\S+)", (Path(domain["case"]) / "constant/triSurface/airway.stl")
@@ -168,7 +172,7 @@ def test_openfoam_case_takes_another_viscosity_and_gradient(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check",
-                                  "energy_flux", "foam_domain", "viscous_check"])
+                                  "energy_flux", "foam_domain", "viscous_check", "openfoam_compare"])
 def test_docstring_examples_of_the_scripts(name: str) -> None:
     import doctest
 

@@ -43,6 +43,9 @@ INLETS = ("inlet_left", "inlet_right")
 #: Prism layers on the wall (``MeshLevel.layers`` > 0): growth from the wall outwards, and the thickness of the
 #: outermost layer relative to the cell beside it.
 LAYER_EXPANSION, LAYER_FINAL_THICKNESS = 1.3, 0.5
+#: The fraction of simpleFoam's iterations, at the end, over which the pressure is averaged (``pMean``): a
+#: steady solve of jets does not settle to one field but wanders around it by a few per cent.
+AVERAGE_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,10 @@ def write_control(case: Path, *, iterations: int, patches: tuple[str, ...] = (),
             "operation": operation, "fields": f"({field})"}
     if "outlet" in patches:
         functions["flow_outlet"] = dict(functions["pAvg_outlet"], operation="sum", fields="(phi)")  # type: ignore[arg-type]
+    if patches:  # the pressure averaged over the last iterations (pMean), steadier than the last one
+        functions["pressure_average"] = {
+            "type": "fieldAverage", "libs": '("libfieldFunctionObjects.so")', "writeControl": "writeTime",
+            "timeStart": int(iterations * (1 - AVERAGE_FRACTION)), "fields": "(p { mean on; prime2Mean off; base time; })"}
     control = {"application": "simpleFoam", "startFrom": "latestTime", "startTime": 0, "stopAt": "endTime",
                "endTime": iterations, "deltaT": 1, "writeControl": "timeStep", "writeInterval": iterations,
                "purgeWrite": 1, "writeFormat": "ascii", "writePrecision": 8, "writeCompression": "off",

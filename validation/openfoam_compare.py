@@ -139,9 +139,15 @@ def finish_case(case: Path, info: dict, patches: dict[str, int], *, wall_time_s:
 
 
 def openfoam_cloud(case: Path) -> CellCloud:
-    """Cell centres (mm), pressure (Pa) and volumes (mm^3) of a solved case's latest time."""
+    """Cell centres (mm), pressure (Pa) and volumes (mm^3) of a solved case's latest time.
+
+    The pressure is the average over the last iterations (``pMean``, :data:`foam_case.AVERAGE_FRACTION`) where the
+    case wrote one, else the last iteration's.
+    """
     final = foam_case.latest_time(case)
-    p = foam_case.parse_internal_field((final / "p").read_text()) * foam_case.RHO_KG_M3
+    averaged = final / "pMean"
+    p = foam_case.parse_internal_field((averaged if averaged.is_file() else final / "p").read_text())
+    p = p * foam_case.RHO_KG_M3
     centres = foam_case.parse_internal_field((final / "C").read_text()) * 1e3
     volumes = foam_case.parse_internal_field((final / "V").read_text()) * 1e9
     return CellCloud(centres, p, volumes)

@@ -109,6 +109,7 @@ def test_dry_run_writes_a_complete_openfoam_case(tmp_path: Path) -> None:
     assert "simulationType laminar;" in (case / "constant/turbulenceProperties").read_text()
     control = (case / "system/controlDict").read_text()
     assert "flow_inlet_right" in control and "pAvg_outlet" in control
+    assert "type fieldAverage;" in control and "timeStart 1125;" in control  # the last quarter of 1500 iterations
 
     # rhinoapp's own domain for OpenFOAM: the same airway with the ambient-air chambers and the outlet extension
     run = subprocess.run([sys.executable, str(VALIDATION / "openfoam_compare.py"), "--variant", "straight", "--work",

@@ -86,7 +86,9 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
     summary_path = case / "summary.json"
     if summary_path.is_file() and not dry_run:
         summary: dict[str, object] = json.loads(summary_path.read_text())
-        return summary
+        if int(summary["iterations"]) >= iterations:  # type: ignore[call-overload]
+            return summary
+        return continue_openfoam(case, summary, iterations=iterations, processes=processes)
     meshed = (case / "constant" / "polyMesh" / "boundary").is_file() and (case / "mesh.json").is_file()
     if meshed and not dry_run:  # reuse the mesh of an earlier run
         info = json.loads((case / "mesh.json").read_text())
@@ -123,6 +125,32 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
     else:
         foam_case.run_tool(case, "simpleFoam")
     return finish_case(case, info, patches, wall_time_s=time.monotonic() - start)
+
+
+def continue_openfoam(case: Path, summary: dict, *, iterations: int, processes: int = 1) -> dict[str, object]:
+    """Go on with a solved case from its last iteration up to ``iterations`` (a steady solve still drifting).
+
+    The pressure average starts afresh over the last quarter of the new total; the log of the first part is kept
+    as ``log.simpleFoam.<iterations>``.
+    """
+    start = time.monotonic()
+    final = foam_case.latest_time(case)
+    (final / "pMean").unlink(missing_ok=True)
+    shutil.rmtree(final / "uniform" / "functionObjects", ignore_errors=True)
+    (case / "log.simpleFoam").rename(case / f"log.simpleFoam.{final.name}")
+    patches = foam_case.mesh_patches(case)
+    foam_case.write_control(case, iterations=iterations, patches=tuple(p for p in patches if p != "wall"))
+    if processes > 1:
+        foam_case.write_decomposition(case, processes)
+        foam_case.run_tool(case, "decomposePar", "-force", "-latestTime")
+        foam_case.run_tool(case, *foam_case.parallel_command("simpleFoam", processes), log_name="simpleFoam")
+        foam_case.run_tool(case, "reconstructPar", "-latestTime")
+    else:
+        foam_case.run_tool(case, "simpleFoam")
+    info = {key: summary[key] for key in ("background_cells", "cell_mm", "surface_level", "triangles",
+                                          "location_in_mesh_m") if key in summary}
+    earlier = float(summary.get("wall_time_s") or 0.0)
+    return finish_case(case, info, patches, wall_time_s=earlier + time.monotonic() - start)
 
 
 def finish_case(case: Path, info: dict, patches: dict[str, int], *, wall_time_s: float) -> dict[str, object]:
@@ -296,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", default="1.5,1.2,0.9,1.2:1",
                         help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level and :prism layers on the wall (0.6::3)")
     parser.add_argument("--surface-level", type=int, default=0, help="snappy refinement level at the wall")
-    parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most")
+    parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most (a case solved with fewer goes on from its last one)")
     parser.add_argument("--rhinoapp-resolution", type=float, default=0.8, help="rhinoapp lattice spacing, mm")
     parser.add_argument("--dry-run", action="store_true", help="write and check the case files only")
     parser.add_argument("--domain", choices=["airway", "rhinoapp"], default="airway",

@@ -12,7 +12,11 @@ Run::
 
     PYTHONPATH=. .venv/bin/python validation/like_for_like.py \\
         --openfoam /tmp/fv/openfoam_domain/h0p9mm_L0 --openfoam /tmp/fv/openfoam_domain/h0p6mm_L0 \\
+        --openfoam /tmp/fv/openfoam_domain/h0p45mm_L0 \\
         --openfoam /tmp/fv/openfoam_domain_unlimited/h0p9mm_L0 --openfoam /tmp/fv/openfoam_domain_unlimited/h0p6mm_L0 \\
+        --openfoam /tmp/fv/openfoam_domain/h0p9mm_L0_B3 --openfoam /tmp/fv/openfoam_domain/h0p6mm_L0_B3 \\
+        --openfoam /tmp/fv/openfoam_domain_unlimited/h0p9mm_L0_B3 \\
+        --openfoam /tmp/fv/openfoam_domain_unlimited/h0p6mm_L0_B3 \\
         /tmp/fv/rhinoapp_1mm /tmp/fv/sensitivity_* \\
         --json docs/validation/like_for_like.json
 """

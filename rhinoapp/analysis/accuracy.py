@@ -1,12 +1,12 @@
 """How far a run's pressure drop can be trusted: what the validation against an independent solver measured.
 
 rhinoapp's pressure drop was compared with OpenFOAM's (steady laminar simpleFoam: meshes of 0.9, 0.6 and 0.45 mm,
-with the convection's velocity gradient limited and unlimited, five solutions from 5.6 to 7.1 Pa) on the same
-domain, a hard phantom (one-sided swelling) at 250 ml/s, between the same planes: ``docs/validation.md``, issue
-16's sixth and seventh follow-ups. The lattice flow through the nostrils and the nasal valve forms thinner,
+two of them also with prism layers on the wall, with the convection's velocity gradient limited and unlimited, nine
+solutions from 5.6 to 7.1 Pa) on the same domain, a hard phantom (one-sided swelling) at 250 ml/s, between the same
+planes: ``docs/validation.md``, issue 16's sixth to ninth follow-ups. The lattice flow through the nostrils and the nasal valve forms thinner,
 faster jets than the reference, and the drop comes out higher: 1.1-1.8 times the reference's with the
 smooth-walls flow model (interpolated walls, the shear-improved model), 1.9-3.0 times with the default
-half-way walls (each range spans the reference's five solutions); the flow partition agreed within 2.6 points
+half-way walls (each range spans the reference's nine solutions); the flow partition agreed within 2.9 points
 at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
 the two agree within 10 % (rhinoapp at 0.5 mm).
 
@@ -39,9 +39,10 @@ __all__ = ["AccuracyNote", "ValidatedModel", "ValidationPoint", "VALIDATION_POIN
 
 _REFERENCE = ("OpenFOAM v1912, steady laminar simpleFoam, meshes of 0.9, 0.6 and 0.45 mm of the same domain "
               "(ambient-air chambers and outlet extension), with the convection's velocity gradient limited (all three) "
-              "and unlimited (0.9 and 0.6 mm); "
+              "and unlimited (0.9 and 0.6 mm), and the 0.9 and 0.6 mm meshes again with three prism layers on the "
+              "wall (both gradients); "
               "hard phantom 'one-sided swelling' at 250 ml/s; pressure drop from 1.5 mm inside the nostrils to 3 mm "
-              "inside the outlet: 5.57-7.14 Pa, flow partition 48.9-50.3 % left")
+              "inside the outlet: 5.57-7.14 Pa, flow partition 48.9-50.5 % left")
 
 
 class ValidatedModel(enum.Enum):
@@ -67,20 +68,20 @@ class ValidationPoint:
 
 
 #: docs/validation.md, "Like for like, and where the energy goes" and "The reference's spread, and the comparison
-#: at low Reynolds numbers" (2026-12-05), and "Where the two solvers part" (2026-12-06: the 0.33 and 0.26 mm runs); the
-#: measured record is docs/validation/like_for_like.json
-#: (``validation/like_for_like.py``), which the tests hold these to.
+#: at low Reynolds numbers" (2026-12-05), "Where the two solvers part" (2026-12-06: the 0.33 and 0.26 mm runs) and
+#: "Boundary layers in the reference" (2026-12-06: four references on meshes with prism layers); the measured record
+#: is docs/validation/like_for_like.json (``validation/like_for_like.py``), which the tests hold these to.
 VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
-    ValidationPoint(ValidatedModel.DEFAULT, 1.0, (131.7, 197.2), (-2.6, -1.3)),
-    ValidationPoint(ValidatedModel.DEFAULT, 0.75, (91.8, 146.0), (-1.3, 0.1)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 1.0, (38.8, 78.1), (-0.1, 1.3)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.8, (14.2, 46.5), (0.3, 1.7)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.75, (29.2, 65.7), (-0.6, 0.8)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.64, (29.2, 65.8), (-1.0, 0.4)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.512, (22.2, 56.7), (-0.6, 0.8)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.4096, (20.6, 54.6), (-1.0, 0.4)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.32768, (13.9, 46.1), (-0.8, 0.6)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.262144, (12.4, 44.1), (-0.9, 0.5)),
+    ValidationPoint(ValidatedModel.DEFAULT, 1.0, (131.7, 197.2), (-2.9, -1.3)),
+    ValidationPoint(ValidatedModel.DEFAULT, 0.75, (91.8, 146.0), (-1.5, 0.1)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 1.0, (38.8, 78.1), (-0.3, 1.3)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.8, (14.2, 46.5), (0.1, 1.7)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.75, (29.2, 65.7), (-0.8, 0.8)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.64, (29.2, 65.8), (-1.2, 0.4)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.512, (22.2, 56.7), (-0.8, 0.8)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.4096, (20.6, 54.6), (-1.2, 0.4)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.32768, (13.9, 46.1), (-1.0, 0.6)),
+    ValidationPoint(ValidatedModel.INTERPOLATED, 0.262144, (12.4, 44.1), (-1.1, 0.5)),
 )
 
 

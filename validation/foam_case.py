@@ -198,7 +198,8 @@ def write_mesh_case(case: Path, geometry_dir: Path, level: MeshLevel) -> dict[st
         "snapControls": {"nSmoothPatch": 3, "tolerance": 2.0, "nSolveIter": 50, "nRelaxIter": 5, "nFeatureSnapIter": 10,
                          "implicitFeatureSnap": "true", "explicitFeatureSnap": "false", "multiRegionFeatureSnap": "true"},
         "addLayersControls": {"relativeSizes": "true", "layers": layers, "expansionRatio": LAYER_EXPANSION,
-                              "finalLayerThickness": LAYER_FINAL_THICKNESS, "minThickness": 0.1, "nGrow": 0, "featureAngle": 60, "nRelaxIter": 3,
+                              "finalLayerThickness": LAYER_FINAL_THICKNESS, "minThickness": 0.1, "nGrow": 0,
+                              "featureAngle": 60, "nRelaxIter": 3,
                               "nSmoothSurfaceNormals": 1, "nSmoothNormals": 3, "nSmoothThickness": 10,
                               "maxFaceThicknessRatio": 0.5, "maxThicknessToMedialRatio": 0.3, "minMedialAxisAngle": 90,
                               "nBufferCellsNoExtrude": 0, "nLayerIter": 50},
@@ -229,7 +230,8 @@ def write_control(case: Path, *, iterations: int, patches: tuple[str, ...] = (),
     if patches:  # the pressure averaged over the last iterations (pMean), steadier than the last one
         functions["pressure_average"] = {
             "type": "fieldAverage", "libs": '("libfieldFunctionObjects.so")', "writeControl": "writeTime",
-            "timeStart": int(iterations * (1 - AVERAGE_FRACTION)), "fields": "(p { mean on; prime2Mean off; base time; })"}
+            "timeStart": int(iterations * (1 - AVERAGE_FRACTION)),
+            "fields": "(p { mean on; prime2Mean off; base time; })"}
     control = {"application": "simpleFoam", "startFrom": "latestTime", "startTime": 0, "stopAt": "endTime",
                "endTime": iterations, "deltaT": 1, "writeControl": "timeStep", "writeInterval": iterations,
                "purgeWrite": 1, "writeFormat": "ascii", "writePrecision": 8, "writeCompression": "off",

@@ -117,14 +117,20 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
         foam_case.run_tool(case, "potentialFoam")
     except RuntimeError as error:
         _log.warning("potentialFoam failed, starting from rest: %s", str(error)[:200])
+    solve(case, processes=processes)
+    return finish_case(case, info, patches, wall_time_s=time.monotonic() - start)
+
+
+def solve(case: Path, *, processes: int) -> None:
+    """simpleFoam from the case's latest time: on ``processes`` MPI ranks (decomposed, reconstructed at the end)
+    when more than one."""
     if processes > 1:
         foam_case.write_decomposition(case, processes)
-        foam_case.run_tool(case, "decomposePar", "-force")
+        foam_case.run_tool(case, "decomposePar", "-force", "-latestTime")
         foam_case.run_tool(case, *foam_case.parallel_command("simpleFoam", processes), log_name="simpleFoam")
         foam_case.run_tool(case, "reconstructPar", "-latestTime")
     else:
         foam_case.run_tool(case, "simpleFoam")
-    return finish_case(case, info, patches, wall_time_s=time.monotonic() - start)
 
 
 def continue_openfoam(case: Path, summary: dict, *, iterations: int, processes: int = 1) -> dict[str, object]:
@@ -140,15 +146,8 @@ def continue_openfoam(case: Path, summary: dict, *, iterations: int, processes: 
     (case / "log.simpleFoam").rename(case / f"log.simpleFoam.{final.name}")
     patches = foam_case.mesh_patches(case)
     foam_case.write_control(case, iterations=iterations, patches=tuple(p for p in patches if p != "wall"))
-    if processes > 1:
-        foam_case.write_decomposition(case, processes)
-        foam_case.run_tool(case, "decomposePar", "-force", "-latestTime")
-        foam_case.run_tool(case, *foam_case.parallel_command("simpleFoam", processes), log_name="simpleFoam")
-        foam_case.run_tool(case, "reconstructPar", "-latestTime")
-    else:
-        foam_case.run_tool(case, "simpleFoam")
-    info = {key: summary[key] for key in ("background_cells", "cell_mm", "surface_level", "triangles",
-                                          "location_in_mesh_m") if key in summary}
+    solve(case, processes=processes)
+    info = json.loads((case / "mesh.json").read_text())
     earlier = float(summary.get("wall_time_s") or 0.0)
     return finish_case(case, info, patches, wall_time_s=earlier + time.monotonic() - start)
 
@@ -322,9 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/validation"))
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
     parser.add_argument("--levels", default="1.5,1.2,0.9,1.2:1",
-                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level and :prism layers on the wall (0.6::3)")
+                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level and "
+                             ":prism layers on the wall (0.6::3)")
     parser.add_argument("--surface-level", type=int, default=0, help="snappy refinement level at the wall")
-    parser.add_argument("--iterations", type=int, default=1500, help="simpleFoam iterations at most (a case solved with fewer goes on from its last one)")
+    parser.add_argument("--iterations", type=int, default=1500,
+                        help="simpleFoam iterations at most (a case solved with fewer goes on from its last one)")
     parser.add_argument("--rhinoapp-resolution", type=float, default=0.8, help="rhinoapp lattice spacing, mm")
     parser.add_argument("--dry-run", action="store_true", help="write and check the case files only")
     parser.add_argument("--domain", choices=["airway", "rhinoapp"], default="airway",

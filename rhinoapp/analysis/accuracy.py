@@ -3,11 +3,11 @@
 rhinoapp's pressure drop was compared with OpenFOAM's (steady laminar simpleFoam: meshes of 0.9, 0.6 and 0.45 mm,
 two of them also with prism layers on the wall, with the convection's velocity gradient limited and unlimited, nine
 solutions from 5.6 to 7.1 Pa) on the same domain, a hard phantom (one-sided swelling) at 250 ml/s, between the same
-planes: ``docs/validation.md``, issue 16's sixth to ninth follow-ups. The lattice flow through the nostrils and the nasal valve forms thinner,
-faster jets than the reference, and the drop comes out higher: 1.1-1.8 times the reference's with the
-smooth-walls flow model (interpolated walls, the shear-improved model), 1.9-3.0 times with the default
-half-way walls (each range spans the reference's nine solutions); the flow partition agreed within 2.9 points
-at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
+planes: ``docs/validation.md``, issue 16's sixth to ninth follow-ups. The lattice flow through the nostrils and
+the nasal valve forms thinner, faster jets than the reference, and the drop comes out higher: 1.1-1.8 times the
+reference's with the smooth-walls flow model (interpolated walls, the shear-improved model), 1.9-3.0 times with
+the default half-way walls (each range spans the reference's nine solutions); the flow partition agreed within
+2.9 points at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
 the two agree within 10 % (rhinoapp at 0.5 mm).
 
 :func:`accuracy_note` picks the validation point nearest to a run's settings and spacing and says

@@ -11,7 +11,8 @@ post-processing), estimated and actual, and their ratios; the goal is a ratio wi
 nominal-speed estimate (the reference machine's figure) is kept beside it for comparison. The
 machine may be shared: the load average before and after each case is recorded.
 
-Run: ``python benchmarks/estimate_accuracy.py [--resolution-mm 1.5] [--flow 150] [case ...]``;
+Run: ``python benchmarks/estimate_accuracy.py [--resolution-mm 1.5] [--flow 150] [--flow-model M] [case ...]``
+(the flow model: the app's default, smooth walls, unless given);
 writes ``benchmarks/results/estimate_accuracy.json`` and ``.txt``. ``--reestimate`` keeps the measured
 runs of that JSON and recomputes only the estimates (after a change of the model: the runs do not
 depend on the estimate, whose checks follow the flow-through time). Cases: phantom variant names
@@ -28,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.config import RunConfig
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import estimate_run
 from rhinoapp.cfd.inputs import OpeningPlane, airway_domain, read_label_nifti, write_label_nifti
@@ -63,21 +64,24 @@ def phantom_domain(variant: str, spacing_mm: float) -> FlowDomain:
     return airway_domain(phantom.truth, planes=planes)
 
 
-def measure(case: str, *, resolution_mm: float, flow_ml_s: float, threads: int | None) -> dict[str, object]:
-    """Estimate and run one case; the row of the table."""
+def measure(case: str, *, resolution_mm: float, flow_ml_s: float, threads: int | None,
+            flow_model: str | None = None) -> dict[str, object]:
+    """Estimate and run one case with ``flow_model`` (``None``: the app's default); the row of the table."""
     domain = phantom_domain(case, resolution_mm)
-    physics = PhysicsConfig(flow_ml_s=flow_ml_s)
+    request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads,
+                                **({} if flow_model is None else {"flow_model": flow_model}))
+    physics = request.physics()
     run = RunConfig(backend="numba", threads=threads)
     load_before = round(os.getloadavg()[0], 2)
     nominal = estimate_run(domain, physics, run, resolution_mm=resolution_mm)
-    request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads)
     with tempfile.TemporaryDirectory() as data_dir:  # a first estimate on this machine: it measures the speed
         estimate = estimate_simulation(domain, request, data_dir=Path(data_dir))
     started = time.perf_counter()
     result = simulate(domain, physics, run, resolution_mm=resolution_mm)
     total = time.perf_counter() - started
     outcome = result.outcome
-    return {"case": case, "resolution_mm": resolution_mm, "flow_ml_s": flow_ml_s, "fluid_cells": result.lattice.n_cells,
+    return {"case": case, "resolution_mm": resolution_mm, "flow_ml_s": flow_ml_s, "flow_model": request.flow_model.value,
+            "fluid_cells": result.lattice.n_cells,
             "cells_estimate": estimate.fluid_cells, "steps_estimate": estimate.steps, "steps": outcome.steps,
             "steps_ratio": round(outcome.steps / estimate.steps, 3), "converged": outcome.converged,
             "seconds_estimate": round(estimate.seconds, 1), "seconds_solver": round(outcome.elapsed_s, 1),
@@ -94,8 +98,9 @@ def reestimate(row: dict[str, object]) -> dict[str, object]:
     """A measured row with the estimate of the current model."""
     resolution = float(row["resolution_mm"])  # type: ignore[arg-type]
     domain = phantom_domain(str(row["case"]), resolution)
-    estimate = estimate_run(domain, PhysicsConfig(flow_ml_s=float(row["flow_ml_s"])),  # type: ignore[arg-type]
-                            RunConfig(backend="numba"), resolution_mm=resolution)
+    request = SimulationRequest(flow_ml_s=float(row["flow_ml_s"]),  # type: ignore[arg-type]
+                                flow_model=str(row.get("flow_model", "standard")))  # rows before the field: standard
+    estimate = estimate_run(domain, request.physics(), RunConfig(backend="numba"), resolution_mm=resolution)
     if row.get("mlups_calibration"):  # the speed measured before that run (it cannot be measured again for it)
         estimate = estimate.at_speed(float(row["mlups_calibration"]))  # type: ignore[arg-type]
     steps, seconds = int(row["steps"]), float(row["seconds_solver"])  # type: ignore[arg-type]
@@ -126,17 +131,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolution-mm", type=float, default=1.5)
     parser.add_argument("--flow", type=float, default=150.0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--flow-model", choices=["standard", "smooth_walls"], default=None,
+                        help="the flow model of the runs (default: the app's, SimulationRequest.flow_model)")
     parser.add_argument("--reestimate", action="store_true")
     parser.add_argument("--name", default="estimate_accuracy", help="base name of the result files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     rows = []
     if args.reestimate:
-        rows = [reestimate(row) for row in json.loads((RESULTS / "estimate_accuracy.json").read_text())]
+        rows = [reestimate(row) for row in json.loads((RESULTS / f"{args.name}.json").read_text())]
     for case in [] if args.reestimate else args.cases:
-        rows.append(measure(case, resolution_mm=args.resolution_mm, flow_ml_s=args.flow, threads=args.threads))
+        rows.append(measure(case, resolution_mm=args.resolution_mm, flow_ml_s=args.flow, threads=args.threads,
+                            flow_model=args.flow_model))
         print(table(rows[-1:]).splitlines()[-1], flush=True)  # noqa: T201 (a benchmark script prints)
-    text = table(rows) + "\n\n" + NOTE
+    models = ", ".join(sorted({str(r.get("flow_model", "standard")) for r in rows}))
+    text = table(rows) + f"\n\nFlow model: {models}. " + NOTE
     print(text)  # noqa: T201
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(rows, indent=2) + "\n")

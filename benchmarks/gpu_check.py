@@ -62,7 +62,7 @@ import gpu_solver_checks as checks  # noqa: E402 (the sibling module, found once
 NO_GPU = "no GPU/CuPy"
 #: Rough seconds each section needs at full size on the GPU machine (a section starts only if that much is left).
 ESTIMATE_S = {"environment": 5, "bandwidth": 10, "speed": 60, "agreement": 20, "poiseuille": 15,
-              "mass_conservation": 20, "partition": 45, "restart": 10, "cupy_tests": 45, "time_to_solution": 150,
+              "mass_conservation": 20, "partition": 80, "restart": 10, "cupy_tests": 45, "time_to_solution": 150,
               "profile": 90, "rendering": 1}
 HEAVY_MODULES = ("vtk", "vtkmodules", "panel", "bokeh", "param", "sqlalchemy", "pydicom", "nibabel", "pyvista")
 

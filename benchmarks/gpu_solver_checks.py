@@ -174,23 +174,39 @@ def mass_conservation(backend: str, sizes: Sizes, log: Log) -> dict[str, Any]:
 
 
 def partition(backend: str, reference: str, sizes: Sizes, log: Log) -> dict[str, Any]:
-    """250 ml/s through the 1 mm symmetric phantom on ``backend`` and on the CPU ``reference`` (test_simulation)."""
-    from rhinoapp.cfd.config import PhysicsConfig, RunConfig
-    from rhinoapp.cfd.simulation import simulate
+    """250 ml/s through the 1 mm symmetric phantom on ``backend`` and on the CPU ``reference`` (test_simulation), with
+    each flow model: the default smooth walls (interpolated wall links, shear-improved model) and the standard one."""
+    from rhinoapp.cfd.config import RunConfig
+    from rhinoapp.cfd.request import SimulationRequest
 
     voxel = sizes.partition_voxel_mm
     out = {}
-    for name in dict.fromkeys((backend, reference)):
-        started = time.perf_counter()
-        r = simulate(_symmetric_phantom(voxel), PhysicsConfig(flow_ml_s=250.0),
-                     RunConfig(backend=name, max_steps=sizes.max_steps)).results
-        out[name] = {"seconds": time.perf_counter() - started, "converged": r["converged"], "steps": r["steps"],
-                     "partition_left_pct": r["flow_partition_left_pct"], "pressure_drop_pa": r["pressure_drop_pa"],
-                     "flow_ml_s": r["flow_ml_s"]["total"], "mass_error": r["mass_conservation_error"],
-                     "mlups": r["mlups"], "symmetry": _check(abs(r["flow_partition_left_pct"] - 50.0), 2.0)}
-        log(f"  {name}: partition {r['flow_partition_left_pct']:.2f} %, dp {r['pressure_drop_pa']:.2f} Pa, "
-            f"{r['steps']} steps, converged {r['converged']}, {r['mlups']:.0f} MLUPS")
+    for model in ("smooth_walls", "standard"):
+        physics = SimulationRequest(flow_ml_s=250.0, flow_model=model).physics()
+        for name in dict.fromkeys((backend, reference)):
+            started = time.perf_counter()
+            r = _simulate(_symmetric_phantom(voxel), physics, RunConfig(backend=name, max_steps=sizes.max_steps))
+            out[f"{name}, {model}"] = {
+                "seconds": time.perf_counter() - started, "converged": r["converged"], "steps": r["steps"],
+                "partition_left_pct": r["flow_partition_left_pct"], "pressure_drop_pa": r["pressure_drop_pa"],
+                "flow_ml_s": r["flow_ml_s"]["total"], "mass_error": r["mass_conservation_error"],
+                "mlups": r["mlups"], "symmetry": _check(abs(r["flow_partition_left_pct"] - 50.0), 2.0),
+                "interpolated_wall_links": r["lattice"].get("interpolated_wall_links", 0)}
+            log(f"  {name}, {model}: partition {r['flow_partition_left_pct']:.2f} %, dp {r['pressure_drop_pa']:.2f} Pa, "
+                f"{r['steps']} steps, converged {r['converged']}, {r['mlups']:.0f} MLUPS")
+        if backend != reference:  # the same model on the GPU and the CPU: the same flow
+            gpu, cpu = out[f"{backend}, {model}"], out[f"{reference}, {model}"]
+            out[f"{model}: {backend} against {reference}"] = {
+                "pressure_drop": _check(abs(gpu["pressure_drop_pa"] / cpu["pressure_drop_pa"] - 1), 0.01),
+                "partition_points": _check(abs(gpu["partition_left_pct"] - cpu["partition_left_pct"]), 0.2)}
     return {"voxel_mm": voxel, "runs": out}
+
+
+def _simulate(domain: Any, physics: Any, run: Any) -> dict[str, Any]:
+    """The results document of one run."""
+    from rhinoapp.cfd.simulation import simulate
+
+    return simulate(domain, physics, run).results
 
 
 def restart(backend: str, sizes: Sizes, log: Log) -> dict[str, Any]:

@@ -42,7 +42,7 @@ GOAL_S = 300.0
 
 def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | None,
         project_mm: float | None = None, coarse_start: str = "auto", verbose: bool = False,
-        flow_model: str = "standard") -> dict[str, object]:
+        flow_model: str | None = None) -> dict[str, object]:
     """The case, stage by stage; the figures of the report."""
     import numba
 
@@ -72,7 +72,7 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     figures["seconds_resolution_rule"] = round(time.perf_counter() - started, 1)
     figures["rule_resolution_mm"] = choice.resolution_mm
     request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads,
-                                coarse_start=coarse_start, flow_model=flow_model)
+                                coarse_start=coarse_start, **({} if flow_model is None else {"flow_model": flow_model}))
     figures["flow_model"] = request.flow_model.value
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data_dir:  # as the CLI estimates: at the speed measured here
@@ -122,7 +122,8 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
         load_average_after=[round(v, 2) for v in os.getloadavg()])
     if project_mm:  # the same case at another spacing: its estimate at the speed this run measured
         other = estimate_simulation(phantom_domain(variant, project_mm), SimulationRequest(
-            flow_ml_s=flow_ml_s, resolution_mm=project_mm, backend="numba", threads=threads))
+            flow_ml_s=flow_ml_s, resolution_mm=project_mm, backend="numba", threads=threads,
+            flow_model=request.flow_model))
         figures["projection"] = {"resolution_mm": project_mm, "fluid_cells": other.fluid_cells, "steps": other.steps,
                                  "seconds_at_this_runs_mlups": round(other.at_speed(outcome.mlups).seconds, 1),
                                  "steps_ratio_here": round(outcome.steps / max(estimate.steps, 1), 3)}
@@ -181,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coarse-start", choices=["auto", "on", "off"], default="auto",
                         help="start from a run at twice the spacing (default: the request's, auto)")
     parser.add_argument("--verbose", action="store_true", help="print every convergence check (step, time, dp)")
-    parser.add_argument("--flow-model", choices=["standard", "smooth_walls"], default="standard",
-                        help="the flow model of the run (SimulationRequest.flow_model)")
+    parser.add_argument("--flow-model", choices=["standard", "smooth_walls"], default=None,
+                        help="the flow model of the run (default: the app's, SimulationRequest.flow_model)")
     parser.add_argument("--note", default="", help="a line to keep with the results (how the machine was shared)")
     parser.add_argument("--name", default="time_to_solution", help="base name of the result files")
     args = parser.parse_args(argv)

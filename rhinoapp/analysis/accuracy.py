@@ -5,8 +5,8 @@ two of them also with prism layers on the wall, with the convection's velocity g
 solutions from 5.6 to 7.1 Pa) on the same domain, a hard phantom (one-sided swelling) at 250 ml/s, between the same
 planes: ``docs/validation.md``, issue 16's sixth to ninth follow-ups. The lattice flow through the nostrils and
 the nasal valve forms thinner, faster jets than the reference, and the drop comes out higher: 1.1-1.8 times the
-reference's with the smooth-walls flow model (interpolated walls, the shear-improved model), 1.9-3.0 times with
-the default half-way walls (each range spans the reference's nine solutions); the flow partition agreed within
+reference's with the smooth-walls flow model (interpolated walls, the shear-improved model; the default), 1.9-3.0
+times with the standard model's half-way walls (each range spans the reference's nine solutions); the flow partition agreed within
 2.9 points at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
 the two agree within 10 % (rhinoapp at 0.5 mm).
 
@@ -20,7 +20,7 @@ Examples
 >>> note = accuracy_note({"lattice": {"dx_mm": 0.5, "wall_boundary": "halfway", "strain_average": 0.0,
 ...                                   "bulk_omega": 0.0}})
 >>> note.model, note.validated_at_mm, note.pressure_drop_bias_pct
-('default', 0.75, (91.8, 146.0))
+('standard', 0.75, (91.8, 146.0))
 >>> note.text.startswith("Checked against an independent solver")
 True
 """
@@ -48,12 +48,13 @@ _REFERENCE = ("OpenFOAM v1912, steady laminar simpleFoam, meshes of 0.9, 0.6 and
 class ValidatedModel(enum.Enum):
     """The flow-model settings the validation measured: the :class:`~rhinoapp.cfd.config.FlowModel` s, or others."""
 
-    DEFAULT = "default"  #: FlowModel.STANDARD: half-way walls, Smagorinsky 0.15
-    INTERPOLATED = "interpolated walls"  #: FlowModel.SMOOTH_WALLS: interpolated walls, shear-improved model, bulk rate
+    STANDARD = "standard"  #: FlowModel.STANDARD: half-way walls, Smagorinsky 0.15
+    SMOOTH_WALLS = "smooth walls"  #: FlowModel.SMOOTH_WALLS (the default): interpolated walls, shear-improved model,
+    #: bulk rate
     OTHER = "other"  #: any other combination: not validated
 
 
-_OF_FLOW_MODEL = {FlowModel.STANDARD: ValidatedModel.DEFAULT, FlowModel.SMOOTH_WALLS: ValidatedModel.INTERPOLATED}
+_OF_FLOW_MODEL = {FlowModel.STANDARD: ValidatedModel.STANDARD, FlowModel.SMOOTH_WALLS: ValidatedModel.SMOOTH_WALLS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,16 +73,16 @@ class ValidationPoint:
 #: "Boundary layers in the reference" (2026-12-06: four references on meshes with prism layers); the measured record
 #: is docs/validation/like_for_like.json (``validation/like_for_like.py``), which the tests hold these to.
 VALIDATION_POINTS: tuple[ValidationPoint, ...] = (
-    ValidationPoint(ValidatedModel.DEFAULT, 1.0, (131.7, 197.2), (-2.9, -1.3)),
-    ValidationPoint(ValidatedModel.DEFAULT, 0.75, (91.8, 146.0), (-1.5, 0.1)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 1.0, (38.8, 78.1), (-0.3, 1.3)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.8, (14.2, 46.5), (0.1, 1.7)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.75, (29.2, 65.7), (-0.8, 0.8)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.64, (29.2, 65.8), (-1.2, 0.4)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.512, (22.2, 56.7), (-0.8, 0.8)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.4096, (20.6, 54.6), (-1.2, 0.4)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.32768, (13.9, 46.1), (-1.0, 0.6)),
-    ValidationPoint(ValidatedModel.INTERPOLATED, 0.262144, (12.4, 44.1), (-1.1, 0.5)),
+    ValidationPoint(ValidatedModel.STANDARD, 1.0, (131.7, 197.2), (-2.9, -1.3)),
+    ValidationPoint(ValidatedModel.STANDARD, 0.75, (91.8, 146.0), (-1.5, 0.1)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 1.0, (38.8, 78.1), (-0.3, 1.3)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.8, (14.2, 46.5), (0.1, 1.7)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.75, (29.2, 65.7), (-0.8, 0.8)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.64, (29.2, 65.8), (-1.2, 0.4)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.512, (22.2, 56.7), (-0.8, 0.8)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.4096, (20.6, 54.6), (-1.2, 0.4)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.32768, (13.9, 46.1), (-1.0, 0.6)),
+    ValidationPoint(ValidatedModel.SMOOTH_WALLS, 0.262144, (12.4, 44.1), (-1.1, 0.5)),
 )
 
 
@@ -122,7 +123,7 @@ def times_range(model: ValidatedModel) -> str:
 
     Examples
     --------
-    >>> times_range(ValidatedModel.DEFAULT), times_range(ValidatedModel.INTERPOLATED)
+    >>> times_range(ValidatedModel.STANDARD), times_range(ValidatedModel.SMOOTH_WALLS)
     ('1.9-3.0', '1.1-1.8')
     """
     biases = [bias for p in VALIDATION_POINTS if p.model is model for bias in p.pressure_drop_bias_pct]
@@ -151,15 +152,15 @@ def accuracy_note(results: Mapping[str, Any]) -> AccuracyNote:
     if not points:
         return AccuracyNote(model.value, resolution, None, None, None,
                             "These flow-model settings have not been checked against an independent solver; with the "
-                            f"default settings the pressure drop came out {times_range(ValidatedModel.DEFAULT)} times "
+                            f"default settings the pressure drop came out {times_range(ValidatedModel.SMOOTH_WALLS)} times "
                             "the reference's. " + advice,
                             "not checked against an independent solver; read the pressure drop and the resistance "
                             "as upper bounds (docs/validation.md).")
     point = min(points, key=lambda p: abs(p.resolution_mm - (resolution or p.resolution_mm)))
     low, high = (1.0 + bias / 100.0 for bias in point.pressure_drop_bias_pct)
     partition = max(abs(p) for p in point.partition_points)
-    better = (f"The smooth-walls flow model came closer ({times_range(ValidatedModel.INTERPOLATED)} times). "
-              if model is ValidatedModel.DEFAULT else "")
+    better = (f"The smooth-walls flow model came closer ({times_range(ValidatedModel.SMOOTH_WALLS)} times). "
+              if model is ValidatedModel.STANDARD else "")
     text = (f"Checked against an independent solver (OpenFOAM) on a hard phantom at 250 ml/s: with these settings "
             f"at {point.resolution_mm:g} mm, rhinoapp's pressure drop came out {low:.1f}-{high:.1f} times the "
             f"reference's (over the reference's meshes and schemes), and its flow partition within {partition:.1f} "

@@ -13,10 +13,10 @@ Examples
 ('expiration', 'numpy')
 >>> SimulationRequest.from_parameters(request.to_parameters()) == request
 True
->>> SimulationRequest(flow_model="smooth_walls").physics().wall_boundary.value
+>>> SimulationRequest().physics().wall_boundary.value  # the smooth-walls flow model by default
 'interpolated_conserving'
->>> SimulationRequest(flow_model="smooth_walls").to_parameters()["flow_model"]
-'smooth_walls'
+>>> SimulationRequest(flow_model="standard").to_parameters()["flow_model"]
+'standard'
 >>> SimulationRequest(resolution_mm=0.1)
 Traceback (most recent call last):
 ...
@@ -70,8 +70,9 @@ class SimulationRequest:
         run's start-up (the ramp and the first flow-through times) is the longest part of the wait and the
         coarse lattice still has enough cells to carry the flow's structure.
     flow_model
-        The flow model (:class:`~rhinoapp.cfd.config.FlowModel`): ``standard`` (default) or ``smooth_walls``
-        (closer to the reference solver, about 1.5 times the cost per step).
+        The flow model (:class:`~rhinoapp.cfd.config.FlowModel`): ``smooth_walls`` (default: the walls where the
+        airway has them, the pressure drop closest to the reference solver's) or ``standard`` (half-way walls, the
+        fastest per step, a pressure drop further above the reference's; see ``docs/validation.md``).
     variant, run_id
         The geometry folder ``geometry/<variant>/`` and the run's folder name (``None``: chosen by the job).
     """
@@ -87,7 +88,7 @@ class SimulationRequest:
     resume: bool = False
     live_interval_s: float = 0.0
     coarse_start: CoarseStart = CoarseStart.AUTO
-    flow_model: FlowModel = FlowModel.STANDARD
+    flow_model: FlowModel = FlowModel.SMOOTH_WALLS
     variant: str = "default"
     run_id: str | None = None
 
@@ -136,7 +137,7 @@ class SimulationRequest:
                     "checkpoint_every": self.checkpoint_every or None, "resume": self.resume or None,
                     "live_interval_s": self.live_interval_s or None,
                     "coarse_start": None if self.coarse_start is CoarseStart.AUTO else self.coarse_start.value,
-                    "flow_model": None if self.flow_model is FlowModel.STANDARD else self.flow_model.value}
+                    "flow_model": self.flow_model.value}
         parameters.update({name: value for name, value in optional.items() if value is not None})
         return parameters
 

@@ -10,6 +10,8 @@ Examples
 >>> request = SweepRequest(flows_ml_s=(150, 75), expiration=True, backend="numpy")
 >>> [(p.flow_ml_s, p.direction.value) for p in request.plan()]
 [(75.0, 'inspiration'), (150.0, 'inspiration'), (75.0, 'expiration'), (150.0, 'expiration')]
+>>> request.physics().wall_boundary.value  # the smooth-walls flow model, as a single simulation's default
+'interpolated_conserving'
 >>> SweepRequest.from_parameters(request.to_parameters()) == request
 True
 >>> SweepRequest(flows_ml_s=(75,))
@@ -24,7 +26,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from rhinoapp.cfd.config import BackendName, Direction, RunConfig
+from rhinoapp.cfd.config import BackendName, Direction, FlowModel, PhysicsConfig, RunConfig
 from rhinoapp.cfd.request import SIMULATION_RANGES
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.requests import check_name
@@ -89,8 +91,9 @@ class SweepRequest:
         At least two different flows; run in increasing order.
     expiration
         Also simulate every flow breathing out (after all inspiration runs).
-    resolution_mm, backend, max_steps, threads
-        As for :class:`~rhinoapp.cfd.request.SimulationRequest`, for every run.
+    resolution_mm, backend, max_steps, threads, flow_model
+        As for :class:`~rhinoapp.cfd.request.SimulationRequest`, for every run (the smooth-walls flow model by
+        default).
     variant, sweep_id
         The geometry folder ``geometry/<variant>/`` and the sweep's folder name (``None``: chosen by the job).
     """
@@ -101,6 +104,7 @@ class SweepRequest:
     backend: BackendName = BackendName.AUTO
     max_steps: int | None = None
     threads: int | None = None
+    flow_model: FlowModel = FlowModel.SMOOTH_WALLS
     variant: str = "default"
     sweep_id: str | None = None
 
@@ -118,11 +122,12 @@ class SweepRequest:
             SIMULATION_RANGES["flow_ml_s"].check("flows_ml_s", flow)
         object.__setattr__(self, "flows_ml_s", flows)
         object.__setattr__(self, "expiration", bool(self.expiration))
-        try:
-            object.__setattr__(self, "backend", BackendName(self.backend))
-        except ValueError:
-            raise ValidationError(f"backend must be one of {[k.value for k in BackendName]}, "
-                                  f"got {self.backend!r}.") from None
+        for name, kind in (("backend", BackendName), ("flow_model", FlowModel)):
+            try:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+            except ValueError:
+                raise ValidationError(f"{name} must be one of {[k.value for k in kind]}, "
+                                      f"got {getattr(self, name)!r}.") from None
         for name in ("resolution_mm", "max_steps"):
             value = getattr(self, name)
             if value is not None:
@@ -138,6 +143,10 @@ class SweepRequest:
         directions = (Direction.INSPIRATION, Direction.EXPIRATION) if self.expiration else (Direction.INSPIRATION,)
         return tuple(SweepPlanItem(flow, direction) for direction in directions for flow in self.flows_ml_s)
 
+    def physics(self) -> PhysicsConfig:
+        """The physics of every run (air, the flow model's settings); each run sets its own flow and direction."""
+        return PhysicsConfig(**self.flow_model.physics_fields())  # type: ignore[arg-type]
+
     def run(self, *, backend: BackendName | str | None = None) -> RunConfig:
         """The solver's run control of every run."""
         return RunConfig(backend=self.backend if backend is None else BackendName(backend), max_steps=self.max_steps,
@@ -146,7 +155,7 @@ class SweepRequest:
     def to_parameters(self) -> dict[str, Any]:
         """JSON-ready job parameters (optional values only when set)."""
         parameters: dict[str, Any] = {"variant": self.variant, "flows_ml_s": list(self.flows_ml_s),
-                                      "expiration": self.expiration}
+                                      "expiration": self.expiration, "flow_model": self.flow_model.value}
         optional = {"resolution_mm": self.resolution_mm, "max_steps": self.max_steps, "threads": self.threads,
                     "sweep_id": self.sweep_id, "backend": None if self.backend is BackendName.AUTO else self.backend.value}
         parameters.update({name: value for name, value in optional.items() if value is not None})

@@ -40,9 +40,10 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
                      help="solve at twice the spacing first and start from that field, without the start-up ramp "
                           "(default: auto, on from 200,000 fluid cells)")
     sim.add_argument("--flow-model", choices=["standard", "smooth_walls"],
-                     help="standard (default): half-way walls, the fastest; smooth_walls: the walls where the airway "
-                          "has them, a pressure drop closer to the reference solver's at about 1.5 times the cost per "
-                          "step (each run's 'accuracy:' line quotes the validation's figures; docs/validation.md)")
+                     help="smooth_walls (default): the walls where the airway has them, the pressure drop closest to the "
+                          "reference solver's; standard: half-way walls, the fastest per step, a pressure drop further "
+                          "above the reference's (each run's 'accuracy:' line quotes the validation's figures; "
+                          "docs/validation.md)")
     sim.add_argument("--checkpoint-every", type=int, default=0, help="write a checkpoint every N steps")
     sim.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     sim.add_argument("--estimate", action="store_true", help="only print the memory and run-time estimate (the "

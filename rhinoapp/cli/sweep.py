@@ -32,6 +32,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     sweep.add_argument("--backend", choices=["auto", "numpy", "numba", "cupy"], help="default: auto")
     sweep.add_argument("--max-steps", type=int, default=None, help="step limit of every run")
     sweep.add_argument("--threads", type=int, default=None, help="CPU threads for the numba backend")
+    sweep.add_argument("--flow-model", choices=["standard", "smooth_walls"],
+                       help="as for `rhinoapp simulate` (default: smooth_walls)")
     sweep.set_defaults(handler=_sweep)
 
 
@@ -41,9 +43,10 @@ def _sweep(args: argparse.Namespace) -> int:
     from rhinoapp.usecases.sweep import run_flow_sweep
 
     given = {"flows_ml_s": args.flows, "resolution_mm": args.resolution_mm, "backend": args.backend,
-             "max_steps": args.max_steps, "threads": args.threads}
+             "max_steps": args.max_steps, "threads": args.threads, "flow_model": args.flow_model}
     request = SweepRequest(expiration=args.expiration, **{k: v for k, v in given.items() if v is not None})
     domain = load_domain(args.geometry_dir)
+    out(f"sweep of {len(request.plan())} runs, {request.flow_model.value} flow model")
     progress = ProgressPrinter()
     results = run_flow_sweep(domain, request, args.out, sweep_id=Path(args.out).name or "sweep", progress=progress)
     progress.done()

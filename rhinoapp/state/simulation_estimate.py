@@ -34,7 +34,7 @@ class SimulationInputs:
     direction: str
     resolution_mm: float | None
     max_steps: int
-    flow_model: str = "standard"
+    flow_model: str = FlowModel.SMOOTH_WALLS.value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +88,6 @@ def estimate_inputs(profile: Profile, domain: Any, request: SimulationRequest, *
         text = describe_estimate(estimate, resolution_mm=resolution, flow_ml_s=request.flow_ml_s)
         if estimate.speed is SpeedSource.MEASURED:
             text = text[:-2] + " measured on this machine)."
-        if request.flow_model is not FlowModel.STANDARD:
-            text = text[:-1] + ", with the smooth-walls flow model."
+        if request.flow_model is FlowModel.STANDARD:
+            text = text[:-1] + ", with the standard flow model."
     return EstimateView(estimate, problem, text, choice, describe_resolution(choice, estimate))

@@ -123,14 +123,15 @@ class SimulationsState(JobPageState):
                                  step=0.25, label="Resolution (mm)",
                                  doc="Grid spacing of the simulation (empty: automatic). Finer is more accurate; memory "
                                      "grows with the cube and run time with the fourth power of 1/resolution.")
-    flow_model = param.Selector(objects={"Standard": FlowModel.STANDARD.value,
-                                         "Smooth walls": FlowModel.SMOOTH_WALLS.value},
+    flow_model = param.Selector(objects={"Smooth walls": FlowModel.SMOOTH_WALLS.value,
+                                         "Standard": FlowModel.STANDARD.value},
                                 default=_DEFAULT.flow_model.value, label="Flow model",
-                                doc="Standard: the fastest. Smooth walls: the walls where the airway has them; its "
-                                    "pressure drop came closer to an independent solver's "
-                                    f"({times_range(ValidatedModel.INTERPOLATED)} times it instead of "
-                                    f"{times_range(ValidatedModel.DEFAULT)} times) at about 1.5 times the time per "
-                                    "step. The estimate below follows the choice.")
+                                doc="Smooth walls (the default): the walls where the airway has them; its pressure "
+                                    "drop came closest to an independent solver's "
+                                    f"({times_range(ValidatedModel.SMOOTH_WALLS)} times it). Standard: half-way walls, "
+                                    "the fastest per step, a pressure drop further above the reference's "
+                                    f"({times_range(ValidatedModel.STANDARD)} times it). The estimate below follows "
+                                    "the choice.")
     max_steps = param.Integer(default=0, bounds=(0, int(SIMULATION_RANGES["max_steps"].high)),
                               label="Step limit (0: until steady)",
                               doc="Stop after this many time steps even if the flow is not steady yet (0: no limit).")

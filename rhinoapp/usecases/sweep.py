@@ -29,8 +29,10 @@ def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_i
                    physics: PhysicsConfig | None = None, progress: ProgressCallback | None = None) -> SweepResults:
     """Run the sweep of ``request`` on ``domain``, fit it, and write ``out_dir/sweep.json``.
 
-    ``physics`` overrides the air and the flow model of every run (default: :class:`PhysicsConfig`).
+    ``physics`` overrides the air and the flow model of every run (default: the request's,
+    :meth:`~rhinoapp.cfd.sweep_request.SweepRequest.physics`).
     """
+    physics = physics if physics is not None else request.physics()
     points = run_sweep(domain, request.plan(), request.run(), physics=physics, resolution_mm=request.resolution_mm,
                        progress=progress)
     results = SweepResults.from_points(sweep_id, points, resolution_mm=request.resolution_mm)

@@ -11,17 +11,17 @@ from rhinoapp.analysis.accuracy import VALIDATION_POINTS, ValidatedModel, accura
 
 RECORD = Path(__file__).resolve().parents[2] / "docs" / "validation" / "like_for_like.json"
 
-DEFAULT = {"wall_boundary": "halfway", "strain_average": 0.0, "bulk_omega": 0.0, "recursive": False}
-INTERPOLATED = {"wall_boundary": "interpolated_conserving", "strain_average": 6e-4, "bulk_omega": 1.0,
+STANDARD = {"wall_boundary": "halfway", "strain_average": 0.0, "bulk_omega": 0.0, "recursive": False}
+SMOOTH_WALLS = {"wall_boundary": "interpolated_conserving", "strain_average": 6e-4, "bulk_omega": 1.0,
                 "recursive": False}
 
 
 @pytest.mark.parametrize(("lattice", "model", "validated_at", "times"), [
-    ({**DEFAULT, "dx_mm": 1.1}, "default", 1.0, "2.3-3.0 times"),
-    ({**DEFAULT, "dx_mm": 0.5}, "default", 0.75, "1.9-2.5 times"),
-    ({**INTERPOLATED, "dx_mm": 0.95}, "interpolated walls", 1.0, "1.4-1.8 times"),
-    ({**INTERPOLATED, "dx_mm": 0.7}, "interpolated walls", 0.75, "1.3-1.7 times"),
-    ({**INTERPOLATED, "dx_mm": 0.5}, "interpolated walls", 0.512, "1.2-1.6 times"),
+    ({**STANDARD, "dx_mm": 1.1}, "standard", 1.0, "2.3-3.0 times"),
+    ({**STANDARD, "dx_mm": 0.5}, "standard", 0.75, "1.9-2.5 times"),
+    ({**SMOOTH_WALLS, "dx_mm": 0.95}, "smooth walls", 1.0, "1.4-1.8 times"),
+    ({**SMOOTH_WALLS, "dx_mm": 0.7}, "smooth walls", 0.75, "1.3-1.7 times"),
+    ({**SMOOTH_WALLS, "dx_mm": 0.5}, "smooth walls", 0.512, "1.2-1.6 times"),
 ])
 def test_the_nearest_validated_spacing_of_the_same_settings_is_quoted(lattice: dict, model: str,
                                                                       validated_at: float, times: str) -> None:
@@ -29,15 +29,15 @@ def test_the_nearest_validated_spacing_of_the_same_settings_is_quoted(lattice: d
     assert (note.model, note.validated_at_mm) == (model, validated_at)
     assert f"at {validated_at:g} mm" in note.text and times in note.text
     assert "upper bounds" in note.text and "flow partition" in note.text
-    assert ("smooth-walls flow model came closer" in note.text) == (model == "default")  # the better choice, named
+    assert ("smooth-walls flow model came closer" in note.text) == (model == "standard")  # the better choice, named
     assert note.summary.startswith("upper bounds") and f"({validated_at:g} mm)" in note.summary and times in note.summary
     assert json.loads(json.dumps(note.to_document()))["text"] == note.text
 
 
 @pytest.mark.parametrize("lattice", [
-    {**DEFAULT, "recursive": True, "dx_mm": 1.0},
-    {**DEFAULT, "wall_boundary": "interpolated", "dx_mm": 1.0},
-    {**DEFAULT, "bulk_omega": 1.0, "dx_mm": 1.0},
+    {**STANDARD, "recursive": True, "dx_mm": 1.0},
+    {**STANDARD, "wall_boundary": "interpolated", "dx_mm": 1.0},
+    {**STANDARD, "bulk_omega": 1.0, "dx_mm": 1.0},
 ])
 def test_settings_never_validated_say_so_and_still_give_the_advice(lattice: dict) -> None:
     note = accuracy_note({"lattice": lattice})
@@ -47,7 +47,7 @@ def test_settings_never_validated_say_so_and_still_give_the_advice(lattice: dict
 
 def test_a_result_without_its_settings_is_read_as_the_defaults() -> None:
     note = accuracy_note({"pressure_drop_pa": 20.0})
-    assert note.model == "default" and note.resolution_mm is None and note.pressure_drop_bias_pct is not None
+    assert note.model == "standard" and note.resolution_mm is None and note.pressure_drop_bias_pct is not None
 
 
 def test_the_quoted_figures_are_the_measured_record() -> None:
@@ -63,4 +63,4 @@ def test_the_quoted_figures_are_the_measured_record() -> None:
         for quoted, measured_values in ((point.pressure_drop_bias_pct, run["pressure_drop_bias_pct"]),
                                         (point.partition_points, run["partition_points"])):
             assert list(quoted) == pytest.approx([min(measured_values), max(measured_values)], abs=0.05)
-    assert {p.model for p in VALIDATION_POINTS} == {ValidatedModel.DEFAULT, ValidatedModel.INTERPOLATED}
+    assert {p.model for p in VALIDATION_POINTS} == {ValidatedModel.STANDARD, ValidatedModel.SMOOTH_WALLS}

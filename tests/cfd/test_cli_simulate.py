@@ -75,9 +75,10 @@ def test_doubted_figures_are_warnings_on_stderr_and_in_results_json(geometry_dir
                                                                    capsys) -> None:
     out = tmp_path / "run"
     code = main(["simulate", str(geometry_dir), "--out", str(out), "--flow-ml-s", "100", "--resolution-mm", "1.5",
-                 "--backend", "numba", "--max-steps", "300"])
+                 "--backend", "numba", "--max-steps", "300", "--flow-model", "standard"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
+    assert "standard flow model" in captured.out
     results = json.loads((out / "results.json").read_text())
     flags = results["plausibility"]
     assert "steady_state" in {flag["kind"] for flag in flags}  # stopped at the step limit
@@ -88,22 +89,22 @@ def test_doubted_figures_are_warnings_on_stderr_and_in_results_json(geometry_dir
     assert results["diagnostics"]["peak_velocity"]["point_lps_mm"]
     # how far the pressure drop can be trusted: the validation point of these settings, in results.json and printed
     accuracy = results["accuracy"]
-    assert accuracy["model"] == "default" and accuracy["validated_at_mm"] == 1.0 and min(accuracy["pressure_drop_bias_pct"]) > 0
+    assert accuracy["model"] == "standard" and accuracy["validated_at_mm"] == 1.0 and min(accuracy["pressure_drop_bias_pct"]) > 0
     assert f"accuracy: {accuracy['text']}" in captured.out and "upper bounds" in accuracy["text"]
 
 
-def test_the_smooth_walls_flow_model_runs_and_its_accuracy_note_says_so(geometry_dir: Path, tmp_path: Path,
-                                                                        capsys) -> None:
+def test_the_smooth_walls_flow_model_is_the_default_and_its_accuracy_note_says_so(geometry_dir: Path, tmp_path: Path,
+                                                                                   capsys) -> None:
     out = tmp_path / "smooth"
     code = main(["simulate", str(geometry_dir), "--out", str(out), "--flow-ml-s", "100", "--resolution-mm", "1.5",
-                 "--backend", "numba", "--max-steps", "300", "--flow-model", "smooth_walls"])
+                 "--backend", "numba", "--max-steps", "300"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "smooth_walls flow model" in captured.out
     results = json.loads((out / "results.json").read_text())
     assert results["lattice"]["wall_boundary"] == "interpolated_conserving" and results["lattice"]["bulk_omega"] == 1.0
     assert results["lattice"]["interpolated_wall_links"] > 0
-    assert results["accuracy"]["model"] == "interpolated walls" and "1.4-1.8 times the reference's" in captured.out
+    assert results["accuracy"]["model"] == "smooth walls" and "1.4-1.8 times the reference's" in captured.out
     with pytest.raises(SystemExit) as refused:
         main(["simulate", str(geometry_dir), "--out", str(out), "--flow-model", "fast"])
     assert refused.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err

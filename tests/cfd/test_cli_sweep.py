@@ -23,6 +23,7 @@ def test_sweep_prints_the_runs_and_the_fit_and_writes_the_document(tmp_path: Pat
     captured = capsys.readouterr()
     assert code == 0, captured.err
     lines = captured.out.splitlines()
+    assert "sweep of 4 runs, smooth_walls flow model" in lines  # as a single simulation's default
     rows = [line.split() for line in lines if line.split()[:1] in (["100.0"], ["200.0"])]
     assert [(r[0], r[1]) for r in rows] == [("100.0", "inspiration"), ("200.0", "inspiration"),
                                              ("100.0", "expiration"), ("200.0", "expiration")]

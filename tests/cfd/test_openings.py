@@ -16,6 +16,7 @@ from rhinoapp.cfd.config import PhysicsConfig, RunConfig
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.cfd.inputs import OpeningPlane, airway_domain, domain_from_labels, read_label_nifti, write_label_nifti
 from rhinoapp.cfd.openings import PLANE_OUTLET, SurroundingsConfig, with_open_surroundings
+from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.resolution import choose_resolution
 from rhinoapp.cfd.shapes import square_duct, two_channel_labels
 from rhinoapp.cfd.simulation import simulate
@@ -148,7 +149,7 @@ def test_a_vestibule_cut_and_an_outlet_at_the_image_face_change_the_pressure_dro
     inside the vestibules and a nasopharynx cut by the image's lower face, given without any plane (as an expert
     label map comes): the openings are found where the labels end."""
     phantom = _phantom(spacing_mm=1.5)
-    physics = PhysicsConfig(flow_ml_s=150.0)
+    physics = SimulationRequest(flow_ml_s=150.0).physics()  # the app's default flow model
     well_formed_run = pool.submit(_simulated, airway_domain(phantom.truth, planes=_landmark_planes(phantom)), physics)
     labels, planes = _cut_in_vestibule_and_at_image_face(phantom, cut_mm=1.6)
     bare = airway_domain(labels)
@@ -223,7 +224,7 @@ def default_physics_results(pool: ProcessPoolExecutor,
         domain = _variant_domain(variant, folder)
         key = _domain_digest(domain)
         if key not in runs:
-            runs[key] = pool.submit(_simulated, domain, PhysicsConfig())
+            runs[key] = pool.submit(_simulated, domain, SimulationRequest().physics())  # the app's defaults
         by_variant[variant] = runs[key]
     return by_variant
 
@@ -232,7 +233,8 @@ def default_physics_results(pool: ProcessPoolExecutor,
 @pytest.mark.parametrize("variant", _VARIANTS)
 def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(
         variant: str, default_physics_results: dict[str, Future]) -> None:
-    """Default physics (250 ml/s) on a 1.5 mm grid, coarser (so nearer the stability limit) than the default rule
+    """The app's default physics (250 ml/s, the smooth-walls flow model) on a 1.5 mm grid, coarser (so nearer the
+    stability limit) than the default rule
     gives (0.8 mm on the phantom). Labels that end before the landmark planes (``clinical``, ``nostrils-at-edge``)
     and a bare label map (``imported``) are opened where their labels end and held to the same checks."""
     result = default_physics_results[variant].result()

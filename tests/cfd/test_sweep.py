@@ -12,6 +12,7 @@ import pytest
 
 from rhinoapp.analysis.sweep import fit_sweep
 from rhinoapp.cfd.config import Direction, PhysicsConfig, RunConfig
+from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.sweep import run_sweep
 from rhinoapp.cfd.sweep_request import SweepPlanItem, SweepRequest
@@ -29,9 +30,14 @@ def test_request_orders_checks_and_round_trips() -> None:
     assert plan[4] == SweepPlanItem(75.0, Direction.EXPIRATION)
     assert SweepRequest.from_parameters(request.to_parameters()) == request
     assert SweepRequest().flows_ml_s == (75.0, 150.0, 250.0, 400.0) and not SweepRequest().expiration
+    # every run of a sweep has a single simulation's flow model: smooth walls unless chosen otherwise
+    assert SweepRequest().physics() == SimulationRequest().physics()
+    standard = SweepRequest(flow_model="standard")
+    assert standard.physics() == SimulationRequest(flow_model="standard").physics() == PhysicsConfig()
+    assert SweepRequest.from_parameters(standard.to_parameters()) == standard
     for bad, message in (({"flows_ml_s": (100, 100)}, "at least 2 different"), ({"flows_ml_s": (5, 100)}, "flows_ml_s"),
                          ({"flows_ml_s": ("a", 1)}, "must be numbers"), ({"backend": "fortran"}, "backend"),
-                         ({"sweep_id": "../x"}, "sweep_id")):
+                         ({"sweep_id": "../x"}, "sweep_id"), ({"flow_model": "fast"}, "flow_model must be one of")):
         with pytest.raises(ValidationError, match=message):
             SweepRequest(**bad)
 

@@ -45,7 +45,8 @@ def test_the_page_submits_only_what_the_request_accepts(session: SessionState) -
     state = SimulationsState(session=session, resolution_mm=2.0, max_steps=400)
     assert SimulationRequest.from_parameters(state.parameters()) == state.request()
     assert state.parameters() == {"variant": "default", "flow_ml_s": 250.0, "direction": "inspiration",
-                                  "resolution_mm": 2.0, "max_steps": 400,  # and live checkpoints, as set
+                                  "resolution_mm": 2.0, "max_steps": 400, "flow_model": "smooth_walls",
+                                  # and live checkpoints, as set
                                   "live_interval_s": session.settings.live_view_interval_s}
     assert state.parameters()["live_interval_s"] == 5.0
     state.variant = "../elsewhere"
@@ -70,32 +71,35 @@ def test_the_estimate_takes_this_machines_measured_speed_given_a_data_directory(
     assert estimate_simulation(domain, request, data_dir=tmp_path).mlups == measured.mlups  # the kept figure
 
 
-def test_the_smooth_walls_model_is_chosen_on_the_page_and_estimated_with_its_own_kernel(session: SessionState,
-                                                                                        tmp_path: Path) -> None:
-    """The flow model travels from the page into the job's parameters and the solver's physics, and the estimate
-    takes its own measured speed and memory (the strain average and the wall links)."""
+def test_the_flow_model_is_chosen_on_the_page_and_estimated_with_its_own_kernel(session: SessionState,
+                                                                               tmp_path: Path) -> None:
+    """The flow model (smooth walls by default) travels from the page into the job's parameters and the solver's
+    physics, and the estimate takes its own measured speed and memory (the strain average and the wall links)."""
     from rhinoapp.cfd.config import FlowModel, SubgridModel, WallBoundary
     from rhinoapp.cfd.shapes import square_duct
     from rhinoapp.store.throughput import THROUGHPUT_FILE, machine_key
     from rhinoapp.usecases.simulation import estimate_simulation
 
     state = SimulationsState(session=session, resolution_mm=2.0, max_steps=400)
-    assert "flow_model" not in state.parameters()  # the standard model is the default and is not written
-    state.flow_model = "smooth_walls"
-    assert state.parameters()["flow_model"] == "smooth_walls"
+    assert state.parameters()["flow_model"] == "smooth_walls"  # the default, written out
     request = SimulationRequest.from_parameters(state.parameters())
     assert request == state.request() and request.flow_model is FlowModel.SMOOTH_WALLS
     physics = request.physics()
     assert physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING
     assert physics.subgrid_model is SubgridModel.SHEAR_IMPROVED and physics.bulk_relaxation_time == 1.0
+    state.flow_model = "standard"
+    assert state.parameters()["flow_model"] == "standard"
+    standard_physics = SimulationRequest.from_parameters(state.parameters()).physics()
+    assert standard_physics.wall_boundary is WallBoundary.HALFWAY
+    assert standard_physics.subgrid_model is SubgridModel.SMAGORINSKY and standard_physics.bulk_relaxation_time is None
     with pytest.raises(ValidationError, match="flow_model must be one of"):
         SimulationRequest(flow_model="fast")
 
     domain = square_duct(12, 40, spacing_mm=0.5)
-    standard = estimate_simulation(domain, SimulationRequest(flow_ml_s=20.0, backend="numba", threads=1),
-                                   data_dir=tmp_path)
-    smooth = estimate_simulation(domain, SimulationRequest(flow_ml_s=20.0, backend="numba", threads=1,
-                                                           flow_model="smooth_walls"), data_dir=tmp_path)
+    standard = estimate_simulation(domain, SimulationRequest(flow_ml_s=20.0, backend="numba", threads=1,
+                                                             flow_model="standard"), data_dir=tmp_path)
+    smooth = estimate_simulation(domain, SimulationRequest(flow_ml_s=20.0, backend="numba", threads=1),
+                                 data_dir=tmp_path)
     assert (smooth.fluid_cells, smooth.steps) == (standard.fluid_cells, standard.steps)
     assert smooth.memory_bytes > standard.memory_bytes
     kept = json.loads((tmp_path / THROUGHPUT_FILE).read_text())

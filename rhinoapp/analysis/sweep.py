@@ -97,7 +97,7 @@ def fit_sweep(points: Sequence[SweepPoint]) -> dict[str, SideFit]:
         flows = [_flow(p, side) for p in points]
         if max(abs(q) for q in flows) <= 1e-6 * total:
             continue
-        fit = fit_rohrer(dp, flows)
+        fit = fit_rohrer(dp, flows, non_negative=True)  # a curve steeper than Q|Q|: K1 = 0, never below
         r = {ref: _resistance(fit.k1, fit.k2, ref) for ref in REFERENCE_PRESSURES_PA}
         fits[side] = SideFit(side, fit.k1, fit.k2, fit.r_squared, fit.rms_residual_pa, r[75.0], r[150.0],
                              75.0 > top, 150.0 > top, fit.n_samples)

@@ -100,7 +100,7 @@ class RohrerFit:
 
 
 def fit_rohrer(
-    dp_pa: ArrayLike, flow_ml_s: ArrayLike, dflow_dt: ArrayLike | None = None
+    dp_pa: ArrayLike, flow_ml_s: ArrayLike, dflow_dt: ArrayLike | None = None, *, non_negative: bool = False
 ) -> RohrerFit:
     """Fit ``dP = K1*V + K2*V*|V| (+ L*dV/dt)`` by linear least squares (``numpy.linalg.lstsq``).
 
@@ -115,6 +115,10 @@ def fit_rohrer(
         Pressure difference [Pa] and flow [ml/s], same length, inspiration positive.
     dflow_dt
         Time derivative of the flow [ml/s^2] at the same samples, or None.
+    non_negative
+        Keep every coefficient at zero or above (``scipy.optimize.nnls``), as the law's terms are resistances:
+        a curve that steepens faster than ``V*|V|`` (as a simulation's can towards its highest flows) then
+        gets ``K1 = 0`` and the best ``K2``, not a negative ``K1`` that no airway has.
 
     Examples
     --------
@@ -122,6 +126,10 @@ def fit_rohrer(
     >>> fit = fit_rohrer(0.3 * v + 0.0008 * v * np.abs(v), v)
     >>> round(fit.k1, 6), round(fit.k2, 8), fit.inertance
     (0.3, 0.0008, None)
+    >>> steeper = np.array([75.0, 150.0, 250.0, 400.0])
+    >>> round(fit_rohrer(2.5e-4 * steeper**2.1, steeper).k1, 4), fit_rohrer(2.5e-4 * steeper**2.1, steeper,
+    ...                                                               non_negative=True).k1
+    (-0.0109, 0.0)
     """
     dp = np.asarray(dp_pa, dtype=float)
     v = np.asarray(flow_ml_s, dtype=float)
@@ -144,6 +152,10 @@ def fit_rohrer(
             "The Rohrer fit is undetermined: flow (and its derivative) do not vary enough;"
             " record complete breaths with a range of flows."
         )
+    if non_negative and np.any(coefficients < 0):
+        from scipy.optimize import nnls
+
+        coefficients = nnls(design, dp)[0]
     residual = dp - design @ coefficients
     total = float(np.sum((dp - dp.mean()) ** 2))
     return RohrerFit(

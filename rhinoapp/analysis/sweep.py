@@ -113,9 +113,9 @@ class SweepResults:
     >>> from rhinoapp.cfd.config import Direction
     >>> points = tuple(SweepPoint(q, Direction.INSPIRATION, 0.2 * q, q, 0.0, 10, True, 0.5, q > 75)
     ...                for q in (75.0, 150.0, 250.0, 400.0))
-    >>> results = SweepResults.from_points("sweep-1", points, resolution_mm=1.0)
-    >>> sorted(results.fits), round(results.fits["left"].k1, 6)
-    (['left', 'total'], 0.2)
+    >>> results = SweepResults.from_points("sweep-1", points, resolution_mm=1.0, flow_model="smooth_walls")
+    >>> sorted(results.fits), round(results.fits["left"].k1, 6), results.to_document()["flow_model"]
+    (['left', 'total'], 0.2, 'smooth_walls')
     >>> SweepResults.from_json(results.to_json()) == results
     True
     """
@@ -127,11 +127,13 @@ class SweepResults:
     fits: Mapping[str, SideFit]
     resolution_mm: float | None = None
     planes: str = "nostrils (ambient) to the outlet; both sides share the pressure drop"
+    flow_model: str | None = None  #: the runs' flow model (``FlowModel`` value); None: not recorded (older sweeps)
 
     @classmethod
-    def from_points(cls, sweep_id: str, points: Sequence[SweepPoint], *, resolution_mm: float | None) -> SweepResults:
+    def from_points(cls, sweep_id: str, points: Sequence[SweepPoint], *, resolution_mm: float | None,
+                    flow_model: str | None = None) -> SweepResults:
         """The results of a sweep's runs, fitted."""
-        return cls(sweep_id, tuple(points), fit_sweep(points), resolution_mm)
+        return cls(sweep_id, tuple(points), fit_sweep(points), resolution_mm, flow_model=flow_model)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SweepResults) and self.to_document() == other.to_document()
@@ -142,7 +144,7 @@ class SweepResults:
     def to_document(self) -> dict[str, Any]:
         """The JSON-ready document."""
         return {"format": self.FORMAT, "sweep_id": self.sweep_id, "resolution_mm": self.resolution_mm,
-                "planes": self.planes, "points": [p.to_dict() for p in self.points],
+                "flow_model": self.flow_model, "planes": self.planes, "points": [p.to_dict() for p in self.points],
                 "fits": {side: dataclasses.asdict(fit) for side, fit in self.fits.items()}}
 
     @classmethod
@@ -154,8 +156,9 @@ class SweepResults:
             fits = {side: SideFit(**fit) for side, fit in document["fits"].items()}
         except (TypeError, KeyError, ValueError) as error:
             raise ValidationError(f"{_WHAT} is malformed ({error}): run the sweep again.") from error
+        model = document.get("flow_model")
         return cls(str(document["sweep_id"]), points, fits, document.get("resolution_mm"),
-                   str(document.get("planes", "")))
+                   str(document.get("planes", "")), None if model is None else str(model))
 
     @classmethod
     def from_json(cls, data: bytes | str) -> SweepResults:

@@ -30,12 +30,13 @@ def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_i
     """Run the sweep of ``request`` on ``domain``, fit it, and write ``out_dir/sweep.json``.
 
     ``physics`` overrides the air and the flow model of every run (default: the request's,
-    :meth:`~rhinoapp.cfd.sweep_request.SweepRequest.physics`).
+    :meth:`~rhinoapp.cfd.sweep_request.SweepRequest.physics`); ``sweep.json`` names the request's flow model
+    only where no such override was given.
     """
-    physics = physics if physics is not None else request.physics()
-    points = run_sweep(domain, request.plan(), request.run(), physics=physics, resolution_mm=request.resolution_mm,
-                       progress=progress)
-    results = SweepResults.from_points(sweep_id, points, resolution_mm=request.resolution_mm)
+    flow_model = request.flow_model.value if physics is None else None
+    points = run_sweep(domain, request.plan(), request.run(), physics=physics or request.physics(),
+                       resolution_mm=request.resolution_mm, progress=progress)
+    results = SweepResults.from_points(sweep_id, points, resolution_mm=request.resolution_mm, flow_model=flow_model)
     target = SimulationFolder(Path(out_dir)).sweep
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, results.to_json())

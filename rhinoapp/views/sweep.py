@@ -35,6 +35,10 @@ def matched_html(rows: list[MatchedRow]) -> str:
             f"<th>4PR (Pa·s/ml)</th><th>CFD / 4PR</th></tr></thead><tbody>{body}</tbody></table>")
 
 
+_MODEL_WORDS = {"smooth_walls": "Simulated with the smooth-walls flow model (the default).",
+                "standard": "Simulated with the standard flow model (half-way walls)."}
+
+
 def runs_html(results: SweepResults) -> str:
     """The sweep's runs and fits as an HTML table.
 
@@ -46,6 +50,9 @@ def runs_html(results: SweepResults) -> str:
     ...           for q in (75.0, 150.0, 250.0, 400.0)]
     >>> "K1 0.4" in runs_html(SweepResults.from_points("s", points, resolution_mm=1.0))
     True
+    >>> "smooth-walls flow model" in runs_html(SweepResults.from_points("s", points, resolution_mm=1.0,
+    ...                                                                  flow_model="smooth_walls"))
+    True
     """
     body = "".join(
         f"<tr><td>{abs(p.flow_ml_s):.0f}</td><td>{p.direction.value}</td><td>{abs(p.pressure_drop_pa):.2f}</td>"
@@ -54,7 +61,9 @@ def runs_html(results: SweepResults) -> str:
     fits = "; ".join(f"{side}: K1 {fit.k1:.4g}, K2 {fit.k2:.3g}" for side, fit in results.fits.items())
     return ('<table class="rh-sweep-runs"><thead><tr><th>Flow (ml/s)</th><th>Direction</th><th>ΔP (Pa)</th>'
             f"<th>Left (ml/s)</th><th>Right (ml/s)</th><th>Steady</th></tr></thead><tbody>{body}</tbody></table>"
-            f"<p class=\"rh-sweep-fits\">Rohrer fits ({html.escape(results.planes)}): {html.escape(fits)}</p>")
+            f"<p class=\"rh-sweep-fits\">Rohrer fits ({html.escape(results.planes)}): {html.escape(fits)}</p>"
+            + (f"<p class=\"rh-sweep-model\">{html.escape(_MODEL_WORDS.get(results.flow_model, results.flow_model))}"
+               "</p>" if results.flow_model else ""))
 
 
 class SweepComparison(pn.viewable.Viewer):

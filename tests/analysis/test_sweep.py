@@ -79,6 +79,11 @@ def test_document_round_trip_and_matched_pressure_rows() -> None:
     results = SweepResults.from_points("sweep-1", two_sided_points([20.0, 60.0, 120.0, 200.0]), resolution_mm=0.5)
     again = SweepResults.from_json(results.to_json())
     assert again == results and again.fits["right"].k2 == pytest.approx(K2_RIGHT, rel=1e-6)
+    assert again.flow_model is None  # not given: not recorded
+    modelled = SweepResults.from_points("sweep-2", results.points, resolution_mm=0.5, flow_model="smooth_walls")
+    assert SweepResults.from_json(modelled.to_json()).flow_model == "smooth_walls"
+    older = {k: v for k, v in modelled.to_document().items() if k != "flow_model"}  # a sweep.json from before the field
+    assert SweepResults.from_document(older).flow_model is None
     rows = matched_pressure_rows(results, {("left", 75.0): 0.5, ("right", 150.0): None})
     assert [(r.side, r.pressure_pa) for r in rows] == [("left", 75.0), ("left", 150.0), ("right", 75.0),
                                                         ("right", 150.0)]

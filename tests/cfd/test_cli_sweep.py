@@ -30,6 +30,7 @@ def test_sweep_prints_the_runs_and_the_fit_and_writes_the_document(tmp_path: Pat
     assert any(line.strip().startswith("left: K1") and "R150" in line for line in lines)
     assert "flow 4 of 4: 200 ml/s expiration" in captured.err
     results = SweepResults.from_json((out / "sweep.json").read_bytes())
+    assert results.flow_model == "smooth_walls"
     assert results.sweep_id == "sweep-a" and len(results.points) == 4 and set(results.fits) == {"left", "right", "total"}
     assert results.points[2].flow_ml_s == -100.0 and results.points[2].pressure_drop_pa < 0
 

@@ -88,6 +88,7 @@ def test_after_a_sweep_the_analysis_page_draws_the_cfd_curve_over_the_4pr_loops(
     sweep.get_by_text("No 4PR measurement in this project").wait_for()
     sweep.locator(".rh-sweep-runs td", has_text="expiration").first.wait_for()
     assert sweep.locator(".rh-sweep-runs tbody tr").count() == 4
+    assert "smooth-walls flow model" in sweep.locator(".rh-sweep-model").inner_text()  # the job's default model
 
     recording = tmp_path / "case-4pr.csv"
     write_csv_file(generate(duration_s=12.0, seed=4).measurement, recording)

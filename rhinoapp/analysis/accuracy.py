@@ -6,8 +6,8 @@ solutions from 5.6 to 7.1 Pa) on the same domain, a hard phantom (one-sided swel
 planes: ``docs/validation.md``, issue 16's sixth to ninth follow-ups. The lattice flow through the nostrils and
 the nasal valve forms thinner, faster jets than the reference, and the drop comes out higher: 1.1-1.8 times the
 reference's with the smooth-walls flow model (interpolated walls, the shear-improved model; the default), 1.9-3.0
-times with the standard model's half-way walls (each range spans the reference's nine solutions); the flow partition agreed within
-2.9 points at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
+times with the standard model's half-way walls (each range spans the reference's nine solutions); the flow
+partition agreed within 2.9 points at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
 the two agree within 10 % (rhinoapp at 0.5 mm).
 
 :func:`accuracy_note` picks the validation point nearest to a run's settings and spacing and says
@@ -49,8 +49,7 @@ class ValidatedModel(enum.Enum):
     """The flow-model settings the validation measured: the :class:`~rhinoapp.cfd.config.FlowModel` s, or others."""
 
     STANDARD = "standard"  #: FlowModel.STANDARD: half-way walls, Smagorinsky 0.15
-    SMOOTH_WALLS = "smooth walls"  #: FlowModel.SMOOTH_WALLS (the default): interpolated walls, shear-improved model,
-    #: bulk rate
+    SMOOTH_WALLS = "smooth walls"  #: FlowModel.SMOOTH_WALLS, the default: interpolated walls, shear-improved model
     OTHER = "other"  #: any other combination: not validated
 
 

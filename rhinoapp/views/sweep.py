@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from types import MappingProxyType
 
 import holoviews as hv
 import panel as pn
@@ -35,8 +36,8 @@ def matched_html(rows: list[MatchedRow]) -> str:
             f"<th>4PR (Pa·s/ml)</th><th>CFD / 4PR</th></tr></thead><tbody>{body}</tbody></table>")
 
 
-_MODEL_WORDS = {"smooth_walls": "Simulated with the smooth-walls flow model (the default).",
-                "standard": "Simulated with the standard flow model (half-way walls)."}
+_MODEL_WORDS = MappingProxyType({"smooth_walls": "Simulated with the smooth-walls flow model (the default).",
+                                 "standard": "Simulated with the standard flow model (half-way walls)."})
 
 
 def runs_html(results: SweepResults) -> str:

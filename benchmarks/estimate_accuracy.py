@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rhinoapp.cfd.config import RunConfig
+from rhinoapp.cfd.config import DEFAULT_FLOW_MODEL, FlowModel, RunConfig
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import estimate_run
 from rhinoapp.cfd.inputs import OpeningPlane, airway_domain, read_label_nifti, write_label_nifti
@@ -69,7 +69,7 @@ def measure(case: str, *, resolution_mm: float, flow_ml_s: float, threads: int |
     """Estimate and run one case with ``flow_model`` (``None``: the app's default); the row of the table."""
     domain = phantom_domain(case, resolution_mm)
     request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads,
-                                **({} if flow_model is None else {"flow_model": flow_model}))
+                                flow_model=flow_model or DEFAULT_FLOW_MODEL)
     physics = request.physics()
     run = RunConfig(backend="numba", threads=threads)
     load_before = round(os.getloadavg()[0], 2)
@@ -98,9 +98,9 @@ def reestimate(row: dict[str, object]) -> dict[str, object]:
     """A measured row with the estimate of the current model."""
     resolution = float(row["resolution_mm"])  # type: ignore[arg-type]
     domain = phantom_domain(str(row["case"]), resolution)
-    request = SimulationRequest(flow_ml_s=float(row["flow_ml_s"]),  # type: ignore[arg-type]
-                                flow_model=str(row.get("flow_model", "standard")))  # rows before the field: standard
-    estimate = estimate_run(domain, request.physics(), RunConfig(backend="numba"), resolution_mm=resolution)
+    physics = FlowModel(row.get("flow_model", "standard")).physics(  # rows before the field: the standard model
+        flow_ml_s=float(row["flow_ml_s"]))  # type: ignore[arg-type]
+    estimate = estimate_run(domain, physics, RunConfig(backend="numba"), resolution_mm=resolution)
     if row.get("mlups_calibration"):  # the speed measured before that run (it cannot be measured again for it)
         estimate = estimate.at_speed(float(row["mlups_calibration"]))  # type: ignore[arg-type]
     steps, seconds = int(row["steps"]), float(row["seconds_solver"])  # type: ignore[arg-type]

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rhinoapp.analysis.plausibility import check_results, flags_document
-from rhinoapp.cfd.config import RunConfig
-from rhinoapp.cfd.request import SimulationRequest
+from rhinoapp.cfd.config import DEFAULT_FLOW_MODEL, RunConfig
 from rhinoapp.cfd.domain import Opening
 from rhinoapp.cfd.inputs import OpeningPlane, airway_domain
 from rhinoapp.cfd.resolution import choose_resolution
@@ -67,8 +66,7 @@ def run_case(name: str, load: Any, resolution_mm: float) -> dict[str, Any]:
                (Opening.OUTLET, segmentation.outlet))}
     domain = airway_domain(segmentation.labels, planes=planes)
     rule = choose_resolution(domain)
-    physics = SimulationRequest().physics()  # the app's default flow model
-    result = simulate(domain, physics, RunConfig(backend="numba"), resolution_mm=resolution_mm).results
+    result = simulate(domain, DEFAULT_FLOW_MODEL.physics(), RunConfig(backend="numba"), resolution_mm=resolution_mm).results
     flags = flags_document(check_results(result))
     row.update(outcome="simulated", resolution_mm=resolution_mm, rule_resolution_mm=rule.resolution_mm,
                converged=result["converged"], steps=result["steps"], pressure_drop_pa=result["pressure_drop_pa"],

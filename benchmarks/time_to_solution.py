@@ -48,6 +48,7 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
 
     from estimate_accuracy import phantom_domain
     from rhinoapp.analysis.plausibility import Severity
+    from rhinoapp.cfd.config import DEFAULT_FLOW_MODEL
     from rhinoapp.cfd.request import SimulationRequest
     from rhinoapp.cfd.resolution import choose_resolution
     from rhinoapp.core.progress import ProgressReport
@@ -72,7 +73,7 @@ def run(variant: str, resolution_mm: float, flow_ml_s: float, threads: int | Non
     figures["seconds_resolution_rule"] = round(time.perf_counter() - started, 1)
     figures["rule_resolution_mm"] = choice.resolution_mm
     request = SimulationRequest(flow_ml_s=flow_ml_s, resolution_mm=resolution_mm, backend="numba", threads=threads,
-                                coarse_start=coarse_start, **({} if flow_model is None else {"flow_model": flow_model}))
+                                coarse_start=coarse_start, flow_model=flow_model or DEFAULT_FLOW_MODEL)
     figures["flow_model"] = request.flow_model.value
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data_dir:  # as the CLI estimates: at the speed measured here

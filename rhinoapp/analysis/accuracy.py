@@ -7,8 +7,8 @@ planes: ``docs/validation.md``, issue 16's sixth to ninth follow-ups. The lattic
 the nasal valve forms thinner, faster jets than the reference, and the drop comes out higher: 1.1-1.8 times the
 reference's with the smooth-walls flow model (interpolated walls, the shear-improved model; the default), 1.9-3.0
 times with the standard model's half-way walls (each range spans the reference's nine solutions); the flow
-partition agreed within 2.9 points at every setting. At a hundredth of the air's Reynolds number, where both solvers are in their comfort zone,
-the two agree within 10 % (rhinoapp at 0.5 mm).
+partition agreed within 2.9 points at every setting. At a hundredth of the air's Reynolds number, where both
+solvers are in their comfort zone, the two agree within 10 % (rhinoapp at 0.5 mm).
 
 :func:`accuracy_note` picks the validation point nearest to a run's settings and spacing and says
 what it means for reading the run: the pressure drop and the resistance are upper bounds, sides and
@@ -32,7 +32,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from rhinoapp.cfd.config import FlowModel, PhysicsConfig, Regularization, SubgridModel
+from rhinoapp.cfd.config import FlowModel, Regularization, SubgridModel
 from rhinoapp.core.jsonable import finite_or_none as _number
 
 __all__ = ["AccuracyNote", "ValidatedModel", "ValidationPoint", "VALIDATION_POINTS", "accuracy_note", "times_range"]
@@ -110,7 +110,7 @@ def _model(lattice: Mapping[str, Any]) -> ValidatedModel:
     run = (str(lattice.get("wall_boundary") or "halfway"), (_number(lattice.get("strain_average")) or 0) > 0,
            (_number(lattice.get("bulk_omega")) or 0) > 0, bool(lattice.get("recursive")))
     for flow_model, validated in _OF_FLOW_MODEL.items():
-        physics = PhysicsConfig(**flow_model.physics_fields())  # type: ignore[arg-type]
+        physics = flow_model.physics()
         if run == (physics.wall_boundary.value, physics.subgrid_model is SubgridModel.SHEAR_IMPROVED,
                    physics.bulk_relaxation_time is not None, physics.regularization is Regularization.RECURSIVE):
             return validated

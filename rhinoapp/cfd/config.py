@@ -10,11 +10,13 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from rhinoapp.core.errors import ValidationError
 
 __all__ = [
     "COARSE_START_MIN_CELLS",
+    "DEFAULT_FLOW_MODEL",
     "BackendName",
     "CoarseStart",
     "Direction",
@@ -98,17 +100,28 @@ class FlowModel(enum.Enum):
     <WallBoundary.INTERPOLATED_CONSERVING: 'interpolated_conserving'>
     >>> FlowModel.STANDARD.physics_fields()
     {}
+    >>> FlowModel.STANDARD.physics(flow_ml_s=150.0) == PhysicsConfig(flow_ml_s=150.0)
+    True
     """
 
     STANDARD = "standard"
     SMOOTH_WALLS = "smooth_walls"
 
-    def physics_fields(self) -> dict[str, object]:
+    def physics_fields(self) -> dict[str, Any]:
         """The :class:`PhysicsConfig` fields this model sets (none: the defaults)."""
         if self is FlowModel.SMOOTH_WALLS:
             return {"wall_boundary": WallBoundary.INTERPOLATED_CONSERVING, "subgrid_model": SubgridModel.SHEAR_IMPROVED,
                     "bulk_relaxation_time": 1.0}
         return {}
+
+    def physics(self, **fields: Any) -> PhysicsConfig:
+        """The :class:`PhysicsConfig` of this model, with ``fields`` (flow, direction, ...) for the rest."""
+        return PhysicsConfig(**fields, **self.physics_fields())
+
+
+#: The flow model of a simulation or a sweep unless people choose another: the one closest to the reference
+#: solver (``docs/validation.md``, issue 16's tenth follow-up).
+DEFAULT_FLOW_MODEL = FlowModel.SMOOTH_WALLS
 
 
 #: Fluid cells of the fine lattice from which :attr:`CoarseStart.AUTO` starts from a coarse solution: its

@@ -30,9 +30,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from rhinoapp.cfd.config import BackendName, CoarseStart, Direction, Driving, FlowModel, PhysicsConfig, RunConfig
-from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.requests import Range, check_name
+from rhinoapp.cfd.config import (DEFAULT_FLOW_MODEL, BackendName, CoarseStart, Direction, Driving, FlowModel,
+                                 PhysicsConfig, RunConfig)
+from rhinoapp.core.requests import Range, check_choice, check_name
 
 __all__ = ["PAGE_RESOLUTION_MM", "SIMULATION_RANGES", "SimulationRequest"]
 
@@ -88,18 +88,14 @@ class SimulationRequest:
     resume: bool = False
     live_interval_s: float = 0.0
     coarse_start: CoarseStart = CoarseStart.AUTO
-    flow_model: FlowModel = FlowModel.SMOOTH_WALLS
+    flow_model: FlowModel = DEFAULT_FLOW_MODEL
     variant: str = "default"
     run_id: str | None = None
 
     def __post_init__(self) -> None:
         for name, kind in (("direction", Direction), ("backend", BackendName), ("coarse_start", CoarseStart),
                            ("flow_model", FlowModel)):
-            try:
-                object.__setattr__(self, name, kind(getattr(self, name)))
-            except ValueError:
-                raise ValidationError(f"{name} must be one of {[k.value for k in kind]}, "
-                                      f"got {getattr(self, name)!r}.") from None
+            object.__setattr__(self, name, check_choice(name, getattr(self, name), kind))
         if self.pressure_drop_pa is not None:
             object.__setattr__(self, "pressure_drop_pa", float(self.pressure_drop_pa))
         self.physics()  # the solver's own rules first: they say more (a negative flow: use the direction)
@@ -117,8 +113,8 @@ class SimulationRequest:
     def physics(self) -> PhysicsConfig:
         """The solver's physics for this request."""
         driving = Driving.CONSTANT_FLOW if self.pressure_drop_pa is None else Driving.PRESSURE_DROP
-        return PhysicsConfig(flow_ml_s=self.flow_ml_s, direction=self.direction, driving=driving,
-                             pressure_drop_pa=self.pressure_drop_pa, **self.flow_model.physics_fields())  # type: ignore[arg-type]
+        return self.flow_model.physics(flow_ml_s=self.flow_ml_s, direction=self.direction, driving=driving,
+                                       pressure_drop_pa=self.pressure_drop_pa)
 
     def run(self, *, backend: BackendName | str | None = None, memory_limit_bytes: int | None = None) -> RunConfig:
         """The solver's run control (``backend`` overrides the requested one, e.g. where the job runs)."""

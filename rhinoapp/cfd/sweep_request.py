@@ -26,10 +26,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from rhinoapp.cfd.config import BackendName, Direction, FlowModel, PhysicsConfig, RunConfig
+from rhinoapp.cfd.config import DEFAULT_FLOW_MODEL, BackendName, Direction, FlowModel, PhysicsConfig, RunConfig
 from rhinoapp.cfd.request import SIMULATION_RANGES
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.requests import check_name
+from rhinoapp.core.requests import check_choice, check_name
 
 __all__ = ["DEFAULT_SWEEP_FLOWS_ML_S", "SweepPlanItem", "SweepPoint", "SweepRequest"]
 
@@ -104,7 +104,7 @@ class SweepRequest:
     backend: BackendName = BackendName.AUTO
     max_steps: int | None = None
     threads: int | None = None
-    flow_model: FlowModel = FlowModel.SMOOTH_WALLS
+    flow_model: FlowModel = DEFAULT_FLOW_MODEL
     variant: str = "default"
     sweep_id: str | None = None
 
@@ -123,11 +123,7 @@ class SweepRequest:
         object.__setattr__(self, "flows_ml_s", flows)
         object.__setattr__(self, "expiration", bool(self.expiration))
         for name, kind in (("backend", BackendName), ("flow_model", FlowModel)):
-            try:
-                object.__setattr__(self, name, kind(getattr(self, name)))
-            except ValueError:
-                raise ValidationError(f"{name} must be one of {[k.value for k in kind]}, "
-                                      f"got {getattr(self, name)!r}.") from None
+            object.__setattr__(self, name, check_choice(name, getattr(self, name), kind))
         for name in ("resolution_mm", "max_steps"):
             value = getattr(self, name)
             if value is not None:
@@ -145,7 +141,7 @@ class SweepRequest:
 
     def physics(self) -> PhysicsConfig:
         """The physics of every run (air, the flow model's settings); each run sets its own flow and direction."""
-        return PhysicsConfig(**self.flow_model.physics_fields())  # type: ignore[arg-type]
+        return self.flow_model.physics()
 
     def run(self, *, backend: BackendName | str | None = None) -> RunConfig:
         """The solver's run control of every run."""

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+import enum
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rhinoapp.core.errors import ValidationError
 
-__all__ = ["NAME_PATTERN", "Range", "check_name"]
+__all__ = ["NAME_PATTERN", "Range", "check_choice", "check_name"]
+
+_Choice = TypeVar("_Choice", bound=enum.Enum)
 
 #: Folder names chosen by people (geometry variants, simulation run ids).
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -60,6 +64,27 @@ class Range:
             return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
         return f"{number(self.low)} and {number(self.high)}" + (f" {self.unit}" if self.unit else "")
+
+
+def check_choice(what: str, value: object, kind: type[_Choice]) -> _Choice:
+    """``value`` as a member of the enum ``kind`` (a member or its value), else ValidationError naming the choices.
+
+    Examples
+    --------
+    >>> class Side(enum.Enum):
+    ...     LEFT = "left"
+    ...     RIGHT = "right"
+    >>> check_choice("side", "left", Side)
+    <Side.LEFT: 'left'>
+    >>> check_choice("side", "up", Side)
+    Traceback (most recent call last):
+    ...
+    rhinoapp.core.errors.ValidationError: side must be one of ['left', 'right'], got 'up'.
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValidationError(f"{what} must be one of {[k.value for k in kind]}, got {value!r}.") from None
 
 
 def check_name(what: str, value: object) -> str:

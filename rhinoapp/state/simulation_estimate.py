@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from rhinoapp.cfd.config import FlowModel
+from rhinoapp.cfd.config import DEFAULT_FLOW_MODEL, FlowModel
 from rhinoapp.cfd.estimate import ResourceEstimate, SpeedSource
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.resolution import ResolutionChoice
@@ -34,7 +34,7 @@ class SimulationInputs:
     direction: str
     resolution_mm: float | None
     max_steps: int
-    flow_model: str = FlowModel.SMOOTH_WALLS.value
+    flow_model: str = DEFAULT_FLOW_MODEL.value
 
 
 @dataclasses.dataclass(frozen=True)

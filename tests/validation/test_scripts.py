@@ -45,6 +45,37 @@ def test_richardson_recovers_a_known_order_and_limit() -> None:
     assert study["gci_fine_pct"] == pytest.approx(125.0 * abs((f1 - f2) / f1) / (1.25**1.5 - 1.0))
 
 
+def test_a_series_of_runs_is_studied_by_least_squares(tmp_path: Path) -> None:
+    gc = _load("grid_convergence")
+    setting = {"wall_boundary": "interpolated_conserving"}
+    h = [1.0, 0.8, 0.64, 0.512, 0.4096, 0.32768]
+    runs = [{"resolution_mm": x, "overrides": setting, "converged": True, "partition_left_pct": 49.0 + 0.5 * x,
+             "pressure_drop_pa": {"nostrils_to_outlet": 7.0 + 2.0 * x, "nostrils_to_choanae": 6.0 + 1.5 * x**2}}
+            for x in h]
+    runs.append({**runs[0], "overrides": {"wall_boundary": "halfway"}, "resolution_mm": 0.3})  # another setting
+    runs.append({**runs[1], "resolution_mm": 0.35, "converged": False})                          # not converged
+    report = tmp_path / "series.json"
+    report.write_text(json.dumps({"case": "pipe", "runs": runs}))
+    assert gc.main(["--series", str(report), "--out", str(tmp_path / "out"), "--name", "study",
+                    "--reference-pa", "7.0", "--max-spacing-mm", "0.7"]) == 0
+    written = json.loads((tmp_path / "out" / "study.json").read_text())
+    assert [r["resolution_mm"] for r in written["runs"]] == h
+    outlet = written["studies_all"]["nostrils_to_outlet"]
+    assert outlet["least_squares"]["extrapolated"] == pytest.approx(7.0, abs=1e-3)
+    assert outlet["least_squares"]["observed_order"] == pytest.approx(1.0, rel=1e-3)
+    # four triplets in the constant ratio 1.25, two in 1.5625
+    assert len(outlet["richardson_triplets"]) == 6
+    assert all(t["extrapolated"] == pytest.approx(7.0) for t in outlet["richardson_triplets"])
+    choanae = written["studies_fine"]["nostrils_to_choanae"]["least_squares"]
+    assert choanae["spacings"] == [0.64, 0.512, 0.4096, 0.32768]
+    assert choanae["extrapolated"] == pytest.approx(6.0, abs=1e-3)
+    assert (tmp_path / "out" / "study.png").stat().st_size > 0
+    # three spacings are too few for least squares: only the triplet is studied
+    three = gc.series_study(written["runs"], max_spacing_mm=0.6)
+    assert three["nostrils_to_outlet"]["least_squares"] is None
+    assert len(three["nostrils_to_outlet"]["richardson_triplets"]) == 1
+
+
 def test_richardson_with_unequal_ratios_and_the_non_convergent_cases() -> None:
     gc = _load("grid_convergence")
     h = [2.0, 1.5, 0.6]

@@ -267,7 +267,7 @@ def plot_series(report: dict, out: Path, name: str) -> Path:
     ax.set_xlim(left=0.0)
     ax.set_xlabel("lattice spacing h (mm)")
     ax.set_ylabel(SERIES_FIGURES[key])
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left")
     ax.set_title(textwrap.fill(report.get("case") or "rhinoapp grid series", 100), fontsize=8)
     fig.tight_layout()
     path = out / f"{name}.png"
@@ -281,7 +281,8 @@ def run_series(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.series.split(",")]
     overrides = dict(map(parse_setting, args.set.split("+"))) if args.set else None
     records = series_records(paths, overrides)
-    report: dict = {"case": json.loads(paths[0].read_text()).get("case", ""), "reference_pa": args.reference_pa,
+    case = args.title or json.loads(paths[-1].read_text()).get("case", "")
+    report: dict = {"case": case, "reference_pa": args.reference_pa,
                     "max_spacing_mm": args.max_spacing_mm, "runs": records,
                     "studies_all": series_study(records)}
     if args.max_spacing_mm is not None:
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-pa", type=float, help="an independent solver's pressure drop, drawn as a line")
     parser.add_argument("--series", metavar="REPORT[,REPORT]",
                         help="study the runs of these lbm_sensitivity.py reports (least squares) instead of running")
+    parser.add_argument("--title", help="with --series, the figure's title (default: the last report's case)")
     parser.add_argument("--max-spacing-mm", type=float,
                         help="with --series, also study the runs up to this spacing (the asymptotic range)")
     args = parser.parse_args(argv)

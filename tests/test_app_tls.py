@@ -77,10 +77,11 @@ def test_tls_sends_hsts_secure_cookies_and_gates_the_routes(https_url: str) -> N
 
 def test_hsts_only_over_tls() -> None:
     from rhinoapp.render.security import HSTS, SecurityHeaders
-    from tornado.httputil import HTTPHeaders, HTTPServerRequest
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
     for protocol, expected in (("http", None), ("https", HSTS[1])):
-        request = HTTPServerRequest(method="GET", uri="/", headers=HTTPHeaders())
+        request = HTTPServerRequest(start_line=RequestStartLine("GET", "/", "HTTP/1.1"),
+                                     headers=HTTPHeaders({"Host": "127.0.0.1"}))
         request.protocol = protocol
         _status, headers, _chunk = SecurityHeaders(request).transform_first_chunk(200, HTTPHeaders(), b"", True)
         assert headers.get(HSTS[0]) == expected

@@ -20,6 +20,7 @@ import numpy as np
 
 from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, SubgridModel
 from rhinoapp.cfd.domain import FlowDomain
+from rhinoapp.cfd.lattice import Q
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
 from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2, \
     warm_start_steps
@@ -39,6 +40,7 @@ _HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the si
 _WINDOW_BYTES_PER_CELL = 28  # the Numba backend's window tables (backends.numba_windows): 27 and the fallback rows
 _STRAIN_BYTES_PER_CELL = 24  # the shear-improved model's running mean of the strain rate: six FP32 per cell
 _WALL_BYTES_PER_CELL = 64  # interpolated walls: about 1.5 links per cell of 28 bytes, and the rest slots and starts
+_MEAN_BYTES_PER_CELL = 2 * Q * 4  # the time mean of the populations: two FP32 block sums
 
 
 class SpeedSource(enum.Enum):
@@ -156,7 +158,7 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
                    + (_WALL_BYTES_PER_CELL if physics.wall_boundary.interpolated else 0))
     solver_bytes = cells * (lattice_bytes_per_cell() + model_bytes
                             + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
-    host = cells * _HOST_BYTES_PER_CELL + voxels * _HOST_BYTES_PER_VOXEL
+    host = cells * (_HOST_BYTES_PER_CELL + _MEAN_BYTES_PER_CELL) + voxels * _HOST_BYTES_PER_VOXEL
     original = int(np.prod(domain.geometry.shape)) * 16 if resolution_mm else 0  # distance maps of resampling
     mlups = NOMINAL_MLUPS[backend]
     if backend is BackendName.NUMBA:

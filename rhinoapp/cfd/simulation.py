@@ -244,16 +244,18 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     outcome = solver.execute()
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(window)
-    drho, u = cell_moments(lattice, outcome.state)
-    wall = wall_shear_stress(lattice, outcome.state, params)
+    drho, u = cell_moments(lattice, outcome.field_state)  # the time mean of a converged run
+    _, u_last = cell_moments(lattice, outcome.state)  # the last step: its peak speed is the instantaneous one
+    wall = wall_shear_stress(lattice, outcome.field_state, params)
     planes = plane_pressures(lattice, drho / 3.0)
     measured = steady.pressure_drop
     if PLANE_OUTLET in planes:  # from the ambient air to the outlet plane, not to the end of the extension
         measured -= sign * (planes[PLANE_OUTLET] - planes["outlet_boundary"])
     results = clinical_results(pressure_drop=measured, flow_left=sign * steady.flow_left,
                                flow_right=sign * steady.flow_right, flow_outlet=sign * steady.flow_outlet,
-                               max_speed=float(np.sqrt(np.max(np.sum(u * u, axis=0)))), wall=wall, units=units)
-    results["diagnostics"] = run_diagnostics(lattice, u, outcome.history, units, window=window,
+                               max_speed=float(np.sqrt(np.max(np.sum(u_last * u_last, axis=0)))), wall=wall,
+                               units=units)
+    results["diagnostics"] = run_diagnostics(lattice, u_last, outcome.history, units, window=window,
                                              flows=(steady.flow_left, steady.flow_right, steady.flow_outlet))
     pressure = drho / 3.0 * units.pressure_scale_pa
     distance, profile = pressure_profile(lattice, pressure)
@@ -264,6 +266,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         steps=outcome.steps, converged=outcome.converged,
         lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every,
                  "convergence_window": window,
+                 # the fields are the time mean over this many steps (0: the last step's, for a run not steady)
+                 "fields_mean_steps": outcome.averaged_checks * solver.check_every,
                  "wall_boundary": physics.wall_boundary.value,
                  **({} if walls is None else {"interpolated_wall_links": walls.size,
                                               "halfway_wall_links": walls.halfway,

@@ -106,3 +106,41 @@ def test_a_fluctuating_flow_is_steady_once_its_mean_stops_drifting_beyond_its_sc
     assert steady_in_mean(1.0 + noise, 20, 5e-3)
     assert not steady_in_mean(1.0 + noise + np.linspace(0.0, 0.06, 40), 20, 5e-3)  # 3 % drift per window
     assert not steady_in_mean(np.linspace(1.0, 1.02, 40), 20, 5e-3)  # a smooth drift is no fluctuation
+
+
+def test_a_converged_run_leaves_the_time_mean_of_its_last_windows() -> None:
+    """The fields of a steady run are the mean of the populations over its last one to two windows of checks, which
+    for a steady flow is its last state; a run stopped at the step limit has no mean."""
+    lattice, params, boundary = _duct_problem()
+    run = RunConfig(backend="numba", check_every=25, window=4, tolerance=1e-3)
+    outcome = Solver(lattice, params, boundary, run, steps_estimate=4000, ramp_steps=200).execute()
+    assert outcome.converged and outcome.mean_state is not None
+    assert run.window < outcome.averaged_checks <= 2 * run.window
+    assert outcome.field_state is outcome.mean_state
+    # the flow is steady: its mean is its last state, to the tolerance of the steady test
+    scale = np.max(np.abs(outcome.state))
+    assert np.max(np.abs(outcome.mean_state - outcome.state)) < 0.01 * scale
+    cut = Solver(lattice, params, boundary, RunConfig(backend="numba", max_steps=300, check_every=25),
+                 steps_estimate=4000, ramp_steps=200).execute()
+    assert not cut.converged and cut.mean_state is None and cut.averaged_checks == 0
+    assert cut.field_state is cut.state
+
+
+def test_the_window_mean_keeps_two_blocks_and_reuses_their_memory() -> None:
+    from rhinoapp.cfd.solver import WindowMean
+
+    mean = WindowMean(window=3)
+    with pytest.raises(SimulationError, match="before its first check"):
+        mean.value()
+    states = [np.full(4, float(k), dtype=np.float32) for k in range(1, 11)]
+    blocks_seen = set()
+    for k, state in enumerate(states, start=1):
+        mean.add(state)
+        blocks_seen.update(id(block) for block in mean._blocks)
+        # the last complete block of three and the block under way
+        first = max(0, (k - 1) // 3 * 3 - 3)
+        expected = np.mean([s[0] for s in states[first:k]])
+        assert mean.value()[0] == pytest.approx(expected)
+        assert mean.count == k - first
+    assert len(blocks_seen) == 2          # two buffers, reused as the blocks rotate
+    assert states[0][0] == 1.0            # the added states are not changed

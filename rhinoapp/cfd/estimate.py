@@ -40,7 +40,7 @@ _HOST_BYTES_PER_VOXEL = 40  # dense masks, index map and output fields on the si
 _WINDOW_BYTES_PER_CELL = 28  # the Numba backend's window tables (backends.numba_windows): 27 and the fallback rows
 _STRAIN_BYTES_PER_CELL = 24  # the shear-improved model's running mean of the strain rate: six FP32 per cell
 _WALL_BYTES_PER_CELL = 64  # interpolated walls: about 1.5 links per cell of 28 bytes, and the rest slots and starts
-_MEAN_BYTES_PER_CELL = 2 * Q * 4  # the time mean of the populations: two FP32 block sums
+_MEAN_BYTES_PER_CELL = 2 * Q * 4  # the time mean of the populations: two FP32 block sums, where the state is
 
 
 class SpeedSource(enum.Enum):
@@ -158,7 +158,8 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
                    + (_WALL_BYTES_PER_CELL if physics.wall_boundary.interpolated else 0))
     solver_bytes = cells * (lattice_bytes_per_cell() + model_bytes
                             + (_WINDOW_BYTES_PER_CELL if backend is BackendName.NUMBA else 0))
-    host = cells * (_HOST_BYTES_PER_CELL + _MEAN_BYTES_PER_CELL) + voxels * _HOST_BYTES_PER_VOXEL
+    mean_bytes = cells * _MEAN_BYTES_PER_CELL  # beside the state, on the device for CuPy
+    host = cells * _HOST_BYTES_PER_CELL + voxels * _HOST_BYTES_PER_VOXEL
     original = int(np.prod(domain.geometry.shape)) * 16 if resolution_mm else 0  # distance maps of resampling
     mlups = NOMINAL_MLUPS[backend]
     if backend is BackendName.NUMBA:
@@ -166,8 +167,8 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
     on_device = backend is BackendName.CUPY
     return ResourceEstimate(
         fluid_cells=cells, grid_voxels=voxels, steps=steps,
-        memory_bytes=host + original + (0 if on_device else solver_bytes) + solver_bytes // 2,
-        device_memory_bytes=solver_bytes if on_device else 0, backend=backend.value, mlups=mlups,
+        memory_bytes=host + original + (0 if on_device else solver_bytes + mean_bytes) + solver_bytes // 2,
+        device_memory_bytes=solver_bytes + mean_bytes if on_device else 0, backend=backend.value, mlups=mlups,
         seconds=(cells * steps + coarse_updates) / (mlups * 1e6), coarse_cell_updates=coarse_updates)
 
 

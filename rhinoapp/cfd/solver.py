@@ -29,7 +29,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -124,7 +124,7 @@ class WindowMean:
 
     Checks are summed in blocks of ``window``; the mean is over the last complete block and the block under
     way (``window + 1`` to ``2 * window`` checks), all of them inside the ``2 * window`` checks that the steady
-    test judged.
+    test judged. The states may be NumPy or CuPy arrays (the sums stay where the states are).
 
     Examples
     --------
@@ -145,27 +145,26 @@ class WindowMean:
         """The checks in the mean."""
         return sum(self._counts)
 
-    def add(self, state: np.ndarray) -> None:
+    def add(self, state: Any) -> None:
         """Add the populations of one check."""
         if not self._blocks or self._counts[-1] == self.window:
             if len(self._blocks) == 2:  # the older block leaves; its memory takes the new one
                 reused, _ = self._blocks.pop(0), self._counts.pop(0)
-                np.copyto(reused, state)
+                reused[...] = state
                 self._blocks.append(reused)
             else:
-                self._blocks.append(np.array(state, copy=True))
+                self._blocks.append(state.copy())
             self._counts.append(1)
             return
         self._blocks[-1] += state
         self._counts[-1] += 1
 
-    def value(self) -> np.ndarray:
+    def value(self) -> Any:
         """The mean populations (raises :class:`SimulationError` before the first check)."""
         if not self._blocks:
             raise SimulationError("no populations were averaged: the run stopped before its first check")
         total = self._blocks[-1] if len(self._blocks) == 1 else self._blocks[0] + self._blocks[1]
-        mean: np.ndarray = (total / self.count).astype(total.dtype, copy=False)
-        return mean
+        return (total / self.count).astype(total.dtype, copy=False)
 
 
 @dataclass(frozen=True)
@@ -292,7 +291,7 @@ class Solver:
             step += n
             history.append(self._sample(backend, step))
             if step > self.ramp_steps:
-                mean.add(backend.get_state())
+                mean.add(backend.live_state())
             converged = self._steady(history)
             now = time.perf_counter()
             mlups = (step - start_step) * self.lattice.n_cells / max(now - started, 1e-9) / 1e6
@@ -311,7 +310,8 @@ class Solver:
         _log.info("run finished after %d steps (%s), %.1f MLUPS", step, "steady" if converged else "not steady", mlups)
         averaged = mean.count if converged else 0
         return RunOutcome(backend.get_state(), tuple(history), step, converged, mlups, elapsed,
-                          BackendName(backend.name).value, mean_state=mean.value() if averaged else None,
+                          BackendName(backend.name).value,
+                          mean_state=backend.to_host(mean.value()) if averaged else None,
                           averaged_checks=averaged)
 
     def _sample(self, backend: Backend, step: int) -> ConvergenceSample:

@@ -144,3 +144,21 @@ def test_the_window_mean_keeps_two_blocks_and_reuses_their_memory() -> None:
         assert mean.count == k - first
     assert len(blocks_seen) == 2          # two buffers, reused as the blocks rotate
     assert states[0][0] == 1.0            # the added states are not changed
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_the_mean_reads_the_backends_live_populations_without_keeping_them(backend: str) -> None:
+    """``live_state`` is the backend's own array (no copy per check); the mean copies what it keeps."""
+    from rhinoapp.cfd.backends import create_backend
+    from rhinoapp.cfd.solver import WindowMean
+
+    lattice, params, boundary = _duct_problem()
+    solver_backend = create_backend(backend, lattice, params, boundary)
+    solver_backend.advance(np.ones(5))
+    live = solver_backend.live_state()
+    assert np.array_equal(solver_backend.to_host(live), solver_backend.get_state())
+    mean = WindowMean(window=2)
+    mean.add(live)
+    before = solver_backend.get_state()
+    solver_backend.advance(np.ones(5))
+    assert np.array_equal(mean.value(), before)   # the next steps did not reach into the kept sum

@@ -233,6 +233,18 @@ class Backend(abc.ABC):
     def get_state(self) -> np.ndarray:
         """A host copy of the current populations."""
 
+    def live_state(self) -> Any:
+        """The current populations where the backend keeps them (host or device), to read before the next step.
+
+        The run's time mean (:class:`~rhinoapp.cfd.solver.WindowMean`) adds them up there, so a GPU run copies
+        nothing to the host per check. By default a host copy (:meth:`get_state`).
+        """
+        return self.get_state()
+
+    def to_host(self, array: Any) -> np.ndarray:
+        """An array made from :meth:`live_state`, on the host."""
+        return np.asarray(array)
+
     @abc.abstractmethod
     def advance(self, scales: np.ndarray) -> None:
         """Run ``len(scales)`` steps; step ``s`` multiplies the boundary targets by ``scales[s]``."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import math
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -290,6 +291,13 @@ class CupyBackend(Backend):
 
     def get_state(self) -> np.ndarray:
         result: np.ndarray = self._cp.asnumpy(self._g[self._current])
+        return result
+
+    def live_state(self) -> Any:
+        return self._g[self._current]
+
+    def to_host(self, array: Any) -> np.ndarray:
+        result: np.ndarray = self._cp.asnumpy(array)
         return result
 
     def advance(self, scales: np.ndarray) -> None:

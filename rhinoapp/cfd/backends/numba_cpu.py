@@ -94,6 +94,10 @@ class NumbaBackend(Backend):
     def get_state(self) -> np.ndarray:
         return self._g[self._current].copy()
 
+    def live_state(self) -> np.ndarray:
+        live: np.ndarray = self._g[self._current]
+        return live
+
     def advance(self, scales: np.ndarray) -> None:
         scales = np.ascontiguousarray(scales, dtype=np.float64)
         if scales.size == 0:

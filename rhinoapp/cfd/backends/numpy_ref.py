@@ -91,6 +91,9 @@ class NumpyBackend(Backend):
     def get_state(self) -> np.ndarray:
         return self._g.copy()
 
+    def live_state(self) -> np.ndarray:
+        return self._g
+
     def advance(self, scales: np.ndarray) -> None:
         for scale in np.asarray(scales, dtype=np.float64):
             new = np.empty_like(self._g)

@@ -245,7 +245,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(window)
     drho, u = cell_moments(lattice, outcome.field_state)  # the time mean of a converged run
-    _, u_last = cell_moments(lattice, outcome.state)  # the last step: its peak speed is the instantaneous one
+    # the last step's velocity, whose peak is the instantaneous one (the same fields where there is no mean)
+    u_last = u if outcome.mean_state is None else cell_moments(lattice, outcome.state)[1]
     wall = wall_shear_stress(lattice, outcome.field_state, params)
     planes = plane_pressures(lattice, drho / 3.0)
     measured = steady.pressure_drop

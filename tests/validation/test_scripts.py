@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -204,9 +205,78 @@ def test_openfoam_case_takes_another_viscosity_and_gradient(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check",
-                                  "energy_flux", "foam_domain", "viscous_check", "openfoam_compare"])
+                                  "energy_flux", "foam_domain", "viscous_check", "openfoam_compare",
+                                  "nozzle_check"])
 def test_docstring_examples_of_the_scripts(name: str) -> None:
     import doctest
 
     failures, tried = doctest.testmod(_load(name), optionflags=doctest.ELLIPSIS)
     assert tried > 0 and failures == 0
+
+
+def _nozzle_volume_mm3(nozzle: Any) -> float:
+    start, end = nozzle.throat_mm
+    r0, r1 = nozzle.inlet_radius_mm, nozzle.throat_radius_mm
+    cone = math.pi * nozzle.contraction_length_mm / 3 * (r0**2 + r0 * r1 + r1**2)
+    return (math.pi * r0**2 * nozzle.inlet_length_mm + cone + math.pi * r1**2 * (end - start)
+            + math.pi * nozzle.outlet_radius_mm**2 * nozzle.outlet_length_mm)
+
+
+def test_the_valve_nozzle_is_the_same_shape_for_both_solvers() -> None:
+    """rhinoapp's voxel mask and OpenFOAM's surface enclose the nozzle's analytic volume; the openings sit at its
+    two ends, the surface is closed and carries the faces the OpenFOAM pipeline meshes into patches."""
+    check = _load("nozzle_check")
+    nozzle = check.Nozzle()
+    exact = _nozzle_volume_mm3(nozzle)
+    domain = check.nozzle_domain(nozzle, 0.25)
+    assert abs(domain.n_fluid * 0.25**3 / exact - 1.0) < 0.01
+    assert domain.inlet_left[0].any() and not domain.inlet_left[1:].any()
+    assert domain.outlet[-1].any() and not domain.outlet[:-1].any() and not domain.inlet_right.any()
+    # voxel centres lie at z = (k - 1/2) h: the first fluid layer just inside the inlet face at z = 0
+    assert domain.geometry.origin_mm[2] == -0.125
+    surface = check.nozzle_surface(nozzle, segments=128)
+    assert surface.n_open_edges == 0
+    assert abs(surface.volume / exact - 1.0) < 0.005
+    faces = np.asarray(surface.cell_data["face"])
+    assert sorted(set(faces.tolist())) == [0, 1, 2, 3] and (faces == 1).sum() == (faces == 2).sum()
+    cap = surface.extract_cells(np.flatnonzero(faces == 3)).area
+    assert abs(cap / (math.pi * nozzle.outlet_radius_mm**2) - 1.0) < 0.002
+
+
+def test_the_wedge_mesh_of_the_valve_nozzle(tmp_path: Path) -> None:
+    """The axisymmetric reference's blockMeshDict: five blocks, the wedge's two faces, a wall, the openings; meshed
+    and checked by OpenFOAM itself where it is installed."""
+    check = _load("nozzle_check")
+    text = check.wedge_block_mesh(check.Nozzle(), 6)
+    assert text.count("hex (") == 5 and "type wedge;" in text and "type wall;" in text
+    assert text.count("{") == text.count("}") and text.count("(") == text.count(")")
+    foam = _load("foam_case")
+    if not foam.have_openfoam():
+        pytest.skip("OpenFOAM is not installed (apt-get install openfoam); the dictionary was checked as text")
+    case = tmp_path / "wedge"
+    (case / "system").mkdir(parents=True)
+    (case / "system" / "blockMeshDict").write_text(text)
+    foam.write_control(case, iterations=1)
+    foam.write_numerics(case)
+    foam.run_tool(case, "blockMesh")
+    foam.run_tool(case, "checkMesh")
+    assert "Mesh OK." in (case / "log.checkMesh").read_text()
+    assert foam.mesh_patches(case)["front"] > 0
+
+
+@pytest.mark.slow
+def test_rhinoapp_carries_the_flow_through_the_valve_nozzle(tmp_path: Path) -> None:
+    """An end-to-end run of the check at a coarse lattice: it converges, every slab carries the flow, and the
+    contraction and the throat lose pressure while the inlet pipe does not."""
+    check = _load("nozzle_check")
+    nozzle = check.Nozzle()
+    flow = nozzle.flow_ml_s(700.0, 1.5e-5)
+    run = check.run_rhinoapp(nozzle, tmp_path, 1.0, flow_ml_s=flow, voxel_mm=0.25, threads=1)
+    assert json.loads((run / "results.json").read_text())["converged"]
+    figures = check.measure(check.rhinoapp_cells(run), nozzle.stations(), 0.5)
+    throat, pipe = flow / (math.pi * nozzle.throat_radius_mm**2), flow / (math.pi * nozzle.inlet_radius_mm**2)
+    assert abs(figures["throat middle"]["mean_speed_m_s"] / throat - 1.0) < 0.1, figures["throat middle"]
+    assert abs(figures["expansion +20 mm"]["mean_speed_m_s"] / pipe - 1.0) < 0.1, figures["expansion +20 mm"]
+    assert abs(figures["before contraction"]["drop_pa"]) < 0.2
+    assert figures["throat entry"]["drop_pa"] > 0.5 * 0.6 * (throat**2 - pipe**2)  # at least half of Bernoulli's
+    assert figures["throat end"]["drop_pa"] > figures["throat entry"]["drop_pa"]

@@ -206,7 +206,7 @@ def test_openfoam_case_takes_another_viscosity_and_gradient(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check",
                                   "energy_flux", "foam_domain", "viscous_check", "openfoam_compare",
-                                  "nozzle_check"])
+                                  "nozzle_check", "nozzle_shape", "nozzle_foam"])
 def test_docstring_examples_of_the_scripts(name: str) -> None:
     import doctest
 
@@ -225,16 +225,16 @@ def _nozzle_volume_mm3(nozzle: Any) -> float:
 def test_the_valve_nozzle_is_the_same_shape_for_both_solvers() -> None:
     """rhinoapp's voxel mask and OpenFOAM's surface enclose the nozzle's analytic volume; the openings sit at its
     two ends, the surface is closed and carries the faces the OpenFOAM pipeline meshes into patches."""
-    check = _load("nozzle_check")
-    nozzle = check.Nozzle()
+    shape = _load("nozzle_shape")
+    nozzle = shape.Nozzle()
     exact = _nozzle_volume_mm3(nozzle)
-    domain = check.nozzle_domain(nozzle, 0.25)
+    domain = shape.nozzle_domain(nozzle, 0.25)
     assert abs(domain.n_fluid * 0.25**3 / exact - 1.0) < 0.01
     assert domain.inlet_left[0].any() and not domain.inlet_left[1:].any()
     assert domain.outlet[-1].any() and not domain.outlet[:-1].any() and not domain.inlet_right.any()
     # voxel centres lie at z = (k - 1/2) h: the first fluid layer just inside the inlet face at z = 0
     assert domain.geometry.origin_mm[2] == -0.125
-    surface = check.nozzle_surface(nozzle, segments=128)
+    surface = shape.nozzle_surface(nozzle, segments=128)
     assert surface.n_open_edges == 0
     assert abs(surface.volume / exact - 1.0) < 0.005
     faces = np.asarray(surface.cell_data["face"])
@@ -246,8 +246,7 @@ def test_the_valve_nozzle_is_the_same_shape_for_both_solvers() -> None:
 def test_the_wedge_mesh_of_the_valve_nozzle(tmp_path: Path) -> None:
     """The axisymmetric reference's blockMeshDict: five blocks, the wedge's two faces, a wall, the openings; meshed
     and checked by OpenFOAM itself where it is installed."""
-    check = _load("nozzle_check")
-    text = check.wedge_block_mesh(check.Nozzle(), 6)
+    text = _load("nozzle_foam").wedge_block_mesh(_load("nozzle_shape").Nozzle(), 6)
     assert text.count("hex (") == 5 and "type wedge;" in text and "type wall;" in text
     assert text.count("{") == text.count("}") and text.count("(") == text.count(")")
     foam = _load("foam_case")

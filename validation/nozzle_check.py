@@ -29,11 +29,9 @@ Run::
 
 Examples
 --------
->>> nozzle = Nozzle()
->>> [round(float(r), 3) for r in nozzle.radius_mm(np.array([5.0, 19.0, 30.0, 40.0]))]
-[5.0, 3.75, 2.5, 5.0]
->>> round(nozzle.flow_ml_s(700, 1.5e-5), 2), nozzle.length_mm
-(41.23, 83.0)
+>>> stations = Nozzle().stations()
+>>> stations["inlet pipe"], stations["throat end"], stations["expansion +40 mm"]
+(7.5, 32.0, 73.0)
 """
 
 from __future__ import annotations
@@ -42,7 +40,6 @@ import argparse
 import itertools
 import json
 import logging
-import math
 import sys
 import time
 from dataclasses import asdict
@@ -55,7 +52,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import foam_case  # noqa: E402
+from grid_convergence import richardson  # noqa: E402
 from lbm_sensitivity import parse_setting  # noqa: E402
+from measure import axial_profile  # noqa: E402
 from nozzle_foam import openfoam_cells, run_openfoam, run_openfoam_3d  # noqa: E402
 from nozzle_shape import Nozzle, nozzle_domain  # noqa: E402
 
@@ -135,31 +134,9 @@ def measure(cells: dict[str, np.ndarray], stations: dict[str, float], half_mm: f
     return figures
 
 
-def axial_pressure(cells: dict[str, np.ndarray], length_mm: float, *, bin_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean pressure in slabs of ``bin_mm`` along z."""
-    edges = np.arange(0.0, length_mm + bin_mm, bin_mm)
-    index = np.digitize(cells["z"], edges) - 1
-    valid = (index >= 0) & (index < len(edges) - 1)
-    total = np.bincount(index[valid], weights=(cells["p"] * cells["w"])[valid], minlength=len(edges) - 1)
-    weight = np.bincount(index[valid], weights=cells["w"][valid], minlength=len(edges) - 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 0.5 * (edges[1:] + edges[:-1]), total / weight
-
-
-def richardson(coarse: float, medium: float, fine: float, ratio: float = 2.0) -> dict[str, float] | None:
-    """Observed order and extrapolated value of three solutions at a constant refinement ratio (None when the
-    differences do not shrink monotonically).
-
-    Examples
-    --------
-    >>> richardson(1.4, 1.1, 1.025)
-    {'order': 2.0, 'estimate': 1.0}
-    """
-    first, second = medium - coarse, fine - medium
-    if first == 0 or second == 0 or second / first <= 0 or abs(second) >= abs(first):
-        return None
-    order = math.log(first / second) / math.log(ratio)
-    return {"order": round(order, 3), "estimate": round(fine + second / (ratio**order - 1), 6)}
+def slab_profile(cells: dict[str, np.ndarray], *, bin_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean pressure in slabs of ``bin_mm`` along the nozzle (:func:`measure.axial_profile`)."""
+    return axial_profile(cells["z"][:, None], cells["p"], cells["w"], bin_mm=bin_mm, axis=0)
 
 
 def plot(report: dict, curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> None:
@@ -226,10 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         cells = openfoam_cells(case)
         report["openfoam"][f"N{n}"] = {**json.loads((case / "summary.json").read_text()),
                                        "stations": measure(cells, stations, args.half_mm)}
-        curves[f"OpenFOAM wedge, {n} cells per throat radius"] = axial_pressure(cells, nozzle.length_mm)
+        curves[f"OpenFOAM wedge, {n} cells per throat radius"] = slab_profile(cells)
     if len(levels) >= 3 and len(report["openfoam"]) >= 3:
         rows = [report["openfoam"][f"N{n}"]["stations"] for n in levels[-3:]]
-        report["openfoam_richardson"] = {name: richardson(*(row[name]["drop_pa"] for row in rows))
+        spacings = [1.0 / n for n in levels[-3:]]  # relative: the wedges are refined by their radial cells
+        report["openfoam_richardson"] = {name: richardson([row[name]["drop_pa"] for row in rows], spacings)
                                          for name in list(stations)[1:]}
     for level in [v for v in args.levels_3d.split(",") if v]:
         case = run_openfoam_3d(nozzle, args.work, level, flow_ml_s=flow, nu_m2_s=args.nu, iterations=args.iterations,
@@ -240,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             **json.loads((case / "summary.json").read_text()), "stations": measure(cells, stations, args.half_mm)}
         cell_mm, _, rest = level.partition(":")
         layers = rest.partition(":")[2]
-        curves[f"OpenFOAM 3D, {cell_mm} mm" + (f", {layers} layers" if layers else "")] = axial_pressure(
-            cells, nozzle.length_mm)
+        curves[f"OpenFOAM 3D, {cell_mm} mm" + (f", {layers} layers" if layers else "")] = slab_profile(cells)
     variants = [dict(parse_setting(item) for item in text.split("+") if item) for text in args.set] or [{}]
     for overrides, h in itertools.product(variants, [float(v) for v in args.resolutions.split(",") if v]):
         run = run_rhinoapp(nozzle, args.work, h, flow_ml_s=flow, voxel_mm=args.voxel, threads=args.threads,
@@ -255,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             "fluid_cells": int(cells["z"].size), "tau": results.get("lattice", {}).get("tau"),
             "wall_time_s": float((run / "wall_time_s.txt").read_text()) if (run / "wall_time_s.txt").is_file() else None,
             "stations": measure(cells, stations, max(args.half_mm, 0.5 * h))}
-        curves[f"rhinoapp {name}"] = axial_pressure(cells, nozzle.length_mm)
+        curves[f"rhinoapp {name}"] = slab_profile(cells)
     text = json.dumps(report, indent=1, default=float)
     if args.json:
         args.json.write_text(text + "\n")

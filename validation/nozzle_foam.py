@@ -9,7 +9,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -124,31 +123,27 @@ def run_openfoam(nozzle: Nozzle, work: Path, radial_cells: int, *, flow_ml_s: fl
     foam_case.write_control(case, iterations=iterations, patches=("outlet",))
     foam_case.write_numerics(case, nu_m2_s=nu_m2_s, limited_gradient=False)
     write_wedge_fields(case, flow_ml_s=flow_ml_s)
+    from openfoam_compare import finish_case
+
     start = time.monotonic()
     foam_case.run_tool(case, "blockMesh")
     foam_case.run_tool(case, "checkMesh")
     foam_case.run_tool(case, "simpleFoam")
-    foam_case.run_tool(case, "postProcess", "-func", "writeCellCentres", "-latestTime", log_name="cellCentres")
-    foam_case.run_tool(case, "postProcess", "-func", "writeCellVolumes", "-latestTime", log_name="cellVolumes")
-    final = foam_case.latest_time(case)
-    summary = {"radial_cells": radial_cells, "cells": int(foam_case.parse_internal_field((final / "p").read_text()).size),
-               "iterations": int(float(final.name)), "wall_time_s": round(time.monotonic() - start, 1),
-               "final_residuals": foam_case.last_residuals(case / "log.simpleFoam")}
-    (case / "summary.json").write_text(json.dumps(summary, indent=1))
+    finish_case(case, {"radial_cells": radial_cells}, foam_case.mesh_patches(case),
+                wall_time_s=time.monotonic() - start)
     return case
 
 
 def openfoam_cells(case: Path, *, axis: int = 0) -> dict[str, np.ndarray]:
     """The same arrays as :func:`rhinoapp_cells` from a solved case (pressure averaged over the last iterations)
     whose nozzle runs along ``axis`` (the wedge's x, 0; the 3D cases' z, 2)."""
-    final = foam_case.latest_time(case)
-    averaged = final / "pMean"
-    p = foam_case.parse_internal_field((averaged if averaged.is_file() else final / "p").read_text())
-    centres = foam_case.parse_internal_field((final / "C").read_text()) * 1e3
-    velocity = foam_case.parse_internal_field((final / "U").read_text())
+    from openfoam_compare import openfoam_cloud
+
+    cloud = openfoam_cloud(case)
+    velocity = foam_case.parse_internal_field((foam_case.latest_time(case) / "U").read_text())
     across = [a for a in range(3) if a != axis]
-    return {"z": centres[:, axis], "r": np.hypot(centres[:, across[0]], centres[:, across[1]]),
-            "p": p * foam_case.RHO_KG_M3, "u": velocity[:, axis], "w": foam_case.parse_internal_field((final / "V").read_text()) * 1e9}
+    return {"z": cloud.xyz_mm[:, axis], "r": np.hypot(cloud.xyz_mm[:, across[0]], cloud.xyz_mm[:, across[1]]),
+            "p": cloud.pressure_pa, "u": velocity[:, axis], "w": cloud.volume_mm3}
 
 
 def write_geometry_dir(nozzle: Nozzle, folder: Path, *, voxel_mm: float = 0.25) -> Path:

@@ -46,16 +46,21 @@ LAYER_EXPANSION, LAYER_FINAL_THICKNESS = 1.3, 0.5
 #: The fraction of simpleFoam's iterations, at the end, over which the pressure is averaged (``pMean``): a
 #: steady solve of jets does not settle to one field but wanders around it by a few per cent.
 AVERAGE_FRACTION = 0.25
+#: Convection schemes of the velocity :func:`write_numerics` offers.
+CONVECTION_SCHEMES = ("linearUpwind", "LUST")
 
 
 @dataclass(frozen=True)
 class MeshLevel:
-    """One mesh of the convergence check: background cell size (mm), snappy surface refinement level and the
-    number of prism layers snappy grows on the wall (0: a snapped mesh without layers)."""
+    """One mesh of the convergence check: background cell size (mm), snappy surface refinement level, the
+    number of prism layers snappy grows on the wall (0: a snapped mesh without layers) and the surface angle
+    (degrees) above which snappy stops the layers (60: they end at sharp edges, such as the lip of a sudden
+    expansion, where a jet separates; 180: they run on around every edge)."""
 
     cell_mm: float
     surface_level: int = 0
     layers: int = 0
+    layer_feature_angle: float = 60.0
 
     @property
     def surface_cell_mm(self) -> float:
@@ -66,6 +71,7 @@ class MeshLevel:
     def name(self) -> str:
         """Folder name of the case."""
         suffix = f"_B{self.layers}" if self.layers else ""
+        suffix += f"_F{self.layer_feature_angle:g}" if self.layer_feature_angle != 60.0 else ""
         return f"h{self.cell_mm:g}mm_L{self.surface_level}{suffix}".replace(".", "p")
 
 
@@ -199,7 +205,7 @@ def write_mesh_case(case: Path, geometry_dir: Path, level: MeshLevel) -> dict[st
                          "implicitFeatureSnap": "true", "explicitFeatureSnap": "false", "multiRegionFeatureSnap": "true"},
         "addLayersControls": {"relativeSizes": "true", "layers": layers, "expansionRatio": LAYER_EXPANSION,
                               "finalLayerThickness": LAYER_FINAL_THICKNESS, "minThickness": 0.1, "nGrow": 0,
-                              "featureAngle": 60, "nRelaxIter": 3,
+                              "featureAngle": level.layer_feature_angle, "nRelaxIter": 3,
                               "nSmoothSurfaceNormals": 1, "nSmoothNormals": 3, "nSmoothThickness": 10,
                               "maxFaceThicknessRatio": 0.5, "maxThicknessToMedialRatio": 0.3, "minMedialAxisAngle": 90,
                               "nBufferCellsNoExtrude": 0, "nLayerIter": 50},
@@ -240,18 +246,22 @@ def write_control(case: Path, *, iterations: int, patches: tuple[str, ...] = (),
 
 
 def write_numerics(case: Path, *, relax_p: float = 0.2, relax_u: float = 0.4, nu_m2_s: float = NU_M2_S,
-                   limited_gradient: bool = True) -> None:
+                   limited_gradient: bool = True, convection: str = "linearUpwind") -> None:
     """``fvSchemes``, ``fvSolution`` (SIMPLE, second order in space), transport (kinematic viscosity ``nu_m2_s``)
-    and laminar model. ``limited_gradient`` limits the velocity gradient of the linear-upwind convection per cell
+    and laminar model. ``limited_gradient`` limits the velocity gradient of the convection scheme per cell
     (robust, and dissipative where the velocity changes steeply, as at the edges of jets); without it the
-    gradient is plain ``Gauss linear``."""
+    gradient is plain ``Gauss linear``. ``convection`` is one of :data:`CONVECTION_SCHEMES`: ``linearUpwind``
+    (second order, upwind-biased) or ``LUST`` (three quarters central, one quarter linear-upwind: less numerical
+    diffusion in a jet's shear layer)."""
+    if convection not in CONVECTION_SCHEMES:
+        raise ValueError(f"convection scheme {convection!r} is not one of {', '.join(CONVECTION_SCHEMES)}")
     system, constant = Path(case) / "system", Path(case) / "constant"
     constant.mkdir(parents=True, exist_ok=True)
     schemes = {
         "ddtSchemes": {"default": "steadyState"},
         "gradSchemes": {"default": "Gauss linear",
                         "grad(U)": "cellLimited Gauss linear 1" if limited_gradient else "Gauss linear"},
-        "divSchemes": {"default": "none", "div(phi,U)": "bounded Gauss linearUpwind grad(U)",
+        "divSchemes": {"default": "none", "div(phi,U)": f"bounded Gauss {convection} grad(U)",
                        "div((nuEff*dev2(T(grad(U)))))": "Gauss linear"},
         "laplacianSchemes": {"default": "Gauss linear limited corrected 0.5"},
         "interpolationSchemes": {"default": "linear"},

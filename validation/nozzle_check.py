@@ -55,8 +55,9 @@ import foam_case  # noqa: E402
 from grid_convergence import richardson  # noqa: E402
 from lbm_sensitivity import parse_setting  # noqa: E402
 from measure import axial_profile  # noqa: E402
-from nozzle_foam import openfoam_cells, run_openfoam, run_openfoam_3d  # noqa: E402
+from nozzle_foam import openfoam_cells, run_openfoam, run_openfoam_3d, run_openfoam_revolved  # noqa: E402
 from nozzle_shape import Nozzle, nozzle_domain  # noqa: E402
+from openfoam_compare import parse_level  # noqa: E402
 
 _log = logging.getLogger("nozzle_check")
 
@@ -169,9 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nu", type=float, default=foam_case.NU_M2_S, help="kinematic viscosity (m^2/s)")
     parser.add_argument("--levels", default="20,40,80", help="OpenFOAM: cells across the throat's radius")
     parser.add_argument("--levels-3d", default="", help="OpenFOAM 3D (snappyHexMesh) meshes as openfoam_compare.py "
-                        "--levels: CELL[:LEVEL[:LAYERS]], comma-separated (for example 0.9:0:3,0.6:0:3)")
+                        "--levels: CELL[:LEVEL[:LAYERS[:ANGLE]]], comma-separated (for example 0.9:0:3,0.6:0:3:180)")
+    parser.add_argument("--revolved", default="", metavar="N:SECTORS",
+                        help="OpenFOAM 3D on body-fitted meshes: the wedge of N cells per throat radius revolved in "
+                             "SECTORS cells around, comma-separated (for example 6:48)")
     parser.add_argument("--gradient", choices=["limited", "unlimited"], default="unlimited",
                         help="the 3D cases' velocity gradient for convection (the wedge's is plain)")
+    parser.add_argument("--wedge-grading", default="4:2", metavar="WALL:AXIAL",
+                        help="the wedges' cells: ratio of the middle cell to the wall cell (1: uniform) and of the "
+                             "axial to the mean radial cell (default 4:2; others go to cases named ..._w<WALL>_a<AXIAL>)")
+    parser.add_argument("--convection", choices=foam_case.CONVECTION_SCHEMES, default="linearUpwind",
+                        help="OpenFOAM's convection scheme for the velocity (wedge and 3D cases)")
     parser.add_argument("--iterations", type=int, default=4000, help="simpleFoam iterations per level")
     parser.add_argument("--resolutions", default="0.5", help="rhinoapp lattice spacings (mm), comma-separated")
     parser.add_argument("--voxel", type=float, default=0.125, help="voxel size of rhinoapp's nozzle mask (mm)")
@@ -195,30 +204,43 @@ def main(argv: list[str] | None = None) -> int:
                                  "openfoam": {}, "rhinoapp": {}}
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     levels = [int(n) for n in args.levels.split(",") if n]
+    scheme = "" if args.convection == "linearUpwind" else f" {args.convection}"
+    wall_ratio, axial_ratio = (float(v) for v in args.wedge_grading.split(":"))
+    wedge_tag = scheme + ("" if (wall_ratio, axial_ratio) == (4.0, 2.0) else f" grading {args.wedge_grading}")
     for n in levels:
         if not foam_case.have_openfoam():
             _log.warning("OpenFOAM is not installed: no reference (apt-get install openfoam)")
             break
-        case = run_openfoam(nozzle, args.work, n, flow_ml_s=flow, nu_m2_s=args.nu, iterations=args.iterations)
+        case = run_openfoam(nozzle, args.work, n, flow_ml_s=flow, nu_m2_s=args.nu, iterations=args.iterations,
+                            convection=args.convection, wall_ratio=wall_ratio, axial_ratio=axial_ratio)
         cells = openfoam_cells(case)
-        report["openfoam"][f"N{n}"] = {**json.loads((case / "summary.json").read_text()),
+        report["openfoam"][f"N{n}{wedge_tag}"] = {**json.loads((case / "summary.json").read_text()),
                                        "stations": measure(cells, stations, args.half_mm)}
-        curves[f"OpenFOAM wedge, {n} cells per throat radius"] = slab_profile(cells)
+        curves[f"OpenFOAM wedge, {n} cells per throat radius{wedge_tag}"] = slab_profile(cells)
     if len(levels) >= 3 and len(report["openfoam"]) >= 3:
-        rows = [report["openfoam"][f"N{n}"]["stations"] for n in levels[-3:]]
+        rows = [report["openfoam"][f"N{n}{wedge_tag}"]["stations"] for n in levels[-3:]]
         spacings = [1.0 / n for n in levels[-3:]]  # relative: the wedges are refined by their radial cells
         report["openfoam_richardson"] = {name: richardson([row[name]["drop_pa"] for row in rows], spacings)
                                          for name in list(stations)[1:]}
     for level in [v for v in args.levels_3d.split(",") if v]:
         case = run_openfoam_3d(nozzle, args.work, level, flow_ml_s=flow, nu_m2_s=args.nu, iterations=args.iterations,
-                               limited_gradient=args.gradient == "limited")
+                               limited_gradient=args.gradient == "limited", convection=args.convection)
         cells = openfoam_cells(case, axis=2)
-        name = f"3D {level} {args.gradient}"
+        name = f"3D {level} {args.gradient}{scheme}"
         report.setdefault("openfoam_3d", {})[name] = {
             **json.loads((case / "summary.json").read_text()), "stations": measure(cells, stations, args.half_mm)}
-        cell_mm, _, rest = level.partition(":")
-        layers = rest.partition(":")[2]
-        curves[f"OpenFOAM 3D, {cell_mm} mm" + (f", {layers} layers" if layers else "")] = slab_profile(cells)
+        mesh = parse_level(level, surface_level=0)
+        label = f"OpenFOAM 3D, {mesh.cell_mm:g} mm" + (f", {mesh.layers} layers" if mesh.layers else "")
+        label += f" to {mesh.layer_feature_angle:g} deg" if mesh.layer_feature_angle != 60.0 else ""
+        curves[label + scheme] = slab_profile(cells)
+    for item in [v for v in args.revolved.split(",") if v]:
+        radial, sectors = (int(v) for v in item.split(":"))
+        case = run_openfoam_revolved(nozzle, args.work, radial, sectors, flow_ml_s=flow, nu_m2_s=args.nu,
+                                     iterations=args.iterations)
+        cells = openfoam_cells(case)
+        report.setdefault("openfoam_revolved", {})[f"N{radial} x {sectors}"] = {
+            **json.loads((case / "summary.json").read_text()), "stations": measure(cells, stations, args.half_mm)}
+        curves[f"OpenFOAM 3D body-fitted, {radial} cells per throat radius x {sectors}"] = slab_profile(cells)
     variants = [dict(parse_setting(item) for item in text.split("+") if item) for text in args.set] or [{}]
     for overrides, h in itertools.product(variants, [float(v) for v in args.resolutions.split(",") if v]):
         run = run_rhinoapp(nozzle, args.work, h, flow_ml_s=flow, voxel_mm=args.voxel, threads=args.threads,

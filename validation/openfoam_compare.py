@@ -74,12 +74,13 @@ def run_rhinoapp(work: Path, geometry: Path, resolution_mm: float, flow_ml_s: fl
 
 def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow_ml_s: float, iterations: int,
                  dry_run: bool, cases: str = "openfoam", nu_m2_s: float = foam_case.NU_M2_S,
-                 limited_gradient: bool = True, processes: int = 1) -> dict[str, object]:
+                 limited_gradient: bool = True, processes: int = 1,
+                 convection: str = "linearUpwind") -> dict[str, object]:
     """Mesh and solve one level; returns the case summary (and writes ``summary.json`` in the case).
 
     The case lies in ``work/cases/<level>``; ``geometry`` is the folder whose ``airway.vtp`` is meshed; ``nu_m2_s``
     is the air's kinematic viscosity (raised for the viscous check, see ``viscous_check.py``); ``limited_gradient``
-    as :func:`foam_case.write_numerics`; ``processes`` > 1 runs simpleFoam on that many MPI ranks (decomposed
+    and ``convection`` as :func:`foam_case.write_numerics`; ``processes`` > 1 runs simpleFoam on that many MPI ranks (decomposed
     along x, reconstructed at the end).
     """
     case = work / cases / level.name
@@ -96,7 +97,7 @@ def run_openfoam(work: Path, geometry: Path, level: foam_case.MeshLevel, *, flow
             shutil.rmtree(old, ignore_errors=True)
     else:
         info = foam_case.write_mesh_case(case, geometry, level)
-    foam_case.write_numerics(case, nu_m2_s=nu_m2_s, limited_gradient=limited_gradient)
+    foam_case.write_numerics(case, nu_m2_s=nu_m2_s, limited_gradient=limited_gradient, convection=convection)
     if dry_run:
         named = {name: 1 for name in foam_case.FACES}
         foam_case.write_fields(case, named, flow_ml_s=flow_ml_s)
@@ -305,13 +306,16 @@ def plot(report: dict, out: Path, *, prefix: str = "") -> list[Path]:
 
 
 def parse_level(value: str, *, surface_level: int) -> foam_case.MeshLevel:
-    """A ``--levels`` entry: ``cell_mm[:surface_level[:layers]]``.
+    """A ``--levels`` entry: ``cell_mm[:surface_level[:layers[:layer_feature_angle]]]``.
 
     >>> parse_level("0.6::3", surface_level=0)
-    MeshLevel(cell_mm=0.6, surface_level=0, layers=3)
+    MeshLevel(cell_mm=0.6, surface_level=0, layers=3, layer_feature_angle=60.0)
+    >>> parse_level("0.6::3:180", surface_level=0).name
+    'h0p6mm_L0_B3_F180'
     """
-    cell, level, layers = (value.split(":") + ["", ""])[:3]
-    return foam_case.MeshLevel(float(cell), int(level) if level else surface_level, int(layers) if layers else 0)
+    cell, level, layers, angle = (value.split(":") + ["", "", ""])[:4]
+    return foam_case.MeshLevel(float(cell), int(level) if level else surface_level, int(layers) if layers else 0,
+                               float(angle) if angle else 60.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,8 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/validation"))
     parser.add_argument("--flow-ml-s", type=float, default=250.0)
     parser.add_argument("--levels", default="1.5,1.2,0.9,1.2:1",
-                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level and "
-                             ":prism layers on the wall (0.6::3)")
+                        help="OpenFOAM meshes: background cell size in mm, optionally :snappy surface level, "
+                             ":prism layers on the wall and :the angle above which the layers stop (0.6::3:180)")
     parser.add_argument("--surface-level", type=int, default=0, help="snappy refinement level at the wall")
     parser.add_argument("--iterations", type=int, default=1500,
                         help="simpleFoam iterations at most (a case solved with fewer goes on from its last one)")
@@ -343,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the velocity gradient of the convection scheme: limited per cell (robust, dissipative "
                              "at jets) or plain (cases named ..._unlimited); the reference's spread between the two "
                              "is part of its uncertainty")
+    parser.add_argument("--convection", choices=foam_case.CONVECTION_SCHEMES, default="linearUpwind",
+                        help="the velocity's convection scheme (cases other than linearUpwind named ..._<scheme>)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.work.mkdir(parents=True, exist_ok=True)
@@ -359,13 +365,15 @@ def main(argv: list[str] | None = None) -> int:
         cases = f"{cases}_nu{args.viscosity:g}"
     if args.gradient == "unlimited":
         cases = f"{cases}_unlimited"
+    if args.convection != "linearUpwind":
+        cases = f"{cases}_{args.convection}"
     summaries = []
     for level in levels:
         _log.info("OpenFOAM %s (%s)", level.name, cases)
         summaries.append(run_openfoam(args.work, meshed, level, flow_ml_s=args.flow_ml_s,
                                       iterations=args.iterations, dry_run=args.dry_run, cases=cases,
                                       nu_m2_s=args.viscosity, limited_gradient=args.gradient == "limited",
-                                      processes=args.processes))
+                                      processes=args.processes, convection=args.convection))
     if args.dry_run:
         print(json.dumps(summaries, indent=1))
         return 0

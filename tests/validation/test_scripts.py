@@ -204,6 +204,25 @@ def test_openfoam_case_takes_another_viscosity_and_gradient(tmp_path: Path) -> N
     assert _load("viscous_check").openfoam_viscosity(tmp_path / "case") == 1.5e-4
 
 
+def test_openfoam_case_takes_another_convection_scheme_and_layer_angle(tmp_path: Path) -> None:
+    """LUST convection and layers that run on around sharp edges: written into the case, named in its folder; an
+    unknown scheme is refused before anything is written."""
+    foam_case = _load("foam_case")
+    (tmp_path / "case" / "system").mkdir(parents=True)
+    foam_case.write_numerics(tmp_path / "case", limited_gradient=False, convection="LUST")
+    assert "div(phi,U) bounded Gauss LUST grad(U);" in (tmp_path / "case" / "system" / "fvSchemes").read_text()
+    with pytest.raises(ValueError, match="QUICK"):
+        foam_case.write_numerics(tmp_path / "other", convection="QUICK")
+    assert not (tmp_path / "other").exists()
+    level = _load("openfoam_compare").parse_level("0.6::3:180", surface_level=0)
+    assert level.name == "h0p6mm_L0_B3_F180" and foam_case.MeshLevel(0.6, 0, 3).name == "h0p6mm_L0_B3"
+    geometry = _load("nozzle_foam").write_geometry_dir(_load("nozzle_shape").Nozzle(), tmp_path / "geometry",
+                                                       voxel_mm=0.5)
+    foam_case.write_mesh_case(tmp_path / "mesh", geometry, level)
+    snappy = (tmp_path / "mesh" / "system" / "snappyHexMeshDict").read_text()
+    assert "featureAngle 180;" in snappy and "nSurfaceLayers 3;" in snappy
+
+
 @pytest.mark.parametrize("name", ["measure", "foam_case", "grid_convergence", "lbm_sensitivity", "lbm_duct_check",
                                   "energy_flux", "foam_domain", "viscous_check", "openfoam_compare",
                                   "nozzle_check", "nozzle_shape", "nozzle_foam"])
@@ -261,6 +280,38 @@ def test_the_wedge_mesh_of_the_valve_nozzle(tmp_path: Path) -> None:
     foam.run_tool(case, "checkMesh")
     assert "Mesh OK." in (case / "log.checkMesh").read_text()
     assert foam.mesh_patches(case)["front"] > 0
+
+
+def test_the_wedge_revolves_into_a_body_fitted_3d_mesh(tmp_path: Path) -> None:
+    """With a thin hole along the axis the wedge has no collapsed cells, and OpenFOAM revolves it into a full 3D
+    mesh of the nozzle (sectors times the wedge's cells) that passes its own mesh check."""
+    nozzle_foam, foam = _load("nozzle_foam"), _load("foam_case")
+    nozzle = _load("nozzle_shape").Nozzle()
+    text = nozzle_foam.wedge_block_mesh(nozzle, 4, axial_ratio=1.0, axis_gap_mm=0.02)
+    assert "    axis\n" in text and text.count("hex (") == 5
+    assert text == nozzle_foam.wedge_block_mesh(nozzle, 4, axial_ratio=1.0, axis_gap_mm=0.02)
+    uniform = nozzle_foam.wedge_block_mesh(nozzle, 4, wall_ratio=1.0)
+    assert "simpleGrading (1 1 1)" in uniform and "axis" not in uniform
+    if not foam.have_openfoam():
+        pytest.skip("OpenFOAM is not installed (apt-get install openfoam); the dictionaries were checked as text")
+    source, case = tmp_path / "source", tmp_path / "revolved"
+    for folder in (source, case):
+        (folder / "system").mkdir(parents=True)
+        foam.write_control(folder, iterations=1)
+        foam.write_numerics(folder)
+    (source / "system" / "blockMeshDict").write_text(text)
+    foam.run_tool(source, "blockMesh")
+    wedge_cells = foam.mesh_patches(source)["back"]
+    (case / "system" / "extrudeMeshDict").write_text(nozzle_foam.revolve_dict(source, 12))
+    foam.run_tool(case, "extrudeMesh")
+    foam.run_tool(case, "checkMesh")
+    log = (case / "log.checkMesh").read_text()
+    assert "Mesh OK." in log
+    assert int(re.search(r"cells:\s+(\d+)", log).group(1)) == 12 * wedge_cells
+    patches = foam.mesh_patches(case)
+    assert patches["axis"] > 0 and patches["wall"] > 0 and patches.get("front", 0) == 0
+    nozzle_foam.write_wedge_fields(case, flow_ml_s=41.2, sector_degrees=360.0, axis_gap=True)
+    assert "slip" in (case / "0" / "U").read_text() and "-4.12e-05" in (case / "0" / "U").read_text()
 
 
 @pytest.mark.slow

@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                             convection=args.convection, wall_ratio=wall_ratio, axial_ratio=axial_ratio)
         cells = openfoam_cells(case)
         report["openfoam"][f"N{n}{wedge_tag}"] = {**json.loads((case / "summary.json").read_text()),
-                                       "stations": measure(cells, stations, args.half_mm)}
+                                                 "stations": measure(cells, stations, args.half_mm)}
         curves[f"OpenFOAM wedge, {n} cells per throat radius{wedge_tag}"] = slab_profile(cells)
     if len(levels) >= 3 and len(report["openfoam"]) >= 3:
         rows = [report["openfoam"][f"N{n}{wedge_tag}"]["stations"] for n in levels[-3:]]

@@ -46,8 +46,10 @@ LAYER_EXPANSION, LAYER_FINAL_THICKNESS = 1.3, 0.5
 #: The fraction of simpleFoam's iterations, at the end, over which the pressure is averaged (``pMean``): a
 #: steady solve of jets does not settle to one field but wanders around it by a few per cent.
 AVERAGE_FRACTION = 0.25
-#: Convection schemes of the velocity :func:`write_numerics` offers.
+#: Convection schemes of the velocity :func:`write_numerics` offers (the first is the default).
 CONVECTION_SCHEMES = ("linearUpwind", "LUST")
+#: The surface angle (degrees) above which snappy stops its prism layers, unless a :class:`MeshLevel` says otherwise.
+LAYER_FEATURE_ANGLE = 60.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class MeshLevel:
     cell_mm: float
     surface_level: int = 0
     layers: int = 0
-    layer_feature_angle: float = 60.0
+    layer_feature_angle: float = LAYER_FEATURE_ANGLE
 
     @property
     def surface_cell_mm(self) -> float:
@@ -71,7 +73,7 @@ class MeshLevel:
     def name(self) -> str:
         """Folder name of the case."""
         suffix = f"_B{self.layers}" if self.layers else ""
-        suffix += f"_F{self.layer_feature_angle:g}" if self.layer_feature_angle != 60.0 else ""
+        suffix += f"_F{self.layer_feature_angle:g}" if self.layer_feature_angle != LAYER_FEATURE_ANGLE else ""
         return f"h{self.cell_mm:g}mm_L{self.surface_level}{suffix}".replace(".", "p")
 
 
@@ -220,6 +222,15 @@ def write_mesh_case(case: Path, geometry_dir: Path, level: MeshLevel) -> dict[st
     write_numerics(case)
     return {"background_cells": cells, "cell_mm": level.cell_mm, "surface_level": level.surface_level,
             "triangles": counts, "location_in_mesh_m": inside.tolist()}
+
+
+def convection_suffix(convection: str) -> str:
+    """What a case folder's name carries for its convection scheme: nothing for the default.
+
+    >>> convection_suffix("linearUpwind"), convection_suffix("LUST")
+    ('', '_LUST')
+    """
+    return "" if convection == CONVECTION_SCHEMES[0] else f"_{convection}"
 
 
 def write_control(case: Path, *, iterations: int, patches: tuple[str, ...] = (), write_every: int = 10) -> None:

@@ -55,7 +55,8 @@ import foam_case  # noqa: E402
 from grid_convergence import richardson  # noqa: E402
 from lbm_sensitivity import parse_setting  # noqa: E402
 from measure import axial_profile  # noqa: E402
-from nozzle_foam import openfoam_cells, run_openfoam, run_openfoam_3d, run_openfoam_revolved  # noqa: E402
+from nozzle_foam import (AXIAL_RATIO, WALL_RATIO, openfoam_cells, run_openfoam, run_openfoam_3d,  # noqa: E402
+                         run_openfoam_revolved)
 from nozzle_shape import Nozzle, nozzle_domain  # noqa: E402
 from openfoam_compare import parse_level  # noqa: E402
 
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                              "SECTORS cells around, comma-separated (for example 6:48)")
     parser.add_argument("--gradient", choices=["limited", "unlimited"], default="unlimited",
                         help="the 3D cases' velocity gradient for convection (the wedge's is plain)")
-    parser.add_argument("--wedge-grading", default="4:2", metavar="WALL:AXIAL",
+    parser.add_argument("--wedge-grading", default=f"{WALL_RATIO:g}:{AXIAL_RATIO:g}", metavar="WALL:AXIAL",
                         help="the wedges' cells: ratio of the middle cell to the wall cell (1: uniform) and of the "
                              "axial to the mean radial cell (default 4:2; others go to cases named ..._w<WALL>_a<AXIAL>)")
     parser.add_argument("--convection", choices=foam_case.CONVECTION_SCHEMES, default="linearUpwind",
@@ -206,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(n) for n in args.levels.split(",") if n]
     scheme = "" if args.convection == "linearUpwind" else f" {args.convection}"
     wall_ratio, axial_ratio = (float(v) for v in args.wedge_grading.split(":"))
-    wedge_tag = scheme + ("" if (wall_ratio, axial_ratio) == (4.0, 2.0) else f" grading {args.wedge_grading}")
+    wedge_tag = scheme + ("" if (wall_ratio, axial_ratio) == (WALL_RATIO, AXIAL_RATIO)
+                          else f" grading {args.wedge_grading}")
     for n in levels:
         if not foam_case.have_openfoam():
             _log.warning("OpenFOAM is not installed: no reference (apt-get install openfoam)")
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             **json.loads((case / "summary.json").read_text()), "stations": measure(cells, stations, args.half_mm)}
         mesh = parse_level(level, surface_level=0)
         label = f"OpenFOAM 3D, {mesh.cell_mm:g} mm" + (f", {mesh.layers} layers" if mesh.layers else "")
-        label += f" to {mesh.layer_feature_angle:g} deg" if mesh.layer_feature_angle != 60.0 else ""
+        label += f" to {mesh.layer_feature_angle:g} deg" if mesh.layer_feature_angle != foam_case.LAYER_FEATURE_ANGLE else ""
         curves[label + scheme] = slab_profile(cells)
     for item in [v for v in args.revolved.split(",") if v]:
         radial, sectors = (int(v) for v in item.split(":"))

@@ -19,9 +19,11 @@ import foam_case
 from nozzle_shape import Nozzle, nozzle_domain, nozzle_surface
 
 WEDGE_DEGREES = 5.0
+#: The wedges' default grading: middle over wall cell, and axial over mean radial cell (:func:`wedge_block_mesh`).
+WALL_RATIO, AXIAL_RATIO = 4.0, 2.0
 
 
-def wedge_block_mesh(nozzle: Nozzle, radial_cells: int, *, wall_ratio: float = 4.0, axial_ratio: float = 2.0,
+def wedge_block_mesh(nozzle: Nozzle, radial_cells: int, *, wall_ratio: float = WALL_RATIO, axial_ratio: float = AXIAL_RATIO,
                      axis_gap_mm: float = 0.0) -> str:
     """``blockMeshDict`` of a 5-degree wedge of the nozzle about the x axis (x is the nozzle's z).
 
@@ -142,12 +144,12 @@ def revolve_dict(source_case: Path, sectors: int) -> str:
 
 
 def run_openfoam(nozzle: Nozzle, work: Path, radial_cells: int, *, flow_ml_s: float, nu_m2_s: float,
-                 iterations: int, convection: str = "linearUpwind", wall_ratio: float = 4.0,
-                 axial_ratio: float = 2.0) -> Path:
+                 iterations: int, convection: str = "linearUpwind", wall_ratio: float = WALL_RATIO,
+                 axial_ratio: float = AXIAL_RATIO) -> Path:
     """Mesh and solve one wedge case (reused when solved; ``convection`` as :func:`foam_case.write_numerics`,
     ``wall_ratio`` and ``axial_ratio`` as :func:`wedge_block_mesh`)."""
-    suffix = "" if convection == "linearUpwind" else f"_{convection}"
-    if (wall_ratio, axial_ratio) != (4.0, 2.0):
+    suffix = foam_case.convection_suffix(convection)
+    if (wall_ratio, axial_ratio) != (WALL_RATIO, AXIAL_RATIO):
         suffix += f"_w{wall_ratio:g}_a{axial_ratio:g}".replace(".", "p")
     case = work / f"openfoam_wedge_N{radial_cells}{suffix}"
     if (case / "summary.json").is_file():
@@ -204,7 +206,7 @@ def run_openfoam_3d(nozzle: Nozzle, work: Path, level: str, *, flow_ml_s: float,
     geometry = write_geometry_dir(nozzle, work / "geometry")
     mesh = parse_level(level, surface_level=0)
     cases = "openfoam3d" + ("" if limited_gradient else "_unlimited")
-    cases += "" if convection == "linearUpwind" else f"_{convection}"
+    cases += foam_case.convection_suffix(convection)
     summary = run_case(work, geometry, mesh, flow_ml_s=flow_ml_s, iterations=iterations, dry_run=False, cases=cases,
                        nu_m2_s=nu_m2_s, limited_gradient=limited_gradient, convection=convection)
     return Path(str(summary["case"]))

@@ -315,7 +315,7 @@ def parse_level(value: str, *, surface_level: int) -> foam_case.MeshLevel:
     """
     cell, level, layers, angle = (value.split(":") + ["", "", ""])[:4]
     return foam_case.MeshLevel(float(cell), int(level) if level else surface_level, int(layers) if layers else 0,
-                               float(angle) if angle else 60.0)
+                               float(angle) if angle else foam_case.LAYER_FEATURE_ANGLE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,8 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = f"{cases}_nu{args.viscosity:g}"
     if args.gradient == "unlimited":
         cases = f"{cases}_unlimited"
-    if args.convection != "linearUpwind":
-        cases = f"{cases}_{args.convection}"
+    cases += foam_case.convection_suffix(args.convection)
     summaries = []
     for level in levels:
         _log.info("OpenFOAM %s (%s)", level.name, cases)

@@ -186,10 +186,35 @@ class FlowDomain:
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
                           self.planes, self.placement)
 
-    def resampled(self, resolution_mm: float) -> FlowDomain:
+    def air(self) -> np.ndarray:
+        """The air of the domain: its fluid and its openings (an opening is no wall)."""
+        air: np.ndarray = self.fluid | self.inlet_left | self.inlet_right | self.outlet
+        return air
+
+    def smooth_air(self, smoothing_voxels: float) -> np.ndarray:
+        """The air mask (:meth:`air`) blurred by a Gaussian of ``smoothing_voxels``: its 0.5 level is the smooth wall.
+
+        Periodic axes wrap; the others repeat their faces.
+
+        Examples
+        --------
+        >>> fluid = np.zeros((4, 4, 8), dtype=bool); fluid[:, :, 2:6] = True
+        >>> d = FlowDomain(fluid, *(np.zeros_like(fluid),) * 3, ImageGeometry(fluid.shape), (True, True, False))
+        >>> [round(float(v), 2) for v in d.smooth_air(0.75)[0, 0]]  # air at i = 2..5: the 0.5 level on its faces
+        [0.02, 0.23, 0.77, 0.98, 0.98, 0.77, 0.23, 0.02]
+        """
+        mode = ["wrap" if p else "nearest" for p in self.periodic[::-1]]
+        smooth: np.ndarray = ndimage.gaussian_filter(self.air().astype(np.float32), sigma=smoothing_voxels, mode=mode)
+        return smooth
+
+    def resampled(self, resolution_mm: float, *, smooth_wall_voxels: float = 0.0) -> FlowDomain:
         """The domain on an isotropic grid of ``resolution_mm`` covering the same box.
 
-        Fluid is sampled at the nearest voxel. Openings, which are thin layers, are kept as the new
+        Fluid is sampled at the nearest voxel, or with ``smooth_wall_voxels`` > 0 it is the air inside the smooth
+        wall: the new cells whose centre lies at or above the 0.5 level of the air blurred by that many voxels
+        (:meth:`smooth_air`, interpolated trilinearly), less the old openings, so that the lattice's cells and
+        the smooth wall that the interpolated wall links put between them agree (``rhinoapp.cfd.walls``); fluid
+        pockets that no opening reaches are then dropped. Openings, which are thin layers, are kept as the new
         non-fluid voxels next to the air that lie within one (old or new) voxel of the old opening.
 
         Examples
@@ -207,7 +232,8 @@ class FlowDomain:
             raise ValidationError(f"the resolution must be positive millimetres, got {resolution_mm}")
         old = self.geometry
         spacing = np.asarray(old.spacing_mm)
-        if np.allclose(spacing, resolution_mm, rtol=1e-6):
+        smooth = smooth_wall_voxels > 0
+        if np.allclose(spacing, resolution_mm, rtol=1e-6) and not smooth:
             return self
         new_shape_ijk = np.maximum(1, np.round(np.asarray(old.extent_mm) / resolution_mm).astype(int))
         corner = np.asarray(old.index_to_physical(-0.5 * np.ones(3)))  # LPS of the grid's corner
@@ -219,8 +245,27 @@ class FlowDomain:
                    for n, s, m in zip(new_shape_ijk, spacing, old.shape[::-1], strict=True)]
         index = np.ix_(nearest[2], nearest[1], nearest[0])
         fluid = self.fluid[index]
+        if not smooth:
+            return self._on_grid(fluid, geometry, index, resolution_mm)
+        openings = (self.inlet_left | self.inlet_right | self.outlet)[index]
+        inside = (_sample_linear(self.smooth_air(smooth_wall_voxels), nearest, spacing, resolution_mm,
+                                 self.periodic) >= 0.5) & ~openings
+        try:
+            result = self._on_grid(inside, geometry, index, resolution_mm)
+            return result if any(self.periodic) else result.connected()
+        except ValidationError:  # a passage about a voxel wide, which the smooth wall closes: keep its voxels' cells
+            _log.warning("the smooth wall closes a passage about one voxel wide; its cells are kept where the "
+                         "voxels have air (the wall there is put at the cells themselves)")
+            return self._on_grid(inside | fluid, geometry, index, resolution_mm)
+
+    def _on_grid(self, fluid: np.ndarray, geometry: ImageGeometry, index: tuple[np.ndarray, ...],
+                 resolution_mm: float) -> FlowDomain:
+        """The domain with ``fluid`` on the new ``geometry`` (``index``: each new cell's nearest old voxel), the
+        openings and the measurement planes carried over (:meth:`resampled`)."""
+        spacing = np.asarray(self.geometry.spacing_mm)
         if resolution_mm > float(spacing.max()):  # coarser: a new voxel that holds an old opening is that opening,
-            fluid &= ~self._covering(self.inlet_left | self.inlet_right | self.outlet, fluid.shape, resolution_mm)
+            fluid = fluid & ~self._covering(self.inlet_left | self.inlet_right | self.outlet, fluid.shape,
+                                            resolution_mm)
         near_air = ndimage.binary_dilation(fluid, link_structure()) & ~fluid
         tolerance = max(float(spacing.max()), resolution_mm)
         best = np.full(fluid.shape, np.inf)
@@ -255,3 +300,28 @@ class FlowDomain:
                   for axis, step, n in zip(kji, spacing, shape, strict=True)]
         result[tuple(coarse)] = True
         return result
+
+
+def _sample_linear(values: np.ndarray, nearest: list[np.ndarray], spacing: np.ndarray, resolution_mm: float,
+                   periodic: tuple[bool, bool, bool]) -> np.ndarray:
+    """``values`` (``[k, j, i]``) interpolated linearly, one axis at a time, at the centres of the new grid's cells
+    (``nearest`` gives their counts per ``(i, j, k)`` axis), the grids sharing their corner; periodic axes wrap."""
+    result = values
+    for ijk_axis, (count, step, wrap) in enumerate(zip((len(n) for n in nearest), spacing, periodic, strict=True)):
+        axis = 2 - ijk_axis
+        size = values.shape[axis]
+        position = (np.arange(count) + 0.5) * resolution_mm / float(step) - 0.5
+        if wrap:
+            low = np.floor(position).astype(int)
+            weight = (position - low).astype(np.float32)
+            low, high = np.mod(low, size), np.mod(low + 1, size)
+        else:
+            position = np.clip(position, 0.0, size - 1.0)
+            low = np.minimum(np.floor(position).astype(int), max(size - 2, 0))
+            high = np.minimum(low + 1, size - 1)
+            weight = (position - low).astype(np.float32)
+        shape = [1, 1, 1]
+        shape[axis] = count
+        result = (np.take(result, low, axis=axis) * (1.0 - weight.reshape(shape))
+                  + np.take(result, high, axis=axis) * weight.reshape(shape))
+    return result

@@ -211,8 +211,10 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                                           part_of(progress, 0.0, share, stage=f"coarse start at {coarse_mm:.3g} mm",
                                                   last=False))
         progress = part_of(progress, share, 1.0 - share)
-    if resolution_mm:
-        domain = domain.resampled(resolution_mm)
+    smooth_walls = physics.wall_boundary.interpolated
+    if resolution_mm or smooth_walls:  # the smooth wall's cells: the air inside it (FlowDomain.resampled)
+        domain = domain.resampled(float(resolution_mm or np.mean(domain.geometry.spacing_mm)),
+                                  smooth_wall_voxels=WALL_SMOOTHING_VOXELS if smooth_walls else 0.0)
     lattice = build_lattice(domain)
     if coarse is not None:
         initial = field_on_lattice(InitialField(coarse.pressure_pa, coarse.velocity_m_s, physics.flow_ml_s),
@@ -270,6 +272,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                  # the fields are the time mean over this many steps (0: the last step's, for a run not steady)
                  "fields_mean_steps": outcome.averaged_checks * solver.check_every,
                  "wall_boundary": physics.wall_boundary.value,
+                 # how the lattice's cells were taken from the airway's voxels (FlowDomain.resampled)
+                 "fluid_cells_from": "inside the smooth wall" if smooth_walls else "the nearest voxel",
                  **({} if walls is None else {"interpolated_wall_links": walls.size,
                                               "halfway_wall_links": walls.halfway,
                                               "wall_smoothing_voxels": WALL_SMOOTHING_VOXELS})},

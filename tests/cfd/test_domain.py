@@ -83,3 +83,69 @@ def test_resampling_keeps_the_openings_and_the_box(resolution: float) -> None:
     old_corner = duct.geometry.index_to_physical(-0.5 * np.ones(3))
     new_corner = resampled.geometry.index_to_physical(-0.5 * np.ones(3))
     assert np.allclose(old_corner, new_corner)
+
+
+def _staircase_pipe(voxel_mm: float = 0.5, radius_mm: float = 2.6, length_mm: float = 6.0) -> FlowDomain:
+    """A round pipe along ``k`` on coarse voxels (a staircase), with an inlet and an outlet layer."""
+    n = 2 * int(np.ceil(radius_mm / voxel_mm)) + 4
+    centres = (np.arange(n) + 0.5 - n / 2) * voxel_mm
+    section = np.hypot(centres[:, None], centres[None, :]) < radius_mm
+    fluid = np.broadcast_to(section, (int(round(length_mm / voxel_mm)), n, n)).copy()
+    inlet, outlet = np.zeros_like(fluid), np.zeros_like(fluid)
+    inlet[0], outlet[-1] = section, section
+    return FlowDomain.carve(fluid, ImageGeometry(fluid.shape, (voxel_mm,) * 3), inlet_left=inlet, outlet=outlet)
+
+
+@pytest.mark.parametrize("resolution", [0.5, 0.33, 0.8])
+def test_smooth_resampling_makes_the_air_inside_the_smooth_wall_the_fluid(resolution: float) -> None:
+    """With the smooth wall, a lattice cell is fluid exactly where its centre lies inside the blurred air's 0.5
+    level (also on the airway's own grid, which nearest sampling returns unchanged); the openings stay open."""
+    pipe = _staircase_pipe()
+    smooth = pipe.resampled(resolution, smooth_wall_voxels=0.75)
+    nearest = pipe.resampled(resolution)
+    assert smooth is not pipe and smooth.geometry == nearest.geometry
+    level = _blurred_at_cells(pipe, smooth)
+    openings = smooth.inlet_left | smooth.outlet
+    inside = level >= 0.5
+    assert np.all(level[smooth.fluid] >= 0.5) and not np.any(inside & ~smooth.fluid & ~openings & ~_near_ends(smooth))
+    if resolution < 0.5:  # finer than the voxels, nearest sampling keeps fluid cells in the smooth wall
+        assert np.any(level[nearest.fluid] < 0.5)
+    for opening in (Opening.INLET_LEFT, Opening.OUTLET):
+        assert smooth.touches(opening)
+    assert smooth.n_fluid == pytest.approx(nearest.n_fluid, rel=0.1)
+
+
+def _blurred_at_cells(airway: FlowDomain, grid: FlowDomain) -> np.ndarray:
+    """The airway's blurred air (0.75 voxels) at the centres of ``grid``'s cells, trilinear."""
+    from scipy import ndimage
+
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=float) for n in grid.geometry.shape), indexing="ij")
+    ijk = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1)
+    old = airway.geometry.physical_to_index(grid.geometry.index_to_physical(ijk))
+    values = ndimage.map_coordinates(airway.smooth_air(0.75), old[:, ::-1].T, order=1, mode="nearest")
+    return values.reshape(grid.geometry.shape)
+
+
+def _near_ends(domain: FlowDomain) -> np.ndarray:
+    """The first and last layers along ``k`` (where the old openings lie)."""
+    ends = np.zeros(domain.geometry.shape, dtype=bool)
+    ends[:2], ends[-2:] = True, True
+    return ends
+
+
+def test_smooth_resampling_keeps_a_passage_one_voxel_wide_open(caplog: pytest.LogCaptureFixture) -> None:
+    """A passage one voxel wide lies below the blurred air's 0.5 level everywhere: the smooth wall would close the
+    airway there, so the voxels' own cells are kept (with a warning) instead of refusing a run the voxels allow."""
+    fluid = np.zeros((16, 9, 9), dtype=bool)
+    fluid[:, 1:8, 1:8] = True
+    fluid[7:9] = False
+    fluid[7:9, 4, 4] = True  # the only way through: one voxel across
+    inlet, outlet = np.zeros_like(fluid), np.zeros_like(fluid)
+    inlet[0], outlet[-1] = fluid[0], fluid[-1]
+    duct = FlowDomain.carve(fluid, ImageGeometry(fluid.shape, (0.5,) * 3), inlet_left=inlet, outlet=outlet).connected()
+    level = _blurred_at_cells(duct, duct)
+    assert level[7, 4, 4] < 0.5  # the smooth wall closes the passage
+    with caplog.at_level("WARNING", logger="rhinoapp.cfd.domain"):
+        smooth = duct.resampled(0.5, smooth_wall_voxels=0.75)
+    assert smooth.fluid[7, 4, 4] and smooth.fluid[8, 4, 4] and "closes a passage" in caplog.text
+    assert smooth.connected().n_fluid == smooth.n_fluid

@@ -155,6 +155,34 @@ def test_simulate_with_interpolated_walls_reports_them_and_the_conserving_ones_k
         result = simulate(fine, physics, RunConfig(backend="numpy", max_steps=1500), resolution_mm=1.0)
         lattice = result.results["lattice"]
         assert lattice["wall_boundary"] == walls and lattice["interpolated_wall_links"] > 0
+        assert lattice["fluid_cells_from"] == "inside the smooth wall"
         inflow[walls] = result.results["flow_ml_s"]["total"]
     assert inflow["interpolated_conserving"] == pytest.approx(1.0, abs=1e-3)
     assert inflow["interpolated"] < 0.997, inflow  # measured 0.9926 (at steady state)
+
+
+def test_smooth_wall_cells_put_every_wall_link_inside_the_link() -> None:
+    """On a staircase of coarse voxels, a lattice sampled at the nearest voxel has fluid cells inside the smooth
+    wall and wall cells inside its air, whose links the wall has to be clamped to (``q`` = 1 or
+    :data:`MIN_FRACTION`); the smooth wall's own cells (``resampled(..., smooth_wall_voxels=...)``) need none
+    (but at the rims of the openings, whose air the blur carries beyond the grid's faces)."""
+    from rhinoapp.cfd.walls import MIN_FRACTION, WALL_SMOOTHING_VOXELS
+
+    fluid = np.zeros((12, 16, 16), dtype=bool)
+    centres = np.arange(16) + 0.5 - 8
+    fluid[:] = np.hypot(centres[:, None] * 1.4, centres[None, :]) < 6.3  # an oval on 0.5 mm voxels, inside the grid
+    end = np.zeros_like(fluid)
+    end[0] = end[-1] = fluid[0]
+    first = (np.arange(12) < 6)[:, None, None]
+    airway = FlowDomain.carve(fluid, ImageGeometry(fluid.shape, (0.5,) * 3), inlet_left=end & first,
+                              outlet=end & ~first)
+    clamped = {}
+    for smooth in (0.0, WALL_SMOOTHING_VOXELS):
+        lattice = build_lattice(airway.resampled(0.33, smooth_wall_voxels=smooth))
+        walls = interpolated_walls(lattice, airway)
+        cells = (walls.slot % BLOCK) + BLOCK * (walls.slot // (BLOCK * Q))
+        layer = lattice.cell_coordinates()[cells][:, 2]  # k: the openings' rims lie in the first and last layer
+        inner = (layer > 0) & (layer < lattice.domain.geometry.shape[0] - 1)
+        clamped[smooth] = int(np.sum(((walls.fraction >= 1.0) | (walls.fraction <= MIN_FRACTION)) & inner))
+        assert inner.sum() > 500
+    assert clamped[0.0] > 50 and clamped[WALL_SMOOTHING_VOXELS] == 0, clamped

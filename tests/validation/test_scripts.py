@@ -330,3 +330,31 @@ def test_rhinoapp_carries_the_flow_through_the_valve_nozzle(tmp_path: Path) -> N
     assert abs(figures["before contraction"]["drop_pa"]) < 0.2
     assert figures["throat entry"]["drop_pa"] > 0.5 * 0.6 * (throat**2 - pipe**2)  # at least half of Bernoulli's
     assert figures["throat end"]["drop_pa"] > figures["throat entry"]["drop_pa"]
+
+
+def test_like_for_like_compares_kept_runs_with_stored_references(tmp_path: Path) -> None:
+    """Without the OpenFOAM cases, the record is rebuilt from references measured before (a record, and an
+    openfoam_compare report) and keeps the earlier runs of one flow model, compared again with every reference."""
+    like_for_like = _load("like_for_like")
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({
+        "references": [{"case": "a/h0p9mm", "cells": 10, "nostrils_to_outlet_pa": 5.0, "partition_left_pct": 50.0}],
+        "runs": [{"run": "std", "model": "standard", "resolution_mm": 1.0, "fluid_cells": 5,
+                  "nostrils_to_outlet_pa": 10.0, "partition_left_pct": 49.0, "pressure_drop_bias_pct": [100.0],
+                  "partition_points": [-1.0]},
+                 {"run": "old", "model": "smooth walls", "resolution_mm": 1.0, "fluid_cells": 5,
+                  "nostrils_to_outlet_pa": 7.0, "partition_left_pct": 50.0, "pressure_drop_bias_pct": [40.0],
+                  "partition_points": [0.0]}]}))
+    report = tmp_path / "openfoam_layers.json"
+    report.write_text(json.dumps({"openfoam": [{"cell_mm": 0.45, "cells": 20, "partition_left_pct": 50.4,
+                                                "pressure_drop_pa": {"nostrils_to_outlet": 8.0}}]}))
+    out = tmp_path / "new.json"
+    assert like_for_like.main(["--references", str(record), "--references", str(report), "--keep", str(record),
+                               "--json", str(out)]) == 0
+    rebuilt = json.loads(out.read_text())
+    assert [r["case"] for r in rebuilt["references"]] == ["a/h0p9mm", "openfoam_layers/h0.45mm"]
+    assert [r["run"] for r in rebuilt["runs"]] == ["std"]  # the smooth-walls run is left to be measured again
+    assert rebuilt["runs"][0]["pressure_drop_bias_pct"] == [100.0, 25.0]
+    assert rebuilt["runs"][0]["partition_points"] == [-1.0, -1.4]
+    with pytest.raises(SystemExit):
+        like_for_like.main(["--json", str(out)])  # no references: a usage error

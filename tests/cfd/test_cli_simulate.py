@@ -104,7 +104,7 @@ def test_the_smooth_walls_flow_model_is_the_default_and_its_accuracy_note_says_s
     results = json.loads((out / "results.json").read_text())
     assert results["lattice"]["wall_boundary"] == "interpolated_conserving" and results["lattice"]["bulk_omega"] == 1.0
     assert results["lattice"]["interpolated_wall_links"] > 0
-    assert results["accuracy"]["model"] == "smooth walls" and "1.4-1.8 times the reference's" in captured.out
+    assert results["accuracy"]["model"] == "smooth walls" and "1.3-1.7 times the reference's" in captured.out
     with pytest.raises(SystemExit) as refused:
         main(["simulate", str(geometry_dir), "--out", str(out), "--flow-model", "fast"])
     assert refused.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err

@@ -248,7 +248,7 @@ class FlowDomain:
         if not smooth:
             return self._on_grid(fluid, geometry, index, resolution_mm)
         openings = (self.inlet_left | self.inlet_right | self.outlet)[index]
-        inside = (_sample_linear(self.smooth_air(smooth_wall_voxels), nearest, spacing, resolution_mm,
+        inside = (_sample_linear(self.smooth_air(smooth_wall_voxels), new_shape_ijk, spacing, resolution_mm,
                                  self.periodic) >= 0.5) & ~openings
         try:
             result = self._on_grid(inside, geometry, index, resolution_mm)
@@ -302,12 +302,12 @@ class FlowDomain:
         return result
 
 
-def _sample_linear(values: np.ndarray, nearest: list[np.ndarray], spacing: np.ndarray, resolution_mm: float,
+def _sample_linear(values: np.ndarray, shape_ijk: np.ndarray, spacing: np.ndarray, resolution_mm: float,
                    periodic: tuple[bool, bool, bool]) -> np.ndarray:
     """``values`` (``[k, j, i]``) interpolated linearly, one axis at a time, at the centres of the new grid's cells
-    (``nearest`` gives their counts per ``(i, j, k)`` axis), the grids sharing their corner; periodic axes wrap."""
+    (``shape_ijk`` of them per axis), the grids sharing their corner; periodic axes wrap."""
     result = values
-    for ijk_axis, (count, step, wrap) in enumerate(zip((len(n) for n in nearest), spacing, periodic, strict=True)):
+    for ijk_axis, (count, step, wrap) in enumerate(zip((int(n) for n in shape_ijk), spacing, periodic, strict=True)):
         axis = 2 - ijk_axis
         size = values.shape[axis]
         position = (np.arange(count) + 0.5) * resolution_mm / float(step) - 0.5

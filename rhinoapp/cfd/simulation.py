@@ -212,8 +212,11 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                                                   last=False))
         progress = part_of(progress, share, 1.0 - share)
     smooth_walls = physics.wall_boundary.interpolated
-    if resolution_mm or smooth_walls:  # the smooth wall's cells: the air inside it (FlowDomain.resampled)
-        domain = domain.resampled(float(resolution_mm or np.mean(domain.geometry.spacing_mm)),
+    spacing = np.asarray(domain.geometry.spacing_mm)
+    # the smooth wall's cells are the air inside it (FlowDomain.resampled), also on the airway's own cubic grid; a
+    # grid of other voxels without a resolution is left to choose_lattice_parameters, which refuses it
+    if resolution_mm or (smooth_walls and np.allclose(spacing, spacing[0], rtol=1e-6)):
+        domain = domain.resampled(float(resolution_mm or spacing[0]),
                                   smooth_wall_voxels=WALL_SMOOTHING_VOXELS if smooth_walls else 0.0)
     lattice = build_lattice(domain)
     if coarse is not None:
@@ -224,7 +227,7 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     _log.info("lattice units: %s", units.as_dict())
     walls = (interpolated_walls(lattice, airway,
                                 conserve_mass=physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING)
-             if physics.wall_boundary.interpolated else None)
+             if smooth_walls else None)
     params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
                               strain_average=units.strain_average, bulk_omega=units.bulk_omega,
                               recursive=units.recursive, walls=walls,

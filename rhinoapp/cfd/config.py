@@ -181,7 +181,9 @@ class PhysicsConfig:
     subgrid_model, strain_average_flow_throughs
         ``smagorinsky``: eddy viscosity ``(C h)^2 |S|``. ``shear_improved`` (Leveque et al. 2007):
         ``(C h)^2 max(|S| - |<S>|, 0)``, ``<S>`` the strain rate averaged per cell over about this many
-        flow-through times (exponential running mean), so a steady laminar shear gets no eddy viscosity.
+        flow-through times (exponential running mean), so a steady laminar shear gets no eddy viscosity. A run
+        that starts from a developed flow (a coarse start, a sweep's next flow, a resumed run) starts the mean
+        from its own first steps rather than from zero (:func:`rhinoapp.cfd.backends.base.strain_mean_rates`).
     max_lattice_velocity
         Target peak velocity in lattice units (Mach number times sqrt(3)); at most 0.1.
     trt_magic

@@ -11,8 +11,9 @@ One set of equations on every backend (see :mod:`rhinoapp.cfd.lattice` for the s
   momentum flux. With a strain-average rate ``eps > 0`` the model is *shear-improved* (Leveque,
   Toschi, Shao and Bertoglio 2007): the eddy viscosity is ``(C h)^2 max(|S| - |<S>|, 0)``, with
   ``<S>`` a per-cell exponential running mean of the strain-rate tensor (stored as
-  ``Pi_neq / (rho tau)``, updated every step by ``<X> += eps (X - <X>)``), so steady laminar shear
-  gets none; the relaxation time is then the larger of ``tau0`` and the root of
+  ``Pi_neq / (rho tau)``, updated every step by ``<X> += eps (X - <X>)``; after populations of a
+  developed flow are loaded the first steps take larger rates, :func:`strain_mean_rates`), so steady
+  laminar shear gets none; the relaxation time is then the larger of ``tau0`` and the root of
   ``tau^2 - (tau0 - 3 C^2 |<S>|) tau - 9/sqrt(2) C^2 |Pi_neq| / rho = 0``.
 * **Open boundaries**, after each step, on the slot ``opposite(q)`` of the boundary cell that the
   next pull reads: pressure (anti-bounce-back) ``g_q = -g*_opp + 2 w_q (drho_w + rho_w (9/2 (c.u)^2 -
@@ -41,7 +42,7 @@ from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.cfd.walls import WallLinks
 
-__all__ = ["Backend", "BoundaryKind", "BoundaryValues", "KernelParameters", "interpolate_walls"]
+__all__ = ["Backend", "BoundaryKind", "BoundaryValues", "KernelParameters", "interpolate_walls", "strain_mean_rates"]
 
 
 class BoundaryKind(enum.IntEnum):
@@ -198,6 +199,40 @@ def interpolate_walls(g: Any, slot: Any, second: Any, near: Any, far: Any, rest:
         g[slot] = new
 
 
+def strain_mean_rates(done: int, steps: int, rate: float) -> list[tuple[int, float]]:
+    """The rates of the running strain mean for ``steps`` steps after the ``done`` steps since it restarted:
+    runs of ``(steps, rate)``.
+
+    A run that starts from a developed flow (a coarse start, the next flow of a sweep, a resumed run) must not
+    average its strain from zero: an exponential mean that starts at zero puts the whole strain into the
+    shear-improved eddy viscosity and takes it out only over ``1 / rate`` steps (a quarter of a flow-through
+    time), which drags the pressure drop down slowly over a flow-through time while the steady-state test
+    waits. Instead step ``k`` after the restart takes the rate ``1 / 2**floor(log2 k)`` (1 on the first step, so
+    the mean is that step's strain, then about the plain mean of the steps so far) until that falls to ``rate``.
+
+    Examples
+    --------
+    >>> strain_mean_rates(0, 10, 0.2)
+    [(1, 1.0), (2, 0.5), (4, 0.25), (3, 0.2)]
+    >>> strain_mean_rates(2, 3, 0.1)   # steps 3, 4 and 5
+    [(1, 0.5), (2, 0.25)]
+    >>> strain_mean_rates(50, 4, 0.1)
+    [(4, 0.1)]
+    """
+    runs: list[tuple[int, float]] = []
+    step, end = done + 1, done + steps
+    while step <= end:
+        power = 1 << (step.bit_length() - 1)  # the run [power, 2 power) holds step
+        current = max(rate, 1.0 / power)
+        last = end if current == rate else min(end, 2 * power - 1)
+        if runs and runs[-1][1] == current:
+            runs[-1] = (runs[-1][0] + last - step + 1, current)
+        else:
+            runs.append((last - step + 1, current))
+        step = last + 1
+    return runs
+
+
 class Backend(abc.ABC):
     """A compute backend holding one lattice's populations.
 
@@ -224,10 +259,31 @@ class Backend(abc.ABC):
         self.link_area = 6.0 * WEIGHTS[lattice.link_q] * np.abs(np.einsum(
             "ij,ij->i", VELOCITIES[lattice.link_q].astype(np.float64), lattice.opening_normal[lattice.link_opening]))
         self.pressure_weight = np.bincount(lattice.link_opening, weights=self.link_area, minlength=3)
+        # steps since the populations were loaded (None: from rest, where the strain mean may start at zero)
+        self._strain_steps: int | None = None
+
+    def _strain_rates(self, steps: int) -> list[tuple[int, float]]:
+        """Runs of ``(steps, strain-mean rate)`` for the next ``steps`` steps (:func:`strain_mean_rates` after
+        :meth:`set_state`, the configured rate from rest or once that has caught up)."""
+        rate = self.params.strain_average if self.params.shear_improved else 0.0
+        if self._strain_steps is None or rate <= 0.0:
+            return [(steps, rate)] if steps else []
+        runs = strain_mean_rates(self._strain_steps, steps, rate)
+        self._strain_steps += steps
+        if self._strain_steps * rate >= 1.0:
+            self._strain_steps = None
+        return runs
+
+    def set_state(self, g: np.ndarray) -> None:
+        """Load populations (FP32 deviations, :attr:`SparseLattice.population_size` long) of a developed flow:
+        the running strain mean of the shear-improved model restarts from the next step's strain
+        (:func:`strain_mean_rates`)."""
+        self._load(g)
+        self._strain_steps = 0
 
     @abc.abstractmethod
-    def set_state(self, g: np.ndarray) -> None:
-        """Load populations (FP32 deviations, :attr:`SparseLattice.population_size` long)."""
+    def _load(self, g: np.ndarray) -> None:
+        """Load populations (see :meth:`set_state`)."""
 
     @abc.abstractmethod
     def get_state(self) -> np.ndarray:

@@ -286,7 +286,7 @@ class CupyBackend(Backend):
                          f32(params.strain_average if params.shear_improved else 0.0), f32(params.bulk_omega),
                          *(f32(v) for v in params.force))
 
-    def set_state(self, g: np.ndarray) -> None:
+    def _load(self, g: np.ndarray) -> None:
         self._g[self._current][...] = self._cp.asarray(np.asarray(g, dtype=np.float32))
 
     def get_state(self) -> np.ndarray:
@@ -304,10 +304,14 @@ class CupyBackend(Backend):
         lattice = self.lattice
         n_padded = lattice.n_blocks * BLOCK
         n_boundary = int(lattice.boundary_cells.size)
-        for scale in np.asarray(scales, dtype=np.float64):
+        scales = np.asarray(scales, dtype=np.float64)
+        rates = np.concatenate([np.full(count, rate, dtype=np.float32) for count, rate in self._strain_rates(scales.size)]
+                               or [np.zeros(0, dtype=np.float32)])
+        for scale, rate in zip(scales, rates):
             src, dst = self._g[self._current], self._g[1 - self._current]
+            scalars = (*self._scalars[:4], rate, *self._scalars[5:])  # the strain mean's rate of this step
             self._collide((lattice.n_blocks,), (BLOCK,),
-                          (src, dst, self._gather, self._tau, self._strain, np.int64(n_padded), *self._scalars))
+                          (src, dst, self._gather, self._tau, self._strain, np.int64(n_padded), *scalars))
             if n_boundary:
                 self._boundary(((n_boundary + 127) // 128,), (128,),
                                (dst, np.int64(lattice.ghost_start), *self._links, np.float64(scale),

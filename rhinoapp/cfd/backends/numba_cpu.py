@@ -88,7 +88,7 @@ class NumbaBackend(Backend):
                         walls.far.astype(np.float32), np.zeros(walls.size, dtype=np.float32),
                         walls.rest.astype(np.int64), walls.start.astype(np.int64)))
 
-    def set_state(self, g: np.ndarray) -> None:
+    def _load(self, g: np.ndarray) -> None:
         self._g[self._current][:] = np.asarray(g, dtype=np.float32)
 
     def get_state(self) -> np.ndarray:
@@ -108,13 +108,18 @@ class NumbaBackend(Backend):
         try:
             # the same chunks whatever the thread count: each cell's update is its own, the numbers never change
             chunks = max(1, min(self.lattice.n_blocks, 8 * self._threads))
-            src, dst = self._g[self._current], self._g[1 - self._current]
             started = time.perf_counter()
             if self.tuner is not None:
                 self._other_load.start()
-            flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
-                                   self.lattice.n_blocks, chunks, *self._scalars,
-                                   *self._links, self._walls, scales, self._flux, self._pressure)
+            done = 0
+            for count, rate in self._strain_rates(scales.size):  # the strain mean's rate, per run of steps
+                scalars = (*self._scalars[:5], np.float32(rate), *self._scalars[6:])
+                src, dst = self._g[self._current], self._g[1 - self._current]
+                flipped = self._kernel(src, dst, self.lattice.gather, self._windows, self._tau_cell, self._strain,
+                                       self.lattice.n_blocks, chunks, *scalars,
+                                       *self._links, self._walls, scales[done:done + count], self._flux, self._pressure)
+                self._current = (self._current + int(flipped)) % 2
+                done += count
             elapsed = time.perf_counter() - started
         finally:
             numba.set_num_threads(previous)
@@ -126,7 +131,6 @@ class NumbaBackend(Backend):
                 _log.info("the solver continues on %d of %d threads (%.1f million cell updates per second on %d): "
                           "%s", self.tuner.current, self._threads, mlups, threads,
                           "another process holds a core" if self.tuner.current < self._threads else "the cores are free")
-        self._current = (self._current + int(flipped)) % 2
         self._steps += scales.size
 
     def take_diagnostics(self) -> tuple[np.ndarray, np.ndarray, int]:

@@ -85,7 +85,7 @@ class NumpyBackend(Backend):
         # running mean of Pi_neq / (rho tau) per cell (xx, yy, zz, xy, xz, yz), shear-improved model only
         self._strain = np.zeros((6, nb * BLOCK) if params.shear_improved else (6, 0), dtype=np.float32)
 
-    def set_state(self, g: np.ndarray) -> None:
+    def _load(self, g: np.ndarray) -> None:
         self._g = np.array(g, dtype=np.float32, copy=True)
 
     def get_state(self) -> np.ndarray:
@@ -95,9 +95,11 @@ class NumpyBackend(Backend):
         return self._g
 
     def advance(self, scales: np.ndarray) -> None:
-        for scale in np.asarray(scales, dtype=np.float64):
+        scales = np.asarray(scales, dtype=np.float64)
+        rates = [rate for count, rate in self._strain_rates(scales.size) for _ in range(count)]
+        for scale, rate in zip(scales, rates):
             new = np.empty_like(self._g)
-            new[:self.lattice.ghost_start] = self._stream_collide(self._g[self._source])
+            new[:self.lattice.ghost_start] = self._stream_collide(self._g[self._source], rate)
             self._g = new
             self._open_boundaries(float(scale))
             if self.params.walls is not None:
@@ -124,7 +126,7 @@ class NumpyBackend(Backend):
         nb = self.lattice.n_blocks
         return flat.reshape(nb, Q, BLOCK).transpose(1, 0, 2).reshape(Q, nb * BLOCK)
 
-    def _stream_collide(self, pulled: np.ndarray) -> np.ndarray:
+    def _stream_collide(self, pulled: np.ndarray, strain_rate: float) -> np.ndarray:
         p = self.params
         g = self._per_direction(pulled)
         drho = g.sum(axis=0)
@@ -151,7 +153,7 @@ class NumpyBackend(Backend):
                 tau = np.maximum(tau0, np.float32(0.5) * (b + np.sqrt(b * b + np.float32(18.0 * np.sqrt(2.0)
                                                                                          * p.smagorinsky**2) * norm / rho)))
                 scaled = np.stack([pi[0, 0], pi[1, 1], pi[2, 2], pi[0, 1], pi[0, 2], pi[1, 2]]) / (rho * tau)
-                self._strain = (mean + np.float32(p.strain_average) * (scaled - mean)).astype(np.float32)
+                self._strain = (mean + np.float32(strain_rate) * (scaled - mean)).astype(np.float32)
             else:
                 tau = np.float32(0.5) * (tau0 + np.sqrt(tau0 * tau0 + np.float32(18.0 * np.sqrt(2.0) * p.smagorinsky**2)
                                                        * norm / rho))

@@ -10,8 +10,9 @@ first, which loads the compiled kernels, is not counted) and, where the system t
 processes kept busy meanwhile. When they held half a core or more, or when a batch is slower than
 ``drop`` times the best seen at its count, it tries one thread fewer for one batch and keeps
 whichever count was faster. From the smaller count it tries the full one again once the other
-load has gone (without that measure: every ``probe_every`` batches), so that the run takes both
-cores back when they come free. On an idle machine nothing is tried. The result of a step does
+load has gone (without that measure: every ``probe_every`` batches; a try that met a short burst of
+other work is repeated :data:`FREED_RETRY` batches later while the load stays gone), so that the run
+takes both cores back when they come free. On an idle machine nothing is tried. The result of a step does
 not depend on the number of threads (every cell is updated on its own), so the choice changes the
 time only, never the numbers.
 """
@@ -24,9 +25,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["OtherLoad", "ThreadTuner"]
+__all__ = ["FREED_RETRY", "OtherLoad", "ThreadTuner"]
 
 _PROC_STAT = Path("/proc/stat")
+#: Batches after a try before the full count is tried again on fewer threads when the other load is measured gone.
+FREED_RETRY = 3
 
 
 @dataclasses.dataclass
@@ -88,10 +91,15 @@ class ThreadTuner:
         return self.most - 1 if self.current == self.most else self.most
 
     def next_threads(self) -> int:
-        """The threads for the next batch (a try of :attr:`other` when it is due)."""
-        if self.most == 1 or self.current not in self._recent or self._since_probe < self.probe_every:
+        """The threads for the next batch (a try of :attr:`other` when it is due: every :attr:`probe_every` batches,
+        or on fewer threads after :data:`FREED_RETRY` batches once the other load is measured gone, so that a try
+        that met a short burst of other work does not keep the run on fewer threads for ``probe_every`` batches)."""
+        if self.most == 1 or self.current not in self._recent:
             return self.current
         contended = self._others is not None and self._others >= self._cores - self.most + self.contended
+        freed = self.current < self.most and self._others is not None and not contended
+        if self._since_probe < (min(self.probe_every, FREED_RETRY) if freed else self.probe_every):
+            return self.current
         if self.current == self.most:
             slowed = self._recent[self.current] < self.drop * self._best[self.current]
             return self.other if contended or slowed else self.current

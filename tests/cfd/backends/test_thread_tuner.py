@@ -117,3 +117,28 @@ def test_the_numbers_do_not_depend_on_the_threads_of_each_batch(phantom_1mm) -> 
     assert tuned.tuner.calls == 6
     assert np.array_equal(fixed.get_state(), tuned.get_state())
     assert all(np.array_equal(a, b) for a, b in zip(fixed.take_diagnostics(), tuned.take_diagnostics(), strict=True))
+
+
+def test_a_try_that_met_a_burst_of_other_work_is_repeated_soon_once_the_load_is_gone() -> None:
+    """A core taken for a long time, freed, but the first try of both threads meets a short burst of other work
+    (slower than one thread): once the load is measured gone the full count is tried again after FREED_RETRY
+    batches, not after probe_every."""
+    from rhinoapp.cfd.backends.thread_tuner import FREED_RETRY
+
+    tuner = ThreadTuner(2, cores=2, probe_every=10)
+    used = _drive(tuner, [False] * 5 + [True] * 30 + [False])
+    assert used[-2:] == [1, 1]  # the first batch after the load, still on one thread, measures it gone
+    threads = tuner.next_threads()
+    assert threads == 2  # the load was long: the try is due at once
+    tuner.record(threads, BUSY_TWO, others=1.0)  # ... and meets a burst of other work: one thread stays faster
+    assert tuner.current == 1
+    after = _drive(tuner, [False] * 12)
+    assert after[:FREED_RETRY] == [1] * FREED_RETRY and after[FREED_RETRY:] == [2] * (12 - FREED_RETRY)
+
+
+def test_without_a_measure_of_the_load_the_retry_waits_for_probe_every() -> None:
+    tuner = ThreadTuner(2, cores=2, probe_every=10)
+    _drive(tuner, [False] * 5 + [True] * 30, knows_load=False)
+    assert tuner.current == 1
+    used = _drive(tuner, [False] * 25, knows_load=False)
+    assert used.index(2) >= 1 and used[-5:] == [2] * 5

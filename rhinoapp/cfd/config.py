@@ -91,8 +91,8 @@ class FlowModel(enum.Enum):
 
     ``standard``: half-way walls and Smagorinsky 0.15 (the fastest). ``smooth_walls``: the walls where the airway has
     them (mass-conserving interpolated bounce-back), the shear-improved subgrid model and a bulk relaxation rate of 1;
-    against OpenFOAM on the same domain its pressure drop was 1.0-1.7 times the reference's (within 0.5-0.7 % of the
-    reference's finest solution at 0.512 and 0.41 mm) where the standard model's was 1.9-3.0 times (over the reference's
+    against OpenFOAM on the same domain its pressure drop was 1.0-1.7 times the reference's (within 0.5-3.1 % of the
+    reference's finest solution from 0.512 mm on) where the standard model's was 1.9-3.0 times (over the reference's
     meshes and schemes), at about 1.5 times the cost per step.
 
     Examples

@@ -274,6 +274,12 @@ class Backend(abc.ABC):
             self._strain_steps = None
         return runs
 
+    def _strain_rate_per_step(self, steps: int) -> np.ndarray:
+        """The strain mean's rate of each of the next ``steps`` steps (FP32; :meth:`_strain_rates` per step), for
+        backends that step one at a time."""
+        runs = self._strain_rates(steps)
+        return np.repeat(np.array([rate for _, rate in runs], dtype=np.float32), [count for count, _ in runs])
+
     def set_state(self, g: np.ndarray) -> None:
         """Load populations (FP32 deviations, :attr:`SparseLattice.population_size` long) of a developed flow:
         the running strain mean of the shear-improved model restarts from the next step's strain

@@ -305,9 +305,7 @@ class CupyBackend(Backend):
         n_padded = lattice.n_blocks * BLOCK
         n_boundary = int(lattice.boundary_cells.size)
         scales = np.asarray(scales, dtype=np.float64)
-        rates = np.concatenate([np.full(count, rate, dtype=np.float32) for count, rate in self._strain_rates(scales.size)]
-                               or [np.zeros(0, dtype=np.float32)])
-        for scale, rate in zip(scales, rates):
+        for scale, rate in zip(scales, self._strain_rate_per_step(scales.size)):
             src, dst = self._g[self._current], self._g[1 - self._current]
             scalars = (*self._scalars[:4], rate, *self._scalars[5:])  # the strain mean's rate of this step
             self._collide((lattice.n_blocks,), (BLOCK,),

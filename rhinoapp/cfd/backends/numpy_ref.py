@@ -96,8 +96,7 @@ class NumpyBackend(Backend):
 
     def advance(self, scales: np.ndarray) -> None:
         scales = np.asarray(scales, dtype=np.float64)
-        rates = [rate for count, rate in self._strain_rates(scales.size) for _ in range(count)]
-        for scale, rate in zip(scales, rates):
+        for scale, rate in zip(scales, self._strain_rate_per_step(scales.size)):
             new = np.empty_like(self._g)
             new[:self.lattice.ghost_start] = self._stream_collide(self._g[self._source], rate)
             self._g = new

@@ -5,7 +5,8 @@ VOLUME is a DICOM folder, zip or file (de-identified in memory; nothing of it is
 ``airway.vtp`` (with the ``face`` cell data) and ``geometry.json``, each atomically.
 
 With ``--from-labels FILE --map 4:left,3:right,5:nasopharynx,1:sinus`` the airway is imported from a
-label map (NIfTI or NRRD) instead, resampled onto the CT; with ``--from-surface FILE`` from a closed
+label map (NIfTI or NRRD) instead, resampled onto the CT (``--map 1:airway`` for a map that labels the
+whole airway as one, split into sides from its nostrils); with ``--from-surface FILE`` from a closed
 STL or VTP surface. Nostrils and outlet are found as for the automatic segmentation, or the
 nostrils are picked with ``--nostril-left``/``--nostril-right``.
 """
@@ -53,7 +54,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     sources.add_argument("--from-surface", type=Path, metavar="FILE", help="a closed airway surface (STL or VTP), LPS mm")
     imported.add_argument("--map", metavar="LABEL:TARGET,...",
                           help="with --from-labels: its labels as left, right, nasopharynx or sinus, e.g. "
-                               "4:left,3:right,5:nasopharynx,1:sinus,2:sinus")
+                               "4:left,3:right,5:nasopharynx,1:sinus,2:sinus; or a whole-airway label as airway "
+                               "(split into sides from its nostrils), e.g. 1:airway")
     imported.add_argument("--nostril-left", type=float, nargs=3, metavar=("X", "Y", "Z"),
                           help="with an import: a point at the left nostril opening, LPS mm (with --nostril-right)")
     imported.add_argument("--nostril-right", type=float, nargs=3, metavar=("X", "Y", "Z"),
@@ -82,7 +84,8 @@ def _import_request(args: argparse.Namespace) -> Any:
 
     source = args.from_labels or args.from_surface
     if args.from_labels is not None and not args.map:
-        raise ValidationError("--from-labels needs --map (e.g. --map 4:left,3:right,5:nasopharynx,1:sinus)")
+        raise ValidationError("--from-labels needs --map (e.g. --map 4:left,3:right,5:nasopharynx,1:sinus, or "
+                              "--map 1:airway for a label map that labels the whole airway as one)")
     if args.from_surface is not None and args.map:
         raise ValidationError("--map is for --from-labels; a surface has no labels to map")
     if (args.nostril_left is None) != (args.nostril_right is None):

@@ -3,8 +3,8 @@
 The openings are found as for the automatic segmentation: a nostril is where a nasal cavity meets
 the air outside the body below it (:func:`~rhinoapp.segmentation.openings.interface_clusters` on
 the CT's outside air), or the opening nearest a point given by hand; the outlet is the most
-inferior layer of the nasopharynx, cut by an axial plane. A binary airway (a filled surface) is
-first split into left and right cavity and nasopharynx from its nostrils, as the automatic
+inferior layer of the nasopharynx, cut by an axial plane. A binary airway (a filled surface, or a
+label map that labels the whole airway as one) is first split into left and right cavity and nasopharynx from its nostrils, as the automatic
 segmentation splits it (in front of the choanae, the part connected to each nostril).
 """
 
@@ -121,12 +121,14 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
 
 
 def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Vec3, Vec3] | None = None,
-                           threshold_hu: float = -550.0) -> AirwaySegmentation:
+                           threshold_hu: float = -550.0, sinus: np.ndarray | None = None,
+                           warnings: Sequence[str] = ()) -> AirwaySegmentation:
     """The segmentation of a binary airway ``mask`` on the CT's grid (e.g. a filled surface).
 
     The nostrils are the pair of openings to the outside air below the nose (or those nearest
     ``nostrils``); the airway connected to them is split into left and right cavities in front of
-    the choanae and the nasopharynx behind them.
+    the choanae and the nasopharynx behind them. Voxels of ``sinus`` outside that airway are kept
+    as sinuses; ``warnings`` (e.g. the import's notes) are passed on to the segmentation's.
     """
     geometry = ct.geometry
     frame = AxisFrame.of(geometry)
@@ -162,6 +164,8 @@ def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Ve
         raise LabelImportError(f"the imported airway cannot be split into left and right: {error}") from None
     labels = np.zeros(geometry.shape, dtype=np.uint8)
     labels[box] = split
+    if sinus is not None:
+        labels[sinus & (labels == 0)] = AirwayLabel.SINUS
     points = tuple(tuple(float(v) for v in c.face_centres(geometry, frame.axial).mean(axis=0)) for c in pair)
     return segmentation_from_labels(ct, LabelMap(labels, geometry), nostrils=points,  # type: ignore[arg-type]
-                                    threshold_hu=threshold_hu)
+                                    threshold_hu=threshold_hu, warnings=warnings)

@@ -2,7 +2,8 @@
 
 A label map made elsewhere (3D Slicer, ITK-SNAP) numbers its labels its own way and often lies on
 another grid (a crop, another spacing, axes flipped). :class:`LabelMapping` says which of its
-labels are the left cavity, the right cavity, the nasopharynx and the sinuses;
+labels are the left cavity, the right cavity, the nasopharynx and the sinuses, or the whole
+airway as one label (a binary airway mask, split into sides later from its nostrils);
 :func:`imported_labels` applies it and resamples the result onto the CT's grid by nearest
 neighbour in patient (LPS) space, through both grids' affines, so that the patient's left stays
 left whatever the axes of either file.
@@ -28,7 +29,8 @@ import numpy as np
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.segmentation.errors import SegmentationError
 
-__all__ = ["LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts", "resample_nearest"]
+__all__ = ["WHOLE_AIRWAY", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
+           "resample_nearest"]
 
 
 class LabelImportError(SegmentationError):
@@ -48,16 +50,22 @@ class Target(enum.Enum):
     RIGHT = "right"
     NASOPHARYNX = "nasopharynx"
     SINUS = "sinus"
+    AIRWAY = "airway"  # the whole nasal airway as one label, split into the sides from its nostrils
 
     @property
-    def label(self) -> AirwayLabel:
-        """The project's label for this target."""
+    def label(self) -> int:
+        """The project's label for this target (:data:`WHOLE_AIRWAY` for the unsplit airway)."""
         return {Target.LEFT: AirwayLabel.LEFT_CAVITY, Target.RIGHT: AirwayLabel.RIGHT_CAVITY,
-                Target.NASOPHARYNX: AirwayLabel.NASOPHARYNX, Target.SINUS: AirwayLabel.SINUS}[self]
+                Target.NASOPHARYNX: AirwayLabel.NASOPHARYNX, Target.SINUS: AirwayLabel.SINUS,
+                Target.AIRWAY: WHOLE_AIRWAY}[self]
 
 
-_ALIASES = {"sinuses": Target.SINUS}
+#: The value of the whole airway's voxels in :func:`imported_labels`' result, before the split into sides.
+WHOLE_AIRWAY = 255
+_ALIASES = {"sinuses": Target.SINUS, "whole airway": Target.AIRWAY, "nasal airway": Target.AIRWAY}
 _REQUIRED = (Target.LEFT, Target.RIGHT, Target.NASOPHARYNX)
+_PARTS_OR_WHOLE = ("the simulation needs a left cavity, a right cavity and a nasopharynx (e.g. 4:left,3:right,"
+                   "5:nasopharynx), or the whole airway as one label (e.g. 1:airway)")
 _NAMES = ", ".join(t.value for t in Target)
 
 
@@ -75,7 +83,10 @@ def _target(name: Any) -> Target:
 
 @dataclasses.dataclass(frozen=True)
 class LabelMapping:
-    """Pairs (label in the file, target); every label once, left, right and nasopharynx present.
+    """Pairs (label in the file, target); every label once, left, right and nasopharynx present, or the whole airway.
+
+    A mapping names either the parts (left, right, nasopharynx; sinuses optional) or the whole
+    airway (one or more labels mapped to ``airway``, sinuses optional), not both.
 
     Examples
     --------
@@ -86,7 +97,7 @@ class LabelMapping:
     >>> LabelMapping.parse("1:left,2:nose,3:nasopharynx")
     Traceback (most recent call last):
     ...
-    rhinoapp.segmentation.label_import.LabelImportError: unknown target 'nose' in the label mapping; use one of left, right, nasopharynx, sinus (e.g. 4:left,3:right,5:nasopharynx,1:sinus)
+    rhinoapp.segmentation.label_import.LabelImportError: unknown target 'nose' in the label mapping; use one of left, right, nasopharynx, sinus, airway (e.g. 4:left,3:right,5:nasopharynx,1:sinus)
     """
 
     pairs: tuple[tuple[int, Target], ...]
@@ -109,10 +120,14 @@ class LabelMapping:
                 raise LabelImportError(f"label {number} is mapped twice in the label mapping; give each label of the "
                                        "file once (e.g. 4:left,3:right,5:nasopharynx).")
             seen.add(number)
-        missing = [t.value for t in _REQUIRED if t not in {target for _, target in pairs}]
-        if missing:
-            raise LabelImportError(f"the label mapping names no label for {', '.join(missing)}; the simulation needs "
-                                   "a left cavity, a right cavity and a nasopharynx (e.g. 4:left,3:right,5:nasopharynx)")
+        targets = {target for _, target in pairs}
+        missing = [t.value for t in _REQUIRED if t not in targets]
+        if Target.AIRWAY in targets and len(missing) < len(_REQUIRED):
+            parts = ", ".join(t.value for t in _REQUIRED if t in targets)
+            raise LabelImportError(f"the label mapping names both the whole airway and its parts ({parts}); map the "
+                                   "airway's labels either to left, right and nasopharynx, or all of them to airway")
+        if missing and Target.AIRWAY not in targets:
+            raise LabelImportError(f"the label mapping names no label for {', '.join(missing)}; {_PARTS_OR_WHOLE}")
         object.__setattr__(self, "pairs", tuple(pairs))
 
     @classmethod
@@ -142,8 +157,19 @@ class LabelMapping:
         """JSON-ready ``{label: target}``."""
         return {str(number): target.value for number, target in self.pairs}
 
-    def lookup(self) -> tuple[tuple[int, AirwayLabel], ...]:
-        """Pairs (label in the file, project label)."""
+    @property
+    def whole_airway(self) -> bool:
+        """True when the mapping names the whole airway (split into sides after the import), not its parts.
+
+        Examples
+        --------
+        >>> LabelMapping.parse("1:airway").whole_airway, LabelMapping.parse("4:left,3:right,5:nasopharynx").whole_airway
+        (True, False)
+        """
+        return any(target is Target.AIRWAY for _, target in self.pairs)
+
+    def lookup(self) -> tuple[tuple[int, int], ...]:
+        """Pairs (label in the file, project label; :data:`WHOLE_AIRWAY` for the whole airway)."""
         return tuple((number, target.label) for number, target in self.pairs)
 
 
@@ -226,7 +252,8 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
     """The project's label map on the CT grid ``ct`` from a label array on ``source``, and warnings.
 
     Raises :class:`LabelImportError` when the mapping names a label the file lacks, or when a
-    target (left, right, nasopharynx) has no voxel inside the CT.
+    target (left, right, nasopharynx; or the whole airway) has no voxel inside the CT. Voxels of a
+    whole airway get the value :data:`WHOLE_AIRWAY` (to be split into sides).
 
     Examples
     --------
@@ -252,8 +279,9 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
     for number, label in mapping.lookup():
         mapped[values == number] = label
     resampled = resample_nearest(mapped, source, ct)
-    empty = [target.value for target in _REQUIRED if not np.any(resampled == target.label)]
-    if len(empty) == len(_REQUIRED):
+    required = (Target.AIRWAY,) if mapping.whole_airway else _REQUIRED
+    empty = [target.value for target in required if not np.any(resampled == target.label)]
+    if len(empty) == len(required):
         raise LabelImportError(
             f"the label map does not overlap the CT: none of its labelled voxels lies inside the CT (label map: "
             f"{_extent_text(source)} mm; CT: {_extent_text(ct)} mm, LPS). Import the label map made on this "

@@ -2,7 +2,8 @@
 
 The user uploads a label map (NIfTI, NRRD) or a closed airway surface (STL, VTP). For a label map
 the labels found are listed with their voxel counts and the user says, per label, which target it
-is (left cavity, right cavity, nasopharynx, sinus, or left out); :meth:`GeometryImportState.run_import`
+is (left cavity, right cavity, nasopharynx, sinus, the whole airway, or left out; a single label is
+offered as the whole airway); :meth:`GeometryImportState.run_import`
 then resamples it onto the project's CT, finds the openings, builds surface and metrics and
 publishes the variant (:func:`~rhinoapp.usecases.geometry_import.store_import`). Problems never
 raise: they become ``message``; nothing is stored on any error. No Panel here.
@@ -86,7 +87,9 @@ class GeometryImportState(param.Parameterized):
                     self._say(f"{filename}: the label map holds no label (every voxel is 0); export the segmentation "
                               "again.", MessageKind.ERROR)
                     return
-                self.param.update(labels_found=sorted(counts.items()), targets={label: IGNORE for label in counts})
+                # a single label is most likely the whole airway (a binary mask): offered as such, changeable
+                guess = Target.AIRWAY.value if len(counts) == 1 else IGNORE
+                self.param.update(labels_found=sorted(counts.items()), targets={label: guess for label in counts})
         except RhinoappError as error:
             self._say(f"{filename}: {error}", MessageKind.ERROR)
             return
@@ -94,8 +97,14 @@ class GeometryImportState(param.Parameterized):
             self._update_can_import()
         self._data = data
         self.is_surface = kind.is_surface
-        text = ("Surface read: its nostrils and outlet are found automatically when you import it." if kind.is_surface
-                else f"{len(self.labels_found)} labels found: choose what each one is, then import.")
+        if kind.is_surface:
+            text = "Surface read: its nostrils and outlet are found automatically when you import it."
+        elif len(self.labels_found) == 1:
+            text = ("1 label found, taken as the whole airway: it is split into left, right and nasopharynx from its "
+                    "nostrils when you import it (choose another target if it is something else).")
+        else:
+            text = f"{len(self.labels_found)} labels found: choose what each one is, then import."
+
         self._say(text, MessageKind.INFO)
         self._update_can_import()
 

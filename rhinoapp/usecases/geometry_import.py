@@ -27,13 +27,14 @@ from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 from rhinoapp.core.limits import DEFAULT_LIMITS, InputLimits
 from rhinoapp.core.progress import ProgressCallback
 from rhinoapp.core.requests import check_name
-from rhinoapp.core.volume import CTVolume
+from rhinoapp.core.volume import AirwayLabel, CTVolume
 from rhinoapp.core.workflow import Step
 from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.geometry.request import GEOMETRY_RANGES
 from rhinoapp.geometry.surface import SurfaceOptions
 from rhinoapp.segmentation import AirwaySegmentation
-from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, imported_labels, label_counts
+from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
+                                                label_counts)
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.usecases.geometry import write_segmentation
 
@@ -157,7 +158,12 @@ def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
         source = _label_volume(data, kind, limits)
         assert request.mapping is not None  # the request checked it
         labels, notes = imported_labels(source.hu, source.geometry, ct.geometry, request.mapping)
-        segmentation = segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
+        if request.mapping.whole_airway:  # one airway label: split into sides from its nostrils, as a surface is
+            values = labels.labels
+            segmentation = segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
+                                                  nostrils=request.nostrils, warnings=notes)
+        else:
+            segmentation = segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
     provenance = {
         "source": "imported surface" if kind.is_surface else "imported label map",
         "kind": kind.value,

@@ -12,7 +12,8 @@ from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.phantom import generate_phantom
 from rhinoapp.phantom.generate import Phantom
 from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
-from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, imported_labels, resample_nearest
+from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
+                                                resample_nearest)
 
 #: The file's numbering: 4 left, 3 right, 5 nasopharynx, 1 sinus (as the issue's example).
 RENUMBER = np.array([0, 4, 3, 5, 1], dtype=np.int16)
@@ -40,10 +41,15 @@ def test_mapping_rules() -> None:
     mapping = LabelMapping.parse(" 4:left, 3:right ,5:nasopharynx,1:sinuses,2:sinus")
     assert mapping.as_dict() == {"4": "left", "3": "right", "5": "nasopharynx", "1": "sinus", "2": "sinus"}
     assert LabelMapping.of({4: "left", 3: "right", 5: "nasopharynx"}).text() == "4:left,3:right,5:nasopharynx"
+    whole = LabelMapping.parse("1:airway,2:whole airway,3:sinus")  # a binary mask, two airway labels, sinuses
+    assert whole.whole_airway and not mapping.whole_airway
+    assert dict(whole.lookup()) == {1: WHOLE_AIRWAY, 2: WHOLE_AIRWAY, 3: AirwayLabel.SINUS}
     for text, words in (("4:left,3:right", "names no label for nasopharynx"), ("4:left,4:right,5:nasopharynx",
                         "mapped twice"), ("4:left,3:rigth,5:nasopharynx", "unknown target 'rigth'"),
                         ("4-left", "not LABEL:TARGET"), ("x:left,3:right,5:nasopharynx", "not a whole number"),
-                        ("0:left,3:right,5:nasopharynx", "positive whole number")):
+                        ("0:left,3:right,5:nasopharynx", "positive whole number"),
+                        ("1:sinus", "names no label for left, right, nasopharynx.*or the whole airway as one label"),
+                        ("1:airway,2:right,3:sinus", r"names both the whole airway and its parts \(right\)")):
         with pytest.raises(LabelImportError, match=words) as caught:
             LabelMapping.parse(text)
         assert isinstance(caught.value, RhinoappError) and isinstance(caught.value, ValueError)

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 from rhinoapp.config import Settings
+from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.state.geometry_import import IGNORE, GeometryImportState
 from rhinoapp.state.session import SessionState
 from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from tests.segmentation.test_label_import import asymmetric_phantom
 from tests.usecases.conftest import store_ct
-from tests.usecases.test_geometry_import import label_file, open_stl, surface_file
+from tests.usecases.test_geometry_import import label_file, open_stl, surface_file, whole_airway_file
 
 
 def _state(tmp_path: Path) -> tuple[GeometryImportState, ProjectRepository, str]:
@@ -55,3 +56,18 @@ def test_an_open_surface_is_refused_and_nothing_stored(tmp_path: Path) -> None:
     assert not repo.layout(project_id).geometry("imported").path.exists()
     state.upload(b"not a volume", "seg.nrrd")
     assert state.message_kind == "error" and not state.can_import
+
+
+def test_a_single_label_is_offered_as_the_whole_airway(tmp_path: Path) -> None:
+    """A binary airway mask (one label): offered as the whole airway, imported and split into the sides."""
+    state, repo, project_id = _state(tmp_path)
+    state.upload(whole_airway_file(), "airway.nii.gz")  # the airway and the sinuses: each chosen by the user
+    assert [label for label, _ in state.labels_found] == [7, 9] and set(state.targets.values()) == {IGNORE}
+    state.upload(whole_airway_file(sinuses=False), "mask.nii.gz")
+    assert state.labels_found[0][0] == 1 and state.targets == {1: "airway"}
+    assert state.message_kind == "info" and "taken as the whole airway" in state.message
+    state.variant = "mask"
+    assert asyncio.run(state.run_import()) is True, state.message
+    report = GeometryReport.from_json(repo.layout(project_id).geometry("mask").report.read_bytes())
+    assert report.document["provenance"]["mapping"] == {"1": "airway"}
+    assert 0.5 < report.volume_ml("left") < 0.95 * report.volume_ml("right")  # the swollen left side

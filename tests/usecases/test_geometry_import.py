@@ -2,7 +2,8 @@
 
 The same paths as ``rhinoapp segment --from-labels/--from-surface`` and the Geometry page's import
 dialog: a label map with another numbering on another grid (a flipped axis, another spacing and
-origin, as NRRD and NIfTI) and an STL surface, each run through a short real simulation.
+origin, as NRRD and NIfTI), a label map of the whole airway as one label (a binary mask, with its
+sinuses) and an STL surface, each run through a short real simulation.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
 from rhinoapp.geometry import SurfaceOptions, extract_surface, stl_bytes
 from rhinoapp.segmentation.label_import import LabelMapping, resample_nearest
 from rhinoapp.store.repository import ProjectRepository
-from rhinoapp.usecases.geometry_import import ImportRequest, found_labels, store_import
+from rhinoapp.usecases.geometry_import import ImportRequest, SourceKind, found_labels, store_import
 from rhinoapp.usecases.simulation import load_domain, run_simulation
 from rhinoapp.volumes import nifti_bytes, nrrd_bytes
 from tests.segmentation.test_label_import import MAPPING, RENUMBER, asymmetric_phantom, dice, other_grid
 from tests.usecases.conftest import store_ct
 
 FAST = 20_000  # surface triangles
+#: A binary airway mask's numbering: the cavities and the nasopharynx as one label (7), the sinuses as 9.
+WHOLE_AIRWAY_MAPPING = "7:airway,9:sinus"
 
 
 def label_file(kind: str) -> bytes:
@@ -37,6 +40,17 @@ def label_file(kind: str) -> bytes:
     values = resample_nearest(RENUMBER[phantom.truth.labels], phantom.truth.geometry, grid)
     volume = CTVolume(values, grid)
     return nifti_bytes(volume) if kind == "nifti" else nrrd_bytes(volume)
+
+
+def whole_airway_file(*, sinuses: bool = True) -> bytes:
+    """The phantom's airway as one label (7; 1 alone) and its sinuses as 9, on another grid with x flipped, as NIfTI.
+
+    Without ``sinuses``: a binary airway mask, label 1 alone.
+    """
+    phantom = asymmetric_phantom()
+    numbering = np.array([0, 7, 7, 7, 9] if sinuses else [0, 1, 1, 1, 0], dtype=np.int16)
+    grid = other_grid(flipped=True)
+    return nifti_bytes(CTVolume(resample_nearest(numbering[phantom.truth.labels], phantom.truth.geometry, grid), grid))
 
 
 def surface_file() -> bytes:
@@ -64,14 +78,17 @@ def _simulates(folder: Path) -> None:
     assert flows["left"] > 0 and flows["right"] > 0 and np.isfinite(result.results["pressure_drop_pa"])
 
 
-@pytest.mark.parametrize(("kind", "filename"), [("nrrd", "seg.nrrd"), ("nifti", "seg.nii.gz"), ("stl", "airway.stl")])
+@pytest.mark.parametrize(("kind", "filename"), [("nrrd", "seg.nrrd"), ("nifti", "seg.nii.gz"), ("stl", "airway.stl"),
+                                              ("whole", "airway.nii.gz")])
 def test_an_import_becomes_a_geometry_that_simulates(repo: ProjectRepository, project_id: str, kind: str,
                                                      filename: str) -> None:
     phantom = asymmetric_phantom()
     store_ct(repo, project_id, phantom.ct)
-    data = surface_file() if kind == "stl" else label_file(kind)
-    mapping = None if kind == "stl" else LabelMapping.parse(MAPPING)
-    if mapping is not None:
+    data = {"stl": surface_file, "whole": whole_airway_file}.get(kind, lambda: label_file(kind))()
+    mapping = {"stl": None, "whole": LabelMapping.parse(WHOLE_AIRWAY_MAPPING)}.get(kind, LabelMapping.parse(MAPPING))
+    if kind == "whole":
+        assert sorted(found_labels(data, filename)) == [7, 9]
+    elif mapping is not None:
         counts = found_labels(data, filename)
         assert sorted(counts) == [1, 3, 4, 5] and counts[5] > counts[4] > 1000  # the dialog's table
     request = ImportRequest(filename=filename, mapping=mapping, variant=f"imported-{kind}", target_triangles=FAST)
@@ -79,12 +96,15 @@ def test_an_import_becomes_a_geometry_that_simulates(repo: ProjectRepository, pr
     folder = repo.layout(project_id).geometry(request.variant)
     assert all(path.is_file() for path in folder.files)
     provenance = json.loads(folder.report.read_bytes())["provenance"]
-    assert provenance["kind"] == kind and len(provenance["sha256"]) == 64
+    assert provenance["kind"] == SourceKind.of(filename).value and len(provenance["sha256"]) == 64
     assert provenance["mapping"] == (None if mapping is None else mapping.as_dict())
     labels = read_label_nifti(folder.labels).labels
     truth = phantom.truth.labels
     for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY):  # left stays left
         assert dice(labels == label, truth == label) > 0.9, label
+    if kind == "whole":  # the one airway label split into the sides and the nasopharynx; its sinuses kept
+        assert dice(labels == AirwayLabel.NASOPHARYNX, truth == AirwayLabel.NASOPHARYNX) > 0.8
+        assert dice(labels == AirwayLabel.SINUS, truth == AirwayLabel.SINUS) > 0.9
     assert report.volume_ml("left") < report.volume_ml("right")  # the swollen left side
     _simulates(folder.path)
 
@@ -124,6 +144,7 @@ def test_the_cli_imports_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixtu
     refused = tmp_path / "refused"
     for extra, words in ((["--map", "4:left,3:right,5:nasopharynx,5:sinus"], "label 5 is mapped twice"),
                          (["--map", "4:left,3:right,5:pharynx"], "unknown target 'pharynx'"),
+                         (["--map", "5:airway,4:left"], "names both the whole airway and its parts (left)"),
                          ([], "--from-labels needs --map")):
         assert main(["segment", str(ct), "--out", str(refused), "--from-labels", str(labels), *extra]) == 2
         assert words in capsys.readouterr().err and not refused.exists()

@@ -6,7 +6,8 @@ VOLUME is a DICOM folder, zip or file (de-identified in memory; nothing of it is
 
 With ``--from-labels FILE --map 4:left,3:right,5:nasopharynx,1:sinus`` the airway is imported from a
 label map (NIfTI or NRRD) instead, resampled onto the CT (``--map 1:airway`` for a map that labels the
-whole airway as one, split into sides from its nostrils); with ``--from-surface FILE`` from a closed
+whole airway as one, split into sides from its nostrils; without ``--map``, a 3D Slicer segmentation's
+segment names say the mapping where they can); with ``--from-surface FILE`` from a closed
 STL or VTP surface. Nostrils and outlet are found as for the automatic segmentation, or the
 nostrils are picked with ``--nostril-left``/``--nostril-right``.
 """
@@ -55,7 +56,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     imported.add_argument("--map", metavar="LABEL:TARGET,...",
                           help="with --from-labels: its labels as left, right, nasopharynx or sinus, e.g. "
                                "4:left,3:right,5:nasopharynx,1:sinus,2:sinus; or a whole-airway label as airway "
-                               "(split into sides from its nostrils), e.g. 1:airway")
+                               "(split into sides from its nostrils), e.g. 1:airway; default: what the segment "
+                               "names of a 3D Slicer segmentation (.seg.nrrd) say")
     imported.add_argument("--nostril-left", type=float, nargs=3, metavar=("X", "Y", "Z"),
                           help="with an import: a point at the left nostril opening, LPS mm (with --nostril-right)")
     imported.add_argument("--nostril-right", type=float, nargs=3, metavar=("X", "Y", "Z"),
@@ -77,21 +79,38 @@ def _request(args: argparse.Namespace) -> Any:
     return GeometryRequest(segmentation=segmentation, **_given(target_triangles=args.target_triangles))
 
 
-def _import_request(args: argparse.Namespace) -> Any:
+def _named_mapping(path: Path, limits: Any) -> Any:
+    """The mapping the label map's segment names say (a 3D Slicer segmentation), or a clear error listing its labels."""
+    from rhinoapp.core.errors import ValidationError
+    from rhinoapp.segmentation.label_import import mapping_from_names
+    from rhinoapp.usecases.geometry_import import found_segments
+
+    limits.check_bytes(path.stat().st_size, "the imported file")
+    counts, names = found_segments(path.read_bytes(), path.name, limits=limits)
+    mapping = mapping_from_names(names)
+    if mapping is None:
+        found = ", ".join(f"{label}{' ' + repr(names[label]) if label in names else ''} ({count:,} voxels)"
+                          for label, count in sorted(counts.items())) or "none"
+        raise ValidationError(f"--from-labels needs --map to say what its labels are (labels found: {found}); e.g. "
+                              "--map 4:left,3:right,5:nasopharynx,1:sinus, or --map 1:airway for a label map that "
+                              "labels the whole airway as one")
+    sys.stderr.write(f"rhinoapp: the labels mapped from their segment names: --map {mapping.text()} (give --map to "
+                     "choose otherwise)\n")
+    return mapping
+
+
+def _import_request(args: argparse.Namespace, mapping: Any = None) -> Any:
     from rhinoapp.core.errors import ValidationError
     from rhinoapp.segmentation.label_import import LabelMapping
     from rhinoapp.usecases.geometry_import import ImportRequest
 
     source = args.from_labels or args.from_surface
-    if args.from_labels is not None and not args.map:
-        raise ValidationError("--from-labels needs --map (e.g. --map 4:left,3:right,5:nasopharynx,1:sinus, or "
-                              "--map 1:airway for a label map that labels the whole airway as one)")
     if args.from_surface is not None and args.map:
         raise ValidationError("--map is for --from-labels; a surface has no labels to map")
     if (args.nostril_left is None) != (args.nostril_right is None):
         raise ValidationError("give both --nostril-left and --nostril-right, or neither")
     nostrils = None if args.nostril_left is None else (tuple(args.nostril_left), tuple(args.nostril_right))
-    mapping = LabelMapping.parse(args.map) if args.map else None
+    mapping = LabelMapping.parse(args.map) if args.map else mapping
     return ImportRequest(filename=source.name, mapping=mapping, nostrils=nostrils,
                          **_given(target_triangles=args.target_triangles))
 
@@ -103,12 +122,16 @@ def _segment(args: argparse.Namespace) -> int:
     from rhinoapp.usecases.geometry import write_geometry
 
     source = args.from_labels or args.from_surface
-    request = _import_request(args) if source else _request(args)  # every rule of the request, before reading
+    named = args.from_labels is not None and not args.map  # the mapping from the file's segment names
+    # every rule of the request, before reading
+    request = None if named else _import_request(args) if source is not None else _request(args)
     settings = settings_from(args)
     if source is not None and not Path(source).is_file():
         from rhinoapp.core.errors import ValidationError
 
         raise ValidationError(f"{source} does not exist or is not a file; give the label map or surface to import")
+    if request is None:
+        request = _import_request(args, _named_mapping(Path(source), settings.input_limits))
     volume = read_ct(Path(args.volume), CTImportRequest(series=args.series), max_upload_mb=settings.max_upload_mb,
                      limits=settings.input_limits)
     folder = GeometryFolder(Path(args.out))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +31,7 @@ from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.segmentation.errors import SegmentationError
 
 __all__ = ["WHOLE_AIRWAY", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
-           "resample_nearest"]
+           "mapping_from_names", "resample_nearest", "target_of_name"]
 
 
 class LabelImportError(SegmentationError):
@@ -171,6 +172,69 @@ class LabelMapping:
     def lookup(self) -> tuple[tuple[int, int], ...]:
         """Pairs (label in the file, project label; :data:`WHOLE_AIRWAY` for the whole airway)."""
         return tuple((number, target.label) for number, target in self.pairs)
+
+
+#: Words of a segment's name that say its target, checked in this order (a "left maxillary sinus" is a sinus).
+_NAME_WORDS: tuple[tuple[Target, tuple[str, ...]], ...] = (
+    (Target.SINUS, ("sinus", "maxillary", "frontal", "sphenoid", "ethmoid", "antrum")),
+    (Target.NASOPHARYNX, ("pharynx", "pharyngeal", "choana")),
+    (Target.LEFT, ("left", "lt", "l", "links", "gauche", "sinistra", "izquierda")),
+    (Target.RIGHT, ("right", "rt", "r", "rechts", "droite", "destra", "derecha")),
+    (Target.AIRWAY, ("airway", "air", "nasal", "nose", "cavity", "cavities")),
+)
+#: Words of names that are not air: such a segment is left out whatever else its name says.
+_NOT_AIR = ("oral", "mouth", "tongue", "teeth", "tooth", "bone", "septum", "turbinate", "concha", "mucosa", "tumor",
+            "tumour", "polyp", "skin", "brain", "orbit", "eye", "muscle", "cartilage")
+
+
+def target_of_name(name: str) -> Target | None:
+    """The target a segment's name says (e.g. 3D Slicer's segment names), or None when it says none.
+
+    Examples
+    --------
+    >>> [target_of_name(n) for n in ("Left nasal cavity", "R_cavity", "Nasopharynx", "left maxillary sinus",
+    ...                              "Nasal airway", "Segment_1")]  # doctest: +NORMALIZE_WHITESPACE
+    [<Target.LEFT: 'left'>, <Target.RIGHT: 'right'>, <Target.NASOPHARYNX: 'nasopharynx'>, <Target.SINUS: 'sinus'>,
+     <Target.AIRWAY: 'airway'>, None]
+    """
+    text = name.lower()
+    words = set(re.split(r"[^a-z]+", text))
+    if any(key in words or (len(key) > 3 and key in text) for key in _NOT_AIR):
+        return None
+    for target, keys in _NAME_WORDS:
+        if any(key in words or (len(key) > 3 and key in text) for key in keys):
+            return target
+    return None
+
+
+def mapping_from_names(names: Mapping[int, str]) -> LabelMapping | None:
+    """The mapping the segment ``names`` (label -> name) say, or None when they do not name a usable airway.
+
+    Labels whose names say nothing are left out. Where the names give the parts (left, right,
+    nasopharynx), a whole-airway name beside them is left out; where they do not but one says the
+    airway (a "nasal cavity" and a "nasopharynx"), the airway's labels together are the whole airway.
+
+    Examples
+    --------
+    >>> mapping_from_names({1: "Left cavity", 2: "Right cavity", 3: "Nasopharynx", 4: "Sinus L"}).text()
+    '1:left,2:right,3:nasopharynx,4:sinus'
+    >>> mapping_from_names({1: "Nasal cavity", 2: "Nasopharynx", 3: "Maxillary sinus"}).text()
+    '1:airway,2:airway,3:sinus'
+    >>> mapping_from_names({1: "Segment_1", 2: "Segment_2"}) is None
+    True
+    """
+    guessed = {label: target_of_name(name) for label, name in names.items()}
+    targets = {target for target in guessed.values() if target is not None}
+    if all(t in targets for t in _REQUIRED):
+        guessed = {label: t for label, t in guessed.items() if t is not Target.AIRWAY}
+    elif Target.AIRWAY in targets:
+        guessed = {label: t if t in (None, Target.SINUS) else Target.AIRWAY for label, t in guessed.items()}
+    else:
+        return None
+    try:
+        return LabelMapping.of({label: target for label, target in sorted(guessed.items()) if target is not None})
+    except LabelImportError:
+        return None
 
 
 def label_counts(values: np.ndarray) -> dict[int, int]:

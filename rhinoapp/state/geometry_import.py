@@ -2,8 +2,8 @@
 
 The user uploads a label map (NIfTI, NRRD) or a closed airway surface (STL, VTP). For a label map
 the labels found are listed with their voxel counts and the user says, per label, which target it
-is (left cavity, right cavity, nasopharynx, sinus, the whole airway, or left out; a single label is
-offered as the whole airway); :meth:`GeometryImportState.run_import`
+is (left cavity, right cavity, nasopharynx, sinus, the whole airway, or left out; the segment names
+of a 3D Slicer segmentation choose first, and a single label is offered as the whole airway); :meth:`GeometryImportState.run_import`
 then resamples it onto the project's CT, finds the openings, builds surface and metrics and
 publishes the variant (:func:`~rhinoapp.usecases.geometry_import.store_import`). Problems never
 raise: they become ``message``; nothing is stored on any error. No Panel here.
@@ -18,7 +18,7 @@ from typing import Any
 import param
 
 from rhinoapp.core.errors import RhinoappError
-from rhinoapp.segmentation.label_import import LabelMapping, Target
+from rhinoapp.segmentation.label_import import LabelMapping, Target, mapping_from_names
 from rhinoapp.state.job_page import MessageKind
 from rhinoapp.state.session import SessionState
 
@@ -30,6 +30,16 @@ _log = logging.getLogger(__name__)
 IGNORE = "leave out"
 #: The choices per label, in the dialog's order.
 TARGET_CHOICES = (IGNORE, *(t.value for t in Target))
+
+
+def _guessed_targets(counts: dict[int, int], names: dict[int, str]) -> dict[int, str]:
+    """The first choice per label: what the segment names say, the whole airway for a single label, else left out."""
+    mapping = mapping_from_names(names)
+    if mapping is not None:
+        chosen = mapping.as_dict()
+        return {label: chosen.get(str(label), IGNORE) for label in counts}
+    # a single label is most likely the whole airway (a binary mask): offered as such, changeable
+    return {label: Target.AIRWAY.value if len(counts) == 1 else IGNORE for label in counts}
 
 
 class GeometryImportState(param.Parameterized):
@@ -51,6 +61,7 @@ class GeometryImportState(param.Parameterized):
     filename = param.String(default="", doc="The uploaded file's name.")
     is_surface = param.Boolean(default=False, doc="The upload is a surface (no labels to map).")
     labels_found = param.List(default=[], doc="(label, voxel count) of the uploaded label map.")
+    label_names = param.Dict(default={}, doc="Segment name per label, where the file names them (3D Slicer).")
     targets = param.Dict(default={}, doc="The chosen target per label (one of TARGET_CHOICES).")
     variant = param.String(default="imported", label="Geometry variant name",
                            doc="The imported airway is stored as geometry/<variant>/; choose it on the Simulation page.")
@@ -74,22 +85,21 @@ class GeometryImportState(param.Parameterized):
 
     def upload(self, data: bytes, filename: str) -> None:
         """Take an uploaded file; for a label map, list its labels (all left out until chosen)."""
-        from rhinoapp.usecases.geometry_import import SourceKind, found_labels
+        from rhinoapp.usecases.geometry_import import SourceKind, found_segments
 
         self._data = None
-        self.param.update(filename=filename, labels_found=[], targets={}, is_surface=False)
+        self.param.update(filename=filename, labels_found=[], label_names={}, targets={}, is_surface=False)
         try:
             kind = SourceKind.of(filename)
             self.session.settings.input_limits.check_bytes(len(data), "the uploaded file")
             if not kind.is_surface:
-                counts = found_labels(data, filename, limits=self.session.settings.input_limits)
+                counts, names = found_segments(data, filename, limits=self.session.settings.input_limits)
                 if not counts:
                     self._say(f"{filename}: the label map holds no label (every voxel is 0); export the segmentation "
                               "again.", MessageKind.ERROR)
                     return
-                # a single label is most likely the whole airway (a binary mask): offered as such, changeable
-                guess = Target.AIRWAY.value if len(counts) == 1 else IGNORE
-                self.param.update(labels_found=sorted(counts.items()), targets={label: guess for label in counts})
+                self.param.update(labels_found=sorted(counts.items()), label_names=names,
+                                  targets=_guessed_targets(counts, names))
         except RhinoappError as error:
             self._say(f"{filename}: {error}", MessageKind.ERROR)
             return
@@ -99,6 +109,9 @@ class GeometryImportState(param.Parameterized):
         self.is_surface = kind.is_surface
         if kind.is_surface:
             text = "Surface read: its nostrils and outlet are found automatically when you import it."
+        elif mapping_from_names(self.label_names) is not None:
+            text = (f"{len(self.labels_found)} labels found; their targets were chosen from the segment names: check "
+                    "them, then import.")
         elif len(self.labels_found) == 1:
             text = ("1 label found, taken as the whole airway: it is split into left, right and nasopharynx from its "
                     "nostrils when you import it (choose another target if it is something else).")

@@ -36,9 +36,11 @@ from rhinoapp.segmentation import AirwaySegmentation
 from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
                                                 label_counts)
 from rhinoapp.store.repository import ProjectRepository
+from rhinoapp.volumes.segmentation_nrrd import LabelVolume
 from rhinoapp.usecases.geometry import write_segmentation
 
-__all__ = ["ImportRequest", "SourceKind", "found_labels", "imported_segmentation", "store_import", "write_import"]
+__all__ = ["ImportRequest", "SourceKind", "found_labels", "found_segments", "imported_segmentation", "store_import",
+           "write_import"]
 
 _log = logging.getLogger(__name__)
 Vec3 = tuple[float, float, float]
@@ -115,19 +117,30 @@ class ImportRequest:
         return SourceKind.of(self.filename)
 
 
-def _label_volume(data: bytes, kind: SourceKind, limits: InputLimits) -> CTVolume:
-    from rhinoapp.volumes import read_nifti_bytes, read_nrrd_bytes
+def _label_volume(data: bytes, kind: SourceKind, limits: InputLimits) -> LabelVolume:
+    """The label map of a NIfTI file, or of an NRRD one (a plain label map or a 3D Slicer segmentation, named)."""
+    from rhinoapp.volumes import read_nifti_bytes
+    from rhinoapp.volumes.segmentation_nrrd import read_label_nrrd_bytes
 
-    reader = read_nifti_bytes if kind is SourceKind.NIFTI else read_nrrd_bytes
-    return reader(data, limits=limits)
+    if kind is SourceKind.NIFTI:
+        return LabelVolume(read_nifti_bytes(data, limits=limits))
+    return read_label_nrrd_bytes(data, limits=limits)
+
+
+def found_segments(data: bytes, filename: str, *,
+                   limits: InputLimits = DEFAULT_LIMITS) -> tuple[dict[int, int], dict[int, str]]:
+    """The labels of a label-map file with their voxel counts, and their segment names where the file has them."""
+    kind = SourceKind.of(filename)
+    if kind.is_surface:
+        raise ValidationError(f"{filename} is a surface: it has no labels to map")
+    labels = _label_volume(data, kind, limits)
+    counts = label_counts(labels.volume.hu)
+    return counts, {label: name for label, name in labels.names.items() if label in counts}
 
 
 def found_labels(data: bytes, filename: str, *, limits: InputLimits = DEFAULT_LIMITS) -> dict[int, int]:
     """The labels of a label-map file and their voxel counts (for choosing the mapping)."""
-    kind = SourceKind.of(filename)
-    if kind.is_surface:
-        raise ValidationError(f"{filename} is a surface: it has no labels to map")
-    return label_counts(_label_volume(data, kind, limits).hu)
+    return found_segments(data, filename, limits=limits)[0]
 
 
 def _surface_mask(data: bytes, request: ImportRequest, ct: CTVolume, limits: InputLimits) -> Any:
@@ -152,12 +165,15 @@ def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
     from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
 
     kind = request.kind
+    names: dict[int, str] = {}
     if kind.is_surface:
         segmentation = segmentation_from_mask(ct, _surface_mask(data, request, ct, limits), nostrils=request.nostrils)
     else:
-        source = _label_volume(data, kind, limits)
+        read = _label_volume(data, kind, limits)
+        source, names = read.volume, dict(read.names)
         assert request.mapping is not None  # the request checked it
         labels, notes = imported_labels(source.hu, source.geometry, ct.geometry, request.mapping)
+        notes = (*read.notes, *notes)
         if request.mapping.whole_airway:  # one airway label: split into sides from its nostrils, as a surface is
             values = labels.labels
             segmentation = segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
@@ -170,6 +186,7 @@ def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
         "file_name": Path(request.filename).name,
         "sha256": hashlib.sha256(data).hexdigest(),
         "mapping": request.mapping.as_dict() if request.mapping is not None else None,
+        "segment_names": {str(label): name for label, name in sorted(names.items())} or None,
         "nostrils_picked_lps_mm": [list(p) for p in request.nostrils] if request.nostrils else None,
         "warnings": list(segmentation.warnings),
     }

@@ -35,7 +35,9 @@ class GeometryImportDialog(pn.viewable.Viewer):
         await self.state.run_import()
 
     def _select(self, label: int, count: int) -> pn.viewable.Viewable:
-        select = pn.widgets.Select(label=f"Label {label} ({count:,} voxels)", options=list(TARGET_CHOICES),
+        name = self.state.label_names.get(label)
+        title = f"Label {label}{f' {name!r}' if name else ''} ({count:,} voxels)"
+        select = pn.widgets.Select(label=title, options=list(TARGET_CHOICES),
                                    value=self.state.targets.get(label, TARGET_CHOICES[0]), width=220,
                                    css_classes=[f"rh-import-label-{label}"])
         select.param.watch(lambda event: self.state.set_target(label, event.new), "value")

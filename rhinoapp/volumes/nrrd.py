@@ -18,6 +18,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import nrrd
@@ -28,7 +29,7 @@ from rhinoapp.core.limits import DEFAULT_LIMITS, Compression, InputLimits, bound
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.volume import LPS_RAS_SIGNS, CTVolume, ImageGeometry
 
-__all__ = ["from_nrrd", "nrrd_bytes", "read_nrrd", "read_nrrd_bytes", "write_nrrd"]
+__all__ = ["from_nrrd", "nrrd_bytes", "nrrd_data_and_header", "read_nrrd", "read_nrrd_bytes", "write_nrrd"]
 
 # Sign of (x, y, z) that turns a space's coordinates into LPS.
 _SPACES = {
@@ -57,8 +58,8 @@ def _header(volume: CTVolume, encoding: str) -> dict[str, Any]:
             "endian": "little", "encoding": encoding, "space units": ["mm", "mm", "mm"]}
 
 
-def nrrd_bytes(volume: CTVolume, *, encoding: str = "gzip") -> bytes:
-    """An attached-header ``.nrrd`` of ``volume`` in LPS.
+def nrrd_bytes(volume: CTVolume, *, encoding: str = "gzip", header: Mapping[str, str] | None = None) -> bytes:
+    """An attached-header ``.nrrd`` of ``volume`` in LPS, with the ``header``'s key-value pairs (``key:=value``).
 
     Examples
     --------
@@ -68,7 +69,7 @@ def nrrd_bytes(volume: CTVolume, *, encoding: str = "gzip") -> bytes:
     """
     buffer = io.BytesIO()
     data = np.ascontiguousarray(volume.hu).astype(np.dtype(volume.hu.dtype).newbyteorder("<"), copy=False)
-    nrrd.write(buffer, data, _header(volume, encoding), index_order="C")
+    nrrd.write(buffer, data, {**_header(volume, encoding), **(header or {})}, index_order="C")
     return buffer.getvalue()
 
 
@@ -186,17 +187,22 @@ def read_nrrd_bytes(data: bytes, *, limits: InputLimits = DEFAULT_LIMITS) -> CTV
     >>> bool((read_nrrd_bytes(nrrd_bytes(CTVolume(hu, ImageGeometry(hu.shape)))).hu == hu).all())
     True
     """
+    values, header = nrrd_data_and_header(data, limits=limits)
+    return from_nrrd(values, header)
+
+
+def nrrd_data_and_header(data: bytes, *, limits: InputLimits = DEFAULT_LIMITS) -> tuple[np.ndarray, dict[str, Any]]:
+    """The voxels (``[..., k, j, i]``) and header of attached-header NRRD bytes, read within ``limits``."""
     try:
         handle = io.BytesIO(data)
         header = nrrd.read_header(handle)
         if "data file" in header or "datafile" in header:
             raise ValidationError("a detached NRRD header (.nhdr) needs its data file; upload a single .nrrd file.")
-        values = _bounded_data(header, handle.read(), limits)
+        return _bounded_data(header, handle.read(), limits), header
     except ValidationError:
         raise
     except Exception as error:
         raise ValidationError(f"the upload cannot be read as NRRD ({type(error).__name__}).") from None
-    return from_nrrd(values, header)
 
 
 def read_nrrd(path: Path, *, limits: InputLimits | None = None) -> CTVolume:

@@ -13,7 +13,7 @@ from rhinoapp.phantom import generate_phantom
 from rhinoapp.phantom.generate import Phantom
 from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
 from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
-                                                resample_nearest)
+                                                mapping_from_names, resample_nearest, target_of_name)
 
 #: The file's numbering: 4 left, 3 right, 5 nasopharynx, 1 sinus (as the issue's example).
 RENUMBER = np.array([0, 4, 3, 5, 1], dtype=np.int16)
@@ -53,6 +53,25 @@ def test_mapping_rules() -> None:
         with pytest.raises(LabelImportError, match=words) as caught:
             LabelMapping.parse(text)
         assert isinstance(caught.value, RhinoappError) and isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(("name", "target"), [
+    ("Left nasal cavity", "left"), ("nasal cavity R", "right"), ("Cavum nasi links", "left"), ("RT_cavity", "right"),
+    ("Naso-pharynx", "nasopharynx"), ("Right maxillary sinus", "sinus"), ("Sinus_L", "sinus"),
+    ("Nasal airway", "airway"), ("Upper Airway", "airway"), ("Oral cavity", None), ("Inferior turbinate L", None),
+    ("Nasal septum", None), ("Segment_1", None), ("hair", None)])
+def test_segment_names_say_their_targets(name: str, target: str | None) -> None:
+    found = target_of_name(name)
+    assert (found.value if found else None) == target
+
+
+def test_a_mapping_from_names_needs_a_whole_airway_or_all_its_parts() -> None:
+    parts = {1: "Left nasal cavity", 2: "Right nasal cavity", 3: "Nasopharynx", 4: "Airway", 5: "Oral cavity"}
+    assert mapping_from_names(parts).text() == "1:left,2:right,3:nasopharynx"  # the airway and the mouth left out
+    whole = {1: "Nasal cavity", 2: "Nasopharynx", 3: "Left maxillary sinus", 4: "Tongue"}
+    assert mapping_from_names(whole).text() == "1:airway,2:airway,3:sinus"
+    for names in ({1: "Left", 2: "Right"}, {1: "Segment_1"}, {}, {1: "Maxillary sinus"}):
+        assert mapping_from_names(names) is None, names
 
 
 @pytest.mark.parametrize("flipped", [False, True])

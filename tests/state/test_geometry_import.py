@@ -14,7 +14,7 @@ from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from tests.segmentation.test_label_import import asymmetric_phantom
 from tests.usecases.conftest import store_ct
-from tests.usecases.test_geometry_import import label_file, open_stl, surface_file, whole_airway_file
+from tests.usecases.test_geometry_import import label_file, open_stl, slicer_file, surface_file, whole_airway_file
 
 
 def _state(tmp_path: Path) -> tuple[GeometryImportState, ProjectRepository, str]:
@@ -71,3 +71,21 @@ def test_a_single_label_is_offered_as_the_whole_airway(tmp_path: Path) -> None:
     report = GeometryReport.from_json(repo.layout(project_id).geometry("mask").report.read_bytes())
     assert report.document["provenance"]["mapping"] == {"1": "airway"}
     assert 0.5 < report.volume_ml("left") < 0.95 * report.volume_ml("right")  # the swollen left side
+
+
+def test_segment_names_choose_the_targets(tmp_path: Path) -> None:
+    """A 3D Slicer segmentation: its segment names are listed and choose each label's target, left to the user."""
+    state, repo, project_id = _state(tmp_path)
+    state.upload(slicer_file(), "Segmentation.seg.nrrd")
+    # the "Airway" segment (5) lies wholly under the first layer's segments, which take its voxels: not listed
+    assert state.label_names == {1: "Left nasal cavity", 2: "Right nasal cavity", 3: "Nasopharynx",
+                                 4: "Maxillary sinus"}
+    assert state.targets == {1: "left", 2: "right", 3: "nasopharynx", 4: "sinus"}
+    assert "chosen from the segment names" in state.message
+    state.set_target(4, IGNORE)  # the user leaves the sinuses out
+    state.variant = "slicer"
+    assert asyncio.run(state.run_import()) is True, state.message
+    report = GeometryReport.from_json(repo.layout(project_id).geometry("slicer").report.read_bytes())
+    assert report.document["provenance"]["mapping"] == {"1": "left", "2": "right", "3": "nasopharynx"}
+    state.upload(label_file("nifti"), "seg.nii.gz")  # no names: nothing chosen
+    assert state.label_names == {} and set(state.targets.values()) == {IGNORE}

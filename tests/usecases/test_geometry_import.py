@@ -25,8 +25,10 @@ from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.usecases.geometry_import import ImportRequest, SourceKind, found_labels, store_import
 from rhinoapp.usecases.simulation import load_domain, run_simulation
 from rhinoapp.volumes import nifti_bytes, nrrd_bytes
+from rhinoapp.volumes.segmentation_nrrd import Segment
 from tests.segmentation.test_label_import import MAPPING, RENUMBER, asymmetric_phantom, dice, other_grid
 from tests.usecases.conftest import store_ct
+from tests.volumes.test_segmentation_nrrd import slicer_segmentation
 
 FAST = 20_000  # surface triangles
 #: A binary airway mask's numbering: the cavities and the nasopharynx as one label (7), the sinuses as 9.
@@ -51,6 +53,19 @@ def whole_airway_file(*, sinuses: bool = True) -> bytes:
     numbering = np.array([0, 7, 7, 7, 9] if sinuses else [0, 1, 1, 1, 0], dtype=np.int16)
     grid = other_grid(flipped=True)
     return nifti_bytes(CTVolume(resample_nearest(numbering[phantom.truth.labels], phantom.truth.geometry, grid), grid))
+
+
+def slicer_file() -> bytes:
+    """The phantom as a 3D Slicer segmentation of two layers, named: the sides, the nasopharynx and the sinuses in
+    one, an "Airway" segment over all of them (overlapping) in the other; on the flipped grid, in RAS."""
+    phantom = asymmetric_phantom()
+    grid = other_grid(flipped=True)
+    parts = resample_nearest(np.array([0, 1, 2, 3, 4], dtype=np.uint8)[phantom.truth.labels], phantom.truth.geometry,
+                             grid)
+    segments = [Segment("Left nasal cavity", 1, 0), Segment("Right nasal cavity", 2, 0), Segment("Nasopharynx", 3, 0),
+                Segment("Maxillary sinus", 4, 0), Segment("Airway", 1, 1)]
+    airway = np.isin(parts, [1, 2, 3]).astype(np.uint8)
+    return slicer_segmentation([parts, airway], grid, segments, space="right-anterior-superior")
 
 
 def surface_file() -> bytes:
@@ -156,3 +171,31 @@ def test_the_cli_imports_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixtu
                  str(FAST), "--nostril-left", *nostrils[:3], "--nostril-right", *nostrils[3:]]) == 0
     assert json.loads((picked / "geometry.json").read_bytes())["provenance"]["nostrils_picked_lps_mm"] == [
         list(p) for p in phantom.landmarks.nostrils_lps_mm]
+
+
+def test_a_slicer_segmentation_maps_itself_from_its_segment_names(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A two-layer 3D Slicer segmentation without --map: its names say left, right, nasopharynx and sinus (the
+    overlapping "Airway" segment is left out); without names that say it, the error lists the labels found."""
+    phantom = asymmetric_phantom()
+    ct = tmp_path / "ct.nii.gz"
+    ct.write_bytes(nifti_bytes(phantom.ct))
+    segmentation = tmp_path / "Segmentation.seg.nrrd"
+    segmentation.write_bytes(slicer_file())
+    out = tmp_path / "out"
+    assert main(["segment", str(ct), "--out", str(out), "--from-labels", str(segmentation),
+                 "--target-triangles", str(FAST)]) == 0
+    assert "--map 1:left,2:right,3:nasopharynx,4:sinus" in capsys.readouterr().err
+    provenance = json.loads((out / "geometry.json").read_bytes())["provenance"]
+    assert provenance["mapping"] == {"1": "left", "2": "right", "3": "nasopharynx", "4": "sinus"}
+    assert provenance["segment_names"]["5"] == "Airway"
+    assert any("lie in 2 layers" in w for w in provenance["warnings"])
+    labels, truth = read_label_nifti(out / "labels.nii.gz").labels, phantom.truth.labels
+    for label in AirwayLabel:
+        if label:
+            assert dice(labels == label, truth == label) > 0.9, label
+    unnamed = tmp_path / "unnamed.nrrd"
+    unnamed.write_bytes(label_file("nrrd"))
+    assert main(["segment", str(ct), "--out", str(tmp_path / "refused"), "--from-labels", str(unnamed)]) == 2
+    assert "needs --map to say what its labels are (labels found: 1 (" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()

@@ -59,9 +59,10 @@ class GeometryImportDialog(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         intro = pn.pane.Markdown(
-            "A label map (NIfTI or NRRD, e.g. from 3D Slicer or ITK-SNAP) made on this CT, or a closed airway "
-            "surface (STL or VTP, LPS millimetres). It is resampled onto the CT; nostrils and outlet are found "
-            "automatically.")
+            "A label map (NIfTI or NRRD, e.g. a 3D Slicer segmentation or an ITK-SNAP label map) made on this CT, "
+            "or a closed airway surface (STL or VTP, LPS millimetres). It is resampled onto the CT; nostrils and "
+            "outlet are found automatically. Segment names choose each label's part where they say it; a label "
+            "of the whole airway is split into left, right and nasopharynx.")
         return pn.Card(intro, self._file, self._mapping,
                        pn.Row(pn.widgets.TextInput.from_param(self.state.param.variant, width=220), self._import),
                        self._message, title="Import an existing segmentation", collapsed=True,

@@ -2,7 +2,7 @@
 
 The openings are found as for the automatic segmentation: a nostril is where a nasal cavity meets
 the air outside the body below it (:func:`~rhinoapp.segmentation.openings.interface_clusters` on
-the CT's outside air), or the opening nearest a point given by hand; the outlet is the most
+the CT's outside air, which includes the air of a vestibule whose labels stop short of the nostril), or the opening nearest a point given by hand; the outlet is the most
 inferior layer of the nasopharynx, cut by an axial plane. A binary airway (a filled surface, or a
 label map that labels the whole airway as one) is first split into left and right cavity and nasopharynx from its nostrils, as the automatic
 segmentation splits it (in front of the choanae, the part connected to each nostril).
@@ -29,12 +29,30 @@ Vec3 = tuple[float, float, float]
 _PICK_HINT = "or give the nostril points by hand (--nostril-left X Y Z --nostril-right X Y Z, LPS mm)"
 
 
-def _outside(ct: CTVolume, airway: np.ndarray, frame: AxisFrame, threshold_hu: float) -> np.ndarray:
+def _outside(ct: CTVolume, airway: np.ndarray, frame: AxisFrame,
+             threshold_hu: float) -> tuple[np.ndarray, np.ndarray]:
+    """The CT's air outside ``airway`` that reaches the air outside the body without crossing the airway, and
+    the part of it that is the air around the head (connected to the image border within its axial slice).
+
+    The first holds the air around the head below the nose and also the air of a vestibule whose labels stop
+    short of the nostril (as expert label maps often do): it reaches the outside through the nostril, so the
+    cavity's opening is where its labels end, facing that air.
+    """
     spacing_kji = tuple(ct.geometry.spacing_mm[::-1])
-    air = (ct.hu < threshold_hu) & ~deidentification_masks(ct.hu, spacing_kji)
+    air = (ct.hu < threshold_hu) & ~deidentification_masks(ct.hu, spacing_kji) & ~airway
     closed = [(frame.coronal, -1 if frame.coronal_sign > 0 else 0)]
-    result: np.ndarray = outside_air(air, frame.axial, closed=closed) & ~airway
-    return result
+    around = outside_air(air | airway, frame.axial, closed=closed) & air
+    components, _ = ndimage.label(air)
+    reached = np.unique(components[around])
+    result: np.ndarray = np.isin(components, reached[reached > 0])
+    return result, around
+
+
+def _faces_the_vestibule(cluster: Cluster, around: np.ndarray, axial: int) -> bool:
+    """True when most of the air beyond ``cluster``'s faces is not the air around the head (a vestibule's)."""
+    beyond = cluster.inner_kji.copy()
+    beyond[:, axial] += cluster.step
+    return bool(np.mean(around[tuple(beyond.T)]) < 0.5)
 
 
 def _nearest(clusters: Sequence[Cluster], point: Vec3, ct: CTVolume, axial: int) -> Cluster | None:
@@ -89,8 +107,8 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
     geometry = ct.geometry
     frame = AxisFrame.of(geometry)
     values = labels.labels
-    outside = _outside(ct, values > 0, frame, threshold_hu)
-    inlets, seeds = [], []
+    outside, around = _outside(ct, values > 0, frame, threshold_hu)
+    inlets, seeds, notes = [], [], list(warnings)
     for index, (side, label) in enumerate((("left", AirwayLabel.LEFT_CAVITY), ("right", AirwayLabel.RIGHT_CAVITY))):
         clusters = interface_clusters(values == label, outside, frame.axial)
         if nostrils is not None:
@@ -104,7 +122,9 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
                 f"be found: include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
         inlets.append(opening_from_cluster(f"inlet_{side}", chosen, geometry, frame.axial))
         seeds.append(tuple(float(v) for v in voxel_centres(geometry, _seed(chosen)[:, None])[0]))
-    notes = list(warnings)
+        if _faces_the_vestibule(chosen, around, frame.axial):
+            notes.append(f"the {side} cavity's labels stop inside the vestibule, short of the nostril: its opening is "
+                         "where they end (the simulation attaches the ambient air there)")
     if inlets[0].plane.point_mm[0] < inlets[1].plane.point_mm[0]:
         notes.append("the left nostril lies to the patient's right of the right one (LPS x): check that the mapping "
                      "does not swap left and right")
@@ -132,7 +152,7 @@ def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Ve
     """
     geometry = ct.geometry
     frame = AxisFrame.of(geometry)
-    outside = _outside(ct, mask, frame, threshold_hu)
+    outside, _ = _outside(ct, mask, frame, threshold_hu)
     components, _ = ndimage.label(mask)
     clusters = interface_clusters(mask, outside, frame.axial, components)
     if nostrils is not None:

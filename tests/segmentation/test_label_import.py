@@ -130,3 +130,36 @@ def test_bad_labels_are_refused_clearly() -> None:
     cut[cut == AirwayLabel.SINUS] = AirwayLabel.LEFT_CAVITY  # a "left cavity" closed inside the head
     with pytest.raises(LabelImportError, match="the left cavity .* nostril cannot be found"):
         segmentation_from_labels(phantom.ct, LabelMap(cut, phantom.ct.geometry))
+
+
+def _cut_in_the_vestibule(phantom: Phantom, cut_mm: float) -> tuple[np.ndarray, float]:
+    """The truth's labels with the cavities' lowest ``cut_mm`` left out (the vestibules' air below them unlabelled),
+    and the z of the lowest cavity voxel left."""
+    geometry = phantom.truth.geometry
+    z = geometry.origin_mm[2] + np.arange(geometry.shape[0]) * geometry.spacing_mm[2]
+    labels = phantom.truth.labels.copy()
+    cavities = np.isin(labels, [AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY])
+    lowest = float(z[cavities.any(axis=(1, 2))].min())
+    labels[cavities & (z[:, None, None] < lowest + cut_mm)] = 0
+    return labels, float(z[np.isin(labels, [1, 2]).any(axis=(1, 2))].min())
+
+
+def test_labels_that_stop_inside_the_vestibule_open_where_they_end() -> None:
+    """Cavities whose labels stop 2 mm above the nostrils, as expert label maps often do: each opens where its labels
+    end, facing the vestibule's air (which reaches the outside through the nostril), and the notes say so; a binary
+    mask cut the same way is split and opened the same way; uncut labels get no such note."""
+    phantom = asymmetric_phantom()
+    labels, end_z = _cut_in_the_vestibule(phantom, cut_mm=2.0)
+    half = phantom.truth.geometry.spacing_mm[2] / 2
+    whole = segmentation_from_labels(phantom.ct, phantom.truth)
+    assert not [n for n in whole.warnings if "vestibule" in n]
+    cut = segmentation_from_labels(phantom.ct, LabelMap(labels, phantom.truth.geometry))
+    mask = segmentation_from_mask(phantom.ct, np.isin(labels, [1, 2, 3]))
+    for segmentation in (cut, mask):
+        for opening, uncut, nostril in zip((segmentation.inlet_left, segmentation.inlet_right),
+                                           (whole.inlet_left, whole.inlet_right), phantom.landmarks.nostrils_lps_mm):
+            assert opening.plane.point_mm[2] == pytest.approx(end_z - half)  # the face below the lowest label left
+            assert np.linalg.norm(np.subtract(opening.plane.point_mm[:2], nostril[:2])) < 2.0
+            assert 0.6 * uncut.area_mm2 < opening.area_mm2 <= 1.1 * uncut.area_mm2
+        notes = [n for n in segmentation.warnings if "stop inside the vestibule" in n]
+        assert len(notes) == 2 and notes[0].startswith("the left cavity's labels")

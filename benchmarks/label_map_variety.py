@@ -1,0 +1,186 @@
+"""One airway, exported as experts' label maps come: does the import and the flow hold whatever the file looks like?
+
+The phantom variant's ground truth (``clinical`` by default: labels that stop before the landmark
+planes) is written as the label maps that real data sets and tools give, each imported as
+``rhinoapp segment --from-labels`` does (:func:`rhinoapp.usecases.geometry_import.write_import`, the
+mapping from ``--map`` or from the segment names) and simulated as ``rhinoapp simulate`` does
+(:func:`rhinoapp.usecases.simulation.run_simulation`, default physics, 250 ml/s, one resolution for all):
+
+- ``as exported``: the labels renumbered (4 left, 3 right, 5 nasopharynx, 1 sinus), NIfTI, the CT's grid;
+- ``RAS, 2 mm slices``: every fourth axial slice, axes flipped to RAS, unsigned 16-bit;
+- ``1.5 mm sagittal slices``: every third slice left to right;
+- ``float labels``: the values stored as 32-bit floats;
+- ``binary mask``: the cavities and the nasopharynx as one label (``--map 1:airway``), split on import;
+- ``Slicer, 2 layers``: a 3D Slicer segmentation with named segments and an overlapping "Airway"
+  segment in a second layer, RAS, no ``--map``;
+- ``cut in vestibule``: the cavities' labels stopping 1.5 mm inside the vestibules and the
+  nasopharynx cut by the image's lower face.
+
+The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
+steps against the estimate and the plausibility flags.
+
+Run: ``python benchmarks/label_map_variety.py [--variant clinical] [--resolution-mm 1.0]``; writes
+``benchmarks/results/label_map_variety.json`` and ``.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import nrrd
+import numpy as np
+
+from rhinoapp.cfd.request import SimulationRequest
+from rhinoapp.core.layout import GeometryFolder
+from rhinoapp.core.volume import CTVolume, ImageGeometry
+from rhinoapp.phantom import generate_phantom, variant_params
+from rhinoapp.segmentation.label_import import LabelMapping, mapping_from_names
+from rhinoapp.usecases.geometry_import import ImportRequest, found_segments, write_import
+from rhinoapp.usecases.simulation import estimate_simulation, load_domain, run_simulation
+from rhinoapp.volumes import nifti_bytes
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RENUMBER = np.array([0, 4, 3, 5, 1], dtype=np.int16)  # truth 1 left, 2 right, 3 nasopharynx, 4 sinus
+MAPPING = "4:left,3:right,5:nasopharynx,1:sinus"
+
+
+def _grid(geometry: ImageGeometry, shape: tuple[int, ...], step_kji: tuple[int, int, int], *,
+          flip_xy: bool = False) -> ImageGeometry:
+    """The geometry of every ``step`` voxel of ``geometry`` (kji), with the i and j axes reversed when ``flip_xy``."""
+    spacing = tuple(s * n for s, n in zip(geometry.spacing_mm, step_kji[::-1]))
+    direction = np.asarray(geometry.direction_matrix, dtype=float).copy()
+    origin = np.asarray(geometry.origin_mm, dtype=float)
+    if flip_xy:  # the last voxel along i and j becomes the first
+        for axis in (0, 1):
+            origin = origin + direction[:, axis] * spacing[axis] * (shape[2 - axis] - 1)
+            direction[:, axis] *= -1
+    return ImageGeometry(shape, spacing, tuple(origin), tuple(direction.ravel()))
+
+
+def _slicer(parts: np.ndarray, geometry: ImageGeometry) -> bytes:
+    """A 3D Slicer segmentation of two layers: the parts, named, and an "Airway" segment over them; RAS."""
+    signs = np.array([-1.0, -1.0, 1.0])
+    directions = (geometry.direction_matrix * np.asarray(geometry.spacing_mm)).T * signs
+    header: dict[str, Any] = {"type": "unsigned char", "space": "right-anterior-superior", "encoding": "gzip",
+                              "kinds": ["list", "domain", "domain", "domain"],
+                              "space directions": np.vstack([np.full(3, np.nan), directions]),
+                              "space origin": np.asarray(geometry.origin_mm) * signs}
+    names = ("Left nasal cavity", "Right nasal cavity", "Nasopharynx", "Maxillary sinus", "Airway")
+    for index, (name, value, layer) in enumerate(zip(names, (1, 2, 3, 4, 1), (0, 0, 0, 0, 1))):
+        header |= {f"Segment{index}_Name": name, f"Segment{index}_LabelValue": str(value),
+                   f"Segment{index}_Layer": str(layer)}
+    layers = np.stack([parts, np.isin(parts, [1, 2, 3])], axis=-1).astype(np.uint8)
+    buffer = io.BytesIO()
+    nrrd.write(buffer, layers, header, index_order="C")
+    return buffer.getvalue()
+
+
+def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
+    """(file name, bytes, mapping or None for the segment names) per way of exporting the phantom's truth."""
+    truth, geometry = phantom.truth.labels, phantom.truth.geometry
+    renumbered = RENUMBER[truth]
+    k, j, i = truth.shape
+    thick = renumbered[::4, ::-1, ::-1]
+    sagittal = renumbered[:, :, ::3]
+    z = geometry.origin_mm[2] + np.arange(k) * geometry.spacing_mm[2]
+    cut = renumbered.copy()
+    cavities = np.isin(truth, [1, 2])
+    lowest = z[cavities.any(axis=(1, 2))].min()
+    cut[cavities & (z[:, None, None] < lowest + 1.5)] = 0
+    first = int(np.searchsorted(z, phantom.landmarks.outlet_z_mm))
+    cropped = CTVolume(cut[first:], ImageGeometry(cut[first:].shape, geometry.spacing_mm,
+                                                  (geometry.origin_mm[0], geometry.origin_mm[1], float(z[first])),
+                                                  geometry.direction))
+    return {
+        "as exported": ("labels.nii.gz", nifti_bytes(CTVolume(renumbered, geometry)), MAPPING),
+        "RAS, 2 mm slices": ("thick.nii.gz", nifti_bytes(CTVolume(
+            thick.astype(np.uint16), _grid(geometry, thick.shape, (4, 1, 1), flip_xy=True))), MAPPING),
+        "1.5 mm sagittal slices": ("sagittal.nii.gz", nifti_bytes(CTVolume(
+            sagittal, _grid(geometry, sagittal.shape, (1, 1, 3)))), MAPPING),
+        "float labels": ("float.nii.gz", nifti_bytes(CTVolume(renumbered.astype(np.float32), geometry)), MAPPING),
+        "binary mask": ("mask.nii.gz", nifti_bytes(CTVolume(np.isin(truth, [1, 2, 3]).astype(np.uint8), geometry)),
+                        "1:airway"),
+        "Slicer, 2 layers": ("Segmentation.seg.nrrd", _slicer(truth.astype(np.uint8), geometry), None),
+        "cut in vestibule": ("cut.nii.gz", nifti_bytes(cropped), MAPPING),
+    }
+
+
+def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: str | None, resolution_mm: float,
+             folder: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    if mapping_text is None:
+        mapping = mapping_from_names(found_segments(data, filename)[1])
+        assert mapping is not None, "the segment names say no mapping"
+    else:
+        mapping = LabelMapping.parse(mapping_text)
+    geometry = GeometryFolder(folder / "geometry")
+    report = write_import(phantom.ct, data, ImportRequest(filename=filename, mapping=mapping), geometry)
+    domain = load_domain(geometry)
+    request = SimulationRequest(resolution_mm=resolution_mm, backend="numba")
+    estimate = estimate_simulation(domain, request)
+    result = run_simulation(domain, request, folder / "run")
+    results = result.results
+    return {"case": name, "file": filename, "mapping": mapping.text(),
+            "volume_left_ml": round(report.volume_ml("left"), 2), "volume_right_ml": round(report.volume_ml("right"), 2),
+            "pressure_drop_pa": round(float(results["pressure_drop_pa"]), 3),
+            "partition_left_pct": round(float(results["flow_partition_left_pct"]), 2),
+            "max_velocity_m_s": round(float(results["max_velocity_m_s"]), 2),
+            "converged": bool(results["converged"]), "steps": int(results["steps"]), "estimate_steps": estimate.steps,
+            "flags": [f"{flag['kind']} ({flag['severity']})" for flag in results["plausibility"]],
+            "warnings": list((report.document.get("provenance") or {}).get("warnings") or []),
+            "wall_s": round(time.perf_counter() - started, 1)}
+
+
+def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    base = rows[0]
+    lines = [f"label maps of one airway ({args.variant} phantom, CT 0.5 mm), imported and simulated at "
+             f"{args.resolution_mm} mm, 250 ml/s, default physics",
+             f"{'case':<24}{'left ml':>8}{'right ml':>9}{'drop Pa':>9}{'vs first':>9}{'left %':>8}{'steps/est':>10}"
+             f"{'wall s':>8}  flags"]
+    for row in rows:
+        ratio = row["pressure_drop_pa"] / base["pressure_drop_pa"]
+        lines.append(f"{row['case']:<24}{row['volume_left_ml']:>8.2f}{row['volume_right_ml']:>9.2f}"
+                     f"{row['pressure_drop_pa']:>9.2f}{ratio:>9.3f}{row['partition_left_pct']:>8.1f}"
+                     f"{row['steps'] / row['estimate_steps']:>10.2f}{row['wall_s']:>8.0f}  "
+                     f"{', '.join(row['flags']) or 'none'}{'' if row['converged'] else ' (NOT CONVERGED)'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="clinical")
+    parser.add_argument("--resolution-mm", type=float, default=1.0)
+    parser.add_argument("--only", help="comma-separated case names (default: all)")
+    parser.add_argument("--name", default="label_map_variety")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    phantom = generate_phantom(variant_params(args.variant, spacing_mm=0.5, noise_hu=0))
+    cases = label_maps(phantom)
+    chosen = [c for c in cases if args.only is None or c in args.only.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rhinoapp-labelmaps-") as scratch:
+        for index, name in enumerate(chosen):
+            filename, data, mapping = cases[name]
+            rows.append(run_case(name, phantom, filename, data, mapping, args.resolution_mm,
+                                 Path(scratch) / str(index)))
+            logging.getLogger("label_map_variety").warning("%s: %s", name, rows[-1])
+    text = _table(rows, args)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps({"variant": args.variant,
+                                                            "resolution_mm": args.resolution_mm, "rows": rows},
+                                                           indent=1))
+    (RESULTS / f"{args.name}.txt").write_text(text + "\n")
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,7 +4,8 @@ The phantom variant's ground truth (``clinical`` by default: labels that stop be
 planes) is written as the label maps that real data sets and tools give, each imported as
 ``rhinoapp segment --from-labels`` does (:func:`rhinoapp.usecases.geometry_import.write_import`, the
 mapping from ``--map`` or from the segment names) and simulated as ``rhinoapp simulate`` does
-(:func:`rhinoapp.usecases.simulation.run_simulation`, default physics, 250 ml/s, one resolution for all):
+(:func:`rhinoapp.usecases.simulation.run_simulation`, default physics, 250 ml/s, each at the default rule's
+resolution unless ``--resolution-mm`` gives one for all):
 
 - ``as exported``: the labels renumbered (4 left, 3 right, 5 nasopharynx, 1 sinus), NIfTI, the CT's grid;
 - ``RAS, 2 mm slices``: every fourth axial slice, axes flipped to RAS, unsigned 16-bit;
@@ -19,7 +20,7 @@ mapping from ``--map`` or from the segment names) and simulated as ``rhinoapp si
 The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
 steps against the estimate and the plausibility flags.
 
-Run: ``python benchmarks/label_map_variety.py [--variant clinical] [--resolution-mm 1.0]``; writes
+Run: ``python benchmarks/label_map_variety.py [--variant clinical] [--resolution-mm MM]``; writes
 ``benchmarks/results/label_map_variety.json`` and ``.txt``.
 """
 
@@ -39,6 +40,7 @@ import nrrd
 import numpy as np
 
 from rhinoapp.cfd.request import SimulationRequest
+from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.layout import GeometryFolder
 from rhinoapp.core.volume import CTVolume, ImageGeometry
 from rhinoapp.phantom import generate_phantom, variant_params
@@ -113,8 +115,8 @@ def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
     }
 
 
-def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: str | None, resolution_mm: float,
-             folder: Path) -> dict[str, Any]:
+def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: str | None,
+             resolution_mm: float | None, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     if mapping_text is None:
         mapping = mapping_from_names(found_segments(data, filename)[1])
@@ -124,11 +126,17 @@ def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: 
     geometry = GeometryFolder(folder / "geometry")
     report = write_import(phantom.ct, data, ImportRequest(filename=filename, mapping=mapping), geometry)
     domain = load_domain(geometry)
-    request = SimulationRequest(resolution_mm=resolution_mm, backend="numba")
+    request = SimulationRequest(resolution_mm=resolution_mm, backend="numba")  # None: the default rule
     estimate = estimate_simulation(domain, request)
-    result = run_simulation(domain, request, folder / "run")
-    results = result.results
+    try:
+        results = run_simulation(domain, request, folder / "run").results
+    except RhinoappError as error:  # a run that stops says why: a row of its own
+        return {"case": name, "file": filename, "mapping": mapping.text(), "error": str(error),
+                "volume_left_ml": round(report.volume_ml("left"), 2),
+                "volume_right_ml": round(report.volume_ml("right"), 2), "estimate_steps": estimate.steps,
+                "wall_s": round(time.perf_counter() - started, 1)}
     return {"case": name, "file": filename, "mapping": mapping.text(),
+            "resolution_mm": float(results["lattice"]["dx_mm"]),
             "volume_left_ml": round(report.volume_ml("left"), 2), "volume_right_ml": round(report.volume_ml("right"), 2),
             "pressure_drop_pa": round(float(results["pressure_drop_pa"]), 3),
             "partition_left_pct": round(float(results["flow_partition_left_pct"]), 2),
@@ -141,23 +149,28 @@ def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: 
 
 def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     base = rows[0]
-    lines = [f"label maps of one airway ({args.variant} phantom, CT 0.5 mm), imported and simulated at "
-             f"{args.resolution_mm} mm, 250 ml/s, default physics",
-             f"{'case':<24}{'left ml':>8}{'right ml':>9}{'drop Pa':>9}{'vs first':>9}{'left %':>8}{'steps/est':>10}"
-             f"{'wall s':>8}  flags"]
+    where = f"{args.resolution_mm} mm" if args.resolution_mm else "the default rule's resolution"
+    lines = [f"label maps of one airway ({args.variant} phantom, CT 0.5 mm), imported and simulated at {where}, "
+             "250 ml/s, default physics",
+             f"{'case':<24}{'left ml':>8}{'right ml':>9}{'res mm':>7}{'drop Pa':>9}{'vs first':>9}{'left %':>8}"
+             f"{'steps/est':>10}{'wall s':>8}  flags"]
     for row in rows:
-        ratio = row["pressure_drop_pa"] / base["pressure_drop_pa"]
-        lines.append(f"{row['case']:<24}{row['volume_left_ml']:>8.2f}{row['volume_right_ml']:>9.2f}"
-                     f"{row['pressure_drop_pa']:>9.2f}{ratio:>9.3f}{row['partition_left_pct']:>8.1f}"
-                     f"{row['steps'] / row['estimate_steps']:>10.2f}{row['wall_s']:>8.0f}  "
-                     f"{', '.join(row['flags']) or 'none'}{'' if row['converged'] else ' (NOT CONVERGED)'}")
+        head = f"{row['case']:<24}{row['volume_left_ml']:>8.2f}{row['volume_right_ml']:>9.2f}"
+        if "error" in row:
+            lines.append(f"{head}  stopped: {row['error'][:150]}")
+            continue
+        ratio = row["pressure_drop_pa"] / base["pressure_drop_pa"] if "pressure_drop_pa" in base else float("nan")
+        lines.append(f"{head}{row['resolution_mm']:>7.2f}{row['pressure_drop_pa']:>9.2f}{ratio:>9.3f}"
+                     f"{row['partition_left_pct']:>8.1f}{row['steps'] / row['estimate_steps']:>10.2f}"
+                     f"{row['wall_s']:>8.0f}  {', '.join(row['flags']) or 'none'}"
+                     f"{'' if row['converged'] else ' (NOT CONVERGED)'}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="clinical")
-    parser.add_argument("--resolution-mm", type=float, default=1.0)
+    parser.add_argument("--resolution-mm", type=float, help="one lattice spacing for all (default: the rule's)")
     parser.add_argument("--only", help="comma-separated case names (default: all)")
     parser.add_argument("--name", default="label_map_variety")
     args = parser.parse_args(argv)

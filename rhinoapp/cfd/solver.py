@@ -318,7 +318,7 @@ class Solver:
         flux, pressure, count = backend.take_diagnostics()
         speed = backend.max_speed()
         if not math.isfinite(speed) or speed > self.run.divergence_velocity:
-            raise SimulationError(self._divergence_message(step, speed))
+            raise SimulationError(self._divergence_message(step, speed, self._fastest_place(backend)))
         flux = flux / max(count, 1)
         weight = backend.pressure_weight
         p = np.divide(pressure / max(count, 1), weight, out=np.zeros(3), where=weight > 0) / 3.0
@@ -346,12 +346,28 @@ class Solver:
         return all(steady_in_mean(np.array([getattr(s, name) for s in recent]), window, self.run.tolerance)
                    for name in names)
 
-    def _divergence_message(self, step: int, speed: float) -> str:
+    def _fastest_place(self, backend: Backend) -> str:
+        """Where the run diverges: the LPS point (mm) of its fastest cell, or of a cell that is no longer finite."""
+        from rhinoapp.cfd.postprocess import cell_moments
+
+        try:
+            _, u = cell_moments(self.lattice, backend.get_state())
+        except (ValueError, FloatingPointError, MemoryError):  # no place is better than no message
+            return ""
+        speed = np.sqrt(np.sum(u * u, axis=0))
+        broken = np.flatnonzero(~np.isfinite(speed))
+        cell = int(broken[0]) if broken.size else int(np.argmax(speed))
+        ijk = self.lattice.cell_coordinates()[cell].astype(float)
+        point = self.lattice.domain.geometry.index_to_physical(ijk[None, :])[0]
+        return "(" + ", ".join(f"{v:.1f}" for v in point) + ")"
+
+    def _divergence_message(self, step: int, speed: float, place: str = "") -> str:
         what = "values became NaN" if not math.isfinite(speed) else f"the lattice speed reached {speed:.3f}"
-        return (f"the simulation diverged at step {step} ({what}; the stable range ends near 0.3). The grid is too "
-                "coarse for this flow, or the flow too high: use a finer resolution (smaller --resolution-mm), a "
-                "lower flow, or a larger Smagorinsky constant (subgrid model), and check the geometry for "
-                "single-voxel passages.")
+        where = f" at LPS {place} mm" if place else ""
+        return (f"the simulation diverged at step {step} ({what}{where}; the stable range ends near 0.3). The grid "
+                "is too coarse for this flow, or the flow too high: use a finer resolution (smaller --resolution-mm; "
+                "the default follows the narrowest passage), a lower flow, or a larger Smagorinsky constant "
+                "(subgrid model), and check the geometry there for single-voxel passages.")
 
     def _report(self, step: int, sample: ConvergenceSample, mlups: float, converged: bool) -> None:
         if self.progress is None and not _log.isEnabledFor(logging.DEBUG):

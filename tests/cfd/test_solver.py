@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +62,12 @@ def test_divergence_names_cause_and_remedy() -> None:
     values[2, 1:] = 0.45 * lattice.opening_normal[2]  # far beyond the stable lattice velocity
     solver = Solver(lattice, KernelParameters(tau=0.5005, magic=3 / 16), BoundaryValues(kinds, values),
                     RunConfig(backend="numba", max_steps=3000, check_every=20), steps_estimate=3000)
-    with pytest.raises(SimulationError, match="diverged at step.*finer resolution.*lower flow.*Smagorinsky"):
+    with pytest.raises(SimulationError, match="diverged at step.*finer resolution.*lower flow.*Smagorinsky") as caught:
         solver.execute()
+    place = re.search(r"at LPS \((-?[\d.]+), (-?[\d.]+), (-?[\d.]+)\) mm", str(caught.value))
+    assert place, str(caught.value)  # a point inside the duct, where to look
+    ijk = lattice.domain.geometry.physical_to_index(np.array([[float(v) for v in place.groups()]]))[0]
+    assert lattice.domain.fluid[tuple(np.round(ijk[::-1]).astype(int))]
 
 
 def test_steady_state_is_detected_and_progress_reported() -> None:

@@ -43,6 +43,15 @@ _SEGMENTATION_OPTIONS = ("threshold_hu", "partial_volume", "sinuses", "seed_left
                          "outlet_depth_mm")
 
 
+def _point(values: Sequence[float]) -> tuple[float, float, float]:
+    """Three coordinates (LPS mm) as a point; others are refused."""
+    from rhinoapp.core.errors import ValidationError
+
+    if len(values) != 3:
+        raise ValidationError(f"a nostril point is three numbers (LPS mm), got {list(values)!r}")
+    return float(values[0]), float(values[1]), float(values[2])
+
+
 class Case:
     """One project (a patient case) of a data directory, with a method per workflow step.
 
@@ -177,6 +186,38 @@ class Case:
                                   variant=variant)
         self._runners.run(self.id, JobKind.SEGMENTATION, request.to_parameters(), profile=profile, progress=progress,
                           description="segmenting the airway")
+        return self.geometry(variant)
+
+    def import_segmentation(self, path: Path | str, *, mapping: str | dict[Any, str] | None = None,
+                            variant: str = "imported", nostrils: tuple[Sequence[float], Sequence[float]] | None = None,
+                            target_triangles: int = 100_000) -> Geometry:
+        """Import a segmentation made elsewhere as geometry ``variant``, as ``rhinoapp segment --from-labels`` does.
+
+        ``path`` is a label map (NIfTI, NRRD, a 3D Slicer ``.seg.nrrd``) or a closed surface (STL, VTP) made
+        on this case's CT. ``mapping`` says what a label map's labels are (``"4:left,3:right,5:nasopharynx"``,
+        ``{1: "airway"}`` for a binary mask); without it the segment names of a Slicer segmentation say it.
+        ``nostrils`` are points (left, right) at the nostril openings, LPS mm, where they are not found.
+        """
+        from rhinoapp.core.errors import ValidationError
+        from rhinoapp.segmentation.label_import import LabelMapping, mapping_from_names
+        from rhinoapp.usecases.geometry_import import ImportRequest, SourceKind, found_segments, import_into_project
+
+        source = Path(path)
+        limits = self.settings.input_limits
+        limits.check_bytes(source.stat().st_size, "the imported file")
+        data = source.read_bytes()
+        chosen = (LabelMapping.parse(mapping) if isinstance(mapping, str)
+                  else LabelMapping.of(mapping) if mapping is not None else None)
+        if chosen is None and not SourceKind.of(source.name).is_surface:
+            counts, names = found_segments(data, source.name, limits=limits)
+            chosen = mapping_from_names(names)
+            if chosen is None:
+                raise ValidationError(f"{source.name}: say what its labels are with mapping= (labels found: "
+                                      f"{', '.join(map(str, sorted(counts)))}), e.g. mapping='4:left,3:right,"
+                                      "5:nasopharynx' or mapping='1:airway' for a whole-airway label")
+        request = ImportRequest(filename=source.name, mapping=chosen, variant=variant, target_triangles=target_triangles,
+                                nostrils=None if nostrils is None else (_point(nostrils[0]), _point(nostrils[1])))
+        import_into_project(self.repository, self.id, data, request, limits=limits)
         return self.geometry(variant)
 
     def geometry(self, variant: str = "default") -> Geometry:

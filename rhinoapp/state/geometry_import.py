@@ -171,15 +171,9 @@ class GeometryImportState(param.Parameterized):
 
     def _store(self, project_id: str, data: bytes, request: Any) -> Any:
         from rhinoapp.core.errors import NotFoundError
-        from rhinoapp.dicom.request import check_ct_volume
-        from rhinoapp.usecases.geometry_import import store_import
-        from rhinoapp.volumes import read_volume
+        from rhinoapp.usecases.geometry_import import import_into_project
 
         repo = self.session.repository
         if repo is None:
             raise NotFoundError("No project store is open; open a project first.")
-        path = repo.layout(project_id).ct_volume
-        if not path.exists():
-            raise NotFoundError("This project has no CT yet: import the CT first, then the segmentation made on it.")
-        ct = check_ct_volume(read_volume(path))
-        return store_import(repo, project_id, ct, data, request, limits=self.session.settings.input_limits)
+        return import_into_project(repo, project_id, data, request, limits=self.session.settings.input_limits)

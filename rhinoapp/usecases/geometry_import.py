@@ -39,8 +39,8 @@ from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.volumes.segmentation_nrrd import LabelVolume
 from rhinoapp.usecases.geometry import write_segmentation
 
-__all__ = ["ImportRequest", "SourceKind", "found_labels", "found_segments", "imported_segmentation", "store_import",
-           "write_import"]
+__all__ = ["ImportRequest", "SourceKind", "found_labels", "found_segments", "import_into_project",
+           "imported_segmentation", "store_import", "write_import"]
 
 _log = logging.getLogger(__name__)
 Vec3 = tuple[float, float, float]
@@ -213,3 +213,20 @@ def store_import(repo: ProjectRepository, project_id: str, ct: CTVolume, data: b
     AuditLog(repo.store).record(repo.owner, AuditAction.UPLOAD, project_id=project_id, detail=Step.GEOMETRY.value)
     _log.info("project %s: imported %s as geometry variant %s", project_id, request.kind.value, request.variant)
     return report
+
+
+def import_into_project(repo: ProjectRepository, project_id: str, data: bytes, request: ImportRequest, *,
+                        limits: InputLimits = DEFAULT_LIMITS, progress: ProgressCallback | None = None) -> GeometryReport:
+    """Import the file onto the project's stored CT as geometry variant ``request.variant`` (all files or none).
+
+    Raises :class:`~rhinoapp.core.errors.NotFoundError` when the project has no CT yet.
+    """
+    from rhinoapp.core.errors import NotFoundError
+    from rhinoapp.dicom.request import check_ct_volume
+    from rhinoapp.volumes import read_volume
+
+    path = repo.layout(project_id).ct_volume
+    if not path.exists():
+        raise NotFoundError("This project has no CT yet: import the CT first, then the segmentation made on it.")
+    ct = check_ct_volume(read_volume(path))
+    return store_import(repo, project_id, ct, data, request, limits=limits, progress=progress)

@@ -15,7 +15,9 @@ resolution unless ``--resolution-mm`` gives one for all):
 - ``Slicer, 2 layers``: a 3D Slicer segmentation with named segments and an overlapping "Airway"
   segment in a second layer, RAS, no ``--map``;
 - ``cut in vestibule``: the cavities' labels stopping 1.5 mm inside the vestibules and the
-  nasopharynx cut by the image's lower face.
+  nasopharynx cut by the image's lower face;
+- ``front crop``: the label map's field of view ending 4 mm behind the nostrils, so that a coronal
+  face cuts the cavities through the vestibules.
 
 The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
 steps against the estimate and the plausibility flags.
@@ -101,6 +103,11 @@ def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
     cropped = CTVolume(cut[first:], ImageGeometry(cut[first:].shape, geometry.spacing_mm,
                                                   (geometry.origin_mm[0], geometry.origin_mm[1], float(z[first])),
                                                   geometry.direction))
+    y = geometry.origin_mm[1] + np.arange(j) * geometry.spacing_mm[1]
+    behind = int(np.searchsorted(y, phantom.landmarks.nostrils_lps_mm[0][1] + 4.0))
+    front = CTVolume(renumbered[:, behind:], ImageGeometry(renumbered[:, behind:].shape, geometry.spacing_mm,
+                                                           (geometry.origin_mm[0], float(y[behind]),
+                                                            geometry.origin_mm[2]), geometry.direction))
     return {
         "as exported": ("labels.nii.gz", nifti_bytes(CTVolume(renumbered, geometry)), MAPPING),
         "RAS, 2 mm slices": ("thick.nii.gz", nifti_bytes(CTVolume(
@@ -112,6 +119,7 @@ def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
                         "1:airway"),
         "Slicer, 2 layers": ("Segmentation.seg.nrrd", _slicer(truth.astype(np.uint8), geometry), None),
         "cut in vestibule": ("cut.nii.gz", nifti_bytes(cropped), MAPPING),
+        "front crop": ("front.nii.gz", nifti_bytes(front), MAPPING),
     }
 
 

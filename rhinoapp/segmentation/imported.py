@@ -55,16 +55,54 @@ def _faces_the_vestibule(cluster: Cluster, around: np.ndarray, axial: int) -> bo
     return bool(np.mean(around[tuple(beyond.T)]) < 0.5)
 
 
-def _nearest(clusters: Sequence[Cluster], point: Vec3, ct: CTVolume, axial: int) -> Cluster | None:
-    if not clusters:
+def _nearest(candidates: Sequence[tuple[Cluster, int]], point: Vec3, ct: CTVolume) -> tuple[Cluster, int] | None:
+    """The candidate (cluster, its axis) with a face nearest ``point``."""
+    if not candidates:
         return None
-    return min(clusters, key=lambda c: float(np.linalg.norm(c.face_centres(ct.geometry, axial) - point, axis=1).min()))
+    return min(candidates, key=lambda c: float(np.linalg.norm(c[0].face_centres(ct.geometry, c[1]) - point,
+                                                              axis=1).min()))
+
+
+def _nostril(cavity: np.ndarray, outside: np.ndarray, frame: AxisFrame, ct: CTVolume,
+             point: Vec3 | None) -> tuple[Cluster, int] | None:
+    """Where a cavity opens (the cluster of faces, and the axis they face along), or None.
+
+    Nostrils face down: the largest cluster of faces where the cavity meets the outside air below it. A label
+    map cropped through the vestibules by a coronal face meets that air at its front instead: the largest
+    forward-facing cluster is taken where it is more than twice the largest downward one. With ``point`` (a
+    nostril picked by hand) the cluster nearest it, facing any of these ways.
+    """
+    axial = [(c, frame.axial) for c in interface_clusters(cavity, outside, frame.axial)]
+    front = [(c, frame.coronal) for c in interface_clusters(cavity, outside, frame.coronal)
+             if c.step == -frame.coronal_sign]
+    if point is not None:
+        return _nearest(axial + front, point, ct)
+    down = [c for c in axial if c[0].step == -frame.axial_sign]
+    best_down = max(down, key=lambda c: c[0].size, default=None)
+    best_front = max(front, key=lambda c: c[0].size, default=None)
+    if best_front is not None and best_front[0].size > 2 * (best_down[0].size if best_down else 0):
+        return best_front
+    return best_down
 
 
 def _seed(cluster: Cluster) -> np.ndarray:
     inner = cluster.inner_kji
     result: np.ndarray = inner[np.argmin(np.abs(inner - inner.mean(axis=0)).sum(axis=1))]
     return result
+
+
+def _gaps(values: np.ndarray, pharynx: np.ndarray) -> list[str]:
+    """Notes for each cavity that no path through the airway's labels joins to the nasopharynx (as the lattice's
+    links join cells: across faces and edges)."""
+    parts, _ = ndimage.label(values > 0, structure=ndimage.generate_binary_structure(3, 2))
+    reached = set(np.unique(parts[pharynx]).tolist()) - {0}
+    notes = []
+    for side, label in (("left", AirwayLabel.LEFT_CAVITY), ("right", AirwayLabel.RIGHT_CAVITY)):
+        if not reached & set(np.unique(parts[values == label]).tolist()):
+            notes.append(f"the {side} cavity does not join the nasopharynx anywhere in the labels: the airflow "
+                         f"simulation will refuse it (no path from the {side} nostril to the outlet); close the gap in "
+                         "the label map, unless that side is truly closed")
+    return notes
 
 
 def _layer_opening(name: str, region: np.ndarray, ct: CTVolume, lps_axis: int, sign: int) -> Opening:
@@ -110,19 +148,18 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
     outside, around = _outside(ct, values > 0, frame, threshold_hu)
     inlets, seeds, notes = [], [], list(warnings)
     for index, (side, label) in enumerate((("left", AirwayLabel.LEFT_CAVITY), ("right", AirwayLabel.RIGHT_CAVITY))):
-        clusters = interface_clusters(values == label, outside, frame.axial)
-        if nostrils is not None:
-            chosen = _nearest(clusters, nostrils[index], ct, frame.axial)
-        else:
-            down = [c for c in clusters if c.step == -frame.axial_sign]
-            chosen = max(down, key=lambda c: c.size) if down else None
-        if chosen is None:
+        found = _nostril(values == label, outside, frame, ct, None if nostrils is None else nostrils[index])
+        if found is None:
             raise LabelImportError(
                 f"the {side} cavity (label {int(label)}) meets the air outside the nose nowhere, so its nostril cannot "
                 f"be found: include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
-        inlets.append(opening_from_cluster(f"inlet_{side}", chosen, geometry, frame.axial))
+        chosen, axis = found
+        inlets.append(opening_from_cluster(f"inlet_{side}", chosen, geometry, axis))
         seeds.append(tuple(float(v) for v in voxel_centres(geometry, _seed(chosen)[:, None])[0]))
-        if _faces_the_vestibule(chosen, around, frame.axial):
+        if axis != frame.axial:
+            notes.append(f"the {side} cavity's labels are cut by the label map's front face inside the vestibule: its "
+                         "opening is that cut, facing forward (the simulation attaches the ambient air there)")
+        elif _faces_the_vestibule(chosen, around, frame.axial):
             notes.append(f"the {side} cavity's labels stop inside the vestibule, short of the nostril: its opening is "
                          "where they end (the simulation attaches the ambient air there)")
     if inlets[0].plane.point_mm[0] < inlets[1].plane.point_mm[0]:
@@ -133,6 +170,7 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
         raise LabelImportError("the imported airway has no nasopharynx (label 3), so the outlet cannot be placed; "
                                "map a label to nasopharynx")
     outlet = _layer_opening("outlet", pharynx, ct, 2, -1)
+    notes.extend(_gaps(values, pharynx))
     choana = _layer_opening("choana", pharynx, ct, 1, -1).plane
     sinus_mode = SinusMode.KEEP if np.any(values == AirwayLabel.SINUS) else SinusMode.EXCLUDE
     options = SegmentationOptions(threshold_hu=threshold_hu, sinus_mode=sinus_mode, outlet_plane=outlet.plane)
@@ -156,8 +194,8 @@ def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Ve
     components, _ = ndimage.label(mask)
     clusters = interface_clusters(mask, outside, frame.axial, components)
     if nostrils is not None:
-        picked = [_nearest(clusters, point, ct, frame.axial) for point in nostrils]
-        pair = None if picked[0] is None or picked[1] is None else (picked[0], picked[1])
+        picked = [_nearest([(c, frame.axial) for c in clusters], point, ct) for point in nostrils]
+        pair = None if picked[0] is None or picked[1] is None else (picked[0][0], picked[1][0])
     else:
         volumes = {c: float(n) * geometry.voxel_volume_mm3 / 1000
                    for c, n in enumerate(np.bincount(components.ravel())) if c}

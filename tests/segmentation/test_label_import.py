@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
@@ -163,3 +164,33 @@ def test_labels_that_stop_inside_the_vestibule_open_where_they_end() -> None:
             assert 0.6 * uncut.area_mm2 < opening.area_mm2 <= 1.1 * uncut.area_mm2
         notes = [n for n in segmentation.warnings if "stop inside the vestibule" in n]
         assert len(notes) == 2 and notes[0].startswith("the left cavity's labels")
+
+
+def test_labels_cut_by_a_coronal_face_open_at_the_cut() -> None:
+    """A label map whose field of view ends 3 mm behind the nostrils (the cavities cut through the vestibules by a
+    coronal face): each cavity opens at that cut, facing forward, as large as the vestibule there, not through the
+    strip of its floor that still meets the air below the nose; the notes say so."""
+    phantom = asymmetric_phantom()
+    geometry = phantom.truth.geometry
+    y = geometry.origin_mm[1] + np.arange(geometry.shape[1]) * geometry.spacing_mm[1]
+    cut_y = phantom.landmarks.nostrils_lps_mm[0][1] + 3.0
+    labels = phantom.truth.labels.copy()
+    labels[:, y < cut_y] = 0
+    segmentation = segmentation_from_labels(phantom.ct, LabelMap(labels, geometry))
+    front = y[y >= cut_y].min() - geometry.spacing_mm[1] / 2
+    for opening in (segmentation.inlet_left, segmentation.inlet_right):
+        assert opening.plane.normal == pytest.approx((0.0, -1.0, 0.0), abs=0.05)
+        assert opening.plane.point_mm[1] == pytest.approx(front)
+        assert opening.area_mm2 > 40.0, opening.area_mm2  # the vestibule's section, not a strip of its floor
+    assert len([n for n in segmentation.warnings if "cut by the label map's front face" in n]) == 2
+
+
+def test_a_cavity_that_does_not_join_the_nasopharynx_is_named() -> None:
+    phantom = asymmetric_phantom()
+    labels = phantom.truth.labels.copy()
+    near = ndimage.binary_dilation(labels == AirwayLabel.NASOPHARYNX, iterations=2)
+    labels[near & (labels == AirwayLabel.LEFT_CAVITY)] = 0  # a gap of two voxels between the left side and it
+    segmentation = segmentation_from_labels(phantom.ct, LabelMap(labels, phantom.truth.geometry))
+    gaps = [n for n in segmentation.warnings if "does not join the nasopharynx" in n]
+    assert len(gaps) == 1 and gaps[0].startswith("the left cavity")
+    assert not [n for n in segmentation_from_labels(phantom.ct, phantom.truth).warnings if "join" in n]

@@ -43,15 +43,6 @@ _SEGMENTATION_OPTIONS = ("threshold_hu", "partial_volume", "sinuses", "seed_left
                          "outlet_depth_mm")
 
 
-def _point(values: Sequence[float]) -> tuple[float, float, float]:
-    """Three coordinates (LPS mm) as a point; others are refused."""
-    from rhinoapp.core.errors import ValidationError
-
-    if len(values) != 3:
-        raise ValidationError(f"a nostril point is three numbers (LPS mm), got {list(values)!r}")
-    return float(values[0]), float(values[1]), float(values[2])
-
-
 class Case:
     """One project (a patient case) of a data directory, with a method per workflow step.
 
@@ -216,7 +207,7 @@ class Case:
                                       f"{', '.join(map(str, sorted(counts)))}), e.g. mapping='4:left,3:right,"
                                       "5:nasopharynx' or mapping='1:airway' for a whole-airway label")
         request = ImportRequest(filename=source.name, mapping=chosen, variant=variant, target_triangles=target_triangles,
-                                nostrils=None if nostrils is None else (_point(nostrils[0]), _point(nostrils[1])))
+                                nostrils=nostrils)  # type: ignore[arg-type]  # the request checks and converts them
         import_into_project(self.repository, self.id, data, request, limits=limits)
         return self.geometry(variant)
 

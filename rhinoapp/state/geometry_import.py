@@ -32,9 +32,9 @@ IGNORE = "leave out"
 TARGET_CHOICES = (IGNORE, *(t.value for t in Target))
 
 
-def _guessed_targets(counts: dict[int, int], names: dict[int, str]) -> dict[int, str]:
-    """The first choice per label: what the segment names say, the whole airway for a single label, else left out."""
-    mapping = mapping_from_names(names)
+def _guessed_targets(counts: dict[int, int], mapping: LabelMapping | None) -> dict[int, str]:
+    """The first choice per label: what the segment names say (``mapping``), the whole airway for a single label,
+    else left out."""
     if mapping is not None:
         chosen = mapping.as_dict()
         return {label: chosen.get(str(label), IGNORE) for label in counts}
@@ -89,6 +89,7 @@ class GeometryImportState(param.Parameterized):
 
         self._data = None
         self.param.update(filename=filename, labels_found=[], label_names={}, targets={}, is_surface=False)
+        named: LabelMapping | None = None  # the mapping the segment names say
         try:
             kind = SourceKind.of(filename)
             self.session.settings.input_limits.check_bytes(len(data), "the uploaded file")
@@ -98,8 +99,9 @@ class GeometryImportState(param.Parameterized):
                     self._say(f"{filename}: the label map holds no label (every voxel is 0); export the segmentation "
                               "again.", MessageKind.ERROR)
                     return
+                named = mapping_from_names(names)
                 self.param.update(labels_found=sorted(counts.items()), label_names=names,
-                                  targets=_guessed_targets(counts, names))
+                                  targets=_guessed_targets(counts, named))
         except RhinoappError as error:
             self._say(f"{filename}: {error}", MessageKind.ERROR)
             return
@@ -109,7 +111,7 @@ class GeometryImportState(param.Parameterized):
         self.is_surface = kind.is_surface
         if kind.is_surface:
             text = "Surface read: its nostrils and outlet are found automatically when you import it."
-        elif mapping_from_names(self.label_names) is not None:
+        elif named is not None:
             text = (f"{len(self.labels_found)} labels found; their targets were chosen from the segment names: check "
                     "them, then import.")
         elif len(self.labels_found) == 1:

@@ -20,7 +20,8 @@ resolution unless ``--resolution-mm`` gives one for all):
   face cuts the cavities through the vestibules.
 
 The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
-steps against the estimate and the plausibility flags.
+steps against the estimate and the plausibility flags, and says when a result is the second try with the
+recursive collision after the default one diverged (:func:`rhinoapp.cfd.simulation.simulate`).
 
 Run: ``python benchmarks/label_map_variety.py [--variant clinical] [--resolution-mm MM]``; writes
 ``benchmarks/results/label_map_variety.json`` and ``.txt``.
@@ -152,6 +153,8 @@ def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: 
             "converged": bool(results["converged"]), "steps": int(results["steps"]), "estimate_steps": estimate.steps,
             "flags": [f"{flag['kind']} ({flag['severity']})" for flag in results["plausibility"]],
             "warnings": list((report.document.get("provenance") or {}).get("warnings") or []),
+            # the default collision diverged at this step and the result is the recursive collision's second try
+            "second_try_after_step": (results.get("steadier_collision") or {}).get("diverged_at_step"),
             "wall_s": round(time.perf_counter() - started, 1)}
 
 
@@ -171,7 +174,9 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(f"{head}{row['resolution_mm']:>7.2f}{row['pressure_drop_pa']:>9.2f}{ratio:>9.3f}"
                      f"{row['partition_left_pct']:>8.1f}{row['steps'] / row['estimate_steps']:>10.2f}"
                      f"{row['wall_s']:>8.0f}  {', '.join(row['flags']) or 'none'}"
-                     f"{'' if row['converged'] else ' (NOT CONVERGED)'}")
+                     f"{'' if row['converged'] else ' (NOT CONVERGED)'}"
+                     + (f"; second try, the first diverged at step {row['second_try_after_step']}"
+                        if row.get("second_try_after_step") else ""))
     return "\n".join(lines)
 
 

@@ -20,7 +20,9 @@ The checks and their limits (:class:`PlausibilityLimits`, all configurable):
   ``range_factor`` times the range (a real obstruction can do that: check it), implausible beyond
   ``implausible_range_factor``.
 * **stability**: the largest lattice velocity (design 0.1, divergence near 0.3) and the grid
-  Reynolds number ``u_max dx / nu``, with the relaxation time ``tau`` quoted.
+  Reynolds number ``u_max dx / nu``, with the relaxation time ``tau`` quoted; and a result that comes
+  from the second run with the recursive collision after the default one diverged
+  (``results["steadier_collision"]``, :func:`rhinoapp.cfd.simulation.simulate`).
 * **mass conservation**: inflow against outflow.
 * **steady state**: the run stopped at the step limit, or the pressure drop still drifts.
 
@@ -113,7 +115,8 @@ class PlausibilityFlag:
     @property
     def message(self) -> str:
         """The flag in plain language, the advice included."""
-        value = "—" if _number(self.value) is None else f"{self.value:.3g}"
+        number = _number(self.value)
+        value = "—" if number is None else f"{number:,.0f}" if abs(number) >= 1e4 else f"{number:.3g}"
         how = "far outside (implausible)" if self.severity is Severity.IMPLAUSIBLE else "outside"
         return f"{self.quantity} {value}{' ' + self.unit if self.unit else ''} is {how} the expected {self.expected}: " \
                f"{self.advice}"
@@ -259,6 +262,17 @@ def _numerics_flags(results: Mapping[str, Any], diagnostics: Mapping[str, Any],
             FlagKind.STABILITY, Severity.WARNING, "grid Reynolds number", grid_re, "",
             f"at most {limits.grid_reynolds_warning:g} ({quoted}close to the stability limit 0.5)",
             f"the cells are too coarse for this velocity, which makes the solution unreliable: {_REFINE}."))
+    steadier = results.get("steadier_collision")
+    if isinstance(steadier, Mapping):
+        place = steadier.get("diverged_at_lps_mm")
+        where = f" near ({', '.join(f'{float(v):.1f}' for v in place)}) mm LPS" if place else ""
+        flags.append(PlausibilityFlag(
+            FlagKind.STABILITY, Severity.WARNING, "steps until the default collision diverged",
+            _number(steadier.get("diverged_at_step")), "", "none (a run that converges with it)",
+            f"the run diverged{where}, where a passage is only a few cells wide at this spacing, and this result "
+            f"comes from a second run with the recursive collision, which is stable there but not validated like "
+            f"the default: {_REFINE} to confirm it, and check the geometry there.",
+            None, None if not place else (float(place[0]), float(place[1]), float(place[2]))))
     mass = _number(results.get("mass_conservation_error"))
     if mass is not None and mass > limits.mass_error_warning:
         severity = Severity.IMPLAUSIBLE if mass > limits.mass_error_implausible else Severity.WARNING

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rhinoapp.core.errors import ValidationError
@@ -240,6 +240,26 @@ class PhysicsConfig:
     sponge_cells: int = 6
     sponge_viscosity_factor: float = 30.0
     flow_throughs: float = 2.3
+
+    def steadier(self) -> PhysicsConfig | None:
+        """These settings with the recursive collision, to run again after a divergence; None if they have it.
+
+        Where a passage is only two or three cells wide, the projected collision can diverge at the air's
+        relaxation time near 1/2 (the shear-improved model gives its steady shear no eddy viscosity); the
+        recursive one, which rebuilds the third moments from the regularized flux, stays stable there
+        (``docs/validation.md``, "A steadier collision after a divergence").
+
+        Examples
+        --------
+        >>> PhysicsConfig().steadier().regularization
+        <Regularization.RECURSIVE: 'recursive'>
+        >>> PhysicsConfig(regularization="recursive").steadier() is None
+        True
+        """
+        regularized = self.smagorinsky_constant > 0 or self.sponge_cells > 0  # the collision that has the choice
+        if self.regularization is Regularization.RECURSIVE or not regularized:
+            return None
+        return replace(self, regularization=Regularization.RECURSIVE)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "direction", Direction(self.direction))

@@ -140,6 +140,23 @@ def save_checkpoint(folder: Path, *, step: int, state: np.ndarray, history: list
     return path
 
 
+def remove_checkpoints(folder: Path) -> int:
+    """Remove the checkpoints in ``folder`` (those of a run that is not to be resumed); how many there were.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = save_checkpoint(folder, step=10, state=np.zeros(4, np.float32), history=[], fingerprint="x")
+    >>> remove_checkpoints(folder), load_latest_checkpoint(folder)
+    (1, None)
+    """
+    found = sorted(Path(folder).glob(f"{_CHECKPOINT_PREFIX}*.npz"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return len(found)
+
+
 def load_latest_checkpoint(folder: Path | None) -> Checkpoint | None:
     """The newest readable checkpoint in ``folder``, or None."""
     if folder is None or not Path(folder).is_dir():

@@ -11,9 +11,11 @@ for inspiration, in for expiration), or the pressure ``-dp`` (inspiration) / ``+
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +27,16 @@ from rhinoapp.cfd.diagnostics import run_diagnostics
 from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
 from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
+from rhinoapp.cfd.live import LiveCheckpoints
 from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
 from rhinoapp.cfd.units import LatticeParameters, choose_lattice_parameters, expected_steps
-from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS, interpolated_walls
+from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS, WallLinks, interpolated_walls
 from rhinoapp.cfd.warmstart import InitialField, field_on_lattice, initial_populations
-from rhinoapp.core.errors import SimulationError, ValidationError
+from rhinoapp.core.errors import DivergenceError, SimulationError, ValidationError
+from rhinoapp.core.files import atomic_write
 from rhinoapp.core.layout import SimulationFolder
 from rhinoapp.core.progress import part_of
 
@@ -40,6 +44,10 @@ __all__ = ["CONVERGENCE_COLUMNS", "SimulationResult", "boundary_values", "measur
            "simulate", "sponge_relaxation_times"]
 
 _log = logging.getLogger(__name__)
+
+#: The file in a run's checkpoint folder that says its run went on with the steadier collision (so a resumed run
+#: does too).
+_STEADIER_MARKER = "steadier-collision.json"
 
 #: Columns of ``convergence.csv``.
 CONVERGENCE_COLUMNS = ("step", "time_s", "pressure_drop_pa", "flow_ml_s", "flow_left_ml_s", "flow_right_ml_s",
@@ -187,6 +195,10 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     says what the coarse run did. A coarse run that fails (diverges on its coarser lattice) is reported and the run
     starts from rest.
 
+    A run that diverges is run once more with the recursive collision (:meth:`PhysicsConfig.steadier`), which stays
+    stable in passages only a few cells wide; ``results["steadier_collision"]`` then says where and when the first
+    run diverged, and the run's plausibility checks flag the result (:mod:`rhinoapp.analysis.plausibility`).
+
     Examples
     --------
     >>> from rhinoapp.cfd.shapes import square_duct
@@ -223,30 +235,10 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         initial = field_on_lattice(InitialField(coarse.pressure_pa, coarse.velocity_m_s, physics.flow_ml_s),
                                    coarse.lattice, lattice)
         coarse = None  # its lattice and fields are no longer needed
-    units = choose_lattice_parameters(lattice.domain, physics)
-    _log.info("lattice units: %s", units.as_dict())
-    walls = (interpolated_walls(lattice, airway,
-                                conserve_mass=physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING)
-             if smooth_walls else None)
-    params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
-                              strain_average=units.strain_average, bulk_omega=units.bulk_omega,
-                              recursive=units.recursive, walls=walls,
-                              tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
-                                                                physics.sponge_viscosity_factor))
-    live = None
-    if live_dir is not None and run.live_interval_s > 0:
-        from rhinoapp.cfd.live import LiveCheckpoints
-
-        live = LiveCheckpoints(Path(live_dir), lattice, units, interval_s=run.live_interval_s)
-    start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
-    window = run.window_for(warm=start is not None)
-    solver = Solver(lattice, params, boundary_values(lattice, physics, units), replace(run, window=window),
-                    steps_estimate=expected_steps(units, warm=start is not None, window=window),
-                    ramp_steps=units.ramp_steps if start is None else 0,
-                    check_every=units.check_steps or None, units=units,
-                    checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
-                    progress=progress, initial_state=start, live=live)
-    outcome = solver.execute()
+    solved, steadier_note = _solve_steadily(lattice, airway, physics, run, initial=initial, out_dir=out_dir,
+                                            live_dir=live_dir, progress=progress)
+    outcome, units, params, walls, live = solved.outcome, solved.units, solved.params, solved.walls, solved.live
+    window, solver_check_every = solved.window, solved.check_every
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(window)
     drho, u = cell_moments(lattice, outcome.field_state)  # the time mean of a converged run
@@ -270,10 +262,10 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         results["openings_placed"] = dict(domain.placement)
     results.update(
         steps=outcome.steps, converged=outcome.converged,
-        lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver.check_every,
+        lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver_check_every,
                  "convergence_window": window,
                  # the fields are the time mean over this many steps (0: the last step's, for a run not steady)
-                 "fields_mean_steps": outcome.averaged_checks * solver.check_every,
+                 "fields_mean_steps": outcome.averaged_checks * solver_check_every,
                  "wall_boundary": physics.wall_boundary.value,
                  # how the lattice's cells were taken from the airway's voxels (FlowDomain.resampled)
                  "fluid_cells_from": "inside the smooth wall" if smooth_walls else "the nearest voxel",
@@ -288,6 +280,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                                 "seconds": round(live.seconds_spent, 3)}
     if coarse_note:
         results["coarse_start"] = coarse_note
+    if steadier_note:
+        results["steadier_collision"] = steadier_note
     results.update(notes or {})
     velocity = u * units.velocity_scale_m_s
     result = SimulationResult(results, outcome, lattice, units, pressure, velocity, physics.direction)
@@ -318,8 +312,91 @@ def _coarse_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig, coar
         "converged": outcome.converged, "convergence_window": settings.window, "seconds": round(time.perf_counter() - started, 2),
         "solver_seconds": round(outcome.elapsed_s, 2), "mlups": round(outcome.mlups, 2),
         "pressure_drop_pa": result.results["pressure_drop_pa"]}
+    if "steadier_collision" in result.results:  # its field came from the second try
+        note["steadier_collision"] = result.results["steadier_collision"]
     _log.info("coarse start: %s", note)
     return result, note
+
+
+@dataclass(frozen=True, eq=False)
+class _Solved:
+    """One solve on a lattice: its outcome and the settings it ran with."""
+
+    outcome: RunOutcome
+    units: LatticeParameters
+    params: KernelParameters
+    walls: WallLinks | None
+    live: LiveCheckpoints | None
+    window: int
+    check_every: int
+
+
+def _solve_on(lattice: SparseLattice, walls: WallLinks | None, physics: PhysicsConfig, run: RunConfig, *,
+              initial: InitialField | None, out_dir: Path | None, live_dir: Path | None,
+              progress: Progress | None) -> _Solved:
+    """Choose the lattice units of ``physics`` and run the solver on ``lattice`` to steady state."""
+    units = choose_lattice_parameters(lattice.domain, physics)
+    _log.info("lattice units: %s", units.as_dict())
+    params = KernelParameters(tau=units.tau, magic=units.trt_magic, smagorinsky=units.smagorinsky_constant,
+                              strain_average=units.strain_average, bulk_omega=units.bulk_omega,
+                              recursive=units.recursive, walls=walls,
+                              tau_cells=sponge_relaxation_times(lattice, units.tau, physics.sponge_cells,
+                                                                physics.sponge_viscosity_factor))
+    live = None
+    if live_dir is not None and run.live_interval_s > 0:
+        live = LiveCheckpoints(Path(live_dir), lattice, units, interval_s=run.live_interval_s)
+    start = None if initial is None else initial_populations(lattice, initial.scaled(physics.flow_ml_s), units)
+    window = run.window_for(warm=start is not None)
+    solver = Solver(lattice, params, boundary_values(lattice, physics, units), replace(run, window=window),
+                    steps_estimate=expected_steps(units, warm=start is not None, window=window),
+                    ramp_steps=units.ramp_steps if start is None else 0,
+                    check_every=units.check_steps or None, units=units,
+                    checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
+                    progress=progress, initial_state=start, live=live)
+    return _Solved(solver.execute(), units, params, walls, live, window, solver.check_every)
+
+
+def _solve_steadily(lattice: SparseLattice, airway: FlowDomain, physics: PhysicsConfig, run: RunConfig, *,
+                    initial: InitialField | None, out_dir: Path | None, live_dir: Path | None,
+                    progress: Progress | None) -> tuple[_Solved, dict[str, object]]:
+    """:func:`_solve_on` with ``physics``; if that diverges, once more with :meth:`PhysicsConfig.steadier`, and
+    what to say about it in the results (empty when the first run held).
+
+    A passage only two or three cells wide at this spacing can leave the projected collision without the eddy
+    viscosity that keeps it stable (the shear-improved model gives a steady slit none); the recursive collision
+    stays stable there. The rerun starts afresh (from rest, or from the same coarse solution); its checkpoints
+    replace the diverged run's, and a resumed run goes on with it.
+    """
+    walls = (interpolated_walls(lattice, airway,
+                                conserve_mass=physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING)
+             if physics.wall_boundary.interpolated else None)
+    steadier = physics.steadier()
+    checkpoints = None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints
+    marker = None if checkpoints is None else checkpoints / _STEADIER_MARKER
+    solve = partial(_solve_on, lattice, walls, run=run, initial=initial, out_dir=out_dir, live_dir=live_dir)
+    if steadier is not None and run.resume and marker is not None and marker.is_file():
+        return solve(steadier, progress=progress), json.loads(marker.read_text())
+    try:
+        return solve(physics, progress=progress), {}
+    except DivergenceError as error:
+        if steadier is None:
+            raise
+        _log.warning("the run diverged at step %d; running again with the recursive collision", error.step)
+        note: dict[str, object] = {
+            "regularization": steadier.regularization.value, "diverged_at_step": error.step,
+            "diverged_at_lps_mm": None if error.place is None else list(error.place), "why": str(error)}
+    if marker is not None and checkpoints is not None and (run.checkpoint_every or run.resume):
+        # the diverged run's checkpoints cannot be resumed; the marker makes a resumed run go on with this one
+        io.remove_checkpoints(checkpoints)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        atomic_write(marker, json.dumps(note).encode())
+    try:
+        stage = "diverged: running again with the recursive collision"
+        return solve(steadier, progress=part_of(progress, 0.0, 1.0, stage=stage)), note
+    except DivergenceError as again:
+        raise DivergenceError(f"{again} (This was the second try, with the recursive collision; the first, with the "
+                              f"default collision, diverged at step {note['diverged_at_step']}.)", step=again.step,
+                              place=again.place) from again
 
 
 def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.ndarray,

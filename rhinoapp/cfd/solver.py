@@ -38,7 +38,7 @@ from rhinoapp.cfd.backends import Backend, BoundaryValues, KernelParameters, cre
 from rhinoapp.cfd.config import BackendName, RunConfig
 from rhinoapp.cfd.setup import SparseLattice
 from rhinoapp.cfd.units import LatticeParameters
-from rhinoapp.core.errors import SimulationError
+from rhinoapp.core.errors import DivergenceError, SimulationError
 from rhinoapp.core.progress import ProgressCallback, ProgressReport
 
 if TYPE_CHECKING:
@@ -318,7 +318,8 @@ class Solver:
         flux, pressure, count = backend.take_diagnostics()
         speed = backend.max_speed()
         if not math.isfinite(speed) or speed > self.run.divergence_velocity:
-            raise SimulationError(self._divergence_message(step, speed, self._fastest_place(backend)))
+            place = self._fastest_place(backend)
+            raise DivergenceError(self._divergence_message(step, speed, place), step=step, place=place)
         flux = flux / max(count, 1)
         weight = backend.pressure_weight
         p = np.divide(pressure / max(count, 1), weight, out=np.zeros(3), where=weight > 0) / 3.0
@@ -346,24 +347,24 @@ class Solver:
         return all(steady_in_mean(np.array([getattr(s, name) for s in recent]), window, self.run.tolerance)
                    for name in names)
 
-    def _fastest_place(self, backend: Backend) -> str:
+    def _fastest_place(self, backend: Backend) -> tuple[float, float, float] | None:
         """Where the run diverges: the LPS point (mm) of its fastest cell, or of a cell that is no longer finite."""
         from rhinoapp.cfd.postprocess import cell_moments
 
         try:
             _, u = cell_moments(self.lattice, backend.get_state())
         except (ValueError, FloatingPointError, MemoryError):  # no place is better than no message
-            return ""
+            return None
         speed = np.sqrt(np.sum(u * u, axis=0))
         broken = np.flatnonzero(~np.isfinite(speed))
         cell = int(broken[0]) if broken.size else int(np.argmax(speed))
         ijk = self.lattice.cell_coordinates()[cell].astype(float)
-        point = self.lattice.domain.geometry.index_to_physical(ijk[None, :])[0]
-        return "(" + ", ".join(f"{v:.1f}" for v in point) + ")"
+        x, y, z = self.lattice.domain.geometry.index_to_physical(ijk[None, :])[0]
+        return round(float(x), 2), round(float(y), 2), round(float(z), 2)
 
-    def _divergence_message(self, step: int, speed: float, place: str = "") -> str:
+    def _divergence_message(self, step: int, speed: float, place: tuple[float, float, float] | None) -> str:
         what = "values became NaN" if not math.isfinite(speed) else f"the lattice speed reached {speed:.3f}"
-        where = f" at LPS {place} mm" if place else ""
+        where = f" at LPS ({', '.join(f'{v:.1f}' for v in place)}) mm" if place else ""
         return (f"the simulation diverged at step {step} ({what}{where}; the stable range ends near 0.3). The grid "
                 "is too coarse for this flow, or the flow too high: use a finer resolution (smaller --resolution-mm; "
                 "the default follows the narrowest passage), a lower flow, or a larger Smagorinsky constant "

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "ConflictError",
+    "DivergenceError",
     "NotFoundError",
     "PermissionDeniedError",
     "RhinoappError",
@@ -57,3 +58,19 @@ class ConflictError(RhinoappError, ValueError):
 
 class SimulationError(RhinoappError, RuntimeError):
     """A flow simulation cannot run or went wrong (diverged, out of memory); the message names the remedy."""
+
+
+class DivergenceError(SimulationError):
+    """A flow simulation became unstable: ``step`` is when, ``place`` the LPS point (mm) of its fastest cell.
+
+    Examples
+    --------
+    >>> error = DivergenceError("the simulation diverged at step 900: refine the grid", step=900, place=(1.0, 2.0, 3.0))
+    >>> isinstance(error, SimulationError), error.step, error.place
+    (True, 900, (1.0, 2.0, 3.0))
+    """
+
+    def __init__(self, message: str, *, step: int = 0, place: tuple[float, float, float] | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.place = place

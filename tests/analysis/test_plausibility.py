@@ -113,3 +113,18 @@ def test_flags_round_trip_through_results_json_and_annotate_the_table() -> None:
     rows = {row.key: row.flag for row in annotate_rows(result_rows(results), flags)}
     assert rows["pressure_drop_pa"] == "implausible" and rows["resistance_left"] == "implausible"
     assert rows["flow_total"] == "" and rows["max_velocity_m_s"] == ""
+
+
+def test_a_result_from_the_second_try_with_the_recursive_collision_is_flagged_where_it_diverged() -> None:
+    healthy = {"pressure_drop_pa": 15.0, "flow_ml_s": {"total": 250.0, "left": 125.0, "right": 125.0},
+               "resistance_pa_s_per_ml": {"total": 0.06, "left": 0.12, "right": 0.12}, "converged": True,
+               "max_velocity_m_s": 5.0, "mass_conservation_error": 0.002}
+    assert check_results(healthy) == []
+    note = {"regularization": "recursive", "diverged_at_step": 20962, "diverged_at_lps_mm": [2.5, 36.0, 23.5],
+            "why": "the simulation diverged at step 20962 (...)"}
+    flags = check_results({**healthy, "steadier_collision": note})
+    assert [(flag.kind, flag.severity) for flag in flags] == [(FlagKind.STABILITY, Severity.WARNING)]
+    assert flags[0].place_lps_mm == (2.5, 36.0, 23.5)
+    assert "20,962" in flags[0].message and "(2.5, 36.0, 23.5) mm LPS" in flags[0].message
+    assert "recursive collision" in flags[0].message and "smaller --resolution-mm" in flags[0].message
+    assert PlausibilityFlag.from_document(flags[0].to_document()) == flags[0]

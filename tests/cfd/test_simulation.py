@@ -120,3 +120,70 @@ def test_a_coarse_start_reaches_the_cold_start_result() -> None:
     assert r["converged"] and r["steps"] < cold["steps"] and "coarse_start" not in cold
     assert r["pressure_drop_pa"] == pytest.approx(cold["pressure_drop_pa"], rel=0.02)
     assert r["flow_ml_s"]["total"] == pytest.approx(2.0, rel=0.01)
+
+
+@pytest.fixture(scope="module")
+def phantom_labels_1mm() -> FlowDomain:
+    """The straight phantom's labels (1 mm voxels) with its landmark planes: on a 2.5 mm lattice the standard
+    model's projected collision diverges there (at about step 4,700, in the valve, 2-3 cells across)."""
+    from rhinoapp.cfd.domain import Opening
+    from rhinoapp.cfd.inputs import OpeningPlane, domain_from_labels
+    from rhinoapp.phantom import generate_phantom, variant_params
+
+    phantom = generate_phantom(variant_params("straight", spacing_mm=1.0, noise_hu=0))
+    marks = phantom.landmarks
+    planes = {Opening.INLET_LEFT: OpeningPlane(marks.nostrils_lps_mm[0], marks.nostril_normal_lps),
+              Opening.INLET_RIGHT: OpeningPlane(marks.nostrils_lps_mm[1], marks.nostril_normal_lps),
+              Opening.OUTLET: OpeningPlane(marks.outlet_point_lps_mm, marks.outlet_normal_lps)}
+    return domain_from_labels(phantom.truth, planes=planes)
+
+
+@pytest.mark.slow
+def test_a_diverged_run_is_run_again_with_the_recursive_collision_and_flagged(phantom_labels_1mm, tmp_path) -> None:
+    from rhinoapp.analysis.plausibility import FlagKind, Severity, check_results
+    from rhinoapp.cfd.config import FlowModel
+
+    physics = FlowModel.STANDARD.physics(flow_ml_s=250.0)
+    reports: list[ProgressReport] = []
+    run = RunConfig(backend="numba", checkpoint_every=2000)
+    result = simulate(phantom_labels_1mm, physics, run, resolution_mm=2.5, out_dir=tmp_path, progress=reports.append)
+    r = result.results
+    note = r["steadier_collision"]
+    assert note["regularization"] == "recursive" and note["diverged_at_step"] > 0, note
+    assert "diverged at step" in note["why"]
+    assert r["converged"] and r["lattice"]["recursive"] and 20.0 < r["pressure_drop_pa"] < 200.0
+    # the place it diverged lies in the airway's air
+    geometry = result.lattice.domain.geometry
+    ijk = np.round(geometry.physical_to_index(np.array([note["diverged_at_lps_mm"]]))[0]).astype(int)
+    assert result.lattice.domain.fluid[tuple(ijk[::-1])]
+    # the people watching see the second run start, and the result carries a warning that says where and what to do
+    assert any(report.stage and "recursive collision" in report.stage for report in reports)
+    flags = [flag for flag in check_results(r) if flag.kind is FlagKind.STABILITY and "collision" in flag.quantity]
+    assert len(flags) == 1 and flags[0].severity is Severity.WARNING, flags
+    assert flags[0].place_lps_mm == tuple(note["diverged_at_lps_mm"]) and "refine" in flags[0].message
+    assert json.loads((tmp_path / "results.json").read_text())["steadier_collision"] == note
+
+    # a resumed run goes on with the recursive collision from its own checkpoints
+    resumed = simulate(phantom_labels_1mm, physics, RunConfig(backend="numba", checkpoint_every=2000, resume=True),
+                       resolution_mm=2.5, out_dir=tmp_path).results
+    assert resumed["steadier_collision"] == note and resumed["lattice"]["recursive"]
+    assert resumed["pressure_drop_pa"] == pytest.approx(r["pressure_drop_pa"], rel=0.05)
+
+
+def test_a_run_that_diverges_with_both_collisions_says_so(phantom_labels_1mm) -> None:
+    from rhinoapp.cfd.config import FlowModel
+    from rhinoapp.core.errors import DivergenceError
+
+    with pytest.raises(DivergenceError, match=r"diverged at step .*second try, with the recursive collision"):
+        simulate(phantom_labels_1mm, FlowModel.STANDARD.physics(flow_ml_s=3000.0), RunConfig(backend="numba"),
+                 resolution_mm=2.5)
+
+
+def test_the_recursive_collision_is_not_tried_twice(phantom_labels_1mm) -> None:
+    from rhinoapp.cfd.config import FlowModel
+    from rhinoapp.core.errors import DivergenceError
+
+    physics = FlowModel.STANDARD.physics(flow_ml_s=3000.0, regularization="recursive")
+    with pytest.raises(DivergenceError) as caught:
+        simulate(phantom_labels_1mm, physics, RunConfig(backend="numba"), resolution_mm=2.5)
+    assert "second try" not in str(caught.value)

@@ -138,15 +138,16 @@ def test_estimate_and_run_stream_convergence_then_show_results(runner: JobRunner
 
 @pytest.mark.slow
 def test_failed_and_cancelled_jobs_say_what_happened(runner: JobRunner, loop: LoopThread, segmented: str) -> None:
-    # without a step limit the standard model diverges on the 2 mm grid (the default smooth walls converge there)
-    state = _state(runner, segmented, loop, resolution_mm=2.0, flow_model="standard")
+    # at the page's highest flow the standard model diverges on the 2 mm grid, and so does its second try with the
+    # recursive collision (at 250 ml/s that try converges)
+    state = _state(runner, segmented, loop, resolution_mm=2.0, flow_model="standard", flow_ml_s=2000.0)
     assert loop.run(state.run())
     _follow(state)
     assert state.job.state is JobState.ERROR and state.message_kind == "error"
     assert state.message.startswith("The simulation failed: the simulation diverged")
-    assert "finer resolution" in state.message
+    assert "finer resolution" in state.message and "second try, with the recursive collision" in state.message
 
-    state.resolution_mm = 1.0  # a long run, cancelled once it reports progress
+    state.param.update(resolution_mm=1.0, flow_ml_s=250.0)  # a long run, cancelled once it reports progress
     assert loop.run(state.run())
     wait_for(state, lambda: bool(state.history), timeout_s=120)  # the first convergence sample, from an event
     loop.run(state.cancel())

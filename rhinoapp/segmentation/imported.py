@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
+from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
 from rhinoapp.segmentation.airway import AirwaySegmentation, _find_choana, _split_sides  # the automatic split
 from rhinoapp.segmentation.edges import deidentification_masks
 from rhinoapp.segmentation.label_import import LabelImportError
@@ -26,6 +26,9 @@ from rhinoapp.segmentation.options import Opening, Plane, SegmentationOptions, S
 __all__ = ["segmentation_from_labels", "segmentation_from_mask"]
 
 Vec3 = tuple[float, float, float]
+#: Parts of an imported airway at least this large (ml) count as airway when it falls apart (a nasal cavity holds
+#: about 10 ml; specks and stray islands are smaller).
+_LARGE_PART_ML = 1.0
 _PICK_HINT = "or give the nostril points by hand (--nostril-left X Y Z --nostril-right X Y Z, LPS mm)"
 
 
@@ -178,6 +181,19 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
                               (seeds[0], seeds[1]), options, tuple(notes))  # type: ignore[arg-type]
 
 
+def _apart(components: np.ndarray, geometry: ImageGeometry) -> str:
+    """What to say when the imported airway is in several large parts (the cavities without the nasopharynx that
+    joins them); empty when it is not."""
+    sizes = np.bincount(components.ravel())[1:] * geometry.voxel_volume_mm3 / 1000.0
+    large = sorted((float(size) for size in sizes if size >= _LARGE_PART_ML), reverse=True)
+    if len(large) < 2:
+        return ""
+    return (f"the imported airway falls apart into {len(large)} parts that do not join ({', '.join(f'{v:.1f} ml' for v in large)}"
+            "), so no nostril leads through it to an outlet: the nasal cavities join only behind the choanae, in the "
+            "nasopharynx. Include the nasopharynx in the segmentation (label it and map it to nasopharynx, or to "
+            "airway with the cavities); sinuses go to sinus")
+
+
 def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Vec3, Vec3] | None = None,
                            threshold_hu: float = -550.0, sinus: np.ndarray | None = None,
                            warnings: Sequence[str] = ()) -> AirwaySegmentation:
@@ -202,11 +218,12 @@ def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Ve
         pair = pick_nostrils(clusters, geometry, frame, min_area_mm2=SegmentationOptions().min_nostril_area_mm2,
                              component_volumes_ml=volumes)
     if pair is None:
-        raise LabelImportError("no pair of nostrils found where the imported airway meets the air outside the nose: "
-                               f"check that the surface reaches the nostril openings, {_PICK_HINT}")
+        raise LabelImportError(_apart(components, geometry) or "no pair of nostrils found where the imported airway "
+                               f"meets the air outside the nose: check that the surface reaches the nostril openings, "
+                               f"{_PICK_HINT}")
     if pair[0].component != pair[1].component:
-        raise LabelImportError("the two nostrils lie in parts of the imported airway that are not connected; "
-                               "check the surface or the nostril points")
+        raise LabelImportError(_apart(components, geometry) or "the two nostrils lie in parts of the imported airway "
+                               "that are not connected; check the surface or the nostril points")
     airway = components == pair[0].component
     box = tuple(slice(max(0, s.start - 1), min(n, s.stop + 1))
                 for s, n in zip(ndimage.find_objects(airway.astype(np.uint8))[0], geometry.shape))

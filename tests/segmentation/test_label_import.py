@@ -114,6 +114,18 @@ def test_a_binary_airway_is_split_into_sides() -> None:
     assert np.array_equal(picked.labels.labels, segmentation.labels.labels)
 
 
+def test_a_whole_airway_without_its_nasopharynx_is_refused_with_the_reason() -> None:
+    """Cavities labelled down to the choanae and nothing behind: two parts that do not join. Before, the error said
+    that no nostrils were found, which sent people to the nostrils."""
+    phantom = asymmetric_phantom()
+    cavities = np.isin(phantom.truth.labels, [AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY])
+    for nostrils in (None, phantom.landmarks.nostrils_lps_mm):
+        with pytest.raises(LabelImportError, match=r"falls apart into 2 parts that do not join \(\d+\.\d ml, \d+\.\d ml\)"
+                                                   r".*Include the nasopharynx") as caught:
+            segmentation_from_mask(phantom.ct, cavities, nostrils=nostrils)
+        assert "no pair of nostrils" not in str(caught.value)
+
+
 def test_bad_labels_are_refused_clearly() -> None:
     phantom = asymmetric_phantom()
     values = RENUMBER[phantom.truth.labels]

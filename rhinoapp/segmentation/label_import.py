@@ -29,6 +29,7 @@ import numpy as np
 
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.segmentation.errors import SegmentationError
+from rhinoapp.segmentation.holes import fill_enclosed_holes
 
 __all__ = ["WHOLE_AIRWAY", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
            "mapping_from_names", "resample_nearest", "target_of_name"]
@@ -317,7 +318,9 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
 
     Raises :class:`LabelImportError` when the mapping names a label the file lacks, or when a
     target (left, right, nasopharynx; or the whole airway) has no voxel inside the CT. Voxels of a
-    whole airway get the value :data:`WHOLE_AIRWAY` (to be split into sides).
+    whole airway get the value :data:`WHOLE_AIRWAY` (to be split into sides). Unlabelled specks that
+    the labels enclose are filled (:func:`~rhinoapp.segmentation.holes.fill_enclosed_holes`), and the
+    warnings say so.
 
     Examples
     --------
@@ -354,4 +357,5 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
         raise LabelImportError(f"no voxel of the {', '.join(empty)} label lies inside the CT (the label map reaches "
                                "beyond the CT's field of view); check the mapping or use a label map made on this CT")
     notes = (f"labels {', '.join(map(str, unmapped))} of the file are not mapped and were left out",) if unmapped else ()
-    return LabelMap(resampled, ct), notes
+    filled = fill_enclosed_holes(resampled, ct)  # specks a threshold left inside the air: walls to the simulation
+    return LabelMap(filled.labels, ct), notes + ((filled.note,) if filled.note else ())

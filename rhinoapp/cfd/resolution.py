@@ -4,7 +4,8 @@ Rule (:data:`CELLS_ACROSS`): the lattice spacing is the width of the narrowest p
 from the nostrils to the outlet divided by 6, rounded down to 0.05 mm and kept within 0.25-2 mm.
 The width is that of the *bottleneck* of each side: the largest sphere that can travel from the
 nostril to the outlet through the air (a distance transform of the airway at its native
-resolution), taken over the narrower side. When the cells this needs exceed the memory or time
+resolution, of the air inside the smooth wall that the lattice is made of, so that the specks and
+pits of a ragged label map do not narrow it), taken over the narrower side. When the cells this needs exceed the memory or time
 budget, the finest spacing within the budget is used and :attr:`ResolutionChoice.rule_met` is False
 with a message saying so.
 
@@ -18,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -26,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
+from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS
 
 __all__ = ["CELLS_ACROSS", "ResolutionChoice", "bottleneck_width_mm", "choose_resolution"]
 
@@ -52,11 +55,14 @@ class ResolutionChoice:
         return asdict(self)
 
 
-def bottleneck_width_mm(domain: FlowDomain) -> float:
+def bottleneck_width_mm(domain: FlowDomain, *, smoothing_voxels: float = WALL_SMOOTHING_VOXELS) -> float:
     """Width of the narrowest passage between the nostrils and the outlet, in millimetres (narrower side).
 
     The largest radius ``r`` such that the air at least ``r`` from any wall still connects a nostril
-    to the outlet, as a diameter less one voxel (the distance runs from voxel centres).
+    to the outlet, as a diameter less one voxel (the distance runs from voxel centres). The air is
+    that inside the smooth wall (the 0.5 level of the air blurred by ``smoothing_voxels``, which the
+    smooth-walls lattice is made of), so that single voxels missing from a ragged label map do not
+    count as walls; where that air does not connect a nostril to the outlet, the voxels as they are.
 
     Examples
     --------
@@ -64,6 +70,19 @@ def bottleneck_width_mm(domain: FlowDomain) -> float:
     >>> bottleneck_width_mm(square_duct(8, 20, spacing_mm=0.5))
     3.5
     """
+    openings = domain.inlet_left | domain.inlet_right | domain.outlet
+    if smoothing_voxels > 0:
+        smooth = (domain.smooth_air(smoothing_voxels) >= 0.5) & ~openings
+        width = _width(dataclasses.replace(domain, fluid=smooth))
+        if width is not None:
+            return width
+    width = _width(domain)
+    # no path at all: one voxel (the simulation refuses such an airway with its own message)
+    return float(min(domain.geometry.spacing_mm)) if width is None else width
+
+
+def _width(domain: FlowDomain) -> float | None:
+    """:func:`bottleneck_width_mm` of the domain's air as it is; None when a nostril does not reach the outlet."""
     openings = domain.inlet_left | domain.inlet_right | domain.outlet
     open_air = domain.fluid | openings
     # beyond an opening, and off the grid, is air, not wall: the distance measures to walls only
@@ -82,6 +101,8 @@ def bottleneck_width_mm(domain: FlowDomain) -> float:
         start = ndimage.binary_dilation(inlet, link_structure()) & open_air
         end = ndimage.binary_dilation(outlet, link_structure()) & open_air
         candidates = np.unique(distance[open_air])
+        if not _connects(distance >= candidates[0], start, end):
+            return None
         low, high = 0, len(candidates) - 1  # candidates[low] always connects (the whole air)
         while low < high:
             middle = (low + high + 1) // 2

@@ -182,20 +182,37 @@ def _iso_surface(field: np.ndarray, spacing_ijk: Sequence[float], options: Surfa
 
 
 def _decimate(surface: vtkPolyData, target: int | None) -> vtkPolyData:
+    """``surface`` decimated to about ``target`` triangles, closed and manifold: quadric decimation, else the
+    topology-preserving one, each at twice and four times the target if need be (a ragged label map's one-voxel
+    pits and pinches can defeat both), else the surface as it is."""
     count = surface.GetNumberOfPolys()
     if target is None or count <= target:
         return surface
-    reduction = 1.0 - target / count
+    for fewest in (target, 2 * target, 4 * target):
+        if fewest >= count:
+            break
+        for decimated in (_quadric(surface, 1.0 - fewest / count), _preserving(surface, 1.0 - fewest / count)):
+            check = mesh_from_polydata(decimated).check()
+            if check.watertight and check.manifold:
+                if fewest > target:
+                    _LOG.info("decimation to %d triangles broke the surface's topology; kept %d", target, fewest)
+                return decimated
+            _LOG.info("a decimation to %d triangles broke the topology (%s)", fewest, check)
+    _LOG.warning("no decimation kept the surface closed and manifold: it keeps all %d triangles", count)
+    return surface
+
+
+def _quadric(surface: vtkPolyData, reduction: float) -> vtkPolyData:
     quadric = vtkQuadricDecimation()
     quadric.SetInputData(surface)
     quadric.SetTargetReduction(reduction)
     quadric.VolumePreservationOn()
     quadric.Update()
     result: vtkPolyData = quadric.GetOutput()
-    check = mesh_from_polydata(result).check()
-    if check.watertight and check.manifold:
-        return result
-    _LOG.info("quadric decimation broke the topology (%s); using topology-preserving decimation", check)
+    return result
+
+
+def _preserving(surface: vtkPolyData, reduction: float) -> vtkPolyData:
     pro = vtkDecimatePro()
     pro.SetInputData(surface)
     pro.SetTargetReduction(reduction)

@@ -17,7 +17,9 @@ resolution unless ``--resolution-mm`` gives one for all):
 - ``cut in vestibule``: the cavities' labels stopping 1.5 mm inside the vestibules and the
   nasopharynx cut by the image's lower face;
 - ``front crop``: the label map's field of view ending 4 mm behind the nostrils, so that a coronal
-  face cuts the cavities through the vestibules.
+  face cuts the cavities through the vestibules;
+- ``specks inside``: 5 % of the airway's inner voxels unlabelled (what a threshold on a noisy CT leaves);
+- ``ragged rim``: 20 % of the labels' outer layer unlabelled (a ragged boundary).
 
 The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
 steps against the estimate and the plausibility flags, and says when a result is the second try with the
@@ -41,6 +43,7 @@ from typing import Any
 
 import nrrd
 import numpy as np
+from scipy import ndimage
 
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.core.errors import RhinoappError
@@ -104,6 +107,9 @@ def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
     cropped = CTVolume(cut[first:], ImageGeometry(cut[first:].shape, geometry.spacing_mm,
                                                   (geometry.origin_mm[0], geometry.origin_mm[1], float(z[first])),
                                                   geometry.direction))
+    airway = renumbered > 0
+    inner = ndimage.binary_erosion(np.isin(truth, [1, 2, 3]), iterations=2)
+    rim = airway & ~ndimage.binary_erosion(airway)
     y = geometry.origin_mm[1] + np.arange(j) * geometry.spacing_mm[1]
     behind = int(np.searchsorted(y, phantom.landmarks.nostrils_lps_mm[0][1] + 4.0))
     front = CTVolume(renumbered[:, behind:], ImageGeometry(renumbered[:, behind:].shape, geometry.spacing_mm,
@@ -121,7 +127,16 @@ def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
         "Slicer, 2 layers": ("Segmentation.seg.nrrd", _slicer(truth.astype(np.uint8), geometry), None),
         "cut in vestibule": ("cut.nii.gz", nifti_bytes(cropped), MAPPING),
         "front crop": ("front.nii.gz", nifti_bytes(front), MAPPING),
+        "specks inside": ("specks.nii.gz", nifti_bytes(CTVolume(_without(renumbered, inner, 0.05), geometry)), MAPPING),
+        "ragged rim": ("ragged.nii.gz", nifti_bytes(CTVolume(_without(renumbered, rim, 0.2), geometry)), MAPPING),
     }
+
+
+def _without(labels: np.ndarray, where: np.ndarray, fraction: float) -> np.ndarray:
+    """``labels`` with a random ``fraction`` (fixed seed) of the voxels ``where`` unlabelled."""
+    out = labels.copy()
+    out[where & (np.random.default_rng(1).random(labels.shape) < fraction)] = 0
+    return out
 
 
 def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: str | None,

@@ -29,6 +29,7 @@ from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate
 from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
 from rhinoapp.cfd.live import LiveCheckpoints
 from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
+from rhinoapp.cfd.outputs import CONVERGENCE_COLUMNS, write_outputs
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
 from rhinoapp.cfd.solver import Progress, RunOutcome, Solver
@@ -48,10 +49,6 @@ _log = logging.getLogger(__name__)
 #: The file in a run's checkpoint folder that says its run went on with the steadier collision (so a resumed run
 #: does too).
 _STEADIER_MARKER = "steadier-collision.json"
-
-#: Columns of ``convergence.csv``.
-CONVERGENCE_COLUMNS = ("step", "time_s", "pressure_drop_pa", "flow_ml_s", "flow_left_ml_s", "flow_right_ml_s",
-                       "outlet_flow_ml_s", "max_velocity_m_s", "mass_conservation_error")
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,7 +362,8 @@ def _solve_steadily(lattice: SparseLattice, airway: FlowDomain, physics: Physics
     A passage only two or three cells wide at this spacing can leave the projected collision without the eddy
     viscosity that keeps it stable (the shear-improved model gives a steady slit none); the recursive collision
     stays stable there. The rerun starts afresh (from rest, or from the same coarse solution); its checkpoints
-    replace the diverged run's, and a resumed run goes on with it.
+    replace the diverged run's, and a resumed run goes on with it. A run that does not resume clears the folder's
+    earlier checkpoints, which belong to another run.
     """
     walls = (interpolated_walls(lattice, airway,
                                 conserve_mass=physics.wall_boundary is WallBoundary.INTERPOLATED_CONSERVING)
@@ -376,6 +374,10 @@ def _solve_steadily(lattice: SparseLattice, airway: FlowDomain, physics: Physics
     solve = partial(_solve_on, lattice, walls, run=run, initial=initial, out_dir=out_dir, live_dir=live_dir)
     if steadier is not None and run.resume and marker is not None and marker.is_file():
         return solve(steadier, progress=progress), json.loads(marker.read_text())
+    if checkpoints is not None and marker is not None and not run.resume and checkpoints.is_dir():
+        # a fresh run in this folder: an earlier run's checkpoints (and its collision) are not to be resumed
+        io.remove_checkpoints(checkpoints)
+        marker.unlink(missing_ok=True)
     try:
         return solve(physics, progress=progress), {}
     except DivergenceError as error:
@@ -397,32 +399,3 @@ def _solve_steadily(lattice: SparseLattice, airway: FlowDomain, physics: Physics
         raise DivergenceError(f"{again} (This was the second try, with the recursive collision; the first, with the "
                               f"default collision, diverged at step {note['diverged_at_step']}.)", step=again.step,
                               place=again.place) from again
-
-
-def write_outputs(result: SimulationResult, out_dir: Path, *, wall_cells: np.ndarray,
-                  wall_values: dict[str, np.ndarray]) -> None:
-    """Write the files of a run folder (:class:`~rhinoapp.core.layout.SimulationFolder`) into ``out_dir``."""
-    from rhinoapp.cfd.surface import FACE_LABELS, airway_surface
-
-    lattice, units = result.lattice, result.units
-    files = SimulationFolder(Path(out_dir))
-    geometry = lattice.domain.geometry
-    velocity_lps = geometry.direction_matrix @ result.velocity_m_s  # grid axes -> LPS components
-    fields: dict[str, np.ndarray] = {"pressure_pa": lattice.to_grid(result.pressure_pa).astype(np.float32),
-              "velocity_m_s": np.moveaxis(lattice.to_grid(velocity_lps), 0, -1).astype(np.float32),
-              "fluid": lattice.domain.fluid.astype(np.uint8)}
-    units_note = {"pressure_pa": "gauge pressure relative to ambient at the nostrils, Pa",
-                  "velocity_m_s": "velocity in LPS components, m/s"}
-    io.write_image(files.fields, geometry, fields, units_note)
-    surface = airway_surface(lattice, wall_cells, wall_values)
-    io.write_polydata(files.surface, surface,
-                      {"face_labels": ", ".join(f"{k}={v}" for k, v in FACE_LABELS.items())})
-    scale_p = units.pressure_scale_pa
-    scale_q = units.flow_scale_ml_s * (1.0 if result.direction is Direction.INSPIRATION else -1.0)
-    rows = [(s.step, s.step * units.dt_s, s.pressure_drop * scale_p, s.flow * scale_q, s.flow_left * scale_q,
-             s.flow_right * scale_q, s.flow_outlet * scale_q, s.max_speed * units.velocity_scale_m_s, s.mass_error)
-            for s in result.outcome.history]
-    io.write_csv(files.convergence, CONVERGENCE_COLUMNS,
-                 [[f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows])
-    io.write_json(files.results, result.results)
-    _log.info("outputs written to %s", out_dir)

@@ -168,6 +168,13 @@ def test_a_diverged_run_is_run_again_with_the_recursive_collision_and_flagged(ph
                        resolution_mm=2.5, out_dir=tmp_path).results
     assert resumed["steadier_collision"] == note and resumed["lattice"]["recursive"]
     assert resumed["pressure_drop_pa"] == pytest.approx(r["pressure_drop_pa"], rel=0.05)
+    # a fresh run in the same folder that holds (a lower flow) leaves nothing that would make its resume recursive
+    gentle = FlowModel.STANDARD.physics(flow_ml_s=50.0)
+    fresh = simulate(phantom_labels_1mm, gentle, run, resolution_mm=2.5, out_dir=tmp_path).results
+    assert "steadier_collision" not in fresh and not fresh["lattice"]["recursive"]
+    again = simulate(phantom_labels_1mm, gentle, RunConfig(backend="numba", checkpoint_every=2000, resume=True),
+                     resolution_mm=2.5, out_dir=tmp_path).results
+    assert "steadier_collision" not in again and not again["lattice"]["recursive"]
 
 
 def test_a_run_that_diverges_with_both_collisions_says_so(phantom_labels_1mm) -> None:

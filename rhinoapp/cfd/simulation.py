@@ -234,7 +234,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         coarse = None  # its lattice and fields are no longer needed
     solved, steadier_note = _solve_steadily(lattice, airway, physics, run, initial=initial, out_dir=out_dir,
                                             live_dir=live_dir, progress=progress)
-    outcome, units, params, walls, live = solved.outcome, solved.units, solved.params, solved.walls, solved.live
+    outcome, units, params, live = solved.outcome, solved.units, solved.params, solved.live
+    walls = params.walls
     window, solver_check_every = solved.window, solved.check_every
     sign = 1.0 if physics.direction is Direction.INSPIRATION else -1.0
     steady = outcome.window_mean(window)
@@ -321,8 +322,7 @@ class _Solved:
 
     outcome: RunOutcome
     units: LatticeParameters
-    params: KernelParameters
-    walls: WallLinks | None
+    params: KernelParameters  # its ``walls`` are the interpolated wall links (None: half-way walls)
     live: LiveCheckpoints | None
     window: int
     check_every: int
@@ -350,7 +350,7 @@ def _solve_on(lattice: SparseLattice, walls: WallLinks | None, physics: PhysicsC
                     check_every=units.check_steps or None, units=units,
                     checkpoint_dir=None if out_dir is None else SimulationFolder(Path(out_dir)).checkpoints,
                     progress=progress, initial_state=start, live=live)
-    return _Solved(solver.execute(), units, params, walls, live, window, solver.check_every)
+    return _Solved(solver.execute(), units, params, live, window, solver.check_every)
 
 
 def _solve_steadily(lattice: SparseLattice, airway: FlowDomain, physics: PhysicsConfig, run: RunConfig, *,

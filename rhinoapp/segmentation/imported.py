@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
+from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
 from rhinoapp.segmentation.airway import AirwaySegmentation, _find_choana, _split_sides  # the automatic split
 from rhinoapp.segmentation.edges import deidentification_masks
 from rhinoapp.segmentation.label_import import LabelImportError
@@ -181,11 +181,10 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
                               (seeds[0], seeds[1]), options, tuple(notes))  # type: ignore[arg-type]
 
 
-def _apart(components: np.ndarray, geometry: ImageGeometry) -> str:
-    """What to say when the imported airway is in several large parts (the cavities without the nasopharynx that
-    joins them); empty when it is not."""
-    sizes = np.bincount(components.ravel())[1:] * geometry.voxel_volume_mm3 / 1000.0
-    large = sorted((float(size) for size in sizes if size >= _LARGE_PART_ML), reverse=True)
+def _apart(volumes_ml: dict[int, float]) -> str:
+    """What to say when the imported airway (``volumes_ml`` per connected part) is in several large parts (the
+    cavities without the nasopharynx that joins them); empty when it is not."""
+    large = sorted((size for size in volumes_ml.values() if size >= _LARGE_PART_ML), reverse=True)
     if len(large) < 2:
         return ""
     return (f"the imported airway falls apart into {len(large)} parts that do not join ({', '.join(f'{v:.1f} ml' for v in large)}"
@@ -209,20 +208,19 @@ def segmentation_from_mask(ct: CTVolume, mask: np.ndarray, *, nostrils: tuple[Ve
     outside, _ = _outside(ct, mask, frame, threshold_hu)
     components, _ = ndimage.label(mask)
     clusters = interface_clusters(mask, outside, frame.axial, components)
+    volumes = {c: float(n) * geometry.voxel_volume_mm3 / 1000 for c, n in enumerate(np.bincount(components.ravel())) if c}
     if nostrils is not None:
         picked = [_nearest([(c, frame.axial) for c in clusters], point, ct) for point in nostrils]
         pair = None if picked[0] is None or picked[1] is None else (picked[0][0], picked[1][0])
     else:
-        volumes = {c: float(n) * geometry.voxel_volume_mm3 / 1000
-                   for c, n in enumerate(np.bincount(components.ravel())) if c}
         pair = pick_nostrils(clusters, geometry, frame, min_area_mm2=SegmentationOptions().min_nostril_area_mm2,
                              component_volumes_ml=volumes)
     if pair is None:
-        raise LabelImportError(_apart(components, geometry) or "no pair of nostrils found where the imported airway "
+        raise LabelImportError(_apart(volumes) or "no pair of nostrils found where the imported airway "
                                f"meets the air outside the nose: check that the surface reaches the nostril openings, "
                                f"{_PICK_HINT}")
     if pair[0].component != pair[1].component:
-        raise LabelImportError(_apart(components, geometry) or "the two nostrils lie in parts of the imported airway "
+        raise LabelImportError(_apart(volumes) or "the two nostrils lie in parts of the imported airway "
                                "that are not connected; check the surface or the nostril points")
     airway = components == pair[0].component
     box = tuple(slice(max(0, s.start - 1), min(n, s.stop + 1))

@@ -25,6 +25,15 @@ The checks and their limits (:class:`PlausibilityLimits`, all configurable):
   (``results["steadier_collision"]``, :func:`rhinoapp.cfd.simulation.simulate`).
 * **mass conservation**: inflow against outflow.
 * **steady state**: the run stopped at the step limit, or the pressure drop still drifts.
+* **resolution**: fewer lattice cells across the narrowest passage than the default rule's
+  (``results["resolution"]``, :mod:`rhinoapp.cfd.resolution`): a spacing given by hand coarser than the rule's,
+  or the rule's cut by the memory budget. A coarser lattice can settle in another flow (the clinical phantom's
+  labels cut at the front: 60.4 % left at 1.0 mm, 48.9 % at the rule's 0.8 mm): a warning on the partition.
+* **openings short of the nostrils**: a nostril whose labels were cut by a coronal plane inside the vestibule
+  (``results["openings_short_of_nostril"]``: a label map's front face, or labelling that stopped there) leaves
+  the nostril and the front of the vestibule out, and their share of the resistance with them (a cut 4 mm
+  behind the nostrils of the clinical phantom lowers the pressure drop by a fifth): a warning on the pressure
+  drop, to be read as a lower bound.
 
 Examples
 --------
@@ -61,6 +70,8 @@ class FlagKind(enum.Enum):
     STABILITY = "stability"
     MASS_CONSERVATION = "mass_conservation"
     STEADY_STATE = "steady_state"
+    OPENINGS = "openings"
+    RESOLUTION = "resolution"
 
 
 class Severity(enum.Enum):
@@ -310,7 +321,47 @@ def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits = Pl
     if flow is not None and flow > 0:
         flags += _velocity_flags(results, diagnostics, flow, limits)
         flags += _clinical_flags(results, flow, diagnostics.get("peak_velocity") or {}, limits, references)
-    return flags + _numerics_flags(results, diagnostics, limits)
+    return flags + _numerics_flags(results, diagnostics, limits) + _opening_flags(results) + _resolution_flags(results)
+
+
+def _resolution_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
+    """A warning when the lattice has fewer cells across the narrowest passage than the rule asks."""
+    choice = results.get("resolution") or {}
+    cells, width = _number(choice.get("cells_across")), _number(choice.get("width_mm"))
+    if choice.get("rule_met") is not False or cells is None or width is None:
+        return []
+    wanted = int(choice.get("cells_wanted") or 6)
+    given = choice.get("rule") == "given by the user"
+    why = (f"the {_number(choice.get('resolution_mm')) or 0:g} mm given is coarser than the default rule's spacing "
+           "for this airway" if given else "the memory and time budget (or the finest default spacing) allowed "
+           "no finer lattice")
+    advice = ("leave the resolution to the rule (no --resolution-mm) to rely on the figures" if given else
+              "check the narrowest passage in the geometry (a place the labels may have pinched), or run on a "
+              "machine with more memory (a GPU profile) at the rule's spacing")
+    return [PlausibilityFlag(
+        FlagKind.RESOLUTION, Severity.WARNING, "lattice cells across the narrowest passage", cells, "",
+        f"at least {wanted} (the default resolution rule; the passage is {width:.2f} mm wide)",
+        f"{why}, and a coarser lattice can settle in another flow (on the clinical phantom's labels cut at the front, "
+        f"60.4 % of the flow went left at 1.0 mm and 48.9 % at the rule's 0.8 mm): read the flow split and the "
+        f"pressure drop as a quick look, and {advice}.")]
+
+
+def _opening_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
+    """A warning when a nostril's labels were cut before the nostril (``openings_short_of_nostril``)."""
+    short = results.get("openings_short_of_nostril") or {}
+    sides = [side for side in ("left", "right") if short.get(f"inlet_{side}")]
+    if not sides:
+        return []
+    which = "both nostrils" if len(sides) == 2 else f"the {sides[0]} nostril"
+    return [PlausibilityFlag(
+        FlagKind.OPENINGS, Severity.WARNING, "nostrils whose labels end in a coronal cut inside the vestibule",
+        float(len(sides)), "", "0 (labels that reach the nostrils, or stop level with them)",
+        f"at {which} the labels are cut by a coronal plane inside the vestibule (the label map's front face or "
+        "where the labelling stopped), so the nostril and the front of the vestibule are not in the airway and "
+        "their share of the resistance is missing (a cut 4 mm behind the nostrils of the clinical phantom lowers "
+        "the pressure drop by a fifth): read the pressure drop and the resistance as lower bounds, or label the "
+        "airway down to the nostrils (a CT or label map that holds the whole nose).",
+        sides[0] if len(sides) == 1 else None)]
 
 
 def flags_document(flags: Sequence[PlausibilityFlag]) -> list[dict[str, Any]]:
@@ -333,6 +384,7 @@ def plausibility_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
 
 
 _ROW_OF = {FlagKind.PEAK_VELOCITY: "max_velocity_m_s", FlagKind.PRESSURE_DROP: "pressure_drop_pa",
+           FlagKind.OPENINGS: "pressure_drop_pa", FlagKind.RESOLUTION: "flow_partition_left_pct",
            FlagKind.MASS_CONSERVATION: "mass_conservation_error_pct", FlagKind.STEADY_STATE: "converged"}
 
 

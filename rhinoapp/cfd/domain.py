@@ -67,6 +67,10 @@ class FlowDomain:
     placement
         How each opening (by :class:`Opening` value) was placed, in words for the results (a plane that was
         given, the face where the labels end, ...); empty where nobody said.
+    short_of_nostril
+        For each inlet (by :class:`Opening` value) whose labels were cut before the nostril in a way that leaves
+        part of the nose's resistance out (a coronal cut through the vestibule), what is missing; the results
+        carry it and their plausibility checks flag it.
 
     Examples
     --------
@@ -87,9 +91,11 @@ class FlowDomain:
     periodic: tuple[bool, bool, bool] = (False, False, False)
     planes: Mapping[str, np.ndarray] = field(default_factory=dict)
     placement: Mapping[str, str] = field(default_factory=dict)
+    short_of_nostril: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "placement", {str(k): str(v) for k, v in dict(self.placement).items()})
+        object.__setattr__(self, "short_of_nostril", {str(k): str(v) for k, v in dict(self.short_of_nostril).items()})
         shape = self.geometry.shape
         for name in ("fluid", "inlet_left", "inlet_right", "outlet"):
             mask = np.asarray(getattr(self, name))
@@ -184,7 +190,7 @@ class FlowDomain:
         if dropped:
             _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
-                          self.planes, self.placement)
+                          self.planes, self.placement, self.short_of_nostril)
 
     def air(self) -> np.ndarray:
         """The air of the domain: its fluid and its openings (an opening is no wall)."""
@@ -289,7 +295,8 @@ class FlowDomain:
         for name, plane in self.planes.items():
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
             planes[name] = fluid & (distance <= 0.75 * tolerance)
-        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement)
+        return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement,
+                          self.short_of_nostril)
 
     def _covering(self, mask: np.ndarray, shape: tuple[int, int, int], resolution_mm: float) -> np.ndarray:
         """The voxels of a coarser grid of ``shape`` (same corner) that hold a voxel of ``mask``."""

@@ -46,10 +46,13 @@ _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: A
 
 @dataclass(frozen=True)
 class OpeningPlane:
-    """A cutting plane in LPS millimetres; ``normal`` points out of the airway."""
+    """A cutting plane in LPS millimetres; ``normal`` points out of the airway. ``short_of_nostril`` says what a
+    nostril's plane leaves out where the labels were cut before the nostril (``geometry.json``'s entry of that
+    name; empty where they were not)."""
 
     point_mm: tuple[float, float, float]
     normal: tuple[float, float, float]
+    short_of_nostril: str = ""
 
     def __post_init__(self) -> None:
         normal = np.asarray(self.normal, dtype=float)
@@ -110,8 +113,10 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     for mask in masks.values():
         fluid &= ~mask
     near = ndimage.binary_dilation(fluid, link_structure())
+    short = {o.value: plane.short_of_nostril for o, plane in planes.items() if o.is_inlet and plane.short_of_nostril}
     return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
-                      masks[Opening.OUTLET] & near, geometry, placement={o.value: placement[o.value] for o in Opening})
+                      masks[Opening.OUTLET] & near, geometry, placement={o.value: placement[o.value] for o in Opening},
+                      short_of_nostril=short)
 
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
@@ -139,7 +144,7 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
                                    (PLANE_CHOANA_RIGHT, AirwayLabel.RIGHT_CAVITY))}
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
                         planes={name: mask for name, mask in choanae.items() if mask.any()},
-                        placement=domain.placement)
+                        placement=domain.placement, short_of_nostril=domain.short_of_nostril)
     return with_open_surroundings(domain, surroundings) if open_surroundings else domain
 
 
@@ -235,7 +240,8 @@ def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlan
                      Opening.INLET_RIGHT: (meta.get("inlets") or {}).get("right"), Opening.OUTLET: meta.get("outlet")}
             for opening, plane in found.items():
                 if plane:
-                    planes[opening] = OpeningPlane(tuple(plane["point_lps_mm"]), tuple(plane["normal_lps"]))
+                    planes[opening] = OpeningPlane(tuple(plane["point_lps_mm"]), tuple(plane["normal_lps"]),
+                                                   str(plane.get("short_of_nostril") or ""))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValidationError(f"{meta_path} has unusable opening planes ({error}); expected "
                                   '"inlets": {"left": {"point_lps_mm": [x, y, z], "normal_lps": [nx, ny, nz]}, ...} '

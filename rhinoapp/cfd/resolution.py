@@ -7,7 +7,9 @@ nostril to the outlet through the air (a distance transform of the airway at its
 resolution, of the air inside the smooth wall that the lattice is made of, so that the specks and
 pits of a ragged label map do not narrow it), taken over the narrower side. When the cells this needs exceed the memory or time
 budget, the finest spacing within the budget is used and :attr:`ResolutionChoice.rule_met` is False
-with a message saying so.
+with a message saying so. A spacing the user gives is measured against the same rule
+(:func:`given_resolution`): coarser than the rule's, its ``rule_met`` is False, and the run's plausibility
+checks flag the result as a quick look.
 
 Examples
 --------
@@ -30,18 +32,22 @@ from scipy import ndimage
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.cfd.walls import WALL_SMOOTHING_VOXELS
 
-__all__ = ["CELLS_ACROSS", "ResolutionChoice", "bottleneck_width_mm", "choose_resolution"]
+__all__ = ["CELLS_ACROSS", "ResolutionChoice", "bottleneck_width_mm", "choose_resolution", "given_resolution"]
 
 _log = logging.getLogger(__name__)
 
 #: Lattice cells across the narrowest passage that the default resolution gives.
 CELLS_ACROSS = 6
+#: A given spacing meets the rule with at least this share of :data:`CELLS_ACROSS` (the rule's own spacing is
+#: rounded to 0.05 mm, so a spacing given by hand near it is not flagged for a hundredth of a millimetre).
+_GIVEN_TOLERANCE = 0.95
 _FINEST_MM, _COARSEST_MM, _STEP_MM = 0.25, 2.0, 0.05
 
 
 @dataclass(frozen=True)
 class ResolutionChoice:
-    """The chosen spacing, the bottleneck it follows from, and whether the rule could be met."""
+    """The chosen spacing, the bottleneck it follows from, and whether the rule could be met (for a spacing
+    given by hand: whether it meets the rule); ``cells_wanted`` is the rule's cells across the bottleneck."""
 
     resolution_mm: float
     width_mm: float
@@ -49,6 +55,7 @@ class ResolutionChoice:
     rule_met: bool
     rule: str
     message: str = ""
+    cells_wanted: int = CELLS_ACROSS
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (``results.json`` ``resolution``)."""
@@ -153,6 +160,31 @@ def choose_resolution(domain: FlowDomain, *, max_cells: int | None = None) -> Re
     if message:
         _log.warning("%s", message)
     return ResolutionChoice(spacing, round(width, 4), round(width / spacing, 2), rule_met, rule, message)
+
+
+def given_resolution(domain: FlowDomain, resolution_mm: float) -> ResolutionChoice:
+    """A spacing given by hand, measured against the rule: the cells it puts across ``domain``'s bottleneck.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> duct = square_duct(12, 30, spacing_mm=0.5)
+    >>> given_resolution(duct, 0.9).rule_met
+    True
+    >>> coarse = given_resolution(duct, 1.5)
+    >>> coarse.cells_across, coarse.rule_met
+    (3.67, False)
+    """
+    width = bottleneck_width_mm(domain)
+    cells = width / resolution_mm
+    rule_met = cells >= _GIVEN_TOLERANCE * CELLS_ACROSS
+    message = "" if rule_met else (
+        f"at the {resolution_mm:g} mm given, the narrowest passage from the nostrils to the outlet ({width:.2f} mm "
+        f"wide) gets {cells:.1f} lattice cells across, fewer than the {CELLS_ACROSS} of the default rule "
+        f"({_rounded(width / CELLS_ACROSS):g} mm here): read the figures as a quick look, and leave the resolution "
+        "to the rule to rely on them")
+    return ResolutionChoice(float(resolution_mm), round(width, 4), round(cells, 2), rule_met, "given by the user",
+                            message)
 
 
 def _rounded(spacing_mm: float, *, up: bool = False) -> float:

@@ -258,6 +258,8 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     results.update(measurement_planes(planes, units, boundary_pressure_drop=steady.pressure_drop))
     if domain.placement:  # where the nostril and outlet planes are: at given planes or where the labels end
         results["openings_placed"] = dict(domain.placement)
+    if domain.short_of_nostril:  # inlets cut before the nostril: the plausibility checks flag the result
+        results["openings_short_of_nostril"] = dict(domain.short_of_nostril)
     results.update(
         steps=outcome.steps, converged=outcome.converged,
         lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver_check_every,

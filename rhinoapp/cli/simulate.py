@@ -65,6 +65,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if request.resolution_mm is None:
         out(f"resolution {choice.resolution_mm} mm (automatic: {choice.cells_across} cells across the narrowest "
             f"passage, {choice.width_mm} mm wide){'' if choice.rule_met else '; ' + choice.message}")
+    elif not choice.rule_met:
+        out(f"resolution {choice.resolution_mm} mm (given): {choice.message}")
     estimate = estimate_simulation(domain, request, data_dir=settings_from(args).data_dir)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
         f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend} "
@@ -72,7 +74,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.estimate:
         return 0
     progress = ProgressPrinter()
-    result = run_simulation(domain, request, args.out, progress=progress)
+    result = run_simulation(domain, request, args.out, progress=progress, resolution=choice)
     progress.done()
     r: dict[str, Any] = result.results  # JSON-ready numbers and nested dicts (see SimulationResult)
     flow, resistance = r["flow_ml_s"], r["resistance_pa_s_per_ml"]
@@ -90,10 +92,10 @@ def _simulate(args: argparse.Namespace) -> int:
             f"steps, {coarse['seconds']} s)")
     elif coarse:
         out(f"the run at {coarse['resolution_mm']} mm to start from failed; started from rest")
-    out(f"pressure drop {r['pressure_drop_pa']} Pa{mark('pressure_drop', 'steady_state')}; flow {flow['total']} ml/s "
+    out(f"pressure drop {r['pressure_drop_pa']} Pa{mark('pressure_drop', 'steady_state', 'openings', 'resolution')}; flow {flow['total']} ml/s "
         f"(left {flow['left']}, right {flow['right']}, {r['flow_partition_left_pct']} % left)")
     out(f"resistance {resistance['total']} Pa·s/ml (left {resistance['left']}, right {resistance['right']})"
-        f"{mark('resistance', 'pressure_drop')}")
+        f"{mark('resistance', 'pressure_drop', 'openings')}")
     out(f"max velocity {r['max_velocity_m_s']} m/s{mark('peak_velocity', 'stability')}; wall shear stress mean "
         f"{r['wss_mean_pa']} Pa, max {r['wss_max_pa']} Pa; mass conservation error {r['mass_conservation_error']}"
         f"{mark('mass_conservation')}")

@@ -44,7 +44,8 @@ def opening_from_dict(name: str, document: Mapping[str, Any]) -> Opening:
     """The :class:`~rhinoapp.segmentation.Opening` of ``Opening.as_dict()``'s output."""
     plane = Plane(tuple(document["point_lps_mm"]), tuple(document["normal_lps"]))
     bounds = tuple((float(lo), float(hi)) for lo, hi in document["bounds_lps_mm"])
-    return Opening(name, plane, float(document["area_mm2"]), float(document["radius_mm"]), bounds)  # type: ignore[arg-type]
+    return Opening(name, plane, float(document["area_mm2"]), float(document["radius_mm"]), bounds,  # type: ignore[arg-type]
+                   str(document.get("short_of_nostril") or ""))
 
 
 def options_from_dict(document: Mapping[str, Any]) -> SegmentationOptions:
@@ -97,7 +98,7 @@ def remeasure_opening(labels: LabelMap, opening: Opening, label: int) -> Opening
     radius = float(np.sqrt((in_plane ** 2).sum(axis=1)).max()) + float(np.sqrt(pixel)) / 2
     bounds = tuple((float(lo), float(hi)) for lo, hi in zip(layer.min(axis=0), layer.max(axis=0)))
     return Opening(opening.name, Plane(tuple(float(v) for v in centre), plane.normal),  # type: ignore[arg-type]
-                   len(layer) * pixel, radius, bounds)  # type: ignore[arg-type]
+                   len(layer) * pixel, radius, bounds, opening.short_of_nostril)  # type: ignore[arg-type]
 
 
 def edited_segmentation(labels: LabelMap, report: Mapping[str, Any], *,

@@ -10,6 +10,7 @@ segmentation splits it (in front of the choanae, the part connected to each nost
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,9 @@ Vec3 = tuple[float, float, float]
 #: Parts of an imported airway at least this large (ml) count as airway when it falls apart (a nasal cavity holds
 #: about 10 ml; specks and stray islands are smaller).
 _LARGE_PART_ML = 1.0
+#: What an inlet cut by a coronal plane inside the vestibule leaves out (``Opening.short_of_nostril``).
+_FRONT_CUT = ("the labels are cut by a coronal plane inside the vestibule (the label map's front face or where "
+              "the labelling stopped): the nostril and the front of the vestibule are not in the airway")
 _PICK_HINT = "or give the nostril points by hand (--nostril-left X Y Z --nostril-right X Y Z, LPS mm)"
 
 
@@ -157,14 +161,17 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
                 f"the {side} cavity (label {int(label)}) meets the air outside the nose nowhere, so its nostril cannot "
                 f"be found: include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
         chosen, axis = found
-        inlets.append(opening_from_cluster(f"inlet_{side}", chosen, geometry, axis))
+        opening = opening_from_cluster(f"inlet_{side}", chosen, geometry, axis)
         seeds.append(tuple(float(v) for v in voxel_centres(geometry, _seed(chosen)[:, None])[0]))
         if axis != frame.axial:
             notes.append(f"the {side} cavity's labels are cut by the label map's front face inside the vestibule: its "
-                         "opening is that cut, facing forward (the simulation attaches the ambient air there)")
+                         "opening is that cut, facing forward (the simulation attaches the ambient air there, and "
+                         "flags its results: the nostril and the front of the vestibule are missing)")
+            opening = dataclasses.replace(opening, short_of_nostril=_FRONT_CUT)
         elif _faces_the_vestibule(chosen, around, frame.axial):
             notes.append(f"the {side} cavity's labels stop inside the vestibule, short of the nostril: its opening is "
                          "where they end (the simulation attaches the ambient air there)")
+        inlets.append(opening)
     if inlets[0].plane.point_mm[0] < inlets[1].plane.point_mm[0]:
         notes.append("the left nostril lies to the patient's right of the right one (LPS x): check that the mapping "
                      "does not swap left and right")

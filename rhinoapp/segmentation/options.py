@@ -90,7 +90,9 @@ class Opening:
 
     ``area_mm2`` is the opening's area, ``radius_mm`` the largest distance of its rim from
     ``plane.point_mm`` within the plane, and ``bounds_mm`` its LPS bounding box
-    ((x0, x1), (y0, y1), (z0, z1)).
+    ((x0, x1), (y0, y1), (z0, z1)). ``short_of_nostril`` says, where the labels were cut before the
+    nostril in a way that leaves part of the nose's resistance out (a coronal cut through the vestibule),
+    what is missing; empty for an opening at the nostril.
     """
 
     name: str
@@ -98,11 +100,14 @@ class Opening:
     area_mm2: float
     radius_mm: float
     bounds_mm: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
+    short_of_nostril: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready opening."""
-        return {**self.plane.as_dict(), "area_mm2": round(self.area_mm2, 3), "radius_mm": round(self.radius_mm, 3),
-                "bounds_lps_mm": [[round(lo, 3), round(hi, 3)] for lo, hi in self.bounds_mm]}
+        document = {**self.plane.as_dict(), "area_mm2": round(self.area_mm2, 3),
+                    "radius_mm": round(self.radius_mm, 3),
+                    "bounds_lps_mm": [[round(lo, 3), round(hi, 3)] for lo, hi in self.bounds_mm]}
+        return document | ({"short_of_nostril": self.short_of_nostril} if self.short_of_nostril else {})
 
 
 @dataclasses.dataclass(frozen=True)

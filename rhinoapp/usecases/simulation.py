@@ -23,7 +23,7 @@ from rhinoapp.cfd import io
 from rhinoapp.cfd.estimate import ResourceEstimate, cell_budget, estimate_run
 from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir
 from rhinoapp.cfd.request import SimulationRequest
-from rhinoapp.cfd.resolution import ResolutionChoice, choose_resolution
+from rhinoapp.cfd.resolution import ResolutionChoice, choose_resolution, given_resolution
 from rhinoapp.cfd.simulation import SimulationResult, simulate
 from rhinoapp.core.layout import GeometryFolder, SimulationFolder
 from rhinoapp.core.errors import RhinoappError
@@ -44,10 +44,11 @@ def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
 
 
 def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResolutionChoice:
-    """The lattice spacing of ``request`` on ``domain``: the one asked for, or the default rule's
+    """The lattice spacing of ``request`` on ``domain``: the one asked for (measured against the default rule,
+    :func:`~rhinoapp.cfd.resolution.given_resolution`), or the default rule's
     (:func:`~rhinoapp.cfd.resolution.choose_resolution`) within the memory of this machine."""
     if request.resolution_mm is not None:
-        return ResolutionChoice(float(request.resolution_mm), float("nan"), float("nan"), True, "given by the user")
+        return given_resolution(domain, float(request.resolution_mm))
     run = request.run(backend=backend)
     return choose_resolution(domain, max_cells=cell_budget(run))
 
@@ -60,7 +61,8 @@ def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str
     (:func:`~rhinoapp.store.throughput.measured_mlups`: kept there, measured again when stale); without
     it, or when the measurement fails, at the backend's nominal speed (``estimate.speed`` says which).
     """
-    resolution = resolution_for(domain, request, backend=backend).resolution_mm
+    resolution = (float(request.resolution_mm) if request.resolution_mm is not None
+                  else resolution_for(domain, request, backend=backend).resolution_mm)
     run = request.run(backend=backend)
     estimate = estimate_run(domain, request.physics(), run, resolution_mm=resolution)
     if data_dir is None:
@@ -75,14 +77,16 @@ def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str
 
 
 def run_simulation(domain: Any, request: SimulationRequest, out_dir: Path, *,
-                   progress: ProgressCallback | None = None, live_dir: Path | None = None) -> SimulationResult:
+                   progress: ProgressCallback | None = None, live_dir: Path | None = None,
+                   resolution: ResolutionChoice | None = None) -> SimulationResult:
     """Run ``request`` on ``domain`` and write its outputs (and checkpoints, if asked) into ``out_dir``.
 
-    The resolution follows the geometry when the request gives none (:func:`resolution_for`). The results
+    The resolution follows the geometry when the request gives none (:func:`resolution_for`; ``resolution`` when
+    the caller has it already), and one given is measured against the rule (a coarser one is flagged). The results
     carry the run's plausibility flags (``results["plausibility"]``, also in ``results.json``). Live checkpoints
     (``request.live_interval_s``) go into ``live_dir``.
     """
-    choice = resolution_for(domain, request)
+    choice = resolution if resolution is not None else resolution_for(domain, request)
     result = simulate(domain, request.physics(), request.run(), resolution_mm=choice.resolution_mm,
                       out_dir=Path(out_dir), progress=progress, live_dir=live_dir,
                       notes={"resolution": {k: v for k, v in choice.as_dict().items() if v == v}})

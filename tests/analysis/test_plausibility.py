@@ -128,3 +128,34 @@ def test_a_result_from_the_second_try_with_the_recursive_collision_is_flagged_wh
     assert "20,962" in flags[0].message and "(2.5, 36.0, 23.5) mm LPS" in flags[0].message
     assert "recursive collision" in flags[0].message and "smaller --resolution-mm" in flags[0].message
     assert PlausibilityFlag.from_document(flags[0].to_document()) == flags[0]
+
+
+def test_nostrils_whose_labels_end_in_a_coronal_cut_flag_the_pressure_drop_as_a_lower_bound() -> None:
+    missing = "the labels are cut by a coronal plane inside the vestibule ..."
+    one = check_results(healthy(openings_short_of_nostril={"inlet_right": missing}))
+    assert kinds(one) == [("openings", "warning", "right")]
+    assert "the right nostril" in one[0].message and "lower bounds" in one[0].message
+    both = check_results(healthy(openings_short_of_nostril={"inlet_left": missing, "inlet_right": missing}))
+    assert kinds(both) == [("openings", "warning", None)] and "both nostrils" in both[0].message
+    assert PlausibilityFlag.from_document(both[0].to_document()) == both[0]
+    rows = {row.key: row.flag for row in annotate_rows(result_rows(healthy()), both)}
+    assert rows["pressure_drop_pa"] == "warning" and rows["flow_total"] == ""
+    assert check_results(healthy(openings_short_of_nostril={})) == []
+
+
+def test_fewer_cells_across_the_narrowest_passage_than_the_rule_flag_the_flow_split() -> None:
+    given = {"resolution_mm": 1.0, "width_mm": 4.885, "cells_across": 4.89, "rule_met": False,
+             "rule": "given by the user", "message": "...", "cells_wanted": 6}
+    flags = check_results(healthy(resolution=given))
+    assert kinds(flags) == [("resolution", "warning", None)]
+    assert flags[0].value == 4.89 and "at least 6" in flags[0].expected and "4.88 mm wide" in flags[0].expected
+    assert "the 1 mm given is coarser" in flags[0].message and "no --resolution-mm" in flags[0].message
+    capped = check_results(healthy(resolution={**given, "rule": "6 lattice cells across ...", "resolution_mm": 0.6,
+                                               "cells_across": 2.5, "width_mm": 1.5}))
+    assert kinds(capped) == [("resolution", "warning", None)] and "budget" in capped[0].message
+    rows = {row.key: row.flag for row in annotate_rows(result_rows(healthy()), flags)}
+    assert rows["flow_partition_left_pct"] == "warning" and rows["pressure_drop_pa"] == ""
+    # the rule met, or a document from before the given spacing was measured: nothing
+    assert check_results(healthy(resolution={**given, "rule_met": True, "cells_across": 6.1})) == []
+    assert check_results(healthy(resolution={"resolution_mm": 1.0, "rule_met": True, "rule": "given by the user",
+                                             "message": ""})) == []

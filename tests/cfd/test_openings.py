@@ -176,7 +176,7 @@ _PLANE_OF = {Opening.INLET_LEFT: "nostril_left", Opening.INLET_RIGHT: "nostril_r
 def _domain_digest(domain: FlowDomain) -> str:
     """Every field of ``domain``, which a simulation of it depends on: grid, fluid, openings, planes, placement."""
     digest = hashlib.sha256(repr((domain.geometry, domain.periodic, sorted(domain.planes),
-                                  sorted(domain.placement.items()))).encode())
+                                  sorted(domain.placement.items()), sorted(domain.short_of_nostril.items()))).encode())
     for mask in (domain.fluid, *(domain.opening_mask(o) for o in Opening), *(domain.planes[k] for k in sorted(domain.planes))):
         digest.update(np.packbits(mask).tobytes())
     return digest.hexdigest()

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.cfd.resolution import bottleneck_width_mm, choose_resolution
+from rhinoapp.cfd.resolution import CELLS_ACROSS, bottleneck_width_mm, choose_resolution, given_resolution
 from rhinoapp.cfd.shapes import round_pipe
 
 
@@ -41,3 +41,20 @@ def test_a_channel_the_smooth_wall_closes_is_measured_on_the_voxels() -> None:
     assert not (plug.smooth_air(0.75) >= 0.5)[k, middle, middle]
     width = bottleneck_width_mm(plug)
     assert width == bottleneck_width_mm(plug, smoothing_voxels=0.0) == 0.5
+
+
+def test_a_spacing_given_by_hand_is_measured_against_the_rule() -> None:
+    """The rule's own spacing and one a little finer or coarser (within 5 %) meet it; a coarser one does not, and its
+    message says how many cells it puts across the bottleneck and what the rule's spacing would be."""
+    pipe = round_pipe(8.5, 40, spacing_mm=0.5)
+    rule = choose_resolution(pipe)
+    width = bottleneck_width_mm(pipe)
+    for spacing in (rule.resolution_mm, 0.5, width / (0.96 * CELLS_ACROSS)):
+        given = given_resolution(pipe, spacing)
+        assert given.rule_met and not given.message and given.rule == "given by the user", spacing
+        assert given.width_mm == rule.width_mm and given.cells_across == round(width / spacing, 2)
+    coarse = given_resolution(pipe, 2.0)
+    assert not coarse.rule_met and coarse.cells_across == round(width / 2.0, 2) < CELLS_ACROSS
+    assert f"{coarse.cells_across:.1f} lattice cells across" in coarse.message
+    assert f"({rule.resolution_mm:g} mm here)" in coarse.message and "quick look" in coarse.message
+    assert coarse.as_dict()["cells_wanted"] == CELLS_ACROSS

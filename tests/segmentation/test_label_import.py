@@ -12,6 +12,7 @@ from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.phantom import generate_phantom
 from rhinoapp.phantom.generate import Phantom
+from rhinoapp.geometry.edited import opening_from_dict
 from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
 from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
                                                 mapping_from_names, resample_nearest, target_of_name)
@@ -176,6 +177,8 @@ def test_labels_that_stop_inside_the_vestibule_open_where_they_end() -> None:
             assert 0.6 * uncut.area_mm2 < opening.area_mm2 <= 1.1 * uncut.area_mm2
         notes = [n for n in segmentation.warnings if "stop inside the vestibule" in n]
         assert len(notes) == 2 and notes[0].startswith("the left cavity's labels")
+        # an axial cut: the ambient air attaches below it as below a nostril, nothing flagged
+        assert not segmentation.inlet_left.short_of_nostril and "short_of_nostril" not in segmentation.inlet_left.as_dict()
 
 
 def test_labels_cut_by_a_coronal_face_open_at_the_cut() -> None:
@@ -194,6 +197,9 @@ def test_labels_cut_by_a_coronal_face_open_at_the_cut() -> None:
         assert opening.plane.normal == pytest.approx((0.0, -1.0, 0.0), abs=0.05)
         assert opening.plane.point_mm[1] == pytest.approx(front)
         assert opening.area_mm2 > 40.0, opening.area_mm2  # the vestibule's section, not a strip of its floor
+        # what the cut leaves out travels with the opening (geometry.json, then the simulation's flags)
+        assert "coronal plane inside the vestibule" in opening.as_dict()["short_of_nostril"]
+        assert opening_from_dict(opening.name, opening.as_dict()).short_of_nostril == opening.short_of_nostril
     assert len([n for n in segmentation.warnings if "cut by the label map's front face" in n]) == 2
 
 

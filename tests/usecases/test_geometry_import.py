@@ -229,3 +229,37 @@ def test_specks_a_threshold_left_inside_the_airway_are_filled_before_the_resolut
     assert np.array_equal(labels[0] > 0, labels[1] > 0) and np.count_nonzero(labels[0] != labels[1]) <= 5
     assert "filled" not in warnings[0]
     assert f"filled {int(np.count_nonzero(specked != values))} unlabelled voxels" in warnings[1], warnings[1]
+
+
+def test_labels_cut_through_the_vestibules_by_the_front_face_flag_the_simulation(tmp_path: Path) -> None:
+    """A label map whose field of view ends 3 mm behind the nostrils: the import opens each cavity at the cut and
+    says in ``geometry.json`` what that leaves out; the run's results carry it, and the plausibility checks warn
+    that the pressure drop is a lower bound. The same labels uncut raise no such flag."""
+    from rhinoapp.analysis.plausibility import FlagKind, plausibility_flags
+    from rhinoapp.core.layout import GeometryFolder
+    from rhinoapp.usecases.geometry_import import write_import
+
+    phantom = asymmetric_phantom()
+    geometry = phantom.truth.geometry
+    y = geometry.origin_mm[1] + np.arange(geometry.shape[1]) * geometry.spacing_mm[1]
+    values = RENUMBER[phantom.truth.labels]
+    cut = values.copy()
+    cut[:, y < phantom.landmarks.nostrils_lps_mm[0][1] + 3.0] = 0
+    flags = {}
+    for name, array in (("whole", values), ("cut", cut)):
+        folder = GeometryFolder(tmp_path / name)
+        write_import(phantom.ct, nifti_bytes(CTVolume(array, geometry)),
+                     ImportRequest(filename=f"{name}.nii.gz", mapping=LabelMapping.parse(MAPPING),
+                                   target_triangles=FAST), folder)
+        inlets = json.loads(folder.report.read_text())["inlets"]
+        short = {side: inlets[side].get("short_of_nostril", "") for side in ("left", "right")}
+        assert all(short.values()) if name == "cut" else not any(short.values()), short
+        result = run_simulation(load_domain(folder.path),
+                                SimulationRequest(max_steps=200, backend="numba", resolution_mm=2.0),
+                                tmp_path / f"run-{name}")
+        assert set(result.results.get("openings_short_of_nostril", {})) == (
+            {"inlet_left", "inlet_right"} if name == "cut" else set())
+        flags[name] = [flag for flag in plausibility_flags(result.results) if flag.kind is FlagKind.OPENINGS]
+    assert not flags["whole"]
+    assert len(flags["cut"]) == 1 and flags["cut"][0].severity.value == "warning"
+    assert "both nostrils" in flags["cut"][0].message and "lower bounds" in flags["cut"][0].message

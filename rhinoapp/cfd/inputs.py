@@ -42,6 +42,15 @@ __all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "read_geometry
 
 _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
              Opening.OUTLET: AirwayLabel.NASOPHARYNX}
+#: What a nostril opening that looks forward leaves out (:attr:`FlowDomain.short_of_nostril`): nostrils open downward.
+_CORONAL_END = ("the labels end in a coronal face inside the vestibule, looking forward (the label map's front face "
+                "or where the labelling stopped): the nostril and the front of the vestibule are not in the airway")
+
+
+def _faces_forward(geometry: ImageGeometry, outward_kji: tuple[int, int, int]) -> bool:
+    """True when the grid direction ``outward_kji`` (a unit step in ``k, j, i``) points mostly anterior (LPS -y)."""
+    direction = np.asarray(geometry.direction_matrix, dtype=float) @ np.asarray(outward_kji[::-1], dtype=float)
+    return bool(direction[1] < -0.7)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,10 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
                        include_sinuses: bool = False) -> FlowDomain:
     """The flow domain of an airway label map, with openings from ``planes`` or from the labels.
 
+    A nostril whose plane says what it leaves out (``OpeningPlane.short_of_nostril``), or whose label ends in a face
+    that looks forward (nostrils open downward: a coronal cut through the vestibule), is named in the domain's
+    :attr:`~rhinoapp.cfd.domain.FlowDomain.short_of_nostril`.
+
     Examples
     --------
     >>> from rhinoapp.cfd.shapes import two_channel_labels
@@ -82,6 +95,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     planes = dict(planes or {})
     masks: dict[Opening, np.ndarray] = {}
     placement: dict[str, str] = {}
+    short = {o.value: plane.short_of_nostril for o, plane in planes.items() if o.is_inlet and plane.short_of_nostril}
     missed: list[Opening] = []
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
@@ -104,8 +118,10 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     for opening in missed:
         why = "the plane given misses the labels" if opening in planes else "no plane given"
         if opening in ends:
-            masks[opening] = ends[opening]
+            masks[opening] = ends[opening].mask
             placement[opening.value] = f"where its label ends ({why})"
+            if opening.is_inlet and _faces_forward(geometry, ends[opening].outward_kji):
+                short.setdefault(opening.value, _CORONAL_END)
         else:
             placement[opening.value] = f"the outermost layer of its label ({why}, no open end found)"
             _log.warning("the %s label has no open end face: using its outermost layer", _LABEL_OF[opening].name.lower())
@@ -113,7 +129,6 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     for mask in masks.values():
         fluid &= ~mask
     near = ndimage.binary_dilation(fluid, link_structure())
-    short = {o.value: plane.short_of_nostril for o, plane in planes.items() if o.is_inlet and plane.short_of_nostril}
     return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
                       masks[Opening.OUTLET] & near, geometry, placement={o.value: placement[o.value] for o in Opening},
                       short_of_nostril=short)

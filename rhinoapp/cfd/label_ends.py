@@ -15,8 +15,11 @@ which it opens:
    patient's inferior direction: nostrils and the nasopharynx open downward): label voxels with no air beyond them along that
    direction up to the image border (so they can be opened into a chamber or an extension without
    crossing the airway), within one equivalent diameter of the far end, connected to the voxel
-   nearest it. Where both nostrils need it, they share the direction (the ambient chamber of
-   :mod:`rhinoapp.cfd.openings` lies along one axis).
+   nearest it. Where that face lies on the image's border (the label cut by the image's face, as a
+   field of view that ends inside the vestibule or below the nasopharynx cuts it), the whole cut
+   of the label in that border layer is the face, however far it reaches: a part left out would
+   stay air walled off by the image's edge. Where both nostrils need it, they share the direction
+   (the ambient chamber of :mod:`rhinoapp.cfd.openings` lies along one axis).
 
 The result is one voxel per footprint column, a possibly ragged face the openings fill up to a flat
 layer.
@@ -26,8 +29,9 @@ Examples
 >>> from rhinoapp.cfd.shapes import two_channel_labels
 >>> labels = two_channel_labels(2.0)  # its nasopharynx ends at the lower image face (k = 0)
 >>> ends = open_ends(labels.labels, labels.labels > 0, labels.geometry.spacing_mm[::-1], [Opening.OUTLET])
->>> int(ends[Opening.OUTLET].sum()), np.unique(np.argwhere(ends[Opening.OUTLET])[:, 0]).tolist()
-(60, [0])
+>>> outlet = ends[Opening.OUTLET]
+>>> int(outlet.mask.sum()), np.unique(np.argwhere(outlet.mask)[:, 0]).tolist(), outlet.outward_kji
+(60, [0], (-1, 0, 0))
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -44,7 +49,7 @@ from scipy.sparse.csgraph import dijkstra
 from rhinoapp.cfd.domain import Opening, link_structure
 from rhinoapp.core.volume import AirwayLabel
 
-__all__ = ["open_ends"]
+__all__ = ["OpenEnd", "open_ends"]
 
 _log = logging.getLogger(__name__)
 
@@ -118,8 +123,10 @@ class _End:
         area = float(before.sum() if before.any() else end.sum()) * float(np.prod(spacing)) / slab
         self.diameter_mm = 2.0 * math.sqrt(area / math.pi)
 
-    def face(self, region: np.ndarray, outward: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-        """The connected part of ``region & outward`` within one diameter of the far end that is nearest it."""
+    def face(self, region: np.ndarray, outward: np.ndarray, spacing: np.ndarray, axis: int, sign: int) -> np.ndarray:
+        """The connected part of ``region & outward`` within one diameter of the far end that is nearest it; where
+        that part lies on the grid's border layer along ``sign`` x ``axis``, all of ``region`` in that layer
+        connected to it."""
         reach = self.diameter_mm + float(spacing.max())
         box = tuple(slice(max(0, int(math.floor(c - reach / s))), int(math.ceil(c + reach / s)) + 1)
                     for c, s in zip(self.centre, spacing))
@@ -135,12 +142,30 @@ class _End:
         where = np.argwhere(voxels)
         nearest = where[np.argmin((((where + corner - self.centre) * spacing) ** 2).sum(axis=1))]
         result[box] = parts == parts[tuple(nearest)]
+        border = 0 if sign < 0 else region.shape[axis] - 1
+        if np.all(np.argwhere(result)[:, axis] == border):  # cut by the image's face: the whole cut opens
+            layer = np.take(region, border, axis=axis)
+            cut, _ = ndimage.label(layer, structure=np.ones((3, 3), dtype=bool))
+            chosen = np.unique(cut[np.take(result, border, axis=axis)])
+            result = np.zeros(region.shape, dtype=bool)
+            index: list[slice | int] = [slice(None)] * 3
+            index[axis] = border
+            result[tuple(index)] = np.isin(cut, chosen[chosen > 0])
         return result
+
+
+@dataclass(frozen=True, eq=False)
+class OpenEnd:
+    """An open end face: its voxels (``[k, j, i]`` mask) and the grid direction it looks out along (a unit step
+    in array axes ``k, j, i``)."""
+
+    mask: np.ndarray
+    outward_kji: tuple[int, int, int]
 
 
 def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float] | np.ndarray,
               openings: Iterable[Opening], *, inferior_kji: Sequence[float] | np.ndarray = (-1.0, 0.0, 0.0)
-              ) -> dict[Opening, np.ndarray]:
+              ) -> dict[Opening, OpenEnd]:
     """The open end face of each of ``openings`` in the label array ``values`` (``[k, j, i]``).
 
     ``fluid`` marks all air of the domain (the faces see no air beyond them); ``spacing_kji`` is the
@@ -168,10 +193,10 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
             continue
         ends[opening], regions[opening], axes[opening] = end, region, end.axis
     groups = [[o for o in ends if o.is_inlet], [o for o in ends if not o.is_inlet]]
-    result: dict[Opening, np.ndarray] = {}
+    result: dict[Opening, OpenEnd] = {}
     for group in (g for g in groups if g):
         axis_sum = np.sum([axes[o] for o in group], axis=0)
-        best: tuple[float, dict[Opening, np.ndarray], float] | None = None
+        best: tuple[float, dict[Opening, np.ndarray], float, tuple[int, int, int]] | None = None
         for axis in range(3):
             for sign in (-1, 1):
                 unit = np.zeros(3)
@@ -179,15 +204,16 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
                 if float(np.dot(axis_sum, unit)) < _MIN_ALIGNMENT * float(np.linalg.norm(axis_sum)):
                     continue
                 outward = _nothing_beyond(fluid, axis, sign)
-                faces = {o: ends[o].face(regions[o], outward, spacing) for o in group}
+                faces = {o: ends[o].face(regions[o], outward, spacing, axis, sign) for o in group}
                 area = sum(float(f.sum()) for f in faces.values()) * float(np.prod(np.delete(spacing, axis)))
                 score = area * (1.0 + float(np.dot(inferior, unit)))
                 if all(f.any() for f in faces.values()) and (best is None or score > best[0]):
-                    best = (score, faces, float(np.prod(np.delete(spacing, axis))))
+                    best = (score, faces, float(np.prod(np.delete(spacing, axis))),
+                            (int(unit[0]), int(unit[1]), int(unit[2])))
         if best is None:
             continue
         for opening, face in best[1].items():
-            result[opening] = face
+            result[opening] = OpenEnd(face, best[3])
             _log.info("the %s opens where its label ends: %d voxels (%.0f mm2), equivalent diameter %.1f mm",
                       opening.value, int(face.sum()), face.sum() * best[2], ends[opening].diameter_mm)
     return result

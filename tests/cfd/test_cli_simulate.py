@@ -119,7 +119,8 @@ def test_the_smooth_walls_flow_model_is_the_default_and_its_accuracy_note_says_s
 def test_a_nostril_cut_short_in_geometry_json_is_a_warning_and_marks_the_figures(geometry_dir: Path, tmp_path: Path,
                                                                                   capsys) -> None:
     """geometry.json says what the left nostril's opening leaves out (as an import writes it for labels cut by a
-    coronal plane inside the vestibule): results.json carries it, the CLI warns and marks the resistance."""
+    coronal plane inside the vestibule): results.json carries it, the CLI warns and marks the resistance. The right
+    nostril, without a plane, opens where its label ends, at this shape's front face, looking forward: the same."""
     report = json.loads((geometry_dir / "geometry.json").read_text())
     report["inlets"] = {"left": {"point_lps_mm": [4.0, -2.0, 0.0], "normal_lps": [0.0, -1.0, 0.0],
                                  "short_of_nostril": "the labels are cut by a coronal plane inside the vestibule"}}
@@ -130,8 +131,10 @@ def test_a_nostril_cut_short_in_geometry_json_is_a_warning_and_marks_the_figures
     captured = capsys.readouterr()
     assert code == 0, captured.err
     results = json.loads((out / "results.json").read_text())
-    assert list(results["openings_short_of_nostril"]) == ["inlet_left"]
+    short = results["openings_short_of_nostril"]
+    assert short["inlet_left"] == "the labels are cut by a coronal plane inside the vestibule"
+    assert short["inlet_right"].startswith("the labels end in a coronal face inside the vestibule, looking forward")
     flag = next(flag for flag in results["plausibility"] if flag["kind"] == "openings")
-    assert flag["side"] == "left" and f"rhinoapp: warning: {flag['message']}" in captured.err
+    assert "both nostrils" in flag["message"] and f"rhinoapp: warning: {flag['message']}" in captured.err
     resistance_line = next(line for line in captured.out.splitlines() if line.startswith("resistance"))
     assert "see the warnings]" in resistance_line

@@ -29,6 +29,9 @@ The checks and their limits (:class:`PlausibilityLimits`, all configurable):
   (``results["resolution"]``, :mod:`rhinoapp.cfd.resolution`): a spacing given by hand coarser than the rule's,
   or the rule's cut by the memory budget. A coarser lattice can settle in another flow (the clinical phantom's
   labels cut at the front: 60.4 % left at 1.0 mm, 48.9 % at the rule's 0.8 mm): a warning on the partition.
+* **sides**: the left nostril lies to the patient's right of the right one (``results["nostrils_lps_mm"]``, LPS x
+  smaller by more than ``sides_tolerance_mm``): the labels' left and right, or the image's orientation, are
+  probably swapped, and every figure per side with them.
 * **openings short of the nostrils**: a nostril whose labels were cut by a coronal plane inside the vestibule
   (``results["openings_short_of_nostril"]``: a label map's front face, or labelling that stopped there) leaves
   the nostril and the front of the vestibule out, and their share of the resistance with them (a cut 4 mm
@@ -71,6 +74,7 @@ class FlagKind(enum.Enum):
     MASS_CONSERVATION = "mass_conservation"
     STEADY_STATE = "steady_state"
     OPENINGS = "openings"
+    SIDES = "sides"
     RESOLUTION = "resolution"
 
 
@@ -97,6 +101,7 @@ class PlausibilityLimits:
     mass_error_implausible: float = 0.05
     drift_warning: float = 0.01
     drift_implausible: float = 0.05
+    sides_tolerance_mm: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,7 +326,28 @@ def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits = Pl
     if flow is not None and flow > 0:
         flags += _velocity_flags(results, diagnostics, flow, limits)
         flags += _clinical_flags(results, flow, diagnostics.get("peak_velocity") or {}, limits, references)
-    return flags + _numerics_flags(results, diagnostics, limits) + _opening_flags(results) + _resolution_flags(results)
+    return (flags + _numerics_flags(results, diagnostics, limits) + _opening_flags(results)
+            + _resolution_flags(results) + _side_flags(results, limits))
+
+
+def _side_flags(results: Mapping[str, Any], limits: PlausibilityLimits) -> list[PlausibilityFlag]:
+    """A warning when the left nostril lies to the patient's right of the right one (LPS x)."""
+    nostrils = results.get("nostrils_lps_mm") or {}
+    left, right = nostrils.get("left"), nostrils.get("right")
+    if not left or not right:
+        return []
+    offset = float(left[0]) - float(right[0])  # LPS x grows to the patient's left
+    if offset >= -limits.sides_tolerance_mm:
+        return []
+    where = tuple(float(v) for v in left)
+    return [PlausibilityFlag(
+        FlagKind.SIDES, Severity.WARNING, "left nostril's distance to the patient's left of the right one", offset,
+        "mm", "above 0 (LPS x: the left nostril on the patient's left)",
+        f"the left nostril ({', '.join(f'{v:.1f}' for v in left)} mm LPS) lies to the patient's right of the right one "
+        f"({', '.join(f'{v:.1f}' for v in right)} mm LPS): the labels' left and right (1 and 2) or the image's "
+        "orientation are probably swapped, and every figure per side with them; check the label numbering or the "
+        "mapping and the orientation of the image, and segment or import again.",
+        None, (where[0], where[1], where[2]))]
 
 
 def _resolution_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
@@ -385,6 +411,7 @@ def plausibility_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
 
 _ROW_OF = {FlagKind.PEAK_VELOCITY: "max_velocity_m_s", FlagKind.PRESSURE_DROP: "pressure_drop_pa",
            FlagKind.OPENINGS: "pressure_drop_pa", FlagKind.RESOLUTION: "flow_partition_left_pct",
+           FlagKind.SIDES: "flow_partition_left_pct",
            FlagKind.MASS_CONSERVATION: "mass_conservation_error_pct", FlagKind.STEADY_STATE: "converged"}
 
 

@@ -192,6 +192,27 @@ class FlowDomain:
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
                           self.planes, self.placement, self.short_of_nostril)
 
+    def nostril_centres(self) -> dict[str, list[float]]:
+        """The LPS centre (mm, rounded to 0.1) of each nostril: its measurement plane where the domain has one (the
+        opening before the ambient chamber was attached), else its inlet; empty sides left out.
+
+        Examples
+        --------
+        >>> fluid = np.zeros((6, 4, 4), dtype=bool); fluid[1:5, 1:3, 1:3] = True
+        >>> inlet = np.zeros_like(fluid); inlet[0, 1:3, 1:3] = True
+        >>> outlet = np.zeros_like(fluid); outlet[5, 1:3, 1:3] = True
+        >>> FlowDomain(fluid, inlet, np.zeros_like(fluid), outlet, ImageGeometry(fluid.shape)).nostril_centres()
+        {'left': [1.5, 1.5, 0.0]}
+        """
+        centres = {}
+        for side, inlet in (("left", self.inlet_left), ("right", self.inlet_right)):
+            mask = self.planes.get(f"nostril_{side}")
+            mask = mask if mask is not None and mask.any() else inlet
+            if mask.any():
+                centre = self.geometry.index_to_physical(np.argwhere(mask).mean(axis=0)[::-1])
+                centres[side] = [round(float(v), 1) for v in centre]
+        return centres
+
     def air(self) -> np.ndarray:
         """The air of the domain: its fluid and its openings (an opening is no wall)."""
         air: np.ndarray = self.fluid | self.inlet_left | self.inlet_right | self.outlet

@@ -47,6 +47,22 @@ _CORONAL_END = ("the labels end in a coronal face inside the vestibule, looking 
                 "or where the labelling stopped): the nostril and the front of the vestibule are not in the airway")
 
 
+def _missing_label(values: np.ndarray, opening: Opening) -> str:
+    """What to say when the label of ``opening`` is not in ``values``: the labels found, and how to import a label
+    map numbered otherwise."""
+    found = [int(v) for v in np.unique(values) if v != 0]
+    native = {int(label) for label in AirwayLabel if label != AirwayLabel.BACKGROUND}
+    shown = ", ".join(map(str, found[:12])) + (" ..." if len(found) > 12 else "") if found else "none"
+    text = (f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} voxels (label "
+            f"{int(_LABEL_OF[opening])}), so the {opening.value} cannot be placed; its labels: {shown}")
+    if not set(found) <= native or len(found) == 1:
+        return (f"{text}. A geometry folder's labels.nii.gz is numbered as rhinoapp writes it (1 left cavity, 2 right "
+                "cavity, 3 nasopharynx, 4 sinus): import a label map numbered otherwise with its CT, saying what its "
+                "labels are (rhinoapp segment CT --from-labels FILE --map 4:left,3:right,5:nasopharynx --out DIR; "
+                "--map 1:airway for one label of the whole airway)")
+    return f"{text}: check the segmentation or give its plane in geometry.json"
+
+
 def _faces_forward(geometry: ImageGeometry, outward_kji: tuple[int, int, int]) -> bool:
     """True when the grid direction ``outward_kji`` (a unit step in ``k, j, i``) points mostly anterior (LPS -y)."""
     direction = np.asarray(geometry.direction_matrix, dtype=float) @ np.asarray(outward_kji[::-1], dtype=float)
@@ -100,9 +116,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
         if not region.any():
-            raise ValidationError(f"the label map has no {_LABEL_OF[opening].name.lower().replace('_', ' ')} "
-                                  f"voxels (label {int(_LABEL_OF[opening])}), so the {opening.value} cannot be "
-                                  "placed: check the segmentation or give its plane in geometry.json")
+            raise ValidationError(_missing_label(values, opening))
         beyond = _beyond(geometry, planes[opening]) & fluid & region if opening in planes else None
         if beyond is not None and beyond.any() and (beyond != region).any():
             masks[opening] = beyond

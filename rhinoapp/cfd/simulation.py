@@ -260,6 +260,9 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
         results["openings_placed"] = dict(domain.placement)
     if domain.short_of_nostril:  # inlets cut before the nostril: the plausibility checks flag the result
         results["openings_short_of_nostril"] = dict(domain.short_of_nostril)
+    nostrils = airway.nostril_centres()
+    if nostrils:  # where each side's air enters: the checks flag a left nostril to the right of the right one
+        results["nostrils_lps_mm"] = nostrils
     results.update(
         steps=outcome.steps, converged=outcome.converged,
         lattice={**units.as_dict(), "fluid_cells": lattice.n_cells, "check_every": solver_check_every,

@@ -159,3 +159,15 @@ def test_fewer_cells_across_the_narrowest_passage_than_the_rule_flag_the_flow_sp
     assert check_results(healthy(resolution={**given, "rule_met": True, "cells_across": 6.1})) == []
     assert check_results(healthy(resolution={"resolution_mm": 1.0, "rule_met": True, "rule": "given by the user",
                                              "message": ""})) == []
+
+
+def test_a_left_nostril_on_the_patients_right_flags_the_sides_as_swapped() -> None:
+    assert check_results(healthy(nostrils_lps_mm={"left": [6.5, -8.5, -4.0], "right": [-6.5, -8.5, -4.0]})) == []
+    swapped = check_results(healthy(nostrils_lps_mm={"left": [-6.5, -8.5, -4.0], "right": [6.5, -8.5, -4.0]}))
+    assert kinds(swapped) == [("sides", "warning", None)] and swapped[0].value == -13.0
+    assert "probably swapped" in swapped[0].message and swapped[0].place_lps_mm == (-6.5, -8.5, -4.0)
+    rows = {row.key: row.flag for row in annotate_rows(result_rows(healthy()), swapped)}
+    assert rows["flow_partition_left_pct"] == "warning"
+    # one nostril (a side closed), or two within the tolerance (a crooked nose): nothing
+    assert check_results(healthy(nostrils_lps_mm={"left": [-6.5, -8.5, -4.0]})) == []
+    assert check_results(healthy(nostrils_lps_mm={"left": [-0.5, -8.5, -4.0], "right": [0.2, -8.5, -4.0]})) == []

@@ -66,8 +66,22 @@ def test_missing_label_is_named() -> None:
     labels = two_channel_labels(2.0)
     values = labels.labels.copy()
     values[values == AirwayLabel.NASOPHARYNX] = AirwayLabel.RIGHT_CAVITY
-    with pytest.raises(ValidationError, match="no nasopharynx voxels.*outlet"):
+    with pytest.raises(ValidationError, match="no nasopharynx voxels.*outlet.*its labels: 1, 2: check the segmentation"):
         domain_from_labels(LabelMap(values, labels.geometry))
+
+
+@pytest.mark.parametrize(("numbering", "found"), [([0, 4, 3, 5, 1], "3, 4, 5"), ([0, 1, 1, 1, 0], "1"),
+                                                  ([0, 255, 255, 255, 0], "255")])
+def test_a_label_map_numbered_otherwise_is_pointed_to_the_import(numbering: list[int], found: str) -> None:
+    """A data set's own numbering, a binary mask or a 0/255 mask given as a geometry folder's labels: the message
+    names the labels found, rhinoapp's numbering and the import that maps them."""
+    labels = two_channel_labels(2.0)
+    values = np.array(numbering, dtype=np.uint8)[labels.labels]
+    with pytest.raises(ValidationError) as refused:
+        domain_from_labels(LabelMap(values, labels.geometry))
+    message = str(refused.value)
+    assert f"its labels: {found}. " in message and "1 left cavity, 2 right cavity, 3 nasopharynx" in message
+    assert "--from-labels FILE --map" in message and "--map 1:airway" in message
 
 
 def test_geometry_folder_as_segment_writes_it(tmp_path: Path) -> None:

@@ -194,3 +194,23 @@ def test_the_recursive_collision_is_not_tried_twice(phantom_labels_1mm) -> None:
     with pytest.raises(DivergenceError) as caught:
         simulate(phantom_labels_1mm, physics, RunConfig(backend="numba"), resolution_mm=2.5)
     assert "second try" not in str(caught.value)
+
+
+def test_labels_with_left_and_right_swapped_are_flagged(tmp_path) -> None:
+    """The same airway with labels 1 and 2 exchanged (a data set that numbers the right side first): the results say
+    where each nostril is, and the plausibility checks warn that the sides are probably swapped."""
+    from rhinoapp.analysis.plausibility import FlagKind, check_results
+    from rhinoapp.cfd.inputs import airway_domain
+    from rhinoapp.cfd.shapes import two_channel_labels
+    from rhinoapp.core.volume import LabelMap
+
+    labels = two_channel_labels(2.0)
+    swapped = LabelMap(np.array([0, 2, 1, 3, 4], dtype=np.uint8)[labels.labels], labels.geometry)
+    sides = {}
+    for name, airway in (("as labelled", labels), ("swapped", swapped)):
+        results = simulate(airway_domain(airway), PhysicsConfig(flow_ml_s=100.0),
+                           RunConfig(backend="numba", max_steps=200), resolution_mm=2.0).results
+        nostrils = results["nostrils_lps_mm"]
+        assert (nostrils["left"][0] > nostrils["right"][0]) is (name == "as labelled"), nostrils
+        sides[name] = [flag for flag in check_results(results) if flag.kind is FlagKind.SIDES]
+    assert not sides["as labelled"] and len(sides["swapped"]) == 1 and "swapped" in sides["swapped"][0].message

@@ -50,108 +50,18 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rhinoapp.analysis.flag_types import FlagKind, PlausibilityFlag, PlausibilityLimits, Severity
 from rhinoapp.analysis.ranges import HEALTHY_RANGES, HealthyRange, ResultRow, ranges_at_flow
+from rhinoapp.analysis.setup_checks import opening_flags, resolution_flags, side_flags
 from rhinoapp.core.jsonable import finite_or_none as _number
 
 __all__ = ["FlagKind", "PlausibilityFlag", "PlausibilityLimits", "Severity", "annotate_rows", "check_results",
            "flags_document", "plausibility_flags"]
 
 _REFINE = "refine the resolution (a smaller --resolution-mm)"
-
-
-class FlagKind(enum.Enum):
-    """What a plausibility flag is about."""
-
-    PEAK_VELOCITY = "peak_velocity"
-    OPENING_VELOCITY = "opening_velocity"
-    PRESSURE_DROP = "pressure_drop"
-    RESISTANCE = "resistance"
-    STABILITY = "stability"
-    MASS_CONSERVATION = "mass_conservation"
-    STEADY_STATE = "steady_state"
-    OPENINGS = "openings"
-    SIDES = "sides"
-    RESOLUTION = "resolution"
-
-
-class Severity(enum.Enum):
-    """How much a flagged figure is doubted."""
-
-    WARNING = "warning"  #: outside the expected range: check before relying on it
-    IMPLAUSIBLE = "implausible"  #: far outside: the figure is most likely an artefact of the geometry or grid
-
-
-@dataclasses.dataclass(frozen=True)
-class PlausibilityLimits:
-    """The limits of the checks (defaults: see the module notes; the factors are judgement, not literature)."""
-
-    peak_velocity_per_flow: float = 0.04  # m/s per ml/s
-    min_opening_area_mm2: float = 24.0
-    range_factor: float = 3.0
-    implausible_range_factor: float = 10.0
-    implausible_factor: float = 2.0
-    lattice_velocity_warning: float = 0.15
-    lattice_velocity_implausible: float = 0.25
-    grid_reynolds_warning: float = 600.0
-    mass_error_warning: float = 0.005
-    mass_error_implausible: float = 0.05
-    drift_warning: float = 0.01
-    drift_implausible: float = 0.05
-    sides_tolerance_mm: float = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class PlausibilityFlag:
-    """One doubted figure: what, how bad, the measured value, what was expected, where, and what to do.
-
-    Examples
-    --------
-    >>> flag = PlausibilityFlag(FlagKind.RESISTANCE, Severity.WARNING, "resistance of the left side", 0.9,
-    ...                         "Pa·s/ml", "0.08-0.42 at 250 ml/s", "check the left side.", side="left")
-    >>> flag.message
-    'resistance of the left side 0.9 Pa·s/ml is outside the expected 0.08-0.42 at 250 ml/s: check the left side.'
-    >>> PlausibilityFlag.from_document(flag.to_document()) == flag
-    True
-    """
-
-    kind: FlagKind
-    severity: Severity
-    quantity: str
-    value: float | None
-    unit: str
-    expected: str
-    advice: str
-    side: str | None = None
-    place_lps_mm: tuple[float, float, float] | None = None
-
-    @property
-    def message(self) -> str:
-        """The flag in plain language, the advice included."""
-        number = _number(self.value)
-        value = "—" if number is None else f"{number:,.0f}" if abs(number) >= 1e4 else f"{number:.3g}"
-        how = "far outside (implausible)" if self.severity is Severity.IMPLAUSIBLE else "outside"
-        return f"{self.quantity} {value}{' ' + self.unit if self.unit else ''} is {how} the expected {self.expected}: " \
-               f"{self.advice}"
-
-    def to_document(self) -> dict[str, Any]:
-        """The JSON-ready entry of the ``plausibility`` list (NaN as null)."""
-        return {"kind": self.kind.value, "severity": self.severity.value, "quantity": self.quantity,
-                "value": _number(self.value), "unit": self.unit, "expected": self.expected, "advice": self.advice,
-                "side": self.side, "place_lps_mm": None if self.place_lps_mm is None else list(self.place_lps_mm),
-                "message": self.message}
-
-    @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> PlausibilityFlag:
-        """A flag from its ``plausibility`` entry."""
-        place = document.get("place_lps_mm")
-        return cls(FlagKind(document["kind"]), Severity(document["severity"]), str(document.get("quantity", "")),
-                   _number(document.get("value")), str(document.get("unit", "")), str(document.get("expected", "")),
-                   str(document.get("advice", "")), document.get("side"),
-                   None if place is None else (float(place[0]), float(place[1]), float(place[2])))
 
 
 def _where(peak: Mapping[str, Any]) -> str:
@@ -306,7 +216,7 @@ def _numerics_flags(results: Mapping[str, Any], diagnostics: Mapping[str, Any],
     return flags
 
 
-def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits = PlausibilityLimits(),
+def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits | None = None,
                   references: Mapping[str, HealthyRange] = HEALTHY_RANGES) -> list[PlausibilityFlag]:
     """The plausibility flags of a run's ``results.json`` content (empty when nothing is doubted).
 
@@ -320,74 +230,15 @@ def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits = Pl
     >>> [flag.kind.value for flag in check_results({**healthy, "converged": False})]
     ['steady_state']
     """
+    limits = limits or PlausibilityLimits()
     flow = _number((results.get("flow_ml_s") or {}).get("total"))
     diagnostics = results.get("diagnostics") or {}
     flags = []
     if flow is not None and flow > 0:
         flags += _velocity_flags(results, diagnostics, flow, limits)
         flags += _clinical_flags(results, flow, diagnostics.get("peak_velocity") or {}, limits, references)
-    return (flags + _numerics_flags(results, diagnostics, limits) + _opening_flags(results)
-            + _resolution_flags(results) + _side_flags(results, limits))
-
-
-def _side_flags(results: Mapping[str, Any], limits: PlausibilityLimits) -> list[PlausibilityFlag]:
-    """A warning when the left nostril lies to the patient's right of the right one (LPS x)."""
-    nostrils = results.get("nostrils_lps_mm") or {}
-    left, right = nostrils.get("left"), nostrils.get("right")
-    if not left or not right:
-        return []
-    offset = float(left[0]) - float(right[0])  # LPS x grows to the patient's left
-    if offset >= -limits.sides_tolerance_mm:
-        return []
-    where = tuple(float(v) for v in left)
-    return [PlausibilityFlag(
-        FlagKind.SIDES, Severity.WARNING, "left nostril's distance to the patient's left of the right one", offset,
-        "mm", "above 0 (LPS x: the left nostril on the patient's left)",
-        f"the left nostril ({', '.join(f'{v:.1f}' for v in left)} mm LPS) lies to the patient's right of the right one "
-        f"({', '.join(f'{v:.1f}' for v in right)} mm LPS): the labels' left and right (1 and 2) or the image's "
-        "orientation are probably swapped, and every figure per side with them; check the label numbering or the "
-        "mapping and the orientation of the image, and segment or import again.",
-        None, (where[0], where[1], where[2]))]
-
-
-def _resolution_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
-    """A warning when the lattice has fewer cells across the narrowest passage than the rule asks."""
-    choice = results.get("resolution") or {}
-    cells, width = _number(choice.get("cells_across")), _number(choice.get("width_mm"))
-    if choice.get("rule_met") is not False or cells is None or width is None:
-        return []
-    wanted = int(choice.get("cells_wanted") or 6)
-    given = choice.get("rule") == "given by the user"
-    why = (f"the {_number(choice.get('resolution_mm')) or 0:g} mm given is coarser than the default rule's spacing "
-           "for this airway" if given else "the memory and time budget (or the finest default spacing) allowed "
-           "no finer lattice")
-    advice = ("leave the resolution to the rule (no --resolution-mm) to rely on the figures" if given else
-              "check the narrowest passage in the geometry (a place the labels may have pinched), or run on a "
-              "machine with more memory (a GPU profile) at the rule's spacing")
-    return [PlausibilityFlag(
-        FlagKind.RESOLUTION, Severity.WARNING, "lattice cells across the narrowest passage", cells, "",
-        f"at least {wanted} (the default resolution rule; the passage is {width:.2f} mm wide)",
-        f"{why}, and a coarser lattice can settle in another flow (on the clinical phantom's labels cut at the front, "
-        f"60.4 % of the flow went left at 1.0 mm and 48.9 % at the rule's 0.8 mm): read the flow split and the "
-        f"pressure drop as a quick look, and {advice}.")]
-
-
-def _opening_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
-    """A warning when a nostril's labels were cut before the nostril (``openings_short_of_nostril``)."""
-    short = results.get("openings_short_of_nostril") or {}
-    sides = [side for side in ("left", "right") if short.get(f"inlet_{side}")]
-    if not sides:
-        return []
-    which = "both nostrils" if len(sides) == 2 else f"the {sides[0]} nostril"
-    return [PlausibilityFlag(
-        FlagKind.OPENINGS, Severity.WARNING, "nostrils whose labels end in a coronal cut inside the vestibule",
-        float(len(sides)), "", "0 (labels that reach the nostrils, or stop level with them)",
-        f"at {which} the labels are cut by a coronal plane inside the vestibule (the label map's front face or "
-        "where the labelling stopped), so the nostril and the front of the vestibule are not in the airway and "
-        "their share of the resistance is missing (a cut 4 mm behind the nostrils of the clinical phantom lowers "
-        "the pressure drop by a fifth): read the pressure drop and the resistance as lower bounds, or label the "
-        "airway down to the nostrils (a CT or label map that holds the whole nose).",
-        sides[0] if len(sides) == 1 else None)]
+    return (flags + _numerics_flags(results, diagnostics, limits) + opening_flags(results)
+            + resolution_flags(results) + side_flags(results, limits))
 
 
 def flags_document(flags: Sequence[PlausibilityFlag]) -> list[dict[str, Any]]:

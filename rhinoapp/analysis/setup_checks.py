@@ -54,7 +54,8 @@ def resolution_flags(results: Mapping[str, Any]) -> list[PlausibilityFlag]:
     why = (f"the {_number(choice.get('resolution_mm')) or 0:g} mm given is coarser than the default rule's spacing "
            "for this airway" if given else "the memory and time budget (or the finest default spacing) allowed "
            "no finer lattice")
-    advice = ("leave the resolution to the rule (no --resolution-mm) to rely on the figures" if given else
+    advice = ("leave the resolution to the rule (Automatic on the Simulations page, no --resolution-mm on the "
+              "command line) to rely on the figures" if given else
               "check the narrowest passage in the geometry (a place the labels may have pinched), or run on a "
               "machine with more memory (a GPU profile) at the rule's spacing")
     return [PlausibilityFlag(

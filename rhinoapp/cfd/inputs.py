@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
-from rhinoapp.cfd.label_ends import open_ends
+from rhinoapp.cfd.label_ends import OpenEnd, open_ends
 from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, SurroundingsConfig, with_open_surroundings
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
@@ -63,10 +63,14 @@ def _missing_label(values: np.ndarray, opening: Opening) -> str:
     return f"{text}: check the segmentation or give its plane in geometry.json"
 
 
-def _faces_forward(geometry: ImageGeometry, outward_kji: tuple[int, int, int]) -> bool:
-    """True when the grid direction ``outward_kji`` (a unit step in ``k, j, i``) points mostly anterior (LPS -y)."""
-    direction = np.asarray(geometry.direction_matrix, dtype=float) @ np.asarray(outward_kji[::-1], dtype=float)
-    return bool(direction[1] < -0.7)
+def _coronal_cut(geometry: ImageGeometry, end: OpenEnd) -> bool:
+    """True when the open end looks mostly anterior (LPS -y) and is flat: nine in ten of its voxels in one grid
+    layer, as a cut is (a nostril of a head tilted chin down may look forward too, but its rim is not flat)."""
+    direction = np.asarray(geometry.direction_matrix, dtype=float) @ np.asarray(end.outward_kji[::-1], dtype=float)
+    if not direction[1] < -0.7:
+        return False
+    layers = np.argwhere(end.mask)[:, int(np.flatnonzero(end.outward_kji)[0])]
+    return bool(np.bincount(layers - layers.min()).max() >= 0.9 * len(layers))
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         if opening in ends:
             masks[opening] = ends[opening].mask
             placement[opening.value] = f"where its label ends ({why})"
-            if opening.is_inlet and _faces_forward(geometry, ends[opening].outward_kji):
+            if opening.is_inlet and _coronal_cut(geometry, ends[opening]):
                 short.setdefault(opening.value, _CORONAL_END)
         else:
             placement[opening.value] = f"the outermost layer of its label ({why}, no open end found)"

@@ -92,7 +92,9 @@ def two_channel_labels(voxel_mm: float = 1.0) -> LabelMap:
     """A mirror-symmetric two-passage nose-like airway as a label map (identity LPS orientation).
 
     Left cavity (``x > 0``, the patient's left) is label 1, right is 2, the merged nasopharynx 3.
-    Nostrils open at the anterior face (``j = 0``), the outlet at the inferior face (``k = 0``).
+    Nostrils open at the anterior face (``j = 0``), the outlet at the inferior face (``k = 0``). The nostrils are
+    flat ends that look forward at the image's face, as a label map cut there has them, so a simulation's results
+    carry an ``openings`` plausibility warning (the nostrils of :mod:`rhinoapp.phantom` open downward: none).
     About 24 ml of air; at 250 ml/s the nasal valves carry about 3 m/s.
 
     Examples

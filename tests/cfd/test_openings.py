@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from rhinoapp.analysis.plausibility import check_results
 from rhinoapp.cfd.config import PhysicsConfig, RunConfig
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.cfd.inputs import OpeningPlane, airway_domain, domain_from_labels, read_label_nifti, write_label_nifti
@@ -241,6 +242,9 @@ def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(
     assert result["converged"], result["steps"]
     assert 0.0 < result["pressure_drop_pa"] < 100.0
     assert 24.0 < result["flow_partition_left_pct"] < 76.0 or variant in ("one-sided-swelling", "septum-contact")
+    # their nostrils open downward, on the correct sides: no nostril cut short, no sides swapped
+    assert not result.get("openings_short_of_nostril")
+    assert not {flag.kind.value for flag in check_results(result)} & {"openings", "sides"}
 
 
 def test_a_bare_label_map_opens_at_the_nostrils_as_the_landmark_planes_do() -> None:

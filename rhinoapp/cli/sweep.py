@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
                        help="total flows in ml/s, comma-separated (default: 75,150,250,400)")
     sweep.add_argument("--expiration", action="store_true", help="also simulate every flow breathing out")
     sweep.add_argument("--resolution-mm", type=float, default=None,
-                       help="lattice spacing in mm (default: the label map's voxel size, which must be cubic)")
+                       help="lattice spacing in mm (default: from the narrowest passage, as `simulate` chooses it)")
     sweep.add_argument("--backend", choices=["auto", "numpy", "numba", "cupy"], help="default: auto")
     sweep.add_argument("--max-steps", type=int, default=None, help="step limit of every run")
     sweep.add_argument("--threads", type=int, default=None, help="CPU threads for the numba backend")

@@ -1,7 +1,9 @@
 """A flow sweep through a geometry folder, as ``rhinoapp sweep`` and the sweep job run it.
 
 :func:`run_flow_sweep` simulates the flows of a :class:`~rhinoapp.cfd.sweep_request.SweepRequest` on a
-flow domain, each run warm-started from the previous one, fits Rohrer's law per side
+flow domain at the request's spacing or, without one, the default resolution rule's (as a single simulation
+chooses it, :func:`~rhinoapp.usecases.simulation.resolution_for`), each run warm-started from the previous one,
+fits Rohrer's law per side
 (:func:`~rhinoapp.analysis.sweep.fit_sweep`) and writes the ``sweep.json`` document of a
 :class:`~rhinoapp.core.layout.SimulationFolder` into a folder.
 """
@@ -14,6 +16,8 @@ from typing import Any
 
 from rhinoapp.analysis.sweep import SweepResults
 from rhinoapp.cfd.config import PhysicsConfig
+from rhinoapp.cfd.estimate import cell_budget
+from rhinoapp.cfd.resolution import choose_resolution
 from rhinoapp.cfd.sweep import run_sweep
 from rhinoapp.cfd.sweep_request import SweepRequest
 from rhinoapp.core.files import atomic_write
@@ -34,9 +38,13 @@ def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_i
     only where no such override was given.
     """
     flow_model = request.flow_model.value if physics is None else None
+    resolution_mm = request.resolution_mm
+    if resolution_mm is None:  # as a single run at one of these flows would be: the rule's, within the budget
+        resolution_mm = choose_resolution(domain, max_cells=cell_budget(request.run())).resolution_mm
+        _log.info("sweep %s: resolution %.3g mm from the narrowest passage", sweep_id, resolution_mm)
     points = run_sweep(domain, request.plan(), request.run(), physics=physics or request.physics(),
-                       resolution_mm=request.resolution_mm, progress=progress)
-    results = SweepResults.from_points(sweep_id, points, resolution_mm=request.resolution_mm, flow_model=flow_model)
+                       resolution_mm=resolution_mm, progress=progress)
+    results = SweepResults.from_points(sweep_id, points, resolution_mm=resolution_mm, flow_model=flow_model)
     target = SimulationFolder(Path(out_dir)).sweep
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, results.to_json())

@@ -19,7 +19,7 @@ def test_sweep_prints_the_runs_and_the_fit_and_writes_the_document(tmp_path: Pat
         {"outlet": {"point_lps_mm": [0.0, 78.0, -29.0], "normal_lps": [0.0, 0.0, -1.0]}}))
     out = tmp_path / "sweep-a"
     code = main(["sweep", str(folder), "--out", str(out), "--flows", "100,200", "--expiration", "--backend", "numba",
-                 "--max-steps", "300"])
+                 "--max-steps", "300", "--resolution-mm", "2.0"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     lines = captured.out.splitlines()

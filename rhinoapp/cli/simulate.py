@@ -67,7 +67,7 @@ def _simulate(args: argparse.Namespace) -> int:
             f"passage, {choice.width_mm} mm wide){'' if choice.rule_met else '; ' + choice.message}")
     elif not choice.rule_met:
         out(f"resolution {choice.resolution_mm} mm (given): {choice.message}")
-    estimate = estimate_simulation(domain, request, data_dir=settings_from(args).data_dir)
+    estimate = estimate_simulation(domain, request, data_dir=settings_from(args).data_dir, resolution=choice)
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
         f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)} on {estimate.backend} "
         f"at {estimate.mlups:.1f} MLUPS ({estimate.speed.value} speed), {request.flow_model.value} flow model")

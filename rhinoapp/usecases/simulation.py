@@ -20,6 +20,7 @@ from typing import Any
 from rhinoapp.analysis.accuracy import accuracy_note
 from rhinoapp.analysis.plausibility import check_results, flags_document
 from rhinoapp.cfd import io
+from rhinoapp.cfd.config import RunConfig
 from rhinoapp.cfd.estimate import ResourceEstimate, cell_budget, estimate_run
 from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir
 from rhinoapp.cfd.request import SimulationRequest
@@ -30,7 +31,7 @@ from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.progress import ProgressCallback
 from rhinoapp.store.throughput import measured_mlups
 
-__all__ = ["estimate_simulation", "load_domain", "resolution_for", "run_simulation"]
+__all__ = ["estimate_simulation", "load_domain", "resolution_for", "rule_resolution", "run_simulation"]
 
 _log = logging.getLogger(__name__)
 
@@ -49,22 +50,32 @@ def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | No
     (:func:`~rhinoapp.cfd.resolution.choose_resolution`) within the memory of this machine."""
     if request.resolution_mm is not None:
         return given_resolution(domain, float(request.resolution_mm))
-    run = request.run(backend=backend)
+    return rule_resolution(domain, request.run(backend=backend))
+
+
+def rule_resolution(domain: Any, run: RunConfig) -> ResolutionChoice:
+    """The default rule's spacing on ``domain`` (:func:`~rhinoapp.cfd.resolution.choose_resolution`) within the cell
+    budget of ``run``'s backend on this machine (:func:`~rhinoapp.cfd.estimate.cell_budget`); also a flow sweep's."""
     return choose_resolution(domain, max_cells=cell_budget(run))
 
 
 def estimate_simulation(domain: Any, request: SimulationRequest, *, backend: str | None = None,
-                        data_dir: Path | None = None) -> ResourceEstimate:
+                        data_dir: Path | None = None, resolution: ResolutionChoice | None = None) -> ResourceEstimate:
     """Cells, steps, memory and run time of ``request`` on ``domain`` (``backend`` overrides the request's).
 
     Given ``data_dir``, the time is at the speed measured on this machine for a run of that size
     (:func:`~rhinoapp.store.throughput.measured_mlups`: kept there, measured again when stale); without
     it, or when the measurement fails, at the backend's nominal speed (``estimate.speed`` says which).
+    ``resolution`` is the spacing when the caller has chosen it already (:func:`resolution_for`).
     """
-    resolution = (float(request.resolution_mm) if request.resolution_mm is not None
-                  else resolution_for(domain, request, backend=backend).resolution_mm)
+    if resolution is not None:  # the caller's choice (it costs a distance transform of the airway)
+        spacing = resolution.resolution_mm
+    elif request.resolution_mm is not None:
+        spacing = float(request.resolution_mm)
+    else:
+        spacing = resolution_for(domain, request, backend=backend).resolution_mm
     run = request.run(backend=backend)
-    estimate = estimate_run(domain, request.physics(), run, resolution_mm=resolution)
+    estimate = estimate_run(domain, request.physics(), run, resolution_mm=spacing)
     if data_dir is None:
         return estimate
     try:

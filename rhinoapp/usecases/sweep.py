@@ -2,7 +2,7 @@
 
 :func:`run_flow_sweep` simulates the flows of a :class:`~rhinoapp.cfd.sweep_request.SweepRequest` on a
 flow domain at the request's spacing or, without one, the default resolution rule's (as a single simulation
-chooses it, :func:`~rhinoapp.usecases.simulation.resolution_for`), each run warm-started from the previous one,
+chooses it, :func:`~rhinoapp.usecases.simulation.rule_resolution`), each run warm-started from the previous one,
 fits Rohrer's law per side
 (:func:`~rhinoapp.analysis.sweep.fit_sweep`) and writes the ``sweep.json`` document of a
 :class:`~rhinoapp.core.layout.SimulationFolder` into a folder.
@@ -16,13 +16,12 @@ from typing import Any
 
 from rhinoapp.analysis.sweep import SweepResults
 from rhinoapp.cfd.config import PhysicsConfig
-from rhinoapp.cfd.estimate import cell_budget
-from rhinoapp.cfd.resolution import choose_resolution
 from rhinoapp.cfd.sweep import run_sweep
 from rhinoapp.cfd.sweep_request import SweepRequest
 from rhinoapp.core.files import atomic_write
 from rhinoapp.core.layout import SimulationFolder
 from rhinoapp.core.progress import ProgressCallback
+from rhinoapp.usecases.simulation import rule_resolution
 
 __all__ = ["run_flow_sweep"]
 
@@ -40,7 +39,7 @@ def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_i
     flow_model = request.flow_model.value if physics is None else None
     resolution_mm = request.resolution_mm
     if resolution_mm is None:  # as a single run at one of these flows would be: the rule's, within the budget
-        resolution_mm = choose_resolution(domain, max_cells=cell_budget(request.run())).resolution_mm
+        resolution_mm = rule_resolution(domain, request.run()).resolution_mm
         _log.info("sweep %s: resolution %.3g mm from the narrowest passage", sweep_id, resolution_mm)
     points = run_sweep(domain, request.plan(), request.run(), physics=physics or request.physics(),
                        resolution_mm=resolution_mm, progress=progress)

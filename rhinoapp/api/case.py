@@ -185,7 +185,8 @@ class Case:
         """Import a segmentation made elsewhere as geometry ``variant``, as ``rhinoapp segment --from-labels`` does.
 
         ``path`` is a label map (NIfTI, NRRD, a 3D Slicer ``.seg.nrrd``) or a closed surface (STL, VTP) made
-        on this case's CT. ``mapping`` says what a label map's labels are (``"4:left,3:right,5:nasopharynx"``,
+        on this case's CT; a case without a CT takes a label map alone (on its own grid, each opening where
+        its label ends). ``mapping`` says what a label map's labels are (``"4:left,3:right,5:nasopharynx"``,
         ``{1: "airway"}`` for a binary mask); without it the segment names of a Slicer segmentation say it.
         ``nostrils`` are points (left, right) at the nostril openings, LPS mm, where they are not found.
         """

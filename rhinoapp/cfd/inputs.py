@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
 from rhinoapp.cfd.label_ends import OpenEnd, open_ends
+from rhinoapp.cfd.plane_cut import plane_cut
 from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, SurroundingsConfig, with_open_surroundings
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap, lps_ras_affine
@@ -37,8 +38,8 @@ from rhinoapp.core.layout import GeometryFolder
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "read_geometry_dir", "read_label_nifti",
-           "write_label_nifti"]
+__all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "label_end_faces", "nostril_cut_short",
+           "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
 
 _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
              Opening.OUTLET: AirwayLabel.NASOPHARYNX}
@@ -57,36 +58,62 @@ def _missing_label(values: np.ndarray, opening: Opening) -> str:
             f"{int(_LABEL_OF[opening])}), so the {opening.value} cannot be placed; its labels: {shown}")
     if not set(found) <= native or len(found) == 1:
         return (f"{text}. A geometry folder's labels.nii.gz is numbered as rhinoapp writes it (1 left cavity, 2 right "
-                "cavity, 3 nasopharynx, 4 sinus): import a label map numbered otherwise with its CT, saying what its "
-                "labels are (rhinoapp segment CT --from-labels FILE --map 4:left,3:right,5:nasopharynx --out DIR; "
-                "--map 1:airway for one label of the whole airway)")
+                "cavity, 3 nasopharynx, 4 sinus): import a label map numbered otherwise, saying what its labels are "
+                "(rhinoapp segment --from-labels FILE --map 4:left,3:right,5:nasopharynx --out DIR; with its CT, "
+                "rhinoapp segment CT --from-labels ..., which also takes --map 1:airway for one label of the whole "
+                "airway)")
     return f"{text}: check the segmentation or give its plane in geometry.json"
 
 
-def _coronal_cut(geometry: ImageGeometry, end: OpenEnd) -> bool:
-    """True when the open end looks mostly anterior (LPS -y) and is flat: nine in ten of its voxels in one grid
-    layer, as a cut is (a nostril of a head tilted chin down may look forward too, but its rim is not flat)."""
+def nostril_cut_short(geometry: ImageGeometry, end: OpenEnd) -> str:
+    """What a nostril's open end leaves out where it is a coronal cut, else an empty string.
+
+    A cut looks mostly anterior (LPS -y) and is flat: nine in ten of its voxels in one grid layer (a nostril
+    of a head tilted chin down may look forward too, but its rim is not flat).
+    """
     direction = np.asarray(geometry.direction_matrix, dtype=float) @ np.asarray(end.outward_kji[::-1], dtype=float)
     if not direction[1] < -0.7:
-        return False
+        return ""
     layers = np.argwhere(end.mask)[:, int(np.flatnonzero(end.outward_kji)[0])]
-    return bool(np.bincount(layers - layers.min()).max() >= 0.9 * len(layers))
+    return _CORONAL_END if np.bincount(layers - layers.min()).max() >= 0.9 * len(layers) else ""
+
+
+def label_end_faces(labels: LabelMap) -> dict[Opening, OpenEnd]:
+    """Where each opening's label ends and opens, as :func:`domain_from_labels` finds it without planes
+    (:func:`~rhinoapp.cfd.label_ends.open_ends` over the cavities and the nasopharynx); an opening whose label
+    has none is left out.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import two_channel_labels
+    >>> ends = label_end_faces(two_channel_labels(2.0))
+    >>> [(o.value, int(e.mask.sum()), e.outward_kji) for o, e in ends.items()]
+    [('inlet_left', 14, (0, -1, 0)), ('inlet_right', 14, (0, -1, 0)), ('outlet', 60, (-1, 0, 0))]
+    """
+    values = labels.labels
+    fluid = np.isin(values, [int(v) for v in _LABEL_OF.values()])
+    return open_ends(values, fluid, _spacing_kji(labels.geometry), list(Opening),
+                     inferior_kji=_inferior_kji(labels.geometry))
 
 
 @dataclass(frozen=True)
 class OpeningPlane:
     """A cutting plane in LPS millimetres; ``normal`` points out of the airway. ``short_of_nostril`` says what a
     nostril's plane leaves out where the labels were cut before the nostril (``geometry.json``'s entry of that
-    name; empty where they were not)."""
+    name; empty where they were not). ``radius_mm`` bounds the disc that cuts
+    (:func:`~rhinoapp.cfd.plane_cut.plane_cut`; ``None``: the part of the plane's layer nearest the point)."""
 
     point_mm: tuple[float, float, float]
     normal: tuple[float, float, float]
     short_of_nostril: str = ""
+    radius_mm: float | None = None
 
     def __post_init__(self) -> None:
         normal = np.asarray(self.normal, dtype=float)
         if normal.shape != (3,) or not np.linalg.norm(normal) > 0 or len(self.point_mm) != 3:
             raise ValidationError("an opening plane needs a point and a non-zero normal (three numbers each)")
+        if self.radius_mm is not None and not self.radius_mm > 0:
+            raise ValidationError(f"an opening plane's radius must be positive (mm), got {self.radius_mm}")
         object.__setattr__(self, "normal", tuple(float(v) for v in normal / np.linalg.norm(normal)))
         object.__setattr__(self, "point_mm", tuple(float(v) for v in self.point_mm))
 
@@ -121,7 +148,9 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         region = values == int(_LABEL_OF[opening])
         if not region.any():
             raise ValidationError(_missing_label(values, opening))
-        beyond = _beyond(geometry, planes[opening]) & fluid & region if opening in planes else None
+        plane = planes.get(opening)
+        beyond = None if plane is None else plane_cut(geometry, plane.point_mm, plane.normal, plane.radius_mm,
+                                                      region, fluid)
         if beyond is not None and beyond.any() and (beyond != region).any():
             masks[opening] = beyond
             placement[opening.value] = "at the plane given for it"
@@ -130,16 +159,16 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
                 _log.warning("the %s plane does not cut the %s label: opening it where the label ends instead",
                              opening.value, _LABEL_OF[opening].name.lower())
             missed.append(opening)
-    inferior = -np.asarray(geometry.direction_matrix, dtype=float)[2, ::-1]  # LPS -z along k, j, i
     ends = open_ends(values, fluid & ~_union(masks.values(), fluid.shape), _spacing_kji(geometry), missed,
-                     inferior_kji=inferior)
+                     inferior_kji=_inferior_kji(geometry))
     for opening in missed:
         why = "the plane given misses the labels" if opening in planes else "no plane given"
         if opening in ends:
             masks[opening] = ends[opening].mask
             placement[opening.value] = f"where its label ends ({why})"
-            if opening.is_inlet and _coronal_cut(geometry, ends[opening]):
-                short.setdefault(opening.value, _CORONAL_END)
+            cut = nostril_cut_short(geometry, ends[opening]) if opening.is_inlet else ""
+            if cut:
+                short.setdefault(opening.value, cut)
         else:
             placement[opening.value] = f"the outermost layer of its label ({why}, no open end found)"
             _log.warning("the %s label has no open end face: using its outermost layer", _LABEL_OF[opening].name.lower())
@@ -181,22 +210,16 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
     return with_open_surroundings(domain, surroundings) if open_surroundings else domain
 
 
-def _beyond(geometry: ImageGeometry, plane: OpeningPlane) -> np.ndarray:
-    nk, nj, ni = geometry.shape
-    k, j, i = np.meshgrid(np.arange(nk), np.arange(nj), np.arange(ni), indexing="ij", sparse=True)
-    origin, matrix = np.asarray(geometry.origin_mm), geometry.direction_matrix * np.asarray(geometry.spacing_mm)
-    offset = np.asarray(plane.point_mm) - origin
-    normal = np.asarray(plane.normal)
-    along = normal @ matrix  # signed distance per index step along i, j, k
-    reach = 0.5 * max(geometry.spacing_mm)  # the layer the plane cuts through belongs to the opening
-    result: np.ndarray = (i * along[0] + j * along[1] + k * along[2]) - offset @ normal >= -reach
-    return result
-
-
 def _union(masks: object, shape: tuple[int, ...]) -> np.ndarray:
     result = np.zeros(shape, dtype=bool)
     for mask in masks:  # type: ignore[attr-defined]
         result |= mask
+    return result
+
+
+def _inferior_kji(geometry: ImageGeometry) -> np.ndarray:
+    """The patient's inferior direction (LPS -z) along the array axes ``k, j, i``."""
+    result: np.ndarray = -np.asarray(geometry.direction_matrix, dtype=float)[2, ::-1]
     return result
 
 
@@ -273,8 +296,10 @@ def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlan
                      Opening.INLET_RIGHT: (meta.get("inlets") or {}).get("right"), Opening.OUTLET: meta.get("outlet")}
             for opening, plane in found.items():
                 if plane:
+                    radius = plane.get("radius_mm")
                     planes[opening] = OpeningPlane(tuple(plane["point_lps_mm"]), tuple(plane["normal_lps"]),
-                                                   str(plane.get("short_of_nostril") or ""))
+                                                   str(plane.get("short_of_nostril") or ""),
+                                                   None if radius is None else float(radius))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValidationError(f"{meta_path} has unusable opening planes ({error}); expected "
                                   '"inlets": {"left": {"point_lps_mm": [x, y, z], "normal_lps": [nx, ny, nz]}, ...} '

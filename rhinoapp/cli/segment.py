@@ -9,7 +9,8 @@ label map (NIfTI or NRRD) instead, resampled onto the CT (``--map 1:airway`` for
 whole airway as one, split into sides from its nostrils; without ``--map``, a 3D Slicer segmentation's
 segment names say the mapping where they can); with ``--from-surface FILE`` from a closed
 STL or VTP surface. Nostrils and outlet are found as for the automatic segmentation, or the
-nostrils are picked with ``--nostril-left``/``--nostril-right``.
+nostrils are picked with ``--nostril-left``/``--nostril-right``. Without VOLUME, ``--from-labels``
+imports the label map alone, on its own grid: each opening is where its label ends.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     """
     parser = commands.add_parser("segment", parents=[shared], help="segment the nasal airway of a CT",
                                  description=" ".join(__doc__.splitlines()[2:5]))
-    parser.add_argument("volume", type=Path, metavar="VOLUME", help="DICOM folder/zip/file, NIfTI or NRRD file")
+    parser.add_argument("volume", type=Path, metavar="VOLUME", nargs="?",
+                        help="DICOM folder/zip/file, NIfTI or NRRD file; may be left out with --from-labels (the label "
+                             "map alone, on its own grid, its openings where its labels end)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created if missing)")
     parser.add_argument("--series", help="DICOM series to use: its number in the list, or its SeriesInstanceUID")
     parser.add_argument("--threshold-hu", type=float, help="air threshold in HU (default: SegmentationRequest's)")
@@ -51,7 +54,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     imported = parser.add_argument_group("import an existing segmentation instead of segmenting")
     sources = imported.add_mutually_exclusive_group()
     sources.add_argument("--from-labels", type=Path, metavar="FILE",
-                         help="a label map (NIfTI .nii/.nii.gz or NRRD .nrrd) made on this CT, e.g. in 3D Slicer")
+                         help="a label map (NIfTI .nii/.nii.gz or NRRD .nrrd) made on this CT, e.g. in 3D Slicer, or "
+                              "without VOLUME a label map alone")
     sources.add_argument("--from-surface", type=Path, metavar="FILE", help="a closed airway surface (STL or VTP), LPS mm")
     imported.add_argument("--map", metavar="LABEL:TARGET,...",
                           help="with --from-labels: its labels as left, right, nasopharynx or sinus, e.g. "
@@ -130,10 +134,19 @@ def _segment(args: argparse.Namespace) -> int:
         from rhinoapp.core.errors import ValidationError
 
         raise ValidationError(f"{source} does not exist or is not a file; give the label map or surface to import")
+    if args.volume is None and args.from_labels is None:
+        from rhinoapp.core.errors import ValidationError
+
+        if args.from_surface is not None:
+            raise ValidationError("a surface is imported onto the CT it was made on: give the CT before --from-surface "
+                                  "(rhinoapp segment CT --from-surface FILE --out DIR)")
+        raise ValidationError("give the CT to segment (VOLUME: a DICOM folder, zip or file, NIfTI or NRRD), or "
+                              "--from-labels FILE to import a label map alone")
     if request is None:
         request = _import_request(args, _named_mapping(Path(source), settings.input_limits))
-    volume = read_ct(Path(args.volume), CTImportRequest(series=args.series), max_upload_mb=settings.max_upload_mb,
-                     limits=settings.input_limits)
+    volume = None if args.volume is None else read_ct(
+        Path(args.volume), CTImportRequest(series=args.series), max_upload_mb=settings.max_upload_mb,
+        limits=settings.input_limits)
     folder = GeometryFolder(Path(args.out))
     progress = ProgressPrinter()
     if source is not None:
@@ -143,6 +156,7 @@ def _segment(args: argparse.Namespace) -> int:
         limits.check_bytes(Path(source).stat().st_size, "the imported file")
         report = write_import(volume, Path(source).read_bytes(), request, folder, limits=limits, progress=progress)
     else:
+        assert volume is not None  # checked above: no VOLUME only with --from-labels
         report = write_geometry(volume, request, folder, progress=progress)
     progress.done()
     provenance = report.document.get("provenance") or {}

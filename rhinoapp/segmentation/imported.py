@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
+from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
 from rhinoapp.segmentation.airway import AirwaySegmentation, _find_choana, _split_sides  # the automatic split
 from rhinoapp.segmentation.edges import deidentification_masks
 from rhinoapp.segmentation.label_import import LabelImportError
@@ -24,7 +24,7 @@ from rhinoapp.segmentation.masks import AxisFrame, outside_air, voxel_centres
 from rhinoapp.segmentation.openings import Cluster, interface_clusters, opening_from_cluster, pick_nostrils
 from rhinoapp.segmentation.options import Opening, Plane, SegmentationOptions, SinusMode
 
-__all__ = ["segmentation_from_labels", "segmentation_from_mask"]
+__all__ = ["EndFace", "segmentation_from_ends", "segmentation_from_labels", "segmentation_from_mask"]
 
 Vec3 = tuple[float, float, float]
 #: Parts of an imported airway at least this large (ml) count as airway when it falls apart (a nasal cavity holds
@@ -112,9 +112,8 @@ def _gaps(values: np.ndarray, pharynx: np.ndarray) -> list[str]:
     return notes
 
 
-def _layer_opening(name: str, region: np.ndarray, ct: CTVolume, lps_axis: int, sign: int) -> Opening:
+def _layer_opening(name: str, region: np.ndarray, geometry: ImageGeometry, lps_axis: int, sign: int) -> Opening:
     """The outermost layer of ``region`` along LPS axis ``lps_axis`` (``sign`` -1: its low end) as an opening."""
-    geometry = ct.geometry
     points = voxel_centres(geometry, np.nonzero(region))
     thickness = float(np.abs(geometry.direction_matrix[lps_axis]) @ np.asarray(geometry.spacing_mm))
     end = points[:, lps_axis].max() if sign > 0 else points[:, lps_axis].min()
@@ -172,6 +171,15 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
             notes.append(f"the {side} cavity's labels stop inside the vestibule, short of the nostril: its opening is "
                          "where they end (the simulation attaches the ambient air there)")
         inlets.append(opening)
+    return _assembled(labels, (inlets[0], inlets[1]), (seeds[0], seeds[1]), None, notes,  # type: ignore[arg-type]
+                      threshold_hu=threshold_hu)
+
+
+def _assembled(labels: LabelMap, inlets: tuple[Opening, Opening], seeds: tuple[Vec3, Vec3], outlet: Opening | None,
+               notes: list[str], *, threshold_hu: float) -> AirwaySegmentation:
+    """The segmentation of ``labels`` with these nostrils: the outlet (``None``: the nasopharynx's most inferior
+    layer), choanae and notes (swapped sides, cavities that do not join the nasopharynx)."""
+    values = labels.labels
     if inlets[0].plane.point_mm[0] < inlets[1].plane.point_mm[0]:
         notes.append("the left nostril lies to the patient's right of the right one (LPS x): check that the mapping "
                      "does not swap left and right")
@@ -179,13 +187,73 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
     if not pharynx.any():
         raise LabelImportError("the imported airway has no nasopharynx (label 3), so the outlet cannot be placed; "
                                "map a label to nasopharynx")
-    outlet = _layer_opening("outlet", pharynx, ct, 2, -1)
+    outlet = outlet or _layer_opening("outlet", pharynx, labels.geometry, 2, -1)
     notes.extend(_gaps(values, pharynx))
-    choana = _layer_opening("choana", pharynx, ct, 1, -1).plane
+    choana = _layer_opening("choana", pharynx, labels.geometry, 1, -1).plane
     sinus_mode = SinusMode.KEEP if np.any(values == AirwayLabel.SINUS) else SinusMode.EXCLUDE
     options = SegmentationOptions(threshold_hu=threshold_hu, sinus_mode=sinus_mode, outlet_plane=outlet.plane)
     return AirwaySegmentation(labels, inlets[0], inlets[1], outlet, Plane(choana.point_mm, (0.0, 1.0, 0.0)),
-                              (seeds[0], seeds[1]), options, tuple(notes))  # type: ignore[arg-type]
+                              seeds, options, tuple(notes))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EndFace:
+    """Where a label ends and opens: its voxels (a ``[k, j, i]`` mask on the label map's grid), the grid direction
+    it looks out along (a unit step in ``k, j, i``) and, for a nostril, what it leaves out (empty: nothing)."""
+
+    mask: np.ndarray
+    outward_kji: tuple[int, int, int]
+    short_of_nostril: str = ""
+
+    def opening(self, name: str, geometry: ImageGeometry) -> Opening:
+        """The opening of this face: its plane through the faces' outer sides, area and extent.
+
+        Examples
+        --------
+        >>> mask = np.zeros((4, 4, 4), dtype=bool); mask[1:3, 1:3, 0] = True
+        >>> opening = EndFace(mask, (0, 0, -1)).opening("inlet_left", ImageGeometry((4, 4, 4)))
+        >>> opening.plane.point_mm, opening.plane.normal, opening.area_mm2
+        ((-0.5, 1.5, 1.5), (-1.0, 0.0, 0.0), 4.0)
+        """
+        axis = int(np.flatnonzero(self.outward_kji)[0])
+        opening = opening_from_cluster(name, Cluster(np.argwhere(self.mask), int(self.outward_kji[axis])), geometry,
+                                       axis)
+        return dataclasses.replace(opening, short_of_nostril=self.short_of_nostril)
+
+
+def segmentation_from_ends(labels: LabelMap, ends: tuple[EndFace, EndFace, EndFace], *,
+                           warnings: Sequence[str] = ()) -> AirwaySegmentation:
+    """The segmentation of ``labels`` (project labels, without a CT) whose openings are where the labels end.
+
+    ``ends`` are the faces (left nostril, right nostril, outlet) through which the cavities and the
+    nasopharynx open, as :func:`rhinoapp.cfd.label_ends.open_ends` finds them: without the CT's air
+    the nostrils are the cavities' far ends from the nasopharynx. A nostril face that says what it
+    leaves out (a front cut) is written so, and noted.
+
+    Examples
+    --------
+    >>> from rhinoapp.core.volume import ImageGeometry
+    >>> values = np.zeros((8, 6, 6), dtype=np.uint8)
+    >>> values[2:, 1, 1], values[2:, 1, 4], values[:2, 1, 1:5] = 2, 1, 3  # two channels down to a joining pharynx
+    >>> labels = LabelMap(values, ImageGeometry((8, 6, 6)))
+    >>> def end(k, i): mask = np.zeros_like(values, dtype=bool); mask[k, 1, i] = True; return mask
+    >>> ends = (EndFace(end(7, 4), (1, 0, 0)), EndFace(end(7, 1), (1, 0, 0)), EndFace(values == 3, (0, -1, 0)))
+    >>> segmentation = segmentation_from_ends(labels, ends)
+    >>> segmentation.inlet_left.plane.point_mm, segmentation.outlet.plane.normal
+    ((4.0, 1.0, 7.5), (0.0, -1.0, 0.0))
+    """
+    geometry = labels.geometry
+    notes = list(warnings)
+    inlets = tuple(end.opening(f"inlet_{side}", geometry) for side, end in zip(("left", "right"), ends[:2]))
+    for side, end in zip(("left", "right"), ends[:2]):
+        if end.short_of_nostril:
+            notes.append(f"the {side} cavity's labels end in a coronal face inside the vestibule: its opening is "
+                         "that face, facing forward (the simulation attaches the ambient air there, and flags its "
+                         "results: the nostril and the front of the vestibule are missing)")
+    seeds = tuple(tuple(float(v) for v in voxel_centres(geometry, _seed(Cluster(np.argwhere(end.mask), 1))[:, None])[0])
+                  for end in ends[:2])
+    return _assembled(labels, inlets, seeds, ends[2].opening("outlet", geometry), notes,  # type: ignore[arg-type]
+                      threshold_hu=SegmentationOptions().threshold_hu)
 
 
 def _apart(volumes_ml: dict[int, float]) -> str:

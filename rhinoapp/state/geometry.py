@@ -288,9 +288,9 @@ class GeometryState(JobPageState):
         if self.session.current_project_id is None:
             self._say(f"No project is open: open one on the {Page.PROJECTS.value} page to see its airway.",
                       MessageKind.WARNING)
-        elif not self.has_ct:
-            self._say(f"This project has no CT yet: import one on the {Page.CT.value} page, then segment it here.",
-                      MessageKind.WARNING)
+        elif not self.has_ct and result is None:  # a label map imported alone shows without a CT
+            self._say(f"This project has no CT yet: import one on the {Page.CT.value} page, then segment it here "
+                      "(or import a segmentation made elsewhere).", MessageKind.WARNING)
         elif job is not None and job.state.is_active:
             self._say(f"Segmenting the airway: {job.message or job.state.value}.", MessageKind.INFO)
         elif job is not None and job.state is JobState.ERROR:

@@ -5,7 +5,8 @@ the labels found are listed with their voxel counts and the user says, per label
 is (left cavity, right cavity, nasopharynx, sinus, the whole airway, or left out; the segment names
 of a 3D Slicer segmentation choose first, and a single label is offered as the whole airway); :meth:`GeometryImportState.run_import`
 then resamples it onto the project's CT, finds the openings, builds surface and metrics and
-publishes the variant (:func:`~rhinoapp.usecases.geometry_import.store_import`). Problems never
+publishes the variant (:func:`~rhinoapp.usecases.geometry_import.store_import`). In a project without
+a CT a label map is imported alone, on its own grid, its openings where its labels end. Problems never
 raise: they become ``message``; nothing is stored on any error. No Panel here.
 """
 

@@ -8,6 +8,10 @@ as for the automatic segmentation (or the nostrils are picked), and the surface,
 metrics are written as for it (:func:`~rhinoapp.usecases.geometry.write_segmentation`), with the
 provenance (source kind, its sha256, the mapping) in ``geometry.json``. :func:`store_import`
 publishes the files as the project's geometry variant: all of them, or nothing on any error.
+
+A label map can also come without its CT (public data sets often share labels alone): it is then
+imported on its own grid, and each opening is where its label ends, as the simulation finds it in a
+geometry folder without planes (a nostril cut by a coronal face is written as short of the nostril).
 """
 
 from __future__ import annotations
@@ -159,14 +163,57 @@ def _surface_mask(data: bytes, request: ImportRequest, ct: CTVolume, limits: Inp
     return mask
 
 
-def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
+def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation:
+    """The airway of a label map imported without its CT, on the label map's own grid: each opening where its label
+    ends (:func:`~rhinoapp.cfd.inputs.label_end_faces`, as the simulation finds them in a geometry folder without
+    planes)."""
+    from rhinoapp.cfd.domain import Opening as FlowOpening
+    from rhinoapp.cfd.inputs import label_end_faces, nostril_cut_short
+    from rhinoapp.segmentation.imported import EndFace, segmentation_from_ends
+
+    assert request.mapping is not None  # the request checked it
+    if request.mapping.whole_airway:
+        raise LabelImportError("a label map of the whole airway as one label is split into left and right from its "
+                               "nostrils, which are found in the CT's air: give the CT it was made on, or map the "
+                               "labels of the left and right cavity and the nasopharynx (--map 4:left,3:right,"
+                               "5:nasopharynx)")
+    if request.nostrils is not None:
+        raise LabelImportError("nostril points are picked on the CT: give the CT with them, or leave them out (without "
+                               "the CT the nostrils are where the cavities' labels end)")
+    source = read.volume
+    labels, notes = imported_labels(source.hu, source.geometry, source.geometry, request.mapping)
+    ends = label_end_faces(labels)
+    missing = [o.value.replace("_", " ") for o in FlowOpening if o not in ends]
+    if missing:
+        raise LabelImportError(f"no open end found for the {', '.join(missing)}: where a label ends, it must look out "
+                               "of the airway (no other label beyond it), as a nostril or the cut nasopharynx does; "
+                               "check the mapping, or import the label map with its CT")
+    faces = [EndFace(ends[o].mask, ends[o].outward_kji,
+                     nostril_cut_short(labels.geometry, ends[o]) if o.is_inlet else "") for o in FlowOpening]
+    notes = (*read.notes, *notes, "imported without its CT: each opening is where its label ends (the nostrils are "
+             "the cavities' ends farthest from the nasopharynx); check them in the 3D view")
+    return segmentation_from_ends(labels, (faces[0], faces[1], faces[2]), warnings=notes)
+
+
+def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportRequest, *,
                           limits: InputLimits = DEFAULT_LIMITS) -> tuple[AirwaySegmentation, dict[str, Any]]:
-    """The airway of an imported file on ``ct``'s grid, and its provenance (kind, sha256, mapping, warnings)."""
+    """The airway of an imported file on ``ct``'s grid, and its provenance (kind, sha256, mapping, warnings).
+
+    Without ``ct`` (``None``) a label map is imported on its own grid, its openings where its labels end; a
+    surface, a whole-airway label and picked nostrils need the CT.
+    """
     from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
 
     kind = request.kind
     names: dict[int, str] = {}
-    if kind.is_surface:
+    if ct is None and kind.is_surface:
+        raise LabelImportError("a surface is imported onto the CT it was made on (its voxels and the air at the "
+                               "nostrils): give the CT")
+    if ct is None:
+        read = _label_volume(data, kind, limits)
+        names = dict(read.names)
+        segmentation = _without_ct(read, request)
+    elif kind.is_surface:
         segmentation = segmentation_from_mask(ct, _surface_mask(data, request, ct, limits), nostrils=request.nostrils)
     else:
         read = _label_volume(data, kind, limits)
@@ -182,6 +229,7 @@ def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
             segmentation = segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
     provenance = {
         "source": "imported surface" if kind.is_surface else "imported label map",
+        "on_ct": ct is not None,  # False: on the label map's own grid, the openings where its labels end
         "kind": kind.value,
         "file_name": Path(request.filename).name,
         "sha256": hashlib.sha256(data).hexdigest(),
@@ -193,15 +241,16 @@ def imported_segmentation(ct: CTVolume, data: bytes, request: ImportRequest, *,
     return segmentation, provenance
 
 
-def write_import(ct: CTVolume, data: bytes, request: ImportRequest, folder: GeometryFolder, *,
+def write_import(ct: CTVolume | None, data: bytes, request: ImportRequest, folder: GeometryFolder, *,
                  limits: InputLimits = DEFAULT_LIMITS, progress: ProgressCallback | None = None) -> GeometryReport:
-    """Import the file into the geometry ``folder`` (labels, surface, report with its provenance)."""
+    """Import the file into the geometry ``folder`` (labels, surface, report with its provenance); without ``ct``
+    a label map on its own grid (:func:`imported_segmentation`)."""
     segmentation, provenance = imported_segmentation(ct, data, request, limits=limits)
     return write_segmentation(segmentation, SurfaceOptions(target_triangles=request.target_triangles), folder,
                               provenance=provenance, progress=progress)
 
 
-def store_import(repo: ProjectRepository, project_id: str, ct: CTVolume, data: bytes, request: ImportRequest, *,
+def store_import(repo: ProjectRepository, project_id: str, ct: CTVolume | None, data: bytes, request: ImportRequest, *,
                  limits: InputLimits = DEFAULT_LIMITS, progress: ProgressCallback | None = None) -> GeometryReport:
     """Import the file and publish it as the project's geometry variant ``request.variant`` (all files or none)."""
     with tempfile.TemporaryDirectory(prefix="rhinoapp-import-") as staging:
@@ -219,14 +268,16 @@ def import_into_project(repo: ProjectRepository, project_id: str, data: bytes, r
                         limits: InputLimits = DEFAULT_LIMITS, progress: ProgressCallback | None = None) -> GeometryReport:
     """Import the file onto the project's stored CT as geometry variant ``request.variant`` (all files or none).
 
-    Raises :class:`~rhinoapp.core.errors.NotFoundError` when the project has no CT yet.
+    A project without a CT takes a label map alone (on its own grid, the openings where its labels end, as
+    :func:`imported_segmentation` without a CT); for a surface it raises
+    :class:`~rhinoapp.core.errors.NotFoundError`.
     """
     from rhinoapp.core.errors import NotFoundError
     from rhinoapp.dicom.request import check_ct_volume
     from rhinoapp.volumes import read_volume
 
     path = repo.layout(project_id).ct_volume
-    if not path.exists():
-        raise NotFoundError("This project has no CT yet: import the CT first, then the segmentation made on it.")
-    ct = check_ct_volume(read_volume(path))
+    if not path.exists() and request.kind.is_surface:
+        raise NotFoundError("This project has no CT yet: import the CT first, then the surface made on it.")
+    ct = check_ct_volume(read_volume(path)) if path.exists() else None
     return store_import(repo, project_id, ct, data, request, limits=limits, progress=progress)

@@ -188,7 +188,8 @@ def test_without_project_ct_or_runner_the_page_says_what_to_do(tmp_path: Path) -
     assert state.message_kind == "warning" and "Projects page" in state.message and not state.can_run
     state.session.open_project(repo.create("Empty").id)
     asyncio.run(state.refresh())
-    assert state.message == "This project has no CT yet: import one on the CT page, then segment it here."
+    assert state.message == ("This project has no CT yet: import one on the CT page, then segment it here (or import "
+                             "a segmentation made elsewhere).")
     assert state.viewer.image("axial") is None and state.viewer.labels_image("axial") is None
     assert asyncio.run(state.run()) is False and state.job is None
     ct_project(store, "Empty", slab_ct(), project_id=state.session.current_project_id)

@@ -89,3 +89,28 @@ def test_segment_names_choose_the_targets(tmp_path: Path) -> None:
     assert report.document["provenance"]["mapping"] == {"1": "left", "2": "right", "3": "nasopharynx"}
     state.upload(label_file("nifti"), "seg.nii.gz")  # no names: nothing chosen
     assert state.label_names == {} and set(state.targets.values()) == {IGNORE}
+
+
+def test_a_project_without_a_ct_imports_a_label_map_alone_and_the_geometry_page_shows_it(tmp_path: Path) -> None:
+    from rhinoapp.state.geometry import GeometryState
+
+    settings = Settings(data_dir=tmp_path / "data")
+    repo = ProjectRepository(open_store(settings), owner="local")
+    project_id = repo.create("Labels only").id
+    session = SessionState(repository=repo, settings=settings)
+    session.open_project(project_id)
+    state = GeometryImportState(session=session)
+    state.upload(surface_file(), "airway.stl")
+    assert asyncio.run(state.run_import()) is False and "no CT yet" in state.message and "surface" in state.message
+    state.upload(label_file("nifti"), "seg.nii.gz")
+    for label, target in ((4, "left"), (3, "right"), (5, "nasopharynx"), (1, "sinus")):
+        state.set_target(label, target)
+    assert asyncio.run(state.run_import()) is True, state.message
+    assert state.message_kind == "warning" and "imported without its CT" in state.message
+    report = json.loads(repo.layout(project_id).geometry("imported").report.read_bytes())
+    assert report["provenance"]["on_ct"] is False
+    page = GeometryState(session=session, variant="imported")
+    page.reload()
+    assert page.result is not None and page.scene is not None and not page.has_ct
+    assert "no CT yet" not in page.message and "Airway segmented: left" in page.message
+    assert any("imported without its CT" in warning for warning in page.warnings)

@@ -263,3 +263,67 @@ def test_labels_cut_through_the_vestibules_by_the_front_face_flag_the_simulation
     assert not flags["whole"]
     assert len(flags["cut"]) == 1 and flags["cut"][0].severity.value == "warning"
     assert "both nostrils" in flags["cut"][0].message and "lower bounds" in flags["cut"][0].message
+
+
+def test_a_label_map_alone_imports_on_its_own_grid_with_the_openings_where_its_labels_end(tmp_path: Path) -> None:
+    """Labels shared without their CT (as public data sets share them): imported on the label map's own grid, each
+    opening where its label ends; the openings lie where the import with the CT puts them, a front cut is written
+    as short of the nostril, and the geometry simulates."""
+    from rhinoapp.core.layout import GeometryFolder
+    from rhinoapp.usecases.geometry_import import write_import
+
+    phantom = asymmetric_phantom()
+    data = label_file("nifti")
+    request = ImportRequest(filename="seg.nii.gz", mapping=LabelMapping.parse(MAPPING), target_triangles=FAST)
+    documents = {}
+    for name, ct in (("with", phantom.ct), ("alone", None)):
+        folder = GeometryFolder(tmp_path / name)
+        write_import(ct, data, request, folder)
+        documents[name] = json.loads(folder.report.read_text())
+    alone = documents["alone"]
+    assert alone["provenance"]["on_ct"] is False and documents["with"]["provenance"]["on_ct"] is True
+    assert any("imported without its CT" in w for w in alone["provenance"]["warnings"])
+    assert read_label_nifti(tmp_path / "alone" / "labels.nii.gz").geometry.shape == other_grid(flipped=True).shape
+    for side in ("left", "right"):
+        for key in ("inlets", ):
+            here, there = alone[key][side], documents["with"][key][side]
+            assert np.linalg.norm(np.subtract(here["point_lps_mm"], there["point_lps_mm"])) < 2.0, side
+            assert np.dot(here["normal_lps"], there["normal_lps"]) > 0.9 and not here.get("short_of_nostril")
+    assert np.linalg.norm(np.subtract(alone["outlet"]["point_lps_mm"], documents["with"]["outlet"]["point_lps_mm"])) < 2
+    _simulates(tmp_path / "alone")
+
+    geometry = phantom.truth.geometry
+    y = geometry.origin_mm[1] + np.arange(geometry.shape[1]) * geometry.spacing_mm[1]
+    behind = int(np.searchsorted(y, phantom.landmarks.nostrils_lps_mm[0][1] + 3.0))
+    cut = RENUMBER[phantom.truth.labels][:, behind:]
+    cut_grid = ImageGeometry(cut.shape, geometry.spacing_mm, (geometry.origin_mm[0], float(y[behind]),
+                                                              geometry.origin_mm[2]), geometry.direction)
+    folder = GeometryFolder(tmp_path / "cut")
+    write_import(None, nifti_bytes(CTVolume(cut, cut_grid)), request, folder)
+    inlets = json.loads(folder.report.read_text())["inlets"]
+    assert all(inlets[side]["short_of_nostril"] for side in ("left", "right")), inlets
+    assert all(inlets[side]["normal_lps"] == pytest.approx([0.0, -1.0, 0.0]) for side in ("left", "right"))
+
+
+def test_the_cli_imports_a_label_map_alone_and_says_what_needs_the_ct(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    labels = tmp_path / "seg.nii.gz"
+    labels.write_bytes(label_file("nifti"))
+    out = tmp_path / "out"
+    assert main(["segment", "--out", str(out), "--from-labels", str(labels), "--map", MAPPING,
+                 "--target-triangles", str(FAST)]) == 0
+    captured = capsys.readouterr()
+    assert "left " in captured.out and "imported without its CT" in captured.err
+    assert json.loads((out / "geometry.json").read_bytes())["provenance"]["on_ct"] is False
+    mask = tmp_path / "mask.nii.gz"
+    mask.write_bytes(whole_airway_file(sinuses=False))
+    surface = tmp_path / "airway.stl"
+    surface.write_bytes(surface_file())
+    refused = tmp_path / "refused"
+    for argv, words in ((["--from-labels", str(mask), "--map", "1:airway"], "give the CT it was made on"),
+                        (["--from-surface", str(surface)], "a surface is imported onto the CT"),
+                        (["--from-labels", str(labels), "--map", MAPPING, "--nostril-left", "1", "2", "3",
+                          "--nostril-right", "4", "5", "6"], "nostril points are picked on the CT"),
+                        ([], "give the CT to segment")):
+        assert main(["segment", "--out", str(refused), *argv]) == 2, argv
+        assert words in capsys.readouterr().err and not refused.exists()

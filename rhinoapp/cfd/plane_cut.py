@@ -1,0 +1,87 @@
+"""The part of a label that an opening's plane cuts off: the layer the plane passes through, within the opening's
+disc, and what lies beyond it that the cut separates from the rest of the airway.
+
+A plane's half-space alone is not the part cut off. A nostril's plane is often tilted (fitted to a staircase of
+voxel faces, as a CT or a label map with thick slices gives): its half-space then reaches the floor of the
+nasal cavity far behind the nostril, and removing that would close the cavity. So only the plane's layer
+within the opening's disc (its radius, as ``geometry.json`` gives it; without one, the connected part of
+the layer nearest the plane's point) is cut, and of what lies beyond it
+only the parts that the cut leaves without a path to the airway on the near side (a vestibule's tip beyond a
+nostril's plane, the nasopharynx below an outlet plane placed by hand).
+
+Examples
+--------
+>>> from rhinoapp.core.volume import ImageGeometry
+>>> airway = np.zeros((4, 12, 3), dtype=bool)
+>>> airway[:, 0, 1] = airway[3, :, 1] = True  # up from a nostril at k = 0, then back along the floor at k = 3
+>>> geometry = ImageGeometry(airway.shape)
+>>> tilted = (0.0, 0.35, -0.94)  # the nostril's plane, tilted: its half-space reaches the floor from j = 8 on
+>>> cut = plane_cut(geometry, (1.0, 0.0, -0.5), tilted, 1.0, airway, airway)
+>>> np.argwhere(cut)[:, :2].tolist()  # the nostril's layer alone
+[[0, 0]]
+>>> np.argwhere(plane_cut(geometry, (1.0, 0.0, -0.5), tilted, None, airway, airway))[:, :2].tolist()
+[[0, 0]]
+
+Without a radius, the part of the layer nearest the point is cut (here the same): the half-space would
+have cut the floor from ``j = 8`` on, and closed the cavity there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.cfd.domain import link_structure
+from rhinoapp.core.volume import ImageGeometry
+
+__all__ = ["plane_cut"]
+
+#: How far beyond the opening's radius (in voxels) the layer is cut: the rim of a ragged opening.
+_RIM_VOXELS = 2.0
+
+
+def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np.ndarray,
+              normal: tuple[float, float, float] | np.ndarray, radius_mm: float | None, region: np.ndarray,
+              fluid: np.ndarray) -> np.ndarray:
+    """The voxels of ``region`` (a ``[k, j, i]`` mask within ``fluid``) that the plane cuts off.
+
+    ``normal`` points out of the airway; ``radius_mm`` bounds the disc of the plane that cuts (``None``: the
+    connected part of the plane's layer nearest ``point_mm``). The layer is the voxels whose centres lie within half the largest voxel size of the plane;
+    beyond it, the parts of ``region`` that no path through ``fluid`` joins to fluid on the near side of the
+    plane, or outside ``region``'s bounding box, without crossing the layer.
+    """
+    box = tuple(slice(max(0, s.start - 1), min(n, s.stop + 1))
+                for s, n in zip(ndimage.find_objects(region.astype(np.uint8))[0], region.shape))
+    corner = np.array([s.start for s in box], dtype=float)
+    shape = tuple(s.stop - s.start for s in box)
+    k, j, i = (np.arange(n, dtype=float) + c for n, c in zip(shape, corner))
+    index = (i[None, None, :], j[None, :, None], k[:, None, None])  # broadcast along the array axes k, j, i
+    matrix = np.asarray(geometry.direction_matrix, dtype=float) * np.asarray(geometry.spacing_mm, dtype=float)
+    offset = np.asarray(geometry.origin_mm, dtype=float) - np.asarray(point_mm, dtype=float)
+    unit = np.asarray(normal, dtype=float) / float(np.linalg.norm(normal))
+    along = sum(float(unit @ matrix[:, axis]) * index[axis] for axis in range(3)) + float(unit @ offset)
+    along = np.broadcast_to(along, shape)
+    reach = 0.5 * float(max(geometry.spacing_mm))
+    layer = region[box] & (np.abs(along) <= reach)
+    squared = sum((sum(matrix[lps, axis] * index[axis] for axis in range(3)) + offset[lps]) ** 2 for lps in range(3))
+    if radius_mm is not None:
+        layer &= squared - along**2 <= (radius_mm + _RIM_VOXELS * float(max(geometry.spacing_mm))) ** 2
+    elif layer.any():  # the connected part of the layer nearest the point
+        parts, _ = ndimage.label(layer, structure=np.ones((3, 3, 3), dtype=bool))
+        nearest = np.unravel_index(np.argmin(np.where(layer, squared, np.inf)), shape)
+        layer = parts == parts[nearest]
+    result = np.zeros(region.shape, dtype=bool)
+    result[box] = layer
+    if not layer.any():
+        return result
+    rest = fluid & ~result
+    components, _ = ndimage.label(rest, structure=link_structure())
+    near_side = np.ones(region.shape, dtype=bool)
+    near_side[box] = along < -reach  # the near side of the plane, and all fluid outside the box
+    joined = np.unique(components[rest & near_side])
+    beyond = region & ~np.isin(components, joined[joined > 0]) & (components > 0)
+    beyond[box] &= along > reach
+    outside_box = np.ones(region.shape, dtype=bool)
+    outside_box[box] = False
+    result |= beyond & ~outside_box
+    return result

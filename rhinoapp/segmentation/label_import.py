@@ -29,6 +29,7 @@ import numpy as np
 
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.segmentation.errors import SegmentationError
+from rhinoapp.segmentation.shape_interpolation import is_coarser, shape_interpolated
 from rhinoapp.segmentation.holes import fill_enclosed_holes
 
 __all__ = ["WHOLE_AIRWAY", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
@@ -316,6 +317,9 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
                     mapping: LabelMapping) -> tuple[LabelMap, tuple[str, ...]]:
     """The project's label map on the CT grid ``ct`` from a label array on ``source``, and warnings.
 
+    A label map coarser than the CT (thick slices) is interpolated by shape
+    (:func:`~rhinoapp.segmentation.shape_interpolation.shape_interpolated`), any other sampled at the nearest voxel.
+
     Raises :class:`LabelImportError` when the mapping names a label the file lacks, or when a
     target (left, right, nasopharynx; or the whole airway) has no voxel inside the CT. Voxels of a
     whole airway get the value :data:`WHOLE_AIRWAY` (to be split into sides). Unlabelled specks that
@@ -345,7 +349,8 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
     mapped = np.zeros(values.shape, dtype=np.uint8)
     for number, label in mapping.lookup():
         mapped[values == number] = label
-    resampled = resample_nearest(mapped, source, ct)
+    interpolate = is_coarser(source, ct)
+    resampled = shape_interpolated(mapped, source, ct) if interpolate else resample_nearest(mapped, source, ct)
     required = (Target.AIRWAY,) if mapping.whole_airway else _REQUIRED
     empty = [target.value for target in required if not np.any(resampled == target.label)]
     if len(empty) == len(required):
@@ -356,6 +361,11 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
     if empty:
         raise LabelImportError(f"no voxel of the {', '.join(empty)} label lies inside the CT (the label map reaches "
                                "beyond the CT's field of view); check the mapping or use a label map made on this CT")
-    notes = (f"labels {', '.join(map(str, unmapped))} of the file are not mapped and were left out",) if unmapped else ()
+    notes: tuple[str, ...] = ((f"labels {', '.join(map(str, unmapped))} of the file are not mapped and were left "
+                               "out",) if unmapped else ())
+    if interpolate:
+        notes += (f"the label map's voxels ({' x '.join(f'{v:g}' for v in source.spacing_mm)} mm) are coarser than the "
+                  f"grid it was imported onto ({' x '.join(f'{v:g}' for v in ct.spacing_mm)} mm): its labels were "
+                  "interpolated by shape between its slices, smooth instead of in steps as thick as a slice",)
     filled = fill_enclosed_holes(resampled, ct)  # specks a threshold left inside the air: walls to the simulation
     return LabelMap(filled.labels, ct), notes + ((filled.note,) if filled.note else ())

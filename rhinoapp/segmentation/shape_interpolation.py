@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from rhinoapp.core.volume import ImageGeometry
 
-__all__ = ["shape_interpolated", "is_coarser"]
+__all__ = ["COARSER_FACTOR", "is_coarser", "isotropic_grid", "shape_interpolated"]
 
 #: A source grid is interpolated by shape where one of its voxel sides is this many times the target's finest.
 COARSER_FACTOR = 1.5
@@ -36,14 +36,49 @@ _CHUNK_VOXELS = 4_000_000
 
 
 def is_coarser(source: ImageGeometry, target: ImageGeometry, *, factor: float = COARSER_FACTOR) -> bool:
-    """True when a voxel side of ``source`` is at least ``factor`` times the finest of ``target``.
+    """True when the largest voxel side of ``source`` is at least ``factor`` times the largest of ``target``
+    (thick slices onto a finer grid; a grid onto itself is not).
 
     Examples
     --------
-    >>> is_coarser(ImageGeometry((4, 4, 4), spacing_mm=(0.5, 0.5, 2.0)), ImageGeometry((4, 4, 4), spacing_mm=(0.5,) * 3))
-    True
+    >>> thick, fine = ImageGeometry((4, 4, 4), spacing_mm=(0.5, 0.5, 2.0)), ImageGeometry((4, 4, 4), spacing_mm=(0.5,) * 3)
+    >>> is_coarser(thick, fine), is_coarser(thick, thick)
+    (True, False)
     """
-    return max(source.spacing_mm) >= factor * min(target.spacing_mm)
+    return max(source.spacing_mm) >= factor * max(target.spacing_mm)
+
+
+def isotropic_grid(geometry: ImageGeometry, values: np.ndarray, *, finest_mm: float = 0.4, margin_mm: float = 3.0,
+                   factor: float = COARSER_FACTOR) -> ImageGeometry | None:
+    """An isotropic grid for a label map with thick slices, or ``None`` for one whose voxels are nearly cubic.
+
+    The grid has the label map's axes and its finest voxel side (not finer than ``finest_mm``), and covers
+    the labelled voxels (``values`` non-zero) and ``margin_mm`` around them, within the label map's own field
+    of view: labels cut by its faces stay cut by the new grid's.
+
+    Examples
+    --------
+    >>> values = np.zeros((10, 20, 20), dtype=np.uint8); values[:, 5:15, 5:15] = 1  # labels up to both axial faces
+    >>> grid = isotropic_grid(ImageGeometry(values.shape, spacing_mm=(0.5, 0.5, 2.0)), values, margin_mm=1.0)
+    >>> grid.shape, grid.spacing_mm, grid.origin_mm  # 2 mm slices: four 0.5 mm voxels each, the first from -1 mm
+    ((40, 14, 14), (0.5, 0.5, 0.5), (1.5, 1.5, -0.75))
+    """
+    spacing = np.asarray(geometry.spacing_mm, dtype=float)  # i, j, k
+    if spacing.max() < factor * spacing.min():
+        return None
+    size = max(float(spacing.min()), finest_mm)
+    found = ndimage.find_objects((values > 0).astype(np.uint8))
+    if not found or found[0] is None:
+        return None
+    margin = np.ceil(margin_mm / spacing).astype(int)  # voxels, i, j, k
+    lo = np.maximum(np.array([s.start for s in found[0]][::-1]) - margin, 0)
+    hi = np.minimum(np.array([s.stop for s in found[0]][::-1]) - 1 + margin, np.array(geometry.shape[::-1]) - 1)
+    start_mm = (lo - 0.5) * spacing  # the first voxel's outer face, along each axis from the origin
+    counts = np.maximum(1, np.round((hi - lo + 1) * spacing / size)).astype(int)
+    direction = np.asarray(geometry.direction_matrix, dtype=float)
+    origin = np.asarray(geometry.origin_mm, dtype=float) + direction @ (start_mm + size / 2)
+    return ImageGeometry(tuple(int(n) for n in counts[::-1]), (size, size, size),  # type: ignore[arg-type]
+                         tuple(float(v) for v in origin), geometry.direction)  # type: ignore[arg-type]
 
 
 def _signed_distance(mask: np.ndarray, spacing_kji: tuple[float, float, float]) -> np.ndarray:

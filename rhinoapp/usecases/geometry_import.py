@@ -164,8 +164,9 @@ def _surface_mask(data: bytes, request: ImportRequest, ct: CTVolume, limits: Inp
 
 
 def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation:
-    """The airway of a label map imported without its CT, on the label map's own grid: each opening where its label
-    ends (:func:`~rhinoapp.cfd.inputs.label_end_faces`, as the simulation finds them in a geometry folder without
+    """The airway of a label map imported without its CT, on the label map's own grid (with thick slices: on cubic
+    voxels of its finest side, interpolated by shape): each opening where its label ends
+    (:func:`~rhinoapp.cfd.inputs.label_end_faces`, as the simulation finds them in a geometry folder without
     planes)."""
     from rhinoapp.cfd.domain import Opening as FlowOpening
     from rhinoapp.cfd.inputs import label_end_faces, nostril_cut_short
@@ -180,8 +181,11 @@ def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation
     if request.nostrils is not None:
         raise LabelImportError("nostril points are picked on the CT: give the CT with them, or leave them out (without "
                                "the CT the nostrils are where the cavities' labels end)")
+    from rhinoapp.segmentation.shape_interpolation import isotropic_grid
+
     source = read.volume
-    labels, notes = imported_labels(source.hu, source.geometry, source.geometry, request.mapping)
+    grid = isotropic_grid(source.geometry, source.hu)  # thick slices: onto cubic voxels, smooth between the slices
+    labels, notes = imported_labels(source.hu, source.geometry, grid or source.geometry, request.mapping)
     ends = label_end_faces(labels)
     missing = [o.value.replace("_", " ") for o in FlowOpening if o not in ends]
     if missing:

@@ -327,3 +327,25 @@ def test_the_cli_imports_a_label_map_alone_and_says_what_needs_the_ct(tmp_path: 
                         ([], "give the CT to segment")):
         assert main(["segment", "--out", str(refused), *argv]) == 2, argv
         assert words in capsys.readouterr().err and not refused.exists()
+
+
+def test_a_thick_slice_label_map_alone_is_imported_on_cubic_voxels_interpolated_by_shape(tmp_path: Path) -> None:
+    from rhinoapp.core.layout import GeometryFolder
+    from rhinoapp.usecases.geometry_import import write_import
+
+    phantom = asymmetric_phantom()
+    truth, geometry = phantom.truth, phantom.truth.geometry
+    thick = RENUMBER[truth.labels][::3]  # 3 mm axial slices
+    thick_grid = ImageGeometry(thick.shape, (geometry.spacing_mm[0], geometry.spacing_mm[1], 3 * geometry.spacing_mm[2]),
+                               geometry.origin_mm, geometry.direction)
+    folder = GeometryFolder(tmp_path / "thick")
+    write_import(None, nifti_bytes(CTVolume(thick, thick_grid)),
+                 ImportRequest(filename="thick.nii.gz", mapping=LabelMapping.parse(MAPPING), target_triangles=FAST),
+                 folder)
+    imported = read_label_nifti(folder.labels)
+    assert imported.geometry.spacing_mm == pytest.approx(geometry.spacing_mm)
+    warnings = json.loads(folder.report.read_text())["provenance"]["warnings"]
+    assert any("interpolated by shape" in w for w in warnings), warnings
+    back = resample_nearest(imported.labels, imported.geometry, geometry)
+    for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
+        assert dice(back == label, truth.labels == label) > 0.85, label

@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.openfoam or args.references):
         parser.error("give the references: --openfoam CASE or --references REPORT")
-    planes = measurement_planes(args.geometry / "geometry.json")
+    # the planes measure the OpenFOAM cases and the runs; references measured before need none
+    planes = measurement_planes(args.geometry / "geometry.json") if args.openfoam or args.runs else None
     references = [ref for path in args.references for ref in stored_references(path)]
     for case in args.openfoam:
         cloud = openfoam_cloud(case)

@@ -24,7 +24,8 @@ from rhinoapp.segmentation.masks import AxisFrame, outside_air, voxel_centres
 from rhinoapp.segmentation.openings import Cluster, interface_clusters, opening_from_cluster, pick_nostrils
 from rhinoapp.segmentation.options import Opening, Plane, SegmentationOptions, SinusMode
 
-__all__ = ["EndFace", "segmentation_from_ends", "segmentation_from_labels", "segmentation_from_mask"]
+__all__ = ["EndFace", "NostrilNotFoundError", "segmentation_from_ends", "segmentation_from_labels",
+           "segmentation_from_mask"]
 
 Vec3 = tuple[float, float, float]
 #: Parts of an imported airway at least this large (ml) count as airway when it falls apart (a nasal cavity holds
@@ -34,6 +35,11 @@ _LARGE_PART_ML = 1.0
 _FRONT_CUT = ("the labels are cut by a coronal plane inside the vestibule (the label map's front face or where "
               "the labelling stopped): the nostril and the front of the vestibule are not in the airway")
 _PICK_HINT = "or give the nostril points by hand (--nostril-left X Y Z --nostril-right X Y Z, LPS mm)"
+
+
+class NostrilNotFoundError(LabelImportError):
+    """A cavity of an imported label map meets the CT's outside air nowhere (its nostril is cut off, or the labels
+    end at the image's face), so no nostril is found in the CT; the message says which and what to do."""
 
 
 def _outside(ct: CTVolume, airway: np.ndarray, frame: AxisFrame,
@@ -156,7 +162,7 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
     for index, (side, label) in enumerate((("left", AirwayLabel.LEFT_CAVITY), ("right", AirwayLabel.RIGHT_CAVITY))):
         found = _nostril(values == label, outside, frame, ct, None if nostrils is None else nostrils[index])
         if found is None:
-            raise LabelImportError(
+            raise NostrilNotFoundError(
                 f"the {side} cavity (label {int(label)}) meets the air outside the nose nowhere, so its nostril cannot "
                 f"be found: include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
         chosen, axis = found

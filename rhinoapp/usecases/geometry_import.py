@@ -31,7 +31,7 @@ from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 from rhinoapp.core.limits import DEFAULT_LIMITS, InputLimits
 from rhinoapp.core.progress import ProgressCallback
 from rhinoapp.core.requests import check_name
-from rhinoapp.core.volume import AirwayLabel, CTVolume
+from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
 from rhinoapp.core.workflow import Step
 from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.geometry.request import GEOMETRY_RANGES
@@ -168,9 +168,7 @@ def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation
     voxels of its finest side, interpolated by shape): each opening where its label ends
     (:func:`~rhinoapp.cfd.inputs.label_end_faces`, as the simulation finds them in a geometry folder without
     planes)."""
-    from rhinoapp.cfd.domain import Opening as FlowOpening
-    from rhinoapp.cfd.inputs import label_end_faces, nostril_cut_short
-    from rhinoapp.segmentation.imported import EndFace, segmentation_from_ends
+    from rhinoapp.segmentation.shape_interpolation import isotropic_grid
 
     assert request.mapping is not None  # the request checked it
     if request.mapping.whole_airway:
@@ -181,22 +179,50 @@ def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation
     if request.nostrils is not None:
         raise LabelImportError("nostril points are picked on the CT: give the CT with them, or leave them out (without "
                                "the CT the nostrils are where the cavities' labels end)")
-    from rhinoapp.segmentation.shape_interpolation import isotropic_grid
-
     source = read.volume
     grid = isotropic_grid(source.geometry, source.hu)  # thick slices: onto cubic voxels, smooth between the slices
     labels, notes = imported_labels(source.hu, source.geometry, grid or source.geometry, request.mapping)
+    return _from_label_ends(labels, (*read.notes, *notes, "imported without its CT: each opening is where its label "
+                                     "ends (the nostrils are the cavities' ends farthest from the nasopharynx); check "
+                                     "them in the 3D view"))
+
+
+def _from_label_ends(labels: LabelMap, notes: tuple[str, ...]) -> AirwaySegmentation:
+    """The segmentation of ``labels`` with each opening where its label ends, as the simulation finds them in a
+    geometry folder without planes (:func:`~rhinoapp.cfd.inputs.label_end_faces`)."""
+    from rhinoapp.cfd.domain import Opening as FlowOpening
+    from rhinoapp.cfd.inputs import label_end_faces, nostril_cut_short
+    from rhinoapp.segmentation.imported import EndFace, segmentation_from_ends
+
     ends = label_end_faces(labels)
     missing = [o.value.replace("_", " ") for o in FlowOpening if o not in ends]
     if missing:
         raise LabelImportError(f"no open end found for the {', '.join(missing)}: where a label ends, it must look out "
                                "of the airway (no other label beyond it), as a nostril or the cut nasopharynx does; "
-                               "check the mapping, or import the label map with its CT")
+                               "check the mapping")
     faces = [EndFace(ends[o].mask, ends[o].outward_kji,
                      nostril_cut_short(labels.geometry, ends[o]) if o.is_inlet else "") for o in FlowOpening]
-    notes = (*read.notes, *notes, "imported without its CT: each opening is where its label ends (the nostrils are "
-             "the cavities' ends farthest from the nasopharynx); check them in the 3D view")
     return segmentation_from_ends(labels, (faces[0], faces[1], faces[2]), warnings=notes)
+
+
+def _on_ct(ct: CTVolume, labels: LabelMap, request: ImportRequest, notes: tuple[str, ...]) -> AirwaySegmentation:
+    """The segmentation of ``labels`` on ``ct``: the nostrils where the cavities meet the CT's outside air, or, where
+    a cavity meets it nowhere (a nostril cut off by the CT's field of view) and none was picked, where the labels
+    end."""
+    from rhinoapp.segmentation.imported import NostrilNotFoundError, segmentation_from_labels
+
+    try:
+        return segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
+    except NostrilNotFoundError as error:
+        if request.nostrils is not None:
+            raise
+        found = str(error).split(":")[0]
+        try:
+            return _from_label_ends(labels, (*notes, f"{found} in the CT's air: each opening is where its label ends "
+                                             "instead (as for a label map imported without its CT); check the "
+                                             "nostrils in the 3D view"))
+        except LabelImportError:  # no end either (a "cavity" closed inside the head): the first reason says more
+            raise error from None
 
 
 def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportRequest, *,
@@ -206,7 +232,7 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
     Without ``ct`` (``None``) a label map is imported on its own grid, its openings where its labels end; a
     surface, a whole-airway label and picked nostrils need the CT.
     """
-    from rhinoapp.segmentation.imported import segmentation_from_labels, segmentation_from_mask
+    from rhinoapp.segmentation.imported import segmentation_from_mask
 
     kind = request.kind
     names: dict[int, str] = {}
@@ -230,7 +256,7 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
             segmentation = segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
                                                   nostrils=request.nostrils, warnings=notes)
         else:
-            segmentation = segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
+            segmentation = _on_ct(ct, labels, request, notes)
     provenance = {
         "source": "imported surface" if kind.is_surface else "imported label map",
         "on_ct": ct is not None,  # False: on the label map's own grid, the openings where its labels end

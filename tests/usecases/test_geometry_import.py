@@ -349,3 +349,32 @@ def test_a_thick_slice_label_map_alone_is_imported_on_cubic_voxels_interpolated_
     back = resample_nearest(imported.labels, imported.geometry, geometry)
     for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
         assert dice(back == label, truth.labels == label) > 0.85, label
+
+
+def test_labels_whose_nostrils_the_cts_field_of_view_cuts_off_open_where_they_end(tmp_path: Path) -> None:
+    """The phantom whose CT ends inside the vestibules (``nostrils-cropped``): its cavities meet the CT's outside air
+    nowhere, so the import refused the expert labels ("include the vestibule down to the nostril"). It now opens them
+    where the labels end, at the image's front face, as short of the nostril, and says so."""
+    from rhinoapp.core.layout import GeometryFolder
+    from rhinoapp.phantom import generate_phantom, variant_params
+    from rhinoapp.usecases.geometry_import import write_import
+
+    phantom = generate_phantom(variant_params("nostrils-cropped", spacing_mm=1.0, noise_hu=0))
+    data = nifti_bytes(CTVolume(RENUMBER[phantom.truth.labels], phantom.truth.geometry))
+    request = ImportRequest(filename="seg.nii.gz", mapping=LabelMapping.parse(MAPPING), target_triangles=FAST)
+    folder = GeometryFolder(tmp_path / "cropped")
+    write_import(phantom.ct, data, request, folder)
+    document = json.loads(folder.report.read_text())
+    for side in ("left", "right"):
+        inlet = document["inlets"][side]
+        assert inlet["normal_lps"] == pytest.approx([0.0, -1.0, 0.0]) and inlet["short_of_nostril"], inlet
+    assert any("meets the air outside the nose nowhere, so its nostril cannot be found in the CT's air: each opening "
+               "is where its label ends instead" in w for w in document["provenance"]["warnings"])
+    _simulates(folder.path)
+    closed = RENUMBER[phantom.truth.labels]
+    closed[closed == 4] = 0
+    closed[closed == 1] = 4  # a "left cavity" closed inside the head (a sinus mislabelled): no end opens either
+    with pytest.raises(RhinoappError, match="cavity .* nostril cannot be found: include the .* vestibule down to"):
+        write_import(phantom.ct, nifti_bytes(CTVolume(closed, phantom.truth.geometry)),
+                     ImportRequest(filename="seg.nii.gz", mapping=LabelMapping.parse("4:left,3:right,5:nasopharynx"),
+                                   target_triangles=FAST), GeometryFolder(tmp_path / "closed"))

@@ -46,9 +46,9 @@ def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np
     """The voxels of ``region`` (a ``[k, j, i]`` mask within ``fluid``) that the plane cuts off.
 
     ``normal`` points out of the airway; ``radius_mm`` bounds the disc of the plane that cuts (``None``: the
-    connected part of the plane's layer nearest ``point_mm``). The layer is the voxels whose centres lie within half the largest voxel size of the plane;
-    beyond it, the parts of ``region`` that no path through ``fluid`` joins to fluid on the near side of the
-    plane, or outside ``region``'s bounding box, without crossing the layer.
+    connected part of the plane's layer nearest ``point_mm``). The layer is the voxels whose centres lie within
+    half the largest voxel size of the plane; beyond it, the parts of ``region`` that no path through ``fluid``
+    joins to fluid on the near side of the plane, or outside ``region``'s bounding box, without crossing the layer.
     """
     box = tuple(slice(max(0, s.start - 1), min(n, s.stop + 1))
                 for s, n in zip(ndimage.find_objects(region.astype(np.uint8))[0], region.shape))
@@ -79,9 +79,6 @@ def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np
     near_side = np.ones(region.shape, dtype=bool)
     near_side[box] = along < -reach  # the near side of the plane, and all fluid outside the box
     joined = np.unique(components[rest & near_side])
-    beyond = region & ~np.isin(components, joined[joined > 0]) & (components > 0)
-    beyond[box] &= along > reach
-    outside_box = np.ones(region.shape, dtype=bool)
-    outside_box[box] = False
-    result |= beyond & ~outside_box
+    local = components[box]
+    result[box] |= region[box] & (along > reach) & (local > 0) & ~np.isin(local, joined[joined > 0])
     return result

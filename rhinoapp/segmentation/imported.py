@@ -39,7 +39,18 @@ _PICK_HINT = "or give the nostril points by hand (--nostril-left X Y Z --nostril
 
 class NostrilNotFoundError(LabelImportError):
     """A cavity of an imported label map meets the CT's outside air nowhere (its nostril is cut off, or the labels
-    end at the image's face), so no nostril is found in the CT; the message says which and what to do."""
+    end at the image's face), so no nostril is found in the CT. ``finding`` says which; the message adds what to do.
+
+    Examples
+    --------
+    >>> error = NostrilNotFoundError("the left cavity meets no air", "label the vestibule")
+    >>> error.finding, str(error)
+    ('the left cavity meets no air', 'the left cavity meets no air: label the vestibule')
+    """
+
+    def __init__(self, finding: str, advice: str) -> None:
+        super().__init__(f"{finding}: {advice}")
+        self.finding = finding
 
 
 def _outside(ct: CTVolume, airway: np.ndarray, frame: AxisFrame,
@@ -164,7 +175,7 @@ def segmentation_from_labels(ct: CTVolume, labels: LabelMap, *, nostrils: tuple[
         if found is None:
             raise NostrilNotFoundError(
                 f"the {side} cavity (label {int(label)}) meets the air outside the nose nowhere, so its nostril cannot "
-                f"be found: include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
+                "be found", f"include the {side} vestibule down to the nostril opening in the segmentation, {_PICK_HINT}")
         chosen, axis = found
         opening = opening_from_cluster(f"inlet_{side}", chosen, geometry, axis)
         seeds.append(tuple(float(v) for v in voxel_centres(geometry, _seed(chosen)[:, None])[0]))

@@ -205,22 +205,28 @@ def _from_label_ends(labels: LabelMap, notes: tuple[str, ...]) -> AirwaySegmenta
     return segmentation_from_ends(labels, (faces[0], faces[1], faces[2]), warnings=notes)
 
 
-def _on_ct(ct: CTVolume, labels: LabelMap, request: ImportRequest, notes: tuple[str, ...]) -> AirwaySegmentation:
-    """The segmentation of ``labels`` on ``ct``: the nostrils where the cavities meet the CT's outside air, or, where
-    a cavity meets it nowhere (a nostril cut off by the CT's field of view) and none was picked, where the labels
-    end."""
-    from rhinoapp.segmentation.imported import NostrilNotFoundError, segmentation_from_labels
+def _on_ct(ct: CTVolume, read: LabelVolume, request: ImportRequest) -> AirwaySegmentation:
+    """The segmentation of the label map ``read`` on ``ct``'s grid: a whole-airway label split into sides from its
+    nostrils; else the nostrils where the cavities meet the CT's outside air, or, where a cavity meets it nowhere
+    (a nostril cut off by the CT's field of view) and none was picked, where the labels end."""
+    from rhinoapp.segmentation.imported import NostrilNotFoundError, segmentation_from_labels, segmentation_from_mask
 
+    assert request.mapping is not None  # the request checked it
+    labels, found = imported_labels(read.volume.hu, read.volume.geometry, ct.geometry, request.mapping)
+    notes = (*read.notes, *found)
+    if request.mapping.whole_airway:  # one airway label: split into sides from its nostrils, as a surface is
+        values = labels.labels
+        return segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
+                                      nostrils=request.nostrils, warnings=notes)
     try:
         return segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
     except NostrilNotFoundError as error:
         if request.nostrils is not None:
             raise
-        found = str(error).split(":")[0]
         try:
-            return _from_label_ends(labels, (*notes, f"{found} in the CT's air: each opening is where its label ends "
-                                             "instead (as for a label map imported without its CT); check the "
-                                             "nostrils in the 3D view"))
+            return _from_label_ends(labels, (*notes, f"{error.finding} in the CT's air: each opening is where its "
+                                             "label ends instead (as for a label map imported without its CT); check "
+                                             "the nostrils in the 3D view"))
         except LabelImportError:  # no end either (a "cavity" closed inside the head): the first reason says more
             raise error from None
 
@@ -236,27 +242,15 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
 
     kind = request.kind
     names: dict[int, str] = {}
-    if ct is None and kind.is_surface:
-        raise LabelImportError("a surface is imported onto the CT it was made on (its voxels and the air at the "
-                               "nostrils): give the CT")
-    if ct is None:
-        read = _label_volume(data, kind, limits)
-        names = dict(read.names)
-        segmentation = _without_ct(read, request)
-    elif kind.is_surface:
+    if kind.is_surface:
+        if ct is None:
+            raise LabelImportError("a surface is imported onto the CT it was made on (its voxels and the air at the "
+                                   "nostrils): give the CT")
         segmentation = segmentation_from_mask(ct, _surface_mask(data, request, ct, limits), nostrils=request.nostrils)
     else:
         read = _label_volume(data, kind, limits)
-        source, names = read.volume, dict(read.names)
-        assert request.mapping is not None  # the request checked it
-        labels, notes = imported_labels(source.hu, source.geometry, ct.geometry, request.mapping)
-        notes = (*read.notes, *notes)
-        if request.mapping.whole_airway:  # one airway label: split into sides from its nostrils, as a surface is
-            values = labels.labels
-            segmentation = segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
-                                                  nostrils=request.nostrils, warnings=notes)
-        else:
-            segmentation = _on_ct(ct, labels, request, notes)
+        names = dict(read.names)
+        segmentation = _without_ct(read, request) if ct is None else _on_ct(ct, read, request)
     provenance = {
         "source": "imported surface" if kind.is_surface else "imported label map",
         "on_ct": ct is not None,  # False: on the label map's own grid, the openings where its labels end

@@ -173,6 +173,15 @@ def test_no_fake_phi_value_survives(collection: PhiCollection) -> None:
     assert b"PHI" not in output
 
 
+def test_the_leak_finder_finds_a_date_that_starts_its_digits_and_no_date_across_day_and_hour() -> None:
+    phi = {"20231226", "ZORBAQ"}
+    assert phi_leaks(phi, b"DA\x08\x0020231226@") == ["20231226"]  # a study date left alone
+    assert phi_leaks(phi, b"DT\x0e\x0020231226101500@") == ["20231226"]  # at the head of a date-time
+    assert phi_leaks(phi, b"DT\x0e\x0020220920231226@") == []  # 20 September 2022, 23:12:26
+    assert phi_leaks(phi, b"2.25.120231226") == []  # a new UID's digits
+    assert phi_leaks(phi, b"PN\x06\x00ZORBAQ") == ["ZORBAQ"]
+
+
 def test_descriptors_are_cleaned_not_dropped(pairs: Pairs) -> None:
     original, clean = _series(pairs, "ZORBAQ_Xylia/S1/")[0]
     assert "PID-884213" in original.SeriesDescription

@@ -86,6 +86,8 @@ def test_flow_sweep_notebook(data_dir: Path) -> None:
     notebook = run("flow_sweep.ipynb")
     assert table(notebook, "sweep").count("<tr") >= 5  # a header and two flows breathing in and out
     assert "k1" in table(notebook, "fits")
+    assert "inspiration, 250 ml/s inspiration" in text(notebook, "doubts")  # 250 steps: the checks say so
+    assert "change of the pressure drop over the last window" in text(notebook, "doubts")
     picture(notebook, "against")
 
 

@@ -6,7 +6,9 @@ least squares (:func:`~rhinoapp.rhinomanometry.rohrer.fit_rohrer`, the fit of th
 and gives the resistance at 75 and 150 Pa from the fitted curve, ``R = dp / Q(dp)``: the 4PR
 convention (ISCOANA), so that simulation and measurement compare at the same pressure. A
 reference pressure beyond the largest simulated pressure drop is marked as extrapolated.
-:class:`SweepResults` is the stored document (``simulations/<sweep>/sweep.json``).
+:class:`SweepResults` is the stored document (``simulations/<sweep>/sweep.json``). Each run keeps the
+plausibility flags a single run would carry; :func:`sweep_doubts` gathers them, one per kind of doubt with the
+runs it concerns, for the pages, the command line and notebooks to show beside the fits.
 
 Examples
 --------
@@ -29,12 +31,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from rhinoapp.analysis.flag_types import PlausibilityFlag, Severity
 from rhinoapp.cfd.sweep_request import SweepPoint
 from rhinoapp.core.documents import document_bytes, parse_document, require
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.rhinomanometry.rohrer import RohrerFit, fit_rohrer, rohrer_pressure
 
-__all__ = ["REFERENCE_PRESSURES_PA", "SIDES", "MatchedRow", "SideFit", "SweepResults", "fit_sweep", "matched_pressure_rows"]
+__all__ = ["REFERENCE_PRESSURES_PA", "SIDES", "MatchedRow", "SideFit", "SweepDoubt", "SweepResults", "fit_sweep",
+           "matched_pressure_rows", "run_label", "sweep_doubts"]
 
 #: The reference pressures of the 4PR convention (Pa).
 REFERENCE_PRESSURES_PA = (75.0, 150.0)
@@ -210,3 +214,57 @@ def matched_pressure_rows(results: SweepResults,
             extrapolated = fit is not None and (fit.r75_extrapolated if pressure == 75.0 else fit.r150_extrapolated)
             rows.append(MatchedRow(side, pressure, simulated, measured.get((side, pressure)), extrapolated))
     return rows
+
+
+def run_label(point: SweepPoint) -> str:
+    """A run in words: ``150 ml/s inspiration``.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.config import Direction
+    >>> run_label(SweepPoint(-75.0, Direction.EXPIRATION, -3.0, -37.0, -38.0, 10, True, 0.5, False))
+    '75 ml/s expiration'
+    """
+    return f"{abs(point.flow_ml_s):g} ml/s {point.direction.value}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepDoubt:
+    """One kind of doubt over a sweep's runs: the worst flag of that kind (its message says what to do) and the runs
+    (:func:`run_label`) that carry one."""
+
+    flag: PlausibilityFlag
+    runs: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The doubt in words, the runs first: ``400 ml/s inspiration: peak velocity ... is outside ...``."""
+        return f"{', '.join(self.runs)}: {self.flag.message}"
+
+
+def sweep_doubts(results: SweepResults) -> list[SweepDoubt]:
+    """The runs' plausibility flags gathered by kind, quantity and side (the worst first within each, implausible
+    before warnings overall), each with the runs that carry it.
+
+    Examples
+    --------
+    >>> from rhinoapp.analysis.flag_types import FlagKind
+    >>> from rhinoapp.cfd.config import Direction
+    >>> steady = PlausibilityFlag(FlagKind.STEADY_STATE, Severity.WARNING, "steps run", 400.0, "", "a steady state",
+    ...                           "raise the step limit.").to_document()
+    >>> points = [SweepPoint(q, Direction.INSPIRATION, 0.2 * q, q / 2, q / 2, 10, q < 200, 0.5, False,
+    ...                      () if q < 200 else (steady,)) for q in (75.0, 150.0, 250.0, 400.0)]
+    >>> [(d.flag.kind.value, d.runs) for d in sweep_doubts(SweepResults.from_points("s", points, resolution_mm=1.0))]
+    [('steady_state', ('250 ml/s inspiration', '400 ml/s inspiration'))]
+    """
+    gathered: dict[tuple[str, str, str | None], tuple[PlausibilityFlag, list[str]]] = {}
+    for point in results.points:
+        for document in point.flags:
+            flag = PlausibilityFlag.from_document(document)
+            key = (flag.kind.value, flag.quantity, flag.side)
+            worst, runs = gathered.get(key, (flag, []))
+            if flag.severity is Severity.IMPLAUSIBLE and worst.severity is not Severity.IMPLAUSIBLE:
+                worst = flag
+            gathered[key] = (worst, [*runs, run_label(point)] if run_label(point) not in runs else runs)
+    doubts = [SweepDoubt(flag, tuple(runs)) for flag, runs in gathered.values()]
+    return sorted(doubts, key=lambda d: d.flag.severity is not Severity.IMPLAUSIBLE)

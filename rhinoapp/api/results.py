@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from rhinoapp.analysis import Comparison
 from rhinoapp.analysis.ranges import result_rows
-from rhinoapp.analysis.sweep import SweepResults
+from rhinoapp.analysis.sweep import SweepResults, sweep_doubts
 from rhinoapp.cfd.results import SimulationResults
 from rhinoapp.core.errors import ConfigurationError
 from rhinoapp.core.layout import GeometryFolder, SimulationFolder
@@ -195,11 +195,17 @@ class Sweep:
     results: SweepResults
 
     def table(self) -> pd.DataFrame:
-        """One row per run: flow, direction, pressure drop, side flows, steady or not."""
+        """One row per run: flow, direction, pressure drop, side flows, steady or not, and the kinds of the run's
+        plausibility flags (empty where none; :meth:`doubts` says what they mean)."""
         return pd.DataFrame([{"flow ml/s": abs(p.flow_ml_s), "direction": p.direction.value,
                               "pressure drop Pa": abs(p.pressure_drop_pa), "left ml/s": abs(p.flow_left_ml_s),
-                              "right ml/s": abs(p.flow_right_ml_s), "steady": p.converged}
+                              "right ml/s": abs(p.flow_right_ml_s), "steady": p.converged,
+                              "flags": ", ".join(sorted({str(flag.get("kind")) for flag in p.flags}))}
                              for p in self.results.points])
+
+    def doubts(self) -> list[str]:
+        """What the checks doubt about the runs, one line per kind with the runs it concerns (empty: nothing)."""
+        return [doubt.text for doubt in sweep_doubts(self.results)]
 
     def fits(self) -> pd.DataFrame:
         """Rohrer's law per side: K1, K2, R75, R150 and the fit's r²."""

@@ -51,7 +51,9 @@ class SweepPoint:
     """The steady figures of one run of a sweep; flows and pressure drop signed (inspiration positive).
 
     ``pressure_drop_pa`` is the drop from the nostrils (ambient) to the outlet, the same for both
-    sides since both nostrils are open to ambient air.
+    sides since both nostrils are open to ambient air. ``flags`` are the run's plausibility flags as a single
+    run's ``results.json`` lists them (its ``plausibility`` entries, checked by the caller of
+    :func:`~rhinoapp.cfd.sweep.run_sweep`); empty where nothing was doubted, or in sweeps of older versions.
     """
 
     flow_ml_s: float
@@ -63,6 +65,7 @@ class SweepPoint:
     converged: bool
     elapsed_s: float
     warm_start: bool
+    flags: tuple[Mapping[str, Any], ...] = dataclasses.field(default=(), hash=False)
 
     @property
     def flow_total_ml_s(self) -> float:
@@ -78,7 +81,8 @@ class SweepPoint:
         """The point of :meth:`to_dict`'s output."""
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        return cls(**{**values, "direction": Direction(values["direction"])})
+        flags = tuple(dict(flag) for flag in values.get("flags") or ())
+        return cls(**{**values, "direction": Direction(values["direction"]), "flags": flags})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -38,6 +38,7 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from rhinoapp.analysis.sweep import sweep_doubts
     from rhinoapp.cfd.sweep_request import SweepRequest
     from rhinoapp.usecases.simulation import load_domain
     from rhinoapp.usecases.sweep import run_flow_sweep
@@ -51,18 +52,19 @@ def _sweep(args: argparse.Namespace) -> int:
     results = run_flow_sweep(domain, request, args.out, sweep_id=Path(args.out).name or "sweep", progress=progress)
     progress.done()
     out(f"{'flow ml/s':>10} {'direction':>11} {'dp Pa':>10} {'left ml/s':>10} {'right ml/s':>10} {'steps':>7} "
-        f"{'steady':>6} {'time s':>7}")
+        f"{'steady':>6} {'time s':>7}  checks")
     for p in results.points:
+        checks = ", ".join(sorted({str(flag.get("kind")) for flag in p.flags})) or "ok"
         out(f"{abs(p.flow_ml_s):10.1f} {p.direction.value:>11} {abs(p.pressure_drop_pa):10.3f} "
             f"{abs(p.flow_left_ml_s):10.1f} {abs(p.flow_right_ml_s):10.1f} {p.steps:7d} "
-            f"{'yes' if p.converged else 'NO':>6} {p.elapsed_s:7.1f}")
+            f"{'yes' if p.converged else 'NO':>6} {p.elapsed_s:7.1f}  {checks}")
     out("Rohrer's law dp = K1*Q + K2*Q*|Q| per side (pressure drop nostrils to outlet):")
     for side, fit in results.fits.items():
         def r(value: float | None, extrapolated: bool) -> str:
             return "-" if value is None else f"{value:.4f}" + (" (extrapolated)" if extrapolated else "")
         out(f"  {side:>5}: K1 {fit.k1:.5g} Pa·s/ml, K2 {fit.k2:.5g} Pa·s²/ml², R75 {r(fit.r75, fit.r75_extrapolated)},"
             f" R150 {r(fit.r150, fit.r150_extrapolated)} Pa·s/ml (r^2 {fit.r_squared:.4f})")
-    if not all(p.converged for p in results.points):
-        out("warning: some runs did not reach a steady state; raise --max-steps or refine the resolution")
+    for doubt in sweep_doubts(results):  # each kind once, with the runs it concerns (a steady state among them)
+        out(f"{doubt.flag.severity.value}: {doubt.text}")
     out(f"outputs in {args.out}")
     return 0

@@ -22,6 +22,7 @@ __all__ = ["flow_sweep"]
 
 def flow_sweep(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, Any]:
     """Run the flow sweep of the project's stored geometry."""
+    from rhinoapp.analysis.sweep import sweep_doubts
     from rhinoapp.cfd.sweep_request import SweepRequest
     from rhinoapp.usecases.sweep import run_flow_sweep
 
@@ -32,7 +33,9 @@ def flow_sweep(request: JobRequest, out: Path, ctx: TaskContext) -> dict[str, An
     folder = ProjectLayout(out).simulation(str(sweep.sweep_id))
     results = run_flow_sweep(domain, sweep, folder.path, sweep_id=str(sweep.sweep_id), progress=ctx.report)
     summary: dict[str, Any] = {"sweep_id": sweep.sweep_id, "runs": len(results.points),
-                               "converged": all(p.converged for p in results.points)}
+                               "converged": all(p.converged for p in results.points),
+                               # what the checks doubt, each kind once with its runs (as a single run's job says)
+                               "plausibility": [doubt.text for doubt in sweep_doubts(results)]}
     total = results.fits.get("total")
     if total is not None:
         summary.update(k1=total.k1, k2=total.k2)

@@ -3,7 +3,8 @@
 Reads the project's published sweeps (``simulations/<sweep>/sweep.json``, see
 :mod:`rhinoapp.analysis.sweep`) and compares the chosen one with the measurement the 4PR part shows
 (:class:`~rhinoapp.state.rhinomanometry.RhinomanometryState`): R at 75 and 150 Pa per side, from the
-sweep's fitted curve and from the measured breaths (matched pressure).
+sweep's fitted curve and from the measured breaths (matched pressure), with the doubts of the checks about the
+runs behind the fits (:func:`~rhinoapp.analysis.sweep.sweep_doubts`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import logging
 
 import param
 
-from rhinoapp.analysis.sweep import REFERENCE_PRESSURES_PA, MatchedRow, SweepResults, matched_pressure_rows
+from rhinoapp.analysis.sweep import (REFERENCE_PRESSURES_PA, MatchedRow, SweepDoubt, SweepResults,
+                                     matched_pressure_rows, sweep_doubts)
 from rhinoapp.core.errors import RhinoappError
 from rhinoapp.core.layout import ProjectLayout
 from rhinoapp.core.workflow import Step
@@ -68,6 +70,7 @@ class SweepState(param.Parameterized):
     sweeps = param.List(default=[], doc="Sweep ids of the project, newest first.")
     results = param.ClassSelector(class_=SweepResults, default=None, allow_None=True, doc="The chosen sweep.")
     rows = param.List(default=[], item_type=MatchedRow, doc="R75 and R150 per side, CFD beside 4PR.")
+    doubts = param.List(default=[], item_type=SweepDoubt, doc="The runs' plausibility flags, by kind.")
     message = param.String(default="", doc="What is missing, for the user.")
 
     def __init__(self, **params: object) -> None:
@@ -103,15 +106,17 @@ class SweepState(param.Parameterized):
         session = self.rhinomanometry.session
         project_id = session.current_project_id
         if project_id is None or self.sweep is None:
-            self.param.update(results=None, rows=[], message=NO_SWEEP if project_id is not None else "")
+            self.param.update(results=None, rows=[], doubts=[], message=NO_SWEEP if project_id is not None else "")
             return
         path = session.repository.layout(project_id).simulation(self.sweep).sweep
         try:
             results = SweepResults.from_json(path.read_bytes())
         except (OSError, RhinoappError) as error:
             _log.warning("sweep %s unreadable: %s", self.sweep, type(error).__name__)
-            self.param.update(results=None, rows=[], message=f"The sweep {self.sweep} could not be read: run it again.")
+            self.param.update(results=None, rows=[], doubts=[],
+                              message=f"The sweep {self.sweep} could not be read: run it again.")
             return
         measured = measured_resistances(self.rhinomanometry.result)
         message = "" if measured else "No 4PR measurement in this project: upload one above to compare."
-        self.param.update(results=results, rows=matched_pressure_rows(results, measured), message=message)
+        self.param.update(results=results, rows=matched_pressure_rows(results, measured),
+                          doubts=sweep_doubts(results), message=message)

@@ -5,17 +5,22 @@ flow domain at the request's spacing or, without one, the default resolution rul
 chooses it, :func:`~rhinoapp.usecases.simulation.rule_resolution`), each run warm-started from the previous one,
 fits Rohrer's law per side
 (:func:`~rhinoapp.analysis.sweep.fit_sweep`) and writes the ``sweep.json`` document of a
-:class:`~rhinoapp.core.layout.SimulationFolder` into a folder.
+:class:`~rhinoapp.core.layout.SimulationFolder` into a folder. Every run is checked as a single simulation is
+(:func:`~rhinoapp.analysis.plausibility.check_results`, with how its spacing was chosen), and its flags stay with
+its point, so that the fits' figures are never shown without the doubts about the runs behind them.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
+from rhinoapp.analysis.plausibility import check_results, flags_document
 from rhinoapp.analysis.sweep import SweepResults
 from rhinoapp.cfd.config import PhysicsConfig
+from rhinoapp.cfd.resolution import given_resolution
 from rhinoapp.cfd.sweep import run_sweep
 from rhinoapp.cfd.sweep_request import SweepRequest
 from rhinoapp.core.files import atomic_write
@@ -37,15 +42,23 @@ def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_i
     only where no such override was given.
     """
     flow_model = request.flow_model.value if physics is None else None
-    resolution_mm = request.resolution_mm
-    if resolution_mm is None:  # as a single run at one of these flows would be: the rule's, within the budget
-        resolution_mm = rule_resolution(domain, request.run()).resolution_mm
-        _log.info("sweep %s: resolution %.3g mm from the narrowest passage", sweep_id, resolution_mm)
+    if request.resolution_mm is None:  # as a single run at one of these flows would be: the rule's, within the budget
+        choice = rule_resolution(domain, request.run())
+        _log.info("sweep %s: resolution %.3g mm from the narrowest passage", sweep_id, choice.resolution_mm)
+    else:  # measured against the rule, so that a coarser spacing is flagged on every run
+        choice = given_resolution(domain, float(request.resolution_mm))
+    resolution_mm = choice.resolution_mm
+    notes = {"resolution": {k: v for k, v in choice.as_dict().items() if v == v}}  # NaN: no width measured
     points = run_sweep(domain, request.plan(), request.run(), physics=physics or request.physics(),
-                       resolution_mm=resolution_mm, progress=progress)
+                       resolution_mm=resolution_mm, progress=progress, notes=notes, check=_checked)
     results = SweepResults.from_points(sweep_id, points, resolution_mm=resolution_mm, flow_model=flow_model)
     target = SimulationFolder(Path(out_dir)).sweep
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, results.to_json())
     _log.info("sweep %s: %d runs written to %s", sweep_id, len(points), target)
     return results
+
+
+def _checked(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One run's plausibility flags, as a single run's ``results.json`` lists them."""
+    return flags_document(check_results(results))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
 import numpy as np
 import pytest
 
-from rhinoapp.analysis.sweep import SweepResults, fit_sweep, matched_pressure_rows
+from rhinoapp.analysis.flag_types import FlagKind, PlausibilityFlag, Severity
+from rhinoapp.analysis.sweep import SweepResults, fit_sweep, matched_pressure_rows, run_label, sweep_doubts
 from rhinoapp.cfd.config import Direction
 from rhinoapp.cfd.sweep_request import SweepPoint
 from rhinoapp.core.errors import ValidationError
@@ -90,3 +93,36 @@ def test_document_round_trip_and_matched_pressure_rows() -> None:
     assert rows[0].ratio == pytest.approx(rows[0].simulated / 0.5) and rows[3].ratio is None
     with pytest.raises(ValidationError, match="sweep.json"):
         SweepResults.from_json(b'{"format": "rhinoapp-sweep/1", "sweep_id": "s", "points": [{}], "fits": {}}')
+
+
+def _flag(kind: FlagKind, severity: Severity, value: float, side: str | None = None) -> dict:
+    return PlausibilityFlag(kind, severity, f"{kind.value} figure", value, "", "a range", "do something.",
+                            side=side).to_document()
+
+
+def test_the_runs_flags_are_gathered_by_kind_with_their_runs_the_implausible_first_and_kept_in_the_document() -> None:
+    points = two_sided_points([20.0, 60.0, 120.0, 200.0])
+    steady, fast = _flag(FlagKind.STEADY_STATE, Severity.WARNING, 1.0), _flag(FlagKind.PEAK_VELOCITY, Severity.WARNING, 9)
+    worse = _flag(FlagKind.PEAK_VELOCITY, Severity.IMPLAUSIBLE, 30.0)
+    left = _flag(FlagKind.RESISTANCE, Severity.WARNING, 0.9, side="left")
+    right = _flag(FlagKind.RESISTANCE, Severity.WARNING, 0.8, side="right")
+    flags = [(), (steady,), (fast, steady, left, right), (worse,)]
+    flagged = [dataclasses.replace(p, flags=f) for p, f in zip(points, flags)]
+    results = SweepResults.from_points("s", flagged, resolution_mm=1.0)
+    doubts = sweep_doubts(results)
+    labels = [run_label(p) for p in flagged]
+    assert [(d.flag.kind, d.flag.severity, d.runs) for d in doubts] == [
+        (FlagKind.PEAK_VELOCITY, Severity.IMPLAUSIBLE, (labels[2], labels[3])),  # the worst of the two runs' flags
+        (FlagKind.STEADY_STATE, Severity.WARNING, (labels[1], labels[2])),
+        (FlagKind.RESISTANCE, Severity.WARNING, (labels[2],)),  # each side on its own
+        (FlagKind.RESISTANCE, Severity.WARNING, (labels[2],))]
+    assert [d.flag.side for d in doubts[2:]] == ["left", "right"]
+    assert doubts[0].text.startswith(f"{labels[2]}, {labels[3]}: peak_velocity figure 30 is far outside")
+    again = SweepResults.from_json(results.to_json())
+    assert again == results and again.points[3].flags == (worse,)
+    # a sweep.json of an older version has no flags: nothing is doubted, and it still reads
+    document = json.loads(results.to_json())
+    for point in document["points"]:
+        del point["flags"]
+    old = SweepResults.from_document(document)
+    assert sweep_doubts(old) == [] and all(p.flags == () for p in old.points)

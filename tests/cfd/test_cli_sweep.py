@@ -28,6 +28,10 @@ def test_sweep_prints_the_runs_and_the_fit_and_writes_the_document(tmp_path: Pat
     assert [(r[0], r[1]) for r in rows] == [("100.0", "inspiration"), ("200.0", "inspiration"),
                                              ("100.0", "expiration"), ("200.0", "expiration")]
     assert any(line.strip().startswith("left: K1") and "R150" in line for line in lines)
+    # each run's checks in its row, and what they doubt once per kind, with its runs (300 steps: none steady)
+    assert lines[1].split()[-1] == "checks" and all("steady_state" in " ".join(row[8:]) for row in rows), lines
+    assert ("100 ml/s inspiration, 200 ml/s inspiration, 100 ml/s expiration, 200 ml/s expiration: change of the "
+            "pressure drop over the last window") in captured.out
     assert "flow 4 of 4: 200 ml/s expiration" in captured.err
     results = SweepResults.from_json((out / "sweep.json").read_bytes())
     assert results.flow_model == "smooth_walls"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rhinoapp.analysis.sweep import SweepResults
+from rhinoapp.analysis.sweep import SweepResults, sweep_doubts
 from rhinoapp.cfd.resolution import choose_resolution
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.sweep_request import SweepRequest
@@ -24,4 +24,11 @@ def test_a_sweep_without_a_spacing_runs_at_the_resolution_rules_as_a_single_run_
         out = tmp_path / f"sweep-{given}"
         results = run_flow_sweep(duct, request, out, sweep_id=out.name)
         assert results.resolution_mm == expected and len(results.points) == 4
-        assert SweepResults.from_json(SimulationFolder(out).sweep.read_bytes()).resolution_mm == expected
+        assert SweepResults.from_json(SimulationFolder(out).sweep.read_bytes()) == results  # the flags as well
+        kinds = [{flag["kind"] for flag in point.flags} for point in results.points]
+        # 150 steps: no run is steady; a spacing coarser than the rule's is flagged on every run, the rule's on none
+        assert all("steady_state" in run for run in kinds), kinds
+        assert [("resolution" in run) for run in kinds] == [given is not None] * 4, kinds
+        doubts = {doubt.flag.kind.value: doubt.runs for doubt in sweep_doubts(results)}
+        assert doubts["steady_state"] == ("20 ml/s inspiration", "40 ml/s inspiration", "20 ml/s expiration",
+                                          "40 ml/s expiration")

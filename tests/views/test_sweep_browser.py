@@ -89,6 +89,12 @@ def test_after_a_sweep_the_analysis_page_draws_the_cfd_curve_over_the_4pr_loops(
     sweep.locator(".rh-sweep-runs td", has_text="expiration").first.wait_for()
     assert sweep.locator(".rh-sweep-runs tbody tr").count() == 4
     assert "smooth-walls flow model" in sweep.locator(".rh-sweep-model").inner_text()  # the job's default model
+    # 2 mm (coarser than the rule's spacing) and 400 steps: every run is doubted, and the page says so and why
+    doubts = sweep.locator(".rh-sweep-doubts")
+    doubts.get_by_text("The checks doubt figures of these runs").wait_for()
+    doubts.get_by_text("150 ml/s inspiration, 300 ml/s inspiration, 150 ml/s expiration, 300 ml/s expiration: "
+                       "lattice cells across the narrowest passage").wait_for()
+    assert "resolution (warning)" in sweep.locator(".rh-sweep-runs tbody tr").first.inner_text()
 
     recording = tmp_path / "case-4pr.csv"
     write_csv_file(generate(duration_s=12.0, seed=4).measurement, recording)

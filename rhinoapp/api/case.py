@@ -10,6 +10,7 @@ call :mod:`rhinoapp.usecases.geometry`, :mod:`~rhinoapp.usecases.simulation` and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +39,8 @@ from rhinoapp.store.jobs import JobStore
 from rhinoapp.store.repository import ProjectRepository
 
 __all__ = ["Case"]
+
+_log = logging.getLogger(__name__)
 
 _SEGMENTATION_OPTIONS = ("threshold_hu", "partial_volume", "sinuses", "seed_left", "seed_right", "outlet_z_mm",
                          "outlet_depth_mm")
@@ -187,12 +190,14 @@ class Case:
         ``path`` is a label map (NIfTI, NRRD, a 3D Slicer ``.seg.nrrd``) or a closed surface (STL, VTP) made
         on this case's CT; a case without a CT takes a label map alone (on its own grid, each opening where
         its label ends). ``mapping`` says what a label map's labels are (``"4:left,3:right,5:nasopharynx"``,
-        ``{1: "airway"}`` for a binary mask); without it the segment names of a Slicer segmentation say it.
+        ``{1: "airway"}`` for a binary mask); without it the segment names of a Slicer segmentation say it or,
+        failing them, where the labels lie (:func:`~rhinoapp.segmentation.label_anatomy.mapping_from_anatomy`;
+        the mapping used is in the geometry's provenance).
         ``nostrils`` are points (left, right) at the nostril openings, LPS mm, where they are not found.
         """
         from rhinoapp.core.errors import ValidationError
-        from rhinoapp.segmentation.label_import import LabelMapping, mapping_from_names
-        from rhinoapp.usecases.geometry_import import ImportRequest, SourceKind, found_segments, import_into_project
+        from rhinoapp.segmentation.label_import import LabelMapping
+        from rhinoapp.usecases.geometry_import import ImportRequest, SourceKind, import_into_project, survey_labels
 
         source = Path(path)
         limits = self.settings.input_limits
@@ -201,12 +206,14 @@ class Case:
         chosen = (LabelMapping.parse(mapping) if isinstance(mapping, str)
                   else LabelMapping.of(mapping) if mapping is not None else None)
         if chosen is None and not SourceKind.of(source.name).is_surface:
-            counts, names = found_segments(data, source.name, limits=limits)
-            chosen = mapping_from_names(names)
-            if chosen is None:
+            survey = survey_labels(data, source.name, limits=limits)
+            chosen = survey.mapping
+            if chosen is None or survey.source is None:
                 raise ValidationError(f"{source.name}: say what its labels are with mapping= (labels found: "
-                                      f"{', '.join(map(str, sorted(counts)))}), e.g. mapping='4:left,3:right,"
-                                      "5:nasopharynx' or mapping='1:airway' for a whole-airway label")
+                                      f"{survey.found_text()}; neither names nor places say it clearly), e.g. "
+                                      "mapping='4:left,3:right,5:nasopharynx' or mapping='1:airway' for a whole-airway "
+                                      "label")
+            _log.info("%s: the labels mapped from %s: %s", source.name, survey.source.value, chosen.text())
         request = ImportRequest(filename=source.name, mapping=chosen, variant=variant, target_triangles=target_triangles,
                                 nostrils=nostrils)  # type: ignore[arg-type]  # the request checks and converts them
         import_into_project(self.repository, self.id, data, request, limits=limits)

@@ -7,7 +7,8 @@ VOLUME is a DICOM folder, zip or file (de-identified in memory; nothing of it is
 With ``--from-labels FILE --map 4:left,3:right,5:nasopharynx,1:sinus`` the airway is imported from a
 label map (NIfTI or NRRD) instead, resampled onto the CT (``--map 1:airway`` for a map that labels the
 whole airway as one, split into sides from its nostrils; without ``--map``, a 3D Slicer segmentation's
-segment names say the mapping where they can); with ``--from-surface FILE`` from a closed
+segment names say the mapping where they can, else where the labels lie
+(:func:`~rhinoapp.segmentation.label_anatomy.mapping_from_anatomy`)); with ``--from-surface FILE`` from a closed
 STL or VTP surface. Nostrils and outlet are found as for the automatic segmentation, or the
 nostrils are picked with ``--nostril-left``/``--nostril-right``. Without VOLUME, ``--from-labels``
 imports the label map alone, on its own grid: each opening is where its label ends.
@@ -61,7 +62,9 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
                           help="with --from-labels: its labels as left, right, nasopharynx or sinus, e.g. "
                                "4:left,3:right,5:nasopharynx,1:sinus,2:sinus; or a whole-airway label as airway "
                                "(split into sides from its nostrils), e.g. 1:airway; default: what the segment "
-                               "names of a 3D Slicer segmentation (.seg.nrrd) say")
+                               "names of a 3D Slicer segmentation (.seg.nrrd) say or, without names, where the "
+                               "labels lie (two cavities side by side at the front, the nasopharynx behind both); "
+                               "the mapping used is printed")
     imported.add_argument("--nostril-left", type=float, nargs=3, metavar=("X", "Y", "Z"),
                           help="with an import: a point at the left nostril opening, LPS mm (with --nostril-right)")
     imported.add_argument("--nostril-right", type=float, nargs=3, metavar=("X", "Y", "Z"),
@@ -84,23 +87,21 @@ def _request(args: argparse.Namespace) -> Any:
 
 
 def _named_mapping(path: Path, limits: Any) -> Any:
-    """The mapping the label map's segment names say (a 3D Slicer segmentation), or a clear error listing its labels."""
+    """The mapping the label map's segment names (a 3D Slicer segmentation) or, failing them, its labels' places
+    say, printed; or a clear error listing its labels."""
     from rhinoapp.core.errors import ValidationError
-    from rhinoapp.segmentation.label_import import mapping_from_names
-    from rhinoapp.usecases.geometry_import import found_segments
+    from rhinoapp.usecases.geometry_import import survey_labels
 
     limits.check_bytes(path.stat().st_size, "the imported file")
-    counts, names = found_segments(path.read_bytes(), path.name, limits=limits)
-    mapping = mapping_from_names(names)
-    if mapping is None:
-        found = ", ".join(f"{label}{' ' + repr(names[label]) if label in names else ''} ({count:,} voxels)"
-                          for label, count in sorted(counts.items())) or "none"
-        raise ValidationError(f"--from-labels needs --map to say what its labels are (labels found: {found}); e.g. "
+    survey = survey_labels(path.read_bytes(), path.name, limits=limits)
+    if survey.mapping is None or survey.source is None:
+        raise ValidationError(f"--from-labels needs --map to say what its labels are (labels found: "
+                              f"{survey.found_text()}; neither names nor places say it clearly); e.g. "
                               "--map 4:left,3:right,5:nasopharynx,1:sinus, or --map 1:airway for a label map that "
                               "labels the whole airway as one")
-    sys.stderr.write(f"rhinoapp: the labels mapped from their segment names: --map {mapping.text()} (give --map to "
-                     "choose otherwise)\n")
-    return mapping
+    sys.stderr.write(f"rhinoapp: the labels mapped from {survey.source.value}: --map {survey.mapping.text()} (check it; "
+                     "give --map to choose otherwise)\n")
+    return survey.mapping
 
 
 def _import_request(args: argparse.Namespace, mapping: Any = None) -> Any:

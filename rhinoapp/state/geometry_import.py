@@ -3,7 +3,8 @@
 The user uploads a label map (NIfTI, NRRD) or a closed airway surface (STL, VTP). For a label map
 the labels found are listed with their voxel counts and the user says, per label, which target it
 is (left cavity, right cavity, nasopharynx, sinus, the whole airway, or left out; the segment names
-of a 3D Slicer segmentation choose first, and a single label is offered as the whole airway); :meth:`GeometryImportState.run_import`
+of a 3D Slicer segmentation choose first, else where the labels lie, and a single label is offered as the whole
+airway); :meth:`GeometryImportState.run_import`
 then resamples it onto the project's CT, finds the openings, builds surface and metrics and
 publishes the variant (:func:`~rhinoapp.usecases.geometry_import.store_import`). In a project without
 a CT a label map is imported alone, on its own grid, its openings where its labels end. Problems never
@@ -19,7 +20,7 @@ from typing import Any
 import param
 
 from rhinoapp.core.errors import RhinoappError
-from rhinoapp.segmentation.label_import import LabelMapping, Target, mapping_from_names
+from rhinoapp.segmentation.label_import import LabelMapping, Target
 from rhinoapp.state.job_page import MessageKind
 from rhinoapp.state.session import SessionState
 
@@ -34,8 +35,8 @@ TARGET_CHOICES = (IGNORE, *(t.value for t in Target))
 
 
 def _guessed_targets(counts: dict[int, int], mapping: LabelMapping | None) -> dict[int, str]:
-    """The first choice per label: what the segment names say (``mapping``), the whole airway for a single label,
-    else left out."""
+    """The first choice per label: what the segment names or the labels' places say (``mapping``), the whole airway
+    for a single label, else left out."""
     if mapping is not None:
         chosen = mapping.as_dict()
         return {label: chosen.get(str(label), IGNORE) for label in counts}
@@ -86,23 +87,25 @@ class GeometryImportState(param.Parameterized):
 
     def upload(self, data: bytes, filename: str) -> None:
         """Take an uploaded file; for a label map, list its labels (all left out until chosen)."""
-        from rhinoapp.usecases.geometry_import import SourceKind, found_segments
+        from rhinoapp.usecases.geometry_import import MappingSource, SourceKind, survey_labels
 
         self._data = None
         self.param.update(filename=filename, labels_found=[], label_names={}, targets={}, is_surface=False)
-        named: LabelMapping | None = None  # the mapping the segment names say
+        proposed: LabelMapping | None = None  # the mapping the segment names, or else the labels' places, say
+        source: MappingSource | None = None
         try:
             kind = SourceKind.of(filename)
             self.session.settings.input_limits.check_bytes(len(data), "the uploaded file")
             if not kind.is_surface:
-                counts, names = found_segments(data, filename, limits=self.session.settings.input_limits)
+                survey = survey_labels(data, filename, limits=self.session.settings.input_limits)
+                counts, names = dict(survey.counts), dict(survey.names)
                 if not counts:
                     self._say(f"{filename}: the label map holds no label (every voxel is 0); export the segmentation "
                               "again.", MessageKind.ERROR)
                     return
-                named = mapping_from_names(names)
+                proposed, source = survey.mapping, survey.source
                 self.param.update(labels_found=sorted(counts.items()), label_names=names,
-                                  targets=_guessed_targets(counts, named))
+                                  targets=_guessed_targets(counts, proposed))
         except RhinoappError as error:
             self._say(f"{filename}: {error}", MessageKind.ERROR)
             return
@@ -112,8 +115,8 @@ class GeometryImportState(param.Parameterized):
         self.is_surface = kind.is_surface
         if kind.is_surface:
             text = "Surface read: its nostrils and outlet are found automatically when you import it."
-        elif named is not None:
-            text = (f"{len(self.labels_found)} labels found; their targets were chosen from the segment names: check "
+        elif len(self.labels_found) > 1 and proposed is not None and source is not None:
+            text = (f"{len(self.labels_found)} labels found; their targets were chosen from {source.value}: check "
                     "them, then import.")
         elif len(self.labels_found) == 1:
             text = ("1 label found, taken as the whole airway: it is split into left, right and nasopharynx from its "

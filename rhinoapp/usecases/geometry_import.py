@@ -21,8 +21,11 @@ import enum
 import hashlib
 import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import numpy as np
 
 from rhinoapp.core.access import AuditAction
 from rhinoapp.store.audit import AuditLog
@@ -38,13 +41,13 @@ from rhinoapp.geometry.request import GEOMETRY_RANGES
 from rhinoapp.geometry.surface import SurfaceOptions
 from rhinoapp.segmentation import AirwaySegmentation
 from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
-                                                label_counts)
+                                                label_counts, mapping_from_names)
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.volumes.segmentation_nrrd import LabelVolume
 from rhinoapp.usecases.geometry import write_segmentation
 
-__all__ = ["ImportRequest", "SourceKind", "found_labels", "found_segments", "import_into_project",
-           "imported_segmentation", "store_import", "write_import"]
+__all__ = ["ImportRequest", "LabelSurvey", "MappingSource", "SourceKind", "found_labels", "found_segments",
+           "import_into_project", "imported_segmentation", "store_import", "survey_labels", "write_import"]
 
 _log = logging.getLogger(__name__)
 Vec3 = tuple[float, float, float]
@@ -134,12 +137,53 @@ def _label_volume(data: bytes, kind: SourceKind, limits: InputLimits) -> LabelVo
 def found_segments(data: bytes, filename: str, *,
                    limits: InputLimits = DEFAULT_LIMITS) -> tuple[dict[int, int], dict[int, str]]:
     """The labels of a label-map file with their voxel counts, and their segment names where the file has them."""
+    survey = survey_labels(data, filename, limits=limits, guess=False)
+    return dict(survey.counts), dict(survey.names)
+
+
+class MappingSource(enum.Enum):
+    """Where a proposed label mapping comes from."""
+
+    NAMES = "the segment names"  #: a 3D Slicer segmentation's names (:func:`mapping_from_names`)
+    ANATOMY = "where the labels lie"  #: the labels' places (:func:`~rhinoapp.segmentation.label_anatomy.mapping_from_anatomy`)
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelSurvey:
+    """The labels of a label-map file: voxel counts, segment names (where it has them) and the mapping they propose
+    (``None`` where neither the names nor the places say one clearly), with where it comes from."""
+
+    counts: Mapping[int, int]
+    names: Mapping[int, str]
+    mapping: LabelMapping | None = None
+    source: MappingSource | None = None
+
+    def found_text(self) -> str:
+        """The labels found, for a message: ``1 ('Left') (12,345 voxels), 2 (9,876 voxels)``."""
+        return ", ".join(f"{label}{' ' + repr(self.names[label]) if label in self.names else ''} ({count:,} voxels)"
+                         for label, count in sorted(self.counts.items())) or "none"
+
+
+def survey_labels(data: bytes, filename: str, *, limits: InputLimits = DEFAULT_LIMITS,
+                  guess: bool = True) -> LabelSurvey:
+    """The labels of a label-map file and, with ``guess``, the mapping their segment names say or, failing that,
+    the one their places say (:func:`~rhinoapp.segmentation.label_anatomy.mapping_from_anatomy`)."""
+    from rhinoapp.segmentation.label_anatomy import mapping_from_anatomy
+
     kind = SourceKind.of(filename)
     if kind.is_surface:
         raise ValidationError(f"{filename} is a surface: it has no labels to map")
     labels = _label_volume(data, kind, limits)
     counts = label_counts(labels.volume.hu)
-    return counts, {label: name for label, name in labels.names.items() if label in counts}
+    names = {label: name for label, name in labels.names.items() if label in counts}
+    if not guess or not counts:
+        return LabelSurvey(counts, names)
+    named = mapping_from_names(names)
+    if named is not None:
+        return LabelSurvey(counts, names, named, MappingSource.NAMES)
+    values = np.rint(np.asarray(labels.volume.hu)).astype(np.int32)  # whole numbers: label_counts checked them
+    placed = mapping_from_anatomy(values, labels.volume.geometry, counts=counts)
+    return LabelSurvey(counts, names, placed, None if placed is None else MappingSource.ANATOMY)
 
 
 def found_labels(data: bytes, filename: str, *, limits: InputLimits = DEFAULT_LIMITS) -> dict[int, int]:

@@ -14,7 +14,8 @@ from rhinoapp.store.database import open_store
 from rhinoapp.store.repository import ProjectRepository
 from tests.segmentation.test_label_import import asymmetric_phantom
 from tests.usecases.conftest import store_ct
-from tests.usecases.test_geometry_import import label_file, open_stl, slicer_file, surface_file, whole_airway_file
+from tests.usecases.test_geometry_import import (cavities_only_file, label_file, open_stl, slicer_file, surface_file,
+                                                whole_airway_file)
 
 
 def _state(tmp_path: Path) -> tuple[GeometryImportState, ProjectRepository, str]:
@@ -30,10 +31,13 @@ def _state(tmp_path: Path) -> tuple[GeometryImportState, ProjectRepository, str]
 def test_labels_are_listed_mapped_and_imported(tmp_path: Path) -> None:
     state, repo, project_id = _state(tmp_path)
     before = [(a.name, a.sha256) for a in repo.artifacts(project_id)]
-    state.upload(label_file("nifti"), "seg.nii.gz")
-    assert [label for label, _ in state.labels_found] == [1, 3, 4, 5] and set(state.targets.values()) == {IGNORE}
-    assert state.can_import and state.message_kind == "info"
-    assert asyncio.run(state.run_import()) is False  # nothing chosen yet
+    state.upload(label_file("nifti"), "seg.nii.gz")  # no names: where the labels lie chooses, left to the user
+    assert [label for label, _ in state.labels_found] == [1, 3, 4, 5]
+    assert state.targets == {4: "left", 3: "right", 5: "nasopharynx", 1: "sinus"}
+    assert state.can_import and state.message_kind == "info" and "chosen from where the labels lie" in state.message
+    for label in (1, 3, 4, 5):
+        state.set_target(label, IGNORE)
+    assert asyncio.run(state.run_import()) is False  # nothing chosen
     assert state.message_kind == "error" and "names no label for left, right, nasopharynx" in state.message
     assert [(a.name, a.sha256) for a in repo.artifacts(project_id)] == before
     for label, target in ((4, "left"), (3, "right"), (5, "nasopharynx"), (1, "sinus")):
@@ -87,8 +91,10 @@ def test_segment_names_choose_the_targets(tmp_path: Path) -> None:
     assert asyncio.run(state.run_import()) is True, state.message
     report = GeometryReport.from_json(repo.layout(project_id).geometry("slicer").report.read_bytes())
     assert report.document["provenance"]["mapping"] == {"1": "left", "2": "right", "3": "nasopharynx"}
-    state.upload(label_file("nifti"), "seg.nii.gz")  # no names: nothing chosen
-    assert state.label_names == {} and set(state.targets.values()) == {IGNORE}
+    state.upload(label_file("nifti"), "seg.nii.gz")  # no names: where the labels lie chooses
+    assert state.label_names == {} and state.targets == {1: "sinus", 3: "right", 4: "left", 5: "nasopharynx"}
+    state.upload(cavities_only_file(), "cavities.nii.gz")  # two cavities and nothing behind: nothing chosen
+    assert set(state.targets.values()) == {IGNORE} and "choose what each one is" in state.message
 
 
 def test_a_project_without_a_ct_imports_a_label_map_alone_and_the_geometry_page_shows_it(tmp_path: Path) -> None:

@@ -55,6 +55,14 @@ def whole_airway_file(*, sinuses: bool = True) -> bytes:
     return nifti_bytes(CTVolume(resample_nearest(numbering[phantom.truth.labels], phantom.truth.geometry, grid), grid))
 
 
+def cavities_only_file() -> bytes:
+    """The phantom's two cavities alone (4 left, 3 right; no nasopharynx), NIfTI: their places say no mapping."""
+    phantom = asymmetric_phantom()
+    numbering = np.array([0, 4, 3, 0, 0], dtype=np.int16)
+    grid = other_grid(flipped=True)
+    return nifti_bytes(CTVolume(resample_nearest(numbering[phantom.truth.labels], phantom.truth.geometry, grid), grid))
+
+
 def slicer_file() -> bytes:
     """The phantom as a 3D Slicer segmentation of two layers, named: the sides, the nasopharynx and the sinuses in
     one, an "Airway" segment over all of them (overlapping) in the other; on the flipped grid, in RAS."""
@@ -159,8 +167,7 @@ def test_the_cli_imports_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixtu
     refused = tmp_path / "refused"
     for extra, words in ((["--map", "4:left,3:right,5:nasopharynx,5:sinus"], "label 5 is mapped twice"),
                          (["--map", "4:left,3:right,5:pharynx"], "unknown target 'pharynx'"),
-                         (["--map", "5:airway,4:left"], "names both the whole airway and its parts (left)"),
-                         ([], "--from-labels needs --map")):
+                         (["--map", "5:airway,4:left"], "names both the whole airway and its parts (left)")):
         assert main(["segment", str(ct), "--out", str(refused), "--from-labels", str(labels), *extra]) == 2
         assert words in capsys.readouterr().err and not refused.exists()
     surface = tmp_path / "airway.stl"
@@ -176,7 +183,8 @@ def test_the_cli_imports_and_refuses(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_a_slicer_segmentation_maps_itself_from_its_segment_names(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """A two-layer 3D Slicer segmentation without --map: its names say left, right, nasopharynx and sinus (the
-    overlapping "Airway" segment is left out); without names that say it, the error lists the labels found."""
+    overlapping "Airway" segment is left out); without names, where the labels lie says it; where neither says it,
+    the error lists the labels found."""
     phantom = asymmetric_phantom()
     ct = tmp_path / "ct.nii.gz"
     ct.write_bytes(nifti_bytes(phantom.ct))
@@ -194,10 +202,21 @@ def test_a_slicer_segmentation_maps_itself_from_its_segment_names(tmp_path: Path
     for label in AirwayLabel:
         if label:
             assert dice(labels == label, truth == label) > 0.9, label
+    # numbers without names (4 left, 3 right, 5 nasopharynx, 1 sinus, on a flipped grid): where they lie says it
     unnamed = tmp_path / "unnamed.nrrd"
     unnamed.write_bytes(label_file("nrrd"))
-    assert main(["segment", str(ct), "--out", str(tmp_path / "refused"), "--from-labels", str(unnamed)]) == 2
-    assert "needs --map to say what its labels are (labels found: 1 (" in capsys.readouterr().err
+    assert main(["segment", str(ct), "--out", str(tmp_path / "placed"), "--from-labels", str(unnamed),
+                 "--target-triangles", str(FAST)]) == 0
+    assert ("the labels mapped from where the labels lie: --map 1:sinus,3:right,4:left,5:nasopharynx (check it"
+            in capsys.readouterr().err)
+    placed = json.loads((tmp_path / "placed" / "geometry.json").read_bytes())["provenance"]
+    assert placed["mapping"] == LabelMapping.parse(MAPPING).as_dict()
+    # the two cavities alone: no nasopharynx behind them, so no guess, and the labels found are listed
+    cavities = tmp_path / "cavities.nii.gz"
+    cavities.write_bytes(cavities_only_file())
+    assert main(["segment", str(ct), "--out", str(tmp_path / "refused"), "--from-labels", str(cavities)]) == 2
+    err = capsys.readouterr().err
+    assert "needs --map to say what its labels are (labels found: 3 (" in err and "places say it clearly" in err
     assert not (tmp_path / "refused").exists()
 
 

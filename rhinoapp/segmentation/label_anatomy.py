@@ -1,0 +1,183 @@
+"""What a label map's labels most likely are, from where they lie: a mapping for maps whose labels have no names.
+
+Data sets number their labels as they please (1 left, 2 right; 4 left, 3 right, 5 nasopharynx; a sinus first), and
+a plain NIfTI or NRRD label map names none of them. The anatomy says more than the numbers, in the image's own LPS
+millimetres (so a flipped or rotated grid reads the same):
+
+* the **two cavities** are the labels that reach furthest forward (the nostrils are the front of the airway), side
+  by side: their centres at least :data:`MIN_SIDE_GAP_MM` apart across, each reaching within
+  :data:`FRONT_MM` of the front-most labelled voxel;
+* the **left** one is on the patient's left (larger LPS x) of the right one;
+* the **nasopharynx** is the label behind both that touches both in one piece (where the choanae open into it;
+  one label for both maxillary sinuses touches both cavities too, but in two pieces); where two
+  labels are such (one sinus label for both sides touches both cavities), the one that lies furthest back and
+  reaches lowest (the pharynx goes on down the throat), by at least :data:`BEHIND_MM` or :data:`LOWER_MM`;
+* a label that touches a cavity but is neither (a maxillary sinus through its ostium, an ethmoid cell) is a
+  **sinus**; any other label is left out (walls to the flow), as are labels under :data:`MIN_LABEL_ML`.
+
+A single label is the whole airway. Where the anatomy does not say (no two cavities side by side at the front, no
+label behind that touches both, or two that could be), there is no guess: :func:`mapping_from_anatomy` gives
+``None`` and the user says it (``--map``). A guess is a proposal: the command line prints it, the import dialog
+preselects it, and every choice stays the user's.
+
+Examples
+--------
+>>> from rhinoapp.core.volume import ImageGeometry
+>>> values = np.zeros((20, 40, 30), dtype=np.uint8)  # [k, j, i]: i to the patient's left, j backwards, k up
+>>> values[5:15, 2:25, 17:22] = 7  # the left cavity (larger x), from the front (small j)
+>>> values[5:15, 2:25, 8:13] = 9  # the right cavity
+>>> values[4:16, 25:35, 8:22] = 2  # the nasopharynx behind both, touching both
+>>> values[8:12, 10:16, 22:28] = 5  # a sinus beside the left cavity, touching it
+>>> mapping_from_anatomy(values, ImageGeometry(values.shape)).text()
+'2:nasopharynx,5:sinus,7:left,9:right'
+>>> mapping_from_anatomy(np.where(values > 0, 1, 0), ImageGeometry(values.shape)).text()
+'1:airway'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+from scipy import ndimage
+
+from rhinoapp.core.volume import ImageGeometry
+from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, Target
+
+__all__ = ["BEHIND_MM", "FRONT_MM", "LOWER_MM", "MIN_LABEL_ML", "MIN_SIDE_GAP_MM", "label_contacts", "mapping_from_anatomy"]
+
+_log = logging.getLogger(__name__)
+
+#: Labels smaller than this (ml) are specks or markers, not airway parts: left out of the guess.
+MIN_LABEL_ML = 0.05
+#: A cavity reaches within this many millimetres of the front-most labelled voxel (labels that stop inside a
+#: vestibule still do; a maxillary sinus, 15-25 mm behind the nostrils, does not).
+FRONT_MM = 12.0
+#: The two cavities' centres lie at least this far apart across (LPS x); the septum is between them.
+MIN_SIDE_GAP_MM = 4.0
+#: Of two labels that could be the nasopharynx, it reaches this much lower than the other, or lies :data:`BEHIND_MM`
+#: further back (and neither less low nor further forward).
+LOWER_MM = 5.0
+BEHIND_MM = 10.0
+
+
+def label_contacts(values: np.ndarray) -> set[tuple[int, int]]:
+    """The pairs of different non-zero labels whose voxels touch across a face (each pair once, smaller first).
+
+    Examples
+    --------
+    >>> values = np.array([[[1, 1, 2, 0, 3]]])
+    >>> sorted(label_contacts(values))
+    [(1, 2)]
+    """
+    pairs: set[tuple[int, int]] = set()
+    for axis in range(values.ndim):
+        near = np.moveaxis(values, axis, 0)
+        first, second = near[:-1], near[1:]
+        touching = (first != second) & (first != 0) & (second != 0)
+        if touching.any():
+            found = np.unique(np.stack([first[touching], second[touching]]), axis=1)
+            pairs |= {(int(min(a, b)), int(max(a, b))) for a, b in found.T}
+    return pairs
+
+
+@dataclasses.dataclass(frozen=True)
+class _Place:
+    """Where a label lies: its centre, its front (smallest LPS y) and its bottom (smallest LPS z), mm."""
+
+    centre: np.ndarray
+    front: float
+    bottom: float
+
+
+def _places(values: np.ndarray, geometry: ImageGeometry, labels: list[int]) -> dict[int, _Place]:
+    """Per label: where it lies (:class:`_Place`)."""
+    places: dict[int, _Place] = {}
+    boxes = ndimage.find_objects(np.where(np.isin(values, labels), values, 0).astype(np.int64))
+    for label in labels:
+        box = boxes[label - 1] if label - 1 < len(boxes) else None
+        if box is None:
+            continue
+        kji = np.argwhere(values[box] == label) + np.array([s.start for s in box])
+        points = geometry.index_to_physical(kji[:, ::-1])
+        places[label] = _Place(points.mean(axis=0), float(points[:, 1].min()), float(points[:, 2].min()))
+    return places
+
+
+def _furthest_back_and_lowest(places: list[_Place]) -> int | None:
+    """The index of the place that lies furthest back and reaches lowest, clearly; None where none or unclear."""
+    if not places:
+        return None
+    back = max(range(len(places)), key=lambda index: places[index].centre[1])
+    for index, other in enumerate(places):
+        if index == back:
+            continue
+        mine = places[back]
+        if other.bottom < mine.bottom:
+            return None  # one further back, another lower: no guess
+        if mine.centre[1] - other.centre[1] < BEHIND_MM and other.bottom - mine.bottom < LOWER_MM:
+            return None  # as far back and as low as each other
+    return back
+
+
+def _one_piece_touches_both(values: np.ndarray, label: int, left: int, right: int) -> bool:
+    """Whether one connected piece of ``label`` touches both ``left`` and ``right`` across a face."""
+    box = ndimage.find_objects((values == label).astype(np.uint8))[0]
+    box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+    near = values[box]
+    pieces, _ = ndimage.label(near == label)
+    grown = ndimage.grey_dilation(pieces, footprint=ndimage.generate_binary_structure(3, 1))
+    return bool(set(np.unique(grown[near == left])) & set(np.unique(grown[near == right])) - {0})
+
+
+def _touch(contacts: set[tuple[int, int]], one: int, other: int) -> bool:
+    return (min(one, other), max(one, other)) in contacts
+
+
+def mapping_from_anatomy(values: np.ndarray, geometry: ImageGeometry, *,
+                         counts: Mapping[int, int] | None = None) -> LabelMapping | None:
+    """The mapping where the labels lie says (see the module notes), or None when it does not say one clearly.
+
+    ``values`` are the label map's whole-number labels ``[k, j, i]`` on ``geometry``; ``counts`` its voxel counts
+    per label where known already.
+    """
+    if counts is None:
+        found, number = np.unique(values[values != 0], return_counts=True)
+        counts = {int(label): int(n) for label, n in zip(found, number)}
+    voxel_ml = geometry.voxel_volume_mm3 / 1000.0
+    labels = sorted(label for label, n in counts.items() if label > 0 and n * voxel_ml >= MIN_LABEL_ML)
+    if len(labels) == 1:
+        return LabelMapping.of({labels[0]: Target.AIRWAY})
+    if len(labels) < 3:
+        return None
+    places = _places(values, geometry, labels)
+    contacts = label_contacts(values)
+    front = min(place.front for place in places.values())
+    forward = [label for label in labels if label in places and places[label].front <= front + FRONT_MM]
+    guesses = []
+    for one, other in itertools.combinations(forward, 2):
+        left, right = sorted((one, other), key=lambda label: -places[label].centre[0])
+        if places[left].centre[0] - places[right].centre[0] < MIN_SIDE_GAP_MM:
+            continue
+        behind = [label for label in places if label not in (left, right)
+                  and _touch(contacts, label, left) and _touch(contacts, label, right)
+                  and places[label].centre[1] > max(places[left].centre[1], places[right].centre[1])
+                  and _one_piece_touches_both(values, label, left, right)]
+        pharynx = _furthest_back_and_lowest([places[label] for label in behind])
+        if pharynx is not None:
+            guesses.append((left, right, behind[pharynx]))
+    if len(guesses) != 1:
+        _log.info("no mapping from the anatomy: %d candidate arrangements of cavities and nasopharynx", len(guesses))
+        return None
+    left, right, pharynx = guesses[0]
+    chosen = {left: Target.LEFT, right: Target.RIGHT, pharynx: Target.NASOPHARYNX}
+    for label in labels:
+        if label not in chosen and (_touch(contacts, label, left) or _touch(contacts, label, right)):
+            chosen[label] = Target.SINUS
+    try:
+        return LabelMapping.of(dict(sorted(chosen.items())))
+    except LabelImportError:
+        return None

@@ -71,6 +71,10 @@ class FlowDomain:
         For each inlet (by :class:`Opening` value) whose labels were cut before the nostril in a way that leaves
         part of the nose's resistance out (a coronal cut through the vestibule), what is missing; the results
         carry it and their plausibility checks flag it.
+    label_voxel_mm
+        The voxel sides of the label map the airway was drawn on, where it came from a file of other voxels than
+        ``geometry``'s (thick slices interpolated by shape onto a finer grid); None: ``geometry``'s own. The results
+        carry it, and their accuracy note says what thick slices do to the pressure drop.
 
     Examples
     --------
@@ -92,6 +96,7 @@ class FlowDomain:
     planes: Mapping[str, np.ndarray] = field(default_factory=dict)
     placement: Mapping[str, str] = field(default_factory=dict)
     short_of_nostril: Mapping[str, str] = field(default_factory=dict)
+    label_voxel_mm: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "placement", {str(k): str(v) for k, v in dict(self.placement).items()})
@@ -190,7 +195,7 @@ class FlowDomain:
         if dropped:
             _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
-                          self.planes, self.placement, self.short_of_nostril)
+                          self.planes, self.placement, self.short_of_nostril, self.label_voxel_mm)
 
     def nostril_centres(self) -> dict[str, list[float]]:
         """The LPS centre (mm, rounded to 0.1) of each nostril: its measurement plane where the domain has one (the
@@ -317,7 +322,7 @@ class FlowDomain:
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
             planes[name] = fluid & (distance <= 0.75 * tolerance)
         return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement,
-                          self.short_of_nostril)
+                          self.short_of_nostril, self.label_voxel_mm)
 
     def _covering(self, mask: np.ndarray, shape: tuple[int, int, int], resolution_mm: float) -> np.ndarray:
         """The voxels of a coarser grid of ``shape`` (same corner) that hold a voxel of ``mask``."""

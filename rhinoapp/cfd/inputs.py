@@ -39,7 +39,7 @@ from rhinoapp.core.layout import GeometryFolder
 _log = logging.getLogger(__name__)
 
 __all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "label_end_faces", "nostril_cut_short",
-           "read_geometry_dir", "read_label_nifti", "write_label_nifti"]
+           "read_geometry_dir", "read_label_nifti", "read_label_voxel_mm", "write_label_nifti"]
 
 _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
              Opening.OUTLET: AirwayLabel.NASOPHARYNX}
@@ -182,13 +182,15 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
 
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
-                  surroundings: SurroundingsConfig | None = None, open_surroundings: bool = True) -> FlowDomain:
+                  surroundings: SurroundingsConfig | None = None, open_surroundings: bool = True,
+                  label_voxel_mm: tuple[float, float, float] | None = None) -> FlowDomain:
     """The flow domain of an airway as the simulations use it: openings from :func:`domain_from_labels`, then an
     ambient-air chamber in front of each nostril and a flow extension at the outlet
     (:func:`~rhinoapp.cfd.openings.with_open_surroundings`), with the choanae (where each cavity meets the
     nasopharynx) as measurement planes. ``open_surroundings=False`` leaves the chambers and the extension out:
     the openings are then the label map's own end faces (for comparisons with solvers that take the air in
-    there).
+    there). ``label_voxel_mm`` are the voxel sides of the file the labels were drawn on, where they were
+    resampled from another grid (:attr:`~rhinoapp.cfd.domain.FlowDomain.label_voxel_mm`).
 
     Examples
     --------
@@ -206,7 +208,8 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
                                    (PLANE_CHOANA_RIGHT, AirwayLabel.RIGHT_CAVITY))}
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
                         planes={name: mask for name, mask in choanae.items() if mask.any()},
-                        placement=domain.placement, short_of_nostril=domain.short_of_nostril)
+                        placement=domain.placement, short_of_nostril=domain.short_of_nostril,
+                        label_voxel_mm=label_voxel_mm)
     return with_open_surroundings(domain, surroundings) if open_surroundings else domain
 
 
@@ -280,6 +283,26 @@ def write_label_nifti(path: Path, labels: LabelMap) -> Path:
     image.header.set_xyzt_units("mm")
     nibabel.save(image, str(path))
     return Path(path)
+
+
+def read_label_voxel_mm(folder: Path) -> tuple[float, float, float] | None:
+    """The voxel sides of the label map an imported airway was drawn on (``geometry.json``'s provenance
+    ``label_voxel_mm``), or None: drawn on the folder's own grid (a segmentation of the CT), or not recorded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "geometry.json").write_text('{"provenance": {"label_voxel_mm": [0.5, 0.5, 2.0]}}')
+    >>> read_label_voxel_mm(folder), read_label_voxel_mm(Path(tempfile.mkdtemp()))
+    ((0.5, 0.5, 2.0), None)
+    """
+    path = GeometryFolder(Path(folder)).report
+    try:
+        found = (json.loads(path.read_text()).get("provenance") or {}).get("label_voxel_mm")
+        return None if not found else (float(found[0]), float(found[1]), float(found[2]))
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        return None
 
 
 def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane]]:

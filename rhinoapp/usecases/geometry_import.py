@@ -286,6 +286,7 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
 
     kind = request.kind
     names: dict[int, str] = {}
+    voxel: tuple[float, ...] | None = None
     if kind.is_surface:
         if ct is None:
             raise LabelImportError("a surface is imported onto the CT it was made on (its voxels and the air at the "
@@ -293,7 +294,7 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
         segmentation = segmentation_from_mask(ct, _surface_mask(data, request, ct, limits), nostrils=request.nostrils)
     else:
         read = _label_volume(data, kind, limits)
-        names = dict(read.names)
+        names, voxel = dict(read.names), tuple(read.volume.geometry.spacing_mm)
         segmentation = _without_ct(read, request) if ct is None else _on_ct(ct, read, request)
     provenance = {
         "source": "imported surface" if kind.is_surface else "imported label map",
@@ -303,6 +304,8 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
         "sha256": hashlib.sha256(data).hexdigest(),
         "mapping": request.mapping.as_dict() if request.mapping is not None else None,
         "segment_names": {str(label): name for label, name in sorted(names.items())} or None,
+        # the voxels the labels were drawn on (i, j, k sides): thick slices are read by the results' accuracy note
+        "label_voxel_mm": None if voxel is None else [round(float(v), 4) for v in voxel],
         "nostrils_picked_lps_mm": [list(p) for p in request.nostrils] if request.nostrils else None,
         "warnings": list(segmentation.warnings),
     }

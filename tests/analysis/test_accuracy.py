@@ -64,3 +64,18 @@ def test_the_quoted_figures_are_the_measured_record() -> None:
                                         (point.partition_points, run["partition_points"])):
             assert list(quoted) == pytest.approx([min(measured_values), max(measured_values)], abs=0.05)
     assert {p.model for p in VALIDATION_POINTS} == {ValidatedModel.STANDARD, ValidatedModel.SMOOTH_WALLS}
+
+
+def test_labels_on_thick_slices_add_what_thick_slices_did_on_the_phantom() -> None:
+    smooth = {"dx_mm": 0.8, "wall_boundary": "interpolated_conserving", "strain_average": 0.001, "bulk_omega": 1.0}
+    thin = accuracy_note({"lattice": smooth, "label_voxels": {"grid_mm": [0.5, 0.5, 0.5], "drawn_mm": None}})
+    assert "drawn on voxels" not in thin.text and "Thick slices" not in thin.summary
+    for voxels, words in (({"grid_mm": [0.5, 0.5, 0.5], "drawn_mm": [0.5, 0.5, 2.0]}, "0.5 x 0.5 x 2 mm"),  # imported
+                          ({"grid_mm": [0.5, 0.5, 1.5], "drawn_mm": None}, "0.5 x 0.5 x 1.5 mm")):  # a thick CT's own
+        note = accuracy_note({"lattice": smooth, "label_voxels": voxels})
+        assert f"drawn on voxels of {words}: on the clinical phantom" in note.text and "8-12 %" in note.text
+        assert note.summary.endswith("Thick slices: 8-12 % more on the phantom.")
+        assert note.pressure_drop_bias_pct == thin.pressure_drop_bias_pct  # the validation point is the same
+    unchecked = accuracy_note({"lattice": {"dx_mm": 1.0, "wall_boundary": "interpolated"},
+                               "label_voxels": {"grid_mm": [1.0, 1.0, 3.0]}})
+    assert "1 x 1 x 3 mm" in unchecked.text and "Thick slices" in unchecked.summary

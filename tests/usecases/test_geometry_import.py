@@ -368,6 +368,15 @@ def test_a_thick_slice_label_map_alone_is_imported_on_cubic_voxels_interpolated_
     back = resample_nearest(imported.labels, imported.geometry, geometry)
     for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
         assert dice(back == label, truth.labels == label) > 0.85, label
+    # the slices' thickness travels with the geometry into the results, whose accuracy note says what it does
+    assert json.loads(folder.report.read_text())["provenance"]["label_voxel_mm"] == [1.0, 1.0, 3.0]
+    domain = load_domain(folder.path)
+    assert domain.label_voxel_mm == (1.0, 1.0, 3.0)
+    result = run_simulation(domain, SimulationRequest(max_steps=100, backend="numba", resolution_mm=2.0),
+                            tmp_path / "run")
+    assert result.results["label_voxels"] == {"grid_mm": [1.0, 1.0, 1.0], "drawn_mm": [1.0, 1.0, 3.0]}
+    accuracy = result.results["accuracy"]
+    assert "drawn on voxels of 1 x 1 x 3 mm" in accuracy["text"] and "Thick slices" in accuracy["summary"]
 
 
 def test_labels_whose_nostrils_the_cts_field_of_view_cuts_off_open_where_they_end(tmp_path: Path) -> None:

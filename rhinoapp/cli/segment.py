@@ -161,7 +161,8 @@ def _segment(args: argparse.Namespace) -> int:
         report = write_geometry(volume, request, folder, progress=progress)
     progress.done()
     provenance = report.document.get("provenance") or {}
-    for warning in (*report.warnings, *provenance.get("warnings", ())):
+    # each once: the import's warnings are in the report and in its provenance
+    for warning in dict.fromkeys((*report.warnings, *provenance.get("warnings", ()))):
         sys.stderr.write(f"rhinoapp: warning: {' '.join(str(warning).split())}\n")
     for side in ("left", "right"):
         metrics = report.side(side)

@@ -132,12 +132,15 @@ class SweepResults:
     resolution_mm: float | None = None
     planes: str = "nostrils (ambient) to the outlet; both sides share the pressure drop"
     flow_model: str | None = None  #: the runs' flow model (``FlowModel`` value); None: not recorded (older sweeps)
+    #: what the validation says about the runs' pressure drops (:func:`rhinoapp.analysis.accuracy.accuracy_note`'s
+    #: text for the sweep's settings and spacing); empty: not recorded (older sweeps)
+    accuracy: str = ""
 
     @classmethod
     def from_points(cls, sweep_id: str, points: Sequence[SweepPoint], *, resolution_mm: float | None,
-                    flow_model: str | None = None) -> SweepResults:
+                    flow_model: str | None = None, accuracy: str = "") -> SweepResults:
         """The results of a sweep's runs, fitted."""
-        return cls(sweep_id, tuple(points), fit_sweep(points), resolution_mm, flow_model=flow_model)
+        return cls(sweep_id, tuple(points), fit_sweep(points), resolution_mm, flow_model=flow_model, accuracy=accuracy)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SweepResults) and self.to_document() == other.to_document()
@@ -148,7 +151,8 @@ class SweepResults:
     def to_document(self) -> dict[str, Any]:
         """The JSON-ready document."""
         return {"format": self.FORMAT, "sweep_id": self.sweep_id, "resolution_mm": self.resolution_mm,
-                "flow_model": self.flow_model, "planes": self.planes, "points": [p.to_dict() for p in self.points],
+                "flow_model": self.flow_model, "accuracy": self.accuracy, "planes": self.planes,
+                "points": [p.to_dict() for p in self.points],
                 "fits": {side: dataclasses.asdict(fit) for side, fit in self.fits.items()}}
 
     @classmethod
@@ -162,7 +166,8 @@ class SweepResults:
             raise ValidationError(f"{_WHAT} is malformed ({error}): run the sweep again.") from error
         model = document.get("flow_model")
         return cls(str(document["sweep_id"]), points, fits, document.get("resolution_mm"),
-                   str(document.get("planes", "")), None if model is None else str(model))
+                   str(document.get("planes", "")), None if model is None else str(model),
+                   str(document.get("accuracy") or ""))
 
     @classmethod
     def from_json(cls, data: bytes | str) -> SweepResults:

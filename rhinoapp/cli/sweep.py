@@ -64,6 +64,8 @@ def _sweep(args: argparse.Namespace) -> int:
             return "-" if value is None else f"{value:.4f}" + (" (extrapolated)" if extrapolated else "")
         out(f"  {side:>5}: K1 {fit.k1:.5g} Pa·s/ml, K2 {fit.k2:.5g} Pa·s²/ml², R75 {r(fit.r75, fit.r75_extrapolated)},"
             f" R150 {r(fit.r150, fit.r150_extrapolated)} Pa·s/ml (r^2 {fit.r_squared:.4f})")
+    if results.accuracy:
+        out(f"accuracy: {results.accuracy}")
     for doubt in sweep_doubts(results):  # each kind once, with the runs it concerns (a steady state among them)
         out(f"{doubt.flag.severity.value}: {doubt.text}")
     out(f"outputs in {args.out}")

@@ -7,7 +7,8 @@ fits Rohrer's law per side
 (:func:`~rhinoapp.analysis.sweep.fit_sweep`) and writes the ``sweep.json`` document of a
 :class:`~rhinoapp.core.layout.SimulationFolder` into a folder. Every run is checked as a single simulation is
 (:func:`~rhinoapp.analysis.plausibility.check_results`, with how its spacing was chosen), and its flags stay with
-its point, so that the fits' figures are never shown without the doubts about the runs behind them.
+its point, so that the fits' figures are never shown without the doubts about the runs behind them; the
+validation's word on their pressure drops (:func:`~rhinoapp.analysis.accuracy.accuracy_note`) goes with the fits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
+from rhinoapp.analysis.accuracy import accuracy_note
 from rhinoapp.analysis.plausibility import check_results, flags_document
 from rhinoapp.analysis.sweep import SweepResults
 from rhinoapp.cfd.config import PhysicsConfig
@@ -49,16 +51,20 @@ def run_flow_sweep(domain: Any, request: SweepRequest, out_dir: Path, *, sweep_i
         choice = given_resolution(domain, float(request.resolution_mm))
     resolution_mm = choice.resolution_mm
     notes = {"resolution": {k: v for k, v in choice.as_dict().items() if v == v}}  # NaN: no width measured
+    accuracy: list[str] = []  # the validation's word on the runs (the same settings and spacing for all)
+
+    def checked(run_results: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if not accuracy:
+            accuracy.append(accuracy_note(run_results).text)
+        return flags_document(check_results(run_results))
+
     points = run_sweep(domain, request.plan(), request.run(), physics=physics or request.physics(),
-                       resolution_mm=resolution_mm, progress=progress, notes=notes, check=_checked)
-    results = SweepResults.from_points(sweep_id, points, resolution_mm=resolution_mm, flow_model=flow_model)
+                       resolution_mm=resolution_mm, progress=progress, notes=notes, check=checked)
+    results = SweepResults.from_points(sweep_id, points, resolution_mm=resolution_mm, flow_model=flow_model,
+                                       accuracy=accuracy[0] if accuracy else "")
     target = SimulationFolder(Path(out_dir)).sweep
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, results.to_json())
     _log.info("sweep %s: %d runs written to %s", sweep_id, len(points), target)
     return results
 
-
-def _checked(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One run's plausibility flags, as a single run's ``results.json`` lists them."""
-    return flags_document(check_results(results))

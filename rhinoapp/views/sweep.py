@@ -112,6 +112,9 @@ class SweepComparison(pn.viewable.Viewer):
                                            css_classes=["rh-sweep-doubts"], sizing_mode="stretch_width"))
             if self.state.rows:
                 parts.append(pn.pane.HTML(matched_html(self.state.rows), sizing_mode="stretch_width"))
+            if results.accuracy:
+                parts.append(pn.pane.HTML(f'<p class="rh-sweep-accuracy"><b>How far to trust the CFD figures:</b> '
+                                          f"{html.escape(results.accuracy)}</p>", sizing_mode="stretch_width"))
             plots = sweep_plots(results, self.state.rhinomanometry.measurement, self.state.rhinomanometry.result)
             if plots:
                 parts.append(pn.pane.HoloViews(hv.Layout(plots).cols(2).opts(shared_axes=True, backend="bokeh"),

@@ -30,6 +30,7 @@ def test_sweep_prints_the_runs_and_the_fit_and_writes_the_document(tmp_path: Pat
     assert any(line.strip().startswith("left: K1") and "R150" in line for line in lines)
     # each run's checks in its row, and what they doubt once per kind, with its runs (300 steps: none steady)
     assert lines[1].split()[-1] == "checks" and all("steady_state" in " ".join(row[8:]) for row in rows), lines
+    assert any(line.startswith("accuracy: ") and "upper bounds" in line for line in lines)
     assert ("100 ml/s inspiration, 200 ml/s inspiration, 100 ml/s expiration, 200 ml/s expiration: change of the "
             "pressure drop over the last window") in captured.out
     assert "flow 4 of 4: 200 ml/s expiration" in captured.err

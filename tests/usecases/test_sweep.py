@@ -25,6 +25,7 @@ def test_a_sweep_without_a_spacing_runs_at_the_resolution_rules_as_a_single_run_
         results = run_flow_sweep(duct, request, out, sweep_id=out.name)
         assert results.resolution_mm == expected and len(results.points) == 4
         assert SweepResults.from_json(SimulationFolder(out).sweep.read_bytes()) == results  # the flags as well
+        assert results.accuracy.startswith("Checked against an independent solver")  # the default flow model's
         kinds = [{flag["kind"] for flag in point.flags} for point in results.points]
         # 150 steps: no run is steady; a spacing coarser than the rule's is flagged on every run, the rule's on none
         assert all("steady_state" in run for run in kinds), kinds

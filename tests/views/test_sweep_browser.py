@@ -95,6 +95,7 @@ def test_after_a_sweep_the_analysis_page_draws_the_cfd_curve_over_the_4pr_loops(
     doubts.get_by_text("150 ml/s inspiration, 300 ml/s inspiration, 150 ml/s expiration, 300 ml/s expiration: "
                        "lattice cells across the narrowest passage").wait_for()
     assert "resolution (warning)" in sweep.locator(".rh-sweep-runs tbody tr").first.inner_text()
+    assert "How far to trust the CFD figures" in sweep.locator(".rh-sweep-accuracy").inner_text()
 
     recording = tmp_path / "case-4pr.csv"
     write_csv_file(generate(duration_s=12.0, seed=4).measurement, recording)

@@ -264,12 +264,13 @@ def sweep_doubts(results: SweepResults) -> list[SweepDoubt]:
     """
     gathered: dict[tuple[str, str, str | None], tuple[PlausibilityFlag, list[str]]] = {}
     for point in results.points:
+        label = run_label(point)
         for document in point.flags:
             flag = PlausibilityFlag.from_document(document)
             key = (flag.kind.value, flag.quantity, flag.side)
             worst, runs = gathered.get(key, (flag, []))
             if flag.severity is Severity.IMPLAUSIBLE and worst.severity is not Severity.IMPLAUSIBLE:
                 worst = flag
-            gathered[key] = (worst, [*runs, run_label(point)] if run_label(point) not in runs else runs)
+            gathered[key] = (worst, runs if label in runs else [*runs, label])
     doubts = [SweepDoubt(flag, tuple(runs)) for flag, runs in gathered.values()]
     return sorted(doubts, key=lambda d: d.flag.severity is not Severity.IMPLAUSIBLE)

@@ -200,7 +200,7 @@ class Sweep:
         return pd.DataFrame([{"flow ml/s": abs(p.flow_ml_s), "direction": p.direction.value,
                               "pressure drop Pa": abs(p.pressure_drop_pa), "left ml/s": abs(p.flow_left_ml_s),
                               "right ml/s": abs(p.flow_right_ml_s), "steady": p.converged,
-                              "flags": ", ".join(sorted({str(flag.get("kind")) for flag in p.flags}))}
+                              "flags": ", ".join(p.flag_kinds)}
                              for p in self.results.points])
 
     def doubts(self) -> list[str]:

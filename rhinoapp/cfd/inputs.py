@@ -24,6 +24,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -39,7 +40,7 @@ from rhinoapp.core.layout import GeometryFolder
 _log = logging.getLogger(__name__)
 
 __all__ = ["OpeningPlane", "airway_domain", "domain_from_labels", "label_end_faces", "nostril_cut_short",
-           "read_geometry_dir", "read_label_nifti", "read_label_voxel_mm", "write_label_nifti"]
+           "read_geometry_dir", "read_geometry_inputs", "read_label_nifti", "write_label_nifti"]
 
 _LABEL_OF = {Opening.INLET_LEFT: AirwayLabel.LEFT_CAVITY, Opening.INLET_RIGHT: AirwayLabel.RIGHT_CAVITY,
              Opening.OUTLET: AirwayLabel.NASOPHARYNX}
@@ -285,46 +286,66 @@ def write_label_nifti(path: Path, labels: LabelMap) -> Path:
     return Path(path)
 
 
-def read_label_voxel_mm(folder: Path) -> tuple[float, float, float] | None:
-    """The voxel sides of the label map an imported airway was drawn on (``geometry.json``'s provenance
-    ``label_voxel_mm``), or None: drawn on the folder's own grid (a segmentation of the CT), or not recorded.
+def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane]]:
+    """The labels and opening planes of a geometry folder (``labels.nii.gz``, optional ``geometry.json``)."""
+    labels, planes, _ = read_geometry_inputs(folder)
+    return labels, planes
+
+
+def read_geometry_inputs(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane], tuple[float, float, float] | None]:
+    """The labels and opening planes of a geometry folder, and the voxel sides of the label map an imported airway
+    was drawn on (``geometry.json``'s provenance ``label_voxel_mm``; None: the folder's own grid, or not recorded),
+    from one reading of ``geometry.json``.
 
     Examples
     --------
     >>> import tempfile
+    >>> from rhinoapp.cfd.shapes import two_channel_labels
     >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_label_nifti(folder / "labels.nii.gz", two_channel_labels(2.0))
+    >>> read_geometry_inputs(folder)[2]
     >>> _ = (folder / "geometry.json").write_text('{"provenance": {"label_voxel_mm": [0.5, 0.5, 2.0]}}')
-    >>> read_label_voxel_mm(folder), read_label_voxel_mm(Path(tempfile.mkdtemp()))
-    ((0.5, 0.5, 2.0), None)
+    >>> read_geometry_inputs(folder)[1:]
+    ({}, (0.5, 0.5, 2.0))
     """
-    path = GeometryFolder(Path(folder)).report
-    try:
-        found = (json.loads(path.read_text()).get("provenance") or {}).get("label_voxel_mm")
-        return None if not found else (float(found[0]), float(found[1]), float(found[2]))
-    except (OSError, ValueError, TypeError, IndexError, AttributeError):
-        return None
-
-
-def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane]]:
-    """The labels and opening planes of a geometry folder (``labels.nii.gz``, optional ``geometry.json``)."""
     folder = Path(folder)
     labels_path, meta_path = GeometryFolder(folder).labels, GeometryFolder(folder).report
     if not labels_path.is_file():
         raise ValidationError(f"{folder} has no {labels_path.name}: give the folder `rhinoapp segment` wrote")
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    except ValueError as error:
+        raise _unusable(meta_path, error) from error
+    return read_label_nifti(labels_path), _opening_planes(meta, meta_path), _label_voxel_mm(meta)
+
+
+def _opening_planes(meta: Any, meta_path: Path) -> dict[Opening, OpeningPlane]:
+    """The opening planes of a decoded ``geometry.json`` (none where it has none)."""
     planes: dict[Opening, OpeningPlane] = {}
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-            found = {Opening.INLET_LEFT: (meta.get("inlets") or {}).get("left"),
-                     Opening.INLET_RIGHT: (meta.get("inlets") or {}).get("right"), Opening.OUTLET: meta.get("outlet")}
-            for opening, plane in found.items():
-                if plane:
-                    radius = plane.get("radius_mm")
-                    planes[opening] = OpeningPlane(tuple(plane["point_lps_mm"]), tuple(plane["normal_lps"]),
-                                                   str(plane.get("short_of_nostril") or ""),
-                                                   None if radius is None else float(radius))
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise ValidationError(f"{meta_path} has unusable opening planes ({error}); expected "
-                                  '"inlets": {"left": {"point_lps_mm": [x, y, z], "normal_lps": [nx, ny, nz]}, ...} '
-                                  'and "outlet" likewise, as `rhinoapp segment` writes') from error
-    return read_label_nifti(labels_path), planes
+    try:
+        found = {Opening.INLET_LEFT: (meta.get("inlets") or {}).get("left"),
+                 Opening.INLET_RIGHT: (meta.get("inlets") or {}).get("right"), Opening.OUTLET: meta.get("outlet")}
+        for opening, plane in found.items():
+            if plane:
+                radius = plane.get("radius_mm")
+                planes[opening] = OpeningPlane(tuple(plane["point_lps_mm"]), tuple(plane["normal_lps"]),
+                                               str(plane.get("short_of_nostril") or ""),
+                                               None if radius is None else float(radius))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise _unusable(meta_path, error) from error
+    return planes
+
+
+def _unusable(meta_path: Path, error: Exception) -> ValidationError:
+    return ValidationError(f"{meta_path} has unusable opening planes ({error}); expected "
+                           '"inlets": {"left": {"point_lps_mm": [x, y, z], "normal_lps": [nx, ny, nz]}, ...} '
+                           'and "outlet" likewise, as `rhinoapp segment` writes')
+
+
+def _label_voxel_mm(meta: Any) -> tuple[float, float, float] | None:
+    """``provenance.label_voxel_mm`` of a decoded ``geometry.json``, or None where it has none usable."""
+    try:
+        found = (meta.get("provenance") or {}).get("label_voxel_mm")
+        return None if not found else (float(found[0]), float(found[1]), float(found[2]))
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return None

@@ -68,6 +68,11 @@ class SweepPoint:
     flags: tuple[Mapping[str, Any], ...] = dataclasses.field(default=(), hash=False)
 
     @property
+    def flag_kinds(self) -> tuple[str, ...]:
+        """The kinds of the run's flags, each once, sorted (empty: nothing doubted)."""
+        return tuple(sorted({str(flag.get("kind")) for flag in self.flags}))
+
+    @property
     def flow_total_ml_s(self) -> float:
         """Simulated total flow through both nostrils (signed)."""
         return self.flow_left_ml_s + self.flow_right_ml_s

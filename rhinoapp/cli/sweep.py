@@ -54,7 +54,7 @@ def _sweep(args: argparse.Namespace) -> int:
     out(f"{'flow ml/s':>10} {'direction':>11} {'dp Pa':>10} {'left ml/s':>10} {'right ml/s':>10} {'steps':>7} "
         f"{'steady':>6} {'time s':>7}  checks")
     for p in results.points:
-        checks = ", ".join(sorted({str(flag.get("kind")) for flag in p.flags})) or "ok"
+        checks = ", ".join(p.flag_kinds) or "ok"
         out(f"{abs(p.flow_ml_s):10.1f} {p.direction.value:>11} {abs(p.pressure_drop_pa):10.3f} "
             f"{abs(p.flow_left_ml_s):10.1f} {abs(p.flow_right_ml_s):10.1f} {p.steps:7d} "
             f"{'yes' if p.converged else 'NO':>6} {p.elapsed_s:7.1f}  {checks}")

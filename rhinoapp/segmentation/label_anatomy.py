@@ -86,24 +86,26 @@ def label_contacts(values: np.ndarray) -> set[tuple[int, int]]:
 
 @dataclasses.dataclass(frozen=True)
 class _Place:
-    """Where a label lies: its centre, its front (smallest LPS y) and its bottom (smallest LPS z), mm."""
+    """Where a label lies: its centre, its front (smallest LPS y) and its bottom (smallest LPS z), mm, and its box
+    (index slices ``[k, j, i]``)."""
 
     centre: np.ndarray
     front: float
     bottom: float
+    box: tuple[slice, ...]
 
 
 def _places(values: np.ndarray, geometry: ImageGeometry, labels: list[int]) -> dict[int, _Place]:
     """Per label: where it lies (:class:`_Place`)."""
     places: dict[int, _Place] = {}
-    boxes = ndimage.find_objects(np.where(np.isin(values, labels), values, 0).astype(np.int64))
+    boxes = ndimage.find_objects(values if values.dtype.kind in "iu" else values.astype(np.int64), max_label=max(labels))
     for label in labels:
-        box = boxes[label - 1] if label - 1 < len(boxes) else None
+        box = boxes[label - 1]
         if box is None:
             continue
         kji = np.argwhere(values[box] == label) + np.array([s.start for s in box])
         points = geometry.index_to_physical(kji[:, ::-1])
-        places[label] = _Place(points.mean(axis=0), float(points[:, 1].min()), float(points[:, 2].min()))
+        places[label] = _Place(points.mean(axis=0), float(points[:, 1].min()), float(points[:, 2].min()), box)
     return places
 
 
@@ -123,11 +125,9 @@ def _furthest_back_and_lowest(places: list[_Place]) -> int | None:
     return back
 
 
-def _one_piece_touches_both(values: np.ndarray, label: int, left: int, right: int) -> bool:
-    """Whether one connected piece of ``label`` touches both ``left`` and ``right`` across a face."""
-    box = ndimage.find_objects((values == label).astype(np.uint8))[0]
-    box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
-    near = values[box]
+def _one_piece_touches_both(values: np.ndarray, place: _Place, label: int, left: int, right: int) -> bool:
+    """Whether one connected piece of ``label`` (at ``place``) touches both ``left`` and ``right`` across a face."""
+    near = values[tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in place.box)]
     pieces, _ = ndimage.label(near == label)
     grown = ndimage.grey_dilation(pieces, footprint=ndimage.generate_binary_structure(3, 1))
     return bool(set(np.unique(grown[near == left])) & set(np.unique(grown[near == right])) - {0})
@@ -165,7 +165,7 @@ def mapping_from_anatomy(values: np.ndarray, geometry: ImageGeometry, *,
         behind = [label for label in places if label not in (left, right)
                   and _touch(contacts, label, left) and _touch(contacts, label, right)
                   and places[label].centre[1] > max(places[left].centre[1], places[right].centre[1])
-                  and _one_piece_touches_both(values, label, left, right)]
+                  and _one_piece_touches_both(values, places[label], label, left, right)]
         pharynx = _furthest_back_and_lowest([places[label] for label in behind])
         if pharynx is not None:
             guesses.append((left, right, behind[pharynx]))

@@ -22,7 +22,7 @@ from rhinoapp.analysis.plausibility import check_results, flags_document
 from rhinoapp.cfd import io
 from rhinoapp.cfd.config import RunConfig
 from rhinoapp.cfd.estimate import ResourceEstimate, cell_budget, estimate_run
-from rhinoapp.cfd.inputs import airway_domain, read_geometry_dir, read_label_voxel_mm
+from rhinoapp.cfd.inputs import airway_domain, read_geometry_inputs
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cfd.resolution import ResolutionChoice, choose_resolution, given_resolution
 from rhinoapp.cfd.simulation import SimulationResult, simulate
@@ -39,10 +39,10 @@ _log = logging.getLogger(__name__)
 def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
     """The flow domain of a geometry folder (its label map and opening planes), with ambient air in front of the
     nostrils and a flow extension at the outlet (:func:`~rhinoapp.cfd.inputs.airway_domain`), and the voxels an
-    imported label map was drawn on (:func:`~rhinoapp.cfd.inputs.read_label_voxel_mm`)."""
+    imported label map was drawn on (:func:`~rhinoapp.cfd.inputs.read_geometry_inputs`)."""
     path = geometry_dir.path if isinstance(geometry_dir, GeometryFolder) else Path(geometry_dir)
-    labels, planes = read_geometry_dir(path)
-    return airway_domain(labels, planes=planes, label_voxel_mm=read_label_voxel_mm(path))
+    labels, planes, label_voxel_mm = read_geometry_inputs(path)
+    return airway_domain(labels, planes=planes, label_voxel_mm=label_voxel_mm)
 
 
 def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResolutionChoice:

@@ -20,6 +20,8 @@ resolution unless ``--resolution-mm`` gives one for all):
   face cuts the cavities through the vestibules;
 - ``specks inside``: 5 % of the airway's inner voxels unlabelled (what a threshold on a noisy CT leaves);
 - ``ragged rim``: 20 % of the labels' outer layer unlabelled (a ragged boundary).
+- ``inlet box``: the air in front of and below the nostrils labelled too (2, as some data sets label an inlet
+  region), left out by the mapping.
 
 The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
 steps against the estimate and the plausibility flags, and says when a result is the second try with the
@@ -133,7 +135,25 @@ def label_maps(phantom: Any) -> dict[str, tuple[str, bytes, str | None]]:
         "front crop": ("front.nii.gz", nifti_bytes(front), MAPPING),
         "specks inside": ("specks.nii.gz", nifti_bytes(CTVolume(_without(renumbered, inner, 0.05), geometry)), MAPPING),
         "ragged rim": ("ragged.nii.gz", nifti_bytes(CTVolume(_without(renumbered, rim, 0.2), geometry)), MAPPING),
+        "inlet box": ("inlet.nii.gz", nifti_bytes(CTVolume(_with_inlet_box(renumbered, phantom), geometry)), MAPPING),
     }
+
+
+def _with_inlet_box(renumbered: np.ndarray, phantom: Any) -> np.ndarray:
+    """The labels with the air in front of and below the nostrils as a label of its own (2, not mapped): a box from
+    4 mm behind the nostrils to the image's front face, 20 mm below them, 15 mm to each side of them."""
+    geometry = phantom.truth.geometry
+    k, j, i = np.indices(renumbered.shape)
+    points = geometry.index_to_physical(np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1))
+    x, y, z = (points[:, axis].reshape(renumbered.shape) for axis in range(3))
+    nostrils = np.asarray(phantom.landmarks.nostrils_lps_mm)
+    bottom = max(float(z[renumbered == label].min()) for label in (4, 3))
+    box = ((renumbered == 0) & (y <= nostrils[:, 1].max() + 4.0) & (z <= bottom + 1.5)
+           & (z >= nostrils[:, 2].min() - 20.0) & (x >= nostrils[:, 0].min() - 15.0)
+           & (x <= nostrils[:, 0].max() + 15.0))
+    out = renumbered.copy()
+    out[box] = 2
+    return out
 
 
 def _without(labels: np.ndarray, where: np.ndarray, fraction: float) -> np.ndarray:

@@ -107,13 +107,14 @@ def _width(domain: FlowDomain) -> float | None:
         # the openings' own voxels lie in the air's outer layer: measure them from the air next to them
         start = ndimage.binary_dilation(inlet, link_structure()) & open_air
         end = ndimage.binary_dilation(outlet, link_structure()) & open_air
+        # the way runs through the air: the wall beyond the openings counts as air to the distances, not to the way
         candidates = np.unique(distance[open_air])
-        if not _connects(distance >= candidates[0], start, end):
+        if not _connects((distance >= candidates[0]) & open_air, start, end):
             return None
         low, high = 0, len(candidates) - 1  # candidates[low] always connects (the whole air)
         while low < high:
             middle = (low + high + 1) // 2
-            if _connects(distance >= candidates[middle], start, end):
+            if _connects((distance >= candidates[middle]) & open_air, start, end):
                 low = middle
             else:
                 high = middle - 1

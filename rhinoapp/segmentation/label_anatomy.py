@@ -5,15 +5,18 @@ a plain NIfTI or NRRD label map names none of them. The anatomy says more than t
 millimetres (so a flipped or rotated grid reads the same):
 
 * the **two cavities** are the labels that reach furthest forward (the nostrils are the front of the airway), side
-  by side: their centres at least :data:`MIN_SIDE_GAP_MM` apart across, each reaching within
-  :data:`FRONT_MM` of the front-most labelled voxel;
+  by side: their centres at least :data:`MIN_SIDE_GAP_MM` apart across, with a nasopharynx (below) behind them;
+  of several such pairs, the front-most, by :data:`FRONT_MM` (a label in front of the nose, such as a box of
+  ambient air drawn over the nostrils, is not one of a pair: it has no nasopharynx behind it and a cavity);
 * the **left** one is on the patient's left (larger LPS x) of the right one;
 * the **nasopharynx** is the label behind both that touches both in one piece (where the choanae open into it;
   one label for both maxillary sinuses touches both cavities too, but in two pieces); where two
   labels are such (one sinus label for both sides touches both cavities), the one that lies furthest back and
   reaches lowest (the pharynx goes on down the throat), by at least :data:`BEHIND_MM` or :data:`LOWER_MM`;
 * a label that touches a cavity but is neither (a maxillary sinus through its ostium, an ethmoid cell) is a
-  **sinus**; any other label is left out (walls to the flow), as are labels under :data:`MIN_LABEL_ML`.
+  **sinus**, unless it meets the cavity at its nostril (the contact in the front and lowest :data:`NOSTRIL_FRACTION`
+  of the cavity's length and height: a box of air over the nostrils, the external nose); any other label is
+  left out (walls to the flow), as are labels under :data:`MIN_LABEL_ML`.
 
 A single label is the whole airway. Where the anatomy does not say (no two cavities side by side at the front, no
 label behind that touches both, or two that could be), there is no guess: :func:`mapping_from_anatomy` gives
@@ -47,14 +50,17 @@ from scipy import ndimage
 from rhinoapp.core.volume import ImageGeometry
 from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, Target
 
-__all__ = ["BEHIND_MM", "FRONT_MM", "LOWER_MM", "MIN_LABEL_ML", "MIN_SIDE_GAP_MM", "label_contacts", "mapping_from_anatomy"]
+__all__ = ["BEHIND_MM", "FRONT_MM", "LOWER_MM", "MIN_LABEL_ML", "MIN_SIDE_GAP_MM", "NOSTRIL_FRACTION",
+           "label_contacts",
+           "mapping_from_anatomy"]
 
 _log = logging.getLogger(__name__)
 
 #: Labels smaller than this (ml) are specks or markers, not airway parts: left out of the guess.
 MIN_LABEL_ML = 0.05
-#: A cavity reaches within this many millimetres of the front-most labelled voxel (labels that stop inside a
-#: vestibule still do; a maxillary sinus, 15-25 mm behind the nostrils, does not).
+#: Of the pairs of labels side by side with a nasopharynx behind them, those reaching within this many millimetres of
+#: the front-most pair's front are candidates for the cavities (labels that stop inside a vestibule still do; a pair
+#: of maxillary sinuses, 15-25 mm behind the nostrils, does not).
 FRONT_MM = 12.0
 #: The two cavities' centres lie at least this far apart across (LPS x); the septum is between them.
 MIN_SIDE_GAP_MM = 4.0
@@ -62,6 +68,11 @@ MIN_SIDE_GAP_MM = 4.0
 #: further back (and neither less low nor further forward).
 LOWER_MM = 5.0
 BEHIND_MM = 10.0
+#: A label that meets a cavity with its contact (the mean of the touching voxels) in this front and lowest fraction of
+#: the cavity's length and height meets it at the nostril: it lies outside the nose (an inlet box, the external
+#: nose), left out, not a sinus. On the phantom variants sinuses meet the cavities at 0.45-0.63 of the length and
+#: 0.42-0.91 of the height (the ostia in the middle meatus), a box of air over the nostrils at 0.06 and 0.00.
+NOSTRIL_FRACTION = 0.2
 
 
 def label_contacts(values: np.ndarray) -> set[tuple[int, int]]:
@@ -86,13 +97,15 @@ def label_contacts(values: np.ndarray) -> set[tuple[int, int]]:
 
 @dataclasses.dataclass(frozen=True)
 class _Place:
-    """Where a label lies: its centre, its front (smallest LPS y) and its bottom (smallest LPS z), mm, and its box
-    (index slices ``[k, j, i]``)."""
+    """Where a label lies: its centre, its front (smallest LPS y) and its bottom (smallest LPS z), mm, its box
+    (index slices ``[k, j, i]``), and its back (largest LPS y) and top (largest LPS z), mm."""
 
     centre: np.ndarray
     front: float
     bottom: float
     box: tuple[slice, ...]
+    back: float
+    top: float
 
 
 def _places(values: np.ndarray, geometry: ImageGeometry, labels: list[int]) -> dict[int, _Place]:
@@ -105,7 +118,8 @@ def _places(values: np.ndarray, geometry: ImageGeometry, labels: list[int]) -> d
             continue
         kji = np.argwhere(values[box] == label) + np.array([s.start for s in box])
         points = geometry.index_to_physical(kji[:, ::-1])
-        places[label] = _Place(points.mean(axis=0), float(points[:, 1].min()), float(points[:, 2].min()), box)
+        places[label] = _Place(points.mean(axis=0), float(points[:, 1].min()), float(points[:, 2].min()), box,
+                               float(points[:, 1].max()), float(points[:, 2].max()))
     return places
 
 
@@ -137,6 +151,43 @@ def _touch(contacts: set[tuple[int, int]], one: int, other: int) -> bool:
     return (min(one, other), max(one, other)) in contacts
 
 
+def _meets_at_nostril(values: np.ndarray, geometry: ImageGeometry, place: _Place, cavity: int, label: int) -> bool:
+    """Whether ``label`` meets ``cavity`` (at ``place``) at its nostril: the touching voxels' mean lies in the front
+    and lowest :data:`NOSTRIL_FRACTION` of the cavity's length (LPS y) and height (LPS z)."""
+    box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in place.box)
+    near = values[box]
+    touching = ndimage.binary_dilation(near == cavity, ndimage.generate_binary_structure(3, 1)) & (near == label)
+    corner = np.array([s.start for s in box])
+    contact = geometry.index_to_physical((np.argwhere(touching) + corner)[:, ::-1]).mean(axis=0)
+    along = (contact[1] - place.front) / max(place.back - place.front, 1e-6)
+    up = (contact[2] - place.bottom) / max(place.top - place.bottom, 1e-6)
+    return bool(along < NOSTRIL_FRACTION and up < NOSTRIL_FRACTION)
+
+
+def _pair_front(places: dict[int, _Place], left: int, right: int) -> float:
+    """How far forward both labels of a pair reach: the front of the one that starts further back (LPS y, mm)."""
+    return max(places[left].front, places[right].front)
+
+
+def _arrangements(values: np.ndarray, places: dict[int, _Place],
+                  contacts: set[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """Every (left, right, nasopharynx) that the places allow: two labels side by side and a label behind both
+    that touches both in one piece, clearly the furthest back and lowest of such labels."""
+    guesses = []
+    for one, other in itertools.combinations(sorted(places), 2):
+        left, right = sorted((one, other), key=lambda label: -places[label].centre[0])
+        if places[left].centre[0] - places[right].centre[0] < MIN_SIDE_GAP_MM:
+            continue
+        behind = [label for label in places if label not in (left, right)
+                  and _touch(contacts, label, left) and _touch(contacts, label, right)
+                  and places[label].centre[1] > max(places[left].centre[1], places[right].centre[1])
+                  and _one_piece_touches_both(values, places[label], label, left, right)]
+        pharynx = _furthest_back_and_lowest([places[label] for label in behind])
+        if pharynx is not None:
+            guesses.append((left, right, behind[pharynx]))
+    return guesses
+
+
 def mapping_from_anatomy(values: np.ndarray, geometry: ImageGeometry, *,
                          counts: Mapping[int, int] | None = None) -> LabelMapping | None:
     """The mapping where the labels lie says (see the module notes), or None when it does not say one clearly.
@@ -155,28 +206,23 @@ def mapping_from_anatomy(values: np.ndarray, geometry: ImageGeometry, *,
         return None
     places = _places(values, geometry, labels)
     contacts = label_contacts(values)
-    front = min(place.front for place in places.values())
-    forward = [label for label in labels if label in places and places[label].front <= front + FRONT_MM]
-    guesses = []
-    for one, other in itertools.combinations(forward, 2):
-        left, right = sorted((one, other), key=lambda label: -places[label].centre[0])
-        if places[left].centre[0] - places[right].centre[0] < MIN_SIDE_GAP_MM:
-            continue
-        behind = [label for label in places if label not in (left, right)
-                  and _touch(contacts, label, left) and _touch(contacts, label, right)
-                  and places[label].centre[1] > max(places[left].centre[1], places[right].centre[1])
-                  and _one_piece_touches_both(values, places[label], label, left, right)]
-        pharynx = _furthest_back_and_lowest([places[label] for label in behind])
-        if pharynx is not None:
-            guesses.append((left, right, behind[pharynx]))
+    guesses = _arrangements(values, places, contacts)
+    if guesses:  # the cavities are the front-most pair: a label in front of the nose (an inlet box) is not one
+        first = min(_pair_front(places, left, right) for left, right, _ in guesses)
+        guesses = [guess for guess in guesses if _pair_front(places, guess[0], guess[1]) <= first + FRONT_MM]
     if len(guesses) != 1:
         _log.info("no mapping from the anatomy: %d candidate arrangements of cavities and nasopharynx", len(guesses))
         return None
     left, right, pharynx = guesses[0]
     chosen = {left: Target.LEFT, right: Target.RIGHT, pharynx: Target.NASOPHARYNX}
     for label in labels:
-        if label not in chosen and (_touch(contacts, label, left) or _touch(contacts, label, right)):
-            chosen[label] = Target.SINUS
+        touched = [cavity for cavity in (left, right) if _touch(contacts, label, cavity)]
+        if label in chosen or not touched:
+            continue
+        if any(_meets_at_nostril(values, geometry, places[cavity], cavity, label) for cavity in touched):
+            _log.info("label %d meets a cavity at its nostril: outside the nose, left out", label)
+            continue
+        chosen[label] = Target.SINUS
     try:
         return LabelMapping.of(dict(sorted(chosen.items())))
     except LabelImportError:

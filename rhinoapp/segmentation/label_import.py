@@ -31,6 +31,7 @@ from rhinoapp.core.volume import AirwayLabel, ImageGeometry, LabelMap
 from rhinoapp.segmentation.errors import SegmentationError
 from rhinoapp.segmentation.shape_interpolation import is_coarser, shape_interpolated
 from rhinoapp.segmentation.holes import fill_enclosed_holes
+from rhinoapp.segmentation.pits import fill_wall_pits
 
 __all__ = ["WHOLE_AIRWAY", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
            "mapping_from_names", "resample_nearest", "target_of_name"]
@@ -323,8 +324,8 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
     Raises :class:`LabelImportError` when the mapping names a label the file lacks, or when a
     target (left, right, nasopharynx; or the whole airway) has no voxel inside the CT. Voxels of a
     whole airway get the value :data:`WHOLE_AIRWAY` (to be split into sides). Unlabelled specks that
-    the labels enclose are filled (:func:`~rhinoapp.segmentation.holes.fill_enclosed_holes`), and the
-    warnings say so.
+    the labels enclose are filled (:func:`~rhinoapp.segmentation.holes.fill_enclosed_holes`), so are the pits of
+    ragged walls (:func:`~rhinoapp.segmentation.pits.fill_wall_pits`), and the warnings say so.
 
     Examples
     --------
@@ -368,4 +369,5 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
                   f"grid it was imported onto ({' x '.join(f'{v:g}' for v in ct.spacing_mm)} mm): its labels were "
                   "interpolated by shape between its slices, smooth instead of in steps as thick as a slice",)
     filled = fill_enclosed_holes(resampled, ct)  # specks a threshold left inside the air: walls to the simulation
-    return LabelMap(filled.labels, ct), notes + ((filled.note,) if filled.note else ())
+    smoothed = fill_wall_pits(filled.labels, ct)  # pits of ragged walls: notches in the narrow passages
+    return LabelMap(smoothed.labels, ct), notes + tuple(note for note in (filled.note, smoothed.note) if note)

@@ -14,6 +14,7 @@ raise: they become ``message``; nothing is stored on any error. No Panel here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -44,6 +45,22 @@ def _guessed_targets(counts: dict[int, int], mapping: LabelMapping | None) -> di
     return {label: Target.AIRWAY.value if len(counts) == 1 else IGNORE for label in counts}
 
 
+class _EmptyLabelMap(RhinoappError, ValueError):
+    """An uploaded label map without a single label."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Read:
+    """What an upload holds: a surface, or a label map's voxel counts and segment names per label, and the mapping
+    proposed with where it comes from (:class:`~rhinoapp.usecases.geometry_import.MappingSource`'s text)."""
+
+    is_surface: bool
+    counts: dict[int, int] = dataclasses.field(default_factory=dict)
+    names: dict[int, str] = dataclasses.field(default_factory=dict)
+    mapping: LabelMapping | None = None
+    source: str = ""
+
+
 class GeometryImportState(param.Parameterized):
     """Upload, the labels found, the mapping per label, and the import, without any widget.
 
@@ -69,6 +86,7 @@ class GeometryImportState(param.Parameterized):
                            doc="The imported airway is stored as geometry/<variant>/; choose it on the Simulation page.")
     can_import = param.Boolean(default=False, doc="An upload is ready and a project is open.")
     busy = param.Boolean(default=False, doc="An import is running.")
+    reading = param.Boolean(default=False, doc="An upload is being read (its labels and where they lie).")
     message = param.String(default="", doc="What happened, or what to do.")
     message_kind = param.String(default=MessageKind.INFO.value)
     imported = param.Integer(default=0, doc="Counts the successful imports (pages follow it to refresh).")
@@ -76,56 +94,85 @@ class GeometryImportState(param.Parameterized):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self._data: bytes | None = None
+        self._reads = 0  # counts the uploads started: only the latest one's reading is shown
 
     def _say(self, text: str, kind: MessageKind) -> None:
         self.param.update(message=text, message_kind=kind.value)
 
     @param.depends("session.current_project_id", watch=True)
     def _update_can_import(self) -> None:
-        self.can_import = (self._data is not None and not self.busy
+        self.can_import = (self._data is not None and not self.busy and not self.reading
                            and self.session.current_project_id is not None)
 
-    def upload(self, data: bytes, filename: str) -> None:
-        """Take an uploaded file; for a label map, list its labels (all left out until chosen)."""
-        from rhinoapp.usecases.geometry_import import MappingSource, SourceKind, survey_labels
+    def _read(self, data: bytes, filename: str) -> _Read:
+        """Read the upload: its kind and, for a label map, its labels and the mapping proposed (no param changes:
+        this runs in a worker thread for :meth:`upload_async`). Raises :class:`RhinoappError` on bad input."""
+        from rhinoapp.usecases.geometry_import import SourceKind, survey_labels
 
-        self._data = None
-        self.param.update(filename=filename, labels_found=[], label_names={}, targets={}, is_surface=False)
-        proposed: LabelMapping | None = None  # the mapping the segment names, or else the labels' places, say
-        source: MappingSource | None = None
-        try:
-            kind = SourceKind.of(filename)
-            self.session.settings.input_limits.check_bytes(len(data), "the uploaded file")
-            if not kind.is_surface:
-                survey = survey_labels(data, filename, limits=self.session.settings.input_limits)
-                counts, names = dict(survey.counts), dict(survey.names)
-                if not counts:
-                    self._say(f"{filename}: the label map holds no label (every voxel is 0); export the segmentation "
-                              "again.", MessageKind.ERROR)
-                    return
-                proposed, source = survey.mapping, survey.source
-                self.param.update(labels_found=sorted(counts.items()), label_names=names,
-                                  targets=_guessed_targets(counts, proposed))
-        except RhinoappError as error:
-            self._say(f"{filename}: {error}", MessageKind.ERROR)
-            return
-        finally:
-            self._update_can_import()
-        self._data = data
-        self.is_surface = kind.is_surface
+        kind = SourceKind.of(filename)
+        limits = self.session.settings.input_limits
+        limits.check_bytes(len(data), "the uploaded file")
         if kind.is_surface:
+            return _Read(is_surface=True)
+        survey = survey_labels(data, filename, limits=limits)
+        if not survey.counts:
+            raise _EmptyLabelMap("the label map holds no label (every voxel is 0); export the segmentation again.")
+        return _Read(False, dict(survey.counts), dict(survey.names), survey.mapping,
+                     survey.source.value if survey.source is not None else "")
+
+    def _start(self, filename: str) -> int:
+        self._data = None
+        self._reads += 1
+        self.param.update(filename=filename, labels_found=[], label_names={}, targets={}, is_surface=False)
+        self._update_can_import()
+        return self._reads
+
+    def _show(self, data: bytes, read: _Read) -> None:
+        """Show what :meth:`_read` found: the labels with their first targets, and what to do next."""
+        self._data = data
+        self.param.update(is_surface=read.is_surface, labels_found=sorted(read.counts.items()),
+                          label_names=read.names, targets=_guessed_targets(read.counts, read.mapping))
+        if read.is_surface:
             text = "Surface read: its nostrils and outlet are found automatically when you import it."
-        elif len(self.labels_found) > 1 and proposed is not None and source is not None:
-            text = (f"{len(self.labels_found)} labels found; their targets were chosen from {source.value}: check "
+        elif len(read.counts) > 1 and read.mapping is not None and read.source:
+            text = (f"{len(read.counts)} labels found; their targets were chosen from {read.source}: check "
                     "them, then import.")
-        elif len(self.labels_found) == 1:
+        elif len(read.counts) == 1:
             text = ("1 label found, taken as the whole airway: it is split into left, right and nasopharynx from its "
                     "nostrils when you import it (choose another target if it is something else).")
         else:
-            text = f"{len(self.labels_found)} labels found: choose what each one is, then import."
-
+            text = f"{len(read.counts)} labels found: choose what each one is, then import."
         self._say(text, MessageKind.INFO)
         self._update_can_import()
+
+    def upload(self, data: bytes, filename: str) -> None:
+        """Take an uploaded file; for a label map, list its labels with the targets their names or places propose."""
+        self._start(filename)
+        try:
+            read = self._read(data, filename)
+        except RhinoappError as error:
+            self._say(f"{filename}: {error}", MessageKind.ERROR)
+            return
+        self._show(data, read)
+
+    async def upload_async(self, data: bytes, filename: str) -> None:
+        """:meth:`upload` with the file read in a worker thread (a label map of a whole head takes a second or
+        two), the page saying so meanwhile; of uploads that overlap, the last one is shown."""
+        token = self._start(filename)
+        self.reading = True
+        self._say(f"Reading {filename}: its labels and where they lie ...", MessageKind.INFO)
+        try:
+            read = await asyncio.to_thread(self._read, data, filename)
+        except RhinoappError as error:
+            if token == self._reads:
+                self._say(f"{filename}: {error}", MessageKind.ERROR)
+            return
+        finally:
+            if token == self._reads:
+                self.reading = False
+                self._update_can_import()
+        if token == self._reads:
+            self._show(data, read)
 
     def set_target(self, label: int, target: str) -> None:
         """Choose ``target`` (one of :data:`TARGET_CHOICES`) for ``label``."""

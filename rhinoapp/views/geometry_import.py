@@ -27,9 +27,9 @@ class GeometryImportDialog(pn.viewable.Viewer):
                                          description="Resample onto the CT, find the openings, store as a variant")
         self._import.on_click(self._on_import)
 
-    def _on_file(self, event: param.parameterized.Event) -> None:
+    async def _on_file(self, event: param.parameterized.Event) -> None:
         if event.new is not None and self._file.filename:
-            self.state.upload(bytes(event.new), self._file.filename)
+            await self.state.upload_async(bytes(event.new), self._file.filename)
 
     async def _on_import(self, _event: object) -> None:
         await self.state.run_import()

@@ -58,3 +58,24 @@ def test_a_spacing_given_by_hand_is_measured_against_the_rule() -> None:
     assert f"{coarse.cells_across:.1f} lattice cells across" in coarse.message
     assert f"({rule.resolution_mm:g} mm here)" in coarse.message and "quick look" in coarse.message
     assert coarse.as_dict()["cells_wanted"] == CELLS_ACROSS
+
+
+def test_a_side_narrowed_behind_its_nostril_sets_the_bottleneck() -> None:
+    """The walls beyond the openings count as air to the distances (the air goes on there), but a way to the outlet
+    runs through the air: through the walls around the ambient-air chambers the narrowed left side's way had
+    reached the right chamber and the wider right side (3.5 mm, the left narrowed to 1.5 mm: both read 3.5)."""
+    from rhinoapp.cfd.inputs import airway_domain
+    from rhinoapp.cfd.shapes import two_channel_labels
+    from rhinoapp.core.volume import LabelMap
+
+    labels = two_channel_labels(0.5)
+    values = labels.labels.copy()
+    left = values == 1
+    slab = np.zeros_like(left)
+    slab[:, 30:40] = True  # a stretch of the left passage 15-20 mm behind its nostril
+    values[left & slab & ~ndimage.binary_erosion(left, iterations=2)] = 0  # 1 mm narrower on every side there
+    narrowed = LabelMap(values, labels.geometry)
+    assert bottleneck_width_mm(airway_domain(labels)) == 3.5
+    width = bottleneck_width_mm(airway_domain(narrowed))
+    assert width == 1.5 == bottleneck_width_mm(airway_domain(narrowed, open_surroundings=False))
+    assert choose_resolution(airway_domain(narrowed)).resolution_mm == 0.25

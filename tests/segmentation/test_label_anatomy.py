@@ -11,7 +11,7 @@ import pytest
 from rhinoapp.core.volume import AirwayLabel, ImageGeometry
 from rhinoapp.phantom import Phantom, generate_phantom, variant_params
 from rhinoapp.phantom.params import PhantomVariant
-from rhinoapp.segmentation.label_anatomy import MIN_LABEL_ML, label_contacts, mapping_from_anatomy
+from rhinoapp.segmentation.label_anatomy import FRONT_MM, MIN_LABEL_ML, label_contacts, mapping_from_anatomy
 from rhinoapp.segmentation.label_import import LabelMapping, resample_nearest
 from tests.segmentation.test_label_import import MAPPING, RENUMBER, other_grid
 
@@ -80,3 +80,25 @@ def test_a_small_grid_geometry_is_read_in_millimetres() -> None:
     coarse, fine = ImageGeometry(values.shape), ImageGeometry(values.shape, spacing_mm=(0.5, 0.5, 0.5))
     assert mapping_from_anatomy(values, coarse).text() == "2:nasopharynx,7:left,9:right"
     assert mapping_from_anatomy(values, fine) is None  # 6 voxels apart: 6 mm, then 3 mm across
+
+
+def test_a_box_of_air_drawn_in_front_of_the_nose_is_left_out() -> None:
+    """An inlet box over the nostrils (as some data sets label the air the nose breathes from) reaches 14 mm
+    further forward than the cavities and touches both: the cavities are still the front-most pair, and the box
+    is left out rather than taken for a sinus."""
+    straight = phantom("straight")
+    truth = straight.truth
+    values = RENUMBER[truth.labels].copy()
+    k, j, i = np.indices(values.shape)
+    points = truth.geometry.index_to_physical(np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1))
+    y, z = (points[:, axis].reshape(values.shape) for axis in (1, 2))
+    nostril_y = max(point[1] for point in straight.landmarks.nostrils_lps_mm)
+    nostril_z = min(point[2] for point in straight.landmarks.nostrils_lps_mm)
+    cavities = np.isin(values, [3, 4])
+    bottom = np.array([z[cavities & (values == label)].min() for label in (3, 4)]).max()
+    box = (values == 0) & (y <= nostril_y + 4) & (y >= y[cavities].min() - 25) & (z <= bottom + 1.5) \
+        & (z >= nostril_z - 20)
+    values[box] = 7
+    assert {(3, 7), (4, 7)} <= label_contacts(values)  # the box touches both cavities at their nostrils
+    assert y[values == 7].min() < y[cavities].min() - FRONT_MM  # and reaches far in front of them (to the image's face)
+    assert mapping_from_anatomy(values, truth.geometry).as_dict() == EXPECTED

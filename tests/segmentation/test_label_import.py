@@ -212,3 +212,22 @@ def test_a_cavity_that_does_not_join_the_nasopharynx_is_named() -> None:
     gaps = [n for n in segmentation.warnings if "does not join the nasopharynx" in n]
     assert len(gaps) == 1 and gaps[0].startswith("the left cavity")
     assert not [n for n in segmentation_from_labels(phantom.ct, phantom.truth).warnings if "join" in n]
+
+
+def test_ragged_walls_are_filled_and_the_import_says_so() -> None:
+    phantom = asymmetric_phantom()
+    truth = phantom.truth
+    values = RENUMBER[truth.labels]
+    airway = values > 0
+    rim = airway & ~ndimage.binary_erosion(airway)
+    ragged = values.copy()
+    ragged[rim & (np.random.default_rng(1).random(values.shape) < 0.2)] = 0  # a fifth of the outer layer taken
+    labels, notes = imported_labels(ragged, truth.geometry, truth.geometry, LabelMapping.parse(MAPPING))
+    assert len(notes) == 1 and notes[0].startswith("the labels' walls are ragged: ")
+    taken = np.count_nonzero(airway) - np.count_nonzero(ragged)
+    missing = np.count_nonzero((truth.labels > 0) & (labels.labels == 0))
+    assert missing < 0.35 * taken  # most pits filled
+    assert np.count_nonzero((truth.labels == 0) & (labels.labels > 0)) < 0.02 * taken  # hardly a voxel more
+    for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
+        assert dice(labels.labels == label, truth.labels == label) > 0.97, label
+    assert imported_labels(values, truth.geometry, truth.geometry, LabelMapping.parse(MAPPING))[1] == ()

@@ -120,3 +120,36 @@ def test_a_project_without_a_ct_imports_a_label_map_alone_and_the_geometry_page_
     assert page.result is not None and page.scene is not None and not page.has_ct
     assert "no CT yet" not in page.message and "Airway segmented: left" in page.message
     assert any("imported without its CT" in warning for warning in page.warnings)
+
+
+def test_an_upload_is_read_off_the_event_loop_and_the_last_of_two_is_shown(tmp_path: Path) -> None:
+    """The page reads an upload in a worker thread: the event loop runs on while the labels are read (the page
+    says so and offers no import meanwhile), and of two uploads that overlap the later one is shown."""
+    state, _, _ = _state(tmp_path)
+    seen: list[tuple[bool, bool, str]] = []
+
+    async def watch_the_loop() -> None:  # runs as soon as the upload lets the loop go: while it reads, if it does
+        seen.append((state.reading, state.can_import, state.message))
+
+    async def upload() -> None:
+        watcher = asyncio.create_task(watch_the_loop())
+        await state.upload_async(label_file("nifti"), "seg.nii.gz")
+        await watcher
+
+    asyncio.run(upload())
+    assert seen == [(True, False, "Reading seg.nii.gz: its labels and where they lie ...")]
+    assert not state.reading and state.can_import and "chosen from where the labels lie" in state.message
+    assert state.targets == {4: "left", 3: "right", 5: "nasopharynx", 1: "sinus"}
+
+    async def two_uploads() -> None:
+        first = asyncio.create_task(state.upload_async(label_file("nifti"), "first.nii.gz"))
+        await asyncio.sleep(0)  # the first one is reading
+        await state.upload_async(b"not a volume", "second.nrrd")
+        await first
+
+    asyncio.run(two_uploads())
+    assert state.filename == "second.nrrd" and state.message.startswith("second.nrrd: ")
+    assert state.message_kind == "error" and state.labels_found == [] and not state.can_import and not state.reading
+
+    asyncio.run(state.upload_async(b"", "empty.nii.gz"))
+    assert state.message_kind == "error" and state.message.startswith("empty.nii.gz: ")

@@ -3,7 +3,7 @@
 Every phantom variant's ground truth (the CT's 0.5 mm grid) is exported as each label map of
 ``benchmarks/label_map_variety.py`` (renumbered 4 left, 3 right, 5 nasopharynx, 1 sinus; RAS; 2 mm axial and
 1.5 mm sagittal slices; float labels; a binary mask; a 3D Slicer segmentation; labels cut in the vestibules; a
-front crop; specks; a ragged rim), read as the import reads it, and the mapping its labels' places propose
+front crop; specks; a ragged rim; an inlet box over the nostrils), read as the import reads it, and the mapping its labels' places propose
 (:func:`rhinoapp.usecases.geometry_import.survey_labels` without the names) is compared with the truth's:
 
 - ``same``: the truth's mapping;

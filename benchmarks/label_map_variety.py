@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="clinical")
     parser.add_argument("--resolution-mm", type=float, help="one lattice spacing for all (default: the rule's)")
-    parser.add_argument("--only", help="comma-separated case names (default: all)")
+    parser.add_argument("--only", help="case names separated by commas (default: all); a name with a comma of its "
+                                       "own, such as 'RAS, 2 mm slices', is matched whole")
     parser.add_argument("--name", default="label_map_variety")
     parser.add_argument("--without-ct", action="store_true",
                         help="import each label map alone (no CT: on its own grid, the openings where its labels end)")
@@ -238,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     phantom = generate_phantom(variant_params(args.variant, spacing_mm=0.5, noise_hu=0))
     cases = label_maps(phantom)
-    chosen = [c for c in cases if args.only is None or c in args.only.split(",")]
+    chosen = [c for c in cases if args.only is None or c in args.only.split(",") or c in args.only]
+    if args.only and not chosen:
+        parser.error(f"--only names no case; the cases: {', '.join(cases)}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="rhinoapp-labelmaps-") as scratch:
         for index, name in enumerate(chosen):

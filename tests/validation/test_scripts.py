@@ -361,13 +361,13 @@ def test_like_for_like_compares_kept_runs_with_stored_references(tmp_path: Path)
 
 
 def test_label_mapping_record_of_one_variant_has_no_wrong_mapping(tmp_path: Path, capsys) -> None:
-    """``label_mapping.py`` on one variant: its ten label maps get the truth's mapping from where the labels lie."""
+    """``label_mapping.py`` on one variant: its eleven label maps (the inlet box too) get the truth's mapping from where the labels lie."""
     mapping = _load("label_mapping")
     record = tmp_path / "label_mapping.json"
     assert mapping.main(["--variant", "straight", "--json", str(record)]) == 0
     counts = json.loads(record.read_text())["counts"]
-    assert counts == {"same": 10, "sinus left out": 0, "no guess": 0, "WRONG": 0}
-    assert "10 label maps: 10 same" in capsys.readouterr().out
+    assert counts == {"same": 11, "sinus left out": 0, "no guess": 0, "WRONG": 0}
+    assert "11 label maps: 11 same" in capsys.readouterr().out
     truth = mapping.LabelMapping.parse(mapping.TRUTH)
     assert mapping.verdict(mapping.LabelMapping.parse("4:left,3:right,5:nasopharynx"), truth) == "sinus left out"
     assert mapping.verdict(mapping.LabelMapping.parse("3:left,4:right,5:nasopharynx,1:sinus"), truth) == "WRONG"

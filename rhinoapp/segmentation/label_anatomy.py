@@ -51,8 +51,7 @@ from rhinoapp.core.volume import ImageGeometry
 from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, Target
 
 __all__ = ["BEHIND_MM", "FRONT_MM", "LOWER_MM", "MIN_LABEL_ML", "MIN_SIDE_GAP_MM", "NOSTRIL_FRACTION",
-           "label_contacts",
-           "mapping_from_anatomy"]
+           "label_contacts", "mapping_from_anatomy"]
 
 _log = logging.getLogger(__name__)
 
@@ -139,9 +138,14 @@ def _furthest_back_and_lowest(places: list[_Place]) -> int | None:
     return back
 
 
+def _around(place: _Place) -> tuple[slice, ...]:
+    """The box of a label's place grown by a voxel on every side (so that its face neighbours lie in it)."""
+    return tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in place.box)
+
+
 def _one_piece_touches_both(values: np.ndarray, place: _Place, label: int, left: int, right: int) -> bool:
     """Whether one connected piece of ``label`` (at ``place``) touches both ``left`` and ``right`` across a face."""
-    near = values[tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in place.box)]
+    near = values[_around(place)]
     pieces, _ = ndimage.label(near == label)
     grown = ndimage.grey_dilation(pieces, footprint=ndimage.generate_binary_structure(3, 1))
     return bool(set(np.unique(grown[near == left])) & set(np.unique(grown[near == right])) - {0})
@@ -154,7 +158,7 @@ def _touch(contacts: set[tuple[int, int]], one: int, other: int) -> bool:
 def _meets_at_nostril(values: np.ndarray, geometry: ImageGeometry, place: _Place, cavity: int, label: int) -> bool:
     """Whether ``label`` meets ``cavity`` (at ``place``) at its nostril: the touching voxels' mean lies in the front
     and lowest :data:`NOSTRIL_FRACTION` of the cavity's length (LPS y) and height (LPS z)."""
-    box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in place.box)
+    box = _around(place)
     near = values[box]
     touching = ndimage.binary_dilation(near == cavity, ndimage.generate_binary_structure(3, 1)) & (near == label)
     corner = np.array([s.start for s in box])

@@ -71,7 +71,10 @@ def pit_fraction(labels: np.ndarray) -> float:
     0.0
     """
     labelled = labels > 0
-    neighbours = _labelled_neighbours(labelled)
+    return _pit_fraction(labelled, _labelled_neighbours(labelled))
+
+
+def _pit_fraction(labelled: np.ndarray, neighbours: np.ndarray) -> float:
     wall = ~labelled & (neighbours > 0)
     count = int(np.count_nonzero(wall))
     return float(np.count_nonzero(wall & (neighbours >= 5))) / count if count else 0.0
@@ -98,14 +101,18 @@ def fill_wall_pits(labels: np.ndarray, geometry: ImageGeometry, *,
     if not found or found[0] is None:
         return FilledPits(labels)
     box = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n)) for s, n in zip(found[0], labels.shape))
-    crop = labels[box].copy()
-    fraction = pit_fraction(crop)
+    labelled = labels[box] > 0
+    neighbours = _labelled_neighbours(labelled)
+    fraction = _pit_fraction(labelled, neighbours)
     if fraction <= threshold:
         return FilledPits(labels, 0, fraction)
+    crop = labels[box].copy()
     voxels = 0
-    for _ in range(_FILL_PASSES):
-        labelled = crop > 0
-        pits = ~labelled & (_labelled_neighbours(labelled) >= 4)
+    for done in range(_FILL_PASSES):
+        if done:  # the neighbours after the last pass's filling
+            labelled = crop > 0
+            neighbours = _labelled_neighbours(labelled)
+        pits = ~labelled & (neighbours >= 4)
         if not pits.any():
             break
         crop[pits] = _neighbour_label(crop)[pits]

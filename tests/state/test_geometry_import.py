@@ -142,8 +142,11 @@ def test_an_upload_is_read_off_the_event_loop_and_the_last_of_two_is_shown(tmp_p
     assert state.targets == {4: "left", 3: "right", 5: "nasopharynx", 1: "sinus"}
 
     async def two_uploads() -> None:
+        reading = asyncio.Event()
+        watcher = state.param.watch(lambda event: reading.set() if event.new else None, "reading")
         first = asyncio.create_task(state.upload_async(label_file("nifti"), "first.nii.gz"))
-        await asyncio.sleep(0)  # the first one is reading
+        await reading.wait()  # the first one is reading
+        state.param.unwatch(watcher)
         await state.upload_async(b"not a volume", "second.nrrd")
         await first
 

@@ -22,7 +22,7 @@ from scipy import ndimage
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import ImageGeometry
 
-__all__ = ["FlowDomain", "Opening", "link_structure"]
+__all__ = ["FlowDomain", "LabelOrigin", "Opening", "link_structure"]
 
 _log = logging.getLogger(__name__)
 
@@ -44,6 +44,22 @@ def link_structure() -> np.ndarray:
     """The 3x3x3 neighbourhood a D3Q19 lattice links (faces and edges, no corners)."""
     result: np.ndarray = ndimage.generate_binary_structure(3, 2)
     return result
+
+
+@dataclass(frozen=True)
+class LabelOrigin:
+    """What an imported airway's label map was like where that bears on the results' accuracy: the voxel sides it was
+    drawn on (``drawn_mm``, ``(i, j, k)``; None: the grid's own), and the share of its wall voxels that were pits
+    where its walls were ragged and the pits were filled (``ragged_pits_pct``; None: not ragged).
+
+    Examples
+    --------
+    >>> LabelOrigin(drawn_mm=(0.5, 0.5, 2.0)).ragged_pits_pct is None
+    True
+    """
+
+    drawn_mm: tuple[float, float, float] | None = None
+    ragged_pits_pct: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,10 +87,11 @@ class FlowDomain:
         For each inlet (by :class:`Opening` value) whose labels were cut before the nostril in a way that leaves
         part of the nose's resistance out (a coronal cut through the vestibule), what is missing; the results
         carry it and their plausibility checks flag it.
-    label_voxel_mm
-        The voxel sides of the label map the airway was drawn on, where it came from a file of other voxels than
-        ``geometry``'s (thick slices interpolated by shape onto a finer grid); None: ``geometry``'s own. The results
-        carry it, and their accuracy note says what thick slices do to the pressure drop.
+    label_origin
+        What the label map the airway came from was like (:class:`LabelOrigin`): the voxel sides it was drawn on,
+        where they differ from ``geometry``'s (thick slices interpolated by shape onto a finer grid), and how ragged
+        its walls were. The results carry it, and their accuracy note says what thick slices and ragged walls do to
+        the pressure drop.
 
     Examples
     --------
@@ -96,7 +113,7 @@ class FlowDomain:
     planes: Mapping[str, np.ndarray] = field(default_factory=dict)
     placement: Mapping[str, str] = field(default_factory=dict)
     short_of_nostril: Mapping[str, str] = field(default_factory=dict)
-    label_voxel_mm: tuple[float, float, float] | None = None
+    label_origin: LabelOrigin = LabelOrigin()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "placement", {str(k): str(v) for k, v in dict(self.placement).items()})
@@ -195,7 +212,7 @@ class FlowDomain:
         if dropped:
             _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
-                          self.planes, self.placement, self.short_of_nostril, self.label_voxel_mm)
+                          self.planes, self.placement, self.short_of_nostril, self.label_origin)
 
     def nostril_centres(self) -> dict[str, list[float]]:
         """The LPS centre (mm, rounded to 0.1) of each nostril: its measurement plane where the domain has one (the
@@ -322,7 +339,7 @@ class FlowDomain:
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
             planes[name] = fluid & (distance <= 0.75 * tolerance)
         return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement,
-                          self.short_of_nostril, self.label_voxel_mm)
+                          self.short_of_nostril, self.label_origin)
 
     def _covering(self, mask: np.ndarray, shape: tuple[int, int, int], resolution_mm: float) -> np.ndarray:
         """The voxels of a coarser grid of ``shape`` (same corner) that hold a voxel of ``mask``."""

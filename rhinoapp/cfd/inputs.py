@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from rhinoapp.cfd.domain import FlowDomain, Opening, link_structure
+from rhinoapp.cfd.domain import FlowDomain, LabelOrigin, Opening, link_structure
 from rhinoapp.cfd.label_ends import OpenEnd, open_ends
 from rhinoapp.cfd.plane_cut import plane_cut
 from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, SurroundingsConfig, with_open_surroundings
@@ -184,14 +184,15 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
                   surroundings: SurroundingsConfig | None = None, open_surroundings: bool = True,
-                  label_voxel_mm: tuple[float, float, float] | None = None) -> FlowDomain:
+                  label_origin: LabelOrigin | None = None) -> FlowDomain:
     """The flow domain of an airway as the simulations use it: openings from :func:`domain_from_labels`, then an
     ambient-air chamber in front of each nostril and a flow extension at the outlet
     (:func:`~rhinoapp.cfd.openings.with_open_surroundings`), with the choanae (where each cavity meets the
     nasopharynx) as measurement planes. ``open_surroundings=False`` leaves the chambers and the extension out:
     the openings are then the label map's own end faces (for comparisons with solvers that take the air in
-    there). ``label_voxel_mm`` are the voxel sides of the file the labels were drawn on, where they were
-    resampled from another grid (:attr:`~rhinoapp.cfd.domain.FlowDomain.label_voxel_mm`).
+    there). ``label_origin`` says what the label map was like: the voxel sides of the file the labels were drawn
+    on, where they were resampled from another grid, and how ragged its walls were
+    (:attr:`~rhinoapp.cfd.domain.FlowDomain.label_origin`).
 
     Examples
     --------
@@ -210,7 +211,7 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
                         planes={name: mask for name, mask in choanae.items() if mask.any()},
                         placement=domain.placement, short_of_nostril=domain.short_of_nostril,
-                        label_voxel_mm=label_voxel_mm)
+                        label_origin=label_origin or LabelOrigin())
     return with_open_surroundings(domain, surroundings) if open_surroundings else domain
 
 
@@ -292,10 +293,10 @@ def read_geometry_dir(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlan
     return labels, planes
 
 
-def read_geometry_inputs(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane], tuple[float, float, float] | None]:
-    """The labels and opening planes of a geometry folder, and the voxel sides of the label map an imported airway
-    was drawn on (``geometry.json``'s provenance ``label_voxel_mm``; None: the folder's own grid, or not recorded),
-    from one reading of ``geometry.json``.
+def read_geometry_inputs(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningPlane], LabelOrigin]:
+    """The labels and opening planes of a geometry folder, and what the label map of an imported airway was like
+    (``geometry.json``'s provenance ``label_voxel_mm``, the voxel sides it was drawn on, None: the folder's own grid,
+    or not recorded; ``ragged_pits_pct``), from one reading of ``geometry.json``.
 
     Examples
     --------
@@ -304,9 +305,11 @@ def read_geometry_inputs(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningP
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = write_label_nifti(folder / "labels.nii.gz", two_channel_labels(2.0))
     >>> read_geometry_inputs(folder)[2]
-    >>> _ = (folder / "geometry.json").write_text('{"provenance": {"label_voxel_mm": [0.5, 0.5, 2.0]}}')
+    LabelOrigin(drawn_mm=None, ragged_pits_pct=None)
+    >>> _ = (folder / "geometry.json").write_text('{"provenance": {"label_voxel_mm": [0.5, 0.5, 2.0], '
+    ...                                           '"ragged_pits_pct": 5.7}}')
     >>> read_geometry_inputs(folder)[1:]
-    ({}, (0.5, 0.5, 2.0))
+    ({}, LabelOrigin(drawn_mm=(0.5, 0.5, 2.0), ragged_pits_pct=5.7))
     """
     folder = Path(folder)
     labels_path, meta_path = GeometryFolder(folder).labels, GeometryFolder(folder).report
@@ -316,7 +319,7 @@ def read_geometry_inputs(folder: Path) -> tuple[LabelMap, dict[Opening, OpeningP
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     except ValueError as error:
         raise _unusable(meta_path, error) from error
-    return read_label_nifti(labels_path), _opening_planes(meta, meta_path), _label_voxel_mm(meta)
+    return read_label_nifti(labels_path), _opening_planes(meta, meta_path), _label_origin(meta)
 
 
 def _opening_planes(meta: Any, meta_path: Path) -> dict[Opening, OpeningPlane]:
@@ -342,10 +345,21 @@ def _unusable(meta_path: Path, error: Exception) -> ValidationError:
                            'and "outlet" likewise, as `rhinoapp segment` writes')
 
 
-def _label_voxel_mm(meta: Any) -> tuple[float, float, float] | None:
-    """``provenance.label_voxel_mm`` of a decoded ``geometry.json``, or None where it has none usable."""
+def _label_origin(meta: Any) -> LabelOrigin:
+    """What ``provenance`` of a decoded ``geometry.json`` says of the label map (nothing where it says nothing
+    usable): ``label_voxel_mm`` and ``ragged_pits_pct``."""
+    provenance = meta.get("provenance") if isinstance(meta, dict) else None
+    if not isinstance(provenance, dict):
+        return LabelOrigin()
+    drawn: tuple[float, float, float] | None = None
     try:
-        found = (meta.get("provenance") or {}).get("label_voxel_mm")
-        return None if not found else (float(found[0]), float(found[1]), float(found[2]))
-    except (ValueError, TypeError, IndexError, AttributeError):
-        return None
+        found = provenance.get("label_voxel_mm")
+        drawn = None if not found else (float(found[0]), float(found[1]), float(found[2]))
+    except (ValueError, TypeError, IndexError, KeyError):
+        drawn = None
+    try:
+        ragged = provenance.get("ragged_pits_pct")
+        pits = None if ragged is None else float(ragged)
+    except (ValueError, TypeError):
+        pits = None
+    return LabelOrigin(drawn, pits)

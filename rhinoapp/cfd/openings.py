@@ -241,7 +241,7 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
         new_planes.setdefault(name, np.pad(mask, pads) & new_fluid)
     result = FlowDomain(new_fluid, masks.get(Opening.INLET_LEFT, empty), masks.get(Opening.INLET_RIGHT, empty),
                         new_outlet, geometry, planes=new_planes, placement=domain.placement,
-                        short_of_nostril=domain.short_of_nostril, label_voxel_mm=domain.label_voxel_mm)
+                        short_of_nostril=domain.short_of_nostril, label_origin=domain.label_origin)
     _log.info("openings: ambient chambers %s cells, outlet extension %d cells (%.1f mm); grid %s -> %s",
               [int(c.sum()) for c in chambers.values()], int(extension.sum()), cells * spacing[axis_out],
               tuple(int(n) for n in shape), new_shape)

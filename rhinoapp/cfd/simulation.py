@@ -261,8 +261,11 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
     if domain.short_of_nostril:  # inlets cut before the nostril: the plausibility checks flag the result
         results["openings_short_of_nostril"] = dict(domain.short_of_nostril)
     # the voxels the labels were drawn on: the airway's grid, or the file it was resampled from (thick slices)
+    origin = airway.label_origin
     results["label_voxels"] = {"grid_mm": [round(float(v), 4) for v in airway.geometry.spacing_mm],
-                               "drawn_mm": None if airway.label_voxel_mm is None else list(airway.label_voxel_mm)}
+                               "drawn_mm": None if origin.drawn_mm is None else list(origin.drawn_mm)}
+    if origin.ragged_pits_pct is not None:  # ragged walls, their pits filled: the accuracy note says what is left
+        results["ragged_label_walls"] = {"pits_pct": origin.ragged_pits_pct}
     nostrils = airway.nostril_centres()
     if nostrils:  # where each side's air enters: the checks flag a left nostril to the right of the right one
         results["nostrils_lps_mm"] = nostrils

@@ -33,7 +33,7 @@ from rhinoapp.segmentation.shape_interpolation import is_coarser, shape_interpol
 from rhinoapp.segmentation.holes import fill_enclosed_holes
 from rhinoapp.segmentation.pits import fill_wall_pits
 
-__all__ = ["WHOLE_AIRWAY", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
+__all__ = ["WHOLE_AIRWAY", "ImportedLabels", "LabelImportError", "LabelMapping", "Target", "imported_labels", "label_counts",
            "mapping_from_names", "resample_nearest", "target_of_name"]
 
 
@@ -314,9 +314,20 @@ def _extent_text(geometry: ImageGeometry) -> str:
                      zip("xyz", corners.min(axis=0), corners.max(axis=0)))
 
 
+@dataclasses.dataclass(frozen=True)
+class ImportedLabels:
+    """An imported label map on the project's labels and grid, what to tell people about it (``notes``), and, where
+    its walls were ragged and their pits were filled (:func:`~rhinoapp.segmentation.pits.fill_wall_pits`), the
+    percentage of its wall voxels that were pits (``ragged_pits_pct``; None: the walls were not ragged)."""
+
+    labels: LabelMap
+    notes: tuple[str, ...] = ()
+    ragged_pits_pct: float | None = None
+
+
 def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry,
-                    mapping: LabelMapping) -> tuple[LabelMap, tuple[str, ...]]:
-    """The project's label map on the CT grid ``ct`` from a label array on ``source``, and warnings.
+                    mapping: LabelMapping) -> ImportedLabels:
+    """The project's label map on the CT grid ``ct`` from a label array on ``source``, with its warnings.
 
     A label map coarser than the CT (thick slices) is interpolated by shape
     (:func:`~rhinoapp.segmentation.shape_interpolation.shape_interpolated`), any other sampled at the nearest voxel.
@@ -330,10 +341,11 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
     Examples
     --------
     >>> values = np.zeros((4, 4, 4), dtype=np.int16); values[1, 1, 1], values[1, 1, 2], values[2, 2, 2] = 9, 8, 5
-    >>> labels, notes = imported_labels(values, ImageGeometry((4, 4, 4)), ImageGeometry((4, 4, 4)),
-    ...                                 LabelMapping.parse("9:left,8:right,5:nasopharynx"))
-    >>> labels.count(1), labels.count(2), labels.count(3), notes
-    (1, 1, 1, ())
+    >>> imported = imported_labels(values, ImageGeometry((4, 4, 4)), ImageGeometry((4, 4, 4)),
+    ...                            LabelMapping.parse("9:left,8:right,5:nasopharynx"))
+    >>> labels = imported.labels
+    >>> labels.count(1), labels.count(2), labels.count(3), imported.notes, imported.ragged_pits_pct
+    (1, 1, 1, (), None)
     >>> imported_labels(values, ImageGeometry((4, 4, 4), origin_mm=(500, 0, 0)), ImageGeometry((4, 4, 4)),
     ...                 LabelMapping.parse("9:left,8:right,5:nasopharynx"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -370,4 +382,6 @@ def imported_labels(values: np.ndarray, source: ImageGeometry, ct: ImageGeometry
                   "interpolated by shape between its slices, smooth instead of in steps as thick as a slice",)
     filled = fill_enclosed_holes(resampled, ct)  # specks a threshold left inside the air: walls to the simulation
     smoothed = fill_wall_pits(filled.labels, ct)  # pits of ragged walls: notches in the narrow passages
-    return LabelMap(smoothed.labels, ct), notes + tuple(note for note in (filled.note, smoothed.note) if note)
+    return ImportedLabels(LabelMap(smoothed.labels, ct), notes + tuple(note for note in (filled.note, smoothed.note)
+                                                                       if note),
+                          round(100.0 * smoothed.pit_fraction, 2) if smoothed.voxels else None)

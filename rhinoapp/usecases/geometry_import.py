@@ -34,14 +34,14 @@ from rhinoapp.core.layout import GeometryFolder, ProjectLayout
 from rhinoapp.core.limits import DEFAULT_LIMITS, InputLimits
 from rhinoapp.core.progress import ProgressCallback
 from rhinoapp.core.requests import check_name
-from rhinoapp.core.volume import AirwayLabel, CTVolume, LabelMap
+from rhinoapp.core.volume import AirwayLabel, CTVolume, ImageGeometry, LabelMap
 from rhinoapp.core.workflow import Step
 from rhinoapp.geometry.report import GeometryReport
 from rhinoapp.geometry.request import GEOMETRY_RANGES
 from rhinoapp.geometry.surface import SurfaceOptions
 from rhinoapp.segmentation import AirwaySegmentation
-from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, LabelImportError, LabelMapping, imported_labels,
-                                                label_counts, mapping_from_names)
+from rhinoapp.segmentation.label_import import (WHOLE_AIRWAY, ImportedLabels, LabelImportError, LabelMapping,
+                                                imported_labels, label_counts, mapping_from_names)
 from rhinoapp.store.repository import ProjectRepository
 from rhinoapp.volumes.segmentation_nrrd import LabelVolume
 from rhinoapp.usecases.geometry import write_segmentation
@@ -207,11 +207,9 @@ def _surface_mask(data: bytes, request: ImportRequest, ct: CTVolume, limits: Inp
     return mask
 
 
-def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation:
-    """The airway of a label map imported without its CT, on the label map's own grid (with thick slices: on cubic
-    voxels of its finest side, interpolated by shape): each opening where its label ends
-    (:func:`~rhinoapp.cfd.inputs.label_end_faces`, as the simulation finds them in a geometry folder without
-    planes)."""
+def _own_grid(read: LabelVolume, request: ImportRequest) -> ImageGeometry:
+    """The grid a label map imported without its CT goes onto: its own, or with thick slices cubic voxels of its
+    finest side (interpolated by shape). Refuses what needs the CT (a whole-airway label, picked nostrils)."""
     from rhinoapp.segmentation.shape_interpolation import isotropic_grid
 
     assert request.mapping is not None  # the request checked it
@@ -224,11 +222,16 @@ def _without_ct(read: LabelVolume, request: ImportRequest) -> AirwaySegmentation
         raise LabelImportError("nostril points are picked on the CT: give the CT with them, or leave them out (without "
                                "the CT the nostrils are where the cavities' labels end)")
     source = read.volume
-    grid = isotropic_grid(source.geometry, source.hu)  # thick slices: onto cubic voxels, smooth between the slices
-    labels, notes = imported_labels(source.hu, source.geometry, grid or source.geometry, request.mapping)
-    return _from_label_ends(labels, (*read.notes, *notes, "imported without its CT: each opening is where its label "
-                                     "ends (the nostrils are the cavities' ends farthest from the nasopharynx); check "
-                                     "them in the 3D view"))
+    return isotropic_grid(source.geometry, source.hu) or source.geometry
+
+
+def _without_ct(imported: ImportedLabels, notes: tuple[str, ...]) -> AirwaySegmentation:
+    """The airway of a label map imported without its CT, on its own grid (:func:`_own_grid`): each opening where
+    its label ends (:func:`~rhinoapp.cfd.inputs.label_end_faces`, as the simulation finds them in a geometry folder
+    without planes)."""
+    return _from_label_ends(imported.labels, (*notes, *imported.notes, "imported without its CT: each opening is "
+                                              "where its label ends (the nostrils are the cavities' ends farthest "
+                                              "from the nasopharynx); check them in the 3D view"))
 
 
 def _from_label_ends(labels: LabelMap, notes: tuple[str, ...]) -> AirwaySegmentation:
@@ -249,15 +252,14 @@ def _from_label_ends(labels: LabelMap, notes: tuple[str, ...]) -> AirwaySegmenta
     return segmentation_from_ends(labels, (faces[0], faces[1], faces[2]), warnings=notes)
 
 
-def _on_ct(ct: CTVolume, read: LabelVolume, request: ImportRequest) -> AirwaySegmentation:
-    """The segmentation of the label map ``read`` on ``ct``'s grid: a whole-airway label split into sides from its
-    nostrils; else the nostrils where the cavities meet the CT's outside air, or, where a cavity meets it nowhere
+def _on_ct(ct: CTVolume, imported: ImportedLabels, notes: tuple[str, ...], request: ImportRequest) -> AirwaySegmentation:
+    """The segmentation of the label map ``imported`` onto ``ct``'s grid: a whole-airway label split into sides from
+    its nostrils; else the nostrils where the cavities meet the CT's outside air, or, where a cavity meets it nowhere
     (a nostril cut off by the CT's field of view) and none was picked, where the labels end."""
     from rhinoapp.segmentation.imported import NostrilNotFoundError, segmentation_from_labels, segmentation_from_mask
 
     assert request.mapping is not None  # the request checked it
-    labels, found = imported_labels(read.volume.hu, read.volume.geometry, ct.geometry, request.mapping)
-    notes = (*read.notes, *found)
+    labels, notes = imported.labels, (*notes, *imported.notes)
     if request.mapping.whole_airway:  # one airway label: split into sides from its nostrils, as a surface is
         values = labels.labels
         return segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
@@ -287,6 +289,7 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
     kind = request.kind
     names: dict[int, str] = {}
     voxel: tuple[float, ...] | None = None
+    ragged: float | None = None
     if kind.is_surface:
         if ct is None:
             raise LabelImportError("a surface is imported onto the CT it was made on (its voxels and the air at the "
@@ -295,7 +298,12 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
     else:
         read = _label_volume(data, kind, limits)
         names, voxel = dict(read.names), tuple(read.volume.geometry.spacing_mm)
-        segmentation = _without_ct(read, request) if ct is None else _on_ct(ct, read, request)
+        assert request.mapping is not None  # the request checked it
+        grid = _own_grid(read, request) if ct is None else ct.geometry
+        imported = imported_labels(read.volume.hu, read.volume.geometry, grid, request.mapping)
+        ragged = imported.ragged_pits_pct
+        segmentation = (_without_ct(imported, read.notes) if ct is None
+                        else _on_ct(ct, imported, read.notes, request))
     provenance = {
         "source": "imported surface" if kind.is_surface else "imported label map",
         "on_ct": ct is not None,  # False: on the label map's own grid, the openings where its labels end
@@ -306,6 +314,9 @@ def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportReque
         "segment_names": {str(label): name for label, name in sorted(names.items())} or None,
         # the voxels the labels were drawn on (i, j, k sides): thick slices are read by the results' accuracy note
         "label_voxel_mm": None if voxel is None else [round(float(v), 4) for v in voxel],
+        # the share of the wall voxels that were pits, where the walls were ragged and the pits filled (else None):
+        # read by the results' accuracy note too
+        "ragged_pits_pct": ragged,
         "nostrils_picked_lps_mm": [list(p) for p in request.nostrils] if request.nostrils else None,
         "warnings": list(segmentation.warnings),
     }

@@ -38,11 +38,11 @@ _log = logging.getLogger(__name__)
 
 def load_domain(geometry_dir: GeometryFolder | Path) -> Any:
     """The flow domain of a geometry folder (its label map and opening planes), with ambient air in front of the
-    nostrils and a flow extension at the outlet (:func:`~rhinoapp.cfd.inputs.airway_domain`), and the voxels an
-    imported label map was drawn on (:func:`~rhinoapp.cfd.inputs.read_geometry_inputs`)."""
+    nostrils and a flow extension at the outlet (:func:`~rhinoapp.cfd.inputs.airway_domain`), and what an imported
+    label map was like: its voxels, its ragged walls (:func:`~rhinoapp.cfd.inputs.read_geometry_inputs`)."""
     path = geometry_dir.path if isinstance(geometry_dir, GeometryFolder) else Path(geometry_dir)
-    labels, planes, label_voxel_mm = read_geometry_inputs(path)
-    return airway_domain(labels, planes=planes, label_voxel_mm=label_voxel_mm)
+    labels, planes, origin = read_geometry_inputs(path)
+    return airway_domain(labels, planes=planes, label_origin=origin)
 
 
 def resolution_for(domain: Any, request: SimulationRequest, *, backend: str | None = None) -> ResolutionChoice:

@@ -82,8 +82,9 @@ def test_labels_on_another_grid_keep_left_left(flipped: bool) -> None:
     truth = phantom.truth
     grid = other_grid(flipped)
     values = resample_nearest(RENUMBER[truth.labels], truth.geometry, grid)
-    labels, notes = imported_labels(values, grid, phantom.ct.geometry, LabelMapping.parse(MAPPING))
-    assert notes == ()
+    imported = imported_labels(values, grid, phantom.ct.geometry, LabelMapping.parse(MAPPING))
+    labels = imported.labels
+    assert imported.notes == () and imported.ragged_pits_pct is None
     for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
         assert dice(labels.labels == label, truth.labels == label) > 0.9, label
     # the patient's left is +x: the left label sits at larger x than the right, as in the ground truth
@@ -136,9 +137,9 @@ def test_bad_labels_are_refused_clearly() -> None:
         imported_labels(values, far, phantom.ct.geometry, LabelMapping.parse(MAPPING))
     with pytest.raises(LabelImportError, match=r"names label 7, which the label map does not hold \(labels found: 1 "):
         imported_labels(values, geometry, phantom.ct.geometry, LabelMapping.parse("4:left,3:right,7:nasopharynx"))
-    labels, notes = imported_labels(values, geometry, phantom.ct.geometry,
-                                    LabelMapping.parse("4:left,3:right,5:nasopharynx"))
-    assert notes == ("labels 1 of the file are not mapped and were left out",) and labels.count(AirwayLabel.SINUS) == 0
+    imported = imported_labels(values, geometry, phantom.ct.geometry, LabelMapping.parse("4:left,3:right,5:nasopharynx"))
+    assert imported.notes == ("labels 1 of the file are not mapped and were left out",)
+    assert imported.labels.count(AirwayLabel.SINUS) == 0
     cut = phantom.truth.labels.copy()
     cut[cut == AirwayLabel.LEFT_CAVITY] = 0
     cut[cut == AirwayLabel.SINUS] = AirwayLabel.LEFT_CAVITY  # a "left cavity" closed inside the head
@@ -222,12 +223,15 @@ def test_ragged_walls_are_filled_and_the_import_says_so() -> None:
     rim = airway & ~ndimage.binary_erosion(airway)
     ragged = values.copy()
     ragged[rim & (np.random.default_rng(1).random(values.shape) < 0.2)] = 0  # a fifth of the outer layer taken
-    labels, notes = imported_labels(ragged, truth.geometry, truth.geometry, LabelMapping.parse(MAPPING))
+    imported = imported_labels(ragged, truth.geometry, truth.geometry, LabelMapping.parse(MAPPING))
+    labels, notes = imported.labels, imported.notes
     assert len(notes) == 1 and notes[0].startswith("the labels' walls are ragged: ")
+    assert imported.ragged_pits_pct is not None and 3.0 < imported.ragged_pits_pct < 10.0  # what the results carry
     taken = np.count_nonzero(airway) - np.count_nonzero(ragged)
     missing = np.count_nonzero((truth.labels > 0) & (labels.labels == 0))
     assert missing < 0.35 * taken  # most pits filled
     assert np.count_nonzero((truth.labels == 0) & (labels.labels > 0)) < 0.02 * taken  # hardly a voxel more
     for label in (AirwayLabel.LEFT_CAVITY, AirwayLabel.RIGHT_CAVITY, AirwayLabel.NASOPHARYNX):
         assert dice(labels.labels == label, truth.labels == label) > 0.97, label
-    assert imported_labels(values, truth.geometry, truth.geometry, LabelMapping.parse(MAPPING))[1] == ()
+    clean = imported_labels(values, truth.geometry, truth.geometry, LabelMapping.parse(MAPPING))
+    assert clean.notes == () and clean.ragged_pits_pct is None

@@ -40,10 +40,11 @@ def test_two_balls_from_thick_slices_come_back_closer_to_their_shape_than_by_nea
 def test_a_thick_label_map_is_interpolated_on_import_and_says_so() -> None:
     thick = np.maximum(_ball(THICK, (-4.0, 0.0, 1.0), 6.5, 7), _ball(THICK, (5.0, 0.0, -2.0), 4.2, 8))
     thick[0, 20:28, 20:28] = 9  # cut by the lower face
-    labels, notes = imported_labels(thick, THICK, FINE, LabelMapping.parse("7:left,8:right,9:nasopharynx"))
+    imported = imported_labels(thick, THICK, FINE, LabelMapping.parse("7:left,8:right,9:nasopharynx"))
+    labels, notes = imported.labels, imported.notes
     assert labels.count(1) > 0 and labels.count(2) > 0 and labels.count(3) > 0
     assert any("interpolated by shape" in note and "0.5 x 0.5 x 2.5 mm" in note for note in notes), notes
-    _, notes = imported_labels(thick, THICK, THICK, LabelMapping.parse("7:left,8:right,9:nasopharynx"))
+    notes = imported_labels(thick, THICK, THICK, LabelMapping.parse("7:left,8:right,9:nasopharynx")).notes
     assert not any("interpolated" in note for note in notes)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rhinoapp.cfd.domain import LabelOrigin
 from rhinoapp.cfd.inputs import read_label_nifti
 from rhinoapp.cfd.request import SimulationRequest
 from rhinoapp.cli import main
@@ -371,13 +372,47 @@ def test_a_thick_slice_label_map_alone_is_imported_on_cubic_voxels_interpolated_
     # the slices' thickness travels with the geometry into the results, whose accuracy note says what it does
     assert json.loads(folder.report.read_text())["provenance"]["label_voxel_mm"] == [1.0, 1.0, 3.0]
     domain = load_domain(folder.path)
-    assert domain.label_voxel_mm == (1.0, 1.0, 3.0)
+    assert domain.label_origin == LabelOrigin(drawn_mm=(1.0, 1.0, 3.0))
     result = run_simulation(domain, SimulationRequest(max_steps=100, backend="numba", resolution_mm=2.0),
                             tmp_path / "run")
     assert result.results["label_voxels"] == {"grid_mm": [1.0, 1.0, 1.0], "drawn_mm": [1.0, 1.0, 3.0]}
     accuracy = result.results["accuracy"]
     assert "drawn on voxels of 1 x 1 x 3 mm" in accuracy["text"] and "Thick slices" in accuracy["summary"]
 
+
+def test_ragged_walls_travel_from_the_import_into_the_results_accuracy_note(tmp_path: Path) -> None:
+    """A label map with a fifth of its outer layer unlabelled: the import fills the pits and records how ragged the
+    walls were; the run's results carry it, and their accuracy note says what the fill leaves (9-10 % on the
+    phantom). The same labels with smooth walls record nothing and their note says nothing of it."""
+    from scipy import ndimage
+
+    from rhinoapp.core.layout import GeometryFolder
+    from rhinoapp.usecases.geometry_import import write_import
+
+    phantom = asymmetric_phantom()
+    values = RENUMBER[phantom.truth.labels]
+    airway = values > 0
+    rim = airway & ~ndimage.binary_erosion(airway)
+    ragged = values.copy()
+    ragged[rim & (np.random.default_rng(1).random(values.shape) < 0.2)] = 0
+    notes = {}
+    for name, array in (("smooth", values), ("ragged", ragged)):
+        folder = GeometryFolder(tmp_path / name)
+        report = write_import(None, nifti_bytes(CTVolume(array, phantom.truth.geometry)),
+                              ImportRequest(filename=f"{name}.nii.gz", mapping=LabelMapping.parse(MAPPING),
+                                            target_triangles=FAST), folder)
+        pits = report.document["provenance"]["ragged_pits_pct"]
+        domain = load_domain(folder.path)
+        assert domain.label_origin.ragged_pits_pct == pits
+        result = run_simulation(domain, SimulationRequest(max_steps=30, backend="numba", resolution_mm=1.0),
+                                tmp_path / f"run-{name}")
+        notes[name] = (pits, result.results.get("ragged_label_walls"), result.results["accuracy"])
+    assert notes["smooth"][0] is None and notes["smooth"][1] is None
+    assert "ragged" not in notes["smooth"][2]["text"] and "Ragged" not in notes["smooth"][2]["summary"]
+    pits, carried, accuracy = notes["ragged"]
+    assert pits is not None and 3.0 < pits < 10.0 and carried == {"pits_pct": pits}
+    assert f"ragged walls ({pits:g} % of its wall voxels pits)" in accuracy["text"], accuracy["text"]
+    assert "Ragged label walls: 9-10 % more" in accuracy["summary"]
 
 def test_labels_whose_nostrils_the_cts_field_of_view_cuts_off_open_where_they_end(tmp_path: Path) -> None:
     """The phantom whose CT ends inside the vestibules (``nostrils-cropped``): its cavities meet the CT's outside air

@@ -24,8 +24,9 @@ resolution unless ``--resolution-mm`` gives one for all):
   region), left out by the mapping.
 
 The table gives the imported volumes, the pressure drop and partition against ``as exported``, the
-steps against the estimate and the plausibility flags, and says when a result is the second try with the
-recursive collision after the default one diverged (:func:`rhinoapp.cfd.simulation.simulate`).
+steps against the estimate and against the fewest the steady test allows (``/least``), the plausibility
+flags, and says when a result is the second try with the recursive collision after the default one diverged
+(:func:`rhinoapp.cfd.simulation.simulate`).
 
 With ``--without-ct`` each label map is imported alone, as ``rhinoapp segment --from-labels FILE``
 without a CT does: on its own grid, each opening where its label ends (the binary mask is then
@@ -195,6 +196,7 @@ def run_case(name: str, phantom: Any, filename: str, data: bytes, mapping_text: 
             "partition_left_pct": round(float(results["flow_partition_left_pct"]), 2),
             "max_velocity_m_s": round(float(results["max_velocity_m_s"]), 2),
             "converged": bool(results["converged"]), "steps": int(results["steps"]), "estimate_steps": estimate.steps,
+            "least_steps": estimate.least_steps,  # the fewest the steady test allows (a flow steady after the ramp)
             "flags": [f"{flag['kind']} ({flag['severity']})" for flag in results["plausibility"]],
             "warnings": list((report.document.get("provenance") or {}).get("warnings") or []),
             # the default collision diverged at this step and the result is the recursive collision's second try
@@ -209,7 +211,7 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [f"label maps of one airway ({args.variant} phantom, CT 0.5 mm), {how} and simulated at {where}, "
              "250 ml/s, default physics",
              f"{'case':<24}{'left ml':>8}{'right ml':>9}{'res mm':>7}{'drop Pa':>9}{'vs first':>9}{'left %':>8}"
-             f"{'steps/est':>10}{'wall s':>8}  flags"]
+             f"{'steps/est':>10}{'/least':>7}{'wall s':>8}  flags"]
     for row in rows:
         head = (f"{row['case']:<24}{row['volume_left_ml']:>8.2f}{row['volume_right_ml']:>9.2f}" if "volume_left_ml" in row
                 else f"{row['case']:<24}{'-':>8}{'-':>9}")
@@ -219,6 +221,7 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         ratio = row["pressure_drop_pa"] / base["pressure_drop_pa"] if "pressure_drop_pa" in base else float("nan")
         lines.append(f"{head}{row['resolution_mm']:>7.2f}{row['pressure_drop_pa']:>9.2f}{ratio:>9.3f}"
                      f"{row['partition_left_pct']:>8.1f}{row['steps'] / row['estimate_steps']:>10.2f}"
+                     f"{row['steps'] / row['least_steps'] if row.get('least_steps') else float('nan'):>7.2f}"
                      f"{row['wall_s']:>8.0f}  {', '.join(row['flags']) or 'none'}"
                      f"{'' if row['converged'] else ' (NOT CONVERGED)'}"
                      + (f"; second try, the first diverged at step {row['second_try_after_step']}"

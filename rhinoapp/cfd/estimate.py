@@ -22,8 +22,8 @@ from rhinoapp.cfd.config import BackendName, PhysicsConfig, RunConfig, SubgridMo
 from rhinoapp.cfd.domain import FlowDomain
 from rhinoapp.cfd.lattice import Q
 from rhinoapp.cfd.setup import lattice_bytes_per_cell
-from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, narrowest_section_mm2, \
-    warm_start_steps
+from rhinoapp.cfd.units import airway_volume_mm3, coarse_run_steps, lattice_parameters, least_steps, \
+    narrowest_section_mm2, warm_start_steps
 from rhinoapp.core.errors import SimulationError
 
 __all__ = ["MAX_DEFAULT_CELLS", "NOMINAL_MLUPS", "ResourceEstimate", "SpeedSource", "available_memory_bytes", "cell_budget",
@@ -66,6 +66,13 @@ class ResourceEstimate:
 
     With a coarse start (``coarse_cell_updates``: cells times steps of the run at twice the spacing), ``steps``
     are the fine run's after it and the time holds both.
+
+    ``steps`` is what the phantoms' runs took (calibrated); ``least_steps`` the fewest a run can take (a flow steady as
+    soon as the start-up ramp ends: :func:`~rhinoapp.cfd.units.least_steps`; 0: not known), and ``least_seconds``
+    their time:
+
+    >>> replace(e, least_steps=600).least_seconds
+    15.0
     """
 
     fluid_cells: int
@@ -78,12 +85,21 @@ class ResourceEstimate:
     seconds: float
     speed: SpeedSource = SpeedSource.NOMINAL
     coarse_cell_updates: int = 0
+    least_steps: int = 0
+
+    @property
+    def least_seconds(self) -> float:
+        """The time of the fewest steps the run can take (``least_steps``; 0 when they are not known)."""
+        if not self.least_steps or self.mlups <= 0:
+            return 0.0
+        return (self.fluid_cells * self.least_steps + self.coarse_cell_updates) / (self.mlups * 1e6)
 
     def as_dict(self) -> dict[str, float | int | str]:
         """JSON-ready form with memory in GB."""
         data: dict[str, float | int | str] = asdict(self)
         data["memory_gb"] = round(self.memory_bytes / 1e9, 3)
         data["speed"] = self.speed.value
+        data["least_seconds"] = round(self.least_seconds, 1)
         return data
 
     def at_speed(self, mlups: float, *, source: SpeedSource = SpeedSource.MEASURED) -> ResourceEstimate:
@@ -150,9 +166,12 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
         coarse = lattice_parameters(2.0 * dx_mm, section, volume, physics)
         coarse_updates = int(math.ceil(cells / 8)) * coarse_run_steps(coarse, run.window_for(warm=True))
         steps = warm_start_steps(params, run.window_for(warm=True))
+        least = least_steps(params, warm=True, window=run.window_for(warm=True))
     else:
         steps = params.steps_estimate
+        least = least_steps(params, warm=False, window=run.window_for(warm=False))
     steps = int(run.max_steps) if run.max_steps else steps
+    least = min(least, steps)
     backend = resolve_backend(run.backend)
     model_bytes = ((_STRAIN_BYTES_PER_CELL if physics.subgrid_model is SubgridModel.SHEAR_IMPROVED else 0)
                    + (_WALL_BYTES_PER_CELL if physics.wall_boundary.interpolated else 0))
@@ -169,7 +188,8 @@ def estimate_run(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | No
         fluid_cells=cells, grid_voxels=voxels, steps=steps,
         memory_bytes=host + original + (0 if on_device else solver_bytes + mean_bytes) + solver_bytes // 2,
         device_memory_bytes=solver_bytes + mean_bytes if on_device else 0, backend=backend.value, mlups=mlups,
-        seconds=(cells * steps + coarse_updates) / (mlups * 1e6), coarse_cell_updates=coarse_updates)
+        seconds=(cells * steps + coarse_updates) / (mlups * 1e6), coarse_cell_updates=coarse_updates,
+        least_steps=least)
 
 
 def cell_budget(run: RunConfig | None = None) -> int:

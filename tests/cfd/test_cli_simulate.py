@@ -69,6 +69,8 @@ def test_estimate_only_and_errors(geometry_dir: Path, tmp_path: Path, data_dir: 
     # without --resolution-mm the rule chooses the spacing, and says so; the time is at the measured speed
     assert re.search(r"resolution [\d.]+ mm \(automatic: [\d.]+ cells across the narrowest passage", printed), printed
     assert "(measured speed)" in printed and (data_dir / "throughput.json").is_file()
+    # and the shortest it can take: a flow steady as soon as it is ramped up stops after two windows of checks
+    assert re.search(r"about [^(]+ \(at least [^,]+, [\d,]+ steps, if the flow settles at once\)", printed), printed
     assert main(["simulate", str(geometry_dir), "--out", str(tmp_path / "x"), "--flow-ml-s", "-5"]) == 2
     assert "flow must be positive" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "none"), "--out", str(tmp_path / "x")]) == 2

@@ -60,3 +60,18 @@ def test_a_coarse_start_is_estimated_as_both_runs() -> None:
     assert warm.coarse_cell_updates == coarse.fluid_cells * seed_steps
     assert warm.at_speed(10.0).seconds == pytest.approx((warm.fluid_cells * warm.steps + coarse.fluid_cells
                                                          * seed_steps) / 10e6)
+
+
+def test_no_run_stops_before_the_fewest_steps_the_estimate_gives(phantom_2mm, tmp_path) -> None:
+    """The steady-state test needs two windows of checks after the ramp: a real run, steady or not, never stops
+    before ``least_steps``, which is below the calibrated ``steps``, and the time says so at any speed."""
+    physics, run = PhysicsConfig(flow_ml_s=5.0), RunConfig(backend="numba")
+    estimate = estimate_run(phantom_2mm, physics, run)
+    results = simulate(phantom_2mm, physics, run, out_dir=tmp_path).results
+    lattice = results["lattice"]
+    assert results["converged"]
+    assert estimate.least_steps == (lattice["ramp_steps"] // lattice["check_every"] + 2 * run.window) * lattice["check_every"]
+    assert 0 < estimate.least_steps <= results["steps"] and estimate.least_steps < estimate.steps
+    measured = estimate.at_speed(10.0)
+    assert measured.least_seconds == pytest.approx(estimate.fluid_cells * estimate.least_steps / 10e6)
+    assert measured.as_dict()["least_seconds"] == round(measured.least_seconds, 1) < measured.seconds

@@ -5,7 +5,9 @@ a plain NIfTI or NRRD label map names none of them. The anatomy says more than t
 millimetres (so a flipped or rotated grid reads the same):
 
 * the **two cavities** are the labels that reach furthest forward (the nostrils are the front of the airway), side
-  by side: their centres at least :data:`MIN_SIDE_GAP_MM` apart across, with a nasopharynx (below) behind them;
+  by side: their centres at least :data:`MIN_SIDE_GAP_MM` apart across, and further apart across than along and up
+  together (a cavity and a sinus beside it are not side by side: with the head tilted 20 degrees in the scanner, a
+  maxillary sinus reaches as far forward as the cavities), with a nasopharynx (below) behind them;
   of several such pairs, the front-most, by :data:`FRONT_MM` (a label in front of the nose, such as a box of
   ambient air drawn over the nostrils, is not one of a pair: it has no nasopharynx behind it and a cavity);
 * the **left** one is on the patient's left (larger LPS x) of the right one;
@@ -50,7 +52,8 @@ from scipy import ndimage
 from rhinoapp.core.volume import ImageGeometry
 from rhinoapp.segmentation.label_import import LabelImportError, LabelMapping, Target
 
-__all__ = ["BEHIND_MM", "FRONT_MM", "LOWER_MM", "MIN_LABEL_ML", "MIN_SIDE_GAP_MM", "NOSTRIL_FRACTION",
+__all__ = ["ASKEW_ALLOWED", "ASKEW_FACTOR", "BEHIND_MM", "FRONT_MM", "LOWER_MM", "MIN_LABEL_ML", "MIN_SIDE_GAP_MM",
+           "NOSTRIL_FRACTION",
            "label_contacts", "mapping_from_anatomy"]
 
 _log = logging.getLogger(__name__)
@@ -63,6 +66,12 @@ MIN_LABEL_ML = 0.05
 FRONT_MM = 12.0
 #: The two cavities' centres lie at least this far apart across (LPS x); the septum is between them.
 MIN_SIDE_GAP_MM = 4.0
+#: Of the candidate pairs, those whose centres lie apart along and up at most this many times the straightest pair's
+#: (per millimetre across), or at most :data:`ASKEW_ALLOWED`, stay candidates. On the clinical phantom tilted in the
+#: scanner (20 degrees about one axis, or about all three) the cavities' pair lies 0.05-0.6 askew, a cavity with the
+#: sinus beside it 0.5-0.9 (and 0.05 against 0.6-0.9 tilted 20 degrees forward or back).
+ASKEW_FACTOR = 2.0
+ASKEW_ALLOWED = 0.25
 #: Of two labels that could be the nasopharynx, it reaches this much lower than the other, or lies :data:`BEHIND_MM`
 #: further back (and neither less low nor further forward).
 LOWER_MM = 5.0
@@ -173,6 +182,13 @@ def _pair_front(places: dict[int, _Place], left: int, right: int) -> float:
     return max(places[left].front, places[right].front)
 
 
+def _askew(places: dict[int, _Place], left: int, right: int) -> float:
+    """How far two labels' centres lie apart along and up (LPS y and z) for each millimetre across (x): 0 for mirror
+    images side by side, as the cavities are."""
+    offset = places[left].centre - places[right].centre
+    return float(np.hypot(offset[1], offset[2]) / max(abs(offset[0]), 1e-6))
+
+
 def _arrangements(values: np.ndarray, places: dict[int, _Place],
                   contacts: set[tuple[int, int]]) -> list[tuple[int, int, int]]:
     """Every (left, right, nasopharynx) that the places allow: two labels side by side and a label behind both
@@ -180,8 +196,8 @@ def _arrangements(values: np.ndarray, places: dict[int, _Place],
     guesses = []
     for one, other in itertools.combinations(sorted(places), 2):
         left, right = sorted((one, other), key=lambda label: -places[label].centre[0])
-        if places[left].centre[0] - places[right].centre[0] < MIN_SIDE_GAP_MM:
-            continue
+        if places[left].centre[0] - places[right].centre[0] < MIN_SIDE_GAP_MM or _askew(places, left, right) >= 1.0:
+            continue  # not side by side: too close across, or further apart along and up than across
         behind = [label for label in places if label not in (left, right)
                   and _touch(contacts, label, left) and _touch(contacts, label, right)
                   and places[label].centre[1] > max(places[left].centre[1], places[right].centre[1])
@@ -214,6 +230,11 @@ def mapping_from_anatomy(values: np.ndarray, geometry: ImageGeometry, *,
     if guesses:  # the cavities are the front-most pair: a label in front of the nose (an inlet box) is not one
         first = min(_pair_front(places, left, right) for left, right, _ in guesses)
         guesses = [guess for guess in guesses if _pair_front(places, guess[0], guess[1]) <= first + FRONT_MM]
+        # and the pair most side by side: a cavity with a sinus beside it lies askew (a tilted head brings the sinus
+        # forward); two pairs about as askew are no guess
+        straightest = min(_askew(places, left, right) for left, right, _ in guesses)
+        guesses = [guess for guess in guesses
+                   if _askew(places, guess[0], guess[1]) <= max(ASKEW_FACTOR * straightest, ASKEW_ALLOWED)]
     if len(guesses) != 1:
         _log.info("no mapping from the anatomy: %d candidate arrangements of cavities and nasopharynx", len(guesses))
         return None

@@ -208,7 +208,9 @@ def _table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     base = rows[0]
     where = f"{args.resolution_mm} mm" if args.resolution_mm else "the default rule's resolution"
     how = "imported without the CT (each on its own grid)" if args.without_ct else "imported"
-    lines = [f"label maps of one airway ({args.variant} phantom, CT 0.5 mm), {how} and simulated at {where}, "
+    tilt = (f", the head tilted {', '.join(f'{a:g}' for a in args.rotation_deg)} degrees about x, y, z"
+            if any(args.rotation_deg) else "")
+    lines = [f"label maps of one airway ({args.variant} phantom{tilt}, CT 0.5 mm), {how} and simulated at {where}, "
              "250 ml/s, default physics",
              f"{'case':<24}{'left ml':>8}{'right ml':>9}{'res mm':>7}{'drop Pa':>9}{'vs first':>9}{'left %':>8}"
              f"{'steps/est':>10}{'/least':>7}{'wall s':>8}  flags"]
@@ -236,11 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="case names separated by commas (default: all); a name with a comma of its "
                                        "own, such as 'RAS, 2 mm slices', is matched whole")
     parser.add_argument("--name", default="label_map_variety")
+    parser.add_argument("--rotation-deg", type=lambda text: tuple(float(v) for v in text.split(",")),
+                        default=(0.0, 0.0, 0.0), help="the head tilted in the scanner: degrees about LPS x, y and z "
+                                                      "(for example 15,10,10)")
     parser.add_argument("--without-ct", action="store_true",
                         help="import each label map alone (no CT: on its own grid, the openings where its labels end)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    phantom = generate_phantom(variant_params(args.variant, spacing_mm=0.5, noise_hu=0))
+    phantom = generate_phantom(variant_params(args.variant, spacing_mm=0.5, noise_hu=0, rotation_deg=args.rotation_deg))
     cases = label_maps(phantom)
     chosen = [c for c in cases if args.only is None or c in args.only.split(",") or c in args.only]
     if args.only and not chosen:
@@ -254,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("label_map_variety").warning("%s: %s", name, rows[-1])
     text = _table(rows, args)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps({"variant": args.variant,
+    (RESULTS / f"{args.name}.json").write_text(json.dumps({"variant": args.variant, "rotation_deg": args.rotation_deg,
                                                             "resolution_mm": args.resolution_mm, "rows": rows},
                                                            indent=1))
     (RESULTS / f"{args.name}.txt").write_text(text + "\n")

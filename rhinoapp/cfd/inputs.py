@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,8 @@ def nostril_cut_short(geometry: ImageGeometry, end: OpenEnd) -> str:
     return _CORONAL_END if np.bincount(layers - layers.min()).max() >= 0.9 * len(layers) else ""
 
 
-def label_end_faces(labels: LabelMap) -> dict[Opening, OpenEnd]:
-    """Where each opening's label ends and opens, as :func:`domain_from_labels` finds it without planes
+def label_end_faces(labels: LabelMap, *, openings: Sequence[Opening] = tuple(Opening)) -> dict[Opening, OpenEnd]:
+    """Where each of ``openings``' labels ends and opens, as :func:`domain_from_labels` finds it without planes
     (:func:`~rhinoapp.cfd.label_ends.open_ends` over the cavities and the nasopharynx); an opening whose label
     has none is left out.
 
@@ -93,7 +93,7 @@ def label_end_faces(labels: LabelMap) -> dict[Opening, OpenEnd]:
     """
     values = labels.labels
     fluid = np.isin(values, [int(v) for v in _LABEL_OF.values()])
-    return open_ends(values, fluid, _spacing_kji(labels.geometry), list(Opening),
+    return open_ends(values, fluid, _spacing_kji(labels.geometry), list(openings),
                      inferior_kji=_inferior_kji(labels.geometry))
 
 

@@ -54,6 +54,8 @@ PLANE_CHOANA_LEFT = "choana_left"
 PLANE_CHOANA_RIGHT = "choana_right"
 #: Not a plane: the cells of the chambers and of the outlet extension (left out of the airway's volume).
 PLANE_SURROUNDINGS = "surroundings"
+#: The widest gap (columns) between an opening's columns that its stems close (:func:`_closed_columns`).
+_GAP_COLUMNS = 2
 _NOSTRIL_PLANE = {Opening.INLET_LEFT: PLANE_NOSTRIL_LEFT, Opening.INLET_RIGHT: PLANE_NOSTRIL_RIGHT,
                   Opening.OUTLET: PLANE_OUTLET}
 
@@ -116,6 +118,36 @@ def _columns(mask: np.ndarray, axis: int, sign: int) -> tuple[np.ndarray, np.nda
     return keys, inner, outer
 
 
+def _closed_columns(mask: np.ndarray, axis: int, sign: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_columns`, with the gaps of the footprint closed: a tilted opening (a nostril's plane 20 degrees off the
+    grid) passes some columns between two voxel centres, or the label ends short of its layer there, so the layer
+    misses them and their stems would be missing: walls one or two columns wide between the stems, a comb in front
+    of the nostril that took most of the pressure drop. Columns in a gap of up to :data:`_GAP_COLUMNS` between two of
+    the footprint's (along a row, a column or a diagonal), or enclosed by it, get a stem from the innermost of their
+    neighbours' inner coordinates."""
+    keys, inner, outer = _columns(mask, axis, sign)
+    reach = _GAP_COLUMNS + 1
+    low = keys.min(axis=0) - reach
+    image = np.zeros(tuple(keys.max(axis=0) - low + reach + 1), dtype=bool)
+    image[tuple((keys - low).T)] = True
+    between = np.zeros_like(image)
+    for step in ((1, 0), (0, 1), (1, 1), (1, -1)):  # footprint columns on both sides, across faces or edges
+        for ahead in range(1, reach):
+            for behind in range(1, reach + 1 - ahead):
+                between |= (np.roll(image, (-ahead * step[0], -ahead * step[1]), axis=(0, 1))
+                            & np.roll(image, (behind * step[0], behind * step[1]), axis=(0, 1)))
+    gaps = ndimage.binary_fill_holes(image | between) & ~image
+    if not gaps.any():
+        return keys, inner, outer
+    empty = np.iinfo(np.int64).max if sign > 0 else np.iinfo(np.int64).min
+    level = np.full(image.shape, empty, dtype=np.int64)
+    level[tuple((keys - low).T)] = inner
+    innermost = (ndimage.minimum_filter if sign > 0 else ndimage.maximum_filter)(
+        level, size=2 * reach - 1, mode="constant", cval=empty)
+    added = np.argwhere(gaps & (innermost != empty))
+    return np.concatenate([keys, added + low]), np.concatenate([inner, innermost[tuple(added.T)]]), outer
+
+
 def _place(keys: np.ndarray, axis: int, coordinate: np.ndarray) -> np.ndarray:
     """Voxels ``(n, 3)`` from footprint keys and coordinates along ``axis``."""
     return np.insert(keys, axis, coordinate, axis=1)
@@ -159,7 +191,7 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
     # the outlet extension: a prism of the outlet's footprint
     outlet = domain.opening_mask(Opening.OUTLET)
     axis_out, sign_out = _axis_sign(_outward(domain, outlet))
-    keys, inner, outer = _columns(outlet, axis_out, sign_out)
+    keys, inner, outer = _closed_columns(outlet, axis_out, sign_out)
     area = len(keys) * float(np.prod(np.delete(spacing, axis_out)))
     length_mm = max(config.min_extension_mm, config.extension_diameters * 2.0 * math.sqrt(area / math.pi))
     cells = max(2, int(math.ceil(length_mm / spacing[axis_out])))
@@ -174,7 +206,7 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
     margin = np.ceil(config.chamber_margin_mm / np.delete(spacing, axis_in)).astype(int)
     boxes = {}
     for opening in inlets:
-        keys, inner, outer = _columns(domain.opening_mask(opening), axis_in, sign_in)
+        keys, inner, outer = _closed_columns(domain.opening_mask(opening), axis_in, sign_in)
         regions[f"stem_{opening.value}"] = _prism(keys, inner, axis_in, sign_in, outer)
         low, high = keys.min(axis=0) - margin, keys.max(axis=0) + margin
         boxes[opening] = (low, high, outer)

@@ -265,7 +265,7 @@ def _on_ct(ct: CTVolume, imported: ImportedLabels, notes: tuple[str, ...], reque
         return segmentation_from_mask(ct, values == WHOLE_AIRWAY, sinus=values == AirwayLabel.SINUS,
                                       nostrils=request.nostrils, warnings=notes)
     try:
-        return segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes)
+        return _outlet_where_it_opens(segmentation_from_labels(ct, labels, nostrils=request.nostrils, warnings=notes))
     except NostrilNotFoundError as error:
         if request.nostrils is not None:
             raise
@@ -275,6 +275,33 @@ def _on_ct(ct: CTVolume, imported: ImportedLabels, notes: tuple[str, ...], reque
                                              "the nostrils in the 3D view"))
         except LabelImportError:  # no end either (a "cavity" closed inside the head): the first reason says more
             raise error from None
+
+
+#: The nasopharynx's open end replaces its lowest axial layer as the outlet where it is this many times larger.
+_OPEN_OUTLET_FACTOR = 1.5
+
+
+def _outlet_where_it_opens(segmentation: AirwaySegmentation) -> AirwaySegmentation:
+    """``segmentation`` with its outlet where the nasopharynx's label ends and opens
+    (:func:`~rhinoapp.cfd.label_ends.open_ends`, as without the CT), instead of its lowest axial layer: with the
+    head tilted in the scanner (15, 10 and 10 degrees about x, y and z) that layer was a corner of 8 mm² where the
+    image's lower face grazes the nasopharynx, while the label opens through the back face (815 mm²), and the
+    whole flow through the corner diverged. Where the label has no open end, the lowest layer stays."""
+    from rhinoapp.cfd.domain import Opening as FlowOpening
+    from rhinoapp.cfd.inputs import label_end_faces
+    from rhinoapp.segmentation.imported import EndFace
+
+    ends = label_end_faces(segmentation.labels, openings=(FlowOpening.OUTLET,))
+    end = ends.get(FlowOpening.OUTLET)
+    if end is None:
+        return segmentation
+    outlet = EndFace(end.mask, end.outward_kji).opening("outlet", segmentation.labels.geometry)
+    if outlet.area_mm2 <= _OPEN_OUTLET_FACTOR * segmentation.outlet.area_mm2:  # the lowest layer is the cut: keep it
+        return segmentation
+    _log.info("outlet where the nasopharynx opens: %.0f mm² instead of its lowest layer's %.0f mm²", outlet.area_mm2,
+              segmentation.outlet.area_mm2)
+    return dataclasses.replace(segmentation, outlet=outlet,
+                               options=dataclasses.replace(segmentation.options, outlet_plane=outlet.plane))
 
 
 def imported_segmentation(ct: CTVolume | None, data: bytes, request: ImportRequest, *,

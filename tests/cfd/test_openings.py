@@ -275,3 +275,28 @@ def test_the_default_resolution_follows_the_narrowest_passage() -> None:
     choice = choose_resolution(airway_domain(phantom.truth, planes=_landmark_planes(phantom)))
     assert 4.0 < choice.width_mm < 6.5  # the valve: 5.8 mm across, measured on a 1 mm grid
     assert choice.rule_met and choice.resolution_mm == pytest.approx(choice.width_mm / 6, abs=0.05)
+
+
+def test_a_tilted_nostril_layer_that_misses_columns_gets_stems_across_its_whole_footprint() -> None:
+    """A nostril's plane tilted off the grid misses some columns (it passes between two voxel centres, or the label
+    ends short of it there). Their stems were missing: walls a column wide between the stems, a comb in front of the
+    nostril (on the clinical phantom tilted back 20 degrees it took 12 of 19 Pa). Every column of the footprint, gaps
+    included, is now one run of air from the chamber up into the airway."""
+    shape = (30, 12, 8)
+    fluid = np.zeros(shape, dtype=bool)
+    inlet = np.zeros(shape, dtype=bool)
+    outlet = np.zeros(shape, dtype=bool)
+    columns = [(j, i) for j in range(2, 10) for i in range(2, 6)]
+    for j, i in columns:
+        base = 3 + j // 3  # the staircase of a tilted nostril
+        fluid[base + 1:26, j, i] = True
+        outlet[26, j, i] = True
+        if j not in (5, 8):  # two columns the layer misses
+            inlet[base, j, i] = True
+    domain = with_open_surroundings(FlowDomain(fluid, inlet, np.zeros(shape, dtype=bool), outlet, ImageGeometry(shape)))
+    top = int(np.argwhere(domain.outlet)[:, 0].min())
+    pads = np.argwhere(domain.planes[PLANE_OUTLET])[0] - np.array([25, 2, 2])  # where the old grid's corner moved
+    for j, i in columns:
+        column = domain.fluid[:top, j + pads[1], i + pads[2]]
+        runs = np.count_nonzero(np.diff(column.astype(np.int8)) == 1) + int(column[0])
+        assert runs == 1, (j, i, column.astype(int).tolist())

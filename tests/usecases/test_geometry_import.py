@@ -441,3 +441,25 @@ def test_labels_whose_nostrils_the_cts_field_of_view_cuts_off_open_where_they_en
         write_import(phantom.ct, nifti_bytes(CTVolume(closed, phantom.truth.geometry)),
                      ImportRequest(filename="seg.nii.gz", mapping=LabelMapping.parse("4:left,3:right,5:nasopharynx"),
                                    target_triangles=FAST), GeometryFolder(tmp_path / "closed"))
+
+
+def test_a_head_tilted_in_the_scanner_gets_its_outlet_where_the_nasopharynx_opens(tmp_path: Path) -> None:
+    """Tilted 15, 10 and 10 degrees about x, y and z, the clinical phantom's nasopharynx leaves the image through
+    its back face, and the image's lower face only grazes a corner of it. The outlet was that corner (the lowest
+    axial layer, 8 mm² at 0.5 mm, 3 mm² at 1 mm), and the whole flow through it diverged; it is now where the label
+    opens."""
+    from rhinoapp.core.layout import GeometryFolder
+    from rhinoapp.phantom import generate_phantom, variant_params
+    from rhinoapp.usecases.geometry_import import write_import
+
+    tilted = generate_phantom(variant_params("clinical", spacing_mm=1.0, noise_hu=0, rotation_deg=(15.0, 10.0, 10.0)))
+    report = write_import(tilted.ct, nifti_bytes(CTVolume(RENUMBER[tilted.truth.labels], tilted.truth.geometry)),
+                          ImportRequest(filename="tilted.nii.gz", mapping=LabelMapping.parse(MAPPING),
+                                        target_triangles=FAST), GeometryFolder(tmp_path / "tilted"))
+    outlet = report.document["outlet"]
+    assert outlet["area_mm2"] > 300.0, outlet  # where the label opens (at 0.5 mm: 815 mm², through the back face)
+    straight = generate_phantom(variant_params("clinical", spacing_mm=1.0, noise_hu=0))
+    report = write_import(straight.ct, nifti_bytes(CTVolume(RENUMBER[straight.truth.labels], straight.truth.geometry)),
+                          ImportRequest(filename="straight.nii.gz", mapping=LabelMapping.parse(MAPPING),
+                                        target_triangles=FAST), GeometryFolder(tmp_path / "straight"))
+    assert report.document["outlet"]["normal_lps"] == [0.0, 0.0, -1.0]  # cut by the lower face: the lowest layer

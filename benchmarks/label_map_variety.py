@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="label_map_variety")
     parser.add_argument("--rotation-deg", type=lambda text: tuple(float(v) for v in text.split(",")),
                         default=(0.0, 0.0, 0.0), help="the head tilted in the scanner: degrees about LPS x, y and z "
-                                                      "(for example 15,10,10)")
+                                                      "(for example 15,10,10; a negative first angle as --rotation-deg=-20,0,0)")
     parser.add_argument("--without-ct", action="store_true",
                         help="import each label map alone (no CT: on its own grid, the openings where its labels end)")
     args = parser.parse_args(argv)

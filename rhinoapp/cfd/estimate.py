@@ -94,6 +94,17 @@ class ResourceEstimate:
             return 0.0
         return (self.fluid_cells * self.least_steps + self.coarse_cell_updates) / (self.mlups * 1e6)
 
+    def sooner_seconds(self) -> float | None:
+        """``least_seconds`` where it tells more than ``seconds`` (at least a second, under 0.9 of it), else None.
+
+        >>> e = ResourceEstimate(fluid_cells=10**6, grid_voxels=10**7, steps=1000, memory_bytes=10**9,
+        ...                      device_memory_bytes=0, backend="numba", mlups=40.0, seconds=25.0, least_steps=600)
+        >>> e.sooner_seconds(), replace(e, least_steps=990).sooner_seconds()
+        (15.0, None)
+        """
+        least = self.least_seconds
+        return least if 1.0 <= least < 0.9 * self.seconds else None
+
     def as_dict(self) -> dict[str, float | int | str]:
         """JSON-ready form with memory in GB."""
         data: dict[str, float | int | str] = asdict(self)

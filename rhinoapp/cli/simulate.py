@@ -68,8 +68,9 @@ def _simulate(args: argparse.Namespace) -> int:
     elif not choice.rule_met:
         out(f"resolution {choice.resolution_mm} mm (given): {choice.message}")
     estimate = estimate_simulation(domain, request, data_dir=settings_from(args).data_dir, resolution=choice)
-    least = (f" (at least {format_duration(estimate.least_seconds)}, {estimate.least_steps:,} steps, if the flow "
-             "settles at once)" if 1 <= estimate.least_seconds < 0.9 * estimate.seconds else "")
+    sooner = estimate.sooner_seconds()
+    least = ("" if sooner is None else f" (at least {format_duration(sooner)}, {estimate.least_steps:,} steps, if the "
+             "flow settles at once)")
     out(f"estimate: {estimate.fluid_cells:,} fluid cells, {estimate.steps:,} steps, "
         f"{estimate.memory_bytes / 1e9:.2f} GB, about {format_duration(estimate.seconds)}{least} on {estimate.backend} "
         f"at {estimate.mlups:.1f} MLUPS ({estimate.speed.value} speed), {request.flow_model.value} flow model")

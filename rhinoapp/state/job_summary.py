@@ -52,8 +52,9 @@ def describe_estimate(estimate: ResourceEstimate, *, resolution_mm: float, flow_
     if estimate.device_memory_bytes:
         memory += f" and {_size(estimate.device_memory_bytes)} of GPU memory"
     duration = "under a second" if estimate.seconds < 1 else format_duration(estimate.seconds)
-    if 1 <= estimate.least_seconds < 0.9 * estimate.seconds:  # a flow steady as soon as it is ramped up stops there
-        duration += f" (at least {format_duration(estimate.least_seconds)}, if the flow settles at once)"
+    sooner = estimate.sooner_seconds()  # a flow steady as soon as it is ramped up stops there
+    if sooner is not None:
+        duration += f" (at least {format_duration(sooner)}, if the flow settles at once)"
     coarse = f" after a first solution at {2 * resolution_mm:g} mm" if estimate.coarse_cell_updates else ""
     return (f"At {resolution_mm:g} mm and {flow_ml_s:g} ml/s: about {duration} and {memory} ({estimate.fluid_cells:,} "
             f"fluid cells, {estimate.steps:,} steps{coarse}, {estimate.backend} at {estimate.mlups:g} MLUPS).")

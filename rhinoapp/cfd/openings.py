@@ -139,13 +139,16 @@ def _closed_columns(mask: np.ndarray, axis: int, sign: int) -> tuple[np.ndarray,
     gaps = ndimage.binary_fill_holes(image | between) & ~image
     if not gaps.any():
         return keys, inner, outer
-    empty = np.iinfo(np.int64).max if sign > 0 else np.iinfo(np.int64).min
-    level = np.full(image.shape, empty, dtype=np.int64)
+    # in floats: scipy's filters take their constant as a float, and an int64 sentinel's would wrap round (a
+    # column from -2**63 up, an extension without end)
+    empty = np.inf if sign > 0 else -np.inf
+    level = np.full(image.shape, empty)
     level[tuple((keys - low).T)] = inner
     innermost = (ndimage.minimum_filter if sign > 0 else ndimage.maximum_filter)(
         level, size=2 * reach - 1, mode="constant", cval=empty)
-    added = np.argwhere(gaps & (innermost != empty))
-    return np.concatenate([keys, added + low]), np.concatenate([inner, innermost[tuple(added.T)]]), outer
+    added = np.argwhere(gaps & np.isfinite(innermost))
+    return (np.concatenate([keys, added + low]),
+            np.concatenate([inner, innermost[tuple(added.T)].astype(np.int64)]), outer)
 
 
 def _place(keys: np.ndarray, axis: int, coordinate: np.ndarray) -> np.ndarray:

@@ -92,6 +92,12 @@ class FlowDomain:
         where they differ from ``geometry``'s (thick slices interpolated by shape onto a finer grid), and how ragged
         its walls were. The results carry it, and their accuracy note says what thick slices and ragged walls do to
         the pressure drop.
+    outward_kji
+        For each opening (by :class:`Opening` value) whose outward direction is known (an opening plane's normal,
+        the grid direction a label's end looks out along), that direction in millimetres along ``k, j, i``: the
+        ambient chamber and the outlet's extension follow it (:mod:`rhinoapp.cfd.openings`). Without it the
+        direction is taken from the opening's voxels and the air next to them, which an oblique layer with air
+        beside it can turn sideways.
 
     Examples
     --------
@@ -114,9 +120,18 @@ class FlowDomain:
     placement: Mapping[str, str] = field(default_factory=dict)
     short_of_nostril: Mapping[str, str] = field(default_factory=dict)
     label_origin: LabelOrigin = LabelOrigin()
+    outward_kji: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "placement", {str(k): str(v) for k, v in dict(self.placement).items()})
+        outward = {}
+        for name, direction in dict(self.outward_kji).items():
+            vector = np.asarray(direction, dtype=float)
+            if vector.shape != (3,) or not np.linalg.norm(vector) > 0:
+                raise ValidationError(f"the {name} opening's outward direction must be three numbers, not all zero; "
+                                      f"got {direction}")
+            outward[str(name)] = tuple(float(v) for v in vector / np.linalg.norm(vector))
+        object.__setattr__(self, "outward_kji", outward)
         object.__setattr__(self, "short_of_nostril", {str(k): str(v) for k, v in dict(self.short_of_nostril).items()})
         shape = self.geometry.shape
         for name in ("fluid", "inlet_left", "inlet_right", "outlet"):
@@ -212,7 +227,7 @@ class FlowDomain:
         if dropped:
             _log.info("removed %d fluid cells that no opening reaches (%d components)", dropped, count - 1)
         return FlowDomain(keep, self.inlet_left, self.inlet_right, self.outlet, self.geometry, self.periodic,
-                          self.planes, self.placement, self.short_of_nostril, self.label_origin)
+                          self.planes, self.placement, self.short_of_nostril, self.label_origin, self.outward_kji)
 
     def nostril_centres(self) -> dict[str, list[float]]:
         """The LPS centre (mm, rounded to 0.1) of each nostril: its measurement plane where the domain has one (the
@@ -339,7 +354,7 @@ class FlowDomain:
             distance = ndimage.distance_transform_edt(~plane, sampling=tuple(spacing[::-1]))[index]
             planes[name] = fluid & (distance <= 0.75 * tolerance)
         return FlowDomain(fluid, masks[0], masks[1], masks[2], geometry, self.periodic, planes, self.placement,
-                          self.short_of_nostril, self.label_origin)
+                          self.short_of_nostril, self.label_origin, self.outward_kji)
 
     def _covering(self, mask: np.ndarray, shape: tuple[int, int, int], resolution_mm: float) -> np.ndarray:
         """The voxels of a coarser grid of ``shape`` (same corner) that hold a voxel of ``mask``."""

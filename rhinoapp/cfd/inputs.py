@@ -145,6 +145,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     placement: dict[str, str] = {}
     short = {o.value: plane.short_of_nostril for o, plane in planes.items() if o.is_inlet and plane.short_of_nostril}
     missed: list[Opening] = []
+    outward: dict[str, tuple[float, float, float]] = {}
     for opening in Opening:
         region = values == int(_LABEL_OF[opening])
         if not region.any():
@@ -155,6 +156,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         if beyond is not None and beyond.any() and (beyond != region).any():
             masks[opening] = beyond
             placement[opening.value] = "at the plane given for it"
+            outward[opening.value] = _kji(geometry, plane.normal)
         else:
             if beyond is not None:  # the label ends before the plane (an image cut above it): use the label's end
                 _log.warning("the %s plane does not cut the %s label: opening it where the label ends instead",
@@ -167,6 +169,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         if opening in ends:
             masks[opening] = ends[opening].mask
             placement[opening.value] = f"where its label ends ({why})"
+            outward[opening.value] = tuple(float(v) for v in ends[opening].outward_kji)
             cut = nostril_cut_short(geometry, ends[opening]) if opening.is_inlet else ""
             if cut:
                 short.setdefault(opening.value, cut)
@@ -179,7 +182,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
     near = ndimage.binary_dilation(fluid, link_structure())
     return FlowDomain(fluid, masks[Opening.INLET_LEFT] & near, masks[Opening.INLET_RIGHT] & near,
                       masks[Opening.OUTLET] & near, geometry, placement={o.value: placement[o.value] for o in Opening},
-                      short_of_nostril=short)
+                      short_of_nostril=short, outward_kji=outward)
 
 
 def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | None = None,
@@ -211,7 +214,7 @@ def airway_domain(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlane] | 
     domain = FlowDomain(domain.fluid, domain.inlet_left, domain.inlet_right, domain.outlet, domain.geometry,
                         planes={name: mask for name, mask in choanae.items() if mask.any()},
                         placement=domain.placement, short_of_nostril=domain.short_of_nostril,
-                        label_origin=label_origin or LabelOrigin())
+                        label_origin=label_origin or LabelOrigin(), outward_kji=domain.outward_kji)
     return with_open_surroundings(domain, surroundings) if open_surroundings else domain
 
 
@@ -226,6 +229,13 @@ def _inferior_kji(geometry: ImageGeometry) -> np.ndarray:
     """The patient's inferior direction (LPS -z) along the array axes ``k, j, i``."""
     result: np.ndarray = -np.asarray(geometry.direction_matrix, dtype=float)[2, ::-1]
     return result
+
+
+def _kji(geometry: ImageGeometry, direction_lps: Sequence[float]) -> tuple[float, float, float]:
+    """An LPS direction along the array axes ``k, j, i`` (millimetres)."""
+    along_ijk = np.asarray(geometry.direction_matrix, dtype=float).T @ np.asarray(direction_lps, dtype=float)
+    k, j, i = (float(v) for v in along_ijk[::-1])
+    return k, j, i
 
 
 def _spacing_kji(geometry: ImageGeometry) -> np.ndarray:

@@ -10,9 +10,15 @@ which it opens:
 2. the **local axis** there: from the centre of the slab ``2 L .. L`` before the far end to the
    centre of the last ``L`` (``L = max(6 mm, 2 voxels)``), and the **equivalent diameter**
    ``2 sqrt(A / pi)`` of the cross-section ``A`` (the slab's volume over ``L``);
-3. the **open face**: among the six grid directions within 73 degrees of the local axis, the one
-   through which most of the end looks out (its area weighted by ``1 + cos`` of the angle to the
-   patient's inferior direction: nostrils and the nasopharynx open downward): label voxels with no air beyond them along that
+3. the **open face**: among the six grid directions within 73 degrees of the local axis (for the
+   nasopharynx, of the patient's inferior direction: it goes on down into the oropharynx, and the far
+   end of a label about as long as it is wide is a corner of it: tilted 20 degrees forward or back,
+   its back wall), and those in which the image's face cuts the label, the one
+   through which most of the end looks out (its area weighted by the cosine of the angle to the local
+   axis, and by ``1 + cos`` of the angle to the patient's inferior direction: nostrils and the
+   nasopharynx open downward; a cut by the image's face counts whole). Without the first weight a
+   wall that runs along the axis, seen at a grazing angle, can outscore the cut. The face
+   is made of label voxels with no air beyond them along that
    direction up to the image border (so they can be opened into a chamber or an extension without
    crossing the airway), within one equivalent diameter of the far end, connected to the voxel
    nearest it. Where that face lies on the image's border (the label cut by the image's face, as a
@@ -154,6 +160,15 @@ class _End:
         return result
 
 
+def _lowest(region: np.ndarray, inferior: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """The centre (voxel index units) of ``region``'s voxels within one voxel of its lowest extent along
+    ``inferior``."""
+    voxels = np.argwhere(region)
+    depth = (voxels * spacing) @ inferior
+    centre: np.ndarray = voxels[depth >= depth.max() - float(spacing.max())].mean(axis=0)
+    return centre
+
+
 @dataclass(frozen=True, eq=False)
 class OpenEnd:
     """An open end face: its voxels (``[k, j, i]`` mask) and the grid direction it looks out along (a unit step
@@ -191,22 +206,35 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
         end = _End(region, seeds, spacing)
         if end.axis is None:
             continue
+        if not opening.is_inlet:  # the nasopharynx goes on down: its end is its lowest part
+            end.centre = _lowest(region, inferior, spacing)
         ends[opening], regions[opening], axes[opening] = end, region, end.axis
     groups = [[o for o in ends if o.is_inlet], [o for o in ends if not o.is_inlet]]
     result: dict[Opening, OpenEnd] = {}
     for group in (g for g in groups if g):
-        axis_sum = np.sum([axes[o] for o in group], axis=0)
+        # the nasopharynx goes on down into the oropharynx: its far end from the choanae, in a label about as long
+        # as it is wide, is a corner of the room (tilted 20 degrees forward or back, its back wall)
+        axis_sum = np.sum([axes[o] for o in group], axis=0) if group[0].is_inlet else inferior
         best: tuple[float, dict[Opening, np.ndarray], float, tuple[int, int, int]] | None = None
         for axis in range(3):
             for sign in (-1, 1):
                 unit = np.zeros(3)
                 unit[axis] = sign
-                if float(np.dot(axis_sum, unit)) < _MIN_ALIGNMENT * float(np.linalg.norm(axis_sum)):
+                alignment = float(np.dot(axis_sum, unit)) / float(np.linalg.norm(axis_sum))
+                border = 0 if sign < 0 else fluid.shape[axis] - 1
+                cut = all(np.take(regions[o], border, axis=axis).any() for o in group)
+                if alignment < _MIN_ALIGNMENT and not cut:
                     continue
                 outward = _nothing_beyond(fluid, axis, sign)
                 faces = {o: ends[o].face(regions[o], outward, spacing, axis, sign) for o in group}
+                if all(f.any() and np.all(np.argwhere(f)[:, axis] == border) for f in faces.values()):
+                    alignment = 1.0  # cut by the image's face: open, whichever way it looks
+                elif alignment < _MIN_ALIGNMENT:
+                    continue
                 area = sum(float(f.sum()) for f in faces.values()) * float(np.prod(np.delete(spacing, axis)))
-                score = area * (1.0 + float(np.dot(inferior, unit)))
+                # a cut across the end shows its area times the cosine along each direction, a wall along the axis
+                # its length at a grazing angle: the alignment keeps such a wall from outscoring the cut
+                score = area * alignment * (1.0 + float(np.dot(inferior, unit)))
                 if all(f.any() for f in faces.values()) and (best is None or score > best[0]):
                     best = (score, faces, float(np.prod(np.delete(spacing, axis))),
                             (int(unit[0]), int(unit[1]), int(unit[2])))

@@ -93,8 +93,12 @@ class SurroundingsConfig:
                 raise ValidationError(f"{name} must be a non-negative number, got {value}")
 
 
-def _outward(domain: FlowDomain, mask: np.ndarray) -> np.ndarray:
-    """Outward direction of an opening in physical units, ``(k, j, i)`` components."""
+def _outward(domain: FlowDomain, opening: Opening) -> np.ndarray:
+    """Outward direction of an opening in physical units, ``(k, j, i)`` components: the domain's own where it knows
+    it (:attr:`FlowDomain.outward_kji`), else from the opening's voxels to the air next to them."""
+    if opening.value in domain.outward_kji:
+        return np.asarray(domain.outward_kji[opening.value], dtype=float)
+    mask = domain.opening_mask(opening)
     near = ndimage.binary_dilation(mask, link_structure()) & domain.fluid
     spacing = np.asarray(domain.geometry.spacing_mm)[::-1]
     direction = (np.argwhere(mask).mean(axis=0) - np.argwhere(near).mean(axis=0)) * spacing
@@ -193,7 +197,7 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
 
     # the outlet extension: a prism of the outlet's footprint
     outlet = domain.opening_mask(Opening.OUTLET)
-    axis_out, sign_out = _axis_sign(_outward(domain, outlet))
+    axis_out, sign_out = _axis_sign(_outward(domain, Opening.OUTLET))
     keys, inner, outer = _closed_columns(outlet, axis_out, sign_out)
     area = len(keys) * float(np.prod(np.delete(spacing, axis_out)))
     length_mm = max(config.min_extension_mm, config.extension_diameters * 2.0 * math.sqrt(area / math.pi))
@@ -203,7 +207,7 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
 
     # the chambers: one box per nostril, outward along the axis nearest the nostrils' mean normal
     inlets = [o for o in (Opening.INLET_LEFT, Opening.INLET_RIGHT) if domain.opening_mask(o).any()]
-    direction = sum(_outward(domain, domain.opening_mask(o)) for o in inlets)
+    direction = sum(_outward(domain, o) for o in inlets)
     axis_in, sign_in = _axis_sign(np.asarray(direction))
     depth = max(2, int(math.ceil(config.chamber_depth_mm / spacing[axis_in])))
     margin = np.ceil(config.chamber_margin_mm / np.delete(spacing, axis_in)).astype(int)

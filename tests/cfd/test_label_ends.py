@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from scipy import ndimage
 
 from rhinoapp.cfd.domain import Opening
 from rhinoapp.cfd.inputs import airway_domain, domain_from_labels
@@ -43,3 +45,21 @@ def test_labels_cut_by_the_front_face_open_through_the_whole_cut_and_say_what_is
     assert bottleneck_width_mm(airway_domain(cut)) == bottleneck_width_mm(airway_domain(phantom.truth))
     # the whole airway's nostrils open downward: nothing is missing
     assert domain_from_labels(phantom.truth).short_of_nostril == {}
+
+
+@pytest.mark.parametrize("tilt_deg", [-20, 0, 20])
+def test_a_nasopharynx_as_long_as_it_is_wide_opens_down_where_its_label_is_cut_not_through_its_back_wall(
+        tilt_deg: int) -> None:
+    """A nasopharynx label is often a room behind the choanae, about as long as it is wide, cut below. Tilted 20
+    degrees forward or back in the scanner, its far end from the choanae is a corner, and seen from behind its back
+    wall (the posterior pharyngeal wall) outscored the cut: on the clinical phantom tilted forward, back or askew
+    the outlet was the back wall. The nasopharynx goes on down into the oropharynx: the whole cut below is its open
+    end."""
+    values = np.zeros((60, 70, 16), dtype=np.uint8)
+    values[25:45, 5:32, 2:6] = AirwayLabel.RIGHT_CAVITY
+    values[25:45, 5:32, 10:14] = AirwayLabel.LEFT_CAVITY
+    values[15:50, 32:50, 3:13] = AirwayLabel.NASOPHARYNX  # 18 mm deep, 35 mm tall, cut at its bottom: 180 mm²
+    values = ndimage.rotate(values, tilt_deg, axes=(0, 1), order=0, reshape=True)
+    outlet = open_ends(values, values > 0, (1.0, 1.0, 1.0), [Opening.OUTLET])[Opening.OUTLET]
+    assert outlet.outward_kji == (-1, 0, 0)
+    assert outlet.mask.sum() >= 160  # the whole cut, seen from below

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rhinoapp.cfd.config import PhysicsConfig, SubgridModel
+from rhinoapp.cfd.domain import FlowDomain
+from rhinoapp.cfd.openings import with_open_surroundings
 from rhinoapp.cfd.shapes import square_duct
 from rhinoapp.cfd.units import choose_lattice_parameters, lattice_parameters, narrowest_section_mm2
 from rhinoapp.core.errors import ValidationError
+from rhinoapp.core.volume import ImageGeometry
 
 
 def test_lattice_velocity_is_at_most_the_target_and_units_are_consistent() -> None:
@@ -54,3 +58,22 @@ def test_collision_model_options_reach_the_lattice_parameters() -> None:
         PhysicsConfig(bulk_relaxation_time=0.5)
     with pytest.raises(ValueError):
         PhysicsConfig(subgrid_model="vreman")
+
+
+def test_the_narrowest_section_is_the_airways_own_where_its_chamber_lies_across_it() -> None:
+    """A nose whose nostril opens downward, its chamber below it, and a narrowing (a valve) just behind the nostril,
+    along the airway's axis (j): the sections through the valve also cut the chamber. They counted its air, so the
+    valve went unseen (on the clinical phantom tilted 15, 10 and 10 degrees the narrowest section read 319 mm², the
+    time step was too long for the flow through the valves and every run diverged)."""
+    shape = (16, 34, 8)
+    fluid = np.zeros(shape, dtype=bool)
+    fluid[10:14, 0:32, 2:6] = True  # a tube along j, 4 x 4 voxels of 1 mm
+    fluid[10:14, 4:6, 2:6] = False
+    fluid[11:13, 4:6, 3:5] = True  # the valve: 2 x 2
+    inlet = np.zeros(shape, dtype=bool)
+    inlet[9, 0:3, 2:6] = True  # the nostril, below the tube's front end: its chamber lies below the valve
+    outlet = np.zeros(shape, dtype=bool)
+    outlet[10:14, 32, 2:6] = True
+    domain = with_open_surroundings(FlowDomain(fluid, inlet, np.zeros(shape, dtype=bool), outlet, ImageGeometry(shape)))
+    assert domain.planes["surroundings"].any()
+    assert narrowest_section_mm2(domain) == pytest.approx(4.0)

@@ -444,20 +444,26 @@ def test_labels_whose_nostrils_the_cts_field_of_view_cuts_off_open_where_they_en
 
 
 def test_a_head_tilted_in_the_scanner_gets_its_outlet_where_the_nasopharynx_opens(tmp_path: Path) -> None:
-    """Tilted 15, 10 and 10 degrees about x, y and z, the clinical phantom's nasopharynx leaves the image through
-    its back face, and the image's lower face only grazes a corner of it. The outlet was that corner (the lowest
-    axial layer, 8 mm² at 0.5 mm, 3 mm² at 1 mm), and the whole flow through it diverged; it is now where the label
-    opens."""
+    """Tilted 15, 10 and 10 degrees about x, y and z, the clinical phantom's nasopharynx label ends inside the image
+    in an oblique cut, and the image's lower face does not reach it. The outlet was first its lowest axial layer (a
+    corner: 8 mm² at 0.5 mm, 3 mm² at 1 mm), then its back wall (800 mm² seen from behind: the far end of a label as
+    long as it is wide is a corner, and the back wall outscored the cut), with the outlet's extension turned sideways
+    (its direction taken from the oblique layer and the air beside it). Both diverged. The outlet is now the cut,
+    looking down into the oropharynx, and its extension goes on down."""
     from rhinoapp.core.layout import GeometryFolder
     from rhinoapp.phantom import generate_phantom, variant_params
     from rhinoapp.usecases.geometry_import import write_import
+    from rhinoapp.usecases.simulation import load_domain
 
     tilted = generate_phantom(variant_params("clinical", spacing_mm=1.0, noise_hu=0, rotation_deg=(15.0, 10.0, 10.0)))
     report = write_import(tilted.ct, nifti_bytes(CTVolume(RENUMBER[tilted.truth.labels], tilted.truth.geometry)),
                           ImportRequest(filename="tilted.nii.gz", mapping=LabelMapping.parse(MAPPING),
                                         target_triangles=FAST), GeometryFolder(tmp_path / "tilted"))
     outlet = report.document["outlet"]
-    assert outlet["area_mm2"] > 300.0, outlet  # where the label opens (at 0.5 mm: 815 mm², through the back face)
+    assert outlet["normal_lps"][2] < -0.9 and outlet["area_mm2"] > 100.0, outlet  # the cut, looking down
+    domain = load_domain(GeometryFolder(tmp_path / "tilted"))
+    end = domain.geometry.index_to_physical(np.argwhere(domain.outlet).mean(axis=0)[::-1])
+    assert end[2] < outlet["point_lps_mm"][2] - 5.0, (end, outlet)  # the extension goes on down, not sideways
     straight = generate_phantom(variant_params("clinical", spacing_mm=1.0, noise_hu=0))
     report = write_import(straight.ct, nifti_bytes(CTVolume(RENUMBER[straight.truth.labels], straight.truth.geometry)),
                           ImportRequest(filename="straight.nii.gz", mapping=LabelMapping.parse(MAPPING),

@@ -153,7 +153,7 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         plane = planes.get(opening)
         beyond = None if plane is None else plane_cut(geometry, plane.point_mm, plane.normal, plane.radius_mm,
                                                       region, fluid)
-        if beyond is not None and beyond.any() and (beyond != region).any():
+        if plane is not None and beyond is not None and beyond.any() and (beyond != region).any():
             masks[opening] = beyond
             placement[opening.value] = "at the plane given for it"
             outward[opening.value] = _kji(geometry, plane.normal)
@@ -169,7 +169,8 @@ def domain_from_labels(labels: LabelMap, *, planes: Mapping[Opening, OpeningPlan
         if opening in ends:
             masks[opening] = ends[opening].mask
             placement[opening.value] = f"where its label ends ({why})"
-            outward[opening.value] = tuple(float(v) for v in ends[opening].outward_kji)
+            k, j, i = (float(v) for v in ends[opening].outward_kji)
+            outward[opening.value] = (k, j, i)
             cut = nostril_cut_short(geometry, ends[opening]) if opening.is_inlet else ""
             if cut:
                 short.setdefault(opening.value, cut)

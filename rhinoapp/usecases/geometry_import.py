@@ -283,10 +283,11 @@ _OPEN_OUTLET_FACTOR = 1.5
 
 def _outlet_where_it_opens(segmentation: AirwaySegmentation) -> AirwaySegmentation:
     """``segmentation`` with its outlet where the nasopharynx's label ends and opens
-    (:func:`~rhinoapp.cfd.label_ends.open_ends`, as without the CT), instead of its lowest axial layer: with the
-    head tilted in the scanner (15, 10 and 10 degrees about x, y and z) that layer was a corner of 8 mm² where the
-    image's lower face grazes the nasopharynx, while the label opens through the back face (815 mm²), and the
-    whole flow through the corner diverged. Where the label has no open end, the lowest layer stays."""
+    (:func:`~rhinoapp.cfd.label_ends.open_ends`, as without the CT: the cut below it, looking down into the
+    oropharynx), instead of its lowest axial layer: with the head tilted in the scanner (15, 10 and 10 degrees about
+    x, y and z) that layer was a corner of 8 mm² at the label's oblique lower end, and the whole flow through the
+    corner diverged. Where the label has no open end, or the lowest layer is the cut (a straight head's nasopharynx
+    cut by the image's lower face), the lowest layer stays."""
     from rhinoapp.cfd.domain import Opening as FlowOpening
     from rhinoapp.cfd.inputs import label_end_faces
     from rhinoapp.segmentation.imported import EndFace

@@ -453,6 +453,7 @@ def test_a_head_tilted_in_the_scanner_gets_its_outlet_where_the_nasopharynx_open
     from rhinoapp.core.layout import GeometryFolder
     from rhinoapp.phantom import generate_phantom, variant_params
     from rhinoapp.usecases.geometry_import import write_import
+    from rhinoapp.cfd.units import narrowest_section_mm2
     from rhinoapp.usecases.simulation import load_domain
 
     tilted = generate_phantom(variant_params("clinical", spacing_mm=1.0, noise_hu=0, rotation_deg=(15.0, 10.0, 10.0)))
@@ -460,7 +461,7 @@ def test_a_head_tilted_in_the_scanner_gets_its_outlet_where_the_nasopharynx_open
                           ImportRequest(filename="tilted.nii.gz", mapping=LabelMapping.parse(MAPPING),
                                         target_triangles=FAST), GeometryFolder(tmp_path / "tilted"))
     outlet = report.document["outlet"]
-    assert outlet["normal_lps"][2] < -0.9 and outlet["area_mm2"] > 100.0, outlet  # the cut, looking down
+    assert outlet["normal_lps"][2] < -0.8 and outlet["area_mm2"] > 100.0, outlet  # the cut, looking down
     domain = load_domain(GeometryFolder(tmp_path / "tilted"))
     end = domain.geometry.index_to_physical(np.argwhere(domain.outlet).mean(axis=0)[::-1])
     assert end[2] < outlet["point_lps_mm"][2] - 5.0, (end, outlet)  # the extension goes on down, not sideways
@@ -469,3 +470,8 @@ def test_a_head_tilted_in_the_scanner_gets_its_outlet_where_the_nasopharynx_open
                           ImportRequest(filename="straight.nii.gz", mapping=LabelMapping.parse(MAPPING),
                                         target_triangles=FAST), GeometryFolder(tmp_path / "straight"))
     assert report.document["outlet"]["normal_lps"] == [0.0, 0.0, -1.0]  # cut by the lower face: the lowest layer
+    # the section the time step is chosen for, cut across the nose's own axis: about the same however the head lies
+    # (at 0.5 mm 105.75 against 106.5 mm²; at this test's 1 mm, a valve 2-3 voxels wide, 99 against 84). Cut across
+    # the grid's axis, with the chambers under the tilted nostrils counted, it was 319 against 114 mm² at 0.5 mm.
+    sections = [narrowest_section_mm2(domain), narrowest_section_mm2(load_domain(GeometryFolder(tmp_path / "straight")))]
+    assert sections[0] == pytest.approx(sections[1], rel=0.25), sections

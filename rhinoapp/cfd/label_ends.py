@@ -10,14 +10,14 @@ which it opens:
 2. the **local axis** there: from the centre of the slab ``2 L .. L`` before the far end to the
    centre of the last ``L`` (``L = max(6 mm, 2 voxels)``), and the **equivalent diameter**
    ``2 sqrt(A / pi)`` of the cross-section ``A`` (the slab's volume over ``L``);
-3. the **open face**: among the six grid directions within 73 degrees of the local axis (for the
-   nasopharynx, of the patient's inferior direction: it goes on down into the oropharynx, and the far
-   end of a label about as long as it is wide is a corner of it: tilted 20 degrees forward or back,
-   its back wall), and those in which the image's face cuts the label, the one
-   through which most of the end looks out (its area weighted by the cosine of the angle to the local
-   axis, and by ``1 + cos`` of the angle to the patient's inferior direction: nostrils and the
-   nasopharynx open downward; a cut by the image's face counts whole). Without the first weight a
-   wall that runs along the axis, seen at a grazing angle, can outscore the cut. The face
+3. the **open face**: among the six grid directions within 73 degrees of the local axis, the one
+   through which most of the end looks out (its area weighted by ``1 + cos`` of the angle to the
+   patient's inferior direction: nostrils and the nasopharynx open downward). The nasopharynx goes on
+   down into the oropharynx, and a nasopharynx label is a room about as long as it is wide, whose far
+   end is a corner (tilted 20 degrees forward or back, the back wall won): its face is sought around
+   its lowest part, within 73 degrees of the inferior direction or where the image's face cuts it,
+   its area weighted also by the cosine of the angle to the inferior direction (1 for a cut by the
+   image's face), so that a wall seen at a grazing angle does not outscore the cut. The face
    is made of label voxels with no air beyond them along that
    direction up to the image border (so they can be opened into a chamber or an extension without
    crossing the airway), within one equivalent diameter of the far end, connected to the voxel
@@ -214,7 +214,8 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
     for group in (g for g in groups if g):
         # the nasopharynx goes on down into the oropharynx: its far end from the choanae, in a label about as long
         # as it is wide, is a corner of the room (tilted 20 degrees forward or back, its back wall)
-        axis_sum = np.sum([axes[o] for o in group], axis=0) if group[0].is_inlet else inferior
+        pharynx_end = not group[0].is_inlet
+        axis_sum = inferior if pharynx_end else np.sum([axes[o] for o in group], axis=0)
         best: tuple[float, dict[Opening, np.ndarray], float, tuple[int, int, int]] | None = None
         for axis in range(3):
             for sign in (-1, 1):
@@ -222,19 +223,20 @@ def open_ends(values: np.ndarray, fluid: np.ndarray, spacing_kji: Sequence[float
                 unit[axis] = sign
                 alignment = float(np.dot(axis_sum, unit)) / float(np.linalg.norm(axis_sum))
                 border = 0 if sign < 0 else fluid.shape[axis] - 1
-                cut = all(np.take(regions[o], border, axis=axis).any() for o in group)
+                cut = pharynx_end and np.take(regions[group[0]], border, axis=axis).any()
                 if alignment < _MIN_ALIGNMENT and not cut:
                     continue
                 outward = _nothing_beyond(fluid, axis, sign)
                 faces = {o: ends[o].face(regions[o], outward, spacing, axis, sign) for o in group}
-                if all(f.any() and np.all(np.argwhere(f)[:, axis] == border) for f in faces.values()):
+                if cut and all(f.any() and np.all(np.argwhere(f)[:, axis] == border) for f in faces.values()):
                     alignment = 1.0  # cut by the image's face: open, whichever way it looks
                 elif alignment < _MIN_ALIGNMENT:
                     continue
                 area = sum(float(f.sum()) for f in faces.values()) * float(np.prod(np.delete(spacing, axis)))
-                # a cut across the end shows its area times the cosine along each direction, a wall along the axis
-                # its length at a grazing angle: the alignment keeps such a wall from outscoring the cut
-                score = area * alignment * (1.0 + float(np.dot(inferior, unit)))
+                # the nasopharynx's cut shows its area times the cosine along each direction, a wall along the axis
+                # its length at a grazing angle: the alignment keeps such a wall from outscoring the cut. (The
+                # nostrils keep the area alone: a vestibule tilted 10 degrees chin up looked forward with it.)
+                score = area * (alignment if pharynx_end else 1.0) * (1.0 + float(np.dot(inferior, unit)))
                 if all(f.any() for f in faces.values()) and (best is None or score > best[0]):
                     best = (score, faces, float(np.prod(np.delete(spacing, axis))),
                             (int(unit[0]), int(unit[1]), int(unit[2])))

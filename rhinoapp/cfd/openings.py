@@ -42,6 +42,7 @@ from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = ["PLANE_CHOANA_LEFT", "PLANE_CHOANA_RIGHT", "PLANE_NOSTRIL_LEFT", "PLANE_NOSTRIL_RIGHT", "PLANE_OUTLET",
+           "nostril_tilts_deg",
            "PLANE_SURROUNDINGS", "SurroundingsConfig", "with_open_surroundings"]
 
 _log = logging.getLogger(__name__)
@@ -318,3 +319,32 @@ def _padded_geometry(geometry: ImageGeometry, pad_before: np.ndarray, shape: tup
     ox, oy, oz = (float(v) for v in origin)
     nk, nj, ni = (int(n) for n in shape)
     return ImageGeometry((nk, nj, ni), geometry.spacing_mm, (ox, oy, oz), geometry.direction)
+
+
+def nostril_tilts_deg(domain: FlowDomain) -> dict[str, float]:
+    """How far each nostril's measurement plane (the opening before its chamber was attached) lies off the grid: the
+    angle (degrees, rounded to 0.1) between its normal (the direction of its cells' least spread) and the nearest
+    grid axis; sides without a plane of at least three cells are left out.
+
+    The ambient chamber lies along a grid axis, and an oblique nostril is joined to it by stems of air walled in by
+    the tissue beside it: on the clinical phantom, nostrils 15-20 degrees off the grid (the head tilted 20 degrees
+    back, or askew) read pressure drops 16-27 % above the level head's (``docs/validation.md``, twenty-third
+    follow-up); the accuracy note says so (:func:`rhinoapp.analysis.accuracy.oblique_nostrils_note`).
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.shapes import square_duct
+    >>> nostril_tilts_deg(with_open_surroundings(square_duct(4, 10)))  # a level nostril
+    {'left': 0.0}
+    """
+    spacing = np.asarray(domain.geometry.spacing_mm, dtype=float)[::-1]
+    tilts = {}
+    for side, name in (("left", PLANE_NOSTRIL_LEFT), ("right", PLANE_NOSTRIL_RIGHT)):
+        mask = domain.planes.get(name)
+        if mask is None or np.count_nonzero(mask) < 3:
+            continue
+        points = np.argwhere(mask) * spacing
+        _, vectors = np.linalg.eigh(np.cov((points - points.mean(axis=0)).T))
+        along_axis = min(1.0, float(np.max(np.abs(vectors[:, 0]))))
+        tilts[side] = round(math.degrees(math.acos(along_axis)), 1)
+    return tilts

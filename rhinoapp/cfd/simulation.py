@@ -28,7 +28,7 @@ from rhinoapp.cfd.domain import FlowDomain, Opening
 from rhinoapp.cfd.estimate import check_resources, device_memory_bytes, estimate_run
 from rhinoapp.cfd.lattice import VELOCITIES, WEIGHTS
 from rhinoapp.cfd.live import LiveCheckpoints
-from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS
+from rhinoapp.cfd.openings import PLANE_OUTLET, PLANE_SURROUNDINGS, nostril_tilts_deg
 from rhinoapp.cfd.outputs import CONVERGENCE_COLUMNS, write_outputs
 from rhinoapp.cfd.postprocess import cell_moments, clinical_results, pressure_profile, wall_shear_stress
 from rhinoapp.cfd.setup import SparseLattice, build_lattice, distance_through_air
@@ -266,6 +266,9 @@ def simulate(domain: FlowDomain, physics: PhysicsConfig, run: RunConfig | None =
                                "drawn_mm": None if origin.drawn_mm is None else list(origin.drawn_mm)}
     if origin.ragged_pits_pct is not None:  # ragged walls, their pits filled: the accuracy note says what is left
         results["ragged_label_walls"] = {"pits_pct": origin.ragged_pits_pct}
+    tilts = nostril_tilts_deg(airway)
+    if tilts:  # nostrils oblique to the grid: the accuracy note says what that did on the phantom
+        results["nostril_tilt_deg"] = tilts
     nostrils = airway.nostril_centres()
     if nostrils:  # where each side's air enters: the checks flag a left nostril to the right of the right one
         results["nostrils_lps_mm"] = nostrils

@@ -212,5 +212,6 @@ def test_labels_with_left_and_right_swapped_are_flagged(tmp_path) -> None:
                            RunConfig(backend="numba", max_steps=200), resolution_mm=2.0).results
         nostrils = results["nostrils_lps_mm"]
         assert (nostrils["left"][0] > nostrils["right"][0]) is (name == "as labelled"), nostrils
+        assert results["nostril_tilt_deg"] == {"left": 0.0, "right": 0.0}  # level: no note on oblique nostrils
         sides[name] = [flag for flag in check_results(results) if flag.kind is FlagKind.SIDES]
     assert not sides["as labelled"] and len(sides["swapped"]) == 1 and "swapped" in sides["swapped"][0].message

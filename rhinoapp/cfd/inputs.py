@@ -228,8 +228,7 @@ def _union(masks: object, shape: tuple[int, ...]) -> np.ndarray:
 
 def _inferior_kji(geometry: ImageGeometry) -> np.ndarray:
     """The patient's inferior direction (LPS -z) along the array axes ``k, j, i``."""
-    result: np.ndarray = -np.asarray(geometry.direction_matrix, dtype=float)[2, ::-1]
-    return result
+    return np.asarray(_kji(geometry, (0.0, 0.0, -1.0)))
 
 
 def _kji(geometry: ImageGeometry, direction_lps: Sequence[float]) -> tuple[float, float, float]:

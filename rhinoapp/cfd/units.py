@@ -16,6 +16,8 @@ from scipy import ndimage
 from rhinoapp.cfd.config import CHECKS_PER_FLOW_THROUGH, DEFAULT_WINDOW, WARM_START_WINDOW, Driving, PhysicsConfig, SubgridModel, \
     Regularization
 from rhinoapp.cfd.domain import FlowDomain, link_structure
+from rhinoapp.cfd.openings import PLANE_CHOANA_LEFT, PLANE_CHOANA_RIGHT, PLANE_NOSTRIL_LEFT, PLANE_NOSTRIL_RIGHT, \
+    PLANE_OUTLET, PLANE_SURROUNDINGS
 from rhinoapp.core.errors import ValidationError
 
 __all__ = [
@@ -105,7 +107,7 @@ def narrowest_section_mm2(domain: FlowDomain) -> float:
     if across_the_nose is not None:
         return across_the_nose
     geometry = domain.geometry
-    surroundings = domain.planes.get("surroundings")
+    surroundings = domain.planes.get(PLANE_SURROUNDINGS)
     air = domain.fluid if surroundings is None else domain.fluid & ~surroundings
     inlets = domain.inlet_left | domain.inlet_right
     if inlets.any() and domain.outlet.any():
@@ -135,7 +137,9 @@ def _narrowest_across_the_nose(domain: FlowDomain) -> float | None:
     and back.
     """
     planes = domain.planes
-    names = ("nostril_left", "nostril_right", "choana_left", "choana_right", "outlet", "surroundings")
+    nostril = {"left": PLANE_NOSTRIL_LEFT, "right": PLANE_NOSTRIL_RIGHT}
+    choana = {"left": PLANE_CHOANA_LEFT, "right": PLANE_CHOANA_RIGHT}
+    names = (*nostril.values(), *choana.values(), PLANE_OUTLET, PLANE_SURROUNDINGS)
     if not all(name in planes and planes[name].any() for name in names):
         return None
     spacing = np.asarray(domain.geometry.spacing_mm, dtype=float)[::-1]
@@ -144,8 +148,8 @@ def _narrowest_across_the_nose(domain: FlowDomain) -> float | None:
     def centre(name: str) -> np.ndarray:
         return np.asarray(np.argwhere(planes[name]).mean(axis=0) * spacing)
 
-    start = 0.5 * (centre("nostril_left") + centre("nostril_right"))
-    direction = 0.5 * (centre("choana_left") + centre("choana_right")) - start
+    start = 0.5 * (centre(PLANE_NOSTRIL_LEFT) + centre(PLANE_NOSTRIL_RIGHT))
+    direction = 0.5 * (centre(PLANE_CHOANA_LEFT) + centre(PLANE_CHOANA_RIGHT)) - start
     if not np.linalg.norm(direction) > 0:
         return None
     direction /= np.linalg.norm(direction)
@@ -161,26 +165,26 @@ def _narrowest_across_the_nose(domain: FlowDomain) -> float | None:
         areas = np.bincount(((t - low) // width).astype(np.int64)) * voxel / width
         return float(areas[areas > 0].min())
 
-    air = domain.fluid & ~planes["surroundings"]
-    choanae = planes["choana_left"] | planes["choana_right"]
+    air = domain.fluid & ~planes[PLANE_SURROUNDINGS]
+    choanae = planes[PLANE_CHOANA_LEFT] | planes[PLANE_CHOANA_RIGHT]
     cavities = air & ~choanae
     parts, _ = ndimage.label(cavities, structure=link_structure())
     sides: dict[tuple[int, ...], list[str]] = {}
     for side in ("left", "right"):
-        ids = tuple(sorted(set(np.unique(parts[planes[f"nostril_{side}"] & cavities]).tolist()) - {0}))
+        ids = tuple(sorted(set(np.unique(parts[planes[nostril[side]] & cavities]).tolist()) - {0}))
         if not ids:
             return None
         sides.setdefault(ids, []).append(side)  # both nostrils in one part (a septum open between them): one region
     total = 0.0
     for ids, named in sides.items():
-        low = max(float(along(planes[f"nostril_{side}"]).max()) for side in named) + width
-        high = min(float(along(planes[f"choana_{side}"]).min()) for side in named) - width
+        low = max(float(along(planes[nostril[side]]).max()) for side in named) + width
+        high = min(float(along(planes[choana[side]]).min()) for side in named) - width
         section = narrowest(np.isin(parts, ids), low, high)
         if section is None:
             return None
         total += section
     behind = narrowest(air & ~np.isin(parts, [i for ids in sides for i in ids]),
-                       float(along(choanae).max()) + width, float(along(planes["outlet"]).min()) - width)
+                       float(along(choanae).max()) + width, float(along(planes[PLANE_OUTLET]).min()) - width)
     return total if behind is None else min(total, behind)
 
 
@@ -193,7 +197,7 @@ def airway_volume_mm3(domain: FlowDomain) -> float:
     >>> airway_volume_mm3(square_duct(4, 10, spacing_mm=0.5))
     20.0
     """
-    surroundings = domain.planes.get("surroundings")
+    surroundings = domain.planes.get(PLANE_SURROUNDINGS)
     cells = domain.n_fluid - (int(np.count_nonzero(surroundings)) if surroundings is not None else 0)
     return float(cells * domain.geometry.voxel_volume_mm3)
 

@@ -53,6 +53,8 @@ class PlausibilityLimits:
     mass_error_implausible: float = 0.05
     drift_warning: float = 0.01
     drift_implausible: float = 0.05
+    wander_warning: float = 0.03  # the phantoms swing by under 1 %, the askew head by 7 %
+    share_wander_points: float = 1.5
     sides_tolerance_mm: float = 1.0
 
 

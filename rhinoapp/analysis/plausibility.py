@@ -24,7 +24,11 @@ The checks and their limits (:class:`PlausibilityLimits`, all configurable):
   from the second run with the recursive collision after the default one diverged
   (``results["steadier_collision"]``, :func:`rhinoapp.cfd.simulation.simulate`).
 * **mass conservation**: inflow against outflow.
-* **steady state**: the run stopped at the step limit, or the pressure drop still drifts.
+* **steady state**: the run stopped at the step limit, or the pressure drop still drifts; or the flow
+  wandered while it settled (``diagnostics["steady_state"]["wander"]``, :func:`rhinoapp.cfd.diagnostics.wander`):
+  the pressure drop's block means swung by more than ``wander_warning`` (relative) or the left share by more
+  than ``share_wander_points`` beyond the span from where they settled to where the run stopped. Two windows
+  that agree then say only that the swing turned there; the warning gives the range the figures wandered in.
 * **resolution**: fewer lattice cells across the narrowest passage than the default rule's
   (``results["resolution"]``, :mod:`rhinoapp.cfd.resolution`): a spacing given by hand coarser than the rule's,
   or the rule's cut by the memory budget. A coarser lattice can settle in another flow (the clinical phantom's
@@ -213,7 +217,35 @@ def _numerics_flags(results: Mapping[str, Any], diagnostics: Mapping[str, Any],
             FlagKind.STEADY_STATE, severity, "change of the pressure drop over the last window",
             None if drift is None else 100.0 * drift, "%", f"steady state (at most {100 * limits.drift_warning:g} %)",
             "the run stopped before the flow was steady: run again without a step limit (or a higher one)."))
-    return flags
+    wandered = _wander_flag(results, diagnostics, limits)
+    return flags + ([wandered] if wandered else [])
+
+
+def _wander_flag(results: Mapping[str, Any], diagnostics: Mapping[str, Any],
+                 limits: PlausibilityLimits) -> PlausibilityFlag | None:
+    """A warning when the flow swung while it settled (the block means of :func:`~rhinoapp.cfd.diagnostics.wander`)."""
+    wandered = (diagnostics.get("steady_state") or {}).get("wander")
+    if not isinstance(wandered, Mapping):
+        return None
+    swing, points = _number(wandered.get("pressure_drop_swing")), _number(wandered.get("left_share_swing_points"))
+    if not ((swing is not None and swing > limits.wander_warning)
+            or (points is not None and points > limits.share_wander_points)):
+        return None
+    drop = _number(results.get("pressure_drop_pa"))
+    span: Sequence[Any] = wandered.get("pressure_drop_range") or ()
+    shares: Sequence[Any] = wandered.get("left_share_range_pct") or ()
+    ranges = []
+    if drop is not None and len(span) == 2:
+        ranges.append(f"the pressure drop between {drop * float(span[0]):.3g} and {drop * float(span[1]):.3g} Pa")
+    if len(shares) == 2:
+        ranges.append(f"the left side's share of the flow between {float(shares[0]):.1f} and {float(shares[1]):.1f} %")
+    return PlausibilityFlag(
+        FlagKind.STEADY_STATE, Severity.WARNING, "swing of the pressure drop while the flow settled",
+        None if swing is None else round(100.0 * swing, 2), "%",
+        f"at most {100 * limits.wander_warning:g} % (and {limits.share_wander_points:g} points of the left share)",
+        f"the flow did not settle on one state but swung slowly ({' and '.join(ranges) or 'see the convergence'}), "
+        "and the run stopped where the swing turned: read the figures as that range. A run at a finer resolution "
+        f"({_REFINE}) tells whether the swing is the flow's or the lattice's.")
 
 
 def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits | None = None,

@@ -11,7 +11,11 @@ The figures the plausibility checks (:mod:`rhinoapp.analysis.plausibility`) judg
   times ``sqrt(3)``; the design value is ``peak_velocity_lattice``) and the grid Reynolds number
   ``u_max dx / nu`` (physical: it falls only with a finer grid);
 * ``steady_state``: the relative change of the pressure drop and of the total flow between the means
-  of the last two windows of the convergence history (what the steadiness test compares).
+  of the last two windows of the convergence history (what the steadiness test compares), and ``wander``:
+  how far the flow strayed while it settled (:func:`wander`). Two windows that agree say the flow is
+  steady *now*; a flow that swings slowly between two paths of its jets (the clinical phantom tilted
+  askew in the scanner does, by 7 % over five flow-through times) also passes that test, where its
+  swing turns, and the figure is then one end of the swing.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ from rhinoapp.cfd.setup import SparseLattice, distance_through_air
 from rhinoapp.cfd.solver import ConvergenceSample
 from rhinoapp.cfd.units import LatticeParameters
 
-__all__ = ["drift", "peak_place", "run_diagnostics"]
+__all__ = ["SETTLING_FLOW_THROUGHS", "drift", "peak_place", "run_diagnostics", "wander"]
 
 _SIDE_MARGIN = 0.15  # the nearer nostril must be this much nearer (relative) to name a side
+
+#: Flow-through times after the start-up ramp before the flow counts as settled (the phantoms' flows reach
+#: their steady value within 0.4 of one; their block means after this vary by under 1 %).
+SETTLING_FLOW_THROUGHS = 0.5
 
 
 def _round(value: float | None) -> float | None:
@@ -92,6 +100,61 @@ def peak_place(lattice: SparseLattice, cell: int) -> dict[str, object]:
             "distance_from_nostril_mm": None if nearest is None else _round(nearest * dx_mm)}
 
 
+def _swing(blocks: np.ndarray, final: float) -> float:
+    """How far ``blocks`` (oldest first) went beyond the span of the first of them, the last and ``final``."""
+    ends = (float(blocks[0]), float(blocks[-1]), final)
+    low, high = min(ends), max(ends)
+    return max(low - float(blocks.min()), float(blocks.max()) - high, 0.0)
+
+
+def wander(history: Sequence[ConvergenceSample], *, window: int, after_step: float) -> dict[str, object] | None:
+    """How far the pressure drop and the left share strayed after ``after_step``: means over blocks of half a
+    ``window`` of samples, against the mean of the last ``window`` samples (the reported figure).
+
+    ``pressure_drop_range`` is the lowest and highest block mean over the reported pressure drop;
+    ``pressure_drop_swing`` how far the block means went beyond the span of the first of them, the last
+    and the reported value, over the reported value (0 for a flow that approaches its value from one side, however
+    slowly); ``left_share_range_pct`` and ``left_share_swing_points`` the same for the left nostril's share of
+    the flow, in percent and percentage points. None with fewer than two blocks.
+
+    Examples
+    --------
+    >>> from rhinoapp.cfd.solver import ConvergenceSample
+    >>> def run(drops):
+    ...     return [ConvergenceSample(i, d, 0.5, 0.5, 1.0, 0.1, 0.0) for i, d in enumerate(drops)]
+    >>> approach = 1.0 - 0.1 * np.exp(-np.arange(80) / 20.0)  # slowly, from below
+    >>> wander(run(approach), window=20, after_step=0)["pressure_drop_swing"]
+    0.0
+    >>> swinging = np.r_[np.ones(20), 1.0 - 0.07 * np.sin(np.linspace(0.0, np.pi, 40)), np.ones(20)]  # 7 % down, back
+    >>> w = wander(run(swinging), window=20, after_step=0)
+    >>> round(w["pressure_drop_swing"], 3), w["pressure_drop_range"], w["left_share_range_pct"]
+    (0.063, [0.937312, 1.0], [50.0, 50.0])
+    >>> wander(run(swinging), window=20, after_step=70) is None
+    True
+    """
+    samples = [s for s in history if s.step > after_step]
+    block = max(1, int(window) // 2)
+    count = len(samples) // block
+    if count < 2:
+        return None
+    drop = np.array([s.pressure_drop for s in samples], dtype=np.float64)
+    share = np.array([100.0 * s.flow_left / s.flow if s.flow else math.nan for s in samples], dtype=np.float64)
+    final_drop, final_share = float(drop[-max(1, window):].mean()), float(share[-max(1, window):].mean())
+    if not (math.isfinite(final_drop) and abs(final_drop) > 1e-300):
+        return None
+    drops = drop[drop.size - count * block:].reshape(count, block).mean(axis=1)
+    shares = share[share.size - count * block:].reshape(count, block).mean(axis=1)
+    finite_shares = bool(np.all(np.isfinite(shares))) and math.isfinite(final_share)
+    return {
+        "pressure_drop_range": [_round(float(drops.min()) / final_drop), _round(float(drops.max()) / final_drop)],
+        "pressure_drop_swing": _round(_swing(drops, final_drop) / abs(final_drop)),
+        "left_share_range_pct": ([_round(float(shares.min())), _round(float(shares.max()))] if finite_shares
+                                 else None),
+        "left_share_swing_points": _round(_swing(shares, final_share)) if finite_shares else None,
+        "blocks": count, "from_step": int(samples[0].step),
+    }
+
+
 def run_diagnostics(lattice: SparseLattice, velocity: np.ndarray, history: Sequence[ConvergenceSample],
                     units: LatticeParameters, *, window: int, flows: Sequence[float]) -> dict[str, object]:
     """The ``diagnostics`` entry of ``results.json``.
@@ -146,5 +209,7 @@ def run_diagnostics(lattice: SparseLattice, velocity: np.ndarray, history: Seque
                       "grid_reynolds": _round(peak_m_s * units.dx_m / nu_m2_s) if nu_m2_s > 0 else None},
         "steady_state": {"pressure_drop_drift": _round(drift([s.pressure_drop for s in samples], window)),
                          "flow_drift": _round(drift([s.flow for s in samples], window)),
-                         "window_samples": window},
+                         "window_samples": window,
+                         "wander": wander(samples, window=window, after_step=units.ramp_steps
+                                          + SETTLING_FLOW_THROUGHS * units.flow_through_steps)},
     }

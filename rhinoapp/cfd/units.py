@@ -158,11 +158,16 @@ def _narrowest_across_the_nose(domain: FlowDomain) -> float | None:
         return np.asarray((np.argwhere(mask) * spacing - start) @ direction)
 
     def narrowest(cells: np.ndarray, low: float, high: float) -> float | None:
+        # slabs of equal thickness, at least a voxel's, that fill [low, high]: a last slab cut short by ``high``
+        # held a fraction of a section and passed for the narrowest (64.7 mm² on the straight phantom at 0.75 mm,
+        # 106 at 0.5 mm, so the run's time step was 1.6 times shorter than its estimate's)
         t = along(cells)
         t = t[(t >= low) & (t <= high)]
         if t.size == 0:
             return None
-        areas = np.bincount(((t - low) // width).astype(np.int64)) * voxel / width
+        count = max(1, int((high - low) // width))
+        thickness = max((high - low) / count, width)
+        areas = np.bincount(np.minimum((t - low) // thickness, count - 1).astype(np.int64)) * voxel / thickness
         return float(areas[areas > 0].min())
 
     air = domain.fluid & ~planes[PLANE_SURROUNDINGS]

@@ -3,14 +3,19 @@ the standard phantom at the defaults is not."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rhinoapp.analysis.plausibility import FlagKind, Severity, check_results
 from rhinoapp.cfd.config import PhysicsConfig, RunConfig
+from rhinoapp.cfd.diagnostics import SETTLING_FLOW_THROUGHS, wander
 from rhinoapp.cfd.inputs import domain_from_labels
 from rhinoapp.cfd.shapes import two_channel_labels
 from rhinoapp.cfd.simulation import SimulationResult, simulate
+from rhinoapp.cfd.solver import ConvergenceSample
 from rhinoapp.core.volume import AirwayLabel, LabelMap
 
 
@@ -36,6 +41,8 @@ def test_the_standard_phantom_at_the_defaults_raises_no_flag(physiological_run: 
     assert diagnostics["stability"]["tau"] == results["lattice"]["tau"]
     assert 0 < diagnostics["stability"]["max_velocity_lattice"] < 0.15
     assert diagnostics["steady_state"]["pressure_drop_drift"] < 0.01
+    wandered = diagnostics["steady_state"]["wander"]
+    assert wandered is None or wandered["pressure_drop_swing"] < 0.01, wandered
     # the shape's nostrils are flat ends looking forward at the image's face, as a label map cut there has them:
     # that is the one flag (the phantoms' nostrils open downward, tests/cfd/test_openings.py); nothing else doubted
     flags = check_results(results)
@@ -70,3 +77,47 @@ def test_settings_pushed_too_far_raise_a_stability_flag() -> None:
     assert peak.place_lps_mm is not None and "mm LPS" in peak.advice and "refine the resolution" in peak.advice
     assert stability and stability[0].value == result.results["diagnostics"]["stability"]["max_velocity_lattice"]
     assert f"relaxation time {result.results['lattice']['tau']:.5g}" in stability[0].expected
+
+
+DATA = Path(__file__).parent / "data"
+#: The runs whose convergence the files hold (benchmarks/label_map_variety.py --only "as exported", 0.75 mm, 250 ml/s,
+#: with the CT): their ramp and flow-through time in steps.
+RECORDED = {"askew": (2935, 9784.3), "straight": (4797, 15992.3)}
+
+
+def recorded_wander(name: str) -> dict:
+    """:func:`wander` of a recorded run's convergence (the clinical phantom straight, or tilted 15, 10, 10 degrees)."""
+    with open(DATA / f"convergence-{name}-0.75mm.csv", encoding="ascii") as stream:
+        history = [ConvergenceSample(int(row["step"]), *(float(row[key]) for key in list(row)[1:]))
+                   for row in csv.DictReader(stream)]
+    ramp, flow_through = RECORDED[name]
+    wandered = wander(history, window=20, after_step=ramp + SETTLING_FLOW_THROUGHS * flow_through)
+    assert wandered is not None
+    return wandered
+
+
+def with_wander(wandered: dict) -> dict:
+    """A healthy result (15.67 Pa at 250 ml/s, steady) whose run wandered as ``wandered`` says."""
+    return {"pressure_drop_pa": 15.67, "flow_ml_s": {"total": 250.0, "left": 117.5, "right": 132.5},
+            "resistance_pa_s_per_ml": {"total": 0.063, "left": 0.133, "right": 0.118}, "converged": True,
+            "max_velocity_m_s": 6.2, "mass_conservation_error": 0.002,
+            "diagnostics": {"steady_state": {"pressure_drop_drift": 0.002, "wander": wandered}}}
+
+
+def test_a_flow_that_swings_while_it_settles_is_flagged_with_the_range_it_swung_in() -> None:
+    # the askew head's run: its pressure drop fell by 7 % over two flow-through times and came back, and the
+    # run stopped when two windows agreed at the top of the swing
+    wandered = recorded_wander("askew")
+    assert 0.05 < wandered["pressure_drop_swing"] < 0.09 and wandered["left_share_swing_points"] > 1.5, wandered
+    low, high = wandered["pressure_drop_range"]
+    assert low < 0.95 and high == pytest.approx(1.0, abs=0.01)
+    flags = check_results(with_wander(wandered))
+    assert [(flag.kind, flag.severity) for flag in flags] == [(FlagKind.STEADY_STATE, Severity.WARNING)]
+    assert f"between {15.67 * low:.3g} and {15.67 * high:.3g} Pa" in flags[0].advice, flags[0].advice
+    assert "left side's share of the flow between 46.9 and 49.4 %" in flags[0].advice, flags[0].advice
+
+
+def test_a_flow_that_approaches_its_value_is_not_flagged() -> None:
+    wandered = recorded_wander("straight")  # the straight head settles from one side within 0.5 %
+    assert wandered["pressure_drop_swing"] < 0.01 and wandered["left_share_swing_points"] < 0.5, wandered
+    assert check_results(with_wander(wandered)) == []

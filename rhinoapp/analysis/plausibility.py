@@ -245,7 +245,7 @@ def _wander_flag(results: Mapping[str, Any], diagnostics: Mapping[str, Any],
         f"at most {100 * limits.wander_warning:g} % (and {limits.share_wander_points:g} points of the left share)",
         f"the flow did not settle on one state but swung slowly ({' and '.join(ranges) or 'see the convergence'}), "
         "and the run stopped where the swing turned: read the figures as that range. A run at a finer resolution "
-        f"({_REFINE}) tells whether the swing is the flow's or the lattice's.")
+        "(a smaller --resolution-mm) tells whether the swing is the flow's or the lattice's.")
 
 
 def check_results(results: Mapping[str, Any], *, limits: PlausibilityLimits | None = None,

@@ -7,7 +7,10 @@ cross-section, and a plug velocity laid directly on the cut nasopharynx shapes t
 
 * attaches to each nostril a **chamber of ambient air**: a box that extends outward from the
   nostril (along the grid axis nearest its outward normal) by ``chamber_depth_mm`` and sideways by
-  ``chamber_margin_mm`` around it. Its far faces (the outward face and the sides, not the face
+  ``chamber_margin_mm`` around it. A nostril oblique to that axis is joined to it by stems of air
+  (each column of its footprint, from its nostril voxel out to the outermost one), and the box reaches
+  in to the deepest nostril voxel, beside the stems, a wall's cell away from the airway: the room is
+  open beside a nose. Its far faces (the outward face and the sides, not the face
   towards the head) are at ambient pressure, so the air enters the nostril as in life. A wall
   midway between the two nostrils keeps the two chambers apart, so the flow of each side is
   still measured where it enters;
@@ -217,8 +220,9 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
         keys, inner, outer = _closed_columns(domain.opening_mask(opening), axis_in, sign_in)
         regions[f"stem_{opening.value}"] = _prism(keys, inner, axis_in, sign_in, outer)
         low, high = keys.min(axis=0) - margin, keys.max(axis=0) + margin
-        boxes[opening] = (low, high, outer)
-    for opening, (low, high, outer) in boxes.items():
+        innermost = int(inner.min() if sign_in > 0 else inner.max())
+        boxes[opening] = (low, high, outer, innermost)
+    for opening, (low, high, outer, _) in boxes.items():
         corner = _place(np.array([low - 1, high + 1]), axis_in,
                         np.array([outer + sign_in, outer + sign_in * (depth + 1)]))
         regions[f"box_{opening.value}"] = corner  # only its bounds matter for the padding
@@ -249,13 +253,13 @@ def with_open_surroundings(domain: FlowDomain, config: SurroundingsConfig | None
     keep_out = original | ndimage.binary_dilation(extension | new_outlet, link_structure())
     side = _sides(inlets, stems, axis_in, new_shape)
     chambers, walls = {}, np.zeros(new_shape, dtype=bool)
-    for opening, (low, high, outer) in boxes.items():
+    for opening, (low, high, outer, innermost) in boxes.items():
         box = np.zeros(new_shape, dtype=bool)
         index = [slice(None)] * 3
         others = [a for a in range(3) if a != axis_in]
         for a, lo, hi in zip(others, low + pad_before[others], high + pad_before[others]):
             index[a] = slice(max(int(lo), 0), int(hi) + 1)
-        first = outer + sign_in + pad_before[axis_in]
+        first = innermost + sign_in + pad_before[axis_in]
         last = outer + sign_in * depth + pad_before[axis_in]
         index[axis_in] = slice(min(first, last), max(first, last) + 1)
         box[tuple(index)] = True

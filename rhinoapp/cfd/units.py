@@ -133,8 +133,8 @@ def _narrowest_across_the_nose(domain: FlowDomain) -> float | None:
     Cut across a grid axis, a head tilted in the scanner showed its valves obliquely, and yawed, the two valves in
     different sections: 319 mm² on the clinical phantom tilted 15, 10 and 10 degrees (its chambers under the nostrils
     counted too), 114 mm² straight. The time step, chosen for the flow through that section, was twice too long and
-    every run diverged. Across the nose's axis: 106 mm² straight, 106 askew, 109 and 111 tilted 20 degrees forward
-    and back.
+    every run diverged. Across the nose's axis: 109 mm² straight, 107 askew, 108 and 107 tilted 20 degrees forward
+    and back (at 0.5 mm; on the lattice of the rule's 0.75 mm, 108, 106, 103 and 108).
     """
     planes = domain.planes
     nostril = {"left": PLANE_NOSTRIL_LEFT, "right": PLANE_NOSTRIL_RIGHT}

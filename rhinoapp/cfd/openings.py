@@ -330,10 +330,10 @@ def nostril_tilts_deg(domain: FlowDomain) -> dict[str, float]:
     angle (degrees, rounded to 0.1) between its normal (the direction of its cells' least spread) and the nearest
     grid axis; sides without a plane of at least three cells are left out.
 
-    The ambient chamber lies along a grid axis, and an oblique nostril is joined to it by stems of air walled in by
-    the tissue beside it: on the clinical phantom, nostrils 15-20 degrees off the grid (the head tilted 20 degrees
-    back, or askew) read pressure drops 16-27 % above the level head's (``docs/validation.md``, twenty-third
-    follow-up); the accuracy note says so (:func:`rhinoapp.analysis.accuracy.oblique_nostrils_note`).
+    The ambient chamber lies along a grid axis, and an oblique nostril is joined to it by stems of air, with the
+    chamber beside them: on the clinical phantom, the head tilted 20 degrees back (nostrils 19.9 degrees off the grid)
+    reads within 1 % of the straight head, tilted and turned (askew) 13-16 % more (``docs/validation.md``,
+    twenty-fourth follow-up); the accuracy note says so (:func:`rhinoapp.analysis.accuracy.oblique_nostrils_note`).
 
     Examples
     --------

@@ -45,8 +45,7 @@ from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = ["PLANE_CHOANA_LEFT", "PLANE_CHOANA_RIGHT", "PLANE_NOSTRIL_LEFT", "PLANE_NOSTRIL_RIGHT", "PLANE_OUTLET",
-           "nostril_tilts_deg",
-           "PLANE_SURROUNDINGS", "SurroundingsConfig", "with_open_surroundings"]
+           "PLANE_SURROUNDINGS", "SurroundingsConfig", "nostril_tilts_deg", "with_open_surroundings"]
 
 _log = logging.getLogger(__name__)
 

@@ -159,8 +159,8 @@ def _narrowest_across_the_nose(domain: FlowDomain) -> float | None:
 
     def narrowest(cells: np.ndarray, low: float, high: float) -> float | None:
         # slabs of equal thickness, at least a voxel's, that fill [low, high]: a last slab cut short by ``high``
-        # held a fraction of a section and passed for the narrowest (64.7 mm² on the straight phantom at 0.75 mm,
-        # 106 at 0.5 mm, so the run's time step was 1.6 times shorter than its estimate's)
+        # held a fraction of a section and passed for the narrowest (64.7 mm² for 108 on the straight phantom at
+        # 0.75 mm, so the run's time step was 1.6 times shorter than its estimate's)
         t = along(cells)
         t = t[(t >= low) & (t <= high)]
         if t.size == 0:

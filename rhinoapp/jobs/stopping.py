@@ -5,6 +5,11 @@ goes on until the task returns, which a rhinoapp task does at its next progress 
 cancel event is set (see :mod:`rhinoapp.jobs.progress`). :func:`wait_until_stopped` asks the workers
 themselves whether they still execute the task's key, and after a grace period has the workers that
 do restarted, so that nothing the task writes can land after its project was deleted.
+
+Each poll asks every worker once, for what it executes and what it holds, in one call
+(:func:`worker_tasks`): the answer is one moment of the worker's state. Asking twice (what it
+executes, then what it holds) let the task end and another job finish in between, and a worker
+holding nothing any more was restarted for a task it no longer ran.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["executing_keys", "held_keys", "wait_until_stopped"]
+__all__ = ["executing_keys", "held_keys", "wait_until_stopped", "worker_tasks"]
 
 _log = logging.getLogger(__name__)
 
@@ -51,24 +56,31 @@ def held_keys(dask_worker: Any = None) -> list[str]:
     return sorted(str(key) for key, task in dask_worker.state.tasks.items() if task.state not in finished)
 
 
+def worker_tasks(dask_worker: Any = None) -> dict[str, list[str]]:
+    """What a worker executes and what it holds, read at one moment (run on the workers).
+
+    Examples
+    --------
+    >>> worker_tasks()  # outside a worker
+    {'executing': [], 'held': []}
+    """
+    return {"executing": executing_keys(dask_worker), "held": held_keys(dask_worker)}
+
+
 async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s: float,
                              restart: Callable[[str], Awaitable[None]], poll_s: float = 0.1) -> bool:
     """Wait until no worker of ``client`` executes ``key``; True once none does.
 
     Workers still executing it after ``grace_s`` seconds are restarted with ``restart(worker)``
-    (once each). After ``give_up_s`` seconds (a cluster whose workers cannot be restarted from here)
-    it returns False with a warning.
+    (once each), but only those that, in the same answer, hold nothing else. After ``give_up_s``
+    seconds (a cluster whose workers cannot be restarted from here) it returns False with a warning.
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
     restarted: set[str] = set()
     while True:
-        try:
-            answers = await client.run(executing_keys, on_error="ignore")
-        except Exception:  # a worker leaving while asked; ask again
-            _log.debug("asking the workers what they execute failed", exc_info=True)
-            answers = {"?": [key]}
-        running = {worker for worker, keys in answers.items() if isinstance(keys, list) and key in keys}
+        answers = await _ask(client, key)
+        running = {worker for worker, tasks in answers.items() if key in tasks["executing"]}
         if not running:
             return True
         waited = loop.time() - start
@@ -78,8 +90,7 @@ async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s
             return False
         if waited > grace_s:
             for worker in sorted(running - restarted - {"?"}):
-                held = await _held(client, worker)
-                if held is None or set(held) - {key}:
+                if set(answers[worker]["held"]) - {key}:
                     continue  # the worker holds other work too: wait for the task to notice its cancellation
                 _log.warning("task %s ignored its cancellation for %.0f s; restarting its worker", key, waited)
                 restarted.add(worker)
@@ -90,12 +101,13 @@ async def wait_until_stopped(client: Any, key: str, *, grace_s: float, give_up_s
         await asyncio.sleep(poll_s)
 
 
-async def _held(client: Any, worker: str) -> list[str] | None:
-    """The keys ``worker`` holds, or None when it cannot be asked."""
+async def _ask(client: Any, key: str) -> dict[str, dict[str, list[str]]]:
+    """Each worker's :func:`worker_tasks`; a worker that could not answer is taken to run ``key``, under "?"."""
     try:
-        answers = await client.run(held_keys, workers=[worker], on_error="ignore")
-    except Exception:
-        _log.debug("asking worker %s what it holds failed", worker, exc_info=True)
-        return None
-    keys = answers.get(worker)
-    return keys if isinstance(keys, list) else None
+        answers = await client.run(worker_tasks, on_error="ignore")
+    except Exception:  # a worker leaving while asked; ask again
+        _log.debug("asking the workers what they execute failed", exc_info=True)
+        return {"?": {"executing": [key], "held": [key]}}
+    return {worker: tasks for worker, tasks in answers.items()
+            if isinstance(tasks, dict) and isinstance(tasks.get("executing"), list)
+            and isinstance(tasks.get("held"), list)}

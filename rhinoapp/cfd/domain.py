@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from rhinoapp.cfd.regrid import facing_the_air, flat_axis, sample_linear
 from rhinoapp.core.errors import ValidationError
 from rhinoapp.core.volume import ImageGeometry
 
@@ -312,7 +313,7 @@ class FlowDomain:
         if not smooth:
             return self._on_grid(fluid, geometry, index, resolution_mm)
         openings = (self.inlet_left | self.inlet_right | self.outlet)[index]
-        inside = (_sample_linear(self.smooth_air(smooth_wall_voxels), new_shape_ijk, spacing, resolution_mm,
+        inside = (sample_linear(self.smooth_air(smooth_wall_voxels), new_shape_ijk, spacing, resolution_mm,
                                  self.periodic) >= 0.5) & ~openings
         try:
             result = self._on_grid(inside, geometry, index, resolution_mm)
@@ -343,6 +344,7 @@ class FlowDomain:
             if resolution_mm > float(spacing.max()):  # (not air, or a passage's end on the grid's face has none)
                 distance[self._covering(mask, fluid.shape, resolution_mm)] = 0.0
             chosen = near_air & (distance <= tolerance) & (distance < best)
+            chosen = facing_the_air(chosen, fluid, flat_axis(mask))
             best = np.where(chosen, distance, best)
             masks.append(chosen)
         # a voxel claimed by a later, nearer opening leaves the earlier one
@@ -365,28 +367,3 @@ class FlowDomain:
                   for axis, step, n in zip(kji, spacing, shape, strict=True)]
         result[tuple(coarse)] = True
         return result
-
-
-def _sample_linear(values: np.ndarray, shape_ijk: np.ndarray, spacing: np.ndarray, resolution_mm: float,
-                   periodic: tuple[bool, bool, bool]) -> np.ndarray:
-    """``values`` (``[k, j, i]``) interpolated linearly, one axis at a time, at the centres of the new grid's cells
-    (``shape_ijk`` of them per axis), the grids sharing their corner; periodic axes wrap."""
-    result = values
-    for ijk_axis, (count, step, wrap) in enumerate(zip((int(n) for n in shape_ijk), spacing, periodic, strict=True)):
-        axis = 2 - ijk_axis
-        size = values.shape[axis]
-        position = (np.arange(count) + 0.5) * resolution_mm / float(step) - 0.5
-        if wrap:
-            low = np.floor(position).astype(int)
-            weight = (position - low).astype(np.float32)
-            low, high = np.mod(low, size), np.mod(low + 1, size)
-        else:
-            position = np.clip(position, 0.0, size - 1.0)
-            low = np.minimum(np.floor(position).astype(int), max(size - 2, 0))
-            high = np.minimum(low + 1, size - 1)
-            weight = (position - low).astype(np.float32)
-        shape = [1, 1, 1]
-        shape[axis] = count
-        result = (np.take(result, low, axis=axis) * (1.0 - weight.reshape(shape))
-                  + np.take(result, high, axis=axis) * weight.reshape(shape))
-    return result

@@ -149,3 +149,17 @@ def test_smooth_resampling_keeps_a_passage_one_voxel_wide_open(caplog: pytest.Lo
         smooth = duct.resampled(0.5, smooth_wall_voxels=0.75)
     assert smooth.fluid[7, 4, 4] and smooth.fluid[8, 4, 4] and "closes a passage" in caplog.text
     assert smooth.connected().n_fluid == smooth.n_fluid
+
+
+@pytest.mark.parametrize("resolution", [0.33, 0.75, 0.8])
+def test_a_flat_opening_on_a_new_grid_caps_the_passage_without_a_rim(resolution: float) -> None:
+    """An outlet that is one layer across a round passage is, on the new grid, the cells that face the air across
+    that layer: not the rim round the passage's end, whose cells touch the air only across an edge (a third of a
+    rolled head's outlet on the 0.75 mm lattice was such a rim)."""
+    smooth = _staircase_pipe().resampled(resolution, smooth_wall_voxels=0.75)
+    for mask in (smooth.outlet, smooth.inlet_left):
+        layers = np.unique(np.nonzero(mask)[0])
+        assert layers.size == 1
+        layer = int(layers[0])
+        inward = max((n for n in (layer - 1, layer + 1) if 0 <= n < len(mask)), key=lambda n: smooth.fluid[n].sum())
+        assert np.array_equal(mask[layer], smooth.fluid[inward] & ~smooth.fluid[layer])

@@ -15,7 +15,7 @@ from rhinoapp.cfd.inputs import OpeningPlane, domain_from_labels
 from rhinoapp.cfd.plane_cut import plane_cut
 from rhinoapp.cfd.shapes import two_channel_labels
 from rhinoapp.core.errors import ValidationError
-from rhinoapp.core.volume import AirwayLabel
+from rhinoapp.core.volume import AirwayLabel, ImageGeometry
 
 TILTED = (0.0, 0.35, -0.94)  # down and back, as the staircase of a thick-slice nostril fits
 
@@ -64,3 +64,30 @@ def test_an_outlet_plane_above_the_labels_end_cuts_off_all_below_it() -> None:
 def test_a_plane_radius_must_be_positive() -> None:
     with pytest.raises(ValidationError, match="radius must be positive"):
         OpeningPlane((0.0, 0.0, 0.0), (0.0, 0.0, -1.0), radius_mm=0.0)
+
+
+def _tube_drawn_to_a_tilted_plane(roll_deg: float) -> tuple[np.ndarray, ImageGeometry, np.ndarray, np.ndarray]:
+    """A round tube along k (1 mm voxels), labelled down to a plane rolled ``roll_deg`` about y: its end a staircase."""
+    geometry = ImageGeometry((30, 24, 24))
+    k, j, i = np.indices(geometry.shape)
+    tube = (i - 11.5) ** 2 + (j - 11.5) ** 2 < 9.0**2
+    normal = np.array([np.sin(np.radians(roll_deg)), 0.0, -np.cos(np.radians(roll_deg))])  # out of the tube, down
+    point = np.array([11.5, 11.5, 6.0])
+    along = (np.stack([i, j, k], axis=-1) - point) @ normal  # the voxel grid is LPS with 1 mm voxels
+    return tube & (along <= 0.0), geometry, point, normal
+
+
+@pytest.mark.parametrize("roll_deg", [5.0, 10.0, 20.0])
+def test_a_label_drawn_to_a_tilted_plane_is_capped_in_every_column(roll_deg: float) -> None:
+    """The label ends in a staircase at the plane. Where a column's last voxel lies more than half a voxel short of
+    the plane, the plane's layer holds none of it: the cut caps the column with the voxel beyond its end.
+    Regression: a head rolled 10 degrees had its outlet in slits (three columns of every six walled), and its
+    flow diverged there."""
+    region, geometry, point, normal = _tube_drawn_to_a_tilted_plane(roll_deg)
+    cut = plane_cut(geometry, point, normal, 9.0, region, region)
+    remaining = region & ~cut
+    ends = {(j, i): k for k, j, i in np.argwhere(remaining)[::-1]}  # each column's lowest voxel left
+    assert all(cut[k - 1, j, i] for (j, i), k in ends.items())  # every column ends in the opening
+    assert (cut & ~region).any()  # some of it caps columns that end short of the plane's layer
+    section = region.any(axis=0)
+    assert np.array_equal(cut.any(axis=0), section)

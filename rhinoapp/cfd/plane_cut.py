@@ -107,11 +107,8 @@ def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np
         layer = (layer | caps) & (off_axis <= radius_mm + _RIM_VOXELS * float(max(geometry.spacing_mm)))
     elif layer.any():  # the connected part of the layer nearest the point, and the caps within its reach
         every = np.ones((3, 3, 3), dtype=bool)
-        parts, _ = ndimage.label(layer, structure=every)
-        nearest = np.unravel_index(np.argmin(np.where(layer, squared, np.inf)), shape)
-        layer = parts == parts[nearest]
-        caps &= off_axis <= off_axis[layer].max()
         parts, _ = ndimage.label(layer | caps, structure=every)
+        nearest = np.unravel_index(np.argmin(np.where(layer, squared, np.inf)), shape)
         layer = parts == parts[nearest]
     result = np.zeros(region.shape, dtype=bool)
     result[box] = layer

@@ -109,10 +109,10 @@ def test_sizes_must_be_non_negative(bad: dict[str, float]) -> None:
 # --- on the phantom: openings that hold, and defaults that do not diverge --------------------------------------
 
 
-def _phantom(variant: str = "straight", spacing_mm: float = 1.0):
+def _phantom(variant: str = "straight", spacing_mm: float = 1.0, rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)):
     from rhinoapp.phantom import generate_phantom, variant_params
 
-    return generate_phantom(variant_params(variant, spacing_mm=spacing_mm, noise_hu=0))
+    return generate_phantom(variant_params(variant, spacing_mm=spacing_mm, noise_hu=0, rotation_deg=rotation_deg))
 
 
 def _landmark_planes(phantom) -> dict[Opening, OpeningPlane]:
@@ -183,13 +183,30 @@ def _domain_digest(domain: FlowDomain) -> str:
     return digest.hexdigest()
 
 
-_VARIANTS = [v.value for v in HARD_VARIANTS] + ["imported"]
+_VARIANTS = [v.value for v in HARD_VARIANTS] + ["imported", "rolled"]
+_ROLL_DEG = (0.0, 10.0, 0.0)  # the head rolled 10 degrees in the scanner: its outlet plane off the grid
+
+
+def _drawn_to_the_outlet_plane(phantom) -> LabelMap:
+    """The phantom's labels cleared beyond its outlet plane, as a label map drawn up to that plane comes: tilted to
+    the grid, the nasopharynx then ends in a staircase."""
+    geometry, marks = phantom.truth.geometry, phantom.landmarks
+    kji = np.argwhere(np.ones(geometry.shape, dtype=bool))
+    along = (geometry.index_to_physical(kji[:, ::-1]) - np.asarray(marks.outlet_point_lps_mm)) @ np.asarray(
+        marks.outlet_normal_lps)
+    labels = phantom.truth.labels.copy()
+    labels[along.reshape(geometry.shape) > 0.0] = 0
+    return LabelMap(labels, geometry)
 
 
 def _variant_domain(variant: str, folder: Path) -> FlowDomain:
-    """The variant's airway on a 1.5 mm grid; ``imported``: the phantom's labels read back without any plane."""
+    """The variant's airway on a 1.5 mm grid; ``imported``: the phantom's labels read back without any plane;
+    ``rolled``: the clinical phantom rolled 10 degrees, drawn up to its outlet plane."""
     if variant == "imported":  # a label map read back without opening planes: openings from the labels alone
         return airway_domain(read_label_nifti(write_label_nifti(folder / "labels.nii.gz", _phantom(spacing_mm=1.5).truth)))
+    if variant == "rolled":
+        phantom = _phantom("clinical", spacing_mm=1.5, rotation_deg=_ROLL_DEG)
+        return airway_domain(_drawn_to_the_outlet_plane(phantom), planes=_landmark_planes(phantom))
     phantom = _phantom(variant, spacing_mm=1.5)
     return airway_domain(phantom.truth, planes=_landmark_planes(phantom))
 
@@ -245,6 +262,30 @@ def test_default_physics_does_not_diverge_on_hard_variants_and_imported_maps(
     # their nostrils open downward, on the correct sides: no nostril cut short, no sides swapped
     assert not result.get("openings_short_of_nostril")
     assert not {flag.kind.value for flag in check_results(result)} & {"openings", "sides"}
+
+
+@pytest.mark.parametrize("spacing_mm", [1.0, 1.5])
+def test_a_label_ending_at_a_tilted_outlet_plane_opens_in_every_column(spacing_mm: float) -> None:
+    """A head rolled 10 degrees: the nasopharynx ends in a staircase at its outlet plane. Every column of it that
+    ends in the plane's layer ends in the outlet, and the outlet's extension is one passage. Regression: the layer
+    held the label's last voxel in only some columns (36 of 168 on the 1 mm grid); the others ended in wall, and
+    on an imported label map's 0.5 mm grid the outlet was a comb of slits 1.5 mm wide, which set the rule's
+    spacing to 0.4 mm and let the flow diverge in them."""
+    phantom = _phantom("clinical", spacing_mm=spacing_mm, rotation_deg=_ROLL_DEG)
+    domain = airway_domain(_drawn_to_the_outlet_plane(phantom), planes=_landmark_planes(phantom),
+                           open_surroundings=False)
+    assert domain.placement["outlet"] == "at the plane given for it"
+    geometry, marks = domain.geometry, phantom.landmarks
+    kji = np.argwhere(np.ones(geometry.shape, dtype=bool))
+    along = ((geometry.index_to_physical(kji[:, ::-1]) - np.asarray(marks.outlet_point_lps_mm))
+             @ np.asarray(marks.outlet_normal_lps)).reshape(geometry.shape)
+    under_the_air = np.zeros_like(domain.fluid)
+    under_the_air[:-1] = domain.fluid[1:]  # the outlet faces down (-k)
+    ends = under_the_air & ~domain.fluid & (np.abs(along) <= 0.5 * spacing_mm)
+    assert ends.sum() > 50 and np.array_equal(ends & domain.outlet, ends), (int(ends.sum()), int((ends & domain.outlet).sum()))
+    extended = with_open_surroundings(domain)
+    first = int(np.argwhere(extended.outlet)[:, 0].min())
+    assert ndimage.label(extended.fluid[first + 1])[1] == 1  # the extension's section: one passage
 
 
 def test_a_bare_label_map_opens_at_the_nostrils_as_the_landmark_planes_do() -> None:

@@ -46,7 +46,9 @@ def test_a_tilted_nostril_plane_cuts_the_nostril_and_keeps_the_cavity(radius_mm:
     kept = (domain.fluid | domain.inlet_left) & left
     assert kept.sum() >= 0.97 * left.sum()
     inlet = geometry.index_to_physical(np.argwhere(domain.inlet_left)[:, ::-1])
-    assert np.linalg.norm(inlet - np.asarray(marks.nostrils_lps_mm[0]), axis=1).max() < 12.0
+    # the nostril's layer, and the voxels that cap its columns ending short of the plane (within 13 mm); not the
+    # cavity's floor 2 cm behind
+    assert np.linalg.norm(inlet - np.asarray(marks.nostrils_lps_mm[0]), axis=1).max() < 13.0
     assert domain.inlet_left.sum() > 0.5 * domain.inlet_right.sum()
 
 

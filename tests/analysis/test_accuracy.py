@@ -82,17 +82,18 @@ def test_labels_on_thick_slices_add_what_thick_slices_did_on_the_phantom() -> No
 
 
 def test_oblique_nostrils_add_what_they_did_on_the_phantom_and_level_ones_do_not() -> None:
-    """Nostrils 15-20 degrees off the grid: the clinical phantom tilted back reads within 1 % of the straight head, tilted
-    and turned (askew) 13-16 % more; a result with such nostrils says so, and the quoted figures are the recorded
-    runs'."""
+    """Nostrils 10-20 degrees off the grid: the clinical phantom tilted back reads within 1 % of the straight head,
+    rolled 10 degrees 6 % more, and tilted and turned (askew) 8-9 % more; a result with such nostrils says so, and
+    the quoted figures are the recorded runs'."""
     smooth = {"dx_mm": 0.75, "wall_boundary": "interpolated_conserving", "strain_average": 0.001, "bulk_omega": 1.0}
     level = accuracy_note({"lattice": smooth, "nostril_tilt_deg": {"left": 0.0, "right": 4.0}})
     assert "oblique" not in level.text and "Oblique" not in level.summary
     tilted = accuracy_note({"lattice": smooth, "nostril_tilt_deg": {"left": 15.1, "right": 18.1}})
-    assert "(left 15.1 degrees, right 18.1)" in tilted.text and "within 1 %" in tilted.text and "13-16 %" in tilted.text
-    assert tilted.summary.endswith("Oblique nostrils: up to 16 % more on the phantom.")
+    assert "(left 15.1 degrees, right 18.1)" in tilted.text and "within 1 %" in tilted.text and "8-9 %" in tilted.text and "rolled 10 degrees 6 %" in tilted.text
+    assert tilted.summary.endswith("Oblique nostrils: up to 9 % more on the phantom.")
     results = Path(__file__).parents[2] / "benchmarks" / "results"
     drops = {name: json.loads((results / f"label_map_variety-{name}.json").read_text())["rows"][0]["pressure_drop_pa"]
-             for name in ("straight", "tilted-back", "tilted-askew", "tilted-askew-without-ct")}
+             for name in ("straight", "tilted-back", "tilted-askew", "tilted-askew-without-ct", "tilted-roll")}
     excess = {name: round(100.0 * (drop / drops["straight"] - 1.0)) for name, drop in drops.items()}
-    assert excess == {"straight": 0, "tilted-back": -1, "tilted-askew": 16, "tilted-askew-without-ct": 13}, excess
+    assert excess == {"straight": 0, "tilted-back": -1, "tilted-askew": 9, "tilted-askew-without-ct": 8,
+                      "tilted-roll": 6}, excess

@@ -331,8 +331,8 @@ def nostril_tilts_deg(domain: FlowDomain) -> dict[str, float]:
 
     The ambient chamber lies along a grid axis, and an oblique nostril is joined to it by stems of air, with the
     chamber beside them: on the clinical phantom, the head tilted 20 degrees back (nostrils 19.9 degrees off the grid)
-    reads within 1 % of the straight head, tilted and turned (askew) 13-16 % more (``docs/validation.md``,
-    twenty-fourth follow-up); the accuracy note says so (:func:`rhinoapp.analysis.accuracy.oblique_nostrils_note`).
+    reads within 1 % of the straight head, rolled 10 degrees 6 % more, tilted and turned (askew) 8-9 % more
+    (``docs/validation.md``, twenty-fifth follow-up); the accuracy note says so (:func:`rhinoapp.analysis.accuracy.oblique_nostrils_note`).
 
     Examples
     --------

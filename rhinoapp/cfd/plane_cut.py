@@ -105,7 +105,7 @@ def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np
     off_axis = np.sqrt(np.maximum(squared - along**2, 0.0))  # each voxel's distance from the plane's normal line
     if radius_mm is not None:
         layer = (layer | caps) & (off_axis <= radius_mm + _RIM_VOXELS * float(max(geometry.spacing_mm)))
-    elif layer.any():  # the connected part of the layer nearest the point, and the caps within its reach
+    elif layer.any():  # the connected sheet of the layer and its caps nearest the point (caps join a staircase's strips)
         every = np.ones((3, 3, 3), dtype=bool)
         parts, _ = ndimage.label(layer | caps, structure=every)
         nearest = np.unravel_index(np.argmin(np.where(layer, squared, np.inf)), shape)

@@ -9,6 +9,9 @@ the layer nearest the plane's point) is cut, and of what lies beyond it
 only the parts that the cut leaves without a path to the airway on the near side (a vestibule's tip beyond a
 nostril's plane, the nasopharynx below an outlet plane placed by hand).
 
+A label drawn up to a tilted plane ends in a staircase, and some of its columns end short of the plane's layer;
+the layer caps them with the voxel beyond their end, so that every column of the passage opens (:func:`_caps`).
+
 Examples
 --------
 >>> from rhinoapp.core.volume import ImageGeometry

@@ -103,7 +103,10 @@ def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np
     reach = 0.5 * float(max(geometry.spacing_mm))
     band = np.abs(along) <= reach
     layer = region[box] & band
-    caps = _caps(band & ~fluid[box], region[box] & ~band, matrix.T @ unit)
+    # a cap lies beyond the plane, which passes between it and the column's end: not a voxel the plane passes through
+    # beneath a label ending a whole voxel short of it (a cavity's floor beside a level plane's layer)
+    beyond = along > 1e-3 * float(min(geometry.spacing_mm))
+    caps = _caps(band & beyond & ~fluid[box], region[box] & ~band, matrix.T @ unit)
     squared = sum((sum(matrix[lps, axis] * index[axis] for axis in range(3)) + offset[lps]) ** 2 for lps in range(3))
     off_axis = np.sqrt(np.maximum(squared - along**2, 0.0))  # each voxel's distance from the plane's normal line
     if radius_mm is not None:

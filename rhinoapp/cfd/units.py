@@ -238,7 +238,7 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
     --------
     >>> p = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
     >>> round(p.peak_velocity_m_s, 2), round(p.tau, 5), p.steps_estimate
-    (5.0, 0.5018, 24961)
+    (5.0, 0.5018, 20161)
     """
     dx = dx_mm * 1e-3
     area_m2 = section_mm2 * 1e-6
@@ -308,13 +308,13 @@ def least_steps(params: LatticeParameters, *, warm: bool, window: int) -> int:
     that is steady as soon as the ramp ends stops there. On the clinical phantom's label maps at 0.75 mm
     (``benchmarks/label_map_variety.py``) the label map with ragged walls stopped there and the one cropped in front
     four checks later (1.08 times), the clean one at 1.56 times, the others at about 1.2-1.75 times; the calibrated
-    estimate (``steps_estimate``) is about 1.7 times it.
+    estimate (``steps_estimate``) is about 1.4 times it.
 
     Examples
     --------
     >>> p = lattice_parameters(0.75, 60.0, 22000.0, PhysicsConfig(flow_ml_s=250.0))
     >>> p.ramp_steps, p.check_steps, p.steps_estimate
-    (2933, 293, 25422)
+    (2933, 293, 20534)
     >>> least_steps(p, warm=False, window=20), least_steps(p, warm=True, window=8)
     (14650, 4688)
     """

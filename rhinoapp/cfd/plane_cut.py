@@ -31,6 +31,8 @@ have cut the floor from ``j = 8`` on, and closed the cavity there.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import ndimage
 
@@ -41,6 +43,8 @@ __all__ = ["plane_cut"]
 
 #: How far beyond the opening's radius (in voxels) the layer is cut: the rim of a ragged opening.
 _RIM_VOXELS = 2.0
+#: A plane within this angle (degrees) of a grid axis is level: no staircase, no caps (:func:`_caps`).
+_LEVEL_DEG = 1.0
 
 
 def _caps(band: np.ndarray, inside: np.ndarray, normal_ijk: np.ndarray) -> np.ndarray:
@@ -51,7 +55,9 @@ def _caps(band: np.ndarray, inside: np.ndarray, normal_ijk: np.ndarray) -> np.nd
     would end in wall. A head rolled 10 degrees had such walls in three columns of every six across its outlet,
     a comb of slits 1.5 mm wide that the outlet's extension carried on, and the flow diverged in them. The voxel
     beyond the column's end, in the layer, caps it. ``normal_ijk`` is the plane's normal in millimetres per index
-    step along i, j and k.
+    step along i, j and k. A plane within :data:`_LEVEL_DEG` of a grid axis has no staircase, and no caps: its layer
+    is one layer of the grid, and a column that ends short of it ends a whole voxel short (a cavity's floor beside a
+    nostril's layer), which no label drawn to the plane does.
 
     Examples
     --------
@@ -63,7 +69,10 @@ def _caps(band: np.ndarray, inside: np.ndarray, normal_ijk: np.ndarray) -> np.nd
     >>> bool(_caps(free, inside, np.array([0.1, 0.0, -0.99])).any())  # the label lies beyond: nothing to cap
     False
     """
-    axis = 2 - int(np.argmax(np.abs(normal_ijk)))  # the array's axis (k, j, i) of that index axis
+    steps = np.abs(np.asarray(normal_ijk, dtype=float))
+    if steps.max() >= math.cos(math.radians(_LEVEL_DEG)) * float(np.linalg.norm(steps)):
+        return np.zeros_like(band)  # a level plane: its layer is a layer of the grid, and no staircase ends short of it
+    axis = 2 - int(np.argmax(steps))  # the array's axis (k, j, i) of that index axis
     outward = 1 if normal_ijk[2 - axis] > 0 else -1
     behind = np.zeros_like(inside)  # for each voxel, whether its neighbour inward is inside
     source = [slice(None)] * 3
@@ -103,10 +112,7 @@ def plane_cut(geometry: ImageGeometry, point_mm: tuple[float, float, float] | np
     reach = 0.5 * float(max(geometry.spacing_mm))
     band = np.abs(along) <= reach
     layer = region[box] & band
-    # a cap lies beyond the plane, which passes between it and the column's end: not a voxel the plane passes through
-    # beneath a label ending a whole voxel short of it (a cavity's floor beside a level plane's layer)
-    beyond = along > 1e-3 * float(min(geometry.spacing_mm))
-    caps = _caps(band & beyond & ~fluid[box], region[box] & ~band, matrix.T @ unit)
+    caps = _caps(band & ~fluid[box], region[box] & ~band, matrix.T @ unit)
     squared = sum((sum(matrix[lps, axis] * index[axis] for axis in range(3)) + offset[lps]) ** 2 for lps in range(3))
     off_axis = np.sqrt(np.maximum(squared - along**2, 0.0))  # each voxel's distance from the plane's normal line
     if radius_mm is not None:

@@ -68,6 +68,8 @@ def _caps(band: np.ndarray, inside: np.ndarray, normal_ijk: np.ndarray) -> np.nd
     [[0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]]
     >>> bool(_caps(free, inside, np.array([0.1, 0.0, -0.99])).any())  # the label lies beyond: nothing to cap
     False
+    >>> bool(_caps(free, inside, np.array([0.0, 0.0, 1.0])).any())  # a level plane: no staircase
+    False
     """
     steps = np.abs(np.asarray(normal_ijk, dtype=float))
     if steps.max() >= math.cos(math.radians(_LEVEL_DEG)) * float(np.linalg.norm(steps)):

@@ -40,7 +40,7 @@ from rhinoapp.usecases.simulation import estimate_simulation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_CASES = ("straight", "deviated", "swollen", "imported")
-NOTE = ("Steps: the estimate's model (ramp + 1.8 flow-through times of the airway volume). Seconds: the estimate at the "
+NOTE = ("Steps: the estimate's model (ramp + 1.85 flow-through times of the airway volume). Seconds: the estimate at the "
         "speed measured on this machine just before the run (calibration MLUPS, 'cal'), against the solver's time "
         "('s run') and the whole simulate call with setup and post-processing ('s tot'); 'nom s' is the old estimate "
         "at the nominal speed (Numba 20 MLUPS per thread). Steady: the window means of pressure drop and flows differ "

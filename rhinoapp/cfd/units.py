@@ -238,7 +238,7 @@ def lattice_parameters(dx_mm: float, section_mm2: float, volume_mm3: float,
     --------
     >>> p = lattice_parameters(0.5, 100.0, 24000.0, PhysicsConfig(flow_ml_s=250.0))
     >>> round(p.peak_velocity_m_s, 2), round(p.tau, 5), p.steps_estimate
-    (5.0, 0.5018, 20161)
+    (5.0, 0.5018, 20641)
     """
     dx = dx_mm * 1e-3
     area_m2 = section_mm2 * 1e-6
@@ -314,7 +314,7 @@ def least_steps(params: LatticeParameters, *, warm: bool, window: int) -> int:
     --------
     >>> p = lattice_parameters(0.75, 60.0, 22000.0, PhysicsConfig(flow_ml_s=250.0))
     >>> p.ramp_steps, p.check_steps, p.steps_estimate
-    (2933, 293, 20534)
+    (2933, 293, 21022)
     >>> least_steps(p, warm=False, window=20), least_steps(p, warm=True, window=8)
     (14650, 4688)
     """

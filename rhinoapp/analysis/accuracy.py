@@ -204,7 +204,7 @@ def oblique_nostrils_note(results: Mapping[str, Any]) -> str:
     The measured record (``benchmarks/results/label_map_variety-tilted-*.txt``, ``label_map_variety-straight.txt``;
     ``docs/validation.md``, twenty-fifth follow-up): the clinical phantom's labels at the rule's 0.75 mm, 250 ml/s.
     Level nostrils (the straight head, and tilted 20 degrees forward, which levels its nostrils): 13.08 and 13.66 Pa.
-    Tilted 20 degrees back (nostrils 19.9 degrees off the grid): 12.98 Pa, -0.8 %. Rolled 10 degrees (8.9 and 11.2
+    Tilted 20 degrees back (nostrils 19.9 degrees off the grid): 12.99 Pa, -0.7 %. Rolled 10 degrees (8.9 and 11.2
     degrees): 13.89 Pa, +6.2 % (it diverged before its outlet's fix).
     Askew, tilted and turned (15.1 and 18.1 degrees): 14.28 Pa, +9.2 %; with the labels' own ends as nostrils,
     14.06 Pa, +7.5 % (15.14 and 14.73 Pa while its outlet, drawn to a tilted plane, was a comb of slits). The head

@@ -213,7 +213,7 @@ class PhysicsConfig:
         Expected number of flow-through times (airway volume over flow) from the end of the start-up ramp to
         steady state (sets the step estimate). Calibrated on ten runs from rest (``docs/validation.md``,
         twenty-fifth follow-up): the phantoms at 1.5 mm and the clinical phantom's heads at 0.75 mm took
-        0.59-1.01 of the steps of 2.3 flow-through times; with 1.85 they take 0.71-1.26 of the estimate.
+        0.59-1.04 of the steps of 2.3 flow-through times; with 1.85 they take 0.71-1.26 of the estimate.
 
     Examples
     --------

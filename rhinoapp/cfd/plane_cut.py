@@ -37,6 +37,7 @@ import numpy as np
 from scipy import ndimage
 
 from rhinoapp.cfd.domain import link_structure
+from rhinoapp.cfd.regrid import shifted
 from rhinoapp.core.volume import ImageGeometry
 
 __all__ = ["plane_cut"]
@@ -76,15 +77,7 @@ def _caps(band: np.ndarray, inside: np.ndarray, normal_ijk: np.ndarray) -> np.nd
         return np.zeros_like(band)  # a level plane: its layer is a layer of the grid, and no staircase ends short of it
     axis = 2 - int(np.argmax(steps))  # the array's axis (k, j, i) of that index axis
     outward = 1 if normal_ijk[2 - axis] > 0 else -1
-    behind = np.zeros_like(inside)  # for each voxel, whether its neighbour inward is inside
-    source = [slice(None)] * 3
-    target = [slice(None)] * 3
-    if outward > 0:
-        target[axis], source[axis] = slice(1, None), slice(None, -1)
-    else:
-        target[axis], source[axis] = slice(None, -1), slice(1, None)
-    behind[tuple(target)] = inside[tuple(source)]
-    result: np.ndarray = band & behind
+    result: np.ndarray = band & shifted(inside, axis, outward)  # a voxel whose neighbour inward is inside
     return result
 
 

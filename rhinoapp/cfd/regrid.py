@@ -10,7 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["facing_the_air", "flat_axis", "sample_linear"]
+__all__ = ["facing_the_air", "flat_axis", "sample_linear", "shifted"]
+
+
+def shifted(mask: np.ndarray, axis: int, step: int) -> np.ndarray:
+    """``mask`` moved one voxel along array ``axis``, towards higher indices for ``step`` +1, lower for -1; what
+    leaves the grid is dropped, what enters is False.
+
+    Examples
+    --------
+    >>> shifted(np.array([[[True, False, False]]]), 2, 1).tolist(), shifted(np.array([[[True, False]]]), 2, -1).tolist()
+    ([[[False, True, False]]], [[[False, False]]])
+    """
+    result = np.zeros_like(mask)
+    source, target = [slice(None)] * 3, [slice(None)] * 3
+    if step > 0:
+        target[axis], source[axis] = slice(1, None), slice(None, -1)
+    else:
+        target[axis], source[axis] = slice(None, -1), slice(1, None)
+    result[tuple(target)] = mask[tuple(source)]
+    return result
 
 
 def flat_axis(mask: np.ndarray) -> int | None:
@@ -40,13 +59,7 @@ def facing_the_air(chosen: np.ndarray, fluid: np.ndarray, axis: int | None) -> n
     """
     if axis is None:
         return chosen
-    facing = np.zeros_like(chosen)
-    ahead = [slice(None)] * 3
-    behind = [slice(None)] * 3
-    ahead[axis], behind[axis] = slice(1, None), slice(None, -1)
-    facing[tuple(behind)] |= fluid[tuple(ahead)]
-    facing[tuple(ahead)] |= fluid[tuple(behind)]
-    kept = chosen & facing
+    kept = chosen & (shifted(fluid, axis, 1) | shifted(fluid, axis, -1))
     return kept if kept.any() else chosen
 
 
